@@ -1,0 +1,134 @@
+"""Localized messages in Arabic and English.
+
+Each service registers its messages once at import time; error mapping and notifications render
+them in the caller's language (the `x-stride-locale` metadata Envoy derives from Accept-Language).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal, cast
+
+Locale = Literal["ar", "en"]
+SUPPORTED_LOCALES: tuple[Locale, ...] = ("en", "ar")
+DEFAULT_LOCALE: Locale = "en"
+LOCALE_METADATA_KEY = "x-stride-locale"
+
+
+class MessageCatalog:
+    def __init__(self) -> None:
+        self._messages: dict[str, dict[Locale, str]] = {}
+
+    def register(self, messages: Mapping[str, Mapping[Locale, str]]) -> None:
+        for key, translations in messages.items():
+            missing = set(SUPPORTED_LOCALES) - set(translations)
+            if missing:
+                raise ValueError(f"message {key!r} lacks translations for {sorted(missing)}")
+            existing = self._messages.get(key)
+            if existing is not None and existing != dict(translations):
+                raise ValueError(f"message {key!r} is registered twice with different texts")
+            self._messages[key] = dict(translations)
+
+    def translate(
+        self, key: str, locale: Locale, params: Mapping[str, object] | None = None
+    ) -> str:
+        translations = self._messages.get(key)
+        if translations is None:
+            return key
+        template = translations.get(locale) or translations[DEFAULT_LOCALE]
+        try:
+            return template.format(**(params or {}))
+        except (KeyError, IndexError, ValueError):
+            return template
+
+
+def negotiate_locale(value: str | None) -> Locale:
+    """Picks `ar` or `en` from a locale tag or an Accept-Language list ("ar-SA,en;q=0.8")."""
+    if not value:
+        return DEFAULT_LOCALE
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate(value.split(",")):
+        tag, _, quality = part.strip().partition(";q=")
+        try:
+            weight = float(quality) if quality else 1.0
+        except ValueError:
+            weight = 0.0
+        ranked.append((-weight, position, tag.strip().lower().split("-")[0]))
+    for _, _, language in sorted(ranked):
+        if language in SUPPORTED_LOCALES:
+            return cast(Locale, language)
+    return DEFAULT_LOCALE
+
+
+CATALOG = MessageCatalog()
+
+CATALOG.register(
+    {
+        "error.internal": {
+            "en": "Something went wrong on our side. Please try again.",
+            "ar": "حدث خطأ من جهتنا. يرجى المحاولة مرة أخرى.",
+        },
+        "error.invalid_argument": {
+            "en": "Some fields are not valid.",
+            "ar": "بعض الحقول غير صالحة.",
+        },
+        "error.not_found": {
+            "en": "The requested item was not found.",
+            "ar": "العنصر المطلوب غير موجود.",
+        },
+        "error.already_exists": {
+            "en": "This item already exists.",
+            "ar": "هذا العنصر موجود بالفعل.",
+        },
+        "error.failed_precondition": {
+            "en": "This action is not possible right now.",
+            "ar": "لا يمكن تنفيذ هذا الإجراء الآن.",
+        },
+        "error.aborted": {
+            "en": "Someone else changed this at the same time. Please try again.",
+            "ar": "قام شخص آخر بتغيير هذا في الوقت نفسه. يرجى المحاولة مرة أخرى.",
+        },
+        "error.permission_denied": {
+            "en": "You are not allowed to do this.",
+            "ar": "غير مسموح لك بتنفيذ هذا الإجراء.",
+        },
+        "error.unauthenticated": {
+            "en": "Please sign in again.",
+            "ar": "يرجى تسجيل الدخول مرة أخرى.",
+        },
+        "error.resource_exhausted": {
+            "en": "Too many requests. Please wait a moment and try again.",
+            "ar": "طلبات كثيرة جدًا. يرجى الانتظار قليلًا ثم المحاولة مرة أخرى.",
+        },
+        "error.unavailable": {
+            "en": "The service is temporarily unavailable. Please try again shortly.",
+            "ar": "الخدمة غير متاحة مؤقتًا. يرجى المحاولة بعد قليل.",
+        },
+        "error.deadline_exceeded": {
+            "en": "The request took too long. Please try again.",
+            "ar": "استغرق الطلب وقتًا طويلًا. يرجى المحاولة مرة أخرى.",
+        },
+        "field.required": {"en": "This field is required.", "ar": "هذا الحقل مطلوب."},
+        "field.invalid_email": {
+            "en": "Enter a valid email address.",
+            "ar": "أدخل عنوان بريد إلكتروني صالحًا.",
+        },
+        "field.too_short": {
+            "en": "Must be at least {min} characters.",
+            "ar": "يجب ألا يقل عن {min} أحرف.",
+        },
+        "field.too_long": {
+            "en": "Must be at most {max} characters.",
+            "ar": "يجب ألا يزيد عن {max} حرفًا.",
+        },
+        "field.invalid_choice": {
+            "en": "Must be one of: {choices}.",
+            "ar": "يجب أن يكون أحد الخيارات: {choices}.",
+        },
+        "field.invalid_format": {"en": "The format is not valid.", "ar": "التنسيق غير صالح."},
+        "request_id.reused": {
+            "en": "This request id was already used for a different request.",
+            "ar": "معرّف الطلب هذا استُخدم من قبل لطلب مختلف.",
+        },
+    }
+)
