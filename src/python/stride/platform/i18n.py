@@ -6,7 +6,9 @@ them in the caller's language (the `x-stride-locale` metadata Envoy derives from
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextvars
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Literal, cast
 
 Locale = Literal["ar", "en"]
@@ -132,3 +134,22 @@ CATALOG.register(
         },
     }
 )
+
+
+_CURRENT_LOCALE: contextvars.ContextVar[Locale] = contextvars.ContextVar(
+    "stride_locale", default=DEFAULT_LOCALE
+)
+
+
+@contextmanager
+def locale_scope(locale: Locale) -> Iterator[None]:
+    """Makes `locale` the caller's language for the code inside (set per RPC by the server)."""
+    token = _CURRENT_LOCALE.set(locale)
+    try:
+        yield
+    finally:
+        _CURRENT_LOCALE.reset(token)
+
+
+def current_locale() -> Locale:
+    return _CURRENT_LOCALE.get()

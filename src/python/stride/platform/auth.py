@@ -1,0 +1,177 @@
+"""Access-token verification and the authenticated principal.
+
+Envoy verifies access JWTs at the edge; services verify them again (defense in depth), against
+Identity's JWKS, so a request that bypasses the edge is no more trusted than one that didn't.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.request import urlopen
+
+import jwt
+
+from stride.platform.errors import PermissionDenied, Unauthenticated
+
+ROLES = frozenset({"member", "instructor", "front_desk", "manager", "admin"})
+ALLOWED_ALGORITHMS = ("RS256", "EdDSA")
+_LEEWAY_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the user, their roles in the studio the token is scoped to."""
+
+    user_id: str
+    roles: frozenset[str]
+    studio: str | None = None
+    token_id: str | None = None
+
+    def has_role(self, *roles: str) -> bool:
+        return not self.roles.isdisjoint(roles)
+
+
+class JwksSource:
+    """Signing keys by `kid`, from a JWKS document held in memory, a file or a URL.
+
+    Files and URLs are re-read when a token names a `kid` we don't know (a key rotation), at most
+    once per `refresh_cooldown` so a flood of forged `kid`s cannot hammer the JWKS endpoint.
+    """
+
+    def __init__(
+        self,
+        *,
+        document: Mapping[str, Any] | None = None,
+        path: Path | None = None,
+        url: str | None = None,
+        ttl_seconds: float = 300.0,
+        refresh_cooldown: float = 10.0,
+    ) -> None:
+        if sum(source is not None for source in (document, path, url)) != 1:
+            raise ValueError("give exactly one of document, path or url")
+        self._path, self._url = path, url
+        self._ttl, self._cooldown = ttl_seconds, refresh_cooldown
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._loaded_at = float("-inf")
+        self._lock = asyncio.Lock()
+        if document is not None:
+            self._keys = _parse_jwks(document)
+            self._loaded_at = float("inf")
+
+    async def key(self, kid: str) -> jwt.PyJWK | None:
+        now = time.monotonic()
+        stale = now - self._loaded_at > self._ttl
+        unknown = kid not in self._keys and now - self._loaded_at > self._cooldown
+        if stale or unknown:
+            async with self._lock:
+                if time.monotonic() - self._loaded_at > min(self._ttl, self._cooldown):
+                    self._keys = _parse_jwks(await asyncio.to_thread(self._read))
+                    self._loaded_at = time.monotonic()
+        return self._keys.get(kid)
+
+    def _read(self) -> Mapping[str, Any]:
+        if self._path is not None:
+            return json.loads(self._path.read_text())  # type: ignore[no-any-return]
+        assert self._url is not None  # noqa: S101 - guaranteed by the constructor.
+        with urlopen(self._url, timeout=5) as response:  # noqa: S310 - configured https URL.
+            return json.loads(response.read())  # type: ignore[no-any-return]
+
+
+def _parse_jwks(document: Mapping[str, Any]) -> dict[str, jwt.PyJWK]:
+    keys: dict[str, jwt.PyJWK] = {}
+    for entry in document.get("keys", ()):
+        if "kid" in entry and entry.get("alg") in ALLOWED_ALGORITHMS:
+            keys[entry["kid"]] = jwt.PyJWK(entry)
+    return keys
+
+
+class JwtVerifier:
+    def __init__(self, keys: JwksSource, *, issuer: str, audience: str) -> None:
+        self._keys, self._issuer, self._audience = keys, issuer, audience
+
+    async def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError as error:
+            raise Unauthenticated("TOKEN_INVALID") from error
+        algorithm, kid = header.get("alg"), header.get("kid")
+        # Checked before any key lookup: `none` and HMAC (e.g. HS256 keyed with our public key)
+        # must never reach a verifier.
+        if algorithm not in ALLOWED_ALGORITHMS or not isinstance(kid, str):
+            raise Unauthenticated("TOKEN_INVALID")
+        key = await self._keys.key(kid)
+        if key is None or key.algorithm_name != algorithm:
+            raise Unauthenticated("TOKEN_INVALID")
+        try:
+            claims = jwt.decode(
+                token,
+                key=key.key,
+                algorithms=[algorithm],
+                audience=self._audience,
+                issuer=self._issuer,
+                leeway=_LEEWAY_SECONDS,
+                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+            )
+        except jwt.ExpiredSignatureError as error:
+            raise Unauthenticated("TOKEN_EXPIRED") from error
+        except jwt.InvalidTokenError as error:
+            raise Unauthenticated("TOKEN_INVALID") from error
+        return _principal(claims)
+
+
+def _principal(claims: Mapping[str, Any]) -> Principal:
+    roles = claims.get("roles", [])
+    if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
+        raise Unauthenticated("TOKEN_INVALID")
+    studio = claims.get("studio")
+    return Principal(
+        user_id=str(claims["sub"]),
+        roles=frozenset(roles) & ROLES,
+        studio=studio if isinstance(studio, str) else None,
+        token_id=claims.get("jti"),
+    )
+
+
+_CURRENT_PRINCIPAL: contextvars.ContextVar[Principal | None] = contextvars.ContextVar(
+    "stride_principal", default=None
+)
+
+
+@contextmanager
+def authenticated_as(principal: Principal | None) -> Iterator[None]:
+    """Makes `principal` the caller for the code inside (the auth interceptor uses this)."""
+    token = _CURRENT_PRINCIPAL.set(principal)
+    try:
+        yield
+    finally:
+        _CURRENT_PRINCIPAL.reset(token)
+
+
+def current_principal() -> Principal:
+    principal = _CURRENT_PRINCIPAL.get()
+    if principal is None:
+        raise Unauthenticated()
+    return principal
+
+
+def require_role(*roles: str) -> Principal:
+    principal = current_principal()
+    if not principal.has_role(*roles):
+        raise PermissionDenied()
+    return principal
+
+
+def require_self_or_role(user_id: str, *roles: str) -> Principal:
+    """Ownership check: the caller is `user_id`, or holds one of `roles`."""
+    principal = current_principal()
+    if principal.user_id != user_id and not principal.has_role(*roles):
+        raise PermissionDenied()
+    return principal

@@ -1,0 +1,32 @@
+import pytest
+
+from stride.platform.config import ServiceSettings, load_settings
+
+
+class ExampleSettings(ServiceSettings):
+    service_name: str = "example"
+
+
+def test_reads_prefixed_variables() -> None:
+    settings = load_settings(
+        ExampleSettings,
+        {"STRIDE_DATABASE_URL": "postgresql://db/x", "STRIDE_GRPC_PORT": "6000", "OTHER": "1"},
+    )
+    assert settings.grpc_port == 6000
+    assert settings.database_url == "postgresql://db/x"
+
+
+def test_fails_fast_naming_every_bad_variable(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        load_settings(ExampleSettings, {"STRIDE_GRPC_PORT": "70000", "STRIDE_LOG_LEVEL": "LOUD"})
+    assert exited.value.code == 2
+    errors = capsys.readouterr().err
+    assert "STRIDE_DATABASE_URL: Field required" in errors
+    assert "STRIDE_GRPC_PORT" in errors
+    assert "STRIDE_LOG_LEVEL" in errors
+
+
+def test_rejects_a_non_postgres_database(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        load_settings(ExampleSettings, {"STRIDE_DATABASE_URL": "mysql://db/x"})
+    assert "must be a postgresql:// URL" in capsys.readouterr().err

@@ -1,0 +1,203 @@
+"""Durable JetStream consumers with exactly-once effects through an inbox table.
+
+Each message is handled in one database transaction that also inserts (consumer, event id) into
+`inbox`; a redelivered event finds its row and is acknowledged without running the handler again.
+Failures are retried with backoff; after `max_deliver` attempts the message is copied to the
+dead-letter subject and terminated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+
+import nats
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig
+from opentelemetry import trace
+from sqlalchemy import Column, DateTime, String, func
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import Field, SQLModel
+
+from stride.events.v1.envelope_pb2 import Envelope
+from stride.platform.events.outbox import ensure_stream
+from stride.platform.observability.metrics import (
+    CONSUMER_PENDING,
+    EVENTS_CONSUMED,
+    EVENTS_DEAD_LETTERED,
+)
+from stride.platform.observability.tracing import extract_context
+
+_log = logging.getLogger("stride.consumer")
+_tracer = trace.get_tracer("stride.platform.events")
+
+Handler = Callable[[Envelope, AsyncSession], Awaitable[None]]
+
+
+class InboxRecord(SQLModel, table=True):
+    __tablename__ = "inbox"
+
+    consumer: str = Field(sa_column=Column(String(200), primary_key=True))
+    event_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    processed_at: datetime = Field(
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    )
+
+
+DEAD_LETTER_SOURCE = "deadletter"
+
+
+def dead_letter_subject(prefix: str, consumer: str) -> str:
+    return f"{prefix}.{DEAD_LETTER_SOURCE}.{consumer}"
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        handler: Handler,
+        *,
+        nats_url: str,
+        prefix: str,
+        service: str,
+        stream: str,
+        durable_name: str,
+        filter_subject: str,
+        max_deliver: int = 5,
+        backoff_seconds: Sequence[float] = (0.5, 2.0, 10.0, 30.0),
+        ack_wait_seconds: float = 30.0,
+        batch_size: int = 32,
+    ) -> None:
+        self._sessions, self._handler = sessions, handler
+        self._nats_url, self._prefix, self._service = nats_url, prefix, service
+        self._stream, self._durable, self._filter = stream, durable_name, filter_subject
+        self._max_deliver = max_deliver
+        self._backoff = tuple(backoff_seconds)
+        self._ack_wait = ack_wait_seconds
+        self._batch_size = batch_size
+        self._nats: nats.NATS | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"consumer-{self._durable}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._nats is not None and not self._nats.is_closed:
+            await self._nats.close()
+
+    async def _subscribe(self) -> tuple[JetStreamContext, JetStreamContext.PullSubscription]:
+        self._nats = await nats.connect(
+            self._nats_url, connect_timeout=2, reconnect_time_wait=0.5, max_reconnect_attempts=-1
+        )
+        js = self._nats.jetstream(timeout=5)
+        await ensure_stream(js, self._prefix, DEAD_LETTER_SOURCE)
+        subscription = await js.pull_subscribe(
+            self._filter,
+            durable=self._durable,
+            stream=self._stream,
+            config=ConsumerConfig(
+                ack_policy=AckPolicy.EXPLICIT,
+                # One more than ours so the server never drops a message before we dead-letter it.
+                max_deliver=self._max_deliver + 1,
+                ack_wait=self._ack_wait,
+            ),
+        )
+        return js, subscription
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                js, subscription = await self._subscribe()
+                await self._consume(js, subscription)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # Stream not there yet, NATS down: retry.
+                _log.warning("consumer retrying", extra={"error": repr(error)})
+                if self._nats is not None and not self._nats.is_closed:
+                    await self._nats.close()
+                await asyncio.sleep(1.0)
+
+    async def _consume(
+        self, js: JetStreamContext, subscription: JetStreamContext.PullSubscription
+    ) -> None:
+        while True:
+            try:
+                messages = await subscription.fetch(self._batch_size, timeout=1.0)
+            except (NatsTimeoutError, asyncio.TimeoutError):
+                continue
+            for message in messages:
+                await self.handle(js, message)
+            info = await subscription.consumer_info()
+            CONSUMER_PENDING.labels(self._service, self._durable).set(info.num_pending or 0)
+
+    async def handle(self, js: JetStreamContext, message: Msg) -> None:
+        try:
+            envelope = Envelope.FromString(message.data)
+            if not envelope.id:
+                raise ValueError("envelope without an id")
+        except Exception as error:  # A payload we can never handle: don't retry it.
+            await self._dead_letter(js, message, error)
+            return
+        try:
+            await self._apply_once(envelope)
+        except Exception as error:
+            await self._retry_or_dead_letter(js, message, error)
+            return
+        await message.ack()
+        EVENTS_CONSUMED.labels(self._service, self._durable).inc()
+
+    async def _apply_once(self, envelope: Envelope) -> None:
+        producer_context = extract_context(
+            {"traceparent": envelope.traceparent, "tracestate": envelope.tracestate}
+        )
+        with _tracer.start_as_current_span(
+            f"consume {envelope.type}", context=producer_context, kind=trace.SpanKind.CONSUMER
+        ):
+            await self._apply_in_transaction(envelope)
+
+    async def _apply_in_transaction(self, envelope: Envelope) -> None:
+        async with self._sessions() as session, session.begin():
+            claimed = await session.execute(
+                insert(InboxRecord)
+                .values(consumer=self._durable, event_id=envelope.id, processed_at=datetime.now(UTC))
+                .on_conflict_do_nothing()
+                .returning(InboxRecord.event_id)  # type: ignore[arg-type]
+            )
+            if claimed.first() is None:
+                return  # Already applied by an earlier delivery.
+            await self._handler(envelope, session)
+
+    async def _retry_or_dead_letter(
+        self, js: JetStreamContext, message: Msg, error: Exception
+    ) -> None:
+        deliveries = message.metadata.num_delivered or 1
+        if deliveries >= self._max_deliver:
+            await self._dead_letter(js, message, error)
+            return
+        delay = self._backoff[min(deliveries, len(self._backoff)) - 1]
+        _log.warning(
+            "event handling failed; will retry",
+            extra={"consumer": self._durable, "deliveries": deliveries, "error": repr(error)},
+        )
+        await message.nak(delay=delay)
+
+    async def _dead_letter(self, js: JetStreamContext, message: Msg, error: Exception) -> None:
+        headers = dict(message.headers or {})
+        headers["Stride-Error"] = repr(error)[:500]
+        headers["Stride-Original-Subject"] = message.subject
+        await js.publish(
+            dead_letter_subject(self._prefix, self._durable), message.data, headers=headers
+        )
+        await message.term()
+        EVENTS_DEAD_LETTERED.labels(self._service, self._durable).inc()
+        _log.error(
+            "event dead-lettered", extra={"consumer": self._durable, "error": repr(error)}
+        )

@@ -1,0 +1,195 @@
+"""The server interceptor every Stride service runs.
+
+Per RPC it: picks the caller's language, continues the caller's trace, enforces a deadline,
+authenticates the bearer token (unless the method is public), turns domain errors into rich
+`google.rpc.Status` responses and anything unexpected into a generic INTERNAL, then logs and
+measures the call. Health checks and reflection pass through untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any
+
+import grpc
+from opentelemetry import trace
+
+from stride.platform.auth import JwtVerifier, Principal, authenticated_as
+from stride.platform.errors import DomainError, Unauthenticated
+from stride.platform.grpc.status import (
+    grpc_code,
+    simple_status,
+    status_code_of,
+    to_rpc_status,
+    trailing_metadata,
+)
+from stride.platform.i18n import LOCALE_METADATA_KEY, Locale, locale_scope, negotiate_locale
+from stride.platform.observability.metrics import RPC_IN_FLIGHT, RPC_LATENCY
+from stride.platform.observability.tracing import extract_context
+
+_log = logging.getLogger("stride.rpc")
+_tracer = trace.get_tracer("stride.platform.grpc")
+_PASS_THROUGH_PREFIXES = ("/grpc.health.", "/grpc.reflection.")
+
+UnaryBehavior = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
+StreamBehavior = Callable[[Any, grpc.aio.ServicerContext], AsyncIterator[Any]]
+
+
+class StrideServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    def __init__(
+        self,
+        service: str,
+        verifier: JwtVerifier | None,
+        public_methods: frozenset[str],
+        max_rpc_seconds: float,
+    ) -> None:
+        self._service = service
+        self._verifier = verifier
+        self._public_methods = public_methods
+        self._max_rpc_seconds = max_rpc_seconds
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler | None:
+        handler = await continuation(details)
+        method: str = details.method  # type: ignore[attr-defined]
+        if handler is None or method.startswith(_PASS_THROUGH_PREFIXES):
+            return handler
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(
+                self._unary(method, handler.unary_unary),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(
+                self._unary_stream(method, handler.unary_stream),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler  # Client-streaming RPCs: none yet; add wrapping when the first appears.
+
+    def _unary(self, method: str, behavior: UnaryBehavior) -> UnaryBehavior:
+        async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            call = _Call(self, method, context)
+            async with call:
+                return await asyncio.wait_for(behavior(request, context), call.budget)
+
+        return wrapped
+
+    def _unary_stream(self, method: str, behavior: StreamBehavior) -> StreamBehavior:
+        async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            call = _Call(self, method, context)
+            async with call:
+                async with asyncio.timeout(call.budget):
+                    async for response in behavior(request, context):
+                        yield response
+
+        return wrapped
+
+
+class _Call:
+    """One RPC's cross-cutting work, as an async context manager around the handler."""
+
+    def __init__(
+        self, interceptor: StrideServerInterceptor, method: str, context: grpc.aio.ServicerContext
+    ) -> None:
+        self._interceptor, self._method, self._context = interceptor, method, context
+        self._metadata: Mapping[str, str] = {
+            key: value
+            for key, value in (context.invocation_metadata() or ())
+            if isinstance(value, str)
+        }
+        self.locale: Locale = negotiate_locale(
+            self._metadata.get(LOCALE_METADATA_KEY) or self._metadata.get("accept-language")
+        )
+        self.budget = interceptor._max_rpc_seconds
+        self._code = grpc.StatusCode.OK
+        self._principal: Principal | None = None
+        self._exits: list[Any] = []
+
+    async def __aenter__(self) -> None:
+        self._started = time.perf_counter()
+        RPC_IN_FLIGHT.labels(self._interceptor._service).inc()
+        span = _tracer.start_as_current_span(
+            self._method,
+            context=extract_context(self._metadata),
+            kind=trace.SpanKind.SERVER,
+        )
+        self._exits = [span, locale_scope(self.locale)]
+        for scope in self._exits:
+            scope.__enter__()
+        try:
+            remaining = self._context.time_remaining()
+            if remaining is not None:
+                if remaining <= 0:
+                    raise TimeoutError
+                self.budget = min(self.budget, remaining)
+            self._principal = await self._authenticate()
+        except BaseException as error:
+            await self.__aexit__(type(error), error, error.__traceback__)
+            raise
+        principal_scope = authenticated_as(self._principal)
+        principal_scope.__enter__()
+        self._exits.append(principal_scope)
+
+    async def __aexit__(self, kind: Any, error: BaseException | None, traceback: Any) -> None:
+        try:
+            if error is not None and not isinstance(error, grpc.aio.AbortError):
+                await self._abort_for(error)
+        finally:
+            self._finish()
+
+    async def _authenticate(self) -> Principal | None:
+        if self._method in self._interceptor._public_methods:
+            return None
+        scheme, _, token = self._metadata.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthenticated("TOKEN_MISSING")
+        if self._interceptor._verifier is None:
+            raise Unauthenticated("TOKEN_INVALID")  # No key source configured: fail closed.
+        return await self._interceptor._verifier.verify(token)
+
+    async def _abort_for(self, error: BaseException) -> None:
+        if isinstance(error, DomainError):
+            status = to_rpc_status(error, self.locale)
+            self._code = grpc_code(error)
+        elif isinstance(error, TimeoutError):
+            status = simple_status(
+                grpc.StatusCode.DEADLINE_EXCEEDED, "error.deadline_exceeded", self.locale
+            )
+            self._code = grpc.StatusCode.DEADLINE_EXCEEDED
+        elif isinstance(error, asyncio.CancelledError):
+            self._code = grpc.StatusCode.CANCELLED
+            return
+        else:
+            _log.error("unhandled error in %s", self._method, exc_info=error)
+            status = simple_status(grpc.StatusCode.INTERNAL, "error.internal", self.locale)
+            self._code = grpc.StatusCode.INTERNAL
+        await self._context.abort(
+            status_code_of(status), status.message, trailing_metadata=trailing_metadata(status)
+        )
+
+    def _finish(self) -> None:
+        elapsed = time.perf_counter() - self._started
+        service = self._interceptor._service
+        RPC_IN_FLIGHT.labels(service).dec()
+        RPC_LATENCY.labels(service, self._method, self._code.name).observe(elapsed)
+        _log.info(
+            "rpc",
+            extra={
+                "rpc_method": self._method,
+                "rpc_code": self._code.name,
+                "duration_ms": round(elapsed * 1000, 2),
+                "peer": self._context.peer(),
+                "principal": self._principal.user_id if self._principal else None,
+            },
+        )
+        for scope in reversed(self._exits):
+            scope.__exit__(None, None, None)
+        self._exits = []

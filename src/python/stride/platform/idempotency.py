@@ -1,0 +1,112 @@
+"""AIP-155 request ids: a retried mutation returns the response of the first attempt.
+
+The response is stored in the same transaction as the mutation it belongs to, so either both
+exist or neither does. Concurrent attempts with one request id are serialized by a transaction-
+scoped advisory lock; the primary key is the backstop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+from datetime import UTC, datetime, timedelta
+
+from google.protobuf.message import Message
+from sqlalchemy import Column, DateTime, LargeBinary, String, delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import Field, SQLModel
+
+from stride.platform.db.uow import UnitOfWork
+from stride.platform.errors import Aborted, FieldViolation, InvalidArgument
+
+REQUEST_ID_FIELD = "request_id"
+MAX_REQUEST_ID_LENGTH = 128
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    __tablename__ = "idempotency_keys"
+
+    method: str = Field(sa_column=Column(String(200), primary_key=True))
+    request_id: str = Field(sa_column=Column(String(MAX_REQUEST_ID_LENGTH), primary_key=True))
+    fingerprint: str = Field(sa_column=Column(String(64), nullable=False))
+    response: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    )
+
+
+def fingerprint(request: Message) -> str:
+    """Hash of the request without its request id: what "the same request" means."""
+    copy = type(request)()
+    copy.CopyFrom(request)
+    if REQUEST_ID_FIELD in copy.DESCRIPTOR.fields_by_name:
+        copy.ClearField(REQUEST_ID_FIELD)
+    return hashlib.sha256(copy.SerializeToString(deterministic=True)).hexdigest()
+
+
+async def lookup(session: AsyncSession, method: str, request_id: str, print_: str) -> bytes | None:
+    record = await session.get(IdempotencyRecord, (method, request_id))
+    if record is None:
+        return None
+    if record.fingerprint != print_:
+        raise InvalidArgument([FieldViolation(REQUEST_ID_FIELD, "request_id.reused")])
+    return record.response
+
+
+ResponseT = TypeVar("ResponseT", bound=Message)
+
+
+async def idempotent(
+    uow: UnitOfWork,
+    method: str,
+    request: Message,
+    request_id: str,
+    mutate: Callable[[], Awaitable[ResponseT]],
+    response_type: type[ResponseT],
+) -> ResponseT:
+    """Runs `mutate` in `uow` once per request id; replays return the stored response.
+
+    Without a request id the mutation simply runs (the id is optional in AIP-155).
+    """
+    if len(request_id) > MAX_REQUEST_ID_LENGTH:
+        raise InvalidArgument(
+            [FieldViolation(REQUEST_ID_FIELD, "field.too_long", {"max": MAX_REQUEST_ID_LENGTH})]
+        )
+    print_ = fingerprint(request)
+    async with uow:
+        if request_id:
+            # Serializes attempts with the same id: a concurrent retry waits for the first to
+            # commit and then replays its response instead of mutating twice.
+            await uow.session.execute(
+                select(func.pg_advisory_xact_lock(func.hashtextextended(f"{method}/{request_id}", 0)))
+            )
+            stored = await lookup(uow.session, method, request_id, print_)
+            if stored is not None:
+                return response_type.FromString(stored)
+        response = await mutate()
+        if request_id:
+            uow.session.add(
+                IdempotencyRecord(
+                    method=method,
+                    request_id=request_id,
+                    fingerprint=print_,
+                    response=response.SerializeToString(),
+                )
+            )
+        try:
+            await uow.commit()
+        except IntegrityError as error:
+            # A concurrent attempt with the same id committed first; the client's retry gets it.
+            raise Aborted("REQUEST_IN_PROGRESS") from error
+    return response
+
+
+async def purge_expired(session: AsyncSession, older_than: timedelta) -> int:
+    result = await session.execute(
+        delete(IdempotencyRecord).where(
+            IdempotencyRecord.created_at < datetime.now(UTC) - older_than  # type: ignore[arg-type]
+        )
+    )
+    return result.rowcount or 0  # type: ignore[attr-defined]
