@@ -1,0 +1,1 @@
+from stride.platform.testing.fixtures import *  # noqa: F403

@@ -1,0 +1,38 @@
+"""Every Stride service, once. The local stack, Envoy's routes, clusters, health checks and
+descriptor set are all derived from this list: adding a service is adding one entry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ServiceEntry:
+    name: str  # Short name: database `stride_<name>`, cluster `<name>`, logs `<name>.log`.
+    main_module: str  # `python -m <main_module>` runs the service.
+    grpc_services: tuple[str, ...]  # Full names, for routing and health checks.
+    descriptor_modules: tuple[str, ...]  # *_pb2 modules whose RPCs Envoy transcodes to REST.
+    local_port: int  # gRPC port in the local stack.
+    metrics_port: int
+    public_methods: frozenset[str] = frozenset()  # Callable without an access token.
+
+    @property
+    def package_prefix(self) -> str:
+        """`/stride.identity.v1.` — the gRPC path prefix routed to this service."""
+        packages = {name.rsplit(".", 1)[0] for name in self.grpc_services}
+        if len(packages) != 1:
+            raise ValueError(f"{self.name}: services must share one proto package")
+        return f"/{packages.pop()}."
+
+
+IDENTITY = ServiceEntry(
+    name="identity",
+    main_module="stride.identity.main",
+    grpc_services=("stride.identity.v1.IdentityService",),
+    descriptor_modules=("stride.identity.v1.identity_service_pb2",),
+    local_port=50101,
+    metrics_port=9101,
+    public_methods=frozenset({"/stride.identity.v1.IdentityService/SignUp"}),
+)
+
+SERVICES: tuple[ServiceEntry, ...] = (IDENTITY,)

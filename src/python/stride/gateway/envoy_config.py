@@ -1,0 +1,206 @@
+"""Renders the Envoy bootstrap for the edge from the service catalog.
+
+One listener serves REST (grpc_json_transcoder: JSON ⇄ protobuf, lowerCamelCase field names,
+gRPC statuses with rich details as JSON error bodies) and native gRPC, routed per proto package
+to one HTTP/2 cluster per service with active gRPC health checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from stride.gateway.catalog import ServiceEntry
+
+_TYPES = "type.googleapis.com/envoy.extensions"
+LOCALE_HEADER = "x-stride-locale"
+UNROUTABLE_CLUSTER = "unroutable"
+CORS_ALLOWED_HEADERS = "authorization, content-type, accept-language, x-stride-locale, x-request-id"
+
+# Accept-Language → x-stride-locale (ar|en): the highest-weighted supported language wins; an
+# explicit, valid x-stride-locale from the client is kept.
+_LOCALE_LUA = """
+function envoy_on_request(handle)
+  local headers = handle:headers()
+  local explicit = headers:get("x-stride-locale")
+  if explicit == "ar" or explicit == "en" then return end
+  local best, best_q = "en", -1
+  for part in string.gmatch(headers:get("accept-language") or "", "[^,]+") do
+    local tag = string.lower(string.match(part, "^%s*([%a%-%*]+)") or "")
+    local q = tonumber(string.match(part, ";%s*q=([%d%.]+)") or "1") or 0
+    local language = string.match(tag, "^(%a+)")
+    if (language == "ar" or language == "en") and q > best_q then
+      best, best_q = language, q
+    end
+  end
+  headers:replace("x-stride-locale", best)
+end
+"""
+
+
+@dataclass(frozen=True)
+class EdgeSettings:
+    listen_port: int
+    admin_port: int
+    descriptor_path: Path
+    upstreams: Mapping[str, tuple[str, int]]  # service name → (host, port)
+    cors_origins: Sequence[str] = ("http://localhost:3000",)
+    max_request_bytes: int = 1024 * 1024
+    route_timeout_seconds: int = 30
+
+
+def _socket(host: str, port: int) -> dict[str, Any]:
+    return {"socket_address": {"address": host, "port_value": port}}
+
+
+def _cluster(service: ServiceEntry, host: str, port: int) -> dict[str, Any]:
+    return {
+        "name": service.name,
+        "type": "STATIC",
+        "connect_timeout": "1s",
+        "lb_policy": "ROUND_ROBIN",
+        "typed_extension_protocol_options": {
+            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                "@type": f"{_TYPES}.upstreams.http.v3.HttpProtocolOptions",
+                "explicit_http_config": {"http2_protocol_options": {}},
+            }
+        },
+        "load_assignment": {
+            "cluster_name": service.name,
+            "endpoints": [{"lb_endpoints": [{"endpoint": {"address": _socket(host, port)}}]}],
+        },
+        "health_checks": [
+            {
+                "timeout": "1s",
+                "interval": "2s",
+                "unhealthy_threshold": 2,
+                "healthy_threshold": 1,
+                "grpc_health_check": {"service_name": service.grpc_services[0]},
+            }
+        ],
+    }
+
+
+def _route(service: ServiceEntry, timeout_seconds: int) -> dict[str, Any]:
+    return {
+        "match": {"prefix": service.package_prefix},
+        "route": {"cluster": service.name, "timeout": f"{timeout_seconds}s"},
+    }
+
+
+def _cors_policy(origins: Sequence[str]) -> dict[str, Any]:
+    return {
+        "@type": f"{_TYPES}.filters.http.cors.v3.CorsPolicy",
+        "allow_origin_string_match": [{"exact": origin} for origin in origins],
+        "allow_methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
+        "allow_headers": CORS_ALLOWED_HEADERS,
+        "expose_headers": "x-request-id, grpc-status, grpc-message",
+        "max_age": "600",
+    }
+
+
+def http_filters(services: Sequence[ServiceEntry], settings: EdgeSettings) -> list[dict[str, Any]]:
+    """The request path, in order. Authentication (jwt_authn) and rate limits go before the
+    transcoder, so they see the original REST or gRPC path."""
+    return [
+        {
+            "name": "envoy.filters.http.cors",
+            "typed_config": {"@type": f"{_TYPES}.filters.http.cors.v3.Cors"},
+        },
+        {
+            "name": "envoy.filters.http.lua",
+            "typed_config": {
+                "@type": f"{_TYPES}.filters.http.lua.v3.Lua",
+                "default_source_code": {"inline_string": _LOCALE_LUA},
+            },
+        },
+        {
+            "name": "envoy.filters.http.buffer",
+            "typed_config": {
+                "@type": f"{_TYPES}.filters.http.buffer.v3.Buffer",
+                "max_request_bytes": settings.max_request_bytes,
+            },
+        },
+        {
+            "name": "envoy.filters.http.grpc_json_transcoder",
+            "typed_config": {
+                "@type": f"{_TYPES}.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder",
+                "proto_descriptor": str(settings.descriptor_path),
+                "services": [name for service in services for name in service.grpc_services],
+                "convert_grpc_status": True,
+                "print_options": {"always_print_primitive_fields": True},
+                # Unmapped paths get 404 here instead of a 503 from a gRPC upstream; unknown
+                # query parameters are a client bug we report rather than silently drop.
+                "request_validation_options": {
+                    "reject_unknown_method": True,
+                    "reject_unknown_query_parameters": True,
+                },
+            },
+        },
+        {
+            "name": "envoy.filters.http.router",
+            "typed_config": {"@type": f"{_TYPES}.filters.http.router.v3.Router"},
+        },
+    ]
+
+
+def render(services: Sequence[ServiceEntry], settings: EdgeSettings) -> dict[str, Any]:
+    missing = {service.name for service in services} - set(settings.upstreams)
+    if missing:
+        raise ValueError(f"no upstream address for {sorted(missing)}")
+    connection_manager = {
+        "@type": f"{_TYPES}.filters.network.http_connection_manager.v3.HttpConnectionManager",
+        "stat_prefix": "edge",
+        "codec_type": "AUTO",
+        "generate_request_id": True,
+        "always_set_request_id_in_response": True,
+        "route_config": {
+            "name": "edge",
+            "virtual_hosts": [
+                {
+                    "name": "stride",
+                    "domains": ["*"],
+                    "routes": [
+                        *(_route(s, settings.route_timeout_seconds) for s in services),
+                        # REST paths match only after the transcoder rewrote them to gRPC paths;
+                        # this route exists so CORS preflights (never transcoded) find the policy
+                        # (the CORS filter ignores direct_response routes).
+                        {"match": {"prefix": "/"}, "route": {"cluster": UNROUTABLE_CLUSTER}},
+                    ],
+                    "typed_per_filter_config": {
+                        "envoy.filters.http.cors": _cors_policy(settings.cors_origins)
+                    },
+                }
+            ],
+        },
+        "http_filters": http_filters(services, settings),
+    }
+    return {
+        "admin": {"address": _socket("127.0.0.1", settings.admin_port)},
+        "static_resources": {
+            "listeners": [
+                {
+                    "name": "edge",
+                    "address": _socket("127.0.0.1", settings.listen_port),
+                    "filter_chains": [
+                        {
+                            "filters": [
+                                {
+                                    "name": "envoy.filters.network.http_connection_manager",
+                                    "typed_config": connection_manager,
+                                }
+                            ]
+                        }
+                    ],
+                }
+            ],
+            "clusters": [
+                *(_cluster(s, *settings.upstreams[s.name]) for s in services),
+                # No endpoints: whatever reaches it gets 503. Only CORS preflights, answered
+                # by the CORS filter, are meant to match its route.
+                {"name": UNROUTABLE_CLUSTER, "type": "STATIC", "connect_timeout": "1s"},
+            ],
+        },
+    }

@@ -1,0 +1,132 @@
+"""Killing NATS while the relay runs loses no event and duplicates no effect."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from stride.events.v1.envelope_pb2 import Envelope
+from stride.identity.events.v1.events_pb2 import UserRegistered
+from stride.platform.db.engine import create_engine, session_factory
+from stride.platform.db.migrations.runner import run_migrations
+from stride.platform.db.uow import UnitOfWork
+from stride.platform.events.consumer import EventConsumer
+from stride.platform.events.envelope import stream_name
+from stride.platform.events.outbox import OutboxRecord, OutboxRelay
+from stride.platform.local.nats import EmbeddedNats
+
+SOURCE = "identity"
+EVENT_TYPE = "identity.user.registered.v1"
+
+
+@pytest_asyncio.fixture(scope="module")
+async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    await run_migrations(database_url)
+    engine = create_engine(database_url)
+    async with engine.begin() as connection:
+        # No unique constraint on purpose: a duplicate effect must be visible, not rejected.
+        await connection.execute(
+            text("CREATE TABLE effects (id bigserial PRIMARY KEY, event_id text NOT NULL)")
+        )
+    yield session_factory(engine)
+    await engine.dispose()
+
+
+async def record_effect(envelope: Envelope, session: AsyncSession) -> None:
+    await session.execute(
+        text("INSERT INTO effects (event_id) VALUES (:event_id)"), {"event_id": envelope.id}
+    )
+
+
+async def write_events(sessions: async_sessionmaker[AsyncSession], count: int) -> None:
+    for index in range(count):
+        uow = UnitOfWork(sessions, SOURCE)
+        async with uow:
+            uow.publish(
+                EVENT_TYPE,
+                subject=f"users/{index}",
+                payload=UserRegistered(user=f"users/{index}", email=f"u{index}@example.com"),
+            )
+            await uow.commit()
+
+
+async def eventually(condition: Callable[[], Awaitable[bool]], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not await condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met within {timeout} s")
+        await asyncio.sleep(0.1)
+
+
+async def scalar(sessions: async_sessionmaker[AsyncSession], query: str) -> int:
+    async with sessions() as session:
+        return int((await session.execute(text(query))).scalar_one())
+
+
+async def test_outbox_drains_after_nats_returns_with_no_duplicate_effect(
+    sessions: async_sessionmaker[AsyncSession], embedded_nats: EmbeddedNats
+) -> None:
+    prefix = "outage"
+    relay = OutboxRelay(
+        sessions, nats_url=embedded_nats.url, prefix=prefix, source=SOURCE, idle_poll_seconds=0.05
+    )
+    consumer = EventConsumer(
+        sessions,
+        record_effect,
+        nats_url=embedded_nats.url,
+        prefix=prefix,
+        service="test",
+        stream=stream_name(prefix, SOURCE),
+        durable_name="effects",
+        filter_subject=f"{prefix}.{SOURCE}.>",
+    )
+    await relay.start()
+    await consumer.start()
+    try:
+        await write_events(sessions, 20)
+        await eventually(lambda: _count_equals(sessions, "SELECT count(*) FROM effects", 20))
+
+        embedded_nats.kill()
+        await write_events(sessions, 30)
+        await asyncio.sleep(1.0)  # The relay is now failing against a dead server.
+        assert await scalar(sessions, "SELECT count(*) FROM outbox WHERE published_at IS NULL") > 0
+
+        embedded_nats.start()
+        await eventually(lambda: _count_equals(sessions, "SELECT count(*) FROM effects", 50))
+        await eventually(
+            lambda: _count_equals(
+                sessions, "SELECT count(*) FROM outbox WHERE published_at IS NULL", 0
+            )
+        )
+    finally:
+        await consumer.stop()
+        await relay.stop()
+
+    async with sessions() as session:
+        outbox_ids = {
+            str(event_id)
+            for event_id in (await session.execute(select(OutboxRecord.id))).scalars()
+        }
+        effects = (
+            await session.execute(text("SELECT event_id FROM effects ORDER BY id"))
+        ).scalars().all()
+        published = (
+            await session.execute(
+                select(func.count()).where(OutboxRecord.published_at.is_not(None))  # type: ignore[union-attr]
+            )
+        ).scalar_one()
+    assert len(effects) == len(set(effects)) == 50  # Every event, each exactly once.
+    assert set(effects) == outbox_ids
+    assert published == 50
+
+
+async def _count_equals(
+    sessions: async_sessionmaker[AsyncSession], query: str, expected: int
+) -> bool:
+    return await scalar(sessions, query) == expected
