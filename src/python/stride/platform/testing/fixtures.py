@@ -26,7 +26,7 @@ from stride.platform.local.postgres import EmbeddedPostgres
 
 
 @contextmanager
-def _scratch_dir(name: str) -> Iterator[Path]:
+def scratch_dir(name: str) -> Iterator[Path]:
     # World-traversable: an embedded Postgres may run as another user (see local.postgres).
     path = Path(tempfile.mkdtemp(prefix=f"stride-{name}-"))
     path.chmod(0o755)
@@ -41,7 +41,7 @@ def postgres_server_url() -> Iterator[str]:
     if url := os.environ.get("DATABASE_URL"):
         yield url
         return
-    with _scratch_dir("postgres") as scratch, EmbeddedPostgres(
+    with scratch_dir("postgres") as scratch, EmbeddedPostgres(
         scratch / "data", durable=False
     ) as server:
         yield server.url
@@ -52,14 +52,14 @@ def nats_url() -> Iterator[str]:
     if url := os.environ.get("NATS_URL"):
         yield url
         return
-    with _scratch_dir("nats") as scratch, EmbeddedNats(scratch) as server:
+    with scratch_dir("nats") as scratch, EmbeddedNats(scratch) as server:
         yield server.url
 
 
 @pytest.fixture(scope="module")
 def embedded_nats() -> Iterator[EmbeddedNats]:
     """A private NATS server this module may kill and restart."""
-    with _scratch_dir("nats") as scratch, EmbeddedNats(scratch) as server:
+    with scratch_dir("nats") as scratch, EmbeddedNats(scratch) as server:
         yield server
 
 

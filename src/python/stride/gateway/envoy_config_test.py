@@ -1,0 +1,69 @@
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from google.protobuf import descriptor_pb2
+
+from stride.gateway.catalog import IDENTITY, SERVICES
+from stride.gateway.descriptors import build_descriptor_set
+from stride.gateway.envoy_config import EdgeSettings, render
+from stride.platform.local.envoy import validate_config, write_config
+
+
+def settings(tmp_path: Path, upstreams: dict[str, tuple[str, int]]) -> EdgeSettings:
+    descriptor = tmp_path / "descriptor.binpb"
+    descriptor.write_bytes(build_descriptor_set([m for s in SERVICES for m in s.descriptor_modules]))
+    return EdgeSettings(
+        listen_port=18080, admin_port=19901, descriptor_path=descriptor, upstreams=upstreams
+    )
+
+
+def test_descriptor_set_holds_services_their_imports_and_error_details() -> None:
+    files = descriptor_pb2.FileDescriptorSet.FromString(
+        build_descriptor_set(IDENTITY.descriptor_modules)
+    ).file
+    names = [file.name for file in files]
+    assert "stride/identity/v1/identity_service.proto" in names
+    assert "google/rpc/error_details.proto" in names
+    # Dependencies come before the files that import them.
+    assert names.index("google/api/http.proto") < names.index("google/api/annotations.proto")
+    assert names.index("google/api/annotations.proto") < names.index(
+        "stride/identity/v1/identity_service.proto"
+    )
+
+
+def test_the_rendered_config_is_valid_for_envoy(tmp_path: Path) -> None:
+    config = render(SERVICES, settings(tmp_path, {s.name: ("127.0.0.1", s.local_port) for s in SERVICES}))
+    validate_config(write_config(config, tmp_path / "envoy.json"))
+
+
+def test_a_catalog_entry_is_all_it_takes_to_route_a_service(tmp_path: Path) -> None:
+    scheduling = replace(
+        IDENTITY,
+        name="scheduling",
+        grpc_services=("stride.scheduling.v1.SchedulingService",),
+        local_port=50102,
+    )
+    config = render(
+        [IDENTITY, scheduling],
+        settings(tmp_path, {"identity": ("127.0.0.1", 1), "scheduling": ("127.0.0.1", 2)}),
+    )
+    clusters = {c["name"]: c for c in config["static_resources"]["clusters"]}
+    routes = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0][
+        "typed_config"
+    ]["route_config"]["virtual_hosts"][0]["routes"]
+    assert clusters["scheduling"]["health_checks"][0]["grpc_health_check"]["service_name"] == (
+        "stride.scheduling.v1.SchedulingService"
+    )
+    assert {"prefix": "/stride.scheduling.v1."} in [route["match"] for route in routes]
+
+
+def test_a_service_without_an_upstream_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="identity"):
+        render(SERVICES, settings(tmp_path, {}))
+
+
+def test_envoy_explains_an_invalid_config(tmp_path: Path) -> None:
+    path = write_config({"static_resources": {"clusters": [{"name": 1}]}}, tmp_path / "bad.json")
+    with pytest.raises(ValueError, match="invalid Envoy config"):
+        validate_config(path)

@@ -1,0 +1,138 @@
+"""Access-token verification against the attacks the edge and every service must reject."""
+
+import base64
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+from stride.platform.auth import (
+    JwksSource,
+    JwtVerifier,
+    Principal,
+    authenticated_as,
+    require_role,
+    require_self_or_role,
+)
+from stride.platform.errors import PermissionDenied, Unauthenticated
+
+ISSUER, AUDIENCE = "https://identity.stride.local", "stride"
+RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+ED_KEY = ed25519.Ed25519PrivateKey.generate()
+
+
+def jwk(public_key: Any, kid: str, alg: str) -> dict[str, Any]:
+    algorithm = jwt.algorithms.RSAAlgorithm if alg == "RS256" else jwt.algorithms.OKPAlgorithm
+    return {**json.loads(algorithm.to_jwk(public_key)), "kid": kid, "alg": alg, "use": "sig"}
+
+
+JWKS = {
+    "keys": [jwk(RSA_KEY.public_key(), "rsa-1", "RS256"), jwk(ED_KEY.public_key(), "ed-1", "EdDSA")]
+}
+
+
+def claims(**overrides: Any) -> dict[str, Any]:
+    now = int(time.time())
+    return {
+        "iss": ISSUER, "aud": AUDIENCE, "sub": "user-1", "roles": ["member"],
+        "studio": "studios/s1", "iat": now, "exp": now + 300, "jti": "t1", **overrides,
+    }
+
+
+def verifier() -> JwtVerifier:
+    return JwtVerifier(JwksSource(document=JWKS), issuer=ISSUER, audience=AUDIENCE)
+
+
+@pytest.mark.parametrize(("key", "alg", "kid"), [(RSA_KEY, "RS256", "rsa-1"), (ED_KEY, "EdDSA", "ed-1")])
+async def test_valid_tokens_give_the_principal(key: Any, alg: str, kid: str) -> None:
+    token = jwt.encode(claims(), key, algorithm=alg, headers={"kid": kid})
+    assert await verifier().verify(token) == Principal(
+        user_id="user-1", roles=frozenset({"member"}), studio="studios/s1", token_id="t1"
+    )
+
+
+def _unsigned(payload: dict[str, Any]) -> str:
+    def part(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'none', 'typ': 'JWT', 'kid': 'rsa-1'})}.{part(payload)}."
+
+
+def _hs256_with_public_key() -> str:
+    public_pem = RSA_KEY.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    header = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT","kid":"rsa-1"}').rstrip(b"=")
+    body = base64.urlsafe_b64encode(json.dumps(claims()).encode()).rstrip(b"=")
+    import hashlib
+    import hmac
+
+    signature = hmac.new(public_pem, header + b"." + body, hashlib.sha256).digest()
+    return b".".join([header, body, base64.urlsafe_b64encode(signature).rstrip(b"=")]).decode()
+
+
+def _tampered() -> str:
+    header, _, signature = jwt.encode(
+        claims(), RSA_KEY, algorithm="RS256", headers={"kid": "rsa-1"}
+    ).split(".")
+    forged = base64.urlsafe_b64encode(json.dumps(claims(roles=["admin"])).encode()).decode()
+    return f"{header}.{forged.rstrip('=')}.{signature}"
+
+
+ATTACKS = {
+    "alg none": _unsigned(claims()),
+    "HS256 keyed with the public key": _hs256_with_public_key(),
+    "expired": jwt.encode(claims(exp=int(time.time()) - 120), RSA_KEY, algorithm="RS256", headers={"kid": "rsa-1"}),
+    "not yet valid": jwt.encode(claims(nbf=int(time.time()) + 600), RSA_KEY, algorithm="RS256", headers={"kid": "rsa-1"}),
+    "wrong audience": jwt.encode(claims(aud="other"), RSA_KEY, algorithm="RS256", headers={"kid": "rsa-1"}),
+    "wrong issuer": jwt.encode(claims(iss="https://evil"), RSA_KEY, algorithm="RS256", headers={"kid": "rsa-1"}),
+    "tampered payload": _tampered(),
+    "unknown kid": jwt.encode(claims(), RSA_KEY, algorithm="RS256", headers={"kid": "nope"}),
+    "no kid": jwt.encode(claims(), RSA_KEY, algorithm="RS256"),
+    "kid of another algorithm": jwt.encode(claims(), RSA_KEY, algorithm="RS256", headers={"kid": "ed-1"}),
+    "garbage": "not.a.token",
+}
+
+
+@pytest.mark.parametrize("token", ATTACKS.values(), ids=ATTACKS.keys())
+async def test_attacks_are_unauthenticated(token: str) -> None:
+    with pytest.raises(Unauthenticated):
+        await verifier().verify(token)
+
+
+async def test_expired_tokens_say_so() -> None:
+    with pytest.raises(Unauthenticated) as raised:
+        await verifier().verify(ATTACKS["expired"])
+    assert raised.value.reason == "TOKEN_EXPIRED"
+
+
+async def test_rotated_keys_are_picked_up_from_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps({"keys": [JWKS["keys"][0]]}))
+    rotating = JwtVerifier(
+        JwksSource(path=path, refresh_cooldown=0), issuer=ISSUER, audience=AUDIENCE
+    )
+    token = jwt.encode(claims(), ED_KEY, algorithm="EdDSA", headers={"kid": "ed-1"})
+    with pytest.raises(Unauthenticated):
+        await rotating.verify(token)
+    path.write_text(json.dumps(JWKS))  # The new key is published.
+    assert (await rotating.verify(token)).user_id == "user-1"
+
+
+def test_ownership_and_role_checks() -> None:
+    member = Principal("user-1", frozenset({"member"}))
+    with authenticated_as(member):
+        assert require_self_or_role("user-1", "admin") is member
+        with pytest.raises(PermissionDenied):
+            require_self_or_role("user-2", "admin")
+        with pytest.raises(PermissionDenied):
+            require_role("manager")
+    with authenticated_as(Principal("admin-1", frozenset({"admin"}))):
+        require_self_or_role("user-2", "admin")
+    with pytest.raises(Unauthenticated):
+        require_role("member")

@@ -1,0 +1,177 @@
+"""The platform's gRPC server, exercised over real sockets with a real client."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+import jwt
+import pytest
+import pytest_asyncio
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from stride.identity.v1 import identity_service_pb2 as pb
+from stride.identity.v1 import identity_service_pb2_grpc as pb_grpc
+from stride.platform.auth import JwksSource, JwtVerifier, current_principal
+from stride.platform.config import ServiceSettings
+from stride.platform.errors import FieldViolation, InvalidArgument, NotFound
+from stride.platform.grpc.server import GrpcApp, RunningServer, ServiceRegistration, start
+from stride.platform.grpc.status import rich_status, unpack_details
+from stride.platform.i18n import current_locale
+
+SERVICE = "stride.identity.v1.IdentityService"
+KEY = ed25519.Ed25519PrivateKey.generate()
+JWKS = {
+    "keys": [
+        {**json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(KEY.public_key())), "kid": "k1", "alg": "EdDSA"}
+    ]
+}
+
+
+class ScriptedIdentity(pb_grpc.IdentityServiceServicer):
+    """A test double of the RPC surface: each email triggers one behaviour."""
+
+    def __init__(self) -> None:
+        self.slow_started = asyncio.Event()
+
+    async def SignUp(self, request: pb.SignUpRequest, context: Any) -> pb.SignUpResponse:  # noqa: N802
+        if request.email == "invalid":
+            raise InvalidArgument([FieldViolation("email", "field.invalid_email")])
+        if request.email == "crash":
+            raise RuntimeError("secret internals")
+        if request.email == "slow":
+            self.slow_started.set()
+            await asyncio.sleep(1.0)
+        return pb.SignUpResponse(user=pb.User(name="users/x", language_code=current_locale()))
+
+    async def GetUser(self, request: pb.GetUserRequest, context: Any) -> pb.User:  # noqa: N802
+        if request.name == "users/missing":
+            raise NotFound("USER_NOT_FOUND", "user.not_found")
+        return pb.User(name=f"users/{current_principal().user_id}")
+
+
+def settings(**overrides: Any) -> ServiceSettings:
+    return ServiceSettings(
+        service_name="test", database_url="postgresql://unused/x", grpc_port=0,
+        shutdown_grace_seconds=5, **overrides,
+    )
+
+
+async def start_server(servicer: ScriptedIdentity, **overrides: Any) -> RunningServer:
+    return await start(
+        GrpcApp(
+            settings=settings(**overrides),
+            services=[ServiceRegistration(SERVICE, pb_grpc.add_IdentityServiceServicer_to_server, servicer)],
+            public_methods=frozenset({f"/{SERVICE}/SignUp"}),
+            verifier=JwtVerifier(JwksSource(document=JWKS), issuer="https://identity.stride.local", audience="stride"),
+        )
+    )
+
+
+@pytest_asyncio.fixture
+async def server() -> AsyncIterator[RunningServer]:
+    running = await start_server(ScriptedIdentity())
+    yield running
+    await running.stop()
+
+
+def stub(running: RunningServer) -> tuple[grpc.aio.Channel, pb_grpc.IdentityServiceStub]:
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
+    return channel, pb_grpc.IdentityServiceStub(channel)
+
+
+def token(sub: str = "user-1") -> str:
+    now = int(time.time())
+    return jwt.encode(
+        {"iss": "https://identity.stride.local", "aud": "stride", "sub": sub, "roles": ["member"], "iat": now, "exp": now + 60},
+        KEY, algorithm="EdDSA", headers={"kid": "k1"},
+    )
+
+
+async def failure(call: Any) -> grpc.aio.AioRpcError:
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await call
+    return raised.value
+
+
+@pytest.mark.parametrize(("locale", "text"), [("en", "valid email"), ("ar", "بريد")])
+async def test_domain_errors_become_rich_localized_statuses(server: RunningServer, locale: str, text: str) -> None:
+    channel, client = stub(server)
+    async with channel:
+        error = await failure(client.SignUp(pb.SignUpRequest(email="invalid"), metadata=[("x-stride-locale", locale)]))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    status = rich_status(error)
+    assert status is not None
+    details = unpack_details(status)
+    assert details["ErrorInfo"].reason == "INVALID_ARGUMENT"  # type: ignore[attr-defined]
+    violation = details["BadRequest"].field_violations[0]  # type: ignore[attr-defined]
+    assert violation.field == "email" and text in violation.description
+    assert details["LocalizedMessage"].locale == locale  # type: ignore[attr-defined]
+
+
+async def test_accept_language_is_the_fallback_locale(server: RunningServer) -> None:
+    channel, client = stub(server)
+    async with channel:
+        reply = await client.SignUp(pb.SignUpRequest(email="ok"), metadata=[("accept-language", "ar-SA,en;q=0.5")])
+    assert reply.user.language_code == "ar"
+
+
+async def test_unexpected_errors_are_internal_without_details(server: RunningServer) -> None:
+    channel, client = stub(server)
+    async with channel:
+        error = await failure(client.SignUp(pb.SignUpRequest(email="crash")))
+    assert error.code() == grpc.StatusCode.INTERNAL
+    assert "secret" not in (error.details() or "")
+
+
+async def test_protected_methods_need_a_valid_token(server: RunningServer) -> None:
+    channel, client = stub(server)
+    async with channel:
+        missing = await failure(client.GetUser(pb.GetUserRequest(name="users/a")))
+        forged = await failure(client.GetUser(pb.GetUserRequest(name="users/a"), metadata=[("authorization", "Bearer x.y.z")]))
+        reply = await client.GetUser(pb.GetUserRequest(name="users/a"), metadata=[("authorization", f"Bearer {token('user-7')}")])
+        not_found = await failure(client.GetUser(pb.GetUserRequest(name="users/missing"), metadata=[("authorization", f"Bearer {token()}")]))
+    assert missing.code() == forged.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert reply.name == "users/user-7"
+    assert not_found.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_handlers_are_cut_off_at_the_deadline() -> None:
+    running = await start_server(ScriptedIdentity(), max_rpc_seconds=0.2)
+    channel, client = stub(running)
+    async with channel:
+        error = await failure(client.SignUp(pb.SignUpRequest(email="slow")))
+    await running.stop()
+    assert error.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+async def test_shutdown_reports_not_serving_and_drains_in_flight_calls() -> None:
+    servicer = ScriptedIdentity()
+    running = await start_server(servicer)
+    channel, client = stub(running)
+    async with channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        assert (await health.Check(health_pb2.HealthCheckRequest(service=SERVICE))).status == health_pb2.HealthCheckResponse.SERVING
+        in_flight = asyncio.ensure_future(client.SignUp(pb.SignUpRequest(email="slow")))
+        await servicer.slow_started.wait()
+        stopping = asyncio.ensure_future(running.stop())
+        await asyncio.sleep(0.1)
+        assert (await running.health.Check(health_pb2.HealthCheckRequest(service=SERVICE), None)).status == health_pb2.HealthCheckResponse.NOT_SERVING
+        reply = await in_flight  # Finishes although shutdown began.
+        await stopping
+    assert reply.user.name == "users/x"
+
+
+async def test_reflection_lists_the_service(server: RunningServer) -> None:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        responses = reflection_pb2_grpc.ServerReflectionStub(channel).ServerReflectionInfo(
+            iter([reflection_pb2.ServerReflectionRequest(list_services="")])
+        )
+        names = [s.name async for r in responses for s in r.list_services_response.service]
+    assert SERVICE in names

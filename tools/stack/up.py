@@ -1,0 +1,190 @@
+"""`./pants up`: the whole platform on this machine, with demo data.
+
+Postgres (DATABASE_URL or an embedded server), NATS with JetStream (NATS_URL or an embedded
+server), every service of the catalog, and Envoy in front, all under one data directory so a
+restart keeps the data. Ctrl-C stops everything, services first so they drain.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from stack.keys import load_or_create_key, mint_access_token, write_jwks
+from stack.seed import DEMO_PASSWORD, seed_demo_users
+from stride.gateway.catalog import SERVICES, ServiceEntry
+from stride.gateway.descriptors import build_descriptor_set
+from stride.gateway.envoy_config import EdgeSettings, render
+from stride.platform.db.engine import ensure_database
+from stride.platform.local.envoy import EnvoyProcess, validate_config, write_config
+from stride.platform.local.nats import EmbeddedNats
+from stride.platform.local.postgres import EmbeddedPostgres
+from stride.platform.local.process import ManagedProcess
+
+HEALTH_TIMEOUT_SECONDS = 60.0
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="./pants up", description=__doc__)
+    parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("STRIDE_DATA_DIR", ".stride")))
+    parser.add_argument("--rest-port", type=int, default=8080)
+    parser.add_argument("--admin-port", type=int, default=9901)
+    parser.add_argument("--postgres-port", type=int, default=55432)
+    parser.add_argument("--nats-port", type=int, default=54222)
+    return parser.parse_args(argv)
+
+
+def service_environment(
+    service: ServiceEntry, database_url: str, nats_url: str, jwks: Path
+) -> dict[str, str]:
+    return {
+        "STRIDE_GRPC_PORT": str(service.local_port),
+        "STRIDE_METRICS_PORT": str(service.metrics_port),
+        "STRIDE_DATABASE_URL": database_url,
+        "STRIDE_NATS_URL": nats_url,
+        "STRIDE_EVENTS_PREFIX": "stride",
+        "STRIDE_LOG_FORMAT": "json",
+        "STRIDE_JWKS_FILE": str(jwks),
+    }
+
+
+def start_postgres(data: Path, port: int, stack: ExitStack) -> str:
+    if url := os.environ.get("DATABASE_URL"):
+        return url
+    server = EmbeddedPostgres(data / "postgres", port, durable=True)
+    server.start()
+    stack.callback(server.stop)
+    return server.url
+
+
+def start_nats(data: Path, port: int, stack: ExitStack) -> str:
+    if url := os.environ.get("NATS_URL"):
+        return url
+    server = EmbeddedNats(data / "nats", port)
+    server.start()
+    stack.callback(server.stop)
+    return server.url
+
+
+def serving(service: ServiceEntry) -> bool:
+    with grpc.insecure_channel(f"127.0.0.1:{service.local_port}") as channel:
+        try:
+            reply = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=""), timeout=1
+            )
+        except grpc.RpcError:
+            return False
+    return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+
+
+def start_services(
+    server_url: str, nats_url: str, jwks: Path, data: Path, stack: ExitStack
+) -> None:
+    processes = []
+    for service in SERVICES:
+        database_url = asyncio.run(ensure_database(server_url, f"stride_{service.name}"))
+        process = ManagedProcess(
+            service.name,
+            [sys.executable, "-m", service.main_module],
+            data / "logs" / f"{service.name}.log",
+            env=service_environment(service, database_url, nats_url, jwks),
+        )
+        process.start()
+        stack.callback(process.stop)
+        processes.append((service, process))
+    for service, process in processes:
+        process.wait_until(lambda service=service: serving(service), HEALTH_TIMEOUT_SECONDS)
+
+
+def start_envoy(data: Path, rest_port: int, admin_port: int, stack: ExitStack) -> None:
+    envoy_dir = data / "envoy"
+    envoy_dir.mkdir(parents=True, exist_ok=True)
+    descriptor = envoy_dir / "descriptor.binpb"
+    descriptor.write_bytes(
+        build_descriptor_set([m for s in SERVICES for m in s.descriptor_modules])
+    )
+    config = render(
+        SERVICES,
+        EdgeSettings(
+            listen_port=rest_port,
+            admin_port=admin_port,
+            descriptor_path=descriptor,
+            upstreams={s.name: ("127.0.0.1", s.local_port) for s in SERVICES},
+            cors_origins=("http://localhost:3000", "http://127.0.0.1:3000"),
+        ),
+    )
+    config_path = write_config(config, envoy_dir / "envoy.json")
+    validate_config(config_path)
+    envoy = EnvoyProcess(config_path, admin_port, data / "logs" / "envoy.log")
+    envoy.start()
+    stack.callback(envoy.stop)
+
+
+def main(argv: list[str] | None = None) -> int:
+    started = time.monotonic()
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    data = args.data_dir.resolve()
+    data.mkdir(parents=True, exist_ok=True)
+    data.chmod(0o755)  # An embedded Postgres may run as another user (see local.postgres).
+    stopping = False
+
+    def request_stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    with ExitStack() as stack:
+        key = load_or_create_key(data / "keys" / "signing-key.pem")
+        jwks = data / "jwks.json"
+        write_jwks(key, jwks)
+        server_url = start_postgres(data, args.postgres_port, stack)
+        nats_url = start_nats(data, args.nats_port, stack)
+        start_services(server_url, nats_url, jwks, data, stack)
+        start_envoy(data, args.rest_port, args.admin_port, stack)
+        base_url = f"http://127.0.0.1:{args.rest_port}"
+        users = seed_demo_users(f"127.0.0.1:{args.rest_port}")
+        print_summary(base_url, users, key, time.monotonic() - started, data)
+        while not stopping:
+            time.sleep(0.2)
+        print("\nstopping…", flush=True)
+    print("stopped.")
+    return 0
+
+
+def print_summary(
+    base_url: str, users: dict[str, str], key: object, elapsed: float, data: Path
+) -> None:
+    member_email, member_name = next(iter(users.items()))
+    token = mint_access_token(key, member_name.removeprefix("users/"), ["member"])  # type: ignore[arg-type]
+    logins = "\n".join(f"    {email} / {DEMO_PASSWORD}" for email in users)
+    print(
+        f"""
+Stride is up — healthy in {elapsed:.1f} s.
+
+  REST base URL   {base_url}
+  Data and logs   {data}
+  Demo logins
+{logins}
+
+  Try:
+    curl -s {base_url}/v1/users:signUp -H 'content-type: application/json' \\
+      -d '{{"email": "you@example.com", "password": "choose a long one"}}'
+    curl -s {base_url}/v1/{member_name} -H 'authorization: Bearer {token}'
+
+Ctrl-C stops everything.""",
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
