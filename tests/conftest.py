@@ -1,1 +1,1 @@
-from stride.platform.testing.fixtures import *  # noqa: F403
+from stride.platform.testing.fixtures import *

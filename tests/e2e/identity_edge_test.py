@@ -84,7 +84,9 @@ async def identity(
 
 @pytest.fixture(scope="module")
 def edge(
-    identity: RunningServer, signing_key: Ed25519PrivateKey, tmp_path_factory: pytest.TempPathFactory
+    identity: RunningServer,
+    signing_key: Ed25519PrivateKey,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Edge]:
     workdir = tmp_path_factory.mktemp("envoy")
     descriptor = workdir / "descriptor.binpb"
@@ -112,10 +114,15 @@ def _http(
     method: str, url: str, body: dict[str, Any] | None = None, headers: dict[str, str] | None = None
 ) -> Reply:
     data = json.dumps(body).encode() if body is not None else None
-    request = Request(url, data=data, method=method, headers={  # noqa: S310 - loopback test URL.
-        "content-type": "application/json",
-        **(headers or {}),
-    })
+    request = Request(  # noqa: S310 - loopback URLs built by the test.
+        url,
+        data=data,
+        method=method,
+        headers={
+            "content-type": "application/json",
+            **(headers or {}),
+        },
+    )
     try:
         with urlopen(request, timeout=10) as response:  # noqa: S310
             raw, status, response_headers = response.read(), response.status, response.headers
@@ -135,8 +142,14 @@ async def call(method: str, url: str, body: dict[str, Any] | None = None, **head
 def access_token(key: Ed25519PrivateKey, user_name: str, roles: list[str], **claims: Any) -> str:
     now = int(time.time())
     payload = {
-        "iss": ISSUER, "aud": AUDIENCE, "sub": user_name.removeprefix("users/"),
-        "roles": roles, "iat": now, "exp": now + 600, "jti": str(uuid.uuid4()), **claims,
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": user_name.removeprefix("users/"),
+        "roles": roles,
+        "iat": now,
+        "exp": now + 600,
+        "jti": str(uuid.uuid4()),
+        **claims,
     }
     return jwt.encode(payload, key, algorithm="EdDSA", headers={"kid": KID})
 
@@ -152,7 +165,9 @@ def sign_up_body(**overrides: str) -> dict[str, str]:
 
 
 async def test_sign_up_over_rest_returns_the_user_as_lower_camel_json(edge: Edge) -> None:
-    reply = await call("POST", f"{edge.base_url}/v1/users:signUp", sign_up_body(), accept_language="ar-SA,en;q=0.8")
+    reply = await call(
+        "POST", f"{edge.base_url}/v1/users:signUp", sign_up_body(), accept_language="ar-SA,en;q=0.8"
+    )
     assert reply.status == 200, reply.body
     user = reply.body["user"]
     assert user["name"].startswith("users/")
@@ -174,7 +189,9 @@ async def test_a_retried_sign_up_returns_the_first_response(edge: Edge) -> None:
 async def test_a_request_id_reused_for_another_body_is_rejected(edge: Edge) -> None:
     request_id = str(uuid.uuid4())
     await call("POST", f"{edge.base_url}/v1/users:signUp", sign_up_body(requestId=request_id))
-    reply = await call("POST", f"{edge.base_url}/v1/users:signUp", sign_up_body(requestId=request_id))
+    reply = await call(
+        "POST", f"{edge.base_url}/v1/users:signUp", sign_up_body(requestId=request_id)
+    )
     assert reply.status == 400
     assert _violations(reply) == {"request_id": "request_id.reused"}
 
@@ -193,7 +210,9 @@ async def test_bad_input_is_a_400_with_localized_field_violations(edge: Edge) ->
 async def test_a_taken_email_is_a_409(edge: Edge) -> None:
     body = sign_up_body()
     await call("POST", f"{edge.base_url}/v1/users:signUp", body)
-    reply = await call("POST", f"{edge.base_url}/v1/users:signUp", sign_up_body(email=body["email"].upper()))
+    reply = await call(
+        "POST", f"{edge.base_url}/v1/users:signUp", sign_up_body(email=body["email"].upper())
+    )
     assert reply.status == 409
     assert _error_info(reply)["reason"] == "EMAIL_TAKEN"
 
@@ -203,9 +222,12 @@ async def test_members_read_only_their_own_account(edge: Edge) -> None:
     theirs = (await call("POST", f"{edge.base_url}/v1/users:signUp", sign_up_body())).body["user"]
     token = access_token(edge.signing_key, mine["name"], ["member"])
     own = await call("GET", f"{edge.base_url}/v1/{mine['name']}", authorization=f"Bearer {token}")
-    other = await call("GET", f"{edge.base_url}/v1/{theirs['name']}", authorization=f"Bearer {token}")
+    other = await call(
+        "GET", f"{edge.base_url}/v1/{theirs['name']}", authorization=f"Bearer {token}"
+    )
     anonymous = await call("GET", f"{edge.base_url}/v1/{mine['name']}")
-    assert own.status == 200 and own.body["email"] == mine["email"]
+    assert own.status == 200
+    assert own.body["email"] == mine["email"]
     assert other.status == 403
     assert anonymous.status == 401
 
@@ -213,8 +235,12 @@ async def test_members_read_only_their_own_account(edge: Edge) -> None:
 async def test_admins_read_any_account(edge: Edge) -> None:
     member = (await call("POST", f"{edge.base_url}/v1/users:signUp", sign_up_body())).body["user"]
     token = access_token(edge.signing_key, f"users/{uuid.uuid4()}", ["admin"])
-    reply = await call("GET", f"{edge.base_url}/v1/{member['name']}", authorization=f"Bearer {token}")
-    missing = await call("GET", f"{edge.base_url}/v1/users/{uuid.uuid4()}", authorization=f"Bearer {token}")
+    reply = await call(
+        "GET", f"{edge.base_url}/v1/{member['name']}", authorization=f"Bearer {token}"
+    )
+    missing = await call(
+        "GET", f"{edge.base_url}/v1/users/{uuid.uuid4()}", authorization=f"Bearer {token}"
+    )
     assert reply.status == 200
     assert missing.status == 404
 
@@ -225,8 +251,10 @@ async def test_unmapped_paths_are_404(edge: Edge) -> None:
 
 async def test_cors_preflight_allows_the_app_origin(edge: Edge) -> None:
     reply = await call(
-        "OPTIONS", f"{edge.base_url}/v1/users:signUp",
-        origin="https://app.stride.example", access_control_request_method="POST",
+        "OPTIONS",
+        f"{edge.base_url}/v1/users:signUp",
+        origin="https://app.stride.example",
+        access_control_request_method="POST",
     )
     assert reply.headers.get("access-control-allow-origin") == "https://app.stride.example"
 
@@ -240,21 +268,24 @@ async def test_native_grpc_works_through_the_same_port(edge: Edge) -> None:
     assert response.user.name.startswith("users/")
 
 
-async def test_sign_up_publishes_user_registered(edge: Edge, nats_url: str, event_prefix: str) -> None:
+async def test_sign_up_publishes_user_registered(
+    edge: Edge, nats_url: str, event_prefix: str
+) -> None:
     body = sign_up_body()
     user = (await call("POST", f"{edge.base_url}/v1/users:signUp", body)).body["user"]
     connection = await nats.connect(nats_url)
     try:
         js = connection.jetstream()
         subscription = await js.pull_subscribe(
-            f"{event_prefix}.identity.user.registered.v1", stream=stream_name(event_prefix, "identity")
+            f"{event_prefix}.identity.user.registered.v1",
+            stream=stream_name(event_prefix, "identity"),
         )
         found = None
         deadline = time.monotonic() + 20
         while found is None and time.monotonic() < deadline:
             try:
                 messages = await subscription.fetch(50, timeout=1)
-            except (nats.errors.TimeoutError, asyncio.TimeoutError):
+            except (TimeoutError, nats.errors.TimeoutError):
                 continue
             for message in messages:
                 envelope = Envelope.FromString(message.data)
@@ -267,7 +298,9 @@ async def test_sign_up_publishes_user_registered(edge: Edge, nats_url: str, even
     assert found is not None, "user.registered never reached NATS"
     envelope, payload, headers = found
     assert payload.email == body["email"]
-    assert envelope.source == "identity" and envelope.subject == user["name"]
+    assert envelope.source == "identity"
+    assert envelope.subject == user["name"]
+    assert headers is not None
     assert headers["Nats-Msg-Id"] == envelope.id
 
 

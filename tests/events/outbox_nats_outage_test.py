@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stride.events.v1.envelope_pb2 import Envelope
@@ -18,7 +18,7 @@ from stride.platform.db.migrations.runner import run_migrations
 from stride.platform.db.uow import UnitOfWork
 from stride.platform.events.consumer import EventConsumer
 from stride.platform.events.envelope import stream_name
-from stride.platform.events.outbox import OutboxRecord, OutboxRelay
+from stride.platform.events.outbox import OutboxRelay
 from stride.platform.local.nats import EmbeddedNats
 
 SOURCE = "identity"
@@ -56,11 +56,11 @@ async def write_events(sessions: async_sessionmaker[AsyncSession], count: int) -
             await uow.commit()
 
 
-async def eventually(condition: Callable[[], Awaitable[bool]], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
+async def eventually(condition: Callable[[], Awaitable[bool]], within: float = 60.0) -> None:
+    deadline = time.monotonic() + within
     while not await condition():
         if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {timeout} s")
+            pytest.fail(f"condition not met within {within} s")
         await asyncio.sleep(0.1)
 
 
@@ -110,17 +110,12 @@ async def test_outbox_drains_after_nats_returns_with_no_duplicate_effect(
 
     async with sessions() as session:
         outbox_ids = {
-            str(event_id)
-            for event_id in (await session.execute(select(OutboxRecord.id))).scalars()
+            str(i) for i in (await session.execute(text("SELECT id FROM outbox"))).scalars()
         }
-        effects = (
-            await session.execute(text("SELECT event_id FROM effects ORDER BY id"))
-        ).scalars().all()
-        published = (
-            await session.execute(
-                select(func.count()).where(OutboxRecord.published_at.is_not(None))  # type: ignore[union-attr]
-            )
-        ).scalar_one()
+        effects: list[str] = list(
+            (await session.execute(text("SELECT event_id FROM effects ORDER BY id"))).scalars()
+        )
+    published = await scalar(sessions, "SELECT count(*) FROM outbox WHERE published_at IS NOT NULL")
     assert len(effects) == len(set(effects)) == 50  # Every event, each exactly once.
     assert set(effects) == outbox_ids
     assert published == 50

@@ -86,6 +86,7 @@ _PROTOC = """\
 exec "{python}" -m grpc_tools.protoc -I. "-I{include}" "$@"
 """
 
+
 @dataclass(frozen=True)
 class Artifact:
     scope: str
@@ -133,8 +134,16 @@ def _install_venv(work: Path, requirements: Path) -> Path:
     python = work / "venv" / "bin" / "python"
     subprocess.run(
         [
-            str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-            "--require-hashes", "--only-binary=:all:", "-r", str(requirements),
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--require-hashes",
+            "--only-binary=:all:",
+            "-r",
+            str(requirements),
         ],
         check=True,
     )
@@ -144,7 +153,9 @@ def _install_venv(work: Path, requirements: Path) -> Path:
 def _site_packages(python: Path) -> Path:
     out = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return Path(out.stdout.strip())
 
@@ -166,18 +177,38 @@ def _build_pex_cli(python: Path, requirements: Path, work: Path) -> Artifact:
     pinned.write_text(_requirement_lines(requirements, "pex"))
     subprocess.run(
         [
-            str(python), "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
-            "--no-deps", "--require-hashes", "--only-binary=:all:", "-d", str(wheels),
-            "-r", str(pinned),
+            str(python),
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--require-hashes",
+            "--only-binary=:all:",
+            "-d",
+            str(wheels),
+            "-r",
+            str(pinned),
         ],
         check=True,
     )
     target = work / "pex"
     subprocess.run(
         [
-            str(python), "-m", "pex", "--no-pypi", "--find-links", str(wheels),
-            f"pex=={PEX_VERSION.lstrip('v')}", "--console-script", "pex",
-            "--python-shebang", "/usr/bin/env python3", "--output-file", str(target),
+            str(python),
+            "-m",
+            "pex",
+            "--no-pypi",
+            "--find-links",
+            str(wheels),
+            f"pex=={PEX_VERSION.lstrip('v')}",
+            "--console-script",
+            "pex",
+            "--python-shebang",
+            "/usr/bin/env python3",
+            "--output-file",
+            str(target),
         ],
         check=True,
     )

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import sys
-import xml.etree.ElementTree as ElementTree
 from pathlib import Path
+from xml.etree import ElementTree
 
 
 def summarize(reports: Path) -> tuple[int, int, int]:
     passed = failed = skipped = 0
     for report in sorted(reports.rglob("*.xml")):
-        for case in ElementTree.parse(report).getroot().iter("testcase"):
+        # Reports Pants just wrote on this machine, not untrusted input.
+        for case in ElementTree.parse(report).getroot().iter("testcase"):  # noqa: S314
             outcomes = {child.tag for child in case}
             if outcomes & {"failure", "error"}:
                 failed += 1

@@ -30,19 +30,23 @@ def buf_binary() -> Path:
 def _ref_exists(repo: Path, ref: str) -> bool:
     found = subprocess.run(
         ["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+        check=False,
         cwd=repo,
         capture_output=True,
     )
     return found.returncode == 0
 
 
-def check_breaking(repo: Path, baseline: str = DEFAULT_BASELINE) -> subprocess.CompletedProcess[str]:
+def check_breaking(
+    repo: Path, baseline: str = DEFAULT_BASELINE
+) -> subprocess.CompletedProcess[str]:
     """Runs buf breaking; the result's returncode is 0 when no contract is broken."""
     if not _ref_exists(repo, baseline):
         raise LookupError(f"baseline {baseline!r} is not a commit in {repo} (git fetch it first)")
     against = f".git#ref={baseline},subdir={PROTOS_DIR}"
     return subprocess.run(
         [str(buf_binary()), "breaking", PROTOS_DIR, "--against", against, "--error-format", "text"],
+        check=False,
         cwd=repo,
         capture_output=True,
         text=True,

@@ -21,8 +21,15 @@ def repo(tmp_path: Path) -> Path:
     _git(tmp_path, "init", "--quiet", "--initial-branch=main")
     _git(tmp_path, "add", "protos")
     _git(
-        tmp_path, "-c", "user.name=ci", "-c", "user.email=ci@stride.invalid",
-        "commit", "--quiet", "-m", "baseline",
+        tmp_path,
+        "-c",
+        "user.name=ci",
+        "-c",
+        "user.email=ci@stride.invalid",
+        "commit",
+        "--quiet",
+        "-m",
+        "baseline",
     )
     return tmp_path
 
@@ -39,7 +46,11 @@ def test_unchanged_protos_pass(repo: Path) -> None:
 
 
 def test_adding_a_field_is_compatible(repo: Path) -> None:
-    _edit(repo, "  string request_id = 6;\n", "  string request_id = 6;\n  string referral_code = 7;\n")
+    _edit(
+        repo,
+        "  string request_id = 6;\n",
+        "  string request_id = 6;\n  string referral_code = 7;\n",
+    )
     assert check_breaking(repo, "main").returncode == 0
 
 

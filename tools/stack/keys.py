@@ -56,7 +56,13 @@ def mint_access_token(
 ) -> str:
     now = int(time.time())
     claims = {
-        "iss": ISSUER, "aud": AUDIENCE, "sub": user_id, "roles": roles,
-        "iat": now, "nbf": now, "exp": now + ttl_seconds, "jti": str(uuid.uuid4()),
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": user_id,
+        "roles": roles,
+        "iat": now,
+        "nbf": now,
+        "exp": now + ttl_seconds,
+        "jti": str(uuid.uuid4()),
     }
     return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": key_id(key)})

@@ -7,7 +7,7 @@ import grpc
 from stride.identity.v1 import identity_service_pb2 as pb
 from stride.identity.v1 import identity_service_pb2_grpc as pb_grpc
 
-DEMO_PASSWORD = "stride-demo-password"
+DEMO_PASSWORD = "stride-demo-password"  # noqa: S105 - printed for the demo accounts.
 DEMO_USERS = (
     ("member@demo.stride.app", "Layla Member", "ar"),
     ("coach@demo.stride.app", "Omar Coach", "en"),

@@ -14,6 +14,7 @@ import signal
 import sys
 import time
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 
 import grpc
@@ -35,7 +36,9 @@ HEALTH_TIMEOUT_SECONDS = 60.0
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="./pants up", description=__doc__)
-    parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("STRIDE_DATA_DIR", ".stride")))
+    parser.add_argument(
+        "--data-dir", type=Path, default=Path(os.environ.get("STRIDE_DATA_DIR", ".stride"))
+    )
     parser.add_argument("--rest-port", type=int, default=8080)
     parser.add_argument("--admin-port", type=int, default=9901)
     parser.add_argument("--postgres-port", type=int, default=55432)
@@ -102,7 +105,7 @@ def start_services(
         stack.callback(process.stop)
         processes.append((service, process))
     for service, process in processes:
-        process.wait_until(lambda service=service: serving(service), HEALTH_TIMEOUT_SECONDS)
+        process.wait_until(partial(serving, service), HEALTH_TIMEOUT_SECONDS)
 
 
 def start_envoy(data: Path, rest_port: int, admin_port: int, stack: ExitStack) -> None:
@@ -164,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
 def print_summary(
     base_url: str, users: dict[str, str], key: object, elapsed: float, data: Path
 ) -> None:
-    member_email, member_name = next(iter(users.items()))
+    _member_email, member_name = next(iter(users.items()))
     token = mint_access_token(key, member_name.removeprefix("users/"), ["member"])  # type: ignore[arg-type]
     logins = "\n".join(f"    {email} / {DEMO_PASSWORD}" for email in users)
     print(

@@ -12,7 +12,9 @@ from stride.platform.local.envoy import validate_config, write_config
 
 def settings(tmp_path: Path, upstreams: dict[str, tuple[str, int]]) -> EdgeSettings:
     descriptor = tmp_path / "descriptor.binpb"
-    descriptor.write_bytes(build_descriptor_set([m for s in SERVICES for m in s.descriptor_modules]))
+    descriptor.write_bytes(
+        build_descriptor_set([m for s in SERVICES for m in s.descriptor_modules])
+    )
     return EdgeSettings(
         listen_port=18080, admin_port=19901, descriptor_path=descriptor, upstreams=upstreams
     )
@@ -33,7 +35,9 @@ def test_descriptor_set_holds_services_their_imports_and_error_details() -> None
 
 
 def test_the_rendered_config_is_valid_for_envoy(tmp_path: Path) -> None:
-    config = render(SERVICES, settings(tmp_path, {s.name: ("127.0.0.1", s.local_port) for s in SERVICES}))
+    config = render(
+        SERVICES, settings(tmp_path, {s.name: ("127.0.0.1", s.local_port) for s in SERVICES})
+    )
     validate_config(write_config(config, tmp_path / "envoy.json"))
 
 

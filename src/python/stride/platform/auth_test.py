@@ -1,6 +1,8 @@
 """Access-token verification against the attacks the edge and every service must reject."""
 
 import base64
+import hashlib
+import hmac
 import json
 import time
 from pathlib import Path
@@ -39,8 +41,15 @@ JWKS = {
 def claims(**overrides: Any) -> dict[str, Any]:
     now = int(time.time())
     return {
-        "iss": ISSUER, "aud": AUDIENCE, "sub": "user-1", "roles": ["member"],
-        "studio": "studios/s1", "iat": now, "exp": now + 300, "jti": "t1", **overrides,
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": "user-1",
+        "roles": ["member"],
+        "studio": "studios/s1",
+        "iat": now,
+        "exp": now + 300,
+        "jti": "t1",
+        **overrides,
     }
 
 
@@ -48,7 +57,9 @@ def verifier() -> JwtVerifier:
     return JwtVerifier(JwksSource(document=JWKS), issuer=ISSUER, audience=AUDIENCE)
 
 
-@pytest.mark.parametrize(("key", "alg", "kid"), [(RSA_KEY, "RS256", "rsa-1"), (ED_KEY, "EdDSA", "ed-1")])
+@pytest.mark.parametrize(
+    ("key", "alg", "kid"), [(RSA_KEY, "RS256", "rsa-1"), (ED_KEY, "EdDSA", "ed-1")]
+)
 async def test_valid_tokens_give_the_principal(key: Any, alg: str, kid: str) -> None:
     token = jwt.encode(claims(), key, algorithm=alg, headers={"kid": kid})
     assert await verifier().verify(token) == Principal(
@@ -69,9 +80,6 @@ def _hs256_with_public_key() -> str:
     )
     header = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT","kid":"rsa-1"}').rstrip(b"=")
     body = base64.urlsafe_b64encode(json.dumps(claims()).encode()).rstrip(b"=")
-    import hashlib
-    import hmac
-
     signature = hmac.new(public_pem, header + b"." + body, hashlib.sha256).digest()
     return b".".join([header, body, base64.urlsafe_b64encode(signature).rstrip(b"=")]).decode()
 
@@ -87,14 +95,24 @@ def _tampered() -> str:
 ATTACKS = {
     "alg none": _unsigned(claims()),
     "HS256 keyed with the public key": _hs256_with_public_key(),
-    "expired": jwt.encode(claims(exp=int(time.time()) - 120), RSA_KEY, algorithm="RS256", headers={"kid": "rsa-1"}),
-    "not yet valid": jwt.encode(claims(nbf=int(time.time()) + 600), RSA_KEY, algorithm="RS256", headers={"kid": "rsa-1"}),
-    "wrong audience": jwt.encode(claims(aud="other"), RSA_KEY, algorithm="RS256", headers={"kid": "rsa-1"}),
-    "wrong issuer": jwt.encode(claims(iss="https://evil"), RSA_KEY, algorithm="RS256", headers={"kid": "rsa-1"}),
+    "expired": jwt.encode(
+        claims(exp=int(time.time()) - 120), RSA_KEY, algorithm="RS256", headers={"kid": "rsa-1"}
+    ),
+    "not yet valid": jwt.encode(
+        claims(nbf=int(time.time()) + 600), RSA_KEY, algorithm="RS256", headers={"kid": "rsa-1"}
+    ),
+    "wrong audience": jwt.encode(
+        claims(aud="other"), RSA_KEY, algorithm="RS256", headers={"kid": "rsa-1"}
+    ),
+    "wrong issuer": jwt.encode(
+        claims(iss="https://evil"), RSA_KEY, algorithm="RS256", headers={"kid": "rsa-1"}
+    ),
     "tampered payload": _tampered(),
     "unknown kid": jwt.encode(claims(), RSA_KEY, algorithm="RS256", headers={"kid": "nope"}),
     "no kid": jwt.encode(claims(), RSA_KEY, algorithm="RS256"),
-    "kid of another algorithm": jwt.encode(claims(), RSA_KEY, algorithm="RS256", headers={"kid": "ed-1"}),
+    "kid of another algorithm": jwt.encode(
+        claims(), RSA_KEY, algorithm="RS256", headers={"kid": "ed-1"}
+    ),
     "garbage": "not.a.token",
 }
 

@@ -58,7 +58,7 @@ def load_settings(cls: type[SettingsT], env: Mapping[str, str] | None = None) ->
     """Reads settings or stops the process with one line per bad or missing variable."""
     try:
         if env is None:
-            return cls()
+            return cls()  # type: ignore[call-arg]  # Required fields come from the environment.
         prefixed = {
             key[len(ENV_PREFIX) :].lower(): value
             for key, value in env.items()

@@ -7,8 +7,8 @@ names its kind (mapped to a gRPC code in `stride.platform.grpc.status`), a machi
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 import dataclasses
+from collections.abc import Mapping, Sequence
 
 
 @dataclasses.dataclass(frozen=True)

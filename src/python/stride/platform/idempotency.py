@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from google.protobuf.message import Message
 from sqlalchemy import Column, DateTime, LargeBinary, String, delete, func, select
@@ -80,7 +80,9 @@ async def idempotent(
             # Serializes attempts with the same id: a concurrent retry waits for the first to
             # commit and then replays its response instead of mutating twice.
             await uow.session.execute(
-                select(func.pg_advisory_xact_lock(func.hashtextextended(f"{method}/{request_id}", 0)))
+                select(
+                    func.pg_advisory_xact_lock(func.hashtextextended(f"{method}/{request_id}", 0))
+                )
             )
             stored = await lookup(uow.session, method, request_id, print_)
             if stored is not None:
@@ -93,6 +95,7 @@ async def idempotent(
                     request_id=request_id,
                     fingerprint=print_,
                     response=response.SerializeToString(),
+                    created_at=datetime.now(UTC),
                 )
             )
         try:

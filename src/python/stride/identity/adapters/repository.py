@@ -42,9 +42,7 @@ class UserRepository:
         return _to_user(record) if record else None
 
     async def exists_with_email(self, email: str) -> bool:
-        found = await self._session.execute(
-            select(UserRecord.id).where(UserRecord.email == email)  # type: ignore[arg-type]
-        )
+        found = await self._session.execute(select(UserRecord.id).where(UserRecord.email == email))
         return found.first() is not None
 
 

@@ -98,9 +98,7 @@ def _password_violations(password: str, email: str) -> list[FieldViolation]:
 
 def _display_name_violations(display_name: str) -> list[FieldViolation]:
     if len(display_name.strip()) > DISPLAY_NAME_MAX_LENGTH:
-        return [
-            FieldViolation("display_name", "field.too_long", {"max": DISPLAY_NAME_MAX_LENGTH})
-        ]
+        return [FieldViolation("display_name", "field.too_long", {"max": DISPLAY_NAME_MAX_LENGTH})]
     return []
 
 

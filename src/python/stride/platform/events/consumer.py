@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
 import nats
+from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
@@ -80,7 +81,7 @@ class EventConsumer:
         self._backoff = tuple(backoff_seconds)
         self._ack_wait = ack_wait_seconds
         self._batch_size = batch_size
-        self._nats: nats.NATS | None = None
+        self._nats: NatsClient | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -131,7 +132,7 @@ class EventConsumer:
         while True:
             try:
                 messages = await subscription.fetch(self._batch_size, timeout=1.0)
-            except (NatsTimeoutError, asyncio.TimeoutError):
+            except (TimeoutError, NatsTimeoutError):
                 continue
             for message in messages:
                 await self.handle(js, message)
@@ -167,9 +168,11 @@ class EventConsumer:
         async with self._sessions() as session, session.begin():
             claimed = await session.execute(
                 insert(InboxRecord)
-                .values(consumer=self._durable, event_id=envelope.id, processed_at=datetime.now(UTC))
+                .values(
+                    consumer=self._durable, event_id=envelope.id, processed_at=datetime.now(UTC)
+                )
                 .on_conflict_do_nothing()
-                .returning(InboxRecord.event_id)  # type: ignore[arg-type]
+                .returning(InboxRecord.__table__.c.event_id)  # type: ignore[attr-defined]
             )
             if claimed.first() is None:
                 return  # Already applied by an earlier delivery.
@@ -198,6 +201,4 @@ class EventConsumer:
         )
         await message.term()
         EVENTS_DEAD_LETTERED.labels(self._service, self._durable).inc()
-        _log.error(
-            "event dead-lettered", extra={"consumer": self._durable, "error": repr(error)}
-        )
+        _log.error("event dead-lettered", extra={"consumer": self._durable, "error": repr(error)})

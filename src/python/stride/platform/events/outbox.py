@@ -16,6 +16,7 @@ import uuid
 from datetime import UTC, datetime
 
 import nats
+from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import NotFoundError
@@ -43,9 +44,7 @@ DUPLICATE_WINDOW_SECONDS = 300.0
 class OutboxRecord(SQLModel, table=True):
     __tablename__ = "outbox"
     __table_args__ = (
-        Index(
-            "outbox_unpublished", "position", postgresql_where=Column("published_at").is_(None)
-        ),
+        Index("outbox_unpublished", "position", postgresql_where=Column("published_at").is_(None)),
     )
 
     id: uuid.UUID = Field(primary_key=True)
@@ -106,7 +105,7 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._idle_poll = idle_poll_seconds
         self._max_backoff = max_backoff_seconds
-        self._nats: nats.NATS | None = None
+        self._nats: NatsClient | None = None
         self._js: JetStreamContext | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -132,7 +131,9 @@ class OutboxRelay:
                 raise
             except Exception as error:  # NATS or Postgres unavailable: keep the rows, retry.
                 failures += 1
-                delay = min(self._max_backoff, 0.1 * 2**failures) * random.uniform(0.5, 1.0)  # noqa: S311
+                # Jitter spreads the retries of many replicas; it needs no cryptographic quality.
+                jitter = random.uniform(0.5, 1.0)  # noqa: S311
+                delay = min(self._max_backoff, 0.1 * 2**failures) * jitter
                 _log.warning("outbox relay retrying", extra={"error": repr(error), "delay": delay})
                 await asyncio.sleep(delay)
 
@@ -154,14 +155,18 @@ class OutboxRelay:
         published, failure = 0, None
         async with self._sessions() as session, session.begin():
             rows = (
-                await session.execute(
-                    select(OutboxRecord)
-                    .where(OutboxRecord.published_at.is_(None))  # type: ignore[union-attr]
-                    .order_by(OutboxRecord.position)  # type: ignore[arg-type]
-                    .limit(self._batch_size)
-                    .with_for_update(skip_locked=True)
+                (
+                    await session.execute(
+                        select(OutboxRecord)
+                        .where(OutboxRecord.published_at.is_(None))  # type: ignore[union-attr]
+                        .order_by(OutboxRecord.position)  # type: ignore[arg-type]
+                        .limit(self._batch_size)
+                        .with_for_update(skip_locked=True)
+                    )
                 )
-            ).scalars().all()
+                .scalars()
+                .all()
+            )
             for row in rows:
                 try:
                     await self._publish(js, row)

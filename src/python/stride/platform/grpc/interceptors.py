@@ -12,11 +12,11 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
-import grpc
 from opentelemetry import trace
 
+import grpc
 from stride.platform.auth import JwtVerifier, Principal, authenticated_as
 from stride.platform.errors import DomainError, Unauthenticated
 from stride.platform.grpc.status import (
@@ -38,7 +38,7 @@ UnaryBehavior = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
 StreamBehavior = Callable[[Any, grpc.aio.ServicerContext], AsyncIterator[Any]]
 
 
-class StrideServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+class StrideServerInterceptor(grpc.aio.ServerInterceptor):
     def __init__(
         self,
         service: str,
@@ -53,22 +53,24 @@ class StrideServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]],
         details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
+    ) -> grpc.RpcMethodHandler:
         handler = await continuation(details)
-        method: str = details.method  # type: ignore[attr-defined]
-        if handler is None or method.startswith(_PASS_THROUGH_PREFIXES):
+        if handler is None:  # An unknown method: grpc answers UNIMPLEMENTED itself.
+            return handler  # type: ignore[return-value]
+        method: str = details.method
+        if method.startswith(_PASS_THROUGH_PREFIXES):
             return handler
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
-                self._unary(method, handler.unary_unary),
+                self._unary(method, cast(UnaryBehavior, handler.unary_unary)),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
-                self._unary_stream(method, handler.unary_stream),
+                self._unary_stream(method, cast(StreamBehavior, handler.unary_stream)),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )

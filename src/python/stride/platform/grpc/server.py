@@ -9,10 +9,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+# grpc-stubs types only the synchronous health module; the asyncio servicer lives beside it.
+from grpc_health.v1.health import aio as health_aio  # type: ignore[attr-defined]
 from grpc_reflection.v1alpha import reflection
 
+import grpc
 from stride.platform.auth import JwksSource, JwtVerifier
 from stride.platform.config import ServiceSettings
 from stride.platform.grpc.interceptors import StrideServerInterceptor
@@ -46,7 +49,7 @@ class GrpcApp:
 @dataclass
 class RunningServer:
     server: grpc.aio.Server
-    health: health.aio.HealthServicer
+    health: health_aio.HealthServicer
     port: int
     app: GrpcApp
 
@@ -79,11 +82,13 @@ async def start(app: GrpcApp) -> RunningServer:
         ],
         options=[("grpc.max_receive_message_length", 4 * 1024 * 1024)],
     )
-    health_servicer = health.aio.HealthServicer()
+    health_servicer = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for registration in app.services:
         registration.add_to_server(registration.servicer, server)
-        await health_servicer.set(registration.full_name, health_pb2.HealthCheckResponse.NOT_SERVING)
+        await health_servicer.set(
+            registration.full_name, health_pb2.HealthCheckResponse.NOT_SERVING
+        )
     reflection.enable_server_reflection(
         [registration.full_name for registration in app.services]
         + [health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],

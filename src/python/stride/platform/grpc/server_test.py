@@ -8,7 +8,6 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import grpc
 import jwt
 import pytest
 import pytest_asyncio
@@ -16,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
+import grpc
 from stride.identity.v1 import identity_service_pb2 as pb
 from stride.identity.v1 import identity_service_pb2_grpc as pb_grpc
 from stride.platform.auth import JwksSource, JwtVerifier, current_principal
@@ -29,7 +29,11 @@ SERVICE = "stride.identity.v1.IdentityService"
 KEY = ed25519.Ed25519PrivateKey.generate()
 JWKS = {
     "keys": [
-        {**json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(KEY.public_key())), "kid": "k1", "alg": "EdDSA"}
+        {
+            **json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(KEY.public_key())),
+            "kid": "k1",
+            "alg": "EdDSA",
+        }
     ]
 }
 
@@ -40,7 +44,9 @@ class ScriptedIdentity(pb_grpc.IdentityServiceServicer):
     def __init__(self) -> None:
         self.slow_started = asyncio.Event()
 
-    async def SignUp(self, request: pb.SignUpRequest, context: Any) -> pb.SignUpResponse:  # noqa: N802
+    async def SignUp(  # noqa: N802 - generated gRPC method name.
+        self, request: pb.SignUpRequest, context: Any
+    ) -> pb.SignUpResponse:
         if request.email == "invalid":
             raise InvalidArgument([FieldViolation("email", "field.invalid_email")])
         if request.email == "crash":
@@ -58,8 +64,11 @@ class ScriptedIdentity(pb_grpc.IdentityServiceServicer):
 
 def settings(**overrides: Any) -> ServiceSettings:
     return ServiceSettings(
-        service_name="test", database_url="postgresql://unused/x", grpc_port=0,
-        shutdown_grace_seconds=5, **overrides,
+        service_name="test",
+        database_url="postgresql://unused/x",
+        grpc_port=0,
+        shutdown_grace_seconds=5,
+        **overrides,
     )
 
 
@@ -67,9 +76,15 @@ async def start_server(servicer: ScriptedIdentity, **overrides: Any) -> RunningS
     return await start(
         GrpcApp(
             settings=settings(**overrides),
-            services=[ServiceRegistration(SERVICE, pb_grpc.add_IdentityServiceServicer_to_server, servicer)],
+            services=[
+                ServiceRegistration(
+                    SERVICE, pb_grpc.add_IdentityServiceServicer_to_server, servicer
+                )
+            ],
             public_methods=frozenset({f"/{SERVICE}/SignUp"}),
-            verifier=JwtVerifier(JwksSource(document=JWKS), issuer="https://identity.stride.local", audience="stride"),
+            verifier=JwtVerifier(
+                JwksSource(document=JWKS), issuer="https://identity.stride.local", audience="stride"
+            ),
         )
     )
 
@@ -81,7 +96,8 @@ async def server() -> AsyncIterator[RunningServer]:
     await running.stop()
 
 
-def stub(running: RunningServer) -> tuple[grpc.aio.Channel, pb_grpc.IdentityServiceStub]:
+def stub(running: RunningServer) -> tuple[grpc.aio.Channel, Any]:
+    """A client; typed Any because the generated stub types only the synchronous API."""
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
     return channel, pb_grpc.IdentityServiceStub(channel)
 
@@ -89,8 +105,17 @@ def stub(running: RunningServer) -> tuple[grpc.aio.Channel, pb_grpc.IdentityServ
 def token(sub: str = "user-1") -> str:
     now = int(time.time())
     return jwt.encode(
-        {"iss": "https://identity.stride.local", "aud": "stride", "sub": sub, "roles": ["member"], "iat": now, "exp": now + 60},
-        KEY, algorithm="EdDSA", headers={"kid": "k1"},
+        {
+            "iss": "https://identity.stride.local",
+            "aud": "stride",
+            "sub": sub,
+            "roles": ["member"],
+            "iat": now,
+            "exp": now + 60,
+        },
+        KEY,
+        algorithm="EdDSA",
+        headers={"kid": "k1"},
     )
 
 
@@ -101,24 +126,31 @@ async def failure(call: Any) -> grpc.aio.AioRpcError:
 
 
 @pytest.mark.parametrize(("locale", "text"), [("en", "valid email"), ("ar", "بريد")])
-async def test_domain_errors_become_rich_localized_statuses(server: RunningServer, locale: str, text: str) -> None:
+async def test_domain_errors_become_rich_localized_statuses(
+    server: RunningServer, locale: str, text: str
+) -> None:
     channel, client = stub(server)
     async with channel:
-        error = await failure(client.SignUp(pb.SignUpRequest(email="invalid"), metadata=[("x-stride-locale", locale)]))
+        error = await failure(
+            client.SignUp(pb.SignUpRequest(email="invalid"), metadata=[("x-stride-locale", locale)])
+        )
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     status = rich_status(error)
     assert status is not None
     details = unpack_details(status)
     assert details["ErrorInfo"].reason == "INVALID_ARGUMENT"  # type: ignore[attr-defined]
     violation = details["BadRequest"].field_violations[0]  # type: ignore[attr-defined]
-    assert violation.field == "email" and text in violation.description
+    assert violation.field == "email"
+    assert text in violation.description
     assert details["LocalizedMessage"].locale == locale  # type: ignore[attr-defined]
 
 
 async def test_accept_language_is_the_fallback_locale(server: RunningServer) -> None:
     channel, client = stub(server)
     async with channel:
-        reply = await client.SignUp(pb.SignUpRequest(email="ok"), metadata=[("accept-language", "ar-SA,en;q=0.5")])
+        reply = await client.SignUp(
+            pb.SignUpRequest(email="ok"), metadata=[("accept-language", "ar-SA,en;q=0.5")]
+        )
     assert reply.user.language_code == "ar"
 
 
@@ -134,9 +166,21 @@ async def test_protected_methods_need_a_valid_token(server: RunningServer) -> No
     channel, client = stub(server)
     async with channel:
         missing = await failure(client.GetUser(pb.GetUserRequest(name="users/a")))
-        forged = await failure(client.GetUser(pb.GetUserRequest(name="users/a"), metadata=[("authorization", "Bearer x.y.z")]))
-        reply = await client.GetUser(pb.GetUserRequest(name="users/a"), metadata=[("authorization", f"Bearer {token('user-7')}")])
-        not_found = await failure(client.GetUser(pb.GetUserRequest(name="users/missing"), metadata=[("authorization", f"Bearer {token()}")]))
+        forged = await failure(
+            client.GetUser(
+                pb.GetUserRequest(name="users/a"), metadata=[("authorization", "Bearer x.y.z")]
+            )
+        )
+        reply = await client.GetUser(
+            pb.GetUserRequest(name="users/a"),
+            metadata=[("authorization", f"Bearer {token('user-7')}")],
+        )
+        not_found = await failure(
+            client.GetUser(
+                pb.GetUserRequest(name="users/missing"),
+                metadata=[("authorization", f"Bearer {token()}")],
+            )
+        )
     assert missing.code() == forged.code() == grpc.StatusCode.UNAUTHENTICATED
     assert reply.name == "users/user-7"
     assert not_found.code() == grpc.StatusCode.NOT_FOUND
@@ -157,12 +201,16 @@ async def test_shutdown_reports_not_serving_and_drains_in_flight_calls() -> None
     channel, client = stub(running)
     async with channel:
         health = health_pb2_grpc.HealthStub(channel)
-        assert (await health.Check(health_pb2.HealthCheckRequest(service=SERVICE))).status == health_pb2.HealthCheckResponse.SERVING
+        assert (
+            await health.Check(health_pb2.HealthCheckRequest(service=SERVICE))
+        ).status == health_pb2.HealthCheckResponse.SERVING
         in_flight = asyncio.ensure_future(client.SignUp(pb.SignUpRequest(email="slow")))
         await servicer.slow_started.wait()
         stopping = asyncio.ensure_future(running.stop())
         await asyncio.sleep(0.1)
-        assert (await running.health.Check(health_pb2.HealthCheckRequest(service=SERVICE), None)).status == health_pb2.HealthCheckResponse.NOT_SERVING
+        assert (
+            await running.health.Check(health_pb2.HealthCheckRequest(service=SERVICE), None)
+        ).status == health_pb2.HealthCheckResponse.NOT_SERVING
         reply = await in_flight  # Finishes although shutdown began.
         await stopping
     assert reply.user.name == "users/x"

@@ -6,10 +6,13 @@ transcoder turns it into the JSON error body mobile clients read.
 
 from __future__ import annotations
 
-import grpc
+from collections.abc import Iterable
+from typing import cast
+
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 
+import grpc
 from stride.platform import errors
 from stride.platform.i18n import CATALOG, Locale
 
@@ -32,7 +35,7 @@ _CODES: dict[type[errors.DomainError], grpc.StatusCode] = {
 def grpc_code(error: errors.DomainError) -> grpc.StatusCode:
     for kind in type(error).__mro__:
         if kind in _CODES:
-            return _CODES[kind]  # type: ignore[index]
+            return _CODES[kind]
     return grpc.StatusCode.INTERNAL
 
 
@@ -93,11 +96,11 @@ def status_code_of(status: status_pb2.Status) -> grpc.StatusCode:
     return grpc.StatusCode.UNKNOWN
 
 
-def rich_status(error: grpc.RpcError) -> status_pb2.Status | None:
+def rich_status(error: grpc.aio.AioRpcError) -> status_pb2.Status | None:
     """The `google.rpc.Status` a server attached to a failed call, if any."""
-    metadata = error.trailing_metadata() or ()  # type: ignore[attr-defined]
+    metadata = cast(Iterable[tuple[str, str | bytes]], error.trailing_metadata() or ())
     for key, value in metadata:
-        if key == STATUS_DETAILS_KEY:
+        if key == STATUS_DETAILS_KEY and isinstance(value, bytes):
             return status_pb2.Status.FromString(value)
     return None
 
@@ -117,4 +120,3 @@ def unpack_details(status: status_pb2.Status) -> dict[str, object]:
                 detail.Unpack(message)
                 found[kind.DESCRIPTOR.name] = message
     return found
-

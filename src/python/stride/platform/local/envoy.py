@@ -30,6 +30,7 @@ def validate_config(path: Path) -> None:
     """`envoy --mode validate`; raises with Envoy's own explanation when the config is bad."""
     result = subprocess.run(
         [str(envoy_binary()), "--mode", "validate", "-c", str(path), "--disable-hot-restart"],
+        check=False,
         capture_output=True,
         text=True,
     )
@@ -45,8 +46,12 @@ class EnvoyProcess:
         self._process = ManagedProcess(
             "envoy",
             [
-                str(envoy_binary()), "-c", str(config_path), "--disable-hot-restart",
-                "--log-level", "warning",
+                str(envoy_binary()),
+                "-c",
+                str(config_path),
+                "--disable-hot-restart",
+                "--log-level",
+                "warning",
             ],
             log_path,
         )
@@ -57,7 +62,7 @@ class EnvoyProcess:
 
     def ready(self) -> bool:
         try:
-            with urllib.request.urlopen(  # noqa: S310 - loopback admin URL we built.
+            with urllib.request.urlopen(
                 f"http://127.0.0.1:{self._admin_port}/ready", timeout=1
             ) as response:
                 return bool(response.status == 200)

