@@ -109,9 +109,8 @@ async def test_outbox_drains_after_nats_returns_with_no_duplicate_effect(
         await relay.stop()
 
     async with sessions() as session:
-        outbox_ids = {
-            str(i) for i in (await session.execute(text("SELECT id FROM outbox"))).scalars()
-        }
+        outbox_rows = await session.execute(text("SELECT id::text FROM outbox"))
+        outbox_ids: set[str] = set(outbox_rows.scalars())
         effects: list[str] = list(
             (await session.execute(text("SELECT event_id FROM effects ORDER BY id"))).scalars()
         )
