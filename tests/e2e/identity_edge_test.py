@@ -90,7 +90,7 @@ def edge(
 ) -> Iterator[Edge]:
     workdir = tmp_path_factory.mktemp("envoy")
     descriptor = workdir / "descriptor.binpb"
-    descriptor.write_bytes(build_descriptor_set(IDENTITY.descriptor_modules))
+    descriptor.write_bytes(build_descriptor_set(IDENTITY.descriptors))
     listen_port, admin_port = free_port(), free_port()
     config = render(
         [IDENTITY],

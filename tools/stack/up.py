@@ -112,9 +112,7 @@ def start_envoy(data: Path, rest_port: int, admin_port: int, stack: ExitStack) -
     envoy_dir = data / "envoy"
     envoy_dir.mkdir(parents=True, exist_ok=True)
     descriptor = envoy_dir / "descriptor.binpb"
-    descriptor.write_bytes(
-        build_descriptor_set([m for s in SERVICES for m in s.descriptor_modules])
-    )
+    descriptor.write_bytes(build_descriptor_set([d for s in SERVICES for d in s.descriptors]))
     config = render(
         SERVICES,
         EdgeSettings(

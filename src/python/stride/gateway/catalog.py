@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from google.protobuf.descriptor import FileDescriptor
+
+from stride.identity.v1 import identity_service_pb2
+
 
 @dataclass(frozen=True)
 class ServiceEntry:
     name: str  # Short name: database `stride_<name>`, cluster `<name>`, logs `<name>.log`.
     main_module: str  # `python -m <main_module>` runs the service.
     grpc_services: tuple[str, ...]  # Full names, for routing and health checks.
-    descriptor_modules: tuple[str, ...]  # *_pb2 modules whose RPCs Envoy transcodes to REST.
+    descriptors: tuple[FileDescriptor, ...]  # Proto files whose RPCs Envoy transcodes to REST.
     local_port: int  # gRPC port in the local stack.
     metrics_port: int
     public_methods: frozenset[str] = frozenset()  # Callable without an access token.
@@ -29,7 +33,7 @@ IDENTITY = ServiceEntry(
     name="identity",
     main_module="stride.identity.main",
     grpc_services=("stride.identity.v1.IdentityService",),
-    descriptor_modules=("stride.identity.v1.identity_service_pb2",),
+    descriptors=(identity_service_pb2.DESCRIPTOR,),
     local_port=50101,
     metrics_port=9101,
     public_methods=frozenset({"/stride.identity.v1.IdentityService/SignUp"}),

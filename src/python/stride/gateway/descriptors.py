@@ -7,7 +7,6 @@ cannot render rich error details into JSON bodies.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable
 
 from google.protobuf import descriptor_pb2
@@ -34,8 +33,7 @@ def _in_dependency_order(files: Iterable[FileDescriptor]) -> list[FileDescriptor
     return ordered
 
 
-def build_descriptor_set(modules: Iterable[str]) -> bytes:
-    roots = [importlib.import_module(module).DESCRIPTOR for module in modules]
+def build_descriptor_set(roots: Iterable[FileDescriptor]) -> bytes:
     files = _in_dependency_order([*roots, *_ALWAYS_INCLUDED])
     descriptor_set = descriptor_pb2.FileDescriptorSet(
         file=[descriptor_pb2.FileDescriptorProto.FromString(f.serialized_pb) for f in files]

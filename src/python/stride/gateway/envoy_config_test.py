@@ -12,9 +12,7 @@ from stride.platform.local.envoy import validate_config, write_config
 
 def settings(tmp_path: Path, upstreams: dict[str, tuple[str, int]]) -> EdgeSettings:
     descriptor = tmp_path / "descriptor.binpb"
-    descriptor.write_bytes(
-        build_descriptor_set([m for s in SERVICES for m in s.descriptor_modules])
-    )
+    descriptor.write_bytes(build_descriptor_set([d for s in SERVICES for d in s.descriptors]))
     return EdgeSettings(
         listen_port=18080, admin_port=19901, descriptor_path=descriptor, upstreams=upstreams
     )
@@ -22,7 +20,7 @@ def settings(tmp_path: Path, upstreams: dict[str, tuple[str, int]]) -> EdgeSetti
 
 def test_descriptor_set_holds_services_their_imports_and_error_details() -> None:
     files = descriptor_pb2.FileDescriptorSet.FromString(
-        build_descriptor_set(IDENTITY.descriptor_modules)
+        build_descriptor_set(IDENTITY.descriptors)
     ).file
     names = [file.name for file in files]
     assert "stride/identity/v1/identity_service.proto" in names
