@@ -7,6 +7,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.request import urlopen
 
 import jwt
 import pytest
@@ -24,6 +25,7 @@ from stride.platform.errors import FieldViolation, InvalidArgument, NotFound
 from stride.platform.grpc.server import GrpcApp, RunningServer, ServiceRegistration, start
 from stride.platform.grpc.status import rich_status, unpack_details
 from stride.platform.i18n import current_locale
+from stride.platform.local.ports import free_port
 
 SERVICE = "stride.identity.v1.IdentityService"
 KEY = ed25519.Ed25519PrivateKey.generate()
@@ -223,3 +225,22 @@ async def test_reflection_lists_the_service(server: RunningServer) -> None:
         )
         names = [s.name async for r in responses for s in r.list_services_response.service]
     assert SERVICE in names
+
+
+def scrape(port: int) -> str:
+    with urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        return str(response.read().decode())
+
+
+async def test_rpc_latency_is_exported_on_the_metrics_port() -> None:
+    metrics_port = free_port()
+    running = await start_server(ScriptedIdentity(), metrics_port=metrics_port)
+    channel, client = stub(running)
+    async with channel:
+        await client.SignUp(pb.SignUpRequest(email="ok"))
+    await running.stop()
+    exposition = await asyncio.to_thread(scrape, metrics_port)
+    assert (
+        'stride_rpc_duration_seconds_count{code="OK",'
+        'method="/stride.identity.v1.IdentityService/SignUp",service="test"}'
+    ) in exposition
