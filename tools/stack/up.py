@@ -23,10 +23,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from stack.keys import load_or_create_key, mint_access_token, write_jwks
 from stack.seed import DEMO_PASSWORD, seed_demo_users
 from stride.gateway.catalog import SERVICES, ServiceEntry
-from stride.gateway.descriptors import build_descriptor_set
-from stride.gateway.envoy_config import EdgeSettings, render
+from stride.gateway.render import write_edge_bundle
 from stride.platform.db.engine import ensure_database
-from stride.platform.local.envoy import EnvoyProcess, validate_config, write_config
+from stride.platform.local.envoy import EnvoyProcess, validate_config
 from stride.platform.local.nats import EmbeddedNats
 from stride.platform.local.postgres import EmbeddedPostgres
 from stride.platform.local.process import ManagedProcess
@@ -109,21 +108,14 @@ def start_services(
 
 
 def start_envoy(data: Path, rest_port: int, admin_port: int, stack: ExitStack) -> None:
-    envoy_dir = data / "envoy"
-    envoy_dir.mkdir(parents=True, exist_ok=True)
-    descriptor = envoy_dir / "descriptor.binpb"
-    descriptor.write_bytes(build_descriptor_set([d for s in SERVICES for d in s.descriptors]))
-    config = render(
-        SERVICES,
-        EdgeSettings(
-            listen_port=rest_port,
-            admin_port=admin_port,
-            descriptor_path=descriptor,
-            upstreams={s.name: ("127.0.0.1", s.local_port) for s in SERVICES},
-            cors_origins=("http://localhost:3000", "http://127.0.0.1:3000"),
-        ),
+    config_path = write_edge_bundle(
+        data / "envoy",
+        listen_address="127.0.0.1",
+        listen_port=rest_port,
+        admin_port=admin_port,
+        upstream_host="127.0.0.1",
+        cors_origins=("http://localhost:3000", "http://127.0.0.1:3000"),
     )
-    config_path = write_config(config, envoy_dir / "envoy.json")
     validate_config(config_path)
     envoy = EnvoyProcess(config_path, admin_port, data / "logs" / "envoy.log")
     envoy.start()

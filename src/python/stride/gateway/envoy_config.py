@@ -7,6 +7,7 @@ to one HTTP/2 cluster per service with active gRPC health checks.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,16 +50,26 @@ class EdgeSettings:
     cors_origins: Sequence[str] = ("http://localhost:3000",)
     max_request_bytes: int = 1024 * 1024
     route_timeout_seconds: int = 30
+    listen_address: str = "127.0.0.1"  # A pod listens on 0.0.0.0; this machine, loopback only.
 
 
 def _socket(host: str, port: int) -> dict[str, Any]:
     return {"socket_address": {"address": host, "port_value": port}}
 
 
+def _discovery_type(host: str) -> str:
+    """Literal IPs are static; names (a Kubernetes Service) are re-resolved as pods come and go."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return "STRICT_DNS"
+    return "STATIC"
+
+
 def _cluster(service: ServiceEntry, host: str, port: int) -> dict[str, Any]:
     return {
         "name": service.name,
-        "type": "STATIC",
+        "type": _discovery_type(host),
         "connect_timeout": "1s",
         "lb_policy": "ROUND_ROBIN",
         "typed_extension_protocol_options": {
@@ -183,7 +194,7 @@ def render(services: Sequence[ServiceEntry], settings: EdgeSettings) -> dict[str
             "listeners": [
                 {
                     "name": "edge",
-                    "address": _socket("127.0.0.1", settings.listen_port),
+                    "address": _socket(settings.listen_address, settings.listen_port),
                     "filter_chains": [
                         {
                             "filters": [

@@ -1,0 +1,81 @@
+"""Writes the edge bundle — Envoy's bootstrap and the descriptor set it transcodes with — from
+the service catalog. `./pants up` calls `write_edge_bundle` for this machine; a Kubernetes pod
+runs this module as an init container (see `k8s/base/edge.yaml`), so no rendered config is ever
+committed and adding a service to the catalog is all the edge needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from stride.gateway.catalog import SERVICES, ServiceEntry
+from stride.gateway.descriptors import build_descriptor_set
+from stride.gateway.envoy_config import EdgeSettings, render
+
+CONFIG_NAME = "envoy.json"
+DESCRIPTOR_NAME = "descriptor.binpb"
+
+
+def write_edge_bundle(
+    directory: Path,
+    *,
+    listen_address: str,
+    listen_port: int,
+    admin_port: int,
+    upstream_host: str,
+    cors_origins: Sequence[str],
+    services: Sequence[ServiceEntry] = SERVICES,
+) -> Path:
+    """Returns the config path. `upstream_host` is a literal host or a `{name}` template (the
+    Kubernetes Service of each catalog entry); every upstream listens on its catalog port."""
+    directory.mkdir(parents=True, exist_ok=True)
+    descriptor = directory / DESCRIPTOR_NAME
+    descriptor.write_bytes(build_descriptor_set([d for s in services for d in s.descriptors]))
+    settings = EdgeSettings(
+        listen_address=listen_address,
+        listen_port=listen_port,
+        admin_port=admin_port,
+        descriptor_path=descriptor,
+        upstreams={s.name: (upstream_host.format(name=s.name), s.local_port) for s in services},
+        cors_origins=tuple(cors_origins),
+    )
+    config_path = directory / CONFIG_NAME
+    config_path.write_text(json.dumps(render(services, settings), indent=2))
+    return config_path
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="stride-edge-render", description=__doc__)
+    parser.add_argument("--out", type=Path, required=True, help="directory for the bundle")
+    parser.add_argument("--listen-address", default="127.0.0.1")
+    parser.add_argument("--listen-port", type=int, default=8080)
+    parser.add_argument("--admin-port", type=int, default=9901)
+    parser.add_argument(
+        "--upstream-host", default="127.0.0.1", help="host or `{name}` template per service"
+    )
+    parser.add_argument(
+        "--cors-origin", action="append", default=[], help="allowed browser origin (repeat)"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    path = write_edge_bundle(
+        args.out,
+        listen_address=args.listen_address,
+        listen_port=args.listen_port,
+        admin_port=args.admin_port,
+        upstream_host=args.upstream_host,
+        cors_origins=args.cors_origin,
+    )
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
