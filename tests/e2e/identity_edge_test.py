@@ -1,167 +1,27 @@
-"""Identity through a real Envoy, Postgres and NATS: REST as mobile clients use it, and gRPC."""
+"""Identity's sign-up and the edge's plumbing, through a real Envoy, Postgres and NATS."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
-from urllib.error import HTTPError
-from urllib.request import Request, urlopen
 
 import grpc
-import jwt
-import nats
-import pytest
-import pytest_asyncio
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from stride.events.v1.envelope_pb2 import Envelope
-from stride.gateway.catalog import IDENTITY
-from stride.gateway.descriptors import build_descriptor_set
-from stride.gateway.envoy_config import EdgeSettings, render
-from stride.identity.config import IdentitySettings
+from e2e.support import (
+    APP_ORIGIN,
+    PASSWORD,
+    Edge,
+    call,
+    descriptions,
+    new_account,
+    next_event,
+    reason,
+    sign_up_body,
+    violations,
+)
 from stride.identity.events.v1.events_pb2 import UserRegistered
-from stride.identity.main import build_app
 from stride.identity.v1 import identity_service_pb2 as pb
 from stride.identity.v1 import identity_service_pb2_grpc as pb_grpc
-from stride.platform.events.envelope import stream_name
-from stride.platform.grpc.server import RunningServer, start
-from stride.platform.local.envoy import EnvoyProcess, validate_config, write_config
-from stride.platform.local.ports import free_port
-
-ISSUER, AUDIENCE, KID = "https://identity.stride.local", "stride", "test-key-1"
-PASSWORD = "a long enough password"
-
-
-@dataclass(frozen=True)
-class Edge:
-    base_url: str
-    grpc_target: str
-    signing_key: Ed25519PrivateKey
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str]
-
-
-@pytest.fixture(scope="module")
-def signing_key() -> Ed25519PrivateKey:
-    return Ed25519PrivateKey.generate()
-
-
-@pytest.fixture(scope="module")
-def jwks_file(signing_key: Ed25519PrivateKey, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    public = json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(signing_key.public_key()))
-    path = tmp_path_factory.mktemp("jwks") / "jwks.json"
-    path.write_text(json.dumps({"keys": [{**public, "kid": KID, "alg": "EdDSA", "use": "sig"}]}))
-    return path
-
-
-@pytest_asyncio.fixture(scope="module")
-async def identity(
-    database_url: str, nats_url: str, event_prefix: str, jwks_file: Path
-) -> AsyncIterator[RunningServer]:
-    settings = IdentitySettings(
-        database_url=database_url,
-        nats_url=nats_url,
-        events_prefix=event_prefix,
-        grpc_port=free_port(),
-        jwks_file=jwks_file,
-        shutdown_grace_seconds=1,
-    )
-    running = await start(await build_app(settings))
-    yield running
-    await running.stop()
-
-
-@pytest.fixture(scope="module")
-def edge(
-    identity: RunningServer,
-    signing_key: Ed25519PrivateKey,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Edge]:
-    workdir = tmp_path_factory.mktemp("envoy")
-    descriptor = workdir / "descriptor.binpb"
-    descriptor.write_bytes(build_descriptor_set(IDENTITY.descriptors))
-    listen_port, admin_port = free_port(), free_port()
-    config = render(
-        [IDENTITY],
-        EdgeSettings(
-            listen_port=listen_port,
-            admin_port=admin_port,
-            descriptor_path=descriptor,
-            upstreams={"identity": ("127.0.0.1", identity.port)},
-            cors_origins=("https://app.stride.example",),
-        ),
-    )
-    config_path = write_config(config, workdir / "envoy.json")
-    validate_config(config_path)
-    envoy = EnvoyProcess(config_path, admin_port, workdir / "envoy.log")
-    envoy.start()
-    yield Edge(f"http://127.0.0.1:{listen_port}", f"127.0.0.1:{listen_port}", signing_key)
-    envoy.stop()
-
-
-def _http(
-    method: str, url: str, body: dict[str, Any] | None = None, headers: dict[str, str] | None = None
-) -> Reply:
-    data = json.dumps(body).encode() if body is not None else None
-    request = Request(  # noqa: S310 - loopback URLs built by the test.
-        url,
-        data=data,
-        method=method,
-        headers={
-            "content-type": "application/json",
-            **(headers or {}),
-        },
-    )
-    try:
-        with urlopen(request, timeout=10) as response:  # noqa: S310
-            raw, status, response_headers = response.read(), response.status, response.headers
-    except HTTPError as error:
-        raw, status, response_headers = error.read(), error.code, error.headers
-    lowered = {key.lower(): value for key, value in response_headers.items()}
-    is_json = lowered.get("content-type", "").startswith("application/json")
-    return Reply(status, json.loads(raw) if raw and is_json else {}, lowered)
-
-
-async def call(method: str, url: str, body: dict[str, Any] | None = None, **headers: str) -> Reply:
-    # Blocking HTTP runs in a thread: the service under test shares this event loop.
-    normalized = {key.replace("_", "-"): value for key, value in headers.items()}
-    return await asyncio.to_thread(_http, method, url, body, normalized)
-
-
-def access_token(key: Ed25519PrivateKey, user_name: str, roles: list[str], **claims: Any) -> str:
-    now = int(time.time())
-    payload = {
-        "iss": ISSUER,
-        "aud": AUDIENCE,
-        "sub": user_name.removeprefix("users/"),
-        "roles": roles,
-        "iat": now,
-        "exp": now + 600,
-        "jti": str(uuid.uuid4()),
-        **claims,
-    }
-    return jwt.encode(payload, key, algorithm="EdDSA", headers={"kid": KID})
-
-
-def sign_up_body(**overrides: str) -> dict[str, str]:
-    return {
-        "email": f"member-{uuid.uuid4().hex[:8]}@example.com",
-        "password": PASSWORD,
-        "displayName": "Layla",
-        "timeZone": "Asia/Riyadh",
-        **overrides,
-    }
 
 
 async def test_sign_up_over_rest_returns_the_user_as_lower_camel_json(edge: Edge) -> None:
@@ -193,7 +53,7 @@ async def test_a_request_id_reused_for_another_body_is_rejected(edge: Edge) -> N
         "POST", f"{edge.base_url}/v1/users:signUp", sign_up_body(requestId=request_id)
     )
     assert reply.status == 400
-    assert _violations(reply) == {"request_id": "request_id.reused"}
+    assert violations(reply) == {"request_id": "request_id.reused"}
 
 
 async def test_bad_input_is_a_400_with_localized_field_violations(edge: Edge) -> None:
@@ -201,9 +61,9 @@ async def test_bad_input_is_a_400_with_localized_field_violations(edge: Edge) ->
     english = await call("POST", f"{edge.base_url}/v1/users:signUp", body, accept_language="en")
     arabic = await call("POST", f"{edge.base_url}/v1/users:signUp", body, accept_language="ar")
     assert english.status == arabic.status == 400
-    assert _violations(english) == {"email": "field.invalid_email", "password": "field.too_short"}
-    assert "valid email" in _descriptions(english)["email"]
-    assert "بريد" in _descriptions(arabic)["email"]
+    assert violations(english) == {"email": "field.invalid_email", "password": "field.too_short"}
+    assert "valid email" in descriptions(english)["email"]
+    assert "بريد" in descriptions(arabic)["email"]
     assert english.body["message"] == "Some fields are not valid."
 
 
@@ -214,49 +74,41 @@ async def test_a_taken_email_is_a_409(edge: Edge) -> None:
         "POST", f"{edge.base_url}/v1/users:signUp", sign_up_body(email=body["email"].upper())
     )
     assert reply.status == 409
-    assert _error_info(reply)["reason"] == "EMAIL_TAKEN"
+    assert reason(reply) == "EMAIL_TAKEN"
 
 
-async def test_members_read_only_their_own_account(edge: Edge) -> None:
-    mine = (await call("POST", f"{edge.base_url}/v1/users:signUp", sign_up_body())).body["user"]
-    theirs = (await call("POST", f"{edge.base_url}/v1/users:signUp", sign_up_body())).body["user"]
-    token = access_token(edge.signing_key, mine["name"], ["member"])
-    own = await call("GET", f"{edge.base_url}/v1/{mine['name']}", authorization=f"Bearer {token}")
-    other = await call(
-        "GET", f"{edge.base_url}/v1/{theirs['name']}", authorization=f"Bearer {token}"
-    )
-    anonymous = await call("GET", f"{edge.base_url}/v1/{mine['name']}")
+async def test_members_read_only_their_own_account(
+    edge: Edge, nats_url: str, event_prefix: str
+) -> None:
+    mine = await new_account(edge, nats_url, event_prefix)
+    theirs = await new_account(edge, nats_url, event_prefix)
+    own = await call("GET", f"{edge.base_url}/v1/{mine.name}", **mine.auth)
+    other = await call("GET", f"{edge.base_url}/v1/{theirs.name}", **mine.auth)
+    anonymous = await call("GET", f"{edge.base_url}/v1/{mine.name}")
     assert own.status == 200
-    assert own.body["email"] == mine["email"]
+    assert own.body["email"] == mine.email
+    assert own.body["emailVerified"] is True
     assert other.status == 403
     assert anonymous.status == 401
 
 
-async def test_admins_read_any_account(edge: Edge) -> None:
-    member = (await call("POST", f"{edge.base_url}/v1/users:signUp", sign_up_body())).body["user"]
-    token = access_token(edge.signing_key, f"users/{uuid.uuid4()}", ["admin"])
-    reply = await call(
-        "GET", f"{edge.base_url}/v1/{member['name']}", authorization=f"Bearer {token}"
-    )
-    missing = await call(
-        "GET", f"{edge.base_url}/v1/users/{uuid.uuid4()}", authorization=f"Bearer {token}"
-    )
-    assert reply.status == 200
-    assert missing.status == 404
-
-
-async def test_unmapped_paths_are_404(edge: Edge) -> None:
-    assert (await call("GET", f"{edge.base_url}/v1/nothing/here")).status == 404
+async def test_unmapped_paths_are_404_once_authenticated(
+    edge: Edge, nats_url: str, event_prefix: str
+) -> None:
+    account = await new_account(edge, nats_url, event_prefix)
+    assert (await call("GET", f"{edge.base_url}/v1/nothing/here", **account.auth)).status == 404
+    # Without a token the edge answers first, and says nothing about what exists.
+    assert (await call("GET", f"{edge.base_url}/v1/nothing/here")).status == 401
 
 
 async def test_cors_preflight_allows_the_app_origin(edge: Edge) -> None:
     reply = await call(
         "OPTIONS",
         f"{edge.base_url}/v1/users:signUp",
-        origin="https://app.stride.example",
+        origin=APP_ORIGIN,
         access_control_request_method="POST",
     )
-    assert reply.headers.get("access-control-allow-origin") == "https://app.stride.example"
+    assert reply.headers.get("access-control-allow-origin") == APP_ORIGIN
 
 
 async def test_native_grpc_works_through_the_same_port(edge: Edge) -> None:
@@ -268,58 +120,20 @@ async def test_native_grpc_works_through_the_same_port(edge: Edge) -> None:
     assert response.user.name.startswith("users/")
 
 
-async def test_sign_up_publishes_user_registered(
+async def test_sign_up_publishes_user_registered_with_a_verification_token(
     edge: Edge, nats_url: str, event_prefix: str
 ) -> None:
     body = sign_up_body()
     user = (await call("POST", f"{edge.base_url}/v1/users:signUp", body)).body["user"]
-    connection = await nats.connect(nats_url)
-    try:
-        js = connection.jetstream()
-        subscription = await js.pull_subscribe(
-            f"{event_prefix}.identity.user.registered.v1",
-            stream=stream_name(event_prefix, "identity"),
-        )
-        found = None
-        deadline = time.monotonic() + 20
-        while found is None and time.monotonic() < deadline:
-            try:
-                messages = await subscription.fetch(50, timeout=1)
-            except (TimeoutError, nats.errors.TimeoutError):
-                continue
-            for message in messages:
-                envelope = Envelope.FromString(message.data)
-                payload = UserRegistered()
-                envelope.data.Unpack(payload)
-                if payload.user == user["name"]:
-                    found = (envelope, payload, message.headers)
-    finally:
-        await connection.close()
-    assert found is not None, "user.registered never reached NATS"
-    envelope, payload, headers = found
+    envelope, payload, headers = await next_event(
+        nats_url,
+        event_prefix,
+        "identity.user.registered.v1",
+        UserRegistered,
+        lambda registered: registered.user == user["name"],
+    )
     assert payload.email == body["email"]
+    assert len(payload.email_verification_token) >= 40
     assert envelope.source == "identity"
     assert envelope.subject == user["name"]
-    assert headers is not None
     assert headers["Nats-Msg-Id"] == envelope.id
-
-
-def _details(reply: Reply, type_suffix: str) -> dict[str, Any]:
-    for detail in reply.body.get("details", []):
-        if detail["@type"].endswith(type_suffix):
-            return dict(detail)
-    raise AssertionError(f"no {type_suffix} in {reply.body}")
-
-
-def _violations(reply: Reply) -> dict[str, str]:
-    violations = _details(reply, "google.rpc.BadRequest")["fieldViolations"]
-    return {v["field"]: v["reason"] for v in violations}
-
-
-def _descriptions(reply: Reply) -> dict[str, str]:
-    violations = _details(reply, "google.rpc.BadRequest")["fieldViolations"]
-    return {v["field"]: v["description"] for v in violations}
-
-
-def _error_info(reply: Reply) -> dict[str, Any]:
-    return _details(reply, "google.rpc.ErrorInfo")

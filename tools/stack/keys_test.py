@@ -1,40 +1,20 @@
 from pathlib import Path
 
-import pytest
-
-from stack.keys import load_or_create_key, mint_access_token, write_jwks
-from stride.platform.auth import JwksSource, JwtVerifier
-from stride.platform.errors import Unauthenticated
+from stack.keys import load_or_create_data_keys
+from stride.platform.crypto.sealing import DataKeyring
 
 
-def test_the_key_survives_restarts(tmp_path: Path) -> None:
-    key = load_or_create_key(tmp_path / "keys" / "signing.pem")
-    again = load_or_create_key(tmp_path / "keys" / "signing.pem")
-    assert (tmp_path / "keys" / "signing.pem").stat().st_mode & 0o777 == 0o600
-    assert mint_access_token(key, "u", []) != ""
-    assert again.public_key() == key.public_key()
+def test_data_keys_survive_restarts_and_stay_private(tmp_path: Path) -> None:
+    path = tmp_path / "keys" / "identity.json"
+    spec, active = load_or_create_data_keys(path)
+    sealed = DataKeyring.from_spec(spec, active).seal(b"secret", "ctx")
+    again = load_or_create_data_keys(path)
+    assert again == (spec, active)
+    assert DataKeyring.from_spec(*again).open(sealed, "ctx") == b"secret"
+    assert path.stat().st_mode & 0o777 == 0o600
 
 
-async def test_services_accept_stack_tokens_through_the_published_jwks(tmp_path: Path) -> None:
-    key = load_or_create_key(tmp_path / "signing.pem")
-    write_jwks(key, tmp_path / "jwks.json")
-    verifier = JwtVerifier(
-        JwksSource(path=tmp_path / "jwks.json"),
-        issuer="https://identity.stride.local",
-        audience="stride",
-    )
-    principal = await verifier.verify(mint_access_token(key, "user-1", ["member"]))
-    assert principal.user_id == "user-1"
-    assert principal.roles == frozenset({"member"})
-
-
-async def test_tokens_from_another_key_are_rejected(tmp_path: Path) -> None:
-    write_jwks(load_or_create_key(tmp_path / "ours.pem"), tmp_path / "jwks.json")
-    stranger = load_or_create_key(tmp_path / "theirs.pem")
-    verifier = JwtVerifier(
-        JwksSource(path=tmp_path / "jwks.json"),
-        issuer="https://identity.stride.local",
-        audience="stride",
-    )
-    with pytest.raises(Unauthenticated):
-        await verifier.verify(mint_access_token(stranger, "user-1", ["admin"]))
+def test_each_service_gets_its_own_key(tmp_path: Path) -> None:
+    identity = load_or_create_data_keys(tmp_path / "identity.json")
+    billing = load_or_create_data_keys(tmp_path / "billing.json")
+    assert identity != billing

@@ -20,8 +20,8 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from stack.keys import load_or_create_key, mint_access_token, write_jwks
-from stack.seed import DEMO_PASSWORD, seed_demo_users
+from stack.keys import load_or_create_data_keys
+from stack.seed import DEMO_PASSWORD, confirm_demo_users, sign_up_demo_users
 from stride.gateway.catalog import SERVICES, ServiceEntry
 from stride.gateway.render import write_edge_bundle
 from stride.platform.db.engine import ensure_database
@@ -46,8 +46,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def service_environment(
-    service: ServiceEntry, database_url: str, nats_url: str, jwks: Path
+    service: ServiceEntry, database_url: str, nats_url: str, data: Path, rest_port: int
 ) -> dict[str, str]:
+    data_keys, active_key = load_or_create_data_keys(data / "keys" / f"{service.name}.json")
     return {
         "STRIDE_GRPC_PORT": str(service.local_port),
         "STRIDE_METRICS_PORT": str(service.metrics_port),
@@ -55,7 +56,11 @@ def service_environment(
         "STRIDE_NATS_URL": nats_url,
         "STRIDE_EVENTS_PREFIX": "stride",
         "STRIDE_LOG_FORMAT": "json",
-        "STRIDE_JWKS_FILE": str(jwks),
+        # Identity verifies against its own key table; every other service fetches the JWKS
+        # through the edge, as it would in a cluster.
+        "STRIDE_JWKS_URL": f"http://127.0.0.1:{rest_port}/.well-known/jwks.json",
+        "STRIDE_DATA_KEYS": data_keys,
+        "STRIDE_DATA_KEY_ACTIVE": active_key,
     }
 
 
@@ -89,22 +94,26 @@ def serving(service: ServiceEntry) -> bool:
 
 
 def start_services(
-    server_url: str, nats_url: str, jwks: Path, data: Path, stack: ExitStack
-) -> None:
+    server_url: str, nats_url: str, data: Path, rest_port: int, stack: ExitStack
+) -> dict[str, str]:
+    """Starts every service; returns service name → its database URL."""
     processes = []
+    databases = {}
     for service in SERVICES:
         database_url = asyncio.run(ensure_database(server_url, f"stride_{service.name}"))
+        databases[service.name] = database_url
         process = ManagedProcess(
             service.name,
             [sys.executable, "-m", service.main_module],
             data / "logs" / f"{service.name}.log",
-            env=service_environment(service, database_url, nats_url, jwks),
+            env=service_environment(service, database_url, nats_url, data, rest_port),
         )
         process.start()
         stack.callback(process.stop)
         processes.append((service, process))
     for service, process in processes:
         process.wait_until(partial(serving, service), HEALTH_TIMEOUT_SECONDS)
+    return databases
 
 
 def start_envoy(data: Path, rest_port: int, admin_port: int, stack: ExitStack) -> None:
@@ -137,16 +146,14 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     with ExitStack() as stack:
-        key = load_or_create_key(data / "keys" / "signing-key.pem")
-        jwks = data / "jwks.json"
-        write_jwks(key, jwks)
         server_url = start_postgres(data, args.postgres_port, stack)
         nats_url = start_nats(data, args.nats_port, stack)
-        start_services(server_url, nats_url, jwks, data, stack)
+        databases = start_services(server_url, nats_url, data, args.rest_port, stack)
         start_envoy(data, args.rest_port, args.admin_port, stack)
         base_url = f"http://127.0.0.1:{args.rest_port}"
-        users = seed_demo_users(f"127.0.0.1:{args.rest_port}")
-        print_summary(base_url, users, key, time.monotonic() - started, data)
+        users = sign_up_demo_users(f"127.0.0.1:{args.rest_port}")
+        asyncio.run(confirm_demo_users(databases["identity"]))
+        print_summary(base_url, users, time.monotonic() - started, data)
         while not stopping:
             time.sleep(0.2)
         print("\nstopping…", flush=True)
@@ -154,11 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def print_summary(
-    base_url: str, users: dict[str, str], key: object, elapsed: float, data: Path
-) -> None:
-    _member_email, member_name = next(iter(users.items()))
-    token = mint_access_token(key, member_name.removeprefix("users/"), ["member"])  # type: ignore[arg-type]
+def print_summary(base_url: str, users: dict[str, str], elapsed: float, data: Path) -> None:
+    member_email, member_name = next(iter(users.items()))
     logins = "\n".join(f"    {email} / {DEMO_PASSWORD}" for email in users)
     print(
         f"""
@@ -170,9 +174,10 @@ Stride is up — healthy in {elapsed:.1f} s.
 {logins}
 
   Try:
-    curl -s {base_url}/v1/users:signUp -H 'content-type: application/json' \\
-      -d '{{"email": "you@example.com", "password": "choose a long one"}}'
-    curl -s {base_url}/v1/{member_name} -H 'authorization: Bearer {token}'
+    TOKEN=$(curl -s {base_url}/v1/sessions:signIn -H 'content-type: application/json' \\
+      -d '{{"email": "{member_email}", "password": "{DEMO_PASSWORD}"}}' \\
+      | python3 -c 'import json,sys; print(json.load(sys.stdin)["credentials"]["accessToken"])')
+    curl -s {base_url}/v1/{member_name} -H "authorization: Bearer $TOKEN"
 
 Ctrl-C stops everything.""",
         flush=True,

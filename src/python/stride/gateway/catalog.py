@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from google.protobuf.descriptor import FileDescriptor
+from google.protobuf.descriptor import FileDescriptor, MethodDescriptor
 
 from stride.identity.v1 import identity_service_pb2
 
@@ -19,6 +19,17 @@ class ServiceEntry:
     local_port: int  # gRPC port in the local stack.
     metrics_port: int
     public_methods: frozenset[str] = frozenset()  # Callable without an access token.
+    # Throttled at the edge (credential guessing, sign-up spam), beside the service's own limits.
+    rate_limited_methods: frozenset[str] = frozenset()
+
+    def method(self, path: str) -> MethodDescriptor:
+        """`/pkg.Service/Method` → its descriptor."""
+        service_name, _, method_name = path.lstrip("/").partition("/")
+        for file in self.descriptors:
+            for service in file.services_by_name.values():
+                if service.full_name == service_name and method_name in service.methods_by_name:
+                    return service.methods_by_name[method_name]
+        raise KeyError(f"{self.name}: no method {path}")
 
     @property
     def package_prefix(self) -> str:
@@ -36,7 +47,14 @@ IDENTITY = ServiceEntry(
     descriptors=(identity_service_pb2.DESCRIPTOR,),
     local_port=50101,
     metrics_port=9101,
-    public_methods=frozenset({"/stride.identity.v1.IdentityService/SignUp"}),
+    public_methods=frozenset(
+        f"/stride.identity.v1.IdentityService/{method}"
+        for method in ("SignUp", "VerifyEmail", "SignIn", "RefreshSession", "GetJwks")
+    ),
+    rate_limited_methods=frozenset(
+        f"/stride.identity.v1.IdentityService/{method}"
+        for method in ("SignUp", "VerifyEmail", "SignIn", "RefreshSession")
+    ),
 )
 
 SERVICES: tuple[ServiceEntry, ...] = (IDENTITY,)

@@ -13,11 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from google.api import annotations_pb2
+
 from stride.gateway.catalog import ServiceEntry
 
 _TYPES = "type.googleapis.com/envoy.extensions"
 LOCALE_HEADER = "x-stride-locale"
 UNROUTABLE_CLUSTER = "unroutable"
+EDGE_SELF_CLUSTER = "edge_self"
+JWKS_PATH = "/.well-known/jwks.json"
 CORS_ALLOWED_HEADERS = "authorization, content-type, accept-language, x-stride-locale, x-request-id"
 
 # Accept-Language → x-stride-locale (ar|en): the highest-weighted supported language wins; an
@@ -51,10 +55,23 @@ class EdgeSettings:
     max_request_bytes: int = 1024 * 1024
     route_timeout_seconds: int = 30
     listen_address: str = "127.0.0.1"  # A pod listens on 0.0.0.0; this machine, loopback only.
+    jwt_issuer: str = "https://identity.stride.local"
+    jwt_audience: str = "stride"
+    jwks_cache_seconds: int = 300  # Identity publishes new keys longer ahead than this.
+    # Token bucket per rate-limited method, per Envoy instance.
+    auth_burst: int = 20
+    auth_per_second: int = 10
 
 
 def _socket(host: str, port: int) -> dict[str, Any]:
     return {"socket_address": {"address": host, "port_value": port}}
+
+
+def _load_assignment(cluster: str, host: str, port: int) -> dict[str, Any]:
+    return {
+        "cluster_name": cluster,
+        "endpoints": [{"lb_endpoints": [{"endpoint": {"address": _socket(host, port)}}]}],
+    }
 
 
 def _discovery_type(host: str) -> str:
@@ -78,10 +95,7 @@ def _cluster(service: ServiceEntry, host: str, port: int) -> dict[str, Any]:
                 "explicit_http_config": {"http2_protocol_options": {}},
             }
         },
-        "load_assignment": {
-            "cluster_name": service.name,
-            "endpoints": [{"lb_endpoints": [{"endpoint": {"address": _socket(host, port)}}]}],
-        },
+        "load_assignment": _load_assignment(service.name, host, port),
         "health_checks": [
             {
                 "timeout": "1s",
@@ -101,6 +115,86 @@ def _route(service: ServiceEntry, timeout_seconds: int) -> dict[str, Any]:
     }
 
 
+def _rate_limited_route(
+    service: ServiceEntry, method: str, settings: EdgeSettings
+) -> dict[str, Any]:
+    """Matches after the transcoder rewrote a REST path to `method`, so one bucket covers the
+    REST and the gRPC form of the call."""
+    return {
+        "match": {"path": method},
+        "route": {"cluster": service.name, "timeout": f"{settings.route_timeout_seconds}s"},
+        "typed_per_filter_config": {
+            "envoy.filters.http.local_ratelimit": {
+                "@type": f"{_TYPES}.filters.http.local_ratelimit.v3.LocalRateLimit",
+                "stat_prefix": "auth_rate_limit",
+                "token_bucket": {
+                    "max_tokens": settings.auth_burst,
+                    "tokens_per_fill": settings.auth_per_second,
+                    "fill_interval": "1s",
+                },
+                "filter_enabled": _always("local_rate_limit_enabled"),
+                "filter_enforced": _always("local_rate_limit_enforced"),
+                "rate_limited_as_resource_exhausted": True,
+            }
+        },
+    }
+
+
+def _always(runtime_key: str) -> dict[str, Any]:
+    return {
+        "runtime_key": runtime_key,
+        "default_value": {"numerator": 100, "denominator": "HUNDRED"},
+    }
+
+
+def public_paths(services: Sequence[ServiceEntry]) -> list[str]:
+    """Paths that need no token: each public method's gRPC path and its REST path, read from
+    the method's `google.api.http` option, so the contract is the only list."""
+    paths = []
+    for service in services:
+        for method in sorted(service.public_methods):
+            rule = service.method(method).GetOptions().Extensions[annotations_pb2.http]
+            verb = rule.WhichOneof("pattern")
+            if verb is None or verb == "custom":
+                raise ValueError(f"public method {method} needs a GET/POST/... http rule")
+            rest_path = getattr(rule, verb)
+            if "{" in rest_path:
+                raise ValueError(f"public method {method} must have a literal REST path")
+            paths += [method, rest_path]
+    return paths
+
+
+def _jwt_authn(services: Sequence[ServiceEntry], settings: EdgeSettings) -> dict[str, Any]:
+    """Every path needs a valid access token but the public ones. Keys come from Identity's
+    JWKS, fetched through this listener (the transcoded GetJwks) and refreshed in the
+    background; the token is still forwarded so services verify it again."""
+    return {
+        "@type": f"{_TYPES}.filters.http.jwt_authn.v3.JwtAuthentication",
+        "providers": {
+            "identity": {
+                "issuer": settings.jwt_issuer,
+                "audiences": [settings.jwt_audience],
+                "remote_jwks": {
+                    "http_uri": {
+                        "uri": f"http://127.0.0.1:{settings.listen_port}{JWKS_PATH}",
+                        "cluster": EDGE_SELF_CLUSTER,
+                        "timeout": "2s",
+                    },
+                    "cache_duration": f"{settings.jwks_cache_seconds}s",
+                    "async_fetch": {"fast_listener": True, "failed_refetch_duration": "1s"},
+                },
+                "from_headers": [{"name": "authorization", "value_prefix": "Bearer "}],
+                "forward": True,
+                "clock_skew_seconds": 30,
+            }
+        },
+        "rules": [
+            *({"match": {"path": path}} for path in public_paths(services)),
+            {"match": {"prefix": "/"}, "requires": {"provider_name": "identity"}},
+        ],
+    }
+
+
 def _cors_policy(origins: Sequence[str]) -> dict[str, Any]:
     return {
         "@type": f"{_TYPES}.filters.http.cors.v3.CorsPolicy",
@@ -113,8 +207,8 @@ def _cors_policy(origins: Sequence[str]) -> dict[str, Any]:
 
 
 def http_filters(services: Sequence[ServiceEntry], settings: EdgeSettings) -> list[dict[str, Any]]:
-    """The request path, in order. Authentication (jwt_authn) and rate limits go before the
-    transcoder, so they see the original REST or gRPC path."""
+    """The request path, in order. Authentication goes before the transcoder, so its rules see
+    the original REST or gRPC path; rate limits go after it, so they see only the gRPC path."""
     return [
         {
             "name": "envoy.filters.http.cors",
@@ -127,6 +221,7 @@ def http_filters(services: Sequence[ServiceEntry], settings: EdgeSettings) -> li
                 "default_source_code": {"inline_string": _LOCALE_LUA},
             },
         },
+        {"name": "envoy.filters.http.jwt_authn", "typed_config": _jwt_authn(services, settings)},
         {
             "name": "envoy.filters.http.buffer",
             "typed_config": {
@@ -151,10 +246,32 @@ def http_filters(services: Sequence[ServiceEntry], settings: EdgeSettings) -> li
             },
         },
         {
+            "name": "envoy.filters.http.local_ratelimit",
+            "typed_config": {
+                "@type": f"{_TYPES}.filters.http.local_ratelimit.v3.LocalRateLimit",
+                "stat_prefix": "edge_rate_limit",  # Enforced only where a route configures it.
+            },
+        },
+        {
             "name": "envoy.filters.http.router",
             "typed_config": {"@type": f"{_TYPES}.filters.http.router.v3.Router"},
         },
     ]
+
+
+def _edge_self_cluster(port: int) -> dict[str, Any]:
+    """jwt_authn fetches the JWKS over HTTP; Identity serves it through this very listener."""
+    return {
+        "name": EDGE_SELF_CLUSTER,
+        "type": "STATIC",
+        "connect_timeout": "1s",
+        "load_assignment": {
+            "cluster_name": EDGE_SELF_CLUSTER,
+            "endpoints": [
+                {"lb_endpoints": [{"endpoint": {"address": _socket("127.0.0.1", port)}}]}
+            ],
+        },
+    }
 
 
 def render(services: Sequence[ServiceEntry], settings: EdgeSettings) -> dict[str, Any]:
@@ -166,6 +283,9 @@ def render(services: Sequence[ServiceEntry], settings: EdgeSettings) -> dict[str
         "stat_prefix": "edge",
         "codec_type": "AUTO",
         "generate_request_id": True,
+        # The edge faces clients: Envoy appends the connection's address to x-forwarded-for,
+        # and Identity throttles sign-in per that address.
+        "use_remote_address": True,
         "always_set_request_id_in_response": True,
         "route_config": {
             "name": "edge",
@@ -174,6 +294,11 @@ def render(services: Sequence[ServiceEntry], settings: EdgeSettings) -> dict[str
                     "name": "stride",
                     "domains": ["*"],
                     "routes": [
+                        *(
+                            _rate_limited_route(s, method, settings)
+                            for s in services
+                            for method in sorted(s.rate_limited_methods)
+                        ),
                         *(_route(s, settings.route_timeout_seconds) for s in services),
                         # REST paths match only after the transcoder rewrote them to gRPC paths;
                         # this route exists so CORS preflights (never transcoded) find the policy
@@ -212,6 +337,7 @@ def render(services: Sequence[ServiceEntry], settings: EdgeSettings) -> dict[str
                 # No endpoints: whatever reaches it gets 503. Only CORS preflights, answered
                 # by the CORS filter, are meant to match its route.
                 {"name": UNROUTABLE_CLUSTER, "type": "STATIC", "connect_timeout": "1s"},
+                _edge_self_cluster(settings.listen_port),
             ],
         },
     }

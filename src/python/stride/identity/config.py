@@ -1,8 +1,16 @@
 """Identity's settings (environment variables prefixed STRIDE_)."""
 
+from pydantic import Field
+
 from stride.platform.config import ServiceSettings
 
 
 class IdentitySettings(ServiceSettings):
     service_name: str = "identity"
     grpc_port: int = 50101
+    # AES-256-GCM data keys sealing private signing keys and MFA secrets: `id:<base64>,...`.
+    data_keys: str = Field(min_length=1)
+    data_key_active: str = Field(min_length=1)
+    # Longer than any JWKS cache (Envoy's is 5 minutes), so a new key is everywhere before it
+    # signs anything.
+    signing_key_publish_ahead_seconds: float = Field(default=600.0, ge=0)

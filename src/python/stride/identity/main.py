@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
+from stride.gateway.catalog import IDENTITY
+from stride.identity.adapters.access_tokens import AccessTokenIssuer
+from stride.identity.adapters.signing_keys import SigningKeys
 from stride.identity.config import IdentitySettings
-from stride.identity.entrypoints.grpc_servicer import SIGN_UP_METHOD, IdentityServicer
+from stride.identity.entrypoints.grpc_servicer import IdentityServicer
+from stride.identity.service_layer.handlers import utcnow
 from stride.identity.service_layer.unit_of_work import SOURCE, IdentityUnitOfWork
 from stride.identity.v1 import identity_service_pb2_grpc as pb_grpc
+from stride.platform.auth import JwksSource, JwtVerifier
 from stride.platform.config import load_settings
+from stride.platform.crypto.sealing import DataKeyring
 from stride.platform.db.engine import create_engine, session_factory
 from stride.platform.db.migrations.runner import run_migrations
 from stride.platform.events.outbox import OutboxRelay
@@ -27,6 +34,21 @@ async def build_app(settings: IdentitySettings) -> GrpcApp:
     relay = OutboxRelay(
         sessions, nats_url=settings.nats_url, prefix=settings.events_prefix, source=SOURCE
     )
+    signing_keys = SigningKeys(
+        sessions,
+        DataKeyring.from_spec(settings.data_keys, settings.data_key_active),
+        publish_ahead=timedelta(seconds=settings.signing_key_publish_ahead_seconds),
+        clock=utcnow,
+    )
+    issuer = AccessTokenIssuer(
+        signing_keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+    )
+    # Identity verifies the tokens it issued against its own key table, not over HTTP.
+    verifier = JwtVerifier(
+        JwksSource(loader=signing_keys.jwks, ttl_seconds=30.0, refresh_cooldown=1.0),
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+    )
 
     async def migrate() -> None:
         if settings.migrate_on_start:
@@ -38,12 +60,13 @@ async def build_app(settings: IdentitySettings) -> GrpcApp:
             ServiceRegistration(
                 SERVICE_NAME,
                 pb_grpc.add_IdentityServiceServicer_to_server,
-                IdentityServicer(partial(IdentityUnitOfWork, sessions)),
+                IdentityServicer(partial(IdentityUnitOfWork, sessions), signing_keys, issuer),
             )
         ],
-        public_methods=frozenset({SIGN_UP_METHOD}),
-        on_start=[migrate, relay.start],
+        public_methods=IDENTITY.public_methods,  # The same list the edge lets through.
+        on_start=[migrate, signing_keys.ensure_key, relay.start],
         on_stop=[engine.dispose, relay.stop],
+        verifier=verifier,
     )
 
 

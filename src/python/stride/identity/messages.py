@@ -20,6 +20,62 @@ CATALOG.register(
             "en": "This account does not exist.",
             "ar": "هذا الحساب غير موجود.",
         },
+        "studio.invalid_name": {
+            "en": "Use a studio name of the form studios/{id}.",
+            "ar": "استخدم اسم استوديو بالصيغة studios/{id}.",
+        },
+        "role.admin_is_platform_wide": {
+            "en": "The admin role applies to every studio; leave the studio empty.",
+            "ar": "دور المسؤول يشمل كل الاستوديوهات؛ اترك الاستوديو فارغًا.",
+        },
+        "field.not_updatable": {
+            "en": "These fields cannot be updated: {fields}.",
+            "ar": "لا يمكن تعديل هذه الحقول: {fields}.",
+        },
+        "field.invalid_phone": {
+            "en": "Enter the phone number in international format, such as +966501234567.",
+            "ar": "أدخل رقم الهاتف بالصيغة الدولية، مثل ‎+966501234567.",
+        },
+        "auth.invalid_credentials": {
+            "en": "The email or password is incorrect.",
+            "ar": "البريد الإلكتروني أو كلمة المرور غير صحيحة.",
+        },
+        "auth.too_many_attempts": {
+            "en": "Too many failed attempts. Try again in {seconds} s.",
+            "ar": "محاولات فاشلة كثيرة. حاول مجددًا بعد {seconds} ث.",
+        },
+        "auth.email_not_verified": {
+            "en": "Confirm your email address first: open the link we sent you.",
+            "ar": "أكّد بريدك الإلكتروني أولًا: افتح الرابط الذي أرسلناه إليك.",
+        },
+        "email.verification_invalid": {
+            "en": "This verification link is invalid or has expired.",
+            "ar": "رابط التحقق هذا غير صالح أو انتهت صلاحيته.",
+        },
+        "session.refresh_token_invalid": {
+            "en": "Your session has ended. Sign in again.",
+            "ar": "انتهت جلستك. سجّل الدخول مجددًا.",
+        },
+        "session.refresh_token_reused": {
+            "en": "For your security this session was ended. Sign in again.",
+            "ar": "حفاظًا على أمانك أُنهيت هذه الجلسة. سجّل الدخول مجددًا.",
+        },
+        "session.ended": {
+            "en": "Your session has ended. Sign in again.",
+            "ar": "انتهت جلستك. سجّل الدخول مجددًا.",
+        },
+        "session.not_found": {
+            "en": "This session does not exist.",
+            "ar": "هذه الجلسة غير موجودة.",
+        },
+        "session.invalid_name": {
+            "en": "Use a session name of the form users/{user}/sessions/{session}.",
+            "ar": "استخدم اسم جلسة بالصيغة users/{user}/sessions/{session}.",
+        },
+        "page.invalid_token": {
+            "en": "The page token is not valid for this request.",
+            "ar": "رمز الصفحة غير صالح لهذا الطلب.",
+        },
         "user.invalid_name": {
             "en": "Use a user name of the form users/{id}.",
             "ar": "استخدم اسم مستخدم بالصيغة users/{id}.",

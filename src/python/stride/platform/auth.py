@@ -10,7 +10,7 @@ import asyncio
 import contextvars
 import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,16 +34,22 @@ class Principal:
     roles: frozenset[str]
     studio: str | None = None
     token_id: str | None = None
+    session_id: str | None = None  # Identity's session the token was issued for (`sid`).
 
     def has_role(self, *roles: str) -> bool:
         return not self.roles.isdisjoint(roles)
 
 
-class JwksSource:
-    """Signing keys by `kid`, from a JWKS document held in memory, a file or a URL.
+JwksLoader = Callable[[], Awaitable[Mapping[str, Any]]]
 
-    Files and URLs are re-read when a token names a `kid` we don't know (a key rotation), at most
-    once per `refresh_cooldown` so a flood of forged `kid`s cannot hammer the JWKS endpoint.
+
+class JwksSource:
+    """Signing keys by `kid`, from a JWKS document held in memory, a file, a URL or a loader
+    (Identity reads its own key table).
+
+    Files, URLs and loaders are re-read when a token names a `kid` we don't know (a key
+    rotation), at most once per `refresh_cooldown` so a flood of forged `kid`s cannot hammer
+    the JWKS endpoint.
     """
 
     def __init__(
@@ -52,12 +58,13 @@ class JwksSource:
         document: Mapping[str, Any] | None = None,
         path: Path | None = None,
         url: str | None = None,
+        loader: JwksLoader | None = None,
         ttl_seconds: float = 300.0,
         refresh_cooldown: float = 10.0,
     ) -> None:
-        if sum(source is not None for source in (document, path, url)) != 1:
-            raise ValueError("give exactly one of document, path or url")
-        self._path, self._url = path, url
+        if sum(source is not None for source in (document, path, url, loader)) != 1:
+            raise ValueError("give exactly one of document, path, url or loader")
+        self._path, self._url, self._loader = path, url, loader
         self._ttl, self._cooldown = ttl_seconds, refresh_cooldown
         self._keys: dict[str, jwt.PyJWK] = {}
         self._loaded_at = float("-inf")
@@ -73,9 +80,13 @@ class JwksSource:
         if stale or unknown:
             async with self._lock:
                 if time.monotonic() - self._loaded_at > min(self._ttl, self._cooldown):
-                    self._keys = _parse_jwks(await asyncio.to_thread(self._read))
+                    document = await (self._loader or self._read_in_thread)()
+                    self._keys = _parse_jwks(document)
                     self._loaded_at = time.monotonic()
         return self._keys.get(kid)
+
+    async def _read_in_thread(self) -> Mapping[str, Any]:
+        return await asyncio.to_thread(self._read)
 
     def _read(self) -> Mapping[str, Any]:
         if self._path is not None:
@@ -137,6 +148,7 @@ def _principal(claims: Mapping[str, Any]) -> Principal:
         roles=frozenset(roles) & ROLES,
         studio=studio if isinstance(studio, str) else None,
         token_id=claims.get("jti"),
+        session_id=claims.get("sid"),
     )
 
 

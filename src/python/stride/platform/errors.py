@@ -89,8 +89,21 @@ class Unauthenticated(DomainError):
 
 
 class ResourceExhausted(DomainError):
+    """Too many attempts; `retry_after_seconds` becomes `google.rpc.RetryInfo`."""
+
     default_reason = "RESOURCE_EXHAUSTED"
     default_message_key = "error.resource_exhausted"
+
+    def __init__(
+        self,
+        reason: str | None = None,
+        message_key: str | None = None,
+        *,
+        retry_after_seconds: float | None = None,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(reason, message_key, **kwargs)  # type: ignore[arg-type]
+        self.retry_after_seconds = retry_after_seconds
 
 
 class Unavailable(DomainError):

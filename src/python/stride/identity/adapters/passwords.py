@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -23,3 +25,17 @@ async def verify_password(password_hash: str, password: str) -> bool:
             return False
 
     return await asyncio.to_thread(verify)
+
+
+@functools.cache
+def _decoy_hash() -> str:
+    return _HASHER.hash(secrets.token_urlsafe(32))
+
+
+async def verify_password_or_decoy(password_hash: str | None, password: str) -> bool:
+    """For an unknown account (`password_hash` None) spends the same work on a decoy hash and
+    fails, so response time doesn't reveal which emails have accounts."""
+    if password_hash is None:
+        await verify_password(_decoy_hash(), password)
+        return False
+    return await verify_password(password_hash, password)

@@ -1,15 +1,21 @@
-"""Loads and stores accounts."""
+"""Loads and stores accounts, their roles and their email verifications."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
+from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import select
+from sqlmodel import col, select
 
-from stride.identity.adapters.tables import UserRecord
-from stride.identity.domain.model import User
+from stride.identity.adapters.tables import (
+    EmailVerificationRecord,
+    RoleGrantRecord,
+    UserRecord,
+)
+from stride.identity.domain.model import RoleGrant, User
 from stride.platform.errors import AlreadyExists
 
 
@@ -30,6 +36,7 @@ class UserRepository:
                 email_verified=user.email_verified,
                 created_at=user.created_at,
                 updated_at=user.created_at,
+                phone_number=user.phone_number,
             )
         )
         try:
@@ -39,20 +46,91 @@ class UserRepository:
 
     async def get(self, user_id: uuid.UUID) -> User | None:
         record = await self._session.get(UserRecord, user_id)
-        return _to_user(record) if record else None
+        return await self._to_user(record) if record else None
 
-    async def exists_with_email(self, email: str) -> bool:
-        found = await self._session.execute(select(UserRecord.id).where(UserRecord.email == email))
-        return found.first() is not None
+    async def get_with_password_hash(self, email: str) -> tuple[User, str] | None:
+        found = await self._session.execute(select(UserRecord).where(UserRecord.email == email))
+        record = found.scalar_one_or_none()
+        return (await self._to_user(record), record.password_hash) if record else None
 
+    async def save_profile(self, user: User, now: datetime) -> None:
+        await self._session.execute(
+            update(UserRecord)
+            .where(col(UserRecord.id) == user.id)
+            .values(
+                display_name=user.display_name,
+                language_code=user.language_code,
+                time_zone=user.time_zone,
+                phone_number=user.phone_number,
+                email_verified=user.email_verified,
+                updated_at=now,
+            )
+        )
 
-def _to_user(record: UserRecord) -> User:
-    return User(
-        id=record.id,
-        email=record.email,
-        display_name=record.display_name,
-        language_code=record.language_code,
-        time_zone=record.time_zone,
-        email_verified=record.email_verified,
-        created_at=record.created_at,
-    )
+    async def grant(
+        self, user_id: uuid.UUID, grant: RoleGrant, granted_by: uuid.UUID, now: datetime
+    ) -> bool:
+        """False when the user already held the role there."""
+        existing = await self._session.get(RoleGrantRecord, (user_id, grant.role, grant.studio))
+        if existing is not None:
+            return False
+        self._session.add(
+            RoleGrantRecord(
+                user_id=user_id,
+                role=grant.role,
+                studio=grant.studio,
+                granted_by=granted_by,
+                granted_at=now,
+            )
+        )
+        await self._session.flush()
+        return True
+
+    async def revoke(self, user_id: uuid.UUID, grant: RoleGrant) -> bool:
+        result = await self._session.execute(
+            delete(RoleGrantRecord).where(
+                col(RoleGrantRecord.user_id) == user_id,
+                col(RoleGrantRecord.role) == grant.role,
+                col(RoleGrantRecord.studio) == grant.studio,
+            )
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def add_email_verification(
+        self, token_hash: bytes, user: User, expires_at: datetime
+    ) -> None:
+        self._session.add(
+            EmailVerificationRecord(
+                token_hash=token_hash, user_id=user.id, email=user.email, expires_at=expires_at
+            )
+        )
+
+    async def use_email_verification(self, token_hash: bytes, now: datetime) -> uuid.UUID | None:
+        """Marks the token used and returns its user, if it is unused and unexpired."""
+        found = await self._session.execute(
+            update(EmailVerificationRecord)
+            .where(
+                col(EmailVerificationRecord.token_hash) == token_hash,
+                col(EmailVerificationRecord.used_at).is_(None),
+                col(EmailVerificationRecord.expires_at) > now,
+            )
+            .values(used_at=now)
+            .returning(col(EmailVerificationRecord.user_id))
+        )
+        return found.scalar_one_or_none()
+
+    async def _to_user(self, record: UserRecord) -> User:
+        grants = await self._session.execute(
+            select(RoleGrantRecord).where(RoleGrantRecord.user_id == record.id)
+        )
+        return User(
+            id=record.id,
+            email=record.email,
+            display_name=record.display_name,
+            language_code=record.language_code,
+            time_zone=record.time_zone,
+            email_verified=record.email_verified,
+            created_at=record.created_at,
+            phone_number=record.phone_number,
+            roles=tuple(sorted(RoleGrant(g.role, g.studio) for g in grants.scalars().all())),
+        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, String
+from sqlalchemy import Column, DateTime, Index, Integer, LargeBinary, String, Text
 from sqlmodel import Field, SQLModel
 
 
@@ -22,3 +22,70 @@ class UserRecord(SQLModel, table=True):
     email_verified: bool = Field(default=False, nullable=False)
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    phone_number: str = Field(default="", sa_column=Column(String(16), nullable=False))
+
+
+class RoleGrantRecord(SQLModel, table=True):
+    __tablename__ = "role_grants"
+
+    user_id: uuid.UUID = Field(primary_key=True, foreign_key="users.id")
+    role: str = Field(primary_key=True, max_length=16)
+    studio: str = Field(primary_key=True, max_length=72)  # Empty: every studio.
+    granted_by: uuid.UUID
+    granted_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class EmailVerificationRecord(SQLModel, table=True):
+    __tablename__ = "email_verifications"
+
+    token_hash: bytes = Field(sa_column=Column(LargeBinary(32), primary_key=True))
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    email: str = Field(sa_column=Column(String(254), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    used_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class SessionRecord(SQLModel, table=True):
+    __tablename__ = "sessions"
+    __table_args__ = (Index("sessions_by_user", "user_id", "created_at"),)
+
+    id: uuid.UUID = Field(primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="users.id")
+    studio: str | None = Field(default=None, max_length=72)
+    user_agent: str = Field(sa_column=Column(String(256), nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    last_used_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    revoke_reason: str | None = Field(default=None, max_length=32)
+
+
+class RefreshTokenRecord(SQLModel, table=True):
+    __tablename__ = "refresh_tokens"
+
+    # SHA-256 of a 256-bit random token: unguessable, so a fast hash is the right one.
+    token_hash: bytes = Field(sa_column=Column(LargeBinary(32), primary_key=True))
+    session_id: uuid.UUID = Field(foreign_key="sessions.id", index=True)
+    issued_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    used_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class SigningKeyRecord(SQLModel, table=True):
+    __tablename__ = "signing_keys"
+
+    kid: str = Field(primary_key=True, max_length=32)
+    algorithm: str = Field(max_length=16)
+    public_jwk: str = Field(sa_column=Column(Text, nullable=False))
+    # PKCS#8 private key sealed with AES-256-GCM under data key `data_key_id`.
+    private_key_sealed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    data_key_id: str = Field(max_length=32)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    activates_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class SignInFailureRecord(SQLModel, table=True):
+    __tablename__ = "sign_in_failures"
+
+    key: str = Field(sa_column=Column(String(300), primary_key=True))
+    failures: int = Field(sa_column=Column(Integer, nullable=False))
+    last_failure_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

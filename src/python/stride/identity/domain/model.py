@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from stride.platform.errors import FieldViolation, InvalidArgument
@@ -22,6 +24,19 @@ DEFAULT_TIME_ZONE = "Asia/Riyadh"
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
 
+ROLES = ("member", "instructor", "front_desk", "manager", "admin")
+PLATFORM_WIDE = ""  # The studio of a grant that applies in every studio (admins).
+_STUDIO = re.compile(r"^studios/[a-z0-9][a-z0-9-]{0,62}$")
+_E164 = re.compile(r"^\+[1-9][0-9]{7,14}$")
+UPDATABLE_FIELDS = ("display_name", "language_code", "time_zone", "phone_number")
+
+
+@dataclass(frozen=True, order=True)
+class RoleGrant:
+    role: str
+    studio: str = PLATFORM_WIDE  # `studios/{studio}`, or every studio when empty.
+
+
 @dataclass(frozen=True)
 class User:
     id: uuid.UUID
@@ -31,10 +46,77 @@ class User:
     time_zone: str
     email_verified: bool
     created_at: datetime
+    phone_number: str = ""
+    roles: tuple[RoleGrant, ...] = ()
 
     @property
     def resource_name(self) -> str:
         return f"users/{self.id}"
+
+    def roles_in(self, studio: str | None) -> frozenset[str]:
+        """What the user may do in `studio`: everyone is a member; grants add to that."""
+        return frozenset(
+            {"member"}
+            | {grant.role for grant in self.roles if grant.studio in (PLATFORM_WIDE, studio)}
+        )
+
+    def default_studio(self) -> str | None:
+        """The studio a session is scoped to when the client names none: the only one the user
+        holds studio roles in, if there is exactly one."""
+        studios = {grant.studio for grant in self.roles if grant.studio != PLATFORM_WIDE}
+        return studios.pop() if len(studios) == 1 else None
+
+
+def validate_role_grant(role: str, studio: str) -> RoleGrant:
+    violations = []
+    if role not in ROLES:
+        violations.append(
+            FieldViolation("grant.role", "field.invalid_choice", {"choices": ", ".join(ROLES)})
+        )
+    if studio and not _STUDIO.match(studio):
+        violations.append(FieldViolation("grant.studio", "studio.invalid_name"))
+    if role == "admin" and studio:
+        violations.append(FieldViolation("grant.studio", "role.admin_is_platform_wide"))
+    if role not in ("admin", "member") and not studio:
+        violations.append(FieldViolation("grant.studio", "field.required"))
+    if violations:
+        raise InvalidArgument(violations)
+    return RoleGrant(role, studio)
+
+
+def validate_studio_name(studio: str, field: str) -> str:
+    if not _STUDIO.match(studio):
+        raise InvalidArgument([FieldViolation(field, "studio.invalid_name")])
+    return studio
+
+
+def validate_profile_update(user: User, changes: Mapping[str, str]) -> User:
+    """Applies the named profile fields; anything outside UPDATABLE_FIELDS is refused."""
+    unknown = sorted(set(changes) - set(UPDATABLE_FIELDS))
+    if unknown:
+        raise InvalidArgument(
+            [FieldViolation("update_mask", "field.not_updatable", {"fields": ", ".join(unknown)})]
+        )
+    if not changes:
+        raise InvalidArgument([FieldViolation("update_mask", "field.required")])
+    violations = [
+        *(_display_name_violations(changes["display_name"]) if "display_name" in changes else []),
+        *(_language_violations(changes["language_code"]) if "language_code" in changes else []),
+        *(_time_zone_violations(changes["time_zone"]) if "time_zone" in changes else []),
+        *(_phone_violations(changes["phone_number"]) if "phone_number" in changes else []),
+    ]
+    if "display_name" in changes and not changes["display_name"].strip():
+        violations.append(FieldViolation("display_name", "field.required"))
+    if violations:
+        raise InvalidArgument(violations)
+    cleaned: dict[str, Any] = {key: value.strip() for key, value in changes.items()}
+    return replace(user, **cleaned)
+
+
+def _phone_violations(phone_number: str) -> list[FieldViolation]:
+    if phone_number and not _E164.match(phone_number):
+        return [FieldViolation("phone_number", "field.invalid_phone")]
+    return []
 
 
 @dataclass(frozen=True)

@@ -2,28 +2,46 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from datetime import datetime
 
 import grpc
-from google.protobuf import timestamp_pb2
+from google.api import httpbody_pb2
+from google.protobuf import empty_pb2, timestamp_pb2
 
 from stride.identity import messages  # noqa: F401 - registers Identity's texts.
-from stride.identity.domain.model import DEFAULT_TIME_ZONE, User
-from stride.identity.entrypoints.resource_names import parse_user_name
-from stride.identity.service_layer import handlers
-from stride.identity.service_layer.commands import GetUser, SignUp
+from stride.identity.adapters.access_tokens import AccessTokenIssuer
+from stride.identity.adapters.signing_keys import SigningKeys
+from stride.identity.domain.model import (
+    DEFAULT_TIME_ZONE,
+    UPDATABLE_FIELDS,
+    User,
+    validate_studio_name,
+)
+from stride.identity.domain.sessions import Session
+from stride.identity.entrypoints.resource_names import parse_session_name, parse_user_name
+from stride.identity.service_layer import commands, handlers
 from stride.identity.service_layer.unit_of_work import IdentityUnitOfWork
 from stride.identity.v1 import identity_service_pb2 as pb
 from stride.identity.v1 import identity_service_pb2_grpc as pb_grpc
+from stride.platform.auth import require_role
+from stride.platform.errors import FieldViolation, InvalidArgument
 from stride.platform.i18n import current_locale
 from stride.platform.idempotency import idempotent
 
 SIGN_UP_METHOD = "/stride.identity.v1.IdentityService/SignUp"
 
 
+def _timestamp(moment: datetime | None) -> timestamp_pb2.Timestamp | None:
+    if moment is None:
+        return None
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(moment)
+    return stamp
+
+
 def user_to_proto(user: User) -> pb.User:
-    created = timestamp_pb2.Timestamp()
-    created.FromDatetime(user.created_at)
     return pb.User(
         name=user.resource_name,
         email=user.email,
@@ -31,18 +49,77 @@ def user_to_proto(user: User) -> pb.User:
         language_code=user.language_code,
         time_zone=user.time_zone,
         email_verified=user.email_verified,
-        create_time=created,
+        create_time=_timestamp(user.created_at),
+        phone_number=user.phone_number,
+        roles=[pb.RoleGrant(role=grant.role, studio=grant.studio) for grant in user.roles],
     )
 
 
+def session_to_proto(session: Session) -> pb.Session:
+    return pb.Session(
+        name=session.resource_name,
+        user_agent=session.user_agent,
+        create_time=_timestamp(session.created_at),
+        last_use_time=_timestamp(session.last_used_at),
+        expire_time=_timestamp(session.expires_at),
+        revoke_time=_timestamp(session.revoked_at),
+    )
+
+
+def credentials_to_proto(issued: handlers.IssuedCredentials) -> pb.Credentials:
+    return pb.Credentials(
+        access_token=issued.access_token,
+        token_type="Bearer",  # noqa: S106 - the OAuth token type, not a secret.
+        access_token_expire_time=_timestamp(issued.access_token_expires_at),
+        refresh_token=issued.refresh_token,
+        refresh_token_expire_time=_timestamp(issued.session.expires_at),
+        session=issued.session.resource_name,
+    )
+
+
+def client_address(context: grpc.aio.ServicerContext) -> str:
+    """The end client's address: the last x-forwarded-for hop, which the edge Envoy appends
+    from the connection itself (clients can prepend entries, never append), else the gRPC
+    peer for in-cluster callers."""
+    for key, value in context.invocation_metadata() or ():
+        if key == "x-forwarded-for" and isinstance(value, str):
+            return value.rsplit(",", 1)[-1].strip()
+    peer = context.peer() or "unknown"
+    return peer.rsplit(":", 1)[0] if peer.startswith(("ipv4:", "ipv6:")) else peer
+
+
+def user_agent(context: grpc.aio.ServicerContext) -> str:
+    for key, value in context.invocation_metadata() or ():
+        if key == "user-agent" and isinstance(value, str):
+            return value
+    return ""
+
+
+def profile_changes(request: pb.UpdateUserRequest) -> dict[str, str]:
+    paths = list(request.update_mask.paths)
+    unknown = [path for path in paths if path not in UPDATABLE_FIELDS]
+    if unknown:
+        raise InvalidArgument(
+            [FieldViolation("update_mask", "field.not_updatable", {"fields": ", ".join(unknown)})]
+        )
+    return {path: getattr(request.user, path) for path in paths}
+
+
 class IdentityServicer(pb_grpc.IdentityServiceServicer):
-    def __init__(self, unit_of_work: Callable[[], IdentityUnitOfWork]) -> None:
+    def __init__(
+        self,
+        unit_of_work: Callable[[], IdentityUnitOfWork],
+        signing_keys: SigningKeys,
+        issuer: AccessTokenIssuer,
+    ) -> None:
         self._unit_of_work = unit_of_work
+        self._signing_keys = signing_keys
+        self._issuer = issuer
 
     async def SignUp(  # noqa: N802 - generated gRPC method name.
         self, request: pb.SignUpRequest, context: grpc.aio.ServicerContext
     ) -> pb.SignUpResponse:
-        command = SignUp(
+        command = commands.SignUp(
             email=request.email,
             password=request.password,
             display_name=request.display_name,
@@ -59,8 +136,118 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
             uow, SIGN_UP_METHOD, request, request.request_id, sign_up, pb.SignUpResponse
         )
 
-    async def GetUser(  # noqa: N802 - generated gRPC method name.
+    async def GetUser(  # noqa: N802
         self, request: pb.GetUserRequest, context: grpc.aio.ServicerContext
     ) -> pb.User:
-        query = GetUser(user_id=parse_user_name(request.name))
+        query = commands.GetUser(user_id=parse_user_name(request.name))
         return user_to_proto(await handlers.get_user(query, self._unit_of_work()))
+
+    async def UpdateUser(  # noqa: N802
+        self, request: pb.UpdateUserRequest, context: grpc.aio.ServicerContext
+    ) -> pb.User:
+        command = commands.UpdateProfile(
+            user_id=parse_user_name(request.user.name, "user.name"),
+            changes=profile_changes(request),
+        )
+        return user_to_proto(await handlers.update_profile(command, self._unit_of_work()))
+
+    async def VerifyEmail(  # noqa: N802
+        self, request: pb.VerifyEmailRequest, context: grpc.aio.ServicerContext
+    ) -> pb.User:
+        if not request.token:
+            raise InvalidArgument([FieldViolation("token", "field.required")])
+        command = commands.VerifyEmail(token=request.token)
+        return user_to_proto(await handlers.verify_email(command, self._unit_of_work()))
+
+    async def SignIn(  # noqa: N802
+        self, request: pb.SignInRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SignInResponse:
+        violations = [
+            FieldViolation(field, "field.required")
+            for field in ("email", "password")
+            if not getattr(request, field)
+        ]
+        if violations:
+            raise InvalidArgument(violations)
+        command = commands.SignIn(
+            email=request.email,
+            password=request.password,
+            studio=validate_studio_name(request.studio, "studio") if request.studio else None,
+            client_address=client_address(context),
+            user_agent=user_agent(context),
+        )
+        issued = await handlers.sign_in(command, self._unit_of_work(), self._issuer)
+        return pb.SignInResponse(
+            user=user_to_proto(issued.user), credentials=credentials_to_proto(issued)
+        )
+
+    async def RefreshSession(  # noqa: N802
+        self, request: pb.RefreshSessionRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RefreshSessionResponse:
+        if not request.refresh_token:
+            raise InvalidArgument([FieldViolation("refresh_token", "field.required")])
+        command = commands.RefreshSession(refresh_token=request.refresh_token)
+        issued = await handlers.refresh_session(command, self._unit_of_work(), self._issuer)
+        return pb.RefreshSessionResponse(credentials=credentials_to_proto(issued))
+
+    async def SignOut(  # noqa: N802
+        self, request: pb.SignOutRequest, context: grpc.aio.ServicerContext
+    ) -> empty_pb2.Empty:
+        await handlers.sign_out(self._unit_of_work())
+        return empty_pb2.Empty()
+
+    async def ListSessions(  # noqa: N802
+        self, request: pb.ListSessionsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListSessionsResponse:
+        offset, limit = handlers.page_bounds(request.page_size, request.page_token)
+        query = commands.ListSessions(
+            user_id=parse_user_name(request.parent, "parent"),
+            offset=offset,
+            limit=limit + 1,  # One more than asked tells whether another page exists.
+            include_inactive=request.show_inactive,
+        )
+        sessions = await handlers.list_sessions(query, self._unit_of_work())
+        return pb.ListSessionsResponse(
+            sessions=[session_to_proto(session) for session in sessions[:limit]],
+            next_page_token=str(offset + limit) if len(sessions) > limit else "",
+        )
+
+    async def RevokeSession(  # noqa: N802
+        self, request: pb.RevokeSessionRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Session:
+        user_id, session_id = parse_session_name(request.name)
+        command = commands.RevokeSession(user_id=user_id, session_id=session_id)
+        return session_to_proto(await handlers.revoke_session(command, self._unit_of_work()))
+
+    async def GrantRole(  # noqa: N802
+        self, request: pb.GrantRoleRequest, context: grpc.aio.ServicerContext
+    ) -> pb.User:
+        command = self._role_change(request.user, request.grant)
+        return user_to_proto(await handlers.grant_role(command, self._unit_of_work()))
+
+    async def RevokeRole(  # noqa: N802
+        self, request: pb.RevokeRoleRequest, context: grpc.aio.ServicerContext
+    ) -> pb.User:
+        command = self._role_change(request.user, request.grant)
+        return user_to_proto(await handlers.revoke_role(command, self._unit_of_work()))
+
+    async def GetJwks(  # noqa: N802
+        self, request: pb.GetJwksRequest, context: grpc.aio.ServicerContext
+    ) -> httpbody_pb2.HttpBody:
+        document = await self._signing_keys.jwks()
+        return httpbody_pb2.HttpBody(
+            content_type="application/jwk-set+json", data=json.dumps(document).encode()
+        )
+
+    async def RotateSigningKey(  # noqa: N802
+        self, request: pb.RotateSigningKeyRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RotateSigningKeyResponse:
+        require_role("admin")
+        key = await self._signing_keys.rotate()
+        return pb.RotateSigningKeyResponse(kid=key.kid, activate_time=_timestamp(key.activates_at))
+
+    @staticmethod
+    def _role_change(user_name: str, grant: pb.RoleGrant) -> commands.ChangeRole:
+        return commands.ChangeRole(
+            user_id=parse_user_name(user_name, "user"), role=grant.role, studio=grant.studio
+        )

@@ -17,3 +17,14 @@ def parse_user_name(name: str, field: str = "name") -> uuid.UUID:
         except ValueError:
             pass
     raise InvalidArgument([FieldViolation(field, "user.invalid_name")])
+
+
+def parse_session_name(name: str, field: str = "name") -> tuple[uuid.UUID, uuid.UUID]:
+    """`users/{uuid}/sessions/{uuid}` → (user id, session id)."""
+    parts = name.split("/")
+    if len(parts) == 4 and parts[0] == "users" and parts[2] == "sessions":
+        try:
+            return uuid.UUID(parts[1]), uuid.UUID(parts[3])
+        except ValueError:
+            pass
+    raise InvalidArgument([FieldViolation(field, "session.invalid_name")])

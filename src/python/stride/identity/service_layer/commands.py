@@ -18,3 +18,49 @@ class SignUp:
 @dataclass(frozen=True)
 class GetUser:
     user_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class UpdateProfile:
+    user_id: uuid.UUID
+    changes: dict[str, str]  # Field name → new value, for the fields in the update mask.
+
+
+@dataclass(frozen=True)
+class VerifyEmail:
+    token: str
+
+
+@dataclass(frozen=True)
+class SignIn:
+    email: str
+    password: str
+    studio: str | None
+    client_address: str
+    user_agent: str
+
+
+@dataclass(frozen=True)
+class RefreshSession:
+    refresh_token: str
+
+
+@dataclass(frozen=True)
+class ListSessions:
+    user_id: uuid.UUID
+    offset: int
+    limit: int
+    include_inactive: bool
+
+
+@dataclass(frozen=True)
+class RevokeSession:
+    user_id: uuid.UUID
+    session_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class ChangeRole:
+    user_id: uuid.UUID
+    role: str
+    studio: str

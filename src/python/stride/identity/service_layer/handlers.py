@@ -4,28 +4,70 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from stride.identity.adapters.passwords import hash_password
-from stride.identity.domain.model import User, validate_new_account
+from stride.identity.adapters.access_tokens import AccessTokenIssuer
+from stride.identity.adapters.opaque_tokens import hash_opaque_token, new_opaque_token
+from stride.identity.adapters.passwords import hash_password, verify_password_or_decoy
+from stride.identity.domain.model import (
+    User,
+    normalize_email,
+    validate_new_account,
+    validate_profile_update,
+    validate_role_grant,
+)
+from stride.identity.domain.sessions import (
+    EMAIL_VERIFICATION_TTL,
+    REVOKED_BY_REUSE,
+    REVOKED_BY_SIGN_OUT,
+    REVOKED_BY_USER,
+    RefreshToken,
+    RefreshTokenReused,
+    Session,
+    check_refresh,
+    new_session,
+)
+from stride.identity.domain.throttling import FailureCount, account_key, address_key
 from stride.identity.events.v1 import events_pb2
-from stride.identity.service_layer.commands import GetUser, SignUp
+from stride.identity.service_layer import commands
 from stride.identity.service_layer.unit_of_work import IdentityUnitOfWork
-from stride.platform.auth import require_self_or_role
-from stride.platform.errors import NotFound
+from stride.platform.auth import current_principal, require_role, require_self_or_role
+from stride.platform.errors import (
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    ResourceExhausted,
+    Unauthenticated,
+)
 
 USER_REGISTERED = "identity.user.registered.v1"
+USER_EMAIL_VERIFIED = "identity.user.email_verified.v1"
+ROLE_GRANTED = "identity.role.granted.v1"
+ROLE_REVOKED = "identity.role.revoked.v1"
+SESSION_REVOKED = "identity.session.revoked.v1"
+
+Clock = Callable[[], datetime]
 
 
-def _utcnow() -> datetime:
+def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-async def sign_up(
-    command: SignUp, uow: IdentityUnitOfWork, clock: Callable[[], datetime] = _utcnow
-) -> User:
-    """Creates the account and announces it. Runs inside the caller's open unit of work, which
-    commits the account, the event and the idempotency record together."""
+@dataclass(frozen=True)
+class IssuedCredentials:
+    user: User
+    session: Session
+    access_token: str
+    access_token_expires_at: datetime
+    refresh_token: str
+
+
+async def sign_up(command: commands.SignUp, uow: IdentityUnitOfWork, clock: Clock = utcnow) -> User:
+    """Creates the account and announces it with a verification token for the welcome email.
+    Runs inside the caller's open unit of work, which commits the account, the event and the
+    idempotency record together."""
     account = validate_new_account(
         email=command.email,
         password=command.password,
@@ -34,6 +76,7 @@ async def sign_up(
         time_zone=command.time_zone,
     )
     password_hash = await hash_password(account.password)
+    now = clock()
     user = User(
         id=uuid.uuid4(),
         email=account.email,
@@ -41,27 +84,272 @@ async def sign_up(
         language_code=account.language_code,
         time_zone=account.time_zone,
         email_verified=False,
-        created_at=clock(),
+        created_at=now,
     )
     await uow.users.add(user, password_hash)
-    uow.publish(
-        USER_REGISTERED,
-        subject=user.resource_name,
-        payload=events_pb2.UserRegistered(
-            user=user.resource_name,
-            email=user.email,
-            display_name=user.display_name,
-            language_code=user.language_code,
-        ),
+    token, token_hash = new_opaque_token()
+    expires_at = now + EMAIL_VERIFICATION_TTL
+    await uow.users.add_email_verification(token_hash, user, expires_at)
+    registered = events_pb2.UserRegistered(
+        user=user.resource_name,
+        email=user.email,
+        display_name=user.display_name,
+        language_code=user.language_code,
+        email_verification_token=token,
     )
+    registered.email_verification_expire_time.FromDatetime(expires_at)
+    uow.publish(USER_REGISTERED, subject=user.resource_name, payload=registered)
     return user
 
 
-async def get_user(query: GetUser, uow: IdentityUnitOfWork) -> User:
+async def get_user(query: commands.GetUser, uow: IdentityUnitOfWork) -> User:
     """Members read their own account; admins read any."""
     require_self_or_role(str(query.user_id), "admin")
     async with uow:
-        user = await uow.users.get(query.user_id)
+        return await _existing_user(uow, query.user_id)
+
+
+async def update_profile(
+    command: commands.UpdateProfile, uow: IdentityUnitOfWork, clock: Clock = utcnow
+) -> User:
+    require_self_or_role(str(command.user_id), "admin")
+    async with uow:
+        user = validate_profile_update(await _existing_user(uow, command.user_id), command.changes)
+        await uow.users.save_profile(user, clock())
+        await uow.commit()
+    return user
+
+
+async def verify_email(
+    command: commands.VerifyEmail, uow: IdentityUnitOfWork, clock: Clock = utcnow
+) -> User:
+    async with uow:
+        user_id = await uow.users.use_email_verification(hash_opaque_token(command.token), clock())
+        if user_id is None:
+            raise FailedPrecondition("VERIFICATION_TOKEN_INVALID", "email.verification_invalid")
+        user = await _mark_email_verified(uow, user_id, clock())
+        await uow.commit()
+    return user
+
+
+async def confirm_email(user_id: uuid.UUID, uow: IdentityUnitOfWork, clock: Clock = utcnow) -> User:
+    """Support staff (admins) confirm an address verified another way, e.g. at the desk."""
+    require_role("admin")
+    async with uow:
+        user = await _mark_email_verified(uow, user_id, clock())
+        await uow.commit()
+    return user
+
+
+async def _mark_email_verified(uow: IdentityUnitOfWork, user_id: uuid.UUID, now: datetime) -> User:
+    user = await _existing_user(uow, user_id)
+    if user.email_verified:
+        return user
+    user = replace(user, email_verified=True)
+    await uow.users.save_profile(user, now)
+    uow.publish(
+        USER_EMAIL_VERIFIED,
+        subject=user.resource_name,
+        payload=events_pb2.UserEmailVerified(user=user.resource_name, email=user.email),
+    )
+    return user
+
+
+async def sign_in(
+    command: commands.SignIn,
+    uow: IdentityUnitOfWork,
+    issuer: AccessTokenIssuer,
+    clock: Clock = utcnow,
+) -> IssuedCredentials:
+    """Enumeration-safe: an unknown email costs the same hash and fails the same way as a wrong
+    password, and both count towards the same per-account and per-address throttles."""
+    email = normalize_email(command.email)
+    keys = [account_key(email), address_key(command.client_address)]
+    async with uow:
+        _refuse_if_throttled(await uow.failures.get(keys), clock())
+        found = await uow.users.get_with_password_hash(email)
+    password_ok = await verify_password_or_decoy(found[1] if found else None, command.password)
+    if found is None or not password_ok:
+        await _count_failure(uow, keys, clock)
+        raise Unauthenticated("INVALID_CREDENTIALS", "auth.invalid_credentials")
+    user = found[0]
+    if not user.email_verified:
+        raise FailedPrecondition("EMAIL_NOT_VERIFIED", "auth.email_not_verified")
+    now = clock()
+    studio = command.studio or user.default_studio()
+    async with uow:
+        await uow.failures.clear(account_key(email))
+        session = new_session(user.id, studio, command.user_agent, now)
+        await uow.sessions.add(session)
+        refresh_token = await _new_refresh_token(uow, session, now)
+        access_token, expires_at = await issuer.issue(user, session, now)
+        await uow.commit()
+    return IssuedCredentials(user, session, access_token, expires_at, refresh_token)
+
+
+async def refresh_session(
+    command: commands.RefreshSession,
+    uow: IdentityUnitOfWork,
+    issuer: AccessTokenIssuer,
+    clock: Clock = utcnow,
+) -> IssuedCredentials:
+    """Rotates the refresh token. A token presented twice means two parties hold it: the
+    session is revoked for both, and the revocation commits even though the call fails."""
+    now = clock()
+    async with uow:
+        token = await uow.sessions.refresh_token(hash_opaque_token(command.refresh_token))
+        session = await uow.sessions.get(token.session_id, for_update=True) if token else None
+        try:
+            session = check_refresh(token, session, now)
+        except RefreshTokenReused:
+            assert session is not None  # noqa: S101 - check_refresh found the token's session.
+            await _revoke(uow, session, now, REVOKED_BY_REUSE)
+            await uow.commit()
+            raise
+        assert token is not None  # noqa: S101 - check_refresh passed.
+        user = await _existing_user(uow, session.user_id)
+        await uow.sessions.mark_refresh_token_used(token.token_hash, now)
+        session = replace(session, last_used_at=now)
+        await uow.sessions.save(session)
+        refresh_token = await _new_refresh_token(uow, session, now)
+        access_token, expires_at = await issuer.issue(user, session, now)
+        await uow.commit()
+    return IssuedCredentials(user, session, access_token, expires_at, refresh_token)
+
+
+async def sign_out(uow: IdentityUnitOfWork, clock: Clock = utcnow) -> None:
+    principal = current_principal()
+    if principal.session_id is None:
+        raise Unauthenticated("TOKEN_INVALID")
+    async with uow:
+        session = await uow.sessions.get(uuid.UUID(principal.session_id), for_update=True)
+        if session is not None:
+            await _revoke(uow, session, clock(), REVOKED_BY_SIGN_OUT)
+            await uow.commit()
+
+
+async def list_sessions(
+    query: commands.ListSessions, uow: IdentityUnitOfWork, clock: Clock = utcnow
+) -> list[Session]:
+    require_self_or_role(str(query.user_id), "admin")
+    async with uow:
+        return await uow.sessions.list_for_user(
+            query.user_id,
+            active_at=None if query.include_inactive else clock(),
+            offset=query.offset,
+            limit=query.limit,
+        )
+
+
+async def revoke_session(
+    command: commands.RevokeSession, uow: IdentityUnitOfWork, clock: Clock = utcnow
+) -> Session:
+    require_self_or_role(str(command.user_id), "admin")
+    async with uow:
+        session = await uow.sessions.get(command.session_id, for_update=True)
+        if session is None or session.user_id != command.user_id:
+            raise NotFound("SESSION_NOT_FOUND", "session.not_found")
+        session = await _revoke(uow, session, clock(), REVOKED_BY_USER)
+        await uow.commit()
+    return session
+
+
+async def grant_role(
+    command: commands.ChangeRole, uow: IdentityUnitOfWork, clock: Clock = utcnow
+) -> User:
+    admin = require_role("admin")
+    grant = validate_role_grant(command.role, command.studio)
+    async with uow:
+        user = await _existing_user(uow, command.user_id)
+        if await uow.users.grant(user.id, grant, uuid.UUID(admin.user_id), clock()):
+            uow.publish(
+                ROLE_GRANTED,
+                subject=user.resource_name,
+                payload=events_pb2.RoleGranted(
+                    user=user.resource_name,
+                    role=grant.role,
+                    studio=grant.studio,
+                    granted_by=f"users/{admin.user_id}",
+                ),
+            )
+        user = await _existing_user(uow, command.user_id)
+        await uow.commit()
+    return user
+
+
+async def revoke_role(command: commands.ChangeRole, uow: IdentityUnitOfWork) -> User:
+    admin = require_role("admin")
+    grant = validate_role_grant(command.role, command.studio)
+    async with uow:
+        user = await _existing_user(uow, command.user_id)
+        if await uow.users.revoke(user.id, grant):
+            uow.publish(
+                ROLE_REVOKED,
+                subject=user.resource_name,
+                payload=events_pb2.RoleRevoked(
+                    user=user.resource_name,
+                    role=grant.role,
+                    studio=grant.studio,
+                    revoked_by=f"users/{admin.user_id}",
+                ),
+            )
+        user = await _existing_user(uow, command.user_id)
+        await uow.commit()
+    return user
+
+
+def page_bounds(page_size: int, page_token: str) -> tuple[int, int]:
+    """AIP-158: the offset a page token stands for, and the page size (20 default, 100 max)."""
+    if page_size < 0:
+        raise InvalidArgument([FieldViolation("page_size", "field.invalid_format")])
+    offset = 0
+    if page_token:
+        if not page_token.isdigit():
+            raise InvalidArgument([FieldViolation("page_token", "page.invalid_token")])
+        offset = int(page_token)
+    return offset, min(page_size or 20, 100)
+
+
+def _refuse_if_throttled(counts: list[FailureCount], now: datetime) -> None:
+    waits = [until for count in counts if (until := count.locked_until(now)) is not None]
+    if waits:
+        seconds = max((max(waits) - now).total_seconds(), 1.0)
+        raise ResourceExhausted(
+            "SIGN_IN_THROTTLED",
+            "auth.too_many_attempts",
+            params={"seconds": round(seconds)},
+            retry_after_seconds=seconds,
+        )
+
+
+async def _count_failure(uow: IdentityUnitOfWork, keys: list[str], clock: Clock) -> None:
+    async with uow:
+        for key in keys:
+            await uow.failures.record_failure(key, clock())
+        await uow.commit()
+
+
+async def _existing_user(uow: IdentityUnitOfWork, user_id: uuid.UUID) -> User:
+    user = await uow.users.get(user_id)
     if user is None:
         raise NotFound("USER_NOT_FOUND", "user.not_found")
     return user
+
+
+async def _new_refresh_token(uow: IdentityUnitOfWork, session: Session, now: datetime) -> str:
+    token, token_hash = new_opaque_token()
+    await uow.sessions.add_refresh_token(RefreshToken(token_hash, session.id, now))
+    return token
+
+
+async def _revoke(uow: IdentityUnitOfWork, session: Session, now: datetime, reason: str) -> Session:
+    if session.revoked_at is not None:
+        return session
+    revoked = session.revoke(now, reason)
+    await uow.sessions.save(revoked)
+    uow.publish(
+        SESSION_REVOKED,
+        subject=revoked.resource_name,
+        payload=events_pb2.SessionRevoked(session=revoked.resource_name, reason=reason),
+    )
+    return revoked

@@ -17,8 +17,6 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 import grpc
-from stride.identity.v1 import identity_service_pb2 as pb
-from stride.identity.v1 import identity_service_pb2_grpc as pb_grpc
 from stride.platform.auth import JwksSource, JwtVerifier, current_principal
 from stride.platform.config import ServiceSettings
 from stride.platform.errors import FieldViolation, InvalidArgument, NotFound
@@ -26,8 +24,10 @@ from stride.platform.grpc.server import GrpcApp, RunningServer, ServiceRegistrat
 from stride.platform.grpc.status import rich_status, unpack_details
 from stride.platform.i18n import current_locale
 from stride.platform.local.ports import free_port
+from stride.platform.probe.v1 import probe_service_pb2 as pb
+from stride.platform.probe.v1 import probe_service_pb2_grpc as pb_grpc
 
-SERVICE = "stride.identity.v1.IdentityService"
+SERVICE = "stride.platform.probe.v1.ProbeService"
 KEY = ed25519.Ed25519PrivateKey.generate()
 JWKS = {
     "keys": [
@@ -40,28 +40,30 @@ JWKS = {
 }
 
 
-class ScriptedIdentity(pb_grpc.IdentityServiceServicer):
-    """A test double of the RPC surface: each email triggers one behaviour."""
+class ScriptedProbe(pb_grpc.ProbeServiceServicer):
+    """Each request's `behaviour` triggers one server-side behaviour."""
 
     def __init__(self) -> None:
         self.slow_started = asyncio.Event()
 
-    async def SignUp(  # noqa: N802 - generated gRPC method name.
-        self, request: pb.SignUpRequest, context: Any
-    ) -> pb.SignUpResponse:
-        if request.email == "invalid":
+    async def Echo(  # noqa: N802 - generated gRPC method name.
+        self, request: pb.EchoRequest, context: Any
+    ) -> pb.EchoResponse:
+        if request.behaviour == "invalid":
             raise InvalidArgument([FieldViolation("email", "field.invalid_email")])
-        if request.email == "crash":
+        if request.behaviour == "crash":
             raise RuntimeError("secret internals")
-        if request.email == "slow":
+        if request.behaviour == "slow":
             self.slow_started.set()
             await asyncio.sleep(1.0)
-        return pb.SignUpResponse(user=pb.User(name="users/x", language_code=current_locale()))
+        return pb.EchoResponse(language_code=current_locale())
 
-    async def GetUser(self, request: pb.GetUserRequest, context: Any) -> pb.User:  # noqa: N802
-        if request.name == "users/missing":
+    async def WhoAmI(  # noqa: N802
+        self, request: pb.WhoAmIRequest, context: Any
+    ) -> pb.WhoAmIResponse:
+        if request.name == "missing":
             raise NotFound("USER_NOT_FOUND", "user.not_found")
-        return pb.User(name=f"users/{current_principal().user_id}")
+        return pb.WhoAmIResponse(user=f"users/{current_principal().user_id}")
 
 
 def settings(**overrides: Any) -> ServiceSettings:
@@ -74,16 +76,14 @@ def settings(**overrides: Any) -> ServiceSettings:
     )
 
 
-async def start_server(servicer: ScriptedIdentity, **overrides: Any) -> RunningServer:
+async def start_server(servicer: ScriptedProbe, **overrides: Any) -> RunningServer:
     return await start(
         GrpcApp(
             settings=settings(**overrides),
             services=[
-                ServiceRegistration(
-                    SERVICE, pb_grpc.add_IdentityServiceServicer_to_server, servicer
-                )
+                ServiceRegistration(SERVICE, pb_grpc.add_ProbeServiceServicer_to_server, servicer)
             ],
-            public_methods=frozenset({f"/{SERVICE}/SignUp"}),
+            public_methods=frozenset({f"/{SERVICE}/Echo"}),
             verifier=JwtVerifier(
                 JwksSource(document=JWKS), issuer="https://identity.stride.local", audience="stride"
             ),
@@ -93,7 +93,7 @@ async def start_server(servicer: ScriptedIdentity, **overrides: Any) -> RunningS
 
 @pytest_asyncio.fixture
 async def server() -> AsyncIterator[RunningServer]:
-    running = await start_server(ScriptedIdentity())
+    running = await start_server(ScriptedProbe())
     yield running
     await running.stop()
 
@@ -101,7 +101,7 @@ async def server() -> AsyncIterator[RunningServer]:
 def stub(running: RunningServer) -> tuple[grpc.aio.Channel, Any]:
     """A client; typed Any because the generated stub types only the synchronous API."""
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
-    return channel, pb_grpc.IdentityServiceStub(channel)
+    return channel, pb_grpc.ProbeServiceStub(channel)
 
 
 def token(sub: str = "user-1") -> str:
@@ -134,7 +134,7 @@ async def test_domain_errors_become_rich_localized_statuses(
     channel, client = stub(server)
     async with channel:
         error = await failure(
-            client.SignUp(pb.SignUpRequest(email="invalid"), metadata=[("x-stride-locale", locale)])
+            client.Echo(pb.EchoRequest(behaviour="invalid"), metadata=[("x-stride-locale", locale)])
         )
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     status = rich_status(error)
@@ -150,16 +150,16 @@ async def test_domain_errors_become_rich_localized_statuses(
 async def test_accept_language_is_the_fallback_locale(server: RunningServer) -> None:
     channel, client = stub(server)
     async with channel:
-        reply = await client.SignUp(
-            pb.SignUpRequest(email="ok"), metadata=[("accept-language", "ar-SA,en;q=0.5")]
+        reply = await client.Echo(
+            pb.EchoRequest(behaviour="ok"), metadata=[("accept-language", "ar-SA,en;q=0.5")]
         )
-    assert reply.user.language_code == "ar"
+    assert reply.language_code == "ar"
 
 
 async def test_unexpected_errors_are_internal_without_details(server: RunningServer) -> None:
     channel, client = stub(server)
     async with channel:
-        error = await failure(client.SignUp(pb.SignUpRequest(email="crash")))
+        error = await failure(client.Echo(pb.EchoRequest(behaviour="crash")))
     assert error.code() == grpc.StatusCode.INTERNAL
     assert "secret" not in (error.details() or "")
 
@@ -167,38 +167,36 @@ async def test_unexpected_errors_are_internal_without_details(server: RunningSer
 async def test_protected_methods_need_a_valid_token(server: RunningServer) -> None:
     channel, client = stub(server)
     async with channel:
-        missing = await failure(client.GetUser(pb.GetUserRequest(name="users/a")))
+        missing = await failure(client.WhoAmI(pb.WhoAmIRequest(name="a")))
         forged = await failure(
-            client.GetUser(
-                pb.GetUserRequest(name="users/a"), metadata=[("authorization", "Bearer x.y.z")]
-            )
+            client.WhoAmI(pb.WhoAmIRequest(name="a"), metadata=[("authorization", "Bearer x.y.z")])
         )
-        reply = await client.GetUser(
-            pb.GetUserRequest(name="users/a"),
+        reply = await client.WhoAmI(
+            pb.WhoAmIRequest(name="a"),
             metadata=[("authorization", f"Bearer {token('user-7')}")],
         )
         not_found = await failure(
-            client.GetUser(
-                pb.GetUserRequest(name="users/missing"),
+            client.WhoAmI(
+                pb.WhoAmIRequest(name="missing"),
                 metadata=[("authorization", f"Bearer {token()}")],
             )
         )
     assert missing.code() == forged.code() == grpc.StatusCode.UNAUTHENTICATED
-    assert reply.name == "users/user-7"
+    assert reply.user == "users/user-7"
     assert not_found.code() == grpc.StatusCode.NOT_FOUND
 
 
 async def test_handlers_are_cut_off_at_the_deadline() -> None:
-    running = await start_server(ScriptedIdentity(), max_rpc_seconds=0.2)
+    running = await start_server(ScriptedProbe(), max_rpc_seconds=0.2)
     channel, client = stub(running)
     async with channel:
-        error = await failure(client.SignUp(pb.SignUpRequest(email="slow")))
+        error = await failure(client.Echo(pb.EchoRequest(behaviour="slow")))
     await running.stop()
     assert error.code() == grpc.StatusCode.DEADLINE_EXCEEDED
 
 
 async def test_shutdown_reports_not_serving_and_drains_in_flight_calls() -> None:
-    servicer = ScriptedIdentity()
+    servicer = ScriptedProbe()
     running = await start_server(servicer)
     channel, client = stub(running)
     async with channel:
@@ -206,7 +204,7 @@ async def test_shutdown_reports_not_serving_and_drains_in_flight_calls() -> None
         assert (
             await health.Check(health_pb2.HealthCheckRequest(service=SERVICE))
         ).status == health_pb2.HealthCheckResponse.SERVING
-        in_flight = asyncio.ensure_future(client.SignUp(pb.SignUpRequest(email="slow")))
+        in_flight = asyncio.ensure_future(client.Echo(pb.EchoRequest(behaviour="slow")))
         await servicer.slow_started.wait()
         stopping = asyncio.ensure_future(running.stop())
         await asyncio.sleep(0.1)
@@ -215,7 +213,7 @@ async def test_shutdown_reports_not_serving_and_drains_in_flight_calls() -> None
         ).status == health_pb2.HealthCheckResponse.NOT_SERVING
         reply = await in_flight  # Finishes although shutdown began.
         await stopping
-    assert reply.user.name == "users/x"
+    assert reply.language_code == "en"
 
 
 async def test_reflection_lists_the_service(server: RunningServer) -> None:
@@ -234,13 +232,13 @@ def scrape(port: int) -> str:
 
 async def test_rpc_latency_is_exported_on_the_metrics_port() -> None:
     metrics_port = free_port()
-    running = await start_server(ScriptedIdentity(), metrics_port=metrics_port)
+    running = await start_server(ScriptedProbe(), metrics_port=metrics_port)
     channel, client = stub(running)
     async with channel:
-        await client.SignUp(pb.SignUpRequest(email="ok"))
+        await client.Echo(pb.EchoRequest(behaviour="ok"))
     await running.stop()
     exposition = await asyncio.to_thread(scrape, metrics_port)
     assert (
         'stride_rpc_duration_seconds_count{code="OK",'
-        'method="/stride.identity.v1.IdentityService/SignUp",service="test"}'
+        'method="/stride.platform.probe.v1.ProbeService/Echo",service="test"}'
     ) in exposition

@@ -6,10 +6,12 @@ transcoder turns it into the JSON error body mobile clients read.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import cast
 
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 
 import grpc
@@ -72,6 +74,10 @@ def to_rpc_status(error: errors.DomainError, locale: Locale) -> status_pb2.Statu
                 )
             )
         )
+    if isinstance(error, errors.ResourceExhausted) and error.retry_after_seconds is not None:
+        delay = duration_pb2.Duration()
+        delay.FromTimedelta(timedelta(seconds=math.ceil(error.retry_after_seconds)))
+        details.append(_packed(error_details_pb2.RetryInfo(retry_delay=delay)))
     return status_pb2.Status(code=grpc_code(error).value[0], message=message, details=details)
 
 
@@ -111,6 +117,7 @@ def unpack_details(status: status_pb2.Status) -> dict[str, object]:
         error_details_pb2.ErrorInfo,
         error_details_pb2.BadRequest,
         error_details_pb2.LocalizedMessage,
+        error_details_pb2.RetryInfo,
     )
     found: dict[str, object] = {}
     for detail in status.details:

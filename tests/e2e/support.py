@@ -1,0 +1,265 @@
+"""What the end-to-end tests share: Identity on real Postgres and NATS behind a real Envoy,
+an HTTP client speaking to it as the mobile app does, and readers for events and error bodies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+from urllib.error import HTTPError
+from urllib.request import Request, urlopen
+
+import nats
+import pytest
+import pytest_asyncio
+from google.protobuf.message import Message
+
+from stride.events.v1.envelope_pb2 import Envelope
+from stride.gateway.catalog import IDENTITY
+from stride.gateway.descriptors import build_descriptor_set
+from stride.gateway.envoy_config import EdgeSettings, render
+from stride.identity.config import IdentitySettings
+from stride.identity.events.v1.events_pb2 import UserRegistered
+from stride.identity.main import build_app
+from stride.platform.crypto.sealing import new_data_key_spec
+from stride.platform.events.envelope import stream_name
+from stride.platform.grpc.server import RunningServer, start
+from stride.platform.local.envoy import EnvoyProcess, validate_config, write_config
+from stride.platform.local.ports import free_port
+
+PASSWORD = "a long enough password"
+APP_ORIGIN = "https://app.stride.example"
+
+
+@dataclass(frozen=True)
+class Edge:
+    base_url: str
+    grpc_target: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+
+def identity_settings(
+    database_url: str, nats_url: str, event_prefix: str, **overrides: Any
+) -> IdentitySettings:
+    return IdentitySettings(
+        database_url=database_url,
+        nats_url=nats_url,
+        events_prefix=event_prefix,
+        grpc_port=free_port(),
+        data_keys=new_data_key_spec("test1"),
+        data_key_active="test1",
+        signing_key_publish_ahead_seconds=0,
+        shutdown_grace_seconds=1,
+        **overrides,
+    )
+
+
+@pytest_asyncio.fixture(scope="module")
+async def identity(
+    database_url: str, nats_url: str, event_prefix: str
+) -> AsyncIterator[RunningServer]:
+    running = await start(await build_app(identity_settings(database_url, nats_url, event_prefix)))
+    yield running
+    await running.stop()
+
+
+@dataclass
+class EdgeFactory:
+    """Starts Envoys in front of a running Identity; each test module gets its own."""
+
+    identity_port: int
+    workdir: Path
+    started: list[EnvoyProcess]
+
+    def __call__(self, **overrides: Any) -> Edge:
+        directory = self.workdir / f"envoy-{len(self.started)}"
+        directory.mkdir()
+        descriptor = directory / "descriptor.binpb"
+        descriptor.write_bytes(build_descriptor_set(IDENTITY.descriptors))
+        listen_port, admin_port = free_port(), free_port()
+        settings = EdgeSettings(
+            listen_port=listen_port,
+            admin_port=admin_port,
+            descriptor_path=descriptor,
+            upstreams={"identity": ("127.0.0.1", self.identity_port)},
+            cors_origins=(APP_ORIGIN,),
+            auth_burst=10_000,  # Tests sign up many users; one test checks the limit itself.
+            jwks_cache_seconds=1,
+        )
+        config_path = write_config(
+            render([IDENTITY], replace(settings, **overrides)), directory / "envoy.json"
+        )
+        validate_config(config_path)
+        envoy = EnvoyProcess(config_path, admin_port, directory / "envoy.log")
+        envoy.start()
+        self.started.append(envoy)
+        return Edge(f"http://127.0.0.1:{listen_port}", f"127.0.0.1:{listen_port}")
+
+
+@pytest.fixture(scope="module")
+def edges(
+    identity: RunningServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[EdgeFactory]:
+    factory = EdgeFactory(identity.port, tmp_path_factory.mktemp("edge"), [])
+    yield factory
+    for envoy in factory.started:
+        envoy.stop()
+
+
+@pytest.fixture(scope="module")
+def edge(edges: EdgeFactory) -> Edge:
+    return edges()
+
+
+def _http(
+    method: str, url: str, body: dict[str, Any] | bytes | None, headers: dict[str, str]
+) -> Reply:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode() if body else None
+    request = Request(  # noqa: S310 - loopback URLs built by the test.
+        url, data=data, method=method, headers={"content-type": "application/json", **headers}
+    )
+    try:
+        with urlopen(request, timeout=10) as response:  # noqa: S310
+            raw, status, response_headers = response.read(), response.status, response.headers
+    except HTTPError as error:
+        raw, status, response_headers = error.read(), error.code, error.headers
+    lowered = {key.lower(): value for key, value in response_headers.items()}
+    is_json = "json" in lowered.get("content-type", "")
+    return Reply(status, json.loads(raw) if raw and is_json else {}, lowered)
+
+
+async def call(
+    method: str, url: str, body: dict[str, Any] | bytes | None = None, /, **headers: str
+) -> Reply:
+    """One HTTP request; `accept_language="ar"` becomes the `accept-language` header. Blocking
+    I/O runs in a thread: the service under test shares this event loop."""
+    normalized = {key.replace("_", "-"): value for key, value in headers.items()}
+    return await asyncio.to_thread(_http, method, url, body, normalized)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}
+
+
+def sign_up_body(**overrides: str) -> dict[str, str]:
+    return {
+        "email": f"member-{uuid.uuid4().hex[:10]}@example.com",
+        "password": PASSWORD,
+        "displayName": "Layla",
+        "timeZone": "Asia/Riyadh",
+        **overrides,
+    }
+
+
+async def next_event(
+    nats_url: str,
+    prefix: str,
+    event_type: str,
+    payload_type: type[Message],
+    matches: Callable[[Any], bool],
+    within_seconds: float = 20.0,
+) -> tuple[Envelope, Any, dict[str, str]]:
+    """The first event of `event_type` whose payload `matches`, read from the stream's start."""
+    connection = await nats.connect(nats_url)
+    try:
+        subscription = await connection.jetstream().subscribe(
+            f"{prefix}.{event_type}", stream=stream_name(prefix, event_type.split(".")[0])
+        )
+        deadline = time.monotonic() + within_seconds
+        while time.monotonic() < deadline:
+            try:
+                message = await subscription.next_msg(timeout=1)
+            except (TimeoutError, nats.errors.TimeoutError):
+                continue
+            envelope = Envelope.FromString(message.data)
+            payload = payload_type()
+            envelope.data.Unpack(payload)
+            if matches(payload):
+                return envelope, payload, dict(message.headers or {})
+    finally:
+        await connection.close()
+    raise AssertionError(f"no matching {event_type} event within {within_seconds} s")
+
+
+def details(reply: Reply, type_suffix: str) -> dict[str, Any]:
+    for detail in reply.body.get("details", []):
+        if detail["@type"].endswith(type_suffix):
+            return dict(detail)
+    raise AssertionError(f"no {type_suffix} in {reply.body}")
+
+
+def violations(reply: Reply) -> dict[str, str]:
+    found = details(reply, "google.rpc.BadRequest")["fieldViolations"]
+    return {v["field"]: v["reason"] for v in found}
+
+
+def descriptions(reply: Reply) -> dict[str, str]:
+    found = details(reply, "google.rpc.BadRequest")["fieldViolations"]
+    return {v["field"]: v["description"] for v in found}
+
+
+def reason(reply: Reply) -> str:
+    return str(details(reply, "google.rpc.ErrorInfo")["reason"])
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str  # users/{id}
+    email: str
+    access_token: str
+    refresh_token: str
+    session: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return bearer(self.access_token)
+
+
+async def verification_token(nats_url: str, prefix: str, user_name: str) -> str:
+    """What the welcome email would carry: the token from `user.registered`."""
+    _, payload, _ = await next_event(
+        nats_url,
+        prefix,
+        "identity.user.registered.v1",
+        UserRegistered,
+        lambda registered: registered.user == user_name,
+    )
+    return str(payload.email_verification_token)
+
+
+async def sign_in(edge: Edge, email: str, password: str = PASSWORD, **headers: str) -> Reply:
+    body = {"email": email, "password": password}
+    return await call("POST", f"{edge.base_url}/v1/sessions:signIn", body, **headers)
+
+
+async def new_account(edge: Edge, nats_url: str, prefix: str, **overrides: str) -> Account:
+    """Signs up, verifies the email with the emailed token, and signs in — over REST."""
+    body = sign_up_body(**overrides)
+    signed_up = await call("POST", f"{edge.base_url}/v1/users:signUp", body)
+    assert signed_up.status == 200, signed_up.body
+    name = signed_up.body["user"]["name"]
+    token = await verification_token(nats_url, prefix, name)
+    verified = await call("POST", f"{edge.base_url}/v1/users:verifyEmail", {"token": token})
+    assert verified.status == 200, verified.body
+    signed_in = await sign_in(edge, body["email"], body["password"])
+    assert signed_in.status == 200, signed_in.body
+    credentials = signed_in.body["credentials"]
+    return Account(
+        name,
+        body["email"],
+        credentials["accessToken"],
+        credentials["refreshToken"],
+        credentials["session"],
+    )
