@@ -1,1 +1,1 @@
-from e2e.support import edge, edges, identity  # noqa: F401 - fixtures for the e2e modules.
+from e2e.support import edge, edges, identity, identity_config  # noqa: F401 - fixtures.

@@ -66,11 +66,14 @@ def identity_settings(
     )
 
 
+@pytest.fixture(scope="module")
+def identity_config(database_url: str, nats_url: str, event_prefix: str) -> IdentitySettings:
+    return identity_settings(database_url, nats_url, event_prefix)
+
+
 @pytest_asyncio.fixture(scope="module")
-async def identity(
-    database_url: str, nats_url: str, event_prefix: str
-) -> AsyncIterator[RunningServer]:
-    running = await start(await build_app(identity_settings(database_url, nats_url, event_prefix)))
+async def identity(identity_config: IdentitySettings) -> AsyncIterator[RunningServer]:
+    running = await start(await build_app(identity_config))
     yield running
     await running.stop()
 
