@@ -45,13 +45,9 @@ def unsigned_parts(header: dict[str, Any], claims: dict[str, Any]) -> str:
     return f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims).encode())}"
 
 
-def decoded(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    header, payload = token.split(".")[:2]
-    pad = lambda part: part + "=" * (-len(part) % 4)  # noqa: E731
-    return (
-        json.loads(base64.urlsafe_b64decode(pad(header))),
-        json.loads(base64.urlsafe_b64decode(pad(payload))),
-    )
+def decoded_claims(token: str) -> dict[str, Any]:
+    payload = token.split(".")[1]
+    return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
 
 
 class Forger:
@@ -132,7 +128,7 @@ def attack_wrong_issuer(forger: Forger) -> str:
 
 def attack_tampered_payload(forger: Forger) -> str:
     header, _payload, signature = forger.victim.access_token.split(".")
-    _, claims = decoded(forger.victim.access_token)
+    claims = decoded_claims(forger.victim.access_token)
     escalated = b64(json.dumps({**claims, "roles": ["member", "admin"]}).encode())
     return f"{header}.{escalated}.{signature}"
 
