@@ -6,6 +6,7 @@ import argparse
 
 import grpc
 
+from stride.identity.config import IdentitySettings
 from stride.identity.entrypoints.admin import run_admin_command
 from stride.identity.v1 import identity_service_pb2 as pb
 from stride.identity.v1 import identity_service_pb2_grpc as pb_grpc
@@ -39,15 +40,13 @@ def sign_up_demo_users(target: str) -> dict[str, str]:
     return users
 
 
-async def confirm_demo_users(identity_database_url: str) -> None:
+async def confirm_demo_users(identity: IdentitySettings) -> None:
     """What support staff would do: confirm the demo emails and grant the demo roles."""
     for email, _, _, grant in DEMO_USERS:
-        await run_admin_command(
-            identity_database_url, argparse.Namespace(command="confirm-email", email=email)
-        )
+        await run_admin_command(identity, argparse.Namespace(command="confirm-email", email=email))
         if grant is not None:
             role, studio = grant
             await run_admin_command(
-                identity_database_url,
+                identity,
                 argparse.Namespace(command="grant-role", email=email, role=role, studio=studio),
             )

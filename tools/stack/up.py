@@ -24,6 +24,8 @@ from stack.keys import load_or_create_data_keys
 from stack.seed import DEMO_PASSWORD, confirm_demo_users, sign_up_demo_users
 from stride.gateway.catalog import SERVICES, ServiceEntry
 from stride.gateway.render import write_edge_bundle
+from stride.identity.config import IdentitySettings
+from stride.platform.config import load_settings
 from stride.platform.db.engine import ensure_database
 from stride.platform.local.envoy import EnvoyProcess, validate_config
 from stride.platform.local.nats import EmbeddedNats
@@ -95,25 +97,26 @@ def serving(service: ServiceEntry) -> bool:
 
 def start_services(
     server_url: str, nats_url: str, data: Path, rest_port: int, stack: ExitStack
-) -> dict[str, str]:
-    """Starts every service; returns service name → its database URL."""
+) -> dict[str, dict[str, str]]:
+    """Starts every service; returns service name → the environment it runs with."""
     processes = []
-    databases = {}
+    environments: dict[str, dict[str, str]] = {}
     for service in SERVICES:
         database_url = asyncio.run(ensure_database(server_url, f"stride_{service.name}"))
-        databases[service.name] = database_url
+        environment = service_environment(service, database_url, nats_url, data, rest_port)
+        environments[service.name] = environment
         process = ManagedProcess(
             service.name,
             [sys.executable, "-m", service.main_module],
             data / "logs" / f"{service.name}.log",
-            env=service_environment(service, database_url, nats_url, data, rest_port),
+            env=environment,
         )
         process.start()
         stack.callback(process.stop)
         processes.append((service, process))
     for service, process in processes:
         process.wait_until(partial(serving, service), HEALTH_TIMEOUT_SECONDS)
-    return databases
+    return environments
 
 
 def start_envoy(data: Path, rest_port: int, admin_port: int, stack: ExitStack) -> None:
@@ -148,11 +151,12 @@ def main(argv: list[str] | None = None) -> int:
     with ExitStack() as stack:
         server_url = start_postgres(data, args.postgres_port, stack)
         nats_url = start_nats(data, args.nats_port, stack)
-        databases = start_services(server_url, nats_url, data, args.rest_port, stack)
+        environments = start_services(server_url, nats_url, data, args.rest_port, stack)
         start_envoy(data, args.rest_port, args.admin_port, stack)
         base_url = f"http://127.0.0.1:{args.rest_port}"
         users = sign_up_demo_users(f"127.0.0.1:{args.rest_port}")
-        asyncio.run(confirm_demo_users(databases["identity"]))
+        identity = load_settings(IdentitySettings, environments["identity"])
+        asyncio.run(confirm_demo_users(identity))
         print_summary(base_url, users, time.monotonic() - started, data)
         while not stopping:
             time.sleep(0.2)

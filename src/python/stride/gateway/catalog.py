@@ -49,11 +49,27 @@ IDENTITY = ServiceEntry(
     metrics_port=9101,
     public_methods=frozenset(
         f"/stride.identity.v1.IdentityService/{method}"
-        for method in ("SignUp", "VerifyEmail", "SignIn", "RefreshSession", "GetJwks")
+        for method in (
+            "SignUp",
+            "VerifyEmail",
+            "SignIn",
+            "RefreshSession",
+            "GetJwks",
+            "RequestPasswordReset",
+            "OpenPasswordResetLink",
+            "CompletePasswordReset",
+        )
     ),
     rate_limited_methods=frozenset(
         f"/stride.identity.v1.IdentityService/{method}"
-        for method in ("SignUp", "VerifyEmail", "SignIn", "RefreshSession")
+        for method in (
+            "SignUp",
+            "VerifyEmail",
+            "SignIn",
+            "RefreshSession",
+            "RequestPasswordReset",
+            "CompletePasswordReset",
+        )
     ),
 )
 

@@ -11,7 +11,7 @@ from stride.identity.adapters.access_tokens import AccessTokenIssuer
 from stride.identity.adapters.signing_keys import SigningKeys
 from stride.identity.config import IdentitySettings
 from stride.identity.entrypoints.grpc_servicer import IdentityServicer
-from stride.identity.service_layer.handlers import utcnow
+from stride.identity.service_layer.common import utcnow
 from stride.identity.service_layer.unit_of_work import SOURCE, IdentityUnitOfWork
 from stride.identity.v1 import identity_service_pb2_grpc as pb_grpc
 from stride.platform.auth import JwksSource, JwtVerifier
@@ -34,9 +34,10 @@ async def build_app(settings: IdentitySettings) -> GrpcApp:
     relay = OutboxRelay(
         sessions, nats_url=settings.nats_url, prefix=settings.events_prefix, source=SOURCE
     )
+    data_keys = DataKeyring.from_spec(settings.data_keys, settings.data_key_active)
     signing_keys = SigningKeys(
         sessions,
-        DataKeyring.from_spec(settings.data_keys, settings.data_key_active),
+        data_keys,
         publish_ahead=timedelta(seconds=settings.signing_key_publish_ahead_seconds),
         clock=utcnow,
     )
@@ -60,7 +61,9 @@ async def build_app(settings: IdentitySettings) -> GrpcApp:
             ServiceRegistration(
                 SERVICE_NAME,
                 pb_grpc.add_IdentityServiceServicer_to_server,
-                IdentityServicer(partial(IdentityUnitOfWork, sessions), signing_keys, issuer),
+                IdentityServicer(
+                    partial(IdentityUnitOfWork, sessions, data_keys), signing_keys, issuer
+                ),
             )
         ],
         public_methods=IDENTITY.public_methods,  # The same list the edge lets through.

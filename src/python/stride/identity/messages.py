@@ -76,6 +76,26 @@ CATALOG.register(
             "en": "The page token is not valid for this request.",
             "ar": "رمز الصفحة غير صالح لهذا الطلب.",
         },
+        "password_reset.invalid": {
+            "en": "This reset link is invalid or has expired. Ask for a new one.",
+            "ar": "رابط إعادة التعيين غير صالح أو انتهت صلاحيته. اطلب رابطًا جديدًا.",
+        },
+        "mfa.required": {
+            "en": "Enter the code from your authenticator app.",
+            "ar": "أدخل الرمز من تطبيق المصادقة.",
+        },
+        "mfa.invalid_code": {
+            "en": "The code is incorrect or was already used.",
+            "ar": "الرمز غير صحيح أو سبق استخدامه.",
+        },
+        "mfa.already_enrolled": {
+            "en": "Two-step verification is already on for this account.",
+            "ar": "التحقق بخطوتين مفعّل بالفعل لهذا الحساب.",
+        },
+        "mfa.not_pending": {
+            "en": "Start two-step verification set-up first.",
+            "ar": "ابدأ إعداد التحقق بخطوتين أولًا.",
+        },
         "user.invalid_name": {
             "en": "Use a user name of the form users/{id}.",
             "ar": "استخدم اسم مستخدم بالصيغة users/{id}.",

@@ -12,6 +12,7 @@ from sqlmodel import col, select
 
 from stride.identity.adapters.tables import (
     EmailVerificationRecord,
+    PasswordResetRecord,
     RoleGrantRecord,
     UserRecord,
 )
@@ -118,6 +119,58 @@ class UserRepository:
             .returning(col(EmailVerificationRecord.user_id))
         )
         return found.scalar_one_or_none()
+
+    async def set_password_hash(
+        self, user_id: uuid.UUID, password_hash: str, now: datetime
+    ) -> None:
+        await self._session.execute(
+            update(UserRecord)
+            .where(col(UserRecord.id) == user_id)
+            .values(password_hash=password_hash, updated_at=now)
+        )
+
+    async def add_password_reset(
+        self, token_hash: bytes, user_id: uuid.UUID, expires_at: datetime
+    ) -> None:
+        self._session.add(
+            PasswordResetRecord(token_hash=token_hash, user_id=user_id, expires_at=expires_at)
+        )
+
+    async def password_reset_user(self, token_hash: bytes, now: datetime) -> uuid.UUID | None:
+        """The user of an unused, unexpired reset token, without using it up."""
+        found = await self._session.execute(
+            select(PasswordResetRecord.user_id).where(
+                PasswordResetRecord.token_hash == token_hash,
+                col(PasswordResetRecord.used_at).is_(None),
+                col(PasswordResetRecord.expires_at) > now,
+            )
+        )
+        return found.scalar_one_or_none()
+
+    async def use_password_reset(self, token_hash: bytes, now: datetime) -> uuid.UUID | None:
+        """Uses the token up atomically (a concurrent completion finds it used), along with
+        every other outstanding token of its user; returns the user."""
+        used = await self._session.execute(
+            update(PasswordResetRecord)
+            .where(
+                col(PasswordResetRecord.token_hash) == token_hash,
+                col(PasswordResetRecord.used_at).is_(None),
+                col(PasswordResetRecord.expires_at) > now,
+            )
+            .values(used_at=now)
+            .returning(col(PasswordResetRecord.user_id))
+        )
+        user_id = used.scalar_one_or_none()
+        if user_id is not None:
+            await self._session.execute(
+                update(PasswordResetRecord)
+                .where(
+                    col(PasswordResetRecord.user_id) == user_id,
+                    col(PasswordResetRecord.used_at).is_(None),
+                )
+                .values(used_at=now)
+            )
+        return user_id
 
     async def _to_user(self, record: UserRecord) -> User:
         grants = await self._session.execute(

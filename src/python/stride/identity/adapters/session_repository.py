@@ -53,6 +53,18 @@ class SessionRepository:
         records = await self._db.execute(query.offset(offset).limit(limit))
         return [_to_session(record) for record in records.scalars().all()]
 
+    async def active_for_user(self, user_id: uuid.UUID, now: datetime) -> list[Session]:
+        records = await self._db.execute(
+            select(SessionRecord)
+            .where(
+                SessionRecord.user_id == user_id,
+                col(SessionRecord.revoked_at).is_(None),
+                col(SessionRecord.expires_at) > now,
+            )
+            .with_for_update()
+        )
+        return [_to_session(record) for record in records.scalars().all()]
+
     async def add_refresh_token(self, token: RefreshToken) -> None:
         self._db.add(
             RefreshTokenRecord(

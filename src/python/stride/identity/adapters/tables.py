@@ -89,3 +89,33 @@ class SignInFailureRecord(SQLModel, table=True):
     key: str = Field(sa_column=Column(String(300), primary_key=True))
     failures: int = Field(sa_column=Column(Integer, nullable=False))
     last_failure_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class PasswordResetRecord(SQLModel, table=True):
+    __tablename__ = "password_resets"
+
+    token_hash: bytes = Field(sa_column=Column(LargeBinary(32), primary_key=True))
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    used_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class TotpFactorRecord(SQLModel, table=True):
+    __tablename__ = "totp_factors"
+
+    user_id: uuid.UUID = Field(primary_key=True, foreign_key="users.id")
+    # The base32 secret sealed with AES-256-GCM under data key `data_key_id`.
+    secret_sealed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    data_key_id: str = Field(max_length=32)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    confirmed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    # The last 30-second step a code was accepted for: a code is never accepted twice.
+    last_used_step: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+
+
+class RecoveryCodeRecord(SQLModel, table=True):
+    __tablename__ = "recovery_codes"
+
+    user_id: uuid.UUID = Field(primary_key=True, foreign_key="users.id")
+    code_hash: bytes = Field(sa_column=Column(LargeBinary(32), primary_key=True))
+    used_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))

@@ -158,6 +158,16 @@ def validate_new_account(
     )
 
 
+def validate_new_password(password: str, email: str, field: str = "new_password") -> str:
+    violations = [
+        FieldViolation(field, v.message_key, v.params)
+        for v in _password_violations(password, email)
+    ]
+    if violations:
+        raise InvalidArgument(violations)
+    return password
+
+
 def _email_violations(email: str) -> list[FieldViolation]:
     if not email:
         return [FieldViolation("email", "field.required")]

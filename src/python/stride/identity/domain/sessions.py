@@ -15,6 +15,7 @@ EMAIL_VERIFICATION_TTL = timedelta(hours=48)
 REVOKED_BY_SIGN_OUT = "sign_out"
 REVOKED_BY_USER = "revoked"
 REVOKED_BY_REUSE = "refresh_token_reuse"
+REVOKED_BY_PASSWORD_RESET = "password_reset"  # noqa: S105 - a revocation reason.
 
 
 @dataclass(frozen=True)

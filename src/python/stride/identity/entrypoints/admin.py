@@ -22,6 +22,7 @@ from stride.identity.service_layer import commands, handlers
 from stride.identity.service_layer.unit_of_work import IdentityUnitOfWork
 from stride.platform.auth import Principal, authenticated_as
 from stride.platform.config import load_settings
+from stride.platform.crypto.sealing import DataKeyring
 from stride.platform.db.engine import create_engine, session_factory
 from stride.platform.errors import NotFound
 
@@ -36,9 +37,10 @@ async def _user_id(new_uow: partial[IdentityUnitOfWork], email: str) -> uuid.UUI
     return found[0].id
 
 
-async def run_admin_command(database_url: str, args: argparse.Namespace) -> User:
-    engine = create_engine(database_url)
-    new_uow = partial(IdentityUnitOfWork, session_factory(engine))
+async def run_admin_command(settings: IdentitySettings, args: argparse.Namespace) -> User:
+    engine = create_engine(settings.database_url)
+    data_keys = DataKeyring.from_spec(settings.data_keys, settings.data_key_active)
+    new_uow = partial(IdentityUnitOfWork, session_factory(engine), data_keys)
     try:
         user_id = await _user_id(new_uow, args.email)
         with authenticated_as(OPERATOR):
@@ -65,7 +67,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     settings = load_settings(IdentitySettings)
-    user = asyncio.run(run_admin_command(settings.database_url, args))
+    user = asyncio.run(run_admin_command(settings, args))
     print(f"{user.resource_name} {user.email}: {[(g.role, g.studio) for g in user.roles]}")
     return 0
 

@@ -20,8 +20,9 @@ from stride.identity.domain.model import (
     validate_studio_name,
 )
 from stride.identity.domain.sessions import Session
+from stride.identity.entrypoints.reset_page import render_reset_page
 from stride.identity.entrypoints.resource_names import parse_session_name, parse_user_name
-from stride.identity.service_layer import commands, handlers
+from stride.identity.service_layer import commands, handlers, mfa, password_reset
 from stride.identity.service_layer.unit_of_work import IdentityUnitOfWork
 from stride.identity.v1 import identity_service_pb2 as pb
 from stride.identity.v1 import identity_service_pb2_grpc as pb_grpc
@@ -175,6 +176,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
             studio=validate_studio_name(request.studio, "studio") if request.studio else None,
             client_address=client_address(context),
             user_agent=user_agent(context),
+            mfa_code=request.mfa_code,
         )
         issued = await handlers.sign_in(command, self._unit_of_work(), self._issuer)
         return pb.SignInResponse(
@@ -218,6 +220,56 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         user_id, session_id = parse_session_name(request.name)
         command = commands.RevokeSession(user_id=user_id, session_id=session_id)
         return session_to_proto(await handlers.revoke_session(command, self._unit_of_work()))
+
+    async def RequestPasswordReset(  # noqa: N802
+        self, request: pb.RequestPasswordResetRequest, context: grpc.aio.ServicerContext
+    ) -> empty_pb2.Empty:
+        if not request.email:
+            raise InvalidArgument([FieldViolation("email", "field.required")])
+        command = commands.RequestPasswordReset(email=request.email)
+        await password_reset.request_password_reset(command, self._unit_of_work())
+        return empty_pb2.Empty()
+
+    async def OpenPasswordResetLink(  # noqa: N802
+        self, request: pb.OpenPasswordResetLinkRequest, context: grpc.aio.ServicerContext
+    ) -> httpbody_pb2.HttpBody:
+        if not request.token:
+            raise InvalidArgument([FieldViolation("token", "field.required")])
+        user = await password_reset.reset_link_user(request.token, self._unit_of_work())
+        page = render_reset_page(request.token, user.display_name, user.language_code)
+        return httpbody_pb2.HttpBody(content_type="text/html; charset=utf-8", data=page.encode())
+
+    async def CompletePasswordReset(  # noqa: N802
+        self, request: pb.CompletePasswordResetRequest, context: grpc.aio.ServicerContext
+    ) -> empty_pb2.Empty:
+        violations = [
+            FieldViolation(field, "field.required")
+            for field in ("token", "new_password")
+            if not getattr(request, field)
+        ]
+        if violations:
+            raise InvalidArgument(violations)
+        command = commands.CompletePasswordReset(
+            token=request.token, new_password=request.new_password
+        )
+        await password_reset.complete_password_reset(command, self._unit_of_work())
+        return empty_pb2.Empty()
+
+    async def EnrollTotp(  # noqa: N802
+        self, request: pb.EnrollTotpRequest, context: grpc.aio.ServicerContext
+    ) -> pb.EnrollTotpResponse:
+        command = commands.EnrollTotp(user_id=parse_user_name(request.user, "user"))
+        enrolment = await mfa.enroll_totp(command, self._unit_of_work())
+        return pb.EnrollTotpResponse(otpauth_uri=enrolment.otpauth_uri, secret=enrolment.secret)
+
+    async def ConfirmTotp(  # noqa: N802
+        self, request: pb.ConfirmTotpRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ConfirmTotpResponse:
+        command = commands.ConfirmTotp(
+            user_id=parse_user_name(request.user, "user"), code=request.code
+        )
+        codes = await mfa.confirm_totp(command, self._unit_of_work())
+        return pb.ConfirmTotpResponse(recovery_codes=codes)
 
     async def GrantRole(  # noqa: N802
         self, request: pb.GrantRoleRequest, context: grpc.aio.ServicerContext

@@ -38,6 +38,7 @@ class SignIn:
     studio: str | None
     client_address: str
     user_agent: str
+    mfa_code: str = ""
 
 
 @dataclass(frozen=True)
@@ -64,3 +65,25 @@ class ChangeRole:
     user_id: uuid.UUID
     role: str
     studio: str
+
+
+@dataclass(frozen=True)
+class RequestPasswordReset:
+    email: str
+
+
+@dataclass(frozen=True)
+class CompletePasswordReset:
+    token: str
+    new_password: str
+
+
+@dataclass(frozen=True)
+class EnrollTotp:
+    user_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class ConfirmTotp:
+    user_id: uuid.UUID
+    code: str

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 from stride.identity.adapters.access_tokens import AccessTokenIssuer
 from stride.identity.adapters.opaque_tokens import hash_opaque_token, new_opaque_token
@@ -30,7 +29,13 @@ from stride.identity.domain.sessions import (
 )
 from stride.identity.domain.throttling import FailureCount, account_key, address_key
 from stride.identity.events.v1 import events_pb2
-from stride.identity.service_layer import commands
+from stride.identity.service_layer import commands, mfa
+from stride.identity.service_layer.common import (
+    Clock,
+    existing_user,
+    revoke_session_of,
+    utcnow,
+)
 from stride.identity.service_layer.unit_of_work import IdentityUnitOfWork
 from stride.platform.auth import current_principal, require_role, require_self_or_role
 from stride.platform.errors import (
@@ -46,13 +51,6 @@ USER_REGISTERED = "identity.user.registered.v1"
 USER_EMAIL_VERIFIED = "identity.user.email_verified.v1"
 ROLE_GRANTED = "identity.role.granted.v1"
 ROLE_REVOKED = "identity.role.revoked.v1"
-SESSION_REVOKED = "identity.session.revoked.v1"
-
-Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -106,7 +104,7 @@ async def get_user(query: commands.GetUser, uow: IdentityUnitOfWork) -> User:
     """Members read their own account; admins read any."""
     require_self_or_role(str(query.user_id), "admin")
     async with uow:
-        return await _existing_user(uow, query.user_id)
+        return await existing_user(uow, query.user_id)
 
 
 async def update_profile(
@@ -114,7 +112,7 @@ async def update_profile(
 ) -> User:
     require_self_or_role(str(command.user_id), "admin")
     async with uow:
-        user = validate_profile_update(await _existing_user(uow, command.user_id), command.changes)
+        user = validate_profile_update(await existing_user(uow, command.user_id), command.changes)
         await uow.users.save_profile(user, clock())
         await uow.commit()
     return user
@@ -142,7 +140,7 @@ async def confirm_email(user_id: uuid.UUID, uow: IdentityUnitOfWork, clock: Cloc
 
 
 async def _mark_email_verified(uow: IdentityUnitOfWork, user_id: uuid.UUID, now: datetime) -> User:
-    user = await _existing_user(uow, user_id)
+    user = await existing_user(uow, user_id)
     if user.email_verified:
         return user
     user = replace(user, email_verified=True)
@@ -176,6 +174,13 @@ async def sign_in(
     if not user.email_verified:
         raise FailedPrecondition("EMAIL_NOT_VERIFIED", "auth.email_not_verified")
     now = clock()
+    factor = await mfa.active_factor(uow, user.id)
+    if factor is not None:
+        if not command.mfa_code:
+            raise FailedPrecondition("MFA_REQUIRED", "mfa.required")
+        if not await mfa.second_factor_passes(uow, user, factor, command.mfa_code, now):
+            await _count_failure(uow, keys, clock)
+            raise Unauthenticated("INVALID_MFA_CODE", "mfa.invalid_code")
     studio = command.studio or user.default_studio()
     async with uow:
         await uow.failures.clear(account_key(email))
@@ -203,11 +208,11 @@ async def refresh_session(
             session = check_refresh(token, session, now)
         except RefreshTokenReused:
             assert session is not None  # noqa: S101 - check_refresh found the token's session.
-            await _revoke(uow, session, now, REVOKED_BY_REUSE)
+            await revoke_session_of(uow, session, now, REVOKED_BY_REUSE)
             await uow.commit()
             raise
         assert token is not None  # noqa: S101 - check_refresh passed.
-        user = await _existing_user(uow, session.user_id)
+        user = await existing_user(uow, session.user_id)
         await uow.sessions.mark_refresh_token_used(token.token_hash, now)
         session = replace(session, last_used_at=now)
         await uow.sessions.save(session)
@@ -224,7 +229,7 @@ async def sign_out(uow: IdentityUnitOfWork, clock: Clock = utcnow) -> None:
     async with uow:
         session = await uow.sessions.get(uuid.UUID(principal.session_id), for_update=True)
         if session is not None:
-            await _revoke(uow, session, clock(), REVOKED_BY_SIGN_OUT)
+            await revoke_session_of(uow, session, clock(), REVOKED_BY_SIGN_OUT)
             await uow.commit()
 
 
@@ -249,7 +254,7 @@ async def revoke_session(
         session = await uow.sessions.get(command.session_id, for_update=True)
         if session is None or session.user_id != command.user_id:
             raise NotFound("SESSION_NOT_FOUND", "session.not_found")
-        session = await _revoke(uow, session, clock(), REVOKED_BY_USER)
+        session = await revoke_session_of(uow, session, clock(), REVOKED_BY_USER)
         await uow.commit()
     return session
 
@@ -260,7 +265,7 @@ async def grant_role(
     admin = require_role("admin")
     grant = validate_role_grant(command.role, command.studio)
     async with uow:
-        user = await _existing_user(uow, command.user_id)
+        user = await existing_user(uow, command.user_id)
         if await uow.users.grant(user.id, grant, uuid.UUID(admin.user_id), clock()):
             uow.publish(
                 ROLE_GRANTED,
@@ -272,7 +277,7 @@ async def grant_role(
                     granted_by=f"users/{admin.user_id}",
                 ),
             )
-        user = await _existing_user(uow, command.user_id)
+        user = await existing_user(uow, command.user_id)
         await uow.commit()
     return user
 
@@ -281,7 +286,7 @@ async def revoke_role(command: commands.ChangeRole, uow: IdentityUnitOfWork) -> 
     admin = require_role("admin")
     grant = validate_role_grant(command.role, command.studio)
     async with uow:
-        user = await _existing_user(uow, command.user_id)
+        user = await existing_user(uow, command.user_id)
         if await uow.users.revoke(user.id, grant):
             uow.publish(
                 ROLE_REVOKED,
@@ -293,7 +298,7 @@ async def revoke_role(command: commands.ChangeRole, uow: IdentityUnitOfWork) -> 
                     revoked_by=f"users/{admin.user_id}",
                 ),
             )
-        user = await _existing_user(uow, command.user_id)
+        user = await existing_user(uow, command.user_id)
         await uow.commit()
     return user
 
@@ -329,27 +334,7 @@ async def _count_failure(uow: IdentityUnitOfWork, keys: list[str], clock: Clock)
         await uow.commit()
 
 
-async def _existing_user(uow: IdentityUnitOfWork, user_id: uuid.UUID) -> User:
-    user = await uow.users.get(user_id)
-    if user is None:
-        raise NotFound("USER_NOT_FOUND", "user.not_found")
-    return user
-
-
 async def _new_refresh_token(uow: IdentityUnitOfWork, session: Session, now: datetime) -> str:
     token, token_hash = new_opaque_token()
     await uow.sessions.add_refresh_token(RefreshToken(token_hash, session.id, now))
     return token
-
-
-async def _revoke(uow: IdentityUnitOfWork, session: Session, now: datetime, reason: str) -> Session:
-    if session.revoked_at is not None:
-        return session
-    revoked = session.revoke(now, reason)
-    await uow.sessions.save(revoked)
-    uow.publish(
-        SESSION_REVOKED,
-        subject=revoked.resource_name,
-        payload=events_pb2.SessionRevoked(session=revoked.resource_name, reason=reason),
-    )
-    return revoked

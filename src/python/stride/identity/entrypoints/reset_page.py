@@ -1,0 +1,65 @@
+"""The page a password-reset link opens, in the account's language (Arabic right-to-left).
+
+It offers the app (a `stride://` deep link carrying the token) and, for a browser, a form that
+posts the new password to CompletePasswordReset through the same edge.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+_TEXTS = {
+    "en": {
+        "title": "Choose a new password",
+        "greeting": "Hello {name}, choose a new password for your Stride account.",
+        "open_app": "Open in the Stride app",
+        "password": "New password",
+        "submit": "Save password",
+        "done": "Your password was changed. Sign in again on your devices.",
+        "failed": "That did not work. The link may have expired.",
+    },
+    "ar": {
+        "title": "اختر كلمة مرور جديدة",
+        "greeting": "مرحبًا {name}، اختر كلمة مرور جديدة لحسابك في Stride.",
+        "open_app": "افتح في تطبيق Stride",
+        "password": "كلمة المرور الجديدة",
+        "submit": "حفظ كلمة المرور",
+        "done": "تم تغيير كلمة المرور. سجّل الدخول مجددًا على أجهزتك.",
+        "failed": "لم تنجح العملية. ربما انتهت صلاحية الرابط.",
+    },
+}
+
+
+def render_reset_page(token: str, display_name: str, language: str) -> str:
+    texts = _TEXTS.get(language, _TEXTS["en"])
+    direction = "rtl" if language == "ar" else "ltr"
+    safe_token = escape(token, quote=True)
+    return f"""<!doctype html>
+<html lang="{escape(language)}" dir="{direction}">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<meta name="referrer" content="no-referrer"><title>{texts["title"]}</title></head>
+<body>
+<h1>{texts["title"]}</h1>
+<p>{escape(texts["greeting"].format(name=display_name))}</p>
+<p><a href="stride://reset-password?token={safe_token}">{texts["open_app"]}</a></p>
+<form id="reset">
+  <label>{texts["password"]} <input type="password" name="newPassword" minlength="10" required
+    autocomplete="new-password"></label>
+  <button type="submit">{texts["submit"]}</button>
+</form>
+<p id="result" role="status"></p>
+<script>
+document.getElementById("reset").addEventListener("submit", async (event) => {{
+  event.preventDefault();
+  const reply = await fetch("/v1/users:completePasswordReset", {{
+    method: "POST",
+    headers: {{"content-type": "application/json", "x-stride-locale": "{escape(language)}"}},
+    body: JSON.stringify({{token: "{safe_token}", newPassword: event.target.newPassword.value}}),
+  }});
+  document.getElementById("result").textContent =
+    reply.ok ? "{texts["done"]}" : "{texts["failed"]}";
+}});
+</script>
+</body>
+</html>
+"""

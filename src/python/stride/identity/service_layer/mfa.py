@@ -1,0 +1,89 @@
+"""TOTP enrolment and the second factor at sign-in."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from stride.identity.adapters import totp
+from stride.identity.adapters.opaque_tokens import hash_recovery_code, new_recovery_code
+from stride.identity.domain.mfa import (
+    RECOVERY_CODE_COUNT,
+    TotpFactor,
+    is_totp_code,
+    normalize_recovery_code,
+)
+from stride.identity.domain.model import User
+from stride.identity.service_layer import commands
+from stride.identity.service_layer.common import Clock, existing_user, utcnow
+from stride.identity.service_layer.unit_of_work import IdentityUnitOfWork
+from stride.platform.auth import require_self_or_role
+from stride.platform.errors import FailedPrecondition, FieldViolation, InvalidArgument
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    secret: str
+    otpauth_uri: str
+
+
+async def enroll_totp(
+    command: commands.EnrollTotp, uow: IdentityUnitOfWork, clock: Clock = utcnow
+) -> Enrolment:
+    """Only the account holder enrols: an admin who could would hold their second factor."""
+    require_self_or_role(str(command.user_id))
+    async with uow:
+        user = await existing_user(uow, command.user_id)
+        factor = await uow.mfa.factor(user.id)
+        if factor is not None and factor.active:
+            raise FailedPrecondition("MFA_ALREADY_ENROLLED", "mfa.already_enrolled")
+        secret = totp.new_secret()
+        await uow.mfa.replace_pending(user.id, secret, clock())
+        await uow.commit()
+    return Enrolment(secret, totp.provisioning_uri(secret, user.email))
+
+
+async def confirm_totp(
+    command: commands.ConfirmTotp, uow: IdentityUnitOfWork, clock: Clock = utcnow
+) -> list[str]:
+    """Activates the pending factor; returns the recovery codes, the only time they exist in
+    clear."""
+    require_self_or_role(str(command.user_id))
+    now = clock()
+    async with uow:
+        factor = await uow.mfa.factor(command.user_id)
+        if factor is None or factor.active:
+            raise FailedPrecondition("MFA_NOT_PENDING", "mfa.not_pending")
+        step = totp.matching_step(factor.secret, command.code.strip(), now)
+        if step is None or not await uow.mfa.use_step(factor.user_id, step, confirm_at=now):
+            raise InvalidArgument([FieldViolation("code", "mfa.invalid_code")])
+        codes = [new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
+        await uow.mfa.replace_recovery_codes(
+            factor.user_id,
+            [hash_recovery_code(factor.user_id, normalize_recovery_code(c)) for c in codes],
+        )
+        await uow.commit()
+    return codes
+
+
+async def active_factor(uow: IdentityUnitOfWork, user_id: uuid.UUID) -> TotpFactor | None:
+    async with uow:
+        factor = await uow.mfa.factor(user_id)
+    return factor if factor is not None and factor.active else None
+
+
+async def second_factor_passes(
+    uow: IdentityUnitOfWork, user: User, factor: TotpFactor, code: str, now: datetime
+) -> bool:
+    """A current TOTP code not used before, or an unused recovery code (then used up)."""
+    code = code.strip()
+    async with uow:
+        if is_totp_code(code):
+            step = totp.matching_step(factor.secret, code, now)
+            passed = step is not None and await uow.mfa.use_step(user.id, step)
+        else:
+            code_hash = hash_recovery_code(user.id, normalize_recovery_code(code))
+            passed = await uow.mfa.use_recovery_code(user.id, code_hash, now)
+        await uow.commit()
+    return passed

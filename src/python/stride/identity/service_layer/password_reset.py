@@ -1,0 +1,84 @@
+"""Password reset: request a single-use emailed token, complete it, end every session."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from stride.identity.adapters.opaque_tokens import hash_opaque_token, new_opaque_token
+from stride.identity.adapters.passwords import hash_password
+from stride.identity.domain.model import User, normalize_email, validate_new_password
+from stride.identity.domain.sessions import REVOKED_BY_PASSWORD_RESET
+from stride.identity.domain.throttling import account_key
+from stride.identity.events.v1 import events_pb2
+from stride.identity.service_layer import commands
+from stride.identity.service_layer.common import (
+    Clock,
+    existing_user,
+    revoke_session_of,
+    utcnow,
+)
+from stride.identity.service_layer.unit_of_work import IdentityUnitOfWork
+from stride.platform.errors import FailedPrecondition
+
+PASSWORD_RESET_REQUESTED = "identity.password_reset.requested.v1"  # noqa: S105 - event type.
+RESET_TOKEN_TTL = timedelta(minutes=30)
+
+
+def _invalid_link() -> FailedPrecondition:
+    return FailedPrecondition("RESET_TOKEN_INVALID", "password_reset.invalid")
+
+
+async def request_password_reset(
+    command: commands.RequestPasswordReset, uow: IdentityUnitOfWork, clock: Clock = utcnow
+) -> None:
+    """Silent for unknown emails: the caller learns nothing about who has an account."""
+    now = clock()
+    async with uow:
+        found = await uow.users.get_with_password_hash(normalize_email(command.email))
+        if found is None:
+            return
+        user = found[0]
+        token, token_hash = new_opaque_token()
+        expires_at = now + RESET_TOKEN_TTL
+        await uow.users.add_password_reset(token_hash, user.id, expires_at)
+        requested = events_pb2.PasswordResetRequested(
+            user=user.resource_name,
+            email=user.email,
+            language_code=user.language_code,
+            token=token,
+        )
+        requested.expire_time.FromDatetime(expires_at)
+        uow.publish(PASSWORD_RESET_REQUESTED, subject=user.resource_name, payload=requested)
+        await uow.commit()
+
+
+async def reset_link_user(token: str, uow: IdentityUnitOfWork, clock: Clock = utcnow) -> User:
+    """Whose reset link this is, while it is still usable (the link page greets them)."""
+    async with uow:
+        user_id = await uow.users.password_reset_user(hash_opaque_token(token), clock())
+        if user_id is None:
+            raise _invalid_link()
+        return await existing_user(uow, user_id)
+
+
+async def complete_password_reset(
+    command: commands.CompletePasswordReset, uow: IdentityUnitOfWork, clock: Clock = utcnow
+) -> None:
+    now = clock()
+    async with uow:
+        user_id = await uow.users.password_reset_user(hash_opaque_token(command.token), now)
+        if user_id is None:
+            raise _invalid_link()
+        user = await existing_user(uow, user_id)
+    validate_new_password(command.new_password, user.email)
+    password_hash = await hash_password(command.new_password)
+    async with uow:
+        # Used up inside the transaction that changes the password: two concurrent completions
+        # cannot both succeed.
+        if await uow.users.use_password_reset(hash_opaque_token(command.token), now) is None:
+            raise _invalid_link()
+        await uow.users.set_password_hash(user.id, password_hash, now)
+        for session in await uow.sessions.active_for_user(user.id, now):
+            await revoke_session_of(uow, session, now, REVOKED_BY_PASSWORD_RESET)
+        await uow.failures.clear(account_key(user.email))
+        await uow.commit()
