@@ -37,6 +37,7 @@ async def reset_token(nats_url: str, prefix: str, user_name: str) -> PasswordRes
         PasswordResetRequested,
         lambda event: event.user == user_name,
     )
+    assert isinstance(requested, PasswordResetRequested)
     return requested
 
 
