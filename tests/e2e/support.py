@@ -53,16 +53,18 @@ class Reply:
 def identity_settings(
     database_url: str, nats_url: str, event_prefix: str, **overrides: Any
 ) -> IdentitySettings:
+    defaults: dict[str, Any] = {
+        "grpc_port": free_port(),
+        "data_keys": new_data_key_spec("test1"),
+        "data_key_active": "test1",
+        "signing_key_publish_ahead_seconds": 0,
+        "shutdown_grace_seconds": 1,
+    }
     return IdentitySettings(
         database_url=database_url,
         nats_url=nats_url,
         events_prefix=event_prefix,
-        grpc_port=free_port(),
-        data_keys=new_data_key_spec("test1"),
-        data_key_active="test1",
-        signing_key_publish_ahead_seconds=0,
-        shutdown_grace_seconds=1,
-        **overrides,
+        **{**defaults, **overrides},
     )
 
 

@@ -1,0 +1,227 @@
+"""Roles per studio, who may call what, and signing-key rotation."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import grpc
+import pytest
+import pytest_asyncio
+from google.protobuf.field_mask_pb2 import FieldMask
+
+from e2e.support import (
+    Account,
+    Edge,
+    call,
+    identity_settings,
+    new_account,
+    next_event,
+    reason,
+    sign_in,
+    violations,
+)
+from stride.identity.config import IdentitySettings
+from stride.identity.entrypoints.admin import run_admin_command
+from stride.identity.events.v1.events_pb2 import RoleGranted, RoleRevoked
+from stride.identity.v1 import identity_service_pb2 as pb
+from stride.identity.v1 import identity_service_pb2_grpc as pb_grpc
+from stride.platform.grpc.server import RunningServer
+
+STUDIO = "studios/riyadh-olaya"
+PUBLISH_AHEAD_SECONDS = 2.0
+
+
+@pytest.fixture(scope="module")
+def identity_config(database_url: str, nats_url: str, event_prefix: str) -> IdentitySettings:
+    # New signing keys wait a little before signing, longer than the test edge's JWKS cache.
+    return identity_settings(
+        database_url,
+        nats_url,
+        event_prefix,
+        signing_key_publish_ahead_seconds=PUBLISH_AHEAD_SECONDS,
+    )
+
+
+@pytest_asyncio.fixture(scope="module")
+async def admin(
+    edge: Edge, nats_url: str, event_prefix: str, identity_config: IdentitySettings
+) -> Account:
+    account = await new_account(edge, nats_url, event_prefix)
+    await run_admin_command(
+        identity_config,
+        argparse.Namespace(command="grant-role", email=account.email, role="admin", studio=""),
+    )
+    signed_in = (await sign_in(edge, account.email)).body["credentials"]
+    return Account(
+        account.name,
+        account.email,
+        signed_in["accessToken"],
+        signed_in["refreshToken"],
+        signed_in["session"],
+    )
+
+
+def claims(token: str) -> dict[str, Any]:
+    payload = token.split(".")[1]
+    return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
+
+
+def kid(token: str) -> str:
+    header = token.split(".")[0]
+    return str(json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))["kid"])
+
+
+async def test_admins_grant_studio_roles_that_tokens_then_carry(
+    edge: Edge, admin: Account, nats_url: str, event_prefix: str
+) -> None:
+    coach = await new_account(edge, nats_url, event_prefix)
+    grant = {"grant": {"role": "instructor", "studio": STUDIO}}
+    granted = await call("POST", f"{edge.base_url}/v1/{coach.name}:grantRole", grant, **admin.auth)
+    assert granted.status == 200, granted.body
+    assert granted.body["roles"] == [{"role": "instructor", "studio": STUDIO}]
+    _, event, _ = await next_event(
+        nats_url,
+        event_prefix,
+        "identity.role.granted.v1",
+        RoleGranted,
+        lambda e: e.user == coach.name,
+    )
+    assert (event.role, event.studio, event.granted_by) == ("instructor", STUDIO, admin.name)
+
+    scoped = claims((await sign_in(edge, coach.email)).body["credentials"]["accessToken"])
+    assert scoped["roles"] == ["instructor", "member"]
+    assert scoped["studio"] == STUDIO
+    elsewhere = await call(
+        "POST",
+        f"{edge.base_url}/v1/sessions:signIn",
+        {"email": coach.email, "password": "a long enough password", "studio": "studios/jeddah"},
+    )
+    assert claims(elsewhere.body["credentials"]["accessToken"])["roles"] == ["member"]
+
+    revoked = await call("POST", f"{edge.base_url}/v1/{coach.name}:revokeRole", grant, **admin.auth)
+    assert revoked.body["roles"] == []
+    await next_event(
+        nats_url,
+        event_prefix,
+        "identity.role.revoked.v1",
+        RoleRevoked,
+        lambda e: e.user == coach.name,
+    )
+
+
+async def test_bad_role_grants_are_400s(
+    edge: Edge, admin: Account, nats_url: str, event_prefix: str
+) -> None:
+    member = await new_account(edge, nats_url, event_prefix)
+    url = f"{edge.base_url}/v1/{member.name}:grantRole"
+    unknown = await call("POST", url, {"grant": {"role": "wizard", "studio": STUDIO}}, **admin.auth)
+    assert violations(unknown) == {"grant.role": "field.invalid_choice"}
+    scoped_admin = await call(
+        "POST", url, {"grant": {"role": "admin", "studio": STUDIO}}, **admin.auth
+    )
+    assert violations(scoped_admin) == {"grant.studio": "role.admin_is_platform_wide"}
+    bad_studio = await call(
+        "POST", url, {"grant": {"role": "manager", "studio": "Riyadh!"}}, **admin.auth
+    )
+    assert violations(bad_studio) == {"grant.studio": "studio.invalid_name"}
+
+
+Call = Callable[[Any, Account, Account], Awaitable[object]]
+
+# Every authenticated RPC, called by a member against another member (or an admin-only RPC):
+# each must answer PERMISSION_DENIED.
+FORBIDDEN: dict[str, Call] = {
+    "GetUser": lambda c, me, other: c.GetUser(pb.GetUserRequest(name=other.name)),
+    "UpdateUser": lambda c, me, other: c.UpdateUser(
+        pb.UpdateUserRequest(
+            user=pb.User(name=other.name, display_name="x"),
+            update_mask=FieldMask(paths=["display_name"]),
+        )
+    ),
+    "ListSessions": lambda c, me, other: c.ListSessions(pb.ListSessionsRequest(parent=other.name)),
+    "RevokeSession": lambda c, me, other: c.RevokeSession(
+        pb.RevokeSessionRequest(name=other.session)
+    ),
+    "EnrollTotp": lambda c, me, other: c.EnrollTotp(pb.EnrollTotpRequest(user=other.name)),
+    "ConfirmTotp": lambda c, me, other: c.ConfirmTotp(
+        pb.ConfirmTotpRequest(user=other.name, code="123456")
+    ),
+    "GrantRole": lambda c, me, other: c.GrantRole(
+        pb.GrantRoleRequest(user=me.name, grant=pb.RoleGrant(role="admin"))
+    ),
+    "RevokeRole": lambda c, me, other: c.RevokeRole(
+        pb.RevokeRoleRequest(user=other.name, grant=pb.RoleGrant(role="member"))
+    ),
+    "RotateSigningKey": lambda c, me, other: c.RotateSigningKey(pb.RotateSigningKeyRequest()),
+}
+
+
+@pytest.mark.parametrize("rpc", sorted(FORBIDDEN))
+async def test_members_are_denied_what_is_not_theirs(
+    rpc: str, identity: RunningServer, edge: Edge, nats_url: str, event_prefix: str
+) -> None:
+    me = await new_account(edge, nats_url, event_prefix)
+    other = await new_account(edge, nats_url, event_prefix)
+    channel = grpc.aio.insecure_channel(
+        f"127.0.0.1:{identity.port}",
+        interceptors=[_Bearer(me.access_token)],
+    )
+    async with channel:
+        with pytest.raises(grpc.aio.AioRpcError) as denied:
+            await FORBIDDEN[rpc](pb_grpc.IdentityServiceStub(channel), me, other)
+    assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_every_authenticated_rpc_has_a_denial_case() -> None:
+    service = pb.DESCRIPTOR.services_by_name["IdentityService"]
+    public = {
+        "SignUp",
+        "VerifyEmail",
+        "SignIn",
+        "RefreshSession",
+        "GetJwks",
+        "RequestPasswordReset",
+        "OpenPasswordResetLink",
+        "CompletePasswordReset",
+        "SignOut",  # Any signed-in caller ends their own session; there is no one else's.
+    }
+    assert set(service.methods_by_name) - public == set(FORBIDDEN)
+
+
+class _Bearer(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        metadata = [*(details.metadata or []), ("authorization", f"Bearer {self._token}")]
+        return await continuation(details._replace(metadata=metadata, timeout=10), request)
+
+
+async def test_key_rotation_publishes_ahead_and_keeps_old_tokens_valid(
+    edge: Edge, admin: Account, nats_url: str, event_prefix: str
+) -> None:
+    member = await new_account(edge, nats_url, event_prefix)
+    jwks_url = f"{edge.base_url}/.well-known/jwks.json"
+    before = (await call("GET", jwks_url)).body["keys"]
+    rotated = await call("POST", f"{edge.base_url}/v1/signingKeys:rotate", {}, **admin.auth)
+    assert rotated.status == 200, rotated.body
+    new_kid = rotated.body["kid"]
+    during = (await call("GET", jwks_url)).body["keys"]
+    assert {key["kid"] for key in during} == {key["kid"] for key in before} | {new_kid}
+    assert len(during) >= 2
+    # Until it activates, the new key is published but signs nothing.
+    early = (await sign_in(edge, member.email)).body["credentials"]["accessToken"]
+    assert kid(early) != new_kid
+    await asyncio.sleep(PUBLISH_AHEAD_SECONDS + 0.5)
+    late = (await sign_in(edge, member.email)).body["credentials"]["accessToken"]
+    assert kid(late) == new_kid
+    for token in (member.access_token, early, late):
+        reply = await call(
+            "GET", f"{edge.base_url}/v1/{member.name}", authorization=f"Bearer {token}"
+        )
+        assert reply.status == 200, reason(reply) if reply.body else reply.status
