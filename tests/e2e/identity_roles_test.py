@@ -6,13 +6,14 @@ import argparse
 import asyncio
 import base64
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import grpc
 import pytest
 import pytest_asyncio
 from google.protobuf.field_mask_pb2 import FieldMask
+from google.protobuf.message import Message
 
 from e2e.support import (
     Account,
@@ -131,33 +132,27 @@ async def test_bad_role_grants_are_400s(
     assert violations(bad_studio) == {"grant.studio": "studio.invalid_name"}
 
 
-Call = Callable[[Any, Account, Account], Awaitable[object]]
+RequestFor = Callable[[Account, Account], Message]
 
 # Every authenticated RPC, called by a member against another member (or an admin-only RPC):
 # each must answer PERMISSION_DENIED.
-FORBIDDEN: dict[str, Call] = {
-    "GetUser": lambda c, me, other: c.GetUser(pb.GetUserRequest(name=other.name)),
-    "UpdateUser": lambda c, me, other: c.UpdateUser(
-        pb.UpdateUserRequest(
-            user=pb.User(name=other.name, display_name="x"),
-            update_mask=FieldMask(paths=["display_name"]),
-        )
+FORBIDDEN: dict[str, RequestFor] = {
+    "GetUser": lambda me, other: pb.GetUserRequest(name=other.name),
+    "UpdateUser": lambda me, other: pb.UpdateUserRequest(
+        user=pb.User(name=other.name, display_name="x"),
+        update_mask=FieldMask(paths=["display_name"]),
     ),
-    "ListSessions": lambda c, me, other: c.ListSessions(pb.ListSessionsRequest(parent=other.name)),
-    "RevokeSession": lambda c, me, other: c.RevokeSession(
-        pb.RevokeSessionRequest(name=other.session)
+    "ListSessions": lambda me, other: pb.ListSessionsRequest(parent=other.name),
+    "RevokeSession": lambda me, other: pb.RevokeSessionRequest(name=other.session),
+    "EnrollTotp": lambda me, other: pb.EnrollTotpRequest(user=other.name),
+    "ConfirmTotp": lambda me, other: pb.ConfirmTotpRequest(user=other.name, code="123456"),
+    "GrantRole": lambda me, other: pb.GrantRoleRequest(
+        user=me.name, grant=pb.RoleGrant(role="admin")
     ),
-    "EnrollTotp": lambda c, me, other: c.EnrollTotp(pb.EnrollTotpRequest(user=other.name)),
-    "ConfirmTotp": lambda c, me, other: c.ConfirmTotp(
-        pb.ConfirmTotpRequest(user=other.name, code="123456")
+    "RevokeRole": lambda me, other: pb.RevokeRoleRequest(
+        user=other.name, grant=pb.RoleGrant(role="member")
     ),
-    "GrantRole": lambda c, me, other: c.GrantRole(
-        pb.GrantRoleRequest(user=me.name, grant=pb.RoleGrant(role="admin"))
-    ),
-    "RevokeRole": lambda c, me, other: c.RevokeRole(
-        pb.RevokeRoleRequest(user=other.name, grant=pb.RoleGrant(role="member"))
-    ),
-    "RotateSigningKey": lambda c, me, other: c.RotateSigningKey(pb.RotateSigningKeyRequest()),
+    "RotateSigningKey": lambda me, other: pb.RotateSigningKeyRequest(),
 }
 
 
@@ -167,13 +162,14 @@ async def test_members_are_denied_what_is_not_theirs(
 ) -> None:
     me = await new_account(edge, nats_url, event_prefix)
     other = await new_account(edge, nats_url, event_prefix)
-    channel = grpc.aio.insecure_channel(
-        f"127.0.0.1:{identity.port}",
-        interceptors=[_Bearer(me.access_token)],
-    )
-    async with channel:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{identity.port}") as channel:
+        method = getattr(pb_grpc.IdentityServiceStub(channel), rpc)
         with pytest.raises(grpc.aio.AioRpcError) as denied:
-            await FORBIDDEN[rpc](pb_grpc.IdentityServiceStub(channel), me, other)
+            await method(
+                FORBIDDEN[rpc](me, other),
+                metadata=[("authorization", f"Bearer {me.access_token}")],
+                timeout=10,
+            )
     assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
@@ -191,15 +187,6 @@ def test_every_authenticated_rpc_has_a_denial_case() -> None:
         "SignOut",  # Any signed-in caller ends their own session; there is no one else's.
     }
     assert set(service.methods_by_name) - public == set(FORBIDDEN)
-
-
-class _Bearer(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
-        metadata = [*(details.metadata or []), ("authorization", f"Bearer {self._token}")]
-        return await continuation(details._replace(metadata=metadata, timeout=10), request)
 
 
 async def test_key_rotation_publishes_ahead_and_keeps_old_tokens_valid(
