@@ -179,6 +179,7 @@ def test_every_authenticated_rpc_has_a_denial_case() -> None:
         "SignUp",
         "VerifyEmail",
         "SignIn",
+        "SignInWithProvider",
         "RefreshSession",
         "GetJwks",
         "RequestPasswordReset",

@@ -2,6 +2,7 @@
 
 from pydantic import Field
 
+from stride.identity.adapters.oidc import ProviderConfig
 from stride.platform.config import ServiceSettings
 
 
@@ -14,3 +15,6 @@ class IdentitySettings(ServiceSettings):
     # Longer than any JWKS cache (Envoy's is 5 minutes), so a new key is everywhere before it
     # signs anything.
     signing_key_publish_ahead_seconds: float = Field(default=600.0, ge=0)
+    # Social sign-in providers by name (`google`, `apple`, `facebook`), as JSON:
+    # {"google": {"issuer": "https://accounts.google.com", "jwks_uri": "...", "client_ids": [...]}}
+    social_providers: dict[str, ProviderConfig] = Field(default_factory=dict)

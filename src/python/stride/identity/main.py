@@ -8,6 +8,7 @@ from pathlib import Path
 
 from stride.gateway.catalog import IDENTITY
 from stride.identity.adapters.access_tokens import AccessTokenIssuer
+from stride.identity.adapters.oidc import OidcVerifier
 from stride.identity.adapters.signing_keys import SigningKeys
 from stride.identity.config import IdentitySettings
 from stride.identity.entrypoints.grpc_servicer import IdentityServicer
@@ -62,7 +63,10 @@ async def build_app(settings: IdentitySettings) -> GrpcApp:
                 SERVICE_NAME,
                 pb_grpc.add_IdentityServiceServicer_to_server,
                 IdentityServicer(
-                    partial(IdentityUnitOfWork, sessions, data_keys), signing_keys, issuer
+                    partial(IdentityUnitOfWork, sessions, data_keys),
+                    signing_keys,
+                    issuer,
+                    OidcVerifier(settings.social_providers),
                 ),
             )
         ],

@@ -96,6 +96,22 @@ CATALOG.register(
             "en": "Start two-step verification set-up first.",
             "ar": "ابدأ إعداد التحقق بخطوتين أولًا.",
         },
+        "social.token_invalid": {
+            "en": "Sign-in with this provider failed. Try again.",
+            "ar": "تعذّر تسجيل الدخول عبر هذا المزوّد. حاول مجددًا.",
+        },
+        "social.email_missing": {
+            "en": "Allow access to your email address to sign in this way.",
+            "ar": "اسمح بالوصول إلى بريدك الإلكتروني لتسجيل الدخول بهذه الطريقة.",
+        },
+        "social.email_unverified": {
+            "en": "An account with this email exists. Sign in with your password to link them.",
+            "ar": "يوجد حساب بهذا البريد. سجّل الدخول بكلمة المرور لربطهما.",
+        },
+        "social.account_unverified": {
+            "en": "Confirm your email address first: open the link we sent you.",
+            "ar": "أكّد بريدك الإلكتروني أولًا: افتح الرابط الذي أرسلناه إليك.",
+        },
         "user.invalid_name": {
             "en": "Use a user name of the form users/{id}.",
             "ar": "استخدم اسم مستخدم بالصيغة users/{id}.",

@@ -13,6 +13,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 _HASHER = PasswordHasher(time_cost=3, memory_cost=64 * 1024, parallelism=2)
 
 
+# Stored for accounts that sign in only through a provider: no password ever verifies against it.
+UNUSABLE_PASSWORD_HASH = "!"  # noqa: S105 - deliberately not a hash.
+
+
 async def hash_password(password: str) -> str:
     return await asyncio.to_thread(_HASHER.hash, password)
 

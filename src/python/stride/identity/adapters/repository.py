@@ -12,6 +12,7 @@ from sqlmodel import col, select
 
 from stride.identity.adapters.tables import (
     EmailVerificationRecord,
+    ExternalIdentityRecord,
     PasswordResetRecord,
     RoleGrantRecord,
     UserRecord,
@@ -171,6 +172,20 @@ class UserRepository:
                 .values(used_at=now)
             )
         return user_id
+
+    async def by_external_identity(self, provider: str, subject: str) -> User | None:
+        link = await self._session.get(ExternalIdentityRecord, (provider, subject))
+        return await self.get(link.user_id) if link else None
+
+    async def link_external_identity(
+        self, provider: str, subject: str, user_id: uuid.UUID, now: datetime
+    ) -> None:
+        self._session.add(
+            ExternalIdentityRecord(
+                provider=provider, subject=subject, user_id=user_id, linked_at=now
+            )
+        )
+        await self._session.flush()
 
     async def _to_user(self, record: UserRecord) -> User:
         grants = await self._session.execute(

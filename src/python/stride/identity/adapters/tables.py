@@ -119,3 +119,12 @@ class RecoveryCodeRecord(SQLModel, table=True):
     user_id: uuid.UUID = Field(primary_key=True, foreign_key="users.id")
     code_hash: bytes = Field(sa_column=Column(LargeBinary(32), primary_key=True))
     used_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class ExternalIdentityRecord(SQLModel, table=True):
+    __tablename__ = "external_identities"
+
+    provider: str = Field(primary_key=True, max_length=16)
+    subject: str = Field(primary_key=True, max_length=255)  # The provider's `sub`.
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    linked_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -9,9 +9,11 @@ from datetime import datetime
 import grpc
 from google.api import httpbody_pb2
 from google.protobuf import empty_pb2, timestamp_pb2
+from google.protobuf.message import Message
 
 from stride.identity import messages  # noqa: F401 - registers Identity's texts.
 from stride.identity.adapters.access_tokens import AccessTokenIssuer
+from stride.identity.adapters.oidc import OidcVerifier
 from stride.identity.adapters.signing_keys import SigningKeys
 from stride.identity.domain.model import (
     DEFAULT_TIME_ZONE,
@@ -22,7 +24,7 @@ from stride.identity.domain.model import (
 from stride.identity.domain.sessions import Session
 from stride.identity.entrypoints.reset_page import render_reset_page
 from stride.identity.entrypoints.resource_names import parse_session_name, parse_user_name
-from stride.identity.service_layer import commands, handlers, mfa, password_reset
+from stride.identity.service_layer import commands, handlers, mfa, password_reset, social
 from stride.identity.service_layer.unit_of_work import IdentityUnitOfWork
 from stride.identity.v1 import identity_service_pb2 as pb
 from stride.identity.v1 import identity_service_pb2_grpc as pb_grpc
@@ -106,16 +108,42 @@ def profile_changes(request: pb.UpdateUserRequest) -> dict[str, str]:
     return {path: getattr(request.user, path) for path in paths}
 
 
+def _require(request: Message, *fields: str) -> None:
+    violations = [
+        FieldViolation(field, "field.required") for field in fields if not getattr(request, field)
+    ]
+    if violations:
+        raise InvalidArgument(violations)
+
+
+def _sign_in_command(
+    email: str,
+    password: str,
+    request: pb.SignInRequest | pb.SignInWithProviderRequest,
+    context: grpc.aio.ServicerContext,
+) -> commands.SignIn:
+    return commands.SignIn(
+        email=email,
+        password=password,
+        studio=validate_studio_name(request.studio, "studio") if request.studio else None,
+        client_address=client_address(context),
+        user_agent=user_agent(context),
+        mfa_code=request.mfa_code,
+    )
+
+
 class IdentityServicer(pb_grpc.IdentityServiceServicer):
     def __init__(
         self,
         unit_of_work: Callable[[], IdentityUnitOfWork],
         signing_keys: SigningKeys,
         issuer: AccessTokenIssuer,
+        providers: OidcVerifier,
     ) -> None:
         self._unit_of_work = unit_of_work
         self._signing_keys = signing_keys
         self._issuer = issuer
+        self._providers = providers
 
     async def SignUp(  # noqa: N802 - generated gRPC method name.
         self, request: pb.SignUpRequest, context: grpc.aio.ServicerContext
@@ -155,30 +183,34 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
     async def VerifyEmail(  # noqa: N802
         self, request: pb.VerifyEmailRequest, context: grpc.aio.ServicerContext
     ) -> pb.User:
-        if not request.token:
-            raise InvalidArgument([FieldViolation("token", "field.required")])
+        _require(request, "token")
         command = commands.VerifyEmail(token=request.token)
         return user_to_proto(await handlers.verify_email(command, self._unit_of_work()))
 
     async def SignIn(  # noqa: N802
         self, request: pb.SignInRequest, context: grpc.aio.ServicerContext
     ) -> pb.SignInResponse:
-        violations = [
-            FieldViolation(field, "field.required")
-            for field in ("email", "password")
-            if not getattr(request, field)
-        ]
-        if violations:
-            raise InvalidArgument(violations)
-        command = commands.SignIn(
-            email=request.email,
-            password=request.password,
-            studio=validate_studio_name(request.studio, "studio") if request.studio else None,
-            client_address=client_address(context),
-            user_agent=user_agent(context),
-            mfa_code=request.mfa_code,
-        )
+        _require(request, "email", "password")
+        command = _sign_in_command(request.email, request.password, request, context)
         issued = await handlers.sign_in(command, self._unit_of_work(), self._issuer)
+        return pb.SignInResponse(
+            user=user_to_proto(issued.user), credentials=credentials_to_proto(issued)
+        )
+
+    async def SignInWithProvider(  # noqa: N802
+        self, request: pb.SignInWithProviderRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SignInResponse:
+        _require(request, "provider", "id_token", "nonce")
+        command = commands.SignInWithProvider(
+            provider=request.provider,
+            id_token=request.id_token,
+            nonce=request.nonce,
+            sign_in=_sign_in_command("", "", request, context),
+            language_code=current_locale(),
+        )
+        issued = await social.sign_in_with_provider(
+            command, self._unit_of_work(), self._issuer, self._providers
+        )
         return pb.SignInResponse(
             user=user_to_proto(issued.user), credentials=credentials_to_proto(issued)
         )
@@ -186,8 +218,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
     async def RefreshSession(  # noqa: N802
         self, request: pb.RefreshSessionRequest, context: grpc.aio.ServicerContext
     ) -> pb.RefreshSessionResponse:
-        if not request.refresh_token:
-            raise InvalidArgument([FieldViolation("refresh_token", "field.required")])
+        _require(request, "refresh_token")
         command = commands.RefreshSession(refresh_token=request.refresh_token)
         issued = await handlers.refresh_session(command, self._unit_of_work(), self._issuer)
         return pb.RefreshSessionResponse(credentials=credentials_to_proto(issued))
@@ -224,8 +255,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
     async def RequestPasswordReset(  # noqa: N802
         self, request: pb.RequestPasswordResetRequest, context: grpc.aio.ServicerContext
     ) -> empty_pb2.Empty:
-        if not request.email:
-            raise InvalidArgument([FieldViolation("email", "field.required")])
+        _require(request, "email")
         command = commands.RequestPasswordReset(email=request.email)
         await password_reset.request_password_reset(command, self._unit_of_work())
         return empty_pb2.Empty()
@@ -233,8 +263,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
     async def OpenPasswordResetLink(  # noqa: N802
         self, request: pb.OpenPasswordResetLinkRequest, context: grpc.aio.ServicerContext
     ) -> httpbody_pb2.HttpBody:
-        if not request.token:
-            raise InvalidArgument([FieldViolation("token", "field.required")])
+        _require(request, "token")
         user = await password_reset.reset_link_user(request.token, self._unit_of_work())
         page = render_reset_page(request.token, user.display_name, user.language_code)
         return httpbody_pb2.HttpBody(content_type="text/html; charset=utf-8", data=page.encode())
@@ -242,13 +271,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
     async def CompletePasswordReset(  # noqa: N802
         self, request: pb.CompletePasswordResetRequest, context: grpc.aio.ServicerContext
     ) -> empty_pb2.Empty:
-        violations = [
-            FieldViolation(field, "field.required")
-            for field in ("token", "new_password")
-            if not getattr(request, field)
-        ]
-        if violations:
-            raise InvalidArgument(violations)
+        _require(request, "token", "new_password")
         command = commands.CompletePasswordReset(
             token=request.token, new_password=request.new_password
         )

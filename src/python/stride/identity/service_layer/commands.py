@@ -87,3 +87,12 @@ class EnrollTotp:
 class ConfirmTotp:
     user_id: uuid.UUID
     code: str
+
+
+@dataclass(frozen=True)
+class SignInWithProvider:
+    provider: str
+    id_token: str
+    nonce: str
+    sign_in: SignIn  # Studio, client, user agent and second factor, as for a password sign-in.
+    language_code: str  # For an account created by this sign-in.

@@ -85,19 +85,26 @@ async def sign_up(command: commands.SignUp, uow: IdentityUnitOfWork, clock: Cloc
         created_at=now,
     )
     await uow.users.add(user, password_hash)
-    token, token_hash = new_opaque_token()
-    expires_at = now + EMAIL_VERIFICATION_TTL
-    await uow.users.add_email_verification(token_hash, user, expires_at)
+    await announce_registration(uow, user, now)
+    return user
+
+
+async def announce_registration(uow: IdentityUnitOfWork, user: User, now: datetime) -> None:
+    """`user.registered`, with a verification token for the welcome email unless the address
+    is already verified (by a sign-in provider)."""
     registered = events_pb2.UserRegistered(
         user=user.resource_name,
         email=user.email,
         display_name=user.display_name,
         language_code=user.language_code,
-        email_verification_token=token,
     )
-    registered.email_verification_expire_time.FromDatetime(expires_at)
+    if not user.email_verified:
+        token, token_hash = new_opaque_token()
+        expires_at = now + EMAIL_VERIFICATION_TTL
+        await uow.users.add_email_verification(token_hash, user, expires_at)
+        registered.email_verification_token = token
+        registered.email_verification_expire_time.FromDatetime(expires_at)
     uow.publish(USER_REGISTERED, subject=user.resource_name, payload=registered)
-    return user
 
 
 async def get_user(query: commands.GetUser, uow: IdentityUnitOfWork) -> User:
@@ -173,17 +180,31 @@ async def sign_in(
     user = found[0]
     if not user.email_verified:
         raise FailedPrecondition("EMAIL_NOT_VERIFIED", "auth.email_not_verified")
+    return await open_session(uow, issuer, user, command, keys, clock)
+
+
+async def open_session(
+    uow: IdentityUnitOfWork,
+    issuer: AccessTokenIssuer,
+    user: User,
+    command: commands.SignIn,
+    failure_keys: list[str],
+    clock: Clock,
+) -> IssuedCredentials:
+    """After the first factor: the second one when enrolled, then a new session.
+    `failure_keys` are the throttle keys a wrong second factor counts against, the account's
+    first (a success clears it)."""
     now = clock()
     factor = await mfa.active_factor(uow, user.id)
     if factor is not None:
         if not command.mfa_code:
             raise FailedPrecondition("MFA_REQUIRED", "mfa.required")
         if not await mfa.second_factor_passes(uow, user, factor, command.mfa_code, now):
-            await _count_failure(uow, keys, clock)
+            await _count_failure(uow, failure_keys, clock)
             raise Unauthenticated("INVALID_MFA_CODE", "mfa.invalid_code")
     studio = command.studio or user.default_studio()
     async with uow:
-        await uow.failures.clear(account_key(email))
+        await uow.failures.clear(failure_keys[0])
         session = new_session(user.id, studio, command.user_agent, now)
         await uow.sessions.add(session)
         refresh_token = await _new_refresh_token(uow, session, now)

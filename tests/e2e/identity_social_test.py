@@ -1,0 +1,197 @@
+"""Social sign-in against local OpenID Connect providers, over REST through Envoy."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from e2e.oidc_provider import LocalOidcProvider, running_provider
+from e2e.support import (
+    Edge,
+    Reply,
+    call,
+    identity_settings,
+    new_account,
+    next_event,
+    reason,
+    sign_up_body,
+    violations,
+)
+from stride.identity.adapters.oidc import ProviderConfig
+from stride.identity.config import IdentitySettings
+from stride.identity.events.v1.events_pb2 import UserRegistered
+
+
+@pytest.fixture(scope="module")
+def google() -> Iterator[LocalOidcProvider]:
+    with running_provider("stride-android.apps.googleusercontent.com") as provider:
+        yield provider
+
+
+@pytest.fixture(scope="module")
+def apple() -> Iterator[LocalOidcProvider]:
+    with running_provider("app.stride.ios") as provider:
+        yield provider
+
+
+@pytest.fixture(scope="module")
+def identity_config(
+    database_url: str,
+    nats_url: str,
+    event_prefix: str,
+    google: LocalOidcProvider,
+    apple: LocalOidcProvider,
+) -> IdentitySettings:
+    return identity_settings(
+        database_url,
+        nats_url,
+        event_prefix,
+        social_providers={
+            "google": ProviderConfig(
+                issuer=google.issuer, jwks_uri=google.jwks_uri, client_ids=[google.client_id]
+            ),
+            "apple": ProviderConfig(
+                issuer=apple.issuer,
+                jwks_uri=apple.jwks_uri,
+                client_ids=[apple.client_id],
+                nonce_hashed=True,
+            ),
+        },
+    )
+
+
+def email() -> str:
+    return f"social-{uuid.uuid4().hex[:10]}@example.com"
+
+
+async def provider_sign_in(
+    edge: Edge, provider: str, id_token: str, nonce: str, **headers: str
+) -> Reply:
+    body = {"provider": provider, "idToken": id_token, "nonce": nonce}
+    return await call("POST", f"{edge.base_url}/v1/sessions:signInWithProvider", body, **headers)
+
+
+def google_token(google: LocalOidcProvider, nonce: str, **claims: Any) -> str:
+    """The full code flow, as the app runs it: consent, then exchange the code."""
+    code = google.consent(f"g-{uuid.uuid4().hex}", nonce=nonce, **claims)
+    return str(google.exchange(code)["id_token"])
+
+
+async def test_a_first_google_sign_in_creates_a_verified_account(
+    edge: Edge, google: LocalOidcProvider, nats_url: str, event_prefix: str
+) -> None:
+    nonce, address = secrets.token_urlsafe(16), email()
+    code = google.consent("g-12345", nonce=nonce, email=address, email_verified=True, name="Noor")
+    id_token = google.exchange(code)["id_token"]
+    first = await provider_sign_in(edge, "google", id_token, nonce, accept_language="ar")
+    assert first.status == 200, first.body
+    user = first.body["user"]
+    assert (user["email"], user["emailVerified"], user["displayName"]) == (address, True, "Noor")
+    assert user["languageCode"] == "ar"
+    assert first.body["credentials"]["accessToken"]
+    _, registered, _ = await next_event(
+        nats_url,
+        event_prefix,
+        "identity.user.registered.v1",
+        UserRegistered,
+        lambda event: event.user == user["name"],
+    )
+    assert registered.email_verification_token == ""  # Google already verified it.
+
+    again_nonce = secrets.token_urlsafe(16)
+    again_code = google.consent("g-12345", nonce=again_nonce, email=address, email_verified=True)
+    again = await provider_sign_in(
+        edge, "google", google.exchange(again_code)["id_token"], again_nonce
+    )
+    assert again.body["user"]["name"] == user["name"]
+
+
+async def test_apple_tokens_carry_the_hashed_nonce(edge: Edge, apple: LocalOidcProvider) -> None:
+    nonce = secrets.token_urlsafe(16)
+    hashed = hashlib.sha256(nonce.encode()).hexdigest()
+    code = apple.consent("001234.abcd", nonce=hashed, email=email(), email_verified="true")
+    id_token = apple.exchange(code)["id_token"]
+    assert (await provider_sign_in(edge, "apple", id_token, "another nonce")).status == 401
+    signed_in = await provider_sign_in(edge, "apple", id_token, nonce)
+    assert signed_in.status == 200, signed_in.body
+
+
+async def test_a_verified_provider_email_links_to_the_existing_account(
+    edge: Edge, google: LocalOidcProvider, nats_url: str, event_prefix: str
+) -> None:
+    account = await new_account(edge, nats_url, event_prefix)
+    nonce = secrets.token_urlsafe(16)
+    token = google_token(google, nonce, email=account.email.upper(), email_verified=True)
+    linked = await provider_sign_in(edge, "google", token, nonce)
+    assert linked.status == 200, linked.body
+    assert linked.body["user"]["name"] == account.name
+
+
+async def test_an_unverified_provider_email_never_links(
+    edge: Edge, google: LocalOidcProvider, nats_url: str, event_prefix: str
+) -> None:
+    account = await new_account(edge, nats_url, event_prefix)
+    nonce = secrets.token_urlsafe(16)
+    token = google_token(google, nonce, email=account.email, email_verified=False)
+    refused = await provider_sign_in(edge, "google", token, nonce)
+    assert refused.status == 400
+    assert reason(refused) == "PROVIDER_EMAIL_UNVERIFIED"
+
+
+async def test_an_account_whose_owner_never_verified_is_not_linked(
+    edge: Edge, google: LocalOidcProvider
+) -> None:
+    # Someone pre-registered this address with a password they know; linking would hand the
+    # real owner's Google sign-in to them.
+    body = sign_up_body()
+    await call("POST", f"{edge.base_url}/v1/users:signUp", body)
+    nonce = secrets.token_urlsafe(16)
+    token = google_token(google, nonce, email=body["email"], email_verified=True)
+    refused = await provider_sign_in(edge, "google", token, nonce)
+    assert refused.status == 400
+    assert reason(refused) == "ACCOUNT_EMAIL_UNVERIFIED"
+
+
+@pytest.mark.parametrize(
+    "forgery",
+    [
+        {"aud": "someone-elses-app"},
+        {"iss": "https://accounts.evil.example"},
+        {"exp": 1_700_000_000, "iat": 1_699_999_000},
+        {"nonce": "a nonce from another sign-in"},
+    ],
+    ids=["audience", "issuer", "expired", "nonce"],
+)
+async def test_provider_tokens_wrong_in_any_claim_are_refused(
+    edge: Edge, google: LocalOidcProvider, forgery: dict[str, Any]
+) -> None:
+    nonce = secrets.token_urlsafe(16)
+    claims = {"sub": "g-forged", "nonce": nonce, "email": email(), "email_verified": True}
+    refused = await provider_sign_in(edge, "google", google.id_token(claims, **forgery), nonce)
+    assert refused.status == 401
+    assert reason(refused) in {"PROVIDER_TOKEN_INVALID", "PROVIDER_NONCE_MISMATCH"}
+
+
+async def test_tokens_signed_by_another_key_or_unsigned_are_refused(
+    edge: Edge, google: LocalOidcProvider
+) -> None:
+    nonce = secrets.token_urlsafe(16)
+    claims = {"sub": "g-forged", "nonce": nonce, "email": email(), "email_verified": True}
+    impostor = LocalOidcProvider(google.client_id, port=google.port)  # Same issuer, own key.
+    payload = google.id_token(claims).split(".")[1]
+    unsigned = f"eyJhbGciOiJub25lIn0.{payload}."  # {"alg":"none"}
+    for token in (impostor.id_token(claims), unsigned):
+        refused = await provider_sign_in(edge, "google", token, nonce)
+        assert refused.status == 401
+        assert reason(refused) == "PROVIDER_TOKEN_INVALID"
+
+
+async def test_an_unknown_provider_is_a_field_violation(edge: Edge) -> None:
+    refused = await provider_sign_in(edge, "myspace", "x.y.z", "n")
+    assert refused.status == 400
+    assert violations(refused) == {"provider": "field.invalid_choice"}
