@@ -137,3 +137,63 @@ async def test_sign_up_publishes_user_registered_with_a_verification_token(
     assert envelope.source == "identity"
     assert envelope.subject == user["name"]
     assert headers["Nats-Msg-Id"] == envelope.id
+
+
+async def test_unknown_fields_are_400s_naming_each_one(
+    edge: Edge, nats_url: str, event_prefix: str
+) -> None:
+    body = {**sign_up_body(), "nickName": "Lulu", "password_confirmation": "x"}
+    english = await call("POST", f"{edge.base_url}/v1/users:signUp", body)
+    arabic = await call("POST", f"{edge.base_url}/v1/users:signUp", body, accept_language="ar")
+    assert english.status == arabic.status == 400
+    assert violations(english) == {
+        "nickName": "field.unknown",
+        "password_confirmation": "field.unknown",
+    }
+    assert reason(english) == "UNKNOWN_FIELD"
+    assert descriptions(arabic)["nickName"] == "هذا الحقل غير موجود في الطلب."
+    assert arabic.body["message"] == "بعض الحقول غير صالحة."
+
+    account = await new_account(edge, nats_url, event_prefix)
+    nested = await call(
+        "PATCH",
+        f"{edge.base_url}/v1/{account.name}?updateMask=displayName",
+        {"displayName": "Noura", "profile": {"bio": "x"}},
+        **account.auth,
+    )
+    assert violations(nested) == {"user.profile": "field.unknown"}
+    # Field names in either JSON form are known; nothing was changed by the refused request.
+    fine = await call(
+        "PATCH",
+        f"{edge.base_url}/v1/{account.name}?updateMask=display_name",
+        {"display_name": "Noura"},
+        **account.auth,
+    )
+    assert fine.status == 200, fine.body
+
+
+async def test_malformed_json_is_a_400(edge: Edge) -> None:
+    reply = await call("POST", f"{edge.base_url}/v1/users:signUp", b'{"email": "a@b.c",')
+    assert reply.status == 400
+    assert reason(reply) == "MALFORMED_JSON"
+
+
+async def test_huge_payloads_are_refused_with_a_json_error(edge: Edge) -> None:
+    huge = json.dumps({**sign_up_body(), "displayName": "x" * (2 * 1024 * 1024)}).encode()
+    reply = await call("POST", f"{edge.base_url}/v1/users:signUp", huge, accept_language="ar")
+    assert reply.status == 413
+    assert reason(reply) == "REQUEST_TOO_LARGE"
+    assert reply.body["message"] == "الطلب كبير جدًا."
+    long_name = await call(
+        "POST", f"{edge.base_url}/v1/users:signUp", sign_up_body(displayName="x" * 5000)
+    )
+    assert long_name.status == 400
+    assert violations(long_name) == {"display_name": "field.too_long"}
+
+
+async def test_edge_errors_are_localized_json_statuses(edge: Edge) -> None:
+    missing = await call("GET", f"{edge.base_url}/v1/users/{uuid.uuid4()}", accept_language="ar")
+    assert missing.status == 401
+    assert missing.body["code"] == 16
+    assert reason(missing) == "UNAUTHENTICATED"
+    assert missing.body["message"] == "يرجى تسجيل الدخول مرة أخرى."

@@ -16,6 +16,8 @@ from typing import Any
 from google.api import annotations_pb2
 
 from stride.gateway.catalog import ServiceEntry
+from stride.gateway.edge_errors import PROTOCOL_HEADER, local_reply_config
+from stride.gateway.request_schema import render_lua
 
 _TYPES = "type.googleapis.com/envoy.extensions"
 LOCALE_HEADER = "x-stride-locale"
@@ -25,10 +27,13 @@ JWKS_PATH = "/.well-known/jwks.json"
 CORS_ALLOWED_HEADERS = "authorization, content-type, accept-language, x-stride-locale, x-request-id"
 
 # Accept-Language → x-stride-locale (ar|en): the highest-weighted supported language wins; an
-# explicit, valid x-stride-locale from the client is kept.
+# explicit, valid x-stride-locale from the client is kept. Also records whether the client
+# speaks REST or gRPC, which the transcoder later hides by rewriting the content-type.
 _LOCALE_LUA = """
 function envoy_on_request(handle)
   local headers = handle:headers()
+  local grpc = (headers:get("content-type") or ""):find("^application/grpc") ~= nil
+  headers:replace("PROTOCOL_HEADER", grpc and "grpc" or "rest")
   local explicit = headers:get("x-stride-locale")
   if explicit == "ar" or explicit == "en" then return end
   local best, best_q = "en", -1
@@ -42,7 +47,9 @@ function envoy_on_request(handle)
   end
   headers:replace("x-stride-locale", best)
 end
-"""
+""".replace(
+    "PROTOCOL_HEADER", PROTOCOL_HEADER
+)
 
 
 @dataclass(frozen=True)
@@ -230,6 +237,13 @@ def http_filters(services: Sequence[ServiceEntry], settings: EdgeSettings) -> li
             },
         },
         {
+            "name": "stride.request_schema",
+            "typed_config": {
+                "@type": f"{_TYPES}.filters.http.lua.v3.Lua",
+                "default_source_code": {"inline_string": render_lua(services)},
+            },
+        },
+        {
             "name": "envoy.filters.http.grpc_json_transcoder",
             "typed_config": {
                 "@type": f"{_TYPES}.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder",
@@ -312,6 +326,7 @@ def render(services: Sequence[ServiceEntry], settings: EdgeSettings) -> dict[str
             ],
         },
         "http_filters": http_filters(services, settings),
+        "local_reply_config": local_reply_config(),
     }
     return {
         "admin": {"address": _socket("127.0.0.1", settings.admin_port)},

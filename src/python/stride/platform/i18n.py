@@ -128,6 +128,22 @@ CATALOG.register(
             "ar": "يجب أن يكون أحد الخيارات: {choices}.",
         },
         "field.invalid_format": {"en": "The format is not valid.", "ar": "التنسيق غير صالح."},
+        "field.unknown": {
+            "en": "This field does not exist in the request.",
+            "ar": "هذا الحقل غير موجود في الطلب.",
+        },
+        "request.malformed_json": {
+            "en": "The request body is not valid JSON.",
+            "ar": "محتوى الطلب ليس JSON صالحًا.",
+        },
+        "request.too_large": {
+            "en": "The request is too large.",
+            "ar": "الطلب كبير جدًا.",
+        },
+        "request.malformed": {
+            "en": "The request does not match this API: check the path, fields and values.",
+            "ar": "الطلب لا يطابق هذه الواجهة: تحقق من المسار والحقول والقيم.",
+        },
         "request_id.reused": {
             "en": "This request id was already used for a different request.",
             "ar": "معرّف الطلب هذا استُخدم من قبل لطلب مختلف.",
