@@ -11,6 +11,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from stride.gateway.catalog import SERVICES, ServiceEntry
 from stride.gateway.descriptors import build_descriptor_set
@@ -29,9 +30,11 @@ def write_edge_bundle(
     upstream_host: str,
     cors_origins: Sequence[str],
     services: Sequence[ServiceEntry] = SERVICES,
+    **edge_options: Any,
 ) -> Path:
     """Returns the config path. `upstream_host` is a literal host or a `{name}` template (the
-    Kubernetes Service of each catalog entry); every upstream listens on its catalog port."""
+    Kubernetes Service of each catalog entry); every upstream listens on its catalog port.
+    `edge_options` are further EdgeSettings fields (rate limits, JWKS cache, …)."""
     directory.mkdir(parents=True, exist_ok=True)
     descriptor = directory / DESCRIPTOR_NAME
     descriptor.write_bytes(build_descriptor_set([d for s in services for d in s.descriptors]))
@@ -42,6 +45,7 @@ def write_edge_bundle(
         descriptor_path=descriptor,
         upstreams={s.name: (upstream_host.format(name=s.name), s.local_port) for s in services},
         cors_origins=tuple(cors_origins),
+        **edge_options,
     )
     config_path = directory / CONFIG_NAME
     config_path.write_text(json.dumps(render(services, settings), indent=2))

@@ -14,7 +14,7 @@ from stride.identity.domain.mfa import TotpFactor
 from stride.platform.crypto.sealing import DataKeyring, Sealed
 
 
-def _context(user_id: uuid.UUID) -> str:
+def totp_context(user_id: uuid.UUID) -> str:
     return f"users/{user_id}:totp"
 
 
@@ -27,11 +27,11 @@ class MfaRepository:
         if record is None:
             return None
         sealed = Sealed(record.data_key_id, record.secret_sealed)
-        secret = self._data_keys.open(sealed, _context(user_id)).decode()
+        secret = self._data_keys.open(sealed, totp_context(user_id)).decode()
         return TotpFactor(user_id, secret, record.confirmed_at, record.last_used_step)
 
     async def replace_pending(self, user_id: uuid.UUID, secret: str, now: datetime) -> None:
-        sealed = self._data_keys.seal(secret.encode(), _context(user_id))
+        sealed = self._data_keys.seal(secret.encode(), totp_context(user_id))
         await self._db.execute(
             delete(TotpFactorRecord).where(col(TotpFactorRecord.user_id) == user_id)
         )

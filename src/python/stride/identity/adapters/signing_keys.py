@@ -42,7 +42,7 @@ class SigningKey:
     sealed_private_key: Sealed
 
 
-def _context(kid: str) -> str:
+def signing_key_context(kid: str) -> str:
     return f"signing_keys/{kid}"
 
 
@@ -84,7 +84,7 @@ class SigningKeys:
             raise RuntimeError("no active signing key: ensure_key() was not run")
         key = active[-1]
         if key.kid not in self._private:
-            pkcs8 = self._data_keys.open(key.sealed_private_key, _context(key.kid))
+            pkcs8 = self._data_keys.open(key.sealed_private_key, signing_key_context(key.kid))
             private = serialization.load_der_private_key(pkcs8, password=None)
             assert isinstance(private, Ed25519PrivateKey)  # noqa: S101 - we only store Ed25519.
             self._private[key.kid] = private
@@ -122,7 +122,7 @@ class SigningKeys:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        sealed = self._data_keys.seal(pkcs8, _context(kid))
+        sealed = self._data_keys.seal(pkcs8, signing_key_context(kid))
         record = SigningKeyRecord(
             kid=kid,
             algorithm=ALGORITHM,

@@ -2,6 +2,7 @@
 
     python -m stride.identity.entrypoints.admin grant-role --email a@b.c --role admin
     python -m stride.identity.entrypoints.admin confirm-email --email a@b.c
+    python -m stride.identity.entrypoints.admin reseal
 
 They run the same use cases as the RPCs, as a built-in operator principal with the admin role,
 so the rules and the events are the same as when an admin calls the API.
@@ -16,6 +17,7 @@ import uuid
 from collections.abc import Sequence
 from functools import partial
 
+from stride.identity.adapters.resealing import reseal_secrets
 from stride.identity.config import IdentitySettings
 from stride.identity.domain.model import User, normalize_email
 from stride.identity.service_layer import commands, handlers
@@ -52,6 +54,17 @@ async def run_admin_command(settings: IdentitySettings, args: argparse.Namespace
         await engine.dispose()
 
 
+async def reseal(settings: IdentitySettings) -> int:
+    """Moves sealed secrets onto the active data key (see adapters.resealing)."""
+    engine = create_engine(settings.database_url)
+    data_keys = DataKeyring.from_spec(settings.data_keys, settings.data_key_active)
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            return await reseal_secrets(session, data_keys)
+    finally:
+        await engine.dispose()
+
+
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="identity-admin", description=__doc__)
     commands_parser = parser.add_subparsers(dest="command", required=True)
@@ -61,12 +74,17 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     grant.add_argument("--studio", default="", help="studios/{id}; empty for admin")
     confirm = commands_parser.add_parser("confirm-email", help="mark an email as verified")
     confirm.add_argument("--email", required=True)
+    commands_parser.add_parser("reseal", help="move sealed secrets onto the active data key")
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     settings = load_settings(IdentitySettings)
+    if args.command == "reseal":
+        moved = asyncio.run(reseal(settings))
+        print(f"resealed {moved} secrets with data key {settings.data_key_active}")
+        return 0
     user = asyncio.run(run_admin_command(settings, args))
     print(f"{user.resource_name} {user.email}: {[(g.role, g.studio) for g in user.roles]}")
     return 0
