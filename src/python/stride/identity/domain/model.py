@@ -128,6 +128,7 @@ class NewAccount:
     display_name: str
     language_code: str
     time_zone: str
+    phone_number: str = ""
 
 
 def normalize_email(email: str) -> str:
@@ -136,7 +137,13 @@ def normalize_email(email: str) -> str:
 
 
 def validate_new_account(
-    *, email: str, password: str, display_name: str, language_code: str, time_zone: str
+    *,
+    email: str,
+    password: str,
+    display_name: str,
+    language_code: str,
+    time_zone: str,
+    phone_number: str = "",
 ) -> NewAccount:
     """Checks every field at once so the client can show all problems together."""
     normalized_email = normalize_email(email)
@@ -146,6 +153,7 @@ def validate_new_account(
         *_display_name_violations(display_name),
         *_language_violations(language_code),
         *_time_zone_violations(time_zone),
+        *_phone_violations(phone_number),
     ]
     if violations:
         raise InvalidArgument(violations)
@@ -155,6 +163,7 @@ def validate_new_account(
         display_name=display_name.strip() or normalized_email.split("@")[0],
         language_code=language_code,
         time_zone=time_zone,
+        phone_number=phone_number,
     )
 
 

@@ -1,6 +1,14 @@
+import uuid
+from datetime import UTC, datetime
+
 import pytest
 
-from stride.identity.domain.model import validate_new_account
+from stride.identity.domain.model import (
+    RoleGrant,
+    User,
+    validate_new_account,
+    validate_profile_update,
+)
 from stride.platform.errors import InvalidArgument
 
 VALID = {
@@ -37,6 +45,8 @@ def test_display_name_defaults_to_the_mailbox_name() -> None:
         ("language_code", "fr", "field.invalid_choice"),
         ("time_zone", "Mars/Olympus", "field.invalid_time_zone"),
         ("time_zone", "../../etc/passwd", "field.invalid_time_zone"),
+        ("phone_number", "0501234567", "field.invalid_phone"),
+        ("phone_number", "+9665012345678901", "field.invalid_phone"),
     ],
 )
 def test_each_bad_field_is_reported(field: str, value: str, message_key: str) -> None:
@@ -56,3 +66,34 @@ def test_all_violations_are_reported_together() -> None:
         "language_code",
         "time_zone",
     }
+
+
+def test_the_profile_bootstrap_keeps_a_valid_phone_number() -> None:
+    assert validate_new_account(**VALID, phone_number="+966501234567").phone_number == (
+        "+966501234567"
+    )
+
+
+def test_roles_apply_in_their_studio_and_admin_everywhere() -> None:
+    user = User(
+        uuid.uuid4(),
+        "a@b.co",
+        "A",
+        "en",
+        "Asia/Riyadh",
+        True,
+        datetime.now(UTC),
+        roles=(RoleGrant("admin"), RoleGrant("instructor", "studios/olaya")),
+    )
+    assert user.roles_in("studios/olaya") == {"member", "admin", "instructor"}
+    assert user.roles_in("studios/jeddah") == {"member", "admin"}
+    assert user.default_studio() == "studios/olaya"
+
+
+def test_profile_updates_refuse_fields_outside_the_profile() -> None:
+    user = User(uuid.uuid4(), "a@b.co", "A", "en", "Asia/Riyadh", True, datetime.now(UTC))
+    with pytest.raises(InvalidArgument) as raised:
+        validate_profile_update(user, {"email": "x@y.z"})
+    assert raised.value.violations[0].field == "update_mask"
+    updated = validate_profile_update(user, {"display_name": "  Noor ", "language_code": "ar"})
+    assert (updated.display_name, updated.language_code) == ("Noor", "ar")

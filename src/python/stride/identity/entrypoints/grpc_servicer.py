@@ -154,6 +154,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
             display_name=request.display_name,
             language_code=request.language_code or current_locale(),
             time_zone=request.time_zone or DEFAULT_TIME_ZONE,
+            phone_number=request.phone_number,
         )
         uow = self._unit_of_work()
 

@@ -13,6 +13,7 @@ class SignUp:
     display_name: str
     language_code: str
     time_zone: str
+    phone_number: str = ""
 
 
 @dataclass(frozen=True)

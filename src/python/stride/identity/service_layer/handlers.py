@@ -72,6 +72,7 @@ async def sign_up(command: commands.SignUp, uow: IdentityUnitOfWork, clock: Cloc
         display_name=command.display_name,
         language_code=command.language_code,
         time_zone=command.time_zone,
+        phone_number=command.phone_number,
     )
     password_hash = await hash_password(account.password)
     now = clock()
@@ -83,6 +84,7 @@ async def sign_up(command: commands.SignUp, uow: IdentityUnitOfWork, clock: Cloc
         time_zone=account.time_zone,
         email_verified=False,
         created_at=now,
+        phone_number=account.phone_number,
     )
     await uow.users.add(user, password_hash)
     await announce_registration(uow, user, now)
