@@ -178,12 +178,15 @@ async def test_malformed_json_is_a_400(edge: Edge) -> None:
     assert reason(reply) == "MALFORMED_JSON"
 
 
-async def test_huge_payloads_are_refused_with_a_json_error(edge: Edge) -> None:
+async def test_huge_payloads_are_400s_with_a_localized_violation(edge: Edge) -> None:
     huge = json.dumps({**sign_up_body(), "displayName": "x" * (2 * 1024 * 1024)}).encode()
-    reply = await call("POST", f"{edge.base_url}/v1/users:signUp", huge, accept_language="ar")
-    assert reply.status == 413
-    assert reason(reply) == "REQUEST_TOO_LARGE"
-    assert reply.body["message"] == "الطلب كبير جدًا."
+    arabic = await call("POST", f"{edge.base_url}/v1/users:signUp", huge, accept_language="ar")
+    english = await call("POST", f"{edge.base_url}/v1/users:signUp", huge)
+    assert arabic.status == english.status == 400
+    assert reason(arabic) == "REQUEST_TOO_LARGE"
+    assert violations(arabic) == {"body": "request.too_large"}
+    assert descriptions(arabic)["body"] == "الطلب كبير جدًا."
+    assert descriptions(english)["body"] == "The request is too large."
     long_name = await call(
         "POST", f"{edge.base_url}/v1/users:signUp", sign_up_body(displayName="x" * 5000)
     )

@@ -49,7 +49,7 @@ def test_adding_a_field_is_compatible(repo: Path) -> None:
     _edit(
         repo,
         "  string request_id = 6;\n",
-        "  string request_id = 6;\n  string referral_code = 7;\n",
+        "  string request_id = 6;\n  string referral_code = 99;\n",
     )
     assert check_breaking(repo, "main").returncode == 0
 

@@ -7,6 +7,7 @@ gRPC callers keep Envoy's gRPC status; replies the request-schema filter wrote a
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from stride.gateway.request_schema import HANDLED_HEADER
@@ -15,40 +16,53 @@ from stride.platform.i18n import CATALOG, DEFAULT_LOCALE, LOCALE_METADATA_KEY, S
 
 PROTOCOL_HEADER = "x-stride-protocol"  # rest | grpc as the client sent it (envoy_config sets it).
 
-# HTTP status of Envoy's own reply → (google.rpc.Code, ErrorInfo reason, message key).
-EDGE_ERRORS: dict[int, tuple[int, str, str]] = {
-    400: (3, "MALFORMED_REQUEST", "request.malformed"),
-    401: (16, "UNAUTHENTICATED", "error.unauthenticated"),
-    403: (7, "PERMISSION_DENIED", "error.permission_denied"),
-    404: (5, "NOT_FOUND", "error.not_found"),
-    413: (3, "REQUEST_TOO_LARGE", "request.too_large"),
-    429: (8, "RATE_LIMITED", "error.resource_exhausted"),
-    503: (14, "UNAVAILABLE", "error.unavailable"),
+
+@dataclass(frozen=True)
+class EdgeError:
+    code: int  # google.rpc.Code
+    reason: str  # ErrorInfo reason
+    message_key: str
+    reply_status: int | None = None  # Rewrites Envoy's HTTP status.
+    bad_field: str | None = None  # Reported as a BadRequest field violation.
+
+
+# HTTP status of Envoy's own reply → the error the client sees.
+EDGE_ERRORS: dict[int, EdgeError] = {
+    400: EdgeError(3, "MALFORMED_REQUEST", "request.malformed"),
+    401: EdgeError(16, "UNAUTHENTICATED", "error.unauthenticated"),
+    403: EdgeError(7, "PERMISSION_DENIED", "error.permission_denied"),
+    404: EdgeError(5, "NOT_FOUND", "error.not_found"),
+    # Bad input like any other: 400 with a field violation (on the body), as the app expects.
+    413: EdgeError(3, "REQUEST_TOO_LARGE", "request.too_large", reply_status=400, bad_field="body"),
+    429: EdgeError(8, "RATE_LIMITED", "error.resource_exhausted"),
+    503: EdgeError(14, "UNAVAILABLE", "error.unavailable"),
 }
 
 
 def error_body(status: int, locale: str) -> str:
-    code, reason, message_key = EDGE_ERRORS[status]
-    message = CATALOG.translate(message_key, locale)  # type: ignore[arg-type]
-    body = {
-        "code": code,
-        "message": message,
-        "details": [
-            {
-                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-                "reason": reason,
-                "domain": ERROR_DOMAIN,
-            },
-            {
-                "@type": "type.googleapis.com/google.rpc.LocalizedMessage",
-                "locale": locale,
-                "message": message,
-            },
-        ],
-    }
+    error = EDGE_ERRORS[status]
+    message = CATALOG.translate(error.message_key, locale)  # type: ignore[arg-type]
+    details: list[dict[str, Any]] = [
+        {
+            "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+            "reason": error.reason,
+            "domain": ERROR_DOMAIN,
+        },
+        {
+            "@type": "type.googleapis.com/google.rpc.LocalizedMessage",
+            "locale": locale,
+            "message": message,
+        },
+    ]
+    if error.bad_field is not None:
+        violation = {"field": error.bad_field, "reason": error.message_key, "description": message}
+        details.append(
+            {"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": [violation]}
+        )
+    body = {"code": error.code, "message": message, "details": details}
     text = json.dumps(body, ensure_ascii=False)
     if "%" in text:
-        raise ValueError(f"{message_key}: '%' would be read as an Envoy format operator")
+        raise ValueError(f"{error.message_key}: '%' would be read as an Envoy format operator")
     return text
 
 
@@ -79,19 +93,20 @@ def _from_rest_client() -> dict[str, Any]:
 
 def local_reply_config() -> dict[str, Any]:
     mappers = []
-    for status in EDGE_ERRORS:
+    for status, error in EDGE_ERRORS.items():
         # Specific locales first; the default locale's mapper catches the rest.
         for locale in sorted(SUPPORTED_LOCALES, key=lambda loc: loc == DEFAULT_LOCALE):
             filters = [_status_is(status), _from_rest_client(), _absent(HANDLED_HEADER)]
             if locale != DEFAULT_LOCALE:
                 filters.append(_header(LOCALE_METADATA_KEY, exact=locale))
-            mappers.append(
-                {
-                    "filter": {"and_filter": {"filters": filters}},
-                    "body_format_override": {
-                        "text_format_source": {"inline_string": error_body(status, locale)},
-                        "content_type": "application/json",
-                    },
-                }
-            )
+            mapper: dict[str, Any] = {
+                "filter": {"and_filter": {"filters": filters}},
+                "body_format_override": {
+                    "text_format_source": {"inline_string": error_body(status, locale)},
+                    "content_type": "application/json",
+                },
+            }
+            if error.reply_status is not None:
+                mapper["status_code"] = error.reply_status
+            mappers.append(mapper)
     return {"mappers": mappers}
