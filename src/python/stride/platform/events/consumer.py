@@ -33,6 +33,7 @@ from stride.platform.observability.metrics import (
     EVENTS_DEAD_LETTERED,
 )
 from stride.platform.observability.tracing import extract_context
+from stride.platform.tasks import cancel_and_wait
 
 _log = logging.getLogger("stride.consumer")
 _tracer = trace.get_tracer("stride.platform.events")
@@ -89,8 +90,7 @@ class EventConsumer:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await cancel_and_wait(self._task)
         if self._nats is not None and not self._nats.is_closed:
             await self._nats.close()
 

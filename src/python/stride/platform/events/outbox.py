@@ -36,6 +36,7 @@ from stride.platform.observability.metrics import (
     OUTBOX_LAG_SECONDS,
     OUTBOX_PENDING,
 )
+from stride.platform.tasks import cancel_and_wait
 
 _log = logging.getLogger("stride.outbox")
 DUPLICATE_WINDOW_SECONDS = 300.0
@@ -114,8 +115,7 @@ class OutboxRelay:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await cancel_and_wait(self._task)
         if self._nats is not None and not self._nats.is_closed:
             await self._nats.close()
 

@@ -1,0 +1,35 @@
+import asyncio
+
+import pytest
+
+from stride.platform.tasks import cancel_and_wait
+
+
+async def test_a_task_that_swallows_one_cancellation_is_still_stopped() -> None:
+    swallowed = 0
+
+    async def stubborn() -> None:
+        nonlocal swallowed
+        while True:
+            try:
+                await asyncio.sleep(10)
+            except asyncio.CancelledError:
+                if swallowed:
+                    raise
+                swallowed += 1  # Like a cancel turned into a timeout and retried.
+
+    task = asyncio.create_task(stubborn())
+    await asyncio.sleep(0)
+    await asyncio.wait_for(cancel_and_wait(task, retry_seconds=0.05), timeout=5)
+    assert task.cancelled()
+    assert swallowed == 1
+
+
+async def test_a_task_that_failed_reports_its_error() -> None:
+    async def broken() -> None:
+        raise RuntimeError("boom")
+
+    task = asyncio.create_task(broken())
+    await asyncio.sleep(0)
+    with pytest.raises(RuntimeError, match="boom"):
+        await cancel_and_wait(task)
