@@ -21,7 +21,7 @@ import pytest_asyncio
 from google.protobuf.message import Message
 
 from stride.events.v1.envelope_pb2 import Envelope
-from stride.gateway.catalog import IDENTITY
+from stride.gateway.catalog import SERVICES
 from stride.gateway.descriptors import build_descriptor_set
 from stride.gateway.envoy_config import EdgeSettings, render
 from stride.identity.config import IdentitySettings
@@ -82,29 +82,31 @@ async def identity(identity_config: IdentitySettings) -> AsyncIterator[RunningSe
 
 @dataclass
 class EdgeFactory:
-    """Starts Envoys in front of a running Identity; each test module gets its own."""
+    """Starts Envoys in front of running services (name → gRPC port); each test module gets
+    its own."""
 
-    identity_port: int
+    ports: dict[str, int]
     workdir: Path
     started: list[EnvoyProcess]
 
     def __call__(self, **overrides: Any) -> Edge:
         directory = self.workdir / f"envoy-{len(self.started)}"
         directory.mkdir()
+        services = [service for service in SERVICES if service.name in self.ports]
         descriptor = directory / "descriptor.binpb"
-        descriptor.write_bytes(build_descriptor_set(IDENTITY.descriptors))
+        descriptor.write_bytes(build_descriptor_set([d for s in services for d in s.descriptors]))
         listen_port, admin_port = free_port(), free_port()
         settings = EdgeSettings(
             listen_port=listen_port,
             admin_port=admin_port,
             descriptor_path=descriptor,
-            upstreams={"identity": ("127.0.0.1", self.identity_port)},
+            upstreams={name: ("127.0.0.1", port) for name, port in self.ports.items()},
             cors_origins=(APP_ORIGIN,),
             auth_burst=10_000,  # Tests sign up many users; one test checks the limit itself.
             jwks_cache_seconds=1,
         )
         config_path = write_config(
-            render([IDENTITY], replace(settings, **overrides)), directory / "envoy.json"
+            render(services, replace(settings, **overrides)), directory / "envoy.json"
         )
         validate_config(config_path)
         envoy = EnvoyProcess(config_path, admin_port, directory / "envoy.log")
@@ -117,7 +119,7 @@ class EdgeFactory:
 def edges(
     identity: RunningServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[EdgeFactory]:
-    factory = EdgeFactory(identity.port, tmp_path_factory.mktemp("edge"), [])
+    factory = EdgeFactory({"identity": identity.port}, tmp_path_factory.mktemp("edge"), [])
     yield factory
     for envoy in factory.started:
         envoy.stop()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from google.protobuf.descriptor import FileDescriptor, MethodDescriptor
 
 from stride.identity.v1 import identity_service_pb2
+from stride.scheduling.v1 import scheduling_service_pb2
 
 
 @dataclass(frozen=True)
@@ -75,4 +76,13 @@ IDENTITY = ServiceEntry(
     ),
 )
 
-SERVICES: tuple[ServiceEntry, ...] = (IDENTITY,)
+SCHEDULING = ServiceEntry(
+    name="scheduling",
+    main_module="stride.scheduling.main",
+    grpc_services=("stride.scheduling.v1.SchedulingService",),
+    descriptors=(scheduling_service_pb2.DESCRIPTOR,),
+    local_port=50102,
+    metrics_port=9102,
+)
+
+SERVICES: tuple[ServiceEntry, ...] = (IDENTITY, SCHEDULING)

@@ -8,10 +8,6 @@ CATALOG.register(
             "en": "The password must not be your email address.",
             "ar": "يجب ألا تكون كلمة المرور هي بريدك الإلكتروني.",
         },
-        "field.invalid_time_zone": {
-            "en": "Choose a valid time zone, such as Asia/Riyadh.",
-            "ar": "اختر منطقة زمنية صالحة، مثل Asia/Riyadh.",
-        },
         "user.email_taken": {
             "en": "An account with this email already exists.",
             "ar": "يوجد حساب بهذا البريد الإلكتروني بالفعل.",
@@ -19,10 +15,6 @@ CATALOG.register(
         "user.not_found": {
             "en": "This account does not exist.",
             "ar": "هذا الحساب غير موجود.",
-        },
-        "studio.invalid_name": {
-            "en": "Use a studio name of the form studios/{id}.",
-            "ar": "استخدم اسم استوديو بالصيغة studios/{id}.",
         },
         "role.admin_is_platform_wide": {
             "en": "The admin role applies to every studio; leave the studio empty.",
@@ -72,10 +64,6 @@ CATALOG.register(
             "en": "Use a session name of the form users/{user}/sessions/{session}.",
             "ar": "استخدم اسم جلسة بالصيغة users/{user}/sessions/{session}.",
         },
-        "page.invalid_token": {
-            "en": "The page token is not valid for this request.",
-            "ar": "رمز الصفحة غير صالح لهذا الطلب.",
-        },
         "password_reset.invalid": {
             "en": "This reset link is invalid or has expired. Ask for a new one.",
             "ar": "رابط إعادة التعيين غير صالح أو انتهت صلاحيته. اطلب رابطًا جديدًا.",
@@ -111,10 +99,6 @@ CATALOG.register(
         "social.account_unverified": {
             "en": "Confirm your email address first: open the link we sent you.",
             "ar": "أكّد بريدك الإلكتروني أولًا: افتح الرابط الذي أرسلناه إليك.",
-        },
-        "user.invalid_name": {
-            "en": "Use a user name of the form users/{id}.",
-            "ar": "استخدم اسم مستخدم بالصيغة users/{id}.",
         },
     }
 )

@@ -187,3 +187,14 @@ def require_self_or_role(user_id: str, *roles: str) -> Principal:
     if principal.user_id != user_id and not principal.has_role(*roles):
         raise PermissionDenied()
     return principal
+
+
+def require_role_in_studio(studio: str, *roles: str) -> Principal:
+    """Staff check: the caller holds one of `roles` in `studio` (`studios/{id}`, the studio
+    their token is scoped to), or is an admin, whose role spans every studio."""
+    principal = current_principal()
+    if principal.has_role("admin"):
+        return principal
+    if principal.studio != studio or not principal.has_role(*roles):
+        raise PermissionDenied()
+    return principal

@@ -128,6 +128,26 @@ CATALOG.register(
             "ar": "يجب أن يكون أحد الخيارات: {choices}.",
         },
         "field.invalid_format": {"en": "The format is not valid.", "ar": "التنسيق غير صالح."},
+        "field.invalid_time_zone": {
+            "en": "Choose a valid time zone, such as Asia/Riyadh.",
+            "ar": "اختر منطقة زمنية صالحة، مثل Asia/Riyadh.",
+        },
+        "field.out_of_range": {
+            "en": "Must be between {min} and {max}.",
+            "ar": "يجب أن يكون بين {min} و{max}.",
+        },
+        "user.invalid_name": {
+            "en": "Use a user name of the form users/{id}.",
+            "ar": "استخدم اسم مستخدم بالصيغة users/{id}.",
+        },
+        "studio.invalid_name": {
+            "en": "Use a studio name of the form studios/{id}.",
+            "ar": "استخدم اسم استوديو بالصيغة studios/{id}.",
+        },
+        "page.invalid_token": {
+            "en": "The page token is not valid for this request.",
+            "ar": "رمز الصفحة غير صالح لهذا الطلب.",
+        },
         "field.unknown": {
             "en": "This field does not exist in the request.",
             "ar": "هذا الحقل غير موجود في الطلب.",

@@ -32,6 +32,7 @@ from stride.platform.auth import require_role
 from stride.platform.errors import FieldViolation, InvalidArgument
 from stride.platform.i18n import current_locale
 from stride.platform.idempotency import idempotent
+from stride.platform.pagination import Page
 
 SIGN_UP_METHOD = "/stride.identity.v1.IdentityService/SignUp"
 
@@ -233,17 +234,19 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
     async def ListSessions(  # noqa: N802
         self, request: pb.ListSessionsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListSessionsResponse:
-        offset, limit = handlers.page_bounds(request.page_size, request.page_token)
+        page = Page.from_request(request.page_size, request.page_token)
         query = commands.ListSessions(
             user_id=parse_user_name(request.parent, "parent"),
-            offset=offset,
-            limit=limit + 1,  # One more than asked tells whether another page exists.
+            offset=page.offset,
+            limit=page.fetch_limit,
             include_inactive=request.show_inactive,
         )
-        sessions = await handlers.list_sessions(query, self._unit_of_work())
+        sessions, next_page_token = page.cut(
+            await handlers.list_sessions(query, self._unit_of_work())
+        )
         return pb.ListSessionsResponse(
-            sessions=[session_to_proto(session) for session in sessions[:limit]],
-            next_page_token=str(offset + limit) if len(sessions) > limit else "",
+            sessions=[session_to_proto(session) for session in sessions],
+            next_page_token=next_page_token,
         )
 
     async def RevokeSession(  # noqa: N802

@@ -4,27 +4,18 @@ from __future__ import annotations
 
 import uuid
 
-from stride.platform.errors import FieldViolation, InvalidArgument
-
-_USERS = "users/"
+from stride.platform.resource_names import parse_uuid_ids
 
 
 def parse_user_name(name: str, field: str = "name") -> uuid.UUID:
-    """`users/{uuid}` → the uuid; anything else is the caller's mistake, reported on `field`."""
-    if name.startswith(_USERS):
-        try:
-            return uuid.UUID(name.removeprefix(_USERS))
-        except ValueError:
-            pass
-    raise InvalidArgument([FieldViolation(field, "user.invalid_name")])
+    """`users/{uuid}` → the uuid."""
+    (user_id,) = parse_uuid_ids(name, ("users",), field=field, message_key="user.invalid_name")
+    return user_id
 
 
 def parse_session_name(name: str, field: str = "name") -> tuple[uuid.UUID, uuid.UUID]:
     """`users/{uuid}/sessions/{uuid}` → (user id, session id)."""
-    parts = name.split("/")
-    if len(parts) == 4 and parts[0] == "users" and parts[2] == "sessions":
-        try:
-            return uuid.UUID(parts[1]), uuid.UUID(parts[3])
-        except ValueError:
-            pass
-    raise InvalidArgument([FieldViolation(field, "session.invalid_name")])
+    user_id, session_id = parse_uuid_ids(
+        name, ("users", "sessions"), field=field, message_key="session.invalid_name"
+    )
+    return user_id, session_id

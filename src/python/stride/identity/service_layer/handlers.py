@@ -40,8 +40,6 @@ from stride.identity.service_layer.unit_of_work import IdentityUnitOfWork
 from stride.platform.auth import current_principal, require_role, require_self_or_role
 from stride.platform.errors import (
     FailedPrecondition,
-    FieldViolation,
-    InvalidArgument,
     NotFound,
     ResourceExhausted,
     Unauthenticated,
@@ -324,18 +322,6 @@ async def revoke_role(command: commands.ChangeRole, uow: IdentityUnitOfWork) -> 
         user = await existing_user(uow, command.user_id)
         await uow.commit()
     return user
-
-
-def page_bounds(page_size: int, page_token: str) -> tuple[int, int]:
-    """AIP-158: the offset a page token stands for, and the page size (20 default, 100 max)."""
-    if page_size < 0:
-        raise InvalidArgument([FieldViolation("page_size", "field.invalid_format")])
-    offset = 0
-    if page_token:
-        if not page_token.isdigit():
-            raise InvalidArgument([FieldViolation("page_token", "page.invalid_token")])
-        offset = int(page_token)
-    return offset, min(page_size or 20, 100)
 
 
 def _refuse_if_throttled(counts: list[FailureCount], now: datetime) -> None:

@@ -1,0 +1,316 @@
+"""Loads and stores studios, rooms, class types, classes and bookings."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from stride.platform.errors import AlreadyExists
+from stride.scheduling.adapters.tables import (
+    BookingRecord,
+    ClassSessionRecord,
+    ClassTypeRecord,
+    RoomRecord,
+    StudioRecord,
+)
+from stride.scheduling.domain.model import (
+    Booking,
+    BookingPolicy,
+    BookingState,
+    ClassSession,
+    ClassType,
+    Room,
+    Studio,
+)
+
+ACTIVE_STATES = (BookingState.CONFIRMED.value, BookingState.WAITLISTED.value)
+
+
+class StudioRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._db = session
+
+    async def add_studio(self, studio: Studio) -> None:
+        policy = studio.policy
+        self._db.add(
+            StudioRecord(
+                slug=studio.slug,
+                display_name=studio.display_name,
+                time_zone=studio.time_zone,
+                booking_window_days=policy.booking_window_days,
+                booking_cutoff_minutes=policy.booking_cutoff_minutes,
+                late_cancel_hours=policy.late_cancel_hours,
+                max_active_bookings=policy.max_active_bookings,
+            )
+        )
+        try:
+            await self._db.flush()
+        except IntegrityError as error:
+            raise AlreadyExists("STUDIO_EXISTS", "studio.exists") from error
+
+    async def studio(self, slug: str) -> Studio | None:
+        record = await self._db.get(StudioRecord, slug)
+        if record is None:
+            return None
+        policy = BookingPolicy(
+            record.booking_window_days,
+            record.booking_cutoff_minutes,
+            record.late_cancel_hours,
+            record.max_active_bookings,
+        )
+        return Studio(record.slug, record.display_name, record.time_zone, policy)
+
+    async def add_room(self, room: Room) -> None:
+        self._db.add(
+            RoomRecord(
+                id=room.id,
+                studio=room.studio,
+                display_name=room.display_name,
+                capacity=room.capacity,
+            )
+        )
+        await self._db.flush()
+
+    async def room(self, studio: str, room_id: uuid.UUID) -> Room | None:
+        record = await self._db.get(RoomRecord, room_id)
+        if record is None or record.studio != studio:
+            return None
+        return Room(record.id, record.studio, record.display_name, record.capacity)
+
+    async def add_class_type(self, class_type: ClassType) -> None:
+        self._db.add(
+            ClassTypeRecord(
+                id=class_type.id,
+                studio=class_type.studio,
+                display_name_en=class_type.display_name_en,
+                display_name_ar=class_type.display_name_ar,
+                duration_minutes=class_type.duration_minutes,
+                level=class_type.level,
+                tags=list(class_type.tags),
+            )
+        )
+        await self._db.flush()
+
+    async def class_type(self, studio: str, class_type_id: uuid.UUID) -> ClassType | None:
+        record = await self._db.get(ClassTypeRecord, class_type_id)
+        if record is None or record.studio != studio:
+            return None
+        return ClassType(
+            record.id,
+            record.studio,
+            record.display_name_en,
+            record.display_name_ar,
+            record.duration_minutes,
+            record.level,
+            tuple(record.tags or ()),
+        )
+
+
+class ClassRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._db = session
+
+    async def add(self, session: ClassSession) -> None:
+        self._db.add(
+            ClassSessionRecord(
+                id=session.id,
+                studio=session.studio,
+                class_type_id=session.class_type_id,
+                room_id=session.room_id,
+                instructor=session.instructor,
+                start_time=session.start,
+                end_time=session.end,
+                capacity=session.capacity,
+            )
+        )
+        await self._db.flush()
+
+    async def get(
+        self, studio: str, session_id: uuid.UUID, *, lock: bool = False
+    ) -> ClassSession | None:
+        """`lock` takes the class's row lock: every booking decision for one class happens one
+        at a time, which is what keeps counts exact and the waitlist in arrival order."""
+        query = select(ClassSessionRecord).where(
+            ClassSessionRecord.id == session_id, ClassSessionRecord.studio == studio
+        )
+        if lock:
+            query = query.with_for_update()
+        record = (await self._db.execute(query)).scalar_one_or_none()
+        return _to_class(record) if record else None
+
+    async def list(
+        self,
+        studio: str,
+        *,
+        start_from: datetime,
+        start_to: datetime | None,
+        class_type_id: uuid.UUID | None,
+        only_free_spots: bool,
+        offset: int,
+        limit: int,
+    ) -> list[ClassSession]:
+        query = select(ClassSessionRecord).where(
+            ClassSessionRecord.studio == studio, col(ClassSessionRecord.start_time) >= start_from
+        )
+        if start_to is not None:
+            query = query.where(col(ClassSessionRecord.start_time) < start_to)
+        if class_type_id is not None:
+            query = query.where(ClassSessionRecord.class_type_id == class_type_id)
+        if only_free_spots:
+            query = query.where(
+                col(ClassSessionRecord.confirmed_count) < col(ClassSessionRecord.capacity)
+            )
+        query = query.order_by(col(ClassSessionRecord.start_time), col(ClassSessionRecord.id))
+        records = await self._db.execute(query.offset(offset).limit(limit))
+        return [_to_class(record) for record in records.scalars().all()]
+
+    async def change_counts(
+        self, session_id: uuid.UUID, *, confirmed: int = 0, waitlisted: int = 0
+    ) -> None:
+        table = ClassSessionRecord
+        await self._db.execute(
+            update(table)
+            .where(col(table.id) == session_id)
+            .values(
+                confirmed_count=col(table.confirmed_count) + confirmed,
+                waitlist_count=col(table.waitlist_count) + waitlisted,
+            )
+        )
+
+    async def take_waitlist_seq(self, session_id: uuid.UUID) -> int:
+        table = ClassSessionRecord
+        taken = await self._db.execute(
+            update(table)
+            .where(col(table.id) == session_id)
+            .values(next_waitlist_seq=col(table.next_waitlist_seq) + 1)
+            .returning(col(table.next_waitlist_seq))
+        )
+        return int(taken.scalar_one()) - 1
+
+
+class BookingRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._db = session
+
+    async def add(self, booking: Booking, waitlist_seq: int | None) -> None:
+        self._db.add(
+            BookingRecord(
+                id=booking.id,
+                member_id=booking.member_id,
+                session_id=booking.session_id,
+                studio=booking.studio,
+                state=booking.state.value,
+                waitlist_seq=waitlist_seq,
+                created_at=booking.created_at,
+                class_start=booking.class_start,
+            )
+        )
+        try:
+            await self._db.flush()
+        except IntegrityError as error:
+            raise AlreadyExists("ALREADY_BOOKED", "booking.already_booked") from error
+
+    async def get(self, booking_id: uuid.UUID, *, lock: bool = False) -> Booking | None:
+        query = select(BookingRecord).where(BookingRecord.id == booking_id)
+        if lock:
+            query = query.with_for_update()
+        record = (await self._db.execute(query)).scalar_one_or_none()
+        return await self._to_booking(record) if record else None
+
+    async def member_has_active(self, member_id: uuid.UUID, session_id: uuid.UUID) -> bool:
+        found = await self._db.execute(
+            select(BookingRecord.id).where(
+                BookingRecord.member_id == member_id,
+                BookingRecord.session_id == session_id,
+                col(BookingRecord.state).in_(ACTIVE_STATES),
+            )
+        )
+        return found.first() is not None
+
+    async def count_upcoming_active(self, member_id: uuid.UUID, now: datetime) -> int:
+        counted = await self._db.execute(
+            select(func.count()).where(
+                BookingRecord.member_id == member_id,
+                col(BookingRecord.state).in_(ACTIVE_STATES),
+                col(BookingRecord.class_start) > now,
+            )
+        )
+        return int(counted.scalar_one())
+
+    async def first_waitlisted(self, session_id: uuid.UUID) -> Booking | None:
+        found = await self._db.execute(
+            select(BookingRecord)
+            .where(
+                BookingRecord.session_id == session_id,
+                BookingRecord.state == BookingState.WAITLISTED.value,
+            )
+            .order_by(col(BookingRecord.waitlist_seq))
+            .limit(1)
+            .with_for_update()
+        )
+        record = found.scalar_one_or_none()
+        return await self._to_booking(record) if record else None
+
+    async def set_state(self, booking_id: uuid.UUID, state: BookingState, now: datetime) -> None:
+        values: dict[str, object] = {"state": state.value}
+        if state is BookingState.CONFIRMED:
+            values["waitlist_seq"] = None
+        if not state.active:
+            values["cancelled_at"] = now
+        await self._db.execute(
+            update(BookingRecord).where(col(BookingRecord.id) == booking_id).values(**values)
+        )
+
+    async def list_for_member(
+        self, member_id: uuid.UUID, *, offset: int, limit: int
+    ) -> list[Booking]:
+        records = await self._db.execute(
+            select(BookingRecord)
+            .where(BookingRecord.member_id == member_id)
+            .order_by(col(BookingRecord.class_start), col(BookingRecord.id))
+            .offset(offset)
+            .limit(limit)
+        )
+        return [await self._to_booking(record) for record in records.scalars().all()]
+
+    async def _to_booking(self, record: BookingRecord) -> Booking:
+        position = 0
+        if record.state == BookingState.WAITLISTED.value:
+            ahead = await self._db.execute(
+                select(func.count()).where(
+                    BookingRecord.session_id == record.session_id,
+                    BookingRecord.state == BookingState.WAITLISTED.value,
+                    col(BookingRecord.waitlist_seq) <= record.waitlist_seq,
+                )
+            )
+            position = int(ahead.scalar_one())
+        return Booking(
+            id=record.id,
+            member_id=record.member_id,
+            session_id=record.session_id,
+            studio=record.studio,
+            state=BookingState(record.state),
+            created_at=record.created_at,
+            class_start=record.class_start,
+            waitlist_position=position,
+        )
+
+
+def _to_class(record: ClassSessionRecord) -> ClassSession:
+    return ClassSession(
+        id=record.id,
+        studio=record.studio,
+        class_type_id=record.class_type_id,
+        room_id=record.room_id,
+        instructor=record.instructor,
+        start=record.start_time,
+        end=record.end_time,
+        capacity=record.capacity,
+        confirmed_count=record.confirmed_count,
+        waitlist_count=record.waitlist_count,
+    )

@@ -1,0 +1,295 @@
+"""SchedulingService over gRPC: proto → use case → proto."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Literal
+
+import grpc
+from google.protobuf import timestamp_pb2
+
+from stride.platform.errors import FieldViolation, InvalidArgument
+from stride.platform.idempotency import idempotent
+from stride.platform.pagination import Page
+from stride.platform.resource_names import parse_resource_name, parse_uuid_ids
+from stride.scheduling import messages  # noqa: F401 - registers Scheduling's texts.
+from stride.scheduling.domain.model import (
+    Booking,
+    BookingPolicy,
+    BookingState,
+    ClassSession,
+    ClassType,
+    Room,
+    Studio,
+)
+from stride.scheduling.service_layer import handlers
+from stride.scheduling.service_layer.unit_of_work import SchedulingUnitOfWork
+from stride.scheduling.v1 import scheduling_service_pb2 as pb
+from stride.scheduling.v1 import scheduling_service_pb2_grpc as pb_grpc
+
+CREATE_BOOKING_METHOD = "/stride.scheduling.v1.SchedulingService/CreateBooking"
+_STATES = {
+    BookingState.CONFIRMED: pb.Booking.STATE_CONFIRMED,
+    BookingState.WAITLISTED: pb.Booking.STATE_WAITLISTED,
+    BookingState.CANCELLED: pb.Booking.STATE_CANCELLED,
+    BookingState.LATE_CANCELLED: pb.Booking.STATE_LATE_CANCELLED,
+}
+
+
+def _timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(moment)
+    return stamp
+
+
+def _studio_slug(name: str, field: str) -> str:
+    (slug,) = parse_resource_name(
+        name, ("studios",), field=field, message_key="studio.invalid_name"
+    )
+    return slug
+
+
+def _in_studio(name: str, collection: str, field: str, message_key: str) -> tuple[str, uuid.UUID]:
+    slug, child = parse_resource_name(
+        name, ("studios", collection), field=field, message_key=message_key
+    )
+    try:
+        return slug, uuid.UUID(child)
+    except ValueError:
+        raise InvalidArgument([FieldViolation(field, message_key)]) from None
+
+
+def _user_id(name: str, field: str) -> uuid.UUID:
+    (user_id,) = parse_uuid_ids(name, ("users",), field=field, message_key="user.invalid_name")
+    return user_id
+
+
+def studio_to_proto(studio: Studio) -> pb.Studio:
+    policy = studio.policy
+    return pb.Studio(
+        name=studio.resource_name,
+        display_name=studio.display_name,
+        time_zone=studio.time_zone,
+        booking_policy=pb.BookingPolicy(
+            booking_window_days=policy.booking_window_days,
+            booking_cutoff_minutes=policy.booking_cutoff_minutes,
+            late_cancel_hours=policy.late_cancel_hours,
+            max_active_bookings=policy.max_active_bookings,
+        ),
+    )
+
+
+def room_to_proto(room: Room) -> pb.Room:
+    return pb.Room(name=room.resource_name, display_name=room.display_name, capacity=room.capacity)
+
+
+def class_type_to_proto(class_type: ClassType) -> pb.ClassType:
+    return pb.ClassType(
+        name=class_type.resource_name,
+        display_name_en=class_type.display_name_en,
+        display_name_ar=class_type.display_name_ar,
+        duration_minutes=class_type.duration_minutes,
+        level=class_type.level,
+        tags=list(class_type.tags),
+    )
+
+
+def class_to_proto(session: ClassSession) -> pb.ClassSession:
+    return pb.ClassSession(
+        name=session.resource_name,
+        class_type=f"studios/{session.studio}/classTypes/{session.class_type_id}",
+        room=f"studios/{session.studio}/rooms/{session.room_id}",
+        instructor=session.instructor,
+        start_time=_timestamp(session.start),
+        end_time=_timestamp(session.end),
+        capacity=session.capacity,
+        confirmed_count=session.confirmed_count,
+        waitlist_count=session.waitlist_count,
+    )
+
+
+def booking_to_proto(booking: Booking) -> pb.Booking:
+    return pb.Booking(
+        name=booking.resource_name,
+        class_session=booking.session_name,
+        state=_STATES[booking.state],
+        waitlist_position=booking.waitlist_position,
+        create_time=_timestamp(booking.created_at),
+        class_start_time=_timestamp(booking.class_start),
+    )
+
+
+def _policy(proto: pb.BookingPolicy) -> BookingPolicy:
+    """Unset fields keep the defaults."""
+    defaults = BookingPolicy()
+    return BookingPolicy(
+        booking_window_days=proto.booking_window_days or defaults.booking_window_days,
+        booking_cutoff_minutes=proto.booking_cutoff_minutes or defaults.booking_cutoff_minutes,
+        late_cancel_hours=proto.late_cancel_hours or defaults.late_cancel_hours,
+        max_active_bookings=proto.max_active_bookings or defaults.max_active_bookings,
+    )
+
+
+class SchedulingServicer(pb_grpc.SchedulingServiceServicer):
+    def __init__(self, unit_of_work: Callable[[], SchedulingUnitOfWork]) -> None:
+        self._unit_of_work = unit_of_work
+
+    async def CreateStudio(  # noqa: N802 - generated gRPC method name.
+        self, request: pb.CreateStudioRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Studio:
+        studio = await handlers.create_studio(
+            self._unit_of_work(),
+            request.studio_id,
+            request.studio.display_name,
+            request.studio.time_zone,
+            _policy(request.studio.booking_policy),
+        )
+        return studio_to_proto(studio)
+
+    async def GetStudio(  # noqa: N802
+        self, request: pb.GetStudioRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Studio:
+        slug = _studio_slug(request.name, "name")
+        return studio_to_proto(await handlers.get_studio(self._unit_of_work(), slug))
+
+    async def CreateRoom(  # noqa: N802
+        self, request: pb.CreateRoomRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Room:
+        room = await handlers.create_room(
+            self._unit_of_work(),
+            _studio_slug(request.parent, "parent"),
+            request.room.display_name,
+            request.room.capacity,
+        )
+        return room_to_proto(room)
+
+    async def CreateClassType(  # noqa: N802
+        self, request: pb.CreateClassTypeRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ClassType:
+        given = request.class_type
+        class_type = await handlers.create_class_type(
+            self._unit_of_work(),
+            _studio_slug(request.parent, "parent"),
+            given.display_name_en,
+            given.display_name_ar,
+            given.duration_minutes,
+            given.level or "all",
+            tuple(given.tags),
+        )
+        return class_type_to_proto(class_type)
+
+    async def CreateClassSession(  # noqa: N802
+        self, request: pb.CreateClassSessionRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ClassSession:
+        slug = _studio_slug(request.parent, "parent")
+        given = request.class_session
+        type_studio, class_type_id = _in_studio(
+            given.class_type, "classTypes", "class_session.class_type", "class_type.invalid_name"
+        )
+        room_studio, room_id = _in_studio(
+            given.room, "rooms", "class_session.room", "room.invalid_name"
+        )
+        violations = [
+            FieldViolation(f"class_session.{field}", "field.other_studio")
+            for field, owner in (("class_type", type_studio), ("room", room_studio))
+            if owner != slug
+        ]
+        if given.instructor:
+            _user_id(given.instructor, "class_session.instructor")
+        if not given.HasField("start_time"):
+            violations.append(FieldViolation("class_session.start_time", "field.required"))
+        if violations:
+            raise InvalidArgument(violations)
+        session = await handlers.create_class(
+            self._unit_of_work(),
+            slug,
+            class_type_id,
+            room_id,
+            given.instructor,
+            given.start_time.ToDatetime(tzinfo=UTC),
+            given.capacity,
+        )
+        return class_to_proto(session)
+
+    async def GetClassSession(  # noqa: N802
+        self, request: pb.GetClassSessionRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ClassSession:
+        slug, session_id = _in_studio(request.name, "classSessions", "name", "class.invalid_name")
+        return class_to_proto(await handlers.get_class(self._unit_of_work(), slug, session_id))
+
+    async def ListClassSessions(  # noqa: N802
+        self, request: pb.ListClassSessionsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListClassSessionsResponse:
+        slug = _studio_slug(request.parent, "parent")
+        page = Page.from_request(request.page_size, request.page_token)
+        class_type_id = None
+        if request.class_type:
+            _, class_type_id = _in_studio(
+                request.class_type, "classTypes", "class_type", "class_type.invalid_name"
+            )
+        fetched = await handlers.list_classes(
+            self._unit_of_work(),
+            slug,
+            start_from=_optional_time(request, "start_time_from"),
+            start_to=_optional_time(request, "start_time_to"),
+            class_type_id=class_type_id,
+            only_free_spots=request.only_free_spots,
+            offset=page.offset,
+            limit=page.fetch_limit,
+        )
+        sessions, next_page_token = page.cut(fetched)
+        return pb.ListClassSessionsResponse(
+            class_sessions=[class_to_proto(s) for s in sessions], next_page_token=next_page_token
+        )
+
+    async def CreateBooking(  # noqa: N802
+        self, request: pb.CreateBookingRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Booking:
+        member_id = _user_id(request.parent, "parent")
+        slug, session_id = _in_studio(
+            request.booking.class_session,
+            "classSessions",
+            "booking.class_session",
+            "class.invalid_name",
+        )
+        uow = self._unit_of_work()
+
+        async def book() -> pb.Booking:
+            return booking_to_proto(await handlers.book(uow, member_id, slug, session_id))
+
+        return await idempotent(
+            uow, CREATE_BOOKING_METHOD, request, request.request_id, book, pb.Booking
+        )
+
+    async def CancelBooking(  # noqa: N802
+        self, request: pb.CancelBookingRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Booking:
+        member_id, booking_id = parse_uuid_ids(
+            request.name, ("users", "bookings"), field="name", message_key="booking.invalid_name"
+        )
+        booking = await handlers.cancel(self._unit_of_work(), member_id, booking_id)
+        return booking_to_proto(booking)
+
+    async def ListBookings(  # noqa: N802
+        self, request: pb.ListBookingsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListBookingsResponse:
+        member_id = _user_id(request.parent, "parent")
+        page = Page.from_request(request.page_size, request.page_token)
+        fetched = await handlers.list_bookings(
+            self._unit_of_work(), member_id, page.offset, page.fetch_limit
+        )
+        bookings, next_page_token = page.cut(fetched)
+        return pb.ListBookingsResponse(
+            bookings=[booking_to_proto(b) for b in bookings], next_page_token=next_page_token
+        )
+
+
+def _optional_time(
+    request: pb.ListClassSessionsRequest, field: Literal["start_time_from", "start_time_to"]
+) -> datetime | None:
+    if not request.HasField(field):
+        return None
+    stamp: timestamp_pb2.Timestamp = getattr(request, field)
+    return stamp.ToDatetime(tzinfo=UTC)

@@ -1,0 +1,72 @@
+"""Scheduling's user-facing messages in Arabic and English."""
+
+from stride.platform.i18n import CATALOG
+
+CATALOG.register(
+    {
+        "studio.invalid_slug": {
+            "en": "Use lower-case letters, digits and dashes, such as riyadh-olaya.",
+            "ar": "استخدم أحرفًا إنجليزية صغيرة وأرقامًا وشرطات، مثل riyadh-olaya.",
+        },
+        "field.other_studio": {
+            "en": "This belongs to another studio.",
+            "ar": "هذا يتبع استوديو آخر.",
+        },
+        "studio.exists": {
+            "en": "A studio with this id already exists.",
+            "ar": "يوجد استوديو بهذا المعرّف بالفعل.",
+        },
+        "studio.not_found": {"en": "This studio does not exist.", "ar": "هذا الاستوديو غير موجود."},
+        "room.not_found": {"en": "This room does not exist.", "ar": "هذه القاعة غير موجودة."},
+        "room.invalid_name": {
+            "en": "Use a room name of the form studios/{studio}/rooms/{room}.",
+            "ar": "استخدم اسم قاعة بالصيغة studios/{studio}/rooms/{room}.",
+        },
+        "class_type.not_found": {
+            "en": "This class type does not exist.",
+            "ar": "نوع الحصة هذا غير موجود.",
+        },
+        "class_type.invalid_name": {
+            "en": "Use a class type name of the form studios/{studio}/classTypes/{id}.",
+            "ar": "استخدم اسم نوع حصة بالصيغة studios/{studio}/classTypes/{id}.",
+        },
+        "class.not_found": {"en": "This class does not exist.", "ar": "هذه الحصة غير موجودة."},
+        "class.invalid_name": {
+            "en": "Use a class name of the form studios/{studio}/classSessions/{id}.",
+            "ar": "استخدم اسم حصة بالصيغة studios/{studio}/classSessions/{id}.",
+        },
+        "class.start_in_past": {
+            "en": "A class must start in the future.",
+            "ar": "يجب أن تبدأ الحصة في المستقبل.",
+        },
+        "booking.class_started": {
+            "en": "This class has already started.",
+            "ar": "بدأت هذه الحصة بالفعل.",
+        },
+        "booking.not_open": {
+            "en": "Booking opens {days} days before the class.",
+            "ar": "يبدأ الحجز قبل الحصة بـ{days} أيام.",
+        },
+        "booking.closed": {
+            "en": "Booking for this class has closed.",
+            "ar": "أُغلق الحجز لهذه الحصة.",
+        },
+        "booking.already_booked": {
+            "en": "You already have a booking for this class.",
+            "ar": "لديك حجز لهذه الحصة بالفعل.",
+        },
+        "booking.too_many": {
+            "en": "You can hold at most {max} upcoming bookings.",
+            "ar": "يمكنك الاحتفاظ بـ{max} حجوزات قادمة كحد أقصى.",
+        },
+        "booking.not_active": {
+            "en": "This booking is already cancelled.",
+            "ar": "هذا الحجز ملغى بالفعل.",
+        },
+        "booking.not_found": {"en": "This booking does not exist.", "ar": "هذا الحجز غير موجود."},
+        "booking.invalid_name": {
+            "en": "Use a booking name of the form users/{user}/bookings/{id}.",
+            "ar": "استخدم اسم حجز بالصيغة users/{user}/bookings/{id}.",
+        },
+    }
+)

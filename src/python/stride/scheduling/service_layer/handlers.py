@@ -1,0 +1,262 @@
+"""Scheduling's use cases."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from stride.platform.auth import (
+    current_principal,
+    require_role,
+    require_role_in_studio,
+    require_self_or_role,
+)
+from stride.platform.errors import NotFound
+from stride.scheduling.domain.model import (
+    Booking,
+    BookingPolicy,
+    BookingState,
+    ClassSession,
+    ClassType,
+    Room,
+    Studio,
+    cancellation_state,
+    check_can_book,
+    promotion_open,
+    schedule_class,
+    validate_class_type,
+    validate_room,
+    validate_studio,
+)
+from stride.scheduling.events.v1 import events_pb2
+from stride.scheduling.service_layer.unit_of_work import SchedulingUnitOfWork
+
+BOOKING_CONFIRMED = "scheduling.booking.confirmed.v1"
+BOOKING_CANCELLED = "scheduling.booking.cancelled.v1"
+BOOKING_LATE_CANCELLED = "scheduling.booking.late_cancelled.v1"
+WAITLIST_JOINED = "scheduling.waitlist.joined.v1"
+WAITLIST_PROMOTED = "scheduling.waitlist.promoted.v1"
+STAFF = ("manager",)
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+async def create_studio(
+    uow: SchedulingUnitOfWork, slug: str, display_name: str, time_zone: str, policy: BookingPolicy
+) -> Studio:
+    require_role("admin")
+    studio = validate_studio(slug, display_name, time_zone, policy)
+    async with uow:
+        await uow.studios.add_studio(studio)
+        await uow.commit()
+    return studio
+
+
+async def get_studio(uow: SchedulingUnitOfWork, slug: str) -> Studio:
+    current_principal()
+    async with uow:
+        return await _studio(uow, slug)
+
+
+async def create_room(
+    uow: SchedulingUnitOfWork, slug: str, display_name: str, capacity: int
+) -> Room:
+    require_role_in_studio(f"studios/{slug}", *STAFF)
+    room = validate_room(slug, display_name, capacity)
+    async with uow:
+        await _studio(uow, slug)
+        await uow.studios.add_room(room)
+        await uow.commit()
+    return room
+
+
+async def create_class_type(
+    uow: SchedulingUnitOfWork,
+    slug: str,
+    display_name_en: str,
+    display_name_ar: str,
+    duration_minutes: int,
+    level: str,
+    tags: tuple[str, ...],
+) -> ClassType:
+    require_role_in_studio(f"studios/{slug}", *STAFF)
+    class_type = validate_class_type(
+        slug, display_name_en, display_name_ar, duration_minutes, level, tags
+    )
+    async with uow:
+        await _studio(uow, slug)
+        await uow.studios.add_class_type(class_type)
+        await uow.commit()
+    return class_type
+
+
+async def create_class(
+    uow: SchedulingUnitOfWork,
+    slug: str,
+    class_type_id: uuid.UUID,
+    room_id: uuid.UUID,
+    instructor: str,
+    start: datetime,
+    capacity: int,
+    clock: Clock = utcnow,
+) -> ClassSession:
+    require_role_in_studio(f"studios/{slug}", *STAFF)
+    async with uow:
+        class_type = await uow.studios.class_type(slug, class_type_id)
+        room = await uow.studios.room(slug, room_id)
+        if class_type is None:
+            raise NotFound("CLASS_TYPE_NOT_FOUND", "class_type.not_found")
+        if room is None:
+            raise NotFound("ROOM_NOT_FOUND", "room.not_found")
+        session = schedule_class(class_type, room, instructor, start, capacity, clock())
+        await uow.classes.add(session)
+        await uow.commit()
+    return session
+
+
+async def get_class(uow: SchedulingUnitOfWork, slug: str, session_id: uuid.UUID) -> ClassSession:
+    current_principal()
+    async with uow:
+        return await _class(uow, slug, session_id)
+
+
+async def list_classes(
+    uow: SchedulingUnitOfWork,
+    slug: str,
+    *,
+    start_from: datetime | None,
+    start_to: datetime | None,
+    class_type_id: uuid.UUID | None,
+    only_free_spots: bool,
+    offset: int,
+    limit: int,
+    clock: Clock = utcnow,
+) -> list[ClassSession]:
+    current_principal()
+    async with uow:
+        await _studio(uow, slug)
+        return await uow.classes.list(
+            slug,
+            start_from=start_from or clock(),
+            start_to=start_to,
+            class_type_id=class_type_id,
+            only_free_spots=only_free_spots,
+            offset=offset,
+            limit=limit,
+        )
+
+
+async def book(
+    uow: SchedulingUnitOfWork,
+    member_id: uuid.UUID,
+    slug: str,
+    session_id: uuid.UUID,
+    clock: Clock = utcnow,
+) -> Booking:
+    """Confirms or waitlists, deciding under the class's row lock. Runs inside the caller's
+    open unit of work (which also records the request id), so it commits with it."""
+    require_self_or_role(str(member_id), "admin")
+    studio = await _studio(uow, slug)
+    session = await _class(uow, slug, session_id, lock=True)
+    now = clock()
+    state = check_can_book(
+        session,
+        studio.policy,
+        now,
+        already_booked=await uow.bookings.member_has_active(member_id, session_id),
+        active_bookings=await uow.bookings.count_upcoming_active(member_id, now),
+    )
+    booking = Booking(uuid.uuid4(), member_id, session_id, slug, state, now, session.start)
+    if state is BookingState.CONFIRMED:
+        await uow.bookings.add(booking, waitlist_seq=None)
+        await uow.classes.change_counts(session_id, confirmed=1)
+        _announce(uow, BOOKING_CONFIRMED, booking)
+        return booking
+    await uow.bookings.add(booking, waitlist_seq=await uow.classes.take_waitlist_seq(session_id))
+    await uow.classes.change_counts(session_id, waitlisted=1)
+    booking = replace(booking, waitlist_position=session.waitlist_count + 1)
+    _announce(uow, WAITLIST_JOINED, booking)
+    return booking
+
+
+async def cancel(
+    uow: SchedulingUnitOfWork, member_id: uuid.UUID, booking_id: uuid.UUID, clock: Clock = utcnow
+) -> Booking:
+    """Frees the spot and, while booking is open, hands it to the first on the waitlist — in
+    the same transaction, so a spot is never free and wanted at the same time."""
+    require_self_or_role(str(member_id), "admin")
+    async with uow:
+        found = await uow.bookings.get(booking_id)
+        if found is None or found.member_id != member_id:
+            raise NotFound("BOOKING_NOT_FOUND", "booking.not_found")
+        # Lock order everywhere: the class, then its bookings.
+        session = await _class(uow, found.studio, found.session_id, lock=True)
+        booking = await uow.bookings.get(booking_id, lock=True)
+        assert booking is not None  # noqa: S101 - found above; bookings are never deleted.
+        studio = await _studio(uow, booking.studio)
+        now = clock()
+        state = cancellation_state(booking, studio.policy, now)
+        await uow.bookings.set_state(booking.id, state, now)
+        cancelled = replace(booking, state=state, waitlist_position=0)
+        if booking.state is BookingState.WAITLISTED:
+            await uow.classes.change_counts(session.id, waitlisted=-1)
+        else:
+            await uow.classes.change_counts(session.id, confirmed=-1)
+            if promotion_open(session, studio.policy, now):
+                await _promote_first(uow, session, now)
+        late = state is BookingState.LATE_CANCELLED
+        _announce(uow, BOOKING_LATE_CANCELLED if late else BOOKING_CANCELLED, cancelled)
+        await uow.commit()
+    return cancelled
+
+
+async def list_bookings(
+    uow: SchedulingUnitOfWork, member_id: uuid.UUID, offset: int, limit: int
+) -> list[Booking]:
+    require_self_or_role(str(member_id), "admin")
+    async with uow:
+        return await uow.bookings.list_for_member(member_id, offset=offset, limit=limit)
+
+
+async def _promote_first(uow: SchedulingUnitOfWork, session: ClassSession, now: datetime) -> None:
+    first = await uow.bookings.first_waitlisted(session.id)
+    if first is None:
+        return
+    await uow.bookings.set_state(first.id, BookingState.CONFIRMED, now)
+    await uow.classes.change_counts(session.id, confirmed=1, waitlisted=-1)
+    promoted = replace(first, state=BookingState.CONFIRMED, waitlist_position=0)
+    _announce(uow, WAITLIST_PROMOTED, promoted)
+    _announce(uow, BOOKING_CONFIRMED, promoted)
+
+
+def _announce(uow: SchedulingUnitOfWork, event_type: str, booking: Booking) -> None:
+    event = events_pb2.BookingChanged(
+        booking=booking.resource_name,
+        member=f"users/{booking.member_id}",
+        class_session=booking.session_name,
+        waitlist_position=booking.waitlist_position,
+    )
+    event.class_start_time.FromDatetime(booking.class_start)
+    uow.publish(event_type, subject=booking.resource_name, payload=event)
+
+
+async def _studio(uow: SchedulingUnitOfWork, slug: str) -> Studio:
+    studio = await uow.studios.studio(slug)
+    if studio is None:
+        raise NotFound("STUDIO_NOT_FOUND", "studio.not_found")
+    return studio
+
+
+async def _class(
+    uow: SchedulingUnitOfWork, slug: str, session_id: uuid.UUID, *, lock: bool = False
+) -> ClassSession:
+    session = await uow.classes.get(slug, session_id, lock=lock)
+    if session is None:
+        raise NotFound("CLASS_NOT_FOUND", "class.not_found")
+    return session

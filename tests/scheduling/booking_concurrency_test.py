@@ -1,0 +1,142 @@
+"""Hundreds of members booking a few spots at once, against real Postgres: capacity is never
+exceeded, nobody holds two bookings for one class, and the waitlist keeps arrival order."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from functools import partial
+
+import pytest_asyncio
+from sqlalchemy import text
+
+from stride.platform.auth import Principal, authenticated_as
+from stride.platform.db.engine import create_engine, session_factory
+from stride.platform.db.migrations.runner import run_migrations
+from stride.platform.errors import AlreadyExists
+from stride.scheduling.domain.model import Booking, BookingPolicy, BookingState, ClassSession
+from stride.scheduling.main import MIGRATIONS
+from stride.scheduling.service_layer import handlers
+from stride.scheduling.service_layer.unit_of_work import SchedulingUnitOfWork
+
+ADMIN = Principal(user_id=str(uuid.uuid4()), roles=frozenset({"admin"}))
+SPOTS, MEMBERS = 8, 200
+
+
+@pytest_asyncio.fixture(scope="module")
+async def new_uow(database_url: str) -> AsyncIterator[partial[SchedulingUnitOfWork]]:
+    await run_migrations(database_url, MIGRATIONS)
+    engine = create_engine(database_url, pool_size=20)
+    yield partial(SchedulingUnitOfWork, session_factory(engine))
+    await engine.dispose()
+
+
+async def a_class(new_uow: partial[SchedulingUnitOfWork], spots: int) -> ClassSession:
+    slug = f"s{uuid.uuid4().hex[:10]}"
+    with authenticated_as(ADMIN):
+        await handlers.create_studio(new_uow(), slug, "Olaya", "Asia/Riyadh", BookingPolicy())
+        room = await handlers.create_room(new_uow(), slug, "Studio A", spots)
+        spin = await handlers.create_class_type(new_uow(), slug, "Spin", "دراجات", 45, "all", ())
+        start = datetime.now(UTC) + timedelta(days=2)
+        return await handlers.create_class(new_uow(), slug, spin.id, room.id, "", start, 0)
+
+
+async def book(
+    new_uow: partial[SchedulingUnitOfWork], member: uuid.UUID, session: ClassSession
+) -> Booking:
+    with authenticated_as(Principal(user_id=str(member), roles=frozenset({"member"}))):
+        uow = new_uow()
+        async with uow:
+            booking = await handlers.book(uow, member, session.studio, session.id)
+            await uow.commit()
+        return booking
+
+
+async def cancel(new_uow: partial[SchedulingUnitOfWork], booking: Booking) -> Booking:
+    with authenticated_as(Principal(user_id=str(booking.member_id), roles=frozenset({"member"}))):
+        return await handlers.cancel(new_uow(), booking.member_id, booking.id)
+
+
+async def bookings_of(
+    new_uow: partial[SchedulingUnitOfWork], members: list[uuid.UUID]
+) -> list[Booking]:
+    found = []
+    for member in members:
+        with authenticated_as(Principal(user_id=str(member), roles=frozenset({"member"}))):
+            found += await handlers.list_bookings(new_uow(), member, 0, 10)
+    return found
+
+
+async def test_a_rush_never_overbooks_and_keeps_the_waitlist_in_arrival_order(
+    new_uow: partial[SchedulingUnitOfWork], database_url: str
+) -> None:
+    session = await a_class(new_uow, SPOTS)
+    members = [uuid.uuid4() for _ in range(MEMBERS)]
+    results = await asyncio.gather(*(book(new_uow, member, session) for member in members))
+
+    confirmed = [b for b in results if b.state is BookingState.CONFIRMED]
+    waitlisted = [b for b in results if b.state is BookingState.WAITLISTED]
+    assert (len(confirmed), len(waitlisted)) == (SPOTS, MEMBERS - SPOTS)
+    # Positions are 1..N with no gaps or repeats, in the order the decisions were made.
+    by_position = sorted(waitlisted, key=lambda b: b.waitlist_position)
+    assert [b.waitlist_position for b in by_position] == list(range(1, MEMBERS - SPOTS + 1))
+    assert by_position == sorted(waitlisted, key=lambda b: b.created_at)
+    with authenticated_as(ADMIN):
+        stored = await handlers.get_class(new_uow(), session.studio, session.id)
+    assert (stored.confirmed_count, stored.waitlist_count) == (SPOTS, MEMBERS - SPOTS)
+
+    # Three spots free up: the first three in line get them, in order, and everyone else
+    # moves up by three.
+    for booking in confirmed[:3]:
+        await cancel(new_uow, booking)
+    now_booked = {b.member_id: b for b in await bookings_of(new_uow, members)}
+    for promoted in by_position[:3]:
+        assert now_booked[promoted.member_id].state is BookingState.CONFIRMED
+    for still_waiting in by_position[3:]:
+        booking = now_booked[still_waiting.member_id]
+        assert booking.waitlist_position == still_waiting.waitlist_position - 3
+    with authenticated_as(ADMIN):
+        stored = await handlers.get_class(new_uow(), session.studio, session.id)
+    assert (stored.confirmed_count, stored.waitlist_count) == (SPOTS, MEMBERS - SPOTS - 3)
+    await assert_counts_match_rows(database_url, session)
+
+
+async def test_one_member_racing_themselves_gets_exactly_one_booking(
+    new_uow: partial[SchedulingUnitOfWork], database_url: str
+) -> None:
+    session = await a_class(new_uow, 2)
+    member = uuid.uuid4()
+    results = await asyncio.gather(
+        *(book(new_uow, member, session) for _ in range(20)), return_exceptions=True
+    )
+    booked = [r for r in results if isinstance(r, Booking)]
+    refused = [r for r in results if isinstance(r, AlreadyExists)]
+    assert (len(booked), len(refused)) == (1, 19)
+    await assert_counts_match_rows(database_url, session)
+
+
+async def assert_counts_match_rows(database_url: str, session: ClassSession) -> None:
+    """The class's counters agree with its booking rows."""
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                text("SELECT state, count(*) FROM bookings WHERE session_id = :id GROUP BY state"),
+                {"id": session.id},
+            )
+            counts: dict[str, int] = dict(rows.tuples().all())
+            stored = (
+                await connection.execute(
+                    text(
+                        "SELECT confirmed_count, waitlist_count, capacity FROM class_sessions"
+                        " WHERE id = :id"
+                    ),
+                    {"id": session.id},
+                )
+            ).one()
+    finally:
+        await engine.dispose()
+    assert stored.confirmed_count == counts.get("confirmed", 0) <= stored.capacity
+    assert stored.waitlist_count == counts.get("waitlisted", 0)
