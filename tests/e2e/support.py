@@ -105,14 +105,14 @@ class EdgeFactory:
             auth_burst=10_000,  # Tests sign up many users; one test checks the limit itself.
             jwks_cache_seconds=1,
         )
-        config_path = write_config(
-            render(services, replace(settings, **overrides)), directory / "envoy.json"
-        )
+        settings = replace(settings, **overrides)
+        config_path = write_config(render(services, settings), directory / "envoy.json")
         validate_config(config_path)
-        envoy = EnvoyProcess(config_path, admin_port, directory / "envoy.log")
+        envoy = EnvoyProcess(config_path, settings.admin_port, directory / "envoy.log")
         envoy.start()
         self.started.append(envoy)
-        return Edge(f"http://127.0.0.1:{listen_port}", f"127.0.0.1:{listen_port}")
+        port = settings.listen_port
+        return Edge(f"http://127.0.0.1:{port}", f"127.0.0.1:{port}")
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,261 @@
+"""Booking a class over REST through Envoy, with Identity's real tokens and real NATS events."""
+
+from __future__ import annotations
+
+import argparse
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import pytest_asyncio
+
+from e2e.support import (
+    Account,
+    Edge,
+    EdgeFactory,
+    call,
+    new_account,
+    next_event,
+    reason,
+    sign_in,
+    violations,
+)
+from stride.identity.config import IdentitySettings
+from stride.identity.entrypoints.admin import run_admin_command
+from stride.platform.db.engine import drop_database, ensure_database
+from stride.platform.grpc.server import RunningServer, start
+from stride.platform.local.ports import free_port
+from stride.scheduling.config import SchedulingSettings
+from stride.scheduling.events.v1.events_pb2 import BookingChanged
+from stride.scheduling.main import build_app
+
+EDGE_PORT = free_port()  # Known before the edge starts: Scheduling fetches the JWKS from it.
+
+
+@pytest_asyncio.fixture(scope="module")
+async def scheduling(
+    postgres_server_url: str, nats_url: str, event_prefix: str
+) -> AsyncIterator[RunningServer]:
+    name = f"t_scheduling_{uuid.uuid4().hex[:8]}"  # A database of its own, as in production.
+    settings = SchedulingSettings(
+        database_url=await ensure_database(postgres_server_url, name),
+        nats_url=nats_url,
+        events_prefix=event_prefix,
+        grpc_port=free_port(),
+        jwks_url=f"http://127.0.0.1:{EDGE_PORT}/.well-known/jwks.json",
+        shutdown_grace_seconds=1,
+    )
+    running = await start(await build_app(settings))
+    yield running
+    await running.stop()
+    await drop_database(postgres_server_url, name)
+
+
+@pytest.fixture(scope="module")
+def edges(
+    identity: RunningServer, scheduling: RunningServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[EdgeFactory]:
+    ports = {"identity": identity.port, "scheduling": scheduling.port}
+    factory = EdgeFactory(ports, tmp_path_factory.mktemp("edge"), [])
+    yield factory
+    for envoy in factory.started:
+        envoy.stop()
+
+
+@pytest.fixture(scope="module")
+def edge(edges: EdgeFactory) -> Edge:
+    return edges(listen_port=EDGE_PORT)
+
+
+@dataclass(frozen=True)
+class Studio:
+    name: str
+    manager: Account
+    room: str
+    class_type: str
+
+
+async def signed_in(edge: Edge, account: Account) -> Account:
+    credentials = (await sign_in(edge, account.email)).body["credentials"]
+    return Account(
+        account.name,
+        account.email,
+        credentials["accessToken"],
+        credentials["refreshToken"],
+        credentials["session"],
+    )
+
+
+@pytest_asyncio.fixture(scope="module")
+async def studio(
+    edge: Edge, nats_url: str, event_prefix: str, identity_config: IdentitySettings
+) -> Studio:
+    admin = await new_account(edge, nats_url, event_prefix)
+    grant = argparse.Namespace(command="grant-role", email=admin.email, role="admin", studio="")
+    await run_admin_command(identity_config, grant)
+    admin = await signed_in(edge, admin)
+    slug = f"olaya-{uuid.uuid4().hex[:8]}"
+    created = await call(
+        "POST",
+        f"{edge.base_url}/v1/studios?studioId={slug}",
+        {
+            "displayName": "Stride Olaya",
+            "timeZone": "Asia/Riyadh",
+            "bookingPolicy": {"bookingWindowDays": 7, "lateCancelHours": 12},
+        },
+        **admin.auth,
+    )
+    assert created.status == 200, created.body
+    manager = await new_account(edge, nats_url, event_prefix)
+    role = {"grant": {"role": "manager", "studio": f"studios/{slug}"}}
+    granted = await call("POST", f"{edge.base_url}/v1/{manager.name}:grantRole", role, **admin.auth)
+    assert granted.status == 200, granted.body
+    manager = await signed_in(edge, manager)  # Now scoped to the studio, as its manager.
+    base = f"{edge.base_url}/v1/studios/{slug}"
+    room = await call(
+        "POST", f"{base}/rooms", {"displayName": "Studio A", "capacity": 1}, **manager.auth
+    )
+    spin = await call(
+        "POST",
+        f"{base}/classTypes",
+        {"displayNameEn": "Spin", "displayNameAr": "دراجات", "durationMinutes": 45},
+        **manager.auth,
+    )
+    assert room.status == spin.status == 200, (room.body, spin.body)
+    return Studio(f"studios/{slug}", manager, room.body["name"], spin.body["name"])
+
+
+async def schedule(edge: Edge, studio: Studio, starts_in: timedelta) -> dict[str, object]:
+    start = (datetime.now(UTC) + starts_in).isoformat().replace("+00:00", "Z")
+    created = await call(
+        "POST",
+        f"{edge.base_url}/v1/{studio.name}/classSessions",
+        {"classType": studio.class_type, "room": studio.room, "startTime": start},
+        **studio.manager.auth,
+    )
+    assert created.status == 200, created.body
+    return created.body
+
+
+async def book(
+    edge: Edge, member: Account, class_name: object, request_id: str = ""
+) -> dict[str, object]:
+    """The body is the Booking itself (`body: "booking"`); the request id rides the query."""
+    query = f"?requestId={request_id}" if request_id else ""
+    reply = await call(
+        "POST",
+        f"{edge.base_url}/v1/{member.name}/bookings{query}",
+        {"classSession": class_name},
+        **member.auth,
+    )
+    return {"status": reply.status, **reply.body}
+
+
+async def test_book_waitlist_promotion_and_late_cancel(
+    edge: Edge, studio: Studio, nats_url: str, event_prefix: str
+) -> None:
+    spin = await schedule(edge, studio, timedelta(days=3))
+    layla = await new_account(edge, nats_url, event_prefix)
+    omar = await new_account(edge, nats_url, event_prefix)
+
+    first = await book(edge, layla, spin["name"])
+    second = await book(edge, omar, spin["name"])
+    assert (first["status"], first["state"]) == (200, "STATE_CONFIRMED")
+    assert (second["status"], second["state"], second["waitlistPosition"]) == (
+        200,
+        "STATE_WAITLISTED",
+        1,
+    )
+    full = await call("GET", f"{edge.base_url}/v1/{spin['name']}", **layla.auth)
+    assert (full.body["confirmedCount"], full.body["waitlistCount"]) == (1, 1)
+
+    cancelled = await call("POST", f"{edge.base_url}/v1/{first['name']}:cancel", {}, **layla.auth)
+    assert cancelled.body["state"] == "STATE_CANCELLED"  # Three days ahead: on time.
+    mine = await call("GET", f"{edge.base_url}/v1/{omar.name}/bookings", **omar.auth)
+    assert [b["state"] for b in mine.body["bookings"]] == ["STATE_CONFIRMED"]
+    _, promoted, _ = await next_event(
+        nats_url,
+        event_prefix,
+        "scheduling.waitlist.promoted.v1",
+        BookingChanged,
+        lambda event: event.booking == second["name"],
+    )
+    assert promoted.member == omar.name
+
+    soon = await schedule(edge, studio, timedelta(hours=2))
+    late_booking = await book(edge, layla, soon["name"])
+    late = await call("POST", f"{edge.base_url}/v1/{late_booking['name']}:cancel", {}, **layla.auth)
+    assert late.body["state"] == "STATE_LATE_CANCELLED"
+    _, fee_event, _ = await next_event(
+        nats_url,
+        event_prefix,
+        "scheduling.booking.late_cancelled.v1",
+        BookingChanged,
+        lambda event: event.booking == late_booking["name"],
+    )
+    assert fee_event.class_session == soon["name"]
+
+
+async def test_bad_bookings_are_clear_localized_errors(
+    edge: Edge, studio: Studio, nats_url: str, event_prefix: str
+) -> None:
+    member = await new_account(edge, nats_url, event_prefix)
+    far = await schedule(edge, studio, timedelta(days=30))
+    not_open = await book(edge, member, far["name"])
+    assert not_open["status"] == 400
+    assert not_open["details"][0]["reason"] == "BOOKING_NOT_OPEN"
+
+    unknown = await book(edge, member, f"{studio.name}/classSessions/{uuid.uuid4()}")
+    assert unknown["status"] == 404
+
+    past = await call(
+        "POST",
+        f"{edge.base_url}/v1/{studio.name}/classSessions",
+        {"classType": studio.class_type, "room": studio.room, "startTime": "2020-01-01T10:00:00Z"},
+        **studio.manager.auth,
+        accept_language="ar",
+    )
+    assert past.status == 400
+    assert violations(past) == {"class_session.start_time": "class.start_in_past"}
+
+    soon = await schedule(edge, studio, timedelta(days=1))
+    request_id = str(uuid.uuid4())
+    once = await book(edge, member, soon["name"], request_id)
+    again = await book(edge, member, soon["name"], request_id)
+    assert once["status"] == again["status"] == 200
+    assert once["name"] == again["name"]  # A retry is the same booking, not a second one.
+    reused = await book(edge, member, far["name"], request_id)
+    assert reused["status"] == 400
+    twice = await book(edge, member, soon["name"])
+    assert twice["status"] == 409
+
+
+async def test_members_touch_only_their_own_bookings_and_staff_run_the_studio(
+    edge: Edge, studio: Studio, nats_url: str, event_prefix: str
+) -> None:
+    owner = await new_account(edge, nats_url, event_prefix)
+    other = await new_account(edge, nats_url, event_prefix)
+    spin = await schedule(edge, studio, timedelta(days=2))
+    booking = await book(edge, owner, spin["name"])
+    steal = await call("POST", f"{edge.base_url}/v1/{booking['name']}:cancel", {}, **other.auth)
+    peek = await call("GET", f"{edge.base_url}/v1/{owner.name}/bookings", **other.auth)
+    on_behalf = await book(edge, other, spin["name"])
+    assert (steal.status, peek.status) == (403, 403)
+    assert on_behalf["status"] == 200  # Booking for oneself is fine…
+    forged = await call(
+        "POST",
+        f"{edge.base_url}/v1/{owner.name}/bookings",
+        {"classSession": spin["name"]},
+        **other.auth,
+    )
+    assert forged.status == 403  # …booking as someone else is not.
+    room = await call(
+        "POST",
+        f"{edge.base_url}/v1/{studio.name}/rooms",
+        {"displayName": "Mine now", "capacity": 5},
+        **other.auth,
+    )
+    assert room.status == 403
+    assert reason(room) == "PERMISSION_DENIED"
