@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -127,7 +128,7 @@ async def studio(
     return Studio(f"studios/{slug}", manager, room.body["name"], spin.body["name"])
 
 
-async def schedule(edge: Edge, studio: Studio, starts_in: timedelta) -> dict[str, object]:
+async def schedule(edge: Edge, studio: Studio, starts_in: timedelta) -> dict[str, Any]:
     start = (datetime.now(UTC) + starts_in).isoformat().replace("+00:00", "Z")
     created = await call(
         "POST",
@@ -141,7 +142,7 @@ async def schedule(edge: Edge, studio: Studio, starts_in: timedelta) -> dict[str
 
 async def book(
     edge: Edge, member: Account, class_name: object, request_id: str = ""
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """The body is the Booking itself (`body: "booking"`); the request id rides the query."""
     query = f"?requestId={request_id}" if request_id else ""
     reply = await call(
@@ -205,7 +206,7 @@ async def test_bad_bookings_are_clear_localized_errors(
     far = await schedule(edge, studio, timedelta(days=30))
     not_open = await book(edge, member, far["name"])
     assert not_open["status"] == 400
-    assert not_open["details"][0]["reason"] == "BOOKING_NOT_OPEN"
+    assert not_open["details"][0]["reason"] == "BOOKING_NOT_OPEN"  # ErrorInfo comes first.
 
     unknown = await book(edge, member, f"{studio.name}/classSessions/{uuid.uuid4()}")
     assert unknown["status"] == 404
