@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import argparse
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from stride.identity.config import IdentitySettings
 from stride.identity.entrypoints.admin import run_admin_command
 from stride.identity.v1 import identity_service_pb2 as pb
 from stride.identity.v1 import identity_service_pb2_grpc as pb_grpc
+from stride.scheduling.v1 import scheduling_service_pb2 as scheduling_pb
+from stride.scheduling.v1 import scheduling_service_pb2_grpc as scheduling_grpc
 
 DEMO_PASSWORD = "stride-demo-password"  # noqa: S105 - printed for the demo accounts.
 DEMO_STUDIO = "studios/riyadh-olaya"
+DEMO_TZ = "Asia/Riyadh"
 # email, display name, language, (role, studio) granted beyond member.
 DEMO_USERS = (
     ("member@demo.stride.app", "Layla Member", "ar", None),
@@ -50,3 +56,77 @@ async def confirm_demo_users(identity: IdentitySettings) -> None:
                 identity,
                 argparse.Namespace(command="grant-role", email=email, role=role, studio=studio),
             )
+
+
+def _admin_metadata(stub: pb_grpc.IdentityServiceStub) -> tuple[tuple[str, str | bytes], ...]:
+    email = next(email for email, _, _, grant in DEMO_USERS if grant == ("admin", ""))
+    signed_in = stub.SignIn(pb.SignInRequest(email=email, password=DEMO_PASSWORD), timeout=10)
+    return (("authorization", f"Bearer {signed_in.credentials.access_token}"),)
+
+
+def seed_demo_schedule(target: str, now: datetime) -> int:
+    """The demo studio with a room, two class types and a week of classes at 07:00 and 18:00
+    studio time; returns how many classes were created (none while upcoming ones exist)."""
+    with grpc.insecure_channel(target) as channel:
+        auth = _admin_metadata(pb_grpc.IdentityServiceStub(channel))
+        scheduling = scheduling_grpc.SchedulingServiceStub(channel)
+        try:
+            scheduling.CreateStudio(
+                scheduling_pb.CreateStudioRequest(
+                    studio_id=DEMO_STUDIO.removeprefix("studios/"),
+                    studio=scheduling_pb.Studio(display_name="Stride Olaya", time_zone=DEMO_TZ),
+                ),
+                metadata=auth,
+                timeout=10,
+            )
+        except grpc.RpcError as error:
+            if error.code() != grpc.StatusCode.ALREADY_EXISTS:
+                raise
+        upcoming = scheduling.ListClassSessions(
+            scheduling_pb.ListClassSessionsRequest(parent=DEMO_STUDIO, page_size=1),
+            metadata=auth,
+            timeout=10,
+        )
+        if upcoming.class_sessions:
+            return 0  # Seeded by an earlier run.
+        room = scheduling.CreateRoom(
+            scheduling_pb.CreateRoomRequest(
+                parent=DEMO_STUDIO, room=scheduling_pb.Room(display_name="Studio A", capacity=20)
+            ),
+            metadata=auth,
+            timeout=10,
+        )
+        kinds = [
+            scheduling.CreateClassType(
+                scheduling_pb.CreateClassTypeRequest(
+                    parent=DEMO_STUDIO,
+                    class_type=scheduling_pb.ClassType(
+                        display_name_en=en, display_name_ar=ar, duration_minutes=minutes
+                    ),
+                ),
+                metadata=auth,
+                timeout=10,
+            )
+            for en, ar, minutes in (("Spin", "دراجات", 45), ("Yoga Flow", "يوغا", 60))
+        ]
+        created = 0
+        local_today = now.astimezone(ZoneInfo(DEMO_TZ)).date()
+        for day in range(1, 8):
+            for hour, kind in ((7, kinds[0]), (18, kinds[1])):
+                start = datetime.combine(
+                    local_today + timedelta(days=day), time(hour), tzinfo=ZoneInfo(DEMO_TZ)
+                )
+                stamp = Timestamp()
+                stamp.FromDatetime(start)
+                scheduling.CreateClassSession(
+                    scheduling_pb.CreateClassSessionRequest(
+                        parent=DEMO_STUDIO,
+                        class_session=scheduling_pb.ClassSession(
+                            class_type=kind.name, room=room.name, start_time=stamp
+                        ),
+                    ),
+                    metadata=auth,
+                    timeout=10,
+                )
+                created += 1
+    return created

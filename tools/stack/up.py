@@ -14,6 +14,7 @@ import signal
 import sys
 import time
 from contextlib import ExitStack
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
@@ -21,7 +22,13 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from stack.keys import load_or_create_data_keys
-from stack.seed import DEMO_PASSWORD, confirm_demo_users, sign_up_demo_users
+from stack.seed import (
+    DEMO_PASSWORD,
+    DEMO_STUDIO,
+    confirm_demo_users,
+    seed_demo_schedule,
+    sign_up_demo_users,
+)
 from stride.gateway.catalog import SERVICES, ServiceEntry
 from stride.gateway.render import write_edge_bundle
 from stride.identity.config import IdentitySettings
@@ -157,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         users = sign_up_demo_users(f"127.0.0.1:{args.rest_port}")
         identity = load_settings(IdentitySettings, environments["identity"])
         asyncio.run(confirm_demo_users(identity))
+        seed_demo_schedule(f"127.0.0.1:{args.rest_port}", datetime.now(UTC))
         print_summary(base_url, users, time.monotonic() - started, data)
         while not stopping:
             time.sleep(0.2)
@@ -182,6 +190,8 @@ Stride is up — healthy in {elapsed:.1f} s.
       -d '{{"email": "{member_email}", "password": "{DEMO_PASSWORD}"}}' \\
       | python3 -c 'import json,sys; print(json.load(sys.stdin)["credentials"]["accessToken"])')
     curl -s {base_url}/v1/{member_name} -H "authorization: Bearer $TOKEN"
+    curl -s "{base_url}/v1/{DEMO_STUDIO}/classSessions?onlyFreeSpots=true" \\
+      -H "authorization: Bearer $TOKEN"
 
 Ctrl-C stops everything.""",
         flush=True,
