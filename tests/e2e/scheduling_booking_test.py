@@ -25,14 +25,18 @@ from e2e.support import (
 )
 from stride.identity.config import IdentitySettings
 from stride.identity.entrypoints.admin import run_admin_command
+from stride.platform.crypto.sealing import DataKeyring, new_data_key_spec
 from stride.platform.db.engine import drop_database, ensure_database
 from stride.platform.grpc.server import RunningServer, start
 from stride.platform.local.ports import free_port
 from stride.scheduling.config import SchedulingSettings
+from stride.scheduling.domain.check_in import issue_code
 from stride.scheduling.events.v1.events_pb2 import BookingChanged
 from stride.scheduling.main import build_app
+from stride.scheduling.service_layer.attendance import CHECK_IN_KEY_PURPOSE
 
 EDGE_PORT = free_port()  # Known before the edge starts: Scheduling fetches the JWKS from it.
+DATA_KEYS = new_data_key_spec("test1")
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -46,6 +50,8 @@ async def scheduling(
         events_prefix=event_prefix,
         grpc_port=free_port(),
         jwks_url=f"http://127.0.0.1:{EDGE_PORT}/.well-known/jwks.json",
+        data_keys=DATA_KEYS,
+        data_key_active="test1",
         shutdown_grace_seconds=1,
     )
     running = await start(await build_app(settings))
@@ -260,3 +266,54 @@ async def test_members_touch_only_their_own_bookings_and_staff_run_the_studio(
     )
     assert room.status == 403
     assert reason(room) == "PERMISSION_DENIED"
+
+
+async def test_check_in_with_the_rotating_code(
+    edge: Edge, studio: Studio, nats_url: str, event_prefix: str
+) -> None:
+    member = await new_account(edge, nats_url, event_prefix)
+    spin = await schedule(edge, studio, timedelta(minutes=30))
+    booking = await book(edge, member, spin["name"])
+    code = await call("GET", f"{edge.base_url}/v1/{booking['name']}:checkInToken", **member.auth)
+    assert code.status == 200, code.body
+    kiosk = f"{edge.base_url}/v1/{studio.name}:checkIn"
+
+    not_staff = await call("POST", kiosk, {"token": code.body["token"]}, **member.auth)
+    assert not_staff.status == 403
+    desk = studio.manager.auth
+    checked_in = await call("POST", kiosk, {"token": code.body["token"]}, **desk)
+    assert checked_in.status == 200, checked_in.body
+    assert checked_in.body["booking"] == booking["name"]
+    again = await call("POST", kiosk, {"token": code.body["token"]}, **desk)
+    assert again.body["checkInTime"] == checked_in.body["checkInTime"]
+
+    roster = await call("GET", f"{edge.base_url}/v1/{spin['name']}/roster", **desk)
+    (entry,) = roster.body["entries"]
+    assert (entry["member"], entry["state"]) == (member.name, "STATE_ATTENDED")
+    await next_event(
+        nats_url,
+        event_prefix,
+        "scheduling.attendance.checked_in.v1",
+        BookingChanged,
+        lambda event: event.booking == booking["name"],
+    )
+
+    key = DataKeyring.from_spec(DATA_KEYS, "test1").derive_key(CHECK_IN_KEY_PURPOSE)
+    booking_id = uuid.UUID(booking["name"].rsplit("/", 1)[1])
+    screenshot, _ = issue_code(key, booking_id, datetime.now(UTC) - timedelta(minutes=10))
+    stale = await call("POST", kiosk, {"token": screenshot}, **desk, accept_language="ar")
+    assert stale.status == 400
+    assert reason(stale) == "CHECK_IN_CODE_EXPIRED"
+    forged = await call("POST", kiosk, {"token": "bm90IGEgY29kZQ"}, **desk)
+    assert violations(forged) == {"token": "check_in.invalid_code"}
+
+
+async def test_codes_only_near_class_time(
+    edge: Edge, studio: Studio, nats_url: str, event_prefix: str
+) -> None:
+    member = await new_account(edge, nats_url, event_prefix)
+    later = await schedule(edge, studio, timedelta(days=2))
+    booking = await book(edge, member, later["name"])
+    code = await call("GET", f"{edge.base_url}/v1/{booking['name']}:checkInToken", **member.auth)
+    assert code.status == 400
+    assert reason(code) == "CHECK_IN_CLOSED"

@@ -18,7 +18,7 @@ from stride.platform.db.migrations.runner import run_migrations
 from stride.platform.errors import AlreadyExists
 from stride.scheduling.domain.model import Booking, BookingPolicy, BookingState, ClassSession
 from stride.scheduling.main import MIGRATIONS
-from stride.scheduling.service_layer import handlers
+from stride.scheduling.service_layer import attendance, handlers
 from stride.scheduling.service_layer.unit_of_work import SchedulingUnitOfWork
 
 ADMIN = Principal(user_id=str(uuid.uuid4()), roles=frozenset({"admin"}))
@@ -140,3 +140,24 @@ async def assert_counts_match_rows(database_url: str, session: ClassSession) -> 
         await engine.dispose()
     assert stored.confirmed_count == counts.get("confirmed", 0) <= stored.capacity
     assert stored.waitlist_count == counts.get("waitlisted", 0)
+
+
+async def test_unattended_spots_become_no_shows_after_class(
+    new_uow: partial[SchedulingUnitOfWork],
+) -> None:
+    session = await a_class(new_uow, 3)
+    present, absent = uuid.uuid4(), uuid.uuid4()
+    attended = await book(new_uow, present, session)
+    missed = await book(new_uow, absent, session)
+    uow = new_uow()
+    async with uow:
+        await uow.bookings.mark_attended(attended.id, session.start)
+        await uow.commit()
+    assert await attendance.mark_no_shows(new_uow(), session.start) == 0  # Not over yet.
+    after = session.end + timedelta(minutes=1)
+    marked = await attendance.mark_no_shows(new_uow(), after)
+    assert marked >= 1
+    states = {b.member_id: b.state for b in await bookings_of(new_uow, [present, absent])}
+    assert states == {present: BookingState.ATTENDED, absent: BookingState.NO_SHOW}
+    assert missed.state is BookingState.CONFIRMED
+    assert await attendance.mark_no_shows(new_uow(), after) == 0  # Marked once only.

@@ -3,15 +3,14 @@
 from pydantic import Field
 
 from stride.identity.adapters.oidc import ProviderConfig
-from stride.platform.config import ServiceSettings
+from stride.platform.config import WithDataKeys
 
 
-class IdentitySettings(ServiceSettings):
+class IdentitySettings(WithDataKeys):
+    """Data keys seal the private signing keys and the MFA secrets."""
+
     service_name: str = "identity"
     grpc_port: int = 50101
-    # AES-256-GCM data keys sealing private signing keys and MFA secrets: `id:<base64>,...`.
-    data_keys: str = Field(min_length=1)
-    data_key_active: str = Field(min_length=1)
     # Longer than any JWKS cache (Envoy's is 5 minutes), so a new key is everywhere before it
     # signs anything.
     signing_key_publish_ahead_seconds: float = Field(default=600.0, ge=0)

@@ -70,3 +70,11 @@ def load_settings(cls: type[SettingsT], env: Mapping[str, str] | None = None) ->
             variable = ENV_PREFIX + "_".join(str(part) for part in problem["loc"]).upper()
             print(f"configuration error: {variable}: {problem['msg']}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+class WithDataKeys(ServiceSettings):
+    """Settings of a service that seals secrets at rest (AES-256-GCM data keys)."""
+
+    # `id:<base64 key>,...`; the active one seals new values, all of them open old ones.
+    data_keys: str = Field(min_length=1)
+    data_key_active: str = Field(min_length=1)

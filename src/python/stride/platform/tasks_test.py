@@ -2,7 +2,7 @@ import asyncio
 
 import pytest
 
-from stride.platform.tasks import cancel_and_wait
+from stride.platform.tasks import Periodic, cancel_and_wait
 
 
 async def test_a_task_that_swallows_one_cancellation_is_still_stopped() -> None:
@@ -33,3 +33,23 @@ async def test_a_task_that_failed_reports_its_error() -> None:
     await asyncio.sleep(0)
     with pytest.raises(RuntimeError, match="boom"):
         await cancel_and_wait(task)
+
+
+async def test_a_periodic_job_keeps_running_after_a_failure() -> None:
+    runs: list[int] = []
+    third_run = asyncio.Event()
+
+    async def job() -> None:
+        runs.append(len(runs))
+        if len(runs) == 3:
+            third_run.set()
+        if len(runs) == 1:
+            raise RuntimeError("first run fails")
+
+    periodic = Periodic("test", 0.01, job)
+    await periodic.start()
+    await asyncio.wait_for(third_run.wait(), timeout=5)
+    await periodic.stop()
+    stopped_at = len(runs)
+    await asyncio.sleep(0.05)
+    assert len(runs) == stopped_at

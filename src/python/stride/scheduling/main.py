@@ -7,19 +7,29 @@ from pathlib import Path
 
 from stride.gateway.catalog import SCHEDULING
 from stride.platform.config import load_settings
+from stride.platform.crypto.sealing import DataKeyring
 from stride.platform.db.engine import create_engine, session_factory
 from stride.platform.db.migrations.runner import run_migrations
 from stride.platform.events.outbox import OutboxRelay
 from stride.platform.grpc.server import GrpcApp, ServiceRegistration, run
 from stride.platform.observability.logging import configure_logging
 from stride.platform.observability.tracing import configure_tracing
+from stride.platform.tasks import Periodic
 from stride.scheduling.config import SchedulingSettings
 from stride.scheduling.entrypoints.grpc_servicer import SchedulingServicer
+from stride.scheduling.service_layer import attendance
+from stride.scheduling.service_layer.attendance import CHECK_IN_KEY_PURPOSE
+from stride.scheduling.service_layer.handlers import utcnow
 from stride.scheduling.service_layer.unit_of_work import SOURCE, SchedulingUnitOfWork
 from stride.scheduling.v1 import scheduling_service_pb2_grpc as pb_grpc
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations" / "versions"
+NO_SHOW_SWEEP_SECONDS = 60.0
 SERVICE_NAME = "stride.scheduling.v1.SchedulingService"
+
+
+async def sweep_no_shows(new_uow: partial[SchedulingUnitOfWork]) -> None:
+    await attendance.mark_no_shows(new_uow(), utcnow())
 
 
 async def build_app(settings: SchedulingSettings) -> GrpcApp:
@@ -28,6 +38,9 @@ async def build_app(settings: SchedulingSettings) -> GrpcApp:
     relay = OutboxRelay(
         sessions, nats_url=settings.nats_url, prefix=settings.events_prefix, source=SOURCE
     )
+    new_uow = partial(SchedulingUnitOfWork, sessions)
+    data_keys = DataKeyring.from_spec(settings.data_keys, settings.data_key_active)
+    sweeper = Periodic("no-shows", NO_SHOW_SWEEP_SECONDS, partial(sweep_no_shows, new_uow))
 
     async def migrate() -> None:
         if settings.migrate_on_start:
@@ -39,12 +52,12 @@ async def build_app(settings: SchedulingSettings) -> GrpcApp:
             ServiceRegistration(
                 SERVICE_NAME,
                 pb_grpc.add_SchedulingServiceServicer_to_server,
-                SchedulingServicer(partial(SchedulingUnitOfWork, sessions)),
+                SchedulingServicer(new_uow, data_keys.derive_key(CHECK_IN_KEY_PURPOSE)),
             )
         ],
         public_methods=SCHEDULING.public_methods,
-        on_start=[migrate, relay.start],
-        on_stop=[engine.dispose, relay.stop],
+        on_start=[migrate, relay.start, sweeper.start],
+        on_stop=[engine.dispose, relay.stop, sweeper.stop],
     )
 
 

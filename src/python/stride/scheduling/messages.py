@@ -63,6 +63,26 @@ CATALOG.register(
             "en": "This booking is already cancelled.",
             "ar": "هذا الحجز ملغى بالفعل.",
         },
+        "check_in.invalid_code": {
+            "en": "This code is not a Stride check-in code.",
+            "ar": "هذا الرمز ليس رمز تسجيل حضور من Stride.",
+        },
+        "check_in.code_expired": {
+            "en": "This code has expired: open the booking in the app to show a fresh one.",
+            "ar": "انتهت صلاحية هذا الرمز: افتح الحجز في التطبيق لعرض رمز جديد.",
+        },
+        "check_in.closed": {
+            "en": "Check-in opens an hour before the class and closes when it ends.",
+            "ar": "يبدأ تسجيل الحضور قبل الحصة بساعة وينتهي بانتهائها.",
+        },
+        "check_in.not_confirmed": {
+            "en": "Only a confirmed booking can be checked in.",
+            "ar": "لا يمكن تسجيل الحضور إلا لحجز مؤكد.",
+        },
+        "check_in.other_studio": {
+            "en": "This booking is for a class at another studio.",
+            "ar": "هذا الحجز لحصة في استوديو آخر.",
+        },
         "booking.not_found": {"en": "This booking does not exist.", "ar": "هذا الحجز غير موجود."},
         "booking.invalid_name": {
             "en": "Use a booking name of the form users/{user}/bookings/{id}.",

@@ -15,7 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 KEY_BYTES = 32  # AES-256.
 NONCE_BYTES = 12  # 96-bit random nonces: safe for far more than 2^32 values per key.
@@ -42,6 +44,7 @@ class DataKeyring:
         if active_key_id not in keys:
             raise ValueError(f"active data key {active_key_id!r} is not in the keyring")
         self._keys = {key_id: AESGCM(key) for key_id, key in keys.items()}
+        self._raw = dict(keys)
         self.active_key_id = active_key_id
 
     @classmethod
@@ -67,6 +70,13 @@ class DataKeyring:
             return box.decrypt(nonce, body, context.encode())
         except InvalidTag:
             raise SealingError("sealed value does not open: tampered or wrong context") from None
+
+    def derive_key(self, purpose: str) -> bytes:
+        """A 256-bit key for `purpose` (e.g. signing short-lived codes), derived from the
+        active data key with HKDF-SHA256, so no further secret needs distributing. It changes
+        when the active key does: use it only for values that live minutes."""
+        hkdf = HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=purpose.encode())
+        return hkdf.derive(self._raw[self.active_key_id])
 
     def reseal(self, sealed: Sealed, context: str) -> Sealed:
         if sealed.key_id == self.active_key_id:

@@ -52,3 +52,11 @@ def test_keys_must_be_256_bits_and_the_active_one_present() -> None:
         keyring(f"k1:{short}", "k1")
     with pytest.raises(ValueError, match="active"):
         keyring(OLD, "k9")
+
+
+def test_derived_keys_differ_by_purpose_and_follow_the_active_key() -> None:
+    ring = keyring(f"{OLD},{NEW}", "k1")
+    assert ring.derive_key("check-in") == keyring(OLD, "k1").derive_key("check-in")
+    assert ring.derive_key("check-in") != ring.derive_key("other")
+    assert len(ring.derive_key("check-in")) == 32
+    assert keyring(f"{OLD},{NEW}", "k2").derive_key("check-in") != ring.derive_key("check-in")

@@ -266,6 +266,50 @@ class BookingRepository:
             update(BookingRecord).where(col(BookingRecord.id) == booking_id).values(**values)
         )
 
+    async def mark_attended(self, booking_id: uuid.UUID, now: datetime) -> None:
+        await self._db.execute(
+            update(BookingRecord)
+            .where(col(BookingRecord.id) == booking_id)
+            .values(state=BookingState.ATTENDED.value, checked_in_at=now)
+        )
+
+    async def roster(self, session_id: uuid.UUID) -> list[Booking]:
+        """Spot holders (confirmed, attended, no-show) by booking time, then the waitlist."""
+        holders = (
+            BookingState.CONFIRMED.value,
+            BookingState.ATTENDED.value,
+            BookingState.NO_SHOW.value,
+        )
+        records = await self._db.execute(
+            select(BookingRecord)
+            .where(
+                BookingRecord.session_id == session_id,
+                col(BookingRecord.state).in_((*holders, BookingState.WAITLISTED.value)),
+            )
+            .order_by(
+                col(BookingRecord.state) == BookingState.WAITLISTED.value,
+                col(BookingRecord.waitlist_seq),
+                col(BookingRecord.created_at),
+            )
+        )
+        return [await self._to_booking(record) for record in records.scalars().all()]
+
+    async def claim_no_shows(self, now: datetime, limit: int) -> list[Booking]:
+        """Confirmed bookings of classes that have ended, locked so that replicas sweeping at
+        the same time split the work instead of marking one booking twice."""
+        records = await self._db.execute(
+            select(BookingRecord)
+            .join(ClassSessionRecord, col(ClassSessionRecord.id) == col(BookingRecord.session_id))
+            .where(
+                BookingRecord.state == BookingState.CONFIRMED.value,
+                col(BookingRecord.class_start) < now,
+                col(ClassSessionRecord.end_time) < now,
+            )
+            .limit(limit)
+            .with_for_update(of=BookingRecord, skip_locked=True)
+        )
+        return [await self._to_booking(record) for record in records.scalars().all()]
+
     async def list_for_member(
         self, member_id: uuid.UUID, *, offset: int, limit: int
     ) -> list[Booking]:
@@ -298,6 +342,7 @@ class BookingRepository:
             created_at=record.created_at,
             class_start=record.class_start,
             waitlist_position=position,
+            checked_in_at=record.checked_in_at,
         )
 
 

@@ -89,3 +89,4 @@ class BookingRecord(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     class_start: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     cancelled_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    checked_in_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))

@@ -95,6 +95,8 @@ class BookingState(enum.Enum):
     WAITLISTED = "waitlisted"
     CANCELLED = "cancelled"
     LATE_CANCELLED = "late_cancelled"
+    ATTENDED = "attended"
+    NO_SHOW = "no_show"
 
     @property
     def active(self) -> bool:
@@ -111,6 +113,7 @@ class Booking:
     created_at: datetime
     class_start: datetime
     waitlist_position: int = 0  # 1 is next in line; 0 unless waitlisted.
+    checked_in_at: datetime | None = None
 
     @property
     def resource_name(self) -> str:

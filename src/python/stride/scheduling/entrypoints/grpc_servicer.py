@@ -24,7 +24,7 @@ from stride.scheduling.domain.model import (
     Room,
     Studio,
 )
-from stride.scheduling.service_layer import handlers
+from stride.scheduling.service_layer import attendance, handlers
 from stride.scheduling.service_layer.unit_of_work import SchedulingUnitOfWork
 from stride.scheduling.v1 import scheduling_service_pb2 as pb
 from stride.scheduling.v1 import scheduling_service_pb2_grpc as pb_grpc
@@ -35,6 +35,8 @@ _STATES = {
     BookingState.WAITLISTED: pb.Booking.STATE_WAITLISTED,
     BookingState.CANCELLED: pb.Booking.STATE_CANCELLED,
     BookingState.LATE_CANCELLED: pb.Booking.STATE_LATE_CANCELLED,
+    BookingState.ATTENDED: pb.Booking.STATE_ATTENDED,
+    BookingState.NO_SHOW: pb.Booking.STATE_NO_SHOW,
 }
 
 
@@ -132,9 +134,31 @@ def _policy(proto: pb.BookingPolicy) -> BookingPolicy:
     )
 
 
+def roster_entry(booking: Booking) -> pb.RosterEntry:
+    entry = pb.RosterEntry(
+        booking=booking.resource_name,
+        member=f"users/{booking.member_id}",
+        state=_STATES[booking.state],
+        waitlist_position=booking.waitlist_position,
+    )
+    if booking.checked_in_at is not None:
+        entry.check_in_time.CopyFrom(_timestamp(booking.checked_in_at))
+    return entry
+
+
+def _booking_ids(name: str) -> tuple[uuid.UUID, uuid.UUID]:
+    member_id, booking_id = parse_uuid_ids(
+        name, ("users", "bookings"), field="name", message_key="booking.invalid_name"
+    )
+    return member_id, booking_id
+
+
 class SchedulingServicer(pb_grpc.SchedulingServiceServicer):
-    def __init__(self, unit_of_work: Callable[[], SchedulingUnitOfWork]) -> None:
+    def __init__(
+        self, unit_of_work: Callable[[], SchedulingUnitOfWork], check_in_key: bytes
+    ) -> None:
         self._unit_of_work = unit_of_work
+        self._check_in_key = check_in_key
 
     async def CreateStudio(  # noqa: N802 - generated gRPC method name.
         self, request: pb.CreateStudioRequest, context: grpc.aio.ServicerContext
@@ -266,11 +290,44 @@ class SchedulingServicer(pb_grpc.SchedulingServiceServicer):
     async def CancelBooking(  # noqa: N802
         self, request: pb.CancelBookingRequest, context: grpc.aio.ServicerContext
     ) -> pb.Booking:
-        member_id, booking_id = parse_uuid_ids(
-            request.name, ("users", "bookings"), field="name", message_key="booking.invalid_name"
-        )
+        member_id, booking_id = _booking_ids(request.name)
         booking = await handlers.cancel(self._unit_of_work(), member_id, booking_id)
         return booking_to_proto(booking)
+
+    async def GetCheckInToken(  # noqa: N802
+        self, request: pb.GetCheckInTokenRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CheckInToken:
+        member_id, booking_id = _booking_ids(request.name)
+        code, expires_at = await attendance.check_in_code(
+            self._unit_of_work(), self._check_in_key, member_id, booking_id
+        )
+        return pb.CheckInToken(token=code, expire_time=_timestamp(expires_at))
+
+    async def CheckIn(  # noqa: N802
+        self, request: pb.CheckInRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Attendance:
+        slug = _studio_slug(request.studio, "studio")
+        if not request.token:
+            raise InvalidArgument([FieldViolation("token", "field.required")])
+        booking, session = await attendance.check_in(
+            self._unit_of_work(), self._check_in_key, slug, request.token
+        )
+        assert booking.checked_in_at is not None  # noqa: S101 - an attended booking has it.
+        return pb.Attendance(
+            booking=booking.resource_name,
+            member=f"users/{booking.member_id}",
+            class_session=session.resource_name,
+            check_in_time=_timestamp(booking.checked_in_at),
+        )
+
+    async def ListRoster(  # noqa: N802
+        self, request: pb.ListRosterRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListRosterResponse:
+        slug, session_id = _in_studio(
+            request.class_session, "classSessions", "class_session", "class.invalid_name"
+        )
+        entries = await attendance.roster(self._unit_of_work(), slug, session_id)
+        return pb.ListRosterResponse(entries=[roster_entry(booking) for booking in entries])
 
     async def ListBookings(  # noqa: N802
         self, request: pb.ListBookingsRequest, context: grpc.aio.ServicerContext

@@ -123,7 +123,7 @@ async def create_class(
 async def get_class(uow: SchedulingUnitOfWork, slug: str, session_id: uuid.UUID) -> ClassSession:
     current_principal()
     async with uow:
-        return await _class(uow, slug, session_id)
+        return await class_session(uow, slug, session_id)
 
 
 async def list_classes(
@@ -163,7 +163,7 @@ async def book(
     open unit of work (which also records the request id), so it commits with it."""
     require_self_or_role(str(member_id), "admin")
     studio = await _studio(uow, slug)
-    session = await _class(uow, slug, session_id, lock=True)
+    session = await class_session(uow, slug, session_id, lock=True)
     now = clock()
     state = check_can_book(
         session,
@@ -176,12 +176,12 @@ async def book(
     if state is BookingState.CONFIRMED:
         await uow.bookings.add(booking, waitlist_seq=None)
         await uow.classes.change_counts(session_id, confirmed=1)
-        _announce(uow, BOOKING_CONFIRMED, booking)
+        announce(uow, BOOKING_CONFIRMED, booking)
         return booking
     await uow.bookings.add(booking, waitlist_seq=await uow.classes.take_waitlist_seq(session_id))
     await uow.classes.change_counts(session_id, waitlisted=1)
     booking = replace(booking, waitlist_position=session.waitlist_count + 1)
-    _announce(uow, WAITLIST_JOINED, booking)
+    announce(uow, WAITLIST_JOINED, booking)
     return booking
 
 
@@ -196,7 +196,7 @@ async def cancel(
         if found is None or found.member_id != member_id:
             raise NotFound("BOOKING_NOT_FOUND", "booking.not_found")
         # Lock order everywhere: the class, then its bookings.
-        session = await _class(uow, found.studio, found.session_id, lock=True)
+        session = await class_session(uow, found.studio, found.session_id, lock=True)
         booking = await uow.bookings.get(booking_id, lock=True)
         assert booking is not None  # noqa: S101 - found above; bookings are never deleted.
         studio = await _studio(uow, booking.studio)
@@ -211,7 +211,7 @@ async def cancel(
             if promotion_open(session, studio.policy, now):
                 await _promote_first(uow, session, now)
         late = state is BookingState.LATE_CANCELLED
-        _announce(uow, BOOKING_LATE_CANCELLED if late else BOOKING_CANCELLED, cancelled)
+        announce(uow, BOOKING_LATE_CANCELLED if late else BOOKING_CANCELLED, cancelled)
         await uow.commit()
     return cancelled
 
@@ -231,11 +231,11 @@ async def _promote_first(uow: SchedulingUnitOfWork, session: ClassSession, now: 
     await uow.bookings.set_state(first.id, BookingState.CONFIRMED, now)
     await uow.classes.change_counts(session.id, confirmed=1, waitlisted=-1)
     promoted = replace(first, state=BookingState.CONFIRMED, waitlist_position=0)
-    _announce(uow, WAITLIST_PROMOTED, promoted)
-    _announce(uow, BOOKING_CONFIRMED, promoted)
+    announce(uow, WAITLIST_PROMOTED, promoted)
+    announce(uow, BOOKING_CONFIRMED, promoted)
 
 
-def _announce(uow: SchedulingUnitOfWork, event_type: str, booking: Booking) -> None:
+def announce(uow: SchedulingUnitOfWork, event_type: str, booking: Booking) -> None:
     event = events_pb2.BookingChanged(
         booking=booking.resource_name,
         member=f"users/{booking.member_id}",
@@ -253,7 +253,7 @@ async def _studio(uow: SchedulingUnitOfWork, slug: str) -> Studio:
     return studio
 
 
-async def _class(
+async def class_session(
     uow: SchedulingUnitOfWork, slug: str, session_id: uuid.UUID, *, lock: bool = False
 ) -> ClassSession:
     session = await uow.classes.get(slug, session_id, lock=lock)
