@@ -13,115 +13,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import http.client
-import json
 import statistics
 import sys
-import tempfile
-import threading
 import time
 import timeit
-from collections.abc import Callable
-from contextlib import ExitStack
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from bench.common import get, load, post, scratch_stack, start_edge
 from stack.seed import DEMO_PASSWORD
-from stack.up import start_nats, start_postgres, start_services
-from stride.gateway.render import write_edge_bundle
 from stride.identity.config import IdentitySettings
 from stride.identity.entrypoints.admin import run_admin_command
 from stride.platform.auth import JwksSource, JwtVerifier
 from stride.platform.config import load_settings
-from stride.platform.local.envoy import EnvoyProcess, validate_config
-from stride.platform.local.ports import free_port
-
-Request = Callable[[http.client.HTTPConnection, int], int]  # (connection, worker) → status
-
-
-@dataclass
-class Result:
-    name: str
-    latencies: list[float]
-    errors: int
-    seconds: float
-
-    def line(self) -> str:
-        ordered = sorted(self.latencies) or [float("nan")]
-        p50 = ordered[len(ordered) // 2] * 1000
-        p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
-        rate = len(self.latencies) / self.seconds
-        return (
-            f"{self.name:<34} {rate:8.1f} req/s   p50 {p50:7.2f} ms   p99 {p99:7.2f} ms"
-            f"   errors {self.errors}"
-        )
-
-
-def load(name: str, port: int, clients: int, seconds: float, request: Request) -> Result:
-    """`clients` threads, each on its own keep-alive connection, for `seconds`."""
-    latencies: list[list[float]] = [[] for _ in range(clients)]
-    errors = [0] * clients
-    deadline = time.monotonic() + seconds
-
-    def worker(index: int) -> None:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        while time.monotonic() < deadline:
-            started = time.perf_counter()
-            status = request(connection, index)
-            if status == 200:
-                latencies[index].append(time.perf_counter() - started)
-            else:
-                errors[index] += 1
-        connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
-    started = time.monotonic()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return Result(
-        name, [x for xs in latencies for x in xs], sum(errors), time.monotonic() - started
-    )
-
-
-def post(connection: http.client.HTTPConnection, path: str, body: dict[str, Any]) -> Any:
-    connection.request("POST", path, json.dumps(body), {"content-type": "application/json"})
-    response = connection.getresponse()
-    payload = response.read()
-    return response.status, json.loads(payload) if payload else {}
-
-
-def get(connection: http.client.HTTPConnection, path: str, token: str) -> int:
-    connection.request("GET", path, headers={"authorization": f"Bearer {token}"})
-    response = connection.getresponse()
-    response.read()
-    return response.status
-
-
-def start_edge(data: Path, name: str, stack: ExitStack, *, verify_jwt: bool) -> int:
-    port, admin = free_port(), free_port()
-    config_path = write_edge_bundle(
-        data / name,
-        listen_address="127.0.0.1",
-        listen_port=port,
-        admin_port=admin,
-        upstream_host="127.0.0.1",
-        cors_origins=(),
-        auth_burst=1_000_000,
-        auth_per_second=1_000_000,
-    )
-    if not verify_jwt:  # The same edge without jwt_authn: the baseline for its cost.
-        config = json.loads(config_path.read_text())
-        manager = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
-        filters = manager["typed_config"]["http_filters"]
-        filters[:] = [f for f in filters if f["name"] != "envoy.filters.http.jwt_authn"]
-        config_path.write_text(json.dumps(config))
-    validate_config(config_path)
-    envoy = EnvoyProcess(config_path, admin, data / f"{name}.log")
-    envoy.start()
-    stack.callback(envoy.stop)
-    return port
 
 
 def sign_up_users(port: int, count: int, settings: IdentitySettings) -> list[str]:
@@ -169,16 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=8)
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="stride-bench-") as scratch:
-        data = Path(scratch)
-        data.chmod(0o755)
-        rest_port = free_port()
-        server_url = start_postgres(data, free_port(), stack)
-        nats_url = start_nats(data, free_port(), stack)
-        environments = start_services(server_url, nats_url, data, rest_port, stack)
-        settings = load_settings(IdentitySettings, environments["identity"])
-        edge = start_edge(data, "edge", stack, verify_jwt=True)
-        bare = start_edge(data, "edge-without-jwt", stack, verify_jwt=False)
+    with scratch_stack() as (platform, stack):
+        settings = load_settings(IdentitySettings, platform.environments["identity"])
+        edge = start_edge(platform.data, "edge", stack, verify_jwt=True, port=platform.edge_port)
+        bare = start_edge(platform.data, "edge-without-jwt", stack, verify_jwt=False)
         emails = sign_up_users(edge, args.clients, settings)
         setup = http.client.HTTPConnection("127.0.0.1", edge, timeout=30)
         sessions = [sign_in(setup, email) for email in emails]

@@ -68,6 +68,9 @@ class EdgeSettings:
     # Token bucket per rate-limited method, per Envoy instance.
     auth_burst: int = 20
     auth_per_second: int = 10
+    # Requests in flight (and queued) per upstream before Envoy sheds load with 503. Envoy's
+    # default, 1024, turns a class-opening rush into errors instead of a short queue.
+    max_requests_per_upstream: int = 8192
 
 
 def _socket(host: str, port: int) -> dict[str, Any]:
@@ -90,10 +93,19 @@ def _discovery_type(host: str) -> str:
     return "STATIC"
 
 
-def _cluster(service: ServiceEntry, host: str, port: int) -> dict[str, Any]:
+def _cluster(service: ServiceEntry, host: str, port: int, max_requests: int) -> dict[str, Any]:
     return {
         "name": service.name,
         "type": _discovery_type(host),
+        "circuit_breakers": {
+            "thresholds": [
+                {
+                    "max_connections": max_requests,
+                    "max_pending_requests": max_requests,
+                    "max_requests": max_requests,
+                }
+            ]
+        },
         "connect_timeout": "1s",
         "lb_policy": "ROUND_ROBIN",
         "typed_extension_protocol_options": {
@@ -348,7 +360,10 @@ def render(services: Sequence[ServiceEntry], settings: EdgeSettings) -> dict[str
                 }
             ],
             "clusters": [
-                *(_cluster(s, *settings.upstreams[s.name]) for s in services),
+                *(
+                    _cluster(s, *settings.upstreams[s.name], settings.max_requests_per_upstream)
+                    for s in services
+                ),
                 # No endpoints: whatever reaches it gets 503. Only CORS preflights, answered
                 # by the CORS filter, are meant to match its route.
                 {"name": UNROUTABLE_CLUSTER, "type": "STATIC", "connect_timeout": "1s"},

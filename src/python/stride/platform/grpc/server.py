@@ -80,7 +80,14 @@ async def start(app: GrpcApp) -> RunningServer:
                 settings.service_name, verifier, app.public_methods, settings.max_rpc_seconds
             )
         ],
-        options=[("grpc.max_receive_message_length", 4 * 1024 * 1024)],
+        options=[
+            ("grpc.max_receive_message_length", 4 * 1024 * 1024),
+            # gRPC core cancels calls queued beyond 1000 by default; a class-opening rush
+            # queues thousands on one replica, which the database serializes in order anyway
+            # (tools/bench/booking_rush). Envoy's circuit breakers still bound the total.
+            ("grpc.server.max_pending_requests", 10_000),
+            ("grpc.server.max_pending_requests_hard_limit", 20_000),
+        ],
     )
     health_servicer = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
