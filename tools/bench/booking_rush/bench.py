@@ -215,9 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nSteady load — {args.clients} clients, {args.seconds:.0f} s each\n")
         for result in (pairs, baseline):
             print(result.line())
-        print(
-            f"\nbooking requests/s ÷ minimal reads/s: {ratio(pairs, baseline):.2f}"
-        )
+        print(f"\nbooking requests/s ÷ minimal reads/s: {ratio(pairs, baseline):.2f}")
     return 0
 
 
