@@ -9,14 +9,17 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
+import pytest
 import pytest_asyncio
 from sqlalchemy import text
 
+from stride.events.v1.envelope_pb2 import Envelope
 from stride.platform.auth import Principal, authenticated_as
 from stride.platform.db.engine import create_engine, session_factory
 from stride.platform.db.migrations.runner import run_migrations
-from stride.platform.errors import AlreadyExists
+from stride.platform.errors import AlreadyExists, FailedPrecondition
 from stride.scheduling.domain.model import Booking, BookingPolicy, BookingState, ClassSession
+from stride.scheduling.events.v1.events_pb2 import BookingChanged, ClassChanged
 from stride.scheduling.main import MIGRATIONS
 from stride.scheduling.service_layer import attendance, handlers
 from stride.scheduling.service_layer.unit_of_work import SchedulingUnitOfWork
@@ -161,3 +164,61 @@ async def test_unattended_spots_become_no_shows_after_class(
     assert states == {present: BookingState.ATTENDED, absent: BookingState.NO_SHOW}
     assert missed.state is BookingState.CONFIRMED
     assert await attendance.mark_no_shows(new_uow(), after) == 0  # Marked once only.
+
+
+async def outbox(database_url: str) -> list[Envelope]:
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(text("SELECT payload FROM outbox ORDER BY position"))
+            return [Envelope.FromString(payload) for payload in rows.scalars()]
+    finally:
+        await engine.dispose()
+
+
+async def test_a_cancelled_class_ends_every_booking_and_takes_no_more(
+    new_uow: partial[SchedulingUnitOfWork], database_url: str
+) -> None:
+    session = await a_class(new_uow, 1)
+    holder, waiting = uuid.uuid4(), uuid.uuid4()
+    await book(new_uow, holder, session)
+    await book(new_uow, waiting, session)
+    with authenticated_as(ADMIN):
+        cancelled = await handlers.cancel_class(
+            new_uow(), session.studio, session.id, "Instructor unwell"
+        )
+    assert cancelled.cancelled_at is not None
+    states = {b.member_id: b.state for b in await bookings_of(new_uow, [holder, waiting])}
+    assert states == {holder: BookingState.CANCELLED, waiting: BookingState.CANCELLED}
+    events = await outbox(database_url)
+    (class_event,) = [e for e in events if e.subject == session.resource_name]
+    changed = ClassChanged()
+    class_event.data.Unpack(changed)
+    assert class_event.type == "scheduling.class.cancelled.v1"
+    assert set(changed.members) == {f"users/{holder}", f"users/{waiting}"}
+    assert changed.reason == "Instructor unwell"
+    reasons = []
+    for event in events:
+        if event.type == "scheduling.booking.cancelled.v1":
+            booking_event = BookingChanged()
+            event.data.Unpack(booking_event)
+            if booking_event.class_session == session.resource_name:
+                reasons.append(booking_event.reason)
+    assert reasons == ["class_cancelled", "class_cancelled"]
+    with pytest.raises(FailedPrecondition, match="CLASS_CANCELLED"):
+        await book(new_uow, uuid.uuid4(), session)
+    await assert_counts_match_rows(database_url, session)
+
+
+async def test_a_rescheduled_class_carries_its_bookings(
+    new_uow: partial[SchedulingUnitOfWork],
+) -> None:
+    session = await a_class(new_uow, 2)
+    member = uuid.uuid4()
+    await book(new_uow, member, session)
+    later = session.start + timedelta(hours=3)
+    with authenticated_as(ADMIN):
+        moved = await handlers.reschedule_class(new_uow(), session.studio, session.id, later)
+    assert (moved.start, moved.end - moved.start) == (later, session.end - session.start)
+    (booking,) = await bookings_of(new_uow, [member])
+    assert booking.class_start == later

@@ -39,6 +39,10 @@ CATALOG.register(
             "en": "A class must start in the future.",
             "ar": "يجب أن تبدأ الحصة في المستقبل.",
         },
+        "class.cancelled": {
+            "en": "This class was cancelled by the studio.",
+            "ar": "ألغى الاستوديو هذه الحصة.",
+        },
         "booking.class_started": {
             "en": "This class has already started.",
             "ar": "بدأت هذه الحصة بالفعل.",

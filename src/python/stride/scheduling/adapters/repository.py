@@ -163,7 +163,8 @@ class ClassRepository:
             query = query.where(ClassSessionRecord.class_type_id == class_type_id)
         if only_free_spots:
             query = query.where(
-                col(ClassSessionRecord.confirmed_count) < col(ClassSessionRecord.capacity)
+                col(ClassSessionRecord.confirmed_count) < col(ClassSessionRecord.capacity),
+                col(ClassSessionRecord.cancelled_at).is_(None),
             )
         query = query.order_by(col(ClassSessionRecord.start_time), col(ClassSessionRecord.id))
         records = await self._db.execute(query.offset(offset).limit(limit))
@@ -180,6 +181,27 @@ class ClassRepository:
                 confirmed_count=col(table.confirmed_count) + confirmed,
                 waitlist_count=col(table.waitlist_count) + waitlisted,
             )
+        )
+
+    async def cancel(self, session_id: uuid.UUID, now: datetime) -> None:
+        table = ClassSessionRecord
+        await self._db.execute(
+            update(table)
+            .where(col(table.id) == session_id)
+            .values(cancelled_at=now, confirmed_count=0, waitlist_count=0)
+        )
+
+    async def move(self, session: ClassSession) -> None:
+        """A new start and end for the class and for its bookings."""
+        await self._db.execute(
+            update(ClassSessionRecord)
+            .where(col(ClassSessionRecord.id) == session.id)
+            .values(start_time=session.start, end_time=session.end)
+        )
+        await self._db.execute(
+            update(BookingRecord)
+            .where(col(BookingRecord.session_id) == session.id)
+            .values(class_start=session.start)
         )
 
     async def take_waitlist_seq(self, session_id: uuid.UUID) -> int:
@@ -310,6 +332,17 @@ class BookingRepository:
         )
         return [await self._to_booking(record) for record in records.scalars().all()]
 
+    async def active_for_class(self, session_id: uuid.UUID) -> list[Booking]:
+        records = await self._db.execute(
+            select(BookingRecord)
+            .where(
+                BookingRecord.session_id == session_id,
+                col(BookingRecord.state).in_(ACTIVE_STATES),
+            )
+            .with_for_update()
+        )
+        return [await self._to_booking(record) for record in records.scalars().all()]
+
     async def list_for_member(
         self, member_id: uuid.UUID, *, offset: int, limit: int
     ) -> list[Booking]:
@@ -358,4 +391,5 @@ def _to_class(record: ClassSessionRecord) -> ClassSession:
         capacity=record.capacity,
         confirmed_count=record.confirmed_count,
         waitlist_count=record.waitlist_count,
+        cancelled_at=record.cancelled_at,
     )

@@ -64,6 +64,7 @@ class ClassSessionRecord(SQLModel, table=True):
     waitlist_count: int = Field(default=0, sa_column=Column(Integer, nullable=False))
     # Waitlist order: each waitlisted booking takes the next number, under the class's row lock.
     next_waitlist_seq: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    cancelled_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
 
 
 class BookingRecord(SQLModel, table=True):

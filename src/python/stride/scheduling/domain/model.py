@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -80,6 +80,7 @@ class ClassSession:
     capacity: int
     confirmed_count: int = 0
     waitlist_count: int = 0
+    cancelled_at: datetime | None = None
 
     @property
     def resource_name(self) -> str:
@@ -249,6 +250,8 @@ def check_can_book(
     active_bookings: int,
 ) -> BookingState:
     """Whether the member may book now, and whether they get a spot or join the waitlist."""
+    if session.cancelled_at is not None:
+        raise FailedPrecondition("CLASS_CANCELLED", "class.cancelled")
     if now >= session.start:
         raise FailedPrecondition("CLASS_STARTED", "booking.class_started")
     if now < session.start - timedelta(days=policy.booking_window_days):
@@ -283,3 +286,18 @@ def cancellation_state(booking: Booking, policy: BookingPolicy, now: datetime) -
 def promotion_open(session: ClassSession, policy: BookingPolicy, now: datetime) -> bool:
     """A freed spot goes to the waitlist until booking closes; after that it stays free."""
     return now <= session.start - timedelta(minutes=policy.booking_cutoff_minutes)
+
+
+def check_can_change(session: ClassSession, now: datetime) -> None:
+    """Staff may cancel or move a class until it starts, and not once it is cancelled."""
+    if session.cancelled_at is not None:
+        raise FailedPrecondition("CLASS_CANCELLED", "class.cancelled")
+    if now >= session.start:
+        raise FailedPrecondition("CLASS_STARTED", "booking.class_started")
+
+
+def rescheduled(session: ClassSession, start: datetime, now: datetime) -> ClassSession:
+    check_can_change(session, now)
+    if start <= now:
+        raise InvalidArgument([FieldViolation("start_time", "class.start_in_past")])
+    return replace(session, start=start, end=start + (session.end - session.start))

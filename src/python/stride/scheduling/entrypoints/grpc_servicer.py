@@ -99,7 +99,7 @@ def class_type_to_proto(class_type: ClassType) -> pb.ClassType:
 
 
 def class_to_proto(session: ClassSession) -> pb.ClassSession:
-    return pb.ClassSession(
+    proto = pb.ClassSession(
         name=session.resource_name,
         class_type=f"studios/{session.studio}/classTypes/{session.class_type_id}",
         room=f"studios/{session.studio}/rooms/{session.room_id}",
@@ -110,6 +110,9 @@ def class_to_proto(session: ClassSession) -> pb.ClassSession:
         confirmed_count=session.confirmed_count,
         waitlist_count=session.waitlist_count,
     )
+    if session.cancelled_at is not None:
+        proto.cancel_time.CopyFrom(_timestamp(session.cancelled_at))
+    return proto
 
 
 def booking_to_proto(booking: Booking) -> pb.Booking:
@@ -267,6 +270,26 @@ class SchedulingServicer(pb_grpc.SchedulingServiceServicer):
         return pb.ListClassSessionsResponse(
             class_sessions=[class_to_proto(s) for s in sessions], next_page_token=next_page_token
         )
+
+    async def CancelClassSession(  # noqa: N802
+        self, request: pb.CancelClassSessionRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ClassSession:
+        slug, session_id = _in_studio(request.name, "classSessions", "name", "class.invalid_name")
+        session = await handlers.cancel_class(
+            self._unit_of_work(), slug, session_id, request.reason
+        )
+        return class_to_proto(session)
+
+    async def RescheduleClassSession(  # noqa: N802
+        self, request: pb.RescheduleClassSessionRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ClassSession:
+        slug, session_id = _in_studio(request.name, "classSessions", "name", "class.invalid_name")
+        if not request.HasField("start_time"):
+            raise InvalidArgument([FieldViolation("start_time", "field.required")])
+        session = await handlers.reschedule_class(
+            self._unit_of_work(), slug, session_id, request.start_time.ToDatetime(tzinfo=UTC)
+        )
+        return class_to_proto(session)
 
     async def CreateBooking(  # noqa: N802
         self, request: pb.CreateBookingRequest, context: grpc.aio.ServicerContext

@@ -24,7 +24,9 @@ from stride.scheduling.domain.model import (
     Studio,
     cancellation_state,
     check_can_book,
+    check_can_change,
     promotion_open,
+    rescheduled,
     schedule_class,
     validate_class_type,
     validate_room,
@@ -38,6 +40,8 @@ BOOKING_CANCELLED = "scheduling.booking.cancelled.v1"
 BOOKING_LATE_CANCELLED = "scheduling.booking.late_cancelled.v1"
 WAITLIST_JOINED = "scheduling.waitlist.joined.v1"
 WAITLIST_PROMOTED = "scheduling.waitlist.promoted.v1"
+CLASS_CANCELLED = "scheduling.class.cancelled.v1"
+CLASS_RESCHEDULED = "scheduling.class.rescheduled.v1"
 STAFF = ("manager",)
 
 Clock = Callable[[], datetime]
@@ -211,9 +215,78 @@ async def cancel(
             if promotion_open(session, studio.policy, now):
                 await _promote_first(uow, session, now)
         late = state is BookingState.LATE_CANCELLED
-        announce(uow, BOOKING_LATE_CANCELLED if late else BOOKING_CANCELLED, cancelled)
+        announce(
+            uow,
+            BOOKING_LATE_CANCELLED if late else BOOKING_CANCELLED,
+            cancelled,
+            reason="late" if late else "member",
+        )
         await uow.commit()
     return cancelled
+
+
+async def cancel_class(
+    uow: SchedulingUnitOfWork,
+    slug: str,
+    session_id: uuid.UUID,
+    reason: str,
+    clock: Clock = utcnow,
+) -> ClassSession:
+    """Ends every booking and waitlist place in one transaction; each gets its own
+    `booking.cancelled` (Billing returns credits) and the class one `class.cancelled`
+    (Notifications tells everyone)."""
+    require_role_in_studio(f"studios/{slug}", *STAFF)
+    now = clock()
+    async with uow:
+        session = await class_session(uow, slug, session_id, lock=True)
+        check_can_change(session, now)
+        affected = await uow.bookings.active_for_class(session.id)
+        for booking in affected:
+            await uow.bookings.set_state(booking.id, BookingState.CANCELLED, now)
+            ended = replace(booking, state=BookingState.CANCELLED, waitlist_position=0)
+            announce(uow, BOOKING_CANCELLED, ended, reason="class_cancelled")
+        await uow.classes.cancel(session.id, now)
+        _announce_class(uow, CLASS_CANCELLED, session, affected, reason=reason[:200])
+        await uow.commit()
+    return replace(session, cancelled_at=now, confirmed_count=0, waitlist_count=0)
+
+
+async def reschedule_class(
+    uow: SchedulingUnitOfWork,
+    slug: str,
+    session_id: uuid.UUID,
+    start: datetime,
+    clock: Clock = utcnow,
+) -> ClassSession:
+    require_role_in_studio(f"studios/{slug}", *STAFF)
+    async with uow:
+        session = await class_session(uow, slug, session_id, lock=True)
+        moved = rescheduled(session, start, clock())
+        await uow.classes.move(moved)
+        affected = await uow.bookings.active_for_class(session.id)
+        _announce_class(uow, CLASS_RESCHEDULED, moved, affected, previous_start=session.start)
+        await uow.commit()
+    return moved
+
+
+def _announce_class(
+    uow: SchedulingUnitOfWork,
+    event_type: str,
+    session: ClassSession,
+    affected: list[Booking],
+    *,
+    reason: str = "",
+    previous_start: datetime | None = None,
+) -> None:
+    event = events_pb2.ClassChanged(
+        class_session=session.resource_name,
+        reason=reason,
+        members=sorted({f"users/{booking.member_id}" for booking in affected}),
+    )
+    event.start_time.FromDatetime(session.start)
+    if previous_start is not None:
+        event.previous_start_time.FromDatetime(previous_start)
+    uow.publish(event_type, subject=session.resource_name, payload=event)
 
 
 async def list_bookings(
@@ -235,12 +308,15 @@ async def _promote_first(uow: SchedulingUnitOfWork, session: ClassSession, now: 
     announce(uow, BOOKING_CONFIRMED, promoted)
 
 
-def announce(uow: SchedulingUnitOfWork, event_type: str, booking: Booking) -> None:
+def announce(
+    uow: SchedulingUnitOfWork, event_type: str, booking: Booking, reason: str = ""
+) -> None:
     event = events_pb2.BookingChanged(
         booking=booking.resource_name,
         member=f"users/{booking.member_id}",
         class_session=booking.session_name,
         waitlist_position=booking.waitlist_position,
+        reason=reason,
     )
     event.class_start_time.FromDatetime(booking.class_start)
     uow.publish(event_type, subject=booking.resource_name, payload=event)
