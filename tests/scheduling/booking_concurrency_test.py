@@ -171,7 +171,8 @@ async def outbox(database_url: str) -> list[Envelope]:
     try:
         async with engine.connect() as connection:
             rows = await connection.execute(text("SELECT payload FROM outbox ORDER BY position"))
-            return [Envelope.FromString(payload) for payload in rows.scalars()]
+            payloads: list[bytes] = list(rows.scalars())
+            return [Envelope.FromString(payload) for payload in payloads]
     finally:
         await engine.dispose()
 
