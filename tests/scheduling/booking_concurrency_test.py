@@ -223,3 +223,29 @@ async def test_a_rescheduled_class_carries_its_bookings(
     assert (moved.start, moved.end - moved.start) == (later, session.end - session.start)
     (booking,) = await bookings_of(new_uow, [member])
     assert booking.class_start == later
+
+
+async def test_a_weekly_schedule_creates_classes_at_the_studio_wall_clock_time(
+    new_uow: partial[SchedulingUnitOfWork],
+) -> None:
+    session = await a_class(new_uow, 10)  # For its studio, room and class type.
+    today = datetime.now(UTC).date()
+    next_monday = today + timedelta(days=7 - today.weekday())
+    with authenticated_as(ADMIN):
+        created = await handlers.create_schedule(
+            new_uow(),
+            session.studio,
+            session.class_type_id,
+            session.room_id,
+            "",
+            0,
+            "FREQ=WEEKLY;BYDAY=MO,WE",
+            f"{next_monday.isoformat()}T07:00",
+            2,
+        )
+    assert 3 <= len(created) <= 4  # Two weeks from now: Mondays and Wednesdays.
+    assert {(c.start.weekday(), c.start.hour, c.start.minute) for c in created} <= {
+        (0, 4, 0),
+        (2, 4, 0),
+    }  # 07:00 in Riyadh (UTC+3, no DST).
+    assert all(c.capacity == 10 for c in created)

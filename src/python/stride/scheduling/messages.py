@@ -39,6 +39,18 @@ CATALOG.register(
             "en": "A class must start in the future.",
             "ar": "يجب أن تبدأ الحصة في المستقبل.",
         },
+        "schedule.invalid_rule": {
+            "en": "This is not a valid recurrence rule (RFC 5545), such as FREQ=WEEKLY;BYDAY=MO.",
+            "ar": "هذه ليست قاعدة تكرار صالحة (RFC 5545)، مثل FREQ=WEEKLY;BYDAY=MO.",
+        },
+        "schedule.daily_or_weekly": {
+            "en": "Classes repeat daily or weekly.",
+            "ar": "تتكرر الحصص يوميًا أو أسبوعيًا.",
+        },
+        "schedule.local_time_only": {
+            "en": "Give the studio's local time without an offset, such as 2026-12-07T07:00.",
+            "ar": "أدخل التوقيت المحلي للاستوديو دون فرق توقيت، مثل 2026-12-07T07:00.",
+        },
         "class.cancelled": {
             "en": "This class was cancelled by the studio.",
             "ar": "ألغى الاستوديو هذه الحصة.",

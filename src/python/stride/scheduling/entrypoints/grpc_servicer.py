@@ -68,6 +68,26 @@ def _user_id(name: str, field: str) -> uuid.UUID:
     return user_id
 
 
+def _class_parts(slug: str, given: pb.ClassSession) -> tuple[uuid.UUID, uuid.UUID]:
+    """The class type and room a new class names, both of the studio `slug`."""
+    type_studio, class_type_id = _in_studio(
+        given.class_type, "classTypes", "class_session.class_type", "class_type.invalid_name"
+    )
+    room_studio, room_id = _in_studio(
+        given.room, "rooms", "class_session.room", "room.invalid_name"
+    )
+    violations = [
+        FieldViolation(f"class_session.{field}", "field.other_studio")
+        for field, owner in (("class_type", type_studio), ("room", room_studio))
+        if owner != slug
+    ]
+    if violations:
+        raise InvalidArgument(violations)
+    if given.instructor:
+        _user_id(given.instructor, "class_session.instructor")
+    return class_type_id, room_id
+
+
 def studio_to_proto(studio: Studio) -> pb.Studio:
     policy = studio.policy
     return pb.Studio(
@@ -212,23 +232,9 @@ class SchedulingServicer(pb_grpc.SchedulingServiceServicer):
     ) -> pb.ClassSession:
         slug = _studio_slug(request.parent, "parent")
         given = request.class_session
-        type_studio, class_type_id = _in_studio(
-            given.class_type, "classTypes", "class_session.class_type", "class_type.invalid_name"
-        )
-        room_studio, room_id = _in_studio(
-            given.room, "rooms", "class_session.room", "room.invalid_name"
-        )
-        violations = [
-            FieldViolation(f"class_session.{field}", "field.other_studio")
-            for field, owner in (("class_type", type_studio), ("room", room_studio))
-            if owner != slug
-        ]
-        if given.instructor:
-            _user_id(given.instructor, "class_session.instructor")
+        class_type_id, room_id = _class_parts(slug, given)
         if not given.HasField("start_time"):
-            violations.append(FieldViolation("class_session.start_time", "field.required"))
-        if violations:
-            raise InvalidArgument(violations)
+            raise InvalidArgument([FieldViolation("class_session.start_time", "field.required")])
         session = await handlers.create_class(
             self._unit_of_work(),
             slug,
@@ -239,6 +245,24 @@ class SchedulingServicer(pb_grpc.SchedulingServiceServicer):
             given.capacity,
         )
         return class_to_proto(session)
+
+    async def CreateClassSchedule(  # noqa: N802
+        self, request: pb.CreateClassScheduleRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateClassScheduleResponse:
+        slug = _studio_slug(request.parent, "parent")
+        class_type_id, room_id = _class_parts(slug, request.class_session)
+        sessions = await handlers.create_schedule(
+            self._unit_of_work(),
+            slug,
+            class_type_id,
+            room_id,
+            request.class_session.instructor,
+            request.class_session.capacity,
+            request.recurrence,
+            request.first_start,
+            request.weeks_ahead or 8,
+        )
+        return pb.CreateClassScheduleResponse(class_sessions=[class_to_proto(s) for s in sessions])
 
     async def GetClassSession(  # noqa: N802
         self, request: pb.GetClassSessionRequest, context: grpc.aio.ServicerContext

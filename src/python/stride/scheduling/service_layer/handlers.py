@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from stride.platform.auth import (
     current_principal,
@@ -13,7 +13,7 @@ from stride.platform.auth import (
     require_role_in_studio,
     require_self_or_role,
 )
-from stride.platform.errors import NotFound
+from stride.platform.errors import FieldViolation, InvalidArgument, NotFound
 from stride.scheduling.domain.model import (
     Booking,
     BookingPolicy,
@@ -32,6 +32,7 @@ from stride.scheduling.domain.model import (
     validate_room,
     validate_studio,
 )
+from stride.scheduling.domain.recurrence import occurrences, parse_local_start
 from stride.scheduling.events.v1 import events_pb2
 from stride.scheduling.service_layer.unit_of_work import SchedulingUnitOfWork
 
@@ -43,6 +44,7 @@ WAITLIST_PROMOTED = "scheduling.waitlist.promoted.v1"
 CLASS_CANCELLED = "scheduling.class.cancelled.v1"
 CLASS_RESCHEDULED = "scheduling.class.rescheduled.v1"
 STAFF = ("manager",)
+MAX_WEEKS_AHEAD = 26
 
 Clock = Callable[[], datetime]
 
@@ -122,6 +124,54 @@ async def create_class(
         await uow.classes.add(session)
         await uow.commit()
     return session
+
+
+async def create_schedule(
+    uow: SchedulingUnitOfWork,
+    slug: str,
+    class_type_id: uuid.UUID,
+    room_id: uuid.UUID,
+    instructor: str,
+    capacity: int,
+    recurrence: str,
+    first_start: str,
+    weeks_ahead: int,
+    clock: Clock = utcnow,
+) -> list[ClassSession]:
+    """Every occurrence as its own class, created in one transaction (all or none)."""
+    require_role_in_studio(f"studios/{slug}", *STAFF)
+    if not 1 <= weeks_ahead <= MAX_WEEKS_AHEAD:
+        raise InvalidArgument(
+            [
+                FieldViolation(
+                    "weeks_ahead", "field.out_of_range", {"min": 1, "max": MAX_WEEKS_AHEAD}
+                )
+            ]
+        )
+    now = clock()
+    async with uow:
+        studio = await _studio(uow, slug)
+        class_type = await uow.studios.class_type(slug, class_type_id)
+        room = await uow.studios.room(slug, room_id)
+        if class_type is None:
+            raise NotFound("CLASS_TYPE_NOT_FOUND", "class_type.not_found")
+        if room is None:
+            raise NotFound("ROOM_NOT_FOUND", "room.not_found")
+        starts = occurrences(
+            recurrence,
+            parse_local_start(first_start),
+            studio.time_zone,
+            now + timedelta(weeks=weeks_ahead),
+        )
+        sessions = [
+            schedule_class(class_type, room, instructor, start, capacity, now)
+            for start in starts
+            if start > now
+        ]
+        for session in sessions:
+            await uow.classes.add(session)
+        await uow.commit()
+    return sessions
 
 
 async def get_class(uow: SchedulingUnitOfWork, slug: str, session_id: uuid.UUID) -> ClassSession:
