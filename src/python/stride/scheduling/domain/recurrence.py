@@ -7,7 +7,7 @@ than silently moved; an ambiguous one (the repeated fall-back hour) is the first
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -46,7 +46,7 @@ def occurrences(
         raise _invalid("schedule.recurrence", "schedule.daily_or_weekly")
     zone = ZoneInfo(time_zone)
     starts = []
-    for local in _bounded(rule, first_local):
+    for local in _bounded(rule):
         start = _to_utc(local, zone)
         if start is None:
             continue
@@ -56,8 +56,8 @@ def occurrences(
     return starts
 
 
-def _bounded(rule: object, first_local: datetime) -> Iterator[datetime]:
-    for count, local in enumerate(rule):  # type: ignore[call-overload]
+def _bounded(rule: Iterable[datetime]) -> Iterator[datetime]:
+    for count, local in enumerate(rule):
         if count >= MAX_OCCURRENCES:
             return
         yield local
