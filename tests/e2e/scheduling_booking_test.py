@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.request import Request, urlopen
 
 import pytest
 import pytest_asyncio
@@ -317,3 +319,26 @@ async def test_codes_only_near_class_time(
     code = await call("GET", f"{edge.base_url}/v1/{booking['name']}:checkInToken", **member.auth)
     assert code.status == 400
     assert reason(code) == "CHECK_IN_CLOSED"
+
+
+async def test_a_member_exports_their_bookings_as_a_calendar(
+    edge: Edge, studio: Studio, nats_url: str, event_prefix: str
+) -> None:
+    member = await new_account(edge, nats_url, event_prefix)
+    spin = await schedule(edge, studio, timedelta(days=1))
+    await book(edge, member, spin["name"])
+    feed = await asyncio.to_thread(
+        _fetch, f"{edge.base_url}/v1/{member.name}/bookings:ical", member.access_token
+    )
+    assert feed.startswith("BEGIN:VCALENDAR\r\n")
+    assert "SUMMARY:دراجات" in feed  # The member's language, from Accept-Language.
+    start = datetime.fromisoformat(spin["startTime"].replace("Z", "+00:00"))
+    assert f"DTSTART:{start.strftime('%Y%m%dT%H%M%SZ')}" in feed
+
+
+def _fetch(url: str, token: str) -> str:
+    headers = {"authorization": f"Bearer {token}", "accept-language": "ar"}
+    request = Request(url, headers=headers)  # noqa: S310 - loopback URL built by the test.
+    with urlopen(request, timeout=10) as response:  # noqa: S310 - loopback.
+        assert response.headers["content-type"].startswith("text/calendar")
+        return str(response.read().decode())

@@ -343,6 +343,36 @@ class BookingRepository:
         )
         return [await self._to_booking(record) for record in records.scalars().all()]
 
+    async def calendar(
+        self, member_id: uuid.UUID
+    ) -> list[tuple[Booking, ClassSession, str, str, str]]:
+        """Each booking that holds or held a spot, with its class, the class type's English and
+        Arabic names and the studio's name."""
+        holding = (
+            BookingState.CONFIRMED.value,
+            BookingState.ATTENDED.value,
+            BookingState.NO_SHOW.value,
+        )
+        rows = await self._db.execute(
+            select(BookingRecord, ClassSessionRecord, ClassTypeRecord, StudioRecord)
+            .join(ClassSessionRecord, col(ClassSessionRecord.id) == col(BookingRecord.session_id))
+            .join(ClassTypeRecord, col(ClassTypeRecord.id) == col(ClassSessionRecord.class_type_id))
+            .join(StudioRecord, col(StudioRecord.slug) == col(BookingRecord.studio))
+            .where(BookingRecord.member_id == member_id, col(BookingRecord.state).in_(holding))
+            .order_by(col(BookingRecord.class_start))
+            .limit(500)
+        )
+        return [
+            (
+                await self._to_booking(booking),
+                _to_class(session),
+                kind.display_name_en,
+                kind.display_name_ar,
+                studio.display_name,
+            )
+            for booking, session, kind, studio in rows.tuples().all()
+        ]
+
     async def list_for_member(
         self, member_id: uuid.UUID, *, offset: int, limit: int
     ) -> list[Booking]:

@@ -8,9 +8,11 @@ from datetime import UTC, datetime
 from typing import Literal
 
 import grpc
+from google.api import httpbody_pb2
 from google.protobuf import timestamp_pb2
 
 from stride.platform.errors import FieldViolation, InvalidArgument
+from stride.platform.i18n import current_locale
 from stride.platform.idempotency import idempotent
 from stride.platform.pagination import Page
 from stride.platform.resource_names import parse_resource_name, parse_uuid_ids
@@ -375,6 +377,15 @@ class SchedulingServicer(pb_grpc.SchedulingServiceServicer):
         )
         entries = await attendance.roster(self._unit_of_work(), slug, session_id)
         return pb.ListRosterResponse(entries=[roster_entry(booking) for booking in entries])
+
+    async def ExportBookingCalendar(  # noqa: N802
+        self, request: pb.ExportBookingCalendarRequest, context: grpc.aio.ServicerContext
+    ) -> httpbody_pb2.HttpBody:
+        member_id = _user_id(request.parent, "parent")
+        feed = await handlers.booking_calendar(self._unit_of_work(), member_id, current_locale())
+        return httpbody_pb2.HttpBody(
+            content_type="text/calendar; charset=utf-8", data=feed.encode()
+        )
 
     async def ListBookings(  # noqa: N802
         self, request: pb.ListBookingsRequest, context: grpc.aio.ServicerContext

@@ -14,6 +14,7 @@ from stride.platform.auth import (
     require_self_or_role,
 )
 from stride.platform.errors import FieldViolation, InvalidArgument, NotFound
+from stride.scheduling.domain.calendar import CalendarEntry, render_calendar
 from stride.scheduling.domain.model import (
     Booking,
     BookingPolicy,
@@ -337,6 +338,26 @@ def _announce_class(
     if previous_start is not None:
         event.previous_start_time.FromDatetime(previous_start)
     uow.publish(event_type, subject=session.resource_name, payload=event)
+
+
+async def booking_calendar(
+    uow: SchedulingUnitOfWork, member_id: uuid.UUID, language: str, clock: Clock = utcnow
+) -> str:
+    require_self_or_role(str(member_id), "admin")
+    async with uow:
+        rows = await uow.bookings.calendar(member_id)
+    entries = [
+        CalendarEntry(
+            uid=f"{booking.id}@stride.app",
+            summary=name_ar if language == "ar" else name_en,
+            location=studio_name,
+            start=session.start,
+            end=session.end,
+            cancelled=session.cancelled_at is not None,
+        )
+        for booking, session, name_en, name_ar, studio_name in rows
+    ]
+    return render_calendar(entries, clock())
 
 
 async def list_bookings(
