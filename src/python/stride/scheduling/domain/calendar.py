@@ -30,7 +30,7 @@ def _utc(moment: datetime) -> str:
 
 def _fold(line: str) -> list[str]:
     """Lines longer than 75 octets continue on lines starting with a space (§3.1)."""
-    encoded, parts = line.encode(), []
+    encoded, parts = line.encode(), list[str]()
     while len(encoded) > 75:
         cut = 75 if not parts else 74
         while cut > 0 and (encoded[cut] & 0xC0) == 0x80:  # Never split a UTF-8 character.
