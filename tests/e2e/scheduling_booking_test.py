@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.request import Request, urlopen
 
+import grpc
 import pytest
 import pytest_asyncio
 
@@ -36,6 +37,8 @@ from stride.scheduling.domain.check_in import issue_code
 from stride.scheduling.events.v1.events_pb2 import BookingChanged
 from stride.scheduling.main import build_app
 from stride.scheduling.service_layer.attendance import CHECK_IN_KEY_PURPOSE
+from stride.scheduling.v1 import scheduling_service_pb2 as pb
+from stride.scheduling.v1 import scheduling_service_pb2_grpc as pb_grpc
 
 EDGE_PORT = free_port()  # Known before the edge starts: Scheduling fetches the JWKS from it.
 DATA_KEYS = new_data_key_spec("test1")
@@ -342,3 +345,47 @@ def _fetch(url: str, token: str) -> str:
     with urlopen(request, timeout=10) as response:  # noqa: S310 - loopback.
         assert response.headers["content-type"].startswith("text/calendar")
         return str(response.read().decode())
+
+
+async def test_a_connected_app_hears_of_its_promotion_at_once(
+    edge: Edge, studio: Studio, scheduling: RunningServer, nats_url: str, event_prefix: str
+) -> None:
+    holder = await new_account(edge, nats_url, event_prefix)
+    waiting = await new_account(edge, nats_url, event_prefix)
+    spin = await schedule(edge, studio, timedelta(days=2))
+    first = await book(edge, holder, spin["name"])
+    second = await book(edge, waiting, spin["name"])
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{scheduling.port}") as channel:
+        stream = pb_grpc.SchedulingServiceStub(channel).WatchBookings(
+            pb.WatchBookingsRequest(parent=waiting.name),
+            metadata=[("authorization", f"Bearer {waiting.access_token}")],
+        )
+        await asyncio.sleep(0.5)  # The stream is listening before the spot frees up.
+        await call("POST", f"{edge.base_url}/v1/{first['name']}:cancel", {}, **holder.auth)
+        update = await asyncio.wait_for(next_change(stream, "waitlist.promoted"), timeout=10)
+        stream.cancel()
+    assert update.booking.name == second["name"]
+    assert update.booking.state == pb.Booking.STATE_CONFIRMED
+
+
+async def next_change(stream: Any, change: str) -> pb.BookingUpdate:
+    """Skips earlier changes still in flight (the waitlist join may arrive first)."""
+    while True:
+        update: pb.BookingUpdate = await stream.read()
+        if update.change == change:
+            return update
+
+
+async def test_nobody_watches_someone_elses_bookings(
+    edge: Edge, scheduling: RunningServer, nats_url: str, event_prefix: str
+) -> None:
+    me = await new_account(edge, nats_url, event_prefix)
+    other = await new_account(edge, nats_url, event_prefix)
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{scheduling.port}") as channel:
+        stream = pb_grpc.SchedulingServiceStub(channel).WatchBookings(
+            pb.WatchBookingsRequest(parent=other.name),
+            metadata=[("authorization", f"Bearer {me.access_token}")],
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as denied:
+            await asyncio.wait_for(stream.read(), timeout=10)
+    assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED

@@ -34,6 +34,9 @@ class ServiceSettings(BaseSettings):
     otlp_endpoint: str | None = None
     shutdown_grace_seconds: float = Field(default=10.0, gt=0)
     max_rpc_seconds: float = Field(default=30.0, gt=0, description="cap on any RPC's deadline")
+    max_stream_seconds: float = Field(
+        default=3600.0, gt=0, description="cap on a server stream; clients reconnect"
+    )
     migrate_on_start: bool = True
 
     @field_validator("database_url")

@@ -10,6 +10,7 @@ from stride.platform.config import load_settings
 from stride.platform.crypto.sealing import DataKeyring
 from stride.platform.db.engine import create_engine, session_factory
 from stride.platform.db.migrations.runner import run_migrations
+from stride.platform.events.live import LiveEvents
 from stride.platform.events.outbox import OutboxRelay
 from stride.platform.grpc.server import GrpcApp, ServiceRegistration, run
 from stride.platform.observability.logging import configure_logging
@@ -40,6 +41,7 @@ async def build_app(settings: SchedulingSettings) -> GrpcApp:
     )
     new_uow = partial(SchedulingUnitOfWork, sessions)
     data_keys = DataKeyring.from_spec(settings.data_keys, settings.data_key_active)
+    live = LiveEvents(settings.nats_url, settings.events_prefix, SOURCE)
     sweeper = Periodic("no-shows", NO_SHOW_SWEEP_SECONDS, partial(sweep_no_shows, new_uow))
 
     async def migrate() -> None:
@@ -52,12 +54,12 @@ async def build_app(settings: SchedulingSettings) -> GrpcApp:
             ServiceRegistration(
                 SERVICE_NAME,
                 pb_grpc.add_SchedulingServiceServicer_to_server,
-                SchedulingServicer(new_uow, data_keys.derive_key(CHECK_IN_KEY_PURPOSE)),
+                SchedulingServicer(new_uow, data_keys.derive_key(CHECK_IN_KEY_PURPOSE), live),
             )
         ],
         public_methods=SCHEDULING.public_methods,
-        on_start=[migrate, relay.start, sweeper.start],
-        on_stop=[engine.dispose, relay.stop, sweeper.stop],
+        on_start=[migrate, relay.start, sweeper.start, live.start],
+        on_stop=[engine.dispose, relay.stop, sweeper.stop, live.stop],
     )
 
 

@@ -45,11 +45,13 @@ class StrideServerInterceptor(grpc.aio.ServerInterceptor):
         verifier: JwtVerifier | None,
         public_methods: frozenset[str],
         max_rpc_seconds: float,
+        max_stream_seconds: float,
     ) -> None:
         self._service = service
         self._verifier = verifier
         self._public_methods = public_methods
         self._max_rpc_seconds = max_rpc_seconds
+        self._max_stream_seconds = max_stream_seconds
 
     async def intercept_service(
         self,
@@ -88,7 +90,7 @@ class StrideServerInterceptor(grpc.aio.ServerInterceptor):
         async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             call = _Call(self, method, context)
             async with call:
-                async with asyncio.timeout(call.budget):
+                async with asyncio.timeout(call.stream_budget):
                     async for response in behavior(request, context):
                         yield response
 
@@ -111,6 +113,7 @@ class _Call:
             self._metadata.get(LOCALE_METADATA_KEY) or self._metadata.get("accept-language")
         )
         self.budget = interceptor._max_rpc_seconds
+        self.stream_budget = interceptor._max_stream_seconds
         self._code = grpc.StatusCode.OK
         self._principal: Principal | None = None
         self._exits: list[Any] = []
@@ -132,6 +135,7 @@ class _Call:
                 if remaining <= 0:
                     raise TimeoutError
                 self.budget = min(self.budget, remaining)
+                self.stream_budget = min(self.stream_budget, remaining)
             self._principal = await self._authenticate()
         except BaseException as error:
             await self.__aexit__(type(error), error, error.__traceback__)

@@ -77,7 +77,11 @@ async def start(app: GrpcApp) -> RunningServer:
     server = grpc.aio.server(
         interceptors=[
             StrideServerInterceptor(
-                settings.service_name, verifier, app.public_methods, settings.max_rpc_seconds
+                settings.service_name,
+                verifier,
+                app.public_methods,
+                settings.max_rpc_seconds,
+                settings.max_stream_seconds,
             )
         ],
         options=[

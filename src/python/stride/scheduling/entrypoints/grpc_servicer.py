@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -11,7 +11,9 @@ import grpc
 from google.api import httpbody_pb2
 from google.protobuf import timestamp_pb2
 
+from stride.events.v1.envelope_pb2 import Envelope
 from stride.platform.errors import FieldViolation, InvalidArgument
+from stride.platform.events.live import LiveEvents
 from stride.platform.i18n import current_locale
 from stride.platform.idempotency import idempotent
 from stride.platform.pagination import Page
@@ -26,6 +28,7 @@ from stride.scheduling.domain.model import (
     Room,
     Studio,
 )
+from stride.scheduling.events.v1.events_pb2 import BookingChanged
 from stride.scheduling.service_layer import attendance, handlers
 from stride.scheduling.service_layer.unit_of_work import SchedulingUnitOfWork
 from stride.scheduling.v1 import scheduling_service_pb2 as pb
@@ -178,12 +181,52 @@ def _booking_ids(name: str) -> tuple[uuid.UUID, uuid.UUID]:
     return member_id, booking_id
 
 
+# Event type → what the member's app is told happened, and the booking's state after it.
+_UPDATES = {
+    "scheduling.booking.confirmed.v1": ("booking.confirmed", pb.Booking.STATE_CONFIRMED),
+    "scheduling.waitlist.joined.v1": ("waitlist.joined", pb.Booking.STATE_WAITLISTED),
+    "scheduling.waitlist.promoted.v1": ("waitlist.promoted", pb.Booking.STATE_CONFIRMED),
+    "scheduling.booking.cancelled.v1": ("booking.cancelled", pb.Booking.STATE_CANCELLED),
+    "scheduling.booking.late_cancelled.v1": (
+        "booking.late_cancelled",
+        pb.Booking.STATE_LATE_CANCELLED,
+    ),
+    "scheduling.attendance.checked_in.v1": ("attendance.checked_in", pb.Booking.STATE_ATTENDED),
+    "scheduling.attendance.no_show.v1": ("attendance.no_show", pb.Booking.STATE_NO_SHOW),
+}
+
+
+def booking_update(envelope: Envelope, member: str) -> pb.BookingUpdate | None:
+    """The update for `member` that an event carries, if it is about one of their bookings."""
+    update = _UPDATES.get(envelope.type)
+    if update is None:
+        return None
+    changed = BookingChanged()
+    if not envelope.data.Unpack(changed) or changed.member != member:
+        return None
+    change, state = update
+    return pb.BookingUpdate(
+        change=change,
+        booking=pb.Booking(
+            name=changed.booking,
+            class_session=changed.class_session,
+            state=state,
+            waitlist_position=changed.waitlist_position,
+            class_start_time=changed.class_start_time,
+        ),
+    )
+
+
 class SchedulingServicer(pb_grpc.SchedulingServiceServicer):
     def __init__(
-        self, unit_of_work: Callable[[], SchedulingUnitOfWork], check_in_key: bytes
+        self,
+        unit_of_work: Callable[[], SchedulingUnitOfWork],
+        check_in_key: bytes,
+        live: LiveEvents,
     ) -> None:
         self._unit_of_work = unit_of_work
         self._check_in_key = check_in_key
+        self._live = live
 
     async def CreateStudio(  # noqa: N802 - generated gRPC method name.
         self, request: pb.CreateStudioRequest, context: grpc.aio.ServicerContext
@@ -377,6 +420,17 @@ class SchedulingServicer(pb_grpc.SchedulingServiceServicer):
         )
         entries = await attendance.roster(self._unit_of_work(), slug, session_id)
         return pb.ListRosterResponse(entries=[roster_entry(booking) for booking in entries])
+
+    async def WatchBookings(  # noqa: N802
+        self, request: pb.WatchBookingsRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.BookingUpdate]:
+        member_id = _user_id(request.parent, "parent")
+        handlers.authorize_member(member_id)
+        async with self._live.listen() as events:
+            while True:
+                update = booking_update(await events.get(), request.parent)
+                if update is not None:
+                    yield update
 
     async def ExportBookingCalendar(  # noqa: N802
         self, request: pb.ExportBookingCalendarRequest, context: grpc.aio.ServicerContext

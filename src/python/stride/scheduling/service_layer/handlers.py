@@ -360,6 +360,11 @@ async def booking_calendar(
     return render_calendar(entries, clock())
 
 
+def authorize_member(member_id: uuid.UUID) -> None:
+    """Members see their own bookings; admins anyone's."""
+    require_self_or_role(str(member_id), "admin")
+
+
 async def list_bookings(
     uow: SchedulingUnitOfWork, member_id: uuid.UUID, offset: int, limit: int
 ) -> list[Booking]:
