@@ -249,3 +249,29 @@ async def test_a_weekly_schedule_creates_classes_at_the_studio_wall_clock_time(
         (2, 4, 0),
     }  # 07:00 in Riyadh (UTC+3, no DST).
     assert all(c.capacity == 10 for c in created)
+
+
+async def test_more_spots_go_to_the_waitlist_and_fewer_than_booked_is_refused(
+    new_uow: partial[SchedulingUnitOfWork], database_url: str
+) -> None:
+    session = await a_class(new_uow, 5)
+    with authenticated_as(ADMIN):
+        await handlers.update_class(
+            new_uow(), session.studio, session.id, capacity=2, instructor=None
+        )
+    members = [uuid.uuid4() for _ in range(5)]
+    for member in members:
+        await book(new_uow, member, session)
+    with authenticated_as(ADMIN), pytest.raises(FailedPrecondition, match="CAPACITY_BELOW"):
+        await handlers.update_class(
+            new_uow(), session.studio, session.id, capacity=1, instructor=None
+        )
+    with authenticated_as(ADMIN):
+        grown = await handlers.update_class(
+            new_uow(), session.studio, session.id, capacity=4, instructor="users/coach"
+        )
+    assert (grown.capacity, grown.confirmed_count, grown.waitlist_count) == (4, 4, 1)
+    assert grown.instructor == "users/coach"
+    states = {b.member_id: b.state for b in await bookings_of(new_uow, members)}
+    assert [states[m] for m in members] == [BookingState.CONFIRMED] * 4 + [BookingState.WAITLISTED]
+    await assert_counts_match_rows(database_url, session)

@@ -20,10 +20,6 @@ CATALOG.register(
             "en": "The admin role applies to every studio; leave the studio empty.",
             "ar": "دور المسؤول يشمل كل الاستوديوهات؛ اترك الاستوديو فارغًا.",
         },
-        "field.not_updatable": {
-            "en": "These fields cannot be updated: {fields}.",
-            "ar": "لا يمكن تعديل هذه الحقول: {fields}.",
-        },
         "field.invalid_phone": {
             "en": "Enter the phone number in international format, such as +966501234567.",
             "ar": "أدخل رقم الهاتف بالصيغة الدولية، مثل ‎+966501234567.",

@@ -148,6 +148,10 @@ CATALOG.register(
             "en": "The page token is not valid for this request.",
             "ar": "رمز الصفحة غير صالح لهذا الطلب.",
         },
+        "field.not_updatable": {
+            "en": "These fields cannot be updated: {fields}.",
+            "ar": "لا يمكن تعديل هذه الحقول: {fields}.",
+        },
         "field.unknown": {
             "en": "This field does not exist in the request.",
             "ar": "هذا الحقل غير موجود في الطلب.",

@@ -51,6 +51,10 @@ CATALOG.register(
             "en": "Give the studio's local time without an offset, such as 2026-12-07T07:00.",
             "ar": "أدخل التوقيت المحلي للاستوديو دون فرق توقيت، مثل 2026-12-07T07:00.",
         },
+        "class.capacity_below_bookings": {
+            "en": "{booked} members already hold a spot: the capacity cannot go below that.",
+            "ar": "يحجز {booked} أعضاء مقاعد بالفعل: لا يمكن أن تقل السعة عن ذلك.",
+        },
         "class.cancelled": {
             "en": "This class was cancelled by the studio.",
             "ar": "ألغى الاستوديو هذه الحصة.",

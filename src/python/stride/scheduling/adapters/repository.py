@@ -183,6 +183,13 @@ class ClassRepository:
             )
         )
 
+    async def update_details(self, session: ClassSession) -> None:
+        await self._db.execute(
+            update(ClassSessionRecord)
+            .where(col(ClassSessionRecord.id) == session.id)
+            .values(capacity=session.capacity, instructor=session.instructor)
+        )
+
     async def cancel(self, session_id: uuid.UUID, now: datetime) -> None:
         table = ClassSessionRecord
         await self._db.execute(

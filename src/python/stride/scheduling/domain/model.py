@@ -301,3 +301,22 @@ def rescheduled(session: ClassSession, start: datetime, now: datetime) -> ClassS
     if start <= now:
         raise InvalidArgument([FieldViolation("start_time", "class.start_in_past")])
     return replace(session, start=start, end=start + (session.end - session.start))
+
+
+def resized(session: ClassSession, room: Room, capacity: int, now: datetime) -> ClassSession:
+    check_can_change(session, now)
+    if not 1 <= capacity <= room.capacity:
+        raise InvalidArgument(
+            [
+                FieldViolation(
+                    "class_session.capacity", "field.out_of_range", {"min": 1, "max": room.capacity}
+                )
+            ]
+        )
+    if capacity < session.confirmed_count:
+        raise FailedPrecondition(
+            "CAPACITY_BELOW_BOOKINGS",
+            "class.capacity_below_bookings",
+            params={"booked": session.confirmed_count},
+        )
+    return replace(session, capacity=capacity)

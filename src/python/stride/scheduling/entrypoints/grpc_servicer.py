@@ -340,6 +340,34 @@ class SchedulingServicer(pb_grpc.SchedulingServiceServicer):
             class_sessions=[class_to_proto(s) for s in sessions], next_page_token=next_page_token
         )
 
+    async def UpdateClassSession(  # noqa: N802
+        self, request: pb.UpdateClassSessionRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ClassSession:
+        given = request.class_session
+        slug, session_id = _in_studio(
+            given.name, "classSessions", "class_session.name", "class.invalid_name"
+        )
+        paths = set(request.update_mask.paths)
+        unknown = sorted(paths - {"capacity", "instructor"})
+        if unknown or not paths:
+            raise InvalidArgument(
+                [
+                    FieldViolation(
+                        "update_mask", "field.not_updatable", {"fields": ", ".join(unknown)}
+                    )
+                ]
+            )
+        if "instructor" in paths and given.instructor:
+            _user_id(given.instructor, "class_session.instructor")
+        session = await handlers.update_class(
+            self._unit_of_work(),
+            slug,
+            session_id,
+            capacity=given.capacity if "capacity" in paths else None,
+            instructor=given.instructor if "instructor" in paths else None,
+        )
+        return class_to_proto(session)
+
     async def CancelClassSession(  # noqa: N802
         self, request: pb.CancelClassSessionRequest, context: grpc.aio.ServicerContext
     ) -> pb.ClassSession:

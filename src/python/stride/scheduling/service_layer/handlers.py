@@ -28,6 +28,7 @@ from stride.scheduling.domain.model import (
     check_can_change,
     promotion_open,
     rescheduled,
+    resized,
     schedule_class,
     validate_class_type,
     validate_room,
@@ -274,6 +275,37 @@ async def cancel(
         )
         await uow.commit()
     return cancelled
+
+
+async def update_class(
+    uow: SchedulingUnitOfWork,
+    slug: str,
+    session_id: uuid.UUID,
+    *,
+    capacity: int | None,
+    instructor: str | None,
+    clock: Clock = utcnow,
+) -> ClassSession:
+    """New spots go to the waitlist in the same transaction, first in line first."""
+    require_role_in_studio(f"studios/{slug}", *STAFF)
+    now = clock()
+    async with uow:
+        session = await class_session(uow, slug, session_id, lock=True)
+        check_can_change(session, now)
+        changed = session
+        if capacity is not None:
+            room = await uow.studios.room(slug, session.room_id)
+            assert room is not None  # noqa: S101 - a class's room is never deleted.
+            changed = resized(changed, room, capacity, now)
+        if instructor is not None:
+            changed = replace(changed, instructor=instructor)
+        await uow.classes.update_details(changed)
+        studio = await _studio(uow, slug)
+        if promotion_open(changed, studio.policy, now):
+            for _ in range(min(changed.capacity - changed.confirmed_count, changed.waitlist_count)):
+                await _promote_first(uow, changed, now)
+        await uow.commit()
+        return await class_session(uow, slug, session_id)
 
 
 async def cancel_class(
