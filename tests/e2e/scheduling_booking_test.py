@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import http.client
+import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -11,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.request import Request, urlopen
 
-import grpc
 import pytest
 import pytest_asyncio
 
@@ -37,8 +38,6 @@ from stride.scheduling.domain.check_in import issue_code
 from stride.scheduling.events.v1.events_pb2 import BookingChanged
 from stride.scheduling.main import build_app
 from stride.scheduling.service_layer.attendance import CHECK_IN_KEY_PURPOSE
-from stride.scheduling.v1 import scheduling_service_pb2 as pb
-from stride.scheduling.v1 import scheduling_service_pb2_grpc as pb_grpc
 
 EDGE_PORT = free_port()  # Known before the edge starts: Scheduling fetches the JWKS from it.
 DATA_KEYS = new_data_key_spec("test1")
@@ -348,44 +347,72 @@ def _fetch(url: str, token: str) -> str:
 
 
 async def test_a_connected_app_hears_of_its_promotion_at_once(
-    edge: Edge, studio: Studio, scheduling: RunningServer, nats_url: str, event_prefix: str
+    edge: Edge, studio: Studio, nats_url: str, event_prefix: str
 ) -> None:
     holder = await new_account(edge, nats_url, event_prefix)
     waiting = await new_account(edge, nats_url, event_prefix)
     spin = await schedule(edge, studio, timedelta(days=2))
     first = await book(edge, holder, spin["name"])
     second = await book(edge, waiting, spin["name"])
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{scheduling.port}") as channel:
-        stream = pb_grpc.SchedulingServiceStub(channel).WatchBookings(
-            pb.WatchBookingsRequest(parent=waiting.name),
-            metadata=[("authorization", f"Bearer {waiting.access_token}")],
-        )
-        await asyncio.sleep(0.5)  # The stream is listening before the spot frees up.
+    watch = StreamWatcher(edge, f"/v1/{waiting.name}/bookings:watch", waiting.access_token)
+    try:
+        await asyncio.to_thread(watch.open)
         await call("POST", f"{edge.base_url}/v1/{first['name']}:cancel", {}, **holder.auth)
-        update = await asyncio.wait_for(next_change(stream, "waitlist.promoted"), timeout=10)
-        stream.cancel()
-    assert update.booking.name == second["name"]
-    assert update.booking.state == pb.Booking.STATE_CONFIRMED
-
-
-async def next_change(stream: Any, change: str) -> pb.BookingUpdate:
-    """Skips earlier changes still in flight (the waitlist join may arrive first)."""
-    while True:
-        update: pb.BookingUpdate = await stream.read()
-        if update.change == change:
-            return update
+        streamed = await asyncio.to_thread(watch.read_until, '"waitlist.promoted"')
+    finally:
+        watch.close()
+    assert watch.status == 200
+    promoted = [u for u in _updates(streamed) if u["change"] == "waitlist.promoted"]
+    assert promoted[0]["booking"]["name"] == second["name"]
+    assert promoted[0]["booking"]["state"] == "STATE_CONFIRMED"
 
 
 async def test_nobody_watches_someone_elses_bookings(
-    edge: Edge, scheduling: RunningServer, nats_url: str, event_prefix: str
+    edge: Edge, nats_url: str, event_prefix: str
 ) -> None:
     me = await new_account(edge, nats_url, event_prefix)
     other = await new_account(edge, nats_url, event_prefix)
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{scheduling.port}") as channel:
-        stream = pb_grpc.SchedulingServiceStub(channel).WatchBookings(
-            pb.WatchBookingsRequest(parent=other.name),
-            metadata=[("authorization", f"Bearer {me.access_token}")],
+    watch = StreamWatcher(edge, f"/v1/{other.name}/bookings:watch", me.access_token)
+    try:
+        await asyncio.to_thread(watch.open)
+    finally:
+        watch.close()
+    assert watch.status == 403
+
+
+class StreamWatcher:
+    """Reads a server-streaming RPC over REST the way the app does: Envoy streams the messages
+    as a JSON array, each as soon as the service sends it."""
+
+    def __init__(self, edge: Edge, path: str, token: str) -> None:
+        host, port = edge.grpc_target.split(":")
+        self._connection = http.client.HTTPConnection(host, int(port), timeout=15)
+        self._path, self._token = path, token
+        self._response: http.client.HTTPResponse | None = None
+        self.status = 0
+
+    def open(self) -> None:
+        self._connection.request(
+            "GET", self._path, headers={"authorization": f"Bearer {self._token}"}
         )
-        with pytest.raises(grpc.aio.AioRpcError) as denied:
-            await asyncio.wait_for(stream.read(), timeout=10)
-    assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        self._response = self._connection.getresponse()
+        self.status = self._response.status
+
+    def read_until(self, marker: str) -> str:
+        assert self._response is not None
+        received = ""
+        while marker not in received:
+            chunk = self._response.read1(65536)
+            if not chunk:
+                break
+            received += chunk.decode()
+        return received
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+def _updates(streamed: str) -> list[dict[str, Any]]:
+    """The complete messages of a JSON array still being streamed."""
+    body = streamed.strip().lstrip("[").rstrip(",")
+    return list(json.loads(f"[{body}]")) if body else []

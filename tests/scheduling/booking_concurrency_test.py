@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from zoneinfo import ZoneInfo
 
 import pytest
 import pytest_asyncio
@@ -18,6 +19,7 @@ from stride.platform.auth import Principal, authenticated_as
 from stride.platform.db.engine import create_engine, session_factory
 from stride.platform.db.migrations.runner import run_migrations
 from stride.platform.errors import AlreadyExists, FailedPrecondition
+from stride.scheduling.domain.availability import validate_availability
 from stride.scheduling.domain.model import Booking, BookingPolicy, BookingState, ClassSession
 from stride.scheduling.events.v1.events_pb2 import BookingChanged, ClassChanged
 from stride.scheduling.main import MIGRATIONS
@@ -129,7 +131,7 @@ async def assert_counts_match_rows(database_url: str, session: ClassSession) -> 
                 text("SELECT state, count(*) FROM bookings WHERE session_id = :id GROUP BY state"),
                 {"id": session.id},
             )
-            counts: dict[str, int] = dict(rows.tuples().all())
+            counts: dict[str, int] = dict(rows.all())
             stored = (
                 await connection.execute(
                     text(
@@ -268,10 +270,55 @@ async def test_more_spots_go_to_the_waitlist_and_fewer_than_booked_is_refused(
         )
     with authenticated_as(ADMIN):
         grown = await handlers.update_class(
-            new_uow(), session.studio, session.id, capacity=4, instructor="users/coach"
+            new_uow(), session.studio, session.id, capacity=4, instructor=None
         )
     assert (grown.capacity, grown.confirmed_count, grown.waitlist_count) == (4, 4, 1)
-    assert grown.instructor == "users/coach"
     states = {b.member_id: b.state for b in await bookings_of(new_uow, members)}
     assert [states[m] for m in members] == [BookingState.CONFIRMED] * 4 + [BookingState.WAITLISTED]
     await assert_counts_match_rows(database_url, session)
+
+
+async def test_instructors_teach_inside_their_hours_one_class_at_a_time(
+    new_uow: partial[SchedulingUnitOfWork],
+) -> None:
+    session = await a_class(new_uow, 5)  # Starts in two days; 45 minutes long.
+    coach = uuid.uuid4()
+    coach_name = f"users/{coach}"
+    with authenticated_as(ADMIN):
+        with pytest.raises(FailedPrecondition, match="INSTRUCTOR_UNAVAILABLE"):
+            await handlers.update_class(
+                new_uow(), session.studio, session.id, capacity=None, instructor=coach_name
+            )
+        local = session.start.astimezone(ZoneInfo("Asia/Riyadh"))
+        hours = validate_availability(
+            [(local.isoweekday(), "00:00", "23:59")],
+            [((local + timedelta(days=7)).date().isoformat(), [])],  # On leave a week later.
+        )
+    with authenticated_as(Principal(user_id=str(coach), roles=frozenset({"instructor"}))):
+        await handlers.set_availability(new_uow(), session.studio, coach, hours)  # Their own.
+    with authenticated_as(ADMIN):
+        taught = await handlers.update_class(
+            new_uow(), session.studio, session.id, capacity=None, instructor=coach_name
+        )
+        assert taught.instructor == coach_name
+        overlapping = session.start + timedelta(minutes=30)
+        with pytest.raises(FailedPrecondition, match="INSTRUCTOR_BUSY"):
+            await handlers.create_class(
+                new_uow(),
+                session.studio,
+                session.class_type_id,
+                session.room_id,
+                coach_name,
+                overlapping,
+                0,
+            )
+        with pytest.raises(FailedPrecondition, match="INSTRUCTOR_UNAVAILABLE"):
+            await handlers.create_class(
+                new_uow(),
+                session.studio,
+                session.class_type_id,
+                session.room_id,
+                coach_name,
+                session.start + timedelta(days=7),
+                0,
+            )

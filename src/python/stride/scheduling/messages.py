@@ -55,6 +55,22 @@ CATALOG.register(
             "en": "{booked} members already hold a spot: the capacity cannot go below that.",
             "ar": "يحجز {booked} أعضاء مقاعد بالفعل: لا يمكن أن تقل السعة عن ذلك.",
         },
+        "instructor.unavailable": {
+            "en": "The instructor does not teach at that time.",
+            "ar": "المدرّب لا يدرّس في هذا الوقت.",
+        },
+        "instructor.busy": {
+            "en": "The instructor teaches another class at that time.",
+            "ar": "المدرّب يدرّس حصة أخرى في هذا الوقت.",
+        },
+        "availability.end_before_start": {
+            "en": "The end must be after the start.",
+            "ar": "يجب أن تكون النهاية بعد البداية.",
+        },
+        "instructor.invalid_name": {
+            "en": "Use a name of the form studios/{studio}/instructors/{user}/availability.",
+            "ar": "استخدم اسمًا بالصيغة studios/{studio}/instructors/{user}/availability.",
+        },
         "class.cancelled": {
             "en": "This class was cancelled by the studio.",
             "ar": "ألغى الاستوديو هذه الحصة.",

@@ -109,6 +109,8 @@ class _Call:
             for key, value in (context.invocation_metadata() or ())
             if isinstance(value, str)
         }
+        # Read now: asking a cancelled call for its peer later crashes grpc's C core.
+        self._peer = context.peer()
         self.locale: Locale = negotiate_locale(
             self._metadata.get(LOCALE_METADATA_KEY) or self._metadata.get("accept-language")
         )
@@ -192,7 +194,7 @@ class _Call:
                 "rpc_method": self._method,
                 "rpc_code": self._code.name,
                 "duration_ms": round(elapsed * 1000, 2),
-                "peer": self._context.peer(),
+                "peer": self._peer,
                 "principal": self._principal.user_id if self._principal else None,
             },
         )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import uuid
-from datetime import datetime
+from datetime import date, datetime, time
+from typing import Any
 
 from sqlalchemy import func, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -15,9 +18,11 @@ from stride.scheduling.adapters.tables import (
     BookingRecord,
     ClassSessionRecord,
     ClassTypeRecord,
+    InstructorAvailabilityRecord,
     RoomRecord,
     StudioRecord,
 )
+from stride.scheduling.domain.availability import Availability, Window
 from stride.scheduling.domain.model import (
     Booking,
     BookingPolicy,
@@ -111,6 +116,46 @@ class StudioRepository:
         )
 
 
+class AvailabilityRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._db = session
+
+    async def get(self, studio: str, instructor_id: uuid.UUID) -> Availability | None:
+        record = await self._db.get(InstructorAvailabilityRecord, (studio, instructor_id))
+        return _availability(json.loads(record.document)) if record else None
+
+    async def put(self, studio: str, instructor_id: uuid.UUID, availability: Availability) -> None:
+        document = json.dumps(_availability_document(availability))
+        statement = insert(InstructorAvailabilityRecord).values(
+            studio=studio, instructor_id=instructor_id, document=document
+        )
+        await self._db.execute(
+            statement.on_conflict_do_update(
+                index_elements=["studio", "instructor_id"], set_={"document": document}
+            )
+        )
+
+
+def _availability_document(availability: Availability) -> dict[str, Any]:
+    def windows(values: tuple[Window, ...]) -> list[list[str]]:
+        return [[w.start.isoformat("minutes"), w.end.isoformat("minutes")] for w in values]
+
+    return {
+        "weekly": {str(day): windows(ws) for day, ws in availability.weekly.items()},
+        "exceptions": {day.isoformat(): windows(ws) for day, ws in availability.exceptions.items()},
+    }
+
+
+def _availability(document: dict[str, Any]) -> Availability:
+    def windows(values: list[list[str]]) -> tuple[Window, ...]:
+        return tuple(Window(time.fromisoformat(a), time.fromisoformat(b)) for a, b in values)
+
+    return Availability(
+        {int(day): windows(ws) for day, ws in document["weekly"].items()},
+        {date.fromisoformat(day): windows(ws) for day, ws in document["exceptions"].items()},
+    )
+
+
 class ClassRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._db = session
@@ -182,6 +227,21 @@ class ClassRepository:
                 waitlist_count=col(table.waitlist_count) + waitlisted,
             )
         )
+
+    async def instructor_busy(
+        self, instructor: str, start: datetime, end: datetime, other_than: uuid.UUID
+    ) -> bool:
+        """Whether the instructor teaches another live class overlapping [start, end)."""
+        found = await self._db.execute(
+            select(ClassSessionRecord.id).where(
+                ClassSessionRecord.instructor == instructor,
+                col(ClassSessionRecord.id) != other_than,
+                col(ClassSessionRecord.cancelled_at).is_(None),
+                col(ClassSessionRecord.start_time) < end,
+                col(ClassSessionRecord.end_time) > start,
+            )
+        )
+        return found.first() is not None
 
     async def update_details(self, session: ClassSession) -> None:
         await self._db.execute(
@@ -377,7 +437,7 @@ class BookingRepository:
                 kind.display_name_ar,
                 studio.display_name,
             )
-            for booking, session, kind, studio in rows.tuples().all()
+            for booking, session, kind, studio in rows.all()
         ]
 
     async def list_for_member(

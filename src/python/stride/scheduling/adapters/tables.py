@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Column, DateTime, Index, Integer, String, text
+from sqlalchemy import CheckConstraint, Column, DateTime, Index, Integer, String, Text, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field, SQLModel
 
@@ -91,3 +91,12 @@ class BookingRecord(SQLModel, table=True):
     class_start: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     cancelled_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     checked_in_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class InstructorAvailabilityRecord(SQLModel, table=True):
+    __tablename__ = "instructor_availability"
+
+    studio: str = Field(primary_key=True, max_length=63)
+    instructor_id: uuid.UUID = Field(primary_key=True)
+    # {"weekly": {"1": [["07:00", "12:00"]]}, "exceptions": {"2026-12-24": []}}
+    document: str = Field(sa_column=Column(Text, nullable=False))

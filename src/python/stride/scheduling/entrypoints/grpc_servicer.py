@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Literal
 
 import grpc
@@ -19,6 +19,7 @@ from stride.platform.idempotency import idempotent
 from stride.platform.pagination import Page
 from stride.platform.resource_names import parse_resource_name, parse_uuid_ids
 from stride.scheduling import messages  # noqa: F401 - registers Scheduling's texts.
+from stride.scheduling.domain.availability import Availability, validate_availability
 from stride.scheduling.domain.model import (
     Booking,
     BookingPolicy,
@@ -91,6 +92,41 @@ def _class_parts(slug: str, given: pb.ClassSession) -> tuple[uuid.UUID, uuid.UUI
     if given.instructor:
         _user_id(given.instructor, "class_session.instructor")
     return class_type_id, room_id
+
+
+def _availability_name(name: str, field: str) -> tuple[str, uuid.UUID]:
+    """`studios/{studio}/instructors/{user}/availability` (a singleton) → (studio, user id)."""
+    owner, _, singleton = name.rpartition("/")
+    if singleton != "availability":
+        raise InvalidArgument([FieldViolation(field, "instructor.invalid_name")])
+    slug, instructor = parse_resource_name(
+        owner, ("studios", "instructors"), field=field, message_key="instructor.invalid_name"
+    )
+    try:
+        return slug, uuid.UUID(instructor)
+    except ValueError:
+        raise InvalidArgument([FieldViolation(field, "instructor.invalid_name")]) from None
+
+
+def availability_to_proto(name: str, availability: Availability) -> pb.InstructorAvailability:
+    def hhmm(moment: time) -> str:
+        return moment.isoformat("minutes")
+
+    return pb.InstructorAvailability(
+        name=name,
+        weekly=[
+            pb.WeeklyWindow(day_of_week=day, start=hhmm(w.start), end=hhmm(w.end))
+            for day, windows in sorted(availability.weekly.items())
+            for w in windows
+        ],
+        exceptions=[
+            pb.AvailabilityException(
+                date=day.isoformat(),
+                windows=[pb.TimeWindow(start=hhmm(w.start), end=hhmm(w.end)) for w in windows],
+            )
+            for day, windows in sorted(availability.exceptions.items())
+        ],
+    )
 
 
 def studio_to_proto(studio: Studio) -> pb.Studio:
@@ -271,6 +307,27 @@ class SchedulingServicer(pb_grpc.SchedulingServiceServicer):
             tuple(given.tags),
         )
         return class_type_to_proto(class_type)
+
+    async def UpdateInstructorAvailability(  # noqa: N802
+        self, request: pb.UpdateInstructorAvailabilityRequest, context: grpc.aio.ServicerContext
+    ) -> pb.InstructorAvailability:
+        given = request.availability
+        slug, instructor_id = _availability_name(given.name, "availability.name")
+        availability = validate_availability(
+            [(w.day_of_week, w.start, w.end) for w in given.weekly],
+            [(e.date, [(w.start, w.end) for w in e.windows]) for e in given.exceptions],
+        )
+        saved = await handlers.set_availability(
+            self._unit_of_work(), slug, instructor_id, availability
+        )
+        return availability_to_proto(given.name, saved)
+
+    async def GetInstructorAvailability(  # noqa: N802
+        self, request: pb.GetInstructorAvailabilityRequest, context: grpc.aio.ServicerContext
+    ) -> pb.InstructorAvailability:
+        slug, instructor_id = _availability_name(request.name, "name")
+        found = await handlers.get_availability(self._unit_of_work(), slug, instructor_id)
+        return availability_to_proto(request.name, found)
 
     async def CreateClassSession(  # noqa: N802
         self, request: pb.CreateClassSessionRequest, context: grpc.aio.ServicerContext

@@ -10,12 +10,17 @@ from stride.platform.auth import require_role_in_studio, require_self_or_role
 from stride.platform.errors import FailedPrecondition, NotFound
 from stride.scheduling.domain.check_in import check_in_open, issue_code, read_code
 from stride.scheduling.domain.model import Booking, BookingState, ClassSession
-from stride.scheduling.service_layer.handlers import Clock, announce, class_session, utcnow
+from stride.scheduling.service_layer.handlers import (
+    DESK,
+    Clock,
+    announce,
+    class_session,
+    utcnow,
+)
 from stride.scheduling.service_layer.unit_of_work import SchedulingUnitOfWork
 
 CHECKED_IN = "scheduling.attendance.checked_in.v1"
 NO_SHOW = "scheduling.attendance.no_show.v1"
-DESK = ("front_desk", "instructor", "manager")
 CHECK_IN_KEY_PURPOSE = "stride.scheduling.check-in-codes.v1"
 
 

@@ -13,7 +13,8 @@ from stride.platform.auth import (
     require_role_in_studio,
     require_self_or_role,
 )
-from stride.platform.errors import FieldViolation, InvalidArgument, NotFound
+from stride.platform.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from stride.scheduling.domain.availability import Availability, check_teaches
 from stride.scheduling.domain.calendar import CalendarEntry, render_calendar
 from stride.scheduling.domain.model import (
     Booking,
@@ -46,6 +47,7 @@ WAITLIST_PROMOTED = "scheduling.waitlist.promoted.v1"
 CLASS_CANCELLED = "scheduling.class.cancelled.v1"
 CLASS_RESCHEDULED = "scheduling.class.rescheduled.v1"
 STAFF = ("manager",)
+DESK = ("front_desk", "instructor", "manager")
 MAX_WEEKS_AHEAD = 26
 
 Clock = Callable[[], datetime]
@@ -123,6 +125,7 @@ async def create_class(
         if room is None:
             raise NotFound("ROOM_NOT_FOUND", "room.not_found")
         session = schedule_class(class_type, room, instructor, start, capacity, clock())
+        await _check_instructor(uow, await _studio(uow, slug), session)
         await uow.classes.add(session)
         await uow.commit()
     return session
@@ -171,9 +174,48 @@ async def create_schedule(
             if start > now
         ]
         for session in sessions:
+            await _check_instructor(uow, studio, session)
             await uow.classes.add(session)
         await uow.commit()
     return sessions
+
+
+async def set_availability(
+    uow: SchedulingUnitOfWork, slug: str, instructor_id: uuid.UUID, availability: Availability
+) -> Availability:
+    """The studio's managers set it, or the instructor their own."""
+    if current_principal().user_id != str(instructor_id):
+        require_role_in_studio(f"studios/{slug}", *STAFF)
+    async with uow:
+        await _studio(uow, slug)
+        await uow.availability.put(slug, instructor_id, availability)
+        await uow.commit()
+    return availability
+
+
+async def get_availability(
+    uow: SchedulingUnitOfWork, slug: str, instructor_id: uuid.UUID
+) -> Availability:
+    if current_principal().user_id != str(instructor_id):
+        require_role_in_studio(f"studios/{slug}", *DESK)
+    async with uow:
+        found = await uow.availability.get(slug, instructor_id)
+    return found or Availability({}, {})
+
+
+async def _check_instructor(
+    uow: SchedulingUnitOfWork, studio: Studio, session: ClassSession
+) -> None:
+    """An instructor teaches inside their hours, one class at a time."""
+    if not session.instructor:
+        return
+    instructor_id = uuid.UUID(session.instructor.removeprefix("users/"))
+    availability = await uow.availability.get(studio.slug, instructor_id)
+    check_teaches(availability, studio.time_zone, session.start, session.end)
+    if await uow.classes.instructor_busy(
+        session.instructor, session.start, session.end, other_than=session.id
+    ):
+        raise FailedPrecondition("INSTRUCTOR_BUSY", "instructor.busy")
 
 
 async def get_class(uow: SchedulingUnitOfWork, slug: str, session_id: uuid.UUID) -> ClassSession:
@@ -297,10 +339,11 @@ async def update_class(
             room = await uow.studios.room(slug, session.room_id)
             assert room is not None  # noqa: S101 - a class's room is never deleted.
             changed = resized(changed, room, capacity, now)
+        studio = await _studio(uow, slug)
         if instructor is not None:
             changed = replace(changed, instructor=instructor)
+            await _check_instructor(uow, studio, changed)
         await uow.classes.update_details(changed)
-        studio = await _studio(uow, slug)
         if promotion_open(changed, studio.policy, now):
             for _ in range(min(changed.capacity - changed.confirmed_count, changed.waitlist_count)):
                 await _promote_first(uow, changed, now)

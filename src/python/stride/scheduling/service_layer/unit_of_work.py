@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stride.platform.db.uow import UnitOfWork
 from stride.scheduling.adapters.repository import (
+    AvailabilityRepository,
     BookingRepository,
     ClassRepository,
     StudioRepository,
@@ -18,6 +19,7 @@ class SchedulingUnitOfWork(UnitOfWork):
     studios: StudioRepository
     classes: ClassRepository
     bookings: BookingRepository
+    availability: AvailabilityRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         super().__init__(sessions, SOURCE)
@@ -26,3 +28,4 @@ class SchedulingUnitOfWork(UnitOfWork):
         self.studios = StudioRepository(session)
         self.classes = ClassRepository(session)
         self.bookings = BookingRepository(session)
+        self.availability = AvailabilityRepository(session)
