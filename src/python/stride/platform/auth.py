@@ -10,8 +10,7 @@ import asyncio
 import contextvars
 import json
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from urllib.request import urlopen
 
 import jwt
 
+from stride.platform.context import ContextScope
 from stride.platform.errors import PermissionDenied, Unauthenticated
 
 ROLES = frozenset({"member", "instructor", "front_desk", "manager", "admin"})
@@ -157,14 +157,9 @@ _CURRENT_PRINCIPAL: contextvars.ContextVar[Principal | None] = contextvars.Conte
 )
 
 
-@contextmanager
-def authenticated_as(principal: Principal | None) -> Iterator[None]:
+def authenticated_as(principal: Principal | None) -> ContextScope[Principal | None]:
     """Makes `principal` the caller for the code inside (the auth interceptor uses this)."""
-    token = _CURRENT_PRINCIPAL.set(principal)
-    try:
-        yield
-    finally:
-        _CURRENT_PRINCIPAL.reset(token)
+    return ContextScope(_CURRENT_PRINCIPAL, principal)
 
 
 def current_principal() -> Principal:

@@ -7,9 +7,10 @@ them in the caller's language (the `x-stride-locale` metadata Envoy derives from
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Literal, cast
+
+from stride.platform.context import ContextScope
 
 Locale = Literal["ar", "en"]
 SUPPORTED_LOCALES: tuple[Locale, ...] = ("en", "ar")
@@ -181,14 +182,9 @@ _CURRENT_LOCALE: contextvars.ContextVar[Locale] = contextvars.ContextVar(
 )
 
 
-@contextmanager
-def locale_scope(locale: Locale) -> Iterator[None]:
+def locale_scope(locale: Locale) -> ContextScope[Locale]:
     """Makes `locale` the caller's language for the code inside (set per RPC by the server)."""
-    token = _CURRENT_LOCALE.set(locale)
-    try:
-        yield
-    finally:
-        _CURRENT_LOCALE.reset(token)
+    return ContextScope(_CURRENT_LOCALE, locale)
 
 
 def current_locale() -> Locale:

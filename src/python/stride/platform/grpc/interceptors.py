@@ -172,7 +172,8 @@ class _Call:
                 grpc.StatusCode.DEADLINE_EXCEEDED, "error.deadline_exceeded", self.locale
             )
             self._code = grpc.StatusCode.DEADLINE_EXCEEDED
-        elif isinstance(error, asyncio.CancelledError):
+        elif isinstance(error, asyncio.CancelledError | GeneratorExit):
+            # The client went away (GeneratorExit: a stream closed mid-flight): nobody to answer.
             self._code = grpc.StatusCode.CANCELLED
             return
         else:
