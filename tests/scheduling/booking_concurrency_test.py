@@ -18,7 +18,7 @@ from stride.events.v1.envelope_pb2 import Envelope
 from stride.platform.auth import Principal, authenticated_as
 from stride.platform.db.engine import create_engine, session_factory
 from stride.platform.db.migrations.runner import run_migrations
-from stride.platform.errors import AlreadyExists, FailedPrecondition
+from stride.platform.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 from stride.scheduling.domain.availability import validate_availability
 from stride.scheduling.domain.model import Booking, BookingPolicy, BookingState, ClassSession
 from stride.scheduling.events.v1.events_pb2 import BookingChanged, ClassChanged
@@ -322,3 +322,41 @@ async def test_instructors_teach_inside_their_hours_one_class_at_a_time(
                 session.start + timedelta(days=7),
                 0,
             )
+
+
+async def test_members_pick_spots_or_get_the_first_free_one_and_never_share(
+    new_uow: partial[SchedulingUnitOfWork], database_url: str
+) -> None:
+    slug = f"s{uuid.uuid4().hex[:10]}"
+    with authenticated_as(ADMIN):
+        await handlers.create_studio(new_uow(), slug, "Spin", "Asia/Riyadh", BookingPolicy())
+        bikes = await handlers.create_room(new_uow(), slug, "Bikes", 0, ("1", "2", "3"))
+        spin = await handlers.create_class_type(new_uow(), slug, "Spin", "دراجات", 45, "all", ())
+        start = datetime.now(UTC) + timedelta(days=1)
+        session = await handlers.create_class(new_uow(), slug, spin.id, bikes.id, "", start, 0)
+    assert session.capacity == 3
+    picky, anyone, latecomer, waiting = (uuid.uuid4() for _ in range(4))
+    chose = await book_spot(new_uow, picky, session, "2")
+    given = await book(new_uow, anyone, session)
+    with pytest.raises(FailedPrecondition, match="SPOT_TAKEN"):
+        await book_spot(new_uow, latecomer, session, "2")
+    with pytest.raises(InvalidArgument):
+        await book_spot(new_uow, latecomer, session, "99")
+    last = await book(new_uow, latecomer, session)
+    queued = await book(new_uow, waiting, session)
+    assert (chose.spot, given.spot, last.spot, queued.spot) == ("2", "1", "3", None)
+    await cancel(new_uow, chose)  # Bike 2 frees up and goes to the waitlist.
+    (promoted,) = await bookings_of(new_uow, [waiting])
+    assert (promoted.state, promoted.spot) == (BookingState.CONFIRMED, "2")
+    await assert_counts_match_rows(database_url, session)
+
+
+async def book_spot(
+    new_uow: partial[SchedulingUnitOfWork], member: uuid.UUID, session: ClassSession, spot: str
+) -> Booking:
+    with authenticated_as(Principal(user_id=str(member), roles=frozenset({"member"}))):
+        uow = new_uow()
+        async with uow:
+            booking = await handlers.book(uow, member, session.studio, session.id, spot=spot)
+            await uow.commit()
+        return booking

@@ -71,6 +71,26 @@ CATALOG.register(
             "en": "Use a name of the form studios/{studio}/instructors/{user}/availability.",
             "ar": "استخدم اسمًا بالصيغة studios/{studio}/instructors/{user}/availability.",
         },
+        "room.invalid_spots": {
+            "en": "Spot labels must be unique and at most 16 characters.",
+            "ar": "يجب أن تكون تسميات الأماكن فريدة وألا تتجاوز 16 حرفًا.",
+        },
+        "room.capacity_is_spot_count": {
+            "en": "With a spot map the capacity is the number of spots.",
+            "ar": "عند وجود خريطة أماكن تكون السعة هي عدد الأماكن.",
+        },
+        "spot.no_map": {
+            "en": "This room has no numbered spots to choose from.",
+            "ar": "لا توجد في هذه القاعة أماكن مرقّمة للاختيار منها.",
+        },
+        "spot.unknown": {
+            "en": "There is no such spot in this room.",
+            "ar": "لا يوجد مكان بهذا الاسم في هذه القاعة.",
+        },
+        "spot.taken": {
+            "en": "Spot {spot} is taken: choose another or leave it to us.",
+            "ar": "المكان {spot} محجوز: اختر مكانًا آخر أو اتركه لنا.",
+        },
         "class.cancelled": {
             "en": "This class was cancelled by the studio.",
             "ar": "ألغى الاستوديو هذه الحصة.",

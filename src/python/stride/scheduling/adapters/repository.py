@@ -77,6 +77,7 @@ class StudioRepository:
                 studio=room.studio,
                 display_name=room.display_name,
                 capacity=room.capacity,
+                spots=list(room.spots) or None,
             )
         )
         await self._db.flush()
@@ -85,7 +86,13 @@ class StudioRepository:
         record = await self._db.get(RoomRecord, room_id)
         if record is None or record.studio != studio:
             return None
-        return Room(record.id, record.studio, record.display_name, record.capacity)
+        return Room(
+            record.id,
+            record.studio,
+            record.display_name,
+            record.capacity,
+            tuple(record.spots or ()),
+        )
 
     async def add_class_type(self, class_type: ClassType) -> None:
         self._db.add(
@@ -297,6 +304,7 @@ class BookingRepository:
                 waitlist_seq=waitlist_seq,
                 created_at=booking.created_at,
                 class_start=booking.class_start,
+                spot=booking.spot,
             )
         )
         try:
@@ -345,10 +353,31 @@ class BookingRepository:
         record = found.scalar_one_or_none()
         return await self._to_booking(record) if record else None
 
-    async def set_state(self, booking_id: uuid.UUID, state: BookingState, now: datetime) -> None:
+    async def taken_spots(self, session_id: uuid.UUID) -> set[str]:
+        found = await self._db.execute(
+            select(BookingRecord.spot).where(
+                BookingRecord.session_id == session_id,
+                col(BookingRecord.spot).is_not(None),
+                col(BookingRecord.state).in_(
+                    (BookingState.CONFIRMED.value, BookingState.ATTENDED.value)
+                ),
+            )
+        )
+        held: list[str | None] = list(found.scalars().all())
+        return {spot for spot in held if spot}
+
+    async def set_state(
+        self,
+        booking_id: uuid.UUID,
+        state: BookingState,
+        now: datetime,
+        spot: str | None = None,
+    ) -> None:
+        """`spot`: the place a booking confirmed from the waitlist takes."""
         values: dict[str, object] = {"state": state.value}
         if state is BookingState.CONFIRMED:
             values["waitlist_seq"] = None
+            values["spot"] = spot
         if not state.active:
             values["cancelled_at"] = now
         await self._db.execute(
@@ -473,6 +502,7 @@ class BookingRepository:
             class_start=record.class_start,
             waitlist_position=position,
             checked_in_at=record.checked_in_at,
+            spot=record.spot,
         )
 
 

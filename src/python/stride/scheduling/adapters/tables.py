@@ -29,6 +29,7 @@ class RoomRecord(SQLModel, table=True):
     studio: str = Field(foreign_key="studios.slug", index=True)
     display_name: str = Field(max_length=120)
     capacity: int
+    spots: list[str] | None = Field(default=None, sa_column=Column(ARRAY(String(16))))
 
 
 class ClassTypeRecord(SQLModel, table=True):
@@ -79,6 +80,14 @@ class BookingRecord(SQLModel, table=True):
             postgresql_where=text("state IN ('confirmed', 'waitlisted')"),
         ),
         Index("bookings_by_member", "member_id", "class_start"),
+        # One holder per spot per class.
+        Index(
+            "one_holder_per_spot",
+            "session_id",
+            "spot",
+            unique=True,
+            postgresql_where=text("spot IS NOT NULL AND state IN ('confirmed', 'attended')"),
+        ),
     )
 
     id: uuid.UUID = Field(primary_key=True)
@@ -91,6 +100,7 @@ class BookingRecord(SQLModel, table=True):
     class_start: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     cancelled_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     checked_in_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    spot: str | None = Field(default=None, max_length=16)
 
 
 class InstructorAvailabilityRecord(SQLModel, table=True):

@@ -47,6 +47,7 @@ class Room:
     studio: str  # slug
     display_name: str
     capacity: int
+    spots: tuple[str, ...] = ()  # The spot map, in the order free spots are handed out.
 
     @property
     def resource_name(self) -> str:
@@ -115,6 +116,7 @@ class Booking:
     class_start: datetime
     waitlist_position: int = 0  # 1 is next in line; 0 unless waitlisted.
     checked_in_at: datetime | None = None
+    spot: str | None = None
 
     @property
     def resource_name(self) -> str:
@@ -152,10 +154,20 @@ def validate_studio(slug: str, display_name: str, time_zone: str, policy: Bookin
     return Studio(slug, display_name.strip(), time_zone, policy)
 
 
-def validate_room(studio: str, display_name: str, capacity: int) -> Room:
+def validate_room(
+    studio: str, display_name: str, capacity: int, spots: tuple[str, ...] = ()
+) -> Room:
+    """With a spot map, the capacity is its size."""
     violations = []
     if not display_name.strip():
         violations.append(FieldViolation("room.display_name", "field.required"))
+    labels = tuple(label.strip() for label in spots)
+    if spots:
+        if len(set(labels)) != len(labels) or not all(0 < len(label) <= 16 for label in labels):
+            violations.append(FieldViolation("room.spots", "room.invalid_spots"))
+        if capacity and capacity != len(labels):
+            violations.append(FieldViolation("room.capacity", "room.capacity_is_spot_count"))
+        capacity = len(labels)
     if not 1 <= capacity <= MAX_ROOM_CAPACITY:
         violations.append(
             FieldViolation(
@@ -164,7 +176,7 @@ def validate_room(studio: str, display_name: str, capacity: int) -> Room:
         )
     if violations:
         raise InvalidArgument(violations)
-    return Room(uuid.uuid4(), studio, display_name.strip(), capacity)
+    return Room(uuid.uuid4(), studio, display_name.strip(), capacity, labels)
 
 
 def validate_class_type(
@@ -320,3 +332,19 @@ def resized(session: ClassSession, room: Room, capacity: int, now: datetime) -> 
             params={"booked": session.confirmed_count},
         )
     return replace(session, capacity=capacity)
+
+
+def choose_spot(spots: tuple[str, ...], taken: set[str], wanted: str | None) -> str | None:
+    """The spot a confirmed booking holds: the one wanted if free, else the first free one;
+    None in a room without a spot map."""
+    if not spots:
+        if wanted:
+            raise InvalidArgument([FieldViolation("booking.spot", "spot.no_map")])
+        return None
+    if wanted:
+        if wanted not in spots:
+            raise InvalidArgument([FieldViolation("booking.spot", "spot.unknown")])
+        if wanted in taken:
+            raise FailedPrecondition("SPOT_TAKEN", "spot.taken", params={"spot": wanted})
+        return wanted
+    return next(spot for spot in spots if spot not in taken)

@@ -13,6 +13,7 @@ from stride.scheduling.domain.model import (
     ClassSession,
     cancellation_state,
     check_can_book,
+    choose_spot,
     promotion_open,
     schedule_class,
     validate_class_type,
@@ -127,3 +128,24 @@ def test_studio_rules() -> None:
         "studio.time_zone",
         "studio.booking_policy.booking_window_days",
     }
+
+
+def test_spots_are_chosen_or_handed_out_in_map_order() -> None:
+    spots = ("A1", "A2", "B1")
+    assert choose_spot(spots, {"A1"}, None) == "A2"
+    assert choose_spot(spots, set(), "B1") == "B1"
+    assert choose_spot((), set(), None) is None
+    with pytest.raises(FailedPrecondition, match="SPOT_TAKEN"):
+        choose_spot(spots, {"B1"}, "B1")
+    with pytest.raises(InvalidArgument):
+        choose_spot(spots, set(), "C9")
+    with pytest.raises(InvalidArgument):
+        choose_spot((), set(), "A1")
+
+
+def test_a_spot_map_sets_the_capacity() -> None:
+    assert validate_room("olaya", "Bikes", 0, ("1", "2")).capacity == 2
+    with pytest.raises(InvalidArgument):
+        validate_room("olaya", "Bikes", 5, ("1", "2"))
+    with pytest.raises(InvalidArgument):
+        validate_room("olaya", "Bikes", 0, ("1", "1"))

@@ -145,7 +145,12 @@ def studio_to_proto(studio: Studio) -> pb.Studio:
 
 
 def room_to_proto(room: Room) -> pb.Room:
-    return pb.Room(name=room.resource_name, display_name=room.display_name, capacity=room.capacity)
+    return pb.Room(
+        name=room.resource_name,
+        display_name=room.display_name,
+        capacity=room.capacity,
+        spots=list(room.spots),
+    )
 
 
 def class_type_to_proto(class_type: ClassType) -> pb.ClassType:
@@ -184,6 +189,7 @@ def booking_to_proto(booking: Booking) -> pb.Booking:
         waitlist_position=booking.waitlist_position,
         create_time=_timestamp(booking.created_at),
         class_start_time=_timestamp(booking.class_start),
+        spot=booking.spot or "",
     )
 
 
@@ -204,6 +210,7 @@ def roster_entry(booking: Booking) -> pb.RosterEntry:
         member=f"users/{booking.member_id}",
         state=_STATES[booking.state],
         waitlist_position=booking.waitlist_position,
+        spot=booking.spot or "",
     )
     if booking.checked_in_at is not None:
         entry.check_in_time.CopyFrom(_timestamp(booking.checked_in_at))
@@ -290,6 +297,7 @@ class SchedulingServicer(pb_grpc.SchedulingServiceServicer):
             _studio_slug(request.parent, "parent"),
             request.room.display_name,
             request.room.capacity,
+            tuple(request.room.spots),
         )
         return room_to_proto(room)
 
@@ -458,7 +466,10 @@ class SchedulingServicer(pb_grpc.SchedulingServiceServicer):
         uow = self._unit_of_work()
 
         async def book() -> pb.Booking:
-            return booking_to_proto(await handlers.book(uow, member_id, slug, session_id))
+            booked = await handlers.book(
+                uow, member_id, slug, session_id, spot=request.booking.spot or None
+            )
+            return booking_to_proto(booked)
 
         return await idempotent(
             uow, CREATE_BOOKING_METHOD, request, request.request_id, book, pb.Booking

@@ -27,6 +27,7 @@ from stride.scheduling.domain.model import (
     cancellation_state,
     check_can_book,
     check_can_change,
+    choose_spot,
     promotion_open,
     rescheduled,
     resized,
@@ -75,10 +76,14 @@ async def get_studio(uow: SchedulingUnitOfWork, slug: str) -> Studio:
 
 
 async def create_room(
-    uow: SchedulingUnitOfWork, slug: str, display_name: str, capacity: int
+    uow: SchedulingUnitOfWork,
+    slug: str,
+    display_name: str,
+    capacity: int,
+    spots: tuple[str, ...] = (),
 ) -> Room:
     require_role_in_studio(f"studios/{slug}", *STAFF)
-    room = validate_room(slug, display_name, capacity)
+    room = validate_room(slug, display_name, capacity, spots)
     async with uow:
         await _studio(uow, slug)
         await uow.studios.add_room(room)
@@ -256,6 +261,7 @@ async def book(
     slug: str,
     session_id: uuid.UUID,
     clock: Clock = utcnow,
+    spot: str | None = None,
 ) -> Booking:
     """Confirms or waitlists, deciding under the class's row lock. Runs inside the caller's
     open unit of work (which also records the request id), so it commits with it."""
@@ -272,6 +278,7 @@ async def book(
     )
     booking = Booking(uuid.uuid4(), member_id, session_id, slug, state, now, session.start)
     if state is BookingState.CONFIRMED:
+        booking = replace(booking, spot=await _spot_for(uow, session, spot))
         await uow.bookings.add(booking, waitlist_seq=None)
         await uow.classes.change_counts(session_id, confirmed=1)
         announce(uow, BOOKING_CONFIRMED, booking)
@@ -452,11 +459,20 @@ async def _promote_first(uow: SchedulingUnitOfWork, session: ClassSession, now: 
     first = await uow.bookings.first_waitlisted(session.id)
     if first is None:
         return
-    await uow.bookings.set_state(first.id, BookingState.CONFIRMED, now)
+    spot = await _spot_for(uow, session, None)
+    await uow.bookings.set_state(first.id, BookingState.CONFIRMED, now, spot=spot)
     await uow.classes.change_counts(session.id, confirmed=1, waitlisted=-1)
-    promoted = replace(first, state=BookingState.CONFIRMED, waitlist_position=0)
+    promoted = replace(first, state=BookingState.CONFIRMED, waitlist_position=0, spot=spot)
     announce(uow, WAITLIST_PROMOTED, promoted)
     announce(uow, BOOKING_CONFIRMED, promoted)
+
+
+async def _spot_for(
+    uow: SchedulingUnitOfWork, session: ClassSession, wanted: str | None
+) -> str | None:
+    room = await uow.studios.room(session.studio, session.room_id)
+    assert room is not None  # noqa: S101 - a class's room is never deleted.
+    return choose_spot(room.spots, await uow.bookings.taken_spots(session.id), wanted)
 
 
 def announce(
