@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -360,3 +361,31 @@ async def book_spot(
             booking = await handlers.book(uow, member, session.studio, session.id, spot=spot)
             await uow.commit()
         return booking
+
+
+async def test_the_catalogue_filters_by_room_type_and_free_spots(
+    new_uow: partial[SchedulingUnitOfWork],
+) -> None:
+    full = await a_class(new_uow, 1)
+    await book(new_uow, uuid.uuid4(), full)
+    with authenticated_as(ADMIN):
+        other_room = await handlers.create_room(new_uow(), full.studio, "Studio B", 5)
+        elsewhere = await handlers.create_class(
+            new_uow(), full.studio, full.class_type_id, other_room.id, "", full.start, 0
+        )
+
+        async def listed(**filters: Any) -> list[uuid.UUID]:
+            query: dict[str, Any] = {
+                "start_from": None,
+                "start_to": None,
+                "class_type_id": None,
+                "only_free_spots": False,
+                "offset": 0,
+                "limit": 10,
+            }
+            found = await handlers.list_classes(new_uow(), full.studio, **{**query, **filters})
+            return [c.id for c in found]
+
+        assert set(await listed()) == {full.id, elsewhere.id}
+        assert await listed(room_id=other_room.id) == [elsewhere.id]
+        assert await listed(only_free_spots=True) == [elsewhere.id]

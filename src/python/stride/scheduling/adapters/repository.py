@@ -205,6 +205,8 @@ class ClassRepository:
         only_free_spots: bool,
         offset: int,
         limit: int,
+        instructor: str | None = None,
+        room_id: uuid.UUID | None = None,
     ) -> list[ClassSession]:
         query = select(ClassSessionRecord).where(
             ClassSessionRecord.studio == studio, col(ClassSessionRecord.start_time) >= start_from
@@ -213,6 +215,10 @@ class ClassRepository:
             query = query.where(col(ClassSessionRecord.start_time) < start_to)
         if class_type_id is not None:
             query = query.where(ClassSessionRecord.class_type_id == class_type_id)
+        if instructor is not None:
+            query = query.where(ClassSessionRecord.instructor == instructor)
+        if room_id is not None:
+            query = query.where(ClassSessionRecord.room_id == room_id)
         if only_free_spots:
             query = query.where(
                 col(ClassSessionRecord.confirmed_count) < col(ClassSessionRecord.capacity),

@@ -390,9 +390,16 @@ class SchedulingServicer(pb_grpc.SchedulingServiceServicer):
             _, class_type_id = _in_studio(
                 request.class_type, "classTypes", "class_type", "class_type.invalid_name"
             )
+        room_id = None
+        if request.room:
+            _, room_id = _in_studio(request.room, "rooms", "room", "room.invalid_name")
+        if request.instructor:
+            _user_id(request.instructor, "instructor")
         fetched = await handlers.list_classes(
             self._unit_of_work(),
             slug,
+            instructor=request.instructor or None,
+            room_id=room_id,
             start_from=_optional_time(request, "start_time_from"),
             start_to=_optional_time(request, "start_time_to"),
             class_type_id=class_type_id,

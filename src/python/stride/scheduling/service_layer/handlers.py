@@ -239,6 +239,8 @@ async def list_classes(
     only_free_spots: bool,
     offset: int,
     limit: int,
+    instructor: str | None = None,
+    room_id: uuid.UUID | None = None,
     clock: Clock = utcnow,
 ) -> list[ClassSession]:
     current_principal()
@@ -252,6 +254,8 @@ async def list_classes(
             only_free_spots=only_free_spots,
             offset=offset,
             limit=limit,
+            instructor=instructor,
+            room_id=room_id,
         )
 
 
