@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import nats
 import pytest
 import pytest_asyncio
+from opentelemetry import trace
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -20,6 +21,9 @@ from stride.platform.db.migrations.runner import run_migrations
 from stride.platform.events.consumer import EventConsumer, dead_letter_subject
 from stride.platform.events.envelope import make_envelope, nats_subject, stream_name
 from stride.platform.events.outbox import ensure_stream
+from stride.platform.observability.tracing import configure_tracing
+
+configure_tracing("test", None)  # A real tracer: spans get ids that events can carry.
 
 
 def event_type(consumer: str) -> str:
@@ -171,3 +175,29 @@ async def test_a_poison_event_is_dead_lettered_after_max_deliveries(
     assert "transient failure" in message.headers["Stride-Error"]
     assert handler.calls[event.id] == 3
     assert await effects(sessions, "poison") == []  # Every failed attempt rolled back.
+
+
+async def test_the_consumer_continues_the_producers_trace(
+    sessions: async_sessionmaker[AsyncSession],
+    js: nats.js.JetStreamContext,
+    nats_url: str,
+    event_prefix: str,
+) -> None:
+    seen: list[int] = []
+
+    class TraceRecorder(Handler):
+        async def __call__(self, envelope: Envelope, session: AsyncSession) -> None:
+            seen.append(trace.get_current_span().get_span_context().trace_id)
+            await super().__call__(envelope, session)
+
+    handler = TraceRecorder("traced")
+    with trace.get_tracer("test").start_as_current_span("publish") as producer:
+        event = envelope("traced")
+    consumer = consumer_for(handler, sessions, nats_url, event_prefix)
+    await consumer.start()
+    try:
+        await js.publish(nats_subject(event_prefix, event.type), event.SerializeToString())
+        await eventually_equal(lambda: effects(sessions, "traced"), [event.id])
+    finally:
+        await consumer.stop()
+    assert seen == [producer.get_span_context().trace_id]
