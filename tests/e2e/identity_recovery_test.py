@@ -151,6 +151,13 @@ async def test_two_step_verification_guards_sign_in(
     assert again.status == 400
     assert reason(again) == "MFA_ALREADY_ENROLLED"
 
+    disable = f"{edge.base_url}/v1/{account.name}:disableTotp"
+    assert (await call("POST", disable, {"code": "000000"}, **account.auth)).status == 400
+    assert (await call("POST", disable, {}, **account.auth)).status == 400  # Proof needed.
+    turned_off = await call("POST", disable, {"code": recovery_codes[1]}, **account.auth)
+    assert turned_off.status == 200, turned_off.body
+    assert (await sign_in(edge, account.email)).status == 200  # One factor again.
+
 
 async def _sign_in_with(edge: Edge, email: str, mfa_code: str) -> Reply:
     body = {"email": email, "password": PASSWORD, "mfaCode": mfa_code}

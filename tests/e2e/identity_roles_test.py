@@ -146,6 +146,7 @@ FORBIDDEN: dict[str, RequestFor] = {
     "RevokeSession": lambda me, other: pb.RevokeSessionRequest(name=other.session),
     "EnrollTotp": lambda me, other: pb.EnrollTotpRequest(user=other.name),
     "ConfirmTotp": lambda me, other: pb.ConfirmTotpRequest(user=other.name, code="123456"),
+    "DisableTotp": lambda me, other: pb.DisableTotpRequest(user=other.name, code="123456"),
     "GrantRole": lambda me, other: pb.GrantRoleRequest(
         user=me.name, grant=pb.RoleGrant(role="admin")
     ),

@@ -76,6 +76,10 @@ CATALOG.register(
             "en": "Two-step verification is already on for this account.",
             "ar": "التحقق بخطوتين مفعّل بالفعل لهذا الحساب.",
         },
+        "mfa.not_enrolled": {
+            "en": "Two-step verification is not on for this account.",
+            "ar": "التحقق بخطوتين غير مفعّل لهذا الحساب.",
+        },
         "mfa.not_pending": {
             "en": "Start two-step verification set-up first.",
             "ar": "ابدأ إعداد التحقق بخطوتين أولًا.",

@@ -64,6 +64,16 @@ class MfaRepository:
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    async def remove(self, user_id: uuid.UUID) -> bool:
+        """Deletes the factor and its recovery codes; False when there was none."""
+        await self._db.execute(
+            delete(RecoveryCodeRecord).where(col(RecoveryCodeRecord.user_id) == user_id)
+        )
+        removed = await self._db.execute(
+            delete(TotpFactorRecord).where(col(TotpFactorRecord.user_id) == user_id)
+        )
+        return bool(removed.rowcount)  # type: ignore[attr-defined]
+
     async def replace_recovery_codes(self, user_id: uuid.UUID, code_hashes: list[bytes]) -> None:
         await self._db.execute(
             delete(RecoveryCodeRecord).where(col(RecoveryCodeRecord.user_id) == user_id)

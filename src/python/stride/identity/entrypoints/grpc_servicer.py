@@ -298,6 +298,15 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         codes = await mfa.confirm_totp(command, self._unit_of_work())
         return pb.ConfirmTotpResponse(recovery_codes=codes)
 
+    async def DisableTotp(  # noqa: N802
+        self, request: pb.DisableTotpRequest, context: grpc.aio.ServicerContext
+    ) -> empty_pb2.Empty:
+        command = commands.DisableTotp(
+            user_id=parse_user_name(request.user, "user"), code=request.code
+        )
+        await mfa.disable_totp(command, self._unit_of_work())
+        return empty_pb2.Empty()
+
     async def GrantRole(  # noqa: N802
         self, request: pb.GrantRoleRequest, context: grpc.aio.ServicerContext
     ) -> pb.User:

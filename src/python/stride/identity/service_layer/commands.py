@@ -97,3 +97,9 @@ class SignInWithProvider:
     nonce: str
     sign_in: SignIn  # Studio, client, user agent and second factor, as for a password sign-in.
     language_code: str  # For an account created by this sign-in.
+
+
+@dataclass(frozen=True)
+class DisableTotp:
+    user_id: uuid.UUID
+    code: str

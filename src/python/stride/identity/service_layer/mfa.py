@@ -87,3 +87,24 @@ async def second_factor_passes(
             passed = await uow.mfa.use_recovery_code(user.id, code_hash, now)
         await uow.commit()
     return passed
+
+
+async def disable_totp(
+    command: commands.DisableTotp, uow: IdentityUnitOfWork, clock: Clock = utcnow
+) -> None:
+    """The holder proves possession; an admin (support) may reset a lost factor without it."""
+    principal = require_self_or_role(str(command.user_id), "admin")
+    is_holder = principal.user_id == str(command.user_id)
+    factor = await active_factor(uow, command.user_id)
+    if factor is None:
+        raise FailedPrecondition("MFA_NOT_ENROLLED", "mfa.not_enrolled")
+    if is_holder:
+        if not command.code:
+            raise InvalidArgument([FieldViolation("code", "field.required")])
+        async with uow:
+            user = await existing_user(uow, command.user_id)
+        if not await second_factor_passes(uow, user, factor, command.code, clock()):
+            raise InvalidArgument([FieldViolation("code", "mfa.invalid_code")])
+    async with uow:
+        await uow.mfa.remove(command.user_id)
+        await uow.commit()
