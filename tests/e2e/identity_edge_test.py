@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import ssl
 import uuid
+from typing import Any
+from urllib.error import URLError
+from urllib.request import Request, urlopen
 
 import grpc
+import pytest
 
 from e2e.support import (
     APP_ORIGIN,
     PASSWORD,
     Edge,
+    EdgeFactory,
     call,
     descriptions,
     new_account,
@@ -19,9 +26,12 @@ from e2e.support import (
     sign_up_body,
     violations,
 )
+from stride.gateway.envoy_config import EdgeTls
 from stride.identity.events.v1.events_pb2 import UserRegistered
 from stride.identity.v1 import identity_service_pb2 as pb
 from stride.identity.v1 import identity_service_pb2_grpc as pb_grpc
+from stride.platform.local.certificates import self_signed_certificate
+from stride.platform.local.ports import free_port
 
 
 async def test_sign_up_over_rest_returns_the_user_as_lower_camel_json(edge: Edge) -> None:
@@ -200,3 +210,37 @@ async def test_edge_errors_are_localized_json_statuses(edge: Edge) -> None:
     assert missing.body["code"] == 16
     assert reason(missing) == "UNAUTHENTICATED"
     assert missing.body["message"] == "يرجى تسجيل الدخول مرة أخرى."
+
+
+async def test_the_edge_speaks_https_and_grpc_over_tls(
+    edges: EdgeFactory, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    certificate, key = self_signed_certificate(tmp_path_factory.mktemp("tls"))
+    tls_port = free_port()
+    edges(tls=EdgeTls(tls_port, certificate, key))
+    trusted = ssl.create_default_context(cafile=str(certificate))
+    body = json.dumps(sign_up_body()).encode()
+    request = Request(
+        f"https://localhost:{tls_port}/v1/users:signUp",
+        data=body,
+        headers={"content-type": "application/json"},
+    )
+    reply = await asyncio.to_thread(_open, request, trusted)
+    assert reply["user"]["name"].startswith("users/")
+
+    credentials = grpc.ssl_channel_credentials(root_certificates=certificate.read_bytes())
+    async with grpc.aio.secure_channel(f"localhost:{tls_port}", credentials) as channel:
+        response = await pb_grpc.IdentityServiceStub(channel).SignUp(
+            pb.SignUpRequest(email=f"tls-{uuid.uuid4().hex[:8]}@example.com", password=PASSWORD),
+            timeout=10,
+        )
+    assert response.user.name.startswith("users/")
+
+    untrusted = ssl.create_default_context()  # The system's CAs don't know this certificate.
+    with pytest.raises(URLError):
+        await asyncio.to_thread(_open, request, untrusted)
+
+
+def _open(request: Request, context: ssl.SSLContext) -> dict[str, Any]:
+    with urlopen(request, timeout=10, context=context) as response:  # noqa: S310
+        return dict(json.loads(response.read()))

@@ -30,10 +30,12 @@ from stack.seed import (
     sign_up_demo_users,
 )
 from stride.gateway.catalog import SERVICES, ServiceEntry
+from stride.gateway.envoy_config import EdgeTls
 from stride.gateway.render import write_edge_bundle
 from stride.identity.config import IdentitySettings
 from stride.platform.config import load_settings
 from stride.platform.db.engine import ensure_database
+from stride.platform.local.certificates import self_signed_certificate
 from stride.platform.local.envoy import EnvoyProcess, validate_config
 from stride.platform.local.nats import EmbeddedNats
 from stride.platform.local.postgres import EmbeddedPostgres
@@ -48,6 +50,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--data-dir", type=Path, default=Path(os.environ.get("STRIDE_DATA_DIR", ".stride"))
     )
     parser.add_argument("--rest-port", type=int, default=8080)
+    parser.add_argument("--tls-port", type=int, default=8443)
     parser.add_argument("--admin-port", type=int, default=9901)
     parser.add_argument("--postgres-port", type=int, default=55432)
     parser.add_argument("--nats-port", type=int, default=54222)
@@ -126,7 +129,10 @@ def start_services(
     return environments
 
 
-def start_envoy(data: Path, rest_port: int, admin_port: int, stack: ExitStack) -> None:
+def start_envoy(
+    data: Path, rest_port: int, tls_port: int, admin_port: int, stack: ExitStack
+) -> None:
+    certificate, key = self_signed_certificate(data / "keys" / "edge-tls")
     config_path = write_edge_bundle(
         data / "envoy",
         listen_address="127.0.0.1",
@@ -134,6 +140,7 @@ def start_envoy(data: Path, rest_port: int, admin_port: int, stack: ExitStack) -
         admin_port=admin_port,
         upstream_host="127.0.0.1",
         cors_origins=("http://localhost:3000", "http://127.0.0.1:3000"),
+        tls=EdgeTls(tls_port, certificate, key),
     )
     validate_config(config_path)
     envoy = EnvoyProcess(config_path, admin_port, data / "logs" / "envoy.log")
@@ -159,13 +166,13 @@ def main(argv: list[str] | None = None) -> int:
         server_url = start_postgres(data, args.postgres_port, stack)
         nats_url = start_nats(data, args.nats_port, stack)
         environments = start_services(server_url, nats_url, data, args.rest_port, stack)
-        start_envoy(data, args.rest_port, args.admin_port, stack)
+        start_envoy(data, args.rest_port, args.tls_port, args.admin_port, stack)
         base_url = f"http://127.0.0.1:{args.rest_port}"
         users = sign_up_demo_users(f"127.0.0.1:{args.rest_port}")
         identity = load_settings(IdentitySettings, environments["identity"])
         asyncio.run(confirm_demo_users(identity))
         seed_demo_schedule(f"127.0.0.1:{args.rest_port}", datetime.now(UTC))
-        print_summary(base_url, users, time.monotonic() - started, data)
+        print_summary(base_url, args.tls_port, users, time.monotonic() - started, data)
         while not stopping:
             time.sleep(0.2)
         print("\nstopping…", flush=True)
@@ -173,7 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def print_summary(base_url: str, users: dict[str, str], elapsed: float, data: Path) -> None:
+def print_summary(
+    base_url: str, tls_port: int, users: dict[str, str], elapsed: float, data: Path
+) -> None:
     member_email, member_name = next(iter(users.items()))
     logins = "\n".join(f"    {email} / {DEMO_PASSWORD}" for email in users)
     print(
@@ -181,6 +190,7 @@ def print_summary(base_url: str, users: dict[str, str], elapsed: float, data: Pa
 Stride is up — healthy in {elapsed:.1f} s.
 
   REST base URL   {base_url}
+  With TLS        https://localhost:{tls_port}  (self-signed: {data}/keys/edge-tls/edge.crt)
   Data and logs   {data}
   Demo logins
 {logins}

@@ -53,6 +53,13 @@ end
 
 
 @dataclass(frozen=True)
+class EdgeTls:
+    port: int
+    certificate_chain: Path
+    private_key: Path
+
+
+@dataclass(frozen=True)
 class EdgeSettings:
     listen_port: int
     admin_port: int
@@ -71,6 +78,9 @@ class EdgeSettings:
     # Requests in flight (and queued) per upstream before Envoy sheds load with 503. Envoy's
     # default, 1024, turns a class-opening rush into errors instead of a short queue.
     max_requests_per_upstream: int = 8192
+    # TLS at the edge: a second listener on `tls_port` serving the same routes over HTTPS and
+    # gRPC-over-TLS (ALPN h2 and http/1.1), with this certificate chain and key (PEM files).
+    tls: EdgeTls | None = None
 
 
 def _socket(host: str, port: int) -> dict[str, Any]:
@@ -300,6 +310,45 @@ def _edge_self_cluster(port: int) -> dict[str, Any]:
     }
 
 
+def _listener(
+    name: str,
+    address: str,
+    port: int,
+    connection_manager: dict[str, Any],
+    transport_socket: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    chain: dict[str, Any] = {
+        "filters": [
+            {
+                "name": "envoy.filters.network.http_connection_manager",
+                "typed_config": connection_manager,
+            }
+        ]
+    }
+    if transport_socket is not None:
+        chain["transport_socket"] = transport_socket
+    return {"name": name, "address": _socket(address, port), "filter_chains": [chain]}
+
+
+def _tls_transport(tls: EdgeTls) -> dict[str, Any]:
+    return {
+        "name": "envoy.transport_sockets.tls",
+        "typed_config": {
+            "@type": f"{_TYPES}.transport_sockets.tls.v3.DownstreamTlsContext",
+            "common_tls_context": {
+                "tls_params": {"tls_minimum_protocol_version": "TLSv1_2"},
+                "alpn_protocols": ["h2", "http/1.1"],
+                "tls_certificates": [
+                    {
+                        "certificate_chain": {"filename": str(tls.certificate_chain)},
+                        "private_key": {"filename": str(tls.private_key)},
+                    }
+                ],
+            },
+        },
+    }
+
+
 def render(services: Sequence[ServiceEntry], settings: EdgeSettings) -> dict[str, Any]:
     missing = {service.name for service in services} - set(settings.upstreams)
     if missing:
@@ -340,25 +389,23 @@ def render(services: Sequence[ServiceEntry], settings: EdgeSettings) -> dict[str
         "http_filters": http_filters(services, settings),
         "local_reply_config": local_reply_config(),
     }
+    listeners = [
+        _listener("edge", settings.listen_address, settings.listen_port, connection_manager)
+    ]
+    if settings.tls is not None:
+        listeners.append(
+            _listener(
+                "edge_tls",
+                settings.listen_address,
+                settings.tls.port,
+                connection_manager,
+                transport_socket=_tls_transport(settings.tls),
+            )
+        )
     return {
         "admin": {"address": _socket("127.0.0.1", settings.admin_port)},
         "static_resources": {
-            "listeners": [
-                {
-                    "name": "edge",
-                    "address": _socket(settings.listen_address, settings.listen_port),
-                    "filter_chains": [
-                        {
-                            "filters": [
-                                {
-                                    "name": "envoy.filters.network.http_connection_manager",
-                                    "typed_config": connection_manager,
-                                }
-                            ]
-                        }
-                    ],
-                }
-            ],
+            "listeners": listeners,
             "clusters": [
                 *(
                     _cluster(s, *settings.upstreams[s.name], settings.max_requests_per_upstream)

@@ -15,7 +15,7 @@ from typing import Any
 
 from stride.gateway.catalog import SERVICES, ServiceEntry
 from stride.gateway.descriptors import build_descriptor_set
-from stride.gateway.envoy_config import EdgeSettings, render
+from stride.gateway.envoy_config import EdgeSettings, EdgeTls, render
 
 CONFIG_NAME = "envoy.json"
 DESCRIPTOR_NAME = "descriptor.binpb"
@@ -64,7 +64,13 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--cors-origin", action="append", default=[], help="allowed browser origin (repeat)"
     )
-    return parser.parse_args(argv)
+    parser.add_argument("--tls-port", type=int, help="also serve HTTPS/gRPC-TLS on this port")
+    parser.add_argument("--tls-cert", type=Path, help="PEM certificate chain for --tls-port")
+    parser.add_argument("--tls-key", type=Path, help="PEM private key for --tls-port")
+    args = parser.parse_args(argv)
+    if args.tls_port and not (args.tls_cert and args.tls_key):
+        parser.error("--tls-port needs --tls-cert and --tls-key")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -76,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         admin_port=args.admin_port,
         upstream_host=args.upstream_host,
         cors_origins=args.cors_origin,
+        tls=EdgeTls(args.tls_port, args.tls_cert, args.tls_key) if args.tls_port else None,
     )
     print(path)
     return 0

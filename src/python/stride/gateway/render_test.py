@@ -5,6 +5,7 @@ from google.protobuf import descriptor_pb2
 
 from stride.gateway.catalog import SERVICES
 from stride.gateway.render import CONFIG_NAME, DESCRIPTOR_NAME, main
+from stride.platform.local.certificates import self_signed_certificate
 from stride.platform.local.envoy import validate_config
 
 
@@ -43,3 +44,24 @@ def test_local_upstreams_are_static_loopback_addresses(tmp_path: Path) -> None:
     listener = config["static_resources"]["listeners"][0]["address"]["socket_address"]
     assert listener["address"] == "127.0.0.1"
     assert {c["type"] for c in config["static_resources"]["clusters"]} == {"STATIC"}
+
+
+def test_a_tls_listener_is_added_and_valid(tmp_path: Path) -> None:
+    certificate, key = self_signed_certificate(tmp_path / "tls")
+    main(
+        [
+            "--out",
+            str(tmp_path),
+            "--tls-port",
+            "18443",
+            "--tls-cert",
+            str(certificate),
+            "--tls-key",
+            str(key),
+        ]
+    )
+    validate_config(tmp_path / CONFIG_NAME)
+    listeners = json.loads((tmp_path / CONFIG_NAME).read_text())["static_resources"]["listeners"]
+    assert [listener["name"] for listener in listeners] == ["edge", "edge_tls"]
+    tls = listeners[1]["filter_chains"][0]["transport_socket"]["typed_config"]
+    assert tls["common_tls_context"]["alpn_protocols"] == ["h2", "http/1.1"]
