@@ -23,7 +23,12 @@ from e2e.support import (
 )
 from stride.identity.adapters.totp import code_at
 from stride.identity.config import IdentitySettings
-from stride.identity.events.v1.events_pb2 import PasswordResetRequested, SessionRevoked
+from stride.identity.events.v1.events_pb2 import (
+    PasswordResetRequested,
+    SessionRevoked,
+    UserEmailChanged,
+    UserEmailChangeRequested,
+)
 from stride.platform.db.engine import create_engine
 
 NEW_PASSWORD = "a brand new passphrase"
@@ -178,3 +183,49 @@ async def _assert_sealed_at_rest(settings: IdentitySettings, user_name: str, sec
         await engine.dispose()
     assert secret.encode() not in bytes(row.secret_sealed)
     assert row.data_key_id == settings.data_key_active
+
+
+async def test_an_account_moves_to_a_new_address_only_through_a_link_sent_there(
+    edge: Edge, nats_url: str, event_prefix: str
+) -> None:
+    account = await new_account(edge, nats_url, event_prefix)
+    taken = await new_account(edge, nats_url, event_prefix)
+    change = f"{edge.base_url}/v1/{account.name}:changeEmail"
+    new_email = f"moved-{uuid.uuid4().hex[:8]}@example.com"
+    wrong = await call(
+        "POST", change, {"newEmail": new_email, "password": "not my password"}, **account.auth
+    )
+    assert wrong.status == 401
+    clash = await call(
+        "POST", change, {"newEmail": taken.email, "password": PASSWORD}, **account.auth
+    )
+    assert clash.status == 409
+    asked = await call(
+        "POST", change, {"newEmail": new_email, "password": PASSWORD}, **account.auth
+    )
+    assert asked.status == 200, asked.body
+    assert (await sign_in(edge, account.email)).status == 200  # Nothing changed yet.
+
+    _, requested, _ = await next_event(
+        nats_url,
+        event_prefix,
+        "identity.user.email_change_requested.v1",
+        UserEmailChangeRequested,
+        lambda event: event.user == account.name,
+    )
+    assert requested.new_email == new_email
+    confirm = f"{edge.base_url}/v1/users:confirmEmailChange"
+    moved = await call("POST", confirm, {"token": requested.token})
+    assert moved.status == 200, moved.body
+    assert (moved.body["email"], moved.body["emailVerified"]) == (new_email, True)
+    assert (await call("POST", confirm, {"token": requested.token})).status == 400
+    assert (await sign_in(edge, new_email)).status == 200
+    assert (await sign_in(edge, account.email)).status == 401
+    _, changed, _ = await next_event(
+        nats_url,
+        event_prefix,
+        "identity.user.email_changed.v1",
+        UserEmailChanged,
+        lambda event: event.user == account.name,
+    )
+    assert changed.previous_email == account.email

@@ -147,6 +147,9 @@ FORBIDDEN: dict[str, RequestFor] = {
     "EnrollTotp": lambda me, other: pb.EnrollTotpRequest(user=other.name),
     "ConfirmTotp": lambda me, other: pb.ConfirmTotpRequest(user=other.name, code="123456"),
     "DisableTotp": lambda me, other: pb.DisableTotpRequest(user=other.name, code="123456"),
+    "RequestEmailChange": lambda me, other: pb.RequestEmailChangeRequest(
+        user=other.name, new_email="x@example.com", password="a long enough password"
+    ),
     "GrantRole": lambda me, other: pb.GrantRoleRequest(
         user=me.name, grant=pb.RoleGrant(role="admin")
     ),
@@ -186,6 +189,7 @@ def test_every_authenticated_rpc_has_a_denial_case() -> None:
         "RequestPasswordReset",
         "OpenPasswordResetLink",
         "CompletePasswordReset",
+        "ConfirmEmailChange",
         "SignOut",  # Any signed-in caller ends their own session; there is no one else's.
     }
     assert set(service.methods_by_name) - public == set(FORBIDDEN)

@@ -60,6 +60,7 @@ IDENTITY = ServiceEntry(
             "RequestPasswordReset",
             "OpenPasswordResetLink",
             "CompletePasswordReset",
+            "ConfirmEmailChange",
         )
     ),
     rate_limited_methods=frozenset(

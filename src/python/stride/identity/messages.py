@@ -36,6 +36,10 @@ CATALOG.register(
             "en": "Confirm your email address first: open the link we sent you.",
             "ar": "أكّد بريدك الإلكتروني أولًا: افتح الرابط الذي أرسلناه إليك.",
         },
+        "email.change_invalid": {
+            "en": "This link is invalid or has expired. Ask for the change again.",
+            "ar": "هذا الرابط غير صالح أو انتهت صلاحيته. اطلب التغيير مجددًا.",
+        },
         "email.verification_invalid": {
             "en": "This verification link is invalid or has expired.",
             "ar": "رابط التحقق هذا غير صالح أو انتهت صلاحيته.",

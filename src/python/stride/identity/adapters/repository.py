@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from stride.identity.adapters.tables import (
+    EmailChangeRecord,
     EmailVerificationRecord,
     ExternalIdentityRecord,
     PasswordResetRecord,
@@ -172,6 +173,43 @@ class UserRepository:
                 .values(used_at=now)
             )
         return user_id
+
+    async def add_email_change(
+        self, token_hash: bytes, user_id: uuid.UUID, new_email: str, expires_at: datetime
+    ) -> None:
+        self._session.add(
+            EmailChangeRecord(
+                token_hash=token_hash, user_id=user_id, new_email=new_email, expires_at=expires_at
+            )
+        )
+
+    async def use_email_change(
+        self, token_hash: bytes, now: datetime
+    ) -> tuple[uuid.UUID, str] | None:
+        """Uses the token up atomically; returns (user, new email) if it was valid."""
+        used = await self._session.execute(
+            update(EmailChangeRecord)
+            .where(
+                col(EmailChangeRecord.token_hash) == token_hash,
+                col(EmailChangeRecord.used_at).is_(None),
+                col(EmailChangeRecord.expires_at) > now,
+            )
+            .values(used_at=now)
+            .returning(col(EmailChangeRecord.user_id), col(EmailChangeRecord.new_email))
+        )
+        row = used.one_or_none()
+        return (row[0], row[1]) if row else None
+
+    async def change_email(self, user_id: uuid.UUID, email: str, now: datetime) -> None:
+        """Moves the account; the unique index refuses an address taken in the meantime."""
+        try:
+            await self._session.execute(
+                update(UserRecord)
+                .where(col(UserRecord.id) == user_id)
+                .values(email=email, email_verified=True, updated_at=now)
+            )
+        except IntegrityError as error:
+            raise AlreadyExists("EMAIL_TAKEN", "user.email_taken") from error
 
     async def by_external_identity(self, provider: str, subject: str) -> User | None:
         link = await self._session.get(ExternalIdentityRecord, (provider, subject))

@@ -128,3 +128,13 @@ class ExternalIdentityRecord(SQLModel, table=True):
     subject: str = Field(primary_key=True, max_length=255)  # The provider's `sub`.
     user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
     linked_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class EmailChangeRecord(SQLModel, table=True):
+    __tablename__ = "email_changes"
+
+    token_hash: bytes = Field(sa_column=Column(LargeBinary(32), primary_key=True))
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    new_email: str = Field(sa_column=Column(String(254), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    used_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))

@@ -167,6 +167,13 @@ def validate_new_account(
     )
 
 
+def validate_email(email: str, field: str) -> str:
+    violations = [FieldViolation(field, v.message_key, v.params) for v in _email_violations(email)]
+    if violations:
+        raise InvalidArgument(violations)
+    return email
+
+
 def validate_new_password(password: str, email: str, field: str = "new_password") -> str:
     violations = [
         FieldViolation(field, v.message_key, v.params)

@@ -24,7 +24,14 @@ from stride.identity.domain.model import (
 from stride.identity.domain.sessions import Session
 from stride.identity.entrypoints.reset_page import render_reset_page
 from stride.identity.entrypoints.resource_names import parse_session_name, parse_user_name
-from stride.identity.service_layer import commands, handlers, mfa, password_reset, social
+from stride.identity.service_layer import (
+    commands,
+    email_change,
+    handlers,
+    mfa,
+    password_reset,
+    social,
+)
 from stride.identity.service_layer.unit_of_work import IdentityUnitOfWork
 from stride.identity.v1 import identity_service_pb2 as pb
 from stride.identity.v1 import identity_service_pb2_grpc as pb_grpc
@@ -181,6 +188,25 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
             changes=profile_changes(request),
         )
         return user_to_proto(await handlers.update_profile(command, self._unit_of_work()))
+
+    async def RequestEmailChange(  # noqa: N802
+        self, request: pb.RequestEmailChangeRequest, context: grpc.aio.ServicerContext
+    ) -> empty_pb2.Empty:
+        _require(request, "new_email", "password")
+        command = commands.RequestEmailChange(
+            user_id=parse_user_name(request.user, "user"),
+            new_email=request.new_email,
+            password=request.password,
+        )
+        await email_change.request_email_change(command, self._unit_of_work())
+        return empty_pb2.Empty()
+
+    async def ConfirmEmailChange(  # noqa: N802
+        self, request: pb.ConfirmEmailChangeRequest, context: grpc.aio.ServicerContext
+    ) -> pb.User:
+        _require(request, "token")
+        command = commands.ConfirmEmailChange(token=request.token)
+        return user_to_proto(await email_change.confirm_email_change(command, self._unit_of_work()))
 
     async def VerifyEmail(  # noqa: N802
         self, request: pb.VerifyEmailRequest, context: grpc.aio.ServicerContext

@@ -103,3 +103,15 @@ class SignInWithProvider:
 class DisableTotp:
     user_id: uuid.UUID
     code: str
+
+
+@dataclass(frozen=True)
+class RequestEmailChange:
+    user_id: uuid.UUID
+    new_email: str
+    password: str
+
+
+@dataclass(frozen=True)
+class ConfirmEmailChange:
+    token: str
