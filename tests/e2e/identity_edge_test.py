@@ -244,3 +244,17 @@ async def test_the_edge_speaks_https_and_grpc_over_tls(
 def _open(request: Request, context: ssl.SSLContext) -> dict[str, Any]:
     with urlopen(request, timeout=10, context=context) as response:  # noqa: S310
         return dict(json.loads(response.read()))
+
+
+async def test_concurrent_retries_of_one_request_create_one_account(edge: Edge) -> None:
+    body = sign_up_body(requestId=str(uuid.uuid4()))
+    replies = await asyncio.gather(
+        *(call("POST", f"{edge.base_url}/v1/users:signUp", body) for _ in range(8))
+    )
+    assert {reply.status for reply in replies} == {200}
+    assert len({reply.body["user"]["name"] for reply in replies}) == 1
+    # A different request for the same address is a conflict, not a replay.
+    again = await call(
+        "POST", f"{edge.base_url}/v1/users:signUp", sign_up_body(email=body["email"])
+    )
+    assert again.status == 409

@@ -9,6 +9,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -147,13 +148,19 @@ def _http(
     return Reply(status, json.loads(raw) if raw and is_json else {}, lowered)
 
 
+# The client's own threads: the services under test share this event loop and its default
+# executor (Argon2 hashing runs there), so blocking client calls must not occupy it.
+_CLIENT_THREADS = ThreadPoolExecutor(max_workers=64, thread_name_prefix="e2e-client")
+
+
 async def call(
     method: str, url: str, body: dict[str, Any] | bytes | None = None, /, **headers: str
 ) -> Reply:
-    """One HTTP request; `accept_language="ar"` becomes the `accept-language` header. Blocking
-    I/O runs in a thread: the service under test shares this event loop."""
+    """One HTTP request; `accept_language="ar"` becomes the `accept-language` header."""
     normalized = {key.replace("_", "-"): value for key, value in headers.items()}
-    return await asyncio.to_thread(_http, method, url, body, normalized)
+    return await asyncio.get_running_loop().run_in_executor(
+        _CLIENT_THREADS, _http, method, url, body, normalized
+    )
 
 
 def bearer(token: str) -> dict[str, str]:
