@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from google.protobuf.descriptor import FileDescriptor, MethodDescriptor
 
+from stride.billing.v1 import billing_service_pb2
 from stride.identity.v1 import identity_service_pb2
 from stride.scheduling.v1 import scheduling_service_pb2
 
@@ -86,4 +87,13 @@ SCHEDULING = ServiceEntry(
     metrics_port=9102,
 )
 
-SERVICES: tuple[ServiceEntry, ...] = (IDENTITY, SCHEDULING)
+BILLING = ServiceEntry(
+    name="billing",
+    main_module="stride.billing.main",
+    grpc_services=("stride.billing.v1.BillingService",),
+    descriptors=(billing_service_pb2.DESCRIPTOR,),
+    local_port=50103,
+    metrics_port=9103,
+)
+
+SERVICES: tuple[ServiceEntry, ...] = (IDENTITY, SCHEDULING, BILLING)

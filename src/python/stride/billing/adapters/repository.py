@@ -1,0 +1,134 @@
+"""Loads and stores entitlements and holds."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from stride.billing.adapters.tables import EntitlementRecord, HoldRecord
+from stride.billing.domain.entitlements import Entitlement, Kind
+
+HELD, RELEASED = "held", "released"
+
+
+@dataclass(frozen=True)
+class Hold:
+    id: uuid.UUID
+    member_id: uuid.UUID
+    booking: str
+    studio: str
+    class_start: datetime
+    entitlement_id: uuid.UUID
+    state: str
+
+    @property
+    def resource_name(self) -> str:
+        return f"users/{self.member_id}/holds/{self.id}"
+
+
+class EntitlementRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._db = session
+
+    async def add(self, entitlement: Entitlement, now: datetime) -> None:
+        self._db.add(
+            EntitlementRecord(
+                id=entitlement.id,
+                member_id=entitlement.member_id,
+                kind=entitlement.kind.value,
+                studio=entitlement.studio,
+                credits_total=entitlement.credits_total,
+                credits_remaining=entitlement.credits_remaining,
+                start_time=entitlement.start,
+                expire_time=entitlement.expire,
+                created_at=now,
+            )
+        )
+        await self._db.flush()
+
+    async def for_member(
+        self, member_id: uuid.UUID, *, lock: bool = False, offset: int = 0, limit: int = 1000
+    ) -> list[Entitlement]:
+        """`lock`: holds for one member are decided one at a time, so credits can't go twice."""
+        query = (
+            select(EntitlementRecord)
+            .where(EntitlementRecord.member_id == member_id)
+            .order_by(col(EntitlementRecord.created_at).desc(), col(EntitlementRecord.id))
+            .offset(offset)
+            .limit(limit)
+        )
+        if lock:
+            query = query.with_for_update()
+        records = await self._db.execute(query)
+        return [_to_entitlement(record) for record in records.scalars().all()]
+
+    async def get(self, entitlement_id: uuid.UUID) -> Entitlement | None:
+        record = await self._db.get(EntitlementRecord, entitlement_id)
+        return _to_entitlement(record) if record else None
+
+    async def change_credits(self, entitlement_id: uuid.UUID, delta: int) -> None:
+        table = EntitlementRecord
+        await self._db.execute(
+            update(table)
+            .where(col(table.id) == entitlement_id)
+            .values(credits_remaining=col(table.credits_remaining) + delta)
+        )
+
+    async def hold(self, hold_id: uuid.UUID, *, lock: bool = False) -> Hold | None:
+        query = select(HoldRecord).where(HoldRecord.id == hold_id)
+        if lock:
+            query = query.with_for_update()
+        record = (await self._db.execute(query)).scalar_one_or_none()
+        return _to_hold(record) if record else None
+
+    async def add_hold(self, hold: Hold, now: datetime) -> None:
+        self._db.add(
+            HoldRecord(
+                id=hold.id,
+                member_id=hold.member_id,
+                booking=hold.booking,
+                studio=hold.studio,
+                class_start=hold.class_start,
+                entitlement_id=hold.entitlement_id,
+                state=hold.state,
+                created_at=now,
+            )
+        )
+        await self._db.flush()
+
+    async def release(self, hold_id: uuid.UUID, now: datetime) -> None:
+        await self._db.execute(
+            update(HoldRecord)
+            .where(col(HoldRecord.id) == hold_id)
+            .values(state=RELEASED, released_at=now)
+        )
+
+
+def _to_entitlement(record: EntitlementRecord) -> Entitlement:
+    return Entitlement(
+        id=record.id,
+        member_id=record.member_id,
+        kind=Kind(record.kind),
+        studio=record.studio,
+        credits_total=record.credits_total,
+        credits_remaining=record.credits_remaining,
+        start=record.start_time,
+        expire=record.expire_time,
+    )
+
+
+def _to_hold(record: HoldRecord) -> Hold:
+    return Hold(
+        id=record.id,
+        member_id=record.member_id,
+        booking=record.booking,
+        studio=record.studio,
+        class_start=record.class_start,
+        entitlement_id=record.entitlement_id,
+        state=record.state,
+    )

@@ -1,0 +1,40 @@
+"""Billing's tables. Schema changes go through the Alembic versions beside this file."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Column, DateTime, Integer, String
+from sqlmodel import Field, SQLModel
+
+
+class EntitlementRecord(SQLModel, table=True):
+    __tablename__ = "entitlements"
+    __table_args__ = (
+        CheckConstraint("credits_remaining >= 0 AND credits_remaining <= credits_total", "credits"),
+    )
+
+    id: uuid.UUID = Field(primary_key=True)
+    member_id: uuid.UUID = Field(index=True)
+    kind: str = Field(max_length=16)
+    studio: str = Field(max_length=72)
+    credits_total: int = Field(sa_column=Column(Integer, nullable=False))
+    credits_remaining: int = Field(sa_column=Column(Integer, nullable=False))
+    start_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    expire_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class HoldRecord(SQLModel, table=True):
+    __tablename__ = "holds"
+
+    id: uuid.UUID = Field(primary_key=True)  # The booking's id: one hold per booking.
+    member_id: uuid.UUID = Field(index=True)
+    booking: str = Field(sa_column=Column(String(100), nullable=False))
+    studio: str = Field(max_length=72)
+    class_start: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    entitlement_id: uuid.UUID = Field(foreign_key="entitlements.id")
+    state: str = Field(max_length=16)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    released_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))

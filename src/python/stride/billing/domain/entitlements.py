@@ -1,0 +1,81 @@
+"""Memberships and class packs, and which one a booking uses."""
+
+from __future__ import annotations
+
+import enum
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from stride.platform.errors import FailedPrecondition, FieldViolation, InvalidArgument
+
+_STUDIO = re.compile(r"^studios/[a-z0-9][a-z0-9-]{0,62}$")
+MAX_CREDITS = 500
+
+
+class Kind(enum.Enum):
+    MEMBERSHIP = "membership"
+    CLASS_PACK = "class_pack"
+
+
+@dataclass(frozen=True)
+class Entitlement:
+    id: uuid.UUID
+    member_id: uuid.UUID
+    kind: Kind
+    studio: str  # `studios/{studio}`, or "" for every studio.
+    credits_total: int
+    credits_remaining: int
+    start: datetime
+    expire: datetime
+
+    @property
+    def resource_name(self) -> str:
+        return f"users/{self.member_id}/entitlements/{self.id}"
+
+    def covers(self, studio: str, class_start: datetime) -> bool:
+        return self.studio in ("", studio) and self.start <= class_start < self.expire
+
+
+def validate_grant(
+    member_id: uuid.UUID,
+    kind: Kind | None,
+    studio: str,
+    credits: int,
+    start: datetime,
+    expire: datetime,
+) -> Entitlement:
+    violations = []
+    if kind is None:
+        violations.append(FieldViolation("entitlement.kind", "field.required"))
+    if studio and not _STUDIO.match(studio):
+        violations.append(FieldViolation("entitlement.studio", "studio.invalid_name"))
+    if kind is Kind.CLASS_PACK and not 1 <= credits <= MAX_CREDITS:
+        violations.append(
+            FieldViolation(
+                "entitlement.credits_total", "field.out_of_range", {"min": 1, "max": MAX_CREDITS}
+            )
+        )
+    if expire <= start:
+        violations.append(FieldViolation("entitlement.expire_time", "entitlement.expires_first"))
+    if violations or kind is None:
+        raise InvalidArgument(violations)
+    credits = credits if kind is Kind.CLASS_PACK else 0
+    return Entitlement(uuid.uuid4(), member_id, kind, studio, credits, credits, start, expire)
+
+
+def choose_entitlement(
+    entitlements: Sequence[Entitlement], studio: str, class_start: datetime
+) -> Entitlement:
+    """A membership valid for the class if there is one (it costs nothing to use), else the
+    class pack with credits left that expires soonest (so credits are not wasted)."""
+    usable = [e for e in entitlements if e.covers(studio, class_start)]
+    memberships = [e for e in usable if e.kind is Kind.MEMBERSHIP]
+    if memberships:
+        return max(memberships, key=lambda e: e.expire)
+    packs = [e for e in usable if e.kind is Kind.CLASS_PACK and e.credits_remaining > 0]
+    if packs:
+        return min(packs, key=lambda e: (e.expire, str(e.id)))
+    raise FailedPrecondition("NO_ENTITLEMENT", "entitlement.none")

@@ -1,0 +1,146 @@
+"""BillingService over gRPC: proto → use case → proto."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import grpc
+from google.protobuf import timestamp_pb2
+
+from stride.billing import messages  # noqa: F401 - registers Billing's texts.
+from stride.billing.adapters.repository import HELD, Hold
+from stride.billing.domain.entitlements import Entitlement, Kind
+from stride.billing.service_layer import handlers
+from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
+from stride.billing.v1 import billing_service_pb2 as pb
+from stride.billing.v1 import billing_service_pb2_grpc as pb_grpc
+from stride.platform.errors import FieldViolation, InvalidArgument
+from stride.platform.idempotency import idempotent
+from stride.platform.pagination import Page
+from stride.platform.resource_names import parse_uuid_ids
+
+GRANT_METHOD = "/stride.billing.v1.BillingService/GrantEntitlement"
+_KINDS = {
+    pb.Entitlement.KIND_MEMBERSHIP: Kind.MEMBERSHIP,
+    pb.Entitlement.KIND_CLASS_PACK: Kind.CLASS_PACK,
+}
+
+
+def _timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(moment)
+    return stamp
+
+
+def entitlement_to_proto(entitlement: Entitlement) -> pb.Entitlement:
+    kind = next(proto for proto, kind in _KINDS.items() if kind is entitlement.kind)
+    return pb.Entitlement(
+        name=entitlement.resource_name,
+        kind=kind,
+        studio=entitlement.studio,
+        credits_total=entitlement.credits_total,
+        credits_remaining=entitlement.credits_remaining,
+        start_time=_timestamp(entitlement.start),
+        expire_time=_timestamp(entitlement.expire),
+    )
+
+
+def hold_to_proto(hold: Hold) -> pb.Hold:
+    return pb.Hold(
+        name=hold.resource_name,
+        booking=hold.booking,
+        studio=hold.studio,
+        class_start_time=_timestamp(hold.class_start),
+        entitlement=f"users/{hold.member_id}/entitlements/{hold.entitlement_id}",
+        state=pb.Hold.STATE_HELD if hold.state == HELD else pb.Hold.STATE_RELEASED,
+    )
+
+
+class BillingServicer(pb_grpc.BillingServiceServicer):
+    def __init__(self, unit_of_work: Callable[[], BillingUnitOfWork]) -> None:
+        self._unit_of_work = unit_of_work
+
+    async def GrantEntitlement(  # noqa: N802 - generated gRPC method name.
+        self, request: pb.GrantEntitlementRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Entitlement:
+        (member_id,) = parse_uuid_ids(
+            request.parent, ("users",), field="parent", message_key="user.invalid_name"
+        )
+        given = request.entitlement
+        if not given.HasField("expire_time"):
+            raise InvalidArgument([FieldViolation("entitlement.expire_time", "field.required")])
+        start = given.start_time.ToDatetime(tzinfo=UTC) if given.HasField("start_time") else None
+        uow = self._unit_of_work()
+
+        async def grant() -> pb.Entitlement:
+            entitlement = await handlers.grant(
+                uow,
+                member_id,
+                _KINDS.get(given.kind),
+                given.studio,
+                given.credits_total,
+                start,
+                given.expire_time.ToDatetime(tzinfo=UTC),
+            )
+            return entitlement_to_proto(entitlement)
+
+        return await idempotent(
+            uow, GRANT_METHOD, request, request.request_id, grant, pb.Entitlement
+        )
+
+    async def ListEntitlements(  # noqa: N802
+        self, request: pb.ListEntitlementsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListEntitlementsResponse:
+        (member_id,) = parse_uuid_ids(
+            request.parent, ("users",), field="parent", message_key="user.invalid_name"
+        )
+        page = Page.from_request(request.page_size, request.page_token)
+        fetched = await handlers.list_entitlements(
+            self._unit_of_work(), member_id, page.offset, page.fetch_limit
+        )
+        entitlements, next_page_token = page.cut(fetched)
+        return pb.ListEntitlementsResponse(
+            entitlements=[entitlement_to_proto(e) for e in entitlements],
+            next_page_token=next_page_token,
+        )
+
+    async def HoldCredit(  # noqa: N802
+        self, request: pb.HoldCreditRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Hold:
+        (member_id,) = parse_uuid_ids(
+            request.parent, ("users",), field="parent", message_key="user.invalid_name"
+        )
+        given = request.hold
+        booking_member, booking_id = parse_uuid_ids(
+            given.booking,
+            ("users", "bookings"),
+            field="hold.booking",
+            message_key="booking.invalid_name",
+        )
+        violations = []
+        if booking_member != member_id:
+            violations.append(FieldViolation("hold.booking", "booking.invalid_name"))
+        if not given.studio:
+            violations.append(FieldViolation("hold.studio", "field.required"))
+        if not given.HasField("class_start_time"):
+            violations.append(FieldViolation("hold.class_start_time", "field.required"))
+        if violations:
+            raise InvalidArgument(violations)
+        hold = await handlers.hold_credit(
+            self._unit_of_work(),
+            member_id,
+            given.booking,
+            booking_id,
+            given.studio,
+            given.class_start_time.ToDatetime(tzinfo=UTC),
+        )
+        return hold_to_proto(hold)
+
+    async def ReleaseHold(  # noqa: N802
+        self, request: pb.ReleaseHoldRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Hold:
+        member_id, hold_id = parse_uuid_ids(
+            request.name, ("users", "holds"), field="name", message_key="hold.invalid_name"
+        )
+        return hold_to_proto(await handlers.release_hold(self._unit_of_work(), member_id, hold_id))

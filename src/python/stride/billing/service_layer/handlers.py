@@ -1,0 +1,132 @@
+"""Billing's use cases: granting entitlements, and the holds bookings place on them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from stride.billing.adapters.repository import HELD, RELEASED, Hold
+from stride.billing.domain.entitlements import (
+    Entitlement,
+    Kind,
+    choose_entitlement,
+    validate_grant,
+)
+from stride.billing.events.v1 import events_pb2
+from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
+from stride.platform.auth import (
+    current_principal,
+    require_role,
+    require_role_in_studio,
+    require_self_or_role,
+)
+from stride.platform.errors import NotFound
+
+ENTITLEMENT_CHANGED = "billing.entitlement.changed.v1"
+STAFF = ("manager",)
+DESK = ("front_desk", "manager")
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+async def grant(
+    uow: BillingUnitOfWork,
+    member_id: uuid.UUID,
+    kind: Kind | None,
+    studio: str,
+    credits: int,
+    start: datetime | None,
+    expire: datetime,
+    clock: Clock = utcnow,
+) -> Entitlement:
+    """Runs inside the caller's unit of work (which records the request id). Platform-wide
+    entitlements are for admins; a studio's manager grants that studio's."""
+    if studio:
+        require_role_in_studio(studio, *STAFF)
+    else:
+        require_role("admin")
+    now = clock()
+    entitlement = validate_grant(member_id, kind, studio, credits, start or now, expire)
+    await uow.entitlements.add(entitlement, now)
+    _announce(uow, entitlement, "granted")
+    return entitlement
+
+
+async def list_entitlements(
+    uow: BillingUnitOfWork, member_id: uuid.UUID, offset: int, limit: int
+) -> list[Entitlement]:
+    require_self_or_role(str(member_id), "admin")
+    async with uow:
+        return await uow.entitlements.for_member(member_id, offset=offset, limit=limit)
+
+
+async def hold_credit(
+    uow: BillingUnitOfWork,
+    member_id: uuid.UUID,
+    booking: str,
+    hold_id: uuid.UUID,
+    studio: str,
+    class_start: datetime,
+    clock: Clock = utcnow,
+) -> Hold:
+    """One hold per booking: asking again returns the first one, holding nothing more."""
+    require_self_or_role(str(member_id), "admin")
+    async with uow:
+        existing = await uow.entitlements.hold(hold_id)
+        if existing is not None:
+            return existing
+        entitlements = await uow.entitlements.for_member(member_id, lock=True)
+        existing = await uow.entitlements.hold(hold_id)  # A concurrent retry won the lock.
+        if existing is not None:
+            return existing
+        chosen = choose_entitlement(entitlements, studio, class_start)
+        hold = Hold(hold_id, member_id, booking, studio, class_start, chosen.id, HELD)
+        await uow.entitlements.add_hold(hold, clock())
+        if chosen.kind is Kind.CLASS_PACK:
+            await uow.entitlements.change_credits(chosen.id, -1)
+            _announce(uow, chosen, "held", chosen.credits_remaining - 1)
+        await uow.commit()
+    return hold
+
+
+async def release_hold(
+    uow: BillingUnitOfWork, member_id: uuid.UUID, hold_id: uuid.UUID, clock: Clock = utcnow
+) -> Hold:
+    """The member, staff of the hold's studio (a cancelled class) or an admin."""
+    async with uow:
+        hold = await uow.entitlements.hold(hold_id, lock=True)
+        if hold is None or hold.member_id != member_id:
+            raise NotFound("HOLD_NOT_FOUND", "hold.not_found")
+        if current_principal().user_id != str(member_id):
+            require_role_in_studio(hold.studio, *DESK)
+        if hold.state == RELEASED:
+            return hold
+        entitlements = await uow.entitlements.for_member(member_id, lock=True)
+        used = next(e for e in entitlements if e.id == hold.entitlement_id)
+        await uow.entitlements.release(hold.id, clock())
+        if used.kind is Kind.CLASS_PACK:
+            await uow.entitlements.change_credits(used.id, +1)
+            _announce(uow, used, "released", used.credits_remaining + 1)
+        await uow.commit()
+    return replace(hold, state=RELEASED)
+
+
+def _announce(
+    uow: BillingUnitOfWork, entitlement: Entitlement, change: str, remaining: int | None = None
+) -> None:
+    uow.publish(
+        ENTITLEMENT_CHANGED,
+        subject=entitlement.resource_name,
+        payload=events_pb2.EntitlementChanged(
+            entitlement=entitlement.resource_name,
+            member=f"users/{entitlement.member_id}",
+            credits_remaining=(entitlement.credits_remaining if remaining is None else remaining),
+            change=change,
+        ),
+    )

@@ -1,0 +1,20 @@
+"""Billing's unit of work: the platform's, with Billing's repositories."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from stride.billing.adapters.repository import EntitlementRepository
+from stride.platform.db.uow import UnitOfWork
+
+SOURCE = "billing"
+
+
+class BillingUnitOfWork(UnitOfWork):
+    entitlements: EntitlementRepository
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        super().__init__(sessions, SOURCE)
+
+    def _open_repositories(self, session: AsyncSession) -> None:
+        self.entitlements = EntitlementRepository(session)

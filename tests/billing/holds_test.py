@@ -1,0 +1,114 @@
+"""Credits held by bookings, against real Postgres: never spent twice, one hold per booking."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from functools import partial
+
+import pytest
+import pytest_asyncio
+
+from stride.billing.adapters.repository import HELD, RELEASED, Hold
+from stride.billing.domain.entitlements import Kind
+from stride.billing.main import MIGRATIONS
+from stride.billing.service_layer import handlers
+from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
+from stride.platform.auth import Principal, authenticated_as
+from stride.platform.db.engine import create_engine, session_factory
+from stride.platform.db.migrations.runner import run_migrations
+from stride.platform.errors import FailedPrecondition, PermissionDenied
+
+STUDIO = "studios/olaya"
+CLASS_START = datetime.now(UTC) + timedelta(days=2)
+MANAGER = Principal(user_id=str(uuid.uuid4()), roles=frozenset({"manager"}), studio=STUDIO)
+
+
+@pytest_asyncio.fixture(scope="module")
+async def new_uow(database_url: str) -> AsyncIterator[partial[BillingUnitOfWork]]:
+    await run_migrations(database_url, MIGRATIONS)
+    engine = create_engine(database_url, pool_size=20)
+    yield partial(BillingUnitOfWork, session_factory(engine))
+    await engine.dispose()
+
+
+async def a_pack(new_uow: partial[BillingUnitOfWork], member: uuid.UUID, credits: int) -> None:
+    with authenticated_as(MANAGER):
+        uow = new_uow()
+        async with uow:
+            await handlers.grant(
+                uow,
+                member,
+                Kind.CLASS_PACK,
+                STUDIO,
+                credits,
+                None,
+                CLASS_START + timedelta(days=30),
+            )
+            await uow.commit()
+
+
+async def hold(new_uow: partial[BillingUnitOfWork], member: uuid.UUID, booking: uuid.UUID) -> Hold:
+    with authenticated_as(Principal(user_id=str(member), roles=frozenset({"member"}))):
+        return await handlers.hold_credit(
+            new_uow(), member, f"users/{member}/bookings/{booking}", booking, STUDIO, CLASS_START
+        )
+
+
+async def remaining(new_uow: partial[BillingUnitOfWork], member: uuid.UUID) -> int:
+    with authenticated_as(Principal(user_id=str(member), roles=frozenset({"member"}))):
+        (pack,) = await handlers.list_entitlements(new_uow(), member, 0, 10)
+    return pack.credits_remaining
+
+
+async def test_credits_are_never_spent_twice(new_uow: partial[BillingUnitOfWork]) -> None:
+    member = uuid.uuid4()
+    await a_pack(new_uow, member, 3)
+    results = await asyncio.gather(
+        *(hold(new_uow, member, uuid.uuid4()) for _ in range(10)), return_exceptions=True
+    )
+    held = [r for r in results if isinstance(r, Hold)]
+    refused = [r for r in results if isinstance(r, FailedPrecondition)]
+    assert (len(held), len(refused)) == (3, 7)
+    assert {r.reason for r in refused} == {"NO_ENTITLEMENT"}
+    assert await remaining(new_uow, member) == 0
+
+
+async def test_one_hold_per_booking_and_release_gives_the_credit_back(
+    new_uow: partial[BillingUnitOfWork],
+) -> None:
+    member, booking = uuid.uuid4(), uuid.uuid4()
+    await a_pack(new_uow, member, 2)
+    first, again = await asyncio.gather(
+        hold(new_uow, member, booking), hold(new_uow, member, booking)
+    )
+    assert first == again
+    assert first.state == HELD
+    assert await remaining(new_uow, member) == 1
+    with authenticated_as(MANAGER):  # Staff release for a cancelled class.
+        released = await handlers.release_hold(new_uow(), member, booking)
+        twice = await handlers.release_hold(new_uow(), member, booking)
+    assert released.state == twice.state == RELEASED
+    assert await remaining(new_uow, member) == 2
+
+
+async def test_other_members_cannot_hold_or_release_on_someone_elses_account(
+    new_uow: partial[BillingUnitOfWork],
+) -> None:
+    member, stranger, booking = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    await a_pack(new_uow, member, 1)
+    stranger_principal = Principal(user_id=str(stranger), roles=frozenset({"member"}))
+    with authenticated_as(stranger_principal), pytest.raises(PermissionDenied):
+        await handlers.hold_credit(
+            new_uow(),
+            member,
+            f"users/{member}/bookings/{booking}",
+            booking,
+            STUDIO,
+            CLASS_START,
+        )
+    await hold(new_uow, member, booking)
+    with authenticated_as(stranger_principal), pytest.raises(PermissionDenied):
+        await handlers.release_hold(new_uow(), member, booking)
