@@ -27,6 +27,8 @@ from e2e.support import (
     sign_in,
     violations,
 )
+from stride.billing.config import BillingSettings
+from stride.billing.main import build_app as build_billing
 from stride.identity.config import IdentitySettings
 from stride.identity.entrypoints.admin import run_admin_command
 from stride.platform.crypto.sealing import DataKeyring, new_data_key_spec
@@ -44,8 +46,27 @@ DATA_KEYS = new_data_key_spec("test1")
 
 
 @pytest_asyncio.fixture(scope="module")
-async def scheduling(
+async def billing(
     postgres_server_url: str, nats_url: str, event_prefix: str
+) -> AsyncIterator[RunningServer]:
+    name = f"t_billing_{uuid.uuid4().hex[:8]}"
+    settings = BillingSettings(
+        database_url=await ensure_database(postgres_server_url, name),
+        nats_url=nats_url,
+        events_prefix=event_prefix,
+        grpc_port=free_port(),
+        jwks_url=f"http://127.0.0.1:{EDGE_PORT}/.well-known/jwks.json",
+        shutdown_grace_seconds=1,
+    )
+    running = await start(await build_billing(settings))
+    yield running
+    await running.stop()
+    await drop_database(postgres_server_url, name)
+
+
+@pytest_asyncio.fixture(scope="module")
+async def scheduling(
+    postgres_server_url: str, nats_url: str, event_prefix: str, billing: RunningServer
 ) -> AsyncIterator[RunningServer]:
     name = f"t_scheduling_{uuid.uuid4().hex[:8]}"  # A database of its own, as in production.
     settings = SchedulingSettings(
@@ -55,6 +76,7 @@ async def scheduling(
         grpc_port=free_port(),
         jwks_url=f"http://127.0.0.1:{EDGE_PORT}/.well-known/jwks.json",
         data_keys=DATA_KEYS,
+        billing_target=f"127.0.0.1:{billing.port}",
         data_key_active="test1",
         shutdown_grace_seconds=1,
     )
@@ -66,9 +88,12 @@ async def scheduling(
 
 @pytest.fixture(scope="module")
 def edges(
-    identity: RunningServer, scheduling: RunningServer, tmp_path_factory: pytest.TempPathFactory
+    identity: RunningServer,
+    scheduling: RunningServer,
+    billing: RunningServer,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[EdgeFactory]:
-    ports = {"identity": identity.port, "scheduling": scheduling.port}
+    ports = {"identity": identity.port, "scheduling": scheduling.port, "billing": billing.port}
     factory = EdgeFactory(ports, tmp_path_factory.mktemp("edge"), [])
     yield factory
     for envoy in factory.started:
@@ -83,6 +108,7 @@ def edge(edges: EdgeFactory) -> Edge:
 @dataclass(frozen=True)
 class Studio:
     name: str
+    admin: Account
     manager: Account
     room: str
     class_type: str
@@ -135,7 +161,31 @@ async def studio(
         **manager.auth,
     )
     assert room.status == spin.status == 200, (room.body, spin.body)
-    return Studio(f"studios/{slug}", manager, room.body["name"], spin.body["name"])
+    return Studio(f"studios/{slug}", admin, manager, room.body["name"], spin.body["name"])
+
+
+async def paying_member(edge: Edge, studio: Studio, nats_url: str, event_prefix: str) -> Account:
+    """A member with a 10-class pack for the studio."""
+    account = await new_account(edge, nats_url, event_prefix)
+    expires = (datetime.now(UTC) + timedelta(days=60)).isoformat().replace("+00:00", "Z")
+    granted = await call(
+        "POST",
+        f"{edge.base_url}/v1/{account.name}/entitlements",
+        {
+            "kind": "KIND_CLASS_PACK",
+            "studio": studio.name,
+            "creditsTotal": 10,
+            "expireTime": expires,
+        },
+        **studio.admin.auth,
+    )
+    assert granted.status == 200, granted.body
+    return account
+
+
+async def credits_left(edge: Edge, account: Account) -> int:
+    listed = await call("GET", f"{edge.base_url}/v1/{account.name}/entitlements", **account.auth)
+    return int(listed.body["entitlements"][0]["creditsRemaining"])
 
 
 async def schedule(edge: Edge, studio: Studio, starts_in: timedelta) -> dict[str, Any]:
@@ -168,8 +218,8 @@ async def test_book_waitlist_promotion_and_late_cancel(
     edge: Edge, studio: Studio, nats_url: str, event_prefix: str
 ) -> None:
     spin = await schedule(edge, studio, timedelta(days=3))
-    layla = await new_account(edge, nats_url, event_prefix)
-    omar = await new_account(edge, nats_url, event_prefix)
+    layla = await paying_member(edge, studio, nats_url, event_prefix)
+    omar = await paying_member(edge, studio, nats_url, event_prefix)
 
     first = await book(edge, layla, spin["name"])
     second = await book(edge, omar, spin["name"])
@@ -212,7 +262,7 @@ async def test_book_waitlist_promotion_and_late_cancel(
 async def test_bad_bookings_are_clear_localized_errors(
     edge: Edge, studio: Studio, nats_url: str, event_prefix: str
 ) -> None:
-    member = await new_account(edge, nats_url, event_prefix)
+    member = await paying_member(edge, studio, nats_url, event_prefix)
     far = await schedule(edge, studio, timedelta(days=30))
     not_open = await book(edge, member, far["name"])
     assert not_open["status"] == 400
@@ -246,8 +296,8 @@ async def test_bad_bookings_are_clear_localized_errors(
 async def test_members_touch_only_their_own_bookings_and_staff_run_the_studio(
     edge: Edge, studio: Studio, nats_url: str, event_prefix: str
 ) -> None:
-    owner = await new_account(edge, nats_url, event_prefix)
-    other = await new_account(edge, nats_url, event_prefix)
+    owner = await paying_member(edge, studio, nats_url, event_prefix)
+    other = await paying_member(edge, studio, nats_url, event_prefix)
     spin = await schedule(edge, studio, timedelta(days=2))
     booking = await book(edge, owner, spin["name"])
     steal = await call("POST", f"{edge.base_url}/v1/{booking['name']}:cancel", {}, **other.auth)
@@ -275,7 +325,7 @@ async def test_members_touch_only_their_own_bookings_and_staff_run_the_studio(
 async def test_check_in_with_the_rotating_code(
     edge: Edge, studio: Studio, nats_url: str, event_prefix: str
 ) -> None:
-    member = await new_account(edge, nats_url, event_prefix)
+    member = await paying_member(edge, studio, nats_url, event_prefix)
     spin = await schedule(edge, studio, timedelta(minutes=30))
     booking = await book(edge, member, spin["name"])
     code = await call("GET", f"{edge.base_url}/v1/{booking['name']}:checkInToken", **member.auth)
@@ -315,7 +365,7 @@ async def test_check_in_with_the_rotating_code(
 async def test_codes_only_near_class_time(
     edge: Edge, studio: Studio, nats_url: str, event_prefix: str
 ) -> None:
-    member = await new_account(edge, nats_url, event_prefix)
+    member = await paying_member(edge, studio, nats_url, event_prefix)
     later = await schedule(edge, studio, timedelta(days=2))
     booking = await book(edge, member, later["name"])
     code = await call("GET", f"{edge.base_url}/v1/{booking['name']}:checkInToken", **member.auth)
@@ -326,7 +376,7 @@ async def test_codes_only_near_class_time(
 async def test_a_member_exports_their_bookings_as_a_calendar(
     edge: Edge, studio: Studio, nats_url: str, event_prefix: str
 ) -> None:
-    member = await new_account(edge, nats_url, event_prefix)
+    member = await paying_member(edge, studio, nats_url, event_prefix)
     spin = await schedule(edge, studio, timedelta(days=1))
     await book(edge, member, spin["name"])
     feed = await asyncio.to_thread(
@@ -349,8 +399,8 @@ def _fetch(url: str, token: str) -> str:
 async def test_a_connected_app_hears_of_its_promotion_at_once(
     edge: Edge, studio: Studio, nats_url: str, event_prefix: str
 ) -> None:
-    holder = await new_account(edge, nats_url, event_prefix)
-    waiting = await new_account(edge, nats_url, event_prefix)
+    holder = await paying_member(edge, studio, nats_url, event_prefix)
+    waiting = await paying_member(edge, studio, nats_url, event_prefix)
     spin = await schedule(edge, studio, timedelta(days=2))
     first = await book(edge, holder, spin["name"])
     second = await book(edge, waiting, spin["name"])
@@ -416,3 +466,24 @@ def _updates(streamed: str) -> list[dict[str, Any]]:
     """The complete messages of a JSON array still being streamed."""
     body = streamed.strip().lstrip("[").rstrip(",")
     return list(json.loads(f"[{body}]")) if body else []
+
+
+async def test_credits_are_held_on_booking_and_come_back_on_a_timely_cancel(
+    edge: Edge, studio: Studio, nats_url: str, event_prefix: str
+) -> None:
+    broke = await new_account(edge, nats_url, event_prefix)
+    spin = await schedule(edge, studio, timedelta(days=2))
+    refused = await book(edge, broke, spin["name"])
+    assert refused["status"] == 400
+    assert refused["details"][0]["reason"] == "NO_ENTITLEMENT"
+
+    paying = await paying_member(edge, studio, nats_url, event_prefix)
+    booked = await book(edge, paying, spin["name"])
+    assert booked["status"] == 200
+    assert await credits_left(edge, paying) == 9
+    await call("POST", f"{edge.base_url}/v1/{booked['name']}:cancel", {}, **paying.auth)
+    # Billing gives the credit back when the cancellation event reaches it.
+    deadline = asyncio.get_running_loop().time() + 20
+    while await credits_left(edge, paying) != 10:
+        assert asyncio.get_running_loop().time() < deadline, "the credit never came back"
+        await asyncio.sleep(0.2)

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from stride.billing.v1 import billing_service_pb2 as billing_pb
+from stride.billing.v1 import billing_service_pb2_grpc as billing_grpc
 from stride.identity.config import IdentitySettings
 from stride.identity.entrypoints.admin import run_admin_command
 from stride.identity.v1 import identity_service_pb2 as pb
@@ -66,7 +68,8 @@ def _admin_metadata(stub: pb_grpc.IdentityServiceStub) -> tuple[tuple[str, str |
 
 def seed_demo_schedule(target: str, now: datetime) -> int:
     """The demo studio with a room, two class types and a week of classes at 07:00 and 18:00
-    studio time; returns how many classes were created (none while upcoming ones exist)."""
+    studio time, and class credits for the demo accounts; returns how many classes were
+    created (none while upcoming ones exist)."""
     with grpc.insecure_channel(target) as channel:
         auth = _admin_metadata(pb_grpc.IdentityServiceStub(channel))
         scheduling = scheduling_grpc.SchedulingServiceStub(channel)
@@ -82,6 +85,7 @@ def seed_demo_schedule(target: str, now: datetime) -> int:
         except grpc.RpcError as error:
             if error.code() != grpc.StatusCode.ALREADY_EXISTS:
                 raise
+        _grant_demo_credits(channel, auth)  # Idempotent: request ids per account.
         upcoming = scheduling.ListClassSessions(
             scheduling_pb.ListClassSessionsRequest(parent=DEMO_STUDIO, page_size=1),
             metadata=auth,
@@ -130,3 +134,29 @@ def seed_demo_schedule(target: str, now: datetime) -> int:
                 )
                 created += 1
     return created
+
+
+def _grant_demo_credits(channel: grpc.Channel, auth: tuple[tuple[str, str | bytes], ...]) -> None:
+    """Every demo account gets a 20-class pack for the demo studio, so it can book at once."""
+    identity = pb_grpc.IdentityServiceStub(channel)
+    billing = billing_grpc.BillingServiceStub(channel)
+    expires = Timestamp()
+    expires.FromDatetime(datetime.now(ZoneInfo(DEMO_TZ)) + timedelta(days=365))
+    for email, _, _, _ in DEMO_USERS:
+        signed_in = identity.SignIn(
+            pb.SignInRequest(email=email, password=DEMO_PASSWORD), timeout=10
+        )
+        billing.GrantEntitlement(
+            billing_pb.GrantEntitlementRequest(
+                parent=signed_in.user.name,
+                entitlement=billing_pb.Entitlement(
+                    kind=billing_pb.Entitlement.KIND_CLASS_PACK,
+                    studio=DEMO_STUDIO,
+                    credits_total=20,
+                    expire_time=expires,
+                ),
+                request_id=f"demo-credits-{email}",
+            ),
+            metadata=auth,
+            timeout=10,
+        )

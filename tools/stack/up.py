@@ -29,7 +29,7 @@ from stack.seed import (
     seed_demo_schedule,
     sign_up_demo_users,
 )
-from stride.gateway.catalog import SERVICES, ServiceEntry
+from stride.gateway.catalog import BILLING, SERVICES, ServiceEntry
 from stride.gateway.envoy_config import EdgeTls
 from stride.gateway.render import write_edge_bundle
 from stride.identity.config import IdentitySettings
@@ -71,6 +71,7 @@ def service_environment(
         # Identity verifies against its own key table; every other service fetches the JWKS
         # through the edge, as it would in a cluster.
         "STRIDE_JWKS_URL": f"http://127.0.0.1:{rest_port}/.well-known/jwks.json",
+        "STRIDE_BILLING_TARGET": f"127.0.0.1:{BILLING.local_port}",
         "STRIDE_DATA_KEYS": data_keys,
         "STRIDE_DATA_KEY_ACTIVE": active_key,
     }

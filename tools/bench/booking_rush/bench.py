@@ -5,8 +5,9 @@ Envoy; then steady booking throughput beside a minimal read through the same Env
 
 Starts its own stack in a scratch directory (stop `./pants up` first). Member tokens are minted
 with Identity's own current signing key, read the way Identity reads it, instead of 2,000
-Argon2id sign-ups that would measure Identity rather than booking. Figures are printed, not
-asserted; docs/performance.md keeps them.
+Argon2id sign-ups that would measure Identity rather than booking; each member is granted a
+class pack through Billing first, and every booking holds a credit there. Figures are printed,
+not asserted; docs/performance.md keeps them.
 """
 
 from __future__ import annotations
@@ -111,16 +112,16 @@ def a_class(port: int, token: str, capacity: int) -> str:
     return str(session["name"])
 
 
-async def attempt(
-    port: int, member: uuid.UUID, token: str, class_name: str
-) -> tuple[int, str, float]:
-    """One booking over its own connection: (status, state, seconds)."""
-    body = json.dumps({"classSession": class_name}).encode()
+async def post_json(
+    port: int, path: str, body: dict[str, Any], token: str
+) -> tuple[int, dict[str, Any], float]:
+    """One POST over its own connection: (status, JSON body, seconds)."""
+    data = json.dumps(body).encode()
     request = (
-        f"POST /v1/users/{member}/bookings HTTP/1.1\r\nhost: 127.0.0.1\r\n"
+        f"POST {path} HTTP/1.1\r\nhost: 127.0.0.1\r\n"
         f"authorization: Bearer {token}\r\ncontent-type: application/json\r\n"
-        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
-    ).encode() + body
+        f"content-length: {len(data)}\r\nconnection: close\r\n\r\n"
+    ).encode() + data
     started = time.perf_counter()
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(request)
@@ -129,9 +130,34 @@ async def attempt(
     writer.close()
     elapsed = time.perf_counter() - started
     head, _, payload = raw.partition(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1])
-    state = json.loads(payload).get("state", "") if status == 200 else ""
-    return status, state, elapsed
+    return int(head.split(b" ", 2)[1]), json.loads(payload or b"{}"), elapsed
+
+
+async def attempt(
+    port: int, member: uuid.UUID, token: str, class_name: str
+) -> tuple[int, str, float]:
+    """One booking: (status, state, seconds)."""
+    status, reply, elapsed = await post_json(
+        port, f"/v1/users/{member}/bookings", {"classSession": class_name}, token
+    )
+    return status, str(reply.get("state", "")) if status == 200 else "", elapsed
+
+
+async def grant_credits(port: int, admin: str, members: list[uuid.UUID]) -> None:
+    """A class pack for every member (what a purchase would do), 50 at a time."""
+    expires = (datetime.now(UTC) + timedelta(days=30)).isoformat().replace("+00:00", "Z")
+    body = {"kind": "KIND_CLASS_PACK", "creditsTotal": 100, "expireTime": expires}
+    gate = asyncio.Semaphore(50)
+
+    async def grant(member: uuid.UUID) -> None:
+        async with gate:
+            status, reply, _ = await post_json(
+                port, f"/v1/users/{member}/entitlements", body, admin
+            )
+        if status != 200:
+            raise RuntimeError(f"granting credits failed: {status} {reply}")
+
+    await asyncio.gather(*(grant(member) for member in members))
 
 
 async def rush(port: int, class_name: str, tokens: dict[uuid.UUID, str]) -> tuple[list[Any], float]:
@@ -169,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         kid, key = asyncio.run(signing_key(settings))
         members = [uuid.uuid4() for _ in range(args.attempts)]
         tokens = {member: member_token(settings, kid, key, member) for member in members}
+        asyncio.run(grant_credits(edge, admin, members))
 
         hot = a_class(edge, admin, args.spots)
         results, wall = asyncio.run(rush(edge, hot, tokens))

@@ -7,12 +7,15 @@ from pathlib import Path
 
 from stride.billing.config import BillingSettings
 from stride.billing.entrypoints.grpc_servicer import BillingServicer
+from stride.billing.service_layer import handlers
 from stride.billing.service_layer.unit_of_work import SOURCE, BillingUnitOfWork
 from stride.billing.v1 import billing_service_pb2_grpc as pb_grpc
 from stride.gateway.catalog import BILLING
 from stride.platform.config import load_settings
 from stride.platform.db.engine import create_engine, session_factory
 from stride.platform.db.migrations.runner import run_migrations
+from stride.platform.events.consumer import EventConsumer
+from stride.platform.events.envelope import nats_subject, stream_name
 from stride.platform.events.outbox import OutboxRelay
 from stride.platform.grpc.server import GrpcApp, ServiceRegistration, run
 from stride.platform.observability.logging import configure_logging
@@ -29,6 +32,17 @@ async def build_app(settings: BillingSettings) -> GrpcApp:
         sessions, nats_url=settings.nats_url, prefix=settings.events_prefix, source=SOURCE
     )
 
+    releases = EventConsumer(
+        sessions,
+        handlers.release_for_cancelled_booking,
+        nats_url=settings.nats_url,
+        prefix=settings.events_prefix,
+        service=SOURCE,
+        stream=stream_name(settings.events_prefix, "scheduling"),
+        durable_name="billing-release-on-cancel",
+        filter_subject=nats_subject(settings.events_prefix, "scheduling.booking.cancelled.v1"),
+    )
+
     async def migrate() -> None:
         if settings.migrate_on_start:
             await run_migrations(settings.database_url, MIGRATIONS)
@@ -43,8 +57,8 @@ async def build_app(settings: BillingSettings) -> GrpcApp:
             )
         ],
         public_methods=BILLING.public_methods,
-        on_start=[migrate, relay.start],
-        on_stop=[engine.dispose, relay.stop],
+        on_start=[migrate, relay.start, releases.start],
+        on_stop=[engine.dispose, relay.stop, releases.stop],
     )
 
 

@@ -4,10 +4,6 @@ from stride.platform.i18n import CATALOG
 
 CATALOG.register(
     {
-        "entitlement.none": {
-            "en": "You need a membership or class credits for this class. Buy one in the app.",
-            "ar": "تحتاج إلى عضوية أو رصيد حصص لهذه الحصة. اشترِ من التطبيق.",
-        },
         "entitlement.expires_first": {
             "en": "It must expire after it starts.",
             "ar": "يجب أن ينتهي بعد أن يبدأ.",

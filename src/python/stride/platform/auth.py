@@ -162,6 +162,22 @@ def authenticated_as(principal: Principal | None) -> ContextScope[Principal | No
     return ContextScope(_CURRENT_PRINCIPAL, principal)
 
 
+_CURRENT_BEARER: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "stride_bearer_token", default=None
+)
+
+
+def bearer_scope(token: str | None) -> ContextScope[str | None]:
+    """The caller's access token, for calls made on their behalf to another service."""
+    return ContextScope(_CURRENT_BEARER, token)
+
+
+def current_bearer_metadata() -> tuple[tuple[str, str], ...]:
+    """gRPC metadata that forwards the caller's token (none for an anonymous caller)."""
+    token = _CURRENT_BEARER.get()
+    return (("authorization", f"Bearer {token}"),) if token else ()
+
+
 def current_principal() -> Principal:
     principal = _CURRENT_PRINCIPAL.get()
     if principal is None:

@@ -153,6 +153,10 @@ CATALOG.register(
             "en": "These fields cannot be updated: {fields}.",
             "ar": "لا يمكن تعديل هذه الحقول: {fields}.",
         },
+        "entitlement.none": {
+            "en": "You need a membership or class credits for this class. Buy one in the app.",
+            "ar": "تحتاج إلى عضوية أو رصيد حصص لهذه الحصة. اشترِ من التطبيق.",
+        },
         "field.unknown": {
             "en": "This field does not exist in the request.",
             "ar": "هذا الحقل غير موجود في الطلب.",

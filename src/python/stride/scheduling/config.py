@@ -8,3 +8,5 @@ class SchedulingSettings(WithDataKeys):
 
     service_name: str = "scheduling"
     grpc_port: int = 50102
+    # Billing's gRPC address: credits are held there when members book.
+    billing_target: str = "127.0.0.1:50103"

@@ -16,6 +16,7 @@ from stride.platform.grpc.server import GrpcApp, ServiceRegistration, run
 from stride.platform.observability.logging import configure_logging
 from stride.platform.observability.tracing import configure_tracing
 from stride.platform.tasks import Periodic
+from stride.scheduling.adapters.billing import BillingEntitlements
 from stride.scheduling.config import SchedulingSettings
 from stride.scheduling.entrypoints.grpc_servicer import SchedulingServicer
 from stride.scheduling.service_layer import attendance
@@ -42,6 +43,7 @@ async def build_app(settings: SchedulingSettings) -> GrpcApp:
     new_uow = partial(SchedulingUnitOfWork, sessions)
     data_keys = DataKeyring.from_spec(settings.data_keys, settings.data_key_active)
     live = LiveEvents(settings.nats_url, settings.events_prefix, SOURCE)
+    billing = BillingEntitlements(settings.billing_target)
     sweeper = Periodic("no-shows", NO_SHOW_SWEEP_SECONDS, partial(sweep_no_shows, new_uow))
 
     async def migrate() -> None:
@@ -54,12 +56,14 @@ async def build_app(settings: SchedulingSettings) -> GrpcApp:
             ServiceRegistration(
                 SERVICE_NAME,
                 pb_grpc.add_SchedulingServiceServicer_to_server,
-                SchedulingServicer(new_uow, data_keys.derive_key(CHECK_IN_KEY_PURPOSE), live),
+                SchedulingServicer(
+                    new_uow, data_keys.derive_key(CHECK_IN_KEY_PURPOSE), live, billing
+                ),
             )
         ],
         public_methods=SCHEDULING.public_methods,
-        on_start=[migrate, relay.start, sweeper.start, live.start],
-        on_stop=[engine.dispose, relay.stop, sweeper.stop, live.stop],
+        on_start=[migrate, relay.start, sweeper.start, live.start, billing.start],
+        on_stop=[engine.dispose, relay.stop, sweeper.stop, live.stop, billing.stop],
     )
 
 

@@ -6,8 +6,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
+from typing import Protocol
 
-from stride.billing.adapters.repository import HELD, RELEASED, Hold
+from google.protobuf.message import Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from stride.billing.adapters.repository import HELD, RELEASED, EntitlementRepository, Hold
 from stride.billing.domain.entitlements import (
     Entitlement,
     Kind,
@@ -15,20 +20,29 @@ from stride.billing.domain.entitlements import (
     validate_grant,
 )
 from stride.billing.events.v1 import events_pb2
-from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
+from stride.billing.service_layer.unit_of_work import SOURCE, BillingUnitOfWork
+from stride.events.v1.envelope_pb2 import Envelope
 from stride.platform.auth import (
     current_principal,
     require_role,
     require_role_in_studio,
     require_self_or_role,
 )
+from stride.platform.db.uow import stage_event
 from stride.platform.errors import NotFound
+from stride.platform.resource_names import parse_uuid_ids
+from stride.scheduling.events.v1.events_pb2 import BookingChanged
 
 ENTITLEMENT_CHANGED = "billing.entitlement.changed.v1"
 STAFF = ("manager",)
 DESK = ("front_desk", "manager")
 
 Clock = Callable[[], datetime]
+
+
+class Publish(Protocol):
+    def __call__(self, event_type: str, *, subject: str, payload: Message) -> None:
+        ...
 
 
 def utcnow() -> datetime:
@@ -54,7 +68,7 @@ async def grant(
     now = clock()
     entitlement = validate_grant(member_id, kind, studio, credits, start or now, expire)
     await uow.entitlements.add(entitlement, now)
-    _announce(uow, entitlement, "granted")
+    _announce(uow.publish, entitlement, "granted")
     return entitlement
 
 
@@ -90,7 +104,7 @@ async def hold_credit(
         await uow.entitlements.add_hold(hold, clock())
         if chosen.kind is Kind.CLASS_PACK:
             await uow.entitlements.change_credits(chosen.id, -1)
-            _announce(uow, chosen, "held", chosen.credits_remaining - 1)
+            _announce(uow.publish, chosen, "held", chosen.credits_remaining - 1)
         await uow.commit()
     return hold
 
@@ -105,22 +119,51 @@ async def release_hold(
             raise NotFound("HOLD_NOT_FOUND", "hold.not_found")
         if current_principal().user_id != str(member_id):
             require_role_in_studio(hold.studio, *DESK)
-        if hold.state == RELEASED:
-            return hold
-        entitlements = await uow.entitlements.for_member(member_id, lock=True)
-        used = next(e for e in entitlements if e.id == hold.entitlement_id)
-        await uow.entitlements.release(hold.id, clock())
-        if used.kind is Kind.CLASS_PACK:
-            await uow.entitlements.change_credits(used.id, +1)
-            _announce(uow, used, "released", used.credits_remaining + 1)
+        released = await give_back(uow.entitlements, hold, clock(), uow.publish)
         await uow.commit()
+    return released
+
+
+async def release_for_cancelled_booking(
+    envelope: Envelope, session: AsyncSession, clock: Clock = utcnow
+) -> None:
+    """Consumes `scheduling.booking.cancelled`: a timely cancellation, a waitlist place given
+    up or a class the studio cancelled gives the credit back. (A late cancellation arrives as
+    `booking.late_cancelled` and keeps it.) Exactly once: the consumer's inbox row commits in
+    this same transaction."""
+    cancelled = BookingChanged()
+    envelope.data.Unpack(cancelled)
+    member_id, booking_id = parse_uuid_ids(
+        cancelled.booking,
+        ("users", "bookings"),
+        field="booking",
+        message_key="booking.invalid_name",
+    )
+    repository = EntitlementRepository(session)
+    hold = await repository.hold(booking_id, lock=True)
+    if hold is None or hold.member_id != member_id:
+        return  # Booked before entitlements existed, or not ours: nothing to give back.
+    await give_back(repository, hold, clock(), partial(stage_event, session, SOURCE))
+
+
+async def give_back(
+    repository: EntitlementRepository, hold: Hold, now: datetime, publish: Publish
+) -> Hold:
+    if hold.state == RELEASED:
+        return hold
+    entitlements = await repository.for_member(hold.member_id, lock=True)
+    used = next(e for e in entitlements if e.id == hold.entitlement_id)
+    await repository.release(hold.id, now)
+    if used.kind is Kind.CLASS_PACK:
+        await repository.change_credits(used.id, +1)
+        _announce(publish, used, "released", used.credits_remaining + 1)
     return replace(hold, state=RELEASED)
 
 
 def _announce(
-    uow: BillingUnitOfWork, entitlement: Entitlement, change: str, remaining: int | None = None
+    publish: Publish, entitlement: Entitlement, change: str, remaining: int | None = None
 ) -> None:
-    uow.publish(
+    publish(
         ENTITLEMENT_CHANGED,
         subject=entitlement.resource_name,
         payload=events_pb2.EntitlementChanged(

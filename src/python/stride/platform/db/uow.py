@@ -12,6 +12,14 @@ from stride.platform.events.envelope import make_envelope
 from stride.platform.events.outbox import OutboxRecord
 
 
+def stage_event(
+    session: AsyncSession, source: str, event_type: str, *, subject: str, payload: Message
+) -> None:
+    """Adds an event to the outbox in `session`'s transaction (event consumers use this too)."""
+    envelope = make_envelope(source=source, event_type=event_type, subject=subject, payload=payload)
+    session.add(OutboxRecord.from_envelope(envelope))
+
+
 class UnitOfWork:
     """`async with uow:` opens a transaction; `await uow.commit()` ends it, else it rolls back.
 
@@ -53,10 +61,7 @@ class UnitOfWork:
 
     def publish(self, event_type: str, *, subject: str, payload: Message) -> None:
         """Records an event; it reaches NATS only if this transaction commits."""
-        envelope = make_envelope(
-            source=self._source, event_type=event_type, subject=subject, payload=payload
-        )
-        self.session.add(OutboxRecord.from_envelope(envelope))
+        stage_event(self.session, self._source, event_type, subject=subject, payload=payload)
 
     async def commit(self) -> None:
         await self.session.commit()

@@ -17,7 +17,7 @@ from typing import Any, cast
 from opentelemetry import trace
 
 import grpc
-from stride.platform.auth import JwtVerifier, Principal, authenticated_as
+from stride.platform.auth import JwtVerifier, Principal, authenticated_as, bearer_scope
 from stride.platform.errors import DomainError, Unauthenticated
 from stride.platform.grpc.status import (
     grpc_code,
@@ -118,6 +118,7 @@ class _Call:
         self.stream_budget = interceptor._max_stream_seconds
         self._code = grpc.StatusCode.OK
         self._principal: Principal | None = None
+        self._token: str | None = None
         self._exits: list[Any] = []
 
     async def __aenter__(self) -> None:
@@ -142,9 +143,9 @@ class _Call:
         except BaseException as error:
             await self.__aexit__(type(error), error, error.__traceback__)
             raise
-        principal_scope = authenticated_as(self._principal)
-        principal_scope.__enter__()
-        self._exits.append(principal_scope)
+        for scope in (authenticated_as(self._principal), bearer_scope(self._token)):
+            scope.__enter__()
+            self._exits.append(scope)
 
     async def __aexit__(self, kind: Any, error: BaseException | None, traceback: Any) -> None:
         try:
@@ -161,7 +162,9 @@ class _Call:
             raise Unauthenticated("TOKEN_MISSING")
         if self._interceptor._verifier is None:
             raise Unauthenticated("TOKEN_INVALID")  # No key source configured: fail closed.
-        return await self._interceptor._verifier.verify(token)
+        principal = await self._interceptor._verifier.verify(token)
+        self._token = token
+        return principal
 
     async def _abort_for(self, error: BaseException) -> None:
         if isinstance(error, DomainError):

@@ -31,6 +31,7 @@ from stride.scheduling.domain.model import (
 )
 from stride.scheduling.events.v1.events_pb2 import BookingChanged
 from stride.scheduling.service_layer import attendance, handlers
+from stride.scheduling.service_layer.ports import Entitlements
 from stride.scheduling.service_layer.unit_of_work import SchedulingUnitOfWork
 from stride.scheduling.v1 import scheduling_service_pb2 as pb
 from stride.scheduling.v1 import scheduling_service_pb2_grpc as pb_grpc
@@ -266,10 +267,12 @@ class SchedulingServicer(pb_grpc.SchedulingServiceServicer):
         unit_of_work: Callable[[], SchedulingUnitOfWork],
         check_in_key: bytes,
         live: LiveEvents,
+        entitlements: Entitlements,
     ) -> None:
         self._unit_of_work = unit_of_work
         self._check_in_key = check_in_key
         self._live = live
+        self._entitlements = entitlements
 
     async def CreateStudio(  # noqa: N802 - generated gRPC method name.
         self, request: pb.CreateStudioRequest, context: grpc.aio.ServicerContext
@@ -474,7 +477,12 @@ class SchedulingServicer(pb_grpc.SchedulingServiceServicer):
 
         async def book() -> pb.Booking:
             booked = await handlers.book(
-                uow, member_id, slug, session_id, spot=request.booking.spot or None
+                uow,
+                self._entitlements,
+                member_id,
+                slug,
+                session_id,
+                spot=request.booking.spot or None,
             )
             return booking_to_proto(booked)
 

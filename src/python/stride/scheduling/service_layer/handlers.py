@@ -38,6 +38,7 @@ from stride.scheduling.domain.model import (
 )
 from stride.scheduling.domain.recurrence import occurrences, parse_local_start
 from stride.scheduling.events.v1 import events_pb2
+from stride.scheduling.service_layer.ports import Entitlements
 from stride.scheduling.service_layer.unit_of_work import SchedulingUnitOfWork
 
 BOOKING_CONFIRMED = "scheduling.booking.confirmed.v1"
@@ -261,34 +262,56 @@ async def list_classes(
 
 async def book(
     uow: SchedulingUnitOfWork,
+    entitlements: Entitlements,
     member_id: uuid.UUID,
     slug: str,
     session_id: uuid.UUID,
     clock: Clock = utcnow,
     spot: str | None = None,
 ) -> Booking:
-    """Confirms or waitlists, deciding under the class's row lock. Runs inside the caller's
-    open unit of work (which also records the request id), so it commits with it."""
+    """Holds the member's credit with Billing first, outside the class's lock so a rush isn't
+    serialized on remote calls; then confirms or waitlists under the lock. A refused booking
+    gives the credit back. Runs inside the caller's open unit of work (which also records the
+    request id), so it commits with it."""
     require_self_or_role(str(member_id), "admin")
     studio = await _studio(uow, slug)
-    session = await class_session(uow, slug, session_id, lock=True)
+    unlocked = await class_session(uow, slug, session_id)
+    now = clock()
+    booking = Booking(
+        uuid.uuid4(), member_id, session_id, slug, BookingState.CONFIRMED, now, unlocked.start
+    )
+    check_can_book(
+        unlocked, studio.policy, now, already_booked=False, active_bookings=0
+    )  # Cheap refusals (window, cancelled class) before touching Billing.
+    await entitlements.hold(booking)
+    try:
+        return await _decide(uow, studio, booking, spot, clock)
+    except BaseException:
+        await entitlements.release(booking)
+        raise
+
+
+async def _decide(
+    uow: SchedulingUnitOfWork, studio: Studio, booking: Booking, spot: str | None, clock: Clock
+) -> Booking:
+    session = await class_session(uow, studio.slug, booking.session_id, lock=True)
     now = clock()
     state = check_can_book(
         session,
         studio.policy,
         now,
-        already_booked=await uow.bookings.member_has_active(member_id, session_id),
-        active_bookings=await uow.bookings.count_upcoming_active(member_id, now),
+        already_booked=await uow.bookings.member_has_active(booking.member_id, session.id),
+        active_bookings=await uow.bookings.count_upcoming_active(booking.member_id, now),
     )
-    booking = Booking(uuid.uuid4(), member_id, session_id, slug, state, now, session.start)
+    booking = replace(booking, state=state, created_at=now)
     if state is BookingState.CONFIRMED:
         booking = replace(booking, spot=await _spot_for(uow, session, spot))
         await uow.bookings.add(booking, waitlist_seq=None)
-        await uow.classes.change_counts(session_id, confirmed=1)
+        await uow.classes.change_counts(session.id, confirmed=1)
         announce(uow, BOOKING_CONFIRMED, booking)
         return booking
-    await uow.bookings.add(booking, waitlist_seq=await uow.classes.take_waitlist_seq(session_id))
-    await uow.classes.change_counts(session_id, waitlisted=1)
+    await uow.bookings.add(booking, waitlist_seq=await uow.classes.take_waitlist_seq(session.id))
+    await uow.classes.change_counts(session.id, waitlisted=1)
     booking = replace(booking, waitlist_position=session.waitlist_count + 1)
     announce(uow, WAITLIST_JOINED, booking)
     return booking
