@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import pytest_asyncio
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 
 from stride.billing.domain.entitlements import Kind
@@ -444,3 +446,35 @@ async def test_a_member_without_credits_cannot_book_and_a_refused_booking_gives_
     with authenticated_as(Principal(user_id=str(member), roles=frozenset({"member"}))):
         (pack,) = await billing.list_entitlements(entitlements._new_uow(), member, 0, 10)
     assert pack.credits_remaining == 49  # The refused second booking's hold was given back.
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    spots=st.integers(min_value=1, max_value=4),
+    steps=st.lists(st.tuples(st.booleans(), st.integers(0, 7)), min_size=1, max_size=16),
+)
+async def test_any_sequence_of_bookings_and_cancellations_keeps_the_invariants(
+    new_uow: partial[SchedulingUnitOfWork],
+    database_url: str,
+    spots: int,
+    steps: list[tuple[bool, int]],
+) -> None:
+    """Book (True) or cancel (False) for member i, in any order: the class never holds more
+    than its spots, counts always match the rows, and the waitlist stays 1…n in order."""
+    session = await a_class(new_uow, spots)
+    members = [uuid.uuid4() for _ in range(8)]
+    held: dict[uuid.UUID, Booking] = {}
+    for booking_it, index in steps:
+        member = members[index]
+        if booking_it and member not in held:
+            held[member] = await book(new_uow, member, session)
+        elif not booking_it and member in held:
+            await cancel(new_uow, held.pop(member))
+        current = await bookings_of(new_uow, list(held))
+        live = [b for b in current if b.state.active]
+        confirmed = [b for b in live if b.state is BookingState.CONFIRMED]
+        waiting = sorted(b.waitlist_position for b in live if b.state is BookingState.WAITLISTED)
+        assert len(confirmed) <= spots
+        assert waiting == list(range(1, len(waiting) + 1))
+        assert not waiting or len(confirmed) == spots  # Nobody waits while a spot is free.
+        await assert_counts_match_rows(database_url, session)
