@@ -210,29 +210,42 @@ async def assert_counts_match_rows(database_url: str, session: ClassSession) -> 
             ).one()
     finally:
         await engine.dispose()
-    assert stored.confirmed_count == counts.get("confirmed", 0) <= stored.capacity
+    # A spot stays taken once its holder attended or did not show.
+    holders = sum(counts.get(state, 0) for state in ("confirmed", "attended", "no_show"))
+    assert stored.confirmed_count == holders <= stored.capacity
     assert stored.waitlist_count == counts.get("waitlisted", 0)
 
 
-async def test_unattended_spots_become_no_shows_after_class(
-    new_uow: partial[SchedulingUnitOfWork],
+async def test_after_class_unattended_spots_are_no_shows_and_the_waitlist_ends(
+    new_uow: partial[SchedulingUnitOfWork], database_url: str
 ) -> None:
-    session = await a_class(new_uow, 3)
-    present, absent = uuid.uuid4(), uuid.uuid4()
+    session = await a_class(new_uow, 2)
+    present, absent, waiting = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     attended = await book(new_uow, present, session)
     missed = await book(new_uow, absent, session)
+    await book(new_uow, waiting, session)
     uow = new_uow()
     async with uow:
         await uow.bookings.mark_attended(attended.id, session.start)
         await uow.commit()
-    assert await attendance.mark_no_shows(new_uow(), session.start) == 0  # Not over yet.
+    # Other tests' classes share this database: look at this class's bookings only.
+    await attendance.settle_ended_classes(new_uow(), session.start)  # Not over yet.
+    before = {b.member_id: b.state for b in await bookings_of(new_uow, [absent, waiting])}
+    assert before == {absent: BookingState.CONFIRMED, waiting: BookingState.WAITLISTED}
     after = session.end + timedelta(minutes=1)
-    marked = await attendance.mark_no_shows(new_uow(), after)
-    assert marked >= 1
-    states = {b.member_id: b.state for b in await bookings_of(new_uow, [present, absent])}
-    assert states == {present: BookingState.ATTENDED, absent: BookingState.NO_SHOW}
+    assert await attendance.settle_ended_classes(new_uow(), after) >= 2
+    states = {b.member_id: b.state for b in await bookings_of(new_uow, [present, absent, waiting])}
+    assert states == {
+        present: BookingState.ATTENDED,
+        absent: BookingState.NO_SHOW,
+        waiting: BookingState.CANCELLED,  # Never got a spot: Billing gives the credit back.
+    }
     assert missed.state is BookingState.CONFIRMED
-    assert await attendance.mark_no_shows(new_uow(), after) == 0  # Marked once only.
+    await attendance.settle_ended_classes(new_uow(), after)  # Again: nothing changes twice.
+    assert {b.member_id: b.state for b in await bookings_of(new_uow, [absent])} == {
+        absent: BookingState.NO_SHOW
+    }
+    await assert_counts_match_rows(database_url, session)
 
 
 async def outbox(database_url: str) -> list[Envelope]:

@@ -26,12 +26,12 @@ from stride.scheduling.service_layer.unit_of_work import SOURCE, SchedulingUnitO
 from stride.scheduling.v1 import scheduling_service_pb2_grpc as pb_grpc
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations" / "versions"
-NO_SHOW_SWEEP_SECONDS = 60.0
+SETTLE_EVERY_SECONDS = 60.0
 SERVICE_NAME = "stride.scheduling.v1.SchedulingService"
 
 
-async def sweep_no_shows(new_uow: partial[SchedulingUnitOfWork]) -> None:
-    await attendance.mark_no_shows(new_uow(), utcnow())
+async def settle_ended_classes(new_uow: partial[SchedulingUnitOfWork]) -> None:
+    await attendance.settle_ended_classes(new_uow(), utcnow())
 
 
 async def build_app(settings: SchedulingSettings) -> GrpcApp:
@@ -44,7 +44,9 @@ async def build_app(settings: SchedulingSettings) -> GrpcApp:
     data_keys = DataKeyring.from_spec(settings.data_keys, settings.data_key_active)
     live = LiveEvents(settings.nats_url, settings.events_prefix, SOURCE)
     billing = BillingEntitlements(settings.billing_target)
-    sweeper = Periodic("no-shows", NO_SHOW_SWEEP_SECONDS, partial(sweep_no_shows, new_uow))
+    sweeper = Periodic(
+        "settle-ended-classes", SETTLE_EVERY_SECONDS, partial(settle_ended_classes, new_uow)
+    )
 
     async def migrate() -> None:
         if settings.migrate_on_start:

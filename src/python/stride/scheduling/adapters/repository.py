@@ -418,14 +418,16 @@ class BookingRepository:
         )
         return [await self._to_booking(record) for record in records.scalars().all()]
 
-    async def claim_no_shows(self, now: datetime, limit: int) -> list[Booking]:
-        """Confirmed bookings of classes that have ended, locked so that replicas sweeping at
-        the same time split the work instead of marking one booking twice."""
+    async def claim_after_class(
+        self, state: BookingState, now: datetime, limit: int
+    ) -> list[Booking]:
+        """Bookings still in `state` for classes that have ended, locked so that replicas
+        sweeping at the same time split the work instead of settling one booking twice."""
         records = await self._db.execute(
             select(BookingRecord)
             .join(ClassSessionRecord, col(ClassSessionRecord.id) == col(BookingRecord.session_id))
             .where(
-                BookingRecord.state == BookingState.CONFIRMED.value,
+                BookingRecord.state == state.value,
                 col(BookingRecord.class_start) < now,
                 col(ClassSessionRecord.end_time) < now,
             )

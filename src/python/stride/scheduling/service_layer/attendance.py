@@ -11,6 +11,7 @@ from stride.platform.errors import FailedPrecondition, NotFound
 from stride.scheduling.domain.check_in import check_in_open, issue_code, read_code
 from stride.scheduling.domain.model import Booking, BookingState, ClassSession
 from stride.scheduling.service_layer.handlers import (
+    BOOKING_CANCELLED,
     DESK,
     Clock,
     announce,
@@ -81,15 +82,24 @@ async def roster(uow: SchedulingUnitOfWork, studio: str, session_id: uuid.UUID) 
         return await uow.bookings.roster(session_id)
 
 
-async def mark_no_shows(uow: SchedulingUnitOfWork, now: datetime, batch: int = 500) -> int:
-    """Run by the service on a timer (no caller to authorize); safe on every replica at once."""
+async def settle_ended_classes(uow: SchedulingUnitOfWork, now: datetime, batch: int = 500) -> int:
+    """After a class ends, spots never checked into become no-shows (the credit stays spent; a
+    fee may follow) and waitlist places that never got a spot end (`booking.cancelled`: Billing
+    gives the credit back). Run by the service on a timer (no caller to authorize); safe on
+    every replica at once."""
     async with uow:
-        missed = await uow.bookings.claim_no_shows(now, batch)
+        missed = await uow.bookings.claim_after_class(BookingState.CONFIRMED, now, batch)
         for booking in missed:
             await uow.bookings.set_state(booking.id, BookingState.NO_SHOW, now)
             announce(uow, NO_SHOW, replace(booking, state=BookingState.NO_SHOW))
+        unserved = await uow.bookings.claim_after_class(BookingState.WAITLISTED, now, batch)
+        for booking in unserved:
+            await uow.bookings.set_state(booking.id, BookingState.CANCELLED, now)
+            await uow.classes.change_counts(booking.session_id, waitlisted=-1)
+            ended = replace(booking, state=BookingState.CANCELLED, waitlist_position=0)
+            announce(uow, BOOKING_CANCELLED, ended, reason="waitlist_expired")
         await uow.commit()
-    return len(missed)
+    return len(missed) + len(unserved)
 
 
 async def _own_booking(
