@@ -487,3 +487,46 @@ async def test_credits_are_held_on_booking_and_come_back_on_a_timely_cancel(
     while await credits_left(edge, paying) != 10:
         assert asyncio.get_running_loop().time() < deadline, "the credit never came back"
         await asyncio.sleep(0.2)
+
+
+async def test_plans_and_a_plan_change_quote_over_rest(
+    edge: Edge, studio: Studio, nats_url: str, event_prefix: str
+) -> None:
+    plans_url = f"{edge.base_url}/v1/{studio.name}/plans"
+
+    async def plan(price: int, author: Account) -> str:
+        created = await call(
+            "POST",
+            plans_url,
+            {
+                "displayNameEn": "Monthly",
+                "displayNameAr": "شهري",
+                "kind": "KIND_MONTHLY_MEMBERSHIP",
+                "price": {"currencyCode": "SAR", "amountMinor": str(price)},
+                "vatRateBasisPoints": 1500,
+            },
+            **author.auth,
+        )
+        return str(created.body.get("name", created.status))
+
+    basic, premium = await plan(30_000, studio.manager), await plan(60_000, studio.manager)
+    assert basic.startswith(f"{studio.name}/plans/")
+    buyer = await new_account(edge, nats_url, event_prefix)
+    quote = await call(
+        "POST",
+        f"{edge.base_url}/v1/{premium}:quoteChange",
+        {
+            "fromPlan": basic,
+            "periodStartTime": "2026-12-01T00:00:00Z",
+            "periodEndTime": "2026-12-31T00:00:00Z",
+            "changeTime": "2026-12-16T00:00:00Z",
+        },
+        **buyer.auth,
+        accept_language="ar",
+    )
+    assert quote.status == 200, quote.body
+    assert quote.body["lines"][0]["description"] == "رصيد عن المدة غير المستخدمة من الخطة الحالية"
+    assert quote.body["total"] == {"currencyCode": "SAR", "amountMinor": "17250"}
+    lines_total = sum(int(line["total"]["amountMinor"]) for line in quote.body["lines"])
+    assert lines_total == 17_250
+    assert await plan(1, buyer) == "403"  # Members don't set prices.

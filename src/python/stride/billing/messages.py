@@ -12,6 +12,31 @@ CATALOG.register(
             "en": "Choose a membership or a class pack.",
             "ar": "اختر عضوية أو باقة حصص.",
         },
+        "plan.not_found": {"en": "This plan does not exist.", "ar": "هذه الخطة غير موجودة."},
+        "plan.invalid_name": {
+            "en": "Use a plan name of the form studios/{studio}/plans/{plan}.",
+            "ar": "استخدم اسم خطة بالصيغة studios/{studio}/plans/{plan}.",
+        },
+        "plan.other_currency": {
+            "en": "Both plans must be priced in the same currency.",
+            "ar": "يجب أن تكون الخطتان بالعملة نفسها.",
+        },
+        "plan.change_outside_period": {
+            "en": "The change must fall inside the billing period.",
+            "ar": "يجب أن يقع التغيير داخل فترة الفوترة.",
+        },
+        "plan.pack_needs_credits_and_days": {
+            "en": "A class pack needs 1–500 classes and 1–730 days of validity.",
+            "ar": "تحتاج باقة الحصص إلى 1–500 حصة وصلاحية من 1–730 يومًا.",
+        },
+        "line.unused_time": {
+            "en": "Credit for unused time on the current plan",
+            "ar": "رصيد عن المدة غير المستخدمة من الخطة الحالية",
+        },
+        "line.remaining_time": {
+            "en": "The new plan for the rest of the period",
+            "ar": "الخطة الجديدة لبقية الفترة",
+        },
         "hold.not_found": {"en": "This hold does not exist.", "ar": "هذا الحجز المؤقت غير موجود."},
         "hold.invalid_name": {
             "en": "Use a name of the form users/{user}/holds/{booking}.",

@@ -157,6 +157,10 @@ CATALOG.register(
             "en": "You need a membership or class credits for this class. Buy one in the app.",
             "ar": "تحتاج إلى عضوية أو رصيد حصص لهذه الحصة. اشترِ من التطبيق.",
         },
+        "field.other_studio": {
+            "en": "This belongs to another studio.",
+            "ar": "هذا يتبع استوديو آخر.",
+        },
         "field.unknown": {
             "en": "This field does not exist in the request.",
             "ar": "هذا الحقل غير موجود في الطلب.",

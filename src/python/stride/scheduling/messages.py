@@ -8,10 +8,6 @@ CATALOG.register(
             "en": "Use lower-case letters, digits and dashes, such as riyadh-olaya.",
             "ar": "استخدم أحرفًا إنجليزية صغيرة وأرقامًا وشرطات، مثل riyadh-olaya.",
         },
-        "field.other_studio": {
-            "en": "This belongs to another studio.",
-            "ar": "هذا يتبع استوديو آخر.",
-        },
         "studio.exists": {
             "en": "A studio with this id already exists.",
             "ar": "يوجد استوديو بهذا المعرّف بالفعل.",

@@ -10,8 +10,9 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from stride.billing.adapters.tables import EntitlementRecord, HoldRecord
+from stride.billing.adapters.tables import EntitlementRecord, HoldRecord, PlanRecord
 from stride.billing.domain.entitlements import Entitlement, Kind
+from stride.billing.domain.plans import Plan, PlanKind
 
 HELD, RELEASED = "held", "released"
 
@@ -29,6 +30,58 @@ class Hold:
     @property
     def resource_name(self) -> str:
         return f"users/{self.member_id}/holds/{self.id}"
+
+
+class PlanRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._db = session
+
+    async def add(self, plan: Plan, now: datetime) -> None:
+        self._db.add(
+            PlanRecord(
+                id=plan.id,
+                studio=plan.studio,
+                display_name_en=plan.display_name_en,
+                display_name_ar=plan.display_name_ar,
+                kind=plan.kind.value,
+                currency=plan.currency,
+                price_minor=plan.price_minor,
+                vat_rate_basis_points=plan.vat_rate_basis_points,
+                credits=plan.credits,
+                valid_days=plan.valid_days,
+                created_at=now,
+            )
+        )
+        await self._db.flush()
+
+    async def get(self, studio: str, plan_id: uuid.UUID) -> Plan | None:
+        record = await self._db.get(PlanRecord, plan_id)
+        return _to_plan(record) if record and record.studio == studio else None
+
+    async def for_studio(self, studio: str, offset: int, limit: int) -> list[Plan]:
+        records = await self._db.execute(
+            select(PlanRecord)
+            .where(PlanRecord.studio == studio)
+            .order_by(col(PlanRecord.created_at), col(PlanRecord.id))
+            .offset(offset)
+            .limit(limit)
+        )
+        return [_to_plan(record) for record in records.scalars().all()]
+
+
+def _to_plan(record: PlanRecord) -> Plan:
+    return Plan(
+        id=record.id,
+        studio=record.studio,
+        display_name_en=record.display_name_en,
+        display_name_ar=record.display_name_ar,
+        kind=PlanKind(record.kind),
+        currency=record.currency,
+        price_minor=record.price_minor,
+        vat_rate_basis_points=record.vat_rate_basis_points,
+        credits=record.credits,
+        valid_days=record.valid_days,
+    )
 
 
 class EntitlementRepository:

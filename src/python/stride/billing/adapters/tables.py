@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Column, DateTime, Integer, String
+from sqlalchemy import BigInteger, CheckConstraint, Column, DateTime, Integer, String
 from sqlmodel import Field, SQLModel
 
 
@@ -38,3 +38,19 @@ class HoldRecord(SQLModel, table=True):
     state: str = Field(max_length=16)
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     released_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class PlanRecord(SQLModel, table=True):
+    __tablename__ = "plans"
+
+    id: uuid.UUID = Field(primary_key=True)
+    studio: str = Field(max_length=63, index=True)
+    display_name_en: str = Field(max_length=120)
+    display_name_ar: str = Field(max_length=120)
+    kind: str = Field(max_length=24)
+    currency: str = Field(max_length=3)
+    price_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
+    vat_rate_basis_points: int
+    credits: int
+    valid_days: int
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

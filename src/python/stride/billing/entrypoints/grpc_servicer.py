@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -11,14 +12,17 @@ from google.protobuf import timestamp_pb2
 from stride.billing import messages  # noqa: F401 - registers Billing's texts.
 from stride.billing.adapters.repository import HELD, Hold
 from stride.billing.domain.entitlements import Entitlement, Kind
-from stride.billing.service_layer import handlers
+from stride.billing.domain.money import Quote
+from stride.billing.domain.plans import Plan, PlanKind
+from stride.billing.service_layer import handlers, plans
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
 from stride.billing.v1 import billing_service_pb2 as pb
 from stride.billing.v1 import billing_service_pb2_grpc as pb_grpc
 from stride.platform.errors import FieldViolation, InvalidArgument
+from stride.platform.i18n import CATALOG, current_locale
 from stride.platform.idempotency import idempotent
 from stride.platform.pagination import Page
-from stride.platform.resource_names import parse_uuid_ids
+from stride.platform.resource_names import parse_resource_name, parse_uuid_ids
 
 GRANT_METHOD = "/stride.billing.v1.BillingService/GrantEntitlement"
 _KINDS = {
@@ -57,11 +61,124 @@ def hold_to_proto(hold: Hold) -> pb.Hold:
     )
 
 
+_PLAN_KINDS = {
+    pb.Plan.KIND_MONTHLY_MEMBERSHIP: PlanKind.MONTHLY_MEMBERSHIP,
+    pb.Plan.KIND_ANNUAL_MEMBERSHIP: PlanKind.ANNUAL_MEMBERSHIP,
+    pb.Plan.KIND_CLASS_PACK: PlanKind.CLASS_PACK,
+}
+
+
+def plan_to_proto(plan: Plan) -> pb.Plan:
+    kind = next(proto for proto, kind in _PLAN_KINDS.items() if kind is plan.kind)
+    return pb.Plan(
+        name=plan.resource_name,
+        display_name_en=plan.display_name_en,
+        display_name_ar=plan.display_name_ar,
+        kind=kind,
+        price=pb.Money(currency_code=plan.currency, amount_minor=plan.price_minor),
+        vat_rate_basis_points=plan.vat_rate_basis_points,
+        credits=plan.credits,
+        valid_days=plan.valid_days,
+    )
+
+
+def quote_to_proto(quote: Quote) -> pb.Quote:
+    def money(amount: int) -> pb.Money:
+        return pb.Money(currency_code=quote.currency, amount_minor=amount)
+
+    return pb.Quote(
+        lines=[
+            pb.QuoteLine(
+                description=CATALOG.translate(item.description_key, current_locale()),
+                net=money(item.net_minor),
+                vat=money(item.vat_minor),
+                total=money(item.total_minor),
+            )
+            for item in quote.lines
+        ],
+        net=money(quote.net_minor),
+        vat=money(quote.vat_minor),
+        total=money(quote.total_minor),
+    )
+
+
+def _plan_name(name: str, field: str) -> tuple[str, uuid.UUID]:
+    slug, plan = parse_resource_name(
+        name, ("studios", "plans"), field=field, message_key="plan.invalid_name"
+    )
+    try:
+        return slug, uuid.UUID(plan)
+    except ValueError:
+        raise InvalidArgument([FieldViolation(field, "plan.invalid_name")]) from None
+
+
+def _studio(name: str) -> str:
+    (slug,) = parse_resource_name(
+        name, ("studios",), field="parent", message_key="studio.invalid_name"
+    )
+    return slug
+
+
 class BillingServicer(pb_grpc.BillingServiceServicer):
     def __init__(self, unit_of_work: Callable[[], BillingUnitOfWork]) -> None:
         self._unit_of_work = unit_of_work
 
-    async def GrantEntitlement(  # noqa: N802 - generated gRPC method name.
+    async def CreatePlan(  # noqa: N802 - generated gRPC method name.
+        self, request: pb.CreatePlanRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Plan:
+        given = request.plan
+        plan = await plans.create_plan(
+            self._unit_of_work(),
+            _studio(request.parent),
+            given.display_name_en,
+            given.display_name_ar,
+            _PLAN_KINDS.get(given.kind),
+            given.price.currency_code,
+            given.price.amount_minor,
+            given.vat_rate_basis_points,
+            given.credits,
+            given.valid_days,
+        )
+        return plan_to_proto(plan)
+
+    async def ListPlans(  # noqa: N802
+        self, request: pb.ListPlansRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListPlansResponse:
+        page = Page.from_request(request.page_size, request.page_token)
+        fetched = await plans.list_plans(
+            self._unit_of_work(), _studio(request.parent), page.offset, page.fetch_limit
+        )
+        found, next_page_token = page.cut(fetched)
+        return pb.ListPlansResponse(
+            plans=[plan_to_proto(p) for p in found], next_page_token=next_page_token
+        )
+
+    async def QuotePlanChange(  # noqa: N802
+        self, request: pb.QuotePlanChangeRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Quote:
+        studio, to_plan = _plan_name(request.to_plan, "to_plan")
+        from_studio, from_plan = _plan_name(request.from_plan, "from_plan")
+        missing = [
+            FieldViolation(field, "field.required")
+            for field in ("period_start_time", "period_end_time")
+            if not request.HasField(field)  # type: ignore[arg-type]
+        ]
+        if from_studio != studio:
+            missing.append(FieldViolation("from_plan", "field.other_studio"))
+        if missing:
+            raise InvalidArgument(missing)
+        quote = await plans.quote_plan_change(
+            self._unit_of_work(),
+            studio,
+            from_plan,
+            to_plan,
+            request.period_start_time.ToDatetime(tzinfo=UTC),
+            request.period_end_time.ToDatetime(tzinfo=UTC),
+            request.change_time.ToDatetime(tzinfo=UTC) if request.HasField("change_time") else None,
+        )
+        return quote_to_proto(quote)
+
+    async def GrantEntitlement(  # noqa: N802
         self, request: pb.GrantEntitlementRequest, context: grpc.aio.ServicerContext
     ) -> pb.Entitlement:
         (member_id,) = parse_uuid_ids(

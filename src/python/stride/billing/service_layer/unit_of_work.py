@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from stride.billing.adapters.repository import EntitlementRepository
+from stride.billing.adapters.repository import EntitlementRepository, PlanRepository
 from stride.platform.db.uow import UnitOfWork
 
 SOURCE = "billing"
@@ -12,9 +12,11 @@ SOURCE = "billing"
 
 class BillingUnitOfWork(UnitOfWork):
     entitlements: EntitlementRepository
+    plans: PlanRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         super().__init__(sessions, SOURCE)
 
     def _open_repositories(self, session: AsyncSession) -> None:
         self.entitlements = EntitlementRepository(session)
+        self.plans = PlanRepository(session)

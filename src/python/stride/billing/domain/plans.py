@@ -1,0 +1,91 @@
+"""What studios sell: memberships and class packs, priced in minor units before VAT."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass
+
+from stride.billing.domain.money import BASIS_POINTS, check_currency
+from stride.platform.errors import FieldViolation, InvalidArgument
+
+MAX_PRICE_MINOR = 100_000_000  # SAR 1,000,000.00: far above any real plan, far below overflow.
+
+
+class PlanKind(enum.Enum):
+    MONTHLY_MEMBERSHIP = "monthly_membership"
+    ANNUAL_MEMBERSHIP = "annual_membership"
+    CLASS_PACK = "class_pack"
+
+
+@dataclass(frozen=True)
+class Plan:
+    id: uuid.UUID
+    studio: str  # slug
+    display_name_en: str
+    display_name_ar: str
+    kind: PlanKind
+    currency: str
+    price_minor: int  # Before VAT.
+    vat_rate_basis_points: int
+    credits: int = 0
+    valid_days: int = 0
+
+    @property
+    def resource_name(self) -> str:
+        return f"studios/{self.studio}/plans/{self.id}"
+
+
+def validate_plan(
+    studio: str,
+    display_name_en: str,
+    display_name_ar: str,
+    kind: PlanKind | None,
+    currency: str,
+    price_minor: int,
+    vat_rate_basis_points: int,
+    credits: int,
+    valid_days: int,
+) -> Plan:
+    violations = [
+        FieldViolation(f"plan.{name}", "field.required")
+        for name, value in (
+            ("display_name_en", display_name_en),
+            ("display_name_ar", display_name_ar),
+        )
+        if not value.strip()
+    ]
+    if kind is None:
+        violations.append(FieldViolation("plan.kind", "field.required"))
+    try:
+        check_currency(currency, "plan.price.currency_code")
+    except InvalidArgument as error:
+        violations += error.violations
+    if not 0 <= price_minor <= MAX_PRICE_MINOR:
+        violations.append(
+            FieldViolation(
+                "plan.price.amount_minor", "field.out_of_range", {"min": 0, "max": MAX_PRICE_MINOR}
+            )
+        )
+    if not 0 <= vat_rate_basis_points <= BASIS_POINTS:
+        violations.append(
+            FieldViolation(
+                "plan.vat_rate_basis_points", "field.out_of_range", {"min": 0, "max": BASIS_POINTS}
+            )
+        )
+    if kind is PlanKind.CLASS_PACK and not (1 <= credits <= 500 and 1 <= valid_days <= 730):
+        violations.append(FieldViolation("plan.credits", "plan.pack_needs_credits_and_days"))
+    if violations or kind is None:
+        raise InvalidArgument(violations)
+    return Plan(
+        uuid.uuid4(),
+        studio,
+        display_name_en.strip(),
+        display_name_ar.strip(),
+        kind,
+        currency,
+        price_minor,
+        vat_rate_basis_points,
+        credits if kind is PlanKind.CLASS_PACK else 0,
+        valid_days if kind is PlanKind.CLASS_PACK else 0,
+    )
