@@ -16,25 +16,17 @@ from stride.identity.service_layer.common import utcnow
 from stride.identity.service_layer.unit_of_work import SOURCE, IdentityUnitOfWork
 from stride.identity.v1 import identity_service_pb2_grpc as pb_grpc
 from stride.platform.auth import JwksSource, JwtVerifier
-from stride.platform.config import load_settings
 from stride.platform.crypto.sealing import DataKeyring
-from stride.platform.db.engine import create_engine, session_factory
-from stride.platform.db.migrations.runner import run_migrations
-from stride.platform.events.outbox import OutboxRelay
-from stride.platform.grpc.server import GrpcApp, ServiceRegistration, run
-from stride.platform.observability.logging import configure_logging
-from stride.platform.observability.tracing import configure_tracing
+from stride.platform.grpc.server import GrpcApp, ServiceRegistration
+from stride.platform.service import foundation, run_service
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations" / "versions"
 SERVICE_NAME = "stride.identity.v1.IdentityService"
 
 
 async def build_app(settings: IdentitySettings) -> GrpcApp:
-    engine = create_engine(settings.database_url)
-    sessions = session_factory(engine)
-    relay = OutboxRelay(
-        sessions, nats_url=settings.nats_url, prefix=settings.events_prefix, source=SOURCE
-    )
+    base = foundation(settings, SOURCE, MIGRATIONS)
+    sessions = base.sessions
     data_keys = DataKeyring.from_spec(settings.data_keys, settings.data_key_active)
     signing_keys = SigningKeys(
         sessions,
@@ -52,10 +44,6 @@ async def build_app(settings: IdentitySettings) -> GrpcApp:
         audience=settings.jwt_audience,
     )
 
-    async def migrate() -> None:
-        if settings.migrate_on_start:
-            await run_migrations(settings.database_url, MIGRATIONS)
-
     return GrpcApp(
         settings=settings,
         services=[
@@ -71,17 +59,14 @@ async def build_app(settings: IdentitySettings) -> GrpcApp:
             )
         ],
         public_methods=IDENTITY.public_methods,  # The same list the edge lets through.
-        on_start=[migrate, signing_keys.ensure_key, relay.start],
-        on_stop=[engine.dispose, relay.stop],
+        on_start=[*base.on_start, signing_keys.ensure_key],
+        on_stop=base.on_stop,
         verifier=verifier,
     )
 
 
 def main() -> None:
-    settings = load_settings(IdentitySettings)
-    configure_logging(settings.service_name, settings.log_level, settings.log_format)
-    configure_tracing(settings.service_name, settings.otlp_endpoint)
-    run(partial(build_app, settings))
+    run_service(IdentitySettings, build_app)
 
 
 if __name__ == "__main__":
