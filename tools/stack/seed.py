@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import grpc
@@ -85,7 +85,7 @@ def seed_demo_schedule(target: str, now: datetime) -> int:
         except grpc.RpcError as error:
             if error.code() != grpc.StatusCode.ALREADY_EXISTS:
                 raise
-        _grant_demo_credits(channel, auth)  # Idempotent: request ids per account.
+        _grant_demo_credits(channel, auth)
         upcoming = scheduling.ListClassSessions(
             scheduling_pb.ListClassSessionsRequest(parent=DEMO_STUDIO, page_size=1),
             metadata=auth,
@@ -137,25 +137,30 @@ def seed_demo_schedule(target: str, now: datetime) -> int:
 
 
 def _grant_demo_credits(channel: grpc.Channel, auth: tuple[tuple[str, str | bytes], ...]) -> None:
-    """Every demo account gets a 20-class pack for the demo studio, so it can book at once."""
+    """Every demo account without entitlements gets a 20-class pack for the demo studio."""
     identity = pb_grpc.IdentityServiceStub(channel)
     billing = billing_grpc.BillingServiceStub(channel)
     expires = Timestamp()
-    expires.FromDatetime(datetime.now(ZoneInfo(DEMO_TZ)) + timedelta(days=365))
+    expires.FromDatetime(datetime.now(UTC) + timedelta(days=365))
     for email, _, _, _ in DEMO_USERS:
         signed_in = identity.SignIn(
             pb.SignInRequest(email=email, password=DEMO_PASSWORD), timeout=10
         )
+        member = signed_in.user.name
+        held = billing.ListEntitlements(
+            billing_pb.ListEntitlementsRequest(parent=member), metadata=auth, timeout=10
+        )
+        if held.entitlements:
+            continue
         billing.GrantEntitlement(
             billing_pb.GrantEntitlementRequest(
-                parent=signed_in.user.name,
+                parent=member,
                 entitlement=billing_pb.Entitlement(
                     kind=billing_pb.Entitlement.KIND_CLASS_PACK,
                     studio=DEMO_STUDIO,
                     credits_total=20,
                     expire_time=expires,
                 ),
-                request_id=f"demo-credits-{email}",
             ),
             metadata=auth,
             timeout=10,
