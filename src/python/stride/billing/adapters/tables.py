@@ -54,3 +54,16 @@ class PlanRecord(SQLModel, table=True):
     credits: int
     valid_days: int
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class AuditLogRecord(SQLModel, table=True):
+    __tablename__ = "audit_log"
+
+    sequence: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    actor: str = Field(max_length=100)
+    action: str = Field(max_length=60)
+    subject: str = Field(max_length=200)
+    details: str = Field(sa_column=Column(String, nullable=False))  # Canonical JSON.
+    previous_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)

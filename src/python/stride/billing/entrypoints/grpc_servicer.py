@@ -199,6 +199,7 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
                 given.credits_total,
                 start,
                 given.expire_time.ToDatetime(tzinfo=UTC),
+                request.reason,
             )
             return entitlement_to_proto(entitlement)
 

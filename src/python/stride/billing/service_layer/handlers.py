@@ -57,17 +57,28 @@ async def grant(
     credits: int,
     start: datetime | None,
     expire: datetime,
+    reason: str = "",
     clock: Clock = utcnow,
 ) -> Entitlement:
     """Runs inside the caller's unit of work (which records the request id). Platform-wide
     entitlements are for admins; a studio's manager grants that studio's."""
-    if studio:
-        require_role_in_studio(studio, *STAFF)
-    else:
-        require_role("admin")
+    granter = require_role_in_studio(studio, *STAFF) if studio else require_role("admin")
     now = clock()
     entitlement = validate_grant(member_id, kind, studio, credits, start or now, expire)
     await uow.entitlements.add(entitlement, now)
+    await uow.audit.append(
+        now,
+        f"users/{granter.user_id}",
+        "entitlement.granted",
+        entitlement.resource_name,
+        {
+            "kind": entitlement.kind.value,
+            "studio": entitlement.studio,
+            "credits": entitlement.credits_total,
+            "expire_time": entitlement.expire.isoformat(),
+            "reason": reason[:200],
+        },
+    )
     _announce(uow.publish, entitlement, "granted")
     return entitlement
 

@@ -26,7 +26,7 @@ async def create_plan(
     valid_days: int,
     clock: Clock = utcnow,
 ) -> Plan:
-    require_role_in_studio(f"studios/{studio}", *STAFF)
+    author = require_role_in_studio(f"studios/{studio}", *STAFF)
     plan = validate_plan(
         studio,
         display_name_en,
@@ -38,8 +38,20 @@ async def create_plan(
         credits,
         valid_days,
     )
+    now = clock()
     async with uow:
-        await uow.plans.add(plan, clock())
+        await uow.plans.add(plan, now)
+        await uow.audit.append(
+            now,
+            f"users/{author.user_id}",
+            "plan.created",
+            plan.resource_name,
+            {
+                "currency": plan.currency,
+                "price_minor": plan.price_minor,
+                "vat_rate_basis_points": plan.vat_rate_basis_points,
+            },
+        )
         await uow.commit()
     return plan
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from stride.billing.adapters.audit_repository import AuditRepository
 from stride.billing.adapters.repository import EntitlementRepository, PlanRepository
 from stride.platform.db.uow import UnitOfWork
 
@@ -13,6 +14,7 @@ SOURCE = "billing"
 class BillingUnitOfWork(UnitOfWork):
     entitlements: EntitlementRepository
     plans: PlanRepository
+    audit: AuditRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         super().__init__(sessions, SOURCE)
@@ -20,3 +22,4 @@ class BillingUnitOfWork(UnitOfWork):
     def _open_repositories(self, session: AsyncSession) -> None:
         self.entitlements = EntitlementRepository(session)
         self.plans = PlanRepository(session)
+        self.audit = AuditRepository(session)
