@@ -4,34 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import pytest
-import pytest_asyncio
 
 from stride.billing.adapters.repository import HELD, RELEASED, Hold
 from stride.billing.domain.entitlements import Kind
-from stride.billing.main import MIGRATIONS
 from stride.billing.service_layer import handlers
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
 from stride.platform.auth import Principal, authenticated_as
-from stride.platform.db.engine import create_engine, session_factory
-from stride.platform.db.migrations.runner import run_migrations
 from stride.platform.errors import FailedPrecondition, PermissionDenied
 
 STUDIO = "studios/olaya"
 CLASS_START = datetime.now(UTC) + timedelta(days=2)
 MANAGER = Principal(user_id=str(uuid.uuid4()), roles=frozenset({"manager"}), studio=STUDIO)
-
-
-@pytest_asyncio.fixture(scope="module")
-async def new_uow(database_url: str) -> AsyncIterator[partial[BillingUnitOfWork]]:
-    await run_migrations(database_url, MIGRATIONS)
-    engine = create_engine(database_url, pool_size=20)
-    yield partial(BillingUnitOfWork, session_factory(engine))
-    await engine.dispose()
 
 
 async def a_pack(new_uow: partial[BillingUnitOfWork], member: uuid.UUID, credits: int) -> None:

@@ -1,0 +1,22 @@
+"""What Billing's database tests share: Billing's schema on this module's own database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from functools import partial
+
+import pytest_asyncio
+
+from stride.billing.main import MIGRATIONS
+from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
+from stride.platform.db.engine import create_engine, session_factory
+from stride.platform.db.migrations.runner import run_migrations
+
+
+@pytest_asyncio.fixture(scope="module")
+async def new_uow(database_url: str) -> AsyncIterator[partial[BillingUnitOfWork]]:
+    """Units of work over a pool sized for the concurrency tests."""
+    await run_migrations(database_url, MIGRATIONS)
+    engine = create_engine(database_url, pool_size=20)
+    yield partial(BillingUnitOfWork, session_factory(engine))
+    await engine.dispose()
