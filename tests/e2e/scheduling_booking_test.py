@@ -24,11 +24,10 @@ from e2e.support import (
     new_account,
     next_event,
     reason,
+    running_billing,
     sign_in,
     violations,
 )
-from stride.billing.config import BillingSettings
-from stride.billing.main import build_app as build_billing
 from stride.identity.config import IdentitySettings
 from stride.identity.entrypoints.admin import run_admin_command
 from stride.platform.crypto.sealing import DataKeyring, new_data_key_spec
@@ -47,21 +46,12 @@ DATA_KEYS = new_data_key_spec("test1")
 
 @pytest_asyncio.fixture(scope="module")
 async def billing(
-    postgres_server_url: str, nats_url: str, event_prefix: str
+    postgres_server_url: str, nats_url: str, event_prefix: str, stripe_api_base: str
 ) -> AsyncIterator[RunningServer]:
-    name = f"t_billing_{uuid.uuid4().hex[:8]}"
-    settings = BillingSettings(
-        database_url=await ensure_database(postgres_server_url, name),
-        nats_url=nats_url,
-        events_prefix=event_prefix,
-        grpc_port=free_port(),
-        jwks_url=f"http://127.0.0.1:{EDGE_PORT}/.well-known/jwks.json",
-        shutdown_grace_seconds=1,
-    )
-    running = await start(await build_billing(settings))
-    yield running
-    await running.stop()
-    await drop_database(postgres_server_url, name)
+    async with running_billing(
+        postgres_server_url, nats_url, event_prefix, EDGE_PORT, stripe_api_base
+    ) as running:
+        yield running
 
 
 @pytest_asyncio.fixture(scope="module")

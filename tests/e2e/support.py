@@ -1,4 +1,5 @@
-"""What the end-to-end tests share: Identity on real Postgres and NATS behind a real Envoy,
+"""What the end-to-end tests share: Identity (and Billing) on real Postgres and NATS behind a
+real Envoy,
 an HTTP client speaking to it as the mobile app does, and readers for events and error bodies.
 """
 
@@ -10,6 +11,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,11 @@ import nats
 import pytest
 import pytest_asyncio
 from google.protobuf.message import Message
+from pydantic import SecretStr
 
+from billing.stripe_support import API_KEY, WEBHOOK_SECRET
+from stride.billing.config import BillingSettings
+from stride.billing.main import build_app as build_billing
 from stride.events.v1.envelope_pb2 import Envelope
 from stride.gateway.catalog import SERVICES
 from stride.gateway.descriptors import build_descriptor_set
@@ -29,6 +35,7 @@ from stride.identity.config import IdentitySettings
 from stride.identity.events.v1.events_pb2 import UserRegistered
 from stride.identity.main import build_app
 from stride.platform.crypto.sealing import new_data_key_spec
+from stride.platform.db.engine import drop_database, ensure_database
 from stride.platform.events.envelope import stream_name
 from stride.platform.grpc.server import RunningServer, start
 from stride.platform.local.envoy import EnvoyProcess, validate_config, write_config
@@ -79,6 +86,36 @@ async def identity(identity_config: IdentitySettings) -> AsyncIterator[RunningSe
     running = await start(await build_app(identity_config))
     yield running
     await running.stop()
+
+
+@asynccontextmanager
+async def running_billing(
+    postgres_server_url: str,
+    nats_url: str,
+    event_prefix: str,
+    edge_port: int,
+    stripe_api_base: str,
+) -> AsyncIterator[RunningServer]:
+    """Billing on a database of its own, paying through localstripe, trusting the edge's
+    JWKS."""
+    name = f"t_billing_{uuid.uuid4().hex[:8]}"
+    settings = BillingSettings(
+        database_url=await ensure_database(postgres_server_url, name),
+        nats_url=nats_url,
+        events_prefix=event_prefix,
+        grpc_port=free_port(),
+        jwks_url=f"http://127.0.0.1:{edge_port}/.well-known/jwks.json",
+        stripe_api_key=SecretStr(API_KEY),
+        stripe_api_base=stripe_api_base,
+        stripe_webhook_secret=SecretStr(WEBHOOK_SECRET),
+        shutdown_grace_seconds=1,
+    )
+    running = await start(await build_billing(settings))
+    try:
+        yield running
+    finally:
+        await running.stop()
+        await drop_database(postgres_server_url, name)
 
 
 @dataclass

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stack.up import start_nats, start_postgres, start_services
+from stack.up import start_nats, start_postgres, start_services, start_stripe
 from stride.gateway.render import write_edge_bundle
 from stride.platform.local.envoy import EnvoyProcess, validate_config
 from stride.platform.local.ports import free_port
@@ -30,15 +30,17 @@ class Stack:
 
 @contextmanager
 def scratch_stack() -> Iterator[tuple[Stack, ExitStack]]:
-    """Postgres, NATS and every service of the catalog in a scratch directory (embedded
-    servers unless DATABASE_URL / NATS_URL are set); edges are started by the caller."""
+    """Postgres, NATS, localstripe and every service of the catalog in a scratch directory
+    (embedded servers unless DATABASE_URL / NATS_URL are set); edges are started by the
+    caller."""
     with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="stride-bench-") as scratch:
         data = Path(scratch)
         data.chmod(0o755)
         edge_port = free_port()
         server_url = start_postgres(data, free_port(), stack)
         nats_url = start_nats(data, free_port(), stack)
-        environments = start_services(server_url, nats_url, data, edge_port, stack)
+        payments = start_stripe(data, free_port(), stack)
+        environments = start_services(server_url, nats_url, payments, data, edge_port, stack)
         yield Stack(data, edge_port, environments), stack
 
 

@@ -67,9 +67,9 @@ def _admin_metadata(stub: pb_grpc.IdentityServiceStub) -> tuple[tuple[str, str |
 
 
 def seed_demo_schedule(target: str, now: datetime) -> int:
-    """The demo studio with a room, two class types and a week of classes at 07:00 and 18:00
-    studio time, and class credits for the demo accounts; returns how many classes were
-    created (none while upcoming ones exist)."""
+    """The demo studio with a room, two class types, a week of classes at 07:00 and 18:00
+    studio time, plans to buy, and class credits for the demo accounts; returns how many
+    classes were created (none while upcoming ones exist)."""
     with grpc.insecure_channel(target) as channel:
         auth = _admin_metadata(pb_grpc.IdentityServiceStub(channel))
         scheduling = scheduling_grpc.SchedulingServiceStub(channel)
@@ -86,6 +86,7 @@ def seed_demo_schedule(target: str, now: datetime) -> int:
             if error.code() != grpc.StatusCode.ALREADY_EXISTS:
                 raise
         _grant_demo_credits(channel, auth)
+        _create_demo_plans(billing_grpc.BillingServiceStub(channel), auth)
         upcoming = scheduling.ListClassSessions(
             scheduling_pb.ListClassSessionsRequest(parent=DEMO_STUDIO, page_size=1),
             metadata=auth,
@@ -164,4 +165,39 @@ def _grant_demo_credits(channel: grpc.Channel, auth: tuple[tuple[str, str | byte
             ),
             metadata=auth,
             timeout=10,
+        )
+
+
+DEMO_PLANS = (
+    billing_pb.Plan(
+        display_name_en="10 classes",
+        display_name_ar="10 حصص",
+        kind=billing_pb.Plan.KIND_CLASS_PACK,
+        price=billing_pb.Money(currency_code="SAR", amount_minor=45_000),
+        vat_rate_basis_points=1500,
+        credits=10,
+        valid_days=60,
+    ),
+    billing_pb.Plan(
+        display_name_en="Unlimited monthly",
+        display_name_ar="شهري غير محدود",
+        kind=billing_pb.Plan.KIND_MONTHLY_MEMBERSHIP,
+        price=billing_pb.Money(currency_code="SAR", amount_minor=69_900),
+        vat_rate_basis_points=1500,
+    ),
+)
+
+
+def _create_demo_plans(
+    billing: billing_grpc.BillingServiceStub, auth: tuple[tuple[str, str | bytes], ...]
+) -> None:
+    """The demo studio's plans, once."""
+    listed = billing.ListPlans(
+        billing_pb.ListPlansRequest(parent=DEMO_STUDIO), metadata=auth, timeout=10
+    )
+    if listed.plans:
+        return
+    for plan in DEMO_PLANS:
+        billing.CreatePlan(
+            billing_pb.CreatePlanRequest(parent=DEMO_STUDIO, plan=plan), metadata=auth, timeout=10
         )

@@ -1,8 +1,10 @@
 """`./pants up`: the whole platform on this machine, with demo data.
 
 Postgres (DATABASE_URL or an embedded server), NATS with JetStream (NATS_URL or an embedded
-server), every service of the catalog, and Envoy in front, all under one data directory so a
-restart keeps the data. Ctrl-C stops everything, services first so they drain.
+server), localstripe standing in for Stripe (its webhooks come back through Envoy, signed),
+every service of the catalog, and Envoy in front, all under one data directory so a restart
+keeps the data (localstripe keeps its own only while it runs). Ctrl-C stops everything,
+services first so they drain.
 """
 
 from __future__ import annotations
@@ -10,10 +12,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import secrets
 import signal
 import sys
 import time
+import urllib.parse
+import urllib.request
 from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -40,8 +46,10 @@ from stride.platform.local.envoy import EnvoyProcess, validate_config
 from stride.platform.local.nats import EmbeddedNats
 from stride.platform.local.postgres import EmbeddedPostgres
 from stride.platform.local.process import ManagedProcess
+from stride.platform.local.stripe_emulator import LocalStripe
 
 HEALTH_TIMEOUT_SECONDS = 60.0
+STRIPE_API_KEY = "sk_test_stride_local"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -54,6 +62,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--admin-port", type=int, default=9901)
     parser.add_argument("--postgres-port", type=int, default=55432)
     parser.add_argument("--nats-port", type=int, default=54222)
+    parser.add_argument("--stripe-port", type=int, default=58420)
     return parser.parse_args(argv)
 
 
@@ -75,6 +84,38 @@ def service_environment(
         "STRIDE_DATA_KEYS": data_keys,
         "STRIDE_DATA_KEY_ACTIVE": active_key,
     }
+
+
+@dataclass(frozen=True)
+class LocalPayments:
+    api_base: str
+    webhook_secret: str
+
+    def environment(self) -> dict[str, str]:
+        return {
+            "STRIDE_STRIPE_API_KEY": STRIPE_API_KEY,
+            "STRIDE_STRIPE_API_BASE": self.api_base,
+            "STRIDE_STRIPE_WEBHOOK_SECRET": self.webhook_secret,
+        }
+
+    def send_webhooks_to(self, url: str) -> None:
+        """What one does in Stripe's dashboard: our endpoint, and the secret events are signed
+        with."""
+        form = urllib.parse.urlencode({"url": url, "secret": self.webhook_secret}).encode()
+        request = urllib.request.Request(  # noqa: S310 - localstripe on loopback.
+            f"{self.api_base}/_config/webhooks/stride",
+            data=form,
+            headers={"authorization": f"Bearer {STRIPE_API_KEY}"},
+        )
+        with urllib.request.urlopen(request, timeout=10):  # noqa: S310
+            pass
+
+
+def start_stripe(data: Path, port: int, stack: ExitStack) -> LocalPayments:
+    emulator = LocalStripe(data / "logs", port)
+    emulator.start()
+    stack.callback(emulator.stop)
+    return LocalPayments(emulator.api_base, f"whsec_{secrets.token_hex(16)}")
 
 
 def start_postgres(data: Path, port: int, stack: ExitStack) -> str:
@@ -107,7 +148,12 @@ def serving(service: ServiceEntry) -> bool:
 
 
 def start_services(
-    server_url: str, nats_url: str, data: Path, rest_port: int, stack: ExitStack
+    server_url: str,
+    nats_url: str,
+    payments: LocalPayments,
+    data: Path,
+    rest_port: int,
+    stack: ExitStack,
 ) -> dict[str, dict[str, str]]:
     """Starts every service; returns service name → the environment it runs with."""
     processes = []
@@ -115,6 +161,8 @@ def start_services(
     for service in SERVICES:
         database_url = asyncio.run(ensure_database(server_url, f"stride_{service.name}"))
         environment = service_environment(service, database_url, nats_url, data, rest_port)
+        if service is BILLING:
+            environment |= payments.environment()
         environments[service.name] = environment
         process = ManagedProcess(
             service.name,
@@ -166,14 +214,18 @@ def main(argv: list[str] | None = None) -> int:
     with ExitStack() as stack:
         server_url = start_postgres(data, args.postgres_port, stack)
         nats_url = start_nats(data, args.nats_port, stack)
-        environments = start_services(server_url, nats_url, data, args.rest_port, stack)
+        payments = start_stripe(data, args.stripe_port, stack)
+        environments = start_services(server_url, nats_url, payments, data, args.rest_port, stack)
         start_envoy(data, args.rest_port, args.tls_port, args.admin_port, stack)
         base_url = f"http://127.0.0.1:{args.rest_port}"
+        payments.send_webhooks_to(f"{base_url}/v1/webhooks/stripe")
         users = sign_up_demo_users(f"127.0.0.1:{args.rest_port}")
         identity = load_settings(IdentitySettings, environments["identity"])
         asyncio.run(confirm_demo_users(identity))
         seed_demo_schedule(f"127.0.0.1:{args.rest_port}", datetime.now(UTC))
-        print_summary(base_url, args.tls_port, users, time.monotonic() - started, data)
+        print_summary(
+            base_url, args.tls_port, users, time.monotonic() - started, data, payments.api_base
+        )
         while not stopping:
             time.sleep(0.2)
         print("\nstopping…", flush=True)
@@ -182,7 +234,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def print_summary(
-    base_url: str, tls_port: int, users: dict[str, str], elapsed: float, data: Path
+    base_url: str,
+    tls_port: int,
+    users: dict[str, str],
+    elapsed: float,
+    data: Path,
+    stripe_api_base: str,
 ) -> None:
     member_email, member_name = next(iter(users.items()))
     logins = "\n".join(f"    {email} / {DEMO_PASSWORD}" for email in users)
@@ -193,6 +250,8 @@ Stride is up — healthy in {elapsed:.1f} s.
   REST base URL   {base_url}
   With TLS        https://localhost:{tls_port}  (self-signed: {data}/keys/edge-tls/edge.crt)
   Data and logs   {data}
+  Payments        localstripe at {stripe_api_base} (key {STRIPE_API_KEY}; cards 4242…4242 pay,
+                  4000…0002 is declined, 4000 0025 0000 3155 asks for 3-D Secure)
   Demo logins
 {logins}
 

@@ -1,8 +1,31 @@
 """Billing's settings (environment variables prefixed STRIDE_)."""
 
+from pydantic import Field, SecretStr, field_validator
+
 from stride.platform.config import ServiceSettings
 
 
 class BillingSettings(ServiceSettings):
     service_name: str = "billing"
     grpc_port: int = 50103
+    # Stripe's secret key (`sk_…`) and the signing secret of our webhook endpoint (`whsec_…`).
+    stripe_api_key: SecretStr
+    stripe_webhook_secret: SecretStr
+    # Stripe's API address: unset in production; localstripe's locally and in tests.
+    stripe_api_base: str | None = None
+    # How old a webhook's signed timestamp may be (replay window), as Stripe recommends.
+    stripe_webhook_tolerance_seconds: int = Field(default=300, gt=0)
+
+    @field_validator("stripe_api_key")
+    @classmethod
+    def _secret_key(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith(("sk_", "rk_")):
+            raise ValueError("must be a Stripe secret or restricted key (sk_… or rk_…)")
+        return value
+
+    @field_validator("stripe_api_base")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s):// URL")
+        return value

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
+from stride.billing.adapters.stripe_payments import StripePayments, StripeWebhooks
 from stride.billing.config import BillingSettings
 from stride.billing.entrypoints.grpc_servicer import BillingServicer
 from stride.billing.service_layer import handlers
@@ -39,7 +40,16 @@ async def build_app(settings: BillingSettings) -> GrpcApp:
             ServiceRegistration(
                 SERVICE_NAME,
                 pb_grpc.add_BillingServiceServicer_to_server,
-                BillingServicer(partial(BillingUnitOfWork, base.sessions)),
+                BillingServicer(
+                    partial(BillingUnitOfWork, base.sessions),
+                    StripePayments(
+                        settings.stripe_api_key.get_secret_value(), settings.stripe_api_base
+                    ),
+                    StripeWebhooks(
+                        settings.stripe_webhook_secret.get_secret_value(),
+                        settings.stripe_webhook_tolerance_seconds,
+                    ),
+                ),
             )
         ],
         public_methods=BILLING.public_methods,

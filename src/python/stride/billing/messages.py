@@ -29,6 +29,7 @@ CATALOG.register(
             "en": "A class pack needs 1–500 classes and 1–730 days of validity.",
             "ar": "تحتاج باقة الحصص إلى 1–500 حصة وصلاحية من 1–730 يومًا.",
         },
+        "line.plan": {"en": "The plan", "ar": "الخطة"},
         "line.unused_time": {
             "en": "Credit for unused time on the current plan",
             "ar": "رصيد عن المدة غير المستخدمة من الخطة الحالية",
@@ -45,6 +46,31 @@ CATALOG.register(
         "booking.invalid_name": {
             "en": "Use a booking name of the form users/{user}/bookings/{id}.",
             "ar": "استخدم اسم حجز بالصيغة users/{user}/bookings/{id}.",
+        },
+        "purchase.not_found": {
+            "en": "This purchase does not exist.",
+            "ar": "عملية الشراء هذه غير موجودة.",
+        },
+        "purchase.invalid_name": {
+            "en": "Use a name of the form users/{user}/purchases/{purchase}.",
+            "ar": "استخدم اسمًا بالصيغة users/{user}/purchases/{purchase}.",
+        },
+        "purchase.invalid_payment_method": {
+            "en": "Use a card saved with Stripe in the app (a pm_… id).",
+            "ar": "استخدم بطاقة محفوظة عبر Stripe في التطبيق (معرّف pm_…).",
+        },
+        "purchase.pack_only": {
+            "en": "Only class packs are bought this way; memberships are subscribed to.",
+            "ar": "تُشترى باقات الحصص فقط بهذه الطريقة؛ أما العضويات فيُشترك فيها.",
+        },
+        "payments.unavailable": {
+            "en": "Payments are unavailable right now. Try again in a moment; you will not be "
+            "charged twice.",
+            "ar": "الدفع غير متاح حاليًا. حاول مرة أخرى بعد قليل؛ لن يتم الخصم مرتين.",
+        },
+        "webhook.bad_signature": {
+            "en": "The webhook signature is missing, wrong or too old.",
+            "ar": "توقيع الإشعار مفقود أو غير صحيح أو قديم.",
         },
     }
 )

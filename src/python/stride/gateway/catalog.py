@@ -94,6 +94,8 @@ BILLING = ServiceEntry(
     descriptors=(billing_service_pb2.DESCRIPTOR,),
     local_port=50103,
     metrics_port=9103,
+    # Stripe signs its webhooks instead; the service checks the signature.
+    public_methods=frozenset({"/stride.billing.v1.BillingService/ReceiveStripeEvent"}),
 )
 
 SERVICES: tuple[ServiceEntry, ...] = (IDENTITY, SCHEDULING, BILLING)

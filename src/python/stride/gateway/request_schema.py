@@ -22,6 +22,7 @@ from stride.platform.i18n import CATALOG, SUPPORTED_LOCALES
 
 HANDLED_HEADER = "x-stride-edge-reply"  # Marks replies this filter wrote (see edge_errors).
 _OPAQUE_PACKAGES = ("google.protobuf.",)  # Well-known types have their own JSON forms.
+RAW_BODY = "google.api.HttpBody"
 
 
 def _lua_string(value: str) -> str:
@@ -100,6 +101,8 @@ def render_lua(services: Sequence[ServiceEntry]) -> str:
             body_type = message.fields_by_name[body].message_type
             if body_type is None:
                 raise ValueError(f"{method.full_name}: body field {body!r} is not a message")
+            if body_type.full_name == RAW_BODY:
+                continue  # Raw bytes (a webhook's payload), not JSON with fields to check.
             message, prefix = body_type, f"{body}."
         _messages_under(message, schemas)
         routes.append(

@@ -1,4 +1,4 @@
-"""Loads and stores entitlements and holds."""
+"""Loads and stores plans, entitlements, holds and payments."""
 
 from __future__ import annotations
 
@@ -7,12 +7,21 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from stride.billing.adapters.tables import EntitlementRecord, HoldRecord, PlanRecord
+from stride.billing.adapters.tables import (
+    EntitlementRecord,
+    HoldRecord,
+    PaymentCustomerRecord,
+    PlanRecord,
+    PurchaseRecord,
+    StripeEventRecord,
+)
 from stride.billing.domain.entitlements import Entitlement, Kind
 from stride.billing.domain.plans import Plan, PlanKind
+from stride.billing.domain.purchases import Purchase, PurchaseState
 
 HELD, RELEASED = "held", "released"
 
@@ -184,4 +193,96 @@ def _to_hold(record: HoldRecord) -> Hold:
         class_start=record.class_start,
         entitlement_id=record.entitlement_id,
         state=record.state,
+    )
+
+
+class PaymentRepository:
+    """Stripe customers, purchases and the Stripe events already handled."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._db = session
+
+    async def customer(self, member_id: uuid.UUID) -> str | None:
+        record = await self._db.get(PaymentCustomerRecord, member_id)
+        return record.customer if record else None
+
+    async def keep_customer(self, member_id: uuid.UUID, customer: str) -> str:
+        """Records the member's Stripe customer; if a concurrent request recorded one first,
+        that one stays and is returned."""
+        statement = insert(PaymentCustomerRecord).values(member_id=member_id, customer=customer)
+        kept = await self._db.execute(
+            statement.on_conflict_do_update(
+                index_elements=["member_id"],
+                set_={"member_id": statement.excluded.member_id},  # No change; returns the row.
+            ).returning(col(PaymentCustomerRecord.customer))
+        )
+        return str(kept.scalar_one())
+
+    async def open_purchase(self, purchase: Purchase) -> Purchase:
+        """The purchase with this id, locked: stored as given unless it exists already (the
+        attempt a retry repeats, or a webhook that came first)."""
+        await self._db.execute(
+            insert(PurchaseRecord)
+            .values(
+                id=purchase.id,
+                member_id=purchase.member_id,
+                plan_id=purchase.plan.id,
+                amount_minor=purchase.amount_minor,
+                currency=purchase.plan.currency,
+                state=purchase.state.value,
+                created_at=purchase.created,
+                updated_at=purchase.created,
+            )
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
+        stored = await self.purchase(purchase.id, lock=True)
+        if stored is None:  # Purchases are never deleted.
+            raise LookupError(f"purchase {purchase.id} vanished")
+        return stored
+
+    async def purchase(self, purchase_id: uuid.UUID, *, lock: bool = False) -> Purchase | None:
+        query = select(PurchaseRecord, PlanRecord).join(
+            PlanRecord, col(PlanRecord.id) == col(PurchaseRecord.plan_id)
+        )
+        query = query.where(PurchaseRecord.id == purchase_id)
+        if lock:
+            query = query.with_for_update(of=PurchaseRecord)
+        row = (await self._db.execute(query)).first()
+        return _to_purchase(row[0], _to_plan(row[1])) if row else None
+
+    async def save_purchase(self, purchase: Purchase, now: datetime) -> None:
+        await self._db.execute(
+            update(PurchaseRecord)
+            .where(col(PurchaseRecord.id) == purchase.id)
+            .values(
+                state=purchase.state.value,
+                payment_intent=purchase.payment_intent,
+                failure_code=purchase.failure_code,
+                entitlement_id=purchase.entitlement_id,
+                updated_at=now,
+            )
+        )
+
+    async def first_sight_of_event(self, event_id: str, event_type: str, now: datetime) -> bool:
+        """Records a Stripe event as handled; False if it was already. A concurrent delivery
+        of the same event waits here until the first one's transaction ends."""
+        result = await self._db.execute(
+            insert(StripeEventRecord)
+            .values(id=event_id, type=event_type, received_at=now)
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _to_purchase(record: PurchaseRecord, plan: Plan) -> Purchase:
+    return Purchase(
+        id=record.id,
+        member_id=record.member_id,
+        plan=plan,
+        amount_minor=record.amount_minor,
+        state=PurchaseState(record.state),
+        created=record.created_at,
+        payment_intent=record.payment_intent,
+        entitlement_id=record.entitlement_id,
+        failure_code=record.failure_code,
     )

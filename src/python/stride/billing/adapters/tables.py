@@ -67,3 +67,36 @@ class AuditLogRecord(SQLModel, table=True):
     details: str = Field(sa_column=Column(String, nullable=False))  # Canonical JSON.
     previous_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+
+
+class PaymentCustomerRecord(SQLModel, table=True):
+    __tablename__ = "payment_customers"
+
+    member_id: uuid.UUID = Field(primary_key=True)
+    customer: str = Field(max_length=64, unique=True)  # Stripe's `cus_…`.
+
+
+class PurchaseRecord(SQLModel, table=True):
+    __tablename__ = "purchases"
+
+    id: uuid.UUID = Field(primary_key=True)
+    member_id: uuid.UUID = Field(index=True)
+    plan_id: uuid.UUID = Field(foreign_key="plans.id")
+    amount_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
+    currency: str = Field(max_length=3)
+    state: str = Field(max_length=16)
+    payment_intent: str = Field(default="", max_length=64)
+    failure_code: str = Field(default="", max_length=64)
+    entitlement_id: uuid.UUID | None = Field(default=None, foreign_key="entitlements.id")
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class StripeEventRecord(SQLModel, table=True):
+    """Stripe events already handled: a redelivered one finds its id here and does nothing."""
+
+    __tablename__ = "stripe_events"
+
+    id: str = Field(primary_key=True, max_length=255)
+    type: str = Field(max_length=100)
+    received_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

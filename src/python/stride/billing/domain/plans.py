@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from stride.billing.domain.money import BASIS_POINTS, check_currency
 from stride.platform.errors import FieldViolation, InvalidArgument
+from stride.platform.resource_names import parse_resource_name
 
 MAX_PRICE_MINOR = 100_000_000  # SAR 1,000,000.00: far above any real plan, far below overflow.
 
@@ -89,3 +90,14 @@ def validate_plan(
         credits if kind is PlanKind.CLASS_PACK else 0,
         valid_days if kind is PlanKind.CLASS_PACK else 0,
     )
+
+
+def parse_plan_name(name: str, field: str) -> tuple[str, uuid.UUID]:
+    """`studios/{studio}/plans/{plan}` → (studio slug, plan id)."""
+    slug, plan = parse_resource_name(
+        name, ("studios", "plans"), field=field, message_key="plan.invalid_name"
+    )
+    try:
+        return slug, uuid.UUID(plan)
+    except ValueError:
+        raise InvalidArgument([FieldViolation(field, "plan.invalid_name")]) from None

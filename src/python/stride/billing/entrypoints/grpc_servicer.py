@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 import grpc
-from google.protobuf import timestamp_pb2
+from google.protobuf import empty_pb2, timestamp_pb2
 
 from stride.billing import messages  # noqa: F401 - registers Billing's texts.
 from stride.billing.adapters.repository import HELD, Hold
 from stride.billing.domain.entitlements import Entitlement, Kind
 from stride.billing.domain.money import Quote
-from stride.billing.domain.plans import Plan, PlanKind
-from stride.billing.service_layer import handlers, plans
+from stride.billing.domain.plans import Plan, PlanKind, parse_plan_name
+from stride.billing.domain.purchases import Purchase, PurchaseState
+from stride.billing.service_layer import handlers, plans, purchases
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
 from stride.billing.v1 import billing_service_pb2 as pb
 from stride.billing.v1 import billing_service_pb2_grpc as pb_grpc
@@ -25,6 +25,8 @@ from stride.platform.pagination import Page
 from stride.platform.resource_names import parse_resource_name, parse_uuid_ids
 
 GRANT_METHOD = "/stride.billing.v1.BillingService/GrantEntitlement"
+# Envoy passes the webhook's HTTP headers on as gRPC metadata, lower-cased.
+STRIPE_SIGNATURE_HEADER = "stripe-signature"
 _KINDS = {
     pb.Entitlement.KIND_MEMBERSHIP: Kind.MEMBERSHIP,
     pb.Entitlement.KIND_CLASS_PACK: Kind.CLASS_PACK,
@@ -102,16 +104,6 @@ def quote_to_proto(quote: Quote) -> pb.Quote:
     )
 
 
-def _plan_name(name: str, field: str) -> tuple[str, uuid.UUID]:
-    slug, plan = parse_resource_name(
-        name, ("studios", "plans"), field=field, message_key="plan.invalid_name"
-    )
-    try:
-        return slug, uuid.UUID(plan)
-    except ValueError:
-        raise InvalidArgument([FieldViolation(field, "plan.invalid_name")]) from None
-
-
 def _studio(name: str) -> str:
     (slug,) = parse_resource_name(
         name, ("studios",), field="parent", message_key="studio.invalid_name"
@@ -119,9 +111,41 @@ def _studio(name: str) -> str:
     return slug
 
 
+_PURCHASE_STATES = {
+    PurchaseState.PROCESSING: pb.Purchase.STATE_PROCESSING,
+    PurchaseState.REQUIRES_ACTION: pb.Purchase.STATE_REQUIRES_ACTION,
+    PurchaseState.FAILED: pb.Purchase.STATE_FAILED,
+    PurchaseState.SUCCEEDED: pb.Purchase.STATE_SUCCEEDED,
+}
+
+
+def purchase_to_proto(purchase: Purchase, client_secret: str = "") -> pb.Purchase:
+    return pb.Purchase(
+        name=purchase.resource_name,
+        plan=purchase.plan.resource_name,
+        amount=pb.Money(currency_code=purchase.plan.currency, amount_minor=purchase.amount_minor),
+        state=_PURCHASE_STATES[purchase.state],
+        client_secret=client_secret if purchase.state is PurchaseState.REQUIRES_ACTION else "",
+        entitlement=(
+            f"users/{purchase.member_id}/entitlements/{purchase.entitlement_id}"
+            if purchase.entitlement_id
+            else ""
+        ),
+        failure_code=purchase.failure_code,
+        create_time=_timestamp(purchase.created),
+    )
+
+
 class BillingServicer(pb_grpc.BillingServiceServicer):
-    def __init__(self, unit_of_work: Callable[[], BillingUnitOfWork]) -> None:
+    def __init__(
+        self,
+        unit_of_work: Callable[[], BillingUnitOfWork],
+        payments: purchases.PaymentProvider,
+        webhooks: purchases.WebhookVerifier,
+    ) -> None:
         self._unit_of_work = unit_of_work
+        self._payments = payments
+        self._webhooks = webhooks
 
     async def CreatePlan(  # noqa: N802 - generated gRPC method name.
         self, request: pb.CreatePlanRequest, context: grpc.aio.ServicerContext
@@ -156,8 +180,8 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
     async def QuotePlanChange(  # noqa: N802
         self, request: pb.QuotePlanChangeRequest, context: grpc.aio.ServicerContext
     ) -> pb.Quote:
-        studio, to_plan = _plan_name(request.to_plan, "to_plan")
-        from_studio, from_plan = _plan_name(request.from_plan, "from_plan")
+        studio, to_plan = parse_plan_name(request.to_plan, "to_plan")
+        from_studio, from_plan = parse_plan_name(request.from_plan, "from_plan")
         missing = [
             FieldViolation(field, "field.required")
             for field in ("period_start_time", "period_end_time")
@@ -262,3 +286,45 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
             request.name, ("users", "holds"), field="name", message_key="hold.invalid_name"
         )
         return hold_to_proto(await handlers.release_hold(self._unit_of_work(), member_id, hold_id))
+
+    async def PurchasePlan(  # noqa: N802
+        self, request: pb.PurchasePlanRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Purchase:
+        (member_id,) = parse_uuid_ids(
+            request.parent, ("users",), field="parent", message_key="user.invalid_name"
+        )
+        studio, plan_id = parse_plan_name(request.plan, "plan")
+        purchase, client_secret = await purchases.purchase_plan(
+            self._unit_of_work(),
+            self._payments,
+            member_id,
+            studio,
+            plan_id,
+            request.payment_method,
+            request.request_id,
+        )
+        return purchase_to_proto(purchase, client_secret)
+
+    async def GetPurchase(  # noqa: N802
+        self, request: pb.GetPurchaseRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Purchase:
+        member_id, purchase_id = parse_uuid_ids(
+            request.name,
+            ("users", "purchases"),
+            field="name",
+            message_key="purchase.invalid_name",
+        )
+        purchase = await purchases.get_purchase(self._unit_of_work(), member_id, purchase_id)
+        return purchase_to_proto(purchase)
+
+    async def ReceiveStripeEvent(  # noqa: N802
+        self, request: pb.ReceiveStripeEventRequest, context: grpc.aio.ServicerContext
+    ) -> empty_pb2.Empty:
+        metadata = dict(context.invocation_metadata() or ())
+        await purchases.receive_stripe_event(
+            self._unit_of_work(),
+            self._webhooks,
+            request.payload.data,
+            str(metadata.get(STRIPE_SIGNATURE_HEADER, "")),
+        )
+        return empty_pb2.Empty()

@@ -65,22 +65,41 @@ async def grant(
     granter = require_role_in_studio(studio, *STAFF) if studio else require_role("admin")
     now = clock()
     entitlement = validate_grant(member_id, kind, studio, credits, start or now, expire)
+    await issue(
+        uow,
+        entitlement,
+        f"users/{granter.user_id}",
+        "entitlement.granted",
+        {"reason": reason[:200]},
+        now,
+    )
+    return entitlement
+
+
+async def issue(
+    uow: BillingUnitOfWork,
+    entitlement: Entitlement,
+    actor: str,
+    action: str,
+    details: dict[str, object],
+    now: datetime,
+) -> None:
+    """Stores a new entitlement, writes why to the audit trail and announces it."""
     await uow.entitlements.add(entitlement, now)
     await uow.audit.append(
         now,
-        f"users/{granter.user_id}",
-        "entitlement.granted",
+        actor,
+        action,
         entitlement.resource_name,
         {
             "kind": entitlement.kind.value,
             "studio": entitlement.studio,
             "credits": entitlement.credits_total,
             "expire_time": entitlement.expire.isoformat(),
-            "reason": reason[:200],
+            **details,
         },
     )
     _announce(uow.publish, entitlement, "granted")
-    return entitlement
 
 
 async def list_entitlements(

@@ -5,7 +5,11 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stride.billing.adapters.audit_repository import AuditRepository
-from stride.billing.adapters.repository import EntitlementRepository, PlanRepository
+from stride.billing.adapters.repository import (
+    EntitlementRepository,
+    PaymentRepository,
+    PlanRepository,
+)
 from stride.platform.db.uow import UnitOfWork
 
 SOURCE = "billing"
@@ -15,6 +19,7 @@ class BillingUnitOfWork(UnitOfWork):
     entitlements: EntitlementRepository
     plans: PlanRepository
     audit: AuditRepository
+    payments: PaymentRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         super().__init__(sessions, SOURCE)
@@ -23,3 +28,4 @@ class BillingUnitOfWork(UnitOfWork):
         self.entitlements = EntitlementRepository(session)
         self.plans = PlanRepository(session)
         self.audit = AuditRepository(session)
+        self.payments = PaymentRepository(session)

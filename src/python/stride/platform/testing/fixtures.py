@@ -23,6 +23,7 @@ import pytest_asyncio
 from stride.platform.db.engine import drop_database, ensure_database
 from stride.platform.local.nats import EmbeddedNats
 from stride.platform.local.postgres import EmbeddedPostgres
+from stride.platform.local.stripe_emulator import LocalStripe
 
 
 @contextmanager
@@ -54,6 +55,13 @@ def nats_url() -> Iterator[str]:
         return
     with scratch_dir("nats") as scratch, EmbeddedNats(scratch) as server:
         yield server.url
+
+
+@pytest.fixture(scope="session")
+def stripe_api_base() -> Iterator[str]:
+    """A localstripe emulator for this test process; the official library is pointed at it."""
+    with scratch_dir("stripe") as scratch, LocalStripe(scratch) as emulator:
+        yield emulator.api_base
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,87 @@
+"""Buying a class pack: what is charged, and how a purchase's state follows the payment.
+
+Stripe reports a payment twice over — in the answer to our call and in webhooks — and webhooks
+come late, twice or out of order. A purchase's state therefore only moves forward in one
+order, and whatever order the reports arrive in, it ends in the same state.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from stride.billing.domain.money import line
+from stride.billing.domain.plans import Plan
+from stride.platform.errors import FieldViolation, InvalidArgument
+from stride.platform.idempotency import MAX_REQUEST_ID_LENGTH
+
+_PURCHASES = uuid.UUID("0b5c8a52-39a8-4d2e-9a55-5c0f8d1f3a61")
+_PAYMENT_METHOD = re.compile(r"^pm_[A-Za-z0-9_]{1,250}$")
+
+
+class PurchaseState(enum.Enum):
+    # Declared in the order a purchase moves through them: it only ever moves down this list.
+    PROCESSING = "processing"
+    REQUIRES_ACTION = "requires_action"
+    FAILED = "failed"  # A failed payment can still be completed (the app retries the card).
+    SUCCEEDED = "succeeded"
+
+
+_ORDER = list(PurchaseState)
+
+
+def settle(current: PurchaseState, reported: PurchaseState) -> PurchaseState:
+    """The state after a report: the later of the two in the one order states move in."""
+    return max(current, reported, key=_ORDER.index)
+
+
+@dataclass(frozen=True)
+class Purchase:
+    id: uuid.UUID
+    member_id: uuid.UUID
+    plan: Plan
+    amount_minor: int  # VAT included.
+    state: PurchaseState
+    created: datetime
+    payment_intent: str = ""  # Stripe's `pi_…`, once one exists.
+    entitlement_id: uuid.UUID | None = None
+    failure_code: str = ""
+
+    @property
+    def resource_name(self) -> str:
+        return f"users/{self.member_id}/purchases/{self.id}"
+
+    @property
+    def idempotency_key(self) -> str:
+        """Stripe's idempotency key for this purchase's charge: one per purchase, ever."""
+        return f"purchase-{self.id}"
+
+    def entitlement_period(self, paid: datetime) -> tuple[datetime, datetime]:
+        return paid, paid + timedelta(days=self.plan.valid_days)
+
+
+def purchase_id(member_id: uuid.UUID, request_id: str) -> uuid.UUID:
+    """A member's request id names exactly one purchase, so a retried request finds it."""
+    return uuid.uuid5(_PURCHASES, f"{member_id}/{request_id}")
+
+
+def pack_total(plan: Plan) -> int:
+    """The price of a pack with its VAT, in minor units."""
+    return line("line.plan", plan.price_minor, plan.vat_rate_basis_points).total_minor
+
+
+def validate_purchase_request(payment_method: str, request_id: str) -> None:
+    violations = []
+    if not _PAYMENT_METHOD.match(payment_method):
+        violations.append(FieldViolation("payment_method", "purchase.invalid_payment_method"))
+    if not request_id:
+        violations.append(FieldViolation("request_id", "field.required"))
+    elif len(request_id) > MAX_REQUEST_ID_LENGTH:
+        violations.append(
+            FieldViolation("request_id", "field.too_long", {"max": MAX_REQUEST_ID_LENGTH})
+        )
+    if violations:
+        raise InvalidArgument(violations)

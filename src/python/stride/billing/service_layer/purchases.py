@@ -1,0 +1,270 @@
+"""Buying class packs with Stripe, and what Stripe's webhooks say about those payments.
+
+A purchase is never charged twice: its id follows from the member's request id, its row is
+locked while Stripe is asked, and Stripe gets one idempotency key per purchase. The answer to
+our call and the webhooks that follow go through one function, `record_outcome`, whose state
+only moves forward, so the credits are granted once whatever arrives first.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, Protocol
+
+from stride.billing.adapters.stripe_payments import (
+    PaymentOutcome,
+    StripeEvent,
+    outcome_of,
+)
+from stride.billing.domain.entitlements import Kind, validate_grant
+from stride.billing.domain.plans import PlanKind, parse_plan_name
+from stride.billing.domain.purchases import (
+    Purchase,
+    PurchaseState,
+    pack_total,
+    purchase_id,
+    settle,
+    validate_purchase_request,
+)
+from stride.billing.events.v1 import events_pb2
+from stride.billing.service_layer.handlers import Clock, issue, utcnow
+from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
+from stride.platform.auth import require_self_or_role
+from stride.platform.errors import FieldViolation, InvalidArgument, NotFound
+from stride.platform.resource_names import parse_uuid_ids
+
+PAYMENT_SUCCEEDED = "billing.payment.succeeded.v1"
+PAYMENT_FAILED = "billing.payment.failed.v1"
+
+_log = logging.getLogger("stride.billing.payments")
+
+
+class PaymentProvider(Protocol):
+    async def create_customer(self, member_id: uuid.UUID) -> str:
+        ...
+
+    async def charge(
+        self,
+        customer: str,
+        payment_method: str,
+        amount_minor: int,
+        currency: str,
+        idempotency_key: str,
+        metadata: Mapping[str, str],
+    ) -> PaymentOutcome:
+        ...
+
+    async def payment(self, payment_intent: str) -> PaymentOutcome:
+        ...
+
+
+class WebhookVerifier(Protocol):
+    def verify(self, payload: bytes, signature: str) -> StripeEvent:
+        ...
+
+
+async def purchase_plan(
+    uow: BillingUnitOfWork,
+    payments: PaymentProvider,
+    member_id: uuid.UUID,
+    studio: str,
+    plan_id: uuid.UUID,
+    payment_method: str,
+    request_id: str,
+    clock: Clock = utcnow,
+) -> tuple[Purchase, str]:
+    """The purchase and, while the card needs 3-D Secure, the client secret to complete it."""
+    require_self_or_role(str(member_id))
+    validate_purchase_request(payment_method, request_id)
+    async with uow:
+        plan = await uow.plans.get(studio, plan_id)
+        if plan is None:
+            raise NotFound("PLAN_NOT_FOUND", "plan.not_found")
+        if plan.kind is not PlanKind.CLASS_PACK:
+            raise InvalidArgument([FieldViolation("plan", "purchase.pack_only")])
+        purchase = await uow.payments.open_purchase(
+            Purchase(
+                purchase_id(member_id, request_id),
+                member_id,
+                plan,
+                pack_total(plan),
+                PurchaseState.PROCESSING,
+                clock(),
+            )
+        )
+        if purchase.plan.id != plan.id:
+            raise InvalidArgument([FieldViolation("request_id", "request_id.reused")])
+        if purchase.state is PurchaseState.SUCCEEDED:
+            return purchase, ""
+        if purchase.payment_intent:
+            outcome = await payments.payment(purchase.payment_intent)
+        elif purchase.state is PurchaseState.FAILED:
+            return purchase, ""  # Refused before Stripe made an intent: a new request retries.
+        else:
+            outcome = await _charge(uow, payments, purchase, payment_method)
+        purchase = await record_outcome(uow, purchase, outcome, clock())
+        await uow.commit()
+    return purchase, outcome.client_secret
+
+
+async def get_purchase(
+    uow: BillingUnitOfWork, member_id: uuid.UUID, purchase_id_: uuid.UUID
+) -> Purchase:
+    require_self_or_role(str(member_id), "admin")
+    async with uow:
+        purchase = await uow.payments.purchase(purchase_id_)
+    if purchase is None or purchase.member_id != member_id:
+        raise NotFound("PURCHASE_NOT_FOUND", "purchase.not_found")
+    return purchase
+
+
+async def _charge(
+    uow: BillingUnitOfWork, payments: PaymentProvider, purchase: Purchase, payment_method: str
+) -> PaymentOutcome:
+    customer = await uow.payments.customer(purchase.member_id)
+    if customer is None:
+        created = await payments.create_customer(purchase.member_id)
+        customer = await uow.payments.keep_customer(purchase.member_id, created)
+    return await payments.charge(
+        customer,
+        payment_method,
+        purchase.amount_minor,
+        purchase.plan.currency,
+        purchase.idempotency_key,
+        {"purchase": purchase.resource_name, "plan": purchase.plan.resource_name},
+    )
+
+
+async def record_outcome(
+    uow: BillingUnitOfWork, purchase: Purchase, outcome: PaymentOutcome, now: datetime
+) -> Purchase:
+    """Applies what Stripe reports to a purchase locked by the caller; the first report of a
+    success grants the credits, and reports that change nothing leave no trace."""
+    state = settle(purchase.state, outcome.state)
+    updated = replace(
+        purchase,
+        state=state,
+        payment_intent=outcome.payment_intent or purchase.payment_intent,
+        failure_code=outcome.failure_code if state is PurchaseState.FAILED else "",
+    )
+    if updated == purchase:
+        return purchase
+    if state is PurchaseState.SUCCEEDED:
+        updated = await _fulfil(uow, updated, now)
+    elif state is PurchaseState.FAILED and purchase.state is not PurchaseState.FAILED:
+        _announce_payment(uow, updated, PAYMENT_FAILED)
+    await uow.payments.save_purchase(updated, now)
+    return updated
+
+
+async def _fulfil(uow: BillingUnitOfWork, purchase: Purchase, paid: datetime) -> Purchase:
+    plan = purchase.plan
+    start, expire = purchase.entitlement_period(paid)
+    entitlement = validate_grant(
+        purchase.member_id, Kind.CLASS_PACK, f"studios/{plan.studio}", plan.credits, start, expire
+    )
+    await issue(
+        uow,
+        entitlement,
+        f"users/{purchase.member_id}",
+        "entitlement.purchased",
+        {
+            "purchase": purchase.resource_name,
+            "payment_intent": purchase.payment_intent,
+            "currency": plan.currency,
+            "amount_minor": purchase.amount_minor,
+        },
+        paid,
+    )
+    paid_purchase = replace(purchase, entitlement_id=entitlement.id)
+    _announce_payment(uow, paid_purchase, PAYMENT_SUCCEEDED)
+    return paid_purchase
+
+
+def _announce_payment(uow: BillingUnitOfWork, purchase: Purchase, event_type: str) -> None:
+    uow.publish(
+        event_type,
+        subject=purchase.resource_name,
+        payload=events_pb2.PaymentChanged(
+            purchase=purchase.resource_name,
+            member=f"users/{purchase.member_id}",
+            currency_code=purchase.plan.currency,
+            amount_minor=purchase.amount_minor,
+            failure_code=purchase.failure_code,
+        ),
+    )
+
+
+async def receive_stripe_event(
+    uow: BillingUnitOfWork,
+    webhooks: WebhookVerifier,
+    payload: bytes,
+    signature: str,
+    clock: Clock = utcnow,
+) -> None:
+    """One signed event from Stripe. Its id is recorded in the transaction that applies it, so
+    a redelivery — even concurrent with the first — takes effect once."""
+    event = webhooks.verify(payload, signature)
+    async with uow:
+        now = clock()
+        if not await uow.payments.first_sight_of_event(event.id, event.type, now):
+            return
+        handle = _HANDLERS.get(event.type)
+        if handle is None:
+            _log.info("stripe event acknowledged without effect", extra={"type": event.type})
+        else:
+            await handle(uow, event.object, now)
+        await uow.commit()
+
+
+async def _payment_intent_changed(
+    uow: BillingUnitOfWork, intent: Mapping[str, Any], now: datetime
+) -> None:
+    purchase = await _purchase_of(uow, intent, now)
+    if purchase is not None:
+        await record_outcome(uow, purchase, outcome_of(intent), now)
+
+
+async def _purchase_of(
+    uow: BillingUnitOfWork, intent: Mapping[str, Any], now: datetime
+) -> Purchase | None:
+    """The purchase an intent pays, locked. If the request that charged never committed (it
+    crashed or timed out after Stripe took the money), the purchase is rebuilt from the
+    intent's metadata so the member still gets what they paid for."""
+    metadata = intent.get("metadata") or {}
+    try:
+        member_id, purchased = parse_uuid_ids(
+            str(metadata.get("purchase", "")),
+            ("users", "purchases"),
+            field="purchase",
+            message_key="purchase.invalid_name",
+        )
+        studio, plan_id = parse_plan_name(str(metadata.get("plan", "")), "plan")
+    except InvalidArgument:
+        _log.info("stripe payment that is not a purchase", extra={"intent": intent.get("id")})
+        return None
+    purchase = await uow.payments.purchase(purchased, lock=True)
+    if purchase is not None:
+        return purchase
+    plan = await uow.plans.get(studio, plan_id)
+    if plan is None:
+        _log.error("paid purchase of an unknown plan", extra={"intent": intent.get("id")})
+        return None
+    return await uow.payments.open_purchase(
+        Purchase(
+            purchased, member_id, plan, int(intent.get("amount", 0)), PurchaseState.PROCESSING, now
+        )
+    )
+
+
+_HANDLERS: dict[
+    str, Callable[[BillingUnitOfWork, Mapping[str, Any], datetime], Awaitable[None]]
+] = {
+    "payment_intent.succeeded": _payment_intent_changed,
+    "payment_intent.payment_failed": _payment_intent_changed,
+    "payment_intent.requires_action": _payment_intent_changed,
+}

@@ -1,0 +1,63 @@
+"""What the member's app and Stripe do around a purchase, against localstripe: tokenize a card
+(Stripe's SDK), complete 3-D Secure (Stripe's page), and deliver signed webhook events."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import urllib.parse
+import urllib.request
+from typing import Any
+
+import stripe
+
+API_KEY = "sk_test_stride"
+WEBHOOK_SECRET = "whsec_stride_test"
+CARD_OK = "4242424242424242"
+CARD_DECLINED = "4000000000000002"
+CARD_3DS = "4000002500003155"
+
+
+def stripe_client(api_base: str) -> stripe.StripeClient:
+    return stripe.StripeClient(API_KEY, base_addresses={"api": api_base})
+
+
+def tokenized_card(api_base: str, number: str) -> str:
+    """A PaymentMethod id, as the app gets from Stripe's SDK: the card never reaches Stride."""
+    params: Any = {
+        "type": "card",
+        "card": {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"},
+    }
+    return str(stripe_client(api_base).v1.payment_methods.create(params=params).id)
+
+
+def complete_3ds(api_base: str, payment_intent: str, client_secret: str, success: bool) -> None:
+    """What the card issuer's page does when the member approves (or fails) 3-D Secure."""
+    body = urllib.parse.urlencode(
+        {"client_secret": client_secret, "success": "true" if success else "false"}
+    ).encode()
+    request = urllib.request.Request(  # noqa: S310 - localstripe on loopback.
+        f"{api_base}/v1/payment_intents/{payment_intent}/_authenticate",
+        data=body,
+        headers={"authorization": f"Bearer {API_KEY}"},
+    )
+    with urllib.request.urlopen(request, timeout=10):  # noqa: S310
+        pass
+
+
+def events(api_base: str, event_type: str) -> list[dict[str, Any]]:
+    """Events localstripe recorded, newest first, as Stripe would deliver them."""
+    listed = stripe_client(api_base).v1.events.list(params={"type": event_type, "limit": 100})
+    return [event.to_dict() for event in listed.data]
+
+
+def signed(event: dict[str, Any], secret: str = WEBHOOK_SECRET) -> tuple[bytes, str]:
+    """The event's bytes and its `Stripe-Signature` header, made as Stripe makes them."""
+    payload = json.dumps(event).encode()
+    timestamp = int(time.time())
+    digest = hmac.new(
+        secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256
+    ).hexdigest()
+    return payload, f"t={timestamp},v1={digest}"

@@ -1,0 +1,207 @@
+"""Buying a class pack over REST through Envoy, paid with Stripe (localstripe), whose signed
+webhooks reach Billing through the same edge."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from billing.stripe_support import (
+    API_KEY,
+    CARD_3DS,
+    CARD_DECLINED,
+    WEBHOOK_SECRET,
+    complete_3ds,
+    events,
+    signed,
+    tokenized_card,
+)
+from e2e.support import (
+    Account,
+    Edge,
+    EdgeFactory,
+    call,
+    new_account,
+    reason,
+    running_billing,
+    sign_in,
+)
+from stride.identity.config import IdentitySettings
+from stride.identity.entrypoints.admin import run_admin_command
+from stride.platform.grpc.server import RunningServer
+from stride.platform.local.ports import free_port
+
+EDGE_PORT = free_port()  # Known before the edge starts: Billing fetches the JWKS from it.
+WEBHOOK_WAIT_SECONDS = 20.0
+
+
+@pytest_asyncio.fixture(scope="module")
+async def billing(
+    postgres_server_url: str, nats_url: str, event_prefix: str, stripe_api_base: str
+) -> AsyncIterator[RunningServer]:
+    async with running_billing(
+        postgres_server_url, nats_url, event_prefix, EDGE_PORT, stripe_api_base
+    ) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def edges(
+    identity: RunningServer, billing: RunningServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[EdgeFactory]:
+    ports = {"identity": identity.port, "billing": billing.port}
+    factory = EdgeFactory(ports, tmp_path_factory.mktemp("edge"), [])
+    yield factory
+    for envoy in factory.started:
+        envoy.stop()
+
+
+@pytest.fixture(scope="module")
+def edge(edges: EdgeFactory, stripe_api_base: str) -> Edge:
+    edge = edges(listen_port=EDGE_PORT)
+    # Stripe's dashboard step: send this account's events to our endpoint, signed.
+    form = urllib.parse.urlencode(
+        {"url": f"{edge.base_url}/v1/webhooks/stripe", "secret": WEBHOOK_SECRET}
+    ).encode()
+    request = urllib.request.Request(  # noqa: S310 - localstripe on loopback.
+        f"{stripe_api_base}/_config/webhooks/stride",
+        data=form,
+        headers={"authorization": f"Bearer {API_KEY}"},
+    )
+    with urllib.request.urlopen(request, timeout=10):  # noqa: S310
+        pass
+    return edge
+
+
+@pytest_asyncio.fixture(scope="module")
+async def pack(
+    edge: Edge, nats_url: str, event_prefix: str, identity_config: IdentitySettings
+) -> str:
+    """A studio's 10-class pack, created by an admin over REST."""
+    admin = await new_account(edge, nats_url, event_prefix)
+    grant = argparse.Namespace(command="grant-role", email=admin.email, role="admin", studio="")
+    await run_admin_command(identity_config, grant)
+    token = (await sign_in(edge, admin.email)).body["credentials"]["accessToken"]
+    created = await call(
+        "POST",
+        f"{edge.base_url}/v1/studios/olaya-{uuid.uuid4().hex[:8]}/plans",
+        {
+            "displayNameEn": "Ten classes",
+            "displayNameAr": "عشر حصص",
+            "kind": "KIND_CLASS_PACK",
+            "price": {"currencyCode": "SAR", "amountMinor": "30000"},
+            "vatRateBasisPoints": 1500,
+            "credits": 10,
+            "validDays": 30,
+        },
+        authorization=f"Bearer {token}",
+    )
+    assert created.status == 200, created.body
+    return str(created.body["name"])
+
+
+async def purchase(edge: Edge, account: Account, plan: str, card: str) -> dict[str, Any]:
+    bought = await call(
+        "POST",
+        f"{edge.base_url}/v1/{account.name}/purchases",
+        {"plan": plan, "paymentMethod": card, "requestId": str(uuid.uuid4())},
+        **account.auth,
+    )
+    assert bought.status == 200, bought.body
+    return bought.body
+
+
+async def settled(edge: Edge, account: Account, name: str) -> dict[str, Any]:
+    """The purchase once Stripe's webhook has been through (it comes a moment later)."""
+    deadline = asyncio.get_running_loop().time() + WEBHOOK_WAIT_SECONDS
+    while True:
+        got = await call("GET", f"{edge.base_url}/v1/{name}", **account.auth)
+        assert got.status == 200, got.body
+        if got.body["state"] != "STATE_REQUIRES_ACTION":
+            return got.body
+        assert asyncio.get_running_loop().time() < deadline, "no webhook arrived"
+        await asyncio.sleep(0.2)
+
+
+async def packs(edge: Edge, account: Account) -> list[dict[str, Any]]:
+    listed = await call("GET", f"{edge.base_url}/v1/{account.name}/entitlements", **account.auth)
+    return list(listed.body.get("entitlements", []))
+
+
+async def test_3d_secure_purchase_is_completed_by_stripe_s_webhook_once(
+    edge: Edge, pack: str, nats_url: str, event_prefix: str, stripe_api_base: str
+) -> None:
+    member = await new_account(edge, nats_url, event_prefix)
+    started = await purchase(edge, member, pack, tokenized_card(stripe_api_base, CARD_3DS))
+    assert started["state"] == "STATE_REQUIRES_ACTION"
+    assert started["amount"] == {"currencyCode": "SAR", "amountMinor": "34500"}
+    intent_secret = started["clientSecret"]
+    payment_intent = intent_secret.split("_secret_")[0]
+
+    complete_3ds(stripe_api_base, payment_intent, intent_secret, success=True)
+    paid = await settled(edge, member, started["name"])
+
+    assert paid["state"] == "STATE_SUCCEEDED"
+    assert paid["clientSecret"] == ""  # Only ever in the purchase call's own answer.
+    (bought,) = await packs(edge, member)
+    assert (bought["name"], bought["creditsRemaining"]) == (paid["entitlement"], 10)
+
+    (event,) = [
+        e
+        for e in events(stripe_api_base, "payment_intent.succeeded")
+        if e["data"]["object"]["id"] == payment_intent
+    ]
+    replays = await asyncio.gather(*(replay(edge, event) for _ in range(100)))
+    assert set(replays) == {200}
+    assert len(await packs(edge, member)) == 1
+
+
+async def replay(edge: Edge, event: dict[str, Any]) -> int:
+    payload, signature = signed(event)
+    return (
+        await call(
+            "POST", f"{edge.base_url}/v1/webhooks/stripe", payload, stripe_signature=signature
+        )
+    ).status
+
+
+async def test_forged_webhooks_are_refused_at_the_service(edge: Edge, stripe_api_base: str) -> None:
+    forged = {"id": "evt_forged", "object": "event", "type": "payment_intent.succeeded"}
+    payload, signature = signed(forged, secret="whsec_not_ours")
+    refused = await call(
+        "POST",
+        f"{edge.base_url}/v1/webhooks/stripe",
+        payload,
+        stripe_signature=signature,
+        accept_language="ar",
+    )
+    unsigned = await call(
+        "POST", f"{edge.base_url}/v1/webhooks/stripe", json.dumps(forged).encode()
+    )
+    assert (refused.status, reason(refused)) == (401, "BAD_SIGNATURE")
+    assert "توقيع" in refused.body["message"]
+    assert unsigned.status == 401
+
+
+async def test_a_declined_card_is_a_failed_purchase_and_others_cannot_see_it(
+    edge: Edge, pack: str, nats_url: str, event_prefix: str, stripe_api_base: str
+) -> None:
+    member, other = (
+        await new_account(edge, nats_url, event_prefix),
+        await new_account(edge, nats_url, event_prefix),
+    )
+    failed = await purchase(edge, member, pack, tokenized_card(stripe_api_base, CARD_DECLINED))
+    peeked = await call("GET", f"{edge.base_url}/v1/{failed['name']}", **other.auth)
+
+    assert (failed["state"], failed["failureCode"]) == ("STATE_FAILED", "card_declined")
+    assert await packs(edge, member) == []
+    assert peeked.status == 403
