@@ -1,1 +1,1 @@
-from billing.support import new_uow  # noqa: F401 - the fixture for this folder's modules.
+from billing.support import new_uow, payments  # noqa: F401 - fixtures for this folder.

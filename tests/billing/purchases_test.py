@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from functools import partial
 from typing import Any
 
 import pytest
 
+from billing.buying import STUDIO, Uow, a_plan, buy, entitlements_of, member
 from billing.stripe_support import (
-    API_KEY,
     CARD_3DS,
     CARD_DECLINED,
     CARD_OK,
@@ -23,12 +22,10 @@ from billing.stripe_support import (
     tokenized_card,
 )
 from stride.billing.adapters.stripe_payments import StripePayments, StripeWebhooks
-from stride.billing.domain.entitlements import Entitlement
-from stride.billing.domain.plans import Plan, PlanKind
-from stride.billing.domain.purchases import Purchase, PurchaseState
-from stride.billing.service_layer import handlers, plans, purchases
-from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
-from stride.platform.auth import Principal, authenticated_as
+from stride.billing.domain.plans import PlanKind
+from stride.billing.domain.purchases import PurchaseState
+from stride.billing.service_layer import purchases
+from stride.platform.auth import authenticated_as
 from stride.platform.errors import (
     InvalidArgument,
     NotFound,
@@ -36,64 +33,7 @@ from stride.platform.errors import (
     Unauthenticated,
 )
 
-STUDIO = "olaya"
-MANAGER = Principal(
-    user_id=str(uuid.uuid4()), roles=frozenset({"manager"}), studio=f"studios/{STUDIO}"
-)
 WEBHOOKS = StripeWebhooks(WEBHOOK_SECRET, tolerance_seconds=300)
-
-Uow = partial[BillingUnitOfWork]
-
-
-@pytest.fixture(scope="module")
-def payments(stripe_api_base: str) -> StripePayments:
-    return StripePayments(API_KEY, stripe_api_base)
-
-
-async def a_plan(new_uow: Uow, kind: PlanKind = PlanKind.CLASS_PACK) -> Plan:
-    pack = kind is PlanKind.CLASS_PACK
-    with authenticated_as(MANAGER):
-        return await plans.create_plan(
-            new_uow(),
-            STUDIO,
-            "Ten classes",
-            "عشر حصص",
-            kind,
-            "SAR",
-            30_000,
-            1500,
-            10 if pack else 0,
-            30 if pack else 0,
-        )
-
-
-def member() -> Principal:
-    return Principal(user_id=str(uuid.uuid4()), roles=frozenset({"member"}))
-
-
-async def buy(
-    new_uow: Uow,
-    payments: StripePayments,
-    buyer: Principal,
-    plan: Plan,
-    payment_method: str,
-    request_id: str | None = None,
-) -> tuple[Purchase, str]:
-    with authenticated_as(buyer):
-        return await purchases.purchase_plan(
-            new_uow(),
-            payments,
-            uuid.UUID(buyer.user_id),
-            plan.studio,
-            plan.id,
-            payment_method,
-            request_id or str(uuid.uuid4()),
-        )
-
-
-async def entitlements_of(new_uow: Uow, buyer: Principal) -> list[Entitlement]:
-    with authenticated_as(buyer):
-        return await handlers.list_entitlements(new_uow(), uuid.UUID(buyer.user_id), 0, 100)
 
 
 async def deliver(new_uow: Uow, event: dict[str, Any], secret: str = WEBHOOK_SECRET) -> None:

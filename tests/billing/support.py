@@ -1,12 +1,16 @@
-"""What Billing's database tests share: Billing's schema on this module's own database."""
+"""What Billing's database tests share: Billing's schema on this module's own database, and
+the Stripe adapter pointed at localstripe."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from functools import partial
 
+import pytest
 import pytest_asyncio
 
+from billing.stripe_support import API_KEY
+from stride.billing.adapters.stripe_payments import StripePayments
 from stride.billing.main import MIGRATIONS
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
 from stride.platform.db.engine import create_engine, session_factory
@@ -20,3 +24,9 @@ async def new_uow(database_url: str) -> AsyncIterator[partial[BillingUnitOfWork]
     engine = create_engine(database_url, pool_size=20)
     yield partial(BillingUnitOfWork, session_factory(engine))
     await engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def payments(stripe_api_base: str) -> StripePayments:
+    """The real Stripe adapter, pointed at this test process's localstripe."""
+    return StripePayments(API_KEY, stripe_api_base)

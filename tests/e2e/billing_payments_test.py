@@ -10,6 +10,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from billing.stripe_support import (
     API_KEY,
     CARD_3DS,
     CARD_DECLINED,
+    CARD_OK,
     WEBHOOK_SECRET,
     complete_3ds,
     events,
@@ -82,10 +84,16 @@ def edge(edges: EdgeFactory, stripe_api_base: str) -> Edge:
     return edge
 
 
+@dataclass(frozen=True)
+class Shop:
+    pack: str  # A studio's 10-class pack.
+    admin: dict[str, str]  # The admin's authorization header.
+
+
 @pytest_asyncio.fixture(scope="module")
-async def pack(
+async def shop(
     edge: Edge, nats_url: str, event_prefix: str, identity_config: IdentitySettings
-) -> str:
+) -> Shop:
     """A studio's 10-class pack, created by an admin over REST."""
     admin = await new_account(edge, nats_url, event_prefix)
     grant = argparse.Namespace(command="grant-role", email=admin.email, role="admin", studio="")
@@ -106,7 +114,7 @@ async def pack(
         authorization=f"Bearer {token}",
     )
     assert created.status == 200, created.body
-    return str(created.body["name"])
+    return Shop(str(created.body["name"]), {"authorization": f"Bearer {token}"})
 
 
 async def purchase(edge: Edge, account: Account, plan: str, card: str) -> dict[str, Any]:
@@ -138,10 +146,10 @@ async def packs(edge: Edge, account: Account) -> list[dict[str, Any]]:
 
 
 async def test_3d_secure_purchase_is_completed_by_stripe_s_webhook_once(
-    edge: Edge, pack: str, nats_url: str, event_prefix: str, stripe_api_base: str
+    edge: Edge, shop: Shop, nats_url: str, event_prefix: str, stripe_api_base: str
 ) -> None:
     member = await new_account(edge, nats_url, event_prefix)
-    started = await purchase(edge, member, pack, tokenized_card(stripe_api_base, CARD_3DS))
+    started = await purchase(edge, member, shop.pack, tokenized_card(stripe_api_base, CARD_3DS))
     assert started["state"] == "STATE_REQUIRES_ACTION"
     assert started["amount"] == {"currencyCode": "SAR", "amountMinor": "34500"}
     intent_secret = started["clientSecret"]
@@ -193,15 +201,41 @@ async def test_forged_webhooks_are_refused_at_the_service(edge: Edge, stripe_api
 
 
 async def test_a_declined_card_is_a_failed_purchase_and_others_cannot_see_it(
-    edge: Edge, pack: str, nats_url: str, event_prefix: str, stripe_api_base: str
+    edge: Edge, shop: Shop, nats_url: str, event_prefix: str, stripe_api_base: str
 ) -> None:
     member, other = (
         await new_account(edge, nats_url, event_prefix),
         await new_account(edge, nats_url, event_prefix),
     )
-    failed = await purchase(edge, member, pack, tokenized_card(stripe_api_base, CARD_DECLINED))
+    failed = await purchase(edge, member, shop.pack, tokenized_card(stripe_api_base, CARD_DECLINED))
     peeked = await call("GET", f"{edge.base_url}/v1/{failed['name']}", **other.auth)
 
     assert (failed["state"], failed["failureCode"]) == ("STATE_FAILED", "card_declined")
     assert await packs(edge, member) == []
     assert peeked.status == 403
+
+
+async def test_managers_refund_over_rest_and_members_cannot(
+    edge: Edge, shop: Shop, nats_url: str, event_prefix: str, stripe_api_base: str
+) -> None:
+    member = await new_account(edge, nats_url, event_prefix)
+    bought = await purchase(edge, member, shop.pack, tokenized_card(stripe_api_base, CARD_OK))
+    url = f"{edge.base_url}/v1/{bought['name']}:refund"
+    body = {
+        "amount": {"currencyCode": "SAR", "amountMinor": "34500"},
+        "reason": "Moved away",
+        "requestId": str(uuid.uuid4()),
+    }
+
+    by_member = await call("POST", url, body, **member.auth)
+    by_admin = await call("POST", url, body, **shop.admin)
+    replayed = await call("POST", url, body, **shop.admin)
+    too_much = await call("POST", url, {**body, "requestId": "more"}, **shop.admin)
+
+    assert by_member.status == 403
+    assert by_admin.status == 200, by_admin.body
+    assert by_admin.body["purchase"]["refunded"]["amountMinor"] == "34500"
+    assert replayed.body["name"] == by_admin.body["name"]
+    assert (too_much.status, reason(too_much)) == (400, "ALREADY_REFUNDED")
+    (pack,) = await packs(edge, member)
+    assert pack["creditsRemaining"] == 0

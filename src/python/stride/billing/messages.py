@@ -68,6 +68,18 @@ CATALOG.register(
             "charged twice.",
             "ar": "الدفع غير متاح حاليًا. حاول مرة أخرى بعد قليل؛ لن يتم الخصم مرتين.",
         },
+        "refund.not_paid": {
+            "en": "Only a paid purchase can be refunded.",
+            "ar": "لا يمكن استرداد إلا عملية شراء مدفوعة.",
+        },
+        "refund.already_refunded": {
+            "en": "This purchase is already refunded in full.",
+            "ar": "تم استرداد مبلغ عملية الشراء هذه بالكامل.",
+        },
+        "refund.refused": {
+            "en": "The payment provider refused this refund.",
+            "ar": "رفض مزود الدفع عملية الاسترداد هذه.",
+        },
         "webhook.bad_signature": {
             "en": "The webhook signature is missing, wrong or too old.",
             "ar": "توقيع الإشعار مفقود أو غير صحيح أو قديم.",

@@ -17,11 +17,12 @@ from stride.billing.adapters.tables import (
     PaymentCustomerRecord,
     PlanRecord,
     PurchaseRecord,
+    RefundRecord,
     StripeEventRecord,
 )
 from stride.billing.domain.entitlements import Entitlement, Kind
 from stride.billing.domain.plans import Plan, PlanKind
-from stride.billing.domain.purchases import Purchase, PurchaseState
+from stride.billing.domain.purchases import Purchase, PurchaseState, Refund
 
 HELD, RELEASED = "held", "released"
 
@@ -259,9 +260,42 @@ class PaymentRepository:
                 payment_intent=purchase.payment_intent,
                 failure_code=purchase.failure_code,
                 entitlement_id=purchase.entitlement_id,
+                refunded_minor=purchase.refunded_minor,
                 updated_at=now,
             )
         )
+
+    async def refund(self, refund_id: uuid.UUID) -> Refund | None:
+        record = await self._db.get(RefundRecord, refund_id)
+        if record is None:
+            return None
+        return Refund(
+            id=record.id,
+            member_id=record.member_id,
+            purchase_id=record.purchase_id,
+            currency=record.currency,
+            amount_minor=record.amount_minor,
+            reason=record.reason,
+            refunded_by=record.refunded_by,
+            created=record.created_at,
+            provider_refund=record.provider_refund,
+        )
+
+    async def add_refund(self, refund: Refund) -> None:
+        self._db.add(
+            RefundRecord(
+                id=refund.id,
+                member_id=refund.member_id,
+                purchase_id=refund.purchase_id,
+                amount_minor=refund.amount_minor,
+                currency=refund.currency,
+                reason=refund.reason,
+                refunded_by=refund.refunded_by,
+                provider_refund=refund.provider_refund,
+                created_at=refund.created,
+            )
+        )
+        await self._db.flush()
 
     async def first_sight_of_event(self, event_id: str, event_type: str, now: datetime) -> bool:
         """Records a Stripe event as handled; False if it was already. A concurrent delivery
@@ -285,4 +319,5 @@ def _to_purchase(record: PurchaseRecord, plan: Plan) -> Purchase:
         payment_intent=record.payment_intent,
         entitlement_id=record.entitlement_id,
         failure_code=record.failure_code,
+        refunded_minor=record.refunded_minor,
     )

@@ -17,6 +17,7 @@ import stripe
 
 from stride.billing.domain.purchases import PurchaseState
 from stride.platform.errors import (
+    FailedPrecondition,
     FieldViolation,
     InvalidArgument,
     Unauthenticated,
@@ -131,6 +132,31 @@ class StripePayments:
         return await _call(
             lambda: outcome_of(self._client.v1.payment_intents.retrieve(payment_intent).to_dict())
         )
+
+    async def refund(
+        self,
+        payment_intent: str,
+        amount_minor: int,
+        idempotency_key: str,
+        metadata: Mapping[str, str],
+    ) -> str:
+        """Gives `amount_minor` of a payment back; Stripe's refund id."""
+
+        def refund() -> str:
+            try:
+                made = self._client.v1.refunds.create(
+                    params={
+                        "payment_intent": payment_intent,
+                        "amount": amount_minor,
+                        "metadata": dict(metadata),
+                    },
+                    options={"idempotency_key": idempotency_key},
+                )
+            except stripe.InvalidRequestError as error:  # Stripe will not (disputed, too old…).
+                raise FailedPrecondition("REFUND_REFUSED", "refund.refused") from error
+            return str(made.id)
+
+        return await _call(refund)
 
 
 class StripeWebhooks:

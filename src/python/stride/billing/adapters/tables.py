@@ -88,8 +88,23 @@ class PurchaseRecord(SQLModel, table=True):
     payment_intent: str = Field(default="", max_length=64)
     failure_code: str = Field(default="", max_length=64)
     entitlement_id: uuid.UUID | None = Field(default=None, foreign_key="entitlements.id")
+    refunded_minor: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class RefundRecord(SQLModel, table=True):
+    __tablename__ = "refunds"
+
+    id: uuid.UUID = Field(primary_key=True)
+    member_id: uuid.UUID
+    purchase_id: uuid.UUID = Field(foreign_key="purchases.id", index=True)
+    amount_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
+    currency: str = Field(max_length=3)
+    reason: str = Field(max_length=500)
+    refunded_by: uuid.UUID
+    provider_refund: str = Field(max_length=64)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
 class StripeEventRecord(SQLModel, table=True):

@@ -15,10 +15,12 @@ from datetime import datetime, timedelta
 
 from stride.billing.domain.money import line
 from stride.billing.domain.plans import Plan
-from stride.platform.errors import FieldViolation, InvalidArgument
+from stride.platform.errors import FailedPrecondition, FieldViolation, InvalidArgument
 from stride.platform.idempotency import MAX_REQUEST_ID_LENGTH
 
 _PURCHASES = uuid.UUID("0b5c8a52-39a8-4d2e-9a55-5c0f8d1f3a61")
+_REFUNDS = uuid.UUID("5f0e3c1a-7d1b-4f0a-8e43-2b9d6a7c4e10")
+MAX_REASON_LENGTH = 500
 _PAYMENT_METHOD = re.compile(r"^pm_[A-Za-z0-9_]{1,250}$")
 
 
@@ -49,10 +51,15 @@ class Purchase:
     payment_intent: str = ""  # Stripe's `pi_…`, once one exists.
     entitlement_id: uuid.UUID | None = None
     failure_code: str = ""
+    refunded_minor: int = 0
 
     @property
     def resource_name(self) -> str:
         return f"users/{self.member_id}/purchases/{self.id}"
+
+    @property
+    def fully_refunded(self) -> bool:
+        return self.refunded_minor == self.amount_minor > 0
 
     @property
     def idempotency_key(self) -> str:
@@ -77,11 +84,79 @@ def validate_purchase_request(payment_method: str, request_id: str) -> None:
     violations = []
     if not _PAYMENT_METHOD.match(payment_method):
         violations.append(FieldViolation("payment_method", "purchase.invalid_payment_method"))
+    violations += _request_id_violations(request_id)
+    if violations:
+        raise InvalidArgument(violations)
+
+
+def validate_request_id(request_id: str) -> None:
+    """Money never moves without a request id: a retry must be recognised as one."""
+    if violations := _request_id_violations(request_id):
+        raise InvalidArgument(violations)
+
+
+def _request_id_violations(request_id: str) -> list[FieldViolation]:
     if not request_id:
-        violations.append(FieldViolation("request_id", "field.required"))
-    elif len(request_id) > MAX_REQUEST_ID_LENGTH:
+        return [FieldViolation("request_id", "field.required")]
+    if len(request_id) > MAX_REQUEST_ID_LENGTH:
+        return [FieldViolation("request_id", "field.too_long", {"max": MAX_REQUEST_ID_LENGTH})]
+    return []
+
+
+@dataclass(frozen=True)
+class Refund:
+    id: uuid.UUID
+    member_id: uuid.UUID
+    purchase_id: uuid.UUID
+    currency: str
+    amount_minor: int
+    reason: str
+    refunded_by: uuid.UUID
+    created: datetime
+    provider_refund: str = ""  # Stripe's `re_…`.
+
+    @property
+    def resource_name(self) -> str:
+        return f"users/{self.member_id}/purchases/{self.purchase_id}/refunds/{self.id}"
+
+    @property
+    def idempotency_key(self) -> str:
+        """Stripe's idempotency key for this refund: one per refund, ever."""
+        return f"refund-{self.id}"
+
+
+def refund_id(purchase: uuid.UUID, request_id: str) -> uuid.UUID:
+    return uuid.uuid5(_REFUNDS, f"{purchase}/{request_id}")
+
+
+def refund_amount(
+    purchase: Purchase, amount_minor: int | None, currency: str | None, reason: str
+) -> int:
+    """What a refund gives back: the amount asked for, or all that is not refunded yet. Never
+    more than was paid, in all."""
+    if purchase.state is not PurchaseState.SUCCEEDED:
+        raise FailedPrecondition("PURCHASE_NOT_PAID", "refund.not_paid")
+    remaining = purchase.amount_minor - purchase.refunded_minor
+    if remaining == 0:
+        raise FailedPrecondition("ALREADY_REFUNDED", "refund.already_refunded")
+    violations = []
+    if not reason.strip():
+        violations.append(FieldViolation("reason", "field.required"))
+    elif len(reason) > MAX_REASON_LENGTH:
+        violations.append(FieldViolation("reason", "field.too_long", {"max": MAX_REASON_LENGTH}))
+    if currency is not None and currency != purchase.plan.currency:
         violations.append(
-            FieldViolation("request_id", "field.too_long", {"max": MAX_REQUEST_ID_LENGTH})
+            FieldViolation(
+                "amount.currency_code", "field.invalid_choice", {"choices": purchase.plan.currency}
+            )
+        )
+    amount = remaining if amount_minor is None else amount_minor
+    if not 1 <= amount <= remaining:
+        violations.append(
+            FieldViolation(
+                "amount.amount_minor", "field.out_of_range", {"min": 1, "max": remaining}
+            )
         )
     if violations:
         raise InvalidArgument(violations)
+    return amount

@@ -10,9 +10,8 @@ import asyncio
 import sys
 
 from stride.billing.adapters.audit_repository import AuditRepository
-from stride.billing.config import BillingSettings
 from stride.billing.domain.audit import first_broken_link
-from stride.platform.config import load_settings
+from stride.platform.config import ServiceSettings, load_settings
 from stride.platform.db.engine import create_engine, session_factory
 
 
@@ -27,8 +26,14 @@ async def verify(database_url: str) -> tuple[int, int | None]:
     return len(entries), first_broken_link(entries)
 
 
+class AuditSettings(ServiceSettings):
+    """Only the database: the verifier runs where Billing's payment secrets are not."""
+
+    service_name: str = "billing-audit"
+
+
 def main() -> int:
-    settings = load_settings(BillingSettings)
+    settings = load_settings(AuditSettings)
     count, broken = asyncio.run(verify(settings.database_url))
     if broken is not None:
         print(f"audit trail broken at entry {broken} (of {count})", file=sys.stderr)

@@ -13,7 +13,7 @@ from stride.billing.adapters.repository import HELD, Hold
 from stride.billing.domain.entitlements import Entitlement, Kind
 from stride.billing.domain.money import Quote
 from stride.billing.domain.plans import Plan, PlanKind, parse_plan_name
-from stride.billing.domain.purchases import Purchase, PurchaseState
+from stride.billing.domain.purchases import Purchase, PurchaseState, Refund
 from stride.billing.service_layer import handlers, plans, purchases
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
 from stride.billing.v1 import billing_service_pb2 as pb
@@ -133,6 +133,20 @@ def purchase_to_proto(purchase: Purchase, client_secret: str = "") -> pb.Purchas
         ),
         failure_code=purchase.failure_code,
         create_time=_timestamp(purchase.created),
+        refunded=pb.Money(
+            currency_code=purchase.plan.currency, amount_minor=purchase.refunded_minor
+        ),
+    )
+
+
+def refund_to_proto(refund: Refund, purchase: Purchase) -> pb.Refund:
+    return pb.Refund(
+        name=refund.resource_name,
+        amount=pb.Money(currency_code=refund.currency, amount_minor=refund.amount_minor),
+        reason=refund.reason,
+        refunded_by=f"users/{refund.refunded_by}",
+        create_time=_timestamp(refund.created),
+        purchase=purchase_to_proto(purchase),
     )
 
 
@@ -316,6 +330,28 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
         )
         purchase = await purchases.get_purchase(self._unit_of_work(), member_id, purchase_id)
         return purchase_to_proto(purchase)
+
+    async def RefundPurchase(  # noqa: N802
+        self, request: pb.RefundPurchaseRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Refund:
+        member_id, purchase_id = parse_uuid_ids(
+            request.purchase,
+            ("users", "purchases"),
+            field="purchase",
+            message_key="purchase.invalid_name",
+        )
+        given = request.amount if request.HasField("amount") else None
+        refund, purchase = await purchases.refund_purchase(
+            self._unit_of_work(),
+            self._payments,
+            member_id,
+            purchase_id,
+            given.amount_minor if given else None,
+            given.currency_code if given else None,
+            request.reason,
+            request.request_id,
+        )
+        return refund_to_proto(refund, purchase)
 
     async def ReceiveStripeEvent(  # noqa: N802
         self, request: pb.ReceiveStripeEventRequest, context: grpc.aio.ServicerContext

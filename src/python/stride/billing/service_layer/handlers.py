@@ -99,7 +99,7 @@ async def issue(
             **details,
         },
     )
-    _announce(uow.publish, entitlement, "granted")
+    announce_entitlement(uow.publish, entitlement, "granted")
 
 
 async def list_entitlements(
@@ -134,7 +134,7 @@ async def hold_credit(
         await uow.entitlements.add_hold(hold, clock())
         if chosen.kind is Kind.CLASS_PACK:
             await uow.entitlements.change_credits(chosen.id, -1)
-            _announce(uow.publish, chosen, "held", chosen.credits_remaining - 1)
+            announce_entitlement(uow.publish, chosen, "held", chosen.credits_remaining - 1)
         await uow.commit()
     return hold
 
@@ -186,11 +186,11 @@ async def give_back(
     await repository.release(hold.id, now)
     if used.kind is Kind.CLASS_PACK:
         await repository.change_credits(used.id, +1)
-        _announce(publish, used, "released", used.credits_remaining + 1)
+        announce_entitlement(publish, used, "released", used.credits_remaining + 1)
     return replace(hold, state=RELEASED)
 
 
-def _announce(
+def announce_entitlement(
     publish: Publish, entitlement: Entitlement, change: str, remaining: int | None = None
 ) -> None:
     publish(

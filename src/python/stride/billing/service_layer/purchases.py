@@ -25,20 +25,31 @@ from stride.billing.domain.plans import PlanKind, parse_plan_name
 from stride.billing.domain.purchases import (
     Purchase,
     PurchaseState,
+    Refund,
     pack_total,
     purchase_id,
+    refund_amount,
+    refund_id,
     settle,
     validate_purchase_request,
+    validate_request_id,
 )
 from stride.billing.events.v1 import events_pb2
-from stride.billing.service_layer.handlers import Clock, issue, utcnow
+from stride.billing.service_layer.handlers import (
+    STAFF,
+    Clock,
+    announce_entitlement,
+    issue,
+    utcnow,
+)
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
-from stride.platform.auth import require_self_or_role
+from stride.platform.auth import require_role_in_studio, require_self_or_role
 from stride.platform.errors import FieldViolation, InvalidArgument, NotFound
 from stride.platform.resource_names import parse_uuid_ids
 
 PAYMENT_SUCCEEDED = "billing.payment.succeeded.v1"
 PAYMENT_FAILED = "billing.payment.failed.v1"
+REFUND_ISSUED = "billing.refund.issued.v1"
 
 _log = logging.getLogger("stride.billing.payments")
 
@@ -59,6 +70,15 @@ class PaymentProvider(Protocol):
         ...
 
     async def payment(self, payment_intent: str) -> PaymentOutcome:
+        ...
+
+    async def refund(
+        self,
+        payment_intent: str,
+        amount_minor: int,
+        idempotency_key: str,
+        metadata: Mapping[str, str],
+    ) -> str:
         ...
 
 
@@ -195,6 +215,102 @@ def _announce_payment(uow: BillingUnitOfWork, purchase: Purchase, event_type: st
             currency_code=purchase.plan.currency,
             amount_minor=purchase.amount_minor,
             failure_code=purchase.failure_code,
+        ),
+    )
+
+
+async def refund_purchase(
+    uow: BillingUnitOfWork,
+    payments: PaymentProvider,
+    member_id: uuid.UUID,
+    purchase_id_: uuid.UUID,
+    amount_minor: int | None,
+    currency: str | None,
+    reason: str,
+    request_id: str,
+    clock: Clock = utcnow,
+) -> tuple[Refund, Purchase]:
+    """The refund and the purchase after it. The purchase stays locked from the check of what
+    is left to refund until the refund commits, so concurrent refunds cannot exceed it."""
+    validate_request_id(request_id)
+    async with uow:
+        purchase = await uow.payments.purchase(purchase_id_, lock=True)
+        if purchase is None or purchase.member_id != member_id:
+            raise NotFound("PURCHASE_NOT_FOUND", "purchase.not_found")
+        manager = require_role_in_studio(f"studios/{purchase.plan.studio}", *STAFF)
+        made = await uow.payments.refund(refund_id(purchase.id, request_id))
+        if made is not None:
+            return made, purchase  # A retry: that refund is already through.
+        amount = refund_amount(purchase, amount_minor, currency, reason)
+        now = clock()
+        refund = Refund(
+            refund_id(purchase.id, request_id),
+            member_id,
+            purchase.id,
+            purchase.plan.currency,
+            amount,
+            reason.strip(),
+            uuid.UUID(manager.user_id),
+            now,
+        )
+        refund = replace(
+            refund,
+            provider_refund=await payments.refund(
+                purchase.payment_intent,
+                amount,
+                refund.idempotency_key,
+                {"refund": refund.resource_name},
+            ),
+        )
+        after = replace(purchase, refunded_minor=purchase.refunded_minor + amount)
+        revoked = await _revoke_unused_credits(uow, after) if after.fully_refunded else 0
+        await uow.payments.add_refund(refund)
+        await uow.payments.save_purchase(after, now)
+        await _record_refund(uow, refund, after, revoked)
+        await uow.commit()
+    return refund, after
+
+
+async def _revoke_unused_credits(uow: BillingUnitOfWork, purchase: Purchase) -> int:
+    """A purchase refunded in full no longer pays for the classes not yet booked."""
+    if purchase.entitlement_id is None:
+        return 0
+    owned = await uow.entitlements.for_member(purchase.member_id, lock=True)
+    bought = next(e for e in owned if e.id == purchase.entitlement_id)
+    if bought.credits_remaining:
+        await uow.entitlements.change_credits(bought.id, -bought.credits_remaining)
+        announce_entitlement(uow.publish, bought, "revoked", 0)
+    return bought.credits_remaining
+
+
+async def _record_refund(
+    uow: BillingUnitOfWork, refund: Refund, after: Purchase, credits_revoked: int
+) -> None:
+    await uow.audit.append(
+        refund.created,
+        f"users/{refund.refunded_by}",
+        "refund.issued",
+        refund.resource_name,
+        {
+            "purchase": after.resource_name,
+            "currency": refund.currency,
+            "amount_minor": refund.amount_minor,
+            "refunded_total_minor": after.refunded_minor,
+            "paid_minor": after.amount_minor,
+            "reason": refund.reason,
+            "provider_refund": refund.provider_refund,
+            "credits_revoked": credits_revoked,
+        },
+    )
+    uow.publish(
+        REFUND_ISSUED,
+        subject=refund.resource_name,
+        payload=events_pb2.RefundIssued(
+            refund=refund.resource_name,
+            member=f"users/{refund.member_id}",
+            currency_code=refund.currency,
+            amount_minor=refund.amount_minor,
+            refunded_total_minor=after.refunded_minor,
         ),
     )
 

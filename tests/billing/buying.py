@@ -1,0 +1,67 @@
+"""What the purchase and refund tests share: a studio's plans, members, and buying a pack
+through the service layer with the real Stripe adapter (localstripe, see `payments`)."""
+
+from __future__ import annotations
+
+import uuid
+from functools import partial
+
+from stride.billing.adapters.stripe_payments import StripePayments
+from stride.billing.domain.entitlements import Entitlement
+from stride.billing.domain.plans import Plan, PlanKind
+from stride.billing.domain.purchases import Purchase
+from stride.billing.service_layer import handlers, plans, purchases
+from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
+from stride.platform.auth import Principal, authenticated_as
+
+STUDIO = "olaya"
+MANAGER = Principal(
+    user_id=str(uuid.uuid4()), roles=frozenset({"manager"}), studio=f"studios/{STUDIO}"
+)
+Uow = partial[BillingUnitOfWork]
+
+
+async def a_plan(new_uow: Uow, kind: PlanKind = PlanKind.CLASS_PACK) -> Plan:
+    pack = kind is PlanKind.CLASS_PACK
+    with authenticated_as(MANAGER):
+        return await plans.create_plan(
+            new_uow(),
+            STUDIO,
+            "Ten classes",
+            "عشر حصص",
+            kind,
+            "SAR",
+            30_000,
+            1500,
+            10 if pack else 0,
+            30 if pack else 0,
+        )
+
+
+def member() -> Principal:
+    return Principal(user_id=str(uuid.uuid4()), roles=frozenset({"member"}))
+
+
+async def buy(
+    new_uow: Uow,
+    payments: StripePayments,
+    buyer: Principal,
+    plan: Plan,
+    payment_method: str,
+    request_id: str | None = None,
+) -> tuple[Purchase, str]:
+    with authenticated_as(buyer):
+        return await purchases.purchase_plan(
+            new_uow(),
+            payments,
+            uuid.UUID(buyer.user_id),
+            plan.studio,
+            plan.id,
+            payment_method,
+            request_id or str(uuid.uuid4()),
+        )
+
+
+async def entitlements_of(new_uow: Uow, buyer: Principal) -> list[Entitlement]:
+    with authenticated_as(buyer):
+        return await handlers.list_entitlements(new_uow(), uuid.UUID(buyer.user_id), 0, 100)

@@ -1,0 +1,141 @@
+"""Refunds through Stripe (localstripe) by managers only, never more than was paid, each one
+written to the hash-chained audit trail."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from billing.buying import MANAGER, Uow, a_plan, buy, entitlements_of, member
+from billing.stripe_support import CARD_DECLINED, CARD_OK, stripe_client, tokenized_card
+from stride.billing.adapters.stripe_payments import StripePayments
+from stride.billing.domain.purchases import Purchase, Refund
+from stride.billing.entrypoints.audit import verify
+from stride.billing.service_layer import purchases
+from stride.platform.auth import Principal, authenticated_as
+from stride.platform.errors import FailedPrecondition, InvalidArgument, PermissionDenied
+
+
+async def paid(new_uow: Uow, payments: StripePayments, api_base: str) -> Purchase:
+    buyer = member()
+    purchase, _ = await buy(
+        new_uow, payments, buyer, await a_plan(new_uow), tokenized_card(api_base, CARD_OK)
+    )
+    return purchase
+
+
+async def refund(
+    new_uow: Uow,
+    payments: StripePayments,
+    purchase: Purchase,
+    amount_minor: int | None,
+    request_id: str | None = None,
+    by: Principal = MANAGER,
+    reason: str = "Studio closed for maintenance",
+) -> tuple[Refund, Purchase]:
+    with authenticated_as(by):
+        return await purchases.refund_purchase(
+            new_uow(),
+            payments,
+            purchase.member_id,
+            purchase.id,
+            amount_minor,
+            "SAR" if amount_minor is not None else None,
+            reason,
+            request_id or str(uuid.uuid4()),
+        )
+
+
+def stripe_refunds(api_base: str, payment_intent: str) -> list[int]:
+    listed = stripe_client(api_base).v1.refunds.list(params={"payment_intent": payment_intent})
+    return sorted(int(made.amount) for made in listed.data)
+
+
+async def test_a_partial_then_a_full_refund_gives_back_what_was_paid_and_no_more(
+    new_uow: Uow, payments: StripePayments, stripe_api_base: str, database_url: str
+) -> None:
+    purchase = await paid(new_uow, payments, stripe_api_base)  # SAR 345.00 with VAT.
+    first, after_first = await refund(new_uow, payments, purchase, 10_000)
+    rest, after_rest = await refund(new_uow, payments, purchase, None)
+    with pytest.raises(FailedPrecondition) as again:
+        await refund(new_uow, payments, purchase, 1)
+
+    assert (first.amount_minor, after_first.refunded_minor) == (10_000, 10_000)
+    assert (rest.amount_minor, after_rest.refunded_minor) == (24_500, 34_500)
+    assert again.value.reason == "ALREADY_REFUNDED"
+    assert stripe_refunds(stripe_api_base, purchase.payment_intent) == [10_000, 24_500]
+    buyer = Principal(user_id=str(purchase.member_id), roles=frozenset({"member"}))
+    (pack,) = await entitlements_of(new_uow, buyer)
+    assert pack.credits_remaining == 0  # Refunded in full: the unused classes go back too.
+    entries, broken = await verify(database_url)
+    assert broken is None
+    assert entries >= 2
+
+
+async def test_a_retried_refund_refunds_once(
+    new_uow: Uow, payments: StripePayments, stripe_api_base: str
+) -> None:
+    purchase = await paid(new_uow, payments, stripe_api_base)
+    results = await asyncio.gather(
+        *(refund(new_uow, payments, purchase, 5_000, request_id="goodwill") for _ in range(5))
+    )
+    assert len({made.id for made, _ in results}) == 1
+    assert stripe_refunds(stripe_api_base, purchase.payment_intent) == [5_000]
+
+
+async def test_concurrent_refunds_never_exceed_the_payment(
+    new_uow: Uow, payments: StripePayments, stripe_api_base: str
+) -> None:
+    purchase = await paid(new_uow, payments, stripe_api_base)
+    results = await asyncio.gather(
+        *(refund(new_uow, payments, purchase, 20_000) for _ in range(4)), return_exceptions=True
+    )
+    made = [r for r in results if isinstance(r, tuple)]
+    refused = [r for r in results if isinstance(r, InvalidArgument)]
+    assert (len(made), len(refused)) == (1, 3)
+    assert stripe_refunds(stripe_api_base, purchase.payment_intent) == [20_000]
+
+
+async def test_only_the_studio_s_managers_refund(
+    new_uow: Uow, payments: StripePayments, stripe_api_base: str
+) -> None:
+    purchase = await paid(new_uow, payments, stripe_api_base)
+    buyer = Principal(user_id=str(purchase.member_id), roles=frozenset({"member"}))
+    elsewhere = Principal(
+        user_id=str(uuid.uuid4()), roles=frozenset({"manager"}), studio="studios/elsewhere"
+    )
+    for outsider in (buyer, elsewhere):
+        with pytest.raises(PermissionDenied):
+            await refund(new_uow, payments, purchase, 1_000, by=outsider)
+    assert stripe_refunds(stripe_api_base, purchase.payment_intent) == []
+
+
+async def test_bad_refunds_are_refused_before_stripe_is_asked(
+    new_uow: Uow, payments: StripePayments, stripe_api_base: str
+) -> None:
+    purchase = await paid(new_uow, payments, stripe_api_base)
+    with pytest.raises(InvalidArgument) as too_much:
+        await refund(new_uow, payments, purchase, purchase.amount_minor + 1)
+    with pytest.raises(InvalidArgument) as no_reason:
+        await refund(new_uow, payments, purchase, 100, reason="  ")
+    with pytest.raises(InvalidArgument) as other_currency, authenticated_as(MANAGER):
+        await purchases.refund_purchase(
+            new_uow(), payments, purchase.member_id, purchase.id, 100, "USD", "Sorry", "r-usd"
+        )
+    declined, _ = await buy(
+        new_uow,
+        payments,
+        member(),
+        await a_plan(new_uow),
+        tokenized_card(stripe_api_base, CARD_DECLINED),
+    )
+    with pytest.raises(FailedPrecondition) as unpaid:
+        await refund(new_uow, payments, declined, None)
+
+    assert [v.field for v in too_much.value.violations] == ["amount.amount_minor"]
+    assert [v.field for v in no_reason.value.violations] == ["reason"]
+    assert [v.field for v in other_currency.value.violations] == ["amount.currency_code"]
+    assert unpaid.value.reason == "PURCHASE_NOT_PAID"
+    assert stripe_refunds(stripe_api_base, purchase.payment_intent) == []
