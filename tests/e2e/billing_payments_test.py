@@ -87,6 +87,7 @@ def edge(edges: EdgeFactory, stripe_api_base: str) -> Edge:
 @dataclass(frozen=True)
 class Shop:
     pack: str  # A studio's 10-class pack.
+    monthly: str  # The studio's monthly membership.
     admin: dict[str, str]  # The admin's authorization header.
 
 
@@ -94,27 +95,42 @@ class Shop:
 async def shop(
     edge: Edge, nats_url: str, event_prefix: str, identity_config: IdentitySettings
 ) -> Shop:
-    """A studio's 10-class pack, created by an admin over REST."""
+    """A studio's plans, created by an admin over REST."""
     admin = await new_account(edge, nats_url, event_prefix)
     grant = argparse.Namespace(command="grant-role", email=admin.email, role="admin", studio="")
     await run_admin_command(identity_config, grant)
     token = (await sign_in(edge, admin.email)).body["credentials"]["accessToken"]
-    created = await call(
+    auth = {"authorization": f"Bearer {token}"}
+    plans = f"{edge.base_url}/v1/studios/olaya-{uuid.uuid4().hex[:8]}/plans"
+    price = {"currencyCode": "SAR", "amountMinor": "30000"}
+    pack = await call(
         "POST",
-        f"{edge.base_url}/v1/studios/olaya-{uuid.uuid4().hex[:8]}/plans",
+        plans,
         {
             "displayNameEn": "Ten classes",
             "displayNameAr": "عشر حصص",
             "kind": "KIND_CLASS_PACK",
-            "price": {"currencyCode": "SAR", "amountMinor": "30000"},
+            "price": price,
             "vatRateBasisPoints": 1500,
             "credits": 10,
             "validDays": 30,
         },
-        authorization=f"Bearer {token}",
+        **auth,
     )
-    assert created.status == 200, created.body
-    return Shop(str(created.body["name"]), {"authorization": f"Bearer {token}"})
+    monthly = await call(
+        "POST",
+        plans,
+        {
+            "displayNameEn": "Unlimited monthly",
+            "displayNameAr": "شهري غير محدود",
+            "kind": "KIND_MONTHLY_MEMBERSHIP",
+            "price": price,
+            "vatRateBasisPoints": 1500,
+        },
+        **auth,
+    )
+    assert pack.status == monthly.status == 200, (pack.body, monthly.body)
+    return Shop(str(pack.body["name"]), str(monthly.body["name"]), auth)
 
 
 async def purchase(edge: Edge, account: Account, plan: str, card: str) -> dict[str, Any]:
@@ -239,3 +255,31 @@ async def test_managers_refund_over_rest_and_members_cannot(
     assert (too_much.status, reason(too_much)) == (400, "ALREADY_REFUNDED")
     (pack,) = await packs(edge, member)
     assert pack["creditsRemaining"] == 0
+
+
+async def test_a_membership_bought_over_rest_is_a_subscription_the_member_can_cancel(
+    edge: Edge, shop: Shop, nats_url: str, event_prefix: str, stripe_api_base: str
+) -> None:
+    member, other = (
+        await new_account(edge, nats_url, event_prefix),
+        await new_account(edge, nats_url, event_prefix),
+    )
+    bought = await purchase(edge, member, shop.monthly, tokenized_card(stripe_api_base, CARD_OK))
+    listed = await call("GET", f"{edge.base_url}/v1/{member.name}/subscriptions", **member.auth)
+    peeked = await call("GET", f"{edge.base_url}/v1/{member.name}/subscriptions", **other.auth)
+    cancel = f"{edge.base_url}/v1/{bought['subscription']}:cancel"
+    by_other = await call("POST", cancel, {"atPeriodEnd": True}, **other.auth)
+    cancelled = await call("POST", cancel, {"atPeriodEnd": True}, **member.auth)
+
+    (subscription,) = listed.body["subscriptions"]
+    assert subscription["name"] == bought["subscription"]
+    assert (subscription["state"], subscription["price"]["amountMinor"]) == (
+        "STATE_ACTIVE",
+        "34500",
+    )
+    assert subscription["nextRenewalTime"] == subscription["currentPeriodEndTime"]
+    (held,) = await packs(edge, member)
+    assert (held["kind"], held["name"]) == ("KIND_MEMBERSHIP", bought["entitlement"])
+    assert (peeked.status, by_other.status) == (403, 403)
+    assert cancelled.status == 200, cancelled.body
+    assert (cancelled.body["state"], cancelled.body["cancelAtPeriodEnd"]) == ("STATE_ACTIVE", True)

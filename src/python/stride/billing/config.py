@@ -15,6 +15,8 @@ class BillingSettings(ServiceSettings):
     stripe_api_base: str | None = None
     # How old a webhook's signed timestamp may be (replay window), as Stripe recommends.
     stripe_webhook_tolerance_seconds: int = Field(default=300, gt=0)
+    # How often the renewer looks for subscriptions due (several replicas may run it).
+    renew_every_seconds: float = Field(default=60.0, gt=0)
 
     @field_validator("stripe_api_key")
     @classmethod

@@ -8,7 +8,7 @@ from pathlib import Path
 from stride.billing.adapters.stripe_payments import StripePayments, StripeWebhooks
 from stride.billing.config import BillingSettings
 from stride.billing.entrypoints.grpc_servicer import BillingServicer
-from stride.billing.service_layer import handlers
+from stride.billing.service_layer import handlers, subscriptions
 from stride.billing.service_layer.unit_of_work import SOURCE, BillingUnitOfWork
 from stride.billing.v1 import billing_service_pb2_grpc as pb_grpc
 from stride.gateway.catalog import BILLING
@@ -16,9 +16,16 @@ from stride.platform.events.consumer import EventConsumer
 from stride.platform.events.envelope import nats_subject, stream_name
 from stride.platform.grpc.server import GrpcApp, ServiceRegistration
 from stride.platform.service import foundation, run_service
+from stride.platform.tasks import Periodic
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations" / "versions"
 SERVICE_NAME = "stride.billing.v1.BillingService"
+
+
+async def renew_subscriptions(
+    new_uow: partial[BillingUnitOfWork], payments: StripePayments
+) -> None:
+    await subscriptions.renew_due(new_uow, payments)
 
 
 async def build_app(settings: BillingSettings) -> GrpcApp:
@@ -34,6 +41,13 @@ async def build_app(settings: BillingSettings) -> GrpcApp:
         filter_subject=nats_subject(settings.events_prefix, "scheduling.booking.cancelled.v1"),
     )
 
+    new_uow = partial(BillingUnitOfWork, base.sessions)
+    payments = StripePayments(settings.stripe_api_key.get_secret_value(), settings.stripe_api_base)
+    renewer = Periodic(
+        "renew-subscriptions",
+        settings.renew_every_seconds,
+        partial(renew_subscriptions, new_uow, payments),
+    )
     return GrpcApp(
         settings=settings,
         services=[
@@ -41,10 +55,8 @@ async def build_app(settings: BillingSettings) -> GrpcApp:
                 SERVICE_NAME,
                 pb_grpc.add_BillingServiceServicer_to_server,
                 BillingServicer(
-                    partial(BillingUnitOfWork, base.sessions),
-                    StripePayments(
-                        settings.stripe_api_key.get_secret_value(), settings.stripe_api_base
-                    ),
+                    new_uow,
+                    payments,
                     StripeWebhooks(
                         settings.stripe_webhook_secret.get_secret_value(),
                         settings.stripe_webhook_tolerance_seconds,
@@ -53,8 +65,8 @@ async def build_app(settings: BillingSettings) -> GrpcApp:
             )
         ],
         public_methods=BILLING.public_methods,
-        on_start=[*base.on_start, releases.start],
-        on_stop=[*base.on_stop, releases.stop],
+        on_start=[*base.on_start, releases.start, renewer.start],
+        on_stop=[*base.on_stop, releases.stop, renewer.stop],
     )
 
 

@@ -59,9 +59,21 @@ CATALOG.register(
             "en": "Use a card saved with Stripe in the app (a pm_… id).",
             "ar": "استخدم بطاقة محفوظة عبر Stripe في التطبيق (معرّف pm_…).",
         },
-        "purchase.pack_only": {
-            "en": "Only class packs are bought this way; memberships are subscribed to.",
-            "ar": "تُشترى باقات الحصص فقط بهذه الطريقة؛ أما العضويات فيُشترك فيها.",
+        "purchase.card_refused": {
+            "en": "The card issuer refused this card. Try another card.",
+            "ar": "رفض مُصدر البطاقة هذه البطاقة. جرّب بطاقة أخرى.",
+        },
+        "subscription.not_found": {
+            "en": "This subscription does not exist.",
+            "ar": "هذا الاشتراك غير موجود.",
+        },
+        "subscription.invalid_name": {
+            "en": "Use a name of the form users/{user}/subscriptions/{subscription}.",
+            "ar": "استخدم اسمًا بالصيغة users/{user}/subscriptions/{subscription}.",
+        },
+        "subscription.cancelled": {
+            "en": "This subscription is already cancelled.",
+            "ar": "هذا الاشتراك ملغى بالفعل.",
         },
         "payments.unavailable": {
             "en": "Payments are unavailable right now. Try again in a moment; you will not be "

@@ -1,10 +1,11 @@
-"""Loads and stores plans, entitlements, holds and payments."""
+"""Loads and stores plans, entitlements, holds, payments and subscriptions."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert
@@ -19,10 +20,12 @@ from stride.billing.adapters.tables import (
     PurchaseRecord,
     RefundRecord,
     StripeEventRecord,
+    SubscriptionRecord,
 )
 from stride.billing.domain.entitlements import Entitlement, Kind
 from stride.billing.domain.plans import Plan, PlanKind
 from stride.billing.domain.purchases import Purchase, PurchaseState, Refund
+from stride.billing.domain.subscriptions import Subscription, SubscriptionState
 
 HELD, RELEASED = "held", "released"
 
@@ -142,6 +145,14 @@ class EntitlementRepository:
             .values(credits_remaining=col(table.credits_remaining) + delta)
         )
 
+    async def end_at(self, entitlement_id: uuid.UUID, expire: datetime) -> None:
+        """Moves when an entitlement stops (a membership renewed, lapsed or cancelled)."""
+        await self._db.execute(
+            update(EntitlementRecord)
+            .where(col(EntitlementRecord.id) == entitlement_id)
+            .values(expire_time=expire)
+        )
+
     async def hold(self, hold_id: uuid.UUID, *, lock: bool = False) -> Hold | None:
         query = select(HoldRecord).where(HoldRecord.id == hold_id)
         if lock:
@@ -231,6 +242,7 @@ class PaymentRepository:
                 amount_minor=purchase.amount_minor,
                 currency=purchase.plan.currency,
                 state=purchase.state.value,
+                payment_method=purchase.payment_method,
                 created_at=purchase.created,
                 updated_at=purchase.created,
             )
@@ -320,4 +332,92 @@ def _to_purchase(record: PurchaseRecord, plan: Plan) -> Purchase:
         entitlement_id=record.entitlement_id,
         failure_code=record.failure_code,
         refunded_minor=record.refunded_minor,
+        payment_method=record.payment_method,
+    )
+
+
+class SubscriptionRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._db = session
+
+    async def add(self, subscription: Subscription, now: datetime) -> None:
+        values = _subscription_values(subscription)
+        self._db.add(SubscriptionRecord(**values, created_at=now, updated_at=now))
+        await self._db.flush()
+
+    async def save(self, subscription: Subscription, now: datetime) -> None:
+        values = _subscription_values(subscription)
+        await self._db.execute(
+            update(SubscriptionRecord)
+            .where(col(SubscriptionRecord.id) == subscription.id)
+            .values(**values, updated_at=now)
+        )
+
+    async def get(self, subscription_id: uuid.UUID, *, lock: bool = False) -> Subscription | None:
+        query = self._joined().where(SubscriptionRecord.id == subscription_id)
+        if lock:
+            query = query.with_for_update(of=SubscriptionRecord)
+        row = (await self._db.execute(query)).first()
+        return _to_subscription(row[0], _to_plan(row[1])) if row else None
+
+    async def for_member(self, member_id: uuid.UUID, offset: int, limit: int) -> list[Subscription]:
+        rows = await self._db.execute(
+            self._joined()
+            .where(SubscriptionRecord.member_id == member_id)
+            .order_by(col(SubscriptionRecord.created_at).desc(), col(SubscriptionRecord.id))
+            .offset(offset)
+            .limit(limit)
+        )
+        return [_to_subscription(row[0], _to_plan(row[1])) for row in rows.all()]
+
+    async def claim_due(self, now: datetime, limit: int) -> list[Subscription]:
+        """Up to `limit` subscriptions due by `now`, locked for this transaction. Rows another
+        renewer holds are skipped, so renewers running side by side never take the same one."""
+        rows = await self._db.execute(
+            self._joined()
+            .where(col(SubscriptionRecord.next_attempt) <= now)
+            .order_by(col(SubscriptionRecord.next_attempt))
+            .limit(limit)
+            .with_for_update(of=SubscriptionRecord, skip_locked=True)
+        )
+        return [_to_subscription(row[0], _to_plan(row[1])) for row in rows.all()]
+
+    @staticmethod
+    def _joined() -> Any:
+        return select(SubscriptionRecord, PlanRecord).join(
+            PlanRecord, col(PlanRecord.id) == col(SubscriptionRecord.plan_id)
+        )
+
+
+def _subscription_values(subscription: Subscription) -> dict[str, Any]:
+    return {
+        "id": subscription.id,
+        "member_id": subscription.member_id,
+        "plan_id": subscription.plan.id,
+        "state": subscription.state.value,
+        "anchor": subscription.anchor,
+        "period_index": subscription.period_index,
+        "payment_method": subscription.payment_method,
+        "entitlement_id": subscription.entitlement_id,
+        "cancel_at_period_end": subscription.cancel_at_period_end,
+        "failed_attempts": subscription.failed_attempts,
+        "next_attempt": subscription.next_attempt,
+        "cancelled": subscription.cancelled,
+    }
+
+
+def _to_subscription(record: SubscriptionRecord, plan: Plan) -> Subscription:
+    return Subscription(
+        id=record.id,
+        member_id=record.member_id,
+        plan=plan,
+        state=SubscriptionState(record.state),
+        anchor=record.anchor,
+        period_index=record.period_index,
+        payment_method=record.payment_method,
+        entitlement_id=record.entitlement_id,
+        cancel_at_period_end=record.cancel_at_period_end,
+        failed_attempts=record.failed_attempts,
+        next_attempt=record.next_attempt,
+        cancelled=record.cancelled,
     )

@@ -95,19 +95,22 @@ class StripePayments:
         currency: str,
         idempotency_key: str,
         metadata: Mapping[str, str],
+        *,
+        off_session: bool = False,
     ) -> PaymentOutcome:
         """Confirms a PaymentIntent at once; with the same idempotency key Stripe answers a
-        retry with the first intent instead of charging again."""
+        retry with the first intent instead of charging again. On-session (the member in the
+        app) the card is saved to the customer first; off-session (a renewal) it already is."""
 
         def charge() -> PaymentOutcome:
             try:
-                self._client.v1.payment_methods.attach(
-                    payment_method, params={"customer": customer}
-                )
+                if not off_session:
+                    self._attach(customer, payment_method)
+                params = _intent_params(amount_minor, currency, customer, payment_method, metadata)
+                if off_session:
+                    params["off_session"] = True
                 intent = self._client.v1.payment_intents.create(
-                    params=_intent_params(
-                        amount_minor, currency, customer, payment_method, metadata
-                    ),
+                    params=params,
                     options={"idempotency_key": idempotency_key},
                 )
             except stripe.CardError as error:
@@ -117,15 +120,33 @@ class StripePayments:
                     str(refused.id) if refused else "",
                     failure_code=str(error.code or "card_declined"),
                 )
-            except stripe.InvalidRequestError as error:
-                if error.http_status == 404:  # No such payment method (or not this account's).
-                    raise InvalidArgument(
-                        [FieldViolation("payment_method", "purchase.invalid_payment_method")]
-                    ) from None
-                raise
             return outcome_of(intent.to_dict())
 
         return await _call(charge)
+
+    async def save_card(self, customer: str, payment_method: str) -> None:
+        """Saves a card to the customer for later off-session charges; a card the issuer
+        refuses already is the caller's mistake."""
+
+        def save() -> None:
+            try:
+                self._attach(customer, payment_method)
+            except stripe.CardError:
+                raise InvalidArgument(
+                    [FieldViolation("payment_method", "purchase.card_refused")]
+                ) from None
+
+        await _call(save)
+
+    def _attach(self, customer: str, payment_method: str) -> None:
+        try:
+            self._client.v1.payment_methods.attach(payment_method, params={"customer": customer})
+        except stripe.InvalidRequestError as error:
+            if error.http_status == 404:  # No such payment method (or not this account's).
+                raise InvalidArgument(
+                    [FieldViolation("payment_method", "purchase.invalid_payment_method")]
+                ) from None
+            raise
 
     async def payment(self, payment_intent: str) -> PaymentOutcome:
         """Where an earlier attempt's PaymentIntent stands now."""

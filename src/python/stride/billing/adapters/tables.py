@@ -89,6 +89,30 @@ class PurchaseRecord(SQLModel, table=True):
     failure_code: str = Field(default="", max_length=64)
     entitlement_id: uuid.UUID | None = Field(default=None, foreign_key="entitlements.id")
     refunded_minor: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    payment_method: str = Field(default="", max_length=255)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class SubscriptionRecord(SQLModel, table=True):
+    __tablename__ = "subscriptions"
+
+    id: uuid.UUID = Field(primary_key=True)
+    member_id: uuid.UUID = Field(index=True)
+    plan_id: uuid.UUID = Field(foreign_key="plans.id")
+    state: str = Field(max_length=16)
+    anchor: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    period_index: int
+    payment_method: str = Field(max_length=255)
+    entitlement_id: uuid.UUID = Field(foreign_key="entitlements.id", unique=True)
+    cancel_at_period_end: bool
+    failed_attempts: int
+    next_attempt: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    cancelled: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 

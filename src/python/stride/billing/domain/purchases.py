@@ -1,4 +1,5 @@
-"""Buying a class pack: what is charged, and how a purchase's state follows the payment.
+"""Buying a plan (a class pack, or a membership's first period): what is charged, and how a
+purchase's state follows the payment.
 
 Stripe reports a payment twice over — in the answer to our call and in webhooks — and webhooks
 come late, twice or out of order. A purchase's state therefore only moves forward in one
@@ -52,6 +53,7 @@ class Purchase:
     entitlement_id: uuid.UUID | None = None
     failure_code: str = ""
     refunded_minor: int = 0
+    payment_method: str = ""  # Kept for a membership's renewals.
 
     @property
     def resource_name(self) -> str:
@@ -66,7 +68,7 @@ class Purchase:
         """Stripe's idempotency key for this purchase's charge: one per purchase, ever."""
         return f"purchase-{self.id}"
 
-    def entitlement_period(self, paid: datetime) -> tuple[datetime, datetime]:
+    def pack_period(self, paid: datetime) -> tuple[datetime, datetime]:
         return paid, paid + timedelta(days=self.plan.valid_days)
 
 
@@ -75,18 +77,27 @@ def purchase_id(member_id: uuid.UUID, request_id: str) -> uuid.UUID:
     return uuid.uuid5(_PURCHASES, f"{member_id}/{request_id}")
 
 
-def pack_total(plan: Plan) -> int:
-    """The price of a pack with its VAT, in minor units."""
+def plan_total(plan: Plan) -> int:
+    """A plan's price with its VAT, in minor units: a pack, or one period of a membership."""
     return line("line.plan", plan.price_minor, plan.vat_rate_basis_points).total_minor
 
 
 def validate_purchase_request(payment_method: str, request_id: str) -> None:
-    violations = []
-    if not _PAYMENT_METHOD.match(payment_method):
-        violations.append(FieldViolation("payment_method", "purchase.invalid_payment_method"))
-    violations += _request_id_violations(request_id)
+    violations = _payment_method_violations(payment_method) + _request_id_violations(request_id)
     if violations:
         raise InvalidArgument(violations)
+
+
+def validate_payment_method(payment_method: str) -> None:
+    """Only a token for a card saved with Stripe (`pm_…`), never card data."""
+    if violations := _payment_method_violations(payment_method):
+        raise InvalidArgument(violations)
+
+
+def _payment_method_violations(payment_method: str) -> list[FieldViolation]:
+    if _PAYMENT_METHOD.match(payment_method):
+        return []
+    return [FieldViolation("payment_method", "purchase.invalid_payment_method")]
 
 
 def validate_request_id(request_id: str) -> None:

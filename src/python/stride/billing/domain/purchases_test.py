@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from stride.billing.domain.plans import Plan, PlanKind
 from stride.billing.domain.purchases import (
     PurchaseState,
-    pack_total,
+    plan_total,
     purchase_id,
     settle,
     validate_purchase_request,
@@ -52,7 +52,7 @@ def test_a_pack_costs_its_price_and_vat_in_minor_units() -> None:
     pack = Plan(
         uuid.uuid4(), "olaya", "Ten", "عشر", PlanKind.CLASS_PACK, "SAR", 19_999, 1500, 10, 30
     )
-    assert pack_total(pack) == 19_999 + 3000  # 2999.85 halalas of VAT round to 3000.
+    assert plan_total(pack) == 19_999 + 3000  # 2999.85 halalas of VAT round to 3000.
 
 
 def test_only_tokens_and_a_request_id_are_accepted() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -13,8 +14,15 @@ from stride.billing.adapters.repository import HELD, Hold
 from stride.billing.domain.entitlements import Entitlement, Kind
 from stride.billing.domain.money import Quote
 from stride.billing.domain.plans import Plan, PlanKind, parse_plan_name
-from stride.billing.domain.purchases import Purchase, PurchaseState, Refund
-from stride.billing.service_layer import handlers, plans, purchases
+from stride.billing.domain.purchases import Purchase, PurchaseState, Refund, plan_total
+from stride.billing.domain.subscriptions import (
+    Subscription,
+    SubscriptionState,
+    is_recurring,
+    subscription_id,
+)
+from stride.billing.service_layer import handlers, plans, purchases, subscriptions
+from stride.billing.service_layer.payments import PaymentProvider, WebhookVerifier
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
 from stride.billing.v1 import billing_service_pb2 as pb
 from stride.billing.v1 import billing_service_pb2_grpc as pb_grpc
@@ -104,6 +112,16 @@ def quote_to_proto(quote: Quote) -> pb.Quote:
     )
 
 
+def _subscription_name(name: str) -> tuple[uuid.UUID, uuid.UUID]:
+    member_id, subscription = parse_uuid_ids(
+        name,
+        ("users", "subscriptions"),
+        field="name",
+        message_key="subscription.invalid_name",
+    )
+    return member_id, subscription
+
+
 def _studio(name: str) -> str:
     (slug,) = parse_resource_name(
         name, ("studios",), field="parent", message_key="studio.invalid_name"
@@ -136,7 +154,39 @@ def purchase_to_proto(purchase: Purchase, client_secret: str = "") -> pb.Purchas
         refunded=pb.Money(
             currency_code=purchase.plan.currency, amount_minor=purchase.refunded_minor
         ),
+        subscription=(
+            f"users/{purchase.member_id}/subscriptions/{subscription_id(purchase.id)}"
+            if purchase.entitlement_id and is_recurring(purchase.plan)
+            else ""
+        ),
     )
+
+
+_SUBSCRIPTION_STATES = {
+    SubscriptionState.ACTIVE: pb.Subscription.STATE_ACTIVE,
+    SubscriptionState.PAST_DUE: pb.Subscription.STATE_PAST_DUE,
+    SubscriptionState.CANCELLED: pb.Subscription.STATE_CANCELLED,
+}
+
+
+def subscription_to_proto(subscription: Subscription) -> pb.Subscription:
+    plan = subscription.plan
+    proto = pb.Subscription(
+        name=subscription.resource_name,
+        plan=plan.resource_name,
+        state=_SUBSCRIPTION_STATES[subscription.state],
+        current_period_start_time=_timestamp(subscription.period_start),
+        current_period_end_time=_timestamp(subscription.period_end),
+        cancel_at_period_end=subscription.cancel_at_period_end,
+        failed_renewals=subscription.failed_attempts,
+        entitlement=f"users/{subscription.member_id}/entitlements/{subscription.entitlement_id}",
+        price=pb.Money(currency_code=plan.currency, amount_minor=plan_total(plan)),
+    )
+    if subscription.next_attempt is not None:
+        proto.next_renewal_time.CopyFrom(_timestamp(subscription.next_attempt))
+    if subscription.cancelled is not None:
+        proto.cancel_time.CopyFrom(_timestamp(subscription.cancelled))
+    return proto
 
 
 def refund_to_proto(refund: Refund, purchase: Purchase) -> pb.Refund:
@@ -154,8 +204,8 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
     def __init__(
         self,
         unit_of_work: Callable[[], BillingUnitOfWork],
-        payments: purchases.PaymentProvider,
-        webhooks: purchases.WebhookVerifier,
+        payments: PaymentProvider,
+        webhooks: WebhookVerifier,
     ) -> None:
         self._unit_of_work = unit_of_work
         self._payments = payments
@@ -330,6 +380,42 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
         )
         purchase = await purchases.get_purchase(self._unit_of_work(), member_id, purchase_id)
         return purchase_to_proto(purchase)
+
+    async def ListSubscriptions(  # noqa: N802
+        self, request: pb.ListSubscriptionsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListSubscriptionsResponse:
+        (member_id,) = parse_uuid_ids(
+            request.parent, ("users",), field="parent", message_key="user.invalid_name"
+        )
+        page = Page.from_request(request.page_size, request.page_token)
+        fetched = await subscriptions.list_subscriptions(
+            self._unit_of_work(), member_id, page.offset, page.fetch_limit
+        )
+        found, next_page_token = page.cut(fetched)
+        return pb.ListSubscriptionsResponse(
+            subscriptions=[subscription_to_proto(s) for s in found],
+            next_page_token=next_page_token,
+        )
+
+    async def CancelSubscription(  # noqa: N802
+        self, request: pb.CancelSubscriptionRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Subscription:
+        member_id, subscription = _subscription_name(request.name)
+        cancelled = await subscriptions.cancel_subscription(
+            self._unit_of_work(), member_id, subscription, request.at_period_end
+        )
+        return subscription_to_proto(cancelled)
+
+    async def ChangeSubscriptionPaymentMethod(  # noqa: N802
+        self,
+        request: pb.ChangeSubscriptionPaymentMethodRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> pb.Subscription:
+        member_id, subscription = _subscription_name(request.name)
+        changed = await subscriptions.change_payment_method(
+            self._unit_of_work(), self._payments, member_id, subscription, request.payment_method
+        )
+        return subscription_to_proto(changed)
 
     async def RefundPurchase(  # noqa: N802
         self, request: pb.RefundPurchaseRequest, context: grpc.aio.ServicerContext

@@ -13,20 +13,19 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from stride.billing.adapters.stripe_payments import (
     PaymentOutcome,
-    StripeEvent,
     outcome_of,
 )
 from stride.billing.domain.entitlements import Kind, validate_grant
-from stride.billing.domain.plans import PlanKind, parse_plan_name
+from stride.billing.domain.plans import parse_plan_name
 from stride.billing.domain.purchases import (
     Purchase,
     PurchaseState,
     Refund,
-    pack_total,
+    plan_total,
     purchase_id,
     refund_amount,
     refund_id,
@@ -34,6 +33,7 @@ from stride.billing.domain.purchases import (
     validate_purchase_request,
     validate_request_id,
 )
+from stride.billing.domain.subscriptions import is_recurring
 from stride.billing.events.v1 import events_pb2
 from stride.billing.service_layer.handlers import (
     STAFF,
@@ -42,49 +42,25 @@ from stride.billing.service_layer.handlers import (
     issue,
     utcnow,
 )
+from stride.billing.service_layer.payments import (
+    PAYMENT_FAILED,
+    PAYMENT_SUCCEEDED,
+    PaymentProvider,
+    WebhookVerifier,
+)
+from stride.billing.service_layer.subscriptions import (
+    SUBSCRIPTION_ACTIVATED,
+    announce_subscription,
+    start_subscription_for,
+)
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
 from stride.platform.auth import require_role_in_studio, require_self_or_role
 from stride.platform.errors import FieldViolation, InvalidArgument, NotFound
 from stride.platform.resource_names import parse_uuid_ids
 
-PAYMENT_SUCCEEDED = "billing.payment.succeeded.v1"
-PAYMENT_FAILED = "billing.payment.failed.v1"
 REFUND_ISSUED = "billing.refund.issued.v1"
 
 _log = logging.getLogger("stride.billing.payments")
-
-
-class PaymentProvider(Protocol):
-    async def create_customer(self, member_id: uuid.UUID) -> str:
-        ...
-
-    async def charge(
-        self,
-        customer: str,
-        payment_method: str,
-        amount_minor: int,
-        currency: str,
-        idempotency_key: str,
-        metadata: Mapping[str, str],
-    ) -> PaymentOutcome:
-        ...
-
-    async def payment(self, payment_intent: str) -> PaymentOutcome:
-        ...
-
-    async def refund(
-        self,
-        payment_intent: str,
-        amount_minor: int,
-        idempotency_key: str,
-        metadata: Mapping[str, str],
-    ) -> str:
-        ...
-
-
-class WebhookVerifier(Protocol):
-    def verify(self, payload: bytes, signature: str) -> StripeEvent:
-        ...
 
 
 async def purchase_plan(
@@ -104,16 +80,15 @@ async def purchase_plan(
         plan = await uow.plans.get(studio, plan_id)
         if plan is None:
             raise NotFound("PLAN_NOT_FOUND", "plan.not_found")
-        if plan.kind is not PlanKind.CLASS_PACK:
-            raise InvalidArgument([FieldViolation("plan", "purchase.pack_only")])
         purchase = await uow.payments.open_purchase(
             Purchase(
                 purchase_id(member_id, request_id),
                 member_id,
                 plan,
-                pack_total(plan),
+                plan_total(plan),
                 PurchaseState.PROCESSING,
                 clock(),
+                payment_method=payment_method,
             )
         )
         if purchase.plan.id != plan.id:
@@ -182,11 +157,21 @@ async def record_outcome(
 
 
 async def _fulfil(uow: BillingUnitOfWork, purchase: Purchase, paid: datetime) -> Purchase:
+    """Grants what was paid for: the pack's credits, or the membership and its subscription."""
     plan = purchase.plan
-    start, expire = purchase.entitlement_period(paid)
-    entitlement = validate_grant(
-        purchase.member_id, Kind.CLASS_PACK, f"studios/{plan.studio}", plan.credits, start, expire
-    )
+    if is_recurring(plan):
+        entitlement, subscription = await start_subscription_for(uow, purchase, paid)
+    else:
+        start, expire = purchase.pack_period(paid)
+        entitlement = validate_grant(
+            purchase.member_id,
+            Kind.CLASS_PACK,
+            f"studios/{plan.studio}",
+            plan.credits,
+            start,
+            expire,
+        )
+        subscription = None
     await issue(
         uow,
         entitlement,
@@ -200,6 +185,9 @@ async def _fulfil(uow: BillingUnitOfWork, purchase: Purchase, paid: datetime) ->
         },
         paid,
     )
+    if subscription is not None:
+        await uow.subscriptions.add(subscription, paid)
+        announce_subscription(uow, subscription, SUBSCRIPTION_ACTIVATED)
     paid_purchase = replace(purchase, entitlement_id=entitlement.id)
     _announce_payment(uow, paid_purchase, PAYMENT_SUCCEEDED)
     return paid_purchase
@@ -372,7 +360,13 @@ async def _purchase_of(
         return None
     return await uow.payments.open_purchase(
         Purchase(
-            purchased, member_id, plan, int(intent.get("amount", 0)), PurchaseState.PROCESSING, now
+            purchased,
+            member_id,
+            plan,
+            int(intent.get("amount", 0)),
+            PurchaseState.PROCESSING,
+            now,
+            payment_method=str(intent.get("payment_method") or ""),
         )
     )
 

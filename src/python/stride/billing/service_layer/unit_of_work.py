@@ -9,6 +9,7 @@ from stride.billing.adapters.repository import (
     EntitlementRepository,
     PaymentRepository,
     PlanRepository,
+    SubscriptionRepository,
 )
 from stride.platform.db.uow import UnitOfWork
 
@@ -20,6 +21,7 @@ class BillingUnitOfWork(UnitOfWork):
     plans: PlanRepository
     audit: AuditRepository
     payments: PaymentRepository
+    subscriptions: SubscriptionRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         super().__init__(sessions, SOURCE)
@@ -29,3 +31,4 @@ class BillingUnitOfWork(UnitOfWork):
         self.plans = PlanRepository(session)
         self.audit = AuditRepository(session)
         self.payments = PaymentRepository(session)
+        self.subscriptions = SubscriptionRepository(session)

@@ -1,0 +1,157 @@
+"""Recurring memberships: billing periods, renewals and dunning, as pure rules.
+
+A subscription starts when its first period is paid (a purchase of a membership plan). Each
+renewal charges the saved card off-session for the next period. A failed renewal makes it
+past_due and retries on a schedule; the membership keeps working for a grace period, after
+which booking stops; when the last retry fails the subscription is cancelled as unpaid.
+Periods are counted from one anchor (the first period's start) so months never drift:
+31 January renews on 28 February and again on 31 March.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from dateutil.relativedelta import relativedelta
+
+from stride.billing.domain.plans import Plan, PlanKind
+from stride.platform.errors import FailedPrecondition
+
+GRACE = timedelta(days=3)  # A past_due membership still books this long after its period.
+RETRY_DELAYS = (timedelta(days=1), timedelta(days=2), timedelta(days=4))
+_SUBSCRIPTIONS = uuid.UUID("9d1f0c2e-5b7a-4e36-8f21-6c3a0e9b7d54")
+_PERIODS = {
+    PlanKind.MONTHLY_MEMBERSHIP: relativedelta(months=1),
+    PlanKind.ANNUAL_MEMBERSHIP: relativedelta(years=1),
+}
+
+
+class SubscriptionState(enum.Enum):
+    ACTIVE = "active"
+    PAST_DUE = "past_due"
+    CANCELLED = "cancelled"
+
+
+def is_recurring(plan: Plan) -> bool:
+    return plan.kind in _PERIODS
+
+
+@dataclass(frozen=True)
+class Subscription:
+    id: uuid.UUID
+    member_id: uuid.UUID
+    plan: Plan
+    state: SubscriptionState
+    anchor: datetime  # The first period's start.
+    period_index: int  # 0 for the first period.
+    payment_method: str  # Stripe's `pm_…`, charged off-session at renewal.
+    entitlement_id: uuid.UUID
+    cancel_at_period_end: bool = False
+    failed_attempts: int = 0  # Failed renewals of the current period.
+    next_attempt: datetime | None = None  # When the renewal is (re)tried; None once cancelled.
+    cancelled: datetime | None = None
+
+    @property
+    def resource_name(self) -> str:
+        return f"users/{self.member_id}/subscriptions/{self.id}"
+
+    @property
+    def period_start(self) -> datetime:
+        return self.anchor + _PERIODS[self.plan.kind] * self.period_index
+
+    @property
+    def period_end(self) -> datetime:
+        return self.anchor + _PERIODS[self.plan.kind] * (self.period_index + 1)
+
+    @property
+    def access_until(self) -> datetime:
+        """Until when the membership books classes, as things stand."""
+        if self.state is SubscriptionState.CANCELLED:
+            return self.cancelled or self.period_end
+        return self.period_end + GRACE
+
+    @property
+    def renewal_key(self) -> str:
+        """Stripe's idempotency key for this renewal attempt: a renewer that runs twice, or
+        crashes after charging, asks Stripe again with the same key and is not charged twice."""
+        return f"subscription-{self.id}-period-{self.period_index + 1}-try-{self.failed_attempts}"
+
+    def is_due(self, now: datetime) -> bool:
+        return self.next_attempt is not None and self.next_attempt <= now
+
+
+def subscription_id(purchase_id: uuid.UUID) -> uuid.UUID:
+    """The subscription a paid membership purchase starts: one per purchase."""
+    return uuid.uuid5(_SUBSCRIPTIONS, str(purchase_id))
+
+
+def start_subscription(
+    purchase_id: uuid.UUID,
+    member_id: uuid.UUID,
+    plan: Plan,
+    payment_method: str,
+    entitlement_id: uuid.UUID,
+    paid: datetime,
+) -> Subscription:
+    started = Subscription(
+        subscription_id(purchase_id),
+        member_id,
+        plan,
+        SubscriptionState.ACTIVE,
+        paid,
+        0,
+        payment_method,
+        entitlement_id,
+    )
+    return replace(started, next_attempt=started.period_end)
+
+
+def renewed(subscription: Subscription) -> Subscription:
+    """The next period is paid."""
+    after = replace(
+        subscription,
+        state=SubscriptionState.ACTIVE,
+        period_index=subscription.period_index + 1,
+        failed_attempts=0,
+    )
+    return replace(after, next_attempt=after.period_end)
+
+
+def renewal_failed(subscription: Subscription, now: datetime) -> Subscription:
+    """Past due and retried later, or cancelled as unpaid after the last retry."""
+    attempts = subscription.failed_attempts + 1
+    if attempts > len(RETRY_DELAYS):
+        return cancel_now(replace(subscription, failed_attempts=attempts), now)
+    return replace(
+        subscription,
+        state=SubscriptionState.PAST_DUE,
+        failed_attempts=attempts,
+        next_attempt=now + RETRY_DELAYS[attempts - 1],
+    )
+
+
+def end_of_term(subscription: Subscription) -> Subscription:
+    """Cancelled at the end of the period the member asked to stop after."""
+    return replace(
+        subscription,
+        state=SubscriptionState.CANCELLED,
+        next_attempt=None,
+        cancelled=subscription.period_end,
+    )
+
+
+def cancel_now(subscription: Subscription, now: datetime) -> Subscription:
+    if subscription.state is SubscriptionState.CANCELLED:
+        raise FailedPrecondition("SUBSCRIPTION_CANCELLED", "subscription.cancelled")
+    return replace(
+        subscription, state=SubscriptionState.CANCELLED, next_attempt=None, cancelled=now
+    )
+
+
+def cancel_at_period_end(subscription: Subscription) -> Subscription:
+    if subscription.state is SubscriptionState.CANCELLED:
+        raise FailedPrecondition("SUBSCRIPTION_CANCELLED", "subscription.cancelled")
+    return replace(subscription, cancel_at_period_end=True)

@@ -1,0 +1,75 @@
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from stride.billing.domain.plans import Plan, PlanKind
+from stride.billing.domain.subscriptions import (
+    GRACE,
+    RETRY_DELAYS,
+    Subscription,
+    SubscriptionState,
+    cancel_now,
+    renewal_failed,
+    renewed,
+    start_subscription,
+)
+from stride.platform.errors import FailedPrecondition
+
+MONTHLY = Plan(
+    uuid.uuid4(), "olaya", "Monthly", "شهري", PlanKind.MONTHLY_MEMBERSHIP, "SAR", 69_900, 1500
+)
+
+
+def started(paid: datetime, plan: Plan = MONTHLY) -> Subscription:
+    return start_subscription(uuid.uuid4(), uuid.uuid4(), plan, "pm_1", uuid.uuid4(), paid)
+
+
+def test_months_do_not_drift_from_the_anchor() -> None:
+    subscription = started(datetime(2027, 1, 31, 9, tzinfo=UTC))
+    ends = []
+    for _ in range(3):
+        ends.append(subscription.period_end)
+        subscription = renewed(subscription)
+    assert [end.date().isoformat() for end in ends] == ["2027-02-28", "2027-03-31", "2027-04-30"]
+
+
+@given(
+    st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2030, 1, 1)), st.integers(1, 40)
+)
+def test_periods_follow_each_other_without_gaps(paid: datetime, renewals: int) -> None:
+    subscription = started(paid.replace(tzinfo=UTC))
+    for _ in range(renewals):
+        following = renewed(subscription)
+        assert following.period_start == subscription.period_end
+        assert following.next_attempt == following.period_end
+        subscription = following
+
+
+def test_dunning_retries_on_schedule_then_cancels_as_unpaid() -> None:
+    subscription = started(datetime(2027, 1, 1, tzinfo=UTC))
+    moment = subscription.period_end
+    for attempt, delay in enumerate(RETRY_DELAYS, start=1):
+        subscription = renewal_failed(subscription, moment)
+        assert (subscription.state, subscription.failed_attempts) == (
+            SubscriptionState.PAST_DUE,
+            attempt,
+        )
+        assert subscription.next_attempt == moment + delay
+        assert subscription.access_until == subscription.period_end + GRACE
+        moment += delay
+    ended = renewal_failed(subscription, moment)
+    assert (ended.state, ended.next_attempt, ended.access_until) == (
+        SubscriptionState.CANCELLED,
+        None,
+        moment,
+    )
+
+
+def test_a_cancelled_subscription_cannot_be_cancelled_again() -> None:
+    subscription = started(datetime(2027, 1, 1, tzinfo=UTC))
+    ended = cancel_now(subscription, subscription.period_start + timedelta(days=2))
+    with pytest.raises(FailedPrecondition):
+        cancel_now(ended, ended.period_start + timedelta(days=3))

@@ -1,0 +1,244 @@
+"""Memberships that renew: starting one from a paid purchase, the renewer (safe to run more
+than once at a time), dunning, cancelling and changing the card.
+
+The membership entitlement follows the subscription: it lasts until the paid period ends plus
+a grace period, moves forward at each renewal, and ends when the subscription does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+
+from stride.billing.domain.entitlements import Entitlement, Kind, validate_grant
+from stride.billing.domain.purchases import (
+    Purchase,
+    PurchaseState,
+    plan_total,
+    validate_payment_method,
+)
+from stride.billing.domain.subscriptions import (
+    Subscription,
+    SubscriptionState,
+    cancel_at_period_end,
+    cancel_now,
+    end_of_term,
+    renewal_failed,
+    renewed,
+    start_subscription,
+)
+from stride.billing.events.v1 import events_pb2
+from stride.billing.service_layer.handlers import Clock, utcnow
+from stride.billing.service_layer.payments import (
+    PAYMENT_FAILED,
+    PAYMENT_SUCCEEDED,
+    PaymentProvider,
+)
+from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
+from stride.platform.auth import require_self_or_role
+from stride.platform.errors import FailedPrecondition, NotFound
+
+SUBSCRIPTION_ACTIVATED = "billing.subscription.activated.v1"
+SUBSCRIPTION_RENEWED = "billing.subscription.renewed.v1"
+SUBSCRIPTION_PAST_DUE = "billing.subscription.past_due.v1"
+SUBSCRIPTION_CANCELLED = "billing.subscription.cancelled.v1"
+RENEWER = "billing-renewer"  # The audit trail's actor for renewals.
+
+
+async def start_subscription_for(
+    uow: BillingUnitOfWork, purchase: Purchase, paid: datetime
+) -> tuple[Entitlement, Subscription]:
+    """The membership a paid first period grants, and the subscription that will renew it."""
+    subscription = start_subscription(
+        purchase.id,
+        purchase.member_id,
+        purchase.plan,
+        purchase.payment_method,
+        uuid.UUID(int=0),
+        paid,
+    )
+    entitlement = validate_grant(
+        purchase.member_id,
+        Kind.MEMBERSHIP,
+        f"studios/{purchase.plan.studio}",
+        0,
+        paid,
+        subscription.access_until,
+    )
+    return entitlement, replace(subscription, entitlement_id=entitlement.id)
+
+
+async def list_subscriptions(
+    uow: BillingUnitOfWork, member_id: uuid.UUID, offset: int, limit: int
+) -> list[Subscription]:
+    require_self_or_role(str(member_id), "admin")
+    async with uow:
+        return await uow.subscriptions.for_member(member_id, offset, limit)
+
+
+async def cancel_subscription(
+    uow: BillingUnitOfWork,
+    member_id: uuid.UUID,
+    subscription_id: uuid.UUID,
+    at_period_end: bool,
+    clock: Clock = utcnow,
+) -> Subscription:
+    require_self_or_role(str(member_id), "admin")
+    async with uow:
+        subscription = await _owned(uow, member_id, subscription_id)
+        now = clock()
+        if at_period_end:
+            after = cancel_at_period_end(subscription)
+        else:
+            after = cancel_now(subscription, now)
+            await _apply(uow, subscription, after)
+        await uow.subscriptions.save(after, now)
+        await uow.commit()
+    return after
+
+
+async def change_payment_method(
+    uow: BillingUnitOfWork,
+    payments: PaymentProvider,
+    member_id: uuid.UUID,
+    subscription_id: uuid.UUID,
+    payment_method: str,
+    clock: Clock = utcnow,
+) -> Subscription:
+    """The member's new card renews from now on; if a renewal is overdue it is charged now."""
+    require_self_or_role(str(member_id))
+    validate_payment_method(payment_method)
+    async with uow:
+        subscription = await _owned(uow, member_id, subscription_id)
+        if subscription.state is SubscriptionState.CANCELLED:
+            raise FailedPrecondition("SUBSCRIPTION_CANCELLED", "subscription.cancelled")
+        customer = await uow.payments.customer(member_id)
+        if customer is None:  # Every subscription starts with a card payment, so one exists.
+            raise LookupError(f"no payment customer for {subscription.resource_name}")
+        await payments.save_card(customer, payment_method)
+        subscription = replace(subscription, payment_method=payment_method)
+        now = clock()
+        if subscription.state is SubscriptionState.PAST_DUE:
+            subscription = await _renew(uow, payments, subscription, now)
+        await uow.subscriptions.save(subscription, now)
+        await uow.commit()
+    return subscription
+
+
+async def renew_due(
+    new_uow: Callable[[], BillingUnitOfWork],
+    payments: PaymentProvider,
+    clock: Clock = utcnow,
+    workers: int = 4,
+) -> int:
+    """Renews (or retries, or ends) every subscription due now; how many it handled.
+
+    Each subscription is handled in a transaction of its own that locks it and skips ones
+    another renewer holds, so renewers may run side by side or twice over."""
+
+    async def work() -> int:
+        handled = 0
+        while await _renew_next(new_uow(), payments, clock()):
+            handled += 1
+        return handled
+
+    return sum(await asyncio.gather(*(work() for _ in range(workers))))
+
+
+async def _renew_next(uow: BillingUnitOfWork, payments: PaymentProvider, now: datetime) -> bool:
+    async with uow:
+        due = await uow.subscriptions.claim_due(now, limit=1)
+        if not due:
+            return False
+        after = await _renew(uow, payments, due[0], now)
+        await uow.subscriptions.save(after, now)
+        await uow.commit()
+    return True
+
+
+async def _renew(
+    uow: BillingUnitOfWork, payments: PaymentProvider, subscription: Subscription, now: datetime
+) -> Subscription:
+    if subscription.cancel_at_period_end:
+        after = end_of_term(subscription)
+        await _apply(uow, subscription, after)
+        return after
+    customer = await uow.payments.customer(subscription.member_id)
+    amount = plan_total(subscription.plan)
+    outcome = await payments.charge(
+        customer or "",
+        subscription.payment_method,
+        amount,
+        subscription.plan.currency,
+        subscription.renewal_key,
+        {"subscription": subscription.resource_name},
+        off_session=True,
+    )
+    paid = outcome.state is PurchaseState.SUCCEEDED
+    after = renewed(subscription) if paid else renewal_failed(subscription, now)
+    uow.publish(
+        PAYMENT_SUCCEEDED if paid else PAYMENT_FAILED,
+        subject=subscription.resource_name,
+        payload=events_pb2.PaymentChanged(
+            subscription=subscription.resource_name,
+            member=f"users/{subscription.member_id}",
+            currency_code=subscription.plan.currency,
+            amount_minor=amount,
+            failure_code="" if paid else outcome.failure_code or outcome.state.value,
+        ),
+    )
+    if paid:
+        await uow.audit.append(
+            now,
+            RENEWER,
+            "subscription.renewed",
+            subscription.resource_name,
+            {
+                "period_start": after.period_start.isoformat(),
+                "currency": subscription.plan.currency,
+                "amount_minor": amount,
+                "payment_intent": outcome.payment_intent,
+            },
+        )
+    await _apply(uow, subscription, after)
+    return after
+
+
+async def _apply(uow: BillingUnitOfWork, before: Subscription, after: Subscription) -> None:
+    """Moves the membership with the subscription and says what happened."""
+    if after.access_until != before.access_until:
+        await uow.entitlements.end_at(after.entitlement_id, after.access_until)
+    if after.state is SubscriptionState.CANCELLED:
+        announce_subscription(uow, after, SUBSCRIPTION_CANCELLED)
+    elif after.period_index > before.period_index:
+        announce_subscription(uow, after, SUBSCRIPTION_RENEWED)
+    elif after.state is SubscriptionState.PAST_DUE:
+        announce_subscription(uow, after, SUBSCRIPTION_PAST_DUE)
+
+
+async def _owned(
+    uow: BillingUnitOfWork, member_id: uuid.UUID, subscription_id: uuid.UUID
+) -> Subscription:
+    subscription = await uow.subscriptions.get(subscription_id, lock=True)
+    if subscription is None or subscription.member_id != member_id:
+        raise NotFound("SUBSCRIPTION_NOT_FOUND", "subscription.not_found")
+    return subscription
+
+
+def announce_subscription(
+    uow: BillingUnitOfWork, subscription: Subscription, event_type: str
+) -> None:
+    changed = events_pb2.SubscriptionChanged(
+        subscription=subscription.resource_name,
+        member=f"users/{subscription.member_id}",
+        plan=subscription.plan.resource_name,
+        state=subscription.state.value,
+        failed_renewals=subscription.failed_attempts,
+    )
+    changed.current_period_end_time.FromDatetime(subscription.period_end)
+    if subscription.next_attempt is not None:
+        changed.next_renewal_time.FromDatetime(subscription.next_attempt)
+    uow.publish(event_type, subject=subscription.resource_name, payload=changed)

@@ -1,0 +1,187 @@
+"""Memberships that renew through Stripe (localstripe): one charge per period however many
+renewers run, dunning on failure, recovery with a new card, cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime, timedelta
+
+import pytest
+
+from billing.buying import Uow, a_plan, buy, entitlements_of, member
+from billing.stripe_support import CARD_OK, stripe_client, tokenized_card
+from stride.billing.adapters.stripe_payments import StripePayments
+from stride.billing.domain.entitlements import Entitlement, Kind
+from stride.billing.domain.plans import PlanKind
+from stride.billing.domain.subscriptions import GRACE, Subscription, SubscriptionState
+from stride.billing.service_layer import subscriptions
+from stride.platform.auth import Principal, authenticated_as
+from stride.platform.errors import NotFound, PermissionDenied
+
+CARD_FAILS_LATER = "4000000000000341"  # Saved without complaint; every charge is declined.
+MINUTE = timedelta(minutes=1)
+
+
+async def subscribed(
+    new_uow: Uow, payments: StripePayments, api_base: str
+) -> tuple[Principal, Subscription]:
+    buyer = member()
+    plan = await a_plan(new_uow, PlanKind.MONTHLY_MEMBERSHIP)
+    await buy(new_uow, payments, buyer, plan, tokenized_card(api_base, CARD_OK))
+    return buyer, await current(new_uow, buyer)
+
+
+async def current(new_uow: Uow, buyer: Principal) -> Subscription:
+    with authenticated_as(buyer):
+        (subscription,) = await subscriptions.list_subscriptions(
+            new_uow(), uuid.UUID(buyer.user_id), 0, 10
+        )
+    return subscription
+
+
+async def membership(new_uow: Uow, buyer: Principal) -> Entitlement:
+    (held,) = await entitlements_of(new_uow, buyer)
+    assert held.kind is Kind.MEMBERSHIP
+    return held
+
+
+async def renew_at(new_uow: Uow, payments: StripePayments, moment: datetime) -> int:
+    return await subscriptions.renew_due(new_uow, payments, clock=lambda: moment)
+
+
+async def change_card(
+    new_uow: Uow, payments: StripePayments, buyer: Principal, subscription: Subscription, card: str
+) -> Subscription:
+    with authenticated_as(buyer):
+        return await subscriptions.change_payment_method(
+            new_uow(), payments, subscription.member_id, subscription.id, card
+        )
+
+
+def renewal_charges(api_base: str, subscription: Subscription) -> int:
+    listed = stripe_client(api_base).v1.payment_intents.list(params={"limit": 100})
+    return sum(
+        1
+        for intent in listed.data
+        if intent.to_dict().get("metadata", {}).get("subscription") == subscription.resource_name
+    )
+
+
+async def test_a_paid_membership_renews_once_per_period_however_many_renewers_run(
+    new_uow: Uow, payments: StripePayments, stripe_api_base: str
+) -> None:
+    buyer, started = await subscribed(new_uow, payments, stripe_api_base)
+    assert (started.state, started.period_index) == (SubscriptionState.ACTIVE, 0)
+    assert (await membership(new_uow, buyer)).expire == started.period_end + GRACE
+
+    due = started.period_end + MINUTE
+    await asyncio.gather(*(renew_at(new_uow, payments, due) for _ in range(3)))
+    await renew_at(new_uow, payments, due)  # The scheduler fires again: nothing more to do.
+
+    renewed = await current(new_uow, buyer)
+    assert (renewed.state, renewed.period_index) == (SubscriptionState.ACTIVE, 1)
+    assert renewed.period_start == started.period_end
+    assert renewal_charges(stripe_api_base, renewed) == 1
+    assert (await membership(new_uow, buyer)).expire == renewed.period_end + GRACE
+
+
+async def test_a_failed_renewal_is_retried_and_a_new_card_recovers_it(
+    new_uow: Uow, payments: StripePayments, stripe_api_base: str
+) -> None:
+    buyer, started = await subscribed(new_uow, payments, stripe_api_base)
+    await change_card(
+        new_uow, payments, buyer, started, tokenized_card(stripe_api_base, CARD_FAILS_LATER)
+    )
+    due = started.period_end + MINUTE
+
+    await renew_at(new_uow, payments, due)
+    first_failure = await current(new_uow, buyer)
+    await renew_at(new_uow, payments, due + timedelta(hours=1))  # Not yet time to retry.
+    await renew_at(new_uow, payments, due + timedelta(days=1))
+    second_failure = await current(new_uow, buyer)
+
+    assert (first_failure.state, first_failure.failed_attempts) == (SubscriptionState.PAST_DUE, 1)
+    assert first_failure.next_attempt == due + timedelta(days=1)
+    assert second_failure.failed_attempts == 2
+    # Past due but within grace: the membership still books until the grace period ends.
+    assert (await membership(new_uow, buyer)).expire == started.period_end + GRACE
+
+    recovered = await change_card(
+        new_uow, payments, buyer, second_failure, tokenized_card(stripe_api_base, CARD_OK)
+    )
+    assert (recovered.state, recovered.period_index, recovered.failed_attempts) == (
+        SubscriptionState.ACTIVE,
+        1,
+        0,
+    )
+    assert (await membership(new_uow, buyer)).expire == recovered.period_end + GRACE
+
+
+async def test_when_the_last_retry_fails_the_subscription_ends_unpaid(
+    new_uow: Uow, payments: StripePayments, stripe_api_base: str
+) -> None:
+    buyer, started = await subscribed(new_uow, payments, stripe_api_base)
+    await change_card(
+        new_uow, payments, buyer, started, tokenized_card(stripe_api_base, CARD_FAILS_LATER)
+    )
+    moment = started.period_end + MINUTE
+    for delay in (timedelta(0), timedelta(days=1), timedelta(days=2), timedelta(days=4)):
+        moment += delay
+        await renew_at(new_uow, payments, moment)
+
+    ended = await current(new_uow, buyer)
+    assert (ended.state, ended.cancelled, ended.next_attempt) == (
+        SubscriptionState.CANCELLED,
+        moment,
+        None,
+    )
+    assert (await membership(new_uow, buyer)).expire == moment
+    assert renewal_charges(stripe_api_base, ended) == 4
+
+
+async def test_cancelling_at_period_end_stops_renewal_without_a_charge(
+    new_uow: Uow, payments: StripePayments, stripe_api_base: str
+) -> None:
+    buyer, started = await subscribed(new_uow, payments, stripe_api_base)
+    with authenticated_as(buyer):
+        asked = await subscriptions.cancel_subscription(
+            new_uow(), started.member_id, started.id, at_period_end=True
+        )
+    assert (asked.state, asked.cancel_at_period_end) == (SubscriptionState.ACTIVE, True)
+
+    await renew_at(new_uow, payments, started.period_end + MINUTE)
+
+    ended = await current(new_uow, buyer)
+    assert (ended.state, ended.cancelled) == (SubscriptionState.CANCELLED, started.period_end)
+    assert renewal_charges(stripe_api_base, ended) == 0
+    assert (await membership(new_uow, buyer)).expire == started.period_end
+
+
+async def test_cancelling_now_ends_the_membership_now(
+    new_uow: Uow, payments: StripePayments, stripe_api_base: str
+) -> None:
+    buyer, started = await subscribed(new_uow, payments, stripe_api_base)
+    now = started.period_start + timedelta(days=3)
+    with authenticated_as(buyer):
+        ended = await subscriptions.cancel_subscription(
+            new_uow(), started.member_id, started.id, at_period_end=False, clock=lambda: now
+        )
+    assert (ended.state, ended.cancelled) == (SubscriptionState.CANCELLED, now)
+    assert (await membership(new_uow, buyer)).expire == now
+
+
+async def test_members_cannot_see_or_cancel_each_other_s_subscriptions(
+    new_uow: Uow, payments: StripePayments, stripe_api_base: str
+) -> None:
+    buyer, started = await subscribed(new_uow, payments, stripe_api_base)
+    other = member()
+    with authenticated_as(other), pytest.raises(PermissionDenied):
+        await subscriptions.list_subscriptions(new_uow(), started.member_id, 0, 10)
+    with authenticated_as(other), pytest.raises(PermissionDenied):
+        await subscriptions.cancel_subscription(new_uow(), started.member_id, started.id, False)
+    with authenticated_as(other), pytest.raises(NotFound):
+        await subscriptions.cancel_subscription(
+            new_uow(), uuid.UUID(other.user_id), started.id, False
+        )
+    assert (await current(new_uow, buyer)).state is SubscriptionState.ACTIVE
