@@ -17,6 +17,7 @@ from billing.stripe_support import (
     WEBHOOK_SECRET,
     complete_3ds,
     events,
+    payment_intents,
     signed,
     stripe_client,
     tokenized_card,
@@ -83,16 +84,12 @@ async def test_concurrent_retries_charge_the_card_once(
     )
 
     assert len({purchase.payment_intent for purchase, _ in results}) == 1
-    (customer,) = {
-        str(intent.customer)
-        for intent in stripe_client(stripe_api_base).v1.payment_intents.list().data
-        if intent.id == results[0][0].payment_intent
-    }
-    charged = [
-        intent
-        for intent in stripe_client(stripe_api_base).v1.payment_intents.list().data
-        if intent.customer == customer
-    ]
+    customer = next(
+        intent["customer"]
+        for intent in payment_intents(stripe_api_base)
+        if intent["id"] == results[0][0].payment_intent
+    )
+    charged = [i for i in payment_intents(stripe_api_base) if i["customer"] == customer]
     assert len(charged) == 1
     assert len(await entitlements_of(new_uow, buyer)) == 1
 

@@ -11,9 +11,11 @@ import pytest
 from billing.buying import MANAGER, Uow, a_plan, buy, entitlements_of, member
 from billing.stripe_support import CARD_DECLINED, CARD_OK, stripe_client, tokenized_card
 from stride.billing.adapters.stripe_payments import StripePayments
+from stride.billing.domain.plans import PlanKind
 from stride.billing.domain.purchases import Purchase, Refund
+from stride.billing.domain.subscriptions import SubscriptionState
 from stride.billing.entrypoints.audit import verify
-from stride.billing.service_layer import purchases
+from stride.billing.service_layer import purchases, subscriptions
 from stride.platform.auth import Principal, authenticated_as
 from stride.platform.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 
@@ -139,3 +141,20 @@ async def test_bad_refunds_are_refused_before_stripe_is_asked(
     assert [v.field for v in other_currency.value.violations] == ["amount.currency_code"]
     assert unpaid.value.reason == "PURCHASE_NOT_PAID"
     assert stripe_refunds(stripe_api_base, purchase.payment_intent) == []
+
+
+async def test_a_membership_refunded_in_full_ends_now(
+    new_uow: Uow, payments: StripePayments, stripe_api_base: str
+) -> None:
+    buyer = member()
+    plan = await a_plan(new_uow, PlanKind.MONTHLY_MEMBERSHIP)
+    purchase, _ = await buy(
+        new_uow, payments, buyer, plan, tokenized_card(stripe_api_base, CARD_OK)
+    )
+    await refund(new_uow, payments, purchase, None)
+
+    with authenticated_as(buyer):
+        (ended,) = await subscriptions.list_subscriptions(new_uow(), purchase.member_id, 0, 10)
+    (membership,) = await entitlements_of(new_uow, buyer)
+    assert (ended.state, ended.next_attempt) == (SubscriptionState.CANCELLED, None)
+    assert membership.expire == ended.cancelled

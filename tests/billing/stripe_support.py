@@ -33,6 +33,12 @@ def tokenized_card(api_base: str, number: str) -> str:
     return str(stripe_client(api_base).v1.payment_methods.create(params=params).id)
 
 
+def payment_intents(api_base: str) -> list[dict[str, Any]]:
+    """Every PaymentIntent localstripe holds, page after page."""
+    listed = stripe_client(api_base).v1.payment_intents.list(params={"limit": 100})
+    return [intent.to_dict() for intent in listed.auto_paging_iter()]
+
+
 def complete_3ds(api_base: str, payment_intent: str, client_secret: str, success: bool) -> None:
     """What the card issuer's page does when the member approves (or fails) 3-D Secure."""
     body = urllib.parse.urlencode(

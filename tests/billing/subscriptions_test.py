@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from billing.buying import Uow, a_plan, buy, entitlements_of, member
-from billing.stripe_support import CARD_OK, stripe_client, tokenized_card
+from billing.stripe_support import CARD_OK, payment_intents, tokenized_card
 from stride.billing.adapters.stripe_payments import StripePayments
 from stride.billing.domain.entitlements import Entitlement, Kind
 from stride.billing.domain.plans import PlanKind
@@ -60,11 +60,10 @@ async def change_card(
 
 
 def renewal_charges(api_base: str, subscription: Subscription) -> int:
-    listed = stripe_client(api_base).v1.payment_intents.list(params={"limit": 100})
     return sum(
         1
-        for intent in listed.data
-        if intent.to_dict().get("metadata", {}).get("subscription") == subscription.resource_name
+        for intent in payment_intents(api_base)
+        if intent.get("metadata", {}).get("subscription") == subscription.resource_name
     )
 
 

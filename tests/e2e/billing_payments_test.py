@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
@@ -283,3 +284,46 @@ async def test_a_membership_bought_over_rest_is_a_subscription_the_member_can_ca
     assert (peeked.status, by_other.status) == (403, 403)
     assert cancelled.status == 200, cancelled.body
     assert (cancelled.body["state"], cancelled.body["cancelAtPeriodEnd"]) == ("STATE_ACTIVE", True)
+
+
+def receipt_page(url: str, token: str, language: str) -> tuple[int, str, str]:
+    """The receipt as a browser gets it (blocking: run it off the services' event loop)."""
+    request = urllib.request.Request(  # noqa: S310 - the edge on loopback.
+        url, headers={"authorization": f"Bearer {token}", "accept-language": language}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as page:  # noqa: S310
+            return page.status, page.headers["content-type"], page.read().decode()
+    except urllib.error.HTTPError as refused:
+        return refused.code, refused.headers["content-type"], ""
+
+
+async def test_invoices_receipts_and_cards_are_the_member_s_own(
+    edge: Edge, shop: Shop, nats_url: str, event_prefix: str, stripe_api_base: str
+) -> None:
+    member, other = (
+        await new_account(edge, nats_url, event_prefix),
+        await new_account(edge, nats_url, event_prefix),
+    )
+    await purchase(edge, member, shop.pack, tokenized_card(stripe_api_base, CARD_OK))
+    listed = await call("GET", f"{edge.base_url}/v1/{member.name}/invoices", **member.auth)
+    (invoice,) = listed.body["invoices"]
+    receipt_url = f"{edge.base_url}/v1/{invoice['name']}:receipt"
+    status, content_type, page = await asyncio.to_thread(
+        receipt_page, receipt_url, member.access_token, "ar"
+    )
+    cards = await call("GET", f"{edge.base_url}/v1/{member.name}/paymentMethods", **member.auth)
+
+    assert invoice["total"] == {"currencyCode": "SAR", "amountMinor": "34500"}
+    assert (status, content_type) == (200, "text/html; charset=utf-8")
+    assert 'dir="rtl"' in page
+    assert invoice["number"] in page
+    (card,) = cards.body["paymentMethods"]
+    assert (card["brand"], card["last4"]) == ("visa", "4242")
+    for url in (
+        f"{edge.base_url}/v1/{member.name}/invoices",
+        f"{edge.base_url}/v1/{member.name}/paymentMethods",
+    ):
+        assert (await call("GET", url, **other.auth)).status == 403
+    refused = await asyncio.to_thread(receipt_page, receipt_url, other.access_token, "en")
+    assert refused[0] == 403

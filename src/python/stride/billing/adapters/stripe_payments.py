@@ -48,6 +48,15 @@ class PaymentOutcome:
 
 
 @dataclass(frozen=True)
+class SavedCard:
+    payment_method: str  # `pm_…`
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+
+
+@dataclass(frozen=True)
 class StripeEvent:
     id: str
     type: str
@@ -137,6 +146,27 @@ class StripePayments:
                 ) from None
 
         await _call(save)
+
+    async def saved_cards(self, customer: str) -> list[SavedCard]:
+        def listed() -> list[SavedCard]:
+            methods = self._client.v1.payment_methods.list(
+                params={"customer": customer, "type": "card", "limit": 100}
+            )
+            cards = []
+            for method in methods.data:
+                card = method.to_dict().get("card") or {}
+                cards.append(
+                    SavedCard(
+                        str(method.id),
+                        str(card.get("brand", "")),
+                        str(card.get("last4", "")),
+                        int(card.get("exp_month", 0)),
+                        int(card.get("exp_year", 0)),
+                    )
+                )
+            return cards
+
+        return await _call(listed)
 
     def _attach(self, customer: str, payment_method: str) -> None:
         try:

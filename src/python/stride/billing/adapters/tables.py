@@ -139,3 +139,34 @@ class StripeEventRecord(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=255)
     type: str = Field(max_length=100)
     received_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class InvoiceNumberRecord(SQLModel, table=True):
+    __tablename__ = "invoice_numbers"
+
+    id: int = Field(primary_key=True)
+    last: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class InvoiceRecord(SQLModel, table=True):
+    """Immutable once inserted (a trigger refuses updates and deletes)."""
+
+    __tablename__ = "invoices"
+
+    id: uuid.UUID = Field(primary_key=True)
+    number: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
+    member_id: uuid.UUID = Field(index=True)
+    studio: str = Field(max_length=63)
+    currency: str = Field(max_length=3)
+    issued_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    source: str = Field(max_length=255, unique=True)
+
+
+class InvoiceLineRecord(SQLModel, table=True):
+    __tablename__ = "invoice_lines"
+
+    invoice_id: uuid.UUID = Field(foreign_key="invoices.id", primary_key=True)
+    position: int = Field(primary_key=True)
+    description_key: str = Field(max_length=64)
+    net_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
+    vat_minor: int = Field(sa_column=Column(BigInteger, nullable=False))

@@ -7,11 +7,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import grpc
+from google.api import httpbody_pb2
 from google.protobuf import empty_pb2, timestamp_pb2
 
 from stride.billing import messages  # noqa: F401 - registers Billing's texts.
 from stride.billing.adapters.repository import HELD, Hold
 from stride.billing.domain.entitlements import Entitlement, Kind
+from stride.billing.domain.invoices import Invoice
 from stride.billing.domain.money import Quote
 from stride.billing.domain.plans import Plan, PlanKind, parse_plan_name
 from stride.billing.domain.purchases import Purchase, PurchaseState, Refund, plan_total
@@ -21,8 +23,12 @@ from stride.billing.domain.subscriptions import (
     is_recurring,
     subscription_id,
 )
-from stride.billing.service_layer import handlers, plans, purchases, subscriptions
-from stride.billing.service_layer.payments import PaymentProvider, WebhookVerifier
+from stride.billing.service_layer import handlers, invoices, plans, purchases, subscriptions
+from stride.billing.service_layer.payments import (
+    PaymentProvider,
+    WebhookVerifier,
+    list_payment_methods,
+)
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
 from stride.billing.v1 import billing_service_pb2 as pb
 from stride.billing.v1 import billing_service_pb2_grpc as pb_grpc
@@ -187,6 +193,31 @@ def subscription_to_proto(subscription: Subscription) -> pb.Subscription:
     if subscription.cancelled is not None:
         proto.cancel_time.CopyFrom(_timestamp(subscription.cancelled))
     return proto
+
+
+def invoice_to_proto(invoice: Invoice) -> pb.Invoice:
+    def money(amount: int) -> pb.Money:
+        return pb.Money(currency_code=invoice.currency, amount_minor=amount)
+
+    return pb.Invoice(
+        name=invoice.resource_name,
+        number=invoice.display_number,
+        studio=f"studios/{invoice.studio}",
+        issue_time=_timestamp(invoice.issued),
+        lines=[
+            pb.QuoteLine(
+                description=CATALOG.translate(item.description_key, current_locale()),
+                net=money(item.net_minor),
+                vat=money(item.vat_minor),
+                total=money(item.total_minor),
+            )
+            for item in invoice.lines
+        ],
+        net=money(invoice.net_minor),
+        vat=money(invoice.vat_minor),
+        total=money(invoice.total_minor),
+        source=invoice.source,
+    )
 
 
 def refund_to_proto(refund: Refund, purchase: Purchase) -> pb.Refund:
@@ -416,6 +447,51 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
             self._unit_of_work(), self._payments, member_id, subscription, request.payment_method
         )
         return subscription_to_proto(changed)
+
+    async def ListInvoices(  # noqa: N802
+        self, request: pb.ListInvoicesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListInvoicesResponse:
+        (member_id,) = parse_uuid_ids(
+            request.parent, ("users",), field="parent", message_key="user.invalid_name"
+        )
+        page = Page.from_request(request.page_size, request.page_token)
+        fetched = await invoices.list_invoices(
+            self._unit_of_work(), member_id, page.offset, page.fetch_limit
+        )
+        found, next_page_token = page.cut(fetched)
+        return pb.ListInvoicesResponse(
+            invoices=[invoice_to_proto(i) for i in found], next_page_token=next_page_token
+        )
+
+    async def GetInvoiceReceipt(  # noqa: N802
+        self, request: pb.GetInvoiceReceiptRequest, context: grpc.aio.ServicerContext
+    ) -> httpbody_pb2.HttpBody:
+        member_id, invoice_id = parse_uuid_ids(
+            request.name, ("users", "invoices"), field="name", message_key="invoice.invalid_name"
+        )
+        invoice = await invoices.get_invoice(self._unit_of_work(), member_id, invoice_id)
+        page = invoices.receipt_html(invoice, current_locale())
+        return httpbody_pb2.HttpBody(content_type="text/html; charset=utf-8", data=page.encode())
+
+    async def ListPaymentMethods(  # noqa: N802
+        self, request: pb.ListPaymentMethodsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListPaymentMethodsResponse:
+        (member_id,) = parse_uuid_ids(
+            request.parent, ("users",), field="parent", message_key="user.invalid_name"
+        )
+        cards = await list_payment_methods(self._unit_of_work(), self._payments, member_id)
+        return pb.ListPaymentMethodsResponse(
+            payment_methods=[
+                pb.PaymentMethod(
+                    name=f"users/{member_id}/paymentMethods/{card.payment_method}",
+                    brand=card.brand,
+                    last4=card.last4,
+                    exp_month=card.exp_month,
+                    exp_year=card.exp_year,
+                )
+                for card in cards
+            ]
+        )
 
     async def RefundPurchase(  # noqa: N802
         self, request: pb.RefundPurchaseRequest, context: grpc.aio.ServicerContext

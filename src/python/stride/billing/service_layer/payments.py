@@ -6,15 +6,16 @@ import uuid
 from collections.abc import Mapping
 from typing import Protocol
 
-from stride.billing.adapters.stripe_payments import PaymentOutcome, StripeEvent
+from stride.billing.adapters.stripe_payments import PaymentOutcome, SavedCard, StripeEvent
+from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
+from stride.platform.auth import require_self_or_role
 
 PAYMENT_SUCCEEDED = "billing.payment.succeeded.v1"
 PAYMENT_FAILED = "billing.payment.failed.v1"
 
 
-class PaymentProvider(Protocol):
-    async def create_customer(self, member_id: uuid.UUID) -> str:
-        ...
+class Charges(Protocol):
+    """All the renewer needs: charging a saved card."""
 
     async def charge(
         self,
@@ -29,7 +30,15 @@ class PaymentProvider(Protocol):
     ) -> PaymentOutcome:
         ...
 
+
+class PaymentProvider(Charges, Protocol):
+    async def create_customer(self, member_id: uuid.UUID) -> str:
+        ...
+
     async def save_card(self, customer: str, payment_method: str) -> None:
+        ...
+
+    async def saved_cards(self, customer: str) -> list[SavedCard]:
         ...
 
     async def payment(self, payment_intent: str) -> PaymentOutcome:
@@ -48,3 +57,13 @@ class PaymentProvider(Protocol):
 class WebhookVerifier(Protocol):
     def verify(self, payload: bytes, signature: str) -> StripeEvent:
         ...
+
+
+async def list_payment_methods(
+    uow: BillingUnitOfWork, payments: PaymentProvider, member_id: uuid.UUID
+) -> list[SavedCard]:
+    """The member's own saved cards; nobody else's, not even an admin's view."""
+    require_self_or_role(str(member_id))
+    async with uow:
+        customer = await uow.payments.customer(member_id)
+    return await payments.saved_cards(customer) if customer else []

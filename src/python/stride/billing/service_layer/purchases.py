@@ -20,6 +20,7 @@ from stride.billing.adapters.stripe_payments import (
     outcome_of,
 )
 from stride.billing.domain.entitlements import Kind, validate_grant
+from stride.billing.domain.invoices import plan_lines, refund_lines
 from stride.billing.domain.plans import parse_plan_name
 from stride.billing.domain.purchases import (
     Purchase,
@@ -33,7 +34,7 @@ from stride.billing.domain.purchases import (
     validate_purchase_request,
     validate_request_id,
 )
-from stride.billing.domain.subscriptions import is_recurring
+from stride.billing.domain.subscriptions import is_recurring, subscription_id
 from stride.billing.events.v1 import events_pb2
 from stride.billing.service_layer.handlers import (
     STAFF,
@@ -42,6 +43,7 @@ from stride.billing.service_layer.handlers import (
     issue,
     utcnow,
 )
+from stride.billing.service_layer.invoices import issue_invoice
 from stride.billing.service_layer.payments import (
     PAYMENT_FAILED,
     PAYMENT_SUCCEEDED,
@@ -51,6 +53,7 @@ from stride.billing.service_layer.payments import (
 from stride.billing.service_layer.subscriptions import (
     SUBSCRIPTION_ACTIVATED,
     announce_subscription,
+    end_refunded_subscription,
     start_subscription_for,
 )
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
@@ -160,7 +163,7 @@ async def _fulfil(uow: BillingUnitOfWork, purchase: Purchase, paid: datetime) ->
     """Grants what was paid for: the pack's credits, or the membership and its subscription."""
     plan = purchase.plan
     if is_recurring(plan):
-        entitlement, subscription = await start_subscription_for(uow, purchase, paid)
+        entitlement, subscription = start_subscription_for(purchase, paid)
     else:
         start, expire = purchase.pack_period(paid)
         entitlement = validate_grant(
@@ -188,6 +191,15 @@ async def _fulfil(uow: BillingUnitOfWork, purchase: Purchase, paid: datetime) ->
     if subscription is not None:
         await uow.subscriptions.add(subscription, paid)
         announce_subscription(uow, subscription, SUBSCRIPTION_ACTIVATED)
+    await issue_invoice(
+        uow,
+        purchase.member_id,
+        plan.studio,
+        plan.currency,
+        plan_lines(plan),
+        purchase.resource_name,
+        paid,
+    )
     paid_purchase = replace(purchase, entitlement_id=entitlement.id)
     _announce_payment(uow, paid_purchase, PAYMENT_SUCCEEDED)
     return paid_purchase
@@ -251,16 +263,29 @@ async def refund_purchase(
             ),
         )
         after = replace(purchase, refunded_minor=purchase.refunded_minor + amount)
-        revoked = await _revoke_unused_credits(uow, after) if after.fully_refunded else 0
+        revoked = await _take_back(uow, after, now) if after.fully_refunded else 0
         await uow.payments.add_refund(refund)
         await uow.payments.save_purchase(after, now)
+        await issue_invoice(
+            uow,
+            member_id,
+            purchase.plan.studio,
+            refund.currency,
+            refund_lines(amount, purchase.plan.vat_rate_basis_points),
+            refund.resource_name,
+            now,
+        )
         await _record_refund(uow, refund, after, revoked)
         await uow.commit()
     return refund, after
 
 
-async def _revoke_unused_credits(uow: BillingUnitOfWork, purchase: Purchase) -> int:
-    """A purchase refunded in full no longer pays for the classes not yet booked."""
+async def _take_back(uow: BillingUnitOfWork, purchase: Purchase, now: datetime) -> int:
+    """A purchase refunded in full no longer pays for what is not used yet: a membership ends
+    now, a pack loses the classes not booked yet (how many is returned)."""
+    if is_recurring(purchase.plan):
+        await end_refunded_subscription(uow, subscription_id(purchase.id), now)
+        return 0
     if purchase.entitlement_id is None:
         return 0
     owned = await uow.entitlements.for_member(purchase.member_id, lock=True)

@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from stride.billing.domain.entitlements import Entitlement, Kind, validate_grant
+from stride.billing.domain.invoices import plan_lines
 from stride.billing.domain.purchases import (
     Purchase,
     PurchaseState,
@@ -32,9 +33,11 @@ from stride.billing.domain.subscriptions import (
 )
 from stride.billing.events.v1 import events_pb2
 from stride.billing.service_layer.handlers import Clock, utcnow
+from stride.billing.service_layer.invoices import issue_invoice
 from stride.billing.service_layer.payments import (
     PAYMENT_FAILED,
     PAYMENT_SUCCEEDED,
+    Charges,
     PaymentProvider,
 )
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
@@ -48,9 +51,7 @@ SUBSCRIPTION_CANCELLED = "billing.subscription.cancelled.v1"
 RENEWER = "billing-renewer"  # The audit trail's actor for renewals.
 
 
-async def start_subscription_for(
-    uow: BillingUnitOfWork, purchase: Purchase, paid: datetime
-) -> tuple[Entitlement, Subscription]:
+def start_subscription_for(purchase: Purchase, paid: datetime) -> tuple[Entitlement, Subscription]:
     """The membership a paid first period grants, and the subscription that will renew it."""
     subscription = start_subscription(
         purchase.id,
@@ -128,9 +129,21 @@ async def change_payment_method(
     return subscription
 
 
+async def end_refunded_subscription(
+    uow: BillingUnitOfWork, subscription_id: uuid.UUID, now: datetime
+) -> None:
+    """A membership refunded in full ends now, in the refund's transaction."""
+    subscription = await uow.subscriptions.get(subscription_id, lock=True)
+    if subscription is None or subscription.state is SubscriptionState.CANCELLED:
+        return
+    after = cancel_now(subscription, now)
+    await _apply(uow, subscription, after)
+    await uow.subscriptions.save(after, now)
+
+
 async def renew_due(
     new_uow: Callable[[], BillingUnitOfWork],
-    payments: PaymentProvider,
+    payments: Charges,
     clock: Clock = utcnow,
     workers: int = 4,
 ) -> int:
@@ -148,7 +161,7 @@ async def renew_due(
     return sum(await asyncio.gather(*(work() for _ in range(workers))))
 
 
-async def _renew_next(uow: BillingUnitOfWork, payments: PaymentProvider, now: datetime) -> bool:
+async def _renew_next(uow: BillingUnitOfWork, payments: Charges, now: datetime) -> bool:
     async with uow:
         due = await uow.subscriptions.claim_due(now, limit=1)
         if not due:
@@ -160,7 +173,7 @@ async def _renew_next(uow: BillingUnitOfWork, payments: PaymentProvider, now: da
 
 
 async def _renew(
-    uow: BillingUnitOfWork, payments: PaymentProvider, subscription: Subscription, now: datetime
+    uow: BillingUnitOfWork, payments: Charges, subscription: Subscription, now: datetime
 ) -> Subscription:
     if subscription.cancel_at_period_end:
         after = end_of_term(subscription)
@@ -191,6 +204,15 @@ async def _renew(
         ),
     )
     if paid:
+        await issue_invoice(
+            uow,
+            subscription.member_id,
+            subscription.plan.studio,
+            subscription.plan.currency,
+            plan_lines(subscription.plan, "line.renewal"),
+            f"{subscription.resource_name}/periods/{after.period_index}",
+            now,
+        )
         await uow.audit.append(
             now,
             RENEWER,

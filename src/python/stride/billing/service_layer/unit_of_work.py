@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stride.billing.adapters.audit_repository import AuditRepository
+from stride.billing.adapters.invoice_repository import InvoiceRepository
 from stride.billing.adapters.repository import (
     EntitlementRepository,
     PaymentRepository,
@@ -22,6 +23,7 @@ class BillingUnitOfWork(UnitOfWork):
     audit: AuditRepository
     payments: PaymentRepository
     subscriptions: SubscriptionRepository
+    invoices: InvoiceRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         super().__init__(sessions, SOURCE)
@@ -32,3 +34,4 @@ class BillingUnitOfWork(UnitOfWork):
         self.audit = AuditRepository(session)
         self.payments = PaymentRepository(session)
         self.subscriptions = SubscriptionRepository(session)
+        self.invoices = InvoiceRepository(session)
