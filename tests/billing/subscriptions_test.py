@@ -184,3 +184,23 @@ async def test_members_cannot_see_or_cancel_each_other_s_subscriptions(
             new_uow(), uuid.UUID(other.user_id), started.id, False
         )
     assert (await current(new_uow, buyer)).state is SubscriptionState.ACTIVE
+
+
+async def test_a_frozen_membership_books_nothing_in_its_window_and_renews_later(
+    new_uow: Uow, payments: StripePayments, stripe_api_base: str
+) -> None:
+    buyer, started = await subscribed(new_uow, payments, stripe_api_base)
+    start = started.period_start + timedelta(days=5)
+    with authenticated_as(buyer):
+        frozen = await subscriptions.pause_subscription(
+            new_uow(), started.member_id, started.id, start, start + timedelta(days=10)
+        )
+    await renew_at(new_uow, payments, started.period_end + MINUTE)  # No longer due then.
+
+    held = await membership(new_uow, buyer)
+    assert frozen.period_end == started.period_end + timedelta(days=10)
+    assert (await current(new_uow, buyer)).period_index == 0
+    assert held.expire == frozen.period_end + GRACE
+    assert held.covers(held.studio, start - MINUTE)
+    assert not held.covers(held.studio, start + timedelta(days=3))
+    assert held.covers(held.studio, start + timedelta(days=10))

@@ -12,6 +12,7 @@ import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -268,6 +269,19 @@ async def test_a_membership_bought_over_rest_is_a_subscription_the_member_can_ca
     bought = await purchase(edge, member, shop.monthly, tokenized_card(stripe_api_base, CARD_OK))
     listed = await call("GET", f"{edge.base_url}/v1/{member.name}/subscriptions", **member.auth)
     peeked = await call("GET", f"{edge.base_url}/v1/{member.name}/subscriptions", **other.auth)
+    start = datetime.now(UTC) + timedelta(minutes=1)
+    paused = await call(
+        "POST",
+        f"{edge.base_url}/v1/{bought['subscription']}:pause",
+        {"startTime": _rfc3339(start), "endTime": _rfc3339(start + timedelta(days=7))},
+        **member.auth,
+    )
+    too_long = await call(
+        "POST",
+        f"{edge.base_url}/v1/{bought['subscription']}:pause",
+        {"startTime": _rfc3339(start), "endTime": _rfc3339(start + timedelta(days=200))},
+        **member.auth,
+    )
     cancel = f"{edge.base_url}/v1/{bought['subscription']}:cancel"
     by_other = await call("POST", cancel, {"atPeriodEnd": True}, **other.auth)
     cancelled = await call("POST", cancel, {"atPeriodEnd": True}, **member.auth)
@@ -279,6 +293,10 @@ async def test_a_membership_bought_over_rest_is_a_subscription_the_member_can_ca
         "34500",
     )
     assert subscription["nextRenewalTime"] == subscription["currentPeriodEndTime"]
+    assert paused.status == 200, paused.body
+    assert paused.body["pauseStartTime"] == _rfc3339(start)
+    assert paused.body["nextRenewalTime"] > subscription["nextRenewalTime"]
+    assert too_long.status == 400
     (held,) = await packs(edge, member)
     assert (held["kind"], held["name"]) == ("KIND_MEMBERSHIP", bought["entitlement"])
     assert (peeked.status, by_other.status) == (403, 403)
@@ -327,3 +345,7 @@ async def test_invoices_receipts_and_cards_are_the_member_s_own(
         assert (await call("GET", url, **other.auth)).status == 403
     refused = await asyncio.to_thread(receipt_page, receipt_url, other.access_token, "en")
     assert refused[0] == 403
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")

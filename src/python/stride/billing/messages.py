@@ -89,6 +89,22 @@ CATALOG.register(
             "en": "Use a name of the form users/{user}/subscriptions/{subscription}.",
             "ar": "استخدم اسمًا بالصيغة users/{user}/subscriptions/{subscription}.",
         },
+        "subscription.not_active": {
+            "en": "Only an active subscription that is not ending can be paused.",
+            "ar": "لا يمكن إيقاف إلا اشتراك نشط غير منتهٍ مؤقتًا.",
+        },
+        "subscription.already_paused": {
+            "en": "This subscription already has a pause that has not ended.",
+            "ar": "لهذا الاشتراك إيقاف مؤقت لم ينتهِ بعد.",
+        },
+        "subscription.pause_start_in_period": {
+            "en": "The pause must start now or later, within the paid period.",
+            "ar": "يجب أن يبدأ الإيقاف المؤقت الآن أو لاحقًا، ضمن الفترة المدفوعة.",
+        },
+        "subscription.pause_length": {
+            "en": "The pause must end after it starts, within {days} days.",
+            "ar": "يجب أن ينتهي الإيقاف المؤقت بعد بدايته، خلال {days} يومًا.",
+        },
         "subscription.cancelled": {
             "en": "This subscription is already cancelled.",
             "ar": "هذا الاشتراك ملغى بالفعل.",

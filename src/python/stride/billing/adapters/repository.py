@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -145,6 +145,15 @@ class EntitlementRepository:
             .values(credits_remaining=col(table.credits_remaining) + delta)
         )
 
+    async def pause(
+        self, entitlement_id: uuid.UUID, paused_from: datetime, paused_until: datetime
+    ) -> None:
+        await self._db.execute(
+            update(EntitlementRecord)
+            .where(col(EntitlementRecord.id) == entitlement_id)
+            .values(paused_from=paused_from, paused_until=paused_until)
+        )
+
     async def end_at(self, entitlement_id: uuid.UUID, expire: datetime) -> None:
         """Moves when an entitlement stops (a membership renewed, lapsed or cancelled)."""
         await self._db.execute(
@@ -193,6 +202,8 @@ def _to_entitlement(record: EntitlementRecord) -> Entitlement:
         credits_remaining=record.credits_remaining,
         start=record.start_time,
         expire=record.expire_time,
+        paused_from=record.paused_from,
+        paused_until=record.paused_until,
     )
 
 
@@ -401,6 +412,9 @@ def _subscription_values(subscription: Subscription) -> dict[str, Any]:
         "entitlement_id": subscription.entitlement_id,
         "cancel_at_period_end": subscription.cancel_at_period_end,
         "failed_attempts": subscription.failed_attempts,
+        "paused_seconds": int(subscription.paused.total_seconds()),
+        "pause_start": subscription.pause_start,
+        "pause_end": subscription.pause_end,
         "next_attempt": subscription.next_attempt,
         "cancelled": subscription.cancelled,
     }
@@ -418,6 +432,9 @@ def _to_subscription(record: SubscriptionRecord, plan: Plan) -> Subscription:
         entitlement_id=record.entitlement_id,
         cancel_at_period_end=record.cancel_at_period_end,
         failed_attempts=record.failed_attempts,
+        paused=timedelta(seconds=record.paused_seconds),
+        pause_start=record.pause_start,
+        pause_end=record.pause_end,
         next_attempt=record.next_attempt,
         cancelled=record.cancelled,
     )

@@ -23,6 +23,12 @@ class EntitlementRecord(SQLModel, table=True):
     credits_remaining: int = Field(sa_column=Column(Integer, nullable=False))
     start_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     expire_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    paused_from: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    paused_until: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
@@ -107,6 +113,13 @@ class SubscriptionRecord(SQLModel, table=True):
     entitlement_id: uuid.UUID = Field(foreign_key="entitlements.id", unique=True)
     cancel_at_period_end: bool
     failed_attempts: int
+    paused_seconds: int  # Frozen time so far: it pushes every later period back.
+    pause_start: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    pause_end: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
     next_attempt: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )

@@ -30,13 +30,25 @@ class Entitlement:
     credits_remaining: int
     start: datetime
     expire: datetime
+    # A frozen membership books nothing in [paused_from, paused_until).
+    paused_from: datetime | None = None
+    paused_until: datetime | None = None
 
     @property
     def resource_name(self) -> str:
         return f"users/{self.member_id}/entitlements/{self.id}"
 
     def covers(self, studio: str, class_start: datetime) -> bool:
-        return self.studio in ("", studio) and self.start <= class_start < self.expire
+        return (
+            self.studio in ("", studio)
+            and self.start <= class_start < self.expire
+            and not self._paused_at(class_start)
+        )
+
+    def _paused_at(self, moment: datetime) -> bool:
+        if self.paused_from is None or self.paused_until is None:
+            return False
+        return self.paused_from <= moment < self.paused_until
 
 
 def validate_grant(

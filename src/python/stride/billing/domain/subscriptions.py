@@ -5,7 +5,8 @@ renewal charges the saved card off-session for the next period. A failed renewal
 past_due and retries on a schedule; the membership keeps working for a grace period, after
 which booking stops; when the last retry fails the subscription is cancelled as unpaid.
 Periods are counted from one anchor (the first period's start) so months never drift:
-31 January renews on 28 February and again on 31 March.
+31 January renews on 28 February and again on 31 March. A freeze (pause with dates) books no
+classes in its window and pushes the period's end, and every later one, back by its length.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from datetime import datetime, timedelta
 from dateutil.relativedelta import relativedelta
 
 from stride.billing.domain.plans import Plan, PlanKind
-from stride.platform.errors import FailedPrecondition
+from stride.platform.errors import FailedPrecondition, FieldViolation, InvalidArgument
 
 GRACE = timedelta(days=3)  # A past_due membership still books this long after its period.
 RETRY_DELAYS = (timedelta(days=1), timedelta(days=2), timedelta(days=4))
+MAX_PAUSE = timedelta(days=90)
 _SUBSCRIPTIONS = uuid.UUID("9d1f0c2e-5b7a-4e36-8f21-6c3a0e9b7d54")
 _PERIODS = {
     PlanKind.MONTHLY_MEMBERSHIP: relativedelta(months=1),
@@ -32,6 +34,7 @@ _PERIODS = {
 class SubscriptionState(enum.Enum):
     ACTIVE = "active"
     PAST_DUE = "past_due"
+    PAUSED = "paused"  # Only ever reported (`state_at`): a frozen subscription is stored active.
     CANCELLED = "cancelled"
 
 
@@ -51,6 +54,9 @@ class Subscription:
     entitlement_id: uuid.UUID
     cancel_at_period_end: bool = False
     failed_attempts: int = 0  # Failed renewals of the current period.
+    paused: timedelta = timedelta(0)  # Frozen time so far: it pushes every later period back.
+    pause_start: datetime | None = None  # The latest freeze, if any.
+    pause_end: datetime | None = None
     next_attempt: datetime | None = None  # When the renewal is (re)tried; None once cancelled.
     cancelled: datetime | None = None
 
@@ -60,11 +66,26 @@ class Subscription:
 
     @property
     def period_start(self) -> datetime:
-        return self.anchor + _PERIODS[self.plan.kind] * self.period_index
+        return self._boundary(self.period_index)
 
     @property
     def period_end(self) -> datetime:
-        return self.anchor + _PERIODS[self.plan.kind] * (self.period_index + 1)
+        return self._boundary(self.period_index + 1)
+
+    def _boundary(self, periods: int) -> datetime:
+        """The start of period `periods`: counted from the anchor, moved back by the time the
+        membership was frozen before it (a freeze in the current period moves its end)."""
+        return self.anchor + _PERIODS[self.plan.kind] * periods + self.paused
+
+    def state_at(self, now: datetime) -> SubscriptionState:
+        if self.state is SubscriptionState.ACTIVE and self._frozen_at(now):
+            return SubscriptionState.PAUSED
+        return self.state
+
+    def _frozen_at(self, moment: datetime) -> bool:
+        if self.pause_start is None or self.pause_end is None:
+            return False
+        return self.pause_start <= moment < self.pause_end
 
     @property
     def access_until(self) -> datetime:
@@ -149,6 +170,30 @@ def cancel_now(subscription: Subscription, now: datetime) -> Subscription:
     return replace(
         subscription, state=SubscriptionState.CANCELLED, next_attempt=None, cancelled=now
     )
+
+
+def pause(
+    subscription: Subscription, start: datetime, end: datetime, now: datetime
+) -> Subscription:
+    """Freezes the membership from `start` to `end` (within the paid period, up to MAX_PAUSE):
+    no classes in between, and the period — with the next renewal — ends that much later."""
+    if subscription.state is not SubscriptionState.ACTIVE or subscription.cancel_at_period_end:
+        raise FailedPrecondition("SUBSCRIPTION_NOT_ACTIVE", "subscription.not_active")
+    if subscription.pause_end is not None and subscription.pause_end > now:
+        raise FailedPrecondition("ALREADY_PAUSED", "subscription.already_paused")
+    violations = []
+    if not now <= start < subscription.period_end:
+        violations.append(FieldViolation("start_time", "subscription.pause_start_in_period"))
+    if not start < end <= start + MAX_PAUSE:
+        violations.append(
+            FieldViolation("end_time", "subscription.pause_length", {"days": MAX_PAUSE.days})
+        )
+    if violations:
+        raise InvalidArgument(violations)
+    frozen = replace(
+        subscription, paused=subscription.paused + (end - start), pause_start=start, pause_end=end
+    )
+    return replace(frozen, next_attempt=frozen.period_end)
 
 
 def cancel_at_period_end(subscription: Subscription) -> Subscription:

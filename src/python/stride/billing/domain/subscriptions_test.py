@@ -8,15 +8,17 @@ from hypothesis import strategies as st
 from stride.billing.domain.plans import Plan, PlanKind
 from stride.billing.domain.subscriptions import (
     GRACE,
+    MAX_PAUSE,
     RETRY_DELAYS,
     Subscription,
     SubscriptionState,
     cancel_now,
+    pause,
     renewal_failed,
     renewed,
     start_subscription,
 )
-from stride.platform.errors import FailedPrecondition
+from stride.platform.errors import FailedPrecondition, InvalidArgument
 
 MONTHLY = Plan(
     uuid.uuid4(), "olaya", "Monthly", "شهري", PlanKind.MONTHLY_MEMBERSHIP, "SAR", 69_900, 1500
@@ -73,3 +75,29 @@ def test_a_cancelled_subscription_cannot_be_cancelled_again() -> None:
     ended = cancel_now(subscription, subscription.period_start + timedelta(days=2))
     with pytest.raises(FailedPrecondition):
         cancel_now(ended, ended.period_start + timedelta(days=3))
+
+
+def test_a_freeze_moves_this_period_and_every_later_one_back() -> None:
+    subscription = started(datetime(2027, 1, 31, 9, tzinfo=UTC))
+    start = datetime(2027, 2, 10, tzinfo=UTC)
+    frozen = pause(subscription, start, start + timedelta(days=14), start - timedelta(days=1))
+
+    assert frozen.period_end == subscription.period_end + timedelta(days=14)
+    assert frozen.next_attempt == frozen.period_end
+    assert renewed(frozen).period_end == renewed(subscription).period_end + timedelta(days=14)
+    assert frozen.state_at(start + timedelta(days=1)) is SubscriptionState.PAUSED
+    assert frozen.state_at(start + timedelta(days=14)) is SubscriptionState.ACTIVE
+
+
+def test_freezes_start_in_the_paid_period_and_last_at_most_ninety_days() -> None:
+    subscription = started(datetime(2027, 1, 1, tzinfo=UTC))
+    now = subscription.period_start
+    with pytest.raises(InvalidArgument) as outside:
+        pause(subscription, subscription.period_end, subscription.period_end + MAX_PAUSE, now)
+    with pytest.raises(InvalidArgument) as too_long:
+        pause(subscription, now, now + MAX_PAUSE + timedelta(days=1), now)
+    frozen = pause(subscription, now, now + timedelta(days=7), now)
+    with pytest.raises(FailedPrecondition):
+        pause(frozen, now + timedelta(days=1), now + timedelta(days=2), now)
+    assert [v.field for v in outside.value.violations] == ["start_time"]
+    assert [v.field for v in too_long.value.violations] == ["end_time"]

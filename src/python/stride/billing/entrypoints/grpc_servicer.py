@@ -172,6 +172,7 @@ _SUBSCRIPTION_STATES = {
     SubscriptionState.ACTIVE: pb.Subscription.STATE_ACTIVE,
     SubscriptionState.PAST_DUE: pb.Subscription.STATE_PAST_DUE,
     SubscriptionState.CANCELLED: pb.Subscription.STATE_CANCELLED,
+    SubscriptionState.PAUSED: pb.Subscription.STATE_PAUSED,
 }
 
 
@@ -180,7 +181,7 @@ def subscription_to_proto(subscription: Subscription) -> pb.Subscription:
     proto = pb.Subscription(
         name=subscription.resource_name,
         plan=plan.resource_name,
-        state=_SUBSCRIPTION_STATES[subscription.state],
+        state=_SUBSCRIPTION_STATES[subscription.state_at(datetime.now(UTC))],
         current_period_start_time=_timestamp(subscription.period_start),
         current_period_end_time=_timestamp(subscription.period_end),
         cancel_at_period_end=subscription.cancel_at_period_end,
@@ -192,6 +193,9 @@ def subscription_to_proto(subscription: Subscription) -> pb.Subscription:
         proto.next_renewal_time.CopyFrom(_timestamp(subscription.next_attempt))
     if subscription.cancelled is not None:
         proto.cancel_time.CopyFrom(_timestamp(subscription.cancelled))
+    if subscription.pause_start is not None and subscription.pause_end is not None:
+        proto.pause_start_time.CopyFrom(_timestamp(subscription.pause_start))
+        proto.pause_end_time.CopyFrom(_timestamp(subscription.pause_end))
     return proto
 
 
@@ -436,6 +440,26 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
             self._unit_of_work(), member_id, subscription, request.at_period_end
         )
         return subscription_to_proto(cancelled)
+
+    async def PauseSubscription(  # noqa: N802
+        self, request: pb.PauseSubscriptionRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Subscription:
+        member_id, subscription = _subscription_name(request.name)
+        missing = [
+            FieldViolation(field, "field.required")
+            for field in ("start_time", "end_time")
+            if not request.HasField(field)  # type: ignore[arg-type]
+        ]
+        if missing:
+            raise InvalidArgument(missing)
+        frozen = await subscriptions.pause_subscription(
+            self._unit_of_work(),
+            member_id,
+            subscription,
+            request.start_time.ToDatetime(tzinfo=UTC),
+            request.end_time.ToDatetime(tzinfo=UTC),
+        )
+        return subscription_to_proto(frozen)
 
     async def ChangeSubscriptionPaymentMethod(  # noqa: N802
         self,

@@ -27,6 +27,7 @@ from stride.billing.domain.subscriptions import (
     cancel_at_period_end,
     cancel_now,
     end_of_term,
+    pause,
     renewal_failed,
     renewed,
     start_subscription,
@@ -47,6 +48,7 @@ from stride.platform.errors import FailedPrecondition, NotFound
 SUBSCRIPTION_ACTIVATED = "billing.subscription.activated.v1"
 SUBSCRIPTION_RENEWED = "billing.subscription.renewed.v1"
 SUBSCRIPTION_PAST_DUE = "billing.subscription.past_due.v1"
+SUBSCRIPTION_PAUSED = "billing.subscription.paused.v1"
 SUBSCRIPTION_CANCELLED = "billing.subscription.cancelled.v1"
 RENEWER = "billing-renewer"  # The audit trail's actor for renewals.
 
@@ -99,6 +101,29 @@ async def cancel_subscription(
         await uow.subscriptions.save(after, now)
         await uow.commit()
     return after
+
+
+async def pause_subscription(
+    uow: BillingUnitOfWork,
+    member_id: uuid.UUID,
+    subscription_id: uuid.UUID,
+    start: datetime,
+    end: datetime,
+    clock: Clock = utcnow,
+) -> Subscription:
+    """Freezes a membership with dates: no classes in the window, and the paid period (and the
+    next renewal) move back by its length."""
+    require_self_or_role(str(member_id), "admin")
+    async with uow:
+        subscription = await _owned(uow, member_id, subscription_id)
+        now = clock()
+        frozen = pause(subscription, start, end, now)
+        await uow.entitlements.pause(frozen.entitlement_id, start, end)
+        await _apply(uow, subscription, frozen)
+        await uow.subscriptions.save(frozen, now)
+        announce_subscription(uow, frozen, SUBSCRIPTION_PAUSED)
+        await uow.commit()
+    return frozen
 
 
 async def change_payment_method(
@@ -263,4 +288,7 @@ def announce_subscription(
     changed.current_period_end_time.FromDatetime(subscription.period_end)
     if subscription.next_attempt is not None:
         changed.next_renewal_time.FromDatetime(subscription.next_attempt)
+    if subscription.pause_start is not None and subscription.pause_end is not None:
+        changed.pause_start_time.FromDatetime(subscription.pause_start)
+        changed.pause_end_time.FromDatetime(subscription.pause_end)
     uow.publish(event_type, subject=subscription.resource_name, payload=changed)
