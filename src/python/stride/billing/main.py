@@ -8,7 +8,7 @@ from pathlib import Path
 from stride.billing.adapters.stripe_payments import StripePayments, StripeWebhooks
 from stride.billing.config import BillingSettings
 from stride.billing.entrypoints.grpc_servicer import BillingServicer
-from stride.billing.service_layer import handlers, subscriptions
+from stride.billing.service_layer import fees, handlers, subscriptions
 from stride.billing.service_layer.unit_of_work import SOURCE, BillingUnitOfWork
 from stride.billing.v1 import billing_service_pb2_grpc as pb_grpc
 from stride.gateway.catalog import BILLING
@@ -43,6 +43,19 @@ async def build_app(settings: BillingSettings) -> GrpcApp:
 
     new_uow = partial(BillingUnitOfWork, base.sessions)
     payments = StripePayments(settings.stripe_api_key.get_secret_value(), settings.stripe_api_base)
+    fee_consumers = [
+        EventConsumer(
+            base.sessions,
+            partial(fees.charge_fee, new_uow, payments),
+            nats_url=settings.nats_url,
+            prefix=settings.events_prefix,
+            service=SOURCE,
+            stream=stream_name(settings.events_prefix, "scheduling"),
+            durable_name=f"billing-fees-{event_type.split('.')[2]}",
+            filter_subject=nats_subject(settings.events_prefix, event_type),
+        )
+        for event_type in (fees.LATE_CANCELLED, fees.NO_SHOW)
+    ]
     renewer = Periodic(
         "renew-subscriptions",
         settings.renew_every_seconds,
@@ -65,8 +78,18 @@ async def build_app(settings: BillingSettings) -> GrpcApp:
             )
         ],
         public_methods=BILLING.public_methods,
-        on_start=[*base.on_start, releases.start, renewer.start],
-        on_stop=[*base.on_stop, releases.stop, renewer.stop],
+        on_start=[
+            *base.on_start,
+            releases.start,
+            *(consumer.start for consumer in fee_consumers),
+            renewer.start,
+        ],
+        on_stop=[
+            *base.on_stop,
+            releases.stop,
+            *(consumer.stop for consumer in fee_consumers),
+            renewer.stop,
+        ],
     )
 
 

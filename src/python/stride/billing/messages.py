@@ -32,6 +32,20 @@ CATALOG.register(
         "line.plan": {"en": "The plan", "ar": "الخطة"},
         "line.renewal": {"en": "Membership renewal", "ar": "تجديد العضوية"},
         "line.refund": {"en": "Refund", "ar": "استرداد"},
+        "line.late_cancel_fee": {"en": "Late cancellation fee", "ar": "رسوم الإلغاء المتأخر"},
+        "line.no_show_fee": {"en": "No-show fee", "ar": "رسوم عدم الحضور"},
+        "fees.one_currency": {
+            "en": "Both fees must be in the same currency.",
+            "ar": "يجب أن تكون الرسمتان بالعملة نفسها.",
+        },
+        "fees.invalid_name": {
+            "en": "Use a name of the form studios/{studio}/fees.",
+            "ar": "استخدم اسمًا بالصيغة studios/{studio}/fees.",
+        },
+        "fees.not_set": {
+            "en": "This studio has not set its fees.",
+            "ar": "لم يحدد هذا الاستوديو رسومه.",
+        },
         "invoice.not_found": {
             "en": "This invoice does not exist.",
             "ar": "هذه الفاتورة غير موجودة.",

@@ -183,3 +183,29 @@ class InvoiceLineRecord(SQLModel, table=True):
     description_key: str = Field(max_length=64)
     net_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
     vat_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class StudioFeesRecord(SQLModel, table=True):
+    __tablename__ = "studio_fees"
+
+    studio: str = Field(primary_key=True, max_length=63)
+    currency: str = Field(max_length=3)
+    late_cancel_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
+    no_show_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
+    vat_rate_basis_points: int
+    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class FeeRecord(SQLModel, table=True):
+    __tablename__ = "fees"
+
+    id: uuid.UUID = Field(primary_key=True)
+    member_id: uuid.UUID = Field(index=True)
+    studio: str = Field(max_length=63)
+    booking: str = Field(max_length=128)
+    kind: str = Field(max_length=16)
+    currency: str = Field(max_length=3)
+    amount_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
+    state: str = Field(max_length=16)
+    payment_intent: str = Field(max_length=64)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

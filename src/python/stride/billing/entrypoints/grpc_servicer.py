@@ -13,6 +13,7 @@ from google.protobuf import empty_pb2, timestamp_pb2
 from stride.billing import messages  # noqa: F401 - registers Billing's texts.
 from stride.billing.adapters.repository import HELD, Hold
 from stride.billing.domain.entitlements import Entitlement, Kind
+from stride.billing.domain.fees import StudioFees
 from stride.billing.domain.invoices import Invoice
 from stride.billing.domain.money import Quote
 from stride.billing.domain.plans import Plan, PlanKind, parse_plan_name
@@ -23,7 +24,14 @@ from stride.billing.domain.subscriptions import (
     is_recurring,
     subscription_id,
 )
-from stride.billing.service_layer import handlers, invoices, plans, purchases, subscriptions
+from stride.billing.service_layer import (
+    fees,
+    handlers,
+    invoices,
+    plans,
+    purchases,
+    subscriptions,
+)
 from stride.billing.service_layer.payments import (
     PaymentProvider,
     WebhookVerifier,
@@ -222,6 +230,24 @@ def invoice_to_proto(invoice: Invoice) -> pb.Invoice:
         total=money(invoice.total_minor),
         source=invoice.source,
     )
+
+
+def fees_to_proto(prices: StudioFees) -> pb.StudioFees:
+    return pb.StudioFees(
+        name=prices.resource_name,
+        late_cancel_fee=pb.Money(
+            currency_code=prices.currency, amount_minor=prices.late_cancel_minor
+        ),
+        no_show_fee=pb.Money(currency_code=prices.currency, amount_minor=prices.no_show_minor),
+        vat_rate_basis_points=prices.vat_rate_basis_points,
+    )
+
+
+def _fees_studio(name: str, field: str) -> str:
+    parts = name.split("/")
+    if len(parts) != 3 or parts[0] != "studios" or parts[2] != "fees" or not parts[1]:
+        raise InvalidArgument([FieldViolation(field, "fees.invalid_name")])
+    return parts[1]
 
 
 def refund_to_proto(refund: Refund, purchase: Purchase) -> pb.Refund:
@@ -516,6 +542,31 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
                 for card in cards
             ]
         )
+
+    async def GetStudioFees(  # noqa: N802
+        self, request: pb.GetStudioFeesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.StudioFees:
+        prices = await fees.get_fees(self._unit_of_work(), _fees_studio(request.name, "name"))
+        return fees_to_proto(prices)
+
+    async def UpdateStudioFees(  # noqa: N802
+        self, request: pb.UpdateStudioFeesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.StudioFees:
+        given = request.fees
+        late, no_show = given.late_cancel_fee, given.no_show_fee
+        if no_show.currency_code and no_show.currency_code != late.currency_code:
+            raise InvalidArgument(
+                [FieldViolation("fees.no_show_fee.currency_code", "fees.one_currency")]
+            )
+        prices = await fees.set_fees(
+            self._unit_of_work(),
+            _fees_studio(given.name, "fees.name"),
+            late.currency_code,
+            late.amount_minor,
+            no_show.amount_minor,
+            given.vat_rate_basis_points,
+        )
+        return fees_to_proto(prices)
 
     async def RefundPurchase(  # noqa: N802
         self, request: pb.RefundPurchaseRequest, context: grpc.aio.ServicerContext

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stride.billing.adapters.audit_repository import AuditRepository
+from stride.billing.adapters.fee_repository import FeeRepository
 from stride.billing.adapters.invoice_repository import InvoiceRepository
 from stride.billing.adapters.repository import (
     EntitlementRepository,
@@ -24,6 +25,7 @@ class BillingUnitOfWork(UnitOfWork):
     payments: PaymentRepository
     subscriptions: SubscriptionRepository
     invoices: InvoiceRepository
+    fees: FeeRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         super().__init__(sessions, SOURCE)
@@ -35,3 +37,4 @@ class BillingUnitOfWork(UnitOfWork):
         self.payments = PaymentRepository(session)
         self.subscriptions = SubscriptionRepository(session)
         self.invoices = InvoiceRepository(session)
+        self.fees = FeeRepository(session)

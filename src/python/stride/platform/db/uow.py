@@ -56,6 +56,13 @@ class UnitOfWork:
         finally:
             await session.close()
 
+    def join(self, session: AsyncSession) -> Self:
+        """Works inside a transaction someone else owns (an event consumer's, beside its inbox
+        row): repositories and `publish` use it; committing stays with the owner."""
+        self._session = session
+        self._open_repositories(session)
+        return self
+
     def _open_repositories(self, session: AsyncSession) -> None:
         """Hook for subclasses."""
 

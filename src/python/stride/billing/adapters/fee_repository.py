@@ -1,0 +1,92 @@
+"""Studios' fee prices and the fees charged to members."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict
+from datetime import datetime
+
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from stride.billing.adapters.tables import (
+    FeeRecord,
+    PurchaseRecord,
+    StudioFeesRecord,
+    SubscriptionRecord,
+)
+from stride.billing.domain.fees import Fee, StudioFees
+
+
+class FeeRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._db = session
+
+    async def prices(self, studio: str) -> StudioFees | None:
+        record = await self._db.get(StudioFeesRecord, studio)
+        if record is None:
+            return None
+        return StudioFees(
+            record.studio,
+            record.currency,
+            record.late_cancel_minor,
+            record.no_show_minor,
+            record.vat_rate_basis_points,
+        )
+
+    async def set_prices(self, fees: StudioFees, now: datetime) -> None:
+        values = {**asdict(fees), "updated_at": now}
+        statement = insert(StudioFeesRecord).values(**values)
+        await self._db.execute(
+            statement.on_conflict_do_update(index_elements=["studio"], set_=values)
+        )
+
+    async def open(self, fee: Fee, now: datetime) -> bool:
+        """Records a new fee; False when this booking was already charged this fee."""
+        added = await self._db.execute(
+            insert(FeeRecord)
+            .values(
+                id=fee.id,
+                member_id=fee.member_id,
+                studio=fee.studio,
+                booking=fee.booking,
+                kind=fee.kind.value,
+                currency=fee.currency,
+                amount_minor=fee.amount_minor,
+                state=fee.state.value,
+                payment_intent=fee.payment_intent,
+                created_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
+        return bool(added.rowcount)  # type: ignore[attr-defined]
+
+    async def settle(self, fee: Fee) -> None:
+        record = await self._db.get(FeeRecord, fee.id)
+        if record is not None:
+            record.state, record.payment_intent = fee.state.value, fee.payment_intent
+            await self._db.flush()
+
+    async def card_on_file(self, member_id: uuid.UUID) -> str | None:
+        """The card the member pays with now: their live membership's, else the last one a
+        purchase succeeded with."""
+        renewing = await self._db.execute(
+            select(SubscriptionRecord.payment_method)
+            .where(SubscriptionRecord.member_id == member_id)
+            .where(col(SubscriptionRecord.next_attempt).is_not(None))
+            .order_by(col(SubscriptionRecord.updated_at).desc())
+            .limit(1)
+        )
+        if card := renewing.scalar_one_or_none():
+            return str(card)
+        paid = await self._db.execute(
+            select(PurchaseRecord.payment_method)
+            .where(PurchaseRecord.member_id == member_id)
+            .where(PurchaseRecord.state == "succeeded")
+            .where(PurchaseRecord.payment_method != "")
+            .order_by(col(PurchaseRecord.updated_at).desc())
+            .limit(1)
+        )
+        found = paid.scalar_one_or_none()
+        return str(found) if found else None

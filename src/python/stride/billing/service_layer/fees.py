@@ -1,0 +1,176 @@
+"""Late-cancel and no-show fees: studios set their prices; Billing charges them when Scheduling
+reports a late cancellation or a no-show of a booking made with a membership."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from stride.billing.domain.entitlements import Kind
+from stride.billing.domain.fees import Fee, FeeKind, FeeState, StudioFees, fee_id, validate_fees
+from stride.billing.domain.purchases import PurchaseState
+from stride.billing.events.v1 import events_pb2
+from stride.billing.service_layer.handlers import STAFF, Clock, utcnow
+from stride.billing.service_layer.invoices import issue_invoice
+from stride.billing.service_layer.payments import PAYMENT_FAILED, PAYMENT_SUCCEEDED, Charges
+from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
+from stride.events.v1.envelope_pb2 import Envelope
+from stride.platform.auth import current_principal, require_role_in_studio
+from stride.platform.errors import NotFound
+from stride.platform.resource_names import parse_resource_name, parse_uuid_ids
+from stride.scheduling.events.v1.events_pb2 import BookingChanged
+
+LATE_CANCELLED = "scheduling.booking.late_cancelled.v1"
+NO_SHOW = "scheduling.attendance.no_show.v1"
+_KINDS = {LATE_CANCELLED: FeeKind.LATE_CANCEL, NO_SHOW: FeeKind.NO_SHOW}
+
+
+async def get_fees(uow: BillingUnitOfWork, studio: str) -> StudioFees:
+    current_principal()
+    async with uow:
+        prices = await uow.fees.prices(studio)
+    if prices is None:
+        raise NotFound("FEES_NOT_SET", "fees.not_set")
+    return prices
+
+
+async def set_fees(
+    uow: BillingUnitOfWork,
+    studio: str,
+    currency: str,
+    late_cancel_minor: int,
+    no_show_minor: int,
+    vat_rate_basis_points: int,
+    clock: Clock = utcnow,
+) -> StudioFees:
+    manager = require_role_in_studio(f"studios/{studio}", *STAFF)
+    prices = validate_fees(
+        studio, currency, late_cancel_minor, no_show_minor, vat_rate_basis_points
+    )
+    now = clock()
+    async with uow:
+        await uow.fees.set_prices(prices, now)
+        await uow.audit.append(
+            now,
+            f"users/{manager.user_id}",
+            "fees.set",
+            prices.resource_name,
+            {
+                "currency": currency,
+                "late_cancel_minor": late_cancel_minor,
+                "no_show_minor": no_show_minor,
+                "vat_rate_basis_points": vat_rate_basis_points,
+            },
+        )
+        await uow.commit()
+    return prices
+
+
+async def charge_fee(
+    new_uow: Callable[[], BillingUnitOfWork],
+    payments: Charges,
+    envelope: Envelope,
+    session: AsyncSession,
+    clock: Clock = utcnow,
+) -> None:
+    """Consumes a late cancellation or a no-show, in the consumer's transaction (its inbox row
+    makes a redelivery a no-op; the fee's own id and Stripe's idempotency key back that up)."""
+    changed = BookingChanged()
+    envelope.data.Unpack(changed)
+    member_id, booking_id = parse_uuid_ids(
+        changed.booking, ("users", "bookings"), field="booking", message_key="booking.invalid_name"
+    )
+    studio, _ = parse_resource_name(
+        changed.class_session,
+        ("studios", "classSessions"),
+        field="class_session",
+        message_key="studio.invalid_name",
+    )
+    uow = new_uow().join(session)
+    if not await _paid_with_membership(uow, member_id, booking_id):
+        return  # A class pack keeps the held credit instead; no booking held nothing.
+    prices = await uow.fees.prices(studio)
+    kind = _KINDS[envelope.type]
+    lines = prices.lines(kind) if prices else ()
+    if prices is None or not lines:
+        return
+    fee = Fee(
+        fee_id(changed.booking, kind),
+        member_id,
+        studio,
+        changed.booking,
+        kind,
+        prices.currency,
+        sum(item.total_minor for item in lines),
+    )
+    now = clock()
+    if not await uow.fees.open(fee, now):
+        return
+    fee = await _collect(uow, payments, fee)
+    await uow.fees.settle(fee)
+    if fee.state is FeeState.PAID:
+        await issue_invoice(uow, member_id, studio, fee.currency, lines, fee.resource_name, now)
+        await uow.audit.append(
+            now,
+            "billing-fees",
+            "fee.charged",
+            fee.resource_name,
+            {
+                "booking": fee.booking,
+                "kind": kind.value,
+                "currency": fee.currency,
+                "amount_minor": fee.amount_minor,
+                "payment_intent": fee.payment_intent,
+            },
+        )
+
+
+async def _paid_with_membership(
+    uow: BillingUnitOfWork, member_id: uuid.UUID, booking_id: uuid.UUID
+) -> bool:
+    hold = await uow.entitlements.hold(booking_id)
+    if hold is None or hold.member_id != member_id:
+        return False
+    used = await uow.entitlements.get(hold.entitlement_id)
+    return used is not None and used.kind is Kind.MEMBERSHIP
+
+
+async def _collect(uow: BillingUnitOfWork, payments: Charges, fee: Fee) -> Fee:
+    """Charges the member's card on file off-session; without one the fee stays unpaid."""
+    customer = await uow.payments.customer(fee.member_id)
+    card = await uow.fees.card_on_file(fee.member_id)
+    if customer is None or card is None:
+        _announce(uow, fee, PAYMENT_FAILED, "no_card_on_file")
+        return fee
+    outcome = await payments.charge(
+        customer,
+        card,
+        fee.amount_minor,
+        fee.currency,
+        f"fee-{fee.id}",
+        {"fee": fee.resource_name},
+        off_session=True,
+    )
+    if outcome.state is not PurchaseState.SUCCEEDED:
+        _announce(uow, fee, PAYMENT_FAILED, outcome.failure_code or outcome.state.value)
+        return replace(fee, payment_intent=outcome.payment_intent)
+    paid = replace(fee, state=FeeState.PAID, payment_intent=outcome.payment_intent)
+    _announce(uow, paid, PAYMENT_SUCCEEDED, "")
+    return paid
+
+
+def _announce(uow: BillingUnitOfWork, fee: Fee, event_type: str, failure_code: str) -> None:
+    uow.publish(
+        event_type,
+        subject=fee.resource_name,
+        payload=events_pb2.PaymentChanged(
+            fee=fee.resource_name,
+            member=f"users/{fee.member_id}",
+            currency_code=fee.currency,
+            amount_minor=fee.amount_minor,
+            failure_code=failure_code,
+        ),
+    )
