@@ -15,6 +15,12 @@ class BillingSettings(ServiceSettings):
     stripe_api_base: str | None = None
     # How old a webhook's signed timestamp may be (replay window), as Stripe recommends.
     stripe_webhook_tolerance_seconds: int = Field(default=300, gt=0)
+    # Tabby (buy now, pay later): its API address, secret key and our merchant code; financing
+    # is off while the address is unset. The app handles the return deep link.
+    financing_api_base: str | None = None
+    financing_secret_key: SecretStr = SecretStr("")
+    financing_merchant_code: str = ""
+    financing_return_url: str = "stride://purchases/financing"
     # How often the renewer looks for subscriptions due (several replicas may run it).
     renew_every_seconds: float = Field(default=60.0, gt=0)
 
@@ -25,7 +31,7 @@ class BillingSettings(ServiceSettings):
             raise ValueError("must be a Stripe secret or restricted key (sk_… or rk_…)")
         return value
 
-    @field_validator("stripe_api_base")
+    @field_validator("stripe_api_base", "financing_api_base")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):

@@ -6,6 +6,7 @@ from functools import partial
 from pathlib import Path
 
 from stride.billing.adapters.stripe_payments import StripePayments, StripeWebhooks
+from stride.billing.adapters.tabby_financing import TabbyFinancing
 from stride.billing.config import BillingSettings
 from stride.billing.entrypoints.grpc_servicer import BillingServicer
 from stride.billing.service_layer import fees, handlers, subscriptions
@@ -26,6 +27,17 @@ async def renew_subscriptions(
     new_uow: partial[BillingUnitOfWork], payments: StripePayments
 ) -> None:
     await subscriptions.renew_due(new_uow, payments)
+
+
+def financing(settings: BillingSettings) -> TabbyFinancing | None:
+    if settings.financing_api_base is None:
+        return None
+    return TabbyFinancing(
+        settings.financing_api_base,
+        settings.financing_secret_key.get_secret_value(),
+        settings.financing_merchant_code,
+        settings.financing_return_url,
+    )
 
 
 async def build_app(settings: BillingSettings) -> GrpcApp:
@@ -70,6 +82,7 @@ async def build_app(settings: BillingSettings) -> GrpcApp:
                 BillingServicer(
                     new_uow,
                     payments,
+                    financing(settings),
                     StripeWebhooks(
                         settings.stripe_webhook_secret.get_secret_value(),
                         settings.stripe_webhook_tolerance_seconds,

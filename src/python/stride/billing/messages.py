@@ -34,6 +34,30 @@ CATALOG.register(
         "line.refund": {"en": "Refund", "ar": "استرداد"},
         "line.late_cancel_fee": {"en": "Late cancellation fee", "ar": "رسوم الإلغاء المتأخر"},
         "line.no_show_fee": {"en": "No-show fee", "ar": "رسوم عدم الحضور"},
+        "financing.unknown_provider": {
+            "en": "This instalment provider is not available here.",
+            "ar": "مزود التقسيط هذا غير متاح هنا.",
+        },
+        "financing.buyer_email": {
+            "en": "The instalment provider needs your email address.",
+            "ar": "يحتاج مزود التقسيط إلى بريدك الإلكتروني.",
+        },
+        "financing.declined": {
+            "en": "The instalment provider cannot offer a plan for this purchase.",
+            "ar": "لا يستطيع مزود التقسيط تقديم خطة لعملية الشراء هذه.",
+        },
+        "financing.refused": {
+            "en": "The instalment provider refused the request.",
+            "ar": "رفض مزود التقسيط الطلب.",
+        },
+        "financing.unavailable": {
+            "en": "The instalment provider is unavailable right now. Try again in a moment.",
+            "ar": "مزود التقسيط غير متاح حاليًا. حاول مرة أخرى بعد قليل.",
+        },
+        "financing.not_financed": {
+            "en": "This purchase is not paid in instalments.",
+            "ar": "عملية الشراء هذه ليست بالتقسيط.",
+        },
         "fees.one_currency": {
             "en": "Both fees must be in the same currency.",
             "ar": "يجب أن تكون الرسمتان بالعملة نفسها.",

@@ -284,6 +284,8 @@ class PaymentRepository:
                 failure_code=purchase.failure_code,
                 entitlement_id=purchase.entitlement_id,
                 refunded_minor=purchase.refunded_minor,
+                financing_payment=purchase.financing_payment,
+                financing_url=purchase.financing_url,
                 updated_at=now,
             )
         )
@@ -344,6 +346,8 @@ def _to_purchase(record: PurchaseRecord, plan: Plan) -> Purchase:
         failure_code=record.failure_code,
         refunded_minor=record.refunded_minor,
         payment_method=record.payment_method,
+        financing_payment=record.financing_payment,
+        financing_url=record.financing_url,
     )
 
 

@@ -96,6 +96,8 @@ class PurchaseRecord(SQLModel, table=True):
     entitlement_id: uuid.UUID | None = Field(default=None, foreign_key="entitlements.id")
     refunded_minor: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     payment_method: str = Field(default="", max_length=255)
+    financing_payment: str = Field(default="", max_length=128)  # A BNPL partner's payment id.
+    financing_url: str = Field(default="", max_length=2048)  # Where the member approves it.
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 

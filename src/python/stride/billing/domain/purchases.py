@@ -54,6 +54,8 @@ class Purchase:
     failure_code: str = ""
     refunded_minor: int = 0
     payment_method: str = ""  # Kept for a membership's renewals.
+    financing_payment: str = ""  # Paid through a buy-now-pay-later partner instead of a card.
+    financing_url: str = ""
 
     @property
     def resource_name(self) -> str:

@@ -33,6 +33,7 @@ from stride.billing.service_layer import (
     subscriptions,
 )
 from stride.billing.service_layer.payments import (
+    FinancingProvider,
     PaymentProvider,
     WebhookVerifier,
     list_payment_methods,
@@ -164,6 +165,7 @@ def purchase_to_proto(purchase: Purchase, client_secret: str = "") -> pb.Purchas
             else ""
         ),
         failure_code=purchase.failure_code,
+        financing_url=purchase.financing_url,
         create_time=_timestamp(purchase.created),
         refunded=pb.Money(
             currency_code=purchase.plan.currency, amount_minor=purchase.refunded_minor
@@ -266,10 +268,12 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
         self,
         unit_of_work: Callable[[], BillingUnitOfWork],
         payments: PaymentProvider,
+        financing: FinancingProvider | None,
         webhooks: WebhookVerifier,
     ) -> None:
         self._unit_of_work = unit_of_work
         self._payments = payments
+        self._financing = financing
         self._webhooks = webhooks
 
     async def CreatePlan(  # noqa: N802 - generated gRPC method name.
@@ -430,6 +434,39 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
         )
         return purchase_to_proto(purchase, client_secret)
 
+    async def FinancePlan(  # noqa: N802
+        self, request: pb.FinancePlanRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Purchase:
+        (member_id,) = parse_uuid_ids(
+            request.parent, ("users",), field="parent", message_key="user.invalid_name"
+        )
+        studio, plan_id = parse_plan_name(request.plan, "plan")
+        purchase = await purchases.finance_plan(
+            self._unit_of_work(),
+            self._financing,
+            member_id,
+            studio,
+            plan_id,
+            request.provider,
+            request.buyer_email,
+            request.request_id,
+        )
+        return purchase_to_proto(purchase)
+
+    async def ConfirmFinancing(  # noqa: N802
+        self, request: pb.ConfirmFinancingRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Purchase:
+        member_id, purchase_id = parse_uuid_ids(
+            request.name,
+            ("users", "purchases"),
+            field="name",
+            message_key="purchase.invalid_name",
+        )
+        purchase = await purchases.confirm_financing(
+            self._unit_of_work(), self._financing, member_id, purchase_id
+        )
+        return purchase_to_proto(purchase)
+
     async def GetPurchase(  # noqa: N802
         self, request: pb.GetPurchaseRequest, context: grpc.aio.ServicerContext
     ) -> pb.Purchase:
@@ -587,6 +624,7 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
             given.currency_code if given else None,
             request.reason,
             request.request_id,
+            financing=self._financing,
         )
         return refund_to_proto(refund, purchase)
 

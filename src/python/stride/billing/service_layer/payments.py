@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from stride.billing.adapters.stripe_payments import PaymentOutcome, SavedCard, StripeEvent
+from stride.billing.domain.financing import Checkout, FinancingStatus
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
 from stride.platform.auth import require_self_or_role
 
@@ -50,6 +51,36 @@ class PaymentProvider(Charges, Protocol):
         amount_minor: int,
         idempotency_key: str,
         metadata: Mapping[str, str],
+    ) -> str:
+        ...
+
+
+class FinancingProvider(Protocol):
+    """A buy-now-pay-later partner (Tabby's adapter implements it)."""
+
+    name: str
+
+    async def start_checkout(
+        self,
+        reference: str,
+        amount_minor: int,
+        currency: str,
+        description: str,
+        buyer_email: str,
+        language: str,
+    ) -> Checkout:
+        ...
+
+    async def status(self, payment_id: str) -> FinancingStatus:
+        ...
+
+    async def capture(
+        self, payment_id: str, amount_minor: int, currency: str, reference: str
+    ) -> None:
+        ...
+
+    async def refund(
+        self, payment_id: str, amount_minor: int, currency: str, reference: str
     ) -> str:
         ...
 

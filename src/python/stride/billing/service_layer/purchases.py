@@ -20,6 +20,7 @@ from stride.billing.adapters.stripe_payments import (
     outcome_of,
 )
 from stride.billing.domain.entitlements import Kind, validate_grant
+from stride.billing.domain.financing import FinancingStatus
 from stride.billing.domain.invoices import plan_lines, refund_lines
 from stride.billing.domain.plans import parse_plan_name
 from stride.billing.domain.purchases import (
@@ -47,6 +48,7 @@ from stride.billing.service_layer.invoices import issue_invoice
 from stride.billing.service_layer.payments import (
     PAYMENT_FAILED,
     PAYMENT_SUCCEEDED,
+    FinancingProvider,
     PaymentProvider,
     WebhookVerifier,
 )
@@ -58,7 +60,8 @@ from stride.billing.service_layer.subscriptions import (
 )
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
 from stride.platform.auth import require_role_in_studio, require_self_or_role
-from stride.platform.errors import FieldViolation, InvalidArgument, NotFound
+from stride.platform.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from stride.platform.i18n import current_locale
 from stride.platform.resource_names import parse_uuid_ids
 
 REFUND_ISSUED = "billing.refund.issued.v1"
@@ -107,6 +110,96 @@ async def purchase_plan(
         purchase = await record_outcome(uow, purchase, outcome, clock())
         await uow.commit()
     return purchase, outcome.client_secret
+
+
+async def finance_plan(
+    uow: BillingUnitOfWork,
+    financing: FinancingProvider | None,
+    member_id: uuid.UUID,
+    studio: str,
+    plan_id: uuid.UUID,
+    provider: str,
+    buyer_email: str,
+    request_id: str,
+    clock: Clock = utcnow,
+) -> Purchase:
+    """Starts paying for a plan in instalments: the purchase waits (REQUIRES_ACTION) while the
+    member approves the plan on the partner's page (`financing_url`)."""
+    require_self_or_role(str(member_id))
+    validate_request_id(request_id)
+    if financing is None or provider != financing.name:
+        raise InvalidArgument([FieldViolation("provider", "financing.unknown_provider")])
+    if "@" not in buyer_email:
+        raise InvalidArgument([FieldViolation("buyer_email", "financing.buyer_email")])
+    async with uow:
+        plan = await uow.plans.get(studio, plan_id)
+        if plan is None:
+            raise NotFound("PLAN_NOT_FOUND", "plan.not_found")
+        purchase = await uow.payments.open_purchase(
+            Purchase(
+                purchase_id(member_id, request_id),
+                member_id,
+                plan,
+                plan_total(plan),
+                PurchaseState.PROCESSING,
+                clock(),
+            )
+        )
+        if purchase.plan.id != plan.id:
+            raise InvalidArgument([FieldViolation("request_id", "request_id.reused")])
+        if purchase.financing_payment or purchase.state is not PurchaseState.PROCESSING:
+            return purchase  # A retry: the checkout already exists.
+        checkout = await financing.start_checkout(
+            purchase.resource_name,
+            purchase.amount_minor,
+            plan.currency,
+            plan.display_name_en,
+            buyer_email,
+            current_locale(),
+        )
+        purchase = replace(
+            purchase,
+            state=PurchaseState.REQUIRES_ACTION,
+            financing_payment=checkout.payment_id,
+            financing_url=checkout.web_url,
+        )
+        await uow.payments.save_purchase(purchase, clock())
+        await uow.commit()
+    return purchase
+
+
+async def confirm_financing(
+    uow: BillingUnitOfWork,
+    financing: FinancingProvider | None,
+    member_id: uuid.UUID,
+    purchase_id_: uuid.UUID,
+    clock: Clock = utcnow,
+) -> Purchase:
+    """After the partner's page: captures an approved plan (the member gets what they bought),
+    fails a rejected or expired one, leaves a pending one waiting. Safe to repeat."""
+    require_self_or_role(str(member_id))
+    async with uow:
+        purchase = await uow.payments.purchase(purchase_id_, lock=True)
+        if purchase is None or purchase.member_id != member_id:
+            raise NotFound("PURCHASE_NOT_FOUND", "purchase.not_found")
+        if not purchase.financing_payment or financing is None:
+            raise FailedPrecondition("NOT_FINANCED", "financing.not_financed")
+        if purchase.state is PurchaseState.SUCCEEDED:
+            return purchase
+        status = await financing.status(purchase.financing_payment)
+        if status is FinancingStatus.AUTHORIZED:
+            await financing.capture(
+                purchase.financing_payment,
+                purchase.amount_minor,
+                purchase.plan.currency,
+                purchase.resource_name,
+            )
+            status = FinancingStatus.CAPTURED
+        failure = status.value if status is FinancingStatus.REJECTED else ""
+        outcome = PaymentOutcome(status.purchase_state, failure_code=failure)
+        purchase = await record_outcome(uow, purchase, outcome, clock())
+        await uow.commit()
+    return purchase
 
 
 async def get_purchase(
@@ -229,6 +322,7 @@ async def refund_purchase(
     reason: str,
     request_id: str,
     clock: Clock = utcnow,
+    financing: FinancingProvider | None = None,
 ) -> tuple[Refund, Purchase]:
     """The refund and the purchase after it. The purchase stays locked from the check of what
     is left to refund until the refund commits, so concurrent refunds cannot exceed it."""
@@ -254,13 +348,7 @@ async def refund_purchase(
             now,
         )
         refund = replace(
-            refund,
-            provider_refund=await payments.refund(
-                purchase.payment_intent,
-                amount,
-                refund.idempotency_key,
-                {"refund": refund.resource_name},
-            ),
+            refund, provider_refund=await _give_back(payments, financing, purchase, refund)
         )
         after = replace(purchase, refunded_minor=purchase.refunded_minor + amount)
         revoked = await _take_back(uow, after, now) if after.fully_refunded else 0
@@ -278,6 +366,27 @@ async def refund_purchase(
         await _record_refund(uow, refund, after, revoked)
         await uow.commit()
     return refund, after
+
+
+async def _give_back(
+    payments: PaymentProvider,
+    financing: FinancingProvider | None,
+    purchase: Purchase,
+    refund: Refund,
+) -> str:
+    """Refunds through whoever took the money: Stripe, or the financing partner."""
+    if not purchase.financing_payment:
+        return await payments.refund(
+            purchase.payment_intent,
+            refund.amount_minor,
+            refund.idempotency_key,
+            {"refund": refund.resource_name},
+        )
+    if financing is None:
+        raise FailedPrecondition("FINANCING_UNAVAILABLE", "financing.unavailable")
+    return await financing.refund(
+        purchase.financing_payment, refund.amount_minor, refund.currency, refund.resource_name
+    )
 
 
 async def _take_back(uow: BillingUnitOfWork, purchase: Purchase, now: datetime) -> int:
