@@ -9,13 +9,14 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from billing.buying import Uow, a_plan, buy, entitlements_of, member
+from billing.buying import MANAGER, STUDIO, Uow, a_plan, buy, entitlements_of, member
 from billing.stripe_support import CARD_OK, payment_intents, tokenized_card
 from stride.billing.adapters.stripe_payments import StripePayments
 from stride.billing.domain.entitlements import Entitlement, Kind
-from stride.billing.domain.plans import PlanKind
+from stride.billing.domain.money import plan_change_quote
+from stride.billing.domain.plans import Plan, PlanKind
 from stride.billing.domain.subscriptions import GRACE, Subscription, SubscriptionState
-from stride.billing.service_layer import subscriptions
+from stride.billing.service_layer import invoices, plans, subscriptions
 from stride.platform.auth import Principal, authenticated_as
 from stride.platform.errors import NotFound, PermissionDenied
 
@@ -204,3 +205,90 @@ async def test_a_frozen_membership_books_nothing_in_its_window_and_renews_later(
     assert held.covers(held.studio, start - MINUTE)
     assert not held.covers(held.studio, start + timedelta(days=3))
     assert held.covers(held.studio, start + timedelta(days=10))
+
+
+async def pricier_monthly(new_uow: Uow) -> Plan:
+    with authenticated_as(MANAGER):
+        return await plans.create_plan(
+            new_uow(),
+            STUDIO,
+            "Premium",
+            "مميز",
+            PlanKind.MONTHLY_MEMBERSHIP,
+            "SAR",
+            60_000,
+            1500,
+            0,
+            0,
+        )
+
+
+async def switch(
+    new_uow: Uow,
+    payments: StripePayments,
+    buyer: Principal,
+    subscription: Subscription,
+    plan: Plan,
+    request_id: str,
+    moment: datetime,
+) -> Subscription:
+    with authenticated_as(buyer):
+        return await subscriptions.change_plan(
+            new_uow(),
+            payments,
+            subscription.member_id,
+            subscription.id,
+            plan.studio,
+            plan.id,
+            request_id,
+            clock=lambda: moment,
+        )
+
+
+async def test_an_upgrade_charges_the_prorated_difference_once(
+    new_uow: Uow, payments: StripePayments, stripe_api_base: str
+) -> None:
+    buyer, started = await subscribed(new_uow, payments, stripe_api_base)
+    premium = await pricier_monthly(new_uow)
+    midway = started.period_start + (started.period_end - started.period_start) / 2
+
+    upgraded = await switch(new_uow, payments, buyer, started, premium, "up-1", midway)
+    retried = await switch(new_uow, payments, buyer, started, premium, "up-1", midway)
+
+    expected = plan_change_quote(
+        "SAR", 1500, 30_000, 60_000, started.period_start, started.period_end, midway
+    )
+    with authenticated_as(buyer):
+        change_invoice, _ = await invoices.list_invoices(new_uow(), started.member_id, 0, 10)
+    assert (upgraded.plan.id, retried.plan.id) == (premium.id, premium.id)
+    assert change_invoice.total_minor == expected.total_minor == 17_250
+    assert [i.description_key for i in change_invoice.lines] == [
+        "line.unused_time",
+        "line.remaining_time",
+    ]
+    assert renewal_charges(stripe_api_base, upgraded) == 1
+
+
+async def test_a_downgrade_waits_for_the_next_renewal(
+    new_uow: Uow, payments: StripePayments, stripe_api_base: str
+) -> None:
+    buyer = member()
+    premium = await pricier_monthly(new_uow)
+    await buy(new_uow, payments, buyer, premium, tokenized_card(stripe_api_base, CARD_OK))
+    started = await current(new_uow, buyer)
+    basic = await a_plan(new_uow, PlanKind.MONTHLY_MEMBERSHIP)
+
+    waiting = await switch(
+        new_uow, payments, buyer, started, basic, "down-1", started.period_start + MINUTE
+    )
+    await renew_at(new_uow, payments, started.period_end + MINUTE)
+
+    renewed = await current(new_uow, buyer)
+    assert (waiting.plan.id, waiting.pending_plan) == (premium.id, basic)
+    assert (renewed.plan.id, renewed.pending_plan, renewed.period_index) == (basic.id, None, 1)
+    charged = [
+        i["amount"]
+        for i in payment_intents(stripe_api_base)
+        if i.get("metadata", {}).get("subscription") == renewed.resource_name
+    ]
+    assert charged == [34_500]  # The basic plan's price with VAT.

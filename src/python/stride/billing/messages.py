@@ -143,6 +143,18 @@ CATALOG.register(
             "en": "The pause must end after it starts, within {days} days.",
             "ar": "يجب أن ينتهي الإيقاف المؤقت بعد بدايته، خلال {days} يومًا.",
         },
+        "subscription.plan_not_switchable": {
+            "en": "Choose another plan of the same studio, currency and billing period.",
+            "ar": "اختر خطة أخرى من الاستوديو نفسه وبالعملة وفترة الفوترة نفسيهما.",
+        },
+        "subscription.renewal_pending": {
+            "en": "This subscription is being renewed; try again in a moment.",
+            "ar": "يجري تجديد هذا الاشتراك؛ حاول مرة أخرى بعد قليل.",
+        },
+        "subscription.upgrade_declined": {
+            "en": "Your card was declined for the upgrade; your plan is unchanged.",
+            "ar": "رُفضت بطاقتك لعملية الترقية؛ لم تتغير خطتك.",
+        },
         "subscription.cancelled": {
             "en": "This subscription is already cancelled.",
             "ar": "هذا الاشتراك ملغى بالفعل.",

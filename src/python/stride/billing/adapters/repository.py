@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
 from stride.billing.adapters.tables import (
@@ -373,7 +374,7 @@ class SubscriptionRepository:
         if lock:
             query = query.with_for_update(of=SubscriptionRecord)
         row = (await self._db.execute(query)).first()
-        return _to_subscription(row[0], _to_plan(row[1])) if row else None
+        return _from_row(row) if row else None
 
     async def for_member(self, member_id: uuid.UUID, offset: int, limit: int) -> list[Subscription]:
         rows = await self._db.execute(
@@ -383,7 +384,7 @@ class SubscriptionRepository:
             .offset(offset)
             .limit(limit)
         )
-        return [_to_subscription(row[0], _to_plan(row[1])) for row in rows.all()]
+        return [_from_row(row) for row in rows.all()]
 
     async def claim_due(self, now: datetime, limit: int) -> list[Subscription]:
         """Up to `limit` subscriptions due by `now`, locked for this transaction. Rows another
@@ -395,13 +396,28 @@ class SubscriptionRepository:
             .limit(limit)
             .with_for_update(of=SubscriptionRecord, skip_locked=True)
         )
-        return [_to_subscription(row[0], _to_plan(row[1])) for row in rows.all()]
+        return [_from_row(row) for row in rows.all()]
 
     @staticmethod
     def _joined() -> Any:
-        return select(SubscriptionRecord, PlanRecord).join(
-            PlanRecord, col(PlanRecord.id) == col(SubscriptionRecord.plan_id)
+        """Subscriptions with their plan and, if a downgrade waits, the plan it goes to."""
+        return (
+            select(SubscriptionRecord, PlanRecord, _PENDING_PLAN)
+            .join(PlanRecord, col(PlanRecord.id) == col(SubscriptionRecord.plan_id))
+            .outerjoin(
+                _PENDING_PLAN, col(_PENDING_PLAN.id) == col(SubscriptionRecord.pending_plan_id)
+            )
         )
+
+
+_PENDING_PLAN = aliased(PlanRecord)
+
+
+def _from_row(row: Any) -> Subscription:
+    record, plan, pending = row
+    return _to_subscription(
+        record, _to_plan(plan), _to_plan(pending) if pending is not None else None
+    )
 
 
 def _subscription_values(subscription: Subscription) -> dict[str, Any]:
@@ -409,6 +425,7 @@ def _subscription_values(subscription: Subscription) -> dict[str, Any]:
         "id": subscription.id,
         "member_id": subscription.member_id,
         "plan_id": subscription.plan.id,
+        "pending_plan_id": subscription.pending_plan.id if subscription.pending_plan else None,
         "state": subscription.state.value,
         "anchor": subscription.anchor,
         "period_index": subscription.period_index,
@@ -424,11 +441,14 @@ def _subscription_values(subscription: Subscription) -> dict[str, Any]:
     }
 
 
-def _to_subscription(record: SubscriptionRecord, plan: Plan) -> Subscription:
+def _to_subscription(
+    record: SubscriptionRecord, plan: Plan, pending_plan: Plan | None
+) -> Subscription:
     return Subscription(
         id=record.id,
         member_id=record.member_id,
         plan=plan,
+        pending_plan=pending_plan,
         state=SubscriptionState(record.state),
         anchor=record.anchor,
         period_index=record.period_index,

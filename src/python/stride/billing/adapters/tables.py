@@ -108,6 +108,7 @@ class SubscriptionRecord(SQLModel, table=True):
     id: uuid.UUID = Field(primary_key=True)
     member_id: uuid.UUID = Field(index=True)
     plan_id: uuid.UUID = Field(foreign_key="plans.id")
+    pending_plan_id: uuid.UUID | None = Field(default=None, foreign_key="plans.id")
     state: str = Field(max_length=16)
     anchor: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     period_index: int

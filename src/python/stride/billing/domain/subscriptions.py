@@ -54,6 +54,7 @@ class Subscription:
     entitlement_id: uuid.UUID
     cancel_at_period_end: bool = False
     failed_attempts: int = 0  # Failed renewals of the current period.
+    pending_plan: Plan | None = None  # A downgrade, taking effect at the next renewal.
     paused: timedelta = timedelta(0)  # Frozen time so far: it pushes every later period back.
     pause_start: datetime | None = None  # The latest freeze, if any.
     pause_end: datetime | None = None
@@ -100,9 +101,6 @@ class Subscription:
         crashes after charging, asks Stripe again with the same key and is not charged twice."""
         return f"subscription-{self.id}-period-{self.period_index + 1}-try-{self.failed_attempts}"
 
-    def is_due(self, now: datetime) -> bool:
-        return self.next_attempt is not None and self.next_attempt <= now
-
 
 def subscription_id(purchase_id: uuid.UUID) -> uuid.UUID:
     """The subscription a paid membership purchase starts: one per purchase."""
@@ -131,9 +129,11 @@ def start_subscription(
 
 
 def renewed(subscription: Subscription) -> Subscription:
-    """The next period is paid."""
+    """The next period is paid (on the plan it was switched to, if any)."""
     after = replace(
         subscription,
+        plan=subscription.pending_plan or subscription.plan,
+        pending_plan=None,
         state=SubscriptionState.ACTIVE,
         period_index=subscription.period_index + 1,
         failed_attempts=0,
@@ -200,3 +200,22 @@ def cancel_at_period_end(subscription: Subscription) -> Subscription:
     if subscription.state is SubscriptionState.CANCELLED:
         raise FailedPrecondition("SUBSCRIPTION_CANCELLED", "subscription.cancelled")
     return replace(subscription, cancel_at_period_end=True)
+
+
+def check_plan_change(subscription: Subscription, new_plan: Plan) -> None:
+    """A live subscription moves to another plan of the same studio, currency and period."""
+    if subscription.state is not SubscriptionState.ACTIVE or subscription.cancel_at_period_end:
+        raise FailedPrecondition("SUBSCRIPTION_NOT_ACTIVE", "subscription.not_active")
+    same_kind = (new_plan.studio, new_plan.currency, new_plan.kind) == (
+        subscription.plan.studio,
+        subscription.plan.currency,
+        subscription.plan.kind,
+    )
+    if not same_kind or new_plan.id == subscription.plan.id:
+        raise InvalidArgument([FieldViolation("plan", "subscription.plan_not_switchable")])
+
+
+def is_upgrade(subscription: Subscription, new_plan: Plan) -> bool:
+    """Upgrades apply now, with the rest of the period prorated; anything else applies at the
+    next renewal, so a member is never refunded for part of a period."""
+    return new_plan.price_minor > subscription.plan.price_minor

@@ -198,6 +198,7 @@ def subscription_to_proto(subscription: Subscription) -> pb.Subscription:
         failed_renewals=subscription.failed_attempts,
         entitlement=f"users/{subscription.member_id}/entitlements/{subscription.entitlement_id}",
         price=pb.Money(currency_code=plan.currency, amount_minor=plan_total(plan)),
+        pending_plan=subscription.pending_plan.resource_name if subscription.pending_plan else "",
     )
     if subscription.next_attempt is not None:
         proto.next_renewal_time.CopyFrom(_timestamp(subscription.next_attempt))
@@ -523,6 +524,22 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
             request.end_time.ToDatetime(tzinfo=UTC),
         )
         return subscription_to_proto(frozen)
+
+    async def ChangeSubscriptionPlan(  # noqa: N802
+        self, request: pb.ChangeSubscriptionPlanRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Subscription:
+        member_id, subscription = _subscription_name(request.name)
+        studio, plan_id = parse_plan_name(request.plan, "plan")
+        changed = await subscriptions.change_plan(
+            self._unit_of_work(),
+            self._payments,
+            member_id,
+            subscription,
+            studio,
+            plan_id,
+            request.request_id,
+        )
+        return subscription_to_proto(changed)
 
     async def ChangeSubscriptionPaymentMethod(  # noqa: N802
         self,

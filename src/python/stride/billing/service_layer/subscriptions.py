@@ -15,18 +15,23 @@ from datetime import datetime
 
 from stride.billing.domain.entitlements import Entitlement, Kind, validate_grant
 from stride.billing.domain.invoices import plan_lines
+from stride.billing.domain.money import plan_change_quote
+from stride.billing.domain.plans import Plan
 from stride.billing.domain.purchases import (
     Purchase,
     PurchaseState,
     plan_total,
     validate_payment_method,
+    validate_request_id,
 )
 from stride.billing.domain.subscriptions import (
     Subscription,
     SubscriptionState,
     cancel_at_period_end,
     cancel_now,
+    check_plan_change,
     end_of_term,
+    is_upgrade,
     pause,
     renewal_failed,
     renewed,
@@ -126,6 +131,100 @@ async def pause_subscription(
     return frozen
 
 
+async def change_plan(
+    uow: BillingUnitOfWork,
+    payments: Charges,
+    member_id: uuid.UUID,
+    subscription_id: uuid.UUID,
+    studio: str,
+    plan_id: uuid.UUID,
+    request_id: str,
+    clock: Clock = utcnow,
+) -> Subscription:
+    """Upgrades now, charging the prorated difference (a credit for the unused part of the old
+    plan, the new plan for the rest of the period, VAT on each line); downgrades at the next
+    renewal. Asking again for the plan it already has (or will have) changes nothing."""
+    require_self_or_role(str(member_id), "admin")
+    validate_request_id(request_id)
+    async with uow:
+        subscription = await _owned(uow, member_id, subscription_id)
+        new_plan = await uow.plans.get(studio, plan_id)
+        if new_plan is None:
+            raise NotFound("PLAN_NOT_FOUND", "plan.not_found")
+        if new_plan.id in (subscription.plan.id, getattr(subscription.pending_plan, "id", None)):
+            return subscription
+        check_plan_change(subscription, new_plan)
+        now = clock()
+        if is_upgrade(subscription, new_plan):
+            after = await _upgrade(uow, payments, subscription, new_plan, request_id, now)
+        else:
+            after = replace(subscription, pending_plan=new_plan)
+        await uow.subscriptions.save(after, now)
+        await uow.commit()
+    return after
+
+
+async def _upgrade(
+    uow: BillingUnitOfWork,
+    payments: Charges,
+    subscription: Subscription,
+    new_plan: Plan,
+    request_id: str,
+    now: datetime,
+) -> Subscription:
+    if not subscription.period_start <= now < subscription.period_end:
+        raise FailedPrecondition("RENEWAL_PENDING", "subscription.renewal_pending")
+    quote = plan_change_quote(
+        new_plan.currency,
+        new_plan.vat_rate_basis_points,
+        subscription.plan.price_minor,
+        new_plan.price_minor,
+        subscription.period_start,
+        subscription.period_end,
+        now,
+    )
+    customer = await uow.payments.customer(subscription.member_id)
+    outcome = await payments.charge(
+        customer or "",
+        subscription.payment_method,
+        quote.total_minor,
+        new_plan.currency,
+        f"{subscription.renewal_key}-change-{request_id}",
+        {"subscription": subscription.resource_name},
+        off_session=True,
+    )
+    if outcome.state is not PurchaseState.SUCCEEDED:
+        raise FailedPrecondition("UPGRADE_DECLINED", "subscription.upgrade_declined")
+    source = f"{subscription.resource_name}/changes/{request_id}"
+    await issue_invoice(
+        uow, subscription.member_id, new_plan.studio, new_plan.currency, quote.lines, source, now
+    )
+    await uow.audit.append(
+        now,
+        f"users/{subscription.member_id}",
+        "subscription.upgraded",
+        subscription.resource_name,
+        {
+            "from_plan": subscription.plan.resource_name,
+            "to_plan": new_plan.resource_name,
+            "currency": new_plan.currency,
+            "amount_minor": quote.total_minor,
+            "payment_intent": outcome.payment_intent,
+        },
+    )
+    uow.publish(
+        PAYMENT_SUCCEEDED,
+        subject=subscription.resource_name,
+        payload=events_pb2.PaymentChanged(
+            subscription=subscription.resource_name,
+            member=f"users/{subscription.member_id}",
+            currency_code=new_plan.currency,
+            amount_minor=quote.total_minor,
+        ),
+    )
+    return replace(subscription, plan=new_plan, pending_plan=None)
+
+
 async def change_payment_method(
     uow: BillingUnitOfWork,
     payments: PaymentProvider,
@@ -205,12 +304,13 @@ async def _renew(
         await _apply(uow, subscription, after)
         return after
     customer = await uow.payments.customer(subscription.member_id)
-    amount = plan_total(subscription.plan)
+    plan = subscription.pending_plan or subscription.plan  # What the next period is on.
+    amount = plan_total(plan)
     outcome = await payments.charge(
         customer or "",
         subscription.payment_method,
         amount,
-        subscription.plan.currency,
+        plan.currency,
         subscription.renewal_key,
         {"subscription": subscription.resource_name},
         off_session=True,
@@ -223,7 +323,7 @@ async def _renew(
         payload=events_pb2.PaymentChanged(
             subscription=subscription.resource_name,
             member=f"users/{subscription.member_id}",
-            currency_code=subscription.plan.currency,
+            currency_code=plan.currency,
             amount_minor=amount,
             failure_code="" if paid else outcome.failure_code or outcome.state.value,
         ),
@@ -232,9 +332,9 @@ async def _renew(
         await issue_invoice(
             uow,
             subscription.member_id,
-            subscription.plan.studio,
-            subscription.plan.currency,
-            plan_lines(subscription.plan, "line.renewal"),
+            plan.studio,
+            plan.currency,
+            plan_lines(plan, "line.renewal"),
             f"{subscription.resource_name}/periods/{after.period_index}",
             now,
         )
@@ -245,7 +345,7 @@ async def _renew(
             subscription.resource_name,
             {
                 "period_start": after.period_start.isoformat(),
-                "currency": subscription.plan.currency,
+                "currency": plan.currency,
                 "amount_minor": amount,
                 "payment_intent": outcome.payment_intent,
             },
