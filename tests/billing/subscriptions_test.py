@@ -18,7 +18,7 @@ from stride.billing.domain.plans import Plan, PlanKind
 from stride.billing.domain.subscriptions import GRACE, Subscription, SubscriptionState
 from stride.billing.service_layer import invoices, plans, subscriptions
 from stride.platform.auth import Principal, authenticated_as
-from stride.platform.errors import NotFound, PermissionDenied
+from stride.platform.errors import FailedPrecondition, NotFound, PermissionDenied
 
 CARD_FAILS_LATER = "4000000000000341"  # Saved without complaint; every charge is declined.
 MINUTE = timedelta(minutes=1)
@@ -292,3 +292,40 @@ async def test_a_downgrade_waits_for_the_next_renewal(
         if i.get("metadata", {}).get("subscription") == renewed.resource_name
     ]
     assert charged == [34_500]  # The basic plan's price with VAT.
+
+
+async def test_an_intro_offer_with_a_commitment_is_served_before_it_ends(
+    new_uow: Uow, payments: StripePayments, stripe_api_base: str
+) -> None:
+    with authenticated_as(MANAGER):
+        offer = await plans.create_plan(
+            new_uow(),
+            STUDIO,
+            "Intro quarter",
+            "ربع تعريفي",
+            PlanKind.MONTHLY_MEMBERSHIP,
+            "SAR",
+            30_000,
+            1500,
+            0,
+            0,
+            intro_price_minor=10_000,
+            commitment_periods=3,
+        )
+    buyer = member()
+    bought, _ = await buy(new_uow, payments, buyer, offer, tokenized_card(stripe_api_base, CARD_OK))
+    started = await current(new_uow, buyer)
+    with authenticated_as(buyer), pytest.raises(FailedPrecondition) as committed:
+        await subscriptions.cancel_subscription(new_uow(), started.member_id, started.id, False)
+    with authenticated_as(buyer):
+        await subscriptions.cancel_subscription(new_uow(), started.member_id, started.id, True)
+
+    for _ in range(3):
+        await renew_at(new_uow, payments, (await current(new_uow, buyer)).period_end + MINUTE)
+
+    ended = await current(new_uow, buyer)
+    assert bought.amount_minor == 11_500  # The intro price with VAT.
+    assert committed.value.reason == "COMMITTED"
+    assert (ended.state, ended.period_index) == (SubscriptionState.CANCELLED, 2)
+    assert ended.cancelled == ended.period_end == started.committed_until
+    assert renewal_charges(stripe_api_base, ended) == 2  # Periods 2 and 3, at the full price.

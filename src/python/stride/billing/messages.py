@@ -143,6 +143,15 @@ CATALOG.register(
             "en": "The pause must end after it starts, within {days} days.",
             "ar": "يجب أن ينتهي الإيقاف المؤقت بعد بدايته، خلال {days} يومًا.",
         },
+        "subscription.committed": {
+            "en": "This membership has a commitment until {until}; cancel at period end instead.",
+            "ar": "لهذه العضوية التزام حتى {until}؛ ألغِها في نهاية الفترة بدلًا من ذلك.",
+        },
+        "plan.terms_for_memberships": {
+            "en": "Intro prices and commitments are for memberships only.",
+            "ar": "الأسعار التعريفية والالتزامات للعضويات فقط.",
+        },
+        "line.intro_period": {"en": "First period, intro price", "ar": "الفترة الأولى بسعر تعريفي"},
         "subscription.plan_not_switchable": {
             "en": "Choose another plan of the same studio, currency and billing period.",
             "ar": "اختر خطة أخرى من الاستوديو نفسه وبالعملة وفترة الفوترة نفسيهما.",

@@ -63,6 +63,8 @@ class PlanRepository:
                 vat_rate_basis_points=plan.vat_rate_basis_points,
                 credits=plan.credits,
                 valid_days=plan.valid_days,
+                intro_price_minor=plan.intro_price_minor,
+                commitment_periods=plan.commitment_periods,
                 created_at=now,
             )
         )
@@ -95,6 +97,8 @@ def _to_plan(record: PlanRecord) -> Plan:
         vat_rate_basis_points=record.vat_rate_basis_points,
         credits=record.credits,
         valid_days=record.valid_days,
+        intro_price_minor=record.intro_price_minor,
+        commitment_periods=record.commitment_periods,
     )
 
 

@@ -59,6 +59,8 @@ class PlanRecord(SQLModel, table=True):
     vat_rate_basis_points: int
     credits: int
     valid_days: int
+    intro_price_minor: int | None = Field(default=None, sa_column=Column(BigInteger))
+    commitment_periods: int = 0
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 

@@ -48,6 +48,14 @@ def plan_lines(plan: Plan, description_key: str = "line.plan") -> tuple[Line, ..
     return (line(description_key, plan.price_minor, plan.vat_rate_basis_points),)
 
 
+def purchase_lines(plan: Plan) -> tuple[Line, ...]:
+    """What buying a plan charges: a pack, or a membership's first period (at its intro price
+    when the plan has one)."""
+    if plan.intro_price_minor is not None:
+        return (line("line.intro_period", plan.intro_price_minor, plan.vat_rate_basis_points),)
+    return plan_lines(plan)
+
+
 def refund_lines(gross_minor: int, rate_basis_points: int) -> tuple[Line, ...]:
     """A refund of `gross_minor` (VAT included) as one negative line whose net and VAT add up
     to exactly that amount."""

@@ -10,6 +10,7 @@ from stride.billing.domain.money import BASIS_POINTS, check_currency
 from stride.platform.errors import FieldViolation, InvalidArgument
 from stride.platform.resource_names import parse_resource_name
 
+MAX_COMMITMENT_PERIODS = 24
 MAX_PRICE_MINOR = 100_000_000  # SAR 1,000,000.00: far above any real plan, far below overflow.
 
 
@@ -31,6 +32,10 @@ class Plan:
     vat_rate_basis_points: int
     credits: int = 0
     valid_days: int = 0
+    # Memberships: a lower price for the first period (an intro offer), and how many periods a
+    # member commits to before cancelling takes effect.
+    intro_price_minor: int | None = None
+    commitment_periods: int = 0
 
     @property
     def resource_name(self) -> str:
@@ -47,6 +52,9 @@ def validate_plan(
     vat_rate_basis_points: int,
     credits: int,
     valid_days: int,
+    *,
+    intro_price_minor: int | None = None,
+    commitment_periods: int = 0,
 ) -> Plan:
     violations = [
         FieldViolation(f"plan.{name}", "field.required")
@@ -76,6 +84,7 @@ def validate_plan(
         )
     if kind is PlanKind.CLASS_PACK and not (1 <= credits <= 500 and 1 <= valid_days <= 730):
         violations.append(FieldViolation("plan.credits", "plan.pack_needs_credits_and_days"))
+    violations += _membership_terms(kind, price_minor, intro_price_minor, commitment_periods)
     if violations or kind is None:
         raise InvalidArgument(violations)
     return Plan(
@@ -89,7 +98,37 @@ def validate_plan(
         vat_rate_basis_points,
         credits if kind is PlanKind.CLASS_PACK else 0,
         valid_days if kind is PlanKind.CLASS_PACK else 0,
+        intro_price_minor,
+        commitment_periods,
     )
+
+
+def _membership_terms(
+    kind: PlanKind | None,
+    price_minor: int,
+    intro_price_minor: int | None,
+    commitment_periods: int,
+) -> list[FieldViolation]:
+    if kind is PlanKind.CLASS_PACK and (intro_price_minor is not None or commitment_periods):
+        return [FieldViolation("plan.kind", "plan.terms_for_memberships")]
+    violations = []
+    if intro_price_minor is not None and not 0 <= intro_price_minor < price_minor:
+        violations.append(
+            FieldViolation(
+                "plan.intro_price.amount_minor",
+                "field.out_of_range",
+                {"min": 0, "max": max(price_minor - 1, 0)},
+            )
+        )
+    if not 0 <= commitment_periods <= MAX_COMMITMENT_PERIODS:
+        violations.append(
+            FieldViolation(
+                "plan.commitment_periods",
+                "field.out_of_range",
+                {"min": 0, "max": MAX_COMMITMENT_PERIODS},
+            )
+        )
+    return violations
 
 
 def parse_plan_name(name: str, field: str) -> tuple[str, uuid.UUID]:

@@ -78,6 +78,20 @@ class Subscription:
         membership was frozen before it (a freeze in the current period moves its end)."""
         return self.anchor + _PERIODS[self.plan.kind] * periods + self.paused
 
+    @property
+    def committed_until(self) -> datetime | None:
+        """The end of the periods the member committed to, if the plan has a commitment."""
+        periods = self.plan.commitment_periods
+        return self._boundary(periods) if periods else None
+
+    @property
+    def ends_at_renewal(self) -> bool:
+        """Whether the next renewal ends it instead: cancelled at period end, and the
+        commitment (if any) served by then."""
+        return self.cancel_at_period_end and (
+            self.committed_until is None or self.period_end >= self.committed_until
+        )
+
     def state_at(self, now: datetime) -> SubscriptionState:
         if self.state is SubscriptionState.ACTIVE and self._frozen_at(now):
             return SubscriptionState.PAUSED
@@ -194,6 +208,15 @@ def pause(
         subscription, paused=subscription.paused + (end - start), pause_start=start, pause_end=end
     )
     return replace(frozen, next_attempt=frozen.period_end)
+
+
+def check_member_may_cancel_now(subscription: Subscription, now: datetime) -> None:
+    """A commitment cannot be cut short; cancelling at period end ends it when served."""
+    until = subscription.committed_until
+    if until is not None and now < until:
+        raise FailedPrecondition(
+            "COMMITTED", "subscription.committed", params={"until": until.date().isoformat()}
+        )
 
 
 def cancel_at_period_end(subscription: Subscription) -> Subscription:

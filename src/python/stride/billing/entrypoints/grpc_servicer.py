@@ -95,7 +95,7 @@ _PLAN_KINDS = {
 
 def plan_to_proto(plan: Plan) -> pb.Plan:
     kind = next(proto for proto, kind in _PLAN_KINDS.items() if kind is plan.kind)
-    return pb.Plan(
+    proto = pb.Plan(
         name=plan.resource_name,
         display_name_en=plan.display_name_en,
         display_name_ar=plan.display_name_ar,
@@ -104,7 +104,13 @@ def plan_to_proto(plan: Plan) -> pb.Plan:
         vat_rate_basis_points=plan.vat_rate_basis_points,
         credits=plan.credits,
         valid_days=plan.valid_days,
+        commitment_periods=plan.commitment_periods,
     )
+    if plan.intro_price_minor is not None:
+        proto.intro_price.CopyFrom(
+            pb.Money(currency_code=plan.currency, amount_minor=plan.intro_price_minor)
+        )
+    return proto
 
 
 def quote_to_proto(quote: Quote) -> pb.Quote:
@@ -207,6 +213,8 @@ def subscription_to_proto(subscription: Subscription) -> pb.Subscription:
     if subscription.pause_start is not None and subscription.pause_end is not None:
         proto.pause_start_time.CopyFrom(_timestamp(subscription.pause_start))
         proto.pause_end_time.CopyFrom(_timestamp(subscription.pause_end))
+    if subscription.committed_until is not None:
+        proto.commitment_end_time.CopyFrom(_timestamp(subscription.committed_until))
     return proto
 
 
@@ -292,6 +300,10 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
             given.vat_rate_basis_points,
             given.credits,
             given.valid_days,
+            intro_price_minor=(
+                given.intro_price.amount_minor if given.HasField("intro_price") else None
+            ),
+            commitment_periods=given.commitment_periods,
         )
         return plan_to_proto(plan)
 

@@ -25,6 +25,9 @@ async def create_plan(
     credits: int,
     valid_days: int,
     clock: Clock = utcnow,
+    *,
+    intro_price_minor: int | None = None,
+    commitment_periods: int = 0,
 ) -> Plan:
     author = require_role_in_studio(f"studios/{studio}", *STAFF)
     plan = validate_plan(
@@ -37,6 +40,8 @@ async def create_plan(
         vat_rate_basis_points,
         credits,
         valid_days,
+        intro_price_minor=intro_price_minor,
+        commitment_periods=commitment_periods,
     )
     now = clock()
     async with uow:
@@ -50,6 +55,8 @@ async def create_plan(
                 "currency": plan.currency,
                 "price_minor": plan.price_minor,
                 "vat_rate_basis_points": plan.vat_rate_basis_points,
+                "intro_price_minor": plan.intro_price_minor,
+                "commitment_periods": plan.commitment_periods,
             },
         )
         await uow.commit()

@@ -21,13 +21,12 @@ from stride.billing.adapters.stripe_payments import (
 )
 from stride.billing.domain.entitlements import Kind, validate_grant
 from stride.billing.domain.financing import FinancingStatus
-from stride.billing.domain.invoices import plan_lines, refund_lines
+from stride.billing.domain.invoices import purchase_lines, refund_lines
 from stride.billing.domain.plans import parse_plan_name
 from stride.billing.domain.purchases import (
     Purchase,
     PurchaseState,
     Refund,
-    plan_total,
     purchase_id,
     refund_amount,
     refund_id,
@@ -91,7 +90,7 @@ async def purchase_plan(
                 purchase_id(member_id, request_id),
                 member_id,
                 plan,
-                plan_total(plan),
+                sum(item.total_minor for item in purchase_lines(plan)),
                 PurchaseState.PROCESSING,
                 clock(),
                 payment_method=payment_method,
@@ -140,7 +139,7 @@ async def finance_plan(
                 purchase_id(member_id, request_id),
                 member_id,
                 plan,
-                plan_total(plan),
+                sum(item.total_minor for item in purchase_lines(plan)),
                 PurchaseState.PROCESSING,
                 clock(),
             )
@@ -289,7 +288,7 @@ async def _fulfil(uow: BillingUnitOfWork, purchase: Purchase, paid: datetime) ->
         purchase.member_id,
         plan.studio,
         plan.currency,
-        plan_lines(plan),
+        purchase_lines(plan),
         purchase.resource_name,
         paid,
     )

@@ -29,6 +29,7 @@ from stride.billing.domain.subscriptions import (
     SubscriptionState,
     cancel_at_period_end,
     cancel_now,
+    check_member_may_cancel_now,
     check_plan_change,
     end_of_term,
     is_upgrade,
@@ -101,6 +102,7 @@ async def cancel_subscription(
         if at_period_end:
             after = cancel_at_period_end(subscription)
         else:
+            check_member_may_cancel_now(subscription, now)
             after = cancel_now(subscription, now)
             await _apply(uow, subscription, after)
         await uow.subscriptions.save(after, now)
@@ -299,7 +301,7 @@ async def _renew_next(uow: BillingUnitOfWork, payments: Charges, now: datetime) 
 async def _renew(
     uow: BillingUnitOfWork, payments: Charges, subscription: Subscription, now: datetime
 ) -> Subscription:
-    if subscription.cancel_at_period_end:
+    if subscription.ends_at_renewal:
         after = end_of_term(subscription)
         await _apply(uow, subscription, after)
         return after
