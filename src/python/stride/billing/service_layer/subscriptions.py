@@ -250,7 +250,8 @@ async def change_payment_method(
         now = clock()
         if subscription.state is SubscriptionState.PAST_DUE:
             subscription = await _renew(uow, payments, subscription, now)
-        await uow.subscriptions.save(subscription, now)
+        else:
+            await uow.subscriptions.save(subscription, now)
         await uow.commit()
     return subscription
 
@@ -292,8 +293,7 @@ async def _renew_next(uow: BillingUnitOfWork, payments: Charges, now: datetime) 
         due = await uow.subscriptions.claim_due(now, limit=1)
         if not due:
             return False
-        after = await _renew(uow, payments, due[0], now)
-        await uow.subscriptions.save(after, now)
+        await _renew(uow, payments, due[0], now)
         await uow.commit()
     return True
 
@@ -301,9 +301,12 @@ async def _renew_next(uow: BillingUnitOfWork, payments: Charges, now: datetime) 
 async def _renew(
     uow: BillingUnitOfWork, payments: Charges, subscription: Subscription, now: datetime
 ) -> Subscription:
+    """Charges the next period (or ends the subscription) and stores the result. The invoice
+    number and the audit entry come last: both serialize every renewal until commit."""
     if subscription.ends_at_renewal:
         after = end_of_term(subscription)
         await _apply(uow, subscription, after)
+        await uow.subscriptions.save(after, now)
         return after
     customer = await uow.payments.customer(subscription.member_id)
     plan = subscription.pending_plan or subscription.plan  # What the next period is on.
@@ -330,6 +333,8 @@ async def _renew(
             failure_code="" if paid else outcome.failure_code or outcome.state.value,
         ),
     )
+    await _apply(uow, subscription, after)
+    await uow.subscriptions.save(after, now)
     if paid:
         await issue_invoice(
             uow,
@@ -352,7 +357,6 @@ async def _renew(
                 "payment_intent": outcome.payment_intent,
             },
         )
-    await _apply(uow, subscription, after)
     return after
 
 
