@@ -6,13 +6,17 @@ from __future__ import annotations
 import uuid
 from functools import partial
 
+from sqlmodel import col, select
+
 from stride.billing.adapters.stripe_payments import StripePayments
 from stride.billing.domain.entitlements import Entitlement
 from stride.billing.domain.plans import Plan, PlanKind
 from stride.billing.domain.purchases import Purchase
 from stride.billing.service_layer import handlers, plans, purchases
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
+from stride.events.v1.envelope_pb2 import Envelope
 from stride.platform.auth import Principal, authenticated_as
+from stride.platform.events.outbox import OutboxRecord
 
 STUDIO = "olaya"
 MANAGER = Principal(
@@ -65,3 +69,13 @@ async def buy(
 async def entitlements_of(new_uow: Uow, buyer: Principal) -> list[Entitlement]:
     with authenticated_as(buyer):
         return await handlers.list_entitlements(new_uow(), uuid.UUID(buyer.user_id), 0, 100)
+
+
+async def announced(new_uow: Uow, subject: str) -> list[str]:
+    """The types of the events Billing published about `subject`, oldest first (its outbox)."""
+    async with new_uow.args[0]() as session:
+        payloads = await session.execute(
+            select(OutboxRecord.payload).order_by(col(OutboxRecord.position))
+        )
+        envelopes = [Envelope.FromString(payload) for payload in payloads.scalars()]
+    return [envelope.type for envelope in envelopes if envelope.subject == subject]

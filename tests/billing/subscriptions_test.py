@@ -9,7 +9,16 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from billing.buying import MANAGER, STUDIO, Uow, a_plan, buy, entitlements_of, member
+from billing.buying import (
+    MANAGER,
+    STUDIO,
+    Uow,
+    a_plan,
+    announced,
+    buy,
+    entitlements_of,
+    member,
+)
 from billing.stripe_support import CARD_OK, payment_intents, tokenized_card
 from stride.billing.adapters.stripe_payments import StripePayments
 from stride.billing.domain.entitlements import Entitlement, Kind
@@ -17,6 +26,14 @@ from stride.billing.domain.money import plan_change_quote
 from stride.billing.domain.plans import Plan, PlanKind
 from stride.billing.domain.subscriptions import GRACE, Subscription, SubscriptionState
 from stride.billing.service_layer import invoices, plans, subscriptions
+from stride.billing.service_layer.payments import PAYMENT_FAILED, PAYMENT_SUCCEEDED
+from stride.billing.service_layer.subscriptions import (
+    SUBSCRIPTION_ACTIVATED,
+    SUBSCRIPTION_CANCELLED,
+    SUBSCRIPTION_PAST_DUE,
+    SUBSCRIPTION_SUSPENDED,
+    SUBSCRIPTION_TRIAL_STARTED,
+)
 from stride.platform.auth import Principal, authenticated_as
 from stride.platform.errors import FailedPrecondition, NotFound, PermissionDenied
 
@@ -138,6 +155,18 @@ async def test_when_the_last_retry_fails_the_subscription_ends_unpaid(
     )
     assert (await membership(new_uow, buyer)).expire == moment
     assert renewal_charges(stripe_api_base, ended) == 4
+    # The member hears of every step; the retry at the end of the grace period suspends booking.
+    assert await announced(new_uow, ended.resource_name) == [
+        SUBSCRIPTION_ACTIVATED,
+        PAYMENT_FAILED,
+        SUBSCRIPTION_PAST_DUE,
+        PAYMENT_FAILED,
+        SUBSCRIPTION_PAST_DUE,
+        PAYMENT_FAILED,
+        SUBSCRIPTION_SUSPENDED,
+        PAYMENT_FAILED,
+        SUBSCRIPTION_CANCELLED,
+    ]
 
 
 async def test_cancelling_at_period_end_stops_renewal_without_a_charge(
@@ -329,3 +358,80 @@ async def test_an_intro_offer_with_a_commitment_is_served_before_it_ends(
     assert (ended.state, ended.period_index) == (SubscriptionState.CANCELLED, 2)
     assert ended.cancelled == ended.period_end == started.committed_until
     assert renewal_charges(stripe_api_base, ended) == 2  # Periods 2 and 3, at the full price.
+
+
+async def a_trial_plan(new_uow: Uow) -> Plan:
+    with authenticated_as(MANAGER):
+        return await plans.create_plan(
+            new_uow(),
+            STUDIO,
+            "Monthly, two weeks free",
+            "شهري، أسبوعان مجانًا",
+            PlanKind.MONTHLY_MEMBERSHIP,
+            "SAR",
+            30_000,
+            1500,
+            0,
+            0,
+            intro_price_minor=20_000,
+            trial_days=14,
+        )
+
+
+async def test_a_free_trial_saves_the_card_and_charges_the_first_period_when_it_ends(
+    new_uow: Uow, payments: StripePayments, stripe_api_base: str
+) -> None:
+    trial = await a_trial_plan(new_uow)
+    buyer = member()
+    bought, _ = await buy(new_uow, payments, buyer, trial, tokenized_card(stripe_api_base, CARD_OK))
+    trialing = await current(new_uow, buyer)
+    with authenticated_as(buyer):
+        invoiced_in_trial = await invoices.list_invoices(new_uow(), trialing.member_id, 0, 10)
+
+    assert (bought.amount_minor, trialing.state) == (0, SubscriptionState.TRIALING)
+    assert trialing.period_end - trialing.period_start == timedelta(days=14)
+    assert trialing.trial_end == trialing.next_attempt == trialing.period_end
+    assert (await membership(new_uow, buyer)).expire == trialing.period_end + GRACE
+    assert (invoiced_in_trial, renewal_charges(stripe_api_base, trialing)) == ([], 0)
+
+    await renew_at(new_uow, payments, trialing.period_end + MINUTE)
+    paying = await current(new_uow, buyer)
+    with authenticated_as(buyer):
+        (first_invoice,) = await invoices.list_invoices(new_uow(), paying.member_id, 0, 10)
+    assert (paying.state, paying.period_index) == (SubscriptionState.ACTIVE, 0)
+    assert paying.period_start == trialing.trial_end
+    assert first_invoice.total_minor == 23_000  # The intro price with VAT.
+    assert renewal_charges(stripe_api_base, paying) == 1
+    assert await announced(new_uow, paying.resource_name) == [
+        SUBSCRIPTION_TRIAL_STARTED,
+        PAYMENT_SUCCEEDED,
+        SUBSCRIPTION_ACTIVATED,
+    ]
+
+
+async def test_a_trial_is_only_a_member_s_first_membership_at_a_studio(
+    new_uow: Uow, payments: StripePayments, stripe_api_base: str
+) -> None:
+    trial = await a_trial_plan(new_uow)
+    buyer = member()
+    card = tokenized_card(stripe_api_base, CARD_OK)
+    first, _ = await buy(new_uow, payments, buyer, trial, card)
+    again, _ = await buy(new_uow, payments, buyer, trial, card)
+    assert (first.amount_minor, again.amount_minor) == (0, 23_000)
+
+
+async def test_cancelling_in_the_trial_ends_it_without_a_charge(
+    new_uow: Uow, payments: StripePayments, stripe_api_base: str
+) -> None:
+    trial = await a_trial_plan(new_uow)
+    buyer = member()
+    await buy(new_uow, payments, buyer, trial, tokenized_card(stripe_api_base, CARD_OK))
+    trialing = await current(new_uow, buyer)
+    with authenticated_as(buyer):
+        await subscriptions.cancel_subscription(new_uow(), trialing.member_id, trialing.id, True)
+
+    await renew_at(new_uow, payments, trialing.period_end + MINUTE)
+    ended = await current(new_uow, buyer)
+    assert (ended.state, ended.cancelled) == (SubscriptionState.CANCELLED, trialing.trial_end)
+    assert renewal_charges(stripe_api_base, ended) == 0
+    assert (await membership(new_uow, buyer)).expire == trialing.trial_end

@@ -185,6 +185,15 @@ DEMO_PLANS = (
         price=billing_pb.Money(currency_code="SAR", amount_minor=69_900),
         vat_rate_basis_points=1500,
     ),
+    billing_pb.Plan(
+        display_name_en="Monthly, first week free",
+        display_name_ar="شهري، الأسبوع الأول مجانًا",
+        kind=billing_pb.Plan.KIND_MONTHLY_MEMBERSHIP,
+        price=billing_pb.Money(currency_code="SAR", amount_minor=59_900),
+        vat_rate_basis_points=1500,
+        trial_days=7,
+        commitment_periods=3,
+    ),
 )
 
 

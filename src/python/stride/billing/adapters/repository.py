@@ -65,6 +65,7 @@ class PlanRepository:
                 valid_days=plan.valid_days,
                 intro_price_minor=plan.intro_price_minor,
                 commitment_periods=plan.commitment_periods,
+                trial_days=plan.trial_days,
                 created_at=now,
             )
         )
@@ -99,6 +100,7 @@ def _to_plan(record: PlanRecord) -> Plan:
         valid_days=record.valid_days,
         intro_price_minor=record.intro_price_minor,
         commitment_periods=record.commitment_periods,
+        trial_days=record.trial_days,
     )
 
 
@@ -259,6 +261,7 @@ class PaymentRepository:
                 currency=purchase.plan.currency,
                 state=purchase.state.value,
                 payment_method=purchase.payment_method,
+                trial_days=purchase.trial_days,
                 created_at=purchase.created,
                 updated_at=purchase.created,
             )
@@ -353,6 +356,7 @@ def _to_purchase(record: PurchaseRecord, plan: Plan) -> Purchase:
         payment_method=record.payment_method,
         financing_payment=record.financing_payment,
         financing_url=record.financing_url,
+        trial_days=record.trial_days,
     )
 
 
@@ -389,6 +393,16 @@ class SubscriptionRepository:
             .limit(limit)
         )
         return [_from_row(row) for row in rows.all()]
+
+    async def any_at_studio(self, member_id: uuid.UUID, studio: str) -> bool:
+        """Whether the member has ever had a membership at the studio."""
+        found = await self._db.execute(
+            select(SubscriptionRecord.id)
+            .join(PlanRecord, col(PlanRecord.id) == col(SubscriptionRecord.plan_id))
+            .where(SubscriptionRecord.member_id == member_id, PlanRecord.studio == studio)
+            .limit(1)
+        )
+        return found.first() is not None
 
     async def claim_due(self, now: datetime, limit: int) -> list[Subscription]:
         """Up to `limit` subscriptions due by `now`, locked for this transaction. Rows another
@@ -442,6 +456,7 @@ def _subscription_values(subscription: Subscription) -> dict[str, Any]:
         "pause_end": subscription.pause_end,
         "next_attempt": subscription.next_attempt,
         "cancelled": subscription.cancelled,
+        "trial_start": subscription.trial_start,
     }
 
 
@@ -465,4 +480,5 @@ def _to_subscription(
         pause_end=record.pause_end,
         next_attempt=record.next_attempt,
         cancelled=record.cancelled,
+        trial_start=record.trial_start,
     )

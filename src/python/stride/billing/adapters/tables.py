@@ -61,6 +61,7 @@ class PlanRecord(SQLModel, table=True):
     valid_days: int
     intro_price_minor: int | None = Field(default=None, sa_column=Column(BigInteger))
     commitment_periods: int = 0
+    trial_days: int = 0
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
@@ -100,6 +101,7 @@ class PurchaseRecord(SQLModel, table=True):
     payment_method: str = Field(default="", max_length=255)
     financing_payment: str = Field(default="", max_length=128)  # A BNPL partner's payment id.
     financing_url: str = Field(default="", max_length=2048)  # Where the member approves it.
+    trial_days: int = 0  # A membership's free trial this purchase starts (nothing charged).
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
@@ -129,6 +131,9 @@ class SubscriptionRecord(SQLModel, table=True):
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
     cancelled: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    trial_start: datetime | None = Field(
         default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
     )
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

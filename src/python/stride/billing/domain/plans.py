@@ -11,6 +11,7 @@ from stride.platform.errors import FieldViolation, InvalidArgument
 from stride.platform.resource_names import parse_resource_name
 
 MAX_COMMITMENT_PERIODS = 24
+MAX_TRIAL_DAYS = 60
 MAX_PRICE_MINOR = 100_000_000  # SAR 1,000,000.00: far above any real plan, far below overflow.
 
 
@@ -32,10 +33,12 @@ class Plan:
     vat_rate_basis_points: int
     credits: int = 0
     valid_days: int = 0
-    # Memberships: a lower price for the first period (an intro offer), and how many periods a
-    # member commits to before cancelling takes effect.
+    # Memberships: a lower price for the first period (an intro offer), how many periods a
+    # member commits to before cancelling takes effect, and free days before the first period
+    # (a member's first membership at a studio only).
     intro_price_minor: int | None = None
     commitment_periods: int = 0
+    trial_days: int = 0
 
     @property
     def resource_name(self) -> str:
@@ -55,6 +58,7 @@ def validate_plan(
     *,
     intro_price_minor: int | None = None,
     commitment_periods: int = 0,
+    trial_days: int = 0,
 ) -> Plan:
     violations = [
         FieldViolation(f"plan.{name}", "field.required")
@@ -84,7 +88,9 @@ def validate_plan(
         )
     if kind is PlanKind.CLASS_PACK and not (1 <= credits <= 500 and 1 <= valid_days <= 730):
         violations.append(FieldViolation("plan.credits", "plan.pack_needs_credits_and_days"))
-    violations += _membership_terms(kind, price_minor, intro_price_minor, commitment_periods)
+    violations += _membership_terms(
+        kind, price_minor, intro_price_minor, commitment_periods, trial_days
+    )
     if violations or kind is None:
         raise InvalidArgument(violations)
     return Plan(
@@ -100,6 +106,7 @@ def validate_plan(
         valid_days if kind is PlanKind.CLASS_PACK else 0,
         intro_price_minor,
         commitment_periods,
+        trial_days,
     )
 
 
@@ -108,8 +115,11 @@ def _membership_terms(
     price_minor: int,
     intro_price_minor: int | None,
     commitment_periods: int,
+    trial_days: int,
 ) -> list[FieldViolation]:
-    if kind is PlanKind.CLASS_PACK and (intro_price_minor is not None or commitment_periods):
+    if kind is PlanKind.CLASS_PACK and (
+        intro_price_minor is not None or commitment_periods or trial_days
+    ):
         return [FieldViolation("plan.kind", "plan.terms_for_memberships")]
     violations = []
     if intro_price_minor is not None and not 0 <= intro_price_minor < price_minor:
@@ -126,6 +136,12 @@ def _membership_terms(
                 "plan.commitment_periods",
                 "field.out_of_range",
                 {"min": 0, "max": MAX_COMMITMENT_PERIODS},
+            )
+        )
+    if not 0 <= trial_days <= MAX_TRIAL_DAYS:
+        violations.append(
+            FieldViolation(
+                "plan.trial_days", "field.out_of_range", {"min": 0, "max": MAX_TRIAL_DAYS}
             )
         )
     return violations

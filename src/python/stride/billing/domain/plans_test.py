@@ -4,7 +4,7 @@ from stride.billing.domain.plans import PlanKind, validate_plan
 from stride.platform.errors import InvalidArgument
 
 
-def membership(intro_price_minor: int | None, commitment_periods: int) -> None:
+def membership(intro_price_minor: int | None, commitment_periods: int, trial_days: int = 0) -> None:
     validate_plan(
         "olaya",
         "Monthly",
@@ -17,16 +17,18 @@ def membership(intro_price_minor: int | None, commitment_periods: int) -> None:
         0,
         intro_price_minor=intro_price_minor,
         commitment_periods=commitment_periods,
+        trial_days=trial_days,
     )
 
 
-def test_an_intro_price_is_lower_than_the_price_and_commitments_are_bounded() -> None:
-    membership(intro_price_minor=0, commitment_periods=12)
+def test_an_intro_price_is_lower_than_the_price_and_commitments_and_trials_are_bounded() -> None:
+    membership(intro_price_minor=0, commitment_periods=12, trial_days=60)
     with pytest.raises(InvalidArgument) as refused:
-        membership(intro_price_minor=30_000, commitment_periods=25)
+        membership(intro_price_minor=30_000, commitment_periods=25, trial_days=61)
     assert [v.field for v in refused.value.violations] == [
         "plan.intro_price.amount_minor",
         "plan.commitment_periods",
+        "plan.trial_days",
     ]
 
 

@@ -56,6 +56,7 @@ class Purchase:
     payment_method: str = ""  # Kept for a membership's renewals.
     financing_payment: str = ""  # Paid through a buy-now-pay-later partner instead of a card.
     financing_url: str = ""
+    trial_days: int = 0  # Starts a membership's free trial: nothing is charged now.
 
     @property
     def resource_name(self) -> str:
@@ -147,7 +148,7 @@ def refund_amount(
 ) -> int:
     """What a refund gives back: the amount asked for, or all that is not refunded yet. Never
     more than was paid, in all."""
-    if purchase.state is not PurchaseState.SUCCEEDED:
+    if purchase.state is not PurchaseState.SUCCEEDED or purchase.amount_minor == 0:
         raise FailedPrecondition("PURCHASE_NOT_PAID", "refund.not_paid")
     remaining = purchase.amount_minor - purchase.refunded_minor
     if remaining == 0:

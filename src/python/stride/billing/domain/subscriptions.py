@@ -1,9 +1,10 @@
 """Recurring memberships: billing periods, renewals and dunning, as pure rules.
 
-A subscription starts when its first period is paid (a purchase of a membership plan). Each
-renewal charges the saved card off-session for the next period. A failed renewal makes it
-past_due and retries on a schedule; the membership keeps working for a grace period, after
-which booking stops; when the last retry fails the subscription is cancelled as unpaid.
+A subscription starts when its first period is paid (a purchase of a membership plan), or
+with a free trial whose end charges the first period (period -1 is the trial). Each renewal
+charges the saved card off-session for the next period. A failed renewal makes it past_due
+and retries on a schedule; the membership keeps working for a grace period, after which
+booking stops (suspended); when the last retry fails the subscription is cancelled as unpaid.
 Periods are counted from one anchor (the first period's start) so months never drift:
 31 January renews on 28 February and again on 31 March. A freeze (pause with dates) books no
 classes in its window and pushes the period's end, and every later one, back by its length.
@@ -22,6 +23,8 @@ from stride.billing.domain.plans import Plan, PlanKind
 from stride.platform.errors import FailedPrecondition, FieldViolation, InvalidArgument
 
 GRACE = timedelta(days=3)  # A past_due membership still books this long after its period.
+# Retried a day after the renewal failed, then when the grace period ends (the member is told
+# booking is suspended if it fails again), then a last time before the subscription ends.
 RETRY_DELAYS = (timedelta(days=1), timedelta(days=2), timedelta(days=4))
 MAX_PAUSE = timedelta(days=90)
 _SUBSCRIPTIONS = uuid.UUID("9d1f0c2e-5b7a-4e36-8f21-6c3a0e9b7d54")
@@ -32,9 +35,11 @@ _PERIODS = {
 
 
 class SubscriptionState(enum.Enum):
+    TRIALING = "trialing"
     ACTIVE = "active"
     PAST_DUE = "past_due"
     PAUSED = "paused"  # Only ever reported (`state_at`): a frozen subscription is stored active.
+    SUSPENDED = "suspended"  # Only ever reported: past due beyond the grace period.
     CANCELLED = "cancelled"
 
 
@@ -60,6 +65,7 @@ class Subscription:
     pause_end: datetime | None = None
     next_attempt: datetime | None = None  # When the renewal is (re)tried; None once cancelled.
     cancelled: datetime | None = None
+    trial_start: datetime | None = None  # If it started with a free trial (ending at anchor).
 
     @property
     def resource_name(self) -> str:
@@ -76,7 +82,18 @@ class Subscription:
     def _boundary(self, periods: int) -> datetime:
         """The start of period `periods`: counted from the anchor, moved back by the time the
         membership was frozen before it (a freeze in the current period moves its end)."""
+        if periods < 0 and self.trial_start is not None:
+            return self.trial_start
         return self.anchor + _PERIODS[self.plan.kind] * periods + self.paused
+
+    @property
+    def trial_end(self) -> datetime | None:
+        return self.anchor if self.trial_start is not None else None
+
+    @property
+    def paid(self) -> bool:
+        """Whether a period has been paid yet: a commitment only runs from the first one."""
+        return self.period_index >= 0
 
     @property
     def committed_until(self) -> datetime | None:
@@ -89,12 +106,14 @@ class Subscription:
         """Whether the next renewal ends it instead: cancelled at period end, and the
         commitment (if any) served by then."""
         return self.cancel_at_period_end and (
-            self.committed_until is None or self.period_end >= self.committed_until
+            not self.paid or self.committed_until is None or self.period_end >= self.committed_until
         )
 
     def state_at(self, now: datetime) -> SubscriptionState:
         if self.state is SubscriptionState.ACTIVE and self._frozen_at(now):
             return SubscriptionState.PAUSED
+        if self.state is SubscriptionState.PAST_DUE and now >= self.access_until:
+            return SubscriptionState.SUSPENDED
         return self.state
 
     def _frozen_at(self, moment: datetime) -> bool:
@@ -128,16 +147,20 @@ def start_subscription(
     payment_method: str,
     entitlement_id: uuid.UUID,
     paid: datetime,
+    trial_days: int = 0,
 ) -> Subscription:
+    """Active from `paid`, or trialing from then for `trial_days` when the first period is
+    charged at the trial's end."""
     started = Subscription(
         subscription_id(purchase_id),
         member_id,
         plan,
-        SubscriptionState.ACTIVE,
-        paid,
-        0,
+        SubscriptionState.TRIALING if trial_days else SubscriptionState.ACTIVE,
+        paid + timedelta(days=trial_days),
+        -1 if trial_days else 0,
         payment_method,
         entitlement_id,
+        trial_start=paid if trial_days else None,
     )
     return replace(started, next_attempt=started.period_end)
 
@@ -213,7 +236,7 @@ def pause(
 def check_member_may_cancel_now(subscription: Subscription, now: datetime) -> None:
     """A commitment cannot be cut short; cancelling at period end ends it when served."""
     until = subscription.committed_until
-    if until is not None and now < until:
+    if subscription.paid and until is not None and now < until:
         raise FailedPrecondition(
             "COMMITTED", "subscription.committed", params={"until": until.date().isoformat()}
         )

@@ -12,7 +12,9 @@ from stride.billing.domain.subscriptions import (
     RETRY_DELAYS,
     Subscription,
     SubscriptionState,
+    cancel_at_period_end,
     cancel_now,
+    check_member_may_cancel_now,
     pause,
     renewal_failed,
     renewed,
@@ -68,6 +70,50 @@ def test_dunning_retries_on_schedule_then_cancels_as_unpaid() -> None:
         None,
         moment,
     )
+
+
+def test_a_trial_is_period_minus_one_and_its_end_anchors_the_paid_periods() -> None:
+    trial_start = datetime(2027, 1, 24, 9, tzinfo=UTC)
+    trialing = start_subscription(
+        uuid.uuid4(), uuid.uuid4(), MONTHLY, "pm_1", uuid.uuid4(), trial_start, trial_days=7
+    )
+    assert (trialing.state, trialing.period_start, trialing.period_end) == (
+        SubscriptionState.TRIALING,
+        trial_start,
+        datetime(2027, 1, 31, 9, tzinfo=UTC),
+    )
+    assert trialing.next_attempt == trialing.trial_end == trialing.period_end
+    first = renewed(trialing)
+    assert (first.state, first.period_index, first.period_start) == (
+        SubscriptionState.ACTIVE,
+        0,
+        trialing.period_end,
+    )
+    assert renewed(first).period_start.date().isoformat() == "2027-02-28"
+
+
+def test_a_commitment_only_starts_once_the_trial_is_paid_for() -> None:
+    committed = Plan(
+        uuid.uuid4(),
+        "olaya",
+        "Year",
+        "سنة",
+        PlanKind.MONTHLY_MEMBERSHIP,
+        "SAR",
+        49_900,
+        1500,
+        commitment_periods=12,
+    )
+    paid = datetime(2027, 1, 1, tzinfo=UTC)
+    trialing = start_subscription(
+        uuid.uuid4(), uuid.uuid4(), committed, "pm_1", uuid.uuid4(), paid, trial_days=14
+    )
+    check_member_may_cancel_now(trialing, paid + timedelta(days=1))
+    assert cancel_at_period_end(trialing).ends_at_renewal
+    active = renewed(trialing)
+    with pytest.raises(FailedPrecondition):
+        check_member_may_cancel_now(active, active.period_start + timedelta(days=1))
+    assert not cancel_at_period_end(active).ends_at_renewal
 
 
 def test_a_cancelled_subscription_cannot_be_cancelled_again() -> None:

@@ -105,6 +105,7 @@ def plan_to_proto(plan: Plan) -> pb.Plan:
         credits=plan.credits,
         valid_days=plan.valid_days,
         commitment_periods=plan.commitment_periods,
+        trial_days=plan.trial_days,
     )
     if plan.intro_price_minor is not None:
         proto.intro_price.CopyFrom(
@@ -185,10 +186,12 @@ def purchase_to_proto(purchase: Purchase, client_secret: str = "") -> pb.Purchas
 
 
 _SUBSCRIPTION_STATES = {
+    SubscriptionState.TRIALING: pb.Subscription.STATE_TRIALING,
     SubscriptionState.ACTIVE: pb.Subscription.STATE_ACTIVE,
     SubscriptionState.PAST_DUE: pb.Subscription.STATE_PAST_DUE,
     SubscriptionState.CANCELLED: pb.Subscription.STATE_CANCELLED,
     SubscriptionState.PAUSED: pb.Subscription.STATE_PAUSED,
+    SubscriptionState.SUSPENDED: pb.Subscription.STATE_SUSPENDED,
 }
 
 
@@ -215,6 +218,8 @@ def subscription_to_proto(subscription: Subscription) -> pb.Subscription:
         proto.pause_end_time.CopyFrom(_timestamp(subscription.pause_end))
     if subscription.committed_until is not None:
         proto.commitment_end_time.CopyFrom(_timestamp(subscription.committed_until))
+    if subscription.trial_end is not None:
+        proto.trial_end_time.CopyFrom(_timestamp(subscription.trial_end))
     return proto
 
 
@@ -304,6 +309,7 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
                 given.intro_price.amount_minor if given.HasField("intro_price") else None
             ),
             commitment_periods=given.commitment_periods,
+            trial_days=given.trial_days,
         )
         return plan_to_proto(plan)
 

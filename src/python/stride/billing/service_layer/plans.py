@@ -28,6 +28,7 @@ async def create_plan(
     *,
     intro_price_minor: int | None = None,
     commitment_periods: int = 0,
+    trial_days: int = 0,
 ) -> Plan:
     author = require_role_in_studio(f"studios/{studio}", *STAFF)
     plan = validate_plan(
@@ -42,6 +43,7 @@ async def create_plan(
         valid_days,
         intro_price_minor=intro_price_minor,
         commitment_periods=commitment_periods,
+        trial_days=trial_days,
     )
     now = clock()
     async with uow:
@@ -57,6 +59,7 @@ async def create_plan(
                 "vat_rate_basis_points": plan.vat_rate_basis_points,
                 "intro_price_minor": plan.intro_price_minor,
                 "commitment_periods": plan.commitment_periods,
+                "trial_days": plan.trial_days,
             },
         )
         await uow.commit()

@@ -53,6 +53,7 @@ from stride.billing.service_layer.payments import (
 )
 from stride.billing.service_layer.subscriptions import (
     SUBSCRIPTION_ACTIVATED,
+    SUBSCRIPTION_TRIAL_STARTED,
     announce_subscription,
     end_refunded_subscription,
     start_subscription_for,
@@ -78,22 +79,28 @@ async def purchase_plan(
     request_id: str,
     clock: Clock = utcnow,
 ) -> tuple[Purchase, str]:
-    """The purchase and, while the card needs 3-D Secure, the client secret to complete it."""
+    """The purchase and, while the card needs 3-D Secure, the client secret to complete it.
+    A member's first membership at a studio starts with the plan's free trial, if it has one:
+    the card is saved and charged when the trial ends."""
     require_self_or_role(str(member_id))
     validate_purchase_request(payment_method, request_id)
     async with uow:
         plan = await uow.plans.get(studio, plan_id)
         if plan is None:
             raise NotFound("PLAN_NOT_FOUND", "plan.not_found")
+        trial_days = plan.trial_days
+        if trial_days and await uow.subscriptions.any_at_studio(member_id, studio):
+            trial_days = 0
         purchase = await uow.payments.open_purchase(
             Purchase(
                 purchase_id(member_id, request_id),
                 member_id,
                 plan,
-                sum(item.total_minor for item in purchase_lines(plan)),
+                0 if trial_days else sum(item.total_minor for item in purchase_lines(plan)),
                 PurchaseState.PROCESSING,
                 clock(),
                 payment_method=payment_method,
+                trial_days=trial_days,
             )
         )
         if purchase.plan.id != plan.id:
@@ -104,6 +111,9 @@ async def purchase_plan(
             outcome = await payments.payment(purchase.payment_intent)
         elif purchase.state is PurchaseState.FAILED:
             return purchase, ""  # Refused before Stripe made an intent: a new request retries.
+        elif purchase.trial_days:
+            await payments.save_card(await _customer(uow, payments, member_id), payment_method)
+            outcome = PaymentOutcome(PurchaseState.SUCCEEDED)
         else:
             outcome = await _charge(uow, payments, purchase, payment_method)
         purchase = await record_outcome(uow, purchase, outcome, clock())
@@ -215,18 +225,24 @@ async def get_purchase(
 async def _charge(
     uow: BillingUnitOfWork, payments: PaymentProvider, purchase: Purchase, payment_method: str
 ) -> PaymentOutcome:
-    customer = await uow.payments.customer(purchase.member_id)
-    if customer is None:
-        created = await payments.create_customer(purchase.member_id)
-        customer = await uow.payments.keep_customer(purchase.member_id, created)
     return await payments.charge(
-        customer,
+        await _customer(uow, payments, purchase.member_id),
         payment_method,
         purchase.amount_minor,
         purchase.plan.currency,
         purchase.idempotency_key,
         {"purchase": purchase.resource_name, "plan": purchase.plan.resource_name},
     )
+
+
+async def _customer(uow: BillingUnitOfWork, payments: PaymentProvider, member_id: uuid.UUID) -> str:
+    """The member's Stripe customer, made at their first payment."""
+    customer = await uow.payments.customer(member_id)
+    if customer is None:
+        customer = await uow.payments.keep_customer(
+            member_id, await payments.create_customer(member_id)
+        )
+    return customer
 
 
 async def record_outcome(
@@ -282,7 +298,14 @@ async def _fulfil(uow: BillingUnitOfWork, purchase: Purchase, paid: datetime) ->
     )
     if subscription is not None:
         await uow.subscriptions.add(subscription, paid)
-        announce_subscription(uow, subscription, SUBSCRIPTION_ACTIVATED)
+        announce_subscription(
+            uow,
+            subscription,
+            SUBSCRIPTION_TRIAL_STARTED if purchase.trial_days else SUBSCRIPTION_ACTIVATED,
+        )
+    paid_purchase = replace(purchase, entitlement_id=entitlement.id)
+    if purchase.trial_days:
+        return paid_purchase  # Nothing was charged: the trial's end is the first invoice.
     await issue_invoice(
         uow,
         purchase.member_id,
@@ -292,7 +315,6 @@ async def _fulfil(uow: BillingUnitOfWork, purchase: Purchase, paid: datetime) ->
         purchase.resource_name,
         paid,
     )
-    paid_purchase = replace(purchase, entitlement_id=entitlement.id)
     _announce_payment(uow, paid_purchase, PAYMENT_SUCCEEDED)
     return paid_purchase
 

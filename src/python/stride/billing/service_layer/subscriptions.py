@@ -14,13 +14,12 @@ from dataclasses import replace
 from datetime import datetime
 
 from stride.billing.domain.entitlements import Entitlement, Kind, validate_grant
-from stride.billing.domain.invoices import plan_lines
+from stride.billing.domain.invoices import plan_lines, purchase_lines
 from stride.billing.domain.money import plan_change_quote
 from stride.billing.domain.plans import Plan
 from stride.billing.domain.purchases import (
     Purchase,
     PurchaseState,
-    plan_total,
     validate_payment_method,
     validate_request_id,
 )
@@ -51,9 +50,11 @@ from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
 from stride.platform.auth import require_self_or_role
 from stride.platform.errors import FailedPrecondition, NotFound
 
+SUBSCRIPTION_TRIAL_STARTED = "billing.subscription.trial_started.v1"
 SUBSCRIPTION_ACTIVATED = "billing.subscription.activated.v1"
 SUBSCRIPTION_RENEWED = "billing.subscription.renewed.v1"
 SUBSCRIPTION_PAST_DUE = "billing.subscription.past_due.v1"
+SUBSCRIPTION_SUSPENDED = "billing.subscription.suspended.v1"
 SUBSCRIPTION_PAUSED = "billing.subscription.paused.v1"
 SUBSCRIPTION_CANCELLED = "billing.subscription.cancelled.v1"
 RENEWER = "billing-renewer"  # The audit trail's actor for renewals.
@@ -68,6 +69,7 @@ def start_subscription_for(purchase: Purchase, paid: datetime) -> tuple[Entitlem
         purchase.payment_method,
         uuid.UUID(int=0),
         paid,
+        purchase.trial_days,
     )
     entitlement = validate_grant(
         purchase.member_id,
@@ -104,7 +106,7 @@ async def cancel_subscription(
         else:
             check_member_may_cancel_now(subscription, now)
             after = cancel_now(subscription, now)
-            await _apply(uow, subscription, after)
+            await _apply(uow, subscription, after, now)
         await uow.subscriptions.save(after, now)
         await uow.commit()
     return after
@@ -126,7 +128,7 @@ async def pause_subscription(
         now = clock()
         frozen = pause(subscription, start, end, now)
         await uow.entitlements.pause(frozen.entitlement_id, start, end)
-        await _apply(uow, subscription, frozen)
+        await _apply(uow, subscription, frozen, now)
         await uow.subscriptions.save(frozen, now)
         announce_subscription(uow, frozen, SUBSCRIPTION_PAUSED)
         await uow.commit()
@@ -264,7 +266,7 @@ async def end_refunded_subscription(
     if subscription is None or subscription.state is SubscriptionState.CANCELLED:
         return
     after = cancel_now(subscription, now)
-    await _apply(uow, subscription, after)
+    await _apply(uow, subscription, after, now)
     await uow.subscriptions.save(after, now)
 
 
@@ -305,12 +307,14 @@ async def _renew(
     number and the audit entry come last: both serialize every renewal until commit."""
     if subscription.ends_at_renewal:
         after = end_of_term(subscription)
-        await _apply(uow, subscription, after)
+        await _apply(uow, subscription, after, now)
         await uow.subscriptions.save(after, now)
         return after
     customer = await uow.payments.customer(subscription.member_id)
     plan = subscription.pending_plan or subscription.plan  # What the next period is on.
-    amount = plan_total(plan)
+    # After a trial, the first period is charged like a purchase (at the intro price, if any).
+    lines = plan_lines(plan, "line.renewal") if subscription.paid else purchase_lines(plan)
+    amount = sum(item.total_minor for item in lines)
     outcome = await payments.charge(
         customer or "",
         subscription.payment_method,
@@ -333,7 +337,7 @@ async def _renew(
             failure_code="" if paid else outcome.failure_code or outcome.state.value,
         ),
     )
-    await _apply(uow, subscription, after)
+    await _apply(uow, subscription, after, now)
     await uow.subscriptions.save(after, now)
     if paid:
         await issue_invoice(
@@ -341,7 +345,7 @@ async def _renew(
             subscription.member_id,
             plan.studio,
             plan.currency,
-            plan_lines(plan, "line.renewal"),
+            lines,
             f"{subscription.resource_name}/periods/{after.period_index}",
             now,
         )
@@ -360,16 +364,23 @@ async def _renew(
     return after
 
 
-async def _apply(uow: BillingUnitOfWork, before: Subscription, after: Subscription) -> None:
+async def _apply(
+    uow: BillingUnitOfWork, before: Subscription, after: Subscription, now: datetime
+) -> None:
     """Moves the membership with the subscription and says what happened."""
     if after.access_until != before.access_until:
         await uow.entitlements.end_at(after.entitlement_id, after.access_until)
     if after.state is SubscriptionState.CANCELLED:
         announce_subscription(uow, after, SUBSCRIPTION_CANCELLED)
     elif after.period_index > before.period_index:
-        announce_subscription(uow, after, SUBSCRIPTION_RENEWED)
+        announce_subscription(
+            uow, after, SUBSCRIPTION_RENEWED if before.paid else SUBSCRIPTION_ACTIVATED
+        )
     elif after.state is SubscriptionState.PAST_DUE:
-        announce_subscription(uow, after, SUBSCRIPTION_PAST_DUE)
+        suspended = after.state_at(now) is SubscriptionState.SUSPENDED
+        announce_subscription(
+            uow, after, SUBSCRIPTION_SUSPENDED if suspended else SUBSCRIPTION_PAST_DUE
+        )
 
 
 async def _owned(
