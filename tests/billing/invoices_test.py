@@ -4,15 +4,18 @@ Arabic and English), saved cards, and who may see them."""
 from __future__ import annotations
 
 import asyncio
+import io
 import uuid
 from datetime import timedelta
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from billing.buying import MANAGER, Uow, a_plan, buy, member
 from billing.stripe_support import CARD_OK, tokenized_card
+from stride.billing.adapters.receipt_pdf import bundled_font, receipt_pdf
 from stride.billing.adapters.stripe_payments import StripePayments
 from stride.billing.domain.invoices import Invoice
 from stride.billing.domain.plans import PlanKind
@@ -111,14 +114,29 @@ async def test_receipts_follow_the_reader_s_language(
     )
     (issued,) = await invoices_of(new_uow, buyer)
 
-    arabic, english = invoices.receipt_html(issued, "ar"), invoices.receipt_html(issued, "en")
+    arabic, english = invoices.receipt_text(issued, "ar"), invoices.receipt_text(issued, "en")
+    arabic_page, english_page = invoices.receipt_html(arabic), invoices.receipt_html(english)
+    arabic_pdf, english_pdf = (
+        pdf_text(receipt_pdf(receipt, bundled_font(), issued.issued))
+        for receipt in (arabic, english)
+    )
 
-    assert 'dir="rtl"' in arabic
-    assert "إيصال" in arabic
-    assert "SAR 345.00" in arabic
-    assert 'dir="ltr"' in english
-    assert "Receipt" in english
-    assert issued.display_number in english
+    assert 'dir="rtl"' in arabic_page
+    assert "إيصال" in arabic_page
+    assert "SAR 345.00" in arabic_page
+    assert 'dir="ltr"' in english_page
+    assert "Receipt" in english_page
+    assert issued.display_number in english_page
+    # The PDFs carry the same words: Arabic shaped, the text still extractable as Arabic.
+    for words in ("إيصال", "الإجمالي", "SAR 345.00", issued.display_number):
+        assert words in arabic_pdf
+    for words in ("Receipt", "Before VAT", "SAR 345.00", issued.display_number):
+        assert words in english_pdf
+
+
+def pdf_text(document: bytes) -> str:
+    (page,) = PdfReader(io.BytesIO(document)).pages
+    return page.extract_text()
 
 
 async def test_members_never_see_each_other_s_invoices_or_cards(

@@ -26,6 +26,7 @@ from stride.billing.domain.money import plan_change_quote
 from stride.billing.domain.plans import Plan, PlanKind
 from stride.billing.domain.subscriptions import GRACE, Subscription, SubscriptionState
 from stride.billing.service_layer import invoices, plans, subscriptions
+from stride.billing.service_layer.handlers import utcnow
 from stride.billing.service_layer.payments import PAYMENT_FAILED, PAYMENT_SUCCEEDED
 from stride.billing.service_layer.subscriptions import (
     SUBSCRIPTION_ACTIVATED,
@@ -35,10 +36,29 @@ from stride.billing.service_layer.subscriptions import (
     SUBSCRIPTION_TRIAL_STARTED,
 )
 from stride.platform.auth import Principal, authenticated_as
-from stride.platform.errors import FailedPrecondition, NotFound, PermissionDenied
+from stride.platform.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 
 CARD_FAILS_LATER = "4000000000000341"  # Saved without complaint; every charge is declined.
 MINUTE = timedelta(minutes=1)
+
+
+async def a_membership(new_uow: Uow, name_en: str, name_ar: str, **terms: int) -> Plan:
+    """A monthly membership at SAR 300.00 before VAT, with the terms given."""
+    with authenticated_as(MANAGER):
+        return await plans.create_plan(
+            new_uow(),
+            STUDIO,
+            name_en,
+            name_ar,
+            PlanKind.MONTHLY_MEMBERSHIP,
+            "SAR",
+            30_000,
+            1500,
+            0,
+            0,
+            utcnow,
+            **terms,
+        )
 
 
 async def subscribed(
@@ -326,21 +346,9 @@ async def test_a_downgrade_waits_for_the_next_renewal(
 async def test_an_intro_offer_with_a_commitment_is_served_before_it_ends(
     new_uow: Uow, payments: StripePayments, stripe_api_base: str
 ) -> None:
-    with authenticated_as(MANAGER):
-        offer = await plans.create_plan(
-            new_uow(),
-            STUDIO,
-            "Intro quarter",
-            "ربع تعريفي",
-            PlanKind.MONTHLY_MEMBERSHIP,
-            "SAR",
-            30_000,
-            1500,
-            0,
-            0,
-            intro_price_minor=10_000,
-            commitment_periods=3,
-        )
+    offer = await a_membership(
+        new_uow, "Intro quarter", "ربع تعريفي", intro_price_minor=10_000, commitment_periods=3
+    )
     buyer = member()
     bought, _ = await buy(new_uow, payments, buyer, offer, tokenized_card(stripe_api_base, CARD_OK))
     started = await current(new_uow, buyer)
@@ -361,21 +369,13 @@ async def test_an_intro_offer_with_a_commitment_is_served_before_it_ends(
 
 
 async def a_trial_plan(new_uow: Uow) -> Plan:
-    with authenticated_as(MANAGER):
-        return await plans.create_plan(
-            new_uow(),
-            STUDIO,
-            "Monthly, two weeks free",
-            "شهري، أسبوعان مجانًا",
-            PlanKind.MONTHLY_MEMBERSHIP,
-            "SAR",
-            30_000,
-            1500,
-            0,
-            0,
-            intro_price_minor=20_000,
-            trial_days=14,
-        )
+    return await a_membership(
+        new_uow,
+        "Monthly, two weeks free",
+        "شهري، أسبوعان مجانًا",
+        intro_price_minor=20_000,
+        trial_days=14,
+    )
 
 
 async def test_a_free_trial_saves_the_card_and_charges_the_first_period_when_it_ends(
@@ -435,3 +435,125 @@ async def test_cancelling_in_the_trial_ends_it_without_a_charge(
     assert (ended.state, ended.cancelled) == (SubscriptionState.CANCELLED, trialing.trial_end)
     assert renewal_charges(stripe_api_base, ended) == 0
     assert (await membership(new_uow, buyer)).expire == trialing.trial_end
+
+
+async def a_family_plan(new_uow: Uow) -> Plan:
+    return await a_membership(new_uow, "Family monthly", "شهري عائلي", add_on_price_minor=10_000)
+
+
+async def add_member(
+    new_uow: Uow,
+    payments: StripePayments,
+    holder: Principal,
+    subscription: Subscription,
+    family: Principal,
+    moment: datetime,
+    request_id: str = "add",
+) -> Subscription:
+    with authenticated_as(holder):
+        return await subscriptions.add_family_member(
+            new_uow(),
+            payments,
+            subscription.member_id,
+            subscription.id,
+            uuid.UUID(family.user_id),
+            request_id,
+            clock=lambda: moment,
+        )
+
+
+async def test_family_members_get_memberships_that_follow_the_holder_s_and_are_charged(
+    new_uow: Uow, payments: StripePayments, stripe_api_base: str
+) -> None:
+    holder, family = member(), member()
+    await buy(
+        new_uow,
+        payments,
+        holder,
+        await a_family_plan(new_uow),
+        tokenized_card(stripe_api_base, CARD_OK),
+    )
+    started = await current(new_uow, holder)
+    halfway = started.period_start + (started.period_end - started.period_start) / 2
+    added = await add_member(new_uow, payments, holder, started, family, halfway)
+    again = await add_member(new_uow, payments, holder, added, family, halfway, "add-again")
+    with authenticated_as(holder):
+        add_on_invoice, _ = await invoices.list_invoices(new_uow(), started.member_id, 0, 10)
+
+    assert [a.member_id for a in again.add_ons] == [uuid.UUID(family.user_id)]
+    assert add_on_invoice.total_minor == 5_750  # Half a period of SAR 100.00, with VAT.
+    assert (await membership(new_uow, family)).expire == started.period_end + GRACE
+
+    await renew_at(new_uow, payments, started.period_end + MINUTE)
+    renewed = await current(new_uow, holder)
+    assert (await membership(new_uow, family)).expire == renewed.period_end + GRACE
+    with authenticated_as(holder):
+        after_removal = await subscriptions.remove_family_member(
+            new_uow(), renewed.member_id, renewed.id, uuid.UUID(family.user_id)
+        )
+    assert after_removal.add_ons == ()
+    assert (await membership(new_uow, family)).expire == renewed.period_end
+    await renew_at(new_uow, payments, renewed.period_end + MINUTE)
+
+    charged = [
+        i["amount"]
+        for i in payment_intents(stripe_api_base)
+        if i.get("metadata", {}).get("subscription") == started.resource_name
+    ]
+    assert charged == [5_750, 46_000, 34_500]  # The add-on, holder and family, holder alone.
+    assert (await membership(new_uow, family)).expire == renewed.period_end
+
+
+async def test_family_members_need_a_plan_that_offers_them_and_the_holder_s_consent(
+    new_uow: Uow, payments: StripePayments, stripe_api_base: str
+) -> None:
+    holder, family, stranger = member(), member(), member()
+    _, plain = await subscribed(new_uow, payments, stripe_api_base)
+    await buy(
+        new_uow,
+        payments,
+        holder,
+        await a_family_plan(new_uow),
+        tokenized_card(stripe_api_base, CARD_OK),
+    )
+    family_membership = await current(new_uow, holder)
+    moment = family_membership.period_start + MINUTE
+    plain_holder = Principal(user_id=str(plain.member_id), roles=frozenset({"member"}))
+
+    with pytest.raises(FailedPrecondition) as no_add_ons:
+        await add_member(new_uow, payments, plain_holder, plain, family, plain.period_start)
+    with pytest.raises(InvalidArgument) as oneself:
+        await add_member(new_uow, payments, holder, family_membership, holder, moment)
+    with pytest.raises(PermissionDenied):
+        await add_member(new_uow, payments, stranger, family_membership, stranger, moment)
+
+    assert no_add_ons.value.reason == "NO_ADD_ONS"
+    assert [v.field for v in oneself.value.violations] == ["member"]
+    assert (await current(new_uow, holder)).add_ons == ()
+
+
+async def test_a_free_first_month_saves_the_card_and_charges_from_the_first_renewal(
+    new_uow: Uow, payments: StripePayments, stripe_api_base: str
+) -> None:
+    free_month = await a_membership(
+        new_uow, "First month free", "الشهر الأول مجانًا", intro_price_minor=0
+    )
+    buyer = member()
+    bought, _ = await buy(
+        new_uow, payments, buyer, free_month, tokenized_card(stripe_api_base, CARD_OK)
+    )
+    started = await current(new_uow, buyer)
+    await renew_at(new_uow, payments, started.period_end + MINUTE)
+    renewed = await current(new_uow, buyer)
+
+    assert (bought.amount_minor, bought.payment_intent, started.state) == (
+        0,
+        "",
+        SubscriptionState.ACTIVE,
+    )
+    assert renewed.period_index == 1
+    assert [
+        i["amount"]
+        for i in payment_intents(stripe_api_base)
+        if i.get("metadata", {}).get("subscription") == renewed.resource_name
+    ] == [34_500]

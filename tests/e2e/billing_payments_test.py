@@ -146,6 +146,13 @@ async def purchase(edge: Edge, account: Account, plan: str, card: str) -> dict[s
     return bought.body
 
 
+async def two_accounts(edge: Edge, nats_url: str, event_prefix: str) -> tuple[Account, Account]:
+    return (
+        await new_account(edge, nats_url, event_prefix),
+        await new_account(edge, nats_url, event_prefix),
+    )
+
+
 async def settled(edge: Edge, account: Account, name: str) -> dict[str, Any]:
     """The purchase once Stripe's webhook has been through (it comes a moment later)."""
     deadline = asyncio.get_running_loop().time() + WEBHOOK_WAIT_SECONDS
@@ -221,10 +228,7 @@ async def test_forged_webhooks_are_refused_at_the_service(edge: Edge, stripe_api
 async def test_a_declined_card_is_a_failed_purchase_and_others_cannot_see_it(
     edge: Edge, shop: Shop, nats_url: str, event_prefix: str, stripe_api_base: str
 ) -> None:
-    member, other = (
-        await new_account(edge, nats_url, event_prefix),
-        await new_account(edge, nats_url, event_prefix),
-    )
+    member, other = await two_accounts(edge, nats_url, event_prefix)
     failed = await purchase(edge, member, shop.pack, tokenized_card(stripe_api_base, CARD_DECLINED))
     peeked = await call("GET", f"{edge.base_url}/v1/{failed['name']}", **other.auth)
 
@@ -262,10 +266,7 @@ async def test_managers_refund_over_rest_and_members_cannot(
 async def test_a_membership_bought_over_rest_is_a_subscription_the_member_can_cancel(
     edge: Edge, shop: Shop, nats_url: str, event_prefix: str, stripe_api_base: str
 ) -> None:
-    member, other = (
-        await new_account(edge, nats_url, event_prefix),
-        await new_account(edge, nats_url, event_prefix),
-    )
+    member, other = await two_accounts(edge, nats_url, event_prefix)
     bought = await purchase(edge, member, shop.monthly, tokenized_card(stripe_api_base, CARD_OK))
     listed = await call("GET", f"{edge.base_url}/v1/{member.name}/subscriptions", **member.auth)
     peeked = await call("GET", f"{edge.base_url}/v1/{member.name}/subscriptions", **other.auth)
@@ -280,6 +281,12 @@ async def test_a_membership_bought_over_rest_is_a_subscription_the_member_can_ca
         "POST",
         f"{edge.base_url}/v1/{bought['subscription']}:pause",
         {"startTime": _rfc3339(start), "endTime": _rfc3339(start + timedelta(days=200))},
+        **member.auth,
+    )
+    family = await call(
+        "POST",
+        f"{edge.base_url}/v1/{bought['subscription']}:addMember",
+        {"member": other.name, "requestId": "family-1"},
         **member.auth,
     )
     cancel = f"{edge.base_url}/v1/{bought['subscription']}:cancel"
@@ -297,6 +304,9 @@ async def test_a_membership_bought_over_rest_is_a_subscription_the_member_can_ca
     assert paused.body["pauseStartTime"] == _rfc3339(start)
     assert paused.body["nextRenewalTime"] > subscription["nextRenewalTime"]
     assert too_long.status == 400
+    # This plan has no add-on price: family members are refused, and the app is told why.
+    assert family.status == 400, family.body
+    assert reason(family) == "NO_ADD_ONS"
     (held,) = await packs(edge, member)
     assert (held["kind"], held["name"]) == ("KIND_MEMBERSHIP", bought["entitlement"])
     assert (peeked.status, by_other.status) == (403, 403)
@@ -304,25 +314,65 @@ async def test_a_membership_bought_over_rest_is_a_subscription_the_member_can_ca
     assert (cancelled.body["state"], cancelled.body["cancelAtPeriodEnd"]) == ("STATE_ACTIVE", True)
 
 
-def receipt_page(url: str, token: str, language: str) -> tuple[int, str, str]:
+async def test_trials_and_family_members_over_rest(
+    edge: Edge, shop: Shop, nats_url: str, event_prefix: str, stripe_api_base: str
+) -> None:
+    holder, family = await two_accounts(edge, nats_url, event_prefix)
+    studio = shop.monthly.split("/plans/")[0]
+    created = await call(
+        "POST",
+        f"{edge.base_url}/v1/{studio}/plans",
+        {
+            "displayNameEn": "Family, first week free",
+            "displayNameAr": "عائلي، الأسبوع الأول مجانًا",
+            "kind": "KIND_MONTHLY_MEMBERSHIP",
+            "price": {"currencyCode": "SAR", "amountMinor": "30000"},
+            "vatRateBasisPoints": 1500,
+            "trialDays": 7,
+            "addOnPrice": {"currencyCode": "SAR", "amountMinor": "10000"},
+        },
+        **shop.admin,
+    )
+    assert created.status == 200, created.body
+    assert (created.body["trialDays"], created.body["addOnPrice"]["amountMinor"]) == (7, "10000")
+
+    bought = await purchase(
+        edge, holder, created.body["name"], tokenized_card(stripe_api_base, CARD_OK)
+    )
+    listed = await call("GET", f"{edge.base_url}/v1/{holder.name}/subscriptions", **holder.auth)
+    in_trial = await call(
+        "POST",
+        f"{edge.base_url}/v1/{bought['subscription']}:addMember",
+        {"member": family.name, "requestId": "family-1"},
+        **holder.auth,
+    )
+
+    assert (bought["state"], bought["amount"].get("amountMinor", "0")) == ("STATE_SUCCEEDED", "0")
+    (trialing,) = listed.body["subscriptions"]
+    assert trialing["state"] == "STATE_TRIALING"
+    assert trialing["trialEndTime"] == trialing["currentPeriodEndTime"]
+    assert trialing["trialEndTime"] == trialing["nextRenewalTime"]
+    # Family members join once the membership is paid for, not during the free trial.
+    assert (in_trial.status, reason(in_trial)) == (400, "SUBSCRIPTION_NOT_ACTIVE")
+    assert await packs(edge, family) == []
+
+
+def receipt_page(url: str, token: str, language: str) -> tuple[int, str, bytes]:
     """The receipt as a browser gets it (blocking: run it off the services' event loop)."""
     request = urllib.request.Request(  # noqa: S310 - the edge on loopback.
         url, headers={"authorization": f"Bearer {token}", "accept-language": language}
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as page:  # noqa: S310
-            return page.status, page.headers["content-type"], page.read().decode()
+            return page.status, page.headers["content-type"], page.read()
     except urllib.error.HTTPError as refused:
-        return refused.code, refused.headers["content-type"], ""
+        return refused.code, refused.headers["content-type"], b""
 
 
 async def test_invoices_receipts_and_cards_are_the_member_s_own(
     edge: Edge, shop: Shop, nats_url: str, event_prefix: str, stripe_api_base: str
 ) -> None:
-    member, other = (
-        await new_account(edge, nats_url, event_prefix),
-        await new_account(edge, nats_url, event_prefix),
-    )
+    member, other = await two_accounts(edge, nats_url, event_prefix)
     await purchase(edge, member, shop.pack, tokenized_card(stripe_api_base, CARD_OK))
     listed = await call("GET", f"{edge.base_url}/v1/{member.name}/invoices", **member.auth)
     (invoice,) = listed.body["invoices"]
@@ -330,12 +380,17 @@ async def test_invoices_receipts_and_cards_are_the_member_s_own(
     status, content_type, page = await asyncio.to_thread(
         receipt_page, receipt_url, member.access_token, "ar"
     )
+    pdf_status, pdf_type, document = await asyncio.to_thread(
+        receipt_page, f"{receipt_url}?format=FORMAT_PDF", member.access_token, "en"
+    )
     cards = await call("GET", f"{edge.base_url}/v1/{member.name}/paymentMethods", **member.auth)
 
     assert invoice["total"] == {"currencyCode": "SAR", "amountMinor": "34500"}
     assert (status, content_type) == (200, "text/html; charset=utf-8")
-    assert 'dir="rtl"' in page
-    assert invoice["number"] in page
+    assert 'dir="rtl"' in page.decode()
+    assert invoice["number"] in page.decode()
+    assert (pdf_status, pdf_type) == (200, "application/pdf")
+    assert document.startswith(b"%PDF-")
     (card,) = cards.body["paymentMethods"]
     assert (card["brand"], card["last4"]) == ("visa", "4242")
     for url in (

@@ -1,5 +1,7 @@
 """Billing's settings (environment variables prefixed STRIDE_)."""
 
+from pathlib import Path
+
 from pydantic import Field, SecretStr, field_validator
 
 from stride.platform.config import ServiceSettings
@@ -23,6 +25,9 @@ class BillingSettings(ServiceSettings):
     financing_return_url: str = "stride://purchases/financing"
     # How often the renewer looks for subscriptions due (several replicas may run it).
     renew_every_seconds: float = Field(default=60.0, gt=0)
+    # A TrueType font with Arabic and Latin letters for PDF receipts; unset, DejaVu Sans from
+    # the installed matplotlib wheel.
+    receipt_font: Path | None = None
 
     @field_validator("stripe_api_key")
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
+from stride.billing.adapters.receipt_pdf import bundled_font
 from stride.billing.adapters.stripe_payments import StripePayments, StripeWebhooks
 from stride.billing.adapters.tabby_financing import TabbyFinancing
 from stride.billing.config import BillingSettings
@@ -87,6 +88,7 @@ async def build_app(settings: BillingSettings) -> GrpcApp:
                         settings.stripe_webhook_secret.get_secret_value(),
                         settings.stripe_webhook_tolerance_seconds,
                     ),
+                    settings.receipt_font or bundled_font(),
                 ),
             )
         ],

@@ -128,8 +128,8 @@ CATALOG.register(
             "ar": "استخدم اسمًا بالصيغة users/{user}/subscriptions/{subscription}.",
         },
         "subscription.not_active": {
-            "en": "Only an active subscription that is not ending can be paused.",
-            "ar": "لا يمكن إيقاف إلا اشتراك نشط غير منتهٍ مؤقتًا.",
+            "en": "Only an active subscription that is not ending can be changed this way.",
+            "ar": "لا يمكن إجراء هذا التغيير إلا على اشتراك نشط غير منتهٍ.",
         },
         "subscription.already_paused": {
             "en": "This subscription already has a pause that has not ended.",
@@ -148,8 +148,41 @@ CATALOG.register(
             "ar": "لهذه العضوية التزام حتى {until}؛ ألغِها في نهاية الفترة بدلًا من ذلك.",
         },
         "plan.terms_for_memberships": {
-            "en": "Intro prices and commitments are for memberships only.",
-            "ar": "الأسعار التعريفية والالتزامات للعضويات فقط.",
+            "en": "Intro prices, commitments, trials and family add-ons are for memberships only.",
+            "ar": "الأسعار التعريفية والالتزامات والتجارب وإضافات العائلة للعضويات فقط.",
+        },
+        "line.add_on": {"en": "Family member", "ar": "فرد من العائلة"},
+        "line.add_on_remaining": {
+            "en": "Family member, rest of this period",
+            "ar": "فرد من العائلة، بقية هذه الفترة",
+        },
+        "subscription.no_add_ons": {
+            "en": "This membership's plan does not offer family members.",
+            "ar": "خطة هذه العضوية لا تتيح إضافة أفراد العائلة.",
+        },
+        "subscription.add_on_is_holder": {
+            "en": "Add someone other than the membership's holder.",
+            "ar": "أضف شخصًا غير صاحب العضوية.",
+        },
+        "subscription.too_many_add_ons": {
+            "en": "A membership can have at most {max} family members.",
+            "ar": "يمكن أن تضم العضوية {max} من أفراد العائلة على الأكثر.",
+        },
+        "subscription.plan_without_add_ons": {
+            "en": "This plan does not offer family members; remove them first.",
+            "ar": "هذه الخطة لا تتيح أفراد العائلة؛ أزلهم أولًا.",
+        },
+        "subscription.add_on_declined": {
+            "en": "Your card was declined; the family member was not added.",
+            "ar": "رُفضت بطاقتك؛ لم تتم إضافة فرد العائلة.",
+        },
+        "subscription.add_on_not_found": {
+            "en": "This person is not a family member on this membership.",
+            "ar": "هذا الشخص ليس من أفراد العائلة في هذه العضوية.",
+        },
+        "subscription.invalid_member": {
+            "en": "Use a name of the form users/{user}.",
+            "ar": "استخدم اسمًا بالصيغة users/{user}.",
         },
         "line.intro_period": {"en": "First period, intro price", "ar": "الفترة الأولى بسعر تعريفي"},
         "subscription.plan_not_switchable": {

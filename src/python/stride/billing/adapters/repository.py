@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -21,12 +21,13 @@ from stride.billing.adapters.tables import (
     PurchaseRecord,
     RefundRecord,
     StripeEventRecord,
+    SubscriptionAddOnRecord,
     SubscriptionRecord,
 )
 from stride.billing.domain.entitlements import Entitlement, Kind
 from stride.billing.domain.plans import Plan, PlanKind
 from stride.billing.domain.purchases import Purchase, PurchaseState, Refund
-from stride.billing.domain.subscriptions import Subscription, SubscriptionState
+from stride.billing.domain.subscriptions import AddOn, Subscription, SubscriptionState
 
 HELD, RELEASED = "held", "released"
 
@@ -66,6 +67,7 @@ class PlanRepository:
                 intro_price_minor=plan.intro_price_minor,
                 commitment_periods=plan.commitment_periods,
                 trial_days=plan.trial_days,
+                add_on_price_minor=plan.add_on_price_minor,
                 created_at=now,
             )
         )
@@ -101,6 +103,7 @@ def _to_plan(record: PlanRecord) -> Plan:
         intro_price_minor=record.intro_price_minor,
         commitment_periods=record.commitment_periods,
         trial_days=record.trial_days,
+        add_on_price_minor=record.add_on_price_minor,
     )
 
 
@@ -382,7 +385,7 @@ class SubscriptionRepository:
         if lock:
             query = query.with_for_update(of=SubscriptionRecord)
         row = (await self._db.execute(query)).first()
-        return _from_row(row) if row else None
+        return (await self._with_add_ons([_from_row(row)]))[0] if row else None
 
     async def for_member(self, member_id: uuid.UUID, offset: int, limit: int) -> list[Subscription]:
         rows = await self._db.execute(
@@ -392,7 +395,7 @@ class SubscriptionRepository:
             .offset(offset)
             .limit(limit)
         )
-        return [_from_row(row) for row in rows.all()]
+        return await self._with_add_ons([_from_row(row) for row in rows.all()])
 
     async def any_at_studio(self, member_id: uuid.UUID, studio: str) -> bool:
         """Whether the member has ever had a membership at the studio."""
@@ -414,7 +417,42 @@ class SubscriptionRepository:
             .limit(limit)
             .with_for_update(of=SubscriptionRecord, skip_locked=True)
         )
-        return [_from_row(row) for row in rows.all()]
+        return await self._with_add_ons([_from_row(row) for row in rows.all()])
+
+    async def add_add_on(self, subscription_id: uuid.UUID, add_on: AddOn, now: datetime) -> None:
+        self._db.add(
+            SubscriptionAddOnRecord(
+                subscription_id=subscription_id,
+                member_id=add_on.member_id,
+                entitlement_id=add_on.entitlement_id,
+                added_at=now,
+            )
+        )
+        await self._db.flush()
+
+    async def remove_add_on(self, subscription_id: uuid.UUID, member_id: uuid.UUID) -> None:
+        await self._db.execute(
+            delete(SubscriptionAddOnRecord).where(
+                col(SubscriptionAddOnRecord.subscription_id) == subscription_id,
+                col(SubscriptionAddOnRecord.member_id) == member_id,
+            )
+        )
+
+    async def _with_add_ons(self, found: list[Subscription]) -> list[Subscription]:
+        """The subscriptions with their family members, in the order they were added."""
+        if not found:
+            return found
+        records = await self._db.execute(
+            select(SubscriptionAddOnRecord)
+            .where(col(SubscriptionAddOnRecord.subscription_id).in_([s.id for s in found]))
+            .order_by(col(SubscriptionAddOnRecord.added_at))
+        )
+        add_ons: dict[uuid.UUID, list[AddOn]] = {}
+        for record in records.scalars().all():
+            add_ons.setdefault(record.subscription_id, []).append(
+                AddOn(record.member_id, record.entitlement_id)
+            )
+        return [replace(s, add_ons=tuple(add_ons.get(s.id, ()))) for s in found]
 
     @staticmethod
     def _joined() -> Any:

@@ -62,6 +62,7 @@ class PlanRecord(SQLModel, table=True):
     intro_price_minor: int | None = Field(default=None, sa_column=Column(BigInteger))
     commitment_periods: int = 0
     trial_days: int = 0
+    add_on_price_minor: int | None = Field(default=None, sa_column=Column(BigInteger))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
@@ -138,6 +139,17 @@ class SubscriptionRecord(SQLModel, table=True):
     )
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class SubscriptionAddOnRecord(SQLModel, table=True):
+    """A family member on a membership, with the membership entitlement they hold."""
+
+    __tablename__ = "subscription_add_ons"
+
+    subscription_id: uuid.UUID = Field(foreign_key="subscriptions.id", primary_key=True)
+    member_id: uuid.UUID = Field(primary_key=True)
+    entitlement_id: uuid.UUID = Field(foreign_key="entitlements.id", unique=True)
+    added_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
 class RefundRecord(SQLModel, table=True):

@@ -39,6 +39,8 @@ class Plan:
     intro_price_minor: int | None = None
     commitment_periods: int = 0
     trial_days: int = 0
+    # Memberships: what each family member added to it costs per period, if that is offered.
+    add_on_price_minor: int | None = None
 
     @property
     def resource_name(self) -> str:
@@ -59,6 +61,7 @@ def validate_plan(
     intro_price_minor: int | None = None,
     commitment_periods: int = 0,
     trial_days: int = 0,
+    add_on_price_minor: int | None = None,
 ) -> Plan:
     violations = [
         FieldViolation(f"plan.{name}", "field.required")
@@ -89,7 +92,7 @@ def validate_plan(
     if kind is PlanKind.CLASS_PACK and not (1 <= credits <= 500 and 1 <= valid_days <= 730):
         violations.append(FieldViolation("plan.credits", "plan.pack_needs_credits_and_days"))
     violations += _membership_terms(
-        kind, price_minor, intro_price_minor, commitment_periods, trial_days
+        kind, price_minor, intro_price_minor, commitment_periods, trial_days, add_on_price_minor
     )
     if violations or kind is None:
         raise InvalidArgument(violations)
@@ -107,6 +110,7 @@ def validate_plan(
         intro_price_minor,
         commitment_periods,
         trial_days,
+        add_on_price_minor,
     )
 
 
@@ -116,9 +120,13 @@ def _membership_terms(
     intro_price_minor: int | None,
     commitment_periods: int,
     trial_days: int,
+    add_on_price_minor: int | None,
 ) -> list[FieldViolation]:
     if kind is PlanKind.CLASS_PACK and (
-        intro_price_minor is not None or commitment_periods or trial_days
+        intro_price_minor is not None
+        or commitment_periods
+        or trial_days
+        or add_on_price_minor is not None
     ):
         return [FieldViolation("plan.kind", "plan.terms_for_memberships")]
     violations = []
@@ -142,6 +150,14 @@ def _membership_terms(
         violations.append(
             FieldViolation(
                 "plan.trial_days", "field.out_of_range", {"min": 0, "max": MAX_TRIAL_DAYS}
+            )
+        )
+    if add_on_price_minor is not None and not 0 <= add_on_price_minor <= price_minor:
+        violations.append(
+            FieldViolation(
+                "plan.add_on_price.amount_minor",
+                "field.out_of_range",
+                {"min": 0, "max": price_minor},
             )
         )
     return violations

@@ -4,7 +4,12 @@ from stride.billing.domain.plans import PlanKind, validate_plan
 from stride.platform.errors import InvalidArgument
 
 
-def membership(intro_price_minor: int | None, commitment_periods: int, trial_days: int = 0) -> None:
+def membership(
+    intro_price_minor: int | None,
+    commitment_periods: int,
+    trial_days: int = 0,
+    add_on_price_minor: int | None = None,
+) -> None:
     validate_plan(
         "olaya",
         "Monthly",
@@ -18,17 +23,24 @@ def membership(intro_price_minor: int | None, commitment_periods: int, trial_day
         intro_price_minor=intro_price_minor,
         commitment_periods=commitment_periods,
         trial_days=trial_days,
+        add_on_price_minor=add_on_price_minor,
     )
 
 
-def test_an_intro_price_is_lower_than_the_price_and_commitments_and_trials_are_bounded() -> None:
-    membership(intro_price_minor=0, commitment_periods=12, trial_days=60)
+def test_membership_terms_are_bounded() -> None:
+    membership(intro_price_minor=0, commitment_periods=12, trial_days=60, add_on_price_minor=0)
     with pytest.raises(InvalidArgument) as refused:
-        membership(intro_price_minor=30_000, commitment_periods=25, trial_days=61)
+        membership(
+            intro_price_minor=30_000,
+            commitment_periods=25,
+            trial_days=61,
+            add_on_price_minor=30_001,
+        )
     assert [v.field for v in refused.value.violations] == [
         "plan.intro_price.amount_minor",
         "plan.commitment_periods",
         "plan.trial_days",
+        "plan.add_on_price.amount_minor",
     ]
 
 

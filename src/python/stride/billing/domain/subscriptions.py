@@ -8,6 +8,8 @@ booking stops (suspended); when the last retry fails the subscription is cancell
 Periods are counted from one anchor (the first period's start) so months never drift:
 31 January renews on 28 February and again on 31 March. A freeze (pause with dates) books no
 classes in its window and pushes the period's end, and every later one, back by its length.
+Family members added to a membership (add-ons) have memberships of their own that follow it,
+paid by its holder: each renewal charges their add-on price too.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from datetime import datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
 
+from stride.billing.domain.invoices import plan_lines, purchase_lines
+from stride.billing.domain.money import Line, line, prorated
 from stride.billing.domain.plans import Plan, PlanKind
 from stride.platform.errors import FailedPrecondition, FieldViolation, InvalidArgument
 
@@ -27,6 +31,7 @@ GRACE = timedelta(days=3)  # A past_due membership still books this long after i
 # booking is suspended if it fails again), then a last time before the subscription ends.
 RETRY_DELAYS = (timedelta(days=1), timedelta(days=2), timedelta(days=4))
 MAX_PAUSE = timedelta(days=90)
+MAX_ADD_ONS = 5
 _SUBSCRIPTIONS = uuid.UUID("9d1f0c2e-5b7a-4e36-8f21-6c3a0e9b7d54")
 _PERIODS = {
     PlanKind.MONTHLY_MEMBERSHIP: relativedelta(months=1),
@@ -48,6 +53,14 @@ def is_recurring(plan: Plan) -> bool:
 
 
 @dataclass(frozen=True)
+class AddOn:
+    """A family member on someone's membership, with a membership entitlement of their own."""
+
+    member_id: uuid.UUID
+    entitlement_id: uuid.UUID
+
+
+@dataclass(frozen=True)
 class Subscription:
     id: uuid.UUID
     member_id: uuid.UUID
@@ -66,6 +79,12 @@ class Subscription:
     next_attempt: datetime | None = None  # When the renewal is (re)tried; None once cancelled.
     cancelled: datetime | None = None
     trial_start: datetime | None = None  # If it started with a free trial (ending at anchor).
+    add_ons: tuple[AddOn, ...] = ()
+
+    @property
+    def entitlement_ids(self) -> tuple[uuid.UUID, ...]:
+        """The holder's membership and every family member's: all follow the subscription."""
+        return (self.entitlement_id, *(add_on.entitlement_id for add_on in self.add_ons))
 
     @property
     def resource_name(self) -> str:
@@ -259,9 +278,47 @@ def check_plan_change(subscription: Subscription, new_plan: Plan) -> None:
     )
     if not same_kind or new_plan.id == subscription.plan.id:
         raise InvalidArgument([FieldViolation("plan", "subscription.plan_not_switchable")])
+    if subscription.add_ons and new_plan.add_on_price_minor is None:
+        raise InvalidArgument([FieldViolation("plan", "subscription.plan_without_add_ons")])
 
 
 def is_upgrade(subscription: Subscription, new_plan: Plan) -> bool:
     """Upgrades apply now, with the rest of the period prorated; anything else applies at the
     next renewal, so a member is never refunded for part of a period."""
     return new_plan.price_minor > subscription.plan.price_minor
+
+
+def next_period_lines(subscription: Subscription) -> tuple[Line, ...]:
+    """What the next renewal charges: the plan it will be on (the first period after a trial
+    like a purchase, at the intro price if any), and each family member on it."""
+    plan = subscription.pending_plan or subscription.plan
+    base = plan_lines(plan, "line.renewal") if subscription.paid else purchase_lines(plan)
+    return base + tuple(
+        line("line.add_on", plan.add_on_price_minor or 0, plan.vat_rate_basis_points)
+        for _ in subscription.add_ons
+    )
+
+
+def check_add_on(subscription: Subscription, member_id: uuid.UUID, now: datetime) -> None:
+    """A live, paid membership whose plan offers add-ons takes up to MAX_ADD_ONS others."""
+    if subscription.state is not SubscriptionState.ACTIVE or subscription.cancel_at_period_end:
+        raise FailedPrecondition("SUBSCRIPTION_NOT_ACTIVE", "subscription.not_active")
+    if subscription.plan.add_on_price_minor is None:
+        raise FailedPrecondition("NO_ADD_ONS", "subscription.no_add_ons")
+    if not subscription.period_start <= now < subscription.period_end:
+        raise FailedPrecondition("RENEWAL_PENDING", "subscription.renewal_pending")
+    if member_id == subscription.member_id:
+        raise InvalidArgument([FieldViolation("member", "subscription.add_on_is_holder")])
+    if len(subscription.add_ons) >= MAX_ADD_ONS:
+        raise FailedPrecondition(
+            "TOO_MANY_ADD_ONS", "subscription.too_many_add_ons", params={"max": MAX_ADD_ONS}
+        )
+
+
+def add_on_lines(subscription: Subscription, now: datetime) -> tuple[Line, ...]:
+    """What adding a family member now charges: their price for the rest of this period."""
+    plan = subscription.plan
+    remaining = prorated(
+        plan.add_on_price_minor or 0, now, subscription.period_start, subscription.period_end
+    )
+    return (line("line.add_on_remaining", remaining, plan.vat_rate_basis_points),)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import grpc
 from google.api import httpbody_pb2
 from google.protobuf import empty_pb2, timestamp_pb2
 
 from stride.billing import messages  # noqa: F401 - registers Billing's texts.
+from stride.billing.adapters.receipt_pdf import receipt_pdf
 from stride.billing.adapters.repository import HELD, Hold
 from stride.billing.domain.entitlements import Entitlement, Kind
 from stride.billing.domain.fees import StudioFees
@@ -111,6 +114,10 @@ def plan_to_proto(plan: Plan) -> pb.Plan:
         proto.intro_price.CopyFrom(
             pb.Money(currency_code=plan.currency, amount_minor=plan.intro_price_minor)
         )
+    if plan.add_on_price_minor is not None:
+        proto.add_on_price.CopyFrom(
+            pb.Money(currency_code=plan.currency, amount_minor=plan.add_on_price_minor)
+        )
     return proto
 
 
@@ -142,6 +149,13 @@ def _subscription_name(name: str) -> tuple[uuid.UUID, uuid.UUID]:
         message_key="subscription.invalid_name",
     )
     return member_id, subscription
+
+
+def _family_member(name: str) -> uuid.UUID:
+    (member_id,) = parse_uuid_ids(
+        name, ("users",), field="member", message_key="subscription.invalid_member"
+    )
+    return member_id
 
 
 def _studio(name: str) -> str:
@@ -208,6 +222,7 @@ def subscription_to_proto(subscription: Subscription) -> pb.Subscription:
         entitlement=f"users/{subscription.member_id}/entitlements/{subscription.entitlement_id}",
         price=pb.Money(currency_code=plan.currency, amount_minor=plan_total(plan)),
         pending_plan=subscription.pending_plan.resource_name if subscription.pending_plan else "",
+        add_on_members=[f"users/{add_on.member_id}" for add_on in subscription.add_ons],
     )
     if subscription.next_attempt is not None:
         proto.next_renewal_time.CopyFrom(_timestamp(subscription.next_attempt))
@@ -284,11 +299,13 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
         payments: PaymentProvider,
         financing: FinancingProvider | None,
         webhooks: WebhookVerifier,
+        receipt_font: Path,
     ) -> None:
         self._unit_of_work = unit_of_work
         self._payments = payments
         self._financing = financing
         self._webhooks = webhooks
+        self._receipt_font = receipt_font
 
     async def CreatePlan(  # noqa: N802 - generated gRPC method name.
         self, request: pb.CreatePlanRequest, context: grpc.aio.ServicerContext
@@ -310,6 +327,9 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
             ),
             commitment_periods=given.commitment_periods,
             trial_days=given.trial_days,
+            add_on_price_minor=(
+                given.add_on_price.amount_minor if given.HasField("add_on_price") else None
+            ),
         )
         return plan_to_proto(plan)
 
@@ -559,6 +579,29 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
         )
         return subscription_to_proto(changed)
 
+    async def AddSubscriptionMember(  # noqa: N802
+        self, request: pb.AddSubscriptionMemberRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Subscription:
+        holder_id, subscription = _subscription_name(request.name)
+        changed = await subscriptions.add_family_member(
+            self._unit_of_work(),
+            self._payments,
+            holder_id,
+            subscription,
+            _family_member(request.member),
+            request.request_id,
+        )
+        return subscription_to_proto(changed)
+
+    async def RemoveSubscriptionMember(  # noqa: N802
+        self, request: pb.RemoveSubscriptionMemberRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Subscription:
+        holder_id, subscription = _subscription_name(request.name)
+        changed = await subscriptions.remove_family_member(
+            self._unit_of_work(), holder_id, subscription, _family_member(request.member)
+        )
+        return subscription_to_proto(changed)
+
     async def ChangeSubscriptionPaymentMethod(  # noqa: N802
         self,
         request: pb.ChangeSubscriptionPaymentMethodRequest,
@@ -592,7 +635,13 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
             request.name, ("users", "invoices"), field="name", message_key="invoice.invalid_name"
         )
         invoice = await invoices.get_invoice(self._unit_of_work(), member_id, invoice_id)
-        page = invoices.receipt_html(invoice, current_locale())
+        receipt = invoices.receipt_text(invoice, current_locale())
+        if request.format == pb.GetInvoiceReceiptRequest.FORMAT_PDF:
+            document = await asyncio.to_thread(
+                receipt_pdf, receipt, self._receipt_font, invoice.issued
+            )
+            return httpbody_pb2.HttpBody(content_type="application/pdf", data=document)
+        page = invoices.receipt_html(receipt)
         return httpbody_pb2.HttpBody(content_type="text/html; charset=utf-8", data=page.encode())
 
     async def ListPaymentMethods(  # noqa: N802

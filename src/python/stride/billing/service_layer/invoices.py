@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from stride.billing.domain.invoices import Invoice, format_amount
@@ -79,39 +80,84 @@ async def get_invoice(
     return invoice
 
 
-def receipt_html(invoice: Invoice, locale: Locale) -> str:
-    """A printable receipt in the member's language; right to left in Arabic."""
+@dataclass(frozen=True)
+class ReceiptText:
+    """A receipt's words in one language, whichever format shows them (HTML, PDF)."""
 
+    locale: Locale
+    title: str
+    number: str
+    facts: tuple[tuple[str, str], ...]  # (label, value): the number, the date, the studio.
+    headings: tuple[str, str, str, str]  # Item, before VAT, VAT, total.
+    rows: tuple[tuple[str, str, str, str], ...]  # One per line, then the totals.
+
+    @property
+    def right_to_left(self) -> bool:
+        return self.locale == "ar"
+
+
+def receipt_text(invoice: Invoice, locale: Locale) -> ReceiptText:
     def text(key: str) -> str:
-        return html.escape(CATALOG.translate(key, locale))
+        return CATALOG.translate(key, locale)
 
-    def money(amount: int) -> str:
-        return f'<td class="amount" dir="ltr">{format_amount(amount, invoice.currency)}</td>'
+    def amounts(net: int, vat: int, total: int) -> tuple[str, str, str]:
+        return (
+            format_amount(net, invoice.currency),
+            format_amount(vat, invoice.currency),
+            format_amount(total, invoice.currency),
+        )
 
-    rows = "\n".join(
-        f"<tr><td>{text(item.description_key)}</td>{money(item.net_minor)}"
-        f"{money(item.vat_minor)}{money(item.total_minor)}</tr>"
+    rows = tuple(
+        (text(item.description_key), *amounts(item.net_minor, item.vat_minor, item.total_minor))
         for item in invoice.lines
     )
-    headings = "".join(
-        f"<th>{text(key)}</th>"
-        for key in ("receipt.item", "receipt.net", "receipt.vat", "receipt.total")
+    total = (
+        text("receipt.total"),
+        *amounts(invoice.net_minor, invoice.vat_minor, invoice.total_minor),
     )
-    direction = "rtl" if locale == "ar" else "ltr"
+    return ReceiptText(
+        locale,
+        text("receipt.title"),
+        invoice.display_number,
+        (
+            (text("receipt.number"), invoice.display_number),
+            (text("receipt.date"), invoice.issued.date().isoformat()),
+            (text("receipt.studio"), invoice.studio),
+        ),
+        (text("receipt.item"), text("receipt.net"), text("receipt.vat"), text("receipt.total")),
+        (*rows, total),
+    )
+
+
+def receipt_html(receipt: ReceiptText) -> str:
+    """A printable receipt page; right to left in Arabic, with numbers kept left to right."""
+    escape = html.escape
+
+    def cells(row: Sequence[str], tag: str) -> str:
+        first, *amounts = row
+        return f"<{tag}>{escape(first)}</{tag}>" + "".join(
+            f'<{tag} class="amount" dir="ltr">{escape(amount)}</{tag}>' for amount in amounts
+        )
+
+    facts = "<br>\n".join(
+        f'{escape(label)}: <span dir="ltr">{escape(value)}</span>' for label, value in receipt.facts
+    )
+    *lines, total = receipt.rows
+    rows = "\n".join(f"<tr>{cells(row, 'td')}</tr>" for row in lines)
+    headings = "".join(f"<th>{escape(heading)}</th>" for heading in receipt.headings)
+    direction = "rtl" if receipt.right_to_left else "ltr"
     return f"""<!doctype html>
-<html lang="{locale}" dir="{direction}">
-<head><meta charset="utf-8"><title>{text("receipt.title")} {invoice.display_number}</title>
+<html lang="{receipt.locale}" dir="{direction}">
+<head><meta charset="utf-8"><title>{escape(receipt.title)} {receipt.number}</title>
 <style>{_STYLE}</style>
 </head>
 <body>
-<h1>{text("receipt.title")}</h1>
-<p>{text("receipt.number")}: <span dir="ltr">{invoice.display_number}</span><br>
-{text("receipt.date")}: <span dir="ltr">{invoice.issued.date().isoformat()}</span><br>
-{text("receipt.studio")}: {html.escape(invoice.studio)}</p>
+<h1>{escape(receipt.title)}</h1>
+<p>{facts}</p>
 <table>
 <tr>{headings}</tr>
 {rows}
-<tr><th>{text("receipt.total")}</th>{money(invoice.net_minor)}{money(invoice.vat_minor)}{money(invoice.total_minor)}</tr>
+<tr>{cells(total, 'th')}</tr>
 </table>
 </body>
 </html>

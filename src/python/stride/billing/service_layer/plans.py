@@ -29,6 +29,7 @@ async def create_plan(
     intro_price_minor: int | None = None,
     commitment_periods: int = 0,
     trial_days: int = 0,
+    add_on_price_minor: int | None = None,
 ) -> Plan:
     author = require_role_in_studio(f"studios/{studio}", *STAFF)
     plan = validate_plan(
@@ -44,6 +45,7 @@ async def create_plan(
         intro_price_minor=intro_price_minor,
         commitment_periods=commitment_periods,
         trial_days=trial_days,
+        add_on_price_minor=add_on_price_minor,
     )
     now = clock()
     async with uow:
@@ -60,6 +62,7 @@ async def create_plan(
                 "intro_price_minor": plan.intro_price_minor,
                 "commitment_periods": plan.commitment_periods,
                 "trial_days": plan.trial_days,
+                "add_on_price_minor": plan.add_on_price_minor,
             },
         )
         await uow.commit()

@@ -111,7 +111,7 @@ async def purchase_plan(
             outcome = await payments.payment(purchase.payment_intent)
         elif purchase.state is PurchaseState.FAILED:
             return purchase, ""  # Refused before Stripe made an intent: a new request retries.
-        elif purchase.trial_days:
+        elif purchase.amount_minor == 0:  # A trial or a free intro period: save the card only.
             await payments.save_card(await _customer(uow, payments, member_id), payment_method)
             outcome = PaymentOutcome(PurchaseState.SUCCEEDED)
         else:

@@ -1,5 +1,6 @@
-"""Memberships that renew: starting one from a paid purchase, the renewer (safe to run more
-than once at a time), dunning, cancelling and changing the card.
+"""Memberships that renew: starting one from a paid purchase (or a trial), the renewer (safe to
+run more than once at a time), dunning, cancelling, changing the plan or the card, and family
+members on a membership.
 
 The membership entitlement follows the subscription: it lasts until the paid period ends plus
 a grace period, moves forward at each renewal, and ends when the subscription does.
@@ -10,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
+from stride.billing.adapters.stripe_payments import PaymentOutcome
 from stride.billing.domain.entitlements import Entitlement, Kind, validate_grant
-from stride.billing.domain.invoices import plan_lines, purchase_lines
-from stride.billing.domain.money import plan_change_quote
+from stride.billing.domain.money import Line, plan_change_quote
 from stride.billing.domain.plans import Plan
 from stride.billing.domain.purchases import (
     Purchase,
@@ -24,21 +25,25 @@ from stride.billing.domain.purchases import (
     validate_request_id,
 )
 from stride.billing.domain.subscriptions import (
+    AddOn,
     Subscription,
     SubscriptionState,
+    add_on_lines,
     cancel_at_period_end,
     cancel_now,
+    check_add_on,
     check_member_may_cancel_now,
     check_plan_change,
     end_of_term,
     is_upgrade,
+    next_period_lines,
     pause,
     renewal_failed,
     renewed,
     start_subscription,
 )
 from stride.billing.events.v1 import events_pb2
-from stride.billing.service_layer.handlers import Clock, utcnow
+from stride.billing.service_layer.handlers import Clock, issue, utcnow
 from stride.billing.service_layer.invoices import issue_invoice
 from stride.billing.service_layer.payments import (
     PAYMENT_FAILED,
@@ -127,7 +132,8 @@ async def pause_subscription(
         subscription = await _owned(uow, member_id, subscription_id)
         now = clock()
         frozen = pause(subscription, start, end, now)
-        await uow.entitlements.pause(frozen.entitlement_id, start, end)
+        for entitlement_id in frozen.entitlement_ids:
+            await uow.entitlements.pause(entitlement_id, start, end)
         await _apply(uow, subscription, frozen, now)
         await uow.subscriptions.save(frozen, now)
         announce_subscription(uow, frozen, SUBSCRIPTION_PAUSED)
@@ -187,32 +193,77 @@ async def _upgrade(
         subscription.period_end,
         now,
     )
+    await _charge_now(
+        uow,
+        payments,
+        subscription,
+        MidPeriodCharge(
+            quote.lines,
+            f"change-{request_id}",
+            f"changes/{request_id}",
+            "subscription.upgraded",
+            {"from_plan": subscription.plan.resource_name, "to_plan": new_plan.resource_name},
+            FailedPrecondition("UPGRADE_DECLINED", "subscription.upgrade_declined"),
+        ),
+        now,
+    )
+    return replace(subscription, plan=new_plan, pending_plan=None)
+
+
+@dataclass(frozen=True)
+class MidPeriodCharge:
+    """Something a member pays for in the middle of a period: what, and how it is recorded."""
+
+    lines: tuple[Line, ...]
+    key: str  # Stripe's idempotency key, after the period's renewal key.
+    source: str  # What the invoice bills, after the subscription's name.
+    action: str  # The audit trail's action.
+    details: dict[str, object]
+    declined: FailedPrecondition
+
+
+async def _charge_now(
+    uow: BillingUnitOfWork,
+    payments: Charges,
+    subscription: Subscription,
+    charge: MidPeriodCharge,
+    now: datetime,
+) -> None:
+    """Charges the holder's card off-session, then invoices, audits and announces it."""
+    plan = subscription.plan
+    amount = sum(item.total_minor for item in charge.lines)
+    if amount == 0:  # A free add-on, or the period's last moments: nothing to charge.
+        return
     customer = await uow.payments.customer(subscription.member_id)
     outcome = await payments.charge(
         customer or "",
         subscription.payment_method,
-        quote.total_minor,
-        new_plan.currency,
-        f"{subscription.renewal_key}-change-{request_id}",
+        amount,
+        plan.currency,
+        f"{subscription.renewal_key}-{charge.key}",
         {"subscription": subscription.resource_name},
         off_session=True,
     )
     if outcome.state is not PurchaseState.SUCCEEDED:
-        raise FailedPrecondition("UPGRADE_DECLINED", "subscription.upgrade_declined")
-    source = f"{subscription.resource_name}/changes/{request_id}"
+        raise charge.declined
     await issue_invoice(
-        uow, subscription.member_id, new_plan.studio, new_plan.currency, quote.lines, source, now
+        uow,
+        subscription.member_id,
+        plan.studio,
+        plan.currency,
+        charge.lines,
+        f"{subscription.resource_name}/{charge.source}",
+        now,
     )
     await uow.audit.append(
         now,
         f"users/{subscription.member_id}",
-        "subscription.upgraded",
+        charge.action,
         subscription.resource_name,
         {
-            "from_plan": subscription.plan.resource_name,
-            "to_plan": new_plan.resource_name,
-            "currency": new_plan.currency,
-            "amount_minor": quote.total_minor,
+            **charge.details,
+            "currency": plan.currency,
+            "amount_minor": amount,
             "payment_intent": outcome.payment_intent,
         },
     )
@@ -222,11 +273,101 @@ async def _upgrade(
         payload=events_pb2.PaymentChanged(
             subscription=subscription.resource_name,
             member=f"users/{subscription.member_id}",
-            currency_code=new_plan.currency,
-            amount_minor=quote.total_minor,
+            currency_code=plan.currency,
+            amount_minor=amount,
         ),
     )
-    return replace(subscription, plan=new_plan, pending_plan=None)
+
+
+async def add_family_member(
+    uow: BillingUnitOfWork,
+    payments: Charges,
+    holder_id: uuid.UUID,
+    subscription_id: uuid.UUID,
+    member_id: uuid.UUID,
+    request_id: str,
+    clock: Clock = utcnow,
+) -> Subscription:
+    """Adds a family member to a membership: they get a membership of their own that follows
+    it, and the holder pays their add-on price for the rest of this period now (invoiced) and
+    at every renewal. Adding someone already on it changes nothing."""
+    require_self_or_role(str(holder_id), "admin")
+    validate_request_id(request_id)
+    async with uow:
+        subscription = await _owned(uow, holder_id, subscription_id)
+        if any(add_on.member_id == member_id for add_on in subscription.add_ons):
+            return subscription
+        now = clock()
+        check_add_on(subscription, member_id, now)
+        await _charge_now(
+            uow,
+            payments,
+            subscription,
+            MidPeriodCharge(
+                add_on_lines(subscription, now),
+                f"member-{request_id}",
+                f"members/{member_id}",
+                "subscription.member_added",
+                {"member": f"users/{member_id}"},
+                FailedPrecondition("ADD_ON_DECLINED", "subscription.add_on_declined"),
+            ),
+            now,
+        )
+        entitlement = validate_grant(
+            member_id,
+            Kind.MEMBERSHIP,
+            f"studios/{subscription.plan.studio}",
+            0,
+            now,
+            subscription.access_until,
+        )
+        await issue(
+            uow,
+            entitlement,
+            f"users/{holder_id}",
+            "entitlement.family_member",
+            {"subscription": subscription.resource_name},
+            now,
+        )
+        if subscription.pause_start and subscription.pause_end and subscription.pause_end > now:
+            await uow.entitlements.pause(
+                entitlement.id, subscription.pause_start, subscription.pause_end
+            )
+        add_on = AddOn(member_id, entitlement.id)
+        await uow.subscriptions.add_add_on(subscription.id, add_on, now)
+        await uow.commit()
+    return replace(subscription, add_ons=(*subscription.add_ons, add_on))
+
+
+async def remove_family_member(
+    uow: BillingUnitOfWork,
+    holder_id: uuid.UUID,
+    subscription_id: uuid.UUID,
+    member_id: uuid.UUID,
+    clock: Clock = utcnow,
+) -> Subscription:
+    """Takes a family member off a membership: theirs ends with the period already paid for,
+    and renewals stop charging for them."""
+    require_self_or_role(str(holder_id), "admin")
+    async with uow:
+        subscription = await _owned(uow, holder_id, subscription_id)
+        removed = next((a for a in subscription.add_ons if a.member_id == member_id), None)
+        if removed is None:
+            raise NotFound("ADD_ON_NOT_FOUND", "subscription.add_on_not_found")
+        now = clock()
+        if subscription.state is not SubscriptionState.CANCELLED:  # Else theirs has ended.
+            paid_until = min(subscription.period_end, subscription.access_until)
+            await uow.entitlements.end_at(removed.entitlement_id, max(now, paid_until))
+        await uow.subscriptions.remove_add_on(subscription.id, member_id)
+        await uow.audit.append(
+            now,
+            f"users/{holder_id}",
+            "subscription.member_removed",
+            subscription.resource_name,
+            {"member": f"users/{member_id}"},
+        )
+        await uow.commit()
+    return replace(subscription, add_ons=tuple(a for a in subscription.add_ons if a != removed))
 
 
 async def change_payment_method(
@@ -312,17 +453,20 @@ async def _renew(
         return after
     customer = await uow.payments.customer(subscription.member_id)
     plan = subscription.pending_plan or subscription.plan  # What the next period is on.
-    # After a trial, the first period is charged like a purchase (at the intro price, if any).
-    lines = plan_lines(plan, "line.renewal") if subscription.paid else purchase_lines(plan)
+    lines = next_period_lines(subscription)
     amount = sum(item.total_minor for item in lines)
-    outcome = await payments.charge(
-        customer or "",
-        subscription.payment_method,
-        amount,
-        plan.currency,
-        subscription.renewal_key,
-        {"subscription": subscription.resource_name},
-        off_session=True,
+    outcome = (
+        await payments.charge(
+            customer or "",
+            subscription.payment_method,
+            amount,
+            plan.currency,
+            subscription.renewal_key,
+            {"subscription": subscription.resource_name},
+            off_session=True,
+        )
+        if amount
+        else PaymentOutcome(PurchaseState.SUCCEEDED)  # A free first period after a trial.
     )
     paid = outcome.state is PurchaseState.SUCCEEDED
     after = renewed(subscription) if paid else renewal_failed(subscription, now)
@@ -369,7 +513,8 @@ async def _apply(
 ) -> None:
     """Moves the membership with the subscription and says what happened."""
     if after.access_until != before.access_until:
-        await uow.entitlements.end_at(after.entitlement_id, after.access_until)
+        for entitlement_id in after.entitlement_ids:
+            await uow.entitlements.end_at(entitlement_id, after.access_until)
     if after.state is SubscriptionState.CANCELLED:
         announce_subscription(uow, after, SUBSCRIPTION_CANCELLED)
     elif after.period_index > before.period_index:
