@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from functools import partial
 from zoneinfo import ZoneInfo
 
@@ -98,13 +98,16 @@ async def entitlements(postgres_server_url: str) -> AsyncIterator[BillingInProce
     await drop_database(postgres_server_url, name)
 
 
-async def a_class(new_uow: partial[SchedulingUnitOfWork], spots: int) -> ClassSession:
+async def a_class(
+    new_uow: partial[SchedulingUnitOfWork], spots: int, start: datetime | None = None
+) -> ClassSession:
+    """A 45-minute class in a new studio in Riyadh, starting in two days unless told when."""
     slug = f"s{uuid.uuid4().hex[:10]}"
     with authenticated_as(ADMIN):
         await handlers.create_studio(new_uow(), slug, "Olaya", "Asia/Riyadh", BookingPolicy())
         room = await handlers.create_room(new_uow(), slug, "Studio A", spots)
         spin = await handlers.create_class_type(new_uow(), slug, "Spin", "دراجات", 45, "all", ())
-        start = datetime.now(UTC) + timedelta(days=2)
+        start = start or datetime.now(UTC) + timedelta(days=2)
         return await handlers.create_class(new_uow(), slug, spin.id, room.id, "", start, 0)
 
 
@@ -361,7 +364,11 @@ async def test_more_spots_go_to_the_waitlist_and_fewer_than_booked_is_refused(
 async def test_instructors_teach_inside_their_hours_one_class_at_a_time(
     new_uow: partial[SchedulingUnitOfWork],
 ) -> None:
-    session = await a_class(new_uow, 5)  # Starts in two days; 45 minutes long.
+    # At 10:00 in the studio's zone, so an overlapping class stays on the same day whenever the
+    # test runs (one starting late in the evening would run past midnight, out of hours).
+    riyadh = ZoneInfo("Asia/Riyadh")
+    day = (datetime.now(riyadh) + timedelta(days=2)).date()
+    session = await a_class(new_uow, 5, datetime.combine(day, time(10), riyadh))
     coach = uuid.uuid4()
     coach_name = f"users/{coach}"
     with authenticated_as(ADMIN):
@@ -369,7 +376,7 @@ async def test_instructors_teach_inside_their_hours_one_class_at_a_time(
             await handlers.update_class(
                 new_uow(), session.studio, session.id, capacity=None, instructor=coach_name
             )
-        local = session.start.astimezone(ZoneInfo("Asia/Riyadh"))
+        local = session.start.astimezone(riyadh)
         hours = validate_availability(
             [(local.isoweekday(), "00:00", "23:59")],
             [((local + timedelta(days=7)).date().isoformat(), [])],  # On leave a week later.
