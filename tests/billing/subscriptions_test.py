@@ -557,3 +557,13 @@ async def test_a_free_first_month_saves_the_card_and_charges_from_the_first_rene
         for i in payment_intents(stripe_api_base)
         if i.get("metadata", {}).get("subscription") == renewed.resource_name
     ] == [34_500]
+
+
+async def test_two_purchases_at_once_start_one_trial(
+    new_uow: Uow, payments: StripePayments, stripe_api_base: str
+) -> None:
+    trial = await a_trial_plan(new_uow)
+    buyer = member()
+    card = tokenized_card(stripe_api_base, CARD_OK)
+    bought = await asyncio.gather(*(buy(new_uow, payments, buyer, trial, card) for _ in range(2)))
+    assert sorted(purchase.amount_minor for purchase, _ in bought) == [0, 23_000]

@@ -11,7 +11,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 
 from stride.billing.adapters.tables import (
     EntitlementRecord,
@@ -398,7 +398,11 @@ class SubscriptionRepository:
         return await self._with_add_ons([_from_row(row) for row in rows.all()])
 
     async def any_at_studio(self, member_id: uuid.UUID, studio: str) -> bool:
-        """Whether the member has ever had a membership at the studio."""
+        """Whether the member has ever had a membership at the studio. Holds a lock on the
+        question until commit, so two purchases at once cannot both see "never"."""
+        await self._db.execute(
+            select(func.pg_advisory_xact_lock(func.hashtextextended(f"{member_id}/{studio}", 0)))
+        )
         found = await self._db.execute(
             select(SubscriptionRecord.id)
             .join(PlanRecord, col(PlanRecord.id) == col(SubscriptionRecord.plan_id))
