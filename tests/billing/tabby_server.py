@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from stride.platform.local.ports import free_port
+from stride.platform.testing.http import serving
 
 SECRET_KEY = "sk_test_tabby_stride"
 MERCHANT_CODE = "stride_sa"
@@ -128,10 +129,5 @@ class TabbyServer:
 @asynccontextmanager
 async def running_tabby() -> AsyncIterator[TabbyServer]:
     server = TabbyServer()
-    runner = web.AppRunner(server.app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", server.port).start()
-    try:
+    async with serving(server.app, server.port):
         yield server
-    finally:
-        await runner.cleanup()

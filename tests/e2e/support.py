@@ -9,7 +9,7 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -37,7 +37,7 @@ from stride.identity.main import build_app
 from stride.platform.crypto.sealing import new_data_key_spec
 from stride.platform.db.engine import drop_database, ensure_database
 from stride.platform.events.envelope import stream_name
-from stride.platform.grpc.server import RunningServer, start
+from stride.platform.grpc.server import GrpcApp, RunningServer, start
 from stride.platform.local.envoy import EnvoyProcess, validate_config, write_config
 from stride.platform.local.ports import free_port
 
@@ -98,19 +98,33 @@ async def running_billing(
 ) -> AsyncIterator[RunningServer]:
     """Billing on a database of its own, paying through localstripe, trusting the edge's
     JWKS."""
-    name = f"t_billing_{uuid.uuid4().hex[:8]}"
-    settings = BillingSettings(
-        database_url=await ensure_database(postgres_server_url, name),
-        nats_url=nats_url,
-        events_prefix=event_prefix,
-        grpc_port=free_port(),
-        jwks_url=f"http://127.0.0.1:{edge_port}/.well-known/jwks.json",
-        stripe_api_key=SecretStr(API_KEY),
-        stripe_api_base=stripe_api_base,
-        stripe_webhook_secret=SecretStr(WEBHOOK_SECRET),
-        shutdown_grace_seconds=1,
-    )
-    running = await start(await build_billing(settings))
+
+    async def app(database_url: str) -> GrpcApp:
+        return await build_billing(
+            BillingSettings(
+                database_url=database_url,
+                nats_url=nats_url,
+                events_prefix=event_prefix,
+                grpc_port=free_port(),
+                jwks_url=f"http://127.0.0.1:{edge_port}/.well-known/jwks.json",
+                stripe_api_key=SecretStr(API_KEY),
+                stripe_api_base=stripe_api_base,
+                stripe_webhook_secret=SecretStr(WEBHOOK_SECRET),
+                shutdown_grace_seconds=1,
+            )
+        )
+
+    async with running_on_own_database(postgres_server_url, "billing", app) as running:
+        yield running
+
+
+@asynccontextmanager
+async def running_on_own_database(
+    postgres_server_url: str, service: str, app: Callable[[str], Awaitable[GrpcApp]]
+) -> AsyncIterator[RunningServer]:
+    """A service on a scratch database of its own (as in production), dropped afterwards."""
+    name = f"t_{service}_{uuid.uuid4().hex[:8]}"
+    running = await start(await app(await ensure_database(postgres_server_url, name)))
     try:
         yield running
     finally:

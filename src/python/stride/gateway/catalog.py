@@ -9,6 +9,7 @@ from google.protobuf.descriptor import FileDescriptor, MethodDescriptor
 
 from stride.billing.v1 import billing_service_pb2
 from stride.identity.v1 import identity_service_pb2
+from stride.notifications.v1 import notifications_service_pb2
 from stride.scheduling.v1 import scheduling_service_pb2
 
 
@@ -98,4 +99,13 @@ BILLING = ServiceEntry(
     public_methods=frozenset({"/stride.billing.v1.BillingService/ReceiveStripeEvent"}),
 )
 
-SERVICES: tuple[ServiceEntry, ...] = (IDENTITY, SCHEDULING, BILLING)
+NOTIFICATIONS = ServiceEntry(
+    name="notifications",
+    main_module="stride.notifications.main",
+    grpc_services=("stride.notifications.v1.NotificationsService",),
+    descriptors=(notifications_service_pb2.DESCRIPTOR,),
+    local_port=50104,
+    metrics_port=9104,
+)
+
+SERVICES: tuple[ServiceEntry, ...] = (IDENTITY, SCHEDULING, BILLING, NOTIFICATIONS)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import grpc
 from google.api import httpbody_pb2
-from google.protobuf import empty_pb2, timestamp_pb2
+from google.protobuf import empty_pb2
 
 from stride.billing import messages  # noqa: F401 - registers Billing's texts.
 from stride.billing.adapters.receipt_pdf import receipt_pdf
@@ -45,6 +45,7 @@ from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
 from stride.billing.v1 import billing_service_pb2 as pb
 from stride.billing.v1 import billing_service_pb2_grpc as pb_grpc
 from stride.platform.errors import FieldViolation, InvalidArgument
+from stride.platform.grpc.timestamps import timestamp
 from stride.platform.i18n import CATALOG, current_locale
 from stride.platform.idempotency import idempotent
 from stride.platform.pagination import Page
@@ -59,12 +60,6 @@ _KINDS = {
 }
 
 
-def _timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
-
-
 def entitlement_to_proto(entitlement: Entitlement) -> pb.Entitlement:
     kind = next(proto for proto, kind in _KINDS.items() if kind is entitlement.kind)
     return pb.Entitlement(
@@ -73,8 +68,8 @@ def entitlement_to_proto(entitlement: Entitlement) -> pb.Entitlement:
         studio=entitlement.studio,
         credits_total=entitlement.credits_total,
         credits_remaining=entitlement.credits_remaining,
-        start_time=_timestamp(entitlement.start),
-        expire_time=_timestamp(entitlement.expire),
+        start_time=timestamp(entitlement.start),
+        expire_time=timestamp(entitlement.expire),
     )
 
 
@@ -83,7 +78,7 @@ def hold_to_proto(hold: Hold) -> pb.Hold:
         name=hold.resource_name,
         booking=hold.booking,
         studio=hold.studio,
-        class_start_time=_timestamp(hold.class_start),
+        class_start_time=timestamp(hold.class_start),
         entitlement=f"users/{hold.member_id}/entitlements/{hold.entitlement_id}",
         state=pb.Hold.STATE_HELD if hold.state == HELD else pb.Hold.STATE_RELEASED,
     )
@@ -187,7 +182,7 @@ def purchase_to_proto(purchase: Purchase, client_secret: str = "") -> pb.Purchas
         ),
         failure_code=purchase.failure_code,
         financing_url=purchase.financing_url,
-        create_time=_timestamp(purchase.created),
+        create_time=timestamp(purchase.created),
         refunded=pb.Money(
             currency_code=purchase.plan.currency, amount_minor=purchase.refunded_minor
         ),
@@ -215,8 +210,8 @@ def subscription_to_proto(subscription: Subscription) -> pb.Subscription:
         name=subscription.resource_name,
         plan=plan.resource_name,
         state=_SUBSCRIPTION_STATES[subscription.state_at(datetime.now(UTC))],
-        current_period_start_time=_timestamp(subscription.period_start),
-        current_period_end_time=_timestamp(subscription.period_end),
+        current_period_start_time=timestamp(subscription.period_start),
+        current_period_end_time=timestamp(subscription.period_end),
         cancel_at_period_end=subscription.cancel_at_period_end,
         failed_renewals=subscription.failed_attempts,
         entitlement=f"users/{subscription.member_id}/entitlements/{subscription.entitlement_id}",
@@ -225,16 +220,16 @@ def subscription_to_proto(subscription: Subscription) -> pb.Subscription:
         add_on_members=[f"users/{add_on.member_id}" for add_on in subscription.add_ons],
     )
     if subscription.next_attempt is not None:
-        proto.next_renewal_time.CopyFrom(_timestamp(subscription.next_attempt))
+        proto.next_renewal_time.CopyFrom(timestamp(subscription.next_attempt))
     if subscription.cancelled is not None:
-        proto.cancel_time.CopyFrom(_timestamp(subscription.cancelled))
+        proto.cancel_time.CopyFrom(timestamp(subscription.cancelled))
     if subscription.pause_start is not None and subscription.pause_end is not None:
-        proto.pause_start_time.CopyFrom(_timestamp(subscription.pause_start))
-        proto.pause_end_time.CopyFrom(_timestamp(subscription.pause_end))
+        proto.pause_start_time.CopyFrom(timestamp(subscription.pause_start))
+        proto.pause_end_time.CopyFrom(timestamp(subscription.pause_end))
     if subscription.committed_until is not None:
-        proto.commitment_end_time.CopyFrom(_timestamp(subscription.committed_until))
+        proto.commitment_end_time.CopyFrom(timestamp(subscription.committed_until))
     if subscription.trial_end is not None:
-        proto.trial_end_time.CopyFrom(_timestamp(subscription.trial_end))
+        proto.trial_end_time.CopyFrom(timestamp(subscription.trial_end))
     return proto
 
 
@@ -246,7 +241,7 @@ def invoice_to_proto(invoice: Invoice) -> pb.Invoice:
         name=invoice.resource_name,
         number=invoice.display_number,
         studio=f"studios/{invoice.studio}",
-        issue_time=_timestamp(invoice.issued),
+        issue_time=timestamp(invoice.issued),
         lines=[
             pb.QuoteLine(
                 description=CATALOG.translate(item.description_key, current_locale()),
@@ -287,7 +282,7 @@ def refund_to_proto(refund: Refund, purchase: Purchase) -> pb.Refund:
         amount=pb.Money(currency_code=refund.currency, amount_minor=refund.amount_minor),
         reason=refund.reason,
         refunded_by=f"users/{refund.refunded_by}",
-        create_time=_timestamp(refund.created),
+        create_time=timestamp(refund.created),
         purchase=purchase_to_proto(purchase),
     )
 

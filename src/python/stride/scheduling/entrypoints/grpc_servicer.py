@@ -14,6 +14,7 @@ from google.protobuf import timestamp_pb2
 from stride.events.v1.envelope_pb2 import Envelope
 from stride.platform.errors import FieldViolation, InvalidArgument
 from stride.platform.events.live import LiveEvents
+from stride.platform.grpc.timestamps import timestamp
 from stride.platform.i18n import current_locale
 from stride.platform.idempotency import idempotent
 from stride.platform.pagination import Page
@@ -45,12 +46,6 @@ _STATES = {
     BookingState.ATTENDED: pb.Booking.STATE_ATTENDED,
     BookingState.NO_SHOW: pb.Booking.STATE_NO_SHOW,
 }
-
-
-def _timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
 
 
 def _studio_slug(name: str, field: str) -> str:
@@ -171,14 +166,14 @@ def class_to_proto(session: ClassSession) -> pb.ClassSession:
         class_type=f"studios/{session.studio}/classTypes/{session.class_type_id}",
         room=f"studios/{session.studio}/rooms/{session.room_id}",
         instructor=session.instructor,
-        start_time=_timestamp(session.start),
-        end_time=_timestamp(session.end),
+        start_time=timestamp(session.start),
+        end_time=timestamp(session.end),
         capacity=session.capacity,
         confirmed_count=session.confirmed_count,
         waitlist_count=session.waitlist_count,
     )
     if session.cancelled_at is not None:
-        proto.cancel_time.CopyFrom(_timestamp(session.cancelled_at))
+        proto.cancel_time.CopyFrom(timestamp(session.cancelled_at))
     return proto
 
 
@@ -188,8 +183,8 @@ def booking_to_proto(booking: Booking) -> pb.Booking:
         class_session=booking.session_name,
         state=_STATES[booking.state],
         waitlist_position=booking.waitlist_position,
-        create_time=_timestamp(booking.created_at),
-        class_start_time=_timestamp(booking.class_start),
+        create_time=timestamp(booking.created_at),
+        class_start_time=timestamp(booking.class_start),
         spot=booking.spot or "",
     )
 
@@ -214,7 +209,7 @@ def roster_entry(booking: Booking) -> pb.RosterEntry:
         spot=booking.spot or "",
     )
     if booking.checked_in_at is not None:
-        entry.check_in_time.CopyFrom(_timestamp(booking.checked_in_at))
+        entry.check_in_time.CopyFrom(timestamp(booking.checked_in_at))
     return entry
 
 
@@ -504,7 +499,7 @@ class SchedulingServicer(pb_grpc.SchedulingServiceServicer):
         code, expires_at = await attendance.check_in_code(
             self._unit_of_work(), self._check_in_key, member_id, booking_id
         )
-        return pb.CheckInToken(token=code, expire_time=_timestamp(expires_at))
+        return pb.CheckInToken(token=code, expire_time=timestamp(expires_at))
 
     async def CheckIn(  # noqa: N802
         self, request: pb.CheckInRequest, context: grpc.aio.ServicerContext
@@ -520,7 +515,7 @@ class SchedulingServicer(pb_grpc.SchedulingServiceServicer):
             booking=booking.resource_name,
             member=f"users/{booking.member_id}",
             class_session=session.resource_name,
-            check_in_time=_timestamp(booking.checked_in_at),
+            check_in_time=timestamp(booking.checked_in_at),
         )
 
     async def ListRoster(  # noqa: N802

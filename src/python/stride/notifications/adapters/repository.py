@@ -1,0 +1,199 @@
+"""Loads and stores recipients, devices, the inbox and push deliveries."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from stride.notifications.adapters.tables import (
+    DeliveryRecord,
+    DeviceRecord,
+    NotificationRecord,
+    RecipientRecord,
+)
+from stride.notifications.domain.notifications import (
+    Delivery,
+    DeliveryState,
+    Device,
+    Notification,
+    Platform,
+)
+
+
+class NotificationRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._db = session
+
+    async def keep_recipient(
+        self, user_id: uuid.UUID, email: str, language: str, now: datetime
+    ) -> None:
+        values = {"email": email, "language": language, "updated_at": now}
+        await self._db.execute(
+            insert(RecipientRecord)
+            .values(user_id=user_id, **values)
+            .on_conflict_do_update(index_elements=["user_id"], set_=values)
+        )
+
+    async def language_of(self, user_id: uuid.UUID) -> str | None:
+        record = await self._db.get(RecipientRecord, user_id)
+        return record.language if record else None
+
+    async def register_device(self, device: Device) -> Device:
+        """Stores the device, or moves an already known token to this user."""
+        moved = {"user_id": device.user_id, "platform": device.platform.value}
+        await self._db.execute(
+            insert(DeviceRecord)
+            .values(id=device.id, token=device.token, created_at=device.created, **moved)
+            .on_conflict_do_update(index_elements=["id"], set_=moved)
+        )
+        return device
+
+    async def devices_of(self, user_id: uuid.UUID) -> list[Device]:
+        records = await self._db.execute(
+            select(DeviceRecord).where(DeviceRecord.user_id == user_id)
+        )
+        return [_to_device(record) for record in records.scalars().all()]
+
+    async def delete_device(self, device_id: uuid.UUID, user_id: uuid.UUID | None = None) -> bool:
+        """Removes a device (only the user's own, when `user_id` is given)."""
+        query = delete(DeviceRecord).where(col(DeviceRecord.id) == device_id)
+        if user_id is not None:
+            query = query.where(col(DeviceRecord.user_id) == user_id)
+        removed = await self._db.execute(query.returning(col(DeviceRecord.id)))
+        return removed.first() is not None
+
+    async def add(self, notification: Notification) -> bool:
+        """Stores a new notification; False if it exists (the same event seen again)."""
+        added = await self._db.execute(
+            insert(NotificationRecord)
+            .values(
+                id=notification.id,
+                user_id=notification.user_id,
+                kind=notification.kind,
+                subject=notification.subject,
+                title=notification.title,
+                body=notification.body,
+                created_at=notification.created,
+            )
+            .on_conflict_do_nothing(index_elements=["id"])
+            .returning(col(NotificationRecord.id))
+        )
+        return added.first() is not None
+
+    async def inbox(self, user_id: uuid.UUID, offset: int, limit: int) -> list[Notification]:
+        records = await self._db.execute(
+            select(NotificationRecord)
+            .where(NotificationRecord.user_id == user_id)
+            .order_by(col(NotificationRecord.created_at).desc(), col(NotificationRecord.id))
+            .offset(offset)
+            .limit(limit)
+        )
+        return [_to_notification(record) for record in records.scalars().all()]
+
+    async def get(self, notification_id: uuid.UUID) -> Notification | None:
+        record = await self._db.get(NotificationRecord, notification_id)
+        return _to_notification(record) if record else None
+
+    async def mark_read(self, notification_id: uuid.UUID, now: datetime) -> None:
+        await self._db.execute(
+            update(NotificationRecord)
+            .where(
+                col(NotificationRecord.id) == notification_id,
+                col(NotificationRecord.read_at).is_(None),
+            )
+            .values(read_at=now)
+        )
+
+    async def add_deliveries(
+        self, notification_id: uuid.UUID, devices: list[Device], now: datetime
+    ) -> None:
+        for device in devices:
+            self._db.add(
+                DeliveryRecord(
+                    notification_id=notification_id,
+                    device_id=device.id,
+                    token=device.token,
+                    state=DeliveryState.PENDING.value,
+                    next_attempt=now,
+                    updated_at=now,
+                )
+            )
+        await self._db.flush()
+
+    async def claim_due(self, now: datetime, limit: int) -> list[tuple[Delivery, Notification]]:
+        """Up to `limit` pushes due by `now`, marked SENDING; ones another sender holds are
+        skipped. The caller commits before sending, so a claim is never undone by a crash."""
+        rows = await self._db.execute(
+            select(DeliveryRecord, NotificationRecord)
+            .join(
+                NotificationRecord,
+                col(NotificationRecord.id) == col(DeliveryRecord.notification_id),
+            )
+            .where(
+                col(DeliveryRecord.state) == DeliveryState.PENDING.value,
+                col(DeliveryRecord.next_attempt) <= now,
+            )
+            .order_by(col(DeliveryRecord.next_attempt))
+            .limit(limit)
+            .with_for_update(of=DeliveryRecord, skip_locked=True)
+        )
+        claimed = [(_to_delivery(row[0]), _to_notification(row[1])) for row in rows.all()]
+        for delivery, _ in claimed:
+            await self.save_delivery(_sending(delivery), now)
+        return [(_sending(delivery), notification) for delivery, notification in claimed]
+
+    async def save_delivery(self, delivery: Delivery, now: datetime) -> None:
+        await self._db.execute(
+            update(DeliveryRecord)
+            .where(
+                col(DeliveryRecord.notification_id) == delivery.notification_id,
+                col(DeliveryRecord.device_id) == delivery.device_id,
+            )
+            .values(
+                state=delivery.state.value,
+                attempts=delivery.attempts,
+                next_attempt=delivery.next_attempt,
+                updated_at=now,
+            )
+        )
+
+
+def _sending(delivery: Delivery) -> Delivery:
+    return replace(delivery, state=DeliveryState.SENDING)
+
+
+def _to_device(record: DeviceRecord) -> Device:
+    return Device(
+        record.id, record.user_id, record.token, Platform(record.platform), record.created_at
+    )
+
+
+def _to_notification(record: Any) -> Notification:
+    return Notification(
+        record.id,
+        record.user_id,
+        record.kind,
+        record.subject,
+        record.title,
+        record.body,
+        record.created_at,
+        record.read_at,
+    )
+
+
+def _to_delivery(record: DeliveryRecord) -> Delivery:
+    return Delivery(
+        record.notification_id,
+        record.device_id,
+        record.token,
+        DeliveryState(record.state),
+        record.attempts,
+        record.next_attempt,
+    )

@@ -1,0 +1,61 @@
+"""Notifications' tables. Schema changes go through the Alembic versions beside this file."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Column, DateTime, Index, String, Text
+from sqlmodel import Field, SQLModel
+
+
+class RecipientRecord(SQLModel, table=True):
+    """What Notifications knows of a user, from Identity's events: how to address them."""
+
+    __tablename__ = "recipients"
+
+    user_id: uuid.UUID = Field(primary_key=True)
+    email: str = Field(max_length=320)
+    language: str = Field(max_length=8)
+    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class DeviceRecord(SQLModel, table=True):
+    __tablename__ = "devices"
+
+    id: uuid.UUID = Field(primary_key=True)
+    user_id: uuid.UUID = Field(index=True)
+    token: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    platform: str = Field(max_length=16)
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class NotificationRecord(SQLModel, table=True):
+    __tablename__ = "notifications"
+    __table_args__ = (Index("notifications_inbox", "user_id", "created_at"),)
+
+    id: uuid.UUID = Field(primary_key=True)
+    user_id: uuid.UUID
+    kind: str = Field(max_length=64)
+    subject: str = Field(sa_column=Column(String(200), nullable=False))
+    title: str = Field(sa_column=Column(String(200), nullable=False))
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    read_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class DeliveryRecord(SQLModel, table=True):
+    """One push of one notification to one device, and how it went."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        Index("deliveries_due", "next_attempt", postgresql_where=Column("state") == "pending"),
+    )
+
+    notification_id: uuid.UUID = Field(foreign_key="notifications.id", primary_key=True)
+    device_id: uuid.UUID = Field(primary_key=True)
+    token: str = Field(sa_column=Column(Text, nullable=False))  # The device may be pruned.
+    state: str = Field(max_length=16)
+    attempts: int = 0
+    next_attempt: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

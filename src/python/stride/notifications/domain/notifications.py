@@ -1,0 +1,108 @@
+"""What members are told, as pure rules: notifications for the inbox, the devices that receive
+them by push, and each push delivery.
+
+A notification is one logical message to one user about one event: its id follows from the
+event's id and the user's, so an event delivered twice is the same notification, stored once.
+Each of the user's devices then gets one delivery. Deliveries happen at most once: one is
+claimed (SENDING) and committed before the provider is called, and a claimed delivery is never
+claimed again — a crash between the two loses that push rather than sending it twice. Only an
+answer saying the provider did not take it (RETRY) puts it back in line.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from stride.platform.errors import FieldViolation, InvalidArgument
+
+_NOTIFICATIONS = uuid.UUID("3c0f6a1e-8d52-4b7e-9a41-2f6d0c8e5b19")
+_DEVICES = uuid.UUID("a7e2c5d0-1b94-4f3a-8c6e-5d0b9f2a7e31")
+MAX_TOKEN_LENGTH = 4096
+RETRY_DELAYS = (timedelta(seconds=10), timedelta(minutes=1), timedelta(minutes=5))
+
+
+class Platform(enum.Enum):
+    ANDROID = "android"
+    IOS = "ios"
+
+
+class DeliveryState(enum.Enum):
+    PENDING = "pending"
+    SENDING = "sending"  # Claimed: never sent again, whatever happens next.
+    SENT = "sent"
+    FAILED = "failed"  # Refused by the provider, or still unavailable after every retry.
+    DEAD_TOKEN = "dead_token"  # noqa: S105 - a state: the app left the device, token pruned.
+
+
+@dataclass(frozen=True)
+class Notification:
+    id: uuid.UUID
+    user_id: uuid.UUID
+    kind: str  # e.g. `waitlist.promoted`
+    subject: str  # What it is about, for the app to open.
+    title: str
+    body: str
+    created: datetime
+    read: datetime | None = None
+
+    @property
+    def resource_name(self) -> str:
+        return f"users/{self.user_id}/notifications/{self.id}"
+
+
+def notification_id(event_id: str, user_id: uuid.UUID) -> uuid.UUID:
+    return uuid.uuid5(_NOTIFICATIONS, f"{event_id}/{user_id}")
+
+
+@dataclass(frozen=True)
+class Device:
+    id: uuid.UUID
+    user_id: uuid.UUID
+    token: str  # FCM's registration token.
+    platform: Platform
+    created: datetime
+
+    @property
+    def resource_name(self) -> str:
+        return f"users/{self.user_id}/devices/{self.id}"
+
+
+def register_device(
+    user_id: uuid.UUID, token: str, platform: Platform | None, now: datetime
+) -> Device:
+    """A device is its token: registering the same token again is the same device, and it
+    belongs to whoever registered it last (a phone handed on, a different account)."""
+    violations = []
+    if not token.strip() or len(token) > MAX_TOKEN_LENGTH or any(c.isspace() for c in token):
+        violations.append(FieldViolation("device.token", "device.invalid_token"))
+    if platform is None:
+        violations.append(FieldViolation("device.platform", "field.required"))
+    if violations or platform is None:
+        raise InvalidArgument(violations)
+    return Device(uuid.uuid5(_DEVICES, token), user_id, token, platform, now)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    notification_id: uuid.UUID
+    device_id: uuid.UUID
+    token: str
+    state: DeliveryState
+    attempts: int
+    next_attempt: datetime
+
+
+def retried(delivery: Delivery, now: datetime) -> Delivery:
+    """The provider did not take it: in line again after a delay, or failed after the last."""
+    attempts = delivery.attempts + 1
+    if attempts > len(RETRY_DELAYS):
+        return replace(delivery, state=DeliveryState.FAILED, attempts=attempts)
+    return replace(
+        delivery,
+        state=DeliveryState.PENDING,
+        attempts=attempts,
+        next_attempt=now + RETRY_DELAYS[attempts - 1],
+    )

@@ -1,0 +1,100 @@
+"""NotificationsService over gRPC: proto → use case → proto; errors become statuses in the
+platform's interceptor."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+import grpc
+from google.protobuf import empty_pb2
+
+from stride.notifications.domain.notifications import Device, Notification, Platform
+from stride.notifications.service_layer import handlers
+from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
+from stride.notifications.v1 import notifications_service_pb2 as pb
+from stride.notifications.v1 import notifications_service_pb2_grpc as pb_grpc
+from stride.platform.grpc.timestamps import timestamp
+from stride.platform.pagination import Page
+from stride.platform.resource_names import parse_uuid_ids
+
+_PLATFORMS = {
+    pb.Device.PLATFORM_ANDROID: Platform.ANDROID,
+    pb.Device.PLATFORM_IOS: Platform.IOS,
+}
+
+
+def _user(name: str) -> uuid.UUID:
+    (user_id,) = parse_uuid_ids(name, ("users",), field="parent", message_key="user.invalid_name")
+    return user_id
+
+
+def device_to_proto(device: Device) -> pb.Device:
+    platform = next(proto for proto, known in _PLATFORMS.items() if known is device.platform)
+    return pb.Device(
+        name=device.resource_name, platform=platform, create_time=timestamp(device.created)
+    )
+
+
+def notification_to_proto(notification: Notification) -> pb.Notification:
+    proto = pb.Notification(
+        name=notification.resource_name,
+        kind=notification.kind,
+        title=notification.title,
+        body=notification.body,
+        subject=notification.subject,
+        create_time=timestamp(notification.created),
+    )
+    if notification.read is not None:
+        proto.read_time.CopyFrom(timestamp(notification.read))
+    return proto
+
+
+class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
+    def __init__(self, unit_of_work: Callable[[], NotificationsUnitOfWork]) -> None:
+        self._unit_of_work = unit_of_work
+
+    async def RegisterDevice(  # noqa: N802 - generated gRPC method name.
+        self, request: pb.RegisterDeviceRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Device:
+        device = await handlers.register(
+            self._unit_of_work(),
+            _user(request.parent),
+            request.device.token,
+            _PLATFORMS.get(request.device.platform),
+        )
+        return device_to_proto(device)
+
+    async def DeleteDevice(  # noqa: N802
+        self, request: pb.DeleteDeviceRequest, context: grpc.aio.ServicerContext
+    ) -> empty_pb2.Empty:
+        user_id, device_id = parse_uuid_ids(
+            request.name, ("users", "devices"), field="name", message_key="device.invalid_name"
+        )
+        await handlers.unregister(self._unit_of_work(), user_id, device_id)
+        return empty_pb2.Empty()
+
+    async def ListNotifications(  # noqa: N802
+        self, request: pb.ListNotificationsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListNotificationsResponse:
+        page = Page.from_request(request.page_size, request.page_token)
+        fetched = await handlers.inbox(
+            self._unit_of_work(), _user(request.parent), page.offset, page.fetch_limit
+        )
+        found, next_page_token = page.cut(fetched)
+        return pb.ListNotificationsResponse(
+            notifications=[notification_to_proto(n) for n in found],
+            next_page_token=next_page_token,
+        )
+
+    async def MarkNotificationRead(  # noqa: N802
+        self, request: pb.MarkNotificationReadRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Notification:
+        user_id, notification_id = parse_uuid_ids(
+            request.name,
+            ("users", "notifications"),
+            field="name",
+            message_key="notification.invalid_name",
+        )
+        read = await handlers.mark_read(self._unit_of_work(), user_id, notification_id)
+        return notification_to_proto(read)

@@ -1,0 +1,100 @@
+"""Notifications service process: `python -m stride.notifications.main` (settings from
+STRIDE_* env)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import partial
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from stride.notifications.adapters.fcm_push import FcmPush, ServiceAccount
+from stride.notifications.config import NotificationsSettings
+from stride.notifications.entrypoints.grpc_servicer import NotificationsServicer
+from stride.notifications.service_layer import handlers
+from stride.notifications.service_layer.unit_of_work import SOURCE, NotificationsUnitOfWork
+from stride.notifications.v1 import notifications_service_pb2_grpc as pb_grpc
+from stride.platform.events.consumer import EventConsumer, Handler
+from stride.platform.events.envelope import nats_subject, stream_name
+from stride.platform.grpc.server import GrpcApp, ServiceRegistration
+from stride.platform.service import foundation, run_service
+from stride.platform.tasks import Periodic
+
+MIGRATIONS = Path(__file__).parent / "adapters" / "migrations" / "versions"
+SERVICE_NAME = "stride.notifications.v1.NotificationsService"
+# What Notifications listens to: (producing service, event type, handler).
+SUBSCRIPTIONS: tuple[tuple[str, str, Handler], ...] = (
+    ("identity", "identity.user.registered.v1", handlers.on_user_registered),
+    ("scheduling", "scheduling.waitlist.promoted.v1", handlers.on_waitlist_promoted),
+)
+
+
+def consumers(
+    settings: NotificationsSettings, sessions: async_sessionmaker[AsyncSession]
+) -> list[EventConsumer]:
+    return [
+        EventConsumer(
+            sessions,
+            handler,
+            nats_url=settings.nats_url,
+            prefix=settings.events_prefix,
+            service=SOURCE,
+            stream=stream_name(settings.events_prefix, source),
+            durable_name=f"notifications-{event_type.rsplit('.', 1)[0].replace('.', '-')}",
+            filter_subject=nats_subject(settings.events_prefix, event_type),
+        )
+        for source, event_type, handler in SUBSCRIPTIONS
+    ]
+
+
+def push_provider(settings: NotificationsSettings) -> FcmPush | None:
+    if settings.fcm_service_account_file is None:
+        return None
+    account = ServiceAccount.from_json(settings.fcm_service_account_file.read_text())
+    return FcmPush(settings.fcm_api_base, settings.fcm_project_id, account)
+
+
+async def build_app(settings: NotificationsSettings) -> GrpcApp:
+    base = foundation(settings, SOURCE, MIGRATIONS)
+    new_uow = partial(NotificationsUnitOfWork, base.sessions)
+    listening = consumers(settings, base.sessions)
+    jobs: list[Periodic] = []
+    on_stop: list[Callable[[], Awaitable[None]]] = []
+    push = push_provider(settings)
+    if push is not None:
+
+        async def send() -> None:
+            await handlers.send_due(new_uow, push)
+
+        jobs.append(Periodic("send-pushes", settings.send_every_seconds, send))
+        on_stop.append(push.close)
+    return GrpcApp(
+        settings=settings,
+        services=[
+            ServiceRegistration(
+                SERVICE_NAME,
+                pb_grpc.add_NotificationsServiceServicer_to_server,
+                NotificationsServicer(new_uow),
+            )
+        ],
+        on_start=[
+            *base.on_start,
+            *(consumer.start for consumer in listening),
+            *(job.start for job in jobs),
+        ],
+        on_stop=[
+            *base.on_stop,
+            *(consumer.stop for consumer in listening),
+            *(job.stop for job in jobs),
+            *on_stop,
+        ],
+    )
+
+
+def main() -> None:
+    run_service(NotificationsSettings, build_app)
+
+
+if __name__ == "__main__":
+    main()

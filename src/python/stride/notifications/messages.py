@@ -1,0 +1,36 @@
+"""What Notifications tells members, in Arabic and English."""
+
+from stride.platform.i18n import CATALOG
+
+CATALOG.register(
+    {
+        "notification.waitlist_promoted.title": {
+            "en": "You're in!",
+            "ar": "تم تأكيد حجزك!",
+        },
+        "notification.waitlist_promoted.body": {
+            "en": "A spot opened up: your place on the waitlist is now a booking.",
+            "ar": "توفّر مكان: أصبح مكانك في قائمة الانتظار حجزًا مؤكدًا.",
+        },
+        "device.invalid_token": {
+            "en": "Send the FCM registration token the app received, without spaces.",
+            "ar": "أرسل رمز التسجيل من FCM الذي تلقاه التطبيق، دون مسافات.",
+        },
+        "device.not_found": {
+            "en": "This device is not registered.",
+            "ar": "هذا الجهاز غير مسجّل.",
+        },
+        "device.invalid_name": {
+            "en": "Use a name of the form users/{user}/devices/{device}.",
+            "ar": "استخدم اسمًا بالصيغة users/{user}/devices/{device}.",
+        },
+        "notification.not_found": {
+            "en": "This notification does not exist.",
+            "ar": "هذا الإشعار غير موجود.",
+        },
+        "notification.invalid_name": {
+            "en": "Use a name of the form users/{user}/notifications/{notification}.",
+            "ar": "استخدم اسمًا بالصيغة users/{user}/notifications/{notification}.",
+        },
+    }
+)

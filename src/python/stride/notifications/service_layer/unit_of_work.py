@@ -1,0 +1,20 @@
+"""Notifications' unit of work: the platform's, with Notifications' repository."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from stride.notifications.adapters.repository import NotificationRepository
+from stride.platform.db.uow import UnitOfWork
+
+SOURCE = "notifications"
+
+
+class NotificationsUnitOfWork(UnitOfWork):
+    notifications: NotificationRepository
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        super().__init__(sessions, SOURCE)
+
+    def _open_repositories(self, session: AsyncSession) -> None:
+        self.notifications = NotificationRepository(session)

@@ -1,0 +1,132 @@
+"""Notifications over REST through Envoy: a member registers their phone for push, finds a
+waitlist promotion in their inbox and marks it read; nobody else sees or touches it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import nats
+import pytest
+import pytest_asyncio
+
+from e2e.support import (
+    Edge,
+    EdgeFactory,
+    call,
+    new_account,
+    running_on_own_database,
+    violations,
+)
+from stride.notifications.config import NotificationsSettings
+from stride.notifications.main import build_app
+from stride.platform.events.envelope import make_envelope, nats_subject
+from stride.platform.events.outbox import ensure_stream
+from stride.platform.grpc.server import GrpcApp, RunningServer
+from stride.platform.local.ports import free_port
+from stride.scheduling.events.v1.events_pb2 import BookingChanged
+
+EDGE_PORT = free_port()  # Known before the edge starts: Notifications fetches the JWKS from it.
+
+
+@pytest_asyncio.fixture(scope="module")
+async def notifications(
+    postgres_server_url: str, nats_url: str, event_prefix: str
+) -> AsyncIterator[RunningServer]:
+    """Notifications without push (no FCM key): the inbox still fills."""
+
+    async def app(database_url: str) -> GrpcApp:
+        return await build_app(
+            NotificationsSettings(
+                database_url=database_url,
+                nats_url=nats_url,
+                events_prefix=event_prefix,
+                grpc_port=free_port(),
+                jwks_url=f"http://127.0.0.1:{EDGE_PORT}/.well-known/jwks.json",
+                shutdown_grace_seconds=1,
+            )
+        )
+
+    async with running_on_own_database(postgres_server_url, "notifications", app) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def edges(
+    identity: RunningServer, notifications: RunningServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[EdgeFactory]:
+    ports = {"identity": identity.port, "notifications": notifications.port}
+    factory = EdgeFactory(ports, tmp_path_factory.mktemp("edge"), [])
+    yield factory
+    for envoy in factory.started:
+        envoy.stop()
+
+
+@pytest.fixture(scope="module")
+def edge(edges: EdgeFactory) -> Edge:
+    return edges(listen_port=EDGE_PORT)
+
+
+async def test_devices_and_the_inbox_are_the_member_s_own(
+    edge: Edge, nats_url: str, event_prefix: str
+) -> None:
+    member = await new_account(edge, nats_url, event_prefix)
+    other = await new_account(edge, nats_url, event_prefix)
+    devices = f"{edge.base_url}/v1/{member.name}/devices"
+    phone = {"token": f"fcm-{uuid.uuid4().hex}", "platform": "PLATFORM_ANDROID"}
+    registered = await call("POST", devices, phone, **member.auth)
+    refused = await call(
+        "POST", devices, {"token": "has spaces"}, **member.auth, accept_language="ar"
+    )
+    by_other = await call("POST", devices, phone, **other.auth)
+    await publish_promotion(nats_url, event_prefix, member.name)
+    inbox_url = f"{edge.base_url}/v1/{member.name}/notifications"
+    inbox = await eventually_listed(inbox_url, member.auth)
+    peeked = await call("GET", inbox_url, **other.auth)
+    (notification,) = inbox
+    read_url = f"{edge.base_url}/v1/{notification['name']}:markRead"
+    read_by_other = await call("POST", read_url, {}, **other.auth)
+    read = await call("POST", read_url, {}, **member.auth)
+    deleted = await call("DELETE", f"{edge.base_url}/v1/{registered.body['name']}", **member.auth)
+
+    assert registered.status == 200, registered.body
+    assert registered.body["platform"] == "PLATFORM_ANDROID"
+    assert registered.body.get("token", "") == ""  # Input only: never echoed back.
+    assert refused.status == 400
+    assert set(violations(refused)) == {"device.token", "device.platform"}
+    assert (by_other.status, peeked.status, read_by_other.status) == (403, 403, 403)
+    assert (notification["kind"], notification["title"]) == ("waitlist.promoted", "You're in!")
+    assert "readTime" not in notification
+    assert read.status == 200
+    assert "readTime" in read.body
+    assert deleted.status == 200
+
+
+async def publish_promotion(nats_url: str, prefix: str, member: str) -> None:
+    """Scheduling's event on its stream, as its outbox relay publishes it."""
+    event = make_envelope(
+        source="scheduling",
+        event_type="scheduling.waitlist.promoted.v1",
+        subject=f"{member}/bookings/b1",
+        payload=BookingChanged(booking=f"{member}/bookings/b1", member=member),
+    )
+    connection = await nats.connect(nats_url)
+    try:
+        js = connection.jetstream()
+        await ensure_stream(js, prefix, "scheduling")
+        await js.publish(nats_subject(prefix, event.type), event.SerializeToString())
+    finally:
+        await connection.close()
+
+
+async def eventually_listed(url: str, auth: dict[str, str]) -> list[dict[str, str]]:
+    deadline = time.monotonic() + 20
+    while True:
+        listed = await call("GET", url, **auth)
+        assert listed.status == 200, listed.body
+        if listed.body.get("notifications"):
+            return list(listed.body["notifications"])
+        assert time.monotonic() < deadline, "the promotion never reached the inbox"
+        await asyncio.sleep(0.2)

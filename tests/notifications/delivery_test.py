@@ -1,0 +1,188 @@
+"""A waitlist promotion reaches the member's device (a local FCM server) and inbox once, in
+their language — the event delivered twice and the service restarted between the copies —
+over real NATS JetStream and Postgres."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+
+import nats
+import pytest
+import pytest_asyncio
+
+from notifications.fcm_server import PROJECT_ID, FcmServer, running_fcm
+from stride.events.v1.envelope_pb2 import Envelope
+from stride.identity.events.v1.events_pb2 import UserRegistered
+from stride.notifications.adapters.fcm_push import FcmPush, ServiceAccount
+from stride.notifications.config import NotificationsSettings
+from stride.notifications.domain.notifications import RETRY_DELAYS, Platform
+from stride.notifications.main import MIGRATIONS, build_app
+from stride.notifications.service_layer import handlers
+from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
+from stride.platform.auth import Principal, authenticated_as
+from stride.platform.db.engine import create_engine, session_factory
+from stride.platform.db.migrations.runner import run_migrations
+from stride.platform.events.envelope import make_envelope, nats_subject
+from stride.platform.events.outbox import ensure_stream
+from stride.platform.grpc.server import RunningServer, start
+from stride.platform.local.ports import free_port
+from stride.scheduling.events.v1.events_pb2 import BookingChanged
+
+
+@pytest_asyncio.fixture(scope="module")
+async def fcm() -> AsyncIterator[FcmServer]:
+    async with running_fcm() as server:
+        yield server
+
+
+@pytest_asyncio.fixture(scope="module")
+async def js(nats_url: str, event_prefix: str) -> AsyncIterator[nats.js.JetStreamContext]:
+    connection = await nats.connect(nats_url)
+    context = connection.jetstream()
+    for source in ("identity", "scheduling"):
+        await ensure_stream(context, event_prefix, source)
+    yield context
+    await connection.close()
+
+
+@pytest.fixture(scope="module")
+def settings(
+    database_url: str,
+    nats_url: str,
+    event_prefix: str,
+    fcm: FcmServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> NotificationsSettings:
+    key_file = tmp_path_factory.mktemp("fcm") / "service-account.json"
+    key_file.write_text(fcm.key_json)
+    return NotificationsSettings(
+        database_url=database_url,
+        nats_url=nats_url,
+        events_prefix=event_prefix,
+        grpc_port=free_port(),
+        fcm_project_id=PROJECT_ID,
+        fcm_service_account_file=Path(key_file),
+        fcm_api_base=fcm.api_base,
+        send_every_seconds=0.1,
+        shutdown_grace_seconds=1,
+    )
+
+
+@pytest_asyncio.fixture(scope="module")
+async def new_uow(
+    settings: NotificationsSettings,
+) -> AsyncIterator[partial[NotificationsUnitOfWork]]:
+    await run_migrations(settings.database_url, MIGRATIONS)
+    engine = create_engine(settings.database_url)
+    yield partial(NotificationsUnitOfWork, session_factory(engine))
+    await engine.dispose()
+
+
+async def running(settings: NotificationsSettings) -> RunningServer:
+    return await start(await build_app(settings))
+
+
+async def publish(js: nats.js.JetStreamContext, prefix: str, event: Envelope, copy: str) -> None:
+    """One copy of the event on the stream; a relay that crashed after publishing, outside the
+    duplicate window, sends another with a different message id."""
+    await js.publish(
+        nats_subject(prefix, event.type),
+        event.SerializeToString(),
+        headers={"Nats-Msg-Id": f"{event.id}-{copy}"},
+    )
+
+
+async def eventually(probe: Callable[[], Awaitable[bool]], within: float = 20.0) -> None:
+    deadline = time.monotonic() + within
+    while not await probe():
+        if time.monotonic() > deadline:
+            pytest.fail("not within time")
+        await asyncio.sleep(0.1)
+
+
+async def test_a_promotion_reaches_the_device_and_inbox_once_across_a_restart(
+    settings: NotificationsSettings,
+    new_uow: partial[NotificationsUnitOfWork],
+    js: nats.js.JetStreamContext,
+    event_prefix: str,
+    fcm: FcmServer,
+) -> None:
+    member = uuid.uuid4()
+    token = f"fcm-{uuid.uuid4().hex}"
+    registered = make_envelope(
+        source="identity",
+        event_type="identity.user.registered.v1",
+        subject=f"users/{member}",
+        payload=UserRegistered(user=f"users/{member}", email="m@example.com", language_code="ar"),
+    )
+    promoted = make_envelope(
+        source="scheduling",
+        event_type="scheduling.waitlist.promoted.v1",
+        subject=f"users/{member}/bookings/b1",
+        payload=BookingChanged(booking=f"users/{member}/bookings/b1", member=f"users/{member}"),
+    )
+    with authenticated_as(Principal(user_id=str(member), roles=frozenset({"member"}))):
+        await handlers.register(new_uow(), member, token, Platform.ANDROID)
+
+    def pushes() -> list[dict[str, object]]:
+        return [message for message in fcm.messages if message["token"] == token]
+
+    async def one_push() -> bool:
+        return len(pushes()) == 1
+
+    service = await running(settings)
+    try:
+        await publish(js, event_prefix, registered, "a")
+        await asyncio.sleep(0.5)  # The address book first, so the push is in Arabic.
+        await publish(js, event_prefix, promoted, "a")
+        await eventually(one_push)
+    finally:
+        await service.stop()
+    service = await running(settings)
+    try:
+        await publish(js, event_prefix, promoted, "b")
+        await asyncio.sleep(2)  # Time for a wrong second push or inbox entry to appear.
+    finally:
+        await service.stop()
+
+    with authenticated_as(Principal(user_id=str(member), roles=frozenset({"member"}))):
+        inbox = await handlers.inbox(new_uow(), member, 0, 10)
+    (push,) = pushes()
+    (notification,) = inbox
+    assert push["notification"] == {"title": notification.title, "body": notification.body}
+    assert notification.title == "تم تأكيد حجزك!"
+    assert notification.subject == f"users/{member}/bookings/b1"
+
+
+async def test_dead_tokens_are_pruned_and_an_unavailable_provider_is_retried(
+    new_uow: partial[NotificationsUnitOfWork], fcm: FcmServer
+) -> None:
+    member = uuid.uuid4()
+    dead, alive = (f"fcm-{uuid.uuid4().hex}" for _ in range(2))
+    with authenticated_as(Principal(user_id=str(member), roles=frozenset({"member"}))):
+        for token in (dead, alive):
+            await handlers.register(new_uow(), member, token, Platform.IOS)
+    fcm.dead_tokens.add(dead)
+    fcm.fail_next(1)  # Whichever push goes first finds FCM unavailable.
+    now = datetime.now(UTC)
+    uow = new_uow()
+    async with uow:
+        await handlers.notify(uow.notifications, "event-1", member, "waitlist.promoted", "s", now)
+        await uow.commit()
+    push = FcmPush(fcm.api_base, PROJECT_ID, ServiceAccount.from_json(fcm.key_json))
+    try:
+        await handlers.send_due(new_uow, push, clock=lambda: now)
+        await handlers.send_due(new_uow, push, clock=lambda: now + RETRY_DELAYS[0])
+    finally:
+        await push.close()
+
+    async with new_uow() as uow:
+        remaining = await uow.notifications.devices_of(member)
+    assert [message["token"] for message in fcm.messages].count(alive) == 1
+    assert [device.token for device in remaining] == [alive]
