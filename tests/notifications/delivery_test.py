@@ -1,24 +1,31 @@
-"""A waitlist promotion reaches the member's device (a local FCM server) and inbox once, in
-their language — the event delivered twice and the service restarted between the copies —
-over real NATS JetStream and Postgres."""
+"""Notifications end to end over real NATS JetStream and Postgres: a waitlist promotion reaches
+the member's device (a local FCM server) and inbox once, and a password-reset email reaches a
+real SMTP server (aiosmtpd) once, in the user's language — each event delivered twice and the
+service restarted between the copies."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
 from functools import partial
 from pathlib import Path
+from typing import cast
 
 import nats
 import pytest
 import pytest_asyncio
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope as SmtpEnvelope
 
 from notifications.fcm_server import PROJECT_ID, FcmServer, running_fcm
 from stride.events.v1.envelope_pb2 import Envelope
-from stride.identity.events.v1.events_pb2 import UserRegistered
+from stride.identity.events.v1.events_pb2 import PasswordResetRequested, UserRegistered
 from stride.notifications.adapters.fcm_push import FcmPush, ServiceAccount
 from stride.notifications.config import NotificationsSettings
 from stride.notifications.domain.notifications import RETRY_DELAYS, Platform
@@ -51,12 +58,36 @@ async def js(nats_url: str, event_prefix: str) -> AsyncIterator[nats.js.JetStrea
     await connection.close()
 
 
+class Mailbox:
+    """aiosmtpd's handler: keeps every message the server accepts."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(  # noqa: N802 - aiosmtpd's hook name.
+        self, server: object, session: object, envelope: SmtpEnvelope
+    ) -> str:
+        raw = envelope.original_content or b""
+        self.messages.append(BytesParser(policy=policy.default).parsebytes(raw))
+        return "250 OK"
+
+
+@pytest.fixture(scope="module")
+def smtp() -> Iterator[tuple[Mailbox, int]]:
+    mailbox, port = Mailbox(), free_port()
+    server = Controller(mailbox, hostname="127.0.0.1", port=port)
+    server.start()
+    yield mailbox, port
+    server.stop()
+
+
 @pytest.fixture(scope="module")
 def settings(
     database_url: str,
     nats_url: str,
     event_prefix: str,
     fcm: FcmServer,
+    smtp: tuple[Mailbox, int],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> NotificationsSettings:
     key_file = tmp_path_factory.mktemp("fcm") / "service-account.json"
@@ -69,6 +100,9 @@ def settings(
         fcm_project_id=PROJECT_ID,
         fcm_service_account_file=Path(key_file),
         fcm_api_base=fcm.api_base,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp[1],
+        public_base_url="https://edge.stride.test",
         send_every_seconds=0.1,
         shutdown_grace_seconds=1,
     )
@@ -186,3 +220,48 @@ async def test_dead_tokens_are_pruned_and_an_unavailable_provider_is_retried(
         remaining = await uow.notifications.devices_of(member)
     assert [message["token"] for message in fcm.messages].count(alive) == 1
     assert [device.token for device in remaining] == [alive]
+
+
+async def test_a_password_reset_email_arrives_once_in_the_user_s_language(
+    settings: NotificationsSettings,
+    js: nats.js.JetStreamContext,
+    event_prefix: str,
+    smtp: tuple[Mailbox, int],
+) -> None:
+    mailbox, _ = smtp
+    user, address, token = uuid.uuid4(), f"{uuid.uuid4().hex}@example.com", "tok_Z9-x"
+    requested = PasswordResetRequested(
+        user=f"users/{user}", email=address, language_code="ar", token=token
+    )
+    requested.expire_time.FromDatetime(datetime(2027, 1, 2, 3, 4, tzinfo=UTC))
+    event = make_envelope(
+        source="identity",
+        event_type="identity.password_reset.requested.v1",
+        subject=f"users/{user}",
+        payload=requested,
+    )
+
+    def received() -> list[EmailMessage]:
+        return [message for message in mailbox.messages if message["To"] == address]
+
+    async def one_email() -> bool:
+        return len(received()) == 1
+
+    for copy in ("a", "b"):
+        service = await running(settings)
+        try:
+            await publish(js, event_prefix, event, copy)
+            await eventually(one_email)
+            await asyncio.sleep(1)  # Time for a wrong second email to arrive.
+        finally:
+            await service.stop()
+
+    (email,) = received()
+    text = cast(EmailMessage, email.get_body(("plain",))).get_content()
+    html = cast(EmailMessage, email.get_body(("html",))).get_content()
+    link = f"https://edge.stride.test/password-reset?token={token}"
+    assert (email["Subject"], email["Content-Language"]) == ("إعادة تعيين كلمة مرور Stride", "ar")
+    assert link in text
+    assert "2027-01-02 03:04" in text
+    assert 'dir="rtl"' in html
+    assert f'href="{link}"' in html

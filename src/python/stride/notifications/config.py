@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 
 from stride.platform.config import ServiceSettings
 
@@ -16,10 +16,19 @@ class NotificationsSettings(ServiceSettings):
     fcm_service_account_file: Path | None = None
     # FCM's API address: unset in production; a local server speaking it in tests.
     fcm_api_base: str = "https://fcm.googleapis.com"
-    # How often the sender looks for pushes due (several replicas may run it).
+    # Email through an SMTP relay (STARTTLS when offered); email is off while the host is unset.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_starttls: bool = True
+    email_from: str = "Stride <no-reply@stride.app>"
+    # The public address of the edge, for links in messages.
+    public_base_url: str = "https://api.stride.app"
+    # How often the senders look for pushes and emails due (several replicas may run them).
     send_every_seconds: float = Field(default=1.0, gt=0)
 
-    @field_validator("fcm_api_base")
+    @field_validator("fcm_api_base", "public_base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):

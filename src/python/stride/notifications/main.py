@@ -10,6 +10,8 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stride.notifications.adapters.fcm_push import FcmPush, ServiceAccount
+from stride.notifications.adapters.smtp_email import SmtpEmail
+from stride.notifications.adapters.templates import Templates
 from stride.notifications.config import NotificationsSettings
 from stride.notifications.entrypoints.grpc_servicer import NotificationsServicer
 from stride.notifications.service_layer import handlers
@@ -23,11 +25,20 @@ from stride.platform.tasks import Periodic
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations" / "versions"
 SERVICE_NAME = "stride.notifications.v1.NotificationsService"
-# What Notifications listens to: (producing service, event type, handler).
-SUBSCRIPTIONS: tuple[tuple[str, str, Handler], ...] = (
-    ("identity", "identity.user.registered.v1", handlers.on_user_registered),
-    ("scheduling", "scheduling.waitlist.promoted.v1", handlers.on_waitlist_promoted),
-)
+
+
+def subscriptions(settings: NotificationsSettings) -> tuple[tuple[str, str, Handler], ...]:
+    """What Notifications listens to: (producing service, event type, handler)."""
+    password_reset = partial(
+        handlers.on_password_reset_requested,
+        templates=Templates(),
+        public_base_url=settings.public_base_url,
+    )
+    return (
+        ("identity", "identity.user.registered.v1", handlers.on_user_registered),
+        ("identity", "identity.password_reset.requested.v1", password_reset),
+        ("scheduling", "scheduling.waitlist.promoted.v1", handlers.on_waitlist_promoted),
+    )
 
 
 def consumers(
@@ -44,7 +55,7 @@ def consumers(
             durable_name=f"notifications-{event_type.rsplit('.', 1)[0].replace('.', '-')}",
             filter_subject=nats_subject(settings.events_prefix, event_type),
         )
-        for source, event_type, handler in SUBSCRIPTIONS
+        for source, event_type, handler in subscriptions(settings)
     ]
 
 
@@ -53,6 +64,19 @@ def push_provider(settings: NotificationsSettings) -> FcmPush | None:
         return None
     account = ServiceAccount.from_json(settings.fcm_service_account_file.read_text())
     return FcmPush(settings.fcm_api_base, settings.fcm_project_id, account)
+
+
+def mailer(settings: NotificationsSettings) -> SmtpEmail | None:
+    if settings.smtp_host is None:
+        return None
+    return SmtpEmail(
+        settings.smtp_host,
+        settings.smtp_port,
+        settings.email_from,
+        username=settings.smtp_username,
+        password=settings.smtp_password.get_secret_value(),
+        starttls=settings.smtp_starttls,
+    )
 
 
 async def build_app(settings: NotificationsSettings) -> GrpcApp:
@@ -69,6 +93,13 @@ async def build_app(settings: NotificationsSettings) -> GrpcApp:
 
         jobs.append(Periodic("send-pushes", settings.send_every_seconds, send))
         on_stop.append(push.close)
+    email = mailer(settings)
+    if email is not None:
+
+        async def send_emails() -> None:
+            await handlers.send_due_emails(new_uow, email)
+
+        jobs.append(Periodic("send-emails", settings.send_every_seconds, send_emails))
     return GrpcApp(
         settings=settings,
         services=[

@@ -12,14 +12,13 @@ and exp=iat+3600, is POSTed form-encoded as
 access token is cached until 60 s before it expires. Every endpoint (api_base, the account's
 token_uri) is configuration, so tests point them at a local server.
 
-FCM's answer becomes a PushOutcome. A failing token endpoint raises FcmAuthError instead: no
+FCM's answer becomes a SendOutcome. A failing token endpoint raises FcmAuthError instead: no
 push can succeed until it answers. Keys, tokens and assertions are never logged.
 """
 
 from __future__ import annotations
 
 import asyncio
-import enum
 import json
 import logging
 import time
@@ -29,6 +28,8 @@ from typing import Any
 
 import aiohttp
 import jwt
+
+from stride.notifications.domain.notifications import SendOutcome
 
 SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -57,14 +58,6 @@ class ServiceAccount:
         return cls(key["client_email"], key["private_key"], key["token_uri"])
 
 
-class PushOutcome(enum.Enum):
-    SENT = "sent"
-    # The app was uninstalled or the token expired: prune it.
-    DEAD_TOKEN = "dead_token"  # noqa: S105 - an outcome, not a credential.
-    RETRY = "retry"  # 429/5xx/UNAVAILABLE/INTERNAL/QUOTA_EXCEEDED: try again later.
-    REFUSED = "refused"  # Any other 4xx: never retried.
-
-
 @dataclass(frozen=True)
 class _AccessToken:
     value: str
@@ -82,7 +75,7 @@ class FcmPush:
         self._token: _AccessToken | None = None
         self._token_lock = asyncio.Lock()  # Concurrent sends wait for one token fetch.
 
-    async def send(self, token: str, title: str, body: str, data: Mapping[str, str]) -> PushOutcome:
+    async def send(self, token: str, title: str, body: str, data: Mapping[str, str]) -> SendOutcome:
         message = {
             "message": {
                 "token": token,
@@ -98,9 +91,9 @@ class FcmPush:
                 status, error_code = await self._post(message, await self._access_token())
         except (aiohttp.ClientError, TimeoutError) as error:
             log.warning("FCM unreachable: %s", type(error).__name__)
-            return PushOutcome.RETRY
+            return SendOutcome.RETRY
         outcome = _outcome(status, error_code)
-        if outcome is not PushOutcome.SENT:
+        if outcome is not SendOutcome.SENT:
             log.info("FCM answered %s (%s): %s", status, error_code, outcome.value)
         return outcome
 
@@ -182,11 +175,11 @@ def _fcm_error_code(text: str) -> str | None:
         return None  # Not a Google error body (a proxy's HTML page, say), or no FcmError in it.
 
 
-def _outcome(status: int, error_code: str | None) -> PushOutcome:
+def _outcome(status: int, error_code: str | None) -> SendOutcome:
     if 200 <= status < 300:
-        return PushOutcome.SENT
+        return SendOutcome.SENT
     if error_code == "UNREGISTERED":
-        return PushOutcome.DEAD_TOKEN
+        return SendOutcome.DEAD_TOKEN
     if status == 429 or status >= 500 or error_code in _RETRIED_ERROR_CODES:
-        return PushOutcome.RETRY
-    return PushOutcome.REFUSED
+        return SendOutcome.RETRY
+    return SendOutcome.REFUSED

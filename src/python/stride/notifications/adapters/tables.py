@@ -59,3 +59,25 @@ class DeliveryRecord(SQLModel, table=True):
     attempts: int = 0
     next_attempt: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class EmailRecord(SQLModel, table=True):
+    """An email to send (or sent): rendered when its event arrived."""
+
+    __tablename__ = "emails"
+    __table_args__ = (
+        Index("emails_due", "next_attempt", postgresql_where=Column("state") == "pending"),
+    )
+
+    id: uuid.UUID = Field(primary_key=True)
+    user_id: uuid.UUID = Field(index=True)
+    to_address: str = Field(max_length=320)
+    language: str = Field(max_length=8)
+    subject: str = Field(sa_column=Column(String(200), nullable=False))
+    text_body: str = Field(sa_column=Column(Text, nullable=False))
+    html_body: str = Field(sa_column=Column(Text, nullable=False))
+    state: str = Field(max_length=16)
+    attempts: int = 0
+    next_attempt: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

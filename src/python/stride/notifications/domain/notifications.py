@@ -1,5 +1,5 @@
 """What members are told, as pure rules: notifications for the inbox, the devices that receive
-them by push, and each push delivery.
+them by push, each push delivery, and emails.
 
 A notification is one logical message to one user about one event: its id follows from the
 event's id and the user's, so an event delivered twice is the same notification, stored once.
@@ -15,6 +15,7 @@ import enum
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from stride.platform.errors import FieldViolation, InvalidArgument
 
@@ -35,6 +36,16 @@ class DeliveryState(enum.Enum):
     SENT = "sent"
     FAILED = "failed"  # Refused by the provider, or still unavailable after every retry.
     DEAD_TOKEN = "dead_token"  # noqa: S105 - a state: the app left the device, token pruned.
+
+
+class SendOutcome(enum.Enum):
+    """What a provider (push, email) said to one message."""
+
+    SENT = "sent"
+    # The app was uninstalled or the token expired: prune it.
+    DEAD_TOKEN = "dead_token"  # noqa: S105 - an outcome, not a credential.
+    RETRY = "retry"  # Not taken (busy, unavailable, unreachable): try again later.
+    REFUSED = "refused"  # Never retried.
 
 
 @dataclass(frozen=True)
@@ -95,7 +106,26 @@ class Delivery:
     next_attempt: datetime
 
 
-def retried(delivery: Delivery, now: datetime) -> Delivery:
+@dataclass(frozen=True)
+class Email:
+    """One email to one address, rendered when the event arrived."""
+
+    id: uuid.UUID  # notification_id(event, user): an event emails a user once.
+    user_id: uuid.UUID
+    to: str
+    language: str
+    subject: str
+    text: str
+    html: str
+    state: DeliveryState
+    attempts: int
+    next_attempt: datetime
+
+
+Sendable = TypeVar("Sendable", Delivery, Email)
+
+
+def retried(delivery: Sendable, now: datetime) -> Sendable:
     """The provider did not take it: in line again after a delay, or failed after the last."""
     attempts = delivery.attempts + 1
     if attempts > len(RETRY_DELAYS):

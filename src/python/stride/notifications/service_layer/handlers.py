@@ -1,10 +1,11 @@
-"""Turning events into notifications, pushing them to devices, and what members do with their
+"""Turning events into notifications and emails, sending them, and what members do with their
 devices and inbox.
 
 Events arrive through the platform's consumers, whose inbox row commits in the same
-transaction as the notification and its deliveries: an event delivered twice is stored once.
-Pushes go out after that commit, from `send_due`, which claims each delivery before calling the
-provider (at most once, see `domain.notifications`).
+transaction as the notification, its deliveries or the email: an event delivered twice is
+stored once. Pushes and emails go out after that commit, from `send_due` and
+`send_due_emails`, which claim each one before calling the provider (at most once, see
+`domain.notifications`).
 """
 
 from __future__ import annotations
@@ -15,20 +16,25 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Protocol, cast
+from urllib.parse import urlencode
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stride.events.v1.envelope_pb2 import Envelope
-from stride.identity.events.v1.events_pb2 import UserRegistered
+from stride.identity.events.v1.events_pb2 import PasswordResetRequested, UserRegistered
 from stride.notifications import messages  # noqa: F401 - registers the texts.
-from stride.notifications.adapters.fcm_push import FcmAuthError, PushOutcome
+from stride.notifications.adapters.email_repository import EmailRepository
+from stride.notifications.adapters.fcm_push import FcmAuthError
 from stride.notifications.adapters.repository import NotificationRepository
+from stride.notifications.adapters.templates import Rendered
 from stride.notifications.domain.notifications import (
     Delivery,
     DeliveryState,
     Device,
+    Email,
     Notification,
     Platform,
+    SendOutcome,
     notification_id,
     register_device,
     retried,
@@ -42,6 +48,7 @@ from stride.scheduling.events.v1.events_pb2 import BookingChanged
 
 Clock = Callable[[], datetime]
 SEND_BATCH = 50
+PASSWORD_RESET_TEMPLATE = 1  # The template version new password-reset emails use.
 _log = logging.getLogger("stride.notifications.push")
 
 
@@ -52,7 +59,21 @@ def utcnow() -> datetime:
 class Push(Protocol):
     """A push provider (FCM's adapter implements it)."""
 
-    async def send(self, token: str, title: str, body: str, data: Mapping[str, str]) -> PushOutcome:
+    async def send(self, token: str, title: str, body: str, data: Mapping[str, str]) -> SendOutcome:
+        ...
+
+
+class Mailer(Protocol):
+    """An email provider (the SMTP adapter implements it)."""
+
+    async def send(self, email: Email) -> SendOutcome:
+        ...
+
+
+class Renderer(Protocol):
+    def render(
+        self, kind: str, version: int, language: str, values: Mapping[str, object]
+    ) -> Rendered:
         ...
 
 
@@ -115,6 +136,48 @@ async def notify(
         await repository.add_deliveries(notification.id, await repository.devices_of(user_id), now)
 
 
+async def on_password_reset_requested(
+    envelope: Envelope,
+    session: AsyncSession,
+    templates: Renderer,
+    public_base_url: str,
+    clock: Clock = utcnow,
+) -> None:
+    """Consumes `identity.password_reset.requested`: the link, emailed in the user's language.
+    Transactional: it goes whatever the user's preferences, and never to the inbox (the link
+    is a credential)."""
+    requested = PasswordResetRequested()
+    envelope.data.Unpack(requested)
+    (user_id,) = parse_uuid_ids(
+        requested.user, ("users",), field="user", message_key="user.invalid_name"
+    )
+    language = _locale(requested.language_code)
+    query = urlencode({"token": requested.token})
+    rendered = templates.render(
+        "password_reset",
+        PASSWORD_RESET_TEMPLATE,
+        language,
+        {
+            "link": f"{public_base_url.rstrip('/')}/password-reset?{query}",
+            "expire_time": requested.expire_time.ToDatetime(UTC).strftime("%Y-%m-%d %H:%M"),
+        },
+    )
+    now = clock()
+    email = Email(
+        notification_id(envelope.id, user_id),
+        user_id,
+        requested.email,
+        language,
+        rendered.subject,
+        rendered.text,
+        rendered.html,
+        DeliveryState.PENDING,
+        0,
+        now,
+    )
+    await EmailRepository(session).add(email, now)
+
+
 def _locale(language: str | None) -> Locale:
     return cast(Locale, language) if language in SUPPORTED_LOCALES else DEFAULT_LOCALE
 
@@ -135,10 +198,38 @@ async def send_due(
                 )
             except FcmAuthError:  # Nothing was sent: back in line until the key is fixed.
                 _log.exception("push credentials refused")
-                outcome = PushOutcome.RETRY
+                outcome = SendOutcome.RETRY
             await _settle(new_uow(), delivery, outcome, clock())
         handled += len(claimed)
     return handled
+
+
+async def send_due_emails(
+    new_uow: Callable[[], NotificationsUnitOfWork], mailer: Mailer, clock: Clock = utcnow
+) -> int:
+    """Sends every email due now, a batch at a time; how many it sent or settled."""
+    handled = 0
+    while claimed := await _claim_emails(new_uow(), clock()):
+        for email in claimed:
+            outcome = await mailer.send(email)
+            now = clock()
+            settled = {
+                SendOutcome.SENT: replace(email, state=DeliveryState.SENT),
+                SendOutcome.RETRY: retried(email, now),
+            }.get(outcome, replace(email, state=DeliveryState.FAILED))
+            uow = new_uow()
+            async with uow:
+                await uow.emails.save(settled, now)
+                await uow.commit()
+        handled += len(claimed)
+    return handled
+
+
+async def _claim_emails(uow: NotificationsUnitOfWork, now: datetime) -> list[Email]:
+    async with uow:
+        claimed = await uow.emails.claim_due(now, SEND_BATCH)
+        await uow.commit()
+    return claimed
 
 
 async def _claim(
@@ -151,18 +242,18 @@ async def _claim(
 
 
 async def _settle(
-    uow: NotificationsUnitOfWork, delivery: Delivery, outcome: PushOutcome, now: datetime
+    uow: NotificationsUnitOfWork, delivery: Delivery, outcome: SendOutcome, now: datetime
 ) -> None:
     """Records how a push went; a token the provider says is dead is pruned."""
     settled = {
-        PushOutcome.SENT: replace(delivery, state=DeliveryState.SENT),
-        PushOutcome.DEAD_TOKEN: replace(delivery, state=DeliveryState.DEAD_TOKEN),
-        PushOutcome.REFUSED: replace(delivery, state=DeliveryState.FAILED),
-        PushOutcome.RETRY: retried(delivery, now),
+        SendOutcome.SENT: replace(delivery, state=DeliveryState.SENT),
+        SendOutcome.DEAD_TOKEN: replace(delivery, state=DeliveryState.DEAD_TOKEN),
+        SendOutcome.REFUSED: replace(delivery, state=DeliveryState.FAILED),
+        SendOutcome.RETRY: retried(delivery, now),
     }[outcome]
     async with uow:
         await uow.notifications.save_delivery(settled, now)
-        if outcome is PushOutcome.DEAD_TOKEN:
+        if outcome is SendOutcome.DEAD_TOKEN:
             await uow.notifications.delete_device(delivery.device_id)
         await uow.commit()
     if settled.state is DeliveryState.FAILED:

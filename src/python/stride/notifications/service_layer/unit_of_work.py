@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from stride.notifications.adapters.email_repository import EmailRepository
 from stride.notifications.adapters.repository import NotificationRepository
 from stride.platform.db.uow import UnitOfWork
 
@@ -12,9 +13,11 @@ SOURCE = "notifications"
 
 class NotificationsUnitOfWork(UnitOfWork):
     notifications: NotificationRepository
+    emails: EmailRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         super().__init__(sessions, SOURCE)
 
     def _open_repositories(self, session: AsyncSession) -> None:
         self.notifications = NotificationRepository(session)
+        self.emails = EmailRepository(session)
