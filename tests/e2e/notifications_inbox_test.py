@@ -130,3 +130,35 @@ async def eventually_listed(url: str, auth: dict[str, str]) -> list[dict[str, st
             return list(listed.body["notifications"])
         assert time.monotonic() < deadline, "the promotion never reached the inbox"
         await asyncio.sleep(0.2)
+
+
+async def test_preferences_are_read_and_changed_field_by_field(
+    edge: Edge, nats_url: str, event_prefix: str
+) -> None:
+    member = await new_account(edge, nats_url, event_prefix)
+    other = await new_account(edge, nats_url, event_prefix)
+    url = f"{edge.base_url}/v1/{member.name}/notificationPreferences"
+    defaults = await call("GET", url, **member.auth)
+    quiet = {"quietHoursStart": "22:00", "quietHoursEnd": "07:00", "timeZone": "Asia/Riyadh"}
+    changed = await call(
+        "PATCH",
+        f"{url}?updateMask=quiet_hours_start,quiet_hours_end,time_zone",
+        quiet,
+        **member.auth,
+    )
+    opted_in = await call(
+        "PATCH", f"{url}?updateMask=marketing_push", {"marketingPush": True}, **member.auth
+    )
+    nowhere = await call(
+        "PATCH", f"{url}?updateMask=time_zone", {"timeZone": "Mars/Olympus"}, **member.auth
+    )
+    by_other = await call("GET", url, **other.auth)
+
+    assert defaults.status == 200, defaults.body
+    assert (defaults.body["timeZone"], defaults.body["marketingPush"]) == ("UTC", False)
+    assert changed.status == 200, changed.body
+    assert {key: changed.body[key] for key in quiet} == quiet
+    assert (opted_in.body["marketingPush"], opted_in.body["quietHoursStart"]) == (True, "22:00")
+    assert nowhere.status == 400
+    assert violations(nowhere) == {"preferences.time_zone": "preferences.unknown_zone"}
+    assert by_other.status == 403

@@ -9,13 +9,14 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from functools import partial
 from pathlib import Path
 from typing import cast
+from zoneinfo import ZoneInfo
 
 import nats
 import pytest
@@ -29,6 +30,7 @@ from stride.identity.events.v1.events_pb2 import PasswordResetRequested, UserReg
 from stride.notifications.adapters.fcm_push import FcmPush, ServiceAccount
 from stride.notifications.config import NotificationsSettings
 from stride.notifications.domain.notifications import RETRY_DELAYS, Platform
+from stride.notifications.domain.preferences import Category
 from stride.notifications.main import MIGRATIONS, build_app
 from stride.notifications.service_layer import handlers
 from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
@@ -38,6 +40,7 @@ from stride.platform.db.migrations.runner import run_migrations
 from stride.platform.events.envelope import make_envelope, nats_subject
 from stride.platform.events.outbox import ensure_stream
 from stride.platform.grpc.server import RunningServer, start
+from stride.platform.i18n import CATALOG
 from stride.platform.local.ports import free_port
 from stride.scheduling.events.v1.events_pb2 import BookingChanged
 
@@ -265,3 +268,62 @@ async def test_a_password_reset_email_arrives_once_in_the_user_s_language(
     assert "2027-01-02 03:04" in text
     assert 'dir="rtl"' in html
     assert f'href="{link}"' in html
+
+
+CATALOG.register(
+    {
+        "notification.test_offer.title": {"en": "An offer", "ar": "عرض"},
+        "notification.test_offer.body": {"en": "Ten percent off.", "ar": "خصم عشرة في المئة."},
+    }
+)
+
+
+async def test_quiet_hours_defer_a_marketing_push_and_a_transactional_one_goes_now(
+    new_uow: partial[NotificationsUnitOfWork], fcm: FcmServer
+) -> None:
+    member, opted_out = uuid.uuid4(), uuid.uuid4()
+    tokens = {user: f"fcm-{uuid.uuid4().hex}" for user in (member, opted_out)}
+    for user, token in tokens.items():
+        with authenticated_as(Principal(user_id=str(user), roles=frozenset({"member"}))):
+            await handlers.register(new_uow(), user, token, Platform.ANDROID)
+            await handlers.update_preferences(
+                new_uow(),
+                user,
+                {
+                    "time_zone": "Asia/Riyadh",
+                    "quiet_hours_start": "22:00",
+                    "quiet_hours_end": "07:00",
+                    "marketing_push": user == member,
+                },
+            )
+    riyadh = ZoneInfo("Asia/Riyadh")
+    late, morning = datetime(2027, 3, 1, 23, 30, tzinfo=riyadh), datetime(
+        2027, 3, 2, 7, tzinfo=riyadh
+    )
+    uow = new_uow()
+    async with uow:
+        for user in (member, opted_out):
+            await handlers.notify(
+                uow.notifications, "offer-1", user, "test.offer", "s", late, Category.MARKETING
+            )
+        await handlers.notify(uow.notifications, "promo-1", member, "waitlist.promoted", "s", late)
+        await uow.commit()
+
+    def titles(user: uuid.UUID) -> list[object]:
+        return [m["notification"]["title"] for m in fcm.messages if m["token"] == tokens[user]]
+
+    push = FcmPush(fcm.api_base, PROJECT_ID, ServiceAccount.from_json(fcm.key_json))
+    try:
+        await handlers.send_due(new_uow, push, clock=lambda: late)
+        at_night = titles(member)
+        await handlers.send_due(new_uow, push, clock=lambda: morning - timedelta(minutes=1))
+        await handlers.send_due(new_uow, push, clock=lambda: morning)
+    finally:
+        await push.close()
+
+    assert at_night == ["You're in!"]
+    assert titles(member) == ["You're in!", "An offer"]
+    assert titles(opted_out) == []  # Marketing by push is off until the user opts in.
+    with authenticated_as(Principal(user_id=str(opted_out), roles=frozenset({"member"}))):
+        (in_inbox,) = await handlers.inbox(new_uow(), opted_out, 0, 10)
+    assert in_inbox.kind == "test.offer"

@@ -24,6 +24,22 @@ CATALOG.register(
             "en": "Use a name of the form users/{user}/devices/{device}.",
             "ar": "استخدم اسمًا بالصيغة users/{user}/devices/{device}.",
         },
+        "preferences.unknown_zone": {
+            "en": "Use an IANA time zone, such as Asia/Riyadh.",
+            "ar": "استخدم منطقة زمنية من IANA، مثل Asia/Riyadh.",
+        },
+        "preferences.quiet_hours": {
+            "en": "Give both ends of the quiet hours as HH:MM, and not the same time.",
+            "ar": "حدّد بداية ساعات الهدوء ونهايتها بالصيغة HH:MM، على ألا تتساويا.",
+        },
+        "preferences.invalid_name": {
+            "en": "Use a name of the form users/{user}/notificationPreferences.",
+            "ar": "استخدم اسمًا بالصيغة users/{user}/notificationPreferences.",
+        },
+        "preferences.unknown_field": {
+            "en": "Name fields of the preferences, such as time_zone or marketing_push.",
+            "ar": "اذكر حقولًا من التفضيلات، مثل time_zone أو marketing_push.",
+        },
         "notification.not_found": {
             "en": "This notification does not exist.",
             "ar": "هذا الإشعار غير موجود.",

@@ -25,6 +25,8 @@ from stride.notifications.domain.notifications import (
     Notification,
     Platform,
 )
+from stride.notifications.domain.preferences import Preferences
+from stride.platform.i18n import DEFAULT_LOCALE
 
 
 class NotificationRepository:
@@ -44,6 +46,36 @@ class NotificationRepository:
     async def language_of(self, user_id: uuid.UUID) -> str | None:
         record = await self._db.get(RecipientRecord, user_id)
         return record.language if record else None
+
+    async def preferences_of(self, user_id: uuid.UUID) -> Preferences:
+        """The user's preferences; the defaults until they set some."""
+        record = await self._db.get(RecipientRecord, user_id)
+        if record is None:
+            return Preferences(user_id)
+        return Preferences(
+            user_id,
+            record.time_zone,
+            record.quiet_start,
+            record.quiet_end,
+            record.marketing_push,
+            record.marketing_email,
+        )
+
+    async def save_preferences(self, preferences: Preferences, now: datetime) -> None:
+        """Stores preferences, possibly before Identity's event tells us the address."""
+        values = {
+            "time_zone": preferences.time_zone,
+            "quiet_start": preferences.quiet_start,
+            "quiet_end": preferences.quiet_end,
+            "marketing_push": preferences.marketing_push,
+            "marketing_email": preferences.marketing_email,
+            "updated_at": now,
+        }
+        await self._db.execute(
+            insert(RecipientRecord)
+            .values(user_id=preferences.user_id, email="", language=DEFAULT_LOCALE, **values)
+            .on_conflict_do_update(index_elements=["user_id"], set_=values)
+        )
 
     async def register_device(self, device: Device) -> Device:
         """Stores the device, or moves an already known token to this user."""
@@ -112,7 +144,7 @@ class NotificationRepository:
         )
 
     async def add_deliveries(
-        self, notification_id: uuid.UUID, devices: list[Device], now: datetime
+        self, notification_id: uuid.UUID, devices: list[Device], due: datetime, now: datetime
     ) -> None:
         for device in devices:
             self._db.add(
@@ -121,7 +153,7 @@ class NotificationRepository:
                     device_id=device.id,
                     token=device.token,
                     state=DeliveryState.PENDING.value,
-                    next_attempt=now,
+                    next_attempt=due,
                     updated_at=now,
                 )
             )

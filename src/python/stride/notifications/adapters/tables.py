@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, time
 
-from sqlalchemy import Column, DateTime, Index, String, Text
+from sqlalchemy import Column, DateTime, Index, String, Text, Time
 from sqlmodel import Field, SQLModel
 
 
@@ -17,6 +17,11 @@ class RecipientRecord(SQLModel, table=True):
     user_id: uuid.UUID = Field(primary_key=True)
     email: str = Field(max_length=320)
     language: str = Field(max_length=8)
+    time_zone: str = Field(default="UTC", max_length=64)
+    quiet_start: time | None = Field(default=None, sa_column=Column(Time))
+    quiet_end: time | None = Field(default=None, sa_column=Column(Time))
+    marketing_push: bool = False
+    marketing_email: bool = False
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 

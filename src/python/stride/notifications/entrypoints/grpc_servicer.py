@@ -10,10 +10,12 @@ import grpc
 from google.protobuf import empty_pb2
 
 from stride.notifications.domain.notifications import Device, Notification, Platform
+from stride.notifications.domain.preferences import Preferences
 from stride.notifications.service_layer import handlers
 from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
 from stride.notifications.v1 import notifications_service_pb2 as pb
 from stride.notifications.v1 import notifications_service_pb2_grpc as pb_grpc
+from stride.platform.errors import FieldViolation, InvalidArgument
 from stride.platform.grpc.timestamps import timestamp
 from stride.platform.pagination import Page
 from stride.platform.resource_names import parse_uuid_ids
@@ -27,6 +29,29 @@ _PLATFORMS = {
 def _user(name: str) -> uuid.UUID:
     (user_id,) = parse_uuid_ids(name, ("users",), field="parent", message_key="user.invalid_name")
     return user_id
+
+
+def _preferences_owner(name: str) -> uuid.UUID:
+    """`users/{user}/notificationPreferences` → the user."""
+    owner, _, singleton = name.rpartition("/")
+    if singleton != "notificationPreferences":
+        raise InvalidArgument([FieldViolation("name", "preferences.invalid_name")])
+    (user_id,) = parse_uuid_ids(
+        owner, ("users",), field="name", message_key="preferences.invalid_name"
+    )
+    return user_id
+
+
+def preferences_to_proto(preferences: Preferences) -> pb.NotificationPreferences:
+    fields = handlers.preference_fields(preferences)
+    return pb.NotificationPreferences(
+        name=preferences.resource_name,
+        time_zone=preferences.time_zone,
+        quiet_hours_start=str(fields["quiet_hours_start"]),
+        quiet_hours_end=str(fields["quiet_hours_end"]),
+        marketing_push=preferences.marketing_push,
+        marketing_email=preferences.marketing_email,
+    )
 
 
 def device_to_proto(device: Device) -> pb.Device:
@@ -86,6 +111,23 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
             notifications=[notification_to_proto(n) for n in found],
             next_page_token=next_page_token,
         )
+
+    async def GetNotificationPreferences(  # noqa: N802
+        self, request: pb.GetNotificationPreferencesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.NotificationPreferences:
+        found = await handlers.preferences(self._unit_of_work(), _preferences_owner(request.name))
+        return preferences_to_proto(found)
+
+    async def UpdateNotificationPreferences(  # noqa: N802
+        self, request: pb.UpdateNotificationPreferencesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.NotificationPreferences:
+        given = request.preferences
+        paths = list(request.update_mask.paths) or sorted(handlers.PREFERENCE_FIELDS)
+        changes = {path: getattr(given, path, "") for path in paths}
+        updated = await handlers.update_preferences(
+            self._unit_of_work(), _preferences_owner(given.name), changes
+        )
+        return preferences_to_proto(updated)
 
     async def MarkNotificationRead(  # noqa: N802
         self, request: pb.MarkNotificationReadRequest, context: grpc.aio.ServicerContext

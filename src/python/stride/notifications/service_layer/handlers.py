@@ -14,7 +14,7 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Protocol, cast
 from urllib.parse import urlencode
 
@@ -39,9 +39,15 @@ from stride.notifications.domain.notifications import (
     register_device,
     retried,
 )
+from stride.notifications.domain.preferences import (
+    Category,
+    Preferences,
+    next_allowed,
+    validate_preferences,
+)
 from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
 from stride.platform.auth import require_self_or_role
-from stride.platform.errors import NotFound
+from stride.platform.errors import FieldViolation, InvalidArgument, NotFound
 from stride.platform.i18n import CATALOG, DEFAULT_LOCALE, SUPPORTED_LOCALES, Locale
 from stride.platform.resource_names import parse_uuid_ids
 from stride.scheduling.events.v1.events_pb2 import BookingChanged
@@ -118,9 +124,11 @@ async def notify(
     kind: str,
     subject: str,
     now: datetime,
+    category: Category = Category.TRANSACTIONAL,
 ) -> None:
     """Writes the notification in the user's language, once per event, with a push for each of
-    their devices."""
+    their devices: at once if transactional; if marketing, only when the user opted in, and
+    after their quiet hours."""
     language = _locale(await repository.language_of(user_id))
     key = f"notification.{kind.replace('.', '_')}"
     notification = Notification(
@@ -132,8 +140,14 @@ async def notify(
         CATALOG.translate(f"{key}.body", language),
         now,
     )
-    if await repository.add(notification):
-        await repository.add_deliveries(notification.id, await repository.devices_of(user_id), now)
+    if not await repository.add(notification):
+        return
+    due, devices = now, await repository.devices_of(user_id)
+    if category is Category.MARKETING:
+        preferences = await repository.preferences_of(user_id)
+        due = next_allowed(preferences, now)
+        devices = devices if preferences.marketing_push else []
+    await repository.add_deliveries(notification.id, devices, due, now)
 
 
 async def on_password_reset_requested(
@@ -308,3 +322,62 @@ async def mark_read(
         await uow.notifications.mark_read(found.id, now)
         await uow.commit()
     return replace(found, read=found.read or now)
+
+
+PREFERENCE_FIELDS = frozenset(
+    {
+        "time_zone",
+        "quiet_hours_start",
+        "quiet_hours_end",
+        "marketing_push",
+        "marketing_email",
+    }
+)
+
+
+async def preferences(uow: NotificationsUnitOfWork, user_id: uuid.UUID) -> Preferences:
+    require_self_or_role(str(user_id))
+    async with uow:
+        return await uow.notifications.preferences_of(user_id)
+
+
+async def update_preferences(
+    uow: NotificationsUnitOfWork,
+    user_id: uuid.UUID,
+    changes: Mapping[str, str | bool],
+    clock: Clock = utcnow,
+) -> Preferences:
+    """Applies `changes` (fields of PREFERENCE_FIELDS) to the stored preferences."""
+    require_self_or_role(str(user_id))
+    unknown = sorted(set(changes) - PREFERENCE_FIELDS)
+    if unknown:
+        raise InvalidArgument(
+            [FieldViolation("update_mask", "preferences.unknown_field", {"field": unknown[0]})]
+        )
+    async with uow:
+        current = await uow.notifications.preferences_of(user_id)
+        merged = {**preference_fields(current), **changes}
+        updated = validate_preferences(
+            user_id,
+            str(merged["time_zone"]),
+            str(merged["quiet_hours_start"]),
+            str(merged["quiet_hours_end"]),
+            bool(merged["marketing_push"]),
+            bool(merged["marketing_email"]),
+        )
+        await uow.notifications.save_preferences(updated, clock())
+        await uow.commit()
+    return updated
+
+
+def preference_fields(preferences: Preferences) -> dict[str, str | bool]:
+    def clock_time(moment: time | None) -> str:
+        return moment.strftime("%H:%M") if moment else ""
+
+    return {
+        "time_zone": preferences.time_zone,
+        "quiet_hours_start": clock_time(preferences.quiet_start),
+        "quiet_hours_end": clock_time(preferences.quiet_end),
+        "marketing_push": preferences.marketing_push,
+        "marketing_email": preferences.marketing_email,
+    }

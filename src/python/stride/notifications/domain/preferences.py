@@ -1,0 +1,85 @@
+"""How and when a user wants to be told things, as pure rules.
+
+Transactional messages always go at once. Marketing ones go only on channels the user opted
+into, and never in their quiet hours: they wait for the first minute after, in the user's own
+time zone (so a window of 22:00–07:00 follows them across daylight-saving changes).
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from stride.platform.errors import FieldViolation, InvalidArgument
+
+
+class Category(enum.Enum):
+    TRANSACTIONAL = "transactional"
+    MARKETING = "marketing"
+
+
+@dataclass(frozen=True)
+class Preferences:
+    user_id: uuid.UUID
+    time_zone: str = "UTC"
+    quiet_start: time | None = None
+    quiet_end: time | None = None
+    marketing_push: bool = False
+    marketing_email: bool = False
+
+    @property
+    def resource_name(self) -> str:
+        return f"users/{self.user_id}/notificationPreferences"
+
+
+def validate_preferences(
+    user_id: uuid.UUID,
+    time_zone: str,
+    quiet_start: str,
+    quiet_end: str,
+    marketing_push: bool,
+    marketing_email: bool,
+) -> Preferences:
+    violations = []
+    try:
+        ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        violations.append(FieldViolation("preferences.time_zone", "preferences.unknown_zone"))
+    start, end = _clock_time(quiet_start), _clock_time(quiet_end)
+    window_given = bool(quiet_start or quiet_end)
+    if window_given and (start is None or end is None or start == end):
+        violations.append(
+            FieldViolation("preferences.quiet_hours_start", "preferences.quiet_hours")
+        )
+    if violations:
+        raise InvalidArgument(violations)
+    return Preferences(user_id, time_zone, start, end, marketing_push, marketing_email)
+
+
+def _clock_time(text: str) -> time | None:
+    try:
+        parsed = time.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if len(text) == 5 else None  # Exactly HH:MM.
+
+
+def next_allowed(preferences: Preferences, moment: datetime) -> datetime:
+    """`moment` if it is outside the user's quiet hours, else the minute they end."""
+    start, end = preferences.quiet_start, preferences.quiet_end
+    if start is None or end is None:
+        return moment
+    zone = ZoneInfo(preferences.time_zone)
+    local = moment.astimezone(zone)
+    now = local.time().replace(tzinfo=None)
+    spans_midnight = end < start
+    quiet = (now >= start or now < end) if spans_midnight else (start <= now < end)
+    if not quiet:
+        return moment
+    ends_tomorrow = spans_midnight and now >= start
+    day = local.date() + timedelta(days=1 if ends_tomorrow else 0)
+    # A wall time skipped by a daylight-saving jump resolves to the instant just after it.
+    return datetime.combine(day, end, tzinfo=zone).astimezone(UTC)
