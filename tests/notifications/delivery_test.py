@@ -29,8 +29,9 @@ from stride.events.v1.envelope_pb2 import Envelope
 from stride.identity.events.v1.events_pb2 import PasswordResetRequested, UserRegistered
 from stride.notifications.adapters.fcm_push import FcmPush, ServiceAccount
 from stride.notifications.config import NotificationsSettings
-from stride.notifications.domain.notifications import RETRY_DELAYS, Platform
+from stride.notifications.domain.notifications import RETRY_DELAYS, Notification, Platform
 from stride.notifications.domain.preferences import Category
+from stride.notifications.domain.reminders import REMINDER_LEAD
 from stride.notifications.main import MIGRATIONS, build_app
 from stride.notifications.service_layer import handlers
 from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
@@ -42,7 +43,7 @@ from stride.platform.events.outbox import ensure_stream
 from stride.platform.grpc.server import RunningServer, start
 from stride.platform.i18n import CATALOG
 from stride.platform.local.ports import free_port
-from stride.scheduling.events.v1.events_pb2 import BookingChanged
+from stride.scheduling.events.v1.events_pb2 import BookingChanged, ClassChanged
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -327,3 +328,66 @@ async def test_quiet_hours_defer_a_marketing_push_and_a_transactional_one_goes_n
     with authenticated_as(Principal(user_id=str(opted_out), roles=frozenset({"member"}))):
         (in_inbox,) = await handlers.inbox(new_uow(), opted_out, 0, 10)
     assert in_inbox.kind == "test.offer"
+
+
+async def test_a_class_reminder_follows_its_booking_and_its_class(
+    new_uow: partial[NotificationsUnitOfWork],
+) -> None:
+    riyadh = ZoneInfo("Asia/Riyadh")
+    member, cancelling = uuid.uuid4(), uuid.uuid4()
+    session = f"studios/olaya/classSessions/{uuid.uuid4()}"
+    start = datetime(2027, 5, 10, 18, tzinfo=riyadh)
+    with authenticated_as(Principal(user_id=str(member), roles=frozenset({"member"}))):
+        await handlers.update_preferences(new_uow(), member, {"time_zone": "Asia/Riyadh"})
+
+    def booking(kind: str, user: uuid.UUID) -> Envelope:
+        changed = BookingChanged(
+            booking=f"users/{user}/bookings/b1", member=f"users/{user}", class_session=session
+        )
+        changed.class_start_time.FromDatetime(start)
+        return make_envelope(
+            source="scheduling", event_type=kind, subject=changed.booking, payload=changed
+        )
+
+    async def consume(handler: Callable[..., Awaitable[None]], event: Envelope) -> None:
+        uow = new_uow()
+        async with uow:
+            await handler(event, uow.session, clock=lambda: start - timedelta(days=3))
+            await uow.commit()
+
+    await consume(handlers.on_booking_confirmed, booking("scheduling.booking.confirmed.v1", member))
+    await consume(
+        handlers.on_booking_confirmed, booking("scheduling.booking.confirmed.v1", cancelling)
+    )
+    await consume(handlers.on_booking_ended, booking("scheduling.booking.cancelled.v1", cancelling))
+    too_early = await handlers.send_due_reminders(
+        new_uow, clock=lambda: start - REMINDER_LEAD - timedelta(minutes=1)
+    )
+    moved = ClassChanged(class_session=session)
+    moved.start_time.FromDatetime(start + timedelta(days=1))
+    await consume(
+        handlers.on_class_rescheduled,
+        make_envelope(
+            source="scheduling",
+            event_type="scheduling.class.rescheduled.v1",
+            subject=session,
+            payload=moved,
+        ),
+    )
+    at_old_time = await handlers.send_due_reminders(new_uow, clock=lambda: start - REMINDER_LEAD)
+    at_new_time = await handlers.send_due_reminders(
+        new_uow, clock=lambda: start + timedelta(days=1) - REMINDER_LEAD
+    )
+
+    assert (too_early, at_old_time, at_new_time) == (0, 0, 1)
+    (reminder,) = await inbox_of(new_uow, member)
+    assert await inbox_of(new_uow, cancelling) == []
+    assert reminder.kind == "class.reminder"
+    assert "18:00" in reminder.body  # The class's time on the member's clock.
+
+
+async def inbox_of(
+    new_uow: partial[NotificationsUnitOfWork], user: uuid.UUID
+) -> list[Notification]:
+    with authenticated_as(Principal(user_id=str(user), roles=frozenset({"member"}))):
+        return await handlers.inbox(new_uow(), user, 0, 10)

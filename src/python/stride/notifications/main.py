@@ -38,6 +38,10 @@ def subscriptions(settings: NotificationsSettings) -> tuple[tuple[str, str, Hand
         ("identity", "identity.user.registered.v1", handlers.on_user_registered),
         ("identity", "identity.password_reset.requested.v1", password_reset),
         ("scheduling", "scheduling.waitlist.promoted.v1", handlers.on_waitlist_promoted),
+        ("scheduling", "scheduling.booking.confirmed.v1", handlers.on_booking_confirmed),
+        ("scheduling", "scheduling.booking.cancelled.v1", handlers.on_booking_ended),
+        ("scheduling", "scheduling.booking.late_cancelled.v1", handlers.on_booking_ended),
+        ("scheduling", "scheduling.class.rescheduled.v1", handlers.on_class_rescheduled),
     )
 
 
@@ -83,7 +87,11 @@ async def build_app(settings: NotificationsSettings) -> GrpcApp:
     base = foundation(settings, SOURCE, MIGRATIONS)
     new_uow = partial(NotificationsUnitOfWork, base.sessions)
     listening = consumers(settings, base.sessions)
-    jobs: list[Periodic] = []
+
+    async def remind() -> None:
+        await handlers.send_due_reminders(new_uow)
+
+    jobs = [Periodic("send-reminders", settings.send_every_seconds, remind)]
     on_stop: list[Callable[[], Awaitable[None]]] = []
     push = push_provider(settings)
     if push is not None:

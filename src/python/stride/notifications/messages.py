@@ -12,6 +12,14 @@ CATALOG.register(
             "en": "A spot opened up: your place on the waitlist is now a booking.",
             "ar": "توفّر مكان: أصبح مكانك في قائمة الانتظار حجزًا مؤكدًا.",
         },
+        "notification.class_reminder.title": {
+            "en": "Class soon",
+            "ar": "حصتك قريبًا",
+        },
+        "notification.class_reminder.body": {
+            "en": "Your class starts at {time}. See you there!",
+            "ar": "تبدأ حصتك الساعة {time}. نراك هناك!",
+        },
         "device.invalid_token": {
             "en": "Send the FCM registration token the app received, without spaces.",
             "ar": "أرسل رمز التسجيل من FCM الذي تلقاه التطبيق، دون مسافات.",

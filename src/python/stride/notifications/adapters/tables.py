@@ -86,3 +86,18 @@ class EmailRecord(SQLModel, table=True):
     next_attempt: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class ReminderRecord(SQLModel, table=True):
+    __tablename__ = "reminders"
+    __table_args__ = (
+        Index("reminders_due", "remind_at", postgresql_where=Column("state") == "pending"),
+    )
+
+    booking: str = Field(sa_column=Column(String(200), primary_key=True))
+    user_id: uuid.UUID
+    class_session: str = Field(sa_column=Column(String(200), nullable=False, index=True))
+    class_start: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    remind_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    state: str = Field(max_length=16)
+    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

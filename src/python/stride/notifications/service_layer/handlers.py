@@ -17,6 +17,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, time
 from typing import Protocol, cast
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +26,7 @@ from stride.identity.events.v1.events_pb2 import PasswordResetRequested, UserReg
 from stride.notifications import messages  # noqa: F401 - registers the texts.
 from stride.notifications.adapters.email_repository import EmailRepository
 from stride.notifications.adapters.fcm_push import FcmAuthError
+from stride.notifications.adapters.reminder_repository import ReminderRepository
 from stride.notifications.adapters.repository import NotificationRepository
 from stride.notifications.adapters.templates import Rendered
 from stride.notifications.domain.notifications import (
@@ -45,12 +47,13 @@ from stride.notifications.domain.preferences import (
     next_allowed,
     validate_preferences,
 )
+from stride.notifications.domain.reminders import Reminder
 from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
 from stride.platform.auth import require_self_or_role
 from stride.platform.errors import FieldViolation, InvalidArgument, NotFound
 from stride.platform.i18n import CATALOG, DEFAULT_LOCALE, SUPPORTED_LOCALES, Locale
 from stride.platform.resource_names import parse_uuid_ids
-from stride.scheduling.events.v1.events_pb2 import BookingChanged
+from stride.scheduling.events.v1.events_pb2 import BookingChanged, ClassChanged
 
 Clock = Callable[[], datetime]
 SEND_BATCH = 50
@@ -101,20 +104,93 @@ async def on_waitlist_promoted(
     envelope: Envelope, session: AsyncSession, clock: Clock = utcnow
 ) -> None:
     """Consumes `scheduling.waitlist.promoted`: the member's waitlist place became a booking.
-    Into their inbox, and a push to each of their devices."""
+    Into their inbox, a push to each of their devices, and a reminder before the class."""
     promoted = BookingChanged()
     envelope.data.Unpack(promoted)
-    (member_id,) = parse_uuid_ids(
-        promoted.member, ("users",), field="member", message_key="user.invalid_name"
-    )
+    member_id = _member(promoted)
+    now = clock()
     await notify(
         NotificationRepository(session),
         envelope.id,
         member_id,
         "waitlist.promoted",
         promoted.booking,
-        clock(),
+        now,
     )
+    await ReminderRepository(session).schedule(_reminder(promoted, member_id), now)
+
+
+async def on_booking_confirmed(
+    envelope: Envelope, session: AsyncSession, clock: Clock = utcnow
+) -> None:
+    """Consumes `scheduling.booking.confirmed`: a reminder before the class."""
+    confirmed = BookingChanged()
+    envelope.data.Unpack(confirmed)
+    await ReminderRepository(session).schedule(_reminder(confirmed, _member(confirmed)), clock())
+
+
+async def on_booking_ended(
+    envelope: Envelope, session: AsyncSession, clock: Clock = utcnow
+) -> None:
+    """Consumes `scheduling.booking.cancelled` and `.late_cancelled` (a cancelled class
+    cancels each of its bookings too): no reminder."""
+    ended = BookingChanged()
+    envelope.data.Unpack(ended)
+    await ReminderRepository(session).cancel(ended.booking, clock())
+
+
+async def on_class_rescheduled(
+    envelope: Envelope, session: AsyncSession, clock: Clock = utcnow
+) -> None:
+    """Consumes `scheduling.class.rescheduled`: its reminders move with it."""
+    moved = ClassChanged()
+    envelope.data.Unpack(moved)
+    await ReminderRepository(session).move(
+        moved.class_session, moved.start_time.ToDatetime(UTC), clock()
+    )
+
+
+def _member(booking: BookingChanged) -> uuid.UUID:
+    (member_id,) = parse_uuid_ids(
+        booking.member, ("users",), field="member", message_key="user.invalid_name"
+    )
+    return member_id
+
+
+def _reminder(booking: BookingChanged, member_id: uuid.UUID) -> Reminder:
+    return Reminder(
+        booking.booking, member_id, booking.class_session, booking.class_start_time.ToDatetime(UTC)
+    )
+
+
+async def send_due_reminders(
+    new_uow: Callable[[], NotificationsUnitOfWork], clock: Clock = utcnow
+) -> int:
+    """Turns reminders that are due into notifications (and their pushes), a batch per
+    transaction; how many it sent."""
+    sent = 0
+    while True:
+        uow = new_uow()
+        async with uow:
+            now = clock()
+            due = await uow.reminders.claim_due(now, SEND_BATCH)
+            for reminder in (r for r in due if r.class_start > now):  # Not once it started.
+                zone = ZoneInfo(
+                    (await uow.notifications.preferences_of(reminder.user_id)).time_zone
+                )
+                await notify(
+                    uow.notifications,
+                    reminder.event_id,
+                    reminder.user_id,
+                    "class.reminder",
+                    reminder.booking,
+                    now,
+                    values={"time": reminder.class_start.astimezone(zone).strftime("%H:%M")},
+                )
+            await uow.commit()
+        if not due:
+            return sent
+        sent += len(due)
 
 
 async def notify(
@@ -125,6 +201,7 @@ async def notify(
     subject: str,
     now: datetime,
     category: Category = Category.TRANSACTIONAL,
+    values: Mapping[str, object] | None = None,
 ) -> None:
     """Writes the notification in the user's language, once per event, with a push for each of
     their devices: at once if transactional; if marketing, only when the user opted in, and
@@ -136,8 +213,8 @@ async def notify(
         user_id,
         kind,
         subject,
-        CATALOG.translate(f"{key}.title", language),
-        CATALOG.translate(f"{key}.body", language),
+        CATALOG.translate(f"{key}.title", language, values),
+        CATALOG.translate(f"{key}.body", language, values),
         now,
     )
     if not await repository.add(notification):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stride.notifications.adapters.email_repository import EmailRepository
+from stride.notifications.adapters.reminder_repository import ReminderRepository
 from stride.notifications.adapters.repository import NotificationRepository
 from stride.platform.db.uow import UnitOfWork
 
@@ -14,6 +15,7 @@ SOURCE = "notifications"
 class NotificationsUnitOfWork(UnitOfWork):
     notifications: NotificationRepository
     emails: EmailRepository
+    reminders: ReminderRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         super().__init__(sessions, SOURCE)
@@ -21,3 +23,4 @@ class NotificationsUnitOfWork(UnitOfWork):
     def _open_repositories(self, session: AsyncSession) -> None:
         self.notifications = NotificationRepository(session)
         self.emails = EmailRepository(session)
+        self.reminders = ReminderRepository(session)
