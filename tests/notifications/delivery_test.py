@@ -33,7 +33,7 @@ from stride.notifications.domain.notifications import RETRY_DELAYS, Notification
 from stride.notifications.domain.preferences import Category
 from stride.notifications.domain.reminders import REMINDER_LEAD
 from stride.notifications.main import MIGRATIONS, build_app
-from stride.notifications.service_layer import handlers
+from stride.notifications.service_layer import events, members, sending
 from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
 from stride.platform.auth import Principal, authenticated_as
 from stride.platform.db.engine import create_engine, session_factory
@@ -166,7 +166,7 @@ async def test_a_promotion_reaches_the_device_and_inbox_once_across_a_restart(
         payload=BookingChanged(booking=f"users/{member}/bookings/b1", member=f"users/{member}"),
     )
     with authenticated_as(Principal(user_id=str(member), roles=frozenset({"member"}))):
-        await handlers.register(new_uow(), member, token, Platform.ANDROID)
+        await members.register(new_uow(), member, token, Platform.ANDROID)
 
     def pushes() -> list[dict[str, object]]:
         return [message for message in fcm.messages if message["token"] == token]
@@ -190,7 +190,7 @@ async def test_a_promotion_reaches_the_device_and_inbox_once_across_a_restart(
         await service.stop()
 
     with authenticated_as(Principal(user_id=str(member), roles=frozenset({"member"}))):
-        inbox = await handlers.inbox(new_uow(), member, 0, 10)
+        inbox = await members.inbox(new_uow(), member, 0, 10)
     (push,) = pushes()
     (notification,) = inbox
     assert push["notification"] == {"title": notification.title, "body": notification.body}
@@ -205,18 +205,18 @@ async def test_dead_tokens_are_pruned_and_an_unavailable_provider_is_retried(
     dead, alive = (f"fcm-{uuid.uuid4().hex}" for _ in range(2))
     with authenticated_as(Principal(user_id=str(member), roles=frozenset({"member"}))):
         for token in (dead, alive):
-            await handlers.register(new_uow(), member, token, Platform.IOS)
+            await members.register(new_uow(), member, token, Platform.IOS)
     fcm.dead_tokens.add(dead)
     fcm.fail_next(1)  # Whichever push goes first finds FCM unavailable.
     now = datetime.now(UTC)
     uow = new_uow()
     async with uow:
-        await handlers.notify(uow.notifications, "event-1", member, "waitlist.promoted", "s", now)
+        await events.notify(uow.notifications, "event-1", member, "waitlist.promoted", "s", now)
         await uow.commit()
     push = FcmPush(fcm.api_base, PROJECT_ID, ServiceAccount.from_json(fcm.key_json))
     try:
-        await handlers.send_due(new_uow, push, clock=lambda: now)
-        await handlers.send_due(new_uow, push, clock=lambda: now + RETRY_DELAYS[0])
+        await sending.send_due(new_uow, push, clock=lambda: now)
+        await sending.send_due(new_uow, push, clock=lambda: now + RETRY_DELAYS[0])
     finally:
         await push.close()
 
@@ -286,8 +286,8 @@ async def test_quiet_hours_defer_a_marketing_push_and_a_transactional_one_goes_n
     tokens = {user: f"fcm-{uuid.uuid4().hex}" for user in (member, opted_out)}
     for user, token in tokens.items():
         with authenticated_as(Principal(user_id=str(user), roles=frozenset({"member"}))):
-            await handlers.register(new_uow(), user, token, Platform.ANDROID)
-            await handlers.update_preferences(
+            await members.register(new_uow(), user, token, Platform.ANDROID)
+            await members.update_preferences(
                 new_uow(),
                 user,
                 {
@@ -304,10 +304,10 @@ async def test_quiet_hours_defer_a_marketing_push_and_a_transactional_one_goes_n
     uow = new_uow()
     async with uow:
         for user in (member, opted_out):
-            await handlers.notify(
+            await events.notify(
                 uow.notifications, "offer-1", user, "test.offer", "s", late, Category.MARKETING
             )
-        await handlers.notify(uow.notifications, "promo-1", member, "waitlist.promoted", "s", late)
+        await events.notify(uow.notifications, "promo-1", member, "waitlist.promoted", "s", late)
         await uow.commit()
 
     def titles(user: uuid.UUID) -> list[object]:
@@ -315,10 +315,10 @@ async def test_quiet_hours_defer_a_marketing_push_and_a_transactional_one_goes_n
 
     push = FcmPush(fcm.api_base, PROJECT_ID, ServiceAccount.from_json(fcm.key_json))
     try:
-        await handlers.send_due(new_uow, push, clock=lambda: late)
+        await sending.send_due(new_uow, push, clock=lambda: late)
         at_night = titles(member)
-        await handlers.send_due(new_uow, push, clock=lambda: morning - timedelta(minutes=1))
-        await handlers.send_due(new_uow, push, clock=lambda: morning)
+        await sending.send_due(new_uow, push, clock=lambda: morning - timedelta(minutes=1))
+        await sending.send_due(new_uow, push, clock=lambda: morning)
     finally:
         await push.close()
 
@@ -326,7 +326,7 @@ async def test_quiet_hours_defer_a_marketing_push_and_a_transactional_one_goes_n
     assert titles(member) == ["You're in!", "An offer"]
     assert titles(opted_out) == []  # Marketing by push is off until the user opts in.
     with authenticated_as(Principal(user_id=str(opted_out), roles=frozenset({"member"}))):
-        (in_inbox,) = await handlers.inbox(new_uow(), opted_out, 0, 10)
+        (in_inbox,) = await members.inbox(new_uow(), opted_out, 0, 10)
     assert in_inbox.kind == "test.offer"
 
 
@@ -338,7 +338,7 @@ async def test_a_class_reminder_follows_its_booking_and_its_class(
     session = f"studios/olaya/classSessions/{uuid.uuid4()}"
     start = datetime(2027, 5, 10, 18, tzinfo=riyadh)
     with authenticated_as(Principal(user_id=str(member), roles=frozenset({"member"}))):
-        await handlers.update_preferences(new_uow(), member, {"time_zone": "Asia/Riyadh"})
+        await members.update_preferences(new_uow(), member, {"time_zone": "Asia/Riyadh"})
 
     def booking(kind: str, user: uuid.UUID) -> Envelope:
         changed = BookingChanged(
@@ -355,18 +355,18 @@ async def test_a_class_reminder_follows_its_booking_and_its_class(
             await handler(event, uow.session, clock=lambda: start - timedelta(days=3))
             await uow.commit()
 
-    await consume(handlers.on_booking_confirmed, booking("scheduling.booking.confirmed.v1", member))
+    await consume(events.on_booking_confirmed, booking("scheduling.booking.confirmed.v1", member))
     await consume(
-        handlers.on_booking_confirmed, booking("scheduling.booking.confirmed.v1", cancelling)
+        events.on_booking_confirmed, booking("scheduling.booking.confirmed.v1", cancelling)
     )
-    await consume(handlers.on_booking_ended, booking("scheduling.booking.cancelled.v1", cancelling))
-    too_early = await handlers.send_due_reminders(
+    await consume(events.on_booking_ended, booking("scheduling.booking.cancelled.v1", cancelling))
+    too_early = await sending.send_due_reminders(
         new_uow, clock=lambda: start - REMINDER_LEAD - timedelta(minutes=1)
     )
     moved = ClassChanged(class_session=session)
     moved.start_time.FromDatetime(start + timedelta(days=1))
     await consume(
-        handlers.on_class_rescheduled,
+        events.on_class_rescheduled,
         make_envelope(
             source="scheduling",
             event_type="scheduling.class.rescheduled.v1",
@@ -374,8 +374,8 @@ async def test_a_class_reminder_follows_its_booking_and_its_class(
             payload=moved,
         ),
     )
-    at_old_time = await handlers.send_due_reminders(new_uow, clock=lambda: start - REMINDER_LEAD)
-    at_new_time = await handlers.send_due_reminders(
+    at_old_time = await sending.send_due_reminders(new_uow, clock=lambda: start - REMINDER_LEAD)
+    at_new_time = await sending.send_due_reminders(
         new_uow, clock=lambda: start + timedelta(days=1) - REMINDER_LEAD
     )
 
@@ -390,4 +390,4 @@ async def inbox_of(
     new_uow: partial[NotificationsUnitOfWork], user: uuid.UUID
 ) -> list[Notification]:
     with authenticated_as(Principal(user_id=str(user), roles=frozenset({"member"}))):
-        return await handlers.inbox(new_uow(), user, 0, 10)
+        return await members.inbox(new_uow(), user, 0, 10)

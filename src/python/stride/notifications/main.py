@@ -14,7 +14,7 @@ from stride.notifications.adapters.smtp_email import SmtpEmail
 from stride.notifications.adapters.templates import Templates
 from stride.notifications.config import NotificationsSettings
 from stride.notifications.entrypoints.grpc_servicer import NotificationsServicer
-from stride.notifications.service_layer import handlers
+from stride.notifications.service_layer import events, sending
 from stride.notifications.service_layer.unit_of_work import SOURCE, NotificationsUnitOfWork
 from stride.notifications.v1 import notifications_service_pb2_grpc as pb_grpc
 from stride.platform.events.consumer import EventConsumer, Handler
@@ -30,18 +30,18 @@ SERVICE_NAME = "stride.notifications.v1.NotificationsService"
 def subscriptions(settings: NotificationsSettings) -> tuple[tuple[str, str, Handler], ...]:
     """What Notifications listens to: (producing service, event type, handler)."""
     password_reset = partial(
-        handlers.on_password_reset_requested,
+        events.on_password_reset_requested,
         templates=Templates(),
         public_base_url=settings.public_base_url,
     )
     return (
-        ("identity", "identity.user.registered.v1", handlers.on_user_registered),
+        ("identity", "identity.user.registered.v1", events.on_user_registered),
         ("identity", "identity.password_reset.requested.v1", password_reset),
-        ("scheduling", "scheduling.waitlist.promoted.v1", handlers.on_waitlist_promoted),
-        ("scheduling", "scheduling.booking.confirmed.v1", handlers.on_booking_confirmed),
-        ("scheduling", "scheduling.booking.cancelled.v1", handlers.on_booking_ended),
-        ("scheduling", "scheduling.booking.late_cancelled.v1", handlers.on_booking_ended),
-        ("scheduling", "scheduling.class.rescheduled.v1", handlers.on_class_rescheduled),
+        ("scheduling", "scheduling.waitlist.promoted.v1", events.on_waitlist_promoted),
+        ("scheduling", "scheduling.booking.confirmed.v1", events.on_booking_confirmed),
+        ("scheduling", "scheduling.booking.cancelled.v1", events.on_booking_ended),
+        ("scheduling", "scheduling.booking.late_cancelled.v1", events.on_booking_ended),
+        ("scheduling", "scheduling.class.rescheduled.v1", events.on_class_rescheduled),
     )
 
 
@@ -89,7 +89,7 @@ async def build_app(settings: NotificationsSettings) -> GrpcApp:
     listening = consumers(settings, base.sessions)
 
     async def remind() -> None:
-        await handlers.send_due_reminders(new_uow)
+        await sending.send_due_reminders(new_uow)
 
     jobs = [Periodic("send-reminders", settings.send_every_seconds, remind)]
     on_stop: list[Callable[[], Awaitable[None]]] = []
@@ -97,7 +97,7 @@ async def build_app(settings: NotificationsSettings) -> GrpcApp:
     if push is not None:
 
         async def send() -> None:
-            await handlers.send_due(new_uow, push)
+            await sending.send_due(new_uow, push)
 
         jobs.append(Periodic("send-pushes", settings.send_every_seconds, send))
         on_stop.append(push.close)
@@ -105,7 +105,7 @@ async def build_app(settings: NotificationsSettings) -> GrpcApp:
     if email is not None:
 
         async def send_emails() -> None:
-            await handlers.send_due_emails(new_uow, email)
+            await sending.send_due_emails(new_uow, email)
 
         jobs.append(Periodic("send-emails", settings.send_every_seconds, send_emails))
     return GrpcApp(

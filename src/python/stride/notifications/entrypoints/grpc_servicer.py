@@ -11,7 +11,7 @@ from google.protobuf import empty_pb2
 
 from stride.notifications.domain.notifications import Device, Notification, Platform
 from stride.notifications.domain.preferences import Preferences
-from stride.notifications.service_layer import handlers
+from stride.notifications.service_layer import members
 from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
 from stride.notifications.v1 import notifications_service_pb2 as pb
 from stride.notifications.v1 import notifications_service_pb2_grpc as pb_grpc
@@ -43,7 +43,7 @@ def _preferences_owner(name: str) -> uuid.UUID:
 
 
 def preferences_to_proto(preferences: Preferences) -> pb.NotificationPreferences:
-    fields = handlers.preference_fields(preferences)
+    fields = members.preference_fields(preferences)
     return pb.NotificationPreferences(
         name=preferences.resource_name,
         time_zone=preferences.time_zone,
@@ -82,7 +82,7 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
     async def RegisterDevice(  # noqa: N802 - generated gRPC method name.
         self, request: pb.RegisterDeviceRequest, context: grpc.aio.ServicerContext
     ) -> pb.Device:
-        device = await handlers.register(
+        device = await members.register(
             self._unit_of_work(),
             _user(request.parent),
             request.device.token,
@@ -96,14 +96,14 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
         user_id, device_id = parse_uuid_ids(
             request.name, ("users", "devices"), field="name", message_key="device.invalid_name"
         )
-        await handlers.unregister(self._unit_of_work(), user_id, device_id)
+        await members.unregister(self._unit_of_work(), user_id, device_id)
         return empty_pb2.Empty()
 
     async def ListNotifications(  # noqa: N802
         self, request: pb.ListNotificationsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListNotificationsResponse:
         page = Page.from_request(request.page_size, request.page_token)
-        fetched = await handlers.inbox(
+        fetched = await members.inbox(
             self._unit_of_work(), _user(request.parent), page.offset, page.fetch_limit
         )
         found, next_page_token = page.cut(fetched)
@@ -115,16 +115,16 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
     async def GetNotificationPreferences(  # noqa: N802
         self, request: pb.GetNotificationPreferencesRequest, context: grpc.aio.ServicerContext
     ) -> pb.NotificationPreferences:
-        found = await handlers.preferences(self._unit_of_work(), _preferences_owner(request.name))
+        found = await members.preferences(self._unit_of_work(), _preferences_owner(request.name))
         return preferences_to_proto(found)
 
     async def UpdateNotificationPreferences(  # noqa: N802
         self, request: pb.UpdateNotificationPreferencesRequest, context: grpc.aio.ServicerContext
     ) -> pb.NotificationPreferences:
         given = request.preferences
-        paths = list(request.update_mask.paths) or sorted(handlers.PREFERENCE_FIELDS)
+        paths = list(request.update_mask.paths) or sorted(members.PREFERENCE_FIELDS)
         changes = {path: getattr(given, path, "") for path in paths}
-        updated = await handlers.update_preferences(
+        updated = await members.update_preferences(
             self._unit_of_work(), _preferences_owner(given.name), changes
         )
         return preferences_to_proto(updated)
@@ -138,5 +138,5 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
             field="name",
             message_key="notification.invalid_name",
         )
-        read = await handlers.mark_read(self._unit_of_work(), user_id, notification_id)
+        read = await members.mark_read(self._unit_of_work(), user_id, notification_id)
         return notification_to_proto(read)

@@ -1,0 +1,200 @@
+"""What Notifications does with other services' events: notifications for the inbox (with
+their pushes), emails and class reminders, written in the consumer's transaction beside its
+inbox row, so an event delivered twice is stored once. Sending happens later (`sending`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Protocol, cast
+from urllib.parse import urlencode
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from stride.events.v1.envelope_pb2 import Envelope
+from stride.identity.events.v1.events_pb2 import PasswordResetRequested, UserRegistered
+from stride.notifications import messages  # noqa: F401 - registers the texts.
+from stride.notifications.adapters.email_repository import EmailRepository
+from stride.notifications.adapters.reminder_repository import ReminderRepository
+from stride.notifications.adapters.repository import NotificationRepository
+from stride.notifications.adapters.templates import Rendered
+from stride.notifications.domain.notifications import (
+    DeliveryState,
+    Email,
+    Notification,
+    notification_id,
+)
+from stride.notifications.domain.preferences import Category, next_allowed
+from stride.notifications.domain.reminders import Reminder
+from stride.notifications.service_layer.clock import Clock, utcnow
+from stride.platform.i18n import CATALOG, DEFAULT_LOCALE, SUPPORTED_LOCALES, Locale
+from stride.platform.resource_names import parse_uuid_ids
+from stride.scheduling.events.v1.events_pb2 import BookingChanged, ClassChanged
+
+PASSWORD_RESET_TEMPLATE = 1  # The template version new password-reset emails use.
+
+
+class Renderer(Protocol):
+    def render(
+        self, kind: str, version: int, language: str, values: Mapping[str, object]
+    ) -> Rendered:
+        ...
+
+
+async def on_user_registered(
+    envelope: Envelope, session: AsyncSession, clock: Clock = utcnow
+) -> None:
+    """Consumes `identity.user.registered`: remembers how to address the user."""
+    registered = UserRegistered()
+    envelope.data.Unpack(registered)
+    (user_id,) = parse_uuid_ids(
+        registered.user, ("users",), field="user", message_key="user.invalid_name"
+    )
+    await NotificationRepository(session).keep_recipient(
+        user_id, registered.email, registered.language_code or DEFAULT_LOCALE, clock()
+    )
+
+
+async def on_waitlist_promoted(
+    envelope: Envelope, session: AsyncSession, clock: Clock = utcnow
+) -> None:
+    """Consumes `scheduling.waitlist.promoted`: the member's waitlist place became a booking.
+    Into their inbox, a push to each of their devices, and a reminder before the class."""
+    promoted = BookingChanged()
+    envelope.data.Unpack(promoted)
+    member_id = _member(promoted)
+    now = clock()
+    await notify(
+        NotificationRepository(session),
+        envelope.id,
+        member_id,
+        "waitlist.promoted",
+        promoted.booking,
+        now,
+    )
+    await ReminderRepository(session).schedule(_reminder(promoted, member_id), now)
+
+
+async def on_booking_confirmed(
+    envelope: Envelope, session: AsyncSession, clock: Clock = utcnow
+) -> None:
+    """Consumes `scheduling.booking.confirmed`: a reminder before the class."""
+    confirmed = BookingChanged()
+    envelope.data.Unpack(confirmed)
+    await ReminderRepository(session).schedule(_reminder(confirmed, _member(confirmed)), clock())
+
+
+async def on_booking_ended(
+    envelope: Envelope, session: AsyncSession, clock: Clock = utcnow
+) -> None:
+    """Consumes `scheduling.booking.cancelled` and `.late_cancelled` (a cancelled class
+    cancels each of its bookings too): no reminder."""
+    ended = BookingChanged()
+    envelope.data.Unpack(ended)
+    await ReminderRepository(session).cancel(ended.booking, clock())
+
+
+async def on_class_rescheduled(
+    envelope: Envelope, session: AsyncSession, clock: Clock = utcnow
+) -> None:
+    """Consumes `scheduling.class.rescheduled`: its reminders move with it."""
+    moved = ClassChanged()
+    envelope.data.Unpack(moved)
+    await ReminderRepository(session).move(
+        moved.class_session, moved.start_time.ToDatetime(UTC), clock()
+    )
+
+
+def _member(booking: BookingChanged) -> uuid.UUID:
+    (member_id,) = parse_uuid_ids(
+        booking.member, ("users",), field="member", message_key="user.invalid_name"
+    )
+    return member_id
+
+
+def _reminder(booking: BookingChanged, member_id: uuid.UUID) -> Reminder:
+    return Reminder(
+        booking.booking, member_id, booking.class_session, booking.class_start_time.ToDatetime(UTC)
+    )
+
+
+async def notify(
+    repository: NotificationRepository,
+    event_id: str,
+    user_id: uuid.UUID,
+    kind: str,
+    subject: str,
+    now: datetime,
+    category: Category = Category.TRANSACTIONAL,
+    values: Mapping[str, object] | None = None,
+) -> None:
+    """Writes the notification in the user's language, once per event, with a push for each of
+    their devices: at once if transactional; if marketing, only when the user opted in, and
+    after their quiet hours."""
+    language = _locale(await repository.language_of(user_id))
+    key = f"notification.{kind.replace('.', '_')}"
+    notification = Notification(
+        notification_id(event_id, user_id),
+        user_id,
+        kind,
+        subject,
+        CATALOG.translate(f"{key}.title", language, values),
+        CATALOG.translate(f"{key}.body", language, values),
+        now,
+    )
+    if not await repository.add(notification):
+        return
+    due, devices = now, await repository.devices_of(user_id)
+    if category is Category.MARKETING:
+        preferences = await repository.preferences_of(user_id)
+        due = next_allowed(preferences, now)
+        devices = devices if preferences.marketing_push else []
+    await repository.add_deliveries(notification.id, devices, due, now)
+
+
+async def on_password_reset_requested(
+    envelope: Envelope,
+    session: AsyncSession,
+    templates: Renderer,
+    public_base_url: str,
+    clock: Clock = utcnow,
+) -> None:
+    """Consumes `identity.password_reset.requested`: the link, emailed in the user's language.
+    Transactional: it goes whatever the user's preferences, and never to the inbox (the link
+    is a credential)."""
+    requested = PasswordResetRequested()
+    envelope.data.Unpack(requested)
+    (user_id,) = parse_uuid_ids(
+        requested.user, ("users",), field="user", message_key="user.invalid_name"
+    )
+    language = _locale(requested.language_code)
+    query = urlencode({"token": requested.token})
+    rendered = templates.render(
+        "password_reset",
+        PASSWORD_RESET_TEMPLATE,
+        language,
+        {
+            "link": f"{public_base_url.rstrip('/')}/password-reset?{query}",
+            "expire_time": requested.expire_time.ToDatetime(UTC).strftime("%Y-%m-%d %H:%M"),
+        },
+    )
+    now = clock()
+    email = Email(
+        notification_id(envelope.id, user_id),
+        user_id,
+        requested.email,
+        language,
+        rendered.subject,
+        rendered.text,
+        rendered.html,
+        DeliveryState.PENDING,
+        0,
+        now,
+    )
+    await EmailRepository(session).add(email, now)
+
+
+def _locale(language: str | None) -> Locale:
+    return cast(Locale, language) if language in SUPPORTED_LOCALES else DEFAULT_LOCALE

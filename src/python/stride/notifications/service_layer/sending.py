@@ -1,0 +1,151 @@
+"""Sending what the events left behind: pushes, emails and due class reminders. Each push
+or email is claimed (and the claim committed) before its provider is called, so none goes
+twice, even across a crash (see `domain.notifications`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from stride.notifications.adapters.fcm_push import FcmAuthError
+from stride.notifications.domain.notifications import (
+    Delivery,
+    DeliveryState,
+    Email,
+    Notification,
+    SendOutcome,
+    retried,
+)
+from stride.notifications.service_layer.clock import Clock, utcnow
+from stride.notifications.service_layer.events import notify
+from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
+
+SEND_BATCH = 50
+_log = logging.getLogger("stride.notifications.sending")
+
+
+class Push(Protocol):
+    """A push provider (FCM's adapter implements it)."""
+
+    async def send(self, token: str, title: str, body: str, data: Mapping[str, str]) -> SendOutcome:
+        ...
+
+
+class Mailer(Protocol):
+    """An email provider (the SMTP adapter implements it)."""
+
+    async def send(self, email: Email) -> SendOutcome:
+        ...
+
+
+async def send_due(
+    new_uow: Callable[[], NotificationsUnitOfWork], push: Push, clock: Clock = utcnow
+) -> int:
+    """Sends every push due now, a batch at a time; how many it sent or settled."""
+    handled = 0
+    while claimed := await _claim(new_uow(), clock()):
+        for delivery, notification in claimed:
+            try:
+                outcome = await push.send(
+                    delivery.token,
+                    notification.title,
+                    notification.body,
+                    {"notification": notification.resource_name, "subject": notification.subject},
+                )
+            except FcmAuthError:  # Nothing was sent: back in line until the key is fixed.
+                _log.exception("push credentials refused")
+                outcome = SendOutcome.RETRY
+            await _settle(new_uow(), delivery, outcome, clock())
+        handled += len(claimed)
+    return handled
+
+
+async def _claim(
+    uow: NotificationsUnitOfWork, now: datetime
+) -> list[tuple[Delivery, Notification]]:
+    async with uow:
+        claimed = await uow.notifications.claim_due(now, SEND_BATCH)
+        await uow.commit()
+    return claimed
+
+
+async def _settle(
+    uow: NotificationsUnitOfWork, delivery: Delivery, outcome: SendOutcome, now: datetime
+) -> None:
+    """Records how a push went; a token the provider says is dead is pruned."""
+    settled = {
+        SendOutcome.SENT: replace(delivery, state=DeliveryState.SENT),
+        SendOutcome.DEAD_TOKEN: replace(delivery, state=DeliveryState.DEAD_TOKEN),
+        SendOutcome.REFUSED: replace(delivery, state=DeliveryState.FAILED),
+        SendOutcome.RETRY: retried(delivery, now),
+    }[outcome]
+    async with uow:
+        await uow.notifications.save_delivery(settled, now)
+        if outcome is SendOutcome.DEAD_TOKEN:
+            await uow.notifications.delete_device(delivery.device_id)
+        await uow.commit()
+    if settled.state is DeliveryState.FAILED:
+        _log.warning("push failed", extra={"outcome": outcome.value, "attempts": settled.attempts})
+
+
+async def send_due_emails(
+    new_uow: Callable[[], NotificationsUnitOfWork], mailer: Mailer, clock: Clock = utcnow
+) -> int:
+    """Sends every email due now, a batch at a time; how many it sent or settled."""
+    handled = 0
+    while claimed := await _claim_emails(new_uow(), clock()):
+        for email in claimed:
+            outcome = await mailer.send(email)
+            now = clock()
+            settled = {
+                SendOutcome.SENT: replace(email, state=DeliveryState.SENT),
+                SendOutcome.RETRY: retried(email, now),
+            }.get(outcome, replace(email, state=DeliveryState.FAILED))
+            uow = new_uow()
+            async with uow:
+                await uow.emails.save(settled, now)
+                await uow.commit()
+        handled += len(claimed)
+    return handled
+
+
+async def _claim_emails(uow: NotificationsUnitOfWork, now: datetime) -> list[Email]:
+    async with uow:
+        claimed = await uow.emails.claim_due(now, SEND_BATCH)
+        await uow.commit()
+    return claimed
+
+
+async def send_due_reminders(
+    new_uow: Callable[[], NotificationsUnitOfWork], clock: Clock = utcnow
+) -> int:
+    """Turns reminders that are due into notifications (and their pushes), a batch per
+    transaction; how many it sent."""
+    sent = 0
+    while True:
+        uow = new_uow()
+        async with uow:
+            now = clock()
+            due = await uow.reminders.claim_due(now, SEND_BATCH)
+            for reminder in (r for r in due if r.class_start > now):  # Not once it started.
+                zone = ZoneInfo(
+                    (await uow.notifications.preferences_of(reminder.user_id)).time_zone
+                )
+                await notify(
+                    uow.notifications,
+                    reminder.event_id,
+                    reminder.user_id,
+                    "class.reminder",
+                    reminder.booking,
+                    now,
+                    values={"time": reminder.class_start.astimezone(zone).strftime("%H:%M")},
+                )
+            await uow.commit()
+        if not due:
+            return sent
+        sent += len(due)
