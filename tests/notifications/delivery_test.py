@@ -391,3 +391,32 @@ async def inbox_of(
 ) -> list[Notification]:
     with authenticated_as(Principal(user_id=str(user), roles=frozenset({"member"}))):
         return await members.inbox(new_uow(), user, 0, 10)
+
+
+async def test_marketing_pushes_are_capped_per_day_on_the_user_s_calendar(
+    new_uow: partial[NotificationsUnitOfWork], fcm: FcmServer
+) -> None:
+    member, token = uuid.uuid4(), f"fcm-{uuid.uuid4().hex}"
+    with authenticated_as(Principal(user_id=str(member), roles=frozenset({"member"}))):
+        await members.register(new_uow(), member, token, Platform.ANDROID)
+        await members.update_preferences(
+            new_uow(), member, {"time_zone": "Asia/Riyadh", "marketing_push": True}
+        )
+    riyadh = ZoneInfo("Asia/Riyadh")
+    days = [datetime(2027, 4, 1, 12, tzinfo=riyadh), datetime(2027, 4, 2, 0, 30, tzinfo=riyadh)]
+    offers = [(days[0] + timedelta(minutes=n), f"offer-{n}") for n in range(4)]
+    uow = new_uow()
+    async with uow:
+        for moment, event in [*offers, (days[1], "next-day")]:
+            await events.notify(
+                uow.notifications, event, member, "test.offer", "s", moment, Category.MARKETING
+            )
+        await uow.commit()
+    push = FcmPush(fcm.api_base, PROJECT_ID, ServiceAccount.from_json(fcm.key_json))
+    try:
+        await sending.send_due(new_uow, push, clock=lambda: days[1])
+    finally:
+        await push.close()
+
+    assert sum(1 for message in fcm.messages if message["token"] == token) == 4  # 3 + 1.
+    assert len(await inbox_of(new_uow, member)) == 5  # Every offer still reaches the inbox.

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import delete, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 
 from stride.notifications.adapters.tables import (
     DeliveryRecord,
@@ -113,11 +113,27 @@ class NotificationRepository:
                 title=notification.title,
                 body=notification.body,
                 created_at=notification.created,
+                marketing=notification.marketing,
             )
             .on_conflict_do_nothing(index_elements=["id"])
             .returning(col(NotificationRecord.id))
         )
         return added.first() is not None
+
+    async def marketing_pushes(self, user_id: uuid.UUID, since: datetime, until: datetime) -> int:
+        """How many marketing notifications with pushes the user got in [since, until)."""
+        counted = await self._db.execute(
+            select(func.count(func.distinct(col(NotificationRecord.id))))
+            .select_from(NotificationRecord)
+            .join(DeliveryRecord, col(DeliveryRecord.notification_id) == col(NotificationRecord.id))
+            .where(
+                col(NotificationRecord.user_id) == user_id,
+                col(NotificationRecord.marketing).is_(True),
+                col(NotificationRecord.created_at) >= since,
+                col(NotificationRecord.created_at) < until,
+            )
+        )
+        return int(counted.scalar_one())
 
     async def inbox(self, user_id: uuid.UUID, offset: int, limit: int) -> list[Notification]:
         records = await self._db.execute(
@@ -217,6 +233,7 @@ def _to_notification(record: Any) -> Notification:
         record.body,
         record.created_at,
         record.read_at,
+        record.marketing,
     )
 
 

@@ -47,6 +47,7 @@ class NotificationRecord(SQLModel, table=True):
     body: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     read_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    marketing: bool = False
 
 
 class DeliveryRecord(SQLModel, table=True):

@@ -58,6 +58,7 @@ class Notification:
     body: str
     created: datetime
     read: datetime | None = None
+    marketing: bool = False
 
     @property
     def resource_name(self) -> str:

@@ -1,8 +1,9 @@
 """How and when a user wants to be told things, as pure rules.
 
 Transactional messages always go at once. Marketing ones go only on channels the user opted
-into, and never in their quiet hours: they wait for the first minute after, in the user's own
-time zone (so a window of 22:00–07:00 follows them across daylight-saving changes).
+into, at most MARKETING_PUSHES_PER_DAY a day, and never in their quiet hours: they wait for
+the first minute after, in the user's own time zone (so a window of 22:00–07:00 follows them
+across daylight-saving changes).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from stride.platform.errors import FieldViolation, InvalidArgument
+
+MARKETING_PUSHES_PER_DAY = 3  # On the user's calendar day; the rest reach the inbox only.
 
 
 class Category(enum.Enum):
@@ -83,3 +86,12 @@ def next_allowed(preferences: Preferences, moment: datetime) -> datetime:
     day = local.date() + timedelta(days=1 if ends_tomorrow else 0)
     # A wall time skipped by a daylight-saving jump resolves to the instant just after it.
     return datetime.combine(day, end, tzinfo=zone).astimezone(UTC)
+
+
+def local_day(preferences: Preferences, moment: datetime) -> tuple[datetime, datetime]:
+    """The user's calendar day around `moment`, as an interval of instants."""
+    zone = ZoneInfo(preferences.time_zone)
+    day = moment.astimezone(zone).date()
+    start = datetime.combine(day, time(), tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time(), tzinfo=zone)
+    return start.astimezone(UTC), end.astimezone(UTC)

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from stride.notifications.domain.preferences import (
     Preferences,
+    local_day,
     next_allowed,
     validate_preferences,
 )
@@ -68,3 +69,12 @@ def test_preferences_name_a_real_zone_and_a_whole_window() -> None:
         "preferences.time_zone",
         "preferences.quiet_hours_start",
     ]
+
+
+def test_a_user_s_day_is_their_calendar_day_even_when_the_clocks_change() -> None:
+    berlin = Preferences(uuid.uuid4(), "Europe/Berlin")
+    start, end = local_day(berlin, datetime(2024, 3, 31, 12, tzinfo=UTC))
+    assert (start, end) == (
+        datetime(2024, 3, 30, 23, tzinfo=UTC),
+        datetime(2024, 3, 31, 22, tzinfo=UTC),  # 23 hours: the clocks went forward.
+    )

@@ -26,7 +26,12 @@ from stride.notifications.domain.notifications import (
     Notification,
     notification_id,
 )
-from stride.notifications.domain.preferences import Category, next_allowed
+from stride.notifications.domain.preferences import (
+    MARKETING_PUSHES_PER_DAY,
+    Category,
+    local_day,
+    next_allowed,
+)
 from stride.notifications.domain.reminders import Reminder
 from stride.notifications.service_layer.clock import Clock, utcnow
 from stride.platform.i18n import CATALOG, DEFAULT_LOCALE, SUPPORTED_LOCALES, Locale
@@ -131,8 +136,8 @@ async def notify(
     values: Mapping[str, object] | None = None,
 ) -> None:
     """Writes the notification in the user's language, once per event, with a push for each of
-    their devices: at once if transactional; if marketing, only when the user opted in, and
-    after their quiet hours."""
+    their devices: at once if transactional; if marketing, only when the user opted in, up to
+    the day's cap, and after their quiet hours."""
     language = _locale(await repository.language_of(user_id))
     key = f"notification.{kind.replace('.', '_')}"
     notification = Notification(
@@ -143,6 +148,7 @@ async def notify(
         CATALOG.translate(f"{key}.title", language, values),
         CATALOG.translate(f"{key}.body", language, values),
         now,
+        marketing=category is Category.MARKETING,
     )
     if not await repository.add(notification):
         return
@@ -150,7 +156,9 @@ async def notify(
     if category is Category.MARKETING:
         preferences = await repository.preferences_of(user_id)
         due = next_allowed(preferences, now)
-        devices = devices if preferences.marketing_push else []
+        today = await repository.marketing_pushes(user_id, *local_day(preferences, now))
+        wanted = preferences.marketing_push and today < MARKETING_PUSHES_PER_DAY
+        devices = devices if wanted else []
     await repository.add_deliveries(notification.id, devices, due, now)
 
 
