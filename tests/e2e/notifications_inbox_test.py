@@ -3,6 +3,7 @@ waitlist promotion in their inbox and marks it read; nobody else sees or touches
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import time
 import uuid
@@ -18,8 +19,11 @@ from e2e.support import (
     call,
     new_account,
     running_on_own_database,
+    sign_in,
     violations,
 )
+from stride.identity.config import IdentitySettings
+from stride.identity.entrypoints.admin import run_admin_command
 from stride.notifications.config import NotificationsSettings
 from stride.notifications.main import build_app
 from stride.platform.events.envelope import make_envelope, nats_subject
@@ -162,3 +166,33 @@ async def test_preferences_are_read_and_changed_field_by_field(
     assert nowhere.status == 400
     assert violations(nowhere) == {"preferences.time_zone": "preferences.unknown_zone"}
     assert by_other.status == 403
+
+
+async def test_staff_preview_templates_as_they_would_be_sent(
+    edge: Edge, nats_url: str, event_prefix: str, identity_config: IdentitySettings
+) -> None:
+    admin = await new_account(edge, nats_url, event_prefix)
+    member = await new_account(edge, nats_url, event_prefix)
+    grant = argparse.Namespace(command="grant-role", email=admin.email, role="admin", studio="")
+    await run_admin_command(identity_config, grant)
+    token = (await sign_in(edge, admin.email)).body["credentials"]["accessToken"]
+    staff = {"authorization": f"Bearer {token}"}
+    url = f"{edge.base_url}/v1/templates:preview"
+    link = "https://edge.stride.test/password-reset?token=t"
+    reset = {
+        "kind": "password_reset",
+        "version": 1,
+        "languageCode": "ar",
+        "values": {"link": link, "expire_time": "2027-01-01 09:00"},
+    }
+    previewed = await call("POST", url, reset, **staff)
+    missing = await call("POST", url, {**reset, "values": {"link": link}}, **staff)
+    unknown = await call("POST", url, {**reset, "version": 9}, **staff)
+    by_member = await call("POST", url, reset, **member.auth)
+
+    assert previewed.status == 200, previewed.body
+    assert previewed.body["subject"] == "إعادة تعيين كلمة مرور Stride"
+    assert link in previewed.body["text"]
+    assert 'dir="rtl"' in previewed.body["html"]
+    assert (missing.status, set(violations(missing))) == (400, {"values"})
+    assert (unknown.status, by_member.status) == (404, 403)

@@ -27,11 +27,13 @@ MIGRATIONS = Path(__file__).parent / "adapters" / "migrations" / "versions"
 SERVICE_NAME = "stride.notifications.v1.NotificationsService"
 
 
-def subscriptions(settings: NotificationsSettings) -> tuple[tuple[str, str, Handler], ...]:
+def subscriptions(
+    settings: NotificationsSettings, templates: Templates
+) -> tuple[tuple[str, str, Handler], ...]:
     """What Notifications listens to: (producing service, event type, handler)."""
     password_reset = partial(
         events.on_password_reset_requested,
-        templates=Templates(),
+        templates=templates,
         public_base_url=settings.public_base_url,
     )
     return (
@@ -46,7 +48,9 @@ def subscriptions(settings: NotificationsSettings) -> tuple[tuple[str, str, Hand
 
 
 def consumers(
-    settings: NotificationsSettings, sessions: async_sessionmaker[AsyncSession]
+    settings: NotificationsSettings,
+    sessions: async_sessionmaker[AsyncSession],
+    templates: Templates,
 ) -> list[EventConsumer]:
     return [
         EventConsumer(
@@ -59,7 +63,7 @@ def consumers(
             durable_name=f"notifications-{event_type.rsplit('.', 1)[0].replace('.', '-')}",
             filter_subject=nats_subject(settings.events_prefix, event_type),
         )
-        for source, event_type, handler in subscriptions(settings)
+        for source, event_type, handler in subscriptions(settings, templates)
     ]
 
 
@@ -86,7 +90,8 @@ def mailer(settings: NotificationsSettings) -> SmtpEmail | None:
 async def build_app(settings: NotificationsSettings) -> GrpcApp:
     base = foundation(settings, SOURCE, MIGRATIONS)
     new_uow = partial(NotificationsUnitOfWork, base.sessions)
-    listening = consumers(settings, base.sessions)
+    templates = Templates()
+    listening = consumers(settings, base.sessions, templates)
 
     async def remind() -> None:
         await sending.send_due_reminders(new_uow)
@@ -114,7 +119,7 @@ async def build_app(settings: NotificationsSettings) -> GrpcApp:
             ServiceRegistration(
                 SERVICE_NAME,
                 pb_grpc.add_NotificationsServiceServicer_to_server,
-                NotificationsServicer(new_uow),
+                NotificationsServicer(new_uow, templates),
             )
         ],
         on_start=[

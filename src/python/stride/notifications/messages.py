@@ -48,6 +48,22 @@ CATALOG.register(
             "en": "Name fields of the preferences, such as time_zone or marketing_push.",
             "ar": "اذكر حقولًا من التفضيلات، مثل time_zone أو marketing_push.",
         },
+        "template.invalid_kind": {
+            "en": "Name a template kind in lower case, such as password_reset.",
+            "ar": "اذكر نوع القالب بأحرف صغيرة، مثل password_reset.",
+        },
+        "template.unsupported_language": {
+            "en": "Use ar or en.",
+            "ar": "استخدم ar أو en.",
+        },
+        "template.not_found": {
+            "en": "There is no such template in this version and language.",
+            "ar": "لا يوجد قالب بهذا الإصدار وهذه اللغة.",
+        },
+        "template.missing_value": {
+            "en": "The template needs a value it was not given: {detail}.",
+            "ar": "يحتاج القالب إلى قيمة لم تُعطَ: {detail}.",
+        },
         "notification.not_found": {
             "en": "This notification does not exist.",
             "ar": "هذا الإشعار غير موجود.",

@@ -32,6 +32,8 @@ class Templates:
     def render(
         self, kind: str, version: int, language: str, values: Mapping[str, object]
     ) -> Rendered:
+        """Raises TemplateNotFound for an unknown template and UndefinedError for a value it
+        needs and was not given."""
         template = self._environment.get_template(f"{kind}.v{version}.{language}.j2")
         context = template.new_context(dict(values))
 

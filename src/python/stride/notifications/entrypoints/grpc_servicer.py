@@ -9,9 +9,10 @@ from collections.abc import Callable
 import grpc
 from google.protobuf import empty_pb2
 
+from stride.notifications.adapters.templates import Templates
 from stride.notifications.domain.notifications import Device, Notification, Platform
 from stride.notifications.domain.preferences import Preferences
-from stride.notifications.service_layer import members
+from stride.notifications.service_layer import members, previews
 from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
 from stride.notifications.v1 import notifications_service_pb2 as pb
 from stride.notifications.v1 import notifications_service_pb2_grpc as pb_grpc
@@ -76,8 +77,23 @@ def notification_to_proto(notification: Notification) -> pb.Notification:
 
 
 class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
-    def __init__(self, unit_of_work: Callable[[], NotificationsUnitOfWork]) -> None:
+    def __init__(
+        self, unit_of_work: Callable[[], NotificationsUnitOfWork], templates: Templates
+    ) -> None:
         self._unit_of_work = unit_of_work
+        self._templates = templates
+
+    async def PreviewTemplate(  # noqa: N802
+        self, request: pb.PreviewTemplateRequest, context: grpc.aio.ServicerContext
+    ) -> pb.TemplatePreview:
+        rendered = previews.preview(
+            self._templates,
+            request.kind,
+            request.version,
+            request.language_code,
+            dict(request.values),
+        )
+        return pb.TemplatePreview(subject=rendered.subject, text=rendered.text, html=rendered.html)
 
     async def RegisterDevice(  # noqa: N802 - generated gRPC method name.
         self, request: pb.RegisterDeviceRequest, context: grpc.aio.ServicerContext
