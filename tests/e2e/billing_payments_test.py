@@ -3,7 +3,6 @@ webhooks reach Billing through the same edge."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import urllib.error
@@ -35,12 +34,11 @@ from e2e.support import (
     EdgeFactory,
     call,
     new_account,
+    new_admin,
     reason,
     running_billing,
-    sign_in,
 )
 from stride.identity.config import IdentitySettings
-from stride.identity.entrypoints.admin import run_admin_command
 from stride.platform.grpc.server import RunningServer
 from stride.platform.local.ports import free_port
 
@@ -98,11 +96,7 @@ async def shop(
     edge: Edge, nats_url: str, event_prefix: str, identity_config: IdentitySettings
 ) -> Shop:
     """A studio's plans, created by an admin over REST."""
-    admin = await new_account(edge, nats_url, event_prefix)
-    grant = argparse.Namespace(command="grant-role", email=admin.email, role="admin", studio="")
-    await run_admin_command(identity_config, grant)
-    token = (await sign_in(edge, admin.email)).body["credentials"]["accessToken"]
-    auth = {"authorization": f"Bearer {token}"}
+    auth = (await new_admin(edge, nats_url, event_prefix, identity_config)).auth
     plans = f"{edge.base_url}/v1/studios/olaya-{uuid.uuid4().hex[:8]}/plans"
     price = {"currencyCode": "SAR", "amountMinor": "30000"}
     pack = await call(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import base64
 import json
@@ -21,13 +20,13 @@ from e2e.support import (
     call,
     identity_settings,
     new_account,
+    new_admin,
     next_event,
     reason,
     sign_in,
     violations,
 )
 from stride.identity.config import IdentitySettings
-from stride.identity.entrypoints.admin import run_admin_command
 from stride.identity.events.v1.events_pb2 import RoleGranted, RoleRevoked
 from stride.identity.v1 import identity_service_pb2 as pb
 from stride.identity.v1 import identity_service_pb2_grpc as pb_grpc
@@ -52,19 +51,7 @@ def identity_config(database_url: str, nats_url: str, event_prefix: str) -> Iden
 async def admin(
     edge: Edge, nats_url: str, event_prefix: str, identity_config: IdentitySettings
 ) -> Account:
-    account = await new_account(edge, nats_url, event_prefix)
-    await run_admin_command(
-        identity_config,
-        argparse.Namespace(command="grant-role", email=account.email, role="admin", studio=""),
-    )
-    signed_in = (await sign_in(edge, account.email)).body["credentials"]
-    return Account(
-        account.name,
-        account.email,
-        signed_in["accessToken"],
-        signed_in["refreshToken"],
-        signed_in["session"],
-    )
+    return await new_admin(edge, nats_url, event_prefix, identity_config)
 
 
 def claims(token: str) -> dict[str, Any]:

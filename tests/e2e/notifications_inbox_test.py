@@ -3,7 +3,6 @@ waitlist promotion in their inbox and marks it read; nobody else sees or touches
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import time
 import uuid
@@ -18,12 +17,11 @@ from e2e.support import (
     EdgeFactory,
     call,
     new_account,
+    new_admin,
     running_on_own_database,
-    sign_in,
     violations,
 )
 from stride.identity.config import IdentitySettings
-from stride.identity.entrypoints.admin import run_admin_command
 from stride.notifications.config import NotificationsSettings
 from stride.notifications.main import build_app
 from stride.platform.events.envelope import make_envelope, nats_subject
@@ -171,12 +169,8 @@ async def test_preferences_are_read_and_changed_field_by_field(
 async def test_staff_preview_templates_as_they_would_be_sent(
     edge: Edge, nats_url: str, event_prefix: str, identity_config: IdentitySettings
 ) -> None:
-    admin = await new_account(edge, nats_url, event_prefix)
+    staff = (await new_admin(edge, nats_url, event_prefix, identity_config)).auth
     member = await new_account(edge, nats_url, event_prefix)
-    grant = argparse.Namespace(command="grant-role", email=admin.email, role="admin", studio="")
-    await run_admin_command(identity_config, grant)
-    token = (await sign_in(edge, admin.email)).body["credentials"]["accessToken"]
-    staff = {"authorization": f"Bearer {token}"}
     url = f"{edge.base_url}/v1/templates:preview"
     link = "https://edge.stride.test/password-reset?token=t"
     reset = {

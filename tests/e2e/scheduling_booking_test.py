@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import http.client
 import json
@@ -22,14 +21,14 @@ from e2e.support import (
     EdgeFactory,
     call,
     new_account,
+    new_admin,
     next_event,
     reason,
     running_billing,
-    sign_in,
+    signed_in,
     violations,
 )
 from stride.identity.config import IdentitySettings
-from stride.identity.entrypoints.admin import run_admin_command
 from stride.platform.crypto.sealing import DataKeyring, new_data_key_spec
 from stride.platform.db.engine import drop_database, ensure_database
 from stride.platform.grpc.server import RunningServer, start
@@ -104,25 +103,11 @@ class Studio:
     class_type: str
 
 
-async def signed_in(edge: Edge, account: Account) -> Account:
-    credentials = (await sign_in(edge, account.email)).body["credentials"]
-    return Account(
-        account.name,
-        account.email,
-        credentials["accessToken"],
-        credentials["refreshToken"],
-        credentials["session"],
-    )
-
-
 @pytest_asyncio.fixture(scope="module")
 async def studio(
     edge: Edge, nats_url: str, event_prefix: str, identity_config: IdentitySettings
 ) -> Studio:
-    admin = await new_account(edge, nats_url, event_prefix)
-    grant = argparse.Namespace(command="grant-role", email=admin.email, role="admin", studio="")
-    await run_admin_command(identity_config, grant)
-    admin = await signed_in(edge, admin)
+    admin = await new_admin(edge, nats_url, event_prefix, identity_config)
     slug = f"olaya-{uuid.uuid4().hex[:8]}"
     created = await call(
         "POST",

@@ -5,6 +5,7 @@ an HTTP client speaking to it as the mobile app does, and readers for events and
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import time
@@ -32,6 +33,7 @@ from stride.gateway.catalog import SERVICES
 from stride.gateway.descriptors import build_descriptor_set
 from stride.gateway.envoy_config import EdgeSettings, render
 from stride.identity.config import IdentitySettings
+from stride.identity.entrypoints.admin import run_admin_command
 from stride.identity.events.v1.events_pb2 import UserRegistered
 from stride.identity.main import build_app
 from stride.platform.crypto.sealing import new_data_key_spec
@@ -328,3 +330,25 @@ async def new_account(edge: Edge, nats_url: str, prefix: str, **overrides: str) 
         credentials["refreshToken"],
         credentials["session"],
     )
+
+
+async def signed_in(edge: Edge, account: Account) -> Account:
+    """The account signed in again, so its new token carries roles granted since."""
+    credentials = (await sign_in(edge, account.email)).body["credentials"]
+    return Account(
+        account.name,
+        account.email,
+        credentials["accessToken"],
+        credentials["refreshToken"],
+        credentials["session"],
+    )
+
+
+async def new_admin(
+    edge: Edge, nats_url: str, event_prefix: str, identity_config: IdentitySettings
+) -> Account:
+    """A new account made an admin with Identity's admin command, then signed in again."""
+    account = await new_account(edge, nats_url, event_prefix)
+    grant = argparse.Namespace(command="grant-role", email=account.email, role="admin", studio="")
+    await run_admin_command(identity_config, grant)
+    return await signed_in(edge, account)
