@@ -26,7 +26,6 @@ from stride.billing.domain.money import plan_change_quote
 from stride.billing.domain.plans import Plan, PlanKind
 from stride.billing.domain.subscriptions import GRACE, Subscription, SubscriptionState
 from stride.billing.service_layer import invoices, plans, subscriptions
-from stride.billing.service_layer.handlers import utcnow
 from stride.billing.service_layer.payments import PAYMENT_FAILED, PAYMENT_SUCCEEDED
 from stride.billing.service_layer.subscriptions import (
     SUBSCRIPTION_ACTIVATED,
@@ -36,6 +35,7 @@ from stride.billing.service_layer.subscriptions import (
     SUBSCRIPTION_TRIAL_STARTED,
 )
 from stride.platform.auth import Principal, authenticated_as
+from stride.platform.clock import utcnow
 from stride.platform.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 
 CARD_FAILS_LATER = "4000000000000341"  # Saved without complaint; every charge is declined.

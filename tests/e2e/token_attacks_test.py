@@ -27,9 +27,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from e2e.support import Account, Edge, bearer, call, new_account
 from stride.identity.adapters.signing_keys import SigningKeys
 from stride.identity.config import IdentitySettings
-from stride.identity.service_layer.common import utcnow
 from stride.identity.v1 import identity_service_pb2 as pb
 from stride.identity.v1 import identity_service_pb2_grpc as pb_grpc
+from stride.platform.clock import utcnow
 from stride.platform.crypto.sealing import DataKeyring
 from stride.platform.db.engine import create_engine, session_factory
 from stride.platform.grpc.server import RunningServer

@@ -180,10 +180,6 @@ CATALOG.register(
             "en": "This person is not a family member on this membership.",
             "ar": "هذا الشخص ليس من أفراد العائلة في هذه العضوية.",
         },
-        "subscription.invalid_member": {
-            "en": "Use a name of the form users/{user}.",
-            "ar": "استخدم اسمًا بالصيغة users/{user}.",
-        },
         "line.intro_period": {"en": "First period, intro price", "ar": "الفترة الأولى بسعر تعريفي"},
         "subscription.plan_not_switchable": {
             "en": "Choose another plan of the same studio, currency and billing period.",

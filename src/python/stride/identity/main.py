@@ -12,10 +12,10 @@ from stride.identity.adapters.oidc import OidcVerifier
 from stride.identity.adapters.signing_keys import SigningKeys
 from stride.identity.config import IdentitySettings
 from stride.identity.entrypoints.grpc_servicer import IdentityServicer
-from stride.identity.service_layer.common import utcnow
 from stride.identity.service_layer.unit_of_work import SOURCE, IdentityUnitOfWork
 from stride.identity.v1 import identity_service_pb2_grpc as pb_grpc
 from stride.platform.auth import JwksSource, JwtVerifier
+from stride.platform.clock import utcnow
 from stride.platform.crypto.sealing import DataKeyring
 from stride.platform.grpc.server import GrpcApp, ServiceRegistration
 from stride.platform.service import foundation, run_service

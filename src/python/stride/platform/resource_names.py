@@ -27,3 +27,9 @@ def parse_uuid_ids(
         return [uuid.UUID(value) for value in ids]
     except ValueError:
         raise InvalidArgument([FieldViolation(field, message_key)]) from None
+
+
+def parse_user_name(name: str, field: str = "name") -> uuid.UUID:
+    """`users/{uuid}` → the uuid: the user every service's member-owned resources hang off."""
+    (user_id,) = parse_uuid_ids(name, ("users",), field=field, message_key="user.invalid_name")
+    return user_id

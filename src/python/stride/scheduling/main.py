@@ -6,6 +6,7 @@ from functools import partial
 from pathlib import Path
 
 from stride.gateway.catalog import SCHEDULING
+from stride.platform.clock import utcnow
 from stride.platform.crypto.sealing import DataKeyring
 from stride.platform.events.live import LiveEvents
 from stride.platform.grpc.server import GrpcApp, ServiceRegistration
@@ -16,7 +17,6 @@ from stride.scheduling.config import SchedulingSettings
 from stride.scheduling.entrypoints.grpc_servicer import SchedulingServicer
 from stride.scheduling.service_layer import attendance
 from stride.scheduling.service_layer.attendance import CHECK_IN_KEY_PURPOSE
-from stride.scheduling.service_layer.handlers import utcnow
 from stride.scheduling.service_layer.unit_of_work import SOURCE, SchedulingUnitOfWork
 from stride.scheduling.v1 import scheduling_service_pb2_grpc as pb_grpc
 

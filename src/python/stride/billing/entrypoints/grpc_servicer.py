@@ -49,7 +49,7 @@ from stride.platform.grpc.timestamps import timestamp
 from stride.platform.i18n import CATALOG, current_locale
 from stride.platform.idempotency import idempotent
 from stride.platform.pagination import Page
-from stride.platform.resource_names import parse_resource_name, parse_uuid_ids
+from stride.platform.resource_names import parse_resource_name, parse_user_name, parse_uuid_ids
 
 GRANT_METHOD = "/stride.billing.v1.BillingService/GrantEntitlement"
 # Envoy passes the webhook's HTTP headers on as gRPC metadata, lower-cased.
@@ -144,13 +144,6 @@ def _subscription_name(name: str) -> tuple[uuid.UUID, uuid.UUID]:
         message_key="subscription.invalid_name",
     )
     return member_id, subscription
-
-
-def _family_member(name: str) -> uuid.UUID:
-    (member_id,) = parse_uuid_ids(
-        name, ("users",), field="member", message_key="subscription.invalid_member"
-    )
-    return member_id
 
 
 def _studio(name: str) -> str:
@@ -368,9 +361,7 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
     async def GrantEntitlement(  # noqa: N802
         self, request: pb.GrantEntitlementRequest, context: grpc.aio.ServicerContext
     ) -> pb.Entitlement:
-        (member_id,) = parse_uuid_ids(
-            request.parent, ("users",), field="parent", message_key="user.invalid_name"
-        )
+        member_id = parse_user_name(request.parent, "parent")
         given = request.entitlement
         if not given.HasField("expire_time"):
             raise InvalidArgument([FieldViolation("entitlement.expire_time", "field.required")])
@@ -397,9 +388,7 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
     async def ListEntitlements(  # noqa: N802
         self, request: pb.ListEntitlementsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListEntitlementsResponse:
-        (member_id,) = parse_uuid_ids(
-            request.parent, ("users",), field="parent", message_key="user.invalid_name"
-        )
+        member_id = parse_user_name(request.parent, "parent")
         page = Page.from_request(request.page_size, request.page_token)
         fetched = await handlers.list_entitlements(
             self._unit_of_work(), member_id, page.offset, page.fetch_limit
@@ -413,9 +402,7 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
     async def HoldCredit(  # noqa: N802
         self, request: pb.HoldCreditRequest, context: grpc.aio.ServicerContext
     ) -> pb.Hold:
-        (member_id,) = parse_uuid_ids(
-            request.parent, ("users",), field="parent", message_key="user.invalid_name"
-        )
+        member_id = parse_user_name(request.parent, "parent")
         given = request.hold
         booking_member, booking_id = parse_uuid_ids(
             given.booking,
@@ -453,9 +440,7 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
     async def PurchasePlan(  # noqa: N802
         self, request: pb.PurchasePlanRequest, context: grpc.aio.ServicerContext
     ) -> pb.Purchase:
-        (member_id,) = parse_uuid_ids(
-            request.parent, ("users",), field="parent", message_key="user.invalid_name"
-        )
+        member_id = parse_user_name(request.parent, "parent")
         studio, plan_id = parse_plan_name(request.plan, "plan")
         purchase, client_secret = await purchases.purchase_plan(
             self._unit_of_work(),
@@ -471,9 +456,7 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
     async def FinancePlan(  # noqa: N802
         self, request: pb.FinancePlanRequest, context: grpc.aio.ServicerContext
     ) -> pb.Purchase:
-        (member_id,) = parse_uuid_ids(
-            request.parent, ("users",), field="parent", message_key="user.invalid_name"
-        )
+        member_id = parse_user_name(request.parent, "parent")
         studio, plan_id = parse_plan_name(request.plan, "plan")
         purchase = await purchases.finance_plan(
             self._unit_of_work(),
@@ -516,9 +499,7 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
     async def ListSubscriptions(  # noqa: N802
         self, request: pb.ListSubscriptionsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListSubscriptionsResponse:
-        (member_id,) = parse_uuid_ids(
-            request.parent, ("users",), field="parent", message_key="user.invalid_name"
-        )
+        member_id = parse_user_name(request.parent, "parent")
         page = Page.from_request(request.page_size, request.page_token)
         fetched = await subscriptions.list_subscriptions(
             self._unit_of_work(), member_id, page.offset, page.fetch_limit
@@ -583,7 +564,7 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
             self._payments,
             holder_id,
             subscription,
-            _family_member(request.member),
+            parse_user_name(request.member, "member"),
             request.request_id,
         )
         return subscription_to_proto(changed)
@@ -593,7 +574,7 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
     ) -> pb.Subscription:
         holder_id, subscription = _subscription_name(request.name)
         changed = await subscriptions.remove_family_member(
-            self._unit_of_work(), holder_id, subscription, _family_member(request.member)
+            self._unit_of_work(), holder_id, subscription, parse_user_name(request.member, "member")
         )
         return subscription_to_proto(changed)
 
@@ -611,9 +592,7 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
     async def ListInvoices(  # noqa: N802
         self, request: pb.ListInvoicesRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListInvoicesResponse:
-        (member_id,) = parse_uuid_ids(
-            request.parent, ("users",), field="parent", message_key="user.invalid_name"
-        )
+        member_id = parse_user_name(request.parent, "parent")
         page = Page.from_request(request.page_size, request.page_token)
         fetched = await invoices.list_invoices(
             self._unit_of_work(), member_id, page.offset, page.fetch_limit
@@ -642,9 +621,7 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
     async def ListPaymentMethods(  # noqa: N802
         self, request: pb.ListPaymentMethodsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListPaymentMethodsResponse:
-        (member_id,) = parse_uuid_ids(
-            request.parent, ("users",), field="parent", message_key="user.invalid_name"
-        )
+        member_id = parse_user_name(request.parent, "parent")
         cards = await list_payment_methods(self._unit_of_work(), self._payments, member_id)
         return pb.ListPaymentMethodsResponse(
             payment_methods=[

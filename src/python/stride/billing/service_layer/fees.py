@@ -13,12 +13,13 @@ from stride.billing.domain.entitlements import Kind
 from stride.billing.domain.fees import Fee, FeeKind, FeeState, StudioFees, fee_id, validate_fees
 from stride.billing.domain.purchases import PurchaseState
 from stride.billing.events.v1 import events_pb2
-from stride.billing.service_layer.handlers import STAFF, Clock, utcnow
+from stride.billing.service_layer.handlers import STAFF
 from stride.billing.service_layer.invoices import issue_invoice
 from stride.billing.service_layer.payments import PAYMENT_FAILED, PAYMENT_SUCCEEDED, Charges
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
 from stride.events.v1.envelope_pb2 import Envelope
 from stride.platform.auth import current_principal, require_role_in_studio
+from stride.platform.clock import Clock, utcnow
 from stride.platform.errors import NotFound
 from stride.platform.resource_names import parse_resource_name, parse_uuid_ids
 from stride.scheduling.events.v1.events_pb2 import BookingChanged

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from typing import Protocol
 
@@ -28,6 +27,7 @@ from stride.platform.auth import (
     require_role_in_studio,
     require_self_or_role,
 )
+from stride.platform.clock import Clock, utcnow
 from stride.platform.db.uow import stage_event
 from stride.platform.errors import NotFound
 from stride.platform.resource_names import parse_uuid_ids
@@ -37,16 +37,10 @@ ENTITLEMENT_CHANGED = "billing.entitlement.changed.v1"
 STAFF = ("manager",)
 DESK = ("front_desk", "manager")
 
-Clock = Callable[[], datetime]
-
 
 class Publish(Protocol):
     def __call__(self, event_type: str, *, subject: str, payload: Message) -> None:
         ...
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 async def grant(

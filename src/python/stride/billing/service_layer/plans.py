@@ -7,9 +7,10 @@ from datetime import datetime
 
 from stride.billing.domain.money import Quote, plan_change_quote
 from stride.billing.domain.plans import Plan, PlanKind, validate_plan
-from stride.billing.service_layer.handlers import STAFF, Clock, utcnow
+from stride.billing.service_layer.handlers import STAFF
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
 from stride.platform.auth import current_principal, require_role_in_studio
+from stride.platform.clock import Clock, utcnow
 from stride.platform.errors import FieldViolation, InvalidArgument, NotFound
 
 

@@ -36,13 +36,7 @@ from stride.billing.domain.purchases import (
 )
 from stride.billing.domain.subscriptions import is_recurring, subscription_id
 from stride.billing.events.v1 import events_pb2
-from stride.billing.service_layer.handlers import (
-    STAFF,
-    Clock,
-    announce_entitlement,
-    issue,
-    utcnow,
-)
+from stride.billing.service_layer.handlers import STAFF, announce_entitlement, issue
 from stride.billing.service_layer.invoices import issue_invoice
 from stride.billing.service_layer.payments import (
     PAYMENT_FAILED,
@@ -60,6 +54,7 @@ from stride.billing.service_layer.subscriptions import (
 )
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
 from stride.platform.auth import require_role_in_studio, require_self_or_role
+from stride.platform.clock import Clock, utcnow
 from stride.platform.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from stride.platform.i18n import current_locale
 from stride.platform.resource_names import parse_uuid_ids

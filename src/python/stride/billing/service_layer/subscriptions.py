@@ -43,7 +43,7 @@ from stride.billing.domain.subscriptions import (
     start_subscription,
 )
 from stride.billing.events.v1 import events_pb2
-from stride.billing.service_layer.handlers import Clock, issue, utcnow
+from stride.billing.service_layer.handlers import issue
 from stride.billing.service_layer.invoices import issue_invoice
 from stride.billing.service_layer.payments import (
     PAYMENT_FAILED,
@@ -53,6 +53,7 @@ from stride.billing.service_layer.payments import (
 )
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
 from stride.platform.auth import require_self_or_role
+from stride.platform.clock import Clock, utcnow
 from stride.platform.errors import FailedPrecondition, NotFound
 
 SUBSCRIPTION_TRIAL_STARTED = "billing.subscription.trial_started.v1"

@@ -23,7 +23,7 @@ from stride.identity.domain.model import (
 )
 from stride.identity.domain.sessions import Session
 from stride.identity.entrypoints.reset_page import render_reset_page
-from stride.identity.entrypoints.resource_names import parse_session_name, parse_user_name
+from stride.identity.entrypoints.resource_names import parse_session_name
 from stride.identity.service_layer import (
     commands,
     email_change,
@@ -40,6 +40,7 @@ from stride.platform.errors import FieldViolation, InvalidArgument
 from stride.platform.i18n import current_locale
 from stride.platform.idempotency import idempotent
 from stride.platform.pagination import Page
+from stride.platform.resource_names import parse_user_name
 
 SIGN_UP_METHOD = "/stride.identity.v1.IdentityService/SignUp"
 

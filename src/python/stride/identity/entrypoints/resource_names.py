@@ -7,12 +7,6 @@ import uuid
 from stride.platform.resource_names import parse_uuid_ids
 
 
-def parse_user_name(name: str, field: str = "name") -> uuid.UUID:
-    """`users/{uuid}` → the uuid."""
-    (user_id,) = parse_uuid_ids(name, ("users",), field=field, message_key="user.invalid_name")
-    return user_id
-
-
 def parse_session_name(name: str, field: str = "name") -> tuple[uuid.UUID, uuid.UUID]:
     """`users/{uuid}/sessions/{uuid}` → (user id, session id)."""
     user_id, session_id = parse_uuid_ids(

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from stride.identity.domain.model import User
 from stride.identity.domain.sessions import Session
@@ -13,12 +12,6 @@ from stride.identity.service_layer.unit_of_work import IdentityUnitOfWork
 from stride.platform.errors import NotFound
 
 SESSION_REVOKED = "identity.session.revoked.v1"
-
-Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 async def existing_user(uow: IdentityUnitOfWork, user_id: uuid.UUID) -> User:

@@ -9,9 +9,10 @@ from stride.identity.adapters.passwords import verify_password_or_decoy
 from stride.identity.domain.model import User, normalize_email, validate_email
 from stride.identity.events.v1 import events_pb2
 from stride.identity.service_layer import commands
-from stride.identity.service_layer.common import Clock, existing_user, utcnow
+from stride.identity.service_layer.common import existing_user
 from stride.identity.service_layer.unit_of_work import IdentityUnitOfWork
 from stride.platform.auth import require_self_or_role
+from stride.platform.clock import Clock, utcnow
 from stride.platform.errors import AlreadyExists, FailedPrecondition, Unauthenticated
 
 EMAIL_CHANGE_REQUESTED = "identity.user.email_change_requested.v1"

@@ -30,14 +30,10 @@ from stride.identity.domain.sessions import (
 from stride.identity.domain.throttling import FailureCount, account_key, address_key
 from stride.identity.events.v1 import events_pb2
 from stride.identity.service_layer import commands, mfa
-from stride.identity.service_layer.common import (
-    Clock,
-    existing_user,
-    revoke_session_of,
-    utcnow,
-)
+from stride.identity.service_layer.common import existing_user, revoke_session_of
 from stride.identity.service_layer.unit_of_work import IdentityUnitOfWork
 from stride.platform.auth import current_principal, require_role, require_self_or_role
+from stride.platform.clock import Clock, utcnow
 from stride.platform.errors import (
     FailedPrecondition,
     NotFound,

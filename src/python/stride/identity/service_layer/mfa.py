@@ -16,9 +16,10 @@ from stride.identity.domain.mfa import (
 )
 from stride.identity.domain.model import User
 from stride.identity.service_layer import commands
-from stride.identity.service_layer.common import Clock, existing_user, utcnow
+from stride.identity.service_layer.common import existing_user
 from stride.identity.service_layer.unit_of_work import IdentityUnitOfWork
 from stride.platform.auth import require_self_or_role
+from stride.platform.clock import Clock, utcnow
 from stride.platform.errors import FailedPrecondition, FieldViolation, InvalidArgument
 
 

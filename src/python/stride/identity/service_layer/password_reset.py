@@ -11,13 +11,9 @@ from stride.identity.domain.sessions import REVOKED_BY_PASSWORD_RESET
 from stride.identity.domain.throttling import account_key
 from stride.identity.events.v1 import events_pb2
 from stride.identity.service_layer import commands
-from stride.identity.service_layer.common import (
-    Clock,
-    existing_user,
-    revoke_session_of,
-    utcnow,
-)
+from stride.identity.service_layer.common import existing_user, revoke_session_of
 from stride.identity.service_layer.unit_of_work import IdentityUnitOfWork
+from stride.platform.clock import Clock, utcnow
 from stride.platform.errors import FailedPrecondition
 
 PASSWORD_RESET_REQUESTED = "identity.password_reset.requested.v1"  # noqa: S105 - event type.

@@ -10,13 +10,13 @@ from stride.identity.adapters.passwords import UNUSABLE_PASSWORD_HASH
 from stride.identity.domain.model import DEFAULT_TIME_ZONE, User
 from stride.identity.domain.throttling import address_key
 from stride.identity.service_layer import commands
-from stride.identity.service_layer.common import Clock, utcnow
 from stride.identity.service_layer.handlers import (
     IssuedCredentials,
     announce_registration,
     open_session,
 )
 from stride.identity.service_layer.unit_of_work import IdentityUnitOfWork
+from stride.platform.clock import Clock, utcnow
 from stride.platform.errors import FailedPrecondition
 
 

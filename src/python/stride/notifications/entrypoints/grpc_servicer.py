@@ -19,17 +19,12 @@ from stride.notifications.v1 import notifications_service_pb2_grpc as pb_grpc
 from stride.platform.errors import FieldViolation, InvalidArgument
 from stride.platform.grpc.timestamps import timestamp
 from stride.platform.pagination import Page
-from stride.platform.resource_names import parse_uuid_ids
+from stride.platform.resource_names import parse_user_name, parse_uuid_ids
 
 _PLATFORMS = {
     pb.Device.PLATFORM_ANDROID: Platform.ANDROID,
     pb.Device.PLATFORM_IOS: Platform.IOS,
 }
-
-
-def _user(name: str) -> uuid.UUID:
-    (user_id,) = parse_uuid_ids(name, ("users",), field="parent", message_key="user.invalid_name")
-    return user_id
 
 
 def _preferences_owner(name: str) -> uuid.UUID:
@@ -100,7 +95,7 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
     ) -> pb.Device:
         device = await members.register(
             self._unit_of_work(),
-            _user(request.parent),
+            parse_user_name(request.parent, "parent"),
             request.device.token,
             _PLATFORMS.get(request.device.platform),
         )
@@ -120,7 +115,10 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
     ) -> pb.ListNotificationsResponse:
         page = Page.from_request(request.page_size, request.page_token)
         fetched = await members.inbox(
-            self._unit_of_work(), _user(request.parent), page.offset, page.fetch_limit
+            self._unit_of_work(),
+            parse_user_name(request.parent, "parent"),
+            page.offset,
+            page.fetch_limit,
         )
         found, next_page_token = page.cut(fetched)
         return pb.ListNotificationsResponse(

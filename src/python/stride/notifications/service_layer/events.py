@@ -33,9 +33,9 @@ from stride.notifications.domain.preferences import (
     next_allowed,
 )
 from stride.notifications.domain.reminders import Reminder
-from stride.notifications.service_layer.clock import Clock, utcnow
+from stride.platform.clock import Clock, utcnow
 from stride.platform.i18n import CATALOG, DEFAULT_LOCALE, SUPPORTED_LOCALES, Locale
-from stride.platform.resource_names import parse_uuid_ids
+from stride.platform.resource_names import parse_user_name
 from stride.scheduling.events.v1.events_pb2 import BookingChanged, ClassChanged
 
 PASSWORD_RESET_TEMPLATE = 1  # The template version new password-reset emails use.
@@ -54,9 +54,7 @@ async def on_user_registered(
     """Consumes `identity.user.registered`: remembers how to address the user."""
     registered = UserRegistered()
     envelope.data.Unpack(registered)
-    (user_id,) = parse_uuid_ids(
-        registered.user, ("users",), field="user", message_key="user.invalid_name"
-    )
+    user_id = parse_user_name(registered.user, "user")
     await NotificationRepository(session).keep_recipient(
         user_id, registered.email, registered.language_code or DEFAULT_LOCALE, clock()
     )
@@ -69,7 +67,7 @@ async def on_waitlist_promoted(
     Into their inbox, a push to each of their devices, and a reminder before the class."""
     promoted = BookingChanged()
     envelope.data.Unpack(promoted)
-    member_id = _member(promoted)
+    member_id = parse_user_name(promoted.member, "member")
     now = clock()
     await notify(
         NotificationRepository(session),
@@ -88,7 +86,9 @@ async def on_booking_confirmed(
     """Consumes `scheduling.booking.confirmed`: a reminder before the class."""
     confirmed = BookingChanged()
     envelope.data.Unpack(confirmed)
-    await ReminderRepository(session).schedule(_reminder(confirmed, _member(confirmed)), clock())
+    await ReminderRepository(session).schedule(
+        _reminder(confirmed, parse_user_name(confirmed.member, "member")), clock()
+    )
 
 
 async def on_booking_ended(
@@ -110,13 +110,6 @@ async def on_class_rescheduled(
     await ReminderRepository(session).move(
         moved.class_session, moved.start_time.ToDatetime(UTC), clock()
     )
-
-
-def _member(booking: BookingChanged) -> uuid.UUID:
-    (member_id,) = parse_uuid_ids(
-        booking.member, ("users",), field="member", message_key="user.invalid_name"
-    )
-    return member_id
 
 
 def _reminder(booking: BookingChanged, member_id: uuid.UUID) -> Reminder:
@@ -174,9 +167,7 @@ async def on_password_reset_requested(
     is a credential)."""
     requested = PasswordResetRequested()
     envelope.data.Unpack(requested)
-    (user_id,) = parse_uuid_ids(
-        requested.user, ("users",), field="user", message_key="user.invalid_name"
-    )
+    user_id = parse_user_name(requested.user, "user")
     language = _locale(requested.language_code)
     query = urlencode({"token": requested.token})
     rendered = templates.render(

@@ -15,9 +15,9 @@ from stride.notifications.domain.notifications import (
     register_device,
 )
 from stride.notifications.domain.preferences import Preferences, validate_preferences
-from stride.notifications.service_layer.clock import Clock, utcnow
 from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
 from stride.platform.auth import require_self_or_role
+from stride.platform.clock import Clock, utcnow
 from stride.platform.errors import FieldViolation, InvalidArgument, NotFound
 
 

@@ -21,9 +21,9 @@ from stride.notifications.domain.notifications import (
     SendOutcome,
     retried,
 )
-from stride.notifications.service_layer.clock import Clock, utcnow
 from stride.notifications.service_layer.events import notify
 from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
+from stride.platform.clock import Clock, utcnow
 
 SEND_BATCH = 50
 _log = logging.getLogger("stride.notifications.sending")

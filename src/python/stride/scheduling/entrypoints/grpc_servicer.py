@@ -18,7 +18,11 @@ from stride.platform.grpc.timestamps import timestamp
 from stride.platform.i18n import current_locale
 from stride.platform.idempotency import idempotent
 from stride.platform.pagination import Page
-from stride.platform.resource_names import parse_resource_name, parse_uuid_ids
+from stride.platform.resource_names import (
+    parse_resource_name,
+    parse_user_name,
+    parse_uuid_ids,
+)
 from stride.scheduling import messages  # noqa: F401 - registers Scheduling's texts.
 from stride.scheduling.domain.availability import Availability, validate_availability
 from stride.scheduling.domain.model import (
@@ -65,11 +69,6 @@ def _in_studio(name: str, collection: str, field: str, message_key: str) -> tupl
         raise InvalidArgument([FieldViolation(field, message_key)]) from None
 
 
-def _user_id(name: str, field: str) -> uuid.UUID:
-    (user_id,) = parse_uuid_ids(name, ("users",), field=field, message_key="user.invalid_name")
-    return user_id
-
-
 def _class_parts(slug: str, given: pb.ClassSession) -> tuple[uuid.UUID, uuid.UUID]:
     """The class type and room a new class names, both of the studio `slug`."""
     type_studio, class_type_id = _in_studio(
@@ -86,7 +85,7 @@ def _class_parts(slug: str, given: pb.ClassSession) -> tuple[uuid.UUID, uuid.UUI
     if violations:
         raise InvalidArgument(violations)
     if given.instructor:
-        _user_id(given.instructor, "class_session.instructor")
+        parse_user_name(given.instructor, "class_session.instructor")
     return class_type_id, room_id
 
 
@@ -392,7 +391,7 @@ class SchedulingServicer(pb_grpc.SchedulingServiceServicer):
         if request.room:
             _, room_id = _in_studio(request.room, "rooms", "room", "room.invalid_name")
         if request.instructor:
-            _user_id(request.instructor, "instructor")
+            parse_user_name(request.instructor, "instructor")
         fetched = await handlers.list_classes(
             self._unit_of_work(),
             slug,
@@ -428,7 +427,7 @@ class SchedulingServicer(pb_grpc.SchedulingServiceServicer):
                 ]
             )
         if "instructor" in paths and given.instructor:
-            _user_id(given.instructor, "class_session.instructor")
+            parse_user_name(given.instructor, "class_session.instructor")
         session = await handlers.update_class(
             self._unit_of_work(),
             slug,
@@ -461,7 +460,7 @@ class SchedulingServicer(pb_grpc.SchedulingServiceServicer):
     async def CreateBooking(  # noqa: N802
         self, request: pb.CreateBookingRequest, context: grpc.aio.ServicerContext
     ) -> pb.Booking:
-        member_id = _user_id(request.parent, "parent")
+        member_id = parse_user_name(request.parent, "parent")
         slug, session_id = _in_studio(
             request.booking.class_session,
             "classSessions",
@@ -530,7 +529,7 @@ class SchedulingServicer(pb_grpc.SchedulingServiceServicer):
     async def WatchBookings(  # noqa: N802
         self, request: pb.WatchBookingsRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.BookingUpdate]:
-        member_id = _user_id(request.parent, "parent")
+        member_id = parse_user_name(request.parent, "parent")
         handlers.authorize_member(member_id)
         async with self._live.listen() as events:
             while True:
@@ -541,7 +540,7 @@ class SchedulingServicer(pb_grpc.SchedulingServiceServicer):
     async def ExportBookingCalendar(  # noqa: N802
         self, request: pb.ExportBookingCalendarRequest, context: grpc.aio.ServicerContext
     ) -> httpbody_pb2.HttpBody:
-        member_id = _user_id(request.parent, "parent")
+        member_id = parse_user_name(request.parent, "parent")
         feed = await handlers.booking_calendar(self._unit_of_work(), member_id, current_locale())
         return httpbody_pb2.HttpBody(
             content_type="text/calendar; charset=utf-8", data=feed.encode()
@@ -550,7 +549,7 @@ class SchedulingServicer(pb_grpc.SchedulingServiceServicer):
     async def ListBookings(  # noqa: N802
         self, request: pb.ListBookingsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListBookingsResponse:
-        member_id = _user_id(request.parent, "parent")
+        member_id = parse_user_name(request.parent, "parent")
         page = Page.from_request(request.page_size, request.page_token)
         fetched = await handlers.list_bookings(
             self._unit_of_work(), member_id, page.offset, page.fetch_limit

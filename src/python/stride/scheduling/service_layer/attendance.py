@@ -7,16 +7,15 @@ from dataclasses import replace
 from datetime import datetime
 
 from stride.platform.auth import require_role_in_studio, require_self_or_role
+from stride.platform.clock import Clock, utcnow
 from stride.platform.errors import FailedPrecondition, NotFound
 from stride.scheduling.domain.check_in import check_in_open, issue_code, read_code
 from stride.scheduling.domain.model import Booking, BookingState, ClassSession
 from stride.scheduling.service_layer.handlers import (
     BOOKING_CANCELLED,
     DESK,
-    Clock,
     announce,
     class_session,
-    utcnow,
 )
 from stride.scheduling.service_layer.unit_of_work import SchedulingUnitOfWork
 

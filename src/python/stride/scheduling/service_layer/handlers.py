@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from stride.platform.auth import (
     current_principal,
@@ -13,6 +12,7 @@ from stride.platform.auth import (
     require_role_in_studio,
     require_self_or_role,
 )
+from stride.platform.clock import Clock, utcnow
 from stride.platform.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from stride.scheduling.domain.availability import Availability, check_teaches
 from stride.scheduling.domain.calendar import CalendarEntry, render_calendar
@@ -51,12 +51,6 @@ CLASS_RESCHEDULED = "scheduling.class.rescheduled.v1"
 STAFF = ("manager",)
 DESK = ("front_desk", "instructor", "manager")
 MAX_WEEKS_AHEAD = 26
-
-Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 async def create_studio(

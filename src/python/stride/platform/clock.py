@@ -1,4 +1,4 @@
-"""The clock use cases read, so tests can set it."""
+"""The clock use cases read: passed in as a parameter, so tests can set the time."""
 
 from __future__ import annotations
 
