@@ -532,6 +532,9 @@ class SchedulingServicer(pb_grpc.SchedulingServiceServicer):
         member_id = parse_user_name(request.parent, "parent")
         handlers.authorize_member(member_id)
         async with self._live.listen() as events:
+            # Headers now, not with the first update: the app knows it is listening before
+            # anything changes, and nothing that happens from here on is missed.
+            await context.send_initial_metadata(())
             while True:
                 update = booking_update(await events.get(), request.parent)
                 if update is not None:
