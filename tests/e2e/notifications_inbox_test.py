@@ -190,3 +190,48 @@ async def test_staff_preview_templates_as_they_would_be_sent(
     assert 'dir="rtl"' in previewed.body["html"]
     assert (missing.status, set(violations(missing))) == (400, {"values"})
     assert (unknown.status, by_member.status) == (404, 403)
+
+
+async def test_an_admin_runs_a_campaign_and_follows_its_figures(
+    edge: Edge, nats_url: str, event_prefix: str, identity_config: IdentitySettings
+) -> None:
+    admin = (await new_admin(edge, nats_url, event_prefix, identity_config)).auth
+    member = await new_account(edge, nats_url, event_prefix, language_code="ar")
+    await call(
+        "PATCH",
+        f"{edge.base_url}/v1/{member.name}/notificationPreferences"
+        "?updateMask=marketing_push,time_zone",
+        {"marketingPush": True, "timeZone": "Asia/Tokyo"},
+        **member.auth,
+    )
+    messages = [
+        {"languageCode": "en", "title": "Spring offer", "body": "Ten percent off."},
+        {"languageCode": "ar", "title": "عرض الربيع", "body": "خصم عشرة في المئة."},
+    ]
+    campaign = {
+        "displayName": "Spring",
+        "audience": {"timeZones": ["Asia/Tokyo"]},
+        "variants": [{"key": "a", "weight": 100, "messages": messages}],
+    }
+    url = f"{edge.base_url}/v1/campaigns"
+    created = await call("POST", url, campaign, **admin)
+    lopsided = {**campaign, "variants": [{"key": "a", "weight": 60, "messages": messages[:1]}]}
+    refused = await call("POST", url, lopsided, **admin, accept_language="ar")
+    by_member = await call("POST", url, campaign, **member.auth)
+    (received,) = await eventually_listed(
+        f"{edge.base_url}/v1/{member.name}/notifications", member.auth
+    )
+    followed = await call("GET", f"{edge.base_url}/v1/{created.body['name']}", **admin)
+    listed = await call("GET", f"{url}?pageSize=5", **admin)
+
+    assert created.status == 200, created.body
+    assert created.body["state"] == "STATE_SCHEDULED"
+    assert created.body["perSecond"] == 100
+    assert refused.status == 400
+    assert set(violations(refused)) == {"campaign.variants.weight", "campaign.variants[0].messages"}
+    assert by_member.status == 403
+    assert (received["kind"], received["title"]) == ("campaign", "عرض الربيع")
+    assert received["subject"] == created.body["name"]
+    assert followed.body["state"] == "STATE_PLANNED"
+    assert followed.body["variants"][0]["statistics"]["recipients"] == "1"
+    assert listed.body["campaigns"][0]["name"] == created.body["name"]

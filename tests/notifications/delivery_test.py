@@ -24,7 +24,7 @@ import pytest_asyncio
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope as SmtpEnvelope
 
-from notifications.fcm_server import PROJECT_ID, FcmServer, running_fcm
+from stack.fcm import PROJECT_ID, FcmServer
 from stride.events.v1.envelope_pb2 import Envelope
 from stride.identity.events.v1.events_pb2 import PasswordResetRequested, UserRegistered
 from stride.notifications.adapters.fcm_push import FcmPush, ServiceAccount
@@ -32,24 +32,16 @@ from stride.notifications.config import NotificationsSettings
 from stride.notifications.domain.notifications import RETRY_DELAYS, Notification, Platform
 from stride.notifications.domain.preferences import Category
 from stride.notifications.domain.reminders import REMINDER_LEAD
-from stride.notifications.main import MIGRATIONS, build_app
+from stride.notifications.main import build_app
 from stride.notifications.service_layer import events, members, sending
 from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
 from stride.platform.auth import Principal, authenticated_as
-from stride.platform.db.engine import create_engine, session_factory
-from stride.platform.db.migrations.runner import run_migrations
 from stride.platform.events.envelope import make_envelope, nats_subject
 from stride.platform.events.outbox import ensure_stream
 from stride.platform.grpc.server import RunningServer, start
 from stride.platform.i18n import CATALOG
 from stride.platform.local.ports import free_port
 from stride.scheduling.events.v1.events_pb2 import BookingChanged, ClassChanged
-
-
-@pytest_asyncio.fixture(scope="module")
-async def fcm() -> AsyncIterator[FcmServer]:
-    async with running_fcm() as server:
-        yield server
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -110,16 +102,6 @@ def settings(
         send_every_seconds=0.1,
         shutdown_grace_seconds=1,
     )
-
-
-@pytest_asyncio.fixture(scope="module")
-async def new_uow(
-    settings: NotificationsSettings,
-) -> AsyncIterator[partial[NotificationsUnitOfWork]]:
-    await run_migrations(settings.database_url, MIGRATIONS)
-    engine = create_engine(settings.database_url)
-    yield partial(NotificationsUnitOfWork, session_factory(engine))
-    await engine.dispose()
 
 
 async def running(settings: NotificationsSettings) -> RunningServer:

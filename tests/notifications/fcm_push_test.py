@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 import pytest
 import pytest_asyncio
 
-from notifications.fcm_server import PROJECT_ID, FcmServer, running_fcm, service_account_key
+from stack.fcm import PROJECT_ID, FcmServer, running_fcm, service_account_key
 from stride.notifications.adapters.fcm_push import (
     FcmAuthError,
     FcmPush,

@@ -14,7 +14,7 @@ from stride.notifications.adapters.smtp_email import SmtpEmail
 from stride.notifications.adapters.templates import Templates
 from stride.notifications.config import NotificationsSettings
 from stride.notifications.entrypoints.grpc_servicer import NotificationsServicer
-from stride.notifications.service_layer import events, sending
+from stride.notifications.service_layer import campaigns, events, sending
 from stride.notifications.service_layer.unit_of_work import SOURCE, NotificationsUnitOfWork
 from stride.notifications.v1 import notifications_service_pb2_grpc as pb_grpc
 from stride.platform.events.consumer import EventConsumer, Handler
@@ -96,7 +96,13 @@ async def build_app(settings: NotificationsSettings) -> GrpcApp:
     async def remind() -> None:
         await sending.send_due_reminders(new_uow)
 
-    jobs = [Periodic("send-reminders", settings.send_every_seconds, remind)]
+    async def plan_campaigns() -> None:
+        await campaigns.plan_due(new_uow)
+
+    jobs = [
+        Periodic("send-reminders", settings.send_every_seconds, remind),
+        Periodic("plan-campaigns", settings.send_every_seconds, plan_campaigns),
+    ]
     on_stop: list[Callable[[], Awaitable[None]]] = []
     push = push_provider(settings)
     if push is not None:

@@ -72,5 +72,58 @@ CATALOG.register(
             "en": "Use a name of the form users/{user}/notifications/{notification}.",
             "ar": "استخدم اسمًا بالصيغة users/{user}/notifications/{notification}.",
         },
+        "campaign.name": {
+            "en": "Give the campaign a name of up to {max} characters.",
+            "ar": "أعطِ الحملة اسمًا لا يتجاوز {max} حرفًا.",
+        },
+        "campaign.unsupported_language": {
+            "en": "Audience languages can be ar or en.",
+            "ar": "يمكن أن تكون لغات الجمهور ar أو en.",
+        },
+        "campaign.unknown_platform": {
+            "en": "Audience platforms can be PLATFORM_ANDROID or PLATFORM_IOS.",
+            "ar": "يمكن أن تكون منصات الجمهور PLATFORM_ANDROID أو PLATFORM_IOS.",
+        },
+        "campaign.variants": {
+            "en": "Give one to {max} variants.",
+            "ar": "حدّد من نسخة واحدة إلى {max} نسخ.",
+        },
+        "campaign.variant_key": {
+            "en": "Give each variant its own key: lower-case letters, digits and dashes, "
+            "starting with a letter.",
+            "ar": "أعطِ كل نسخة مفتاحًا خاصًا بها: أحرف صغيرة وأرقام وشرطات، يبدأ بحرف.",
+        },
+        "campaign.weights": {
+            "en": "Variant weights are whole percents above zero that add up to 100.",
+            "ar": "أوزان النسخ نسب مئوية صحيحة أكبر من الصفر مجموعها 100.",
+        },
+        "campaign.content_languages": {
+            "en": "Give the message once in each language: ar and en.",
+            "ar": "اكتب الرسالة مرة واحدة بكل لغة: ar و en.",
+        },
+        "campaign.content_length": {
+            "en": "Each title and body needs text, up to {max} characters.",
+            "ar": "يحتاج كل عنوان ونص إلى محتوى لا يتجاوز {max} حرفًا.",
+        },
+        "campaign.send_time_past": {
+            "en": "The send time has passed: leave it empty to send now.",
+            "ar": "وقت الإرسال قد مضى: اتركه فارغًا للإرسال الآن.",
+        },
+        "campaign.per_second": {
+            "en": "Send to between 1 and {max} recipients a second.",
+            "ar": "أرسل إلى ما بين 1 و{max} مستلم في الثانية.",
+        },
+        "campaign.not_found": {
+            "en": "This campaign does not exist.",
+            "ar": "هذه الحملة غير موجودة.",
+        },
+        "campaign.invalid_name": {
+            "en": "Use a name of the form campaigns/{campaign}.",
+            "ar": "استخدم اسمًا بالصيغة campaigns/{campaign}.",
+        },
+        "campaign.finished": {
+            "en": "Every push of this campaign has been sent: there is nothing left to cancel.",
+            "ar": "أُرسلت كل إشعارات هذه الحملة: لم يبقَ ما يمكن إلغاؤه.",
+        },
     }
 )

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, exists, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, func, select
+from sqlmodel import col, select
 
 from stride.notifications.adapters.tables import (
     DeliveryRecord,
@@ -120,20 +122,31 @@ class NotificationRepository:
         )
         return added.first() is not None
 
-    async def marketing_pushes(self, user_id: uuid.UUID, since: datetime, until: datetime) -> int:
-        """How many marketing notifications with pushes the user got in [since, until)."""
-        counted = await self._db.execute(
-            select(func.count(func.distinct(col(NotificationRecord.id))))
-            .select_from(NotificationRecord)
-            .join(DeliveryRecord, col(DeliveryRecord.notification_id) == col(NotificationRecord.id))
-            .where(
-                col(NotificationRecord.user_id) == user_id,
+    async def devices_by_user(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Device]]:
+        records = await self._db.execute(
+            select(DeviceRecord).where(col(DeviceRecord.user_id).in_(list(user_ids)))
+        )
+        devices: dict[uuid.UUID, list[Device]] = defaultdict(list)
+        for record in records.scalars().all():
+            devices[record.user_id].append(_to_device(record))
+        return devices
+
+    async def marketing_pushes_since(
+        self, user_ids: Iterable[uuid.UUID], since: datetime
+    ) -> dict[uuid.UUID, list[datetime]]:
+        """When each user was sent marketing notifications with pushes, since `since`."""
+        rows = await self._db.execute(
+            select(col(NotificationRecord.user_id), col(NotificationRecord.created_at)).where(
+                col(NotificationRecord.user_id).in_(list(user_ids)),
                 col(NotificationRecord.marketing).is_(True),
                 col(NotificationRecord.created_at) >= since,
-                col(NotificationRecord.created_at) < until,
+                exists().where(col(DeliveryRecord.notification_id) == col(NotificationRecord.id)),
             )
         )
-        return int(counted.scalar_one())
+        sent: dict[uuid.UUID, list[datetime]] = defaultdict(list)
+        for user_id, created in rows.all():
+            sent[user_id].append(created)
+        return sent
 
     async def inbox(self, user_id: uuid.UUID, offset: int, limit: int) -> list[Notification]:
         records = await self._db.execute(

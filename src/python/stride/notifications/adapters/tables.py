@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, time
+from typing import Any
 
 from sqlalchemy import Column, DateTime, Index, String, Text, Time
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 
@@ -37,7 +39,14 @@ class DeviceRecord(SQLModel, table=True):
 
 class NotificationRecord(SQLModel, table=True):
     __tablename__ = "notifications"
-    __table_args__ = (Index("notifications_inbox", "user_id", "created_at"),)
+    __table_args__ = (
+        Index("notifications_inbox", "user_id", "created_at"),
+        Index(
+            "notifications_campaign",
+            "campaign_id",
+            postgresql_where=Column("campaign_id").is_not(None),
+        ),
+    )
 
     id: uuid.UUID = Field(primary_key=True)
     user_id: uuid.UUID
@@ -48,6 +57,9 @@ class NotificationRecord(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     read_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     marketing: bool = False
+    # For a campaign's notifications: which campaign, and the recipient's variant of it.
+    campaign_id: uuid.UUID | None = None
+    variant: str | None = Field(default=None, max_length=20)
 
 
 class DeliveryRecord(SQLModel, table=True):
@@ -101,4 +113,31 @@ class ReminderRecord(SQLModel, table=True):
     class_start: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     remind_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     state: str = Field(max_length=16)
+    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class CampaignRecord(SQLModel, table=True):
+    __tablename__ = "campaigns"
+    __table_args__ = (
+        Index(
+            "campaigns_due",
+            "send_time",
+            postgresql_where=Column("state").in_(["scheduled", "planning"]),
+        ),
+    )
+
+    id: uuid.UUID = Field(primary_key=True)
+    display_name: str = Field(max_length=100)
+    # {"languages": [...], "time_zones": [...], "platforms": [...]}
+    audience: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    # [{"key": "a", "weight": 50, "content": {"en": {"title": ..., "body": ...}, ...}}, ...]
+    variants: list[dict[str, Any]] = Field(sa_column=Column(JSONB, nullable=False))
+    send_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    per_second: int
+    state: str = Field(max_length=16)
+    creator: str = Field(max_length=200)
+    planned: int = 0
+    cursor: uuid.UUID | None = None
+    started: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

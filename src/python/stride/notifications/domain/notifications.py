@@ -36,6 +36,7 @@ class DeliveryState(enum.Enum):
     SENT = "sent"
     FAILED = "failed"  # Refused by the provider, or still unavailable after every retry.
     DEAD_TOKEN = "dead_token"  # noqa: S105 - a state: the app left the device, token pruned.
+    CANCELLED = "cancelled"  # Its campaign was cancelled before it went.
 
 
 class SendOutcome(enum.Enum):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -47,9 +48,7 @@ def validate_preferences(
     marketing_email: bool,
 ) -> Preferences:
     violations = []
-    try:
-        ZoneInfo(time_zone)
-    except (ZoneInfoNotFoundError, ValueError):
+    if not known_zone(time_zone):
         violations.append(FieldViolation("preferences.time_zone", "preferences.unknown_zone"))
     start, end = _clock_time(quiet_start), _clock_time(quiet_end)
     window_given = bool(quiet_start or quiet_end)
@@ -60,6 +59,15 @@ def validate_preferences(
     if violations:
         raise InvalidArgument(violations)
     return Preferences(user_id, time_zone, start, end, marketing_push, marketing_email)
+
+
+def known_zone(name: str) -> bool:
+    """Whether `name` is an IANA time zone, such as Asia/Riyadh."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def _clock_time(text: str) -> time | None:
@@ -95,3 +103,13 @@ def local_day(preferences: Preferences, moment: datetime) -> tuple[datetime, dat
     start = datetime.combine(day, time(), tzinfo=zone)
     end = datetime.combine(day + timedelta(days=1), time(), tzinfo=zone)
     return start.astimezone(UTC), end.astimezone(UTC)
+
+
+CAP_LOOKBACK = timedelta(days=2)  # Covers the calendar day of every zone (UTC−12 to UTC+14).
+
+
+def under_daily_cap(preferences: Preferences, sent: Iterable[datetime], now: datetime) -> bool:
+    """Whether another marketing push may go today, given when the last ones (at least since
+    `now - CAP_LOOKBACK`) went."""
+    start, end = local_day(preferences, now)
+    return sum(start <= moment < end for moment in sent) < MARKETING_PUSHES_PER_DAY

@@ -10,9 +10,17 @@ import grpc
 from google.protobuf import empty_pb2
 
 from stride.notifications.adapters.templates import Templates
-from stride.notifications.domain.notifications import Device, Notification, Platform
+from stride.notifications.domain.notifications import Device, Notification
 from stride.notifications.domain.preferences import Preferences
-from stride.notifications.service_layer import members, previews
+from stride.notifications.entrypoints.campaign_protos import (
+    PLATFORMS,
+    audience_from_proto,
+    campaign_to_proto,
+    per_second_from_proto,
+    send_time_from_proto,
+    variants_from_proto,
+)
+from stride.notifications.service_layer import campaigns, members, previews
 from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
 from stride.notifications.v1 import notifications_service_pb2 as pb
 from stride.notifications.v1 import notifications_service_pb2_grpc as pb_grpc
@@ -20,11 +28,6 @@ from stride.platform.errors import FieldViolation, InvalidArgument
 from stride.platform.grpc.timestamps import timestamp
 from stride.platform.pagination import Page
 from stride.platform.resource_names import parse_user_name, parse_uuid_ids
-
-_PLATFORMS = {
-    pb.Device.PLATFORM_ANDROID: Platform.ANDROID,
-    pb.Device.PLATFORM_IOS: Platform.IOS,
-}
 
 
 def _preferences_owner(name: str) -> uuid.UUID:
@@ -51,7 +54,7 @@ def preferences_to_proto(preferences: Preferences) -> pb.NotificationPreferences
 
 
 def device_to_proto(device: Device) -> pb.Device:
-    platform = next(proto for proto, known in _PLATFORMS.items() if known is device.platform)
+    platform = next(proto for proto, known in PLATFORMS.items() if known is device.platform)
     return pb.Device(
         name=device.resource_name, platform=platform, create_time=timestamp(device.created)
     )
@@ -97,7 +100,7 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
             self._unit_of_work(),
             parse_user_name(request.parent, "parent"),
             request.device.token,
-            _PLATFORMS.get(request.device.platform),
+            PLATFORMS.get(request.device.platform),
         )
         return device_to_proto(device)
 
@@ -154,3 +157,49 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
         )
         read = await members.mark_read(self._unit_of_work(), user_id, notification_id)
         return notification_to_proto(read)
+
+    async def CreateCampaign(  # noqa: N802
+        self, request: pb.CreateCampaignRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Campaign:
+        given = request.campaign
+        created = await campaigns.create(
+            self._unit_of_work(),
+            given.display_name,
+            audience_from_proto(given.audience),
+            variants_from_proto(list(given.variants)),
+            send_time_from_proto(given),
+            per_second_from_proto(given),
+        )
+        return campaign_to_proto(created)
+
+    async def GetCampaign(  # noqa: N802
+        self, request: pb.GetCampaignRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Campaign:
+        return campaign_to_proto(
+            await campaigns.get(self._unit_of_work(), _campaign_id(request.name))
+        )
+
+    async def ListCampaigns(  # noqa: N802
+        self, request: pb.ListCampaignsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListCampaignsResponse:
+        page = Page.from_request(request.page_size, request.page_token)
+        fetched = await campaigns.newest(self._unit_of_work(), page.offset, page.fetch_limit)
+        found, next_page_token = page.cut(fetched)
+        return pb.ListCampaignsResponse(
+            campaigns=[campaign_to_proto(report) for report in found],
+            next_page_token=next_page_token,
+        )
+
+    async def CancelCampaign(  # noqa: N802
+        self, request: pb.CancelCampaignRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Campaign:
+        return campaign_to_proto(
+            await campaigns.cancel_campaign(self._unit_of_work(), _campaign_id(request.name))
+        )
+
+
+def _campaign_id(name: str) -> uuid.UUID:
+    (campaign_id,) = parse_uuid_ids(
+        name, ("campaigns",), field="name", message_key="campaign.invalid_name"
+    )
+    return campaign_id

@@ -27,10 +27,10 @@ from stride.notifications.domain.notifications import (
     notification_id,
 )
 from stride.notifications.domain.preferences import (
-    MARKETING_PUSHES_PER_DAY,
+    CAP_LOOKBACK,
     Category,
-    local_day,
     next_allowed,
+    under_daily_cap,
 )
 from stride.notifications.domain.reminders import Reminder
 from stride.platform.clock import Clock, utcnow
@@ -131,7 +131,7 @@ async def notify(
     """Writes the notification in the user's language, once per event, with a push for each of
     their devices: at once if transactional; if marketing, only when the user opted in, up to
     the day's cap, and after their quiet hours."""
-    language = _locale(await repository.language_of(user_id))
+    language = user_locale(await repository.language_of(user_id))
     key = f"notification.{kind.replace('.', '_')}"
     notification = Notification(
         notification_id(event_id, user_id),
@@ -149,8 +149,10 @@ async def notify(
     if category is Category.MARKETING:
         preferences = await repository.preferences_of(user_id)
         due = next_allowed(preferences, now)
-        today = await repository.marketing_pushes(user_id, *local_day(preferences, now))
-        wanted = preferences.marketing_push and today < MARKETING_PUSHES_PER_DAY
+        sent = await repository.marketing_pushes_since([user_id], now - CAP_LOOKBACK)
+        wanted = preferences.marketing_push and under_daily_cap(
+            preferences, sent.get(user_id, []), now
+        )
         devices = devices if wanted else []
     await repository.add_deliveries(notification.id, devices, due, now)
 
@@ -168,7 +170,7 @@ async def on_password_reset_requested(
     requested = PasswordResetRequested()
     envelope.data.Unpack(requested)
     user_id = parse_user_name(requested.user, "user")
-    language = _locale(requested.language_code)
+    language = user_locale(requested.language_code)
     query = urlencode({"token": requested.token})
     rendered = templates.render(
         "password_reset",
@@ -195,5 +197,6 @@ async def on_password_reset_requested(
     await EmailRepository(session).add(email, now)
 
 
-def _locale(language: str | None) -> Locale:
+def user_locale(language: str | None) -> Locale:
+    """The user's language if Stride speaks it, else the default."""
     return cast(Locale, language) if language in SUPPORTED_LOCALES else DEFAULT_LOCALE

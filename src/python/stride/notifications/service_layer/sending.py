@@ -5,8 +5,9 @@ twice, even across a crash (see `domain.notifications`).
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
@@ -25,7 +26,7 @@ from stride.notifications.service_layer.events import notify
 from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
 from stride.platform.clock import Clock, utcnow
 
-SEND_BATCH = 50
+SEND_BATCH = 100  # Claimed per transaction; a batch of pushes is in flight together.
 _log = logging.getLogger("stride.notifications.sending")
 
 
@@ -46,23 +47,32 @@ class Mailer(Protocol):
 async def send_due(
     new_uow: Callable[[], NotificationsUnitOfWork], push: Push, clock: Clock = utcnow
 ) -> int:
-    """Sends every push due now, a batch at a time; how many it sent or settled."""
+    """Sends every push due now, a batch at a time (the batch's requests in flight together);
+    how many it sent or settled."""
     handled = 0
     while claimed := await _claim(new_uow(), clock()):
-        for delivery, notification in claimed:
-            try:
-                outcome = await push.send(
-                    delivery.token,
-                    notification.title,
-                    notification.body,
-                    {"notification": notification.resource_name, "subject": notification.subject},
-                )
-            except FcmAuthError:  # Nothing was sent: back in line until the key is fixed.
-                _log.exception("push credentials refused")
-                outcome = SendOutcome.RETRY
-            await _settle(new_uow(), delivery, outcome, clock())
+        outcomes = await asyncio.gather(
+            *(_push(push, delivery, notification) for delivery, notification in claimed)
+        )
+        settled = [
+            (delivery, outcome) for (delivery, _), outcome in zip(claimed, outcomes, strict=True)
+        ]
+        await _settle(new_uow(), settled, clock())
         handled += len(claimed)
     return handled
+
+
+async def _push(push: Push, delivery: Delivery, notification: Notification) -> SendOutcome:
+    try:
+        return await push.send(
+            delivery.token,
+            notification.title,
+            notification.body,
+            {"notification": notification.resource_name, "subject": notification.subject},
+        )
+    except FcmAuthError:  # Nothing was sent: back in line until the key is fixed.
+        _log.exception("push credentials refused")
+        return SendOutcome.RETRY
 
 
 async def _claim(
@@ -75,22 +85,27 @@ async def _claim(
 
 
 async def _settle(
-    uow: NotificationsUnitOfWork, delivery: Delivery, outcome: SendOutcome, now: datetime
+    uow: NotificationsUnitOfWork,
+    settled: Sequence[tuple[Delivery, SendOutcome]],
+    now: datetime,
 ) -> None:
-    """Records how a push went; a token the provider says is dead is pruned."""
-    settled = {
-        SendOutcome.SENT: replace(delivery, state=DeliveryState.SENT),
-        SendOutcome.DEAD_TOKEN: replace(delivery, state=DeliveryState.DEAD_TOKEN),
-        SendOutcome.REFUSED: replace(delivery, state=DeliveryState.FAILED),
-        SendOutcome.RETRY: retried(delivery, now),
-    }[outcome]
+    """Records how a batch of pushes went; tokens the provider says are dead are pruned."""
     async with uow:
-        await uow.notifications.save_delivery(settled, now)
-        if outcome is SendOutcome.DEAD_TOKEN:
-            await uow.notifications.delete_device(delivery.device_id)
+        for delivery, outcome in settled:
+            after = {
+                SendOutcome.SENT: replace(delivery, state=DeliveryState.SENT),
+                SendOutcome.DEAD_TOKEN: replace(delivery, state=DeliveryState.DEAD_TOKEN),
+                SendOutcome.REFUSED: replace(delivery, state=DeliveryState.FAILED),
+                SendOutcome.RETRY: retried(delivery, now),
+            }[outcome]
+            await uow.notifications.save_delivery(after, now)
+            if outcome is SendOutcome.DEAD_TOKEN:
+                await uow.notifications.delete_device(delivery.device_id)
+            if after.state is DeliveryState.FAILED:
+                _log.warning(
+                    "push failed", extra={"outcome": outcome.value, "attempts": after.attempts}
+                )
         await uow.commit()
-    if settled.state is DeliveryState.FAILED:
-        _log.warning("push failed", extra={"outcome": outcome.value, "attempts": settled.attempts})
 
 
 async def send_due_emails(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from stride.notifications.adapters.campaign_repository import CampaignRepository
 from stride.notifications.adapters.email_repository import EmailRepository
 from stride.notifications.adapters.reminder_repository import ReminderRepository
 from stride.notifications.adapters.repository import NotificationRepository
@@ -16,6 +17,7 @@ class NotificationsUnitOfWork(UnitOfWork):
     notifications: NotificationRepository
     emails: EmailRepository
     reminders: ReminderRepository
+    campaigns: CampaignRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         super().__init__(sessions, SOURCE)
@@ -24,3 +26,4 @@ class NotificationsUnitOfWork(UnitOfWork):
         self.notifications = NotificationRepository(session)
         self.emails = EmailRepository(session)
         self.reminders = ReminderRepository(session)
+        self.campaigns = CampaignRepository(session)

@@ -1,0 +1,303 @@
+"""Loads and stores campaigns; finds their audience a batch at a time; writes a batch of their
+notifications and pushes in bulk; counts how each variant did."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import exists, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, func, select
+
+from stride.notifications.adapters.tables import (
+    CampaignRecord,
+    DeliveryRecord,
+    DeviceRecord,
+    NotificationRecord,
+    RecipientRecord,
+)
+from stride.notifications.domain.campaigns import (
+    Audience,
+    Campaign,
+    CampaignState,
+    Content,
+    Variant,
+    VariantStats,
+)
+from stride.notifications.domain.notifications import DeliveryState, Device, Notification, Platform
+from stride.notifications.domain.preferences import Preferences
+
+_PLANNABLE = (CampaignState.SCHEDULED.value, CampaignState.PLANNING.value)
+_FAILED = (DeliveryState.FAILED.value, DeliveryState.DEAD_TOKEN.value)
+_PENDING = (DeliveryState.PENDING.value, DeliveryState.SENDING.value)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    preferences: Preferences
+    language: str
+
+
+@dataclass(frozen=True)
+class PlannedPush:
+    notification: Notification
+    variant: str
+    devices: Sequence[Device]
+    due: datetime
+
+
+class CampaignRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._db = session
+
+    async def add(self, campaign: Campaign) -> None:
+        self._db.add(_to_record(campaign))
+        await self._db.flush()
+
+    async def get(self, campaign_id: uuid.UUID, for_update: bool = False) -> Campaign | None:
+        query = select(CampaignRecord).where(col(CampaignRecord.id) == campaign_id)
+        record = (await self._db.execute(query.with_for_update() if for_update else query)).scalar()
+        return _to_campaign(record) if record else None
+
+    async def newest(self, offset: int, limit: int) -> list[Campaign]:
+        records = await self._db.execute(
+            select(CampaignRecord)
+            .order_by(col(CampaignRecord.created_at).desc(), col(CampaignRecord.id))
+            .offset(offset)
+            .limit(limit)
+        )
+        return [_to_campaign(record) for record in records.scalars().all()]
+
+    async def save(self, campaign: Campaign, now: datetime) -> None:
+        await self._db.execute(
+            update(CampaignRecord)
+            .where(col(CampaignRecord.id) == campaign.id)
+            .values(
+                state=campaign.state.value,
+                planned=campaign.planned,
+                cursor=campaign.cursor,
+                started=campaign.started,
+                updated_at=now,
+            )
+        )
+
+    async def claim_due(self, now: datetime) -> Campaign | None:
+        """A campaign to plan a batch of, locked until the caller's transaction ends; one
+        another planner holds is skipped."""
+        record = await self._db.execute(
+            select(CampaignRecord)
+            .where(
+                col(CampaignRecord.state).in_(_PLANNABLE),
+                col(CampaignRecord.send_time) <= now,
+            )
+            .order_by(col(CampaignRecord.send_time))
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        found = record.scalar()
+        return _to_campaign(found) if found else None
+
+    async def audience_after(self, campaign: Campaign, limit: int) -> list[Recipient]:
+        """The next `limit` users (by id, after the campaign's cursor) who opted into marketing
+        pushes and match its audience."""
+        audience = campaign.audience
+        conditions = [col(RecipientRecord.marketing_push).is_(True)]
+        if campaign.cursor is not None:
+            conditions.append(col(RecipientRecord.user_id) > campaign.cursor)
+        if audience.languages:
+            conditions.append(col(RecipientRecord.language).in_(sorted(audience.languages)))
+        if audience.time_zones:
+            conditions.append(col(RecipientRecord.time_zone).in_(sorted(audience.time_zones)))
+        if audience.platforms:
+            conditions.append(
+                exists().where(
+                    col(DeviceRecord.user_id) == col(RecipientRecord.user_id),
+                    col(DeviceRecord.platform).in_(sorted(p.value for p in audience.platforms)),
+                )
+            )
+        records = await self._db.execute(
+            select(RecipientRecord)
+            .where(*conditions)
+            .order_by(col(RecipientRecord.user_id))
+            .limit(limit)
+        )
+        return [_to_recipient(record) for record in records.scalars().all()]
+
+    async def add_planned(self, campaign: Campaign, planned: Sequence[PlannedPush]) -> int:
+        """Writes each recipient's notification and pushes; how many notifications were new
+        (a batch planned before a crash is not written twice)."""
+        if not planned:
+            return 0
+        added = await self._db.execute(
+            insert(NotificationRecord)
+            .on_conflict_do_nothing(index_elements=["id"])
+            .returning(col(NotificationRecord.id)),
+            [_notification_row(campaign, push) for push in planned],
+        )
+        new = set(added.scalars().all())
+        deliveries = [
+            {
+                "notification_id": push.notification.id,
+                "device_id": device.id,
+                "token": device.token,
+                "state": DeliveryState.PENDING.value,
+                "attempts": 0,
+                "next_attempt": push.due,
+                "updated_at": push.notification.created,
+            }
+            for push in planned
+            if push.notification.id in new
+            for device in push.devices
+        ]
+        if deliveries:
+            await self._db.execute(insert(DeliveryRecord), deliveries)
+        return len(new)
+
+    async def cancel_pushes(self, campaign_id: uuid.UUID, now: datetime) -> None:
+        """Pushes of the campaign not yet claimed by a sender will not go."""
+        await self._db.execute(
+            update(DeliveryRecord)
+            .where(
+                col(DeliveryRecord.state) == DeliveryState.PENDING.value,
+                col(DeliveryRecord.notification_id).in_(
+                    select(col(NotificationRecord.id)).where(
+                        col(NotificationRecord.campaign_id) == campaign_id
+                    )
+                ),
+            )
+            .values(state=DeliveryState.CANCELLED.value, updated_at=now)
+        )
+
+    async def stats(self, campaign_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[VariantStats]]:
+        """How each variant of each campaign did so far."""
+        pushes = (
+            select(
+                col(DeliveryRecord.notification_id).label("notification_id"),
+                func.count().filter(col(DeliveryRecord.state) == "sent").label("sent"),
+                func.count().filter(col(DeliveryRecord.state).in_(_FAILED)).label("failed"),
+                func.count().filter(col(DeliveryRecord.state).in_(_PENDING)).label("pending"),
+            )
+            .group_by(col(DeliveryRecord.notification_id))
+            .subquery()
+        )
+        rows = await self._db.execute(
+            select(
+                col(NotificationRecord.campaign_id),
+                col(NotificationRecord.variant),
+                func.count(),
+                func.count(col(NotificationRecord.read_at)),
+                func.coalesce(func.sum(pushes.c.sent), 0),
+                func.coalesce(func.sum(pushes.c.failed), 0),
+                func.coalesce(func.sum(pushes.c.pending), 0),
+            )
+            .select_from(NotificationRecord)
+            .outerjoin(pushes, pushes.c.notification_id == col(NotificationRecord.id))
+            .where(col(NotificationRecord.campaign_id).in_(list(campaign_ids)))
+            .group_by(col(NotificationRecord.campaign_id), col(NotificationRecord.variant))
+        )
+        found: dict[uuid.UUID, list[VariantStats]] = defaultdict(list)
+        for campaign_id, variant, *counts in rows.all():
+            found[campaign_id].append(VariantStats(variant, *map(int, counts)))
+        return found
+
+
+def _notification_row(campaign: Campaign, push: PlannedPush) -> dict[str, Any]:
+    notification = push.notification
+    return {
+        "id": notification.id,
+        "user_id": notification.user_id,
+        "kind": notification.kind,
+        "subject": notification.subject,
+        "title": notification.title,
+        "body": notification.body,
+        "created_at": notification.created,
+        "read_at": None,
+        "marketing": True,
+        "campaign_id": campaign.id,
+        "variant": push.variant,
+    }
+
+
+def _to_recipient(record: RecipientRecord) -> Recipient:
+    return Recipient(
+        Preferences(
+            record.user_id,
+            record.time_zone,
+            record.quiet_start,
+            record.quiet_end,
+            record.marketing_push,
+            record.marketing_email,
+        ),
+        record.language,
+    )
+
+
+def _to_record(campaign: Campaign) -> CampaignRecord:
+    audience = campaign.audience
+    return CampaignRecord(
+        id=campaign.id,
+        display_name=campaign.display_name,
+        audience={
+            "languages": sorted(audience.languages),
+            "time_zones": sorted(audience.time_zones),
+            "platforms": sorted(platform.value for platform in audience.platforms),
+        },
+        variants=[
+            {
+                "key": variant.key,
+                "weight": variant.weight,
+                "content": {
+                    language: {"title": text.title, "body": text.body}
+                    for language, text in variant.content.items()
+                },
+            }
+            for variant in campaign.variants
+        ],
+        send_time=campaign.send_time,
+        per_second=campaign.per_second,
+        state=campaign.state.value,
+        creator=campaign.creator,
+        planned=campaign.planned,
+        cursor=campaign.cursor,
+        started=campaign.started,
+        created_at=campaign.created,
+        updated_at=campaign.created,
+    )
+
+
+def _to_campaign(record: CampaignRecord) -> Campaign:
+    audience = record.audience
+    return Campaign(
+        record.id,
+        record.display_name,
+        Audience(
+            frozenset(audience["languages"]),
+            frozenset(audience["time_zones"]),
+            frozenset(Platform(platform) for platform in audience["platforms"]),
+        ),
+        tuple(
+            Variant(
+                variant["key"],
+                variant["weight"],
+                {
+                    language: Content(text["title"], text["body"])
+                    for language, text in variant["content"].items()
+                },
+            )
+            for variant in record.variants
+        ),
+        record.send_time,
+        record.per_second,
+        CampaignState(record.state),
+        record.creator,
+        record.created_at,
+        record.planned,
+        record.cursor,
+        record.started,
+    )

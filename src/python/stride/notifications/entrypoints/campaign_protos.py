@@ -1,0 +1,104 @@
+"""Campaigns between protobuf and the domain."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from stride.notifications.domain.campaigns import (
+    DEFAULT_PER_SECOND,
+    Audience,
+    CampaignState,
+    Content,
+    Variant,
+)
+from stride.notifications.domain.notifications import Platform
+from stride.notifications.service_layer.campaigns import CampaignReport
+from stride.notifications.v1 import notifications_service_pb2 as pb
+from stride.platform.errors import FieldViolation, InvalidArgument
+from stride.platform.grpc.timestamps import timestamp
+
+PLATFORMS = {
+    pb.Device.PLATFORM_ANDROID: Platform.ANDROID,
+    pb.Device.PLATFORM_IOS: Platform.IOS,
+}
+_STATES = {
+    CampaignState.SCHEDULED: pb.Campaign.STATE_SCHEDULED,
+    CampaignState.PLANNING: pb.Campaign.STATE_PLANNING,
+    CampaignState.PLANNED: pb.Campaign.STATE_PLANNED,
+    CampaignState.CANCELLED: pb.Campaign.STATE_CANCELLED,
+}
+
+
+def audience_from_proto(audience: pb.CampaignAudience) -> Audience:
+    platforms = [PLATFORMS.get(platform) for platform in audience.platforms]
+    if None in platforms:
+        raise InvalidArgument(
+            [FieldViolation("campaign.audience.platforms", "campaign.unknown_platform")]
+        )
+    return Audience(
+        frozenset(audience.language_codes),
+        frozenset(audience.time_zones),
+        frozenset(platform for platform in platforms if platform is not None),
+    )
+
+
+def variants_from_proto(variants: list[pb.CampaignVariant]) -> list[Variant]:
+    found = []
+    for index, variant in enumerate(variants):
+        content = {m.language_code: Content(m.title, m.body) for m in variant.messages}
+        if len(content) != len(variant.messages):  # A language given twice.
+            raise InvalidArgument(
+                [
+                    FieldViolation(
+                        f"campaign.variants[{index}].messages", "campaign.content_languages"
+                    )
+                ]
+            )
+        found.append(Variant(variant.key, variant.weight, content))
+    return found
+
+
+def send_time_from_proto(campaign: pb.Campaign) -> datetime | None:
+    return campaign.send_time.ToDatetime(UTC) if campaign.HasField("send_time") else None
+
+
+def per_second_from_proto(campaign: pb.Campaign) -> int:
+    return campaign.per_second or DEFAULT_PER_SECOND
+
+
+def campaign_to_proto(report: CampaignReport) -> pb.Campaign:
+    campaign = report.campaign
+    platforms = {known: proto for proto, known in PLATFORMS.items()}
+    return pb.Campaign(
+        name=campaign.resource_name,
+        display_name=campaign.display_name,
+        audience=pb.CampaignAudience(
+            language_codes=sorted(campaign.audience.languages),
+            time_zones=sorted(campaign.audience.time_zones),
+            platforms=sorted(platforms[platform] for platform in campaign.audience.platforms),
+        ),
+        variants=[
+            pb.CampaignVariant(
+                key=variant.key,
+                weight=variant.weight,
+                messages=[
+                    pb.LocalizedMessage(language_code=language, title=text.title, body=text.body)
+                    for language, text in sorted(variant.content.items())
+                ],
+                statistics=pb.VariantStatistics(
+                    recipients=stats.recipients,
+                    opened=stats.opened,
+                    pushes_sent=stats.pushes_sent,
+                    pushes_failed=stats.pushes_failed,
+                    pushes_pending=stats.pushes_pending,
+                ),
+            )
+            for variant, stats in zip(campaign.variants, report.stats, strict=True)
+        ],
+        send_time=timestamp(campaign.send_time),
+        per_second=campaign.per_second,
+        state=_STATES[campaign.state],
+        planned_recipients=campaign.planned,
+        creator=campaign.creator,
+        create_time=timestamp(campaign.created),
+    )

@@ -1,0 +1,222 @@
+"""Campaigns against real Postgres and a local FCM: the audience is who opted in and matches
+the filter; everyone gets their own variant in their language once, at the campaign's pace and
+after their quiet hours; each variant's figures count pushes and opens; cancelling stops what
+has not gone."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
+
+import pytest
+import pytest_asyncio
+
+from stack.fcm import PROJECT_ID, FcmServer
+from stride.notifications.adapters.fcm_push import FcmPush, ServiceAccount
+from stride.notifications.domain.campaigns import (
+    Audience,
+    CampaignState,
+    Content,
+    Variant,
+    assign_variant,
+)
+from stride.notifications.domain.notifications import Platform
+from stride.notifications.service_layer import campaigns, members, sending
+from stride.notifications.service_layer.campaigns import CampaignReport
+from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
+from stride.platform.auth import Principal, authenticated_as
+from stride.platform.errors import FailedPrecondition, PermissionDenied
+
+NOW = datetime(2027, 4, 5, 9, tzinfo=UTC)  # 12:00 in Riyadh, 10:00 in London.
+ADMIN = Principal(user_id=str(uuid.uuid4()), roles=frozenset({"admin"}))
+VARIANTS = [
+    Variant(
+        "a",
+        50,
+        {"en": Content("Spring offer", "Ten percent off."), "ar": Content("عرض الربيع", "خصم.")},
+    ),
+    Variant(
+        "b",
+        50,
+        {"en": Content("Ten percent off", "Spring only."), "ar": Content("خصم عشرة", "ربيعًا.")},
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Member:
+    id: uuid.UUID
+    token: str
+    language: str
+
+
+@pytest_asyncio.fixture
+async def push(fcm: FcmServer) -> AsyncIterator[FcmPush]:
+    provider = FcmPush(fcm.api_base, PROJECT_ID, ServiceAccount.from_json(fcm.key_json))
+    yield provider
+    await provider.close()
+
+
+async def members_in(
+    new_uow: partial[NotificationsUnitOfWork],
+    zone: str,
+    count: int,
+    *,
+    opted_in: bool = True,
+    platform: Platform = Platform.ANDROID,
+    quiet: tuple[str, str] = ("", ""),
+) -> list[Member]:
+    """Members known to Notifications (Identity's event), each with a phone, in `zone`."""
+    found = []
+    for index in range(count):
+        member = Member(uuid.uuid4(), f"fcm-{uuid.uuid4().hex}", ("ar", "en")[index % 2])
+        async with new_uow() as uow:
+            await uow.notifications.keep_recipient(member.id, "m@example.com", member.language, NOW)
+            await uow.commit()
+        with authenticated_as(Principal(user_id=str(member.id), roles=frozenset({"member"}))):
+            await members.register(new_uow(), member.id, member.token, platform)
+            await members.update_preferences(
+                new_uow(),
+                member.id,
+                {
+                    "time_zone": zone,
+                    "marketing_push": opted_in,
+                    "quiet_hours_start": quiet[0],
+                    "quiet_hours_end": quiet[1],
+                },
+            )
+        found.append(member)
+    return found
+
+
+async def create(
+    new_uow: partial[NotificationsUnitOfWork], audience: Audience, per_second: int
+) -> CampaignReport:
+    with authenticated_as(ADMIN):
+        return await campaigns.create(
+            new_uow(), "Spring", audience, VARIANTS, None, per_second, clock=lambda: NOW
+        )
+
+
+async def report(new_uow: partial[NotificationsUnitOfWork], created: CampaignReport) -> dict:
+    with authenticated_as(ADMIN):
+        found = await campaigns.get(new_uow(), created.campaign.id)
+    return {stats.key: stats for stats in found.stats} | {"state": found.campaign.state}
+
+
+def pushes_to(fcm: FcmServer, audience: Sequence[Member]) -> dict[str, list[str]]:
+    tokens = {member.token for member in audience}
+    found: dict[str, list[str]] = {}
+    for message in fcm.messages:
+        if message["token"] in tokens:
+            found.setdefault(message["token"], []).append(message["notification"]["title"])
+    return found
+
+
+async def test_each_opted_in_member_gets_their_variant_once_and_the_figures_add_up(
+    new_uow: partial[NotificationsUnitOfWork], fcm: FcmServer, push: FcmPush
+) -> None:
+    audience = await members_in(new_uow, "Asia/Riyadh", 12)
+    opted_out = await members_in(new_uow, "Asia/Riyadh", 2, opted_in=False)
+    elsewhere = await members_in(new_uow, "Asia/Kolkata", 2)
+    gone = audience[0]
+    fcm.dead_tokens.add(gone.token)  # The app was uninstalled.
+    created = await create(new_uow, Audience(time_zones=frozenset({"Asia/Riyadh"})), 1000)
+
+    planned = await campaigns.plan_due(new_uow, clock=lambda: NOW, batch=5)
+    again = await campaigns.plan_due(new_uow, clock=lambda: NOW + timedelta(minutes=1))
+    await sending.send_due(new_uow, push, clock=lambda: NOW + timedelta(minutes=1))
+    opener = next(
+        m for m in audience[1:] if assign_variant(created.campaign.id, m.id, VARIANTS).key == "a"
+    )
+    with authenticated_as(Principal(user_id=str(opener.id), roles=frozenset({"member"}))):
+        (in_inbox,) = await members.inbox(new_uow(), opener.id, 0, 10)
+        await members.mark_read(new_uow(), opener.id, in_inbox.id)
+
+    assert (planned, again) == (12, 0)
+    received = pushes_to(fcm, [*audience, *opted_out, *elsewhere])
+    expected = {
+        member.token: [
+            assign_variant(created.campaign.id, member.id, VARIANTS).content[member.language].title
+        ]
+        for member in audience[1:]
+    }
+    assert received == expected
+    assert in_inbox.subject == created.campaign.resource_name
+    figures = await report(new_uow, created)
+    split = {
+        key: sum(
+            1 for m in audience if assign_variant(created.campaign.id, m.id, VARIANTS).key == key
+        )
+        for key in "ab"
+    }
+    assert figures["state"] is CampaignState.PLANNED
+    assert {key: figures[key].recipients for key in "ab"} == split
+    assert sum(figures[key].pushes_sent for key in "ab") == 11
+    assert sum(figures[key].pushes_failed for key in "ab") == 1
+    assert (figures["a"].opened, figures["b"].opened) == (1, 0)
+
+
+async def test_the_pace_and_quiet_hours_spread_the_pushes(
+    new_uow: partial[NotificationsUnitOfWork], fcm: FcmServer, push: FcmPush
+) -> None:
+    awake = await members_in(new_uow, "Europe/London", 6)
+    asleep = await members_in(new_uow, "Europe/London", 1, quiet=("09:30", "11:00"))
+    created = await create(new_uow, Audience(time_zones=frozenset({"Europe/London"})), 2)
+
+    await campaigns.plan_due(new_uow, clock=lambda: NOW + timedelta(minutes=31))
+    send_time = NOW + timedelta(minutes=31)  # 10:31 in London: in the sleeper's quiet hours.
+    await sending.send_due(new_uow, push, clock=lambda: send_time + timedelta(seconds=1))
+    after_a_second = len(pushes_to(fcm, awake))
+    await sending.send_due(new_uow, push, clock=lambda: send_time + timedelta(seconds=10))
+    after_ten_seconds = len(pushes_to(fcm, [*awake, *asleep]))
+    await sending.send_due(new_uow, push, clock=lambda: NOW + timedelta(hours=1))
+
+    assert created.campaign.send_time == NOW
+    # Planned half an hour late (the service was down), the pace counts from then.
+    assert 2 <= after_a_second <= 3
+    assert after_ten_seconds == 6  # Not the sleeper: 11:00 in London.
+    assert len(pushes_to(fcm, asleep)) == 1
+
+
+async def test_the_audience_filter_and_cancelling(
+    new_uow: partial[NotificationsUnitOfWork], fcm: FcmServer, push: FcmPush
+) -> None:
+    arabic_ios = await members_in(new_uow, "Asia/Dubai", 6, platform=Platform.IOS)
+    android = await members_in(new_uow, "Asia/Dubai", 2)
+    audience = Audience(
+        languages=frozenset({"ar"}),
+        time_zones=frozenset({"Asia/Dubai"}),
+        platforms=frozenset({Platform.IOS}),
+    )
+    created = await create(new_uow, audience, 1)
+    await campaigns.plan_due(new_uow, clock=lambda: NOW)
+    await sending.send_due(new_uow, push, clock=lambda: NOW)  # One a second: the first goes.
+    with authenticated_as(ADMIN):
+        cancelled = await campaigns.cancel_campaign(new_uow(), created.campaign.id)
+        again = await campaigns.cancel_campaign(new_uow(), created.campaign.id)
+    await sending.send_due(new_uow, push, clock=lambda: NOW + timedelta(hours=1))
+
+    in_audience = [m for m in arabic_ios if m.language == "ar"]
+    assert sum(stats.recipients for stats in cancelled.stats) == len(in_audience) == 3
+    assert len(pushes_to(fcm, [*arabic_ios, *android])) == 1
+    assert cancelled.campaign.state is again.campaign.state is CampaignState.CANCELLED
+    assert sum(stats.pushes_pending for stats in again.stats) == 0
+
+
+async def test_only_admins_run_campaigns_and_a_finished_one_cannot_be_cancelled(
+    new_uow: partial[NotificationsUnitOfWork], push: FcmPush
+) -> None:
+    await members_in(new_uow, "America/Sao_Paulo", 1)
+    created = await create(new_uow, Audience(time_zones=frozenset({"America/Sao_Paulo"})), 10)
+    await campaigns.plan_due(new_uow, clock=lambda: NOW)
+    await sending.send_due(new_uow, push, clock=lambda: NOW + timedelta(minutes=1))
+
+    manager = Principal(user_id=str(uuid.uuid4()), roles=frozenset({"manager"}))
+    with authenticated_as(manager), pytest.raises(PermissionDenied):
+        await campaigns.get(new_uow(), created.campaign.id)
+    with authenticated_as(ADMIN), pytest.raises(FailedPrecondition):
+        await campaigns.cancel_campaign(new_uow(), created.campaign.id)
