@@ -15,7 +15,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from functools import partial
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import nats
@@ -25,6 +25,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope as SmtpEnvelope
 
 from stack.fcm import PROJECT_ID, FcmServer
+from stride.billing.events.v1.events_pb2 import PaymentChanged, SubscriptionChanged
 from stride.events.v1.envelope_pb2 import Envelope
 from stride.identity.events.v1.events_pb2 import PasswordResetRequested, UserRegistered
 from stride.notifications.adapters.fcm_push import FcmPush, ServiceAccount
@@ -402,3 +403,49 @@ async def test_marketing_pushes_are_capped_per_day_on_the_user_s_calendar(
 
     assert sum(1 for message in fcm.messages if message["token"] == token) == 4  # 3 + 1.
     assert len(await inbox_of(new_uow, member)) == 5  # Every offer still reaches the inbox.
+
+
+async def test_members_are_told_when_their_class_or_their_payments_go_wrong(
+    new_uow: partial[NotificationsUnitOfWork],
+) -> None:
+    riyadh = ZoneInfo("Asia/Riyadh")
+    booked, waitlisted, renewing, buyer = (uuid.uuid4() for _ in range(4))
+    for user in (booked, renewing):
+        with authenticated_as(Principal(user_id=str(user), roles=frozenset({"member"}))):
+            await members.update_preferences(new_uow(), user, {"time_zone": "Asia/Riyadh"})
+    session = f"studios/olaya/classSessions/{uuid.uuid4()}"
+    start = datetime(2027, 5, 10, 18, tzinfo=riyadh)
+    cancelled = ClassChanged(
+        class_session=session, members=[f"users/{booked}", f"users/{waitlisted}"]
+    )
+    cancelled.start_time.FromDatetime(start)
+    past_due = SubscriptionChanged(subscription=f"users/{renewing}/subscriptions/s1")
+    past_due.member = f"users/{renewing}"
+    past_due.next_renewal_time.FromDatetime(datetime(2027, 5, 12, 23, tzinfo=UTC))
+    renewal_failed = PaymentChanged(member=f"users/{renewing}", subscription=past_due.subscription)
+    purchase_failed = PaymentChanged(member=f"users/{buyer}", purchase=f"users/{buyer}/purchases/p")
+
+    async def consume(handler: Callable[..., Awaitable[None]], kind: str, payload: Any) -> None:
+        event = make_envelope(
+            source=kind.split(".")[0], event_type=kind, subject="s", payload=payload
+        )
+        uow = new_uow()
+        async with uow:
+            await handler(event, uow.session, clock=lambda: start - timedelta(days=3))
+            await uow.commit()
+
+    await consume(events.on_class_cancelled, "scheduling.class.cancelled.v1", cancelled)
+    await consume(events.on_subscription_past_due, "billing.subscription.past_due.v1", past_due)
+    await consume(events.on_payment_failed, "billing.payment.failed.v1", renewal_failed)
+    await consume(events.on_payment_failed, "billing.payment.failed.v1", purchase_failed)
+
+    (told_booked,) = await inbox_of(new_uow, booked)
+    (told_waitlisted,) = await inbox_of(new_uow, waitlisted)
+    (told_renewing,) = await inbox_of(new_uow, renewing)  # Once: by past_due, not the payment.
+    (told_buyer,) = await inbox_of(new_uow, buyer)
+    assert (told_booked.kind, told_booked.subject) == ("class.cancelled", session)
+    assert "2027-05-10 at 18:00" in told_booked.body  # On the member's clock.
+    assert "2027-05-10 at 15:00" in told_waitlisted.body  # No zone set: UTC.
+    assert told_renewing.kind == "subscription.past_due"
+    assert "2027-05-13" in told_renewing.body  # 23:00 UTC is the next day in Riyadh.
+    assert (told_buyer.kind, told_buyer.subject) == ("payment.failed", purchase_failed.purchase)

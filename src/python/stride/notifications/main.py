@@ -44,6 +44,10 @@ def subscriptions(
         ("scheduling", "scheduling.booking.cancelled.v1", events.on_booking_ended),
         ("scheduling", "scheduling.booking.late_cancelled.v1", events.on_booking_ended),
         ("scheduling", "scheduling.class.rescheduled.v1", events.on_class_rescheduled),
+        ("scheduling", "scheduling.class.cancelled.v1", events.on_class_cancelled),
+        ("billing", "billing.payment.failed.v1", events.on_payment_failed),
+        ("billing", "billing.subscription.past_due.v1", events.on_subscription_past_due),
+        ("billing", "billing.subscription.suspended.v1", events.on_subscription_suspended),
     )
 
 

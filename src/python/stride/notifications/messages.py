@@ -20,6 +20,48 @@ CATALOG.register(
             "en": "Your class starts at {time}. See you there!",
             "ar": "تبدأ حصتك الساعة {time}. نراك هناك!",
         },
+        "notification.class_cancelled.title": {
+            "en": "Class cancelled",
+            "ar": "أُلغيت الحصة",
+        },
+        "notification.class_cancelled.body": {
+            "en": "The studio cancelled your class on {date} at {time}. Your booking is cancelled.",
+            "ar": "ألغى الاستوديو حصتك يوم {date} الساعة {time}. أُلغي حجزك.",
+        },
+        "notification.class_rescheduled.title": {
+            "en": "Class moved",
+            "ar": "تغيّر موعد الحصة",
+        },
+        "notification.class_rescheduled.body": {
+            "en": "Your class now starts on {date} at {time}. Your booking still stands.",
+            "ar": "تبدأ حصتك الآن يوم {date} الساعة {time}. حجزك ما زال قائمًا.",
+        },
+        "notification.payment_failed.title": {
+            "en": "Payment didn't go through",
+            "ar": "لم تتم عملية الدفع",
+        },
+        "notification.payment_failed.body": {
+            "en": "Your card was declined. Check your card details and try again.",
+            "ar": "رُفضت بطاقتك. تحقّق من بيانات البطاقة وحاول مرة أخرى.",
+        },
+        "notification.subscription_past_due.title": {
+            "en": "Membership payment failed",
+            "ar": "تعذّر دفع رسوم العضوية",
+        },
+        "notification.subscription_past_due.body": {
+            "en": "We couldn't renew your membership. We'll try again on {date}; update your "
+            "card to keep your access.",
+            "ar": "تعذّر تجديد عضويتك. سنحاول مجددًا يوم {date}؛ حدّث بطاقتك لتحافظ على اشتراكك.",
+        },
+        "notification.subscription_suspended.title": {
+            "en": "Membership suspended",
+            "ar": "عُلّقت العضوية",
+        },
+        "notification.subscription_suspended.body": {
+            "en": "We couldn't take payment, so your membership is suspended. Update your card "
+            "to reactivate it.",
+            "ar": "تعذّر تحصيل الدفعة فعُلّقت عضويتك. حدّث بطاقتك لإعادة تفعيلها.",
+        },
         "device.invalid_token": {
             "en": "Send the FCM registration token the app received, without spaces.",
             "ar": "أرسل رمز التسجيل من FCM الذي تلقاه التطبيق، دون مسافات.",

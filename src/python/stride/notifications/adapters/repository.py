@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, update
+from sqlalchemy import bindparam, delete, exists, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -205,24 +205,37 @@ class NotificationRepository:
             .limit(limit)
             .with_for_update(of=DeliveryRecord, skip_locked=True)
         )
-        claimed = [(_to_delivery(row[0]), _to_notification(row[1])) for row in rows.all()]
-        for delivery, _ in claimed:
-            await self.save_delivery(_sending(delivery), now)
-        return [(_sending(delivery), notification) for delivery, notification in claimed]
+        claimed = [(_sending(_to_delivery(row[0])), _to_notification(row[1])) for row in rows.all()]
+        await self.save_deliveries([delivery for delivery, _ in claimed], now)
+        return claimed
 
-    async def save_delivery(self, delivery: Delivery, now: datetime) -> None:
+    async def save_deliveries(self, deliveries: Sequence[Delivery], now: datetime) -> None:
+        """Stores how each delivery stands, in one round of statements."""
+        if not deliveries:
+            return
+        table = DeliveryRecord.__table__
         await self._db.execute(
-            update(DeliveryRecord)
+            update(table)
             .where(
-                col(DeliveryRecord.notification_id) == delivery.notification_id,
-                col(DeliveryRecord.device_id) == delivery.device_id,
+                table.c.notification_id == bindparam("match_notification"),
+                table.c.device_id == bindparam("match_device"),
             )
             .values(
-                state=delivery.state.value,
-                attempts=delivery.attempts,
-                next_attempt=delivery.next_attempt,
+                state=bindparam("new_state"),
+                attempts=bindparam("new_attempts"),
+                next_attempt=bindparam("new_next_attempt"),
                 updated_at=now,
-            )
+            ),
+            [
+                {
+                    "match_notification": delivery.notification_id,
+                    "match_device": delivery.device_id,
+                    "new_state": delivery.state.value,
+                    "new_attempts": delivery.attempts,
+                    "new_next_attempt": delivery.next_attempt,
+                }
+                for delivery in deliveries
+            ],
         )
 
 

@@ -10,9 +10,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Protocol, cast
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from stride.billing.events.v1.events_pb2 import PaymentChanged, SubscriptionChanged
 from stride.events.v1.envelope_pb2 import Envelope
 from stride.identity.events.v1.events_pb2 import PasswordResetRequested, UserRegistered
 from stride.notifications import messages  # noqa: F401 - registers the texts.
@@ -104,12 +106,95 @@ async def on_booking_ended(
 async def on_class_rescheduled(
     envelope: Envelope, session: AsyncSession, clock: Clock = utcnow
 ) -> None:
-    """Consumes `scheduling.class.rescheduled`: its reminders move with it."""
+    """Consumes `scheduling.class.rescheduled`: everyone booked is told the new time, and
+    their reminders move with it."""
     moved = ClassChanged()
     envelope.data.Unpack(moved)
-    await ReminderRepository(session).move(
-        moved.class_session, moved.start_time.ToDatetime(UTC), clock()
+    start, now = moved.start_time.ToDatetime(UTC), clock()
+    await ReminderRepository(session).move(moved.class_session, start, now)
+    await _tell_class_members(session, envelope.id, moved, "class.rescheduled", start, now)
+
+
+async def on_class_cancelled(
+    envelope: Envelope, session: AsyncSession, clock: Clock = utcnow
+) -> None:
+    """Consumes `scheduling.class.cancelled`: everyone booked or waitlisted is told (their
+    bookings' own `booking.cancelled` events end the reminders)."""
+    cancelled = ClassChanged()
+    envelope.data.Unpack(cancelled)
+    start = cancelled.start_time.ToDatetime(UTC)
+    await _tell_class_members(session, envelope.id, cancelled, "class.cancelled", start, clock())
+
+
+async def _tell_class_members(
+    session: AsyncSession,
+    event_id: str,
+    changed: ClassChanged,
+    kind: str,
+    start: datetime,
+    now: datetime,
+) -> None:
+    repository = NotificationRepository(session)
+    for member in changed.members:
+        member_id = parse_user_name(member, "members")
+        values = await local_time(repository, member_id, start)
+        await notify(
+            repository, event_id, member_id, kind, changed.class_session, now, values=values
+        )
+
+
+async def local_time(
+    repository: NotificationRepository, user_id: uuid.UUID, moment: datetime
+) -> dict[str, str]:
+    """`moment` as the user reads it: `date` and `time` on their clock."""
+    zone = ZoneInfo((await repository.preferences_of(user_id)).time_zone)
+    local = moment.astimezone(zone)
+    return {"date": local.strftime("%Y-%m-%d"), "time": local.strftime("%H:%M")}
+
+
+async def on_payment_failed(
+    envelope: Envelope, session: AsyncSession, clock: Clock = utcnow
+) -> None:
+    """Consumes `billing.payment.failed` for a purchase or a fee; a membership renewal that
+    fails is told by `subscription.past_due` instead."""
+    failed = PaymentChanged()
+    envelope.data.Unpack(failed)
+    if failed.subscription:
+        return
+    await notify(
+        NotificationRepository(session),
+        envelope.id,
+        parse_user_name(failed.member, "member"),
+        "payment.failed",
+        failed.purchase or failed.fee,
+        clock(),
     )
+
+
+async def on_subscription_past_due(
+    envelope: Envelope, session: AsyncSession, clock: Clock = utcnow
+) -> None:
+    """Consumes `billing.subscription.past_due`: the renewal failed; when it is tried again."""
+    await _tell_subscriber(envelope, session, "subscription.past_due", clock())
+
+
+async def on_subscription_suspended(
+    envelope: Envelope, session: AsyncSession, clock: Clock = utcnow
+) -> None:
+    """Consumes `billing.subscription.suspended`: the grace period ended unpaid."""
+    await _tell_subscriber(envelope, session, "subscription.suspended", clock())
+
+
+async def _tell_subscriber(
+    envelope: Envelope, session: AsyncSession, kind: str, now: datetime
+) -> None:
+    changed = SubscriptionChanged()
+    envelope.data.Unpack(changed)
+    member_id = parse_user_name(changed.member, "member")
+    repository = NotificationRepository(session)
+    retry = changed.next_renewal_time.ToDatetime(UTC)
+    values = await local_time(repository, member_id, retry)
+    await notify(repository, envelope.id, member_id, kind, changed.subscription, now, values=values)
 
 
 def _reminder(booking: BookingChanged, member_id: uuid.UUID) -> Reminder:

@@ -11,7 +11,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
 from stride.notifications.adapters.fcm_push import FcmAuthError
 from stride.notifications.domain.notifications import (
@@ -22,7 +21,7 @@ from stride.notifications.domain.notifications import (
     SendOutcome,
     retried,
 )
-from stride.notifications.service_layer.events import notify
+from stride.notifications.service_layer.events import local_time, notify
 from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
 from stride.platform.clock import Clock, utcnow
 
@@ -90,22 +89,25 @@ async def _settle(
     now: datetime,
 ) -> None:
     """Records how a batch of pushes went; tokens the provider says are dead are pruned."""
+    after = [_settled(delivery, outcome, now) for delivery, outcome in settled]
     async with uow:
+        await uow.notifications.save_deliveries(after, now)
         for delivery, outcome in settled:
-            after = {
-                SendOutcome.SENT: replace(delivery, state=DeliveryState.SENT),
-                SendOutcome.DEAD_TOKEN: replace(delivery, state=DeliveryState.DEAD_TOKEN),
-                SendOutcome.REFUSED: replace(delivery, state=DeliveryState.FAILED),
-                SendOutcome.RETRY: retried(delivery, now),
-            }[outcome]
-            await uow.notifications.save_delivery(after, now)
             if outcome is SendOutcome.DEAD_TOKEN:
                 await uow.notifications.delete_device(delivery.device_id)
-            if after.state is DeliveryState.FAILED:
-                _log.warning(
-                    "push failed", extra={"outcome": outcome.value, "attempts": after.attempts}
-                )
         await uow.commit()
+    for delivery in after:
+        if delivery.state is DeliveryState.FAILED:
+            _log.warning("push failed", extra={"attempts": delivery.attempts})
+
+
+def _settled(delivery: Delivery, outcome: SendOutcome, now: datetime) -> Delivery:
+    return {
+        SendOutcome.SENT: replace(delivery, state=DeliveryState.SENT),
+        SendOutcome.DEAD_TOKEN: replace(delivery, state=DeliveryState.DEAD_TOKEN),
+        SendOutcome.REFUSED: replace(delivery, state=DeliveryState.FAILED),
+        SendOutcome.RETRY: retried(delivery, now),
+    }[outcome]
 
 
 async def send_due_emails(
@@ -148,9 +150,6 @@ async def send_due_reminders(
             now = clock()
             due = await uow.reminders.claim_due(now, SEND_BATCH)
             for reminder in (r for r in due if r.class_start > now):  # Not once it started.
-                zone = ZoneInfo(
-                    (await uow.notifications.preferences_of(reminder.user_id)).time_zone
-                )
                 await notify(
                     uow.notifications,
                     reminder.event_id,
@@ -158,7 +157,9 @@ async def send_due_reminders(
                     "class.reminder",
                     reminder.booking,
                     now,
-                    values={"time": reminder.class_start.astimezone(zone).strftime("%H:%M")},
+                    values=await local_time(
+                        uow.notifications, reminder.user_id, reminder.class_start
+                    ),
                 )
             await uow.commit()
         if not due:
