@@ -235,3 +235,27 @@ async def test_an_admin_runs_a_campaign_and_follows_its_figures(
     assert followed.body["state"] == "STATE_PLANNED"
     assert followed.body["variants"][0]["statistics"]["recipients"] == "1"
     assert listed.body["campaigns"][0]["name"] == created.body["name"]
+
+
+async def test_admins_read_the_delivery_log_and_its_dead_letters(
+    edge: Edge, nats_url: str, event_prefix: str, identity_config: IdentitySettings
+) -> None:
+    admin = (await new_admin(edge, nats_url, event_prefix, identity_config)).auth
+    member = await new_account(edge, nats_url, event_prefix)
+    everyone = f"{edge.base_url}/v1/users/-/notifications/-/deliveries"
+    dead_letters = await call("GET", f"{everyone}?filter=state%20%3D%20STATE_FAILED", **admin)
+    unfiltered = await call("GET", everyone, **admin)
+    nonsense = await call("GET", f"{everyone}?filter=kind%3Dx", **admin, accept_language="ar")
+    by_member = await call("GET", everyone, **member.auth)
+    unknown = await call(
+        "POST",
+        f"{edge.base_url}/v1/{member.name}/notifications/{uuid.uuid4()}/deliveries/email:retry",
+        {},
+        **admin,
+    )
+
+    assert (dead_letters.status, unfiltered.status) == (200, 200), dead_letters.body
+    assert dead_letters.body.get("deliveries", []) == []  # Without push or email: none.
+    assert nonsense.status == 400
+    assert violations(nonsense) == {"filter": "delivery.invalid_filter"}
+    assert (by_member.status, unknown.status) == (403, 404)

@@ -8,12 +8,13 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from functools import partial
+from itertools import accumulate
 from pathlib import Path
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -28,15 +29,26 @@ from stack.fcm import PROJECT_ID, FcmServer
 from stride.billing.events.v1.events_pb2 import PaymentChanged, SubscriptionChanged
 from stride.events.v1.envelope_pb2 import Envelope
 from stride.identity.events.v1.events_pb2 import PasswordResetRequested, UserRegistered
+from stride.notifications.adapters.delivery_log_repository import DeliveryFilter
 from stride.notifications.adapters.fcm_push import FcmPush, ServiceAccount
 from stride.notifications.config import NotificationsSettings
-from stride.notifications.domain.notifications import RETRY_DELAYS, Notification, Platform
+from stride.notifications.domain.notifications import (
+    RETRY_DELAYS,
+    Channel,
+    DeliveryState,
+    Email,
+    Notification,
+    Platform,
+    SendOutcome,
+    notification_id,
+)
 from stride.notifications.domain.preferences import Category
 from stride.notifications.domain.reminders import REMINDER_LEAD
 from stride.notifications.main import build_app
-from stride.notifications.service_layer import events, members, sending
+from stride.notifications.service_layer import deliveries, events, members, sending
 from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
 from stride.platform.auth import Principal, authenticated_as
+from stride.platform.errors import FailedPrecondition
 from stride.platform.events.envelope import make_envelope, nats_subject
 from stride.platform.events.outbox import ensure_stream
 from stride.platform.grpc.server import RunningServer, start
@@ -449,3 +461,73 @@ async def test_members_are_told_when_their_class_or_their_payments_go_wrong(
     assert told_renewing.kind == "subscription.past_due"
     assert "2027-05-13" in told_renewing.body  # 23:00 UTC is the next day in Riyadh.
     assert (told_buyer.kind, told_buyer.subject) == ("payment.failed", purchase_failed.purchase)
+
+
+class PushDownFor:
+    """A provider that does not take pushes to one token (busy), and takes the rest."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    async def send(self, token: str, title: str, body: str, data: Mapping[str, str]) -> SendOutcome:
+        return SendOutcome.RETRY if token == self.token else SendOutcome.SENT
+
+
+class MailboxRefusing:
+    """An SMTP relay that refuses one user's mail for good (say, the mailbox does not exist)."""
+
+    def __init__(self, user: uuid.UUID) -> None:
+        self.user = user
+
+    async def send(self, email: Email) -> SendOutcome:
+        return SendOutcome.REFUSED if email.user_id == self.user else SendOutcome.SENT
+
+
+async def test_a_delivery_out_of_retries_is_a_dead_letter_until_staff_retry_it(
+    new_uow: partial[NotificationsUnitOfWork],
+) -> None:
+    member, token = uuid.uuid4(), f"fcm-{uuid.uuid4().hex}"
+    with authenticated_as(Principal(user_id=str(member), roles=frozenset({"member"}))):
+        await members.register(new_uow(), member, token, Platform.ANDROID)
+    start = datetime(2027, 6, 1, 9, tzinfo=UTC)
+    uow = new_uow()
+    async with uow:
+        await events.notify(uow.notifications, "dl-1", member, "waitlist.promoted", "s", start)
+        await uow.emails.add(
+            Email(
+                notification_id("dl-2", member),
+                member,
+                "m@example.com",
+                "en",
+                *("subject", "text", "html"),
+                DeliveryState.PENDING,
+                0,
+                start,
+            ),
+            start,
+        )
+        await uow.commit()
+    moments = list(accumulate((timedelta(0), *RETRY_DELAYS), initial=start))[1:]
+    for moment in moments:  # The first try and every retry find the provider busy.
+        await sending.send_due(new_uow, PushDownFor(token), clock=lambda at=moment: at)
+    await sending.send_due_emails(new_uow, MailboxRefusing(member), clock=lambda: start)
+    admin = Principal(user_id=str(uuid.uuid4()), roles=frozenset({"admin"}))
+    failed = DeliveryFilter(user_id=member, state=DeliveryState.FAILED)
+    with authenticated_as(admin):
+        dead = await deliveries.list_deliveries(new_uow(), failed, 0, 10)
+        (push,) = [letter for letter in dead if letter.channel is Channel.PUSH]
+        await deliveries.retry_delivery(new_uow(), member, push.notification_id, push.target)
+    await sending.send_due(new_uow, PushDownFor("nobody"), clock=lambda: datetime.now(UTC))
+    with authenticated_as(admin):
+        (after,) = await deliveries.list_deliveries(
+            new_uow(), DeliveryFilter(notification_id=push.notification_id), 0, 10
+        )
+        with pytest.raises(FailedPrecondition):
+            await deliveries.retry_delivery(new_uow(), member, push.notification_id, push.target)
+
+    assert {letter.channel for letter in dead} == {Channel.PUSH, Channel.EMAIL}
+    assert [(a.number, a.outcome) for a in push.log] == [
+        (n, SendOutcome.RETRY) for n in range(1, 5)
+    ]
+    assert after.state is DeliveryState.SENT
+    assert [a.outcome for a in after.log][-2:] == [SendOutcome.RETRY, SendOutcome.SENT]

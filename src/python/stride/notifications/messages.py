@@ -62,6 +62,30 @@ CATALOG.register(
             "to reactivate it.",
             "ar": "تعذّر تحصيل الدفعة فعُلّقت عضويتك. حدّث بطاقتك لإعادة تفعيلها.",
         },
+        "delivery.invalid_parent": {
+            "en": "Use a parent of the form users/{user}/notifications/{notification}, with - "
+            "for either to read across all.",
+            "ar": "استخدم أصلًا بالصيغة users/{user}/notifications/{notification}، مع - "
+            "لأيٍّ منهما لقراءة الكل.",
+        },
+        "delivery.invalid_filter": {
+            "en": "Filter by state only, such as state = STATE_FAILED.",
+            "ar": "صفِّ بالحالة فقط، مثل state = STATE_FAILED.",
+        },
+        "delivery.invalid_name": {
+            "en": "Use a name of the form "
+            "users/{user}/notifications/{notification}/deliveries/{delivery}.",
+            "ar": "استخدم اسمًا بالصيغة "
+            "users/{user}/notifications/{notification}/deliveries/{delivery}.",
+        },
+        "delivery.not_found": {
+            "en": "This notification has no such delivery.",
+            "ar": "لا يوجد لهذا الإشعار تسليم بهذا الاسم.",
+        },
+        "delivery.not_failed": {
+            "en": "Only a failed delivery can be retried.",
+            "ar": "لا تمكن إعادة المحاولة إلا لتسليم فشل.",
+        },
         "device.invalid_token": {
             "en": "Send the FCM registration token the app received, without spaces.",
             "ar": "أرسل رمز التسجيل من FCM الذي تلقاه التطبيق، دون مسافات.",

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, String, Text, Time
+from sqlalchemy import BigInteger, Column, DateTime, Index, String, Text, Time
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -68,6 +68,7 @@ class DeliveryRecord(SQLModel, table=True):
     __tablename__ = "deliveries"
     __table_args__ = (
         Index("deliveries_due", "next_attempt", postgresql_where=Column("state") == "pending"),
+        Index("deliveries_failed", "updated_at", postgresql_where=Column("state") == "failed"),
     )
 
     notification_id: uuid.UUID = Field(foreign_key="notifications.id", primary_key=True)
@@ -85,6 +86,7 @@ class EmailRecord(SQLModel, table=True):
     __tablename__ = "emails"
     __table_args__ = (
         Index("emails_due", "next_attempt", postgresql_where=Column("state") == "pending"),
+        Index("emails_failed", "updated_at", postgresql_where=Column("state") == "failed"),
     )
 
     id: uuid.UUID = Field(primary_key=True)
@@ -141,3 +143,18 @@ class CampaignRecord(SQLModel, table=True):
     started: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class DeliveryAttemptRecord(SQLModel, table=True):
+    """The delivery log: one row per try at sending a push or an email."""
+
+    __tablename__ = "delivery_attempts"
+    __table_args__ = (Index("delivery_attempts_of", "notification_id", "target"),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    notification_id: uuid.UUID
+    target: str = Field(max_length=64)  # A device's id, or `email`.
+    channel: str = Field(max_length=8)
+    attempt: int
+    outcome: str = Field(max_length=16)
+    attempted_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from stride.platform.errors import FieldViolation, InvalidArgument
+from stride.platform.errors import FailedPrecondition, FieldViolation, InvalidArgument
 
 _NOTIFICATIONS = uuid.UUID("3c0f6a1e-8d52-4b7e-9a41-2f6d0c8e5b19")
 _DEVICES = uuid.UUID("a7e2c5d0-1b94-4f3a-8c6e-5d0b9f2a7e31")
@@ -125,6 +125,71 @@ class Email:
 
 
 Sendable = TypeVar("Sendable", Delivery, Email)
+
+EMAIL_TARGET = "email"  # The target of an email: its notification has one address.
+
+
+class Channel(enum.Enum):
+    PUSH = "push"
+    EMAIL = "email"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One try at sending: the delivery log keeps every one."""
+
+    notification_id: uuid.UUID
+    target: str  # The device's id for a push; EMAIL_TARGET for an email.
+    channel: Channel
+    number: int  # 1 for the first try.
+    outcome: SendOutcome
+    at: datetime
+
+
+def attempt_of(sent: Delivery | Email, outcome: SendOutcome, at: datetime) -> Attempt:
+    if isinstance(sent, Delivery):
+        return Attempt(
+            sent.notification_id, str(sent.device_id), Channel.PUSH, sent.attempts + 1, outcome, at
+        )
+    return Attempt(sent.id, EMAIL_TARGET, Channel.EMAIL, sent.attempts + 1, outcome, at)
+
+
+@dataclass(frozen=True)
+class DeliveryStatus:
+    """How one delivery of a notification stands, with every attempt so far."""
+
+    user_id: uuid.UUID
+    notification_id: uuid.UUID
+    target: str
+    channel: Channel
+    state: DeliveryState
+    attempts: int  # Failed tries so far.
+    next_attempt: datetime
+    updated: datetime
+    log: tuple[Attempt, ...] = ()
+
+    @property
+    def resource_name(self) -> str:
+        return f"users/{self.user_id}/notifications/{self.notification_id}/deliveries/{self.target}"
+
+
+def settled(sent: Sendable, outcome: SendOutcome, now: datetime) -> Sendable:
+    """A push or email after the provider's answer: a dead letter (FAILED) once refused or
+    out of retries."""
+    return {
+        SendOutcome.SENT: replace(sent, state=DeliveryState.SENT),
+        SendOutcome.DEAD_TOKEN: replace(sent, state=DeliveryState.DEAD_TOKEN),
+        SendOutcome.REFUSED: replace(sent, state=DeliveryState.FAILED),
+        SendOutcome.RETRY: retried(sent, now),
+    }[outcome]
+
+
+def redriven(status: DeliveryStatus, now: datetime) -> DeliveryStatus:
+    """A dead letter back in line, with its retries afresh (a provider outage is over, a
+    mailbox was fixed). Only failed deliveries: a dead token's device is gone."""
+    if status.state is not DeliveryState.FAILED:
+        raise FailedPrecondition("DELIVERY_NOT_FAILED", "delivery.not_failed")
+    return replace(status, state=DeliveryState.PENDING, attempts=0, next_attempt=now)
 
 
 def retried(delivery: Sendable, now: datetime) -> Sendable:

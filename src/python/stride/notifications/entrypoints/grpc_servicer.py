@@ -20,7 +20,12 @@ from stride.notifications.entrypoints.campaign_protos import (
     send_time_from_proto,
     variants_from_proto,
 )
-from stride.notifications.service_layer import campaigns, members, previews
+from stride.notifications.entrypoints.delivery_protos import (
+    delivery_filter,
+    delivery_name,
+    delivery_to_proto,
+)
+from stride.notifications.service_layer import campaigns, deliveries, members, previews
 from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
 from stride.notifications.v1 import notifications_service_pb2 as pb
 from stride.notifications.v1 import notifications_service_pb2_grpc as pb_grpc
@@ -157,6 +162,30 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
         )
         read = await members.mark_read(self._unit_of_work(), user_id, notification_id)
         return notification_to_proto(read)
+
+    async def ListDeliveries(  # noqa: N802
+        self, request: pb.ListDeliveriesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListDeliveriesResponse:
+        page = Page.from_request(request.page_size, request.page_token)
+        fetched = await deliveries.list_deliveries(
+            self._unit_of_work(),
+            delivery_filter(request.parent, request.filter),
+            page.offset,
+            page.fetch_limit,
+        )
+        found, next_page_token = page.cut(fetched)
+        return pb.ListDeliveriesResponse(
+            deliveries=[delivery_to_proto(status) for status in found],
+            next_page_token=next_page_token,
+        )
+
+    async def RetryDelivery(  # noqa: N802
+        self, request: pb.RetryDeliveryRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Delivery:
+        retried = await deliveries.retry_delivery(
+            self._unit_of_work(), *delivery_name(request.name)
+        )
+        return delivery_to_proto(retried)
 
     async def CreateCampaign(  # noqa: N802
         self, request: pb.CreateCampaignRequest, context: grpc.aio.ServicerContext

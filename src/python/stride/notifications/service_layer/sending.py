@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
 
@@ -19,7 +18,8 @@ from stride.notifications.domain.notifications import (
     Email,
     Notification,
     SendOutcome,
-    retried,
+    attempt_of,
+    settled,
 )
 from stride.notifications.service_layer.events import local_time, notify
 from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
@@ -53,10 +53,10 @@ async def send_due(
         outcomes = await asyncio.gather(
             *(_push(push, delivery, notification) for delivery, notification in claimed)
         )
-        settled = [
+        answers = [
             (delivery, outcome) for (delivery, _), outcome in zip(claimed, outcomes, strict=True)
         ]
-        await _settle(new_uow(), settled, clock())
+        await _settle(new_uow(), answers, clock())
         handled += len(claimed)
     return handled
 
@@ -85,29 +85,22 @@ async def _claim(
 
 async def _settle(
     uow: NotificationsUnitOfWork,
-    settled: Sequence[tuple[Delivery, SendOutcome]],
+    answers: Sequence[tuple[Delivery, SendOutcome]],
     now: datetime,
 ) -> None:
-    """Records how a batch of pushes went; tokens the provider says are dead are pruned."""
-    after = [_settled(delivery, outcome, now) for delivery, outcome in settled]
+    """Records how a batch of pushes went, and each attempt in the delivery log; tokens the
+    provider says are dead are pruned."""
+    after = [settled(delivery, outcome, now) for delivery, outcome in answers]
     async with uow:
         await uow.notifications.save_deliveries(after, now)
-        for delivery, outcome in settled:
+        await uow.deliveries.log([attempt_of(d, outcome, now) for d, outcome in answers])
+        for delivery, outcome in answers:
             if outcome is SendOutcome.DEAD_TOKEN:
                 await uow.notifications.delete_device(delivery.device_id)
         await uow.commit()
     for delivery in after:
         if delivery.state is DeliveryState.FAILED:
             _log.warning("push failed", extra={"attempts": delivery.attempts})
-
-
-def _settled(delivery: Delivery, outcome: SendOutcome, now: datetime) -> Delivery:
-    return {
-        SendOutcome.SENT: replace(delivery, state=DeliveryState.SENT),
-        SendOutcome.DEAD_TOKEN: replace(delivery, state=DeliveryState.DEAD_TOKEN),
-        SendOutcome.REFUSED: replace(delivery, state=DeliveryState.FAILED),
-        SendOutcome.RETRY: retried(delivery, now),
-    }[outcome]
 
 
 async def send_due_emails(
@@ -119,13 +112,10 @@ async def send_due_emails(
         for email in claimed:
             outcome = await mailer.send(email)
             now = clock()
-            settled = {
-                SendOutcome.SENT: replace(email, state=DeliveryState.SENT),
-                SendOutcome.RETRY: retried(email, now),
-            }.get(outcome, replace(email, state=DeliveryState.FAILED))
             uow = new_uow()
             async with uow:
-                await uow.emails.save(settled, now)
+                await uow.emails.save(settled(email, outcome, now), now)
+                await uow.deliveries.log([attempt_of(email, outcome, now)])
                 await uow.commit()
         handled += len(claimed)
     return handled

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stride.notifications.adapters.campaign_repository import CampaignRepository
+from stride.notifications.adapters.delivery_log_repository import DeliveryLogRepository
 from stride.notifications.adapters.email_repository import EmailRepository
 from stride.notifications.adapters.reminder_repository import ReminderRepository
 from stride.notifications.adapters.repository import NotificationRepository
@@ -18,6 +19,7 @@ class NotificationsUnitOfWork(UnitOfWork):
     emails: EmailRepository
     reminders: ReminderRepository
     campaigns: CampaignRepository
+    deliveries: DeliveryLogRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         super().__init__(sessions, SOURCE)
@@ -27,3 +29,4 @@ class NotificationsUnitOfWork(UnitOfWork):
         self.emails = EmailRepository(session)
         self.reminders = ReminderRepository(session)
         self.campaigns = CampaignRepository(session)
+        self.deliveries = DeliveryLogRepository(session)

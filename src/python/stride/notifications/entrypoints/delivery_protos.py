@@ -1,0 +1,92 @@
+"""Deliveries between protobuf and the domain: names with AIP-159 wildcards, the one filter
+supported, and the delivery log."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from stride.notifications.adapters.delivery_log_repository import DeliveryFilter
+from stride.notifications.domain.notifications import (
+    EMAIL_TARGET,
+    Channel,
+    DeliveryState,
+    DeliveryStatus,
+    SendOutcome,
+)
+from stride.notifications.v1 import notifications_service_pb2 as pb
+from stride.platform.errors import FieldViolation, InvalidArgument
+from stride.platform.grpc.timestamps import timestamp
+
+_UUID = "[0-9a-fA-F-]{36}"
+_PARENT = re.compile(rf"^users/({_UUID}|-)/notifications/({_UUID}|-)$")
+_NAME = re.compile(
+    rf"^users/({_UUID})/notifications/({_UUID})/deliveries/({_UUID}|{EMAIL_TARGET})$"
+)
+_STATE_FILTER = re.compile(r"^\s*state\s*=\s*(STATE_[A-Z_]+)\s*$")
+_CHANNELS = {Channel.PUSH: pb.Delivery.CHANNEL_PUSH, Channel.EMAIL: pb.Delivery.CHANNEL_EMAIL}
+_STATES = {
+    DeliveryState.PENDING: pb.Delivery.STATE_PENDING,
+    DeliveryState.SENDING: pb.Delivery.STATE_SENDING,
+    DeliveryState.SENT: pb.Delivery.STATE_SENT,
+    DeliveryState.FAILED: pb.Delivery.STATE_FAILED,
+    DeliveryState.DEAD_TOKEN: pb.Delivery.STATE_DEAD_TOKEN,
+    DeliveryState.CANCELLED: pb.Delivery.STATE_CANCELLED,
+}
+_OUTCOMES = {
+    SendOutcome.SENT: pb.DeliveryAttempt.OUTCOME_SENT,
+    SendOutcome.RETRY: pb.DeliveryAttempt.OUTCOME_RETRY,
+    SendOutcome.REFUSED: pb.DeliveryAttempt.OUTCOME_REFUSED,
+    SendOutcome.DEAD_TOKEN: pb.DeliveryAttempt.OUTCOME_DEAD_TOKEN,
+}
+
+
+def delivery_filter(parent: str, filter_: str) -> DeliveryFilter:
+    """`users/{user|-}/notifications/{notification|-}` and `state = STATE_…` (or nothing)."""
+    violations = []
+    owner = _PARENT.match(parent)
+    if owner is None:
+        violations.append(FieldViolation("parent", "delivery.invalid_parent"))
+    state_name = _STATE_FILTER.match(filter_)
+    by_name = {pb.Delivery.State.Name(proto): known for known, proto in _STATES.items()}
+    state = by_name.get(state_name.group(1)) if state_name else None
+    if filter_.strip() and state is None:
+        violations.append(FieldViolation("filter", "delivery.invalid_filter"))
+    if violations or owner is None:
+        raise InvalidArgument(violations)
+    user, notification = (None if part == "-" else uuid.UUID(part) for part in owner.groups())
+    return DeliveryFilter(user, notification, state)
+
+
+def delivery_name(name: str) -> tuple[uuid.UUID, uuid.UUID, str]:
+    """`users/{user}/notifications/{notification}/deliveries/{device id|email}`."""
+    parts = _NAME.match(name)
+    try:
+        if parts is None:
+            raise ValueError(name)
+        user, notification = uuid.UUID(parts.group(1)), uuid.UUID(parts.group(2))
+        target = (
+            parts.group(3) if parts.group(3) == EMAIL_TARGET else str(uuid.UUID(parts.group(3)))
+        )
+    except ValueError:
+        raise InvalidArgument([FieldViolation("name", "delivery.invalid_name")]) from None
+    return user, notification, target
+
+
+def delivery_to_proto(status: DeliveryStatus) -> pb.Delivery:
+    return pb.Delivery(
+        name=status.resource_name,
+        channel=_CHANNELS[status.channel],
+        state=_STATES[status.state],
+        failed_attempts=status.attempts,
+        next_attempt_time=timestamp(status.next_attempt),
+        update_time=timestamp(status.updated),
+        attempts=[
+            pb.DeliveryAttempt(
+                attempt=attempt.number,
+                outcome=_OUTCOMES[attempt.outcome],
+                attempt_time=timestamp(attempt.at),
+            )
+            for attempt in status.log
+        ],
+    )
