@@ -154,6 +154,9 @@ async def test_preferences_are_read_and_changed_field_by_field(
     nowhere = await call(
         "PATCH", f"{url}?updateMask=time_zone", {"timeZone": "Mars/Olympus"}, **member.auth
     )
+    local_number = await call(
+        "PATCH", f"{url}?updateMask=phone_number", {"phoneNumber": "0501234567"}, **member.auth
+    )
     by_other = await call("GET", url, **other.auth)
 
     assert defaults.status == 200, defaults.body
@@ -163,6 +166,7 @@ async def test_preferences_are_read_and_changed_field_by_field(
     assert (opted_in.body["marketingPush"], opted_in.body["quietHoursStart"]) == (True, "22:00")
     assert nowhere.status == 400
     assert violations(nowhere) == {"preferences.time_zone": "preferences.unknown_zone"}
+    assert violations(local_number) == {"preferences.phone_number": "preferences.phone_number"}
     assert by_other.status == 403
 
 

@@ -26,14 +26,17 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope as SmtpEnvelope
 
 from stack.fcm import PROJECT_ID, FcmServer
+from stack.twilio import ACCOUNT_SID, SENDER, running_twilio
 from stride.billing.events.v1.events_pb2 import PaymentChanged, SubscriptionChanged
 from stride.events.v1.envelope_pb2 import Envelope
 from stride.identity.events.v1.events_pb2 import PasswordResetRequested, UserRegistered
 from stride.notifications.adapters.delivery_log_repository import DeliveryFilter
 from stride.notifications.adapters.fcm_push import FcmPush, ServiceAccount
+from stride.notifications.adapters.twilio_sms import TwilioSms
 from stride.notifications.config import NotificationsSettings
 from stride.notifications.domain.notifications import (
     RETRY_DELAYS,
+    SMS_TARGET,
     Channel,
     DeliveryState,
     Email,
@@ -206,7 +209,7 @@ async def test_dead_tokens_are_pruned_and_an_unavailable_provider_is_retried(
     now = datetime.now(UTC)
     uow = new_uow()
     async with uow:
-        await events.notify(uow.notifications, "event-1", member, "waitlist.promoted", "s", now)
+        await events.notify(uow.session, "event-1", member, "waitlist.promoted", "s", now)
         await uow.commit()
     push = FcmPush(fcm.api_base, PROJECT_ID, ServiceAccount.from_json(fcm.key_json))
     try:
@@ -300,9 +303,9 @@ async def test_quiet_hours_defer_a_marketing_push_and_a_transactional_one_goes_n
     async with uow:
         for user in (member, opted_out):
             await events.notify(
-                uow.notifications, "offer-1", user, "test.offer", "s", late, Category.MARKETING
+                uow.session, "offer-1", user, "test.offer", "s", late, Category.MARKETING
             )
-        await events.notify(uow.notifications, "promo-1", member, "waitlist.promoted", "s", late)
+        await events.notify(uow.session, "promo-1", member, "waitlist.promoted", "s", late)
         await uow.commit()
 
     def titles(user: uuid.UUID) -> list[object]:
@@ -404,7 +407,7 @@ async def test_marketing_pushes_are_capped_per_day_on_the_user_s_calendar(
     async with uow:
         for moment, event in [*offers, (days[1], "next-day")]:
             await events.notify(
-                uow.notifications, event, member, "test.offer", "s", moment, Category.MARKETING
+                uow.session, event, member, "test.offer", "s", moment, Category.MARKETING
             )
         await uow.commit()
     push = FcmPush(fcm.api_base, PROJECT_ID, ServiceAccount.from_json(fcm.key_json))
@@ -492,7 +495,7 @@ async def test_a_delivery_out_of_retries_is_a_dead_letter_until_staff_retry_it(
     start = datetime(2027, 6, 1, 9, tzinfo=UTC)
     uow = new_uow()
     async with uow:
-        await events.notify(uow.notifications, "dl-1", member, "waitlist.promoted", "s", start)
+        await events.notify(uow.session, "dl-1", member, "waitlist.promoted", "s", start)
         await uow.emails.add(
             Email(
                 notification_id("dl-2", member),
@@ -531,3 +534,41 @@ async def test_a_delivery_out_of_retries_is_a_dead_letter_until_staff_retry_it(
     ]
     assert after.state is DeliveryState.SENT
     assert [a.outcome for a in after.log][-2:] == [SendOutcome.RETRY, SendOutcome.SENT]
+
+
+async def test_transactional_messages_are_texted_to_members_who_gave_a_number(
+    new_uow: partial[NotificationsUnitOfWork],
+) -> None:
+    texted, untexted = uuid.uuid4(), uuid.uuid4()
+    with authenticated_as(Principal(user_id=str(texted), roles=frozenset({"member"}))):
+        await members.update_preferences(
+            new_uow(), texted, {"phone_number": "+966501234567", "marketing_push": True}
+        )
+    now = datetime(2027, 7, 1, 9, tzinfo=UTC)
+    uow = new_uow()
+    async with uow:
+        for user in (texted, untexted):
+            await events.notify(uow.session, "tx-1", user, "waitlist.promoted", "s", now)
+        await events.notify(
+            uow.session, "offer-2", texted, "test.offer", "s", now, Category.MARKETING
+        )
+        await uow.commit()
+    async with running_twilio() as twilio:
+        texter = TwilioSms(twilio.api_base, ACCOUNT_SID, twilio.auth_token, SENDER)
+        try:
+            sent = await sending.send_due_texts(new_uow, texter, clock=lambda: now)
+        finally:
+            await texter.close()
+    admin = Principal(user_id=str(uuid.uuid4()), roles=frozenset({"admin"}))
+    with authenticated_as(admin):
+        (logged,) = await deliveries.list_deliveries(
+            new_uow(), DeliveryFilter(user_id=texted, target=SMS_TARGET), 0, 10
+        )
+
+    assert sent == 1  # Marketing is never texted; no number, no text.
+    (message,) = twilio.messages
+    assert (message["to"], message["body"]) == (
+        "+966501234567",
+        "You're in!\nA spot opened up: your place on the waitlist is now a booking.",
+    )
+    assert (logged.channel, logged.state) == (Channel.SMS, DeliveryState.SENT)

@@ -23,12 +23,17 @@ class NotificationsSettings(ServiceSettings):
     smtp_password: SecretStr = SecretStr("")
     smtp_starttls: bool = True
     email_from: str = "Stride <no-reply@stride.app>"
+    # Text messages through Twilio's REST API; texting is off while the account is unset.
+    twilio_account_sid: str = ""
+    twilio_auth_token: SecretStr = SecretStr("")
+    twilio_api_base: str = "https://api.twilio.com"
+    sms_from: str = ""  # The Twilio number texts come from, in E.164.
     # The public address of the edge, for links in messages.
     public_base_url: str = "https://api.stride.app"
     # How often the senders look for pushes and emails due (several replicas may run them).
     send_every_seconds: float = Field(default=1.0, gt=0)
 
-    @field_validator("fcm_api_base", "public_base_url")
+    @field_validator("fcm_api_base", "twilio_api_base", "public_base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from stride.notifications.adapters.fcm_push import FcmPush, ServiceAccount
 from stride.notifications.adapters.smtp_email import SmtpEmail
 from stride.notifications.adapters.templates import Templates
+from stride.notifications.adapters.twilio_sms import TwilioSms
 from stride.notifications.config import NotificationsSettings
 from stride.notifications.entrypoints.grpc_servicer import NotificationsServicer
 from stride.notifications.service_layer import campaigns, events, sending
@@ -78,6 +79,17 @@ def push_provider(settings: NotificationsSettings) -> FcmPush | None:
     return FcmPush(settings.fcm_api_base, settings.fcm_project_id, account)
 
 
+def texter(settings: NotificationsSettings) -> TwilioSms | None:
+    if not settings.twilio_account_sid:
+        return None
+    return TwilioSms(
+        settings.twilio_api_base,
+        settings.twilio_account_sid,
+        settings.twilio_auth_token.get_secret_value(),
+        settings.sms_from,
+    )
+
+
 def mailer(settings: NotificationsSettings) -> SmtpEmail | None:
     if settings.smtp_host is None:
         return None
@@ -123,6 +135,14 @@ async def build_app(settings: NotificationsSettings) -> GrpcApp:
             await sending.send_due_emails(new_uow, email)
 
         jobs.append(Periodic("send-emails", settings.send_every_seconds, send_emails))
+    sms = texter(settings)
+    if sms is not None:
+
+        async def send_texts() -> None:
+            await sending.send_due_texts(new_uow, sms)
+
+        jobs.append(Periodic("send-texts", settings.send_every_seconds, send_texts))
+        on_stop.append(sms.close)
     return GrpcApp(
         settings=settings,
         services=[

@@ -86,6 +86,10 @@ CATALOG.register(
             "en": "Only a failed delivery can be retried.",
             "ar": "لا تمكن إعادة المحاولة إلا لتسليم فشل.",
         },
+        "preferences.phone_number": {
+            "en": "Give the phone number with its country code, such as +966501234567.",
+            "ar": "اكتب رقم الهاتف مع رمز الدولة، مثل ‎+966501234567.",
+        },
         "device.invalid_token": {
             "en": "Send the FCM registration token the app received, without spaces.",
             "ar": "أرسل رمز التسجيل من FCM الذي تلقاه التطبيق، دون مسافات.",

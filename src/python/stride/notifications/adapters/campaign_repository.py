@@ -233,6 +233,7 @@ def _to_recipient(record: RecipientRecord) -> Recipient:
             record.quiet_end,
             record.marketing_push,
             record.marketing_email,
+            record.phone_number,
         ),
         record.language,
     )

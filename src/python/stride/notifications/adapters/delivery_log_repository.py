@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, cast, false, literal, true, union_all, update
+from sqlalchemy import String, cast, false, literal, union_all, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -20,9 +20,11 @@ from stride.notifications.adapters.tables import (
     DeliveryRecord,
     EmailRecord,
     NotificationRecord,
+    TextMessageRecord,
 )
 from stride.notifications.domain.notifications import (
     EMAIL_TARGET,
+    SMS_TARGET,
     Attempt,
     Channel,
     DeliveryState,
@@ -38,7 +40,7 @@ class DeliveryFilter:
     user_id: uuid.UUID | None = None
     notification_id: uuid.UUID | None = None
     state: DeliveryState | None = None
-    target: str | None = None  # A device's id, or EMAIL_TARGET.
+    target: str | None = None  # A device's id, EMAIL_TARGET or SMS_TARGET.
 
 
 class DeliveryLogRepository:
@@ -66,7 +68,7 @@ class DeliveryLogRepository:
     async def statuses(
         self, matching: DeliveryFilter, offset: int, limit: int
     ) -> list[DeliveryStatus]:
-        """Pushes and emails matching, most recently changed first, each with its log."""
+        """Pushes, emails and texts matching, most recently changed first, each with its log."""
         pushes = select(
             col(NotificationRecord.user_id).label("user_id"),
             col(DeliveryRecord.notification_id).label("notification_id"),
@@ -79,23 +81,28 @@ class DeliveryLogRepository:
         ).join(
             NotificationRecord, col(NotificationRecord.id) == col(DeliveryRecord.notification_id)
         )
-        emails = select(
-            col(EmailRecord.user_id),
-            col(EmailRecord.id),
-            literal(EMAIL_TARGET),
-            literal(Channel.EMAIL.value),
-            col(EmailRecord.state),
-            col(EmailRecord.attempts),
-            col(EmailRecord.next_attempt),
-            col(EmailRecord.updated_at),
+        conditions = _common(
+            matching, NotificationRecord.user_id, DeliveryRecord.notification_id, DeliveryRecord
         )
-        pushes = pushes.where(*_conditions(matching, NotificationRecord.user_id, DeliveryRecord))
-        emails = emails.where(*_conditions(matching, EmailRecord.user_id, EmailRecord))
-        both = union_all(pushes, emails).subquery()
+        if matching.target in _SINGLE_ADDRESS:
+            conditions.append(false())
+        elif matching.target is not None:
+            conditions.append(col(DeliveryRecord.device_id) == uuid.UUID(matching.target))
+        deliveries = union_all(
+            pushes.where(*conditions),
+            *(
+                _single_address(table, target, channel, matching)
+                for target, (table, channel) in _SINGLE_ADDRESS.items()
+            ),
+        ).subquery()
         rows = (
             await self._db.execute(
-                select(both)
-                .order_by(both.c.updated_at.desc(), both.c.notification_id, both.c.target)
+                select(deliveries)
+                .order_by(
+                    deliveries.c.updated_at.desc(),
+                    deliveries.c.notification_id,
+                    deliveries.c.target,
+                )
                 .offset(offset)
                 .limit(limit)
             )
@@ -146,8 +153,9 @@ class DeliveryLogRepository:
             "next_attempt": status.next_attempt,
             "updated_at": now,
         }
-        if status.channel is Channel.EMAIL:
-            query = update(EmailRecord).where(col(EmailRecord.id) == status.notification_id)
+        if status.target in _SINGLE_ADDRESS:
+            table = _SINGLE_ADDRESS[status.target][0]
+            query = update(table).where(col(table.id) == status.notification_id)
         else:
             query = update(DeliveryRecord).where(
                 col(DeliveryRecord.notification_id) == status.notification_id,
@@ -156,19 +164,40 @@ class DeliveryLogRepository:
         await self._db.execute(query.values(**values))
 
 
-def _conditions(matching: DeliveryFilter, owner: Any, table: Any) -> list[Any]:
-    emails = table is EmailRecord
-    key = table.id if emails else table.notification_id
-    conditions: list[Any] = []
-    if matching.target is not None:
-        if emails or matching.target == EMAIL_TARGET:
-            conditions.append(true() if emails and matching.target == EMAIL_TARGET else false())
-        else:
-            conditions.append(col(table.device_id) == uuid.UUID(matching.target))
+_SINGLE_ADDRESS: dict[str, tuple[type[EmailRecord] | type[TextMessageRecord], Channel]] = {
+    EMAIL_TARGET: (EmailRecord, Channel.EMAIL),
+    SMS_TARGET: (TextMessageRecord, Channel.SMS),
+}
+
+
+def _single_address(
+    table: type[EmailRecord] | type[TextMessageRecord],
+    target: str,
+    channel: Channel,
+    matching: DeliveryFilter,
+) -> Any:
+    """An email's or a text's row as a delivery: its notification sends one of each at most."""
+    conditions = _common(matching, table.user_id, table.id, table)
+    if matching.target not in (None, target):
+        conditions.append(false())
+    return select(
+        col(table.user_id),
+        col(table.id),
+        literal(target),
+        literal(channel.value),
+        col(table.state),
+        col(table.attempts),
+        col(table.next_attempt),
+        col(table.updated_at),
+    ).where(*conditions)
+
+
+def _common(matching: DeliveryFilter, owner: Any, notification: Any, table: Any) -> list[Any]:
+    conditions = []
     if matching.user_id is not None:
         conditions.append(col(owner) == matching.user_id)
     if matching.notification_id is not None:
-        conditions.append(col(key) == matching.notification_id)
+        conditions.append(col(notification) == matching.notification_id)
     if matching.state is not None:
         conditions.append(col(table.state) == matching.state.value)
     return conditions

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
+from sqlmodel import col
 
+from stride.notifications.adapters import outgoing
 from stride.notifications.adapters.tables import EmailRecord
 from stride.notifications.domain.notifications import DeliveryState, Email
 
@@ -42,37 +42,12 @@ class EmailRepository:
         return added.first() is not None
 
     async def claim_due(self, now: datetime, limit: int) -> list[Email]:
-        """Up to `limit` emails due by `now`, marked SENDING (see NotificationRepository's
-        claim_due: the caller commits before sending)."""
-        records = await self._db.execute(
-            select(EmailRecord)
-            .where(
-                col(EmailRecord.state) == DeliveryState.PENDING.value,
-                col(EmailRecord.next_attempt) <= now,
-            )
-            .order_by(col(EmailRecord.next_attempt))
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        claimed = [
-            replace(_to_email(record), state=DeliveryState.SENDING)
-            for record in records.scalars().all()
-        ]
-        for email in claimed:
-            await self.save(email, now)
-        return claimed
+        """Up to `limit` emails due by `now`, marked SENDING: the caller commits, then sends."""
+        claimed = await outgoing.claim_due(self._db, EmailRecord, now, limit)
+        return [replace(_to_email(record), state=DeliveryState.SENDING) for record in claimed]
 
     async def save(self, email: Email, now: datetime) -> None:
-        await self._db.execute(
-            update(EmailRecord)
-            .where(col(EmailRecord.id) == email.id)
-            .values(
-                state=email.state.value,
-                attempts=email.attempts,
-                next_attempt=email.next_attempt,
-                updated_at=now,
-            )
-        )
+        await outgoing.save(self._db, EmailRecord, email, now)
 
 
 def _to_email(record: EmailRecord) -> Email:

@@ -61,6 +61,7 @@ class NotificationRepository:
             record.quiet_end,
             record.marketing_push,
             record.marketing_email,
+            record.phone_number,
         )
 
     async def save_preferences(self, preferences: Preferences, now: datetime) -> None:
@@ -71,6 +72,7 @@ class NotificationRepository:
             "quiet_end": preferences.quiet_end,
             "marketing_push": preferences.marketing_push,
             "marketing_email": preferences.marketing_email,
+            "phone_number": preferences.phone_number,
             "updated_at": now,
         }
         await self._db.execute(

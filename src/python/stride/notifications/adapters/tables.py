@@ -24,6 +24,7 @@ class RecipientRecord(SQLModel, table=True):
     quiet_end: time | None = Field(default=None, sa_column=Column(Time))
     marketing_push: bool = False
     marketing_email: bool = False
+    phone_number: str = Field(default="", max_length=16)
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
@@ -96,6 +97,26 @@ class EmailRecord(SQLModel, table=True):
     subject: str = Field(sa_column=Column(String(200), nullable=False))
     text_body: str = Field(sa_column=Column(Text, nullable=False))
     html_body: str = Field(sa_column=Column(Text, nullable=False))
+    state: str = Field(max_length=16)
+    attempts: int = 0
+    next_attempt: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class TextMessageRecord(SQLModel, table=True):
+    """A text message to send (or sent) for a transactional notification."""
+
+    __tablename__ = "text_messages"
+    __table_args__ = (
+        Index("text_messages_due", "next_attempt", postgresql_where=Column("state") == "pending"),
+        Index("text_messages_failed", "updated_at", postgresql_where=Column("state") == "failed"),
+    )
+
+    id: uuid.UUID = Field(primary_key=True)
+    user_id: uuid.UUID = Field(index=True)
+    to_number: str = Field(max_length=16)
+    body: str = Field(sa_column=Column(Text, nullable=False))
     state: str = Field(max_length=16)
     attempts: int = 0
     next_attempt: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -124,14 +124,30 @@ class Email:
     next_attempt: datetime
 
 
-Sendable = TypeVar("Sendable", Delivery, Email)
+@dataclass(frozen=True)
+class Sms:
+    """One text message to one phone, for a transactional notification."""
 
-EMAIL_TARGET = "email"  # The target of an email: its notification has one address.
+    id: uuid.UUID  # The notification's id: a notification texts a user once.
+    user_id: uuid.UUID
+    to: str  # E.164, e.g. +966501234567.
+    body: str
+    state: DeliveryState
+    attempts: int
+    next_attempt: datetime
+
+
+Sendable = TypeVar("Sendable", Delivery, Email, Sms)
+
+# The target of an email or a text: its notification has one address and one phone.
+EMAIL_TARGET = "email"
+SMS_TARGET = "sms"
 
 
 class Channel(enum.Enum):
     PUSH = "push"
     EMAIL = "email"
+    SMS = "sms"
 
 
 @dataclass(frozen=True)
@@ -139,19 +155,21 @@ class Attempt:
     """One try at sending: the delivery log keeps every one."""
 
     notification_id: uuid.UUID
-    target: str  # The device's id for a push; EMAIL_TARGET for an email.
+    target: str  # The device's id for a push; EMAIL_TARGET or SMS_TARGET.
     channel: Channel
     number: int  # 1 for the first try.
     outcome: SendOutcome
     at: datetime
 
 
-def attempt_of(sent: Delivery | Email, outcome: SendOutcome, at: datetime) -> Attempt:
+def attempt_of(sent: Delivery | Email | Sms, outcome: SendOutcome, at: datetime) -> Attempt:
+    number = sent.attempts + 1
     if isinstance(sent, Delivery):
-        return Attempt(
-            sent.notification_id, str(sent.device_id), Channel.PUSH, sent.attempts + 1, outcome, at
-        )
-    return Attempt(sent.id, EMAIL_TARGET, Channel.EMAIL, sent.attempts + 1, outcome, at)
+        target = str(sent.device_id)
+        return Attempt(sent.notification_id, target, Channel.PUSH, number, outcome, at)
+    if isinstance(sent, Email):
+        return Attempt(sent.id, EMAIL_TARGET, Channel.EMAIL, number, outcome, at)
+    return Attempt(sent.id, SMS_TARGET, Channel.SMS, number, outcome, at)
 
 
 @dataclass(frozen=True)

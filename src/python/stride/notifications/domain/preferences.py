@@ -9,6 +9,7 @@ across daylight-saving changes).
 from __future__ import annotations
 
 import enum
+import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from stride.platform.errors import FieldViolation, InvalidArgument
 
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")  # ITU-T E.164: a country code and up to 15 digits.
 MARKETING_PUSHES_PER_DAY = 3  # On the user's calendar day; the rest reach the inbox only.
 
 
@@ -33,6 +35,8 @@ class Preferences:
     quiet_end: time | None = None
     marketing_push: bool = False
     marketing_email: bool = False
+    # Where transactional messages are also texted (E.164); empty: no text messages.
+    phone_number: str = ""
 
     @property
     def resource_name(self) -> str:
@@ -46,8 +50,11 @@ def validate_preferences(
     quiet_end: str,
     marketing_push: bool,
     marketing_email: bool,
+    phone_number: str = "",
 ) -> Preferences:
     violations = []
+    if phone_number and not _E164.match(phone_number):
+        violations.append(FieldViolation("preferences.phone_number", "preferences.phone_number"))
     if not known_zone(time_zone):
         violations.append(FieldViolation("preferences.time_zone", "preferences.unknown_zone"))
     start, end = _clock_time(quiet_start), _clock_time(quiet_end)
@@ -58,7 +65,9 @@ def validate_preferences(
         )
     if violations:
         raise InvalidArgument(violations)
-    return Preferences(user_id, time_zone, start, end, marketing_push, marketing_email)
+    return Preferences(
+        user_id, time_zone, start, end, marketing_push, marketing_email, phone_number
+    )
 
 
 def known_zone(name: str) -> bool:

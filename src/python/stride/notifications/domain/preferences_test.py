@@ -64,11 +64,14 @@ def test_preferences_name_a_real_zone_and_a_whole_window() -> None:
         time(7)
     )
     with pytest.raises(InvalidArgument) as refused:
-        validate_preferences(user, "Mars/Olympus", "22:00", "", False, False)
+        validate_preferences(user, "Mars/Olympus", "22:00", "", False, False, "0501234567")
     assert [v.field for v in refused.value.violations] == [
+        "preferences.phone_number",  # Not E.164: no country code.
         "preferences.time_zone",
         "preferences.quiet_hours_start",
     ]
+    texted = validate_preferences(user, "UTC", "", "", False, False, "+966501234567")
+    assert texted.phone_number == "+966501234567"
 
 
 def test_a_user_s_day_is_their_calendar_day_even_when_the_clocks_change() -> None:

@@ -9,6 +9,7 @@ import uuid
 from stride.notifications.adapters.delivery_log_repository import DeliveryFilter
 from stride.notifications.domain.notifications import (
     EMAIL_TARGET,
+    SMS_TARGET,
     Channel,
     DeliveryState,
     DeliveryStatus,
@@ -21,10 +22,14 @@ from stride.platform.grpc.timestamps import timestamp
 _UUID = "[0-9a-fA-F-]{36}"
 _PARENT = re.compile(rf"^users/({_UUID}|-)/notifications/({_UUID}|-)$")
 _NAME = re.compile(
-    rf"^users/({_UUID})/notifications/({_UUID})/deliveries/({_UUID}|{EMAIL_TARGET})$"
+    rf"^users/({_UUID})/notifications/({_UUID})/deliveries/({_UUID}|{EMAIL_TARGET}|{SMS_TARGET})$"
 )
 _STATE_FILTER = re.compile(r"^\s*state\s*=\s*(STATE_[A-Z_]+)\s*$")
-_CHANNELS = {Channel.PUSH: pb.Delivery.CHANNEL_PUSH, Channel.EMAIL: pb.Delivery.CHANNEL_EMAIL}
+_CHANNELS = {
+    Channel.PUSH: pb.Delivery.CHANNEL_PUSH,
+    Channel.EMAIL: pb.Delivery.CHANNEL_EMAIL,
+    Channel.SMS: pb.Delivery.CHANNEL_SMS,
+}
 _STATES = {
     DeliveryState.PENDING: pb.Delivery.STATE_PENDING,
     DeliveryState.SENDING: pb.Delivery.STATE_SENDING,
@@ -59,15 +64,15 @@ def delivery_filter(parent: str, filter_: str) -> DeliveryFilter:
 
 
 def delivery_name(name: str) -> tuple[uuid.UUID, uuid.UUID, str]:
-    """`users/{user}/notifications/{notification}/deliveries/{device id|email}`."""
+    """`users/{user}/notifications/{notification}/deliveries/{device id|email|sms}`."""
     parts = _NAME.match(name)
     try:
         if parts is None:
             raise ValueError(name)
         user, notification = uuid.UUID(parts.group(1)), uuid.UUID(parts.group(2))
-        target = (
-            parts.group(3) if parts.group(3) == EMAIL_TARGET else str(uuid.UUID(parts.group(3)))
-        )
+        target = parts.group(3)
+        if target not in (EMAIL_TARGET, SMS_TARGET):
+            target = str(uuid.UUID(target))  # Its canonical spelling.
     except ValueError:
         raise InvalidArgument([FieldViolation("name", "delivery.invalid_name")]) from None
     return user, notification, target

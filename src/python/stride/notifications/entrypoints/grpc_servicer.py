@@ -55,6 +55,7 @@ def preferences_to_proto(preferences: Preferences) -> pb.NotificationPreferences
         quiet_hours_end=str(fields["quiet_hours_end"]),
         marketing_push=preferences.marketing_push,
         marketing_email=preferences.marketing_email,
+        phone_number=preferences.phone_number,
     )
 
 

@@ -22,10 +22,12 @@ from stride.notifications.adapters.email_repository import EmailRepository
 from stride.notifications.adapters.reminder_repository import ReminderRepository
 from stride.notifications.adapters.repository import NotificationRepository
 from stride.notifications.adapters.templates import Rendered
+from stride.notifications.adapters.text_message_repository import TextMessageRepository
 from stride.notifications.domain.notifications import (
     DeliveryState,
     Email,
     Notification,
+    Sms,
     notification_id,
 )
 from stride.notifications.domain.preferences import (
@@ -72,7 +74,7 @@ async def on_waitlist_promoted(
     member_id = parse_user_name(promoted.member, "member")
     now = clock()
     await notify(
-        NotificationRepository(session),
+        session,
         envelope.id,
         member_id,
         "waitlist.promoted",
@@ -138,9 +140,7 @@ async def _tell_class_members(
     for member in changed.members:
         member_id = parse_user_name(member, "members")
         values = await local_time(repository, member_id, start)
-        await notify(
-            repository, event_id, member_id, kind, changed.class_session, now, values=values
-        )
+        await notify(session, event_id, member_id, kind, changed.class_session, now, values=values)
 
 
 async def local_time(
@@ -162,7 +162,7 @@ async def on_payment_failed(
     if failed.subscription:
         return
     await notify(
-        NotificationRepository(session),
+        session,
         envelope.id,
         parse_user_name(failed.member, "member"),
         "payment.failed",
@@ -194,7 +194,7 @@ async def _tell_subscriber(
     repository = NotificationRepository(session)
     retry = changed.next_renewal_time.ToDatetime(UTC)
     values = await local_time(repository, member_id, retry)
-    await notify(repository, envelope.id, member_id, kind, changed.subscription, now, values=values)
+    await notify(session, envelope.id, member_id, kind, changed.subscription, now, values=values)
 
 
 def _reminder(booking: BookingChanged, member_id: uuid.UUID) -> Reminder:
@@ -204,7 +204,7 @@ def _reminder(booking: BookingChanged, member_id: uuid.UUID) -> Reminder:
 
 
 async def notify(
-    repository: NotificationRepository,
+    session: AsyncSession,
     event_id: str,
     user_id: uuid.UUID,
     kind: str,
@@ -214,8 +214,9 @@ async def notify(
     values: Mapping[str, object] | None = None,
 ) -> None:
     """Writes the notification in the user's language, once per event, with a push for each of
-    their devices: at once if transactional; if marketing, only when the user opted in, up to
-    the day's cap, and after their quiet hours."""
+    their devices: at once if transactional (and texted too, if they gave a phone number); if
+    marketing, only when the user opted in, up to the day's cap, and after their quiet hours."""
+    repository = NotificationRepository(session)
     language = user_locale(await repository.language_of(user_id))
     key = f"notification.{kind.replace('.', '_')}"
     notification = Notification(
@@ -231,14 +232,20 @@ async def notify(
     if not await repository.add(notification):
         return
     due, devices = now, await repository.devices_of(user_id)
+    preferences = await repository.preferences_of(user_id)
     if category is Category.MARKETING:
-        preferences = await repository.preferences_of(user_id)
         due = next_allowed(preferences, now)
         sent = await repository.marketing_pushes_since([user_id], now - CAP_LOOKBACK)
         wanted = preferences.marketing_push and under_daily_cap(
             preferences, sent.get(user_id, []), now
         )
         devices = devices if wanted else []
+    elif preferences.phone_number:
+        text = f"{notification.title}\n{notification.body}"
+        sms = Sms(
+            notification.id, user_id, preferences.phone_number, text, DeliveryState.PENDING, 0, now
+        )
+        await TextMessageRepository(session).add(sms, now)
     await repository.add_deliveries(notification.id, devices, due, now)
 
 

@@ -78,6 +78,7 @@ PREFERENCE_FIELDS = frozenset(
         "quiet_hours_end",
         "marketing_push",
         "marketing_email",
+        "phone_number",
     }
 )
 
@@ -111,6 +112,7 @@ async def update_preferences(
             str(merged["quiet_hours_end"]),
             bool(merged["marketing_push"]),
             bool(merged["marketing_email"]),
+            str(merged["phone_number"]),
         )
         await uow.notifications.save_preferences(updated, clock())
         await uow.commit()
@@ -127,4 +129,5 @@ def preference_fields(preferences: Preferences) -> dict[str, str | bool]:
         "quiet_hours_end": clock_time(preferences.quiet_end),
         "marketing_push": preferences.marketing_push,
         "marketing_email": preferences.marketing_email,
+        "phone_number": preferences.phone_number,
     }

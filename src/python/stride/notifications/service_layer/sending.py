@@ -1,5 +1,5 @@
-"""Sending what the events left behind: pushes, emails and due class reminders. Each push
-or email is claimed (and the claim committed) before its provider is called, so none goes
+"""Sending what the events left behind: pushes, emails, texts and due class reminders. Each
+push, email or text is claimed (and the claim committed) before its provider is called, so none goes
 twice, even across a crash (see `domain.notifications`).
 """
 
@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from stride.notifications.adapters.fcm_push import FcmAuthError
 from stride.notifications.domain.notifications import (
@@ -18,6 +18,7 @@ from stride.notifications.domain.notifications import (
     Email,
     Notification,
     SendOutcome,
+    Sms,
     attempt_of,
     settled,
 )
@@ -40,6 +41,26 @@ class Mailer(Protocol):
     """An email provider (the SMTP adapter implements it)."""
 
     async def send(self, email: Email) -> SendOutcome:
+        ...
+
+
+class Texter(Protocol):
+    """A text message provider (Twilio's adapter implements it)."""
+
+    async def send(self, sms: Sms) -> SendOutcome:
+        ...
+
+
+Message = TypeVar("Message", Email, Sms)
+
+
+class Outbox(Protocol[Message]):
+    """Where messages to one address wait (the email and text repositories)."""
+
+    async def claim_due(self, now: datetime, limit: int) -> list[Message]:
+        ...
+
+    async def save(self, message: Message, now: datetime) -> None:
         ...
 
 
@@ -106,26 +127,42 @@ async def _settle(
 async def send_due_emails(
     new_uow: Callable[[], NotificationsUnitOfWork], mailer: Mailer, clock: Clock = utcnow
 ) -> int:
-    """Sends every email due now, a batch at a time; how many it sent or settled."""
+    """Sends every email due now; how many it sent or settled."""
+    return await _send_each(new_uow, lambda uow: uow.emails, mailer.send, clock)
+
+
+async def send_due_texts(
+    new_uow: Callable[[], NotificationsUnitOfWork], texter: Texter, clock: Clock = utcnow
+) -> int:
+    """Sends every text message due now; how many it sent or settled."""
+    return await _send_each(new_uow, lambda uow: uow.texts, texter.send, clock)
+
+
+async def _send_each(
+    new_uow: Callable[[], NotificationsUnitOfWork],
+    outbox: Callable[[NotificationsUnitOfWork], Outbox[Message]],
+    send: Callable[[Message], Awaitable[SendOutcome]],
+    clock: Clock,
+) -> int:
+    """Claims a batch, then sends its messages one at a time (SMTP sessions and SMS APIs are
+    slow to open and quick to throttle), settling and logging each."""
     handled = 0
-    while claimed := await _claim_emails(new_uow(), clock()):
-        for email in claimed:
-            outcome = await mailer.send(email)
+    while True:
+        uow = new_uow()
+        async with uow:
+            claimed = await outbox(uow).claim_due(clock(), SEND_BATCH)
+            await uow.commit()
+        if not claimed:
+            return handled
+        for message in claimed:
+            outcome = await send(message)
             now = clock()
             uow = new_uow()
             async with uow:
-                await uow.emails.save(settled(email, outcome, now), now)
-                await uow.deliveries.log([attempt_of(email, outcome, now)])
+                await outbox(uow).save(settled(message, outcome, now), now)
+                await uow.deliveries.log([attempt_of(message, outcome, now)])
                 await uow.commit()
         handled += len(claimed)
-    return handled
-
-
-async def _claim_emails(uow: NotificationsUnitOfWork, now: datetime) -> list[Email]:
-    async with uow:
-        claimed = await uow.emails.claim_due(now, SEND_BATCH)
-        await uow.commit()
-    return claimed
 
 
 async def send_due_reminders(
@@ -141,7 +178,7 @@ async def send_due_reminders(
             due = await uow.reminders.claim_due(now, SEND_BATCH)
             for reminder in (r for r in due if r.class_start > now):  # Not once it started.
                 await notify(
-                    uow.notifications,
+                    uow.session,
                     reminder.event_id,
                     reminder.user_id,
                     "class.reminder",

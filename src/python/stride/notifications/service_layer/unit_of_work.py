@@ -9,6 +9,7 @@ from stride.notifications.adapters.delivery_log_repository import DeliveryLogRep
 from stride.notifications.adapters.email_repository import EmailRepository
 from stride.notifications.adapters.reminder_repository import ReminderRepository
 from stride.notifications.adapters.repository import NotificationRepository
+from stride.notifications.adapters.text_message_repository import TextMessageRepository
 from stride.platform.db.uow import UnitOfWork
 
 SOURCE = "notifications"
@@ -20,6 +21,7 @@ class NotificationsUnitOfWork(UnitOfWork):
     reminders: ReminderRepository
     campaigns: CampaignRepository
     deliveries: DeliveryLogRepository
+    texts: TextMessageRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         super().__init__(sessions, SOURCE)
@@ -30,3 +32,4 @@ class NotificationsUnitOfWork(UnitOfWork):
         self.reminders = ReminderRepository(session)
         self.campaigns = CampaignRepository(session)
         self.deliveries = DeliveryLogRepository(session)
+        self.texts = TextMessageRepository(session)
