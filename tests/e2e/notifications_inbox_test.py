@@ -23,14 +23,17 @@ from e2e.support import (
 )
 from stride.identity.config import IdentitySettings
 from stride.notifications.config import NotificationsSettings
+from stride.notifications.domain.unsubscribe import unsubscribe_token
 from stride.notifications.main import build_app
 from stride.platform.events.envelope import make_envelope, nats_subject
 from stride.platform.events.outbox import ensure_stream
 from stride.platform.grpc.server import GrpcApp, RunningServer
 from stride.platform.local.ports import free_port
+from stride.platform.resource_names import parse_user_name
 from stride.scheduling.events.v1.events_pb2 import BookingChanged
 
 EDGE_PORT = free_port()  # Known before the edge starts: Notifications fetches the JWKS from it.
+UNSUBSCRIBE_SECRET = "e2e-unsubscribe-secret-0123456789abcdef"
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -47,6 +50,7 @@ async def notifications(
                 events_prefix=event_prefix,
                 grpc_port=free_port(),
                 jwks_url=f"http://127.0.0.1:{EDGE_PORT}/.well-known/jwks.json",
+                unsubscribe_secret=UNSUBSCRIBE_SECRET,
                 shutdown_grace_seconds=1,
             )
         )
@@ -263,3 +267,28 @@ async def test_admins_read_the_delivery_log_and_its_dead_letters(
     assert nonsense.status == 400
     assert violations(nonsense) == {"filter": "delivery.invalid_filter"}
     assert (by_member.status, unknown.status) == (403, 404)
+
+
+async def test_a_mail_app_unsubscribes_its_reader_in_one_click_without_signing_in(
+    edge: Edge, nats_url: str, event_prefix: str
+) -> None:
+    member = await new_account(edge, nats_url, event_prefix)
+    preferences = f"{edge.base_url}/v1/{member.name}/notificationPreferences"
+    await call(
+        "PATCH",
+        f"{preferences}?updateMask=marketing_email",
+        {"marketingEmail": True},
+        **member.auth,
+    )
+    token = unsubscribe_token(UNSUBSCRIBE_SECRET.encode(), parse_user_name(member.name))
+    url = f"{edge.base_url}/v1/notificationPreferences:unsubscribe"
+    form, as_form = b"List-Unsubscribe=One-Click", "application/x-www-form-urlencoded"
+    unsubscribed = await call("POST", f"{url}?token={token}", form, content_type=as_form)
+    again = await call("POST", f"{url}?token={token}", form, content_type=as_form)
+    forged = await call("POST", f"{url}?token={token[:-3]}xyz", form, content_type=as_form)
+    after = await call("GET", preferences, **member.auth)
+
+    assert (unsubscribed.status, again.status) == (200, 200), unsubscribed.body
+    assert forged.status == 400
+    assert violations(forged) == {"token": "unsubscribe.invalid_token"}
+    assert after.body["marketingEmail"] is False

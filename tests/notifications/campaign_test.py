@@ -9,13 +9,19 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 from functools import partial
+from typing import cast
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import pytest_asyncio
 
+from notifications.support import Mailbox
 from stack.fcm import PROJECT_ID, FcmServer
 from stride.notifications.adapters.fcm_push import FcmPush, ServiceAccount
+from stride.notifications.adapters.smtp_email import SmtpEmail
+from stride.notifications.adapters.templates import Templates
 from stride.notifications.domain.campaigns import (
     Audience,
     CampaignState,
@@ -23,9 +29,9 @@ from stride.notifications.domain.campaigns import (
     Variant,
     assign_variant,
 )
-from stride.notifications.domain.notifications import Platform
+from stride.notifications.domain.notifications import Channel, Platform
 from stride.notifications.service_layer import campaigns, members, sending
-from stride.notifications.service_layer.campaigns import CampaignReport
+from stride.notifications.service_layer.campaigns import CampaignMail, CampaignReport
 from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
 from stride.platform.auth import Principal, authenticated_as
 from stride.platform.errors import FailedPrecondition, PermissionDenied
@@ -74,7 +80,9 @@ async def members_in(
     for index in range(count):
         member = Member(uuid.uuid4(), f"fcm-{uuid.uuid4().hex}", ("ar", "en")[index % 2])
         async with new_uow() as uow:
-            await uow.notifications.keep_recipient(member.id, "m@example.com", member.language, NOW)
+            await uow.notifications.keep_recipient(
+                member.id, f"{member.id}@example.com", member.language, NOW
+            )
             await uow.commit()
         with authenticated_as(Principal(user_id=str(member.id), roles=frozenset({"member"}))):
             await members.register(new_uow(), member.id, member.token, platform)
@@ -220,3 +228,64 @@ async def test_only_admins_run_campaigns_and_a_finished_one_cannot_be_cancelled(
         await campaigns.get(new_uow(), created.campaign.id)
     with authenticated_as(ADMIN), pytest.raises(FailedPrecondition):
         await campaigns.cancel_campaign(new_uow(), created.campaign.id)
+
+
+SECRET = b"unsubscribe-secret-for-tests-32b!"
+
+
+async def test_an_email_campaign_reaches_opted_in_readers_who_can_unsubscribe_in_one_click(
+    new_uow: partial[NotificationsUnitOfWork], smtp: tuple[Mailbox, int]
+) -> None:
+    mailbox, port = smtp
+    readers = await members_in(new_uow, "Asia/Muscat", 2, opted_in=False)
+    for reader in readers:
+        with authenticated_as(Principal(user_id=str(reader.id), roles=frozenset({"member"}))):
+            await members.update_preferences(new_uow(), reader.id, {"marketing_email": True})
+    await members_in(new_uow, "Asia/Muscat", 1, opted_in=False)  # Opted into neither.
+    mail = CampaignMail(
+        Templates(),
+        SECRET,
+        "https://stride.test/unsubscribe",
+        "https://edge.stride.test/v1/notificationPreferences:unsubscribe",
+    )
+    audience = Audience(time_zones=frozenset({"Asia/Muscat"}))
+    by_email = frozenset({Channel.EMAIL})
+
+    async def run_campaign() -> None:
+        with authenticated_as(ADMIN):
+            await campaigns.create(
+                new_uow(), "Mail", audience, VARIANTS, None, 100, by_email, mail, clock=lambda: NOW
+            )
+        await campaigns.plan_due(new_uow, mail, clock=lambda: NOW)
+        await sending.send_due_emails(
+            new_uow,
+            SmtpEmail("127.0.0.1", port, "Stride <no-reply@stride.test>"),
+            lambda: NOW + timedelta(minutes=1),  # Past the pace.
+        )
+
+    await run_campaign()
+    addressed = {reader.id: f"{reader.id}@example.com" for reader in readers}
+    first = [m for m in mailbox.messages if m["To"] in addressed.values()]
+    arabic = next(m for m in first if m["Content-Language"] == "ar")
+    one_click = arabic["List-Unsubscribe"].strip("<>")
+    await members.unsubscribe(new_uow(), SECRET, parse_qs(urlsplit(one_click).query)["token"][0])
+    await run_campaign()
+    second = [m for m in mailbox.messages if m["To"] in addressed.values()][len(first) :]
+
+    assert len(first) == 2
+    assert arabic["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    html = cast(EmailMessage, arabic.get_body(("html",))).get_content()
+    assert 'dir="rtl"' in html
+    assert "https://stride.test/unsubscribe?token=" in html
+    assert arabic["Subject"] in {"عرض الربيع", "خصم عشرة"}
+    assert len(second) == 1  # The one who unsubscribed gets no more.
+    assert second[0]["To"] != arabic["To"]
+
+
+async def test_a_campaign_cannot_email_while_marketing_email_is_not_set_up(
+    new_uow: partial[NotificationsUnitOfWork],
+) -> None:
+    with authenticated_as(ADMIN), pytest.raises(FailedPrecondition):
+        await campaigns.create(
+            new_uow(), "Mail", Audience(), VARIANTS, None, 10, frozenset({Channel.EMAIL}), None
+        )

@@ -1,1 +1,1 @@
-from notifications.support import fcm, new_uow  # noqa: F401 - fixtures.
+from notifications.support import fcm, new_uow, smtp  # noqa: F401 - fixtures.

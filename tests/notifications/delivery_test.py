@@ -8,11 +8,9 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from email import policy
 from email.message import EmailMessage
-from email.parser import BytesParser
 from functools import partial
 from itertools import accumulate
 from pathlib import Path
@@ -22,9 +20,8 @@ from zoneinfo import ZoneInfo
 import nats
 import pytest
 import pytest_asyncio
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import Envelope as SmtpEnvelope
 
+from notifications.support import Mailbox
 from stack.fcm import PROJECT_ID, FcmServer
 from stack.twilio import ACCOUNT_SID, SENDER, running_twilio
 from stride.billing.events.v1.events_pb2 import PaymentChanged, SubscriptionChanged
@@ -68,29 +65,6 @@ async def js(nats_url: str, event_prefix: str) -> AsyncIterator[nats.js.JetStrea
         await ensure_stream(context, event_prefix, source)
     yield context
     await connection.close()
-
-
-class Mailbox:
-    """aiosmtpd's handler: keeps every message the server accepts."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-
-    async def handle_DATA(  # noqa: N802 - aiosmtpd's hook name.
-        self, server: object, session: object, envelope: SmtpEnvelope
-    ) -> str:
-        raw = envelope.original_content or b""
-        self.messages.append(BytesParser(policy=policy.default).parsebytes(raw))
-        return "250 OK"
-
-
-@pytest.fixture(scope="module")
-def smtp() -> Iterator[tuple[Mailbox, int]]:
-    mailbox, port = Mailbox(), free_port()
-    server = Controller(mailbox, hostname="127.0.0.1", port=port)
-    server.start()
-    yield mailbox, port
-    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -1,18 +1,26 @@
-"""What the Notifications suites share: a local FCM, and units of work on the module's
-migrated database (conftest.py makes them fixtures of every module here)."""
+"""What the Notifications suites share: a local FCM, a real SMTP server (aiosmtpd), and units
+of work on the module's migrated database (conftest.py makes them fixtures of every module
+here)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
 from functools import partial
 
+import pytest
 import pytest_asyncio
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope as SmtpEnvelope
 
 from stack.fcm import FcmServer, running_fcm
 from stride.notifications.main import MIGRATIONS
 from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
 from stride.platform.db.engine import create_engine, session_factory
 from stride.platform.db.migrations.runner import run_migrations
+from stride.platform.local.ports import free_port
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -27,3 +35,26 @@ async def new_uow(database_url: str) -> AsyncIterator[partial[NotificationsUnitO
     engine = create_engine(database_url)
     yield partial(NotificationsUnitOfWork, session_factory(engine))
     await engine.dispose()
+
+
+class Mailbox:
+    """aiosmtpd's handler: keeps every message the server accepts."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(  # noqa: N802 - aiosmtpd's hook name.
+        self, server: object, session: object, envelope: SmtpEnvelope
+    ) -> str:
+        raw = envelope.original_content or b""
+        self.messages.append(BytesParser(policy=policy.default).parsebytes(raw))
+        return "250 OK"
+
+
+@pytest.fixture(scope="module")
+def smtp() -> Iterator[tuple[Mailbox, int]]:
+    mailbox, port = Mailbox(), free_port()
+    server = Controller(mailbox, hostname="127.0.0.1", port=port)
+    server.start()
+    yield mailbox, port
+    server.stop()

@@ -106,6 +106,8 @@ NOTIFICATIONS = ServiceEntry(
     descriptors=(notifications_service_pb2.DESCRIPTOR,),
     local_port=50104,
     metrics_port=9104,
+    # Unsubscribe links carry a signed token instead; the service checks it.
+    public_methods=frozenset({"/stride.notifications.v1.NotificationsService/Unsubscribe"}),
 )
 
 SERVICES: tuple[ServiceEntry, ...] = (IDENTITY, SCHEDULING, BILLING, NOTIFICATIONS)

@@ -30,10 +30,23 @@ class NotificationsSettings(ServiceSettings):
     sms_from: str = ""  # The Twilio number texts come from, in E.164.
     # The public address of the edge, for links in messages.
     public_base_url: str = "https://api.stride.app"
+    # Signs the unsubscribe links of marketing emails (32 characters or more). Marketing email
+    # is off while it (or the SMTP relay) is unset; changing it breaks the links already sent.
+    unsubscribe_secret: SecretStr = SecretStr("")
+    # The app's page where a reader confirms unsubscribing (a GET must not unsubscribe: mail
+    # scanners follow links); mail apps use the one-click endpoint instead.
+    unsubscribe_page_url: str = "https://stride.app/unsubscribe"
     # How often the senders look for pushes and emails due (several replicas may run them).
     send_every_seconds: float = Field(default=1.0, gt=0)
 
-    @field_validator("fcm_api_base", "twilio_api_base", "public_base_url")
+    @field_validator("unsubscribe_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr) -> SecretStr:
+        if 0 < len(value.get_secret_value()) < 32:
+            raise ValueError("must be 32 characters or more")
+        return value
+
+    @field_validator("fcm_api_base", "twilio_api_base", "public_base_url", "unsubscribe_page_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):

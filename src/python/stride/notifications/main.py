@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from stride.gateway.catalog import NOTIFICATIONS
 from stride.notifications.adapters.fcm_push import FcmPush, ServiceAccount
 from stride.notifications.adapters.smtp_email import SmtpEmail
 from stride.notifications.adapters.templates import Templates
@@ -16,6 +17,7 @@ from stride.notifications.adapters.twilio_sms import TwilioSms
 from stride.notifications.config import NotificationsSettings
 from stride.notifications.entrypoints.grpc_servicer import NotificationsServicer
 from stride.notifications.service_layer import campaigns, events, sending
+from stride.notifications.service_layer.campaigns import CampaignMail
 from stride.notifications.service_layer.unit_of_work import SOURCE, NotificationsUnitOfWork
 from stride.notifications.v1 import notifications_service_pb2_grpc as pb_grpc
 from stride.platform.events.consumer import EventConsumer, Handler
@@ -103,17 +105,31 @@ def mailer(settings: NotificationsSettings) -> SmtpEmail | None:
     )
 
 
+def campaign_mail(settings: NotificationsSettings, templates: Templates) -> CampaignMail | None:
+    """How campaigns email, or None while marketing email is not set up."""
+    secret = settings.unsubscribe_secret.get_secret_value()
+    if settings.smtp_host is None or not secret:
+        return None
+    return CampaignMail(
+        templates,
+        secret.encode(),
+        settings.unsubscribe_page_url,
+        f"{settings.public_base_url.rstrip('/')}/v1/notificationPreferences:unsubscribe",
+    )
+
+
 async def build_app(settings: NotificationsSettings) -> GrpcApp:
     base = foundation(settings, SOURCE, MIGRATIONS)
     new_uow = partial(NotificationsUnitOfWork, base.sessions)
     templates = Templates()
     listening = consumers(settings, base.sessions, templates)
+    mail = campaign_mail(settings, templates)
 
     async def remind() -> None:
         await sending.send_due_reminders(new_uow)
 
     async def plan_campaigns() -> None:
-        await campaigns.plan_due(new_uow)
+        await campaigns.plan_due(new_uow, mail)
 
     jobs = [
         Periodic("send-reminders", settings.send_every_seconds, remind),
@@ -145,11 +161,17 @@ async def build_app(settings: NotificationsSettings) -> GrpcApp:
         on_stop.append(sms.close)
     return GrpcApp(
         settings=settings,
+        public_methods=NOTIFICATIONS.public_methods,
         services=[
             ServiceRegistration(
                 SERVICE_NAME,
                 pb_grpc.add_NotificationsServiceServicer_to_server,
-                NotificationsServicer(new_uow, templates),
+                NotificationsServicer(
+                    new_uow,
+                    templates,
+                    mail,
+                    settings.unsubscribe_secret.get_secret_value().encode(),
+                ),
             )
         ],
         on_start=[

@@ -90,6 +90,18 @@ CATALOG.register(
             "en": "Give the phone number with its country code, such as +966501234567.",
             "ar": "اكتب رقم الهاتف مع رمز الدولة، مثل ‎+966501234567.",
         },
+        "unsubscribe.invalid_token": {
+            "en": "This unsubscribe link is damaged or not ours: use the one in the email.",
+            "ar": "رابط إلغاء الاشتراك هذا تالف أو ليس منا: استخدم الرابط الموجود في الرسالة.",
+        },
+        "campaign.channels": {
+            "en": "Campaigns go by push, email or both, never by text message.",
+            "ar": "تُرسل الحملات بالإشعارات أو البريد أو كليهما، ولا تُرسل أبدًا برسائل نصية.",
+        },
+        "campaign.email_off": {
+            "en": "Marketing email is not set up: send this campaign by push.",
+            "ar": "البريد التسويقي غير مُعدّ: أرسل هذه الحملة بالإشعارات.",
+        },
         "device.invalid_token": {
             "en": "Send the FCM registration token the app received, without spaces.",
             "ar": "أرسل رمز التسجيل من FCM الذي تلقاه التطبيق، دون مسافات.",

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, update
+from sqlalchemy import and_, exists, or_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, func, select
@@ -19,6 +19,7 @@ from stride.notifications.adapters.tables import (
     CampaignRecord,
     DeliveryRecord,
     DeviceRecord,
+    EmailRecord,
     NotificationRecord,
     RecipientRecord,
 )
@@ -30,7 +31,14 @@ from stride.notifications.domain.campaigns import (
     Variant,
     VariantStats,
 )
-from stride.notifications.domain.notifications import DeliveryState, Device, Notification, Platform
+from stride.notifications.domain.notifications import (
+    Channel,
+    DeliveryState,
+    Device,
+    Email,
+    Notification,
+    Platform,
+)
 from stride.notifications.domain.preferences import Preferences
 
 _PLANNABLE = (CampaignState.SCHEDULED.value, CampaignState.PLANNING.value)
@@ -42,14 +50,16 @@ _PENDING = (DeliveryState.PENDING.value, DeliveryState.SENDING.value)
 class Recipient:
     preferences: Preferences
     language: str
+    email: str
 
 
 @dataclass(frozen=True)
-class PlannedPush:
+class PlannedRecipient:
     notification: Notification
     variant: str
-    devices: Sequence[Device]
+    devices: Sequence[Device]  # Pushed to: none if the user gets no pushes from it.
     due: datetime
+    email: Email | None = None
 
 
 class CampaignRepository:
@@ -104,10 +114,19 @@ class CampaignRepository:
         return _to_campaign(found) if found else None
 
     async def audience_after(self, campaign: Campaign, limit: int) -> list[Recipient]:
-        """The next `limit` users (by id, after the campaign's cursor) who opted into marketing
-        pushes and match its audience."""
+        """The next `limit` users (by id, after the campaign's cursor) who opted into one of the
+        campaign's channels and match its audience."""
         audience = campaign.audience
-        conditions = [col(RecipientRecord.marketing_push).is_(True)]
+        opted_in = []
+        if Channel.PUSH in campaign.channels:
+            opted_in.append(col(RecipientRecord.marketing_push).is_(True))
+        if Channel.EMAIL in campaign.channels:
+            opted_in.append(
+                and_(
+                    col(RecipientRecord.marketing_email).is_(True), col(RecipientRecord.email) != ""
+                )
+            )
+        conditions = [or_(*opted_in)]
         if campaign.cursor is not None:
             conditions.append(col(RecipientRecord.user_id) > campaign.cursor)
         if audience.languages:
@@ -129,7 +148,7 @@ class CampaignRepository:
         )
         return [_to_recipient(record) for record in records.scalars().all()]
 
-    async def add_planned(self, campaign: Campaign, planned: Sequence[PlannedPush]) -> int:
+    async def add_planned(self, campaign: Campaign, planned: Sequence[PlannedRecipient]) -> int:
         """Writes each recipient's notification and pushes; how many notifications were new
         (a batch planned before a crash is not written twice)."""
         if not planned:
@@ -157,6 +176,13 @@ class CampaignRepository:
         ]
         if deliveries:
             await self._db.execute(insert(DeliveryRecord), deliveries)
+        emails = [
+            _email_row(push.email, push.notification.created)
+            for push in planned
+            if push.notification.id in new and push.email is not None
+        ]
+        if emails:
+            await self._db.execute(insert(EmailRecord), emails)
         return len(new)
 
     async def cancel_pushes(self, campaign_id: uuid.UUID, now: datetime) -> None:
@@ -207,7 +233,25 @@ class CampaignRepository:
         return found
 
 
-def _notification_row(campaign: Campaign, push: PlannedPush) -> dict[str, Any]:
+def _email_row(email: Email, now: datetime) -> dict[str, Any]:
+    return {
+        "id": email.id,
+        "user_id": email.user_id,
+        "to_address": email.to,
+        "language": email.language,
+        "subject": email.subject,
+        "text_body": email.text,
+        "html_body": email.html,
+        "unsubscribe_url": email.unsubscribe_url,
+        "state": email.state.value,
+        "attempts": email.attempts,
+        "next_attempt": email.next_attempt,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _notification_row(campaign: Campaign, push: PlannedRecipient) -> dict[str, Any]:
     notification = push.notification
     return {
         "id": notification.id,
@@ -236,6 +280,7 @@ def _to_recipient(record: RecipientRecord) -> Recipient:
             record.phone_number,
         ),
         record.language,
+        record.email,
     )
 
 
@@ -262,6 +307,7 @@ def _to_record(campaign: Campaign) -> CampaignRecord:
         ],
         send_time=campaign.send_time,
         per_second=campaign.per_second,
+        channels=sorted(channel.value for channel in campaign.channels),
         state=campaign.state.value,
         creator=campaign.creator,
         planned=campaign.planned,
@@ -301,4 +347,5 @@ def _to_campaign(record: CampaignRecord) -> Campaign:
         record.planned,
         record.cursor,
         record.started,
+        frozenset(Channel(channel) for channel in record.channels),
     )

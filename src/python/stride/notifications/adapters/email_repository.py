@@ -30,6 +30,7 @@ class EmailRepository:
                 subject=email.subject,
                 text_body=email.text,
                 html_body=email.html,
+                unsubscribe_url=email.unsubscribe_url,
                 state=email.state.value,
                 attempts=email.attempts,
                 next_attempt=email.next_attempt,
@@ -62,4 +63,5 @@ def _to_email(record: EmailRecord) -> Email:
         DeliveryState(record.state),
         record.attempts,
         record.next_attempt,
+        record.unsubscribe_url,
     )

@@ -1,6 +1,7 @@
 """Email over SMTP (any provider's relay: SES, Postmark, Mailgun and others all speak it).
 
-Each message is multipart/alternative (plain text and HTML) with `Content-Language`, sent over
+Each message is multipart/alternative (plain text and HTML) with `Content-Language` (and, for
+marketing, RFC 8058's one-click `List-Unsubscribe` headers), sent over
 STARTTLS whenever the server offers it. The standard library's client is blocking, so a send
 runs in a worker thread. A 4xx answer or a connection problem means try again later; a 5xx
 (mailbox unknown, message refused) is final.
@@ -68,4 +69,7 @@ class SmtpEmail:
         message.set_content(email.text)
         message.add_alternative(email.html, subtype="html")
         message["Content-Language"] = email.language  # After: set_content clears Content-*.
+        if email.unsubscribe_url:  # Marketing: mail apps offer one-click unsubscribe (RFC 8058).
+            message["List-Unsubscribe"] = f"<{email.unsubscribe_url}>"
+            message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         return message

@@ -97,6 +97,7 @@ class EmailRecord(SQLModel, table=True):
     subject: str = Field(sa_column=Column(String(200), nullable=False))
     text_body: str = Field(sa_column=Column(Text, nullable=False))
     html_body: str = Field(sa_column=Column(Text, nullable=False))
+    unsubscribe_url: str = Field(default="", sa_column=Column(Text, nullable=False))
     state: str = Field(max_length=16)
     attempts: int = 0
     next_attempt: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
@@ -157,6 +158,7 @@ class CampaignRecord(SQLModel, table=True):
     variants: list[dict[str, Any]] = Field(sa_column=Column(JSONB, nullable=False))
     send_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     per_second: int
+    channels: list[str] = Field(sa_column=Column(JSONB, nullable=False))  # ["push", "email"]
     state: str = Field(max_length=16)
     creator: str = Field(max_length=200)
     planned: int = 0

@@ -18,11 +18,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from stride.notifications.domain.notifications import Platform
+from stride.notifications.domain.notifications import Channel, Platform
 from stride.notifications.domain.preferences import known_zone
 from stride.platform.errors import FailedPrecondition, FieldViolation, InvalidArgument
 from stride.platform.i18n import SUPPORTED_LOCALES
 
+MARKETING_CHANNELS = frozenset({Channel.PUSH, Channel.EMAIL})  # Never texts.
 MAX_VARIANTS = 5
 MAX_TITLE_LENGTH = 120  # What a lock screen shows of a push title.
 MAX_BODY_LENGTH = 1000
@@ -78,6 +79,9 @@ class Campaign:
     planned: int = 0  # Recipients given their notification so far.
     cursor: uuid.UUID | None = None  # The last user planned; users are planned in id order.
     started: datetime | None = None  # When planning began: the pace counts from it.
+    # Pushes to users who opted into marketing pushes, emails to those who opted into
+    # marketing email; every recipient gets it in their inbox.
+    channels: frozenset[Channel] = frozenset({Channel.PUSH})
 
     @property
     def resource_name(self) -> str:
@@ -139,8 +143,10 @@ def new_campaign(
     per_second: int,
     creator: str,
     now: datetime,
+    channels: frozenset[Channel] = frozenset({Channel.PUSH}),
 ) -> Campaign:
     violations = [
+        *_channels_violations(channels),
         *_name_violations(display_name),
         *_audience_violations(audience),
         *_variants_violations(variants),
@@ -163,6 +169,7 @@ def new_campaign(
         CampaignState.SCHEDULED,
         creator,
         now,
+        channels=channels,
     )
 
 
@@ -174,6 +181,12 @@ def cancel(campaign: Campaign, pushes_pending: int) -> Campaign:
     if campaign.state is CampaignState.PLANNED and pushes_pending == 0:
         raise FailedPrecondition("CAMPAIGN_FINISHED", "campaign.finished")
     return campaign.cancelled()
+
+
+def _channels_violations(channels: frozenset[Channel]) -> list[FieldViolation]:
+    if not channels or not channels <= MARKETING_CHANNELS:
+        return [FieldViolation("campaign.channels", "campaign.channels")]
+    return []
 
 
 def _name_violations(display_name: str) -> list[FieldViolation]:

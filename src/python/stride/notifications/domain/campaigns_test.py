@@ -19,6 +19,7 @@ from stride.notifications.domain.campaigns import (
     cancel,
     new_campaign,
 )
+from stride.notifications.domain.notifications import Channel
 from stride.platform.errors import FailedPrecondition, InvalidArgument
 
 NOW = datetime(2027, 3, 1, 9, tzinfo=UTC)
@@ -115,6 +116,8 @@ def test_without_a_send_time_a_campaign_goes_now() -> None:
         ),
         ({"send_time": NOW - timedelta(hours=1)}, "campaign.send_time"),
         ({"per_second": 0}, "campaign.per_second"),
+        ({"channels": frozenset({Channel.SMS})}, "campaign.channels"),  # Marketing: never.
+        ({"channels": frozenset()}, "campaign.channels"),
     ],
 )
 def test_a_bad_campaign_names_the_field(changes: dict[str, object], field: str) -> None:

@@ -122,6 +122,8 @@ class Email:
     state: DeliveryState
     attempts: int
     next_attempt: datetime
+    # For marketing: where the reader's mail app unsubscribes with one click (RFC 8058).
+    unsubscribe_url: str = ""
 
 
 @dataclass(frozen=True)

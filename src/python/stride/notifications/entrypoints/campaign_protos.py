@@ -11,7 +11,8 @@ from stride.notifications.domain.campaigns import (
     Content,
     Variant,
 )
-from stride.notifications.domain.notifications import Platform
+from stride.notifications.domain.notifications import Channel, Platform
+from stride.notifications.entrypoints.delivery_protos import CHANNELS
 from stride.notifications.service_layer.campaigns import CampaignReport
 from stride.notifications.v1 import notifications_service_pb2 as pb
 from stride.platform.errors import FieldViolation, InvalidArgument
@@ -62,6 +63,16 @@ def send_time_from_proto(campaign: pb.Campaign) -> datetime | None:
     return campaign.send_time.ToDatetime(UTC) if campaign.HasField("send_time") else None
 
 
+def channels_from_proto(campaign: pb.Campaign) -> frozenset[Channel]:
+    """Push when none is given."""
+    if not campaign.channels:
+        return frozenset({Channel.PUSH})
+    by_proto = {proto: channel for channel, proto in CHANNELS.items()}
+    if not set(campaign.channels) <= set(by_proto):
+        raise InvalidArgument([FieldViolation("campaign.channels", "campaign.channels")])
+    return frozenset(by_proto[channel] for channel in campaign.channels)
+
+
 def per_second_from_proto(campaign: pb.Campaign) -> int:
     return campaign.per_second or DEFAULT_PER_SECOND
 
@@ -97,6 +108,7 @@ def campaign_to_proto(report: CampaignReport) -> pb.Campaign:
         ],
         send_time=timestamp(campaign.send_time),
         per_second=campaign.per_second,
+        channels=sorted(CHANNELS[channel] for channel in campaign.channels),
         state=_STATES[campaign.state],
         planned_recipients=campaign.planned,
         creator=campaign.creator,

@@ -25,7 +25,7 @@ _NAME = re.compile(
     rf"^users/({_UUID})/notifications/({_UUID})/deliveries/({_UUID}|{EMAIL_TARGET}|{SMS_TARGET})$"
 )
 _STATE_FILTER = re.compile(r"^\s*state\s*=\s*(STATE_[A-Z_]+)\s*$")
-_CHANNELS = {
+CHANNELS = {
     Channel.PUSH: pb.Delivery.CHANNEL_PUSH,
     Channel.EMAIL: pb.Delivery.CHANNEL_EMAIL,
     Channel.SMS: pb.Delivery.CHANNEL_SMS,
@@ -81,7 +81,7 @@ def delivery_name(name: str) -> tuple[uuid.UUID, uuid.UUID, str]:
 def delivery_to_proto(status: DeliveryStatus) -> pb.Delivery:
     return pb.Delivery(
         name=status.resource_name,
-        channel=_CHANNELS[status.channel],
+        channel=CHANNELS[status.channel],
         state=_STATES[status.state],
         failed_attempts=status.attempts,
         next_attempt_time=timestamp(status.next_attempt),

@@ -16,6 +16,7 @@ from stride.notifications.entrypoints.campaign_protos import (
     PLATFORMS,
     audience_from_proto,
     campaign_to_proto,
+    channels_from_proto,
     per_second_from_proto,
     send_time_from_proto,
     variants_from_proto,
@@ -26,6 +27,7 @@ from stride.notifications.entrypoints.delivery_protos import (
     delivery_to_proto,
 )
 from stride.notifications.service_layer import campaigns, deliveries, members, previews
+from stride.notifications.service_layer.campaigns import CampaignMail
 from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
 from stride.notifications.v1 import notifications_service_pb2 as pb
 from stride.notifications.v1 import notifications_service_pb2_grpc as pb_grpc
@@ -82,10 +84,22 @@ def notification_to_proto(notification: Notification) -> pb.Notification:
 
 class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
     def __init__(
-        self, unit_of_work: Callable[[], NotificationsUnitOfWork], templates: Templates
+        self,
+        unit_of_work: Callable[[], NotificationsUnitOfWork],
+        templates: Templates,
+        mail: CampaignMail | None,
+        unsubscribe_secret: bytes,
     ) -> None:
         self._unit_of_work = unit_of_work
         self._templates = templates
+        self._mail = mail  # None while marketing email is not set up.
+        self._unsubscribe_secret = unsubscribe_secret
+
+    async def Unsubscribe(  # noqa: N802
+        self, request: pb.UnsubscribeRequest, context: grpc.aio.ServicerContext
+    ) -> empty_pb2.Empty:
+        await members.unsubscribe(self._unit_of_work(), self._unsubscribe_secret, request.token)
+        return empty_pb2.Empty()
 
     async def PreviewTemplate(  # noqa: N802
         self, request: pb.PreviewTemplateRequest, context: grpc.aio.ServicerContext
@@ -199,6 +213,8 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
             variants_from_proto(list(given.variants)),
             send_time_from_proto(given),
             per_second_from_proto(given),
+            channels_from_proto(given),
+            self._mail,
         )
         return campaign_to_proto(created)
 

@@ -1,6 +1,6 @@
 """Campaigns: admins create, follow and cancel them; the planner turns a due campaign into
-notifications and paced pushes, a batch of recipients per transaction (the batch and the
-campaign's cursor commit together, so a crash resumes where it stopped). The push senders
+notifications with paced pushes and emails, a batch of recipients per transaction (the batch
+and the campaign's cursor commit together, so a crash resumes where it stopped). The senders
 then send them when they fall due (`sending`)."""
 
 from __future__ import annotations
@@ -9,27 +9,79 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlencode
 
 from stride.notifications import messages  # noqa: F401 - registers the texts.
-from stride.notifications.adapters.campaign_repository import PlannedPush, Recipient
+from stride.notifications.adapters.campaign_repository import PlannedRecipient, Recipient
 from stride.notifications.domain.campaigns import (
     Audience,
     Campaign,
+    Content,
     Variant,
     VariantStats,
     cancel,
     new_campaign,
 )
-from stride.notifications.domain.notifications import Device, Notification, notification_id
+from stride.notifications.domain.notifications import (
+    Channel,
+    DeliveryState,
+    Device,
+    Email,
+    Notification,
+    notification_id,
+)
 from stride.notifications.domain.preferences import CAP_LOOKBACK, next_allowed, under_daily_cap
-from stride.notifications.service_layer.events import user_locale
+from stride.notifications.domain.unsubscribe import unsubscribe_token
+from stride.notifications.service_layer.events import Renderer, user_locale
 from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
 from stride.platform.auth import require_role
 from stride.platform.clock import Clock, utcnow
-from stride.platform.errors import NotFound
+from stride.platform.errors import FailedPrecondition, NotFound
 
 PLAN_BATCH = 1000
 CAMPAIGN_KIND = "campaign"
+CAMPAIGN_TEMPLATE = 1  # The version of the `campaign` email template new campaigns use.
+
+
+@dataclass(frozen=True)
+class CampaignMail:
+    """How a campaign's emails are written: its template, and unsubscribe links signed with
+    the service's secret — one to a page where the reader confirms, one their mail app
+    calls itself (RFC 8058 one-click)."""
+
+    templates: Renderer
+    unsubscribe_secret: bytes
+    unsubscribe_page: str
+    one_click_url: str
+
+    def compose(
+        self, recipient: Recipient, content: Content, email_id: uuid.UUID, due: datetime
+    ) -> Email:
+        user_id, language = recipient.preferences.user_id, user_locale(recipient.language)
+        query = urlencode({"token": unsubscribe_token(self.unsubscribe_secret, user_id)})
+        rendered = self.templates.render(
+            "campaign",
+            CAMPAIGN_TEMPLATE,
+            language,
+            {
+                "title": content.title,
+                "body": content.body,
+                "unsubscribe_link": f"{self.unsubscribe_page}?{query}",
+            },
+        )
+        return Email(
+            email_id,
+            user_id,
+            recipient.email,
+            language,
+            rendered.subject,
+            rendered.text,
+            rendered.html,
+            DeliveryState.PENDING,
+            0,
+            due,
+            unsubscribe_url=f"{self.one_click_url}?{query}",
+        )
 
 
 @dataclass(frozen=True)
@@ -45,8 +97,12 @@ async def create(
     variants: Sequence[Variant],
     send_time: datetime | None,
     per_second: int,
+    channels: frozenset[Channel] = frozenset({Channel.PUSH}),
+    mail: CampaignMail | None = None,
     clock: Clock = utcnow,
 ) -> CampaignReport:
+    """`mail` is None while marketing email is not set up (no SMTP relay or no unsubscribe
+    secret): campaigns can push, not email."""
     principal = require_role("admin")
     campaign = new_campaign(
         display_name,
@@ -56,7 +112,10 @@ async def create(
         per_second,
         f"users/{principal.user_id}",
         clock(),
+        channels,
     )
+    if Channel.EMAIL in channels and mail is None:
+        raise FailedPrecondition("MARKETING_EMAIL_OFF", "campaign.email_off")
     async with uow:
         await uow.campaigns.add(campaign)
         await uow.commit()
@@ -117,6 +176,7 @@ def _report(campaign: Campaign, stats: Sequence[VariantStats]) -> CampaignReport
 
 async def plan_due(
     new_uow: Callable[[], NotificationsUnitOfWork],
+    mail: CampaignMail | None = None,
     clock: Clock = utcnow,
     batch: int = PLAN_BATCH,
 ) -> int:
@@ -133,7 +193,7 @@ async def plan_due(
             campaign = claimed.planning(now)
             recipients = await uow.campaigns.audience_after(campaign, batch)
             if recipients:
-                added = await _plan(uow, campaign, recipients, now)
+                added = await _plan(uow, campaign, recipients, mail, now)
                 campaign = campaign.planned_up_to(recipients[-1].preferences.user_id, added)
                 planned += added
             else:
@@ -146,6 +206,7 @@ async def _plan(
     uow: NotificationsUnitOfWork,
     campaign: Campaign,
     recipients: Sequence[Recipient],
+    mail: CampaignMail | None,
     now: datetime,
 ) -> int:
     users = [recipient.preferences.user_id for recipient in recipients]
@@ -154,12 +215,13 @@ async def _plan(
     return await uow.campaigns.add_planned(
         campaign,
         [
-            _planned_push(
+            _planned(
                 campaign,
                 recipient,
                 devices.get(recipient.preferences.user_id, []),
                 sent.get(recipient.preferences.user_id, []),
                 position,
+                mail,
                 now,
             )
             for position, recipient in enumerate(recipients, start=campaign.planned)
@@ -167,17 +229,18 @@ async def _plan(
     )
 
 
-def _planned_push(
+def _planned(
     campaign: Campaign,
     recipient: Recipient,
     devices: Sequence[Device],
     sent_lately: Sequence[datetime],
     position: int,
+    mail: CampaignMail | None,
     now: datetime,
-) -> PlannedPush:
-    """The recipient's notification in their variant and language; pushed at their place in
-    the campaign's pace, after their quiet hours, unless today's marketing pushes are spent
-    (then it reaches the inbox only)."""
+) -> PlannedRecipient:
+    """The recipient's notification in their variant and language, due at their place in the
+    campaign's pace: pushed after their quiet hours if they opted into marketing pushes and
+    today's are not spent; emailed if they opted into marketing email."""
     preferences = recipient.preferences
     variant = campaign.variant_for(preferences.user_id)
     text = variant.content[user_locale(recipient.language)]
@@ -191,7 +254,13 @@ def _planned_push(
         now,
         marketing=True,
     )
-    pushed = devices if under_daily_cap(preferences, sent_lately, now) else []
-    return PlannedPush(
-        notification, variant.key, pushed, next_allowed(preferences, campaign.push_time(position))
+    due = campaign.push_time(position)
+    pushes = Channel.PUSH in campaign.channels and preferences.marketing_push
+    pushed = devices if pushes and under_daily_cap(preferences, sent_lately, now) else []
+    wants_email = Channel.EMAIL in campaign.channels and preferences.marketing_email
+    email = None
+    if mail is not None and wants_email:
+        email = mail.compose(recipient, text, notification.id, due)
+    return PlannedRecipient(
+        notification, variant.key, pushed, next_allowed(preferences, due), email
     )

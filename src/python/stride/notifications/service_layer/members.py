@@ -15,6 +15,7 @@ from stride.notifications.domain.notifications import (
     register_device,
 )
 from stride.notifications.domain.preferences import Preferences, validate_preferences
+from stride.notifications.domain.unsubscribe import unsubscribed_user
 from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
 from stride.platform.auth import require_self_or_role
 from stride.platform.clock import Clock, utcnow
@@ -81,6 +82,19 @@ PREFERENCE_FIELDS = frozenset(
         "phone_number",
     }
 )
+
+
+async def unsubscribe(
+    uow: NotificationsUnitOfWork, secret: bytes, token: str, clock: Clock = utcnow
+) -> None:
+    """Marketing email off for the user a signed unsubscribe token names. Public."""
+    if not secret:  # Marketing email was never set up: no token is genuine.
+        raise InvalidArgument([FieldViolation("token", "unsubscribe.invalid_token")])
+    user_id = unsubscribed_user(secret, token)
+    async with uow:
+        current = await uow.notifications.preferences_of(user_id)
+        await uow.notifications.save_preferences(replace(current, marketing_email=False), clock())
+        await uow.commit()
 
 
 async def preferences(uow: NotificationsUnitOfWork, user_id: uuid.UUID) -> Preferences:
