@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 import nats
 import pytest
 import pytest_asyncio
+from pydantic import SecretStr
 
 from e2e.support import (
     Edge,
@@ -50,7 +51,7 @@ async def notifications(
                 events_prefix=event_prefix,
                 grpc_port=free_port(),
                 jwks_url=f"http://127.0.0.1:{EDGE_PORT}/.well-known/jwks.json",
-                unsubscribe_secret=UNSUBSCRIBE_SECRET,
+                unsubscribe_secret=SecretStr(UNSUBSCRIBE_SECRET),
                 shutdown_grace_seconds=1,
             )
         )

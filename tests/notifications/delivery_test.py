@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from functools import partial
-from itertools import accumulate
 from pathlib import Path
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -440,6 +439,10 @@ async def test_members_are_told_when_their_class_or_their_payments_go_wrong(
     assert (told_buyer.kind, told_buyer.subject) == ("payment.failed", purchase_failed.purchase)
 
 
+def frozen_at(moment: datetime) -> Callable[[], datetime]:
+    return lambda: moment
+
+
 class PushDownFor:
     """A provider that does not take pushes to one token (busy), and takes the rest."""
 
@@ -484,9 +487,11 @@ async def test_a_delivery_out_of_retries_is_a_dead_letter_until_staff_retry_it(
             start,
         )
         await uow.commit()
-    moments = list(accumulate((timedelta(0), *RETRY_DELAYS), initial=start))[1:]
+    moments = [start]
+    for delay in RETRY_DELAYS:
+        moments.append(moments[-1] + delay)
     for moment in moments:  # The first try and every retry find the provider busy.
-        await sending.send_due(new_uow, PushDownFor(token), clock=lambda at=moment: at)
+        await sending.send_due(new_uow, PushDownFor(token), clock=frozen_at(moment))
     await sending.send_due_emails(new_uow, MailboxRefusing(member), clock=lambda: start)
     admin = Principal(user_id=str(uuid.uuid4()), roles=frozenset({"admin"}))
     failed = DeliveryFilter(user_id=member, state=DeliveryState.FAILED)

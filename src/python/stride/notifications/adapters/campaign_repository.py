@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, update
+import sqlalchemy as sa
+from sqlalchemy import ColumnElement, and_, exists, or_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, func, select
@@ -117,7 +118,7 @@ class CampaignRepository:
         """The next `limit` users (by id, after the campaign's cursor) who opted into one of the
         campaign's channels and match its audience."""
         audience = campaign.audience
-        opted_in = []
+        opted_in: list[ColumnElement[bool]] = []
         if Channel.PUSH in campaign.channels:
             opted_in.append(col(RecipientRecord.marketing_push).is_(True))
         if Channel.EMAIL in campaign.channels:
@@ -126,7 +127,7 @@ class CampaignRepository:
                     col(RecipientRecord.marketing_email).is_(True), col(RecipientRecord.email) != ""
                 )
             )
-        conditions = [or_(*opted_in)]
+        conditions: list[ColumnElement[bool]] = [or_(*opted_in)]
         if campaign.cursor is not None:
             conditions.append(col(RecipientRecord.user_id) > campaign.cursor)
         if audience.languages:
@@ -213,14 +214,14 @@ class CampaignRepository:
             .subquery()
         )
         rows = await self._db.execute(
-            select(
-                col(NotificationRecord.campaign_id),
-                col(NotificationRecord.variant),
-                func.count(),
-                func.count(col(NotificationRecord.read_at)),
-                func.coalesce(func.sum(pushes.c.sent), 0),
-                func.coalesce(func.sum(pushes.c.failed), 0),
-                func.coalesce(func.sum(pushes.c.pending), 0),
+            sa.select(
+                col(NotificationRecord.campaign_id).label("campaign_id"),
+                col(NotificationRecord.variant).label("variant"),
+                func.count().label("recipients"),
+                func.count(col(NotificationRecord.read_at)).label("opened"),
+                func.coalesce(func.sum(pushes.c.sent), 0).label("sent"),
+                func.coalesce(func.sum(pushes.c.failed), 0).label("failed"),
+                func.coalesce(func.sum(pushes.c.pending), 0).label("pending"),
             )
             .select_from(NotificationRecord)
             .outerjoin(pushes, pushes.c.notification_id == col(NotificationRecord.id))
@@ -228,8 +229,17 @@ class CampaignRepository:
             .group_by(col(NotificationRecord.campaign_id), col(NotificationRecord.variant))
         )
         found: dict[uuid.UUID, list[VariantStats]] = defaultdict(list)
-        for campaign_id, variant, *counts in rows.all():
-            found[campaign_id].append(VariantStats(variant, *map(int, counts)))
+        for row in rows.mappings():
+            found[row["campaign_id"]].append(
+                VariantStats(
+                    row["variant"],
+                    int(row["recipients"]),
+                    int(row["opened"]),
+                    int(row["sent"]),
+                    int(row["failed"]),
+                    int(row["pending"]),
+                )
+            )
         return found
 
 

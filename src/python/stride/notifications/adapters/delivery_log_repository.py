@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import String, cast, false, literal, union_all, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -69,7 +70,7 @@ class DeliveryLogRepository:
         self, matching: DeliveryFilter, offset: int, limit: int
     ) -> list[DeliveryStatus]:
         """Pushes, emails and texts matching, most recently changed first, each with its log."""
-        pushes = select(
+        pushes: Any = sa.select(  # Any: the labels defeat the typed overloads.
             col(NotificationRecord.user_id).label("user_id"),
             col(DeliveryRecord.notification_id).label("notification_id"),
             cast(col(DeliveryRecord.device_id), String).label("target"),
@@ -97,7 +98,7 @@ class DeliveryLogRepository:
         ).subquery()
         rows = (
             await self._db.execute(
-                select(deliveries)
+                sa.select(deliveries)
                 .order_by(
                     deliveries.c.updated_at.desc(),
                     deliveries.c.notification_id,
@@ -180,7 +181,7 @@ def _single_address(
     conditions = _common(matching, table.user_id, table.id, table)
     if matching.target not in (None, target):
         conditions.append(false())
-    return select(
+    return sa.select(
         col(table.user_id),
         col(table.id),
         literal(target),

@@ -215,7 +215,7 @@ class NotificationRepository:
         """Stores how each delivery stands, in one round of statements."""
         if not deliveries:
             return
-        table = DeliveryRecord.__table__
+        table = DeliveryRecord.__table__  # type: ignore[attr-defined]
         await self._db.execute(
             update(table)
             .where(
