@@ -48,9 +48,10 @@ async def remind(push: FcmPush, device: str = "device-1") -> SendOutcome:
 
 async def test_a_push_arrives_with_its_title_body_and_data(push: FcmPush, fcm: FcmServer) -> None:
     assert await remind(push) is SendOutcome.SENT
-    assert fcm.messages == [
-        {"token": "device-1", "notification": {"title": TITLE, "body": BODY}, "data": DATA}
-    ]
+    (message,) = fcm.messages
+    assert message["token"] == "device-1"
+    assert (message["notification"], message["data"]) == ({"title": TITLE, "body": BODY}, DATA)
+    assert message["apns"]["payload"]["aps"]["sound"] == "default"  # Audible on iOS too.
 
 
 async def test_one_access_token_serves_many_sends(push: FcmPush, fcm: FcmServer) -> None:

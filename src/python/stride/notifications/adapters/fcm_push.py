@@ -81,6 +81,9 @@ class FcmPush:
                 "token": token,
                 "notification": {"title": title, "body": body},
                 "data": dict(data),
+                # FCM hands iOS pushes to APNs: without a sound they arrive silently.
+                "android": {"notification": {"sound": "default"}},
+                "apns": {"payload": {"aps": {"sound": "default"}}},
             }
         }
         try:
