@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, func, select
 
+from stride.notifications.adapters.repository import to_preferences
 from stride.notifications.adapters.tables import (
     CampaignRecord,
     DeliveryRecord,
@@ -279,19 +280,7 @@ def _notification_row(campaign: Campaign, push: PlannedRecipient) -> dict[str, A
 
 
 def _to_recipient(record: RecipientRecord) -> Recipient:
-    return Recipient(
-        Preferences(
-            record.user_id,
-            record.time_zone,
-            record.quiet_start,
-            record.quiet_end,
-            record.marketing_push,
-            record.marketing_email,
-            record.phone_number,
-        ),
-        record.language,
-        record.email,
-    )
+    return Recipient(to_preferences(record), record.language, record.email)
 
 
 def _to_record(campaign: Campaign) -> CampaignRecord:

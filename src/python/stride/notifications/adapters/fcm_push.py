@@ -29,6 +29,7 @@ from typing import Any
 import aiohttp
 import jwt
 
+from stride.notifications.adapters.http_client import HttpClient
 from stride.notifications.domain.notifications import SendOutcome
 
 SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
@@ -64,14 +65,13 @@ class _AccessToken:
     refresh_at: float  # On the monotonic clock.
 
 
-class FcmPush:
+class FcmPush(HttpClient):
     def __init__(
         self, api_base: str, project_id: str, account: ServiceAccount, timeout_seconds: float = 10.0
     ) -> None:
+        super().__init__(timeout_seconds)
         self._send_url = f"{api_base.rstrip('/')}/v1/projects/{project_id}/messages:send"
         self._account = account
-        self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
-        self._session: aiohttp.ClientSession | None = None
         self._token: _AccessToken | None = None
         self._token_lock = asyncio.Lock()  # Concurrent sends wait for one token fetch.
 
@@ -99,16 +99,6 @@ class FcmPush:
         if outcome is not SendOutcome.SENT:
             log.info("FCM answered %s (%s): %s", status, error_code, outcome.value)
         return outcome
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    def _http(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
-        return self._session
 
     async def _post(self, message: dict[str, Any], access_token: str) -> tuple[int, str | None]:
         """FCM's HTTP status and, for an error, its FcmError errorCode."""

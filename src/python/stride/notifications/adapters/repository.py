@@ -52,17 +52,7 @@ class NotificationRepository:
     async def preferences_of(self, user_id: uuid.UUID) -> Preferences:
         """The user's preferences; the defaults until they set some."""
         record = await self._db.get(RecipientRecord, user_id)
-        if record is None:
-            return Preferences(user_id)
-        return Preferences(
-            user_id,
-            record.time_zone,
-            record.quiet_start,
-            record.quiet_end,
-            record.marketing_push,
-            record.marketing_email,
-            record.phone_number,
-        )
+        return to_preferences(record) if record else Preferences(user_id)
 
     async def save_preferences(self, preferences: Preferences, now: datetime) -> None:
         """Stores preferences, possibly before Identity's event tells us the address."""
@@ -239,6 +229,18 @@ class NotificationRepository:
                 for delivery in deliveries
             ],
         )
+
+
+def to_preferences(record: RecipientRecord) -> Preferences:
+    return Preferences(
+        record.user_id,
+        record.time_zone,
+        record.quiet_start,
+        record.quiet_end,
+        record.marketing_push,
+        record.marketing_email,
+        record.phone_number,
+    )
 
 
 def _sending(delivery: Delivery) -> Delivery:

@@ -19,12 +19,13 @@ import logging
 
 import aiohttp
 
+from stride.notifications.adapters.http_client import HttpClient
 from stride.notifications.domain.notifications import SendOutcome, Sms
 
 _log = logging.getLogger("stride.notifications.sms")
 
 
-class TwilioSms:
+class TwilioSms(HttpClient):
     def __init__(
         self,
         api_base: str,
@@ -33,12 +34,11 @@ class TwilioSms:
         sender: str,
         timeout_seconds: float = 10.0,
     ) -> None:
+        super().__init__(timeout_seconds)
         self._url = f"{api_base.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Messages.json"
         credentials = base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
         self._headers = {"authorization": f"Basic {credentials}"}  # HTTP Basic (RFC 7617).
         self._sender = sender
-        self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
-        self._session: aiohttp.ClientSession | None = None
 
     async def send(self, sms: Sms) -> SendOutcome:
         form = {"To": sms.to, "From": self._sender, "Body": sms.body}
@@ -54,13 +54,3 @@ class TwilioSms:
         if status in (401, 403, 429) or status >= 500:
             return SendOutcome.RETRY
         return SendOutcome.REFUSED
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
-    def _http(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
-        return self._session
