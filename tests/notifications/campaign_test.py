@@ -251,9 +251,9 @@ async def test_an_email_campaign_reaches_opted_in_readers_who_can_unsubscribe_in
     audience = Audience(time_zones=frozenset({"Asia/Muscat"}))
     by_email = frozenset({Channel.EMAIL})
 
-    async def run_campaign() -> None:
+    async def run_campaign() -> CampaignReport:
         with authenticated_as(ADMIN):
-            await campaigns.create(
+            created = await campaigns.create(
                 new_uow(), "Mail", audience, VARIANTS, None, 100, by_email, mail, clock=lambda: NOW
             )
         await campaigns.plan_due(new_uow, mail, clock=lambda: NOW)
@@ -262,8 +262,9 @@ async def test_an_email_campaign_reaches_opted_in_readers_who_can_unsubscribe_in
             SmtpEmail("127.0.0.1", port, "Stride <no-reply@stride.test>"),
             lambda: NOW + timedelta(minutes=1),  # Past the pace.
         )
+        return created
 
-    await run_campaign()
+    first_campaign = await run_campaign()
     addressed = {reader.id: f"{reader.id}@example.com" for reader in readers}
     first = [m for m in mailbox.messages if m["To"] in addressed.values()]
     arabic = next(m for m in first if m["Content-Language"] == "ar")
@@ -279,6 +280,9 @@ async def test_an_email_campaign_reaches_opted_in_readers_who_can_unsubscribe_in
     assert "https://stride.test/unsubscribe?token=" in html
     assert arabic["Subject"] in {"عرض الربيع", "خصم عشرة"}
     assert len(second) == 1  # The one who unsubscribed gets no more.
+    figures = await report(new_uow, first_campaign)
+    assert sum(figures[key].emails_sent for key in "ab") == 2
+    assert sum(figures[key].pushes_sent for key in "ab") == 0  # Email only.
     assert second[0]["To"] != arabic["To"]
 
 

@@ -187,20 +187,23 @@ class CampaignRepository:
             await self._db.execute(insert(EmailRecord), emails)
         return len(new)
 
-    async def cancel_pushes(self, campaign_id: uuid.UUID, now: datetime) -> None:
-        """Pushes of the campaign not yet claimed by a sender will not go."""
-        await self._db.execute(
-            update(DeliveryRecord)
-            .where(
-                col(DeliveryRecord.state) == DeliveryState.PENDING.value,
-                col(DeliveryRecord.notification_id).in_(
-                    select(col(NotificationRecord.id)).where(
-                        col(NotificationRecord.campaign_id) == campaign_id
-                    )
-                ),
-            )
-            .values(state=DeliveryState.CANCELLED.value, updated_at=now)
+    async def cancel_sending(self, campaign_id: uuid.UUID, now: datetime) -> None:
+        """Pushes and emails of the campaign not yet claimed by a sender will not go."""
+        of_campaign = select(col(NotificationRecord.id)).where(
+            col(NotificationRecord.campaign_id) == campaign_id
         )
+        for table, key in (
+            (DeliveryRecord, DeliveryRecord.notification_id),
+            (EmailRecord, EmailRecord.id),
+        ):
+            await self._db.execute(
+                update(table)
+                .where(
+                    col(table.state) == DeliveryState.PENDING.value,
+                    col(key).in_(of_campaign),
+                )
+                .values(state=DeliveryState.CANCELLED.value, updated_at=now)
+            )
 
     async def stats(self, campaign_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[VariantStats]]:
         """How each variant of each campaign did so far."""
@@ -223,9 +226,13 @@ class CampaignRepository:
                 func.coalesce(func.sum(pushes.c.sent), 0).label("sent"),
                 func.coalesce(func.sum(pushes.c.failed), 0).label("failed"),
                 func.coalesce(func.sum(pushes.c.pending), 0).label("pending"),
+                func.count().filter(col(EmailRecord.state) == "sent").label("emails_sent"),
+                func.count().filter(col(EmailRecord.state).in_(_FAILED)).label("emails_failed"),
+                func.count().filter(col(EmailRecord.state).in_(_PENDING)).label("emails_pending"),
             )
             .select_from(NotificationRecord)
             .outerjoin(pushes, pushes.c.notification_id == col(NotificationRecord.id))
+            .outerjoin(EmailRecord, col(EmailRecord.id) == col(NotificationRecord.id))
             .where(col(NotificationRecord.campaign_id).in_(list(campaign_ids)))
             .group_by(col(NotificationRecord.campaign_id), col(NotificationRecord.variant))
         )
@@ -239,6 +246,9 @@ class CampaignRepository:
                     int(row["sent"]),
                     int(row["failed"]),
                     int(row["pending"]),
+                    int(row["emails_sent"]),
+                    int(row["emails_failed"]),
+                    int(row["emails_pending"]),
                 )
             )
         return found

@@ -119,6 +119,14 @@ class VariantStats:
     pushes_sent: int = 0
     pushes_failed: int = 0  # Refused, dead tokens, or out of retries.
     pushes_pending: int = 0  # Due later (the pace, quiet hours) or being sent.
+    emails_sent: int = 0
+    emails_failed: int = 0
+    emails_pending: int = 0
+
+    @property
+    def pending(self) -> int:
+        """Pushes and emails not sent yet: what cancelling would stop."""
+        return self.pushes_pending + self.emails_pending
 
 
 def assign_variant(
@@ -173,12 +181,12 @@ def new_campaign(
     )
 
 
-def cancel(campaign: Campaign, pushes_pending: int) -> Campaign:
+def cancel(campaign: Campaign, pending: int) -> Campaign:
     """Stops a campaign; cancelling it again changes nothing. A planned campaign whose pushes
-    have all gone has nothing left to stop."""
+    and emails have all gone (none `pending`) has nothing left to stop."""
     if campaign.state is CampaignState.CANCELLED:
         return campaign
-    if campaign.state is CampaignState.PLANNED and pushes_pending == 0:
+    if campaign.state is CampaignState.PLANNED and pending == 0:
         raise FailedPrecondition("CAMPAIGN_FINISHED", "campaign.finished")
     return campaign.cancelled()
 

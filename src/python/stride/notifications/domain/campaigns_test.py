@@ -138,7 +138,7 @@ def test_a_bad_campaign_names_the_field(changes: dict[str, object], field: str) 
 
 def test_a_finished_campaign_cannot_be_cancelled_but_a_running_one_can() -> None:
     planned = campaign(100).planning(NOW).fully_planned()
-    assert cancel(planned, pushes_pending=3).state is CampaignState.CANCELLED
+    assert cancel(planned, pending=3).state is CampaignState.CANCELLED
     assert cancel(cancel(planned, 3), 0).state is CampaignState.CANCELLED
     with pytest.raises(FailedPrecondition):
-        cancel(planned, pushes_pending=0)
+        cancel(planned, pending=0)

@@ -102,6 +102,9 @@ def campaign_to_proto(report: CampaignReport) -> pb.Campaign:
                     pushes_sent=stats.pushes_sent,
                     pushes_failed=stats.pushes_failed,
                     pushes_pending=stats.pushes_pending,
+                    emails_sent=stats.emails_sent,
+                    emails_failed=stats.emails_failed,
+                    emails_pending=stats.emails_pending,
                 ),
             )
             for variant, stats in zip(campaign.variants, report.stats, strict=True)

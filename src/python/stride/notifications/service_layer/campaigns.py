@@ -141,17 +141,18 @@ async def newest(uow: NotificationsUnitOfWork, offset: int, limit: int) -> list[
 async def cancel_campaign(
     uow: NotificationsUnitOfWork, campaign_id: uuid.UUID, clock: Clock = utcnow
 ) -> CampaignReport:
-    """Stops planning and every push not yet sent; the inbox keeps what was planned."""
+    """Stops planning and every push or email not yet sent; the inbox keeps what was
+    planned."""
     require_role("admin")
     async with uow:
         # Waits for a planner's batch in flight, so none is planned after this commits.
         campaign = await _existing(uow, campaign_id, for_update=True)
         before = await uow.campaigns.stats([campaign.id])
-        pending = sum(variant.pushes_pending for variant in before.get(campaign.id, []))
+        pending = sum(variant.pending for variant in before.get(campaign.id, []))
         cancelled = cancel(campaign, pending)
         now = clock()
         await uow.campaigns.save(cancelled, now)
-        await uow.campaigns.cancel_pushes(campaign.id, now)
+        await uow.campaigns.cancel_sending(campaign.id, now)
         after = await uow.campaigns.stats([campaign.id])
         await uow.commit()
     return _report(cancelled, after.get(campaign.id, []))
