@@ -1,5 +1,5 @@
 """Loads and stores campaigns; finds their audience a batch at a time; writes a batch of their
-notifications and pushes in bulk; counts how each variant did."""
+notifications, pushes and emails in bulk; counts how each variant did."""
 
 from __future__ import annotations
 
@@ -151,37 +151,37 @@ class CampaignRepository:
         return [_to_recipient(record) for record in records.scalars().all()]
 
     async def add_planned(self, campaign: Campaign, planned: Sequence[PlannedRecipient]) -> int:
-        """Writes each recipient's notification and pushes; how many notifications were new
-        (a batch planned before a crash is not written twice)."""
+        """Writes each recipient's notification, pushes and email; how many notifications were
+        new (a batch planned before a crash is not written twice)."""
         if not planned:
             return 0
         added = await self._db.execute(
             insert(NotificationRecord)
             .on_conflict_do_nothing(index_elements=["id"])
             .returning(col(NotificationRecord.id)),
-            [_notification_row(campaign, push) for push in planned],
+            [_notification_row(campaign, recipient) for recipient in planned],
         )
         new = set(added.scalars().all())
         deliveries = [
             {
-                "notification_id": push.notification.id,
+                "notification_id": recipient.notification.id,
                 "device_id": device.id,
                 "token": device.token,
                 "state": DeliveryState.PENDING.value,
                 "attempts": 0,
-                "next_attempt": push.due,
-                "updated_at": push.notification.created,
+                "next_attempt": recipient.due,
+                "updated_at": recipient.notification.created,
             }
-            for push in planned
-            if push.notification.id in new
-            for device in push.devices
+            for recipient in planned
+            if recipient.notification.id in new
+            for device in recipient.devices
         ]
         if deliveries:
             await self._db.execute(insert(DeliveryRecord), deliveries)
         emails = [
-            _email_row(push.email, push.notification.created)
-            for push in planned
-            if push.notification.id in new and push.email is not None
+            _email_row(recipient.email, recipient.notification.created)
+            for recipient in planned
+            if recipient.notification.id in new and recipient.email is not None
         ]
         if emails:
             await self._db.execute(insert(EmailRecord), emails)
@@ -272,8 +272,8 @@ def _email_row(email: Email, now: datetime) -> dict[str, Any]:
     }
 
 
-def _notification_row(campaign: Campaign, push: PlannedRecipient) -> dict[str, Any]:
-    notification = push.notification
+def _notification_row(campaign: Campaign, recipient: PlannedRecipient) -> dict[str, Any]:
+    notification = recipient.notification
     return {
         "id": notification.id,
         "user_id": notification.user_id,
@@ -285,7 +285,7 @@ def _notification_row(campaign: Campaign, push: PlannedRecipient) -> dict[str, A
         "read_at": None,
         "marketing": True,
         "campaign_id": campaign.id,
-        "variant": push.variant,
+        "variant": recipient.variant,
     }
 
 

@@ -50,16 +50,20 @@ def delivery_filter(parent: str, filter_: str) -> DeliveryFilter:
     """`users/{user|-}/notifications/{notification|-}` and `state = STATE_…` (or nothing)."""
     violations = []
     owner = _PARENT.match(parent)
-    if owner is None:
+    try:
+        ids = [None if part == "-" else uuid.UUID(part) for part in owner.groups()] if owner else []
+    except ValueError:  # Thirty-six characters that are not a UUID.
+        ids = []
+    if len(ids) != 2:
         violations.append(FieldViolation("parent", "delivery.invalid_parent"))
     state_name = _STATE_FILTER.match(filter_)
     by_name = {pb.Delivery.State.Name(proto): known for known, proto in _STATES.items()}
     state = by_name.get(state_name.group(1)) if state_name else None
     if filter_.strip() and state is None:
         violations.append(FieldViolation("filter", "delivery.invalid_filter"))
-    if violations or owner is None:
+    if violations:
         raise InvalidArgument(violations)
-    user, notification = (None if part == "-" else uuid.UUID(part) for part in owner.groups())
+    user, notification = ids
     return DeliveryFilter(user, notification, state)
 
 
