@@ -19,15 +19,23 @@ from zoneinfo import ZoneInfo
 import nats
 import pytest
 import pytest_asyncio
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from notifications.support import Mailbox
 from stack.fcm import PROJECT_ID, FcmServer
 from stack.twilio import ACCOUNT_SID, SENDER, running_twilio
 from stride.billing.events.v1.events_pb2 import PaymentChanged, SubscriptionChanged
 from stride.events.v1.envelope_pb2 import Envelope
-from stride.identity.events.v1.events_pb2 import PasswordResetRequested, UserRegistered
+from stride.identity.events.v1.events_pb2 import (
+    PasswordResetRequested,
+    UserEmailChanged,
+    UserEmailChangeRequested,
+    UserRegistered,
+)
 from stride.notifications.adapters.delivery_log_repository import DeliveryFilter
 from stride.notifications.adapters.fcm_push import FcmPush, ServiceAccount
+from stride.notifications.adapters.smtp_email import SmtpEmail
+from stride.notifications.adapters.templates import Templates
 from stride.notifications.adapters.twilio_sms import TwilioSms
 from stride.notifications.config import NotificationsSettings
 from stride.notifications.domain.notifications import (
@@ -551,3 +559,69 @@ async def test_transactional_messages_are_texted_to_members_who_gave_a_number(
         "You're in!\nA spot opened up: your place on the waitlist is now a booking.",
     )
     assert (logged.channel, logged.state) == (Channel.SMS, DeliveryState.SENT)
+
+
+async def test_identity_s_links_reach_the_right_address_and_an_address_change_is_told(
+    new_uow: partial[NotificationsUnitOfWork], smtp: tuple[Mailbox, int]
+) -> None:
+    mailbox, port = smtp
+    user, old, new = uuid.uuid4(), f"{uuid.uuid4().hex}@example.com", f"{uuid.uuid4().hex}@x.org"
+    mail = events.AccountEmails(Templates(), "https://edge.stride.test")
+    expires = Timestamp()
+    expires.FromDatetime(datetime(2027, 1, 2, 3, 4, tzinfo=UTC))
+    identity_events = [
+        (
+            events.on_user_registered,
+            "identity.user.registered.v1",
+            UserRegistered(
+                user=f"users/{user}",
+                email=old,
+                display_name="Layla",
+                language_code="ar",
+                email_verification_token="verify-1",
+                email_verification_expire_time=expires,
+            ),
+        ),
+        (
+            events.on_email_change_requested,
+            "identity.user.email_change_requested.v1",
+            UserEmailChangeRequested(
+                user=f"users/{user}",
+                new_email=new,
+                language_code="ar",
+                token="change-1",
+                expire_time=expires,
+            ),
+        ),
+        (
+            events.on_email_changed,
+            "identity.user.email_changed.v1",
+            UserEmailChanged(
+                user=f"users/{user}", previous_email=old, email=new, language_code="ar"
+            ),
+        ),
+    ]
+    for handler, kind, payload in identity_events:
+        event = make_envelope(source="identity", event_type=kind, subject="s", payload=payload)
+        for _ in range(2):  # Delivered twice: emailed once.
+            uow = new_uow()
+            async with uow:
+                await handler(event, uow.session, mail=mail)
+                await uow.commit()
+    await sending.send_due_emails(new_uow, SmtpEmail("127.0.0.1", port, "Stride <n@stride.test>"))
+    async with new_uow() as uow:
+        address = await uow.notifications.address_of(user)
+
+    def text(message: EmailMessage) -> str:
+        return str(cast(EmailMessage, message.get_body(("plain",))).get_content())
+
+    to_old = [m for m in mailbox.messages if m["To"] == old]
+    (to_new,) = [m for m in mailbox.messages if m["To"] == new]
+    assert [m["Subject"] for m in to_old] == [
+        "أهلًا بك في Stride: أكّد بريدك الإلكتروني",
+        "أصبح حسابك في Stride يستخدم بريدًا إلكترونيًا آخر",
+    ]
+    assert "https://edge.stride.test/verify-email?token=verify-1" in text(to_old[0])
+    assert f"{new[0]}{'*' * (len(new.split('@')[0]) - 1)}@x.org" in text(to_old[1])
+    assert "https://edge.stride.test/confirm-email-change?token=change-1" in text(to_new)
+    assert address == new  # What Notifications sends to from now on.

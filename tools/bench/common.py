@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from stack.providers import start_providers
 from stack.up import start_nats, start_postgres, start_services, start_stripe
 from stride.gateway.render import write_edge_bundle
 from stride.platform.local.envoy import EnvoyProcess, validate_config
@@ -30,9 +31,9 @@ class Stack:
 
 @contextmanager
 def scratch_stack() -> Iterator[tuple[Stack, ExitStack]]:
-    """Postgres, NATS, localstripe and every service of the catalog in a scratch directory
-    (embedded servers unless DATABASE_URL / NATS_URL are set); edges are started by the
-    caller."""
+    """Postgres, NATS, localstripe, local message providers and every service of the catalog
+    in a scratch directory (embedded servers unless DATABASE_URL / NATS_URL are set); edges
+    are started by the caller."""
     with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="stride-bench-") as scratch:
         data = Path(scratch)
         data.chmod(0o755)
@@ -40,7 +41,10 @@ def scratch_stack() -> Iterator[tuple[Stack, ExitStack]]:
         server_url = start_postgres(data, free_port(), stack)
         nats_url = start_nats(data, free_port(), stack)
         payments = start_stripe(data, free_port(), stack)
-        environments = start_services(server_url, nats_url, payments, data, edge_port, stack)
+        providers = start_providers(data, stack)
+        environments = start_services(
+            server_url, nats_url, payments, providers, data, edge_port, stack
+        )
         yield Stack(data, edge_port, environments), stack
 
 

@@ -8,6 +8,7 @@ import json
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -53,8 +54,9 @@ def oauth_error(error: str, description: str) -> web.Response:
 
 
 class FcmServer:
-    def __init__(self) -> None:
+    def __init__(self, journal: Path | None = None) -> None:
         self.port = free_port()
+        self.journal = journal  # Where each accepted message is appended, one JSON per line.
         self.key_json, self._public_key = service_account_key(self.token_uri)
         self.token_lifetime_seconds = 3600
         self.tokens_issued = 0
@@ -134,6 +136,9 @@ class FcmServer:
         if message["token"] in self.dead_tokens:
             return google_error(404, "NOT_FOUND", "Requested entity was not found.", "UNREGISTERED")
         self.messages.append(message)
+        if self.journal is not None:
+            with self.journal.open("a") as journal:
+                journal.write(json.dumps(message, ensure_ascii=False) + "\n")
         return web.json_response({"name": f"projects/{project}/messages/{len(self.messages)}"})
 
 

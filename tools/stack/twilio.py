@@ -5,9 +5,11 @@ account's SID and auth token, form-encoded messages, Twilio's JSON resources and
 from __future__ import annotations
 
 import base64
+import json
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -30,8 +32,9 @@ def twilio_error(status: int, code: int, message: str) -> web.Response:
 
 
 class TwilioServer:
-    def __init__(self) -> None:
+    def __init__(self, journal: Path | None = None) -> None:
         self.port = free_port()
+        self.journal = journal  # Where each accepted message is appended, one JSON per line.
         self.auth_token = secrets.token_hex(16)
         self.messages: list[dict[str, Any]] = []  # Accepted, oldest first.
         self.unsubscribed: set[str] = set()  # Numbers that texted STOP.
@@ -70,6 +73,9 @@ class TwilioServer:
             "status": "queued",
         }
         self.messages.append(message)
+        if self.journal is not None:
+            with self.journal.open("a") as journal:
+                journal.write(json.dumps(message, ensure_ascii=False) + "\n")
         return web.json_response(message, status=201)
 
 

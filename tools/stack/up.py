@@ -2,6 +2,7 @@
 
 Postgres (DATABASE_URL or an embedded server), NATS with JetStream (NATS_URL or an embedded
 server), localstripe standing in for Stripe (its webhooks come back through Envoy, signed),
+local FCM, SMTP and Twilio servers that keep every push, email and text in `<data>/outbox/`,
 every service of the catalog, and Envoy in front, all under one data directory so a restart
 keeps the data (localstripe keeps its own only while it runs). Ctrl-C stops everything,
 services first so they drain.
@@ -28,6 +29,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from stack.keys import load_or_create_data_keys
+from stack.providers import LocalProviders, start_providers
 from stack.seed import (
     DEMO_PASSWORD,
     DEMO_STUDIO,
@@ -35,7 +37,7 @@ from stack.seed import (
     seed_demo_schedule,
     sign_up_demo_users,
 )
-from stride.gateway.catalog import BILLING, SERVICES, ServiceEntry
+from stride.gateway.catalog import BILLING, NOTIFICATIONS, SERVICES, ServiceEntry
 from stride.gateway.envoy_config import EdgeTls
 from stride.gateway.render import write_edge_bundle
 from stride.identity.config import IdentitySettings
@@ -151,6 +153,7 @@ def start_services(
     server_url: str,
     nats_url: str,
     payments: LocalPayments,
+    providers: LocalProviders,
     data: Path,
     rest_port: int,
     stack: ExitStack,
@@ -163,6 +166,8 @@ def start_services(
         environment = service_environment(service, database_url, nats_url, data, rest_port)
         if service is BILLING:
             environment |= payments.environment()
+        if service is NOTIFICATIONS:
+            environment |= providers.environment(f"http://127.0.0.1:{rest_port}")
         environments[service.name] = environment
         process = ManagedProcess(
             service.name,
@@ -215,7 +220,10 @@ def main(argv: list[str] | None = None) -> int:
         server_url = start_postgres(data, args.postgres_port, stack)
         nats_url = start_nats(data, args.nats_port, stack)
         payments = start_stripe(data, args.stripe_port, stack)
-        environments = start_services(server_url, nats_url, payments, data, args.rest_port, stack)
+        providers = start_providers(data, stack)
+        environments = start_services(
+            server_url, nats_url, payments, providers, data, args.rest_port, stack
+        )
         start_envoy(data, args.rest_port, args.tls_port, args.admin_port, stack)
         base_url = f"http://127.0.0.1:{args.rest_port}"
         payments.send_webhooks_to(f"{base_url}/v1/webhooks/stripe")
@@ -252,6 +260,8 @@ Stride is up — healthy in {elapsed:.1f} s.
   Data and logs   {data}
   Payments        localstripe at {stripe_api_base} (key {STRIPE_API_KEY}; cards 4242…4242 pay,
                   4000…0002 is declined, 4000 0025 0000 3155 asks for 3-D Secure)
+  Messages sent   {data}/outbox: pushes.jsonl, texts.jsonl, mail/*.eml (local FCM, Twilio
+                  and SMTP servers stand in for the real ones)
   Demo logins
 {logins}
 

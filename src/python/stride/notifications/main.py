@@ -34,14 +34,24 @@ def subscriptions(
     settings: NotificationsSettings, templates: Templates
 ) -> tuple[tuple[str, str, Handler], ...]:
     """What Notifications listens to: (producing service, event type, handler)."""
-    password_reset = partial(
-        events.on_password_reset_requested,
-        templates=templates,
-        public_base_url=settings.public_base_url,
-    )
+    mail = events.AccountEmails(templates, settings.public_base_url)
+
+    def emailing(handler: Callable[..., Awaitable[None]]) -> Handler:
+        return partial(handler, mail=mail)
+
     return (
-        ("identity", "identity.user.registered.v1", events.on_user_registered),
-        ("identity", "identity.password_reset.requested.v1", password_reset),
+        ("identity", "identity.user.registered.v1", emailing(events.on_user_registered)),
+        (
+            "identity",
+            "identity.user.email_change_requested.v1",
+            emailing(events.on_email_change_requested),
+        ),
+        ("identity", "identity.user.email_changed.v1", emailing(events.on_email_changed)),
+        (
+            "identity",
+            "identity.password_reset.requested.v1",
+            emailing(events.on_password_reset_requested),
+        ),
         ("scheduling", "scheduling.waitlist.promoted.v1", events.on_waitlist_promoted),
         ("scheduling", "scheduling.booking.confirmed.v1", events.on_booking_confirmed),
         ("scheduling", "scheduling.booking.cancelled.v1", events.on_booking_ended),

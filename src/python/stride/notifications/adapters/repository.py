@@ -45,6 +45,11 @@ class NotificationRepository:
             .on_conflict_do_update(index_elements=["user_id"], set_=values)
         )
 
+    async def address_of(self, user_id: uuid.UUID) -> str | None:
+        """The email address messages to the user go to."""
+        record = await self._db.get(RecipientRecord, user_id)
+        return record.email if record else None
+
     async def language_of(self, user_id: uuid.UUID) -> str | None:
         record = await self._db.get(RecipientRecord, user_id)
         return record.language if record else None

@@ -7,16 +7,23 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol, cast
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stride.billing.events.v1.events_pb2 import PaymentChanged, SubscriptionChanged
 from stride.events.v1.envelope_pb2 import Envelope
-from stride.identity.events.v1.events_pb2 import PasswordResetRequested, UserRegistered
+from stride.identity.events.v1.events_pb2 import (
+    PasswordResetRequested,
+    UserEmailChanged,
+    UserEmailChangeRequested,
+    UserRegistered,
+)
 from stride.notifications import messages  # noqa: F401 - registers the texts.
 from stride.notifications.adapters.email_repository import EmailRepository
 from stride.notifications.adapters.reminder_repository import ReminderRepository
@@ -42,7 +49,13 @@ from stride.platform.i18n import CATALOG, DEFAULT_LOCALE, SUPPORTED_LOCALES, Loc
 from stride.platform.resource_names import parse_user_name
 from stride.scheduling.events.v1.events_pb2 import BookingChanged, ClassChanged
 
-PASSWORD_RESET_TEMPLATE = 1  # The template version new password-reset emails use.
+# The template version each of Identity's emails uses now; older ones stay for previews.
+ACCOUNT_TEMPLATES = {
+    "email_verification": 1,
+    "email_change": 1,
+    "email_changed": 1,
+    "password_reset": 1,
+}
 
 
 class Renderer(Protocol):
@@ -52,16 +65,129 @@ class Renderer(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class AccountEmails:
+    """Identity's emails: links that act on the account, rendered in the user's language from
+    versioned templates and sent whatever the user's preferences (they are transactional), and
+    never to the inbox (a link is a credential)."""
+
+    templates: Renderer
+    public_base_url: str  # The app's links live under it (its universal/app links).
+
+    def link(self, path: str, token: str | None = None) -> str:
+        query = f"?{urlencode({'token': token})}" if token else ""
+        return f"{self.public_base_url.rstrip('/')}/{path}{query}"
+
+    async def send(
+        self,
+        session: AsyncSession,
+        event_id: str,
+        user_id: uuid.UUID,
+        to: str,
+        language: Locale,
+        kind: str,
+        values: Mapping[str, object],
+        now: datetime,
+    ) -> None:
+        """Queues the email, once per event and user."""
+        rendered = self.templates.render(kind, ACCOUNT_TEMPLATES[kind], language, values)
+        email = Email(
+            notification_id(event_id, user_id),
+            user_id,
+            to,
+            language,
+            rendered.subject,
+            rendered.text,
+            rendered.html,
+            DeliveryState.PENDING,
+            0,
+            now,
+        )
+        await EmailRepository(session).add(email, now)
+
+
 async def on_user_registered(
-    envelope: Envelope, session: AsyncSession, clock: Clock = utcnow
+    envelope: Envelope, session: AsyncSession, mail: AccountEmails, clock: Clock = utcnow
 ) -> None:
-    """Consumes `identity.user.registered`: remembers how to address the user."""
+    """Consumes `identity.user.registered`: remembers how to address the user, and emails the
+    link that verifies their address."""
     registered = UserRegistered()
     envelope.data.Unpack(registered)
     user_id = parse_user_name(registered.user, "user")
-    await NotificationRepository(session).keep_recipient(
-        user_id, registered.email, registered.language_code or DEFAULT_LOCALE, clock()
+    language, now = user_locale(registered.language_code), clock()
+    await NotificationRepository(session).keep_recipient(user_id, registered.email, language, now)
+    if registered.email_verification_token:  # Social sign-ins arrive verified.
+        values = {
+            "name": registered.display_name,
+            "link": mail.link("verify-email", registered.email_verification_token),
+            "expire_time": _utc(registered.email_verification_expire_time),
+        }
+        await mail.send(
+            session,
+            envelope.id,
+            user_id,
+            registered.email,
+            language,
+            "email_verification",
+            values,
+            now,
+        )
+
+
+async def on_email_change_requested(
+    envelope: Envelope, session: AsyncSession, mail: AccountEmails, clock: Clock = utcnow
+) -> None:
+    """Consumes `identity.user.email_change_requested`: the confirming link, to the new
+    address (which proves it is theirs)."""
+    requested = UserEmailChangeRequested()
+    envelope.data.Unpack(requested)
+    values = {
+        "link": mail.link("confirm-email-change", requested.token),
+        "expire_time": _utc(requested.expire_time),
+    }
+    await mail.send(
+        session,
+        envelope.id,
+        parse_user_name(requested.user, "user"),
+        requested.new_email,
+        user_locale(requested.language_code),
+        "email_change",
+        values,
+        clock(),
     )
+
+
+async def on_email_changed(
+    envelope: Envelope, session: AsyncSession, mail: AccountEmails, clock: Clock = utcnow
+) -> None:
+    """Consumes `identity.user.email_changed`: messages go to the new address from now on, and
+    the old one is told, in case the change was not its owner's doing."""
+    changed = UserEmailChanged()
+    envelope.data.Unpack(changed)
+    user_id = parse_user_name(changed.user, "user")
+    language, now = user_locale(changed.language_code), clock()
+    await NotificationRepository(session).keep_recipient(user_id, changed.email, language, now)
+    values = {"new_email": partly_hidden(changed.email), "link": mail.link("password-reset")}
+    await mail.send(
+        session,
+        envelope.id,
+        user_id,
+        changed.previous_email,
+        language,
+        "email_changed",
+        values,
+        now,
+    )
+
+
+def partly_hidden(address: str) -> str:
+    """`layla@example.com` → `l****@example.com`: enough for the owner to recognise."""
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}{'*' * max(len(local) - 1, 1)}@{domain}"
+
+
+def _utc(moment: Timestamp) -> str:
+    return moment.ToDatetime(UTC).strftime("%Y-%m-%d %H:%M")
 
 
 async def on_waitlist_promoted(
@@ -250,43 +376,26 @@ async def notify(
 
 
 async def on_password_reset_requested(
-    envelope: Envelope,
-    session: AsyncSession,
-    templates: Renderer,
-    public_base_url: str,
-    clock: Clock = utcnow,
+    envelope: Envelope, session: AsyncSession, mail: AccountEmails, clock: Clock = utcnow
 ) -> None:
-    """Consumes `identity.password_reset.requested`: the link, emailed in the user's language.
-    Transactional: it goes whatever the user's preferences, and never to the inbox (the link
-    is a credential)."""
+    """Consumes `identity.password_reset.requested`: the link, emailed in the user's
+    language."""
     requested = PasswordResetRequested()
     envelope.data.Unpack(requested)
-    user_id = parse_user_name(requested.user, "user")
-    language = user_locale(requested.language_code)
-    query = urlencode({"token": requested.token})
-    rendered = templates.render(
-        "password_reset",
-        PASSWORD_RESET_TEMPLATE,
-        language,
-        {
-            "link": f"{public_base_url.rstrip('/')}/password-reset?{query}",
-            "expire_time": requested.expire_time.ToDatetime(UTC).strftime("%Y-%m-%d %H:%M"),
-        },
-    )
-    now = clock()
-    email = Email(
-        notification_id(envelope.id, user_id),
-        user_id,
+    values = {
+        "link": mail.link("password-reset", requested.token),
+        "expire_time": _utc(requested.expire_time),
+    }
+    await mail.send(
+        session,
+        envelope.id,
+        parse_user_name(requested.user, "user"),
         requested.email,
-        language,
-        rendered.subject,
-        rendered.text,
-        rendered.html,
-        DeliveryState.PENDING,
-        0,
-        now,
+        user_locale(requested.language_code),
+        "password_reset",
+        values,
+        clock(),
     )
-    await EmailRepository(session).add(email, now)
 
 
 def user_locale(language: str | None) -> Locale:

@@ -1,0 +1,108 @@
+"""What `./pants up` gives Notifications instead of Firebase, an SMTP relay and Twilio: local
+servers speaking their protocols (the same stand-ins the tests use), which keep what they
+receive under `<data>/outbox/` — pushes and texts as JSON lines, emails as .eml files — so a
+developer sees every message the platform sends."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import threading
+from contextlib import AsyncExitStack, ExitStack
+from dataclasses import dataclass
+from email.utils import make_msgid
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope
+
+from stack.fcm import PROJECT_ID, FcmServer
+from stack.twilio import ACCOUNT_SID, SENDER, TwilioServer
+from stride.platform.local.ports import free_port
+from stride.platform.testing.http import serving
+
+
+class MailDrop:
+    """aiosmtpd's handler: each accepted message as an .eml file."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    async def handle_DATA(  # noqa: N802 - aiosmtpd's hook name.
+        self, server: object, session: object, envelope: Envelope
+    ) -> str:
+        name = make_msgid(idstring="stride").strip("<>").replace("@", "_")
+        (self.directory / f"{name}.eml").write_bytes(envelope.original_content or b"")
+        return "250 OK"
+
+
+@dataclass(frozen=True)
+class LocalProviders:
+    outbox: Path
+    fcm: FcmServer
+    twilio: TwilioServer
+    smtp_port: int
+    service_account_file: Path
+    unsubscribe_secret: str
+
+    def environment(self, public_base_url: str) -> dict[str, str]:
+        """Notifications' settings for these providers."""
+        return {
+            "STRIDE_FCM_PROJECT_ID": PROJECT_ID,
+            "STRIDE_FCM_SERVICE_ACCOUNT_FILE": str(self.service_account_file),
+            "STRIDE_FCM_API_BASE": self.fcm.api_base,
+            "STRIDE_SMTP_HOST": "127.0.0.1",
+            "STRIDE_SMTP_PORT": str(self.smtp_port),
+            "STRIDE_SMTP_STARTTLS": "false",
+            "STRIDE_TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+            "STRIDE_TWILIO_AUTH_TOKEN": self.twilio.auth_token,
+            "STRIDE_TWILIO_API_BASE": self.twilio.api_base,
+            "STRIDE_SMS_FROM": SENDER,
+            "STRIDE_UNSUBSCRIBE_SECRET": self.unsubscribe_secret,
+            "STRIDE_PUBLIC_BASE_URL": public_base_url,
+        }
+
+
+def start_providers(data: Path, stack: ExitStack) -> LocalProviders:
+    outbox = data / "outbox"
+    (outbox / "mail").mkdir(parents=True, exist_ok=True)
+    fcm, twilio = FcmServer(outbox / "pushes.jsonl"), TwilioServer(outbox / "texts.jsonl")
+    key_file = data / "keys" / "fcm-service-account.json"
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key_file.write_text(fcm.key_json)
+    key_file.chmod(0o600)
+    smtp = Controller(MailDrop(outbox / "mail"), hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    stack.callback(smtp.stop)
+    _serve_in_background([fcm, twilio], stack)
+    return LocalProviders(
+        outbox, fcm, twilio, smtp.port, key_file, _unsubscribe_secret(data / "keys")
+    )
+
+
+def _serve_in_background(servers: list[FcmServer | TwilioServer], stack: ExitStack) -> None:
+    """The HTTP stand-ins on their own event loop in a thread, until the stack closes."""
+    loop = asyncio.new_event_loop()
+    started, stop = threading.Event(), asyncio.Event()
+
+    async def run() -> None:
+        async with AsyncExitStack() as servers_up:
+            for server in servers:
+                await servers_up.enter_async_context(serving(server.app, server.port))
+            started.set()
+            await stop.wait()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(run(),), daemon=True)
+    thread.start()
+    started.wait(timeout=30)
+    stack.callback(thread.join, 10)
+    stack.callback(loop.call_soon_threadsafe, stop.set)
+
+
+def _unsubscribe_secret(keys: Path) -> str:
+    """Kept across restarts, so unsubscribe links in emails already sent keep working."""
+    path = keys / "unsubscribe-secret"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
