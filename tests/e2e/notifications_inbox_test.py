@@ -26,6 +26,7 @@ from stride.identity.config import IdentitySettings
 from stride.notifications.config import NotificationsSettings
 from stride.notifications.domain.unsubscribe import unsubscribe_token
 from stride.notifications.main import build_app
+from stride.platform.crypto.sealing import new_data_key_spec
 from stride.platform.events.envelope import make_envelope, nats_subject
 from stride.platform.events.outbox import ensure_stream
 from stride.platform.grpc.server import GrpcApp, RunningServer
@@ -52,6 +53,8 @@ async def notifications(
                 grpc_port=free_port(),
                 jwks_url=f"http://127.0.0.1:{EDGE_PORT}/.well-known/jwks.json",
                 unsubscribe_secret=SecretStr(UNSUBSCRIBE_SECRET),
+                data_keys=new_data_key_spec("e2e"),
+                data_key_active="e2e",
                 shutdown_grace_seconds=1,
             )
         )

@@ -20,8 +20,9 @@ import nats
 import pytest
 import pytest_asyncio
 from google.protobuf.timestamp_pb2 import Timestamp
+from sqlalchemy import text
 
-from notifications.support import Mailbox
+from notifications.support import DATA_KEY_SPEC, DATA_KEYS, Mailbox
 from stack.fcm import PROJECT_ID, FcmServer
 from stack.twilio import ACCOUNT_SID, SENDER, running_twilio
 from stride.billing.events.v1.events_pb2 import PaymentChanged, SubscriptionChanged
@@ -98,6 +99,8 @@ def settings(
         public_base_url="https://edge.stride.test",
         send_every_seconds=0.1,
         shutdown_grace_seconds=1,
+        data_keys=DATA_KEY_SPEC,
+        data_key_active="test",
     )
 
 
@@ -566,7 +569,7 @@ async def test_identity_s_links_reach_the_right_address_and_an_address_change_is
 ) -> None:
     mailbox, port = smtp
     user, old, new = uuid.uuid4(), f"{uuid.uuid4().hex}@example.com", f"{uuid.uuid4().hex}@x.org"
-    mail = events.AccountEmails(Templates(), "https://edge.stride.test")
+    mail = events.AccountEmails(Templates(), "https://edge.stride.test", DATA_KEYS)
     expires = Timestamp()
     expires.FromDatetime(datetime(2027, 1, 2, 3, 4, tzinfo=UTC))
     identity_events = [
@@ -611,8 +614,12 @@ async def test_identity_s_links_reach_the_right_address_and_an_address_change_is
     await sending.send_due_emails(new_uow, SmtpEmail("127.0.0.1", port, "Stride <n@stride.test>"))
     async with new_uow() as uow:
         address = await uow.notifications.address_of(user)
+        at_rest = await uow.session.execute(
+            text("SELECT body_sealed FROM emails WHERE user_id = :user"), {"user": user}
+        )
+        stored: list[bytes] = list(at_rest.scalars().all())
 
-    def text(message: EmailMessage) -> str:
+    def plain(message: EmailMessage) -> str:
         return str(cast(EmailMessage, message.get_body(("plain",))).get_content())
 
     to_old = [m for m in mailbox.messages if m["To"] == old]
@@ -621,7 +628,9 @@ async def test_identity_s_links_reach_the_right_address_and_an_address_change_is
         "أهلًا بك في Stride: أكّد بريدك الإلكتروني",
         "أصبح حسابك في Stride يستخدم بريدًا إلكترونيًا آخر",
     ]
-    assert "https://edge.stride.test/verify-email?token=verify-1" in text(to_old[0])
-    assert f"{new[0]}{'*' * (len(new.split('@')[0]) - 1)}@x.org" in text(to_old[1])
-    assert "https://edge.stride.test/confirm-email-change?token=change-1" in text(to_new)
+    assert "https://edge.stride.test/verify-email?token=verify-1" in plain(to_old[0])
+    assert f"{new[0]}{'*' * (len(new.split('@')[0]) - 1)}@x.org" in plain(to_old[1])
+    assert "https://edge.stride.test/confirm-email-change?token=change-1" in plain(to_new)
     assert address == new  # What Notifications sends to from now on.
+    assert len(stored) == 3
+    assert not any(b"verify-1" in body or b"change-1" in body for body in stored)  # Sealed.

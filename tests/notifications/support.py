@@ -18,9 +18,13 @@ from aiosmtpd.smtp import Envelope as SmtpEnvelope
 from stack.fcm import FcmServer, running_fcm
 from stride.notifications.main import MIGRATIONS
 from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
+from stride.platform.crypto.sealing import DataKeyring, new_data_key_spec
 from stride.platform.db.engine import create_engine, session_factory
 from stride.platform.db.migrations.runner import run_migrations
 from stride.platform.local.ports import free_port
+
+DATA_KEY_SPEC = new_data_key_spec("test")  # STRIDE_DATA_KEYS for the suites' services.
+DATA_KEYS = DataKeyring.from_spec(DATA_KEY_SPEC, "test")
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -33,7 +37,7 @@ async def fcm() -> AsyncIterator[FcmServer]:
 async def new_uow(database_url: str) -> AsyncIterator[partial[NotificationsUnitOfWork]]:
     await run_migrations(database_url, MIGRATIONS)
     engine = create_engine(database_url)
-    yield partial(NotificationsUnitOfWork, session_factory(engine))
+    yield partial(NotificationsUnitOfWork, session_factory(engine), DATA_KEYS)
     await engine.dispose()
 
 

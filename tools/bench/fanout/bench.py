@@ -45,6 +45,7 @@ from stride.notifications.main import MIGRATIONS
 from stride.notifications.service_layer import campaigns, sending
 from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
 from stride.platform.auth import Principal, authenticated_as
+from stride.platform.crypto.sealing import DataKeyring, new_data_key_spec
 from stride.platform.db.engine import create_engine, drop_database, ensure_database, session_factory
 from stride.platform.db.migrations.runner import run_migrations
 from stride.platform.local.ports import free_port
@@ -135,7 +136,8 @@ async def bench(server_url: str, fcm: FcmServer, args: argparse.Namespace) -> No
     database_url = await ensure_database(server_url, name)
     await run_migrations(database_url, MIGRATIONS)
     engine = create_engine(database_url, pool_size=args.senders + 2)
-    new_uow = partial(NotificationsUnitOfWork, session_factory(engine))
+    data_keys = DataKeyring.from_spec(new_data_key_spec("bench"), "bench")
+    new_uow = partial(NotificationsUnitOfWork, session_factory(engine), data_keys)
     now = datetime.now(UTC)
     try:
         started = time.perf_counter()

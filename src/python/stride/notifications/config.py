@@ -4,10 +4,10 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 
-from stride.platform.config import ServiceSettings
+from stride.platform.config import WithDataKeys
 
 
-class NotificationsSettings(ServiceSettings):
+class NotificationsSettings(WithDataKeys):
     service_name: str = "notifications"
     grpc_port: int = 50104
     # Firebase Cloud Messaging (HTTP v1): the project, and a service account's JSON key with the

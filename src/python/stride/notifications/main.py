@@ -20,6 +20,7 @@ from stride.notifications.service_layer import campaigns, events, sending
 from stride.notifications.service_layer.campaigns import CampaignMail
 from stride.notifications.service_layer.unit_of_work import SOURCE, NotificationsUnitOfWork
 from stride.notifications.v1 import notifications_service_pb2_grpc as pb_grpc
+from stride.platform.crypto.sealing import DataKeyring
 from stride.platform.events.consumer import EventConsumer, Handler
 from stride.platform.events.envelope import nats_subject, stream_name
 from stride.platform.grpc.server import GrpcApp, ServiceRegistration
@@ -30,11 +31,8 @@ MIGRATIONS = Path(__file__).parent / "adapters" / "migrations" / "versions"
 SERVICE_NAME = "stride.notifications.v1.NotificationsService"
 
 
-def subscriptions(
-    settings: NotificationsSettings, templates: Templates
-) -> tuple[tuple[str, str, Handler], ...]:
+def subscriptions(mail: events.AccountEmails) -> tuple[tuple[str, str, Handler], ...]:
     """What Notifications listens to: (producing service, event type, handler)."""
-    mail = events.AccountEmails(templates, settings.public_base_url)
 
     def emailing(handler: Callable[..., Awaitable[None]]) -> Handler:
         return partial(handler, mail=mail)
@@ -67,7 +65,7 @@ def subscriptions(
 def consumers(
     settings: NotificationsSettings,
     sessions: async_sessionmaker[AsyncSession],
-    templates: Templates,
+    mail: events.AccountEmails,
 ) -> list[EventConsumer]:
     return [
         EventConsumer(
@@ -80,7 +78,7 @@ def consumers(
             durable_name=f"notifications-{event_type.rsplit('.', 1)[0].replace('.', '-')}",
             filter_subject=nats_subject(settings.events_prefix, event_type),
         )
-        for source, event_type, handler in subscriptions(settings, templates)
+        for source, event_type, handler in subscriptions(mail)
     ]
 
 
@@ -130,9 +128,11 @@ def campaign_mail(settings: NotificationsSettings, templates: Templates) -> Camp
 
 async def build_app(settings: NotificationsSettings) -> GrpcApp:
     base = foundation(settings, SOURCE, MIGRATIONS)
-    new_uow = partial(NotificationsUnitOfWork, base.sessions)
+    data_keys = DataKeyring.from_spec(settings.data_keys, settings.data_key_active)
+    new_uow = partial(NotificationsUnitOfWork, base.sessions, data_keys)
     templates = Templates()
-    listening = consumers(settings, base.sessions, templates)
+    account_mail = events.AccountEmails(templates, settings.public_base_url, data_keys)
+    listening = consumers(settings, base.sessions, account_mail)
     mail = campaign_mail(settings, templates)
 
     async def remind() -> None:

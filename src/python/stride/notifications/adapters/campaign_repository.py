@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, func, select
 
+from stride.notifications.adapters.email_repository import email_row
 from stride.notifications.adapters.repository import to_preferences
 from stride.notifications.adapters.tables import (
     CampaignRecord,
@@ -42,6 +43,7 @@ from stride.notifications.domain.notifications import (
     Platform,
 )
 from stride.notifications.domain.preferences import Preferences
+from stride.platform.crypto.sealing import DataKeyring
 
 _PLANNABLE = (CampaignState.SCHEDULED.value, CampaignState.PLANNING.value)
 _FAILED = (DeliveryState.FAILED.value, DeliveryState.DEAD_TOKEN.value)
@@ -65,8 +67,9 @@ class PlannedRecipient:
 
 
 class CampaignRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, data_keys: DataKeyring) -> None:
         self._db = session
+        self._data_keys = data_keys  # Seals the bodies of a campaign's emails.
 
     async def add(self, campaign: Campaign) -> None:
         self._db.add(_to_record(campaign))
@@ -179,7 +182,7 @@ class CampaignRepository:
         if deliveries:
             await self._db.execute(insert(DeliveryRecord), deliveries)
         emails = [
-            _email_row(recipient.email, recipient.notification.created)
+            email_row(self._data_keys, recipient.email, recipient.notification.created)
             for recipient in planned
             if recipient.notification.id in new and recipient.email is not None
         ]
@@ -252,24 +255,6 @@ class CampaignRepository:
                 )
             )
         return found
-
-
-def _email_row(email: Email, now: datetime) -> dict[str, Any]:
-    return {
-        "id": email.id,
-        "user_id": email.user_id,
-        "to_address": email.to,
-        "language": email.language,
-        "subject": email.subject,
-        "text_body": email.text,
-        "html_body": email.html,
-        "unsubscribe_url": email.unsubscribe_url,
-        "state": email.state.value,
-        "attempts": email.attempts,
-        "next_attempt": email.next_attempt,
-        "created_at": now,
-        "updated_at": now,
-    }
 
 
 def _notification_row(campaign: Campaign, recipient: PlannedRecipient) -> dict[str, Any]:

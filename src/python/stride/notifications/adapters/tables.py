@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime, time
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, String, Text, Time
+from sqlalchemy import BigInteger, Column, DateTime, Index, LargeBinary, String, Text, Time
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -82,7 +82,9 @@ class DeliveryRecord(SQLModel, table=True):
 
 
 class EmailRecord(SQLModel, table=True):
-    """An email to send (or sent): rendered when its event arrived."""
+    """An email to send (or sent): rendered when its event arrived. Its text and HTML are
+    sealed (AES-256-GCM under data key `data_key_id`): they carry credentials, such as a
+    password-reset link."""
 
     __tablename__ = "emails"
     __table_args__ = (
@@ -95,8 +97,8 @@ class EmailRecord(SQLModel, table=True):
     to_address: str = Field(max_length=320)
     language: str = Field(max_length=8)
     subject: str = Field(sa_column=Column(String(200), nullable=False))
-    text_body: str = Field(sa_column=Column(Text, nullable=False))
-    html_body: str = Field(sa_column=Column(Text, nullable=False))
+    body_sealed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    data_key_id: str = Field(max_length=32)
     unsubscribe_url: str = Field(default="", sa_column=Column(Text, nullable=False))
     state: str = Field(max_length=16)
     attempts: int = 0

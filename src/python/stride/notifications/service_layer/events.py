@@ -45,6 +45,7 @@ from stride.notifications.domain.preferences import (
 )
 from stride.notifications.domain.reminders import Reminder
 from stride.platform.clock import Clock, utcnow
+from stride.platform.crypto.sealing import DataKeyring
 from stride.platform.i18n import CATALOG, DEFAULT_LOCALE, SUPPORTED_LOCALES, Locale
 from stride.platform.resource_names import parse_user_name
 from stride.scheduling.events.v1.events_pb2 import BookingChanged, ClassChanged
@@ -73,6 +74,7 @@ class AccountEmails:
 
     templates: Renderer
     public_base_url: str  # The app's links live under it (its universal/app links).
+    data_keys: DataKeyring  # Seals the bodies: the links in them are credentials.
 
     def link(self, path: str, token: str | None = None) -> str:
         query = f"?{urlencode({'token': token})}" if token else ""
@@ -103,7 +105,7 @@ class AccountEmails:
             0,
             now,
         )
-        await EmailRepository(session).add(email, now)
+        await EmailRepository(session, self.data_keys).add(email, now)
 
 
 async def on_user_registered(

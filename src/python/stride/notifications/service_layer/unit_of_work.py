@@ -10,6 +10,7 @@ from stride.notifications.adapters.email_repository import EmailRepository
 from stride.notifications.adapters.reminder_repository import ReminderRepository
 from stride.notifications.adapters.repository import NotificationRepository
 from stride.notifications.adapters.text_message_repository import TextMessageRepository
+from stride.platform.crypto.sealing import DataKeyring
 from stride.platform.db.uow import UnitOfWork
 
 SOURCE = "notifications"
@@ -23,13 +24,14 @@ class NotificationsUnitOfWork(UnitOfWork):
     deliveries: DeliveryLogRepository
     texts: TextMessageRepository
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], data_keys: DataKeyring) -> None:
         super().__init__(sessions, SOURCE)
+        self.data_keys = data_keys  # Email bodies are sealed with them.
 
     def _open_repositories(self, session: AsyncSession) -> None:
         self.notifications = NotificationRepository(session)
-        self.emails = EmailRepository(session)
+        self.emails = EmailRepository(session, self.data_keys)
         self.reminders = ReminderRepository(session)
-        self.campaigns = CampaignRepository(session)
+        self.campaigns = CampaignRepository(session, self.data_keys)
         self.deliveries = DeliveryLogRepository(session)
         self.texts = TextMessageRepository(session)
