@@ -29,6 +29,7 @@ def upgrade() -> None:
     op.alter_column("emails", "body_sealed", nullable=False)
     op.alter_column("emails", "data_key_id", nullable=False)
 
+
 def downgrade() -> None:
     op.drop_column("emails", "data_key_id")
     op.drop_column("emails", "body_sealed")
