@@ -19,6 +19,7 @@ import pytest_asyncio
 
 from notifications.support import Mailbox
 from stack.fcm import PROJECT_ID, FcmServer
+from stride.billing.events.v1.events_pb2 import SubscriptionChanged
 from stride.notifications.adapters.fcm_push import FcmPush, ServiceAccount
 from stride.notifications.adapters.smtp_email import SmtpEmail
 from stride.notifications.adapters.templates import Templates
@@ -26,15 +27,17 @@ from stride.notifications.domain.campaigns import (
     Audience,
     CampaignState,
     Content,
+    Membership,
     Variant,
     assign_variant,
 )
 from stride.notifications.domain.notifications import Channel, Platform
-from stride.notifications.service_layer import campaigns, members, sending
+from stride.notifications.service_layer import campaigns, events, members, sending
 from stride.notifications.service_layer.campaigns import CampaignMail, CampaignReport
 from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
 from stride.platform.auth import Principal, authenticated_as
 from stride.platform.errors import FailedPrecondition, PermissionDenied
+from stride.platform.events.envelope import make_envelope
 
 NOW = datetime(2027, 4, 5, 9, tzinfo=UTC)  # 12:00 in Riyadh, 10:00 in London.
 ADMIN = Principal(user_id=str(uuid.uuid4()), roles=frozenset({"admin"}))
@@ -293,3 +296,44 @@ async def test_a_campaign_cannot_email_while_marketing_email_is_not_set_up(
         await campaigns.create(
             new_uow(), "Mail", Audience(), VARIANTS, None, 10, frozenset({Channel.EMAIL}), None
         )
+
+
+async def test_a_win_back_campaign_reaches_lapsed_members_only(
+    new_uow: partial[NotificationsUnitOfWork],
+) -> None:
+    active, lapsed, never = [(await members_in(new_uow, "Asia/Amman", 1))[0] for _ in range(3)]
+
+    async def subscription(member: Member, what: str, at: datetime) -> None:
+        changed = SubscriptionChanged(
+            subscription=f"users/{member.id}/subscriptions/s1", member=f"users/{member.id}"
+        )
+        event = make_envelope(
+            source="billing",
+            event_type=f"billing.subscription.{what}.v1",
+            subject=changed.subscription,
+            payload=changed,
+        )
+        event.time.FromDatetime(at)
+        uow = new_uow()
+        async with uow:
+            await events.on_subscription_changed(event, uow.session, clock=lambda: NOW)
+            await uow.commit()
+
+    await subscription(active, "activated", NOW - timedelta(days=60))
+    await subscription(lapsed, "activated", NOW - timedelta(days=60))
+    await subscription(lapsed, "cancelled", NOW - timedelta(days=10))
+    await subscription(lapsed, "renewed", NOW - timedelta(days=30))  # Late: it changes nothing.
+    amman = frozenset({"Asia/Amman"})
+    with authenticated_as(ADMIN):
+        for status in (Membership.LAPSED, Membership.NONE):
+            audience = Audience(time_zones=amman, memberships=frozenset({status}))
+            await campaigns.create(
+                new_uow(), "Back", audience, VARIANTS, None, 10, clock=lambda: NOW
+            )
+    await campaigns.plan_due(new_uow, clock=lambda: NOW)
+
+    reached = {}
+    for member in (active, lapsed, never):
+        with authenticated_as(Principal(user_id=str(member.id), roles=frozenset({"member"}))):
+            reached[member.id] = len(await members.inbox(new_uow(), member.id, 0, 10))
+    assert reached == {active.id: 0, lapsed.id: 1, never.id: 1}

@@ -69,7 +69,7 @@ from stride.scheduling.events.v1.events_pb2 import BookingChanged, ClassChanged
 async def js(nats_url: str, event_prefix: str) -> AsyncIterator[nats.js.JetStreamContext]:
     connection = await nats.connect(nats_url)
     context = connection.jetstream()
-    for source in ("identity", "scheduling"):
+    for source in ("identity", "scheduling", "billing"):
         await ensure_stream(context, event_prefix, source)
     yield context
     await connection.close()
@@ -434,7 +434,7 @@ async def test_members_are_told_when_their_class_or_their_payments_go_wrong(
             await uow.commit()
 
     await consume(events.on_class_cancelled, "scheduling.class.cancelled.v1", cancelled)
-    await consume(events.on_subscription_past_due, "billing.subscription.past_due.v1", past_due)
+    await consume(events.on_subscription_changed, "billing.subscription.past_due.v1", past_due)
     await consume(events.on_payment_failed, "billing.payment.failed.v1", renewal_failed)
     await consume(events.on_payment_failed, "billing.payment.failed.v1", purchase_failed)
 
@@ -634,3 +634,34 @@ async def test_identity_s_links_reach_the_right_address_and_an_address_change_is
     assert address == new  # What Notifications sends to from now on.
     assert len(stored) == 3
     assert not any(b"verify-1" in body or b"change-1" in body for body in stored)  # Sealed.
+
+
+async def test_billing_s_subscription_events_reach_the_service_through_one_consumer(
+    settings: NotificationsSettings,
+    new_uow: partial[NotificationsUnitOfWork],
+    js: nats.js.JetStreamContext,
+    event_prefix: str,
+) -> None:
+    member = uuid.uuid4()
+    changed = SubscriptionChanged(
+        subscription=f"users/{member}/subscriptions/s1", member=f"users/{member}"
+    )
+    changed.next_renewal_time.FromDatetime(datetime(2027, 5, 12, 9, tzinfo=UTC))
+    past_due = make_envelope(
+        source="billing",
+        event_type="billing.subscription.past_due.v1",
+        subject=changed.subscription,
+        payload=changed,
+    )
+
+    async def told() -> bool:
+        return len(await inbox_of(new_uow, member)) == 1
+
+    service = await running(settings)
+    try:
+        await publish(js, event_prefix, past_due, "a")
+        await eventually(told)
+    finally:
+        await service.stop()
+    (notification,) = await inbox_of(new_uow, member)
+    assert notification.kind == "subscription.past_due"

@@ -57,9 +57,15 @@ def subscriptions(mail: events.AccountEmails) -> tuple[tuple[str, str, Handler],
         ("scheduling", "scheduling.class.rescheduled.v1", events.on_class_rescheduled),
         ("scheduling", "scheduling.class.cancelled.v1", events.on_class_cancelled),
         ("billing", "billing.payment.failed.v1", events.on_payment_failed),
-        ("billing", "billing.subscription.past_due.v1", events.on_subscription_past_due),
-        ("billing", "billing.subscription.suspended.v1", events.on_subscription_suspended),
+        ("billing", events.SUBSCRIPTION_EVENTS, events.on_subscription_changed),
     )
+
+
+def durable_name(event_type: str) -> str:
+    """`billing.payment.failed.v1` → `notifications-billing-payment-failed`; a wildcard
+    (`billing.subscription.*.v1`) reads as `any`."""
+    name = event_type.rsplit(".", 1)[0].replace("*", "any").replace(".", "-")
+    return f"notifications-{name}"
 
 
 def consumers(
@@ -75,7 +81,7 @@ def consumers(
             prefix=settings.events_prefix,
             service=SOURCE,
             stream=stream_name(settings.events_prefix, source),
-            durable_name=f"notifications-{event_type.rsplit('.', 1)[0].replace('.', '-')}",
+            durable_name=durable_name(event_type),
             filter_subject=nats_subject(settings.events_prefix, event_type),
         )
         for source, event_type, handler in subscriptions(mail)

@@ -162,6 +162,12 @@ CATALOG.register(
             "en": "Audience languages can be ar or en.",
             "ar": "يمكن أن تكون لغات الجمهور ar أو en.",
         },
+        "campaign.unknown_membership": {
+            "en": "Audience memberships can be MEMBERSHIP_ACTIVE, MEMBERSHIP_LAPSED or "
+            "MEMBERSHIP_NONE.",
+            "ar": "يمكن أن تكون عضويات الجمهور MEMBERSHIP_ACTIVE أو MEMBERSHIP_LAPSED أو "
+            "MEMBERSHIP_NONE.",
+        },
         "campaign.unknown_platform": {
             "en": "Audience platforms can be PLATFORM_ANDROID or PLATFORM_IOS.",
             "ar": "يمكن أن تكون منصات الجمهور PLATFORM_ANDROID أو PLATFORM_IOS.",

@@ -23,6 +23,7 @@ from stride.notifications.adapters.tables import (
     DeliveryRecord,
     DeviceRecord,
     EmailRecord,
+    MembershipRecord,
     NotificationRecord,
     RecipientRecord,
 )
@@ -31,6 +32,7 @@ from stride.notifications.domain.campaigns import (
     Campaign,
     CampaignState,
     Content,
+    Membership,
     Variant,
     VariantStats,
 )
@@ -138,6 +140,8 @@ class CampaignRepository:
             conditions.append(col(RecipientRecord.language).in_(sorted(audience.languages)))
         if audience.time_zones:
             conditions.append(col(RecipientRecord.time_zone).in_(sorted(audience.time_zones)))
+        if audience.memberships:
+            conditions.append(or_(*(_standing(status) for status in audience.memberships)))
         if audience.platforms:
             conditions.append(
                 exists().where(
@@ -274,6 +278,18 @@ def _notification_row(campaign: Campaign, recipient: PlannedRecipient) -> dict[s
     }
 
 
+def _standing(status: Membership) -> ColumnElement[bool]:
+    """Users whose subscriptions put them in `status`."""
+    of_user = col(MembershipRecord.user_id) == col(RecipientRecord.user_id)
+    active = exists().where(of_user, col(MembershipRecord.active).is_(True))
+    subscribed = exists().where(of_user)
+    return {
+        Membership.ACTIVE: active,
+        Membership.LAPSED: and_(subscribed, ~active),
+        Membership.NONE: ~subscribed,
+    }[status]
+
+
 def _to_recipient(record: RecipientRecord) -> Recipient:
     return Recipient(to_preferences(record), record.language, record.email)
 
@@ -287,6 +303,7 @@ def _to_record(campaign: Campaign) -> CampaignRecord:
             "languages": sorted(audience.languages),
             "time_zones": sorted(audience.time_zones),
             "platforms": sorted(platform.value for platform in audience.platforms),
+            "memberships": sorted(status.value for status in audience.memberships),
         },
         variants=[
             {
@@ -321,6 +338,7 @@ def _to_campaign(record: CampaignRecord) -> Campaign:
             frozenset(audience["languages"]),
             frozenset(audience["time_zones"]),
             frozenset(Platform(platform) for platform in audience["platforms"]),
+            frozenset(Membership(status) for status in audience.get("memberships", [])),
         ),
         tuple(
             Variant(

@@ -17,6 +17,7 @@ from sqlmodel import col, select
 from stride.notifications.adapters.tables import (
     DeliveryRecord,
     DeviceRecord,
+    MembershipRecord,
     NotificationRecord,
     RecipientRecord,
 )
@@ -49,6 +50,22 @@ class NotificationRepository:
         """The email address messages to the user go to."""
         record = await self._db.get(RecipientRecord, user_id)
         return record.email if record else None
+
+    async def keep_membership(
+        self, subscription: str, user_id: uuid.UUID, active: bool, changed: datetime
+    ) -> None:
+        """Records whether a subscription gives access, unless a later change is known (events
+        of different types may arrive out of order)."""
+        values = {"active": active, "changed_at": changed}
+        await self._db.execute(
+            insert(MembershipRecord)
+            .values(subscription=subscription, user_id=user_id, **values)
+            .on_conflict_do_update(
+                index_elements=["subscription"],
+                set_=values,
+                where=col(MembershipRecord.changed_at) <= changed,
+            )
+        )
 
     async def language_of(self, user_id: uuid.UUID) -> str | None:
         record = await self._db.get(RecipientRecord, user_id)

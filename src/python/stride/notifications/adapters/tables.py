@@ -127,6 +127,17 @@ class TextMessageRecord(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
+class MembershipRecord(SQLModel, table=True):
+    """A subscription of a user's, as Billing's events last told: whether it gives access."""
+
+    __tablename__ = "memberships"
+
+    subscription: str = Field(sa_column=Column(String(200), primary_key=True))
+    user_id: uuid.UUID = Field(index=True)
+    active: bool
+    changed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
 class ReminderRecord(SQLModel, table=True):
     __tablename__ = "reminders"
     __table_args__ = (

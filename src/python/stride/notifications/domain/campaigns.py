@@ -55,14 +55,23 @@ class Variant:
     content: Mapping[str, Content]  # By language: every supported one.
 
 
+class Membership(enum.Enum):
+    """Where a user stands with the studio, from Billing's subscription events."""
+
+    ACTIVE = "active"  # A subscription that gives access (trialing, active, frozen, in grace).
+    LAPSED = "lapsed"  # Subscriptions once, none giving access now: win-back campaigns.
+    NONE = "none"  # Never subscribed.
+
+
 @dataclass(frozen=True)
 class Audience:
-    """Who the campaign is for, beyond having opted into marketing pushes. An empty set
+    """Who the campaign is for, beyond having opted into one of its channels. An empty set
     matches everyone."""
 
     languages: frozenset[str] = frozenset()
     time_zones: frozenset[str] = frozenset()
     platforms: frozenset[Platform] = frozenset()  # Users with a device on one of these.
+    memberships: frozenset[Membership] = frozenset()
 
 
 @dataclass(frozen=True)

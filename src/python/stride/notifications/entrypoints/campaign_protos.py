@@ -9,6 +9,7 @@ from stride.notifications.domain.campaigns import (
     Audience,
     CampaignState,
     Content,
+    Membership,
     Variant,
 )
 from stride.notifications.domain.notifications import Channel, Platform
@@ -22,6 +23,11 @@ PLATFORMS = {
     pb.Device.PLATFORM_ANDROID: Platform.ANDROID,
     pb.Device.PLATFORM_IOS: Platform.IOS,
 }
+_MEMBERSHIPS = {
+    pb.CampaignAudience.MEMBERSHIP_ACTIVE: Membership.ACTIVE,
+    pb.CampaignAudience.MEMBERSHIP_LAPSED: Membership.LAPSED,
+    pb.CampaignAudience.MEMBERSHIP_NONE: Membership.NONE,
+}
 _STATES = {
     CampaignState.SCHEDULED: pb.Campaign.STATE_SCHEDULED,
     CampaignState.PLANNING: pb.Campaign.STATE_PLANNING,
@@ -31,15 +37,22 @@ _STATES = {
 
 
 def audience_from_proto(audience: pb.CampaignAudience) -> Audience:
-    platforms = [PLATFORMS.get(platform) for platform in audience.platforms]
-    if None in platforms:
-        raise InvalidArgument(
-            [FieldViolation("campaign.audience.platforms", "campaign.unknown_platform")]
+    violations = []
+    if not set(audience.platforms) <= set(PLATFORMS):
+        violations.append(
+            FieldViolation("campaign.audience.platforms", "campaign.unknown_platform")
         )
+    if not set(audience.memberships) <= set(_MEMBERSHIPS):
+        violations.append(
+            FieldViolation("campaign.audience.memberships", "campaign.unknown_membership")
+        )
+    if violations:
+        raise InvalidArgument(violations)
     return Audience(
         frozenset(audience.language_codes),
         frozenset(audience.time_zones),
-        frozenset(platform for platform in platforms if platform is not None),
+        frozenset(PLATFORMS[platform] for platform in audience.platforms),
+        frozenset(_MEMBERSHIPS[status] for status in audience.memberships),
     )
 
 
@@ -80,6 +93,7 @@ def per_second_from_proto(campaign: pb.Campaign) -> int:
 def campaign_to_proto(report: CampaignReport) -> pb.Campaign:
     campaign = report.campaign
     platforms = {known: proto for proto, known in PLATFORMS.items()}
+    memberships = {known: proto for proto, known in _MEMBERSHIPS.items()}
     return pb.Campaign(
         name=campaign.resource_name,
         display_name=campaign.display_name,
@@ -87,6 +101,7 @@ def campaign_to_proto(report: CampaignReport) -> pb.Campaign:
             language_codes=sorted(campaign.audience.languages),
             time_zones=sorted(campaign.audience.time_zones),
             platforms=sorted(platforms[platform] for platform in campaign.audience.platforms),
+            memberships=sorted(memberships[status] for status in campaign.audience.memberships),
         ),
         variants=[
             pb.CampaignVariant(

@@ -299,30 +299,36 @@ async def on_payment_failed(
     )
 
 
-async def on_subscription_past_due(
+SUBSCRIPTION_EVENTS = "billing.subscription.*.v1"
+_ACCESS_ENDED = frozenset({"suspended", "cancelled"})
+_TOLD = frozenset({"past_due", "suspended"})  # The renewal failed; the grace period ran out.
+
+
+async def on_subscription_changed(
     envelope: Envelope, session: AsyncSession, clock: Clock = utcnow
 ) -> None:
-    """Consumes `billing.subscription.past_due`: the renewal failed; when it is tried again."""
-    await _tell_subscriber(envelope, session, "subscription.past_due", clock())
-
-
-async def on_subscription_suspended(
-    envelope: Envelope, session: AsyncSession, clock: Clock = utcnow
-) -> None:
-    """Consumes `billing.subscription.suspended`: the grace period ended unpaid."""
-    await _tell_subscriber(envelope, session, "subscription.suspended", clock())
-
-
-async def _tell_subscriber(
-    envelope: Envelope, session: AsyncSession, kind: str, now: datetime
-) -> None:
+    """Consumes every `billing.subscription.*` event: whether the subscription still gives
+    access (for campaign audiences); past due (with the retry's date) and suspended are also
+    told to the member."""
     changed = SubscriptionChanged()
     envelope.data.Unpack(changed)
+    what = envelope.type.removeprefix("billing.subscription.").removesuffix(".v1")
     member_id = parse_user_name(changed.member, "member")
     repository = NotificationRepository(session)
-    retry = changed.next_renewal_time.ToDatetime(UTC)
-    values = await local_time(repository, member_id, retry)
-    await notify(session, envelope.id, member_id, kind, changed.subscription, now, values=values)
+    await repository.keep_membership(
+        changed.subscription, member_id, what not in _ACCESS_ENDED, envelope.time.ToDatetime(UTC)
+    )
+    if what in _TOLD:
+        values = await local_time(repository, member_id, changed.next_renewal_time.ToDatetime(UTC))
+        await notify(
+            session,
+            envelope.id,
+            member_id,
+            f"subscription.{what}",
+            changed.subscription,
+            clock(),
+            values=values,
+        )
 
 
 def _reminder(booking: BookingChanged, member_id: uuid.UUID) -> Reminder:
