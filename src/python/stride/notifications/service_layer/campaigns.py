@@ -32,11 +32,12 @@ from stride.notifications.domain.notifications import (
 )
 from stride.notifications.domain.preferences import CAP_LOOKBACK, next_allowed, under_daily_cap
 from stride.notifications.domain.unsubscribe import unsubscribe_token
-from stride.notifications.service_layer.events import Renderer, user_locale
+from stride.notifications.service_layer.events import Renderer
 from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
 from stride.platform.auth import require_role
 from stride.platform.clock import Clock, utcnow
 from stride.platform.errors import FailedPrecondition, NotFound
+from stride.platform.i18n import negotiate_locale
 
 PLAN_BATCH = 1000
 CAMPAIGN_KIND = "campaign"
@@ -57,7 +58,7 @@ class CampaignMail:
     def compose(
         self, recipient: Recipient, content: Content, email_id: uuid.UUID, due: datetime
     ) -> Email:
-        user_id, language = recipient.preferences.user_id, user_locale(recipient.language)
+        user_id, language = recipient.preferences.user_id, negotiate_locale(recipient.language)
         query = urlencode({"token": unsubscribe_token(self.unsubscribe_secret, user_id)})
         rendered = self.templates.render(
             "campaign",
@@ -244,7 +245,7 @@ def _planned(
     today's are not spent; emailed if they opted into marketing email."""
     preferences = recipient.preferences
     variant = campaign.variant_for(preferences.user_id)
-    text = variant.content[user_locale(recipient.language)]
+    text = variant.content[negotiate_locale(recipient.language)]
     notification = Notification(
         notification_id(campaign.resource_name, preferences.user_id),
         preferences.user_id,

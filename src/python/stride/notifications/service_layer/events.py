@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol, cast
+from typing import Protocol
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -46,7 +46,7 @@ from stride.notifications.domain.preferences import (
 from stride.notifications.domain.reminders import Reminder
 from stride.platform.clock import Clock, utcnow
 from stride.platform.crypto.sealing import DataKeyring
-from stride.platform.i18n import CATALOG, DEFAULT_LOCALE, SUPPORTED_LOCALES, Locale
+from stride.platform.i18n import CATALOG, Locale, negotiate_locale
 from stride.platform.resource_names import parse_user_name
 from stride.scheduling.events.v1.events_pb2 import BookingChanged, ClassChanged
 
@@ -116,7 +116,7 @@ async def on_user_registered(
     registered = UserRegistered()
     envelope.data.Unpack(registered)
     user_id = parse_user_name(registered.user, "user")
-    language, now = user_locale(registered.language_code), clock()
+    language, now = negotiate_locale(registered.language_code), clock()
     await NotificationRepository(session).keep_recipient(user_id, registered.email, language, now)
     if registered.email_verification_token:  # Social sign-ins arrive verified.
         values = {
@@ -152,7 +152,7 @@ async def on_email_change_requested(
         envelope.id,
         parse_user_name(requested.user, "user"),
         requested.new_email,
-        user_locale(requested.language_code),
+        negotiate_locale(requested.language_code),
         "email_change",
         values,
         clock(),
@@ -167,7 +167,7 @@ async def on_email_changed(
     changed = UserEmailChanged()
     envelope.data.Unpack(changed)
     user_id = parse_user_name(changed.user, "user")
-    language, now = user_locale(changed.language_code), clock()
+    language, now = negotiate_locale(changed.language_code), clock()
     await NotificationRepository(session).keep_recipient(user_id, changed.email, language, now)
     values = {"new_email": partly_hidden(changed.email), "link": mail.link("password-reset")}
     await mail.send(
@@ -351,7 +351,7 @@ async def notify(
     their devices: at once if transactional (and texted too, if they gave a phone number); if
     marketing, only when the user opted in, up to the day's cap, and after their quiet hours."""
     repository = NotificationRepository(session)
-    language = user_locale(await repository.language_of(user_id))
+    language = negotiate_locale(await repository.language_of(user_id))
     key = f"notification.{kind.replace('.', '_')}"
     notification = Notification(
         notification_id(event_id, user_id),
@@ -399,13 +399,8 @@ async def on_password_reset_requested(
         envelope.id,
         parse_user_name(requested.user, "user"),
         requested.email,
-        user_locale(requested.language_code),
+        negotiate_locale(requested.language_code),
         "password_reset",
         values,
         clock(),
     )
-
-
-def user_locale(language: str | None) -> Locale:
-    """The user's language if Stride speaks it, else the default."""
-    return cast(Locale, language) if language in SUPPORTED_LOCALES else DEFAULT_LOCALE
