@@ -18,12 +18,9 @@ from stride.notifications.domain.notifications import (
 from stride.notifications.v1 import notifications_service_pb2 as pb
 from stride.platform.errors import FieldViolation, InvalidArgument
 from stride.platform.grpc.timestamps import timestamp
+from stride.platform.resource_names import parse_resource_name
 
-_UUID = "[0-9a-fA-F-]{36}"
-_PARENT = re.compile(rf"^users/({_UUID}|-)/notifications/({_UUID}|-)$")
-_NAME = re.compile(
-    rf"^users/({_UUID})/notifications/({_UUID})/deliveries/({_UUID}|{EMAIL_TARGET}|{SMS_TARGET})$"
-)
+_WILDCARD = "-"  # AIP-159: any user, any notification.
 _STATE_FILTER = re.compile(r"^\s*state\s*=\s*(STATE_[A-Z_]+)\s*$")
 CHANNELS = {
     Channel.PUSH: pb.Delivery.CHANNEL_PUSH,
@@ -49,12 +46,17 @@ _OUTCOMES = {
 def delivery_filter(parent: str, filter_: str) -> DeliveryFilter:
     """`users/{user|-}/notifications/{notification|-}` and `state = STATE_…` (or nothing)."""
     violations = []
-    owner = _PARENT.match(parent)
     try:
-        ids = [None if part == "-" else uuid.UUID(part) for part in owner.groups()] if owner else []
-    except ValueError:  # Thirty-six characters that are not a UUID.
-        ids = []
-    if len(ids) != 2:
+        ids = [
+            None if part == _WILDCARD else uuid.UUID(part)
+            for part in parse_resource_name(
+                parent,
+                ("users", "notifications"),
+                field="parent",
+                message_key="delivery.invalid_parent",
+            )
+        ]
+    except (InvalidArgument, ValueError):
         violations.append(FieldViolation("parent", "delivery.invalid_parent"))
     state_name = _STATE_FILTER.match(filter_)
     by_name = {pb.Delivery.State.Name(proto): known for known, proto in _STATES.items()}
@@ -69,17 +71,18 @@ def delivery_filter(parent: str, filter_: str) -> DeliveryFilter:
 
 def delivery_name(name: str) -> tuple[uuid.UUID, uuid.UUID, str]:
     """`users/{user}/notifications/{notification}/deliveries/{device id|email|sms}`."""
-    parts = _NAME.match(name)
+    user, notification, target = parse_resource_name(
+        name,
+        ("users", "notifications", "deliveries"),
+        field="name",
+        message_key="delivery.invalid_name",
+    )
     try:
-        if parts is None:
-            raise ValueError(name)
-        user, notification = uuid.UUID(parts.group(1)), uuid.UUID(parts.group(2))
-        target = parts.group(3)
         if target not in (EMAIL_TARGET, SMS_TARGET):
             target = str(uuid.UUID(target))  # Its canonical spelling.
+        return uuid.UUID(user), uuid.UUID(notification), target
     except ValueError:
         raise InvalidArgument([FieldViolation("name", "delivery.invalid_name")]) from None
-    return user, notification, target
 
 
 def delivery_to_proto(status: DeliveryStatus) -> pb.Delivery:
