@@ -31,6 +31,7 @@ class ManagedProcess:
         self._env = {**os.environ, **(env or {})}
         self._cwd, self._user = cwd, user
         self._process: subprocess.Popen[bytes] | None = None
+        self._log_start = 0  # Where this run's output begins in the (appended) log.
 
     @property
     def pid(self) -> int | None:
@@ -42,6 +43,7 @@ class ManagedProcess:
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
+            self._log_start = log.tell()
             self._process = subprocess.Popen(
                 self._argv,
                 stdout=log,
@@ -81,9 +83,11 @@ class ManagedProcess:
             self._process.wait()
 
     def log_tail(self) -> str:
+        """The end of what this run wrote: a restart's readiness is never read from the run
+        before (the log is appended to, so it keeps every run's)."""
         if not self.log_path.exists():
             return "(no log)"
         with self.log_path.open("rb") as log:
             log.seek(0, os.SEEK_END)
-            log.seek(max(0, log.tell() - _LOG_TAIL_BYTES))
+            log.seek(max(self._log_start, log.tell() - _LOG_TAIL_BYTES))
             return log.read().decode(errors="replace")
