@@ -11,55 +11,36 @@ from collections.abc import AsyncIterator, Iterator
 import nats
 import pytest
 import pytest_asyncio
-from pydantic import SecretStr
 
 from e2e.support import (
+    UNSUBSCRIBE_SECRET,
     Edge,
     EdgeFactory,
     call,
     new_account,
     new_admin,
-    running_on_own_database,
+    running_notifications,
     violations,
 )
 from stride.identity.config import IdentitySettings
-from stride.notifications.config import NotificationsSettings
 from stride.notifications.domain.unsubscribe import unsubscribe_token
-from stride.notifications.main import build_app
-from stride.platform.crypto.sealing import new_data_key_spec
 from stride.platform.events.envelope import make_envelope, nats_subject
 from stride.platform.events.outbox import ensure_stream
-from stride.platform.grpc.server import GrpcApp, RunningServer
+from stride.platform.grpc.server import RunningServer
 from stride.platform.local.ports import free_port
 from stride.platform.resource_names import parse_user_name
 from stride.scheduling.events.v1.events_pb2 import BookingChanged
 
 EDGE_PORT = free_port()  # Known before the edge starts: Notifications fetches the JWKS from it.
-UNSUBSCRIBE_SECRET = "e2e-unsubscribe-secret-0123456789abcdef"
 
 
 @pytest_asyncio.fixture(scope="module")
 async def notifications(
     postgres_server_url: str, nats_url: str, event_prefix: str
 ) -> AsyncIterator[RunningServer]:
-    """Notifications without push (no FCM key): the inbox still fills."""
-
-    async def app(database_url: str) -> GrpcApp:
-        return await build_app(
-            NotificationsSettings(
-                database_url=database_url,
-                nats_url=nats_url,
-                events_prefix=event_prefix,
-                grpc_port=free_port(),
-                jwks_url=f"http://127.0.0.1:{EDGE_PORT}/.well-known/jwks.json",
-                unsubscribe_secret=SecretStr(UNSUBSCRIBE_SECRET),
-                data_keys=new_data_key_spec("e2e"),
-                data_key_active="e2e",
-                shutdown_grace_seconds=1,
-            )
-        )
-
-    async with running_on_own_database(postgres_server_url, "notifications", app) as running:
+    async with running_notifications(
+        postgres_server_url, nats_url, event_prefix, EDGE_PORT
+    ) as running:
         yield running
 
 

@@ -16,6 +16,7 @@ import pytest
 import pytest_asyncio
 
 from e2e.support import (
+    SCHEDULING_DATA_KEYS,
     Account,
     Edge,
     EdgeFactory,
@@ -25,22 +26,19 @@ from e2e.support import (
     next_event,
     reason,
     running_billing,
+    running_scheduling,
     signed_in,
     violations,
 )
 from stride.identity.config import IdentitySettings
-from stride.platform.crypto.sealing import DataKeyring, new_data_key_spec
-from stride.platform.db.engine import drop_database, ensure_database
-from stride.platform.grpc.server import RunningServer, start
+from stride.platform.crypto.sealing import DataKeyring
+from stride.platform.grpc.server import RunningServer
 from stride.platform.local.ports import free_port
-from stride.scheduling.config import SchedulingSettings
 from stride.scheduling.domain.check_in import issue_code
 from stride.scheduling.events.v1.events_pb2 import BookingChanged
-from stride.scheduling.main import build_app
 from stride.scheduling.service_layer.attendance import CHECK_IN_KEY_PURPOSE
 
 EDGE_PORT = free_port()  # Known before the edge starts: Scheduling fetches the JWKS from it.
-DATA_KEYS = new_data_key_spec("test1")
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -57,22 +55,10 @@ async def billing(
 async def scheduling(
     postgres_server_url: str, nats_url: str, event_prefix: str, billing: RunningServer
 ) -> AsyncIterator[RunningServer]:
-    name = f"t_scheduling_{uuid.uuid4().hex[:8]}"  # A database of its own, as in production.
-    settings = SchedulingSettings(
-        database_url=await ensure_database(postgres_server_url, name),
-        nats_url=nats_url,
-        events_prefix=event_prefix,
-        grpc_port=free_port(),
-        jwks_url=f"http://127.0.0.1:{EDGE_PORT}/.well-known/jwks.json",
-        data_keys=DATA_KEYS,
-        billing_target=f"127.0.0.1:{billing.port}",
-        data_key_active="test1",
-        shutdown_grace_seconds=1,
-    )
-    running = await start(await build_app(settings))
-    yield running
-    await running.stop()
-    await drop_database(postgres_server_url, name)
+    async with running_scheduling(
+        postgres_server_url, nats_url, event_prefix, EDGE_PORT, billing.port
+    ) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -234,6 +220,31 @@ async def test_book_waitlist_promotion_and_late_cancel(
     assert fee_event.class_session == soon["name"]
 
 
+async def test_a_member_cannot_take_a_booked_class_s_credit_back(
+    edge: Edge, studio: Studio, nats_url: str, event_prefix: str
+) -> None:
+    """Holding and releasing credits are Scheduling's internal calls to Billing: the edge
+    routes neither, in REST or gRPC form, and a member's token opens neither at Billing."""
+    member = await paying_member(edge, studio, nats_url, event_prefix)
+    spin = await schedule(edge, studio, timedelta(days=2))
+    booked = await book(edge, member, spin["name"])
+    assert (booked["status"], booked["state"]) == (200, "STATE_CONFIRMED")
+    assert await credits_left(edge, member) == 9
+    hold = booked["name"].replace("/bookings/", "/holds/")
+
+    release = await call("POST", f"{edge.base_url}/v1/{hold}:release", {}, **member.auth)
+    hold_again = await call(
+        "POST",
+        f"{edge.base_url}/v1/{member.name}/holds",
+        {"booking": booked["name"]},
+        **member.auth,
+    )
+    assert (release.status, hold_again.status) == (404, 404)
+    assert await credits_left(edge, member) == 9  # Still held by the confirmed booking.
+    mine = await call("GET", f"{edge.base_url}/v1/{member.name}/bookings", **member.auth)
+    assert [b["state"] for b in mine.body["bookings"]] == ["STATE_CONFIRMED"]
+
+
 async def test_bad_bookings_are_clear_localized_errors(
     edge: Edge, studio: Studio, nats_url: str, event_prefix: str
 ) -> None:
@@ -327,7 +338,7 @@ async def test_check_in_with_the_rotating_code(
         lambda event: event.booking == booking["name"],
     )
 
-    key = DataKeyring.from_spec(DATA_KEYS, "test1").derive_key(CHECK_IN_KEY_PURPOSE)
+    key = DataKeyring.from_spec(SCHEDULING_DATA_KEYS, "test1").derive_key(CHECK_IN_KEY_PURPOSE)
     booking_id = uuid.UUID(booking["name"].rsplit("/", 1)[1])
     screenshot, _ = issue_code(key, booking_id, datetime.now(UTC) - timedelta(minutes=10))
     stale = await call("POST", kiosk, {"token": screenshot}, **desk, accept_language="ar")

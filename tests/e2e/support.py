@@ -36,15 +36,24 @@ from stride.identity.config import IdentitySettings
 from stride.identity.entrypoints.admin import run_admin_command
 from stride.identity.events.v1.events_pb2 import UserRegistered
 from stride.identity.main import build_app
+from stride.notifications.config import NotificationsSettings
+from stride.notifications.main import build_app as build_notifications
 from stride.platform.crypto.sealing import new_data_key_spec
 from stride.platform.db.engine import drop_database, ensure_database
 from stride.platform.events.envelope import stream_name
 from stride.platform.grpc.server import GrpcApp, RunningServer, start
 from stride.platform.local.envoy import EnvoyProcess, validate_config, write_config
 from stride.platform.local.ports import free_port
+from stride.platform.service_credentials import new_service_key_spec, trusted_key_entry
+from stride.scheduling.config import SchedulingSettings
+from stride.scheduling.main import build_app as build_scheduling
 
 PASSWORD = "a long enough password"
 APP_ORIGIN = "https://app.stride.example"
+# Scheduling's own key; the Billing it books against trusts it (holding credits is internal).
+SCHEDULING_SERVICE_KEY = new_service_key_spec("scheduling-test")
+SCHEDULING_DATA_KEYS = new_data_key_spec("test1")  # Check-in codes are signed under it.
+UNSUBSCRIBE_SECRET = "e2e-unsubscribe-secret-0123456789abcdef"
 
 
 @dataclass(frozen=True)
@@ -112,11 +121,64 @@ async def running_billing(
                 stripe_api_key=SecretStr(API_KEY),
                 stripe_api_base=stripe_api_base,
                 stripe_webhook_secret=SecretStr(WEBHOOK_SECRET),
+                trusted_service_keys=trusted_key_entry("scheduling", SCHEDULING_SERVICE_KEY),
                 shutdown_grace_seconds=1,
             )
         )
 
     async with running_on_own_database(postgres_server_url, "billing", app) as running:
+        yield running
+
+
+@asynccontextmanager
+async def running_scheduling(
+    postgres_server_url: str, nats_url: str, event_prefix: str, edge_port: int, billing_port: int
+) -> AsyncIterator[RunningServer]:
+    """Scheduling on a database of its own, holding credits with the Billing at
+    `billing_port` as itself, trusting the edge's JWKS."""
+
+    async def app(database_url: str) -> GrpcApp:
+        return await build_scheduling(
+            SchedulingSettings(
+                database_url=database_url,
+                nats_url=nats_url,
+                events_prefix=event_prefix,
+                grpc_port=free_port(),
+                jwks_url=f"http://127.0.0.1:{edge_port}/.well-known/jwks.json",
+                data_keys=SCHEDULING_DATA_KEYS,
+                data_key_active="test1",
+                billing_target=f"127.0.0.1:{billing_port}",
+                service_key=SecretStr(SCHEDULING_SERVICE_KEY),
+                shutdown_grace_seconds=1,
+            )
+        )
+
+    async with running_on_own_database(postgres_server_url, "scheduling", app) as running:
+        yield running
+
+
+@asynccontextmanager
+async def running_notifications(
+    postgres_server_url: str, nats_url: str, event_prefix: str, edge_port: int
+) -> AsyncIterator[RunningServer]:
+    """Notifications without push (no FCM key): the inbox still fills."""
+
+    async def app(database_url: str) -> GrpcApp:
+        return await build_notifications(
+            NotificationsSettings(
+                database_url=database_url,
+                nats_url=nats_url,
+                events_prefix=event_prefix,
+                grpc_port=free_port(),
+                jwks_url=f"http://127.0.0.1:{edge_port}/.well-known/jwks.json",
+                unsubscribe_secret=SecretStr(UNSUBSCRIBE_SECRET),
+                data_keys=new_data_key_spec("e2e"),
+                data_key_active="e2e",
+                shutdown_grace_seconds=1,
+            )
+        )
+
+    async with running_on_own_database(postgres_server_url, "notifications", app) as running:
         yield running
 
 

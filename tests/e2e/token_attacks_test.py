@@ -76,7 +76,7 @@ class Forger:
     def signed(
         self, claims: dict[str, Any], key: Ed25519PrivateKey | None = None, **header: Any
     ) -> str:
-        headers = {"kid": self.kid, **header}
+        headers = {"kid": self.kid, "typ": "at+jwt", **header}
         return jwt.encode(claims, key or self.key, algorithm="EdDSA", headers=headers)
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from stack.keys import load_or_create_data_keys
+from stack.keys import load_or_create_data_keys, load_or_create_service_key
 from stack.providers import LocalProviders, start_providers
 from stack.seed import (
     DEMO_PASSWORD,
@@ -49,6 +49,7 @@ from stride.platform.local.nats import EmbeddedNats
 from stride.platform.local.postgres import EmbeddedPostgres
 from stride.platform.local.process import ManagedProcess
 from stride.platform.local.stripe_emulator import LocalStripe
+from stride.platform.service_credentials import trusted_key_entry
 
 HEALTH_TIMEOUT_SECONDS = 60.0
 STRIPE_API_KEY = "sk_test_stride_local"
@@ -68,8 +69,23 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def service_keys(data: Path) -> dict[str, str]:
+    """Every service's own key (STRIDE_SERVICE_KEY), by service name."""
+    return {
+        service.name: load_or_create_service_key(
+            data / "keys" / f"{service.name}.service-key", service.name
+        )
+        for service in SERVICES
+    }
+
+
 def service_environment(
-    service: ServiceEntry, database_url: str, nats_url: str, data: Path, rest_port: int
+    service: ServiceEntry,
+    database_url: str,
+    nats_url: str,
+    data: Path,
+    rest_port: int,
+    keys: dict[str, str],
 ) -> dict[str, str]:
     data_keys, active_key = load_or_create_data_keys(data / "keys" / f"{service.name}.json")
     return {
@@ -85,6 +101,12 @@ def service_environment(
         "STRIDE_BILLING_TARGET": f"127.0.0.1:{BILLING.local_port}",
         "STRIDE_DATA_KEYS": data_keys,
         "STRIDE_DATA_KEY_ACTIVE": active_key,
+        # Who this service is to the others, and whom it lets call its internal RPCs (each
+        # RPC's contract still names which of them may).
+        "STRIDE_SERVICE_KEY": keys[service.name],
+        "STRIDE_TRUSTED_SERVICE_KEYS": ",".join(
+            trusted_key_entry(name, spec) for name, spec in sorted(keys.items())
+        ),
     }
 
 
@@ -161,9 +183,10 @@ def start_services(
     """Starts every service; returns service name → the environment it runs with."""
     processes = []
     environments: dict[str, dict[str, str]] = {}
+    keys = service_keys(data)
     for service in SERVICES:
         database_url = asyncio.run(ensure_database(server_url, f"stride_{service.name}"))
-        environment = service_environment(service, database_url, nats_url, data, rest_port)
+        environment = service_environment(service, database_url, nats_url, data, rest_port, keys)
         if service is BILLING:
             environment |= payments.environment()
         if service is NOTIFICATIONS:

@@ -63,7 +63,7 @@ def member_token(settings: IdentitySettings, kid: str, key: Any, member: uuid.UU
         "exp": now + 900,
         "jti": str(uuid.uuid4()),
     }
-    return jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": kid})
+    return jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": kid, "typ": "at+jwt"})
 
 
 def admin_token(port: int, settings: IdentitySettings) -> str:

@@ -13,7 +13,6 @@ from stride.billing.entrypoints.grpc_servicer import BillingServicer
 from stride.billing.service_layer import fees, handlers, subscriptions
 from stride.billing.service_layer.unit_of_work import SOURCE, BillingUnitOfWork
 from stride.billing.v1 import billing_service_pb2_grpc as pb_grpc
-from stride.gateway.catalog import BILLING
 from stride.platform.events.consumer import EventConsumer
 from stride.platform.events.envelope import nats_subject, stream_name
 from stride.platform.grpc.server import GrpcApp, ServiceRegistration
@@ -92,7 +91,6 @@ async def build_app(settings: BillingSettings) -> GrpcApp:
                 ),
             )
         ],
-        public_methods=BILLING.public_methods,
         on_start=[
             *base.on_start,
             releases.start,

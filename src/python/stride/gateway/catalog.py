@@ -1,15 +1,24 @@
-"""Every Stride service, once. The local stack, Envoy's routes, clusters, health checks and
-descriptor set are all derived from this list: adding a service is adding one entry."""
+"""Every Stride service, once: how the deployment runs it. The local stack, Envoy's routes,
+clusters, health checks and descriptor set are all derived from this list, and who may call each
+RPC from the services' own contracts (`stride.api.v1.access`): adding a service is adding one
+entry. The catalog depends on the services' contracts, never the services on the catalog."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
-from google.protobuf.descriptor import FileDescriptor, MethodDescriptor
+from google.protobuf.descriptor import FileDescriptor
 
 from stride.billing.v1 import billing_service_pb2
 from stride.identity.v1 import identity_service_pb2
 from stride.notifications.v1 import notifications_service_pb2
+from stride.platform.grpc.contract import (
+    Audience,
+    MethodContract,
+    method_contracts,
+    service_descriptor,
+)
 from stride.scheduling.v1 import scheduling_service_pb2
 
 
@@ -21,26 +30,21 @@ class ServiceEntry:
     descriptors: tuple[FileDescriptor, ...]  # Proto files whose RPCs Envoy transcodes to REST.
     local_port: int  # gRPC port in the local stack.
     metrics_port: int
-    public_methods: frozenset[str] = frozenset()  # Callable without an access token.
     # Throttled at the edge (credential guessing, sign-up spam), beside the service's own limits.
     rate_limited_methods: frozenset[str] = frozenset()
 
-    def method(self, path: str) -> MethodDescriptor:
-        """`/pkg.Service/Method` → its descriptor."""
-        service_name, _, method_name = path.lstrip("/").partition("/")
-        for file in self.descriptors:
-            for service in file.services_by_name.values():
-                if service.full_name == service_name and method_name in service.methods_by_name:
-                    return service.methods_by_name[method_name]
-        raise KeyError(f"{self.name}: no method {path}")
+    @cached_property
+    def contracts(self) -> dict[str, MethodContract]:
+        """Every RPC by gRPC path, with who may call it."""
+        return method_contracts(service_descriptor(name) for name in self.grpc_services)
+
+    def methods_for(self, *audiences: Audience) -> list[MethodContract]:
+        return [c for c in self.contracts.values() if c.access.audience in audiences]
 
     @property
-    def package_prefix(self) -> str:
-        """`/stride.identity.v1.` — the gRPC path prefix routed to this service."""
-        packages = {name.rsplit(".", 1)[0] for name in self.grpc_services}
-        if len(packages) != 1:
-            raise ValueError(f"{self.name}: services must share one proto package")
-        return f"/{packages.pop()}."
+    def edge_methods(self) -> list[MethodContract]:
+        """What the edge routes: everything but the internal RPCs."""
+        return [c for c in self.contracts.values() if c.access.audience is not Audience.INTERNAL]
 
 
 IDENTITY = ServiceEntry(
@@ -50,21 +54,6 @@ IDENTITY = ServiceEntry(
     descriptors=(identity_service_pb2.DESCRIPTOR,),
     local_port=50101,
     metrics_port=9101,
-    public_methods=frozenset(
-        f"/stride.identity.v1.IdentityService/{method}"
-        for method in (
-            "SignUp",
-            "VerifyEmail",
-            "SignIn",
-            "SignInWithProvider",
-            "RefreshSession",
-            "GetJwks",
-            "RequestPasswordReset",
-            "OpenPasswordResetLink",
-            "CompletePasswordReset",
-            "ConfirmEmailChange",
-        )
-    ),
     rate_limited_methods=frozenset(
         f"/stride.identity.v1.IdentityService/{method}"
         for method in (
@@ -95,8 +84,6 @@ BILLING = ServiceEntry(
     descriptors=(billing_service_pb2.DESCRIPTOR,),
     local_port=50103,
     metrics_port=9103,
-    # Stripe signs its webhooks instead; the service checks the signature.
-    public_methods=frozenset({"/stride.billing.v1.BillingService/ReceiveStripeEvent"}),
 )
 
 NOTIFICATIONS = ServiceEntry(
@@ -106,8 +93,6 @@ NOTIFICATIONS = ServiceEntry(
     descriptors=(notifications_service_pb2.DESCRIPTOR,),
     local_port=50104,
     metrics_port=9104,
-    # Unsubscribe links carry a signed token instead; the service checks it.
-    public_methods=frozenset({"/stride.notifications.v1.NotificationsService/Unsubscribe"}),
 )
 
 SERVICES: tuple[ServiceEntry, ...] = (IDENTITY, SCHEDULING, BILLING, NOTIFICATIONS)

@@ -1,8 +1,9 @@
 """Renders the Envoy bootstrap for the edge from the service catalog.
 
 One listener serves REST (grpc_json_transcoder: JSON ⇄ protobuf, lowerCamelCase field names,
-gRPC statuses with rich details as JSON error bodies) and native gRPC, routed per proto package
-to one HTTP/2 cluster per service with active gRPC health checks.
+gRPC statuses with rich details as JSON error bodies) and native gRPC, routed method by method
+to one HTTP/2 cluster per service with active gRPC health checks. Only the RPCs the contracts
+expose are routed (`stride.api.v1.access`): an internal RPC, in either form, is a 404 here.
 """
 
 from __future__ import annotations
@@ -13,11 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from google.api import annotations_pb2
-
 from stride.gateway.catalog import ServiceEntry
 from stride.gateway.edge_errors import PROTOCOL_HEADER, local_reply_config
 from stride.gateway.request_schema import render_lua
+from stride.platform.grpc.contract import Audience
 
 _TYPES = "type.googleapis.com/envoy.extensions"
 LOCALE_HEADER = "x-stride-locale"
@@ -137,9 +137,11 @@ def _cluster(service: ServiceEntry, host: str, port: int, max_requests: int) -> 
     }
 
 
-def _route(service: ServiceEntry, timeout_seconds: int) -> dict[str, Any]:
+def _route(service: ServiceEntry, method: str, timeout_seconds: int) -> dict[str, Any]:
+    """One RPC the edge exposes. Matched after the transcoder rewrote a REST path to the gRPC
+    path, so one route covers the REST and the gRPC form of the call."""
     return {
-        "match": {"prefix": service.package_prefix},
+        "match": {"path": method},
         "route": {"cluster": service.name, "timeout": f"{timeout_seconds}s"},
     }
 
@@ -147,11 +149,8 @@ def _route(service: ServiceEntry, timeout_seconds: int) -> dict[str, Any]:
 def _rate_limited_route(
     service: ServiceEntry, method: str, settings: EdgeSettings
 ) -> dict[str, Any]:
-    """Matches after the transcoder rewrote a REST path to `method`, so one bucket covers the
-    REST and the gRPC form of the call."""
     return {
-        "match": {"path": method},
-        "route": {"cluster": service.name, "timeout": f"{settings.route_timeout_seconds}s"},
+        **_route(service, method, settings.route_timeout_seconds),
         "typed_per_filter_config": {
             "envoy.filters.http.local_ratelimit": {
                 "@type": f"{_TYPES}.filters.http.local_ratelimit.v3.LocalRateLimit",
@@ -169,6 +168,18 @@ def _rate_limited_route(
     }
 
 
+def edge_routes(services: Sequence[ServiceEntry], settings: EdgeSettings) -> list[dict[str, Any]]:
+    """A route per RPC the contracts expose; an internal RPC matches none and gets the 404."""
+    routes = []
+    for service in services:
+        for contract in sorted(service.edge_methods, key=lambda c: c.path):
+            if contract.path in service.rate_limited_methods:
+                routes.append(_rate_limited_route(service, contract.path, settings))
+            else:
+                routes.append(_route(service, contract.path, settings.route_timeout_seconds))
+    return routes
+
+
 def _always(runtime_key: str) -> dict[str, Any]:
     return {
         "runtime_key": runtime_key,
@@ -181,15 +192,15 @@ def public_paths(services: Sequence[ServiceEntry]) -> list[str]:
     the method's `google.api.http` option, so the contract is the only list."""
     paths = []
     for service in services:
-        for method in sorted(service.public_methods):
-            rule = service.method(method).GetOptions().Extensions[annotations_pb2.http]
-            verb = rule.WhichOneof("pattern")
-            if verb is None or verb == "custom":
-                raise ValueError(f"public method {method} needs a GET/POST/... http rule")
+        for contract in sorted(service.methods_for(Audience.PUBLIC), key=lambda c: c.path):
+            rule = contract.http_rule
+            verb = rule.WhichOneof("pattern") if rule is not None else None
+            if rule is None or verb is None or verb == "custom":
+                raise ValueError(f"public method {contract.path} needs a GET/POST/... http rule")
             rest_path = getattr(rule, verb)
             if "{" in rest_path:
-                raise ValueError(f"public method {method} must have a literal REST path")
-            paths += [method, rest_path]
+                raise ValueError(f"public method {contract.path} must have a literal REST path")
+            paths += [contract.path, rest_path]
     return paths
 
 
@@ -369,16 +380,22 @@ def render(services: Sequence[ServiceEntry], settings: EdgeSettings) -> dict[str
                     "name": "stride",
                     "domains": ["*"],
                     "routes": [
-                        *(
-                            _rate_limited_route(s, method, settings)
-                            for s in services
-                            for method in sorted(s.rate_limited_methods)
-                        ),
-                        *(_route(s, settings.route_timeout_seconds) for s in services),
+                        *edge_routes(services, settings),
                         # REST paths match only after the transcoder rewrote them to gRPC paths;
                         # this route exists so CORS preflights (never transcoded) find the policy
                         # (the CORS filter ignores direct_response routes).
-                        {"match": {"prefix": "/"}, "route": {"cluster": UNROUTABLE_CLUSTER}},
+                        {
+                            "match": {
+                                "prefix": "/",
+                                "headers": [
+                                    {"name": ":method", "string_match": {"exact": "OPTIONS"}}
+                                ],
+                            },
+                            "route": {"cluster": UNROUTABLE_CLUSTER},
+                        },
+                        # Everything else, internal RPCs included: not found, as JSON for REST
+                        # clients (edge_errors) and as a gRPC status for gRPC ones.
+                        {"match": {"prefix": "/"}, "direct_response": {"status": 404}},
                     ],
                     "typed_per_filter_config": {
                         "envoy.filters.http.cors": _cors_policy(settings.cors_origins)

@@ -57,7 +57,27 @@ def test_a_catalog_entry_is_all_it_takes_to_route_a_service(tmp_path: Path) -> N
     assert clusters["scheduling"]["health_checks"][0]["grpc_health_check"]["service_name"] == (
         "stride.scheduling.v1.SchedulingService"
     )
-    assert {"prefix": "/stride.scheduling.v1."} in [route["match"] for route in routes]
+    matches = [route["match"] for route in routes]
+    assert {"path": "/stride.scheduling.v1.SchedulingService/CreateBooking"} in matches
+
+
+def test_only_what_the_contracts_expose_is_routed(tmp_path: Path) -> None:
+    config = render(
+        SERVICES, settings(tmp_path, {s.name: ("127.0.0.1", s.local_port) for s in SERVICES})
+    )
+    routes = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0][
+        "typed_config"
+    ]["route_config"]["virtual_hosts"][0]["routes"]
+    routed = {route["match"].get("path") for route in routes}
+    exposed = {contract.path for service in SERVICES for contract in service.edge_methods}
+    internal = {
+        "/stride.billing.v1.BillingService/HoldCredit",
+        "/stride.billing.v1.BillingService/ReleaseHold",
+    }
+    assert routed - {None} == exposed
+    assert not internal & routed
+    # Whatever matches no RPC's route is answered by the edge itself: not found.
+    assert routes[-1] == {"match": {"prefix": "/"}, "direct_response": {"status": 404}}
 
 
 def test_a_service_without_an_upstream_is_an_error(tmp_path: Path) -> None:

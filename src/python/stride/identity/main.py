@@ -6,7 +6,6 @@ from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
-from stride.gateway.catalog import IDENTITY
 from stride.identity.adapters.access_tokens import AccessTokenIssuer
 from stride.identity.adapters.oidc import OidcVerifier
 from stride.identity.adapters.signing_keys import SigningKeys
@@ -58,7 +57,6 @@ async def build_app(settings: IdentitySettings) -> GrpcApp:
                 ),
             )
         ],
-        public_methods=IDENTITY.public_methods,  # The same list the edge lets through.
         on_start=[*base.on_start, signing_keys.ensure_key],
         on_stop=base.on_stop,
         verifier=verifier,

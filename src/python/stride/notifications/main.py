@@ -9,7 +9,6 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from stride.gateway.catalog import NOTIFICATIONS
 from stride.notifications.adapters.fcm_push import FcmPush, ServiceAccount
 from stride.notifications.adapters.smtp_email import SmtpEmail
 from stride.notifications.adapters.templates import Templates
@@ -177,7 +176,6 @@ async def build_app(settings: NotificationsSettings) -> GrpcApp:
         on_stop.append(sms.close)
     return GrpcApp(
         settings=settings,
-        public_methods=NOTIFICATIONS.public_methods,
         services=[
             ServiceRegistration(
                 SERVICE_NAME,

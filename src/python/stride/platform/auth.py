@@ -23,6 +23,9 @@ from stride.platform.errors import PermissionDenied, Unauthenticated
 
 ROLES = frozenset({"member", "instructor", "front_desk", "manager", "admin"})
 ALLOWED_ALGORITHMS = ("RS256", "EdDSA")
+# RFC 9068 §2.1 and §4: an access token says so in its `typ` header, so an ID token or any other
+# JWT signed with the same key is never taken for one.
+ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
 _LEEWAY_SECONDS = 30
 
 
@@ -118,6 +121,8 @@ class JwtVerifier:
         # must never reach a verifier.
         if algorithm not in ALLOWED_ALGORITHMS or not isinstance(kid, str):
             raise Unauthenticated("TOKEN_INVALID")
+        if str(header.get("typ", "")).lower() not in ACCESS_TOKEN_TYPES:
+            raise Unauthenticated("TOKEN_INVALID")
         key = await self._keys.key(kid)
         if key is None or key.algorithm_name != algorithm:
             raise Unauthenticated("TOKEN_INVALID")
@@ -162,20 +167,23 @@ def authenticated_as(principal: Principal | None) -> ContextScope[Principal | No
     return ContextScope(_CURRENT_PRINCIPAL, principal)
 
 
-_CURRENT_BEARER: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "stride_bearer_token", default=None
+_CURRENT_CALLER_SERVICE: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "stride_caller_service", default=None
 )
 
 
-def bearer_scope(token: str | None) -> ContextScope[str | None]:
-    """The caller's access token, for calls made on their behalf to another service."""
-    return ContextScope(_CURRENT_BEARER, token)
+def called_by_service(service: str | None) -> ContextScope[str | None]:
+    """Makes `service` the caller of an internal RPC for the code inside (the interceptor sets
+    it once the service credential is verified)."""
+    return ContextScope(_CURRENT_CALLER_SERVICE, service)
 
 
-def current_bearer_metadata() -> tuple[tuple[str, str], ...]:
-    """gRPC metadata that forwards the caller's token (none for an anonymous caller)."""
-    token = _CURRENT_BEARER.get()
-    return (("authorization", f"Bearer {token}"),) if token else ()
+def current_caller_service() -> str:
+    """The Stride service calling this internal RPC."""
+    service = _CURRENT_CALLER_SERVICE.get()
+    if service is None:
+        raise Unauthenticated()
+    return service
 
 
 def current_principal() -> Principal:

@@ -61,33 +61,41 @@ def verifier() -> JwtVerifier:
     ("key", "alg", "kid"), [(RSA_KEY, "RS256", "rsa-1"), (ED_KEY, "EdDSA", "ed-1")]
 )
 async def test_valid_tokens_give_the_principal(key: Any, alg: str, kid: str) -> None:
-    token = jwt.encode(claims(), key, algorithm=alg, headers={"kid": kid})
+    token = jwt.encode(claims(), key, algorithm=alg, headers={"kid": kid, "typ": "at+jwt"})
     assert await verifier().verify(token) == Principal(
         user_id="user-1", roles=frozenset({"member"}), studio="studios/s1", token_id="t1"
     )
+
+
+def _rsa(payload: dict[str, Any], **header: str | None) -> str:
+    """Signed with the trusted RSA key; an access token's header unless `header` says more
+    (None drops a header; pyjwt writes `typ: JWT` when `typ` is not given at all)."""
+    headers = {"kid": "rsa-1", "typ": "at+jwt", **header}
+    if headers["kid"] is None:
+        del headers["kid"]
+    return jwt.encode(payload, RSA_KEY, algorithm="RS256", headers=headers)
 
 
 def _unsigned(payload: dict[str, Any]) -> str:
     def part(data: dict[str, Any]) -> str:
         return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
 
-    return f"{part({'alg': 'none', 'typ': 'JWT', 'kid': 'rsa-1'})}.{part(payload)}."
+    return f"{part({'alg': 'none', 'typ': 'at+jwt', 'kid': 'rsa-1'})}.{part(payload)}."
 
 
 def _hs256_with_public_key() -> str:
     public_pem = RSA_KEY.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    header = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT","kid":"rsa-1"}').rstrip(b"=")
+    header = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"at+jwt","kid":"rsa-1"}')
+    header = header.rstrip(b"=")
     body = base64.urlsafe_b64encode(json.dumps(claims()).encode()).rstrip(b"=")
     signature = hmac.new(public_pem, header + b"." + body, hashlib.sha256).digest()
     return b".".join([header, body, base64.urlsafe_b64encode(signature).rstrip(b"=")]).decode()
 
 
 def _tampered() -> str:
-    header, _, signature = jwt.encode(
-        claims(), RSA_KEY, algorithm="RS256", headers={"kid": "rsa-1"}
-    ).split(".")
+    header, _, signature = _rsa(claims()).split(".")
     forged = base64.urlsafe_b64encode(json.dumps(claims(roles=["admin"])).encode()).decode()
     return f"{header}.{forged.rstrip('=')}.{signature}"
 
@@ -95,24 +103,17 @@ def _tampered() -> str:
 ATTACKS = {
     "alg none": _unsigned(claims()),
     "HS256 keyed with the public key": _hs256_with_public_key(),
-    "expired": jwt.encode(
-        claims(exp=int(time.time()) - 120), RSA_KEY, algorithm="RS256", headers={"kid": "rsa-1"}
-    ),
-    "not yet valid": jwt.encode(
-        claims(nbf=int(time.time()) + 600), RSA_KEY, algorithm="RS256", headers={"kid": "rsa-1"}
-    ),
-    "wrong audience": jwt.encode(
-        claims(aud="other"), RSA_KEY, algorithm="RS256", headers={"kid": "rsa-1"}
-    ),
-    "wrong issuer": jwt.encode(
-        claims(iss="https://evil"), RSA_KEY, algorithm="RS256", headers={"kid": "rsa-1"}
-    ),
+    "expired": _rsa(claims(exp=int(time.time()) - 120)),
+    "not yet valid": _rsa(claims(nbf=int(time.time()) + 600)),
+    "wrong audience": _rsa(claims(aud="other")),
+    "wrong issuer": _rsa(claims(iss="https://evil")),
     "tampered payload": _tampered(),
-    "unknown kid": jwt.encode(claims(), RSA_KEY, algorithm="RS256", headers={"kid": "nope"}),
-    "no kid": jwt.encode(claims(), RSA_KEY, algorithm="RS256"),
-    "kid of another algorithm": jwt.encode(
-        claims(), RSA_KEY, algorithm="RS256", headers={"kid": "ed-1"}
-    ),
+    "unknown kid": _rsa(claims(), kid="nope"),
+    "no kid": _rsa(claims(), kid=None),
+    "kid of another algorithm": _rsa(claims(), kid="ed-1"),
+    # Signed by a trusted key but not an access token (RFC 9068 §4): an ID token, say.
+    "typ JWT": _rsa(claims(), typ="JWT"),
+    "no typ": _rsa(claims(), typ=None),
     "garbage": "not.a.token",
 }
 
@@ -135,7 +136,9 @@ async def test_rotated_keys_are_picked_up_from_the_file(tmp_path: Path) -> None:
     rotating = JwtVerifier(
         JwksSource(path=path, refresh_cooldown=0), issuer=ISSUER, audience=AUDIENCE
     )
-    token = jwt.encode(claims(), ED_KEY, algorithm="EdDSA", headers={"kid": "ed-1"})
+    token = jwt.encode(
+        claims(), ED_KEY, algorithm="EdDSA", headers={"kid": "ed-1", "typ": "at+jwt"}
+    )
     with pytest.raises(Unauthenticated):
         await rotating.verify(token)
     path.write_text(json.dumps(JWKS))  # The new key is published.

@@ -7,8 +7,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from stride.platform.service_credentials import ServiceKey, ServiceTokenVerifier
 
 ENV_PREFIX = "STRIDE_"
 
@@ -29,6 +31,11 @@ class ServiceSettings(BaseSettings):
     jwks_file: Path | None = None
     jwt_issuer: str = "https://identity.stride.local"
     jwt_audience: str = "stride"
+    # This service's own Ed25519 key (`kid:<base64>`), signing its calls to other services'
+    # internal RPCs, and the public keys of the services it lets call its own
+    # (`service:kid:<base64>,...`); see stride.platform.service_credentials.
+    service_key: SecretStr | None = None
+    trusted_service_keys: str = ""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
     otlp_endpoint: str | None = None
@@ -44,6 +51,19 @@ class ServiceSettings(BaseSettings):
     def _postgres_only(cls, value: str) -> str:
         if not value.startswith(("postgresql://", "postgresql+asyncpg://", "postgres://")):
             raise ValueError("must be a postgresql:// URL")
+        return value
+
+    @field_validator("service_key")
+    @classmethod
+    def _service_key_parses(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            ServiceKey.from_spec(value.get_secret_value())
+        return value
+
+    @field_validator("trusted_service_keys")
+    @classmethod
+    def _trusted_keys_parse(cls, value: str) -> str:
+        ServiceTokenVerifier.from_spec("", value)
         return value
 
     @field_validator("nats_url")

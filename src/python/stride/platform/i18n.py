@@ -129,6 +129,30 @@ CATALOG.register(
             "ar": "يجب أن يكون أحد الخيارات: {choices}.",
         },
         "field.invalid_format": {"en": "The format is not valid.", "ar": "التنسيق غير صالح."},
+        "field.too_many": {
+            "en": "At most {max} entries are allowed.",
+            "ar": "يُسمح بـ {max} عناصر على الأكثر.",
+        },
+        "field.too_large": {
+            "en": "Must be at most {max} bytes.",
+            "ar": "يجب ألا يزيد عن {max} بايت.",
+        },
+        "field.control_characters": {
+            "en": "Must not contain control characters.",
+            "ar": "يجب ألا يحتوي على محارف تحكم.",
+        },
+        "field.invalid_encoding": {
+            "en": "Must be valid UTF-8 text.",
+            "ar": "يجب أن يكون نصًا صالحًا بترميز UTF-8.",
+        },
+        "field.unknown_value": {
+            "en": "This value is not one of the allowed values.",
+            "ar": "هذه القيمة ليست من القيم المسموح بها.",
+        },
+        "field.invalid_time": {
+            "en": "The time is out of range.",
+            "ar": "الوقت خارج النطاق المسموح.",
+        },
         "field.invalid_time_zone": {
             "en": "Choose a valid time zone, such as Asia/Riyadh.",
             "ar": "اختر منطقة زمنية صالحة، مثل Asia/Riyadh.",

@@ -18,6 +18,7 @@ from stride.platform.events.outbox import OutboxRelay
 from stride.platform.grpc.server import GrpcApp, run
 from stride.platform.observability.logging import configure_logging
 from stride.platform.observability.tracing import configure_tracing
+from stride.platform.service_credentials import ServiceCredentials, ServiceKey
 
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 
@@ -51,6 +52,14 @@ def foundation(settings: ServiceSettings, source: str, migrations: Path) -> Foun
         sessions, nats_url=settings.nats_url, prefix=settings.events_prefix, source=source
     )
     return Foundation(engine, sessions, relay, migrate)
+
+
+def service_credentials(settings: ServiceSettings) -> ServiceCredentials:
+    """What this service signs its calls to other services' internal RPCs with."""
+    if settings.service_key is None:
+        raise ValueError(f"{settings.service_name} calls other services: set STRIDE_SERVICE_KEY")
+    key = ServiceKey.from_spec(settings.service_key.get_secret_value())
+    return ServiceCredentials(settings.service_name, key)
 
 
 def run_service(

@@ -1,5 +1,7 @@
 """Scheduling's settings (environment variables prefixed STRIDE_)."""
 
+from pydantic import SecretStr
+
 from stride.platform.config import WithDataKeys
 
 
@@ -8,5 +10,7 @@ class SchedulingSettings(WithDataKeys):
 
     service_name: str = "scheduling"
     grpc_port: int = 50102
-    # Billing's gRPC address: credits are held there when members book.
+    # Billing's gRPC address: credits are held there when members book, with this service's
+    # own credential (Billing's hold RPCs are internal).
     billing_target: str = "127.0.0.1:50103"
+    service_key: SecretStr

@@ -5,12 +5,11 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from stride.gateway.catalog import SCHEDULING
 from stride.platform.clock import utcnow
 from stride.platform.crypto.sealing import DataKeyring
 from stride.platform.events.live import LiveEvents
 from stride.platform.grpc.server import GrpcApp, ServiceRegistration
-from stride.platform.service import foundation, run_service
+from stride.platform.service import foundation, run_service, service_credentials
 from stride.platform.tasks import Periodic
 from stride.scheduling.adapters.billing import BillingEntitlements
 from stride.scheduling.config import SchedulingSettings
@@ -34,7 +33,7 @@ async def build_app(settings: SchedulingSettings) -> GrpcApp:
     new_uow = partial(SchedulingUnitOfWork, base.sessions)
     data_keys = DataKeyring.from_spec(settings.data_keys, settings.data_key_active)
     live = LiveEvents(settings.nats_url, settings.events_prefix, SOURCE)
-    billing = BillingEntitlements(settings.billing_target)
+    billing = BillingEntitlements(settings.billing_target, service_credentials(settings))
     sweeper = Periodic(
         "settle-ended-classes", SETTLE_EVERY_SECONDS, partial(settle_ended_classes, new_uow)
     )
@@ -50,7 +49,6 @@ async def build_app(settings: SchedulingSettings) -> GrpcApp:
                 ),
             )
         ],
-        public_methods=SCHEDULING.public_methods,
         on_start=[*base.on_start, sweeper.start, live.start, billing.start],
         on_stop=[*base.on_stop, sweeper.stop, live.stop, billing.stop],
     )

@@ -22,7 +22,6 @@ from stride.billing.events.v1 import events_pb2
 from stride.billing.service_layer.unit_of_work import SOURCE, BillingUnitOfWork
 from stride.events.v1.envelope_pb2 import Envelope
 from stride.platform.auth import (
-    current_principal,
     require_role,
     require_role_in_studio,
     require_self_or_role,
@@ -35,7 +34,6 @@ from stride.scheduling.events.v1.events_pb2 import BookingChanged
 
 ENTITLEMENT_CHANGED = "billing.entitlement.changed.v1"
 STAFF = ("manager",)
-DESK = ("front_desk", "manager")
 
 
 class Publish(Protocol):
@@ -113,8 +111,8 @@ async def hold_credit(
     class_start: datetime,
     clock: Clock = utcnow,
 ) -> Hold:
-    """One hold per booking: asking again returns the first one, holding nothing more."""
-    require_self_or_role(str(member_id), "admin")
+    """One hold per booking: asking again returns the first one, holding nothing more. Only
+    Scheduling asks (an internal RPC, authorized by its service credential)."""
     async with uow:
         existing = await uow.entitlements.hold(hold_id)
         if existing is not None:
@@ -136,13 +134,12 @@ async def hold_credit(
 async def release_hold(
     uow: BillingUnitOfWork, member_id: uuid.UUID, hold_id: uuid.UUID, clock: Clock = utcnow
 ) -> Hold:
-    """The member, staff of the hold's studio (a cancelled class) or an admin."""
+    """Scheduling gives back the hold of a booking it refused (an internal RPC): members never
+    release credits themselves, or a booked class would be free."""
     async with uow:
         hold = await uow.entitlements.hold(hold_id, lock=True)
         if hold is None or hold.member_id != member_id:
             raise NotFound("HOLD_NOT_FOUND", "hold.not_found")
-        if current_principal().user_id != str(member_id):
-            require_role_in_studio(hold.studio, *DESK)
         released = await give_back(uow.entitlements, hold, clock(), uow.publish)
         await uow.commit()
     return released

@@ -1,9 +1,12 @@
 """The server interceptor every Stride service runs.
 
 Per RPC it: picks the caller's language, continues the caller's trace, enforces a deadline,
-authenticates the bearer token (unless the method is public), turns domain errors into rich
-`google.rpc.Status` responses and anything unexpected into a generic INTERNAL, then logs and
-measures the call. Health checks and reflection pass through untouched.
+authenticates the caller as the method's contract asks (a member's access token, a service
+credential for internal RPCs, nothing for public ones), reads the request (an unparseable one
+is INVALID_ARGUMENT), authorizes it against the contract's audience, then checks its limits —
+all before the handler runs. It turns domain errors into rich `google.rpc.Status` responses and
+anything unexpected into a generic INTERNAL, then logs and measures the call. Health checks and
+reflection pass through untouched.
 """
 
 from __future__ import annotations
@@ -14,11 +17,21 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, cast
 
+from google.protobuf import message_factory
+from google.protobuf.message import Message
 from opentelemetry import trace
 
 import grpc
-from stride.platform.auth import JwtVerifier, Principal, authenticated_as, bearer_scope
+from stride.platform.auth import (
+    JwtVerifier,
+    Principal,
+    authenticated_as,
+    called_by_service,
+)
 from stride.platform.errors import DomainError, Unauthenticated
+from stride.platform.grpc.access_control import authorize
+from stride.platform.grpc.contract import Audience, MethodContract
+from stride.platform.grpc.request_limits import RequestLimits
 from stride.platform.grpc.status import (
     grpc_code,
     simple_status,
@@ -29,6 +42,7 @@ from stride.platform.grpc.status import (
 from stride.platform.i18n import LOCALE_METADATA_KEY, Locale, locale_scope, negotiate_locale
 from stride.platform.observability.metrics import RPC_IN_FLIGHT, RPC_LATENCY
 from stride.platform.observability.tracing import extract_context
+from stride.platform.service_credentials import ServiceTokenVerifier
 
 _log = logging.getLogger("stride.rpc")
 _tracer = trace.get_tracer("stride.platform.grpc")
@@ -42,14 +56,20 @@ class StrideServerInterceptor(grpc.aio.ServerInterceptor):
     def __init__(
         self,
         service: str,
+        contracts: Mapping[str, MethodContract],
         verifier: JwtVerifier | None,
-        public_methods: frozenset[str],
+        service_verifier: ServiceTokenVerifier | None,
         max_rpc_seconds: float,
         max_stream_seconds: float,
     ) -> None:
         self._service = service
+        self._contracts = contracts
+        self._limits = {
+            path: RequestLimits(message_factory.GetMessageClass(contract.descriptor.input_type))
+            for path, contract in contracts.items()
+        }
         self._verifier = verifier
-        self._public_methods = public_methods
+        self._service_verifier = service_verifier
         self._max_rpc_seconds = max_rpc_seconds
         self._max_stream_seconds = max_stream_seconds
 
@@ -64,32 +84,37 @@ class StrideServerInterceptor(grpc.aio.ServerInterceptor):
         method: str = details.method
         if method.startswith(_PASS_THROUGH_PREFIXES):
             return handler
+        if method not in self._contracts:  # A servicer the app did not register: refuse.
+            return None  # type: ignore[return-value]
+        # The request arrives as bytes: `_Call.admit` parses it, so a malformed one is the
+        # client's INVALID_ARGUMENT rather than gRPC's UNKNOWN.
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
                 self._unary(method, cast(UnaryBehavior, handler.unary_unary)),
-                request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
                 self._unary_stream(method, cast(StreamBehavior, handler.unary_stream)),
-                request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
-        return handler  # Client-streaming RPCs: none yet; add wrapping when the first appears.
+        # Client-streaming RPCs: none yet; refused until their messages are read here too.
+        return None  # type: ignore[return-value]
 
     def _unary(self, method: str, behavior: UnaryBehavior) -> UnaryBehavior:
-        async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def wrapped(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
             call = _Call(self, method, context)
             async with call:
+                request = await call.admit(raw)
                 return await asyncio.wait_for(behavior(request, context), call.budget)
 
         return wrapped
 
     def _unary_stream(self, method: str, behavior: StreamBehavior) -> StreamBehavior:
-        async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+        async def wrapped(raw: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             call = _Call(self, method, context)
             async with call:
+                request = await call.admit(raw)
                 async with asyncio.timeout(call.stream_budget):
                     async for response in behavior(request, context):
                         yield response
@@ -117,8 +142,9 @@ class _Call:
         self.budget = interceptor._max_rpc_seconds
         self.stream_budget = interceptor._max_stream_seconds
         self._code = grpc.StatusCode.OK
+        self._contract = interceptor._contracts[method]
         self._principal: Principal | None = None
-        self._token: str | None = None
+        self._caller_service: str | None = None
         self._exits: list[Any] = []
 
     async def __aenter__(self) -> None:
@@ -139,13 +165,22 @@ class _Call:
                     raise TimeoutError
                 self.budget = min(self.budget, remaining)
                 self.stream_budget = min(self.stream_budget, remaining)
-            self._principal = await self._authenticate()
+            await self._authenticate()
         except BaseException as error:
             await self.__aexit__(type(error), error, error.__traceback__)
             raise
-        for scope in (authenticated_as(self._principal), bearer_scope(self._token)):
+        for scope in (authenticated_as(self._principal), called_by_service(self._caller_service)):
             scope.__enter__()
             self._exits.append(scope)
+
+    async def admit(self, raw: bytes) -> Message:
+        """The request, once it parses, the caller may make it, and it is within its limits —
+        in that order (AIP-211: authorization before validation)."""
+        limits = self._interceptor._limits[self._method]
+        request = limits.parse(raw)
+        authorize(self._contract.access, request, self._principal)
+        limits.check(request)
+        return request
 
     async def __aexit__(self, kind: Any, error: BaseException | None, traceback: Any) -> None:
         try:
@@ -154,17 +189,21 @@ class _Call:
         finally:
             self._finish()
 
-    async def _authenticate(self) -> Principal | None:
-        if self._method in self._interceptor._public_methods:
-            return None
+    async def _authenticate(self) -> None:
+        access = self._contract.access
+        if access.audience is Audience.PUBLIC:
+            return
         scheme, _, token = self._metadata.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise Unauthenticated("TOKEN_MISSING")
+        if access.audience is Audience.INTERNAL:
+            if self._interceptor._service_verifier is None:
+                raise Unauthenticated("SERVICE_TOKEN_INVALID")  # No trusted keys: fail closed.
+            self._caller_service = self._interceptor._service_verifier.verify(token, access.callers)
+            return
         if self._interceptor._verifier is None:
             raise Unauthenticated("TOKEN_INVALID")  # No key source configured: fail closed.
-        principal = await self._interceptor._verifier.verify(token)
-        self._token = token
-        return principal
+        self._principal = await self._interceptor._verifier.verify(token)
 
     async def _abort_for(self, error: BaseException) -> None:
         if isinstance(error, DomainError):
@@ -200,6 +239,7 @@ class _Call:
                 "duration_ms": round(elapsed * 1000, 2),
                 "peer": self._peer,
                 "principal": self._principal.user_id if self._principal else None,
+                "caller_service": self._caller_service,
             },
         )
         for scope in reversed(self._exits):

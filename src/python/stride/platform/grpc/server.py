@@ -18,8 +18,10 @@ from grpc_reflection.v1alpha import reflection
 import grpc
 from stride.platform.auth import JwksSource, JwtVerifier
 from stride.platform.config import ServiceSettings
+from stride.platform.grpc.contract import method_contracts, service_descriptor
 from stride.platform.grpc.interceptors import StrideServerInterceptor
 from stride.platform.observability.metrics import start_metrics_server
+from stride.platform.service_credentials import ServiceTokenVerifier
 
 _log = logging.getLogger("stride.server")
 
@@ -40,7 +42,6 @@ class ServiceRegistration:
 class GrpcApp:
     settings: ServiceSettings
     services: Sequence[ServiceRegistration]
-    public_methods: frozenset[str] = frozenset()
     on_start: Sequence[Hook] = ()  # Run before the service reports SERVING.
     on_stop: Sequence[Hook] = ()  # Run after in-flight RPCs drained, in reverse order.
     verifier: JwtVerifier | None = field(default=None)
@@ -71,6 +72,13 @@ def verifier_from_settings(settings: ServiceSettings) -> JwtVerifier | None:
     return JwtVerifier(source, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
 
 
+def service_verifier_from_settings(settings: ServiceSettings) -> ServiceTokenVerifier | None:
+    """Who may call this service's internal RPCs; with nobody trusted, nobody can."""
+    if not settings.trusted_service_keys:
+        return None
+    return ServiceTokenVerifier.from_spec(settings.service_name, settings.trusted_service_keys)
+
+
 async def start(app: GrpcApp) -> RunningServer:
     settings = app.settings
     verifier = app.verifier or verifier_from_settings(settings)
@@ -78,8 +86,9 @@ async def start(app: GrpcApp) -> RunningServer:
         interceptors=[
             StrideServerInterceptor(
                 settings.service_name,
+                method_contracts(service_descriptor(r.full_name) for r in app.services),
                 verifier,
-                app.public_methods,
+                service_verifier_from_settings(settings),
                 settings.max_rpc_seconds,
                 settings.max_stream_seconds,
             )

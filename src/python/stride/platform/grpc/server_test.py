@@ -26,6 +26,7 @@ from stride.platform.i18n import current_locale
 from stride.platform.local.ports import free_port
 from stride.platform.probe.v1 import probe_service_pb2 as pb
 from stride.platform.probe.v1 import probe_service_pb2_grpc as pb_grpc
+from stride.platform.testing.probe import AnsweringProbe
 
 SERVICE = "stride.platform.probe.v1.ProbeService"
 KEY = ed25519.Ed25519PrivateKey.generate()
@@ -40,7 +41,7 @@ JWKS = {
 }
 
 
-class ScriptedProbe(pb_grpc.ProbeServiceServicer):
+class ScriptedProbe(AnsweringProbe):
     """Each request's `behaviour` triggers one server-side behaviour."""
 
     def __init__(self) -> None:
@@ -83,7 +84,6 @@ async def start_server(servicer: ScriptedProbe, **overrides: Any) -> RunningServ
             services=[
                 ServiceRegistration(SERVICE, pb_grpc.add_ProbeServiceServicer_to_server, servicer)
             ],
-            public_methods=frozenset({f"/{SERVICE}/Echo"}),
             verifier=JwtVerifier(
                 JwksSource(document=JWKS), issuer="https://identity.stride.local", audience="stride"
             ),
@@ -117,7 +117,7 @@ def token(sub: str = "user-1") -> str:
         },
         KEY,
         algorithm="EdDSA",
-        headers={"kid": "k1"},
+        headers={"kid": "k1", "typ": "at+jwt"},
     )
 
 

@@ -15,24 +15,20 @@ from stride.platform.grpc.server import GrpcApp, ServiceRegistration, start
 from stride.platform.observability.tracing import configure_tracing, extract_context
 from stride.platform.probe.v1 import probe_service_pb2 as pb
 from stride.platform.probe.v1 import probe_service_pb2_grpc as pb_grpc
+from stride.platform.testing.probe import AnsweringProbe
 
 EXPORTER = InMemorySpanExporter()
 configure_tracing("test", None).add_span_processor(SimpleSpanProcessor(EXPORTER))
 TRACE_ID, PARENT_SPAN_ID = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
 
 
-class TraceRecordingProbe(pb_grpc.ProbeServiceServicer):
+class TraceRecordingProbe(AnsweringProbe):
     def __init__(self) -> None:
         self.seen_trace_ids: list[int] = []
 
     async def Echo(self, request: pb.EchoRequest, context: Any) -> pb.EchoResponse:  # noqa: N802
         self.seen_trace_ids.append(trace.get_current_span().get_span_context().trace_id)
         return pb.EchoResponse()
-
-    async def WhoAmI(  # noqa: N802
-        self, request: pb.WhoAmIRequest, context: Any
-    ) -> pb.WhoAmIResponse:
-        return pb.WhoAmIResponse()
 
 
 async def test_a_call_continues_the_callers_trace() -> None:
@@ -48,7 +44,6 @@ async def test_a_call_continues_the_callers_trace() -> None:
                 probe,
             )
         ],
-        public_methods=frozenset({"/stride.platform.probe.v1.ProbeService/Echo"}),
     )
     running = await start(app)
     try:

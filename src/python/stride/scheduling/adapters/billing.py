@@ -1,4 +1,5 @@
-"""Entitlements held and released with Billing over gRPC, as the calling member."""
+"""Entitlements held and released with Billing over gRPC: internal RPCs that Scheduling calls
+as itself, with its service credential, for the member booking."""
 
 from __future__ import annotations
 
@@ -9,17 +10,19 @@ from google.protobuf import timestamp_pb2
 
 from stride.billing.v1 import billing_service_pb2 as pb
 from stride.billing.v1 import billing_service_pb2_grpc as pb_grpc
-from stride.platform.auth import current_bearer_metadata
 from stride.platform.errors import FailedPrecondition, Unavailable
 from stride.platform.grpc.status import rich_status, unpack_details
+from stride.platform.service_credentials import ServiceCredentials
 from stride.scheduling.domain.model import Booking
 
 _TIMEOUT_SECONDS = 5.0
+AUDIENCE = "billing"
 
 
 class BillingEntitlements:
-    def __init__(self, target: str) -> None:
+    def __init__(self, target: str, credentials: ServiceCredentials) -> None:
         self._target = target
+        self._credentials = credentials
         self._channel: grpc.aio.Channel | None = None
 
     async def start(self) -> None:
@@ -48,7 +51,7 @@ class BillingEntitlements:
         )
         try:
             await self._stub().HoldCredit(
-                request, metadata=current_bearer_metadata(), timeout=_TIMEOUT_SECONDS
+                request, metadata=self._credentials.metadata(AUDIENCE), timeout=_TIMEOUT_SECONDS
             )
         except grpc.aio.AioRpcError as error:
             raise _domain_error(error) from error
@@ -58,7 +61,7 @@ class BillingEntitlements:
         try:
             await self._stub().ReleaseHold(
                 pb.ReleaseHoldRequest(name=name),
-                metadata=current_bearer_metadata(),
+                metadata=self._credentials.metadata(AUDIENCE),
                 timeout=_TIMEOUT_SECONDS,
             )
         except grpc.aio.AioRpcError as error:
