@@ -6,7 +6,13 @@ from typing import Any
 import pytest
 
 from kube.kustomize import build, kustomizations, validate
+from stride.billing.config import BillingSettings
 from stride.gateway.catalog import SERVICES, ServiceEntry
+from stride.identity.config import IdentitySettings
+from stride.notifications.config import NotificationsSettings
+from stride.platform.config import ENV_PREFIX, ServiceSettings
+from stride.platform.grpc.contract import Audience
+from stride.scheduling.config import SchedulingSettings
 
 ROOT = Path("k8s")
 
@@ -48,3 +54,36 @@ def test_production_pins_every_image() -> None:
         pod = manifest.get("spec", {}).get("template", {}).get("spec", {})
         for container in [*pod.get("initContainers", []), *pod.get("containers", [])]:
             assert ":" in container["image"], container["name"]
+
+
+def environment(service: ServiceEntry) -> set[str]:
+    pod = by_kind_and_name("Deployment", service.name)["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    return {variable["name"] for variable in container["env"]}
+
+
+SETTINGS: dict[str, type[ServiceSettings]] = {
+    "identity": IdentitySettings,
+    "scheduling": SchedulingSettings,
+    "billing": BillingSettings,
+    "notifications": NotificationsSettings,
+}
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=lambda s: s.name)
+def test_each_deployment_sets_what_its_service_requires(service: ServiceEntry) -> None:
+    required = {
+        ENV_PREFIX + name.upper()
+        for name, field in SETTINGS[service.name].model_fields.items()
+        if field.is_required()
+    }
+    assert required <= environment(service)
+
+
+def test_internal_rpcs_callers_hold_keys_and_their_services_trust_keys() -> None:
+    by_name = {service.name: service for service in SERVICES}
+    for service in SERVICES:
+        for contract in service.methods_for(Audience.INTERNAL):
+            assert "STRIDE_TRUSTED_SERVICE_KEYS" in environment(service), contract.path
+            for caller in contract.access.callers:
+                assert "STRIDE_SERVICE_KEY" in environment(by_name[caller]), (contract.path, caller)
