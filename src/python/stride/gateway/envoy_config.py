@@ -24,6 +24,8 @@ LOCALE_HEADER = "x-stride-locale"
 UNROUTABLE_CLUSTER = "unroutable"
 EDGE_SELF_CLUSTER = "edge_self"
 JWKS_PATH = "/.well-known/jwks.json"
+OPENAPI_PATH = "/v1/openapi.json"
+_MAX_DOCUMENT_BYTES = 8 * 1024 * 1024  # Envoy serves at most 4 KiB from a file unless told.
 CORS_ALLOWED_HEADERS = "authorization, content-type, accept-language, x-stride-locale, x-request-id"
 
 # Accept-Language → x-stride-locale (ar|en): the highest-weighted supported language wins; an
@@ -81,6 +83,8 @@ class EdgeSettings:
     # TLS at the edge: a second listener on `tls_port` serving the same routes over HTTPS and
     # gRPC-over-TLS (ALPN h2 and http/1.1), with this certificate chain and key (PEM files).
     tls: EdgeTls | None = None
+    # The REST contract (stride.gateway.openapi), served as it is at OPENAPI_PATH.
+    openapi_document: Path | None = None
 
 
 def _socket(host: str, port: int) -> dict[str, Any]:
@@ -168,9 +172,33 @@ def _rate_limited_route(
     }
 
 
+def _document_route(document: Path) -> dict[str, Any]:
+    """The REST contract, straight from a file: no service behind it, so the transcoder (which
+    would refuse a path no RPC maps) stays out of its way."""
+    return {
+        "match": {
+            "path": OPENAPI_PATH,
+            "headers": [{"name": ":method", "string_match": {"exact": "GET"}}],
+        },
+        "direct_response": {"status": 200, "body": {"filename": str(document)}},
+        "response_headers_to_add": [
+            {"header": {"key": "content-type", "value": "application/json"}},
+            {"header": {"key": "cache-control", "value": "public, max-age=300"}},
+        ],
+        "typed_per_filter_config": {
+            "envoy.filters.http.grpc_json_transcoder": {
+                "@type": "type.googleapis.com/envoy.config.route.v3.FilterConfig",
+                "disabled": True,
+            }
+        },
+    }
+
+
 def edge_routes(services: Sequence[ServiceEntry], settings: EdgeSettings) -> list[dict[str, Any]]:
     """A route per RPC the contracts expose; an internal RPC matches none and gets the 404."""
     routes = []
+    if settings.openapi_document is not None:
+        routes.append(_document_route(settings.openapi_document))
     for service in services:
         for contract in sorted(service.edge_methods, key=lambda c: c.path):
             if contract.path in service.rate_limited_methods:
@@ -229,6 +257,7 @@ def _jwt_authn(services: Sequence[ServiceEntry], settings: EdgeSettings) -> dict
             }
         },
         "rules": [
+            {"match": {"path": OPENAPI_PATH}},
             *({"match": {"path": path}} for path in public_paths(services)),
             {"match": {"prefix": "/"}, "requires": {"provider_name": "identity"}},
         ],
@@ -375,6 +404,7 @@ def render(services: Sequence[ServiceEntry], settings: EdgeSettings) -> dict[str
         "always_set_request_id_in_response": True,
         "route_config": {
             "name": "edge",
+            "max_direct_response_body_size_bytes": _MAX_DOCUMENT_BYTES,
             "virtual_hosts": [
                 {
                     "name": "stride",

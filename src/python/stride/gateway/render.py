@@ -1,7 +1,8 @@
-"""Writes the edge bundle — Envoy's bootstrap and the descriptor set it transcodes with — from
-the service catalog. `./pants up` calls `write_edge_bundle` for this machine; a Kubernetes pod
-runs this module as an init container (see `k8s/base/edge.yaml`), so no rendered config is ever
-committed and adding a service to the catalog is all the edge needs.
+"""Writes the edge bundle — Envoy's bootstrap, the descriptor set it transcodes with and the
+OpenAPI document it serves — from the service catalog. `./pants up` calls `write_edge_bundle`
+for this machine; a Kubernetes pod runs this module as an init container (see
+`k8s/base/edge.yaml`), so no rendered config is ever committed and adding a service to the
+catalog is all the edge needs.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from typing import Any
 from stride.gateway.catalog import SERVICES, ServiceEntry
 from stride.gateway.descriptors import build_descriptor_set
 from stride.gateway.envoy_config import EdgeSettings, EdgeTls, render
+from stride.gateway.openapi import write_document
 
 CONFIG_NAME = "envoy.json"
 DESCRIPTOR_NAME = "descriptor.binpb"
+OPENAPI_NAME = "openapi.json"
 
 
 def write_edge_bundle(
@@ -43,6 +46,7 @@ def write_edge_bundle(
         listen_port=listen_port,
         admin_port=admin_port,
         descriptor_path=descriptor,
+        openapi_document=write_document(directory / OPENAPI_NAME, services),
         upstreams={s.name: (upstream_host.format(name=s.name), s.local_port) for s in services},
         cors_origins=tuple(cors_origins),
         **edge_options,
