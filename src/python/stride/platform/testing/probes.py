@@ -5,21 +5,25 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TypeVar, cast
 
 T = TypeVar("T")
 
-Probe = Callable[[], Awaitable[T]]
 
-
-async def eventually(probe: Probe[T], *, within: float = 20.0, interval: float = 0.1) -> T:
+async def eventually(
+    probe: Callable[[], Awaitable[T | None]], *, within: float = 20.0, interval: float = 0.1
+) -> T:
     """The probe's first truthy answer; an AssertionError naming the probe and its last answer
     if none comes within `within` seconds."""
-    return await _poll(probe, bool, "a truthy answer", within, interval)
+    return cast(T, await _poll(probe, bool, "a truthy answer", within, interval))
 
 
 async def eventually_equal(
-    probe: Probe[object], expected: object, *, within: float = 20.0, interval: float = 0.1
+    probe: Callable[[], Awaitable[object]],
+    expected: object,
+    *,
+    within: float = 20.0,
+    interval: float = 0.1,
 ) -> None:
     """Returns once the probe answers `expected`; an AssertionError naming the probe and its
     last answer if it does not within `within` seconds."""
@@ -27,7 +31,11 @@ async def eventually_equal(
 
 
 async def _poll(
-    probe: Probe[T], done: Callable[[T], bool], wanted: str, within: float, interval: float
+    probe: Callable[[], Awaitable[T]],
+    done: Callable[[T], bool],
+    wanted: str,
+    within: float,
+    interval: float,
 ) -> T:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
