@@ -26,6 +26,7 @@ from stride.platform.i18n import current_locale
 from stride.platform.local.ports import free_port
 from stride.platform.probe.v1 import probe_service_pb2 as pb
 from stride.platform.probe.v1 import probe_service_pb2_grpc as pb_grpc
+from stride.platform.testing.probes import eventually
 
 SERVICE = "stride.platform.probe.v1.ProbeService"
 KEY = ed25519.Ed25519PrivateKey.generate()
@@ -45,6 +46,7 @@ class ScriptedProbe(pb_grpc.ProbeServiceServicer):
 
     def __init__(self) -> None:
         self.slow_started = asyncio.Event()
+        self.slow_released = asyncio.Event()  # A slow call returns once the test sets it.
 
     async def Echo(  # noqa: N802 - generated gRPC method name.
         self, request: pb.EchoRequest, context: Any
@@ -55,7 +57,7 @@ class ScriptedProbe(pb_grpc.ProbeServiceServicer):
             raise RuntimeError("secret internals")
         if request.behaviour == "slow":
             self.slow_started.set()
-            await asyncio.sleep(1.0)
+            await self.slow_released.wait()
         return pb.EchoResponse(language_code=current_locale())
 
     async def WhoAmI(  # noqa: N802
@@ -206,13 +208,20 @@ async def test_shutdown_reports_not_serving_and_drains_in_flight_calls() -> None
         ).status == health_pb2.HealthCheckResponse.SERVING
         in_flight = asyncio.ensure_future(client.Echo(pb.EchoRequest(behaviour="slow")))
         await servicer.slow_started.wait()
+
+        async def not_serving() -> bool:
+            answer = await running.health.Check(
+                health_pb2.HealthCheckRequest(service=SERVICE), None
+            )
+            return bool(answer.status == health_pb2.HealthCheckResponse.NOT_SERVING)
+
         stopping = asyncio.ensure_future(running.stop())
-        await asyncio.sleep(0.1)
-        assert (
-            await running.health.Check(health_pb2.HealthCheckRequest(service=SERVICE), None)
-        ).status == health_pb2.HealthCheckResponse.NOT_SERVING
+        await eventually(not_serving)
+        still_in_flight = not in_flight.done()
+        servicer.slow_released.set()
         reply = await in_flight  # Finishes although shutdown began.
         await stopping
+    assert still_in_flight
     assert reply.language_code == "en"
 
 
