@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from functools import partial
@@ -57,7 +58,7 @@ from stride.platform.auth import Principal, authenticated_as
 from stride.platform.errors import FailedPrecondition
 from stride.platform.events.envelope import make_envelope, nats_subject
 from stride.platform.events.outbox import ensure_stream
-from stride.platform.grpc.server import RunningServer, start
+from stride.platform.grpc.server import start
 from stride.platform.i18n import CATALOG
 from stride.platform.local.ports import free_port
 from stride.platform.testing.probes import eventually
@@ -103,8 +104,14 @@ def settings(
     )
 
 
-async def running(settings: NotificationsSettings) -> RunningServer:
-    return await start(await build_app(settings))
+@asynccontextmanager
+async def running(settings: NotificationsSettings) -> AsyncIterator[None]:
+    """The service, up for the block and stopped after it."""
+    service = await start(await build_app(settings))
+    try:
+        yield
+    finally:
+        await service.stop()
 
 
 async def publish(js: nats.js.JetStreamContext, prefix: str, event: Envelope, copy: str) -> None:
@@ -182,21 +189,15 @@ async def test_a_promotion_reaches_the_device_and_inbox_once_across_a_restart(
         with authenticated_as(ADMIN):
             return bool(await deliveries.list_deliveries(new_uow(), sent, 0, 10))
 
-    service = await running(settings)
-    try:
+    async with running(settings):
         await publish(js, event_prefix, registered, "a")
         await eventually(addressed_in_arabic)  # The address book first, so the push is in Arabic.
         await publish(js, event_prefix, promoted, "a")
         await eventually(one_push)
-    finally:
-        await service.stop()
-    service = await running(settings)
-    try:
+    async with running(settings):
         await publish(js, event_prefix, promoted, "b")
         await publish(js, event_prefix, later, "a")
         await eventually(later_pushed)
-    finally:
-        await service.stop()
 
     with authenticated_as(Principal(user_id=str(member), roles=frozenset({"member"}))):
         inbox = await members.inbox(new_uow(), member, 0, 10)
@@ -259,19 +260,13 @@ async def test_a_password_reset_email_arrives_once_in_the_user_s_language(
     async def later_email() -> bool:
         return bool(received(later_address))
 
-    service = await running(settings)
-    try:
+    async with running(settings):
         await publish(js, event_prefix, event, "a")
         await eventually(one_email)
-    finally:
-        await service.stop()
-    service = await running(settings)
-    try:
+    async with running(settings):
         await publish(js, event_prefix, event, "b")
         await publish(js, event_prefix, later, "a")
         await eventually(later_email)
-    finally:
-        await service.stop()
 
     (email,) = received(address)
     text = cast(EmailMessage, email.get_body(("plain",))).get_content()
@@ -688,11 +683,8 @@ async def test_billing_s_subscription_events_reach_the_service_through_one_consu
     async def told() -> bool:
         return len(await inbox_of(new_uow, member)) == 1
 
-    service = await running(settings)
-    try:
+    async with running(settings):
         await publish(js, event_prefix, past_due, "a")
         await eventually(told)
-    finally:
-        await service.stop()
     (notification,) = await inbox_of(new_uow, member)
     assert notification.kind == "subscription.past_due"
