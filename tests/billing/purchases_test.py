@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select, table, text
 
 from billing.buying import STUDIO, Uow, a_plan, buy, entitlements_of, member
 from billing.stripe_support import (
@@ -208,16 +209,52 @@ async def test_webhooks_with_a_wrong_or_missing_signature_are_refused(
     assert await entitlements_of(new_uow, buyer) == []
 
 
-async def test_unknown_event_types_are_acknowledged_without_effect(new_uow: Uow) -> None:
-    await deliver(
-        new_uow,
+async def row_counts(new_uow: Uow) -> dict[str, int]:
+    """How many rows each of Billing's tables holds."""
+    async with new_uow.args[0]() as session:
+        names = await session.execute(
+            text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+        )
+        return {
+            name: (
+                await session.execute(select(func.count()).select_from(table(name)))
+            ).scalar_one()
+            for name in names.scalars().all()
+        }
+
+
+async def test_unknown_event_types_are_acknowledged_without_effect(
+    new_uow: Uow, payments: StripePayments, stripe_api_base: str
+) -> None:
+    """Stripe also announces steps Billing does not act on, such as an intent's creation; even one
+    carrying a paid intent leaves nothing behind but the record that it came."""
+    plan, buyer = await a_plan(new_uow), member()
+    purchase, client_secret = await buy(
+        new_uow, payments, buyer, plan, tokenized_card(stripe_api_base, CARD_3DS)
+    )
+    complete_3ds(stripe_api_base, purchase.payment_intent, client_secret, success=True)
+    succeeded = event_for(stripe_api_base, "payment_intent.succeeded", purchase.payment_intent)
+    unhandled = [
+        {**succeeded, "id": f"evt_{uuid.uuid4().hex}", "type": "payment_intent.created"},
         {
             "id": f"evt_{uuid.uuid4().hex}",
             "object": "event",
             "type": "payout.paid",
             "data": {"object": {"id": "po_1", "object": "payout"}},
         },
-    )
+    ]
+
+    before = await row_counts(new_uow)
+    for event in unhandled:
+        await deliver(new_uow, event)
+    after = await row_counts(new_uow)
+    await deliver(new_uow, succeeded)  # The same intent, as the outcome Billing acts on.
+    granted = await row_counts(new_uow)
+
+    assert after == {**before, "stripe_events": before["stripe_events"] + 2}  # Receipts only.
+    # The count would have shown an effect: the handled event's grant shows in it.
+    assert granted["entitlements"] == after["entitlements"] + 1
+    assert len(await entitlements_of(new_uow, buyer)) == 1
 
 
 async def test_members_buy_for_themselves_and_see_only_their_purchases(

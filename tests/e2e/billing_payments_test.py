@@ -41,9 +41,9 @@ from e2e.support import (
 from stride.identity.config import IdentitySettings
 from stride.platform.grpc.server import RunningServer
 from stride.platform.local.ports import free_port
+from stride.platform.testing.probes import eventually
 
 EDGE_PORT = free_port()  # Known before the edge starts: Billing fetches the JWKS from it.
-WEBHOOK_WAIT_SECONDS = 20.0
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -149,14 +149,13 @@ async def two_accounts(edge: Edge, nats_url: str, event_prefix: str) -> tuple[Ac
 
 async def settled(edge: Edge, account: Account, name: str) -> dict[str, Any]:
     """The purchase once Stripe's webhook has been through (it comes a moment later)."""
-    deadline = asyncio.get_running_loop().time() + WEBHOOK_WAIT_SECONDS
-    while True:
+
+    async def webhook_applied() -> dict[str, Any] | None:
         got = await call("GET", f"{edge.base_url}/v1/{name}", **account.auth)
         assert got.status == 200, got.body
-        if got.body["state"] != "STATE_REQUIRES_ACTION":
-            return got.body
-        assert asyncio.get_running_loop().time() < deadline, "no webhook arrived"
-        await asyncio.sleep(0.2)
+        return None if got.body["state"] == "STATE_REQUIRES_ACTION" else got.body
+
+    return await eventually(webhook_applied)
 
 
 async def packs(edge: Edge, account: Account) -> list[dict[str, Any]]:

@@ -1,1 +1,7 @@
-from e2e.support import edge, edges, identity, identity_config  # noqa: F401 - fixtures.
+from e2e.support import (  # noqa: F401 - fixtures.
+    edge,
+    edges,
+    identity,
+    identity_clock,
+    identity_config,
+)

@@ -22,7 +22,9 @@ from e2e.support import (
     verification_token,
     violations,
 )
+from stride.identity.domain.throttling import FIRST_DELAY
 from stride.identity.events.v1.events_pb2 import SessionRevoked, UserEmailVerified
+from stride.platform.testing.clocks import MovableClock
 
 
 def claims(access_token: str) -> dict[str, Any]:
@@ -220,7 +222,7 @@ async def test_members_update_only_their_own_profile(
 
 
 async def test_repeated_wrong_passwords_are_throttled_alike_for_unknown_accounts(
-    edge: Edge, nats_url: str, event_prefix: str
+    edge: Edge, nats_url: str, event_prefix: str, identity_clock: MovableClock
 ) -> None:
     account = await new_account(edge, nats_url, event_prefix)
     unknown = f"nobody-{account.email}"
@@ -233,7 +235,7 @@ async def test_repeated_wrong_passwords_are_throttled_alike_for_unknown_accounts
         assert blocked.status == 429  # Even the right password waits now.
         assert reason(blocked) == "SIGN_IN_THROTTLED"
         assert details(blocked, "RetryInfo")["retryDelay"] == "1s"
-    await asyncio.sleep(1.1)
+    identity_clock.advance(FIRST_DELAY)  # The retry delay above, passed.
     assert (await sign_in(edge, account.email)).status == 200
 
 

@@ -3,8 +3,6 @@ waitlist promotion in their inbox and marks it read; nobody else sees or touches
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
@@ -29,6 +27,7 @@ from stride.platform.events.outbox import ensure_stream
 from stride.platform.grpc.server import RunningServer
 from stride.platform.local.ports import free_port
 from stride.platform.resource_names import parse_user_name
+from stride.platform.testing.probes import eventually
 from stride.scheduling.events.v1.events_pb2 import BookingChanged
 
 EDGE_PORT = free_port()  # Known before the edge starts: Notifications fetches the JWKS from it.
@@ -113,14 +112,14 @@ async def publish_promotion(nats_url: str, prefix: str, member: str) -> None:
 
 
 async def eventually_listed(url: str, auth: dict[str, str]) -> list[dict[str, str]]:
-    deadline = time.monotonic() + 20
-    while True:
+    """The inbox at `url` once something reached it."""
+
+    async def inbox() -> list[dict[str, str]]:
         listed = await call("GET", url, **auth)
         assert listed.status == 200, listed.body
-        if listed.body.get("notifications"):
-            return list(listed.body["notifications"])
-        assert time.monotonic() < deadline, "the promotion never reached the inbox"
-        await asyncio.sleep(0.2)
+        return list(listed.body.get("notifications", []))
+
+    return await eventually(inbox)
 
 
 async def test_preferences_are_read_and_changed_field_by_field(

@@ -45,6 +45,7 @@ from stride.platform.grpc.server import GrpcApp, RunningServer, start
 from stride.platform.local.envoy import EnvoyProcess, validate_config, write_config
 from stride.platform.local.ports import free_port
 from stride.platform.service_credentials import new_service_key_spec, trusted_key_entry
+from stride.platform.testing.clocks import MovableClock
 from stride.scheduling.config import SchedulingSettings
 from stride.scheduling.main import build_app as build_scheduling
 
@@ -92,9 +93,17 @@ def identity_config(database_url: str, nats_url: str, event_prefix: str) -> Iden
     return identity_settings(database_url, nats_url, event_prefix)
 
 
+@pytest.fixture(scope="module")
+def identity_clock() -> MovableClock:
+    """Identity's clock: the real time, until a test moves it past a delay it would wait for."""
+    return MovableClock()
+
+
 @pytest_asyncio.fixture(scope="module")
-async def identity(identity_config: IdentitySettings) -> AsyncIterator[RunningServer]:
-    running = await start(await build_app(identity_config))
+async def identity(
+    identity_config: IdentitySettings, identity_clock: MovableClock
+) -> AsyncIterator[RunningServer]:
+    running = await start(await build_app(identity_config, identity_clock))
     yield running
     await running.stop()
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
-import pytest
 import pytest_asyncio
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,9 +17,14 @@ from stride.platform.events.consumer import EventConsumer
 from stride.platform.events.envelope import stream_name
 from stride.platform.events.outbox import OutboxRelay
 from stride.platform.local.nats import EmbeddedNats
+from stride.platform.testing.probes import eventually, eventually_equal
 
 SOURCE = "identity"
 EVENT_TYPE = "identity.user.registered.v1"
+EFFECTS = "SELECT count(*) FROM effects"
+UNPUBLISHED = "SELECT count(*) FROM outbox WHERE published_at IS NULL"
+WITHOUT_EFFECT = "SELECT count(*) FROM outbox WHERE id::text NOT IN (SELECT event_id FROM effects)"
+WAIT_SECONDS = 60.0  # NATS restarts and the relay backs off in between: more than the default.
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -56,14 +58,6 @@ async def write_events(sessions: async_sessionmaker[AsyncSession], count: int) -
             await uow.commit()
 
 
-async def eventually(condition: Callable[[], Awaitable[bool]], within: float = 60.0) -> None:
-    deadline = time.monotonic() + within
-    while not await condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {within} s")
-        await asyncio.sleep(0.1)
-
-
 async def scalar(sessions: async_sessionmaker[AsyncSession], query: str) -> int:
     async with sessions() as session:
         return int((await session.execute(text(query))).scalar_one())
@@ -86,24 +80,29 @@ async def test_outbox_drains_after_nats_returns_with_no_duplicate_effect(
         durable_name="effects",
         filter_subject=f"{prefix}.{SOURCE}.>",
     )
+
+    async def failed_publishes() -> int:
+        """Unpublished rows the relay tried and failed to publish."""
+        return await scalar(
+            sessions, "SELECT count(*) FROM outbox WHERE published_at IS NULL AND attempts > 0"
+        )
+
     await relay.start()
     await consumer.start()
     try:
         await write_events(sessions, 20)
-        await eventually(lambda: _count_equals(sessions, "SELECT count(*) FROM effects", 20))
+        await eventually_equal(lambda: scalar(sessions, EFFECTS), 20, within=WAIT_SECONDS)
 
         embedded_nats.kill()
         await write_events(sessions, 30)
-        await asyncio.sleep(1.0)  # The relay is now failing against a dead server.
-        assert await scalar(sessions, "SELECT count(*) FROM outbox WHERE published_at IS NULL") > 0
+        await eventually(failed_publishes, within=WAIT_SECONDS)  # Failing against a dead server.
 
         embedded_nats.start()
-        await eventually(lambda: _count_equals(sessions, "SELECT count(*) FROM effects", 50))
-        await eventually(
-            lambda: _count_equals(
-                sessions, "SELECT count(*) FROM outbox WHERE published_at IS NULL", 0
-            )
-        )
+        await eventually_equal(lambda: scalar(sessions, UNPUBLISHED), 0, within=WAIT_SECONDS)
+        # A later event, handled after every copy of the earlier ones that reached the stream.
+        await write_events(sessions, 1)
+        await eventually_equal(lambda: scalar(sessions, WITHOUT_EFFECT), 0, within=WAIT_SECONDS)
+        await eventually_equal(lambda: scalar(sessions, UNPUBLISHED), 0, within=WAIT_SECONDS)
     finally:
         await consumer.stop()
         await relay.stop()
@@ -115,12 +114,6 @@ async def test_outbox_drains_after_nats_returns_with_no_duplicate_effect(
             (await session.execute(text("SELECT event_id FROM effects ORDER BY id"))).scalars()
         )
     published = await scalar(sessions, "SELECT count(*) FROM outbox WHERE published_at IS NOT NULL")
-    assert len(effects) == len(set(effects)) == 50  # Every event, each exactly once.
+    assert len(effects) == len(set(effects)) == 51  # Every event, each exactly once.
     assert set(effects) == outbox_ids
-    assert published == 50
-
-
-async def _count_equals(
-    sessions: async_sessionmaker[AsyncSession], query: str, expected: int
-) -> bool:
-    return await scalar(sessions, query) == expected
+    assert published == 51

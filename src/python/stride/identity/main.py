@@ -14,7 +14,7 @@ from stride.identity.entrypoints.grpc_servicer import IdentityServicer
 from stride.identity.service_layer.unit_of_work import SOURCE, IdentityUnitOfWork
 from stride.identity.v1 import identity_service_pb2_grpc as pb_grpc
 from stride.platform.auth import JwksSource, JwtVerifier
-from stride.platform.clock import utcnow
+from stride.platform.clock import Clock, utcnow
 from stride.platform.crypto.sealing import DataKeyring
 from stride.platform.grpc.server import GrpcApp, ServiceRegistration
 from stride.platform.service import foundation, run_service
@@ -23,7 +23,8 @@ MIGRATIONS = Path(__file__).parent / "adapters" / "migrations" / "versions"
 SERVICE_NAME = "stride.identity.v1.IdentityService"
 
 
-async def build_app(settings: IdentitySettings) -> GrpcApp:
+async def build_app(settings: IdentitySettings, clock: Clock = utcnow) -> GrpcApp:
+    """Identity's server; every use case and the signing keys read `clock`."""
     base = foundation(settings, SOURCE, MIGRATIONS)
     sessions = base.sessions
     data_keys = DataKeyring.from_spec(settings.data_keys, settings.data_key_active)
@@ -31,7 +32,7 @@ async def build_app(settings: IdentitySettings) -> GrpcApp:
         sessions,
         data_keys,
         publish_ahead=timedelta(seconds=settings.signing_key_publish_ahead_seconds),
-        clock=utcnow,
+        clock=clock,
     )
     issuer = AccessTokenIssuer(
         signing_keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience
@@ -54,6 +55,7 @@ async def build_app(settings: IdentitySettings) -> GrpcApp:
                     signing_keys,
                     issuer,
                     OidcVerifier(settings.social_providers),
+                    clock,
                 ),
             )
         ],

@@ -36,6 +36,7 @@ from stride.identity.service_layer.unit_of_work import IdentityUnitOfWork
 from stride.identity.v1 import identity_service_pb2 as pb
 from stride.identity.v1 import identity_service_pb2_grpc as pb_grpc
 from stride.platform.auth import require_role
+from stride.platform.clock import Clock
 from stride.platform.errors import FieldViolation, InvalidArgument
 from stride.platform.i18n import current_locale
 from stride.platform.idempotency import idempotent
@@ -148,11 +149,13 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         signing_keys: SigningKeys,
         issuer: AccessTokenIssuer,
         providers: OidcVerifier,
+        clock: Clock,
     ) -> None:
         self._unit_of_work = unit_of_work
         self._signing_keys = signing_keys
         self._issuer = issuer
         self._providers = providers
+        self._clock = clock
 
     async def SignUp(  # noqa: N802 - generated gRPC method name.
         self, request: pb.SignUpRequest, context: grpc.aio.ServicerContext
@@ -168,7 +171,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         uow = self._unit_of_work()
 
         async def sign_up() -> pb.SignUpResponse:
-            user = await handlers.sign_up(command, uow)
+            user = await handlers.sign_up(command, uow, self._clock)
             return pb.SignUpResponse(user=user_to_proto(user))
 
         return await idempotent(
@@ -188,7 +191,9 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
             user_id=parse_user_name(request.user.name, "user.name"),
             changes=profile_changes(request),
         )
-        return user_to_proto(await handlers.update_profile(command, self._unit_of_work()))
+        return user_to_proto(
+            await handlers.update_profile(command, self._unit_of_work(), self._clock)
+        )
 
     async def RequestEmailChange(  # noqa: N802
         self, request: pb.RequestEmailChangeRequest, context: grpc.aio.ServicerContext
@@ -199,7 +204,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
             new_email=request.new_email,
             password=request.password,
         )
-        await email_change.request_email_change(command, self._unit_of_work())
+        await email_change.request_email_change(command, self._unit_of_work(), self._clock)
         return empty_pb2.Empty()
 
     async def ConfirmEmailChange(  # noqa: N802
@@ -207,21 +212,25 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
     ) -> pb.User:
         _require(request, "token")
         command = commands.ConfirmEmailChange(token=request.token)
-        return user_to_proto(await email_change.confirm_email_change(command, self._unit_of_work()))
+        return user_to_proto(
+            await email_change.confirm_email_change(command, self._unit_of_work(), self._clock)
+        )
 
     async def VerifyEmail(  # noqa: N802
         self, request: pb.VerifyEmailRequest, context: grpc.aio.ServicerContext
     ) -> pb.User:
         _require(request, "token")
         command = commands.VerifyEmail(token=request.token)
-        return user_to_proto(await handlers.verify_email(command, self._unit_of_work()))
+        return user_to_proto(
+            await handlers.verify_email(command, self._unit_of_work(), self._clock)
+        )
 
     async def SignIn(  # noqa: N802
         self, request: pb.SignInRequest, context: grpc.aio.ServicerContext
     ) -> pb.SignInResponse:
         _require(request, "email", "password")
         command = _sign_in_command(request.email, request.password, request, context)
-        issued = await handlers.sign_in(command, self._unit_of_work(), self._issuer)
+        issued = await handlers.sign_in(command, self._unit_of_work(), self._issuer, self._clock)
         return pb.SignInResponse(
             user=user_to_proto(issued.user), credentials=credentials_to_proto(issued)
         )
@@ -238,7 +247,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
             language_code=current_locale(),
         )
         issued = await social.sign_in_with_provider(
-            command, self._unit_of_work(), self._issuer, self._providers
+            command, self._unit_of_work(), self._issuer, self._providers, self._clock
         )
         return pb.SignInResponse(
             user=user_to_proto(issued.user), credentials=credentials_to_proto(issued)
@@ -249,13 +258,15 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
     ) -> pb.RefreshSessionResponse:
         _require(request, "refresh_token")
         command = commands.RefreshSession(refresh_token=request.refresh_token)
-        issued = await handlers.refresh_session(command, self._unit_of_work(), self._issuer)
+        issued = await handlers.refresh_session(
+            command, self._unit_of_work(), self._issuer, self._clock
+        )
         return pb.RefreshSessionResponse(credentials=credentials_to_proto(issued))
 
     async def SignOut(  # noqa: N802
         self, request: pb.SignOutRequest, context: grpc.aio.ServicerContext
     ) -> empty_pb2.Empty:
-        await handlers.sign_out(self._unit_of_work())
+        await handlers.sign_out(self._unit_of_work(), self._clock)
         return empty_pb2.Empty()
 
     async def ListSessions(  # noqa: N802
@@ -269,7 +280,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
             include_inactive=request.show_inactive,
         )
         sessions, next_page_token = page.cut(
-            await handlers.list_sessions(query, self._unit_of_work())
+            await handlers.list_sessions(query, self._unit_of_work(), self._clock)
         )
         return pb.ListSessionsResponse(
             sessions=[session_to_proto(session) for session in sessions],
@@ -281,21 +292,25 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
     ) -> pb.Session:
         user_id, session_id = parse_session_name(request.name)
         command = commands.RevokeSession(user_id=user_id, session_id=session_id)
-        return session_to_proto(await handlers.revoke_session(command, self._unit_of_work()))
+        return session_to_proto(
+            await handlers.revoke_session(command, self._unit_of_work(), self._clock)
+        )
 
     async def RequestPasswordReset(  # noqa: N802
         self, request: pb.RequestPasswordResetRequest, context: grpc.aio.ServicerContext
     ) -> empty_pb2.Empty:
         _require(request, "email")
         command = commands.RequestPasswordReset(email=request.email)
-        await password_reset.request_password_reset(command, self._unit_of_work())
+        await password_reset.request_password_reset(command, self._unit_of_work(), self._clock)
         return empty_pb2.Empty()
 
     async def OpenPasswordResetLink(  # noqa: N802
         self, request: pb.OpenPasswordResetLinkRequest, context: grpc.aio.ServicerContext
     ) -> httpbody_pb2.HttpBody:
         _require(request, "token")
-        user = await password_reset.reset_link_user(request.token, self._unit_of_work())
+        user = await password_reset.reset_link_user(
+            request.token, self._unit_of_work(), self._clock
+        )
         page = render_reset_page(request.token, user.display_name, user.language_code)
         return httpbody_pb2.HttpBody(content_type="text/html; charset=utf-8", data=page.encode())
 
@@ -306,14 +321,14 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         command = commands.CompletePasswordReset(
             token=request.token, new_password=request.new_password
         )
-        await password_reset.complete_password_reset(command, self._unit_of_work())
+        await password_reset.complete_password_reset(command, self._unit_of_work(), self._clock)
         return empty_pb2.Empty()
 
     async def EnrollTotp(  # noqa: N802
         self, request: pb.EnrollTotpRequest, context: grpc.aio.ServicerContext
     ) -> pb.EnrollTotpResponse:
         command = commands.EnrollTotp(user_id=parse_user_name(request.user, "user"))
-        enrolment = await mfa.enroll_totp(command, self._unit_of_work())
+        enrolment = await mfa.enroll_totp(command, self._unit_of_work(), self._clock)
         return pb.EnrollTotpResponse(otpauth_uri=enrolment.otpauth_uri, secret=enrolment.secret)
 
     async def ConfirmTotp(  # noqa: N802
@@ -322,7 +337,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         command = commands.ConfirmTotp(
             user_id=parse_user_name(request.user, "user"), code=request.code
         )
-        codes = await mfa.confirm_totp(command, self._unit_of_work())
+        codes = await mfa.confirm_totp(command, self._unit_of_work(), self._clock)
         return pb.ConfirmTotpResponse(recovery_codes=codes)
 
     async def DisableTotp(  # noqa: N802
@@ -331,14 +346,14 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         command = commands.DisableTotp(
             user_id=parse_user_name(request.user, "user"), code=request.code
         )
-        await mfa.disable_totp(command, self._unit_of_work())
+        await mfa.disable_totp(command, self._unit_of_work(), self._clock)
         return empty_pb2.Empty()
 
     async def GrantRole(  # noqa: N802
         self, request: pb.GrantRoleRequest, context: grpc.aio.ServicerContext
     ) -> pb.User:
         command = self._role_change(request.user, request.grant)
-        return user_to_proto(await handlers.grant_role(command, self._unit_of_work()))
+        return user_to_proto(await handlers.grant_role(command, self._unit_of_work(), self._clock))
 
     async def RevokeRole(  # noqa: N802
         self, request: pb.RevokeRoleRequest, context: grpc.aio.ServicerContext

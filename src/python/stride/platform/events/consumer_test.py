@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections import Counter
 from collections.abc import AsyncIterator
 
 import nats
-import pytest
 import pytest_asyncio
 from opentelemetry import trace
 from sqlalchemy import text
@@ -22,6 +19,7 @@ from stride.platform.events.consumer import EventConsumer, dead_letter_subject
 from stride.platform.events.envelope import make_envelope, nats_subject, stream_name
 from stride.platform.events.outbox import ensure_stream
 from stride.platform.observability.tracing import configure_tracing
+from stride.platform.testing.probes import eventually, eventually_equal
 
 configure_tracing("test", None)  # A real tracer: spans get ids that events can carry.
 
@@ -102,14 +100,6 @@ async def effects(sessions: async_sessionmaker[AsyncSession], consumer: str) -> 
         return list(rows.scalars())
 
 
-async def eventually_equal(probe: object, expected: object, within: float = 20.0) -> None:
-    deadline = time.monotonic() + within
-    while (value := await probe()) != expected:  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            pytest.fail(f"expected {expected!r}, still {value!r}")
-        await asyncio.sleep(0.1)
-
-
 async def test_a_redelivered_event_has_one_effect(
     sessions: async_sessionmaker[AsyncSession],
     js: nats.js.JetStreamContext,
@@ -117,23 +107,27 @@ async def test_a_redelivered_event_has_one_effect(
     event_prefix: str,
 ) -> None:
     handler = Handler("once")
-    event = envelope("once")
-    # Two copies on the stream, as after a relay crash outside the duplicate window.
-    for copy in ("a", "b"):
+    event, sentinel = envelope("once"), envelope("once")
+    # Two copies on the stream, as after a relay crash outside the duplicate window; then a
+    # later event, which the consumer handles only after both copies.
+    for published, copy in ((event, "a"), (event, "b"), (sentinel, "a")):
         await js.publish(
-            nats_subject(event_prefix, event.type),
-            event.SerializeToString(),
-            headers={"Nats-Msg-Id": f"{event.id}-{copy}"},
+            nats_subject(event_prefix, published.type),
+            published.SerializeToString(),
+            headers={"Nats-Msg-Id": f"{published.id}-{copy}"},
         )
     consumer = consumer_for(handler, sessions, nats_url, event_prefix)
+
+    async def sentinel_applied() -> bool:
+        return sentinel.id in await effects(sessions, "once")
+
     await consumer.start()
     try:
-        await eventually_equal(lambda: effects(sessions, "once"), [event.id])
-        await asyncio.sleep(0.5)  # Give a wrong second effect time to appear.
-        assert await effects(sessions, "once") == [event.id]
-        assert handler.calls[event.id] == 1
+        await eventually(sentinel_applied)
     finally:
         await consumer.stop()
+    assert Counter(await effects(sessions, "once")) == {event.id: 1, sentinel.id: 1}
+    assert handler.calls[event.id] == 1
 
 
 async def test_a_transient_failure_is_retried(

@@ -13,7 +13,7 @@ from stride.platform.grpc.server import RunningServer
 from stride.platform.grpc.status import rich_status, unpack_details
 from stride.platform.probe.v1 import probe_service_pb2 as pb
 from stride.platform.service_credentials import ServiceCredentials, ServiceKey
-from stride.platform.testing.probe import (
+from stride.platform.testing.probe_service import (
     CALLER_KEY,
     OTHER_SERVICE_KEY,
     AnsweringProbe,

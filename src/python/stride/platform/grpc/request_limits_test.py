@@ -14,7 +14,7 @@ import grpc
 from stride.platform.grpc.server import RunningServer
 from stride.platform.grpc.status import rich_status, unpack_details
 from stride.platform.probe.v1 import probe_service_pb2 as pb
-from stride.platform.testing.probe import (
+from stride.platform.testing.probe_service import (
     SERVICE,
     AnsweringProbe,
     access_token,

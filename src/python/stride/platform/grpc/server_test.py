@@ -3,42 +3,31 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.request import urlopen
 
-import jwt
 import pytest
 import pytest_asyncio
-from cryptography.hazmat.primitives.asymmetric import ed25519
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 import grpc
-from stride.platform.auth import JwksSource, JwtVerifier, current_principal
-from stride.platform.config import ServiceSettings
+from stride.platform.auth import current_principal
 from stride.platform.errors import FieldViolation, InvalidArgument, NotFound
-from stride.platform.grpc.server import GrpcApp, RunningServer, ServiceRegistration, start
+from stride.platform.grpc.server import RunningServer
 from stride.platform.grpc.status import rich_status, unpack_details
 from stride.platform.i18n import current_locale
 from stride.platform.local.ports import free_port
 from stride.platform.probe.v1 import probe_service_pb2 as pb
-from stride.platform.probe.v1 import probe_service_pb2_grpc as pb_grpc
-from stride.platform.testing.probe import AnsweringProbe
-
-SERVICE = "stride.platform.probe.v1.ProbeService"
-KEY = ed25519.Ed25519PrivateKey.generate()
-JWKS = {
-    "keys": [
-        {
-            **json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(KEY.public_key())),
-            "kid": "k1",
-            "alg": "EdDSA",
-        }
-    ]
-}
+from stride.platform.testing.probe_service import (
+    SERVICE,
+    AnsweringProbe,
+    access_token,
+    probe_client,
+    start_probe,
+)
+from stride.platform.testing.probes import eventually
 
 
 class ScriptedProbe(AnsweringProbe):
@@ -46,6 +35,7 @@ class ScriptedProbe(AnsweringProbe):
 
     def __init__(self) -> None:
         self.slow_started = asyncio.Event()
+        self.slow_released = asyncio.Event()  # A slow call returns once the test sets it.
 
     async def Echo(  # noqa: N802 - generated gRPC method name.
         self, request: pb.EchoRequest, context: Any
@@ -56,7 +46,7 @@ class ScriptedProbe(AnsweringProbe):
             raise RuntimeError("secret internals")
         if request.behaviour == "slow":
             self.slow_started.set()
-            await asyncio.sleep(1.0)
+            await self.slow_released.wait()
         return pb.EchoResponse(language_code=current_locale())
 
     async def WhoAmI(  # noqa: N802
@@ -67,58 +57,11 @@ class ScriptedProbe(AnsweringProbe):
         return pb.WhoAmIResponse(user=f"users/{current_principal().user_id}")
 
 
-def settings(**overrides: Any) -> ServiceSettings:
-    return ServiceSettings(
-        service_name="test",
-        database_url="postgresql://unused/x",
-        grpc_port=0,
-        shutdown_grace_seconds=5,
-        **overrides,
-    )
-
-
-async def start_server(servicer: ScriptedProbe, **overrides: Any) -> RunningServer:
-    return await start(
-        GrpcApp(
-            settings=settings(**overrides),
-            services=[
-                ServiceRegistration(SERVICE, pb_grpc.add_ProbeServiceServicer_to_server, servicer)
-            ],
-            verifier=JwtVerifier(
-                JwksSource(document=JWKS), issuer="https://identity.stride.local", audience="stride"
-            ),
-        )
-    )
-
-
 @pytest_asyncio.fixture
 async def server() -> AsyncIterator[RunningServer]:
-    running = await start_server(ScriptedProbe())
+    running = await start_probe(ScriptedProbe())
     yield running
     await running.stop()
-
-
-def stub(running: RunningServer) -> tuple[grpc.aio.Channel, Any]:
-    """A client; typed Any because the generated stub types only the synchronous API."""
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{running.port}")
-    return channel, pb_grpc.ProbeServiceStub(channel)
-
-
-def token(sub: str = "user-1") -> str:
-    now = int(time.time())
-    return jwt.encode(
-        {
-            "iss": "https://identity.stride.local",
-            "aud": "stride",
-            "sub": sub,
-            "roles": ["member"],
-            "iat": now,
-            "exp": now + 60,
-        },
-        KEY,
-        algorithm="EdDSA",
-        headers={"kid": "k1", "typ": "at+jwt"},
-    )
 
 
 async def failure(call: Any) -> grpc.aio.AioRpcError:
@@ -131,7 +74,7 @@ async def failure(call: Any) -> grpc.aio.AioRpcError:
 async def test_domain_errors_become_rich_localized_statuses(
     server: RunningServer, locale: str, text: str
 ) -> None:
-    channel, client = stub(server)
+    channel, client = probe_client(server)
     async with channel:
         error = await failure(
             client.Echo(pb.EchoRequest(behaviour="invalid"), metadata=[("x-stride-locale", locale)])
@@ -148,7 +91,7 @@ async def test_domain_errors_become_rich_localized_statuses(
 
 
 async def test_accept_language_is_the_fallback_locale(server: RunningServer) -> None:
-    channel, client = stub(server)
+    channel, client = probe_client(server)
     async with channel:
         reply = await client.Echo(
             pb.EchoRequest(behaviour="ok"), metadata=[("accept-language", "ar-SA,en;q=0.5")]
@@ -157,7 +100,7 @@ async def test_accept_language_is_the_fallback_locale(server: RunningServer) -> 
 
 
 async def test_unexpected_errors_are_internal_without_details(server: RunningServer) -> None:
-    channel, client = stub(server)
+    channel, client = probe_client(server)
     async with channel:
         error = await failure(client.Echo(pb.EchoRequest(behaviour="crash")))
     assert error.code() == grpc.StatusCode.INTERNAL
@@ -165,7 +108,7 @@ async def test_unexpected_errors_are_internal_without_details(server: RunningSer
 
 
 async def test_protected_methods_need_a_valid_token(server: RunningServer) -> None:
-    channel, client = stub(server)
+    channel, client = probe_client(server)
     async with channel:
         missing = await failure(client.WhoAmI(pb.WhoAmIRequest(name="a")))
         forged = await failure(
@@ -173,12 +116,12 @@ async def test_protected_methods_need_a_valid_token(server: RunningServer) -> No
         )
         reply = await client.WhoAmI(
             pb.WhoAmIRequest(name="a"),
-            metadata=[("authorization", f"Bearer {token('user-7')}")],
+            metadata=[("authorization", f"Bearer {access_token('user-7')}")],
         )
         not_found = await failure(
             client.WhoAmI(
                 pb.WhoAmIRequest(name="missing"),
-                metadata=[("authorization", f"Bearer {token()}")],
+                metadata=[("authorization", f"Bearer {access_token()}")],
             )
         )
     assert missing.code() == forged.code() == grpc.StatusCode.UNAUTHENTICATED
@@ -187,8 +130,8 @@ async def test_protected_methods_need_a_valid_token(server: RunningServer) -> No
 
 
 async def test_handlers_are_cut_off_at_the_deadline() -> None:
-    running = await start_server(ScriptedProbe(), max_rpc_seconds=0.2)
-    channel, client = stub(running)
+    running = await start_probe(ScriptedProbe(), max_rpc_seconds=0.2)
+    channel, client = probe_client(running)
     async with channel:
         error = await failure(client.Echo(pb.EchoRequest(behaviour="slow")))
     await running.stop()
@@ -197,8 +140,8 @@ async def test_handlers_are_cut_off_at_the_deadline() -> None:
 
 async def test_shutdown_reports_not_serving_and_drains_in_flight_calls() -> None:
     servicer = ScriptedProbe()
-    running = await start_server(servicer)
-    channel, client = stub(running)
+    running = await start_probe(servicer)
+    channel, client = probe_client(running)
     async with channel:
         health = health_pb2_grpc.HealthStub(channel)
         assert (
@@ -206,13 +149,20 @@ async def test_shutdown_reports_not_serving_and_drains_in_flight_calls() -> None
         ).status == health_pb2.HealthCheckResponse.SERVING
         in_flight = asyncio.ensure_future(client.Echo(pb.EchoRequest(behaviour="slow")))
         await servicer.slow_started.wait()
+
+        async def not_serving() -> bool:
+            answer = await running.health.Check(
+                health_pb2.HealthCheckRequest(service=SERVICE), None
+            )
+            return bool(answer.status == health_pb2.HealthCheckResponse.NOT_SERVING)
+
         stopping = asyncio.ensure_future(running.stop())
-        await asyncio.sleep(0.1)
-        assert (
-            await running.health.Check(health_pb2.HealthCheckRequest(service=SERVICE), None)
-        ).status == health_pb2.HealthCheckResponse.NOT_SERVING
+        await eventually(not_serving)
+        still_in_flight = not in_flight.done()
+        servicer.slow_released.set()
         reply = await in_flight  # Finishes although shutdown began.
         await stopping
+    assert still_in_flight
     assert reply.language_code == "en"
 
 
@@ -232,13 +182,13 @@ def scrape(port: int) -> str:
 
 async def test_rpc_latency_is_exported_on_the_metrics_port() -> None:
     metrics_port = free_port()
-    running = await start_server(ScriptedProbe(), metrics_port=metrics_port)
-    channel, client = stub(running)
+    running = await start_probe(ScriptedProbe(), metrics_port=metrics_port)
+    channel, client = probe_client(running)
     async with channel:
         await client.Echo(pb.EchoRequest(behaviour="ok"))
     await running.stop()
     exposition = await asyncio.to_thread(scrape, metrics_port)
     assert (
         'stride_rpc_duration_seconds_count{code="OK",'
-        'method="/stride.platform.probe.v1.ProbeService/Echo",service="test"}'
+        'method="/stride.platform.probe.v1.ProbeService/Echo",service="probe"}'
     ) in exposition

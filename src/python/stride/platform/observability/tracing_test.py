@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import grpc
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from stride.platform.config import ServiceSettings
 from stride.platform.events.envelope import make_envelope
-from stride.platform.grpc.server import GrpcApp, ServiceRegistration, start
 from stride.platform.observability.tracing import configure_tracing, extract_context
 from stride.platform.probe.v1 import probe_service_pb2 as pb
-from stride.platform.probe.v1 import probe_service_pb2_grpc as pb_grpc
-from stride.platform.testing.probe import AnsweringProbe
+from stride.platform.testing.probe_service import AnsweringProbe, probe_client, start_probe
 
 EXPORTER = InMemorySpanExporter()
 configure_tracing("test", None).add_span_processor(SimpleSpanProcessor(EXPORTER))
@@ -33,22 +29,11 @@ class TraceRecordingProbe(AnsweringProbe):
 
 async def test_a_call_continues_the_callers_trace() -> None:
     probe = TraceRecordingProbe()
-    app = GrpcApp(
-        settings=ServiceSettings(
-            service_name="test", database_url="postgresql://unused/x", grpc_port=0
-        ),
-        services=[
-            ServiceRegistration(
-                "stride.platform.probe.v1.ProbeService",
-                pb_grpc.add_ProbeServiceServicer_to_server,
-                probe,
-            )
-        ],
-    )
-    running = await start(app)
+    running = await start_probe(probe)
+    channel, client = probe_client(running)
     try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-            await pb_grpc.ProbeServiceStub(channel).Echo(
+        async with channel:
+            await client.Echo(
                 pb.EchoRequest(),
                 metadata=[("traceparent", f"00-{TRACE_ID}-{PARENT_SPAN_ID}-01")],
             )
