@@ -12,7 +12,6 @@ import asyncio
 import http.client
 import re
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,25 +25,19 @@ from e2e.support import (
     SCHEDULING_SERVICE_KEY,
     Account,
     Edge,
-    EdgeFactory,
     Reply,
     call,
     new_account,
     new_admin,
     reason,
-    running_billing,
-    running_notifications,
-    running_scheduling,
     signed_in,
 )
 from stride.gateway.catalog import SERVICES
 from stride.identity.config import IdentitySettings
 from stride.platform.grpc.contract import Audience, MethodContract
 from stride.platform.grpc.server import RunningServer
-from stride.platform.local.ports import free_port
 from stride.platform.service_credentials import ServiceCredentials, ServiceKey
 
-EDGE_PORT = free_port()  # Known before the edge starts: the services fetch the JWKS from it.
 STUDIO, OTHER_STUDIO = "studios/exposure", "studios/elsewhere"
 CONTRACTS = [contract for service in SERVICES for contract in service.contracts.values()]
 SERVICE_OF = {
@@ -52,65 +45,9 @@ SERVICE_OF = {
 }
 
 
-@pytest_asyncio.fixture(scope="module")
-async def billing(
-    postgres_server_url: str, nats_url: str, event_prefix: str, stripe_api_base: str
-) -> AsyncIterator[RunningServer]:
-    async with running_billing(
-        postgres_server_url, nats_url, event_prefix, EDGE_PORT, stripe_api_base
-    ) as running:
-        yield running
-
-
-@pytest_asyncio.fixture(scope="module")
-async def scheduling(
-    postgres_server_url: str, nats_url: str, event_prefix: str, billing: RunningServer
-) -> AsyncIterator[RunningServer]:
-    async with running_scheduling(
-        postgres_server_url, nats_url, event_prefix, EDGE_PORT, billing.port
-    ) as running:
-        yield running
-
-
-@pytest_asyncio.fixture(scope="module")
-async def notifications(
-    postgres_server_url: str, nats_url: str, event_prefix: str
-) -> AsyncIterator[RunningServer]:
-    async with running_notifications(
-        postgres_server_url, nats_url, event_prefix, EDGE_PORT
-    ) as running:
-        yield running
-
-
 @pytest.fixture(scope="module")
-def servers(
-    identity: RunningServer,
-    scheduling: RunningServer,
-    billing: RunningServer,
-    notifications: RunningServer,
-) -> dict[str, RunningServer]:
-    return {
-        "identity": identity,
-        "scheduling": scheduling,
-        "billing": billing,
-        "notifications": notifications,
-    }
-
-
-@pytest.fixture(scope="module")
-def edges(
-    servers: dict[str, RunningServer], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[EdgeFactory]:
-    ports = {name: server.port for name, server in servers.items()}
-    factory = EdgeFactory(ports, tmp_path_factory.mktemp("edge"), [])
-    yield factory
-    for envoy in factory.started:
-        envoy.stop()
-
-
-@pytest.fixture(scope="module")
-def edge(edges: EdgeFactory) -> Edge:
-    return edges(listen_port=EDGE_PORT)
+def edge(platform_edge: Edge) -> Edge:
+    return platform_edge
 
 
 @dataclass(frozen=True)
@@ -265,11 +202,11 @@ async def test_public_rpcs_need_no_token(
     "contract", by_audience(Audience.SIGNED_IN, Audience.OWNER, Audience.STAFF), ids=ids
 )
 async def test_everything_else_needs_a_token_at_the_edge_and_at_the_service(
-    edge: Edge, callers: Callers, servers: dict[str, RunningServer], contract: MethodContract
+    edge: Edge, callers: Callers, platform: dict[str, RunningServer], contract: MethodContract
 ) -> None:
     owner = user_id(callers.owner)
     assert (await rest(edge, contract, owner, {})).status == 401
-    direct = f"127.0.0.1:{servers[SERVICE_OF[contract.path]].port}"
+    direct = f"127.0.0.1:{platform[SERVICE_OF[contract.path]].port}"
     assert await grpc_code(direct, contract, grpc_request(contract, owner), ()) == (
         grpc.StatusCode.UNAUTHENTICATED
     )
@@ -285,13 +222,13 @@ async def test_any_signed_in_member_may_call_the_studio_s_shared_rpcs(
 
 @pytest.mark.parametrize("contract", by_audience(Audience.OWNER), ids=ids)
 async def test_member_rpcs_are_the_owner_s_and_their_listed_roles_only(
-    edge: Edge, callers: Callers, servers: dict[str, RunningServer], contract: MethodContract
+    edge: Edge, callers: Callers, platform: dict[str, RunningServer], contract: MethodContract
 ) -> None:
     owner = user_id(callers.owner)
     stranger = await rest(edge, contract, owner, callers.stranger.auth)
     manager = await rest(edge, contract, owner, callers.manager.auth)
     assert (stranger.status, manager.status) == (403, 403), (stranger.body, manager.body)
-    direct = f"127.0.0.1:{servers[SERVICE_OF[contract.path]].port}"
+    direct = f"127.0.0.1:{platform[SERVICE_OF[contract.path]].port}"
     request = grpc_request(contract, owner)
     assert await grpc_code(direct, contract, request, callers.stranger.auth.items()) == (
         grpc.StatusCode.PERMISSION_DENIED
@@ -310,12 +247,12 @@ async def test_member_rpcs_are_the_owner_s_and_their_listed_roles_only(
 
 @pytest.mark.parametrize("contract", by_audience(Audience.STAFF), ids=ids)
 async def test_staff_rpcs_need_the_role_in_the_studio_they_name(
-    edge: Edge, callers: Callers, servers: dict[str, RunningServer], contract: MethodContract
+    edge: Edge, callers: Callers, platform: dict[str, RunningServer], contract: MethodContract
 ) -> None:
     owner = user_id(callers.owner)
     member = await rest(edge, contract, owner, callers.owner.auth)
     assert member.status == 403, member.body
-    direct = f"127.0.0.1:{servers[SERVICE_OF[contract.path]].port}"
+    direct = f"127.0.0.1:{platform[SERVICE_OF[contract.path]].port}"
     request = grpc_request(contract, owner)
     assert await grpc_code(direct, contract, request, callers.owner.auth.items()) == (
         grpc.StatusCode.PERMISSION_DENIED
@@ -329,7 +266,7 @@ async def test_staff_rpcs_need_the_role_in_the_studio_they_name(
 
 @pytest.mark.parametrize("contract", by_audience(Audience.INTERNAL), ids=ids)
 async def test_internal_rpcs_are_unroutable_at_the_edge_and_refuse_member_tokens(
-    edge: Edge, callers: Callers, servers: dict[str, RunningServer], contract: MethodContract
+    edge: Edge, callers: Callers, platform: dict[str, RunningServer], contract: MethodContract
 ) -> None:
     owner = user_id(callers.owner)
     request = grpc_request(contract, owner)
@@ -345,7 +282,7 @@ async def test_internal_rpcs_are_unroutable_at_the_edge_and_refuse_member_tokens
         grpc.StatusCode.UNAUTHENTICATED
     )
     # At the service itself: member and admin tokens are not service credentials.
-    direct = f"127.0.0.1:{servers[service].port}"
+    direct = f"127.0.0.1:{platform[service].port}"
     for account in (callers.owner, callers.admin):
         assert await grpc_code(direct, contract, request, account.auth.items()) == (
             grpc.StatusCode.UNAUTHENTICATED

@@ -32,6 +32,7 @@ from stride.events.v1.envelope_pb2 import Envelope
 from stride.gateway.catalog import SERVICES
 from stride.gateway.descriptors import build_descriptor_set
 from stride.gateway.envoy_config import EdgeSettings, render
+from stride.gateway.openapi import write_document
 from stride.identity.config import IdentitySettings
 from stride.identity.entrypoints.admin import run_admin_command
 from stride.identity.events.v1.events_pb2 import UserRegistered
@@ -191,6 +192,54 @@ async def running_notifications(
         yield running
 
 
+@pytest.fixture(scope="module")
+def edge_port() -> int:
+    """Known before the edge starts: the services fetch Identity's JWKS through it."""
+    return free_port()
+
+
+@pytest_asyncio.fixture(scope="module")
+async def platform(
+    identity: RunningServer,
+    postgres_server_url: str,
+    nats_url: str,
+    event_prefix: str,
+    stripe_api_base: str,
+    edge_port: int,
+) -> AsyncIterator[dict[str, RunningServer]]:
+    """Every service of the catalog, each on a database of its own, by name."""
+    async with (
+        running_billing(
+            postgres_server_url, nats_url, event_prefix, edge_port, stripe_api_base
+        ) as billing,
+        running_scheduling(
+            postgres_server_url, nats_url, event_prefix, edge_port, billing.port
+        ) as scheduling,
+        running_notifications(postgres_server_url, nats_url, event_prefix, edge_port) as notes,
+    ):
+        yield {
+            "identity": identity,
+            "scheduling": scheduling,
+            "billing": billing,
+            "notifications": notes,
+        }
+
+
+@pytest.fixture(scope="module")
+def platform_edge(
+    platform: dict[str, RunningServer], edge_port: int, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Edge]:
+    """One Envoy in front of the whole platform, as `./pants up` runs it."""
+    factory = EdgeFactory(
+        {name: server.port for name, server in platform.items()},
+        tmp_path_factory.mktemp("edge"),
+        [],
+    )
+    yield factory(listen_port=edge_port)
+    for envoy in factory.started:
+        envoy.stop()
+
+
 @asynccontextmanager
 async def running_on_own_database(
     postgres_server_url: str, service: str, app: Callable[[str], Awaitable[GrpcApp]]
@@ -225,6 +274,7 @@ class EdgeFactory:
             listen_port=listen_port,
             admin_port=admin_port,
             descriptor_path=descriptor,
+            openapi_document=write_document(directory / "openapi.json", services),
             upstreams={name: ("127.0.0.1", port) for name, port in self.ports.items()},
             cors_origins=(APP_ORIGIN,),
             auth_burst=10_000,  # Tests sign up many users; one test checks the limit itself.

@@ -152,7 +152,8 @@ class _Builder:
         if field_behavior_pb2.OUTPUT_ONLY in behaviors:
             schema = {**schema, "readOnly": True}
         if field_behavior_pb2.INPUT_ONLY in behaviors:
-            schema = {**schema, "writeOnly": True}
+            # Not `writeOnly`: responses print every primitive field, so it comes back empty.
+            schema = {**schema, "description": "Input only: responses carry it empty."}
         return schema
 
     def single(self, field: FieldDescriptor) -> dict[str, Any]:
@@ -203,9 +204,9 @@ class _Builder:
             operation["security"] = []
         top_level_path_fields = frozenset(name.split(".")[0] for name in path_fields)
         if rule.body == "*":
-            operation["requestBody"] = _json_body(
-                self.message_schema(request, omit=_whole(path_fields), request=True)
-            )
+            schema = self.message_schema(request, omit=_whole(path_fields), request=True)
+            # No body reads as an empty message: required only when a field is.
+            operation["requestBody"] = _json_body(schema, required="required" in schema)
             return verb, path, operation
         body_field = request.fields_by_name[rule.body] if rule.body else None
         if body_field is not None:
@@ -250,7 +251,8 @@ class _Builder:
                     "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
                 },
             }
-        return _json_body(self.field_schema(field))
+        required = field_behavior_pb2.REQUIRED in _behaviors(field)
+        return _json_body(self.field_schema(field), required=required)
 
     def query(
         self, message: Descriptor, skip: frozenset[str] | set[str]
@@ -312,8 +314,8 @@ def _whole(paths: Sequence[str]) -> frozenset[str]:
     return frozenset(path for path in paths if "." not in path)
 
 
-def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
+def _json_body(schema: dict[str, Any], *, required: bool) -> dict[str, Any]:
+    return {"required": required, "content": {"application/json": {"schema": schema}}}
 
 
 def _summary(method: str) -> str:
