@@ -33,6 +33,7 @@ from e2e.support import (
     Edge,
     EdgeFactory,
     call,
+    edge_jwks_url,
     new_account,
     new_admin,
     reason,
@@ -51,7 +52,7 @@ async def billing(
     postgres_server_url: str, nats_url: str, event_prefix: str, stripe_api_base: str
 ) -> AsyncIterator[RunningServer]:
     async with running_billing(
-        postgres_server_url, nats_url, event_prefix, EDGE_PORT, stripe_api_base
+        postgres_server_url, nats_url, event_prefix, edge_jwks_url(EDGE_PORT), stripe_api_base
     ) as running:
         yield running
 

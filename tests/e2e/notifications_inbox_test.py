@@ -15,6 +15,7 @@ from e2e.support import (
     Edge,
     EdgeFactory,
     call,
+    edge_jwks_url,
     new_account,
     new_admin,
     running_notifications,
@@ -38,7 +39,7 @@ async def notifications(
     postgres_server_url: str, nats_url: str, event_prefix: str
 ) -> AsyncIterator[RunningServer]:
     async with running_notifications(
-        postgres_server_url, nats_url, event_prefix, EDGE_PORT
+        postgres_server_url, nats_url, event_prefix, edge_jwks_url(EDGE_PORT)
     ) as running:
         yield running
 

@@ -21,6 +21,7 @@ from e2e.support import (
     Edge,
     EdgeFactory,
     call,
+    edge_jwks_url,
     new_account,
     new_admin,
     next_event,
@@ -47,7 +48,7 @@ async def billing(
     postgres_server_url: str, nats_url: str, event_prefix: str, stripe_api_base: str
 ) -> AsyncIterator[RunningServer]:
     async with running_billing(
-        postgres_server_url, nats_url, event_prefix, EDGE_PORT, stripe_api_base
+        postgres_server_url, nats_url, event_prefix, edge_jwks_url(EDGE_PORT), stripe_api_base
     ) as running:
         yield running
 
@@ -57,7 +58,7 @@ async def scheduling(
     postgres_server_url: str, nats_url: str, event_prefix: str, billing: RunningServer
 ) -> AsyncIterator[RunningServer]:
     async with running_scheduling(
-        postgres_server_url, nats_url, event_prefix, EDGE_PORT, billing.port
+        postgres_server_url, nats_url, event_prefix, edge_jwks_url(EDGE_PORT), billing.port
     ) as running:
         yield running
 

@@ -114,11 +114,11 @@ async def running_billing(
     postgres_server_url: str,
     nats_url: str,
     event_prefix: str,
-    edge_port: int,
+    jwks_url: str,
     stripe_api_base: str,
 ) -> AsyncIterator[RunningServer]:
-    """Billing on a database of its own, paying through localstripe, trusting the edge's
-    JWKS."""
+    """Billing on a database of its own, paying through localstripe, trusting the access
+    tokens the JWKS at `jwks_url` verifies (the edge's, in front of Identity)."""
 
     async def app(database_url: str) -> GrpcApp:
         return await build_billing(
@@ -127,7 +127,7 @@ async def running_billing(
                 nats_url=nats_url,
                 events_prefix=event_prefix,
                 grpc_port=free_port(),
-                jwks_url=f"http://127.0.0.1:{edge_port}/.well-known/jwks.json",
+                jwks_url=jwks_url,
                 stripe_api_key=SecretStr(API_KEY),
                 stripe_api_base=stripe_api_base,
                 stripe_webhook_secret=SecretStr(WEBHOOK_SECRET),
@@ -142,10 +142,10 @@ async def running_billing(
 
 @asynccontextmanager
 async def running_scheduling(
-    postgres_server_url: str, nats_url: str, event_prefix: str, edge_port: int, billing_port: int
+    postgres_server_url: str, nats_url: str, event_prefix: str, jwks_url: str, billing_port: int
 ) -> AsyncIterator[RunningServer]:
     """Scheduling on a database of its own, holding credits with the Billing at
-    `billing_port` as itself, trusting the edge's JWKS."""
+    `billing_port` as itself."""
 
     async def app(database_url: str) -> GrpcApp:
         return await build_scheduling(
@@ -154,7 +154,7 @@ async def running_scheduling(
                 nats_url=nats_url,
                 events_prefix=event_prefix,
                 grpc_port=free_port(),
-                jwks_url=f"http://127.0.0.1:{edge_port}/.well-known/jwks.json",
+                jwks_url=jwks_url,
                 data_keys=SCHEDULING_DATA_KEYS,
                 data_key_active="test1",
                 billing_target=f"127.0.0.1:{billing_port}",
@@ -169,9 +169,10 @@ async def running_scheduling(
 
 @asynccontextmanager
 async def running_notifications(
-    postgres_server_url: str, nats_url: str, event_prefix: str, edge_port: int
+    postgres_server_url: str, nats_url: str, event_prefix: str, jwks_url: str, **settings: Any
 ) -> AsyncIterator[RunningServer]:
-    """Notifications without push (no FCM key): the inbox still fills."""
+    """Notifications; without push (no FCM key) unless `settings` give one: the inbox still
+    fills."""
 
     async def app(database_url: str) -> GrpcApp:
         return await build_notifications(
@@ -180,16 +181,22 @@ async def running_notifications(
                 nats_url=nats_url,
                 events_prefix=event_prefix,
                 grpc_port=free_port(),
-                jwks_url=f"http://127.0.0.1:{edge_port}/.well-known/jwks.json",
+                jwks_url=jwks_url,
                 unsubscribe_secret=SecretStr(UNSUBSCRIBE_SECRET),
                 data_keys=new_data_key_spec("e2e"),
                 data_key_active="e2e",
                 shutdown_grace_seconds=1,
+                **settings,
             )
         )
 
     async with running_on_own_database(postgres_server_url, "notifications", app) as running:
         yield running
+
+
+def edge_jwks_url(edge_port: int) -> str:
+    """Identity's JWKS as the services fetch it: through the edge, as in a cluster."""
+    return f"http://127.0.0.1:{edge_port}/.well-known/jwks.json"
 
 
 @pytest.fixture(scope="module")
@@ -208,14 +215,15 @@ async def platform(
     edge_port: int,
 ) -> AsyncIterator[dict[str, RunningServer]]:
     """Every service of the catalog, each on a database of its own, by name."""
+    jwks = edge_jwks_url(edge_port)
     async with (
         running_billing(
-            postgres_server_url, nats_url, event_prefix, edge_port, stripe_api_base
+            postgres_server_url, nats_url, event_prefix, jwks, stripe_api_base
         ) as billing,
         running_scheduling(
-            postgres_server_url, nats_url, event_prefix, edge_port, billing.port
+            postgres_server_url, nats_url, event_prefix, jwks, billing.port
         ) as scheduling,
-        running_notifications(postgres_server_url, nats_url, event_prefix, edge_port) as notes,
+        running_notifications(postgres_server_url, nats_url, event_prefix, jwks) as notes,
     ):
         yield {
             "identity": identity,

@@ -31,6 +31,12 @@ def with_database(url: str, database: str) -> str:
     return f"{scheme}://{authority}/{database}" + (f"?{query}" if query else "")
 
 
+# While the database is down, a request fails in seconds rather than waiting out its deadline
+# on a connection that will not come (the client retries with its request id).
+CONNECT_TIMEOUT_SECONDS = 5.0
+POOL_TIMEOUT_SECONDS = 10.0
+
+
 def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
     return _create_async_engine(
         asyncpg_url(database_url),
@@ -38,6 +44,8 @@ def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
         max_overflow=pool_size,
         pool_pre_ping=True,
         pool_recycle=1800,
+        pool_timeout=POOL_TIMEOUT_SECONDS,
+        connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
     )
 
 

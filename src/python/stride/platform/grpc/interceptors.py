@@ -28,7 +28,8 @@ from stride.platform.auth import (
     authenticated_as,
     called_by_service,
 )
-from stride.platform.errors import DomainError, Unauthenticated
+from stride.platform.db.errors import database_unavailable
+from stride.platform.errors import DomainError, Unauthenticated, Unavailable
 from stride.platform.grpc.access_control import authorize
 from stride.platform.grpc.contract import Audience, MethodContract
 from stride.platform.grpc.request_limits import RequestLimits
@@ -214,6 +215,12 @@ class _Call:
                 grpc.StatusCode.DEADLINE_EXCEEDED, "error.deadline_exceeded", self.locale
             )
             self._code = grpc.StatusCode.DEADLINE_EXCEEDED
+        elif database_unavailable(error):
+            # Down, restarting or failing over: the client retries (with its request id).
+            # The class only: a driver's message may quote the statement and its parameters.
+            _log.warning("database unavailable in %s: %s", self._method, type(error).__name__)
+            status = to_rpc_status(Unavailable("DATABASE_UNAVAILABLE"), self.locale)
+            self._code = grpc.StatusCode.UNAVAILABLE
         elif isinstance(error, asyncio.CancelledError | GeneratorExit):
             # The client went away (GeneratorExit: a stream closed mid-flight): nobody to answer.
             self._code = grpc.StatusCode.CANCELLED

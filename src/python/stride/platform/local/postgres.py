@@ -158,6 +158,12 @@ class EmbeddedPostgres:
         if self._process:
             self._process.stop(timeout=30)  # SIGTERM is Postgres' "smart" then fast shutdown.
 
+    def kill(self) -> None:
+        """SIGKILL to the server and every backend, as a crash would: for failure tests. The
+        next start recovers from the write-ahead log."""
+        if self._process:
+            self._process.kill(with_children=True)
+
     def __enter__(self) -> EmbeddedPostgres:
         self.start()
         return self

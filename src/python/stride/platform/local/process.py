@@ -68,7 +68,12 @@ class ManagedProcess:
         """SIGTERM, then SIGKILL if it has not exited within `timeout`."""
         self._signal_and_wait(signal.SIGTERM, timeout)
 
-    def kill(self) -> None:
+    def kill(self, *, with_children: bool = False) -> None:
+        """SIGKILL, as a crash would; `with_children` kills its whole process group too (a
+        server's workers die with the machine, not after it)."""
+        if with_children and self.is_running():
+            assert self._process is not None  # noqa: S101 - is_running() checked it.
+            os.killpg(self._process.pid, signal.SIGKILL)  # Its own session: see start().
         self._signal_and_wait(signal.SIGKILL, 10.0)
 
     def _signal_and_wait(self, signum: signal.Signals, timeout: float) -> None:
