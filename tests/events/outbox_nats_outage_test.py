@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 
 import pytest
 import pytest_asyncio
@@ -38,8 +39,8 @@ async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncS
     await engine.dispose()
 
 
-async def record_effect(envelope: Envelope, session: AsyncSession) -> None:
-    await session.execute(
+async def record_effect(envelope: Envelope, uow: UnitOfWork) -> None:
+    await uow.session.execute(
         text("INSERT INTO effects (event_id) VALUES (:event_id)"), {"event_id": envelope.id}
     )
 
@@ -77,7 +78,7 @@ async def test_outbox_drains_after_nats_returns_with_no_duplicate_effect(
         sessions, nats_url=embedded_nats.url, prefix=prefix, source=SOURCE, idle_poll_seconds=0.05
     )
     consumer = EventConsumer(
-        sessions,
+        partial(UnitOfWork, sessions, SOURCE),
         record_effect,
         nats_url=embedded_nats.url,
         prefix=prefix,

@@ -316,7 +316,7 @@ async def test_a_win_back_campaign_reaches_lapsed_members_only(
         event.time.FromDatetime(at)
         uow = new_uow()
         async with uow:
-            await events.on_subscription_changed(event, uow.session, clock=lambda: NOW)
+            await events.on_subscription_changed(event, uow, clock=lambda: NOW)
             await uow.commit()
 
     await subscription(active, "activated", NOW - timedelta(days=60))

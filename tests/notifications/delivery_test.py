@@ -22,7 +22,7 @@ import pytest_asyncio
 from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy import text
 
-from notifications.support import DATA_KEY_SPEC, DATA_KEYS, Mailbox
+from notifications.support import DATA_KEY_SPEC, Mailbox
 from stack.fcm import PROJECT_ID, FcmServer
 from stack.twilio import ACCOUNT_SID, SENDER, running_twilio
 from stride.billing.events.v1.events_pb2 import PaymentChanged, SubscriptionChanged
@@ -193,7 +193,7 @@ async def test_dead_tokens_are_pruned_and_an_unavailable_provider_is_retried(
     now = datetime.now(UTC)
     uow = new_uow()
     async with uow:
-        await events.notify(uow.session, "event-1", member, "waitlist.promoted", "s", now)
+        await events.notify(uow, "event-1", member, "waitlist.promoted", "s", now)
         await uow.commit()
     push = FcmPush(fcm.api_base, PROJECT_ID, ServiceAccount.from_json(fcm.key_json))
     try:
@@ -286,10 +286,8 @@ async def test_quiet_hours_defer_a_marketing_push_and_a_transactional_one_goes_n
     uow = new_uow()
     async with uow:
         for user in (member, opted_out):
-            await events.notify(
-                uow.session, "offer-1", user, "test.offer", "s", late, Category.MARKETING
-            )
-        await events.notify(uow.session, "promo-1", member, "waitlist.promoted", "s", late)
+            await events.notify(uow, "offer-1", user, "test.offer", "s", late, Category.MARKETING)
+        await events.notify(uow, "promo-1", member, "waitlist.promoted", "s", late)
         await uow.commit()
 
     def titles(user: uuid.UUID) -> list[object]:
@@ -334,7 +332,7 @@ async def test_a_class_reminder_follows_its_booking_and_its_class(
     async def consume(handler: Callable[..., Awaitable[None]], event: Envelope) -> None:
         uow = new_uow()
         async with uow:
-            await handler(event, uow.session, clock=lambda: start - timedelta(days=3))
+            await handler(event, uow, clock=lambda: start - timedelta(days=3))
             await uow.commit()
 
     await consume(events.on_booking_confirmed, booking("scheduling.booking.confirmed.v1", member))
@@ -390,9 +388,7 @@ async def test_marketing_pushes_are_capped_per_day_on_the_user_s_calendar(
     uow = new_uow()
     async with uow:
         for moment, event in [*offers, (days[1], "next-day")]:
-            await events.notify(
-                uow.session, event, member, "test.offer", "s", moment, Category.MARKETING
-            )
+            await events.notify(uow, event, member, "test.offer", "s", moment, Category.MARKETING)
         await uow.commit()
     push = FcmPush(fcm.api_base, PROJECT_ID, ServiceAccount.from_json(fcm.key_json))
     try:
@@ -430,7 +426,7 @@ async def test_members_are_told_when_their_class_or_their_payments_go_wrong(
         )
         uow = new_uow()
         async with uow:
-            await handler(event, uow.session, clock=lambda: start - timedelta(days=3))
+            await handler(event, uow, clock=lambda: start - timedelta(days=3))
             await uow.commit()
 
     await consume(events.on_class_cancelled, "scheduling.class.cancelled.v1", cancelled)
@@ -483,7 +479,7 @@ async def test_a_delivery_out_of_retries_is_a_dead_letter_until_staff_retry_it(
     start = datetime(2027, 6, 1, 9, tzinfo=UTC)
     uow = new_uow()
     async with uow:
-        await events.notify(uow.session, "dl-1", member, "waitlist.promoted", "s", start)
+        await events.notify(uow, "dl-1", member, "waitlist.promoted", "s", start)
         await uow.emails.add(
             Email(
                 notification_id("dl-2", member),
@@ -538,10 +534,8 @@ async def test_transactional_messages_are_texted_to_members_who_gave_a_number(
     uow = new_uow()
     async with uow:
         for user in (texted, untexted):
-            await events.notify(uow.session, "tx-1", user, "waitlist.promoted", "s", now)
-        await events.notify(
-            uow.session, "offer-2", texted, "test.offer", "s", now, Category.MARKETING
-        )
+            await events.notify(uow, "tx-1", user, "waitlist.promoted", "s", now)
+        await events.notify(uow, "offer-2", texted, "test.offer", "s", now, Category.MARKETING)
         await uow.commit()
     async with running_twilio() as twilio:
         texter = TwilioSms(twilio.api_base, ACCOUNT_SID, twilio.auth_token, SENDER)
@@ -569,7 +563,7 @@ async def test_identity_s_links_reach_the_right_address_and_an_address_change_is
 ) -> None:
     mailbox, port = smtp
     user, old, new = uuid.uuid4(), f"{uuid.uuid4().hex}@example.com", f"{uuid.uuid4().hex}@x.org"
-    mail = events.AccountEmails(Templates(), "https://edge.stride.test", DATA_KEYS)
+    mail = events.AccountEmails(Templates(), "https://edge.stride.test")
     expires = Timestamp()
     expires.FromDatetime(datetime(2027, 1, 2, 3, 4, tzinfo=UTC))
     identity_events = [
@@ -609,7 +603,7 @@ async def test_identity_s_links_reach_the_right_address_and_an_address_change_is
         for _ in range(2):  # Delivered twice: emailed once.
             uow = new_uow()
             async with uow:
-                await handler(event, uow.session, mail=mail)
+                await handler(event, uow, mail=mail)
                 await uow.commit()
     await sending.send_due_emails(new_uow, SmtpEmail("127.0.0.1", port, "Stride <n@stride.test>"))
     async with new_uow() as uow:

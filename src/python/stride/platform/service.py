@@ -1,5 +1,6 @@
-"""What every service's main.py starts from: its database, migrations, outbox relay, and the
-process entry point. Services add their servicers, consumers and jobs on top."""
+"""What every service's main.py starts from: its database, migrations, outbox relay, event
+consumers, and the process entry point. Services add their servicers, handlers and jobs on
+top."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from stride.platform.config import ServiceSettings, load_settings
 from stride.platform.db.engine import create_engine, session_factory
 from stride.platform.db.migrations.runner import run_migrations
+from stride.platform.events.consumer import EventConsumer, EventHandler, UnitOfWorkT
+from stride.platform.events.envelope import nats_subject, stream_name
 from stride.platform.events.outbox import OutboxRelay
 from stride.platform.grpc.server import GrpcApp, run
 from stride.platform.observability.logging import configure_logging
@@ -24,6 +27,7 @@ SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 
 @dataclass
 class Foundation:
+    settings: ServiceSettings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     relay: OutboxRelay
@@ -38,6 +42,29 @@ class Foundation:
     def on_stop(self) -> list[Callable[[], Awaitable[None]]]:
         return [self.engine.dispose, self.relay.stop]
 
+    def consumer(
+        self,
+        new_uow: Callable[[], UnitOfWorkT],
+        handler: EventHandler[UnitOfWorkT],
+        *,
+        source: str,
+        event_type: str,
+        durable_name: str,
+    ) -> EventConsumer[UnitOfWorkT]:
+        """A durable consumer of `source`'s events of `event_type` (a wildcard such as
+        `billing.subscription.*.v1` too), each handled in a unit of work from `new_uow`."""
+        prefix = self.settings.events_prefix
+        return EventConsumer(
+            new_uow,
+            handler,
+            nats_url=self.settings.nats_url,
+            prefix=prefix,
+            service=self.settings.service_name,
+            stream=stream_name(prefix, source),
+            durable_name=durable_name,
+            filter_subject=nats_subject(prefix, event_type),
+        )
+
 
 def foundation(settings: ServiceSettings, source: str, migrations: Path) -> Foundation:
     engine = create_engine(settings.database_url)
@@ -50,7 +77,7 @@ def foundation(settings: ServiceSettings, source: str, migrations: Path) -> Foun
     relay = OutboxRelay(
         sessions, nats_url=settings.nats_url, prefix=settings.events_prefix, source=source
     )
-    return Foundation(engine, sessions, relay, migrate)
+    return Foundation(settings, engine, sessions, relay, migrate)
 
 
 def run_service(

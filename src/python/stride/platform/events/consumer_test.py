@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
+from functools import partial
 
 import nats
 import pytest
@@ -18,7 +19,12 @@ from stride.events.v1.envelope_pb2 import Envelope
 from stride.identity.events.v1.events_pb2 import UserRegistered
 from stride.platform.db.engine import create_engine, session_factory
 from stride.platform.db.migrations.runner import run_migrations
-from stride.platform.events.consumer import EventConsumer, dead_letter_subject
+from stride.platform.db.uow import UnitOfWork
+from stride.platform.events.consumer import (
+    EventConsumer,
+    UnprocessableEvent,
+    dead_letter_subject,
+)
 from stride.platform.events.envelope import make_envelope, nats_subject, stream_name
 from stride.platform.events.outbox import ensure_stream
 from stride.platform.observability.tracing import configure_tracing
@@ -57,9 +63,9 @@ class Handler:
         self.consumer, self.failures = consumer, failures
         self.calls: Counter[str] = Counter()
 
-    async def __call__(self, envelope: Envelope, session: AsyncSession) -> None:
+    async def __call__(self, envelope: Envelope, uow: UnitOfWork) -> None:
         self.calls[envelope.id] += 1
-        await session.execute(
+        await uow.session.execute(
             text("INSERT INTO effects VALUES (:consumer, :event_id)"),
             {"consumer": self.consumer, "event_id": envelope.id},
         )
@@ -71,7 +77,7 @@ def consumer_for(
     handler: Handler, sessions: async_sessionmaker[AsyncSession], nats_url: str, prefix: str
 ) -> EventConsumer:
     return EventConsumer(
-        sessions,
+        partial(UnitOfWork, sessions, "test"),
         handler,
         nats_url=nats_url,
         prefix=prefix,
@@ -177,6 +183,34 @@ async def test_a_poison_event_is_dead_lettered_after_max_deliveries(
     assert await effects(sessions, "poison") == []  # Every failed attempt rolled back.
 
 
+async def test_an_unprocessable_event_is_dead_lettered_without_retries(
+    sessions: async_sessionmaker[AsyncSession],
+    js: nats.js.JetStreamContext,
+    nats_url: str,
+    event_prefix: str,
+) -> None:
+    class Refusing(Handler):
+        async def __call__(self, envelope: Envelope, uow: UnitOfWork) -> None:
+            await super().__call__(envelope, uow)
+            raise UnprocessableEvent("sealed for another event")
+
+    handler = Refusing("refused")
+    event = envelope("refused")
+    dead_letters = await js.subscribe(dead_letter_subject(event_prefix, "refused"))
+    consumer = consumer_for(handler, sessions, nats_url, event_prefix)
+    await consumer.start()
+    try:
+        await js.publish(nats_subject(event_prefix, event.type), event.SerializeToString())
+        message = await dead_letters.next_msg(timeout=20)
+    finally:
+        await consumer.stop()
+    assert Envelope.FromString(message.data).id == event.id
+    assert message.headers is not None
+    assert "sealed for another event" in message.headers["Stride-Error"]
+    assert handler.calls[event.id] == 1
+    assert await effects(sessions, "refused") == []
+
+
 async def test_the_consumer_continues_the_producers_trace(
     sessions: async_sessionmaker[AsyncSession],
     js: nats.js.JetStreamContext,
@@ -186,9 +220,9 @@ async def test_the_consumer_continues_the_producers_trace(
     seen: list[int] = []
 
     class TraceRecorder(Handler):
-        async def __call__(self, envelope: Envelope, session: AsyncSession) -> None:
+        async def __call__(self, envelope: Envelope, uow: UnitOfWork) -> None:
             seen.append(trace.get_current_span().get_span_context().trace_id)
-            await super().__call__(envelope, session)
+            await super().__call__(envelope, uow)
 
     handler = TraceRecorder("traced")
     with trace.get_tracer("test").start_as_current_span("publish") as producer:
