@@ -7,8 +7,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from stride.platform.events.outbox import (
+    DAY_SECONDS,
+    DEFAULT_STREAM_LIMITS,
+    DUPLICATE_WINDOW_SECONDS,
+    StreamLimits,
+)
 
 ENV_PREFIX = "STRIDE_"
 
@@ -38,6 +45,34 @@ class ServiceSettings(BaseSettings):
         default=3600.0, gt=0, description="cap on a server stream; clients reconnect"
     )
     migrate_on_start: bool = True
+    # Event retention (ADR 0009). Streams keep a week of events (more than the duplicate
+    # window, so a relay's re-publish is still recognised); dead letters wait two weeks for
+    # someone to look; an inbox row outlives any copy of its event a stream could redeliver.
+    stream_max_age_seconds: float = Field(
+        default=DEFAULT_STREAM_LIMITS.max_age_seconds, ge=DUPLICATE_WINDOW_SECONDS
+    )
+    dead_letter_max_age_seconds: float = Field(default=14 * DAY_SECONDS, ge=DAY_SECONDS)
+    stream_max_bytes: int = Field(default=DEFAULT_STREAM_LIMITS.max_bytes, ge=1 << 20)
+    outbox_retention_seconds: float = Field(default=7 * DAY_SECONDS, ge=DUPLICATE_WINDOW_SECONDS)
+    inbox_retention_seconds: float = Field(default=8 * DAY_SECONDS, gt=0)
+    prune_every_seconds: float = Field(default=3600.0, gt=0)
+
+    @model_validator(mode="after")
+    def _inbox_outlives_the_streams(self) -> ServiceSettings:
+        if self.inbox_retention_seconds < self.stream_max_age_seconds:
+            raise ValueError(
+                f"{ENV_PREFIX}INBOX_RETENTION_SECONDS must be at least"
+                f" {ENV_PREFIX}STREAM_MAX_AGE_SECONDS, or a replayed event could be applied twice"
+            )
+        return self
+
+    @property
+    def stream_limits(self) -> StreamLimits:
+        return StreamLimits(self.stream_max_age_seconds, self.stream_max_bytes)
+
+    @property
+    def dead_letter_limits(self) -> StreamLimits:
+        return StreamLimits(self.dead_letter_max_age_seconds, self.stream_max_bytes)
 
     @field_validator("database_url")
     @classmethod
@@ -70,6 +105,9 @@ def load_settings(cls: type[SettingsT], env: Mapping[str, str] | None = None) ->
         return cls.model_validate(prefixed)
     except ValidationError as error:
         for problem in error.errors():
+            if not problem["loc"]:  # A rule over several variables names them itself.
+                print(f"configuration error: {problem['msg']}", file=sys.stderr)
+                continue
             variable = ENV_PREFIX + "_".join(str(part) for part in problem["loc"]).upper()
             print(f"configuration error: {variable}: {problem['msg']}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -30,3 +30,18 @@ def test_rejects_a_non_postgres_database(capsys: pytest.CaptureFixture[str]) -> 
     with pytest.raises(SystemExit):
         load_settings(ExampleSettings, {"STRIDE_DATABASE_URL": "mysql://db/x"})
     assert "must be a postgresql:// URL" in capsys.readouterr().err
+
+
+def test_refuses_an_inbox_that_forgets_events_a_stream_still_holds(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        load_settings(
+            ExampleSettings,
+            {
+                "STRIDE_DATABASE_URL": "postgresql://db/x",
+                "STRIDE_STREAM_MAX_AGE_SECONDS": "864000",
+                "STRIDE_INBOX_RETENTION_SECONDS": "86400",
+            },
+        )
+    assert "STRIDE_INBOX_RETENTION_SECONDS must be at least" in capsys.readouterr().err

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
@@ -18,9 +19,11 @@ from stride.platform.db.migrations.runner import run_migrations
 from stride.platform.events.consumer import EventConsumer, EventHandler, UnitOfWorkT
 from stride.platform.events.envelope import nats_subject, stream_name
 from stride.platform.events.outbox import OutboxRelay
+from stride.platform.events.retention import prune_event_tables
 from stride.platform.grpc.server import GrpcApp, run
 from stride.platform.observability.logging import configure_logging
 from stride.platform.observability.tracing import configure_tracing
+from stride.platform.tasks import Periodic
 
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 
@@ -31,16 +34,17 @@ class Foundation:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     relay: OutboxRelay
+    pruner: Periodic  # Published outbox rows and old inbox rows go after their retention.
     migrate: Callable[[], Awaitable[None]]
 
     @property
     def on_start(self) -> list[Callable[[], Awaitable[None]]]:
-        """Migrations before anything reads the database, then the relay."""
-        return [self.migrate, self.relay.start]
+        """Migrations before anything reads the database, then the relay and the pruner."""
+        return [self.migrate, self.relay.start, self.pruner.start]
 
     @property
     def on_stop(self) -> list[Callable[[], Awaitable[None]]]:
-        return [self.engine.dispose, self.relay.stop]
+        return [self.engine.dispose, self.relay.stop, self.pruner.stop]
 
     def consumer(
         self,
@@ -63,6 +67,7 @@ class Foundation:
             stream=stream_name(prefix, source),
             durable_name=durable_name,
             filter_subject=nats_subject(prefix, event_type),
+            dead_letter_limits=self.settings.dead_letter_limits,
         )
 
 
@@ -75,9 +80,20 @@ def foundation(settings: ServiceSettings, source: str, migrations: Path) -> Foun
             await run_migrations(settings.database_url, migrations)
 
     relay = OutboxRelay(
-        sessions, nats_url=settings.nats_url, prefix=settings.events_prefix, source=source
+        sessions,
+        nats_url=settings.nats_url,
+        prefix=settings.events_prefix,
+        source=source,
+        limits=settings.stream_limits,
     )
-    return Foundation(settings, engine, sessions, relay, migrate)
+    prune = partial(
+        prune_event_tables,
+        sessions,
+        timedelta(seconds=settings.outbox_retention_seconds),
+        timedelta(seconds=settings.inbox_retention_seconds),
+    )
+    pruner = Periodic("prune-event-tables", settings.prune_every_seconds, prune)
+    return Foundation(settings, engine, sessions, relay, pruner, migrate)
 
 
 def run_service(

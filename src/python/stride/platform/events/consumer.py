@@ -22,7 +22,7 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 from opentelemetry import trace
-from sqlalchemy import Column, DateTime, String, func
+from sqlalchemy import Column, DateTime, Index, String, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
@@ -30,7 +30,7 @@ from sqlmodel import Field, SQLModel
 from stride.events.v1.envelope_pb2 import Envelope
 from stride.platform.clock import utcnow
 from stride.platform.db.uow import UnitOfWork
-from stride.platform.events.outbox import ensure_stream
+from stride.platform.events.outbox import DEFAULT_STREAM_LIMITS, StreamLimits, ensure_stream
 from stride.platform.observability.metrics import (
     CONSUMER_PENDING,
     EVENTS_CONSUMED,
@@ -56,6 +56,7 @@ class UnprocessableEvent(Exception):
 
 class InboxRecord(SQLModel, table=True):
     __tablename__ = "inbox"
+    __table_args__ = (Index("inbox_processed", "processed_at"),)
 
     consumer: str = Field(sa_column=Column(String(200), primary_key=True))
     event_id: str = Field(sa_column=Column(String(64), primary_key=True))
@@ -97,6 +98,7 @@ class EventConsumer(Generic[UnitOfWorkT]):
         stream: str,
         durable_name: str,
         filter_subject: str,
+        dead_letter_limits: StreamLimits = DEFAULT_STREAM_LIMITS,
         max_deliver: int = 5,
         backoff_seconds: Sequence[float] = (0.5, 2.0, 10.0, 30.0),
         ack_wait_seconds: float = 30.0,
@@ -105,6 +107,7 @@ class EventConsumer(Generic[UnitOfWorkT]):
         self._new_uow, self._handler = new_uow, handler
         self._nats_url, self._prefix, self._service = nats_url, prefix, service
         self._stream, self._durable, self._filter = stream, durable_name, filter_subject
+        self._dead_letter_limits = dead_letter_limits
         self._max_deliver = max_deliver
         self._backoff = tuple(backoff_seconds)
         self._ack_wait = ack_wait_seconds
@@ -126,7 +129,7 @@ class EventConsumer(Generic[UnitOfWorkT]):
             self._nats_url, connect_timeout=2, reconnect_time_wait=0.5, max_reconnect_attempts=-1
         )
         js = self._nats.jetstream(timeout=5)
-        await ensure_stream(js, self._prefix, DEAD_LETTER_SOURCE)
+        await ensure_stream(js, self._prefix, DEAD_LETTER_SOURCE, self._dead_letter_limits)
         subscription = await js.pull_subscribe(
             self._filter,
             durable=self._durable,
