@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from stride.platform.crypto.sealing import DataKeyring
 from stride.platform.events.outbox import (
     DAY_SECONDS,
     DEFAULT_STREAM_LIMITS,
@@ -119,3 +120,27 @@ class WithDataKeys(ServiceSettings):
     # `id:<base64 key>,...`; the active one seals new values, all of them open old ones.
     data_keys: str = Field(min_length=1)
     data_key_active: str = Field(min_length=1)
+
+
+class WithEventSecrets(ServiceSettings):
+    """Settings of a service that seals the secrets events carry (Identity) or opens them
+    (Notifications): AES-256-GCM keys only those two hold, apart from their data keys, so a
+    token in an event is readable nowhere else (stride.platform.events.secrets)."""
+
+    # `id:<base64 key>,...` as STRIDE_DATA_KEYS. To rotate, add a key to every holder, then
+    # make it active: an opener must know a key before a sealer uses it.
+    event_secret_keys: SecretStr = Field(min_length=1)
+    event_secret_key_active: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _event_secret_keys_usable(self) -> WithEventSecrets:
+        try:
+            self.event_secrets()
+        except ValueError as error:  # Bad base64, a short key, an unknown active id.
+            raise ValueError(f"{ENV_PREFIX}EVENT_SECRET_KEYS: {error}") from None
+        return self
+
+    def event_secrets(self) -> DataKeyring:
+        return DataKeyring.from_spec(
+            self.event_secret_keys.get_secret_value(), self.event_secret_key_active
+        )
