@@ -14,6 +14,8 @@ import pytest_asyncio
 from pydantic import SecretStr
 
 from e2e.support import (
+    EVENT_SECRET_KEY_ACTIVE,
+    EVENT_SECRET_KEY_SPEC,
     Edge,
     EdgeFactory,
     call,
@@ -55,6 +57,8 @@ async def notifications(
                 unsubscribe_secret=SecretStr(UNSUBSCRIBE_SECRET),
                 data_keys=new_data_key_spec("e2e"),
                 data_key_active="e2e",
+                event_secret_keys=SecretStr(EVENT_SECRET_KEY_SPEC),
+                event_secret_key_active=EVENT_SECRET_KEY_ACTIVE,
                 shutdown_grace_seconds=1,
             )
         )

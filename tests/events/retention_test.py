@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import nats
 import pytest
 from nats.js.api import StorageType, StreamConfig
+from pydantic import SecretStr
 from sqlalchemy import text
 
 from stride.notifications.config import NotificationsSettings
@@ -70,6 +71,8 @@ async def test_streams_made_without_limits_get_them_and_old_rows_go(
         grpc_port=free_port(),
         data_keys=new_data_key_spec("test"),
         data_key_active="test",
+        event_secret_keys=SecretStr(new_data_key_spec("events")),
+        event_secret_key_active="events",
         stream_max_age_seconds=MAX_AGE,
         dead_letter_max_age_seconds=DEAD_LETTER_MAX_AGE,
         stream_max_bytes=MAX_BYTES,

@@ -48,3 +48,22 @@ def test_production_pins_every_image() -> None:
         pod = manifest.get("spec", {}).get("template", {}).get("spec", {})
         for container in [*pod.get("initContainers", []), *pod.get("containers", [])]:
             assert ":" in container["image"], container["name"]
+
+
+def secret_refs(deployment: str, variable: str) -> list[dict[str, str]]:
+    (container,) = by_kind_and_name("Deployment", deployment)["spec"]["template"]["spec"][
+        "containers"
+    ]
+    return [
+        env["valueFrom"]["secretKeyRef"]
+        for env in container["env"]
+        if env["name"] == variable and "secretKeyRef" in env.get("valueFrom", {})
+    ]
+
+
+def test_only_identity_and_notifications_hold_the_event_secret_keys_from_one_secret() -> None:
+    for variable in ("STRIDE_EVENT_SECRET_KEYS", "STRIDE_EVENT_SECRET_KEY_ACTIVE"):
+        holders = {service.name: secret_refs(service.name, variable) for service in SERVICES}
+        assert {name for name, refs in holders.items() if refs} == {"identity", "notifications"}
+        assert holders["identity"] == holders["notifications"]
+        assert holders["identity"][0]["name"] == "event-secrets"

@@ -20,13 +20,15 @@ import nats
 import pytest
 import pytest_asyncio
 from google.protobuf.timestamp_pb2 import Timestamp
+from pydantic import SecretStr
 from sqlalchemy import text
 
-from notifications.support import DATA_KEY_SPEC, Mailbox
+from notifications.support import DATA_KEY_SPEC, EVENT_SECRET_KEY_SPEC, EVENT_SECRETS, Mailbox
 from stack.fcm import PROJECT_ID, FcmServer
 from stack.twilio import ACCOUNT_SID, SENDER, running_twilio
 from stride.billing.events.v1.events_pb2 import PaymentChanged, SubscriptionChanged
 from stride.events.v1.envelope_pb2 import Envelope
+from stride.events.v1.sealed_secret_pb2 import SealedSecret
 from stride.identity.events.v1.events_pb2 import (
     PasswordResetRequested,
     UserEmailChanged,
@@ -59,6 +61,7 @@ from stride.platform.auth import Principal, authenticated_as
 from stride.platform.errors import FailedPrecondition
 from stride.platform.events.envelope import make_envelope, nats_subject
 from stride.platform.events.outbox import ensure_stream
+from stride.platform.events.secrets import seal_secret
 from stride.platform.grpc.server import RunningServer, start
 from stride.platform.i18n import CATALOG
 from stride.platform.local.ports import free_port
@@ -101,6 +104,8 @@ def settings(
         shutdown_grace_seconds=1,
         data_keys=DATA_KEY_SPEC,
         data_key_active="test",
+        event_secret_keys=SecretStr(EVENT_SECRET_KEY_SPEC),
+        event_secret_key_active="events",
     )
 
 
@@ -216,15 +221,16 @@ async def test_a_password_reset_email_arrives_once_in_the_user_s_language(
 ) -> None:
     mailbox, _ = smtp
     user, address, token = uuid.uuid4(), f"{uuid.uuid4().hex}@example.com", "tok_Z9-x"
+    reset = "identity.password_reset.requested.v1"
+    sealed = seal_secret(
+        EVENT_SECRETS, token, event_type=reset, user=f"users/{user}", recipient=address
+    )
     requested = PasswordResetRequested(
-        user=f"users/{user}", email=address, language_code="ar", token=token
+        user=f"users/{user}", email=address, language_code="ar", sealed_token=sealed
     )
     requested.expire_time.FromDatetime(datetime(2027, 1, 2, 3, 4, tzinfo=UTC))
     event = make_envelope(
-        source="identity",
-        event_type="identity.password_reset.requested.v1",
-        subject=f"users/{user}",
-        payload=requested,
+        source="identity", event_type=reset, subject=f"users/{user}", payload=requested
     )
 
     def received() -> list[EmailMessage]:
@@ -563,7 +569,13 @@ async def test_identity_s_links_reach_the_right_address_and_an_address_change_is
 ) -> None:
     mailbox, port = smtp
     user, old, new = uuid.uuid4(), f"{uuid.uuid4().hex}@example.com", f"{uuid.uuid4().hex}@x.org"
-    mail = events.AccountEmails(Templates(), "https://edge.stride.test")
+    mail = events.AccountEmails(Templates(), "https://edge.stride.test", EVENT_SECRETS)
+
+    def sealed(token: str, event_type: str, to: str) -> SealedSecret:
+        return seal_secret(
+            EVENT_SECRETS, token, event_type=event_type, user=f"users/{user}", recipient=to
+        )
+
     expires = Timestamp()
     expires.FromDatetime(datetime(2027, 1, 2, 3, 4, tzinfo=UTC))
     identity_events = [
@@ -575,8 +587,10 @@ async def test_identity_s_links_reach_the_right_address_and_an_address_change_is
                 email=old,
                 display_name="Layla",
                 language_code="ar",
-                email_verification_token="verify-1",
                 email_verification_expire_time=expires,
+                sealed_email_verification_token=sealed(
+                    "verify-1", "identity.user.registered.v1", old
+                ),
             ),
         ),
         (
@@ -586,8 +600,8 @@ async def test_identity_s_links_reach_the_right_address_and_an_address_change_is
                 user=f"users/{user}",
                 new_email=new,
                 language_code="ar",
-                token="change-1",
                 expire_time=expires,
+                sealed_token=sealed("change-1", "identity.user.email_change_requested.v1", new),
             ),
         ),
         (

@@ -25,6 +25,9 @@ from stride.platform.local.ports import free_port
 
 DATA_KEY_SPEC = new_data_key_spec("test")  # STRIDE_DATA_KEYS for the suites' services.
 DATA_KEYS = DataKeyring.from_spec(DATA_KEY_SPEC, "test")
+# STRIDE_EVENT_SECRET_KEYS: the suites seal the tokens of Identity's events, as Identity does.
+EVENT_SECRET_KEY_SPEC = new_data_key_spec("events")
+EVENT_SECRETS = DataKeyring.from_spec(EVENT_SECRET_KEY_SPEC, "events")
 
 
 @pytest_asyncio.fixture(scope="module")

@@ -1,6 +1,6 @@
-"""The local stack's data keys: one AES-256-GCM key per service, kept in the data directory so
-a restart can still open what the last run sealed. In a cluster each service's key comes from
-its own Secret instead."""
+"""The local stack's keys: one AES-256-GCM data key per service, and the event-secret key
+Identity and Notifications share, kept in the data directory so a restart can still open what
+the last run sealed. In a cluster they come from Secrets instead."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ ACTIVE_KEY_ID = "local1"
 
 
 def load_or_create_data_keys(path: Path) -> tuple[str, str]:
-    """(STRIDE_DATA_KEYS, STRIDE_DATA_KEY_ACTIVE) for one service."""
+    """(keys, active key id) — STRIDE_DATA_KEYS and STRIDE_DATA_KEY_ACTIVE for one service, or
+    STRIDE_EVENT_SECRET_KEYS and STRIDE_EVENT_SECRET_KEY_ACTIVE for those sharing a file."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(mode=0o600)

@@ -37,7 +37,7 @@ from stack.seed import (
     seed_demo_schedule,
     sign_up_demo_users,
 )
-from stride.gateway.catalog import BILLING, NOTIFICATIONS, SERVICES, ServiceEntry
+from stride.gateway.catalog import BILLING, IDENTITY, NOTIFICATIONS, SERVICES, ServiceEntry
 from stride.gateway.envoy_config import EdgeTls
 from stride.gateway.render import write_edge_bundle
 from stride.identity.config import IdentitySettings
@@ -52,6 +52,8 @@ from stride.platform.local.stripe_emulator import LocalStripe
 
 HEALTH_TIMEOUT_SECONDS = 60.0
 STRIPE_API_KEY = "sk_test_stride_local"
+# Identity seals the tokens its events carry; Notifications opens them to email the links.
+EVENT_SECRET_HOLDERS = (IDENTITY, NOTIFICATIONS)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -72,7 +74,7 @@ def service_environment(
     service: ServiceEntry, database_url: str, nats_url: str, data: Path, rest_port: int
 ) -> dict[str, str]:
     data_keys, active_key = load_or_create_data_keys(data / "keys" / f"{service.name}.json")
-    return {
+    environment = {
         "STRIDE_GRPC_PORT": str(service.local_port),
         "STRIDE_METRICS_PORT": str(service.metrics_port),
         "STRIDE_DATABASE_URL": database_url,
@@ -86,6 +88,13 @@ def service_environment(
         "STRIDE_DATA_KEYS": data_keys,
         "STRIDE_DATA_KEY_ACTIVE": active_key,
     }
+    if service in EVENT_SECRET_HOLDERS:
+        event_keys, event_key = load_or_create_data_keys(data / "keys" / "event-secrets.json")
+        environment |= {
+            "STRIDE_EVENT_SECRET_KEYS": event_keys,
+            "STRIDE_EVENT_SECRET_KEY_ACTIVE": event_key,
+        }
+    return environment
 
 
 @dataclass(frozen=True)

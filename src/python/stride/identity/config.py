@@ -3,11 +3,12 @@
 from pydantic import Field
 
 from stride.identity.adapters.oidc import ProviderConfig
-from stride.platform.config import WithDataKeys
+from stride.platform.config import WithDataKeys, WithEventSecrets
 
 
-class IdentitySettings(WithDataKeys):
-    """Data keys seal the private signing keys and the MFA secrets."""
+class IdentitySettings(WithDataKeys, WithEventSecrets):
+    """Data keys seal the private signing keys and the MFA secrets; event-secret keys seal the
+    tokens of the links Notifications emails."""
 
     service_name: str = "identity"
     grpc_port: int = 50101

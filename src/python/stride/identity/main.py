@@ -51,7 +51,7 @@ async def build_app(settings: IdentitySettings) -> GrpcApp:
                 SERVICE_NAME,
                 pb_grpc.add_IdentityServiceServicer_to_server,
                 IdentityServicer(
-                    partial(IdentityUnitOfWork, sessions, data_keys),
+                    partial(IdentityUnitOfWork, sessions, data_keys, settings.event_secrets()),
                     signing_keys,
                     issuer,
                     OidcVerifier(settings.social_providers),

@@ -134,7 +134,9 @@ async def build_app(settings: NotificationsSettings) -> GrpcApp:
     data_keys = DataKeyring.from_spec(settings.data_keys, settings.data_key_active)
     new_uow = partial(NotificationsUnitOfWork, base.sessions, data_keys)
     templates = Templates()
-    account_mail = events.AccountEmails(templates, settings.public_base_url)
+    account_mail = events.AccountEmails(
+        templates, settings.public_base_url, settings.event_secrets()
+    )
     listening = consumers(base, new_uow, account_mail)
     mail = campaign_mail(settings, templates)
 

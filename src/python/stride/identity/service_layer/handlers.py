@@ -40,6 +40,7 @@ from stride.platform.errors import (
     ResourceExhausted,
     Unauthenticated,
 )
+from stride.platform.events.secrets import seal_secret
 
 USER_REGISTERED = "identity.user.registered.v1"
 USER_EMAIL_VERIFIED = "identity.user.email_verified.v1"
@@ -86,8 +87,8 @@ async def sign_up(command: commands.SignUp, uow: IdentityUnitOfWork, clock: Cloc
 
 
 async def announce_registration(uow: IdentityUnitOfWork, user: User, now: datetime) -> None:
-    """`user.registered`, with a verification token for the welcome email unless the address
-    is already verified (by a sign-in provider)."""
+    """`user.registered`, with a verification token (sealed for Notifications) for the
+    welcome email unless the address is already verified (by a sign-in provider)."""
     registered = events_pb2.UserRegistered(
         user=user.resource_name,
         email=user.email,
@@ -98,7 +99,15 @@ async def announce_registration(uow: IdentityUnitOfWork, user: User, now: dateti
         token, token_hash = new_opaque_token()
         expires_at = now + EMAIL_VERIFICATION_TTL
         await uow.users.add_email_verification(token_hash, user, expires_at)
-        registered.email_verification_token = token
+        registered.sealed_email_verification_token.CopyFrom(
+            seal_secret(
+                uow.event_secrets,
+                token,
+                event_type=USER_REGISTERED,
+                user=user.resource_name,
+                recipient=user.email,
+            )
+        )
         registered.email_verification_expire_time.FromDatetime(expires_at)
     uow.publish(USER_REGISTERED, subject=user.resource_name, payload=registered)
 

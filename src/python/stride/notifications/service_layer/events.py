@@ -18,6 +18,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from stride.billing.events.v1.events_pb2 import PaymentChanged, SubscriptionChanged
 from stride.events.v1.envelope_pb2 import Envelope
+from stride.events.v1.sealed_secret_pb2 import SealedSecret
 from stride.identity.events.v1.events_pb2 import (
     PasswordResetRequested,
     UserEmailChanged,
@@ -43,6 +44,8 @@ from stride.notifications.domain.preferences import (
 from stride.notifications.domain.reminders import Reminder
 from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
 from stride.platform.clock import Clock, utcnow
+from stride.platform.crypto.sealing import DataKeyring
+from stride.platform.events.secrets import open_secret
 from stride.platform.i18n import CATALOG, Locale, negotiate_locale
 from stride.platform.resource_names import parse_user_name
 from stride.scheduling.events.v1.events_pb2 import BookingChanged, ClassChanged
@@ -67,14 +70,27 @@ class Renderer(Protocol):
 class AccountEmails:
     """Identity's emails: links that act on the account, rendered in the user's language from
     versioned templates and sent whatever the user's preferences (they are transactional), and
-    never to the inbox (a link is a credential)."""
+    never to the inbox (a link is a credential). Their tokens arrive sealed for Notifications
+    and are opened only to be written, sealed again, into the email."""
 
     templates: Renderer
     public_base_url: str  # The app's links live under it (its universal/app links).
+    event_secrets: DataKeyring  # Opens the tokens in Identity's events.
 
     def link(self, path: str, token: str | None = None) -> str:
         query = f"?{urlencode({'token': token})}" if token else ""
         return f"{self.public_base_url.rstrip('/')}/{path}{query}"
+
+    def token_link(
+        self, path: str, envelope: Envelope, user: str, to: str, sealed: SealedSecret
+    ) -> str:
+        """The link, for address `to`, carrying the token sealed in `envelope`'s event about
+        `user`; a token sealed for another event, user or address makes the event
+        unprocessable."""
+        token = open_secret(
+            self.event_secrets, sealed, event_type=envelope.type, user=user, recipient=to
+        )
+        return self.link(path, token)
 
     async def send(
         self,
@@ -115,10 +131,13 @@ async def on_user_registered(
     user_id = parse_user_name(registered.user, "user")
     language, now = negotiate_locale(registered.language_code), clock()
     await uow.notifications.keep_recipient(user_id, registered.email, language, now)
-    if registered.email_verification_token:  # Social sign-ins arrive verified.
+    if registered.HasField("sealed_email_verification_token"):  # Not social sign-ins: verified.
+        sealed = registered.sealed_email_verification_token
         values = {
             "name": registered.display_name,
-            "link": mail.link("verify-email", registered.email_verification_token),
+            "link": mail.token_link(
+                "verify-email", envelope, registered.user, registered.email, sealed
+            ),
             "expire_time": _utc(registered.email_verification_expire_time),
         }
         await mail.send(
@@ -141,7 +160,13 @@ async def on_email_change_requested(
     requested = UserEmailChangeRequested()
     envelope.data.Unpack(requested)
     values = {
-        "link": mail.link("confirm-email-change", requested.token),
+        "link": mail.token_link(
+            "confirm-email-change",
+            envelope,
+            requested.user,
+            requested.new_email,
+            requested.sealed_token,
+        ),
         "expire_time": _utc(requested.expire_time),
     }
     await mail.send(
@@ -387,7 +412,9 @@ async def on_password_reset_requested(
     requested = PasswordResetRequested()
     envelope.data.Unpack(requested)
     values = {
-        "link": mail.link("password-reset", requested.token),
+        "link": mail.token_link(
+            "password-reset", envelope, requested.user, requested.email, requested.sealed_token
+        ),
         "expire_time": _utc(requested.expire_time),
     }
     await mail.send(

@@ -1,0 +1,193 @@
+"""Identity's events as Notifications turns them into email, through Envoy, with a real SMTP
+server (aiosmtpd): the links' tokens reach the member's mailbox and nowhere else — not the
+NATS stream, not Identity's outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from email.message import EmailMessage
+from typing import cast
+from urllib.parse import parse_qs, urlparse
+
+import nats
+import pytest
+import pytest_asyncio
+from aiosmtpd.controller import Controller
+from pydantic import SecretStr
+from sqlalchemy import text
+
+from e2e.support import (
+    EVENT_SECRET_KEY_ACTIVE,
+    EVENT_SECRET_KEY_SPEC,
+    PASSWORD,
+    Edge,
+    EdgeFactory,
+    call,
+    new_account,
+    running_on_own_database,
+    sign_up_body,
+)
+from notifications.support import Mailbox
+from stride.notifications.config import NotificationsSettings
+from stride.notifications.main import build_app
+from stride.platform.crypto.sealing import new_data_key_spec
+from stride.platform.db.engine import create_engine
+from stride.platform.events.envelope import stream_name
+from stride.platform.grpc.server import GrpcApp, RunningServer
+from stride.platform.local.ports import free_port
+
+EDGE_PORT = free_port()  # Known before the edge starts: links point at it, JWKS come from it.
+EDGE_URL = f"http://127.0.0.1:{EDGE_PORT}"
+
+
+@pytest.fixture(scope="module")
+def mailbox() -> Iterator[tuple[Mailbox, int]]:
+    box, port = Mailbox(), free_port()
+    server = Controller(box, hostname="127.0.0.1", port=port)
+    server.start()
+    yield box, port
+    server.stop()
+
+
+@pytest_asyncio.fixture(scope="module")
+async def notifications(
+    postgres_server_url: str, nats_url: str, event_prefix: str, mailbox: tuple[Mailbox, int]
+) -> AsyncIterator[RunningServer]:
+    async def app(database_url: str) -> GrpcApp:
+        return await build_app(
+            NotificationsSettings(
+                database_url=database_url,
+                nats_url=nats_url,
+                events_prefix=event_prefix,
+                grpc_port=free_port(),
+                jwks_url=f"{EDGE_URL}/.well-known/jwks.json",
+                smtp_host="127.0.0.1",
+                smtp_port=mailbox[1],
+                smtp_starttls=False,
+                public_base_url=EDGE_URL,
+                send_every_seconds=0.1,
+                data_keys=new_data_key_spec("e2e"),
+                data_key_active="e2e",
+                event_secret_keys=SecretStr(EVENT_SECRET_KEY_SPEC),
+                event_secret_key_active=EVENT_SECRET_KEY_ACTIVE,
+                shutdown_grace_seconds=1,
+            )
+        )
+
+    async with running_on_own_database(postgres_server_url, "notifications", app) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def edges(
+    identity: RunningServer, notifications: RunningServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[EdgeFactory]:
+    ports = {"identity": identity.port, "notifications": notifications.port}
+    factory = EdgeFactory(ports, tmp_path_factory.mktemp("edge"), [])
+    yield factory
+    for envoy in factory.started:
+        envoy.stop()
+
+
+@pytest.fixture(scope="module")
+def edge(edges: EdgeFactory) -> Edge:
+    return edges(listen_port=EDGE_PORT)
+
+
+async def eventually(probe: Callable[[], Awaitable[bool]], within: float = 20.0) -> None:
+    deadline = time.monotonic() + within
+    while not await probe():
+        if time.monotonic() > deadline:
+            pytest.fail("not within time")
+        await asyncio.sleep(0.1)
+
+
+async def email_to(mailbox: Mailbox, address: str, subject_has: str) -> EmailMessage:
+    """The first email to `address` whose subject contains `subject_has`, once it arrived."""
+
+    def found() -> list[EmailMessage]:
+        return [
+            message
+            for message in mailbox.messages
+            if message["To"] == address and subject_has in str(message["Subject"])
+        ]
+
+    async def arrived() -> bool:
+        return bool(found())
+
+    await eventually(arrived)
+    return found()[0]
+
+
+def link_in(message: EmailMessage) -> str:
+    text_part = cast(EmailMessage, message.get_body(("plain",))).get_content()
+    (link,) = [word for word in text_part.split() if word.startswith(EDGE_URL)]
+    return str(link)
+
+
+def token_of(link: str) -> str:
+    return parse_qs(urlparse(link).query)["token"][0]
+
+
+async def stream_messages(nats_url: str, prefix: str, source: str) -> list[bytes]:
+    """Every message the source's stream holds, headers and data, as a subscriber gets them."""
+    connection = await nats.connect(nats_url)
+    try:
+        js = connection.jetstream()
+        last = (await js.stream_info(stream_name(prefix, source))).state.last_seq
+        subscription = await js.subscribe(f"{prefix}.{source}.>", ordered_consumer=True)
+        raw: list[bytes] = []
+        while True:
+            message = await subscription.next_msg(timeout=10)
+            raw.append(str(message.headers).encode() + message.data)
+            if message.metadata.sequence.stream >= last:
+                return raw
+    finally:
+        await connection.close()
+
+
+async def test_link_tokens_reach_the_mailbox_and_neither_the_stream_nor_the_outbox(
+    edge: Edge,
+    mailbox: tuple[Mailbox, int],
+    database_url: str,
+    nats_url: str,
+    event_prefix: str,
+) -> None:
+    box, _ = mailbox
+    body = sign_up_body(languageCode="en")
+    signed_up = await call("POST", f"{edge.base_url}/v1/users:signUp", body)
+    assert signed_up.status == 200, signed_up.body
+    welcome = await email_to(box, body["email"], "confirm your email")
+    member = await new_account(edge, nats_url, event_prefix, languageCode="en")
+    await call("POST", f"{edge.base_url}/v1/users:requestPasswordReset", {"email": member.email})
+    new_address = f"moved-{uuid.uuid4().hex[:8]}@example.com"
+    await call(
+        "POST",
+        f"{edge.base_url}/v1/{member.name}:changeEmail",
+        {"newEmail": new_address, "password": PASSWORD},
+        **member.auth,
+    )
+    reset = await email_to(box, member.email, "Reset your Stride password")
+    change = await email_to(box, new_address, "Confirm your new Stride email address")
+    tokens = [token_of(link_in(message)) for message in (welcome, reset, change)]
+
+    published = await stream_messages(nats_url, event_prefix, "identity")
+    engine = create_engine(database_url)  # Identity's database in this module.
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(text("SELECT payload FROM outbox"))
+            outbox: list[bytes] = list(rows.scalars())
+    finally:
+        await engine.dispose()
+
+    assert len(set(tokens)) == 3
+    assert all(len(token) >= 40 for token in tokens)
+    # What the search reads holds the events' contents: the new address is in them.
+    assert any(new_address.encode() in message for message in published)
+    assert any(new_address.encode() in bytes(payload) for payload in outbox)
+    for token in tokens:
+        assert not any(token.encode() in message for message in published)
+        assert not any(token.encode() in bytes(payload) for payload in outbox)
