@@ -1,6 +1,7 @@
-"""Identity's events as Notifications turns them into email, through Envoy, with a real SMTP
-server (aiosmtpd): the links' tokens reach the member's mailbox and nowhere else — not the
-NATS stream, not Identity's outbox."""
+"""Identity's events as Notifications uses them, through Envoy, with a real SMTP server
+(aiosmtpd): the links' tokens reach the member's mailbox and nowhere else — not the NATS
+stream, not Identity's outbox — and the member's time zone in Notifications follows their
+Identity profile, never going back to an older one."""
 
 from __future__ import annotations
 
@@ -23,24 +24,28 @@ from e2e.support import (
     EVENT_SECRET_KEY_ACTIVE,
     EVENT_SECRET_KEY_SPEC,
     PASSWORD,
+    Account,
     Edge,
     EdgeFactory,
     call,
     new_account,
+    next_event,
     running_on_own_database,
     sign_up_body,
 )
 from notifications.support import Mailbox
+from stride.identity.events.v1.events_pb2 import UserProfileChanged
 from stride.notifications.config import NotificationsSettings
 from stride.notifications.main import build_app
 from stride.platform.crypto.sealing import new_data_key_spec
 from stride.platform.db.engine import create_engine
-from stride.platform.events.envelope import stream_name
+from stride.platform.events.envelope import make_envelope, nats_subject, stream_name
 from stride.platform.grpc.server import GrpcApp, RunningServer
 from stride.platform.local.ports import free_port
 
 EDGE_PORT = free_port()  # Known before the edge starts: links point at it, JWKS come from it.
 EDGE_URL = f"http://127.0.0.1:{EDGE_PORT}"
+PROFILE_CHANGED = "identity.user.profile_changed.v1"
 
 
 @pytest.fixture(scope="module")
@@ -191,3 +196,65 @@ async def test_link_tokens_reach_the_mailbox_and_neither_the_stream_nor_the_outb
     for token in tokens:
         assert not any(token.encode() in message for message in published)
         assert not any(token.encode() in bytes(payload) for payload in outbox)
+
+
+async def eventually_in_zone(edge: Edge, account: Account, zone: str) -> None:
+    """Until the account's notification preferences show `zone`."""
+    url = f"{edge.base_url}/v1/{account.name}/notificationPreferences"
+
+    async def shown() -> bool:
+        return (await call("GET", url, **account.auth)).body.get("timeZone") == zone
+
+    await eventually(shown)
+
+
+async def publish_profile(nats_url: str, prefix: str, user: str, zone: str, revision: int) -> None:
+    """A `user.profile_changed` event on Identity's stream, as its relay would publish it."""
+    changed = UserProfileChanged(
+        user=user, language_code="en", time_zone=zone, profile_revision=revision
+    )
+    event = make_envelope(
+        source="identity", event_type=PROFILE_CHANGED, subject=user, payload=changed
+    )
+    connection = await nats.connect(nats_url)
+    try:
+        await connection.jetstream().publish(
+            nats_subject(prefix, PROFILE_CHANGED), event.SerializeToString()
+        )
+    finally:
+        await connection.close()
+
+
+async def test_the_zone_in_notifications_follows_identity_and_never_goes_back(
+    edge: Edge, nats_url: str, event_prefix: str
+) -> None:
+    member = await new_account(edge, nats_url, event_prefix, timeZone="Asia/Riyadh")
+    sentinel = await new_account(edge, nats_url, event_prefix, timeZone="Asia/Riyadh")
+    await eventually_in_zone(edge, member, "Asia/Riyadh")  # From sign-up.
+
+    moved = await call(
+        "PATCH",
+        f"{edge.base_url}/v1/{member.name}?updateMask=timeZone",
+        {"timeZone": "Europe/London"},
+        **member.auth,
+    )
+    assert moved.status == 200, moved.body
+    await eventually_in_zone(edge, member, "Europe/London")
+    _, changed, _ = await next_event(
+        nats_url,
+        event_prefix,
+        PROFILE_CHANGED,
+        UserProfileChanged,
+        lambda event: event.user == member.name,
+    )
+
+    # An older revision arriving late, then a sentinel through the same consumer: once the
+    # sentinel shows, the late one was handled before it.
+    await publish_profile(
+        nats_url, event_prefix, member.name, "Asia/Dubai", changed.profile_revision - 1
+    )
+    await publish_profile(nats_url, event_prefix, sentinel.name, "Asia/Tokyo", 100)
+    await eventually_in_zone(edge, sentinel, "Asia/Tokyo")
+    url = f"{edge.base_url}/v1/{member.name}/notificationPreferences"
+    assert (await call("GET", url, **member.auth)).body["timeZone"] == "Europe/London"
+    assert changed.time_zone == "Europe/London"

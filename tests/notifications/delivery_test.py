@@ -23,7 +23,13 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import SecretStr
 from sqlalchemy import text
 
-from notifications.support import DATA_KEY_SPEC, EVENT_SECRET_KEY_SPEC, EVENT_SECRETS, Mailbox
+from notifications.support import (
+    DATA_KEY_SPEC,
+    EVENT_SECRET_KEY_SPEC,
+    EVENT_SECRETS,
+    Mailbox,
+    lives_in,
+)
 from stack.fcm import PROJECT_ID, FcmServer
 from stack.twilio import ACCOUNT_SID, SENDER, running_twilio
 from stride.billing.events.v1.events_pb2 import PaymentChanged, SubscriptionChanged
@@ -273,13 +279,13 @@ async def test_quiet_hours_defer_a_marketing_push_and_a_transactional_one_goes_n
     member, opted_out = uuid.uuid4(), uuid.uuid4()
     tokens = {user: f"fcm-{uuid.uuid4().hex}" for user in (member, opted_out)}
     for user, token in tokens.items():
+        await lives_in(new_uow, user, "Asia/Riyadh")
         with authenticated_as(Principal(user_id=str(user), roles=frozenset({"member"}))):
             await members.register(new_uow(), user, token, Platform.ANDROID)
             await members.update_preferences(
                 new_uow(),
                 user,
                 {
-                    "time_zone": "Asia/Riyadh",
                     "quiet_hours_start": "22:00",
                     "quiet_hours_end": "07:00",
                     "marketing_push": user == member,
@@ -323,8 +329,7 @@ async def test_a_class_reminder_follows_its_booking_and_its_class(
     member, cancelling = uuid.uuid4(), uuid.uuid4()
     session = f"studios/olaya/classSessions/{uuid.uuid4()}"
     start = datetime(2027, 5, 10, 18, tzinfo=riyadh)
-    with authenticated_as(Principal(user_id=str(member), roles=frozenset({"member"}))):
-        await members.update_preferences(new_uow(), member, {"time_zone": "Asia/Riyadh"})
+    await lives_in(new_uow, member, "Asia/Riyadh")
 
     def booking(kind: str, user: uuid.UUID) -> Envelope:
         changed = BookingChanged(
@@ -383,11 +388,10 @@ async def test_marketing_pushes_are_capped_per_day_on_the_user_s_calendar(
     new_uow: partial[NotificationsUnitOfWork], fcm: FcmServer
 ) -> None:
     member, token = uuid.uuid4(), f"fcm-{uuid.uuid4().hex}"
+    await lives_in(new_uow, member, "Asia/Riyadh")
     with authenticated_as(Principal(user_id=str(member), roles=frozenset({"member"}))):
         await members.register(new_uow(), member, token, Platform.ANDROID)
-        await members.update_preferences(
-            new_uow(), member, {"time_zone": "Asia/Riyadh", "marketing_push": True}
-        )
+        await members.update_preferences(new_uow(), member, {"marketing_push": True})
     riyadh = ZoneInfo("Asia/Riyadh")
     days = [datetime(2027, 4, 1, 12, tzinfo=riyadh), datetime(2027, 4, 2, 0, 30, tzinfo=riyadh)]
     offers = [(days[0] + timedelta(minutes=n), f"offer-{n}") for n in range(4)]
@@ -412,8 +416,7 @@ async def test_members_are_told_when_their_class_or_their_payments_go_wrong(
     riyadh = ZoneInfo("Asia/Riyadh")
     booked, waitlisted, renewing, buyer = (uuid.uuid4() for _ in range(4))
     for user in (booked, renewing):
-        with authenticated_as(Principal(user_id=str(user), roles=frozenset({"member"}))):
-            await members.update_preferences(new_uow(), user, {"time_zone": "Asia/Riyadh"})
+        await lives_in(new_uow, user, "Asia/Riyadh")
     session = f"studios/olaya/classSessions/{uuid.uuid4()}"
     start = datetime(2027, 5, 10, 18, tzinfo=riyadh)
     cancelled = ClassChanged(

@@ -45,6 +45,7 @@ def subscriptions(mail: events.AccountEmails) -> tuple[tuple[str, str, Handler],
             emailing(events.on_email_change_requested),
         ),
         ("identity", "identity.user.email_changed.v1", emailing(events.on_email_changed)),
+        ("identity", "identity.user.profile_changed.v1", events.on_profile_changed),
         (
             "identity",
             "identity.password_reset.requested.v1",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import delete, update
@@ -40,6 +41,7 @@ class UserRepository:
                 created_at=user.created_at,
                 updated_at=user.created_at,
                 phone_number=user.phone_number,
+                profile_revision=user.profile_revision,
             )
         )
         try:
@@ -56,8 +58,10 @@ class UserRepository:
         record = found.scalar_one_or_none()
         return (await self._to_user(record), record.password_hash) if record else None
 
-    async def save_profile(self, user: User, now: datetime) -> None:
-        await self._session.execute(
+    async def save_profile(self, user: User, now: datetime) -> User:
+        """Stores the profile under its next revision (concurrent saves of one user queue on
+        its row, so the last to commit has the highest); returns it with that revision."""
+        saved = await self._session.execute(
             update(UserRecord)
             .where(col(UserRecord.id) == user.id)
             .values(
@@ -67,8 +71,11 @@ class UserRepository:
                 phone_number=user.phone_number,
                 email_verified=user.email_verified,
                 updated_at=now,
+                profile_revision=col(UserRecord.profile_revision) + 1,
             )
+            .returning(col(UserRecord.profile_revision))
         )
+        return replace(user, profile_revision=saved.scalar_one())
 
     async def grant(
         self, user_id: uuid.UUID, grant: RoleGrant, granted_by: uuid.UUID, now: datetime
@@ -239,4 +246,5 @@ class UserRepository:
             created_at=record.created_at,
             phone_number=record.phone_number,
             roles=tuple(sorted(RoleGrant(g.role, g.studio) for g in grants.scalars().all())),
+            profile_revision=record.profile_revision,
         )

@@ -43,6 +43,7 @@ from stride.platform.errors import (
 from stride.platform.events.secrets import seal_secret
 
 USER_REGISTERED = "identity.user.registered.v1"
+USER_PROFILE_CHANGED = "identity.user.profile_changed.v1"
 USER_EMAIL_VERIFIED = "identity.user.email_verified.v1"
 ROLE_GRANTED = "identity.role.granted.v1"
 ROLE_REVOKED = "identity.role.revoked.v1"
@@ -94,6 +95,8 @@ async def announce_registration(uow: IdentityUnitOfWork, user: User, now: dateti
         email=user.email,
         display_name=user.display_name,
         language_code=user.language_code,
+        time_zone=user.time_zone,
+        profile_revision=user.profile_revision,
     )
     if not user.email_verified:
         token, token_hash = new_opaque_token()
@@ -122,10 +125,25 @@ async def get_user(query: commands.GetUser, uow: IdentityUnitOfWork) -> User:
 async def update_profile(
     command: commands.UpdateProfile, uow: IdentityUnitOfWork, clock: Clock = utcnow
 ) -> User:
+    """A new language or time zone is announced (`user.profile_changed`, with the profile's
+    revision), so the services that speak to the user or keep their clock follow."""
     require_self_or_role(str(command.user_id), "admin")
     async with uow:
-        user = validate_profile_update(await existing_user(uow, command.user_id), command.changes)
-        await uow.users.save_profile(user, clock())
+        before = await existing_user(uow, command.user_id)
+        user = await uow.users.save_profile(
+            validate_profile_update(before, command.changes), clock()
+        )
+        if user.locale_differs(before):
+            uow.publish(
+                USER_PROFILE_CHANGED,
+                subject=user.resource_name,
+                payload=events_pb2.UserProfileChanged(
+                    user=user.resource_name,
+                    language_code=user.language_code,
+                    time_zone=user.time_zone,
+                    profile_revision=user.profile_revision,
+                ),
+            )
         await uow.commit()
     return user
 
@@ -155,8 +173,7 @@ async def _mark_email_verified(uow: IdentityUnitOfWork, user_id: uuid.UUID, now:
     user = await existing_user(uow, user_id)
     if user.email_verified:
         return user
-    user = replace(user, email_verified=True)
-    await uow.users.save_profile(user, now)
+    user = await uow.users.save_profile(replace(user, email_verified=True), now)
     uow.publish(
         USER_EMAIL_VERIFIED,
         subject=user.resource_name,

@@ -23,6 +23,7 @@ from stride.identity.events.v1.events_pb2 import (
     PasswordResetRequested,
     UserEmailChanged,
     UserEmailChangeRequested,
+    UserProfileChanged,
     UserRegistered,
 )
 from stride.notifications import messages  # noqa: F401 - registers the texts.
@@ -37,6 +38,7 @@ from stride.notifications.domain.notifications import (
 )
 from stride.notifications.domain.preferences import (
     CAP_LOOKBACK,
+    DEFAULT_TIME_ZONE,
     Category,
     next_allowed,
     under_daily_cap,
@@ -124,13 +126,21 @@ class AccountEmails:
 async def on_user_registered(
     envelope: Envelope, uow: NotificationsUnitOfWork, mail: AccountEmails, clock: Clock = utcnow
 ) -> None:
-    """Consumes `identity.user.registered`: remembers how to address the user, and emails the
-    link that verifies their address."""
+    """Consumes `identity.user.registered`: remembers how to address the user, their language
+    and time zone (unless a later profile change got here first), and emails the link that
+    verifies their address."""
     registered = UserRegistered()
     envelope.data.Unpack(registered)
     user_id = parse_user_name(registered.user, "user")
     language, now = negotiate_locale(registered.language_code), clock()
-    await uow.notifications.keep_recipient(user_id, registered.email, language, now)
+    await uow.notifications.keep_address(user_id, registered.email, now)
+    await uow.notifications.keep_profile(
+        user_id,
+        language,
+        registered.time_zone or DEFAULT_TIME_ZONE,  # Identity's events before zones: none.
+        registered.profile_revision,
+        now,
+    )
     if registered.HasField("sealed_email_verification_token"):  # Not social sign-ins: verified.
         sealed = registered.sealed_email_verification_token
         values = {
@@ -150,6 +160,23 @@ async def on_user_registered(
             values,
             now,
         )
+
+
+async def on_profile_changed(
+    envelope: Envelope, uow: NotificationsUnitOfWork, clock: Clock = utcnow
+) -> None:
+    """Consumes `identity.user.profile_changed`: messages follow the user's new language, and
+    quiet hours, reminders and times in messages their new time zone — unless an even newer
+    revision of the profile arrived first."""
+    changed = UserProfileChanged()
+    envelope.data.Unpack(changed)
+    await uow.notifications.keep_profile(
+        parse_user_name(changed.user, "user"),
+        negotiate_locale(changed.language_code),
+        changed.time_zone,
+        changed.profile_revision,
+        clock(),
+    )
 
 
 async def on_email_change_requested(
@@ -190,7 +217,7 @@ async def on_email_changed(
     envelope.data.Unpack(changed)
     user_id = parse_user_name(changed.user, "user")
     language, now = negotiate_locale(changed.language_code), clock()
-    await uow.notifications.keep_recipient(user_id, changed.email, language, now)
+    await uow.notifications.keep_address(user_id, changed.email, now)
     values = {"new_email": partly_hidden(changed.email), "link": mail.link("password-reset")}
     await mail.send(
         uow,
