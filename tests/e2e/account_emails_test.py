@@ -1,17 +1,22 @@
 """Identity's events as Notifications uses them, through Envoy, with a real SMTP server
 (aiosmtpd): the links' tokens reach the member's mailbox and nowhere else — not the NATS
-stream, not Identity's outbox — and the member's time zone in Notifications follows their
-Identity profile, never going back to an older one."""
+stream, not Identity's outbox; the welcome email's link verifies the address in a browser, or
+opens the app, which the edge's /.well-known/ documents name; and the member's time zone in
+Notifications follows their Identity profile, never going back to an older one."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from functools import partial
 from typing import cast
 from urllib.parse import parse_qs, urlparse
+from urllib.request import Request, urlopen
 
 import nats
 import pytest
@@ -28,17 +33,24 @@ from e2e.support import (
     Edge,
     EdgeFactory,
     call,
+    identity_settings,
     new_account,
     next_event,
     running_on_own_database,
+    sign_in,
     sign_up_body,
 )
 from notifications.support import Mailbox
+from stride.identity.config import IdentitySettings
+from stride.identity.domain.sessions import EMAIL_VERIFICATION_TTL
+from stride.identity.entrypoints.verify_page import render_verification_page
 from stride.identity.events.v1.events_pb2 import UserProfileChanged
+from stride.identity.service_layer import commands, handlers
+from stride.identity.service_layer.unit_of_work import IdentityUnitOfWork
 from stride.notifications.config import NotificationsSettings
 from stride.notifications.main import build_app
-from stride.platform.crypto.sealing import new_data_key_spec
-from stride.platform.db.engine import create_engine
+from stride.platform.crypto.sealing import DataKeyring, new_data_key_spec
+from stride.platform.db.engine import create_engine, session_factory
 from stride.platform.events.envelope import make_envelope, nats_subject, stream_name
 from stride.platform.grpc.server import GrpcApp, RunningServer
 from stride.platform.local.ports import free_port
@@ -46,6 +58,22 @@ from stride.platform.local.ports import free_port
 EDGE_PORT = free_port()  # Known before the edge starts: links point at it, JWKS come from it.
 EDGE_URL = f"http://127.0.0.1:{EDGE_PORT}"
 PROFILE_CHANGED = "identity.user.profile_changed.v1"
+IOS_APP = "ABCDE12345.app.stride.member"
+ANDROID_APP = "app.stride.member"
+ANDROID_FINGERPRINT = ":".join(["AB"] * 32)
+
+
+@pytest.fixture(scope="module")
+def identity_config(database_url: str, nats_url: str, event_prefix: str) -> IdentitySettings:
+    """Identity as deployed with the apps: they open its links when installed."""
+    return identity_settings(
+        database_url,
+        nats_url,
+        event_prefix,
+        apple_app_ids=[IOS_APP],
+        android_app_package=ANDROID_APP,
+        android_app_fingerprints=[ANDROID_FINGERPRINT],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -258,3 +286,84 @@ async def test_the_zone_in_notifications_follows_identity_and_never_goes_back(
     url = f"{edge.base_url}/v1/{member.name}/notificationPreferences"
     assert (await call("GET", url, **member.auth)).body["timeZone"] == "Europe/London"
     assert changed.time_zone == "Europe/London"
+
+
+async def page(url: str, **headers: str) -> tuple[int, str, str]:
+    """A page as a browser gets it: status, content type and text."""
+
+    def fetch() -> tuple[int, str, str]:
+        request = Request(url, headers=headers)  # noqa: S310 - the edge on loopback.
+        with urlopen(request, timeout=10) as response:  # noqa: S310
+            return response.status, response.headers["content-type"], response.read().decode()
+
+    return await asyncio.to_thread(fetch)
+
+
+async def test_the_welcome_email_s_link_verifies_the_address_in_a_browser(
+    edge: Edge, mailbox: tuple[Mailbox, int]
+) -> None:
+    box, _ = mailbox
+    body = sign_up_body(languageCode="ar", displayName="Layla")
+    assert (await call("POST", f"{edge.base_url}/v1/users:signUp", body)).status == 200
+    welcome = await email_to(box, body["email"], "Stride")
+    link = link_in(welcome)
+    before = await sign_in(edge, body["email"])
+
+    status, content_type, opened = await page(link)
+    after = await sign_in(edge, body["email"])
+    _, _, again = await page(link)
+    _, _, bogus = await page(f"{EDGE_URL}/verify-email?token=not-a-token", accept_language="en")
+
+    assert urlparse(link).path == "/verify-email"
+    assert (before.status, after.status) == (400, 200)  # Unverified, then verified.
+    assert (status, content_type) == (200, "text/html; charset=utf-8")
+    assert 'dir="rtl"' in opened
+    assert "شكرًا يا Layla، تم تأكيد بريدك الإلكتروني" in opened
+    assert "هذا البريد الإلكتروني مؤكَّد بالفعل" in again  # The link works once.
+    assert 'lang="en"' in bogus
+    assert "This link does not work" in bogus
+
+
+async def test_an_expired_link_says_so_in_the_account_s_language(
+    edge: Edge, mailbox: tuple[Mailbox, int], identity_config: IdentitySettings
+) -> None:
+    box, _ = mailbox
+    body = sign_up_body(languageCode="en")
+    await call("POST", f"{edge.base_url}/v1/users:signUp", body)
+    token = token_of(link_in(await email_to(box, body["email"], "confirm your email")))
+    engine = create_engine(identity_config.database_url)
+    new_uow = partial(
+        IdentityUnitOfWork,
+        session_factory(engine),
+        DataKeyring.from_spec(identity_config.data_keys, identity_config.data_key_active),
+        identity_config.event_secrets(),
+    )
+    later = datetime.now(UTC) + EMAIL_VERIFICATION_TTL + timedelta(minutes=1)
+    try:
+        opened = await handlers.open_verification_link(
+            commands.VerifyEmail(token), new_uow(), clock=lambda: later
+        )
+    finally:
+        await engine.dispose()
+    still = await sign_in(edge, body["email"])
+
+    assert opened.outcome is handlers.LinkOutcome.EXPIRED
+    assert "This link has expired" in render_verification_page(opened, "ar")
+    assert still.status == 400  # Not verified by an expired link.
+
+
+async def test_the_edge_names_the_apps_that_open_the_account_links(edge: Edge) -> None:
+    _, apple_type, apple = await page(f"{EDGE_URL}/.well-known/apple-app-site-association")
+    _, android_type, android = await page(f"{EDGE_URL}/.well-known/assetlinks.json")
+
+    assert apple_type == android_type == "application/json"
+    (ios,) = json.loads(apple)["applinks"]["details"]
+    assert ios["appIDs"] == [IOS_APP]
+    assert {"/": "/verify-email"} in ios["components"]
+    (statement,) = json.loads(android)
+    assert statement["relation"] == ["delegate_permission/common.handle_all_urls"]
+    assert statement["target"] == {
+        "namespace": "android_app",
+        "package_name": ANDROID_APP,
+        "sha256_cert_fingerprints": [ANDROID_FINGERPRINT],
+    }

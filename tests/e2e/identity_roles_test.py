@@ -169,10 +169,13 @@ def test_every_authenticated_rpc_has_a_denial_case() -> None:
     public = {
         "SignUp",
         "VerifyEmail",
+        "OpenEmailVerificationLink",
         "SignIn",
         "SignInWithProvider",
         "RefreshSession",
         "GetJwks",
+        "GetAppleAppSiteAssociation",
+        "GetAssetLinks",
         "RequestPasswordReset",
         "OpenPasswordResetLink",
         "CompletePasswordReset",

@@ -55,10 +55,13 @@ IDENTITY = ServiceEntry(
         for method in (
             "SignUp",
             "VerifyEmail",
+            "OpenEmailVerificationLink",
             "SignIn",
             "SignInWithProvider",
             "RefreshSession",
             "GetJwks",
+            "GetAppleAppSiteAssociation",
+            "GetAssetLinks",
             "RequestPasswordReset",
             "OpenPasswordResetLink",
             "CompletePasswordReset",
@@ -70,6 +73,7 @@ IDENTITY = ServiceEntry(
         for method in (
             "SignUp",
             "VerifyEmail",
+            "OpenEmailVerificationLink",
             "SignIn",
             "SignInWithProvider",
             "RefreshSession",

@@ -20,6 +20,7 @@ from stride.identity.adapters.tables import (
     UserRecord,
 )
 from stride.identity.domain.model import RoleGrant, User
+from stride.identity.domain.sessions import EmailVerification
 from stride.platform.errors import AlreadyExists
 
 
@@ -114,6 +115,12 @@ class UserRepository:
                 token_hash=token_hash, user_id=user.id, email=user.email, expires_at=expires_at
             )
         )
+
+    async def email_verification(self, token_hash: bytes) -> EmailVerification | None:
+        record = await self._session.get(EmailVerificationRecord, token_hash)
+        if record is None:
+            return None
+        return EmailVerification(record.user_id, record.expires_at, record.used_at)
 
     async def use_email_verification(self, token_hash: bytes, now: datetime) -> uuid.UUID | None:
         """Marks the token used and returns its user, if it is unused and unexpired."""

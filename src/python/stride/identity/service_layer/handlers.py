@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -148,16 +149,52 @@ async def update_profile(
     return user
 
 
+class LinkOutcome(enum.Enum):
+    """What opening a verification link did."""
+
+    VERIFIED = "verified"
+    ALREADY_VERIFIED = "already_verified"  # A link used before, or an address verified since.
+    EXPIRED = "expired"
+    INVALID = "invalid"  # No such link.
+
+
+@dataclass(frozen=True)
+class OpenedLink:
+    outcome: LinkOutcome
+    user: User | None  # Whose link it is, when it is one of ours.
+
+
+async def open_verification_link(
+    command: commands.VerifyEmail, uow: IdentityUnitOfWork, clock: Clock = utcnow
+) -> OpenedLink:
+    """Verifies the address if the link is unused and unexpired; otherwise says why not, for
+    the page a browser shows (nothing raised: every outcome is an answer)."""
+    now, token_hash = clock(), hash_opaque_token(command.token)
+    async with uow:
+        link = await uow.users.email_verification(token_hash)
+        if link is None:
+            return OpenedLink(LinkOutcome.INVALID, None)
+        # Used up in the transaction that verifies: of two openings at once, one verifies.
+        if link.usable(now) and await uow.users.use_email_verification(token_hash, now):
+            user = await _mark_email_verified(uow, link.user_id, now)
+            await uow.commit()
+            return OpenedLink(LinkOutcome.VERIFIED, user)
+        user = await existing_user(uow, link.user_id)
+    if user.email_verified:
+        return OpenedLink(LinkOutcome.ALREADY_VERIFIED, user)
+    if now >= link.expires_at:
+        return OpenedLink(LinkOutcome.EXPIRED, user)
+    return OpenedLink(LinkOutcome.INVALID, user)
+
+
 async def verify_email(
     command: commands.VerifyEmail, uow: IdentityUnitOfWork, clock: Clock = utcnow
 ) -> User:
-    async with uow:
-        user_id = await uow.users.use_email_verification(hash_opaque_token(command.token), clock())
-        if user_id is None:
-            raise FailedPrecondition("VERIFICATION_TOKEN_INVALID", "email.verification_invalid")
-        user = await _mark_email_verified(uow, user_id, clock())
-        await uow.commit()
-    return user
+    """The app's way: the token it was handed by the link; an unusable one is an error."""
+    opened = await open_verification_link(command, uow, clock)
+    if opened.outcome is not LinkOutcome.VERIFIED or opened.user is None:
+        raise FailedPrecondition("VERIFICATION_TOKEN_INVALID", "email.verification_invalid")
+    return opened.user
 
 
 async def confirm_email(user_id: uuid.UUID, uow: IdentityUnitOfWork, clock: Clock = utcnow) -> User:
