@@ -22,12 +22,9 @@ import nats
 import pytest
 import pytest_asyncio
 from aiosmtpd.controller import Controller
-from pydantic import SecretStr
 from sqlalchemy import text
 
 from e2e.support import (
-    EVENT_SECRET_KEY_ACTIVE,
-    EVENT_SECRET_KEY_SPEC,
     PASSWORD,
     Account,
     Edge,
@@ -36,6 +33,7 @@ from e2e.support import (
     identity_settings,
     new_account,
     next_event,
+    notifications_settings,
     running_on_own_database,
     sign_in,
     sign_up_body,
@@ -47,9 +45,8 @@ from stride.identity.entrypoints.verify_page import render_verification_page
 from stride.identity.events.v1.events_pb2 import UserProfileChanged
 from stride.identity.service_layer import commands, handlers
 from stride.identity.service_layer.unit_of_work import IdentityUnitOfWork
-from stride.notifications.config import NotificationsSettings
 from stride.notifications.main import build_app
-from stride.platform.crypto.sealing import DataKeyring, new_data_key_spec
+from stride.platform.crypto.sealing import DataKeyring
 from stride.platform.db.engine import create_engine, session_factory
 from stride.platform.events.envelope import make_envelope, nats_subject, stream_name
 from stride.platform.grpc.server import GrpcApp, RunningServer
@@ -91,22 +88,16 @@ async def notifications(
 ) -> AsyncIterator[RunningServer]:
     async def app(database_url: str) -> GrpcApp:
         return await build_app(
-            NotificationsSettings(
-                database_url=database_url,
-                nats_url=nats_url,
-                events_prefix=event_prefix,
-                grpc_port=free_port(),
-                jwks_url=f"{EDGE_URL}/.well-known/jwks.json",
+            notifications_settings(
+                database_url,
+                nats_url,
+                event_prefix,
+                EDGE_URL,
                 smtp_host="127.0.0.1",
                 smtp_port=mailbox[1],
                 smtp_starttls=False,
                 public_base_url=EDGE_URL,
                 send_every_seconds=0.1,
-                data_keys=new_data_key_spec("e2e"),
-                data_key_active="e2e",
-                event_secret_keys=SecretStr(EVENT_SECRET_KEY_SPEC),
-                event_secret_key_active=EVENT_SECRET_KEY_ACTIVE,
-                shutdown_grace_seconds=1,
             )
         )
 

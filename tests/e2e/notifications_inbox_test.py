@@ -14,21 +14,18 @@ import pytest_asyncio
 from pydantic import SecretStr
 
 from e2e.support import (
-    EVENT_SECRET_KEY_ACTIVE,
-    EVENT_SECRET_KEY_SPEC,
     Edge,
     EdgeFactory,
     call,
     new_account,
     new_admin,
+    notifications_settings,
     running_on_own_database,
     violations,
 )
 from stride.identity.config import IdentitySettings
-from stride.notifications.config import NotificationsSettings
 from stride.notifications.domain.unsubscribe import unsubscribe_token
 from stride.notifications.main import build_app
-from stride.platform.crypto.sealing import new_data_key_spec
 from stride.platform.events.envelope import make_envelope, nats_subject
 from stride.platform.events.outbox import ensure_stream
 from stride.platform.grpc.server import GrpcApp, RunningServer
@@ -48,18 +45,12 @@ async def notifications(
 
     async def app(database_url: str) -> GrpcApp:
         return await build_app(
-            NotificationsSettings(
-                database_url=database_url,
-                nats_url=nats_url,
-                events_prefix=event_prefix,
-                grpc_port=free_port(),
-                jwks_url=f"http://127.0.0.1:{EDGE_PORT}/.well-known/jwks.json",
+            notifications_settings(
+                database_url,
+                nats_url,
+                event_prefix,
+                f"http://127.0.0.1:{EDGE_PORT}",
                 unsubscribe_secret=SecretStr(UNSUBSCRIBE_SECRET),
-                data_keys=new_data_key_spec("e2e"),
-                data_key_active="e2e",
-                event_secret_keys=SecretStr(EVENT_SECRET_KEY_SPEC),
-                event_secret_key_active=EVENT_SECRET_KEY_ACTIVE,
-                shutdown_grace_seconds=1,
             )
         )
 

@@ -37,6 +37,7 @@ from stride.identity.config import IdentitySettings
 from stride.identity.entrypoints.admin import run_admin_command
 from stride.identity.events.v1.events_pb2 import UserRegistered
 from stride.identity.main import build_app
+from stride.notifications.config import NotificationsSettings
 from stride.platform.crypto.sealing import DataKeyring, new_data_key_spec
 from stride.platform.db.engine import drop_database, ensure_database
 from stride.platform.events.envelope import stream_name
@@ -79,6 +80,28 @@ def identity_settings(
         "shutdown_grace_seconds": 1,
     }
     return IdentitySettings(
+        database_url=database_url,
+        nats_url=nats_url,
+        events_prefix=event_prefix,
+        **{**defaults, **overrides},
+    )
+
+
+def notifications_settings(
+    database_url: str, nats_url: str, event_prefix: str, edge_url: str, **overrides: Any
+) -> NotificationsSettings:
+    """Notifications as the end-to-end modules run it: trusting the edge's JWKS, opening what
+    Identity seals with the suite's event-secret keys."""
+    defaults: dict[str, Any] = {
+        "grpc_port": free_port(),
+        "jwks_url": f"{edge_url}/.well-known/jwks.json",
+        "data_keys": new_data_key_spec("e2e"),
+        "data_key_active": "e2e",
+        "event_secret_keys": SecretStr(EVENT_SECRET_KEY_SPEC),
+        "event_secret_key_active": EVENT_SECRET_KEY_ACTIVE,
+        "shutdown_grace_seconds": 1,
+    }
+    return NotificationsSettings(
         database_url=database_url,
         nats_url=nats_url,
         events_prefix=event_prefix,

@@ -14,6 +14,13 @@ _ANDROID_PACKAGE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+
 _SHA256_FINGERPRINT = re.compile(r"^([0-9A-F]{2}:){31}[0-9A-F]{2}$")
 
 
+def _all_matching(pattern: re.Pattern[str], values: list[str], what: str) -> list[str]:
+    wrong = [value for value in values if not pattern.match(value)]
+    if wrong:
+        raise ValueError(f"not {what}: {', '.join(wrong)}")
+    return values
+
+
 class IdentitySettings(WithDataKeys, WithEventSecrets):
     """Data keys seal the private signing keys and the MFA secrets; event-secret keys seal the
     tokens of the links Notifications emails."""
@@ -37,25 +44,18 @@ class IdentitySettings(WithDataKeys, WithEventSecrets):
     @field_validator("apple_app_ids")
     @classmethod
     def _apple_app_ids(cls, value: list[str]) -> list[str]:
-        wrong = [app for app in value if not _APPLE_APP_ID.match(app)]
-        if wrong:
-            raise ValueError(f"not <Team ID>.<bundle id>: {', '.join(wrong)}")
-        return value
+        return _all_matching(_APPLE_APP_ID, value, "<Team ID>.<bundle id>")
 
     @field_validator("android_app_package")
     @classmethod
     def _android_package(cls, value: str) -> str:
-        if value and not _ANDROID_PACKAGE.match(value):
-            raise ValueError("not an Android package name")
+        _all_matching(_ANDROID_PACKAGE, [value] if value else [], "an Android package name")
         return value
 
     @field_validator("android_app_fingerprints")
     @classmethod
     def _fingerprints(cls, value: list[str]) -> list[str]:
-        wrong = [entry for entry in value if not _SHA256_FINGERPRINT.match(entry)]
-        if wrong:
-            raise ValueError(f"not a SHA-256 fingerprint (AB:CD:…): {', '.join(wrong)}")
-        return value
+        return _all_matching(_SHA256_FINGERPRINT, value, "a SHA-256 fingerprint (AB:CD:…)")
 
     @model_validator(mode="after")
     def _android_app_whole(self) -> IdentitySettings:

@@ -11,6 +11,7 @@ from functools import partial
 import nats
 import pytest
 import pytest_asyncio
+from nats.aio.msg import Msg
 from opentelemetry import trace
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -160,6 +161,25 @@ async def test_a_transient_failure_is_retried(
         await consumer.stop()
 
 
+async def dead_letter_of(
+    event: Envelope,
+    handler: Handler,
+    sessions: async_sessionmaker[AsyncSession],
+    js: nats.js.JetStreamContext,
+    nats_url: str,
+    prefix: str,
+) -> Msg:
+    """Publishes `event` to `handler`'s consumer and returns its dead letter."""
+    dead_letters = await js.subscribe(dead_letter_subject(prefix, handler.consumer))
+    consumer = consumer_for(handler, sessions, nats_url, prefix)
+    await consumer.start()
+    try:
+        await js.publish(nats_subject(prefix, event.type), event.SerializeToString())
+        return await dead_letters.next_msg(timeout=20)
+    finally:
+        await consumer.stop()
+
+
 async def test_a_poison_event_is_dead_lettered_after_max_deliveries(
     sessions: async_sessionmaker[AsyncSession],
     js: nats.js.JetStreamContext,
@@ -168,14 +188,7 @@ async def test_a_poison_event_is_dead_lettered_after_max_deliveries(
 ) -> None:
     handler = Handler("poison", failures=99)
     event = envelope("poison")
-    dead_letters = await js.subscribe(dead_letter_subject(event_prefix, "poison"))
-    consumer = consumer_for(handler, sessions, nats_url, event_prefix)
-    await consumer.start()
-    try:
-        await js.publish(nats_subject(event_prefix, event.type), event.SerializeToString())
-        message = await dead_letters.next_msg(timeout=20)
-    finally:
-        await consumer.stop()
+    message = await dead_letter_of(event, handler, sessions, js, nats_url, event_prefix)
     assert Envelope.FromString(message.data).id == event.id
     assert message.headers is not None
     assert "transient failure" in message.headers["Stride-Error"]
@@ -196,14 +209,7 @@ async def test_an_unprocessable_event_is_dead_lettered_without_retries(
 
     handler = Refusing("refused")
     event = envelope("refused")
-    dead_letters = await js.subscribe(dead_letter_subject(event_prefix, "refused"))
-    consumer = consumer_for(handler, sessions, nats_url, event_prefix)
-    await consumer.start()
-    try:
-        await js.publish(nats_subject(event_prefix, event.type), event.SerializeToString())
-        message = await dead_letters.next_msg(timeout=20)
-    finally:
-        await consumer.stop()
+    message = await dead_letter_of(event, handler, sessions, js, nats_url, event_prefix)
     assert Envelope.FromString(message.data).id == event.id
     assert message.headers is not None
     assert "sealed for another event" in message.headers["Stride-Error"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import Delete, delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
@@ -31,22 +31,17 @@ async def prune_outbox(
     batch_size: int = PRUNE_BATCH,
 ) -> int:
     """Deletes outbox rows published before `published_before`; how many."""
-    pruned = 0
-    while True:
-        async with sessions() as session, session.begin():
-            batch = (
-                select(col(OutboxRecord.id))
-                .where(col(OutboxRecord.published_at) < published_before)
-                .limit(batch_size)
-                .with_for_update(skip_locked=True)
-            )
-            deleted = await session.execute(
-                delete(OutboxRecord).where(col(OutboxRecord.id).in_(batch.scalar_subquery()))
-            )
-        count: int = deleted.rowcount  # type: ignore[attr-defined]
-        pruned += count
-        if count < batch_size:
-            return pruned
+    batch = (
+        select(col(OutboxRecord.id))
+        .where(col(OutboxRecord.published_at) < published_before)
+        .limit(batch_size)
+        .with_for_update(skip_locked=True)
+    )
+    return await _in_batches(
+        sessions,
+        delete(OutboxRecord).where(col(OutboxRecord.id).in_(batch.scalar_subquery())),
+        batch_size,
+    )
 
 
 async def prune_inbox(
@@ -55,17 +50,25 @@ async def prune_inbox(
     batch_size: int = PRUNE_BATCH,
 ) -> int:
     """Deletes inbox rows of events applied before `processed_before`; how many."""
+    key = tuple_(col(InboxRecord.consumer), col(InboxRecord.event_id))
+    batch = (
+        select(col(InboxRecord.consumer), col(InboxRecord.event_id))
+        .where(col(InboxRecord.processed_at) < processed_before)
+        .limit(batch_size)
+        .with_for_update(skip_locked=True)
+    )
+    return await _in_batches(sessions, delete(InboxRecord).where(key.in_(batch)), batch_size)
+
+
+async def _in_batches(
+    sessions: async_sessionmaker[AsyncSession], delete_batch: Delete, batch_size: int
+) -> int:
+    """Runs `delete_batch` (at most `batch_size` rows) in one short transaction after
+    another until a batch comes up short; how many rows it deleted."""
     pruned = 0
     while True:
         async with sessions() as session, session.begin():
-            batch = (
-                select(col(InboxRecord.consumer), col(InboxRecord.event_id))
-                .where(col(InboxRecord.processed_at) < processed_before)
-                .limit(batch_size)
-                .with_for_update(skip_locked=True)
-            )
-            key = tuple_(col(InboxRecord.consumer), col(InboxRecord.event_id))
-            deleted = await session.execute(delete(InboxRecord).where(key.in_(batch)))
+            deleted = await session.execute(delete_batch)
         count: int = deleted.rowcount  # type: ignore[attr-defined]
         pruned += count
         if count < batch_size:
