@@ -53,7 +53,7 @@ async def report(
     )
     uow = new_uow()
     async with uow:
-        await fees.charge_fee(new_uow, payments, envelope, uow.session)
+        await fees.charge_fee(envelope, uow, payments)
         await uow.commit()
 
 

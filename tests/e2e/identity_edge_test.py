@@ -22,6 +22,7 @@ from e2e.support import (
     descriptions,
     new_account,
     next_event,
+    opened_token,
     reason,
     sign_up_body,
     violations,
@@ -130,7 +131,7 @@ async def test_native_grpc_works_through_the_same_port(edge: Edge) -> None:
     assert response.user.name.startswith("users/")
 
 
-async def test_sign_up_publishes_user_registered_with_a_verification_token(
+async def test_sign_up_publishes_user_registered_with_a_sealed_verification_token(
     edge: Edge, nats_url: str, event_prefix: str
 ) -> None:
     body = sign_up_body()
@@ -143,7 +144,10 @@ async def test_sign_up_publishes_user_registered_with_a_verification_token(
         lambda registered: registered.user == user["name"],
     )
     assert payload.email == body["email"]
-    assert len(payload.email_verification_token) >= 40
+    sealed = payload.sealed_email_verification_token
+    token = opened_token(envelope, user["name"], body["email"], sealed)
+    assert len(token) >= 40
+    assert token.encode() not in envelope.SerializeToString()
     assert envelope.source == "identity"
     assert envelope.subject == user["name"]
     assert headers["Nats-Msg-Id"] == envelope.id

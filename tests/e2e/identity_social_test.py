@@ -101,7 +101,7 @@ async def test_a_first_google_sign_in_creates_a_verified_account(
         UserRegistered,
         lambda event: event.user == user["name"],
     )
-    assert registered.email_verification_token == ""  # Google already verified it.
+    assert not registered.HasField("sealed_email_verification_token")  # Google verified it.
 
     again_nonce = secrets.token_urlsafe(16)
     again_code = google.consent("g-12345", nonce=again_nonce, email=address, email_verified=True)

@@ -29,6 +29,7 @@ from billing.stripe_support import API_KEY, WEBHOOK_SECRET
 from stride.billing.config import BillingSettings
 from stride.billing.main import build_app as build_billing
 from stride.events.v1.envelope_pb2 import Envelope
+from stride.events.v1.sealed_secret_pb2 import SealedSecret
 from stride.gateway.catalog import SERVICES
 from stride.gateway.descriptors import build_descriptor_set
 from stride.gateway.envoy_config import EdgeSettings, render
@@ -39,9 +40,10 @@ from stride.identity.events.v1.events_pb2 import UserRegistered
 from stride.identity.main import build_app
 from stride.notifications.config import NotificationsSettings
 from stride.notifications.main import build_app as build_notifications
-from stride.platform.crypto.sealing import new_data_key_spec
+from stride.platform.crypto.sealing import DataKeyring, new_data_key_spec
 from stride.platform.db.engine import drop_database, ensure_database
 from stride.platform.events.envelope import stream_name
+from stride.platform.events.secrets import open_secret
 from stride.platform.grpc.server import GrpcApp, RunningServer, start
 from stride.platform.local.envoy import EnvoyProcess, validate_config, write_config
 from stride.platform.local.ports import free_port
@@ -56,6 +58,10 @@ APP_ORIGIN = "https://app.stride.example"
 SCHEDULING_SERVICE_KEY = new_service_key_spec("scheduling-test")
 SCHEDULING_DATA_KEYS = new_data_key_spec("test1")  # Check-in codes are signed under it.
 UNSUBSCRIBE_SECRET = "e2e-unsubscribe-secret-0123456789abcdef"
+# The event-secret keys Identity and Notifications share under test; the tests keep a copy,
+# as Notifications does, to read a link's token where no Notifications runs.
+EVENT_SECRET_KEY_SPEC = new_data_key_spec("events1")
+EVENT_SECRET_KEY_ACTIVE = "events1"
 
 
 @dataclass(frozen=True)
@@ -78,10 +84,36 @@ def identity_settings(
         "grpc_port": free_port(),
         "data_keys": new_data_key_spec("test1"),
         "data_key_active": "test1",
+        "event_secret_keys": SecretStr(EVENT_SECRET_KEY_SPEC),
+        "event_secret_key_active": EVENT_SECRET_KEY_ACTIVE,
         "signing_key_publish_ahead_seconds": 0,
         "shutdown_grace_seconds": 1,
     }
     return IdentitySettings(
+        database_url=database_url,
+        nats_url=nats_url,
+        events_prefix=event_prefix,
+        **{**defaults, **overrides},
+    )
+
+
+def notifications_settings(
+    database_url: str, nats_url: str, event_prefix: str, jwks_url: str, **overrides: Any
+) -> NotificationsSettings:
+    """Notifications as the end-to-end modules run it: trusting the access tokens of the JWKS
+    at `jwks_url`, opening what Identity seals with the suite's event-secret keys; without push
+    (no FCM key) unless `overrides` give one: the inbox still fills."""
+    defaults: dict[str, Any] = {
+        "grpc_port": free_port(),
+        "jwks_url": jwks_url,
+        "data_keys": new_data_key_spec("e2e"),
+        "data_key_active": "e2e",
+        "event_secret_keys": SecretStr(EVENT_SECRET_KEY_SPEC),
+        "event_secret_key_active": EVENT_SECRET_KEY_ACTIVE,
+        "unsubscribe_secret": SecretStr(UNSUBSCRIBE_SECRET),
+        "shutdown_grace_seconds": 1,
+    }
+    return NotificationsSettings(
         database_url=database_url,
         nats_url=nats_url,
         events_prefix=event_prefix,
@@ -171,23 +203,11 @@ async def running_scheduling(
 async def running_notifications(
     postgres_server_url: str, nats_url: str, event_prefix: str, jwks_url: str, **settings: Any
 ) -> AsyncIterator[RunningServer]:
-    """Notifications; without push (no FCM key) unless `settings` give one: the inbox still
-    fills."""
+    """Notifications on a database of its own (see notifications_settings)."""
 
     async def app(database_url: str) -> GrpcApp:
         return await build_notifications(
-            NotificationsSettings(
-                database_url=database_url,
-                nats_url=nats_url,
-                events_prefix=event_prefix,
-                grpc_port=free_port(),
-                jwks_url=jwks_url,
-                unsubscribe_secret=SecretStr(UNSUBSCRIBE_SECRET),
-                data_keys=new_data_key_spec("e2e"),
-                data_key_active="e2e",
-                shutdown_grace_seconds=1,
-                **settings,
-            )
+            notifications_settings(database_url, nats_url, event_prefix, jwks_url, **settings)
         )
 
     async with running_on_own_database(postgres_server_url, "notifications", app) as running:
@@ -423,16 +443,22 @@ class Account:
         return bearer(self.access_token)
 
 
+def opened_token(envelope: Envelope, user: str, recipient: str, sealed: SealedSecret) -> str:
+    """The token an event carries sealed, opened as Notifications opens it for the email."""
+    keys = DataKeyring.from_spec(EVENT_SECRET_KEY_SPEC, EVENT_SECRET_KEY_ACTIVE)
+    return open_secret(keys, sealed, event_type=envelope.type, user=user, recipient=recipient)
+
+
 async def verification_token(nats_url: str, prefix: str, user_name: str) -> str:
-    """What the welcome email would carry: the token from `user.registered`."""
-    _, payload, _ = await next_event(
+    """What the welcome email carries: the token sealed in `user.registered`."""
+    envelope, payload, _ = await next_event(
         nats_url,
         prefix,
         "identity.user.registered.v1",
         UserRegistered,
         lambda registered: registered.user == user_name,
     )
-    return str(payload.email_verification_token)
+    return opened_token(envelope, user_name, payload.email, payload.sealed_email_verification_token)
 
 
 async def sign_in(edge: Edge, email: str, password: str = PASSWORD, **headers: str) -> Reply:

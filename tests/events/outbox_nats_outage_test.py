@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from functools import partial
 
 import pytest_asyncio
 from sqlalchemy import text
@@ -40,8 +41,8 @@ async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncS
     await engine.dispose()
 
 
-async def record_effect(envelope: Envelope, session: AsyncSession) -> None:
-    await session.execute(
+async def record_effect(envelope: Envelope, uow: UnitOfWork) -> None:
+    await uow.session.execute(
         text("INSERT INTO effects (event_id) VALUES (:event_id)"), {"event_id": envelope.id}
     )
 
@@ -71,7 +72,7 @@ async def test_outbox_drains_after_nats_returns_with_no_duplicate_effect(
         sessions, nats_url=embedded_nats.url, prefix=prefix, source=SOURCE, idle_poll_seconds=0.05
     )
     consumer = EventConsumer(
-        sessions,
+        partial(UnitOfWork, sessions, SOURCE),
         record_effect,
         nats_url=embedded_nats.url,
         prefix=prefix,

@@ -93,3 +93,22 @@ def test_internal_rpcs_callers_hold_keys_and_their_services_trust_keys() -> None
             assert "STRIDE_TRUSTED_SERVICE_KEYS" in environment(service), contract.path
             for caller in contract.access.callers:
                 assert "STRIDE_SERVICE_KEY" in environment(by_name[caller]), (contract.path, caller)
+
+
+def secret_refs(deployment: str, variable: str) -> list[dict[str, str]]:
+    (container,) = by_kind_and_name("Deployment", deployment)["spec"]["template"]["spec"][
+        "containers"
+    ]
+    return [
+        env["valueFrom"]["secretKeyRef"]
+        for env in container["env"]
+        if env["name"] == variable and "secretKeyRef" in env.get("valueFrom", {})
+    ]
+
+
+def test_only_identity_and_notifications_hold_the_event_secret_keys_from_one_secret() -> None:
+    for variable in ("STRIDE_EVENT_SECRET_KEYS", "STRIDE_EVENT_SECRET_KEY_ACTIVE"):
+        holders = {service.name: secret_refs(service.name, variable) for service in SERVICES}
+        assert {name for name, refs in holders.items() if refs} == {"identity", "notifications"}
+        assert holders["identity"] == holders["notifications"]
+        assert holders["identity"][0]["name"] == "event-secrets"

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import pytest_asyncio
 
-from notifications.support import Mailbox
+from notifications.support import Mailbox, lives_in
 from stack.fcm import PROJECT_ID, FcmServer
 from stride.billing.events.v1.events_pb2 import SubscriptionChanged
 from stride.notifications.adapters.fcm_push import FcmPush, ServiceAccount
@@ -83,17 +83,15 @@ async def members_in(
     for index in range(count):
         member = Member(uuid.uuid4(), f"fcm-{uuid.uuid4().hex}", ("ar", "en")[index % 2])
         async with new_uow() as uow:
-            await uow.notifications.keep_recipient(
-                member.id, f"{member.id}@example.com", member.language, NOW
-            )
+            await uow.notifications.keep_address(member.id, f"{member.id}@example.com", NOW)
             await uow.commit()
+        await lives_in(new_uow, member.id, zone, member.language)
         with authenticated_as(Principal(user_id=str(member.id), roles=frozenset({"member"}))):
             await members.register(new_uow(), member.id, member.token, platform)
             await members.update_preferences(
                 new_uow(),
                 member.id,
                 {
-                    "time_zone": zone,
                     "marketing_push": opted_in,
                     "quiet_hours_start": quiet[0],
                     "quiet_hours_end": quiet[1],
@@ -316,7 +314,7 @@ async def test_a_win_back_campaign_reaches_lapsed_members_only(
         event.time.FromDatetime(at)
         uow = new_uow()
         async with uow:
-            await events.on_subscription_changed(event, uow.session, clock=lambda: NOW)
+            await events.on_subscription_changed(event, uow, clock=lambda: NOW)
             await uow.commit()
 
     await subscription(active, "activated", NOW - timedelta(days=60))

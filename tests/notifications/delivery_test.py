@@ -19,13 +19,21 @@ import nats
 import pytest
 import pytest_asyncio
 from google.protobuf.timestamp_pb2 import Timestamp
+from pydantic import SecretStr
 from sqlalchemy import text
 
-from notifications.support import DATA_KEY_SPEC, DATA_KEYS, Mailbox
+from notifications.support import (
+    DATA_KEY_SPEC,
+    EVENT_SECRET_KEY_SPEC,
+    EVENT_SECRETS,
+    Mailbox,
+    lives_in,
+)
 from stack.fcm import PROJECT_ID, FcmServer
 from stack.twilio import ACCOUNT_SID, SENDER, running_twilio
 from stride.billing.events.v1.events_pb2 import PaymentChanged, SubscriptionChanged
 from stride.events.v1.envelope_pb2 import Envelope
+from stride.events.v1.sealed_secret_pb2 import SealedSecret
 from stride.identity.events.v1.events_pb2 import (
     PasswordResetRequested,
     UserEmailChanged,
@@ -58,6 +66,7 @@ from stride.platform.auth import Principal, authenticated_as
 from stride.platform.errors import FailedPrecondition
 from stride.platform.events.envelope import make_envelope, nats_subject
 from stride.platform.events.outbox import ensure_stream
+from stride.platform.events.secrets import seal_secret
 from stride.platform.grpc.server import start
 from stride.platform.i18n import CATALOG
 from stride.platform.local.ports import free_port
@@ -101,6 +110,8 @@ def settings(
         shutdown_grace_seconds=1,
         data_keys=DATA_KEY_SPEC,
         data_key_active="test",
+        event_secret_keys=SecretStr(EVENT_SECRET_KEY_SPEC),
+        event_secret_key_active="events",
     )
 
 
@@ -138,15 +149,17 @@ def promotion(member: uuid.UUID, booking: str) -> Envelope:
 
 
 def password_reset(user: uuid.UUID, address: str, token: str) -> Envelope:
+    """Identity's event, the token sealed for Notifications as Identity seals it."""
+    reset = "identity.password_reset.requested.v1"
+    sealed = seal_secret(
+        EVENT_SECRETS, token, event_type=reset, user=f"users/{user}", recipient=address
+    )
     requested = PasswordResetRequested(
-        user=f"users/{user}", email=address, language_code="ar", token=token
+        user=f"users/{user}", email=address, language_code="ar", sealed_token=sealed
     )
     requested.expire_time.FromDatetime(datetime(2027, 1, 2, 3, 4, tzinfo=UTC))
     return make_envelope(
-        source="identity",
-        event_type="identity.password_reset.requested.v1",
-        subject=f"users/{user}",
-        payload=requested,
+        source="identity", event_type=reset, subject=f"users/{user}", payload=requested
     )
 
 
@@ -222,7 +235,7 @@ async def test_dead_tokens_are_pruned_and_an_unavailable_provider_is_retried(
     now = datetime.now(UTC)
     uow = new_uow()
     async with uow:
-        await events.notify(uow.session, "event-1", member, "waitlist.promoted", "s", now)
+        await events.notify(uow, "event-1", member, "waitlist.promoted", "s", now)
         await uow.commit()
     push = FcmPush(fcm.api_base, PROJECT_ID, ServiceAccount.from_json(fcm.key_json))
     try:
@@ -293,13 +306,13 @@ async def test_quiet_hours_defer_a_marketing_push_and_a_transactional_one_goes_n
     member, opted_out = uuid.uuid4(), uuid.uuid4()
     tokens = {user: f"fcm-{uuid.uuid4().hex}" for user in (member, opted_out)}
     for user, token in tokens.items():
+        await lives_in(new_uow, user, "Asia/Riyadh")
         with authenticated_as(Principal(user_id=str(user), roles=frozenset({"member"}))):
             await members.register(new_uow(), user, token, Platform.ANDROID)
             await members.update_preferences(
                 new_uow(),
                 user,
                 {
-                    "time_zone": "Asia/Riyadh",
                     "quiet_hours_start": "22:00",
                     "quiet_hours_end": "07:00",
                     "marketing_push": user == member,
@@ -312,10 +325,8 @@ async def test_quiet_hours_defer_a_marketing_push_and_a_transactional_one_goes_n
     uow = new_uow()
     async with uow:
         for user in (member, opted_out):
-            await events.notify(
-                uow.session, "offer-1", user, "test.offer", "s", late, Category.MARKETING
-            )
-        await events.notify(uow.session, "promo-1", member, "waitlist.promoted", "s", late)
+            await events.notify(uow, "offer-1", user, "test.offer", "s", late, Category.MARKETING)
+        await events.notify(uow, "promo-1", member, "waitlist.promoted", "s", late)
         await uow.commit()
 
     def titles(user: uuid.UUID) -> list[object]:
@@ -345,8 +356,7 @@ async def test_a_class_reminder_follows_its_booking_and_its_class(
     member, cancelling = uuid.uuid4(), uuid.uuid4()
     session = f"studios/olaya/classSessions/{uuid.uuid4()}"
     start = datetime(2027, 5, 10, 18, tzinfo=riyadh)
-    with authenticated_as(Principal(user_id=str(member), roles=frozenset({"member"}))):
-        await members.update_preferences(new_uow(), member, {"time_zone": "Asia/Riyadh"})
+    await lives_in(new_uow, member, "Asia/Riyadh")
 
     def booking(kind: str, user: uuid.UUID) -> Envelope:
         changed = BookingChanged(
@@ -360,7 +370,7 @@ async def test_a_class_reminder_follows_its_booking_and_its_class(
     async def consume(handler: Callable[..., Awaitable[None]], event: Envelope) -> None:
         uow = new_uow()
         async with uow:
-            await handler(event, uow.session, clock=lambda: start - timedelta(days=3))
+            await handler(event, uow, clock=lambda: start - timedelta(days=3))
             await uow.commit()
 
     await consume(events.on_booking_confirmed, booking("scheduling.booking.confirmed.v1", member))
@@ -405,20 +415,17 @@ async def test_marketing_pushes_are_capped_per_day_on_the_user_s_calendar(
     new_uow: partial[NotificationsUnitOfWork], fcm: FcmServer
 ) -> None:
     member, token = uuid.uuid4(), f"fcm-{uuid.uuid4().hex}"
+    await lives_in(new_uow, member, "Asia/Riyadh")
     with authenticated_as(Principal(user_id=str(member), roles=frozenset({"member"}))):
         await members.register(new_uow(), member, token, Platform.ANDROID)
-        await members.update_preferences(
-            new_uow(), member, {"time_zone": "Asia/Riyadh", "marketing_push": True}
-        )
+        await members.update_preferences(new_uow(), member, {"marketing_push": True})
     riyadh = ZoneInfo("Asia/Riyadh")
     days = [datetime(2027, 4, 1, 12, tzinfo=riyadh), datetime(2027, 4, 2, 0, 30, tzinfo=riyadh)]
     offers = [(days[0] + timedelta(minutes=n), f"offer-{n}") for n in range(4)]
     uow = new_uow()
     async with uow:
         for moment, event in [*offers, (days[1], "next-day")]:
-            await events.notify(
-                uow.session, event, member, "test.offer", "s", moment, Category.MARKETING
-            )
+            await events.notify(uow, event, member, "test.offer", "s", moment, Category.MARKETING)
         await uow.commit()
     push = FcmPush(fcm.api_base, PROJECT_ID, ServiceAccount.from_json(fcm.key_json))
     try:
@@ -436,8 +443,7 @@ async def test_members_are_told_when_their_class_or_their_payments_go_wrong(
     riyadh = ZoneInfo("Asia/Riyadh")
     booked, waitlisted, renewing, buyer = (uuid.uuid4() for _ in range(4))
     for user in (booked, renewing):
-        with authenticated_as(Principal(user_id=str(user), roles=frozenset({"member"}))):
-            await members.update_preferences(new_uow(), user, {"time_zone": "Asia/Riyadh"})
+        await lives_in(new_uow, user, "Asia/Riyadh")
     session = f"studios/olaya/classSessions/{uuid.uuid4()}"
     start = datetime(2027, 5, 10, 18, tzinfo=riyadh)
     cancelled = ClassChanged(
@@ -456,7 +462,7 @@ async def test_members_are_told_when_their_class_or_their_payments_go_wrong(
         )
         uow = new_uow()
         async with uow:
-            await handler(event, uow.session, clock=lambda: start - timedelta(days=3))
+            await handler(event, uow, clock=lambda: start - timedelta(days=3))
             await uow.commit()
 
     await consume(events.on_class_cancelled, "scheduling.class.cancelled.v1", cancelled)
@@ -509,7 +515,7 @@ async def test_a_delivery_out_of_retries_is_a_dead_letter_until_staff_retry_it(
     start = datetime(2027, 6, 1, 9, tzinfo=UTC)
     uow = new_uow()
     async with uow:
-        await events.notify(uow.session, "dl-1", member, "waitlist.promoted", "s", start)
+        await events.notify(uow, "dl-1", member, "waitlist.promoted", "s", start)
         await uow.emails.add(
             Email(
                 notification_id("dl-2", member),
@@ -564,10 +570,8 @@ async def test_transactional_messages_are_texted_to_members_who_gave_a_number(
     uow = new_uow()
     async with uow:
         for user in (texted, untexted):
-            await events.notify(uow.session, "tx-1", user, "waitlist.promoted", "s", now)
-        await events.notify(
-            uow.session, "offer-2", texted, "test.offer", "s", now, Category.MARKETING
-        )
+            await events.notify(uow, "tx-1", user, "waitlist.promoted", "s", now)
+        await events.notify(uow, "offer-2", texted, "test.offer", "s", now, Category.MARKETING)
         await uow.commit()
     async with running_twilio() as twilio:
         texter = TwilioSms(twilio.api_base, ACCOUNT_SID, twilio.auth_token, SENDER)
@@ -595,7 +599,13 @@ async def test_identity_s_links_reach_the_right_address_and_an_address_change_is
 ) -> None:
     mailbox, port = smtp
     user, old, new = uuid.uuid4(), f"{uuid.uuid4().hex}@example.com", f"{uuid.uuid4().hex}@x.org"
-    mail = events.AccountEmails(Templates(), "https://edge.stride.test", DATA_KEYS)
+    mail = events.AccountEmails(Templates(), "https://edge.stride.test", EVENT_SECRETS)
+
+    def sealed(token: str, event_type: str, to: str) -> SealedSecret:
+        return seal_secret(
+            EVENT_SECRETS, token, event_type=event_type, user=f"users/{user}", recipient=to
+        )
+
     expires = Timestamp()
     expires.FromDatetime(datetime(2027, 1, 2, 3, 4, tzinfo=UTC))
     identity_events = [
@@ -607,8 +617,10 @@ async def test_identity_s_links_reach_the_right_address_and_an_address_change_is
                 email=old,
                 display_name="Layla",
                 language_code="ar",
-                email_verification_token="verify-1",
                 email_verification_expire_time=expires,
+                sealed_email_verification_token=sealed(
+                    "verify-1", "identity.user.registered.v1", old
+                ),
             ),
         ),
         (
@@ -618,8 +630,8 @@ async def test_identity_s_links_reach_the_right_address_and_an_address_change_is
                 user=f"users/{user}",
                 new_email=new,
                 language_code="ar",
-                token="change-1",
                 expire_time=expires,
+                sealed_token=sealed("change-1", "identity.user.email_change_requested.v1", new),
             ),
         ),
         (
@@ -635,7 +647,7 @@ async def test_identity_s_links_reach_the_right_address_and_an_address_change_is
         for _ in range(2):  # Delivered twice: emailed once.
             uow = new_uow()
             async with uow:
-                await handler(event, uow.session, mail=mail)
+                await handler(event, uow, mail=mail)
                 await uow.commit()
     await sending.send_due_emails(new_uow, SmtpEmail("127.0.0.1", port, "Stride <n@stride.test>"))
     async with new_uow() as uow:

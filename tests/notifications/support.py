@@ -4,7 +4,8 @@ here)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -16,15 +17,21 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope as SmtpEnvelope
 
 from stack.fcm import FcmServer, running_fcm
+from stride.identity.events.v1.events_pb2 import UserProfileChanged
 from stride.notifications.main import MIGRATIONS
+from stride.notifications.service_layer import events
 from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
 from stride.platform.crypto.sealing import DataKeyring, new_data_key_spec
 from stride.platform.db.engine import create_engine, session_factory
 from stride.platform.db.migrations.runner import run_migrations
+from stride.platform.events.envelope import make_envelope
 from stride.platform.local.ports import free_port
 
 DATA_KEY_SPEC = new_data_key_spec("test")  # STRIDE_DATA_KEYS for the suites' services.
 DATA_KEYS = DataKeyring.from_spec(DATA_KEY_SPEC, "test")
+# STRIDE_EVENT_SECRET_KEYS: the suites seal the tokens of Identity's events, as Identity does.
+EVENT_SECRET_KEY_SPEC = new_data_key_spec("events")
+EVENT_SECRETS = DataKeyring.from_spec(EVENT_SECRET_KEY_SPEC, "events")
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -62,3 +69,29 @@ def smtp() -> Iterator[tuple[Mailbox, int]]:
     server.start()
     yield mailbox, port
     server.stop()
+
+
+async def lives_in(
+    new_uow: Callable[[], NotificationsUnitOfWork],
+    user: uuid.UUID,
+    time_zone: str,
+    language: str = "en",
+    revision: int = 1,
+) -> None:
+    """What Identity says of the user's zone and language (its `user.profile_changed`), as
+    Notifications' consumer applies it."""
+    changed = UserProfileChanged(
+        user=f"users/{user}",
+        language_code=language,
+        time_zone=time_zone,
+        profile_revision=revision,
+    )
+    event = make_envelope(
+        source="identity",
+        event_type="identity.user.profile_changed.v1",
+        subject=changed.user,
+        payload=changed,
+    )
+    async with new_uow() as uow:
+        await events.on_profile_changed(event, uow)
+        await uow.commit()

@@ -1,7 +1,7 @@
-"""The local stack's keys, kept in the data directory: one AES-256-GCM data key per service, so
-a restart can still open what the last run sealed, and one Ed25519 service key per service, with
-which it proves itself to the others' internal RPCs. In a cluster each service's keys come from
-its own Secret instead."""
+"""The local stack's keys, kept in the data directory so a restart can still open what the last
+run sealed: one AES-256-GCM data key per service, the event-secret key Identity and
+Notifications share, and one Ed25519 service key per service, with which it proves itself to the
+others' internal RPCs. In a cluster they come from Secrets instead."""
 
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ def _private_file(path: Path, create: str) -> str:
 
 
 def load_or_create_data_keys(path: Path) -> tuple[str, str]:
-    """(STRIDE_DATA_KEYS, STRIDE_DATA_KEY_ACTIVE) for one service."""
+    """(keys, active key id) — STRIDE_DATA_KEYS and STRIDE_DATA_KEY_ACTIVE for one service, or
+    STRIDE_EVENT_SECRET_KEYS and STRIDE_EVENT_SECRET_KEY_ACTIVE for those sharing a file."""
     fresh = {"keys": new_data_key_spec(ACTIVE_KEY_ID), "active": ACTIVE_KEY_ID}
     document = json.loads(_private_file(path, json.dumps(fresh)))
     return str(document["keys"]), str(document["active"])

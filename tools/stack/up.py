@@ -37,7 +37,7 @@ from stack.seed import (
     seed_demo_schedule,
     sign_up_demo_users,
 )
-from stride.gateway.catalog import BILLING, NOTIFICATIONS, SERVICES, ServiceEntry
+from stride.gateway.catalog import BILLING, IDENTITY, NOTIFICATIONS, SERVICES, ServiceEntry
 from stride.gateway.envoy_config import EdgeTls
 from stride.gateway.render import write_edge_bundle
 from stride.identity.config import IdentitySettings
@@ -53,6 +53,8 @@ from stride.platform.service_credentials import trusted_key_entry
 
 HEALTH_TIMEOUT_SECONDS = 60.0
 STRIPE_API_KEY = "sk_test_stride_local"
+# Identity seals the tokens its events carry; Notifications opens them to email the links.
+EVENT_SECRET_HOLDERS = (IDENTITY, NOTIFICATIONS)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -88,7 +90,7 @@ def service_environment(
     keys: dict[str, str],
 ) -> dict[str, str]:
     data_keys, active_key = load_or_create_data_keys(data / "keys" / f"{service.name}.json")
-    return {
+    environment = {
         "STRIDE_GRPC_PORT": str(service.local_port),
         "STRIDE_METRICS_PORT": str(service.metrics_port),
         "STRIDE_DATABASE_URL": database_url,
@@ -108,6 +110,13 @@ def service_environment(
             trusted_key_entry(name, spec) for name, spec in sorted(keys.items())
         ),
     }
+    if service in EVENT_SECRET_HOLDERS:
+        event_keys, event_key = load_or_create_data_keys(data / "keys" / "event-secrets.json")
+        environment |= {
+            "STRIDE_EVENT_SECRET_KEYS": event_keys,
+            "STRIDE_EVENT_SECRET_KEY_ACTIVE": event_key,
+        }
+    return environment
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,13 @@
 import importlib.util
+from pathlib import Path
 
 import pytest
 
+from stack.up import service_environment, service_keys
 from stride.gateway.catalog import SERVICES, ServiceEntry
+from stride.identity.config import IdentitySettings
+from stride.notifications.config import NotificationsSettings
+from stride.platform.config import load_settings
 
 
 @pytest.mark.parametrize("service", SERVICES, ids=lambda service: service.name)
@@ -10,3 +15,27 @@ def test_the_stack_ships_every_catalog_service(service: ServiceEntry) -> None:
     """`./pants up` runs each service as `python -m <main_module>` from its own environment:
     a service missing from tools/stack/BUILD's dependencies would exit at start."""
     assert importlib.util.find_spec(service.main_module) is not None
+
+
+def test_identity_and_notifications_share_the_event_secret_key_and_no_one_else_has_it(
+    tmp_path: Path,
+) -> None:
+    keys = service_keys(tmp_path)
+    environments = {
+        service.name: service_environment(
+            service, "postgresql://db/x", "nats://n", tmp_path, 8080, keys
+        )
+        for service in SERVICES
+    }
+    holders = {
+        name: environment["STRIDE_EVENT_SECRET_KEYS"]
+        for name, environment in environments.items()
+        if "STRIDE_EVENT_SECRET_KEYS" in environment
+    }
+    assert set(holders) == {"identity", "notifications"}
+    assert holders["identity"] == holders["notifications"]
+    assert holders["identity"] != environments["identity"]["STRIDE_DATA_KEYS"]
+    for name in holders:  # Each starts with what the stack gives it.
+        load_settings(
+            IdentitySettings if name == "identity" else NotificationsSettings, environments[name]
+        )

@@ -13,8 +13,6 @@ from stride.billing.entrypoints.grpc_servicer import BillingServicer
 from stride.billing.service_layer import fees, handlers, subscriptions
 from stride.billing.service_layer.unit_of_work import SOURCE, BillingUnitOfWork
 from stride.billing.v1 import billing_service_pb2_grpc as pb_grpc
-from stride.platform.events.consumer import EventConsumer
-from stride.platform.events.envelope import nats_subject, stream_name
 from stride.platform.grpc.server import GrpcApp, ServiceRegistration
 from stride.platform.service import foundation, run_service
 from stride.platform.tasks import Periodic
@@ -42,29 +40,22 @@ def financing(settings: BillingSettings) -> TabbyFinancing | None:
 
 async def build_app(settings: BillingSettings) -> GrpcApp:
     base = foundation(settings, SOURCE, MIGRATIONS)
-    releases = EventConsumer(
-        base.sessions,
-        handlers.release_for_cancelled_booking,
-        nats_url=settings.nats_url,
-        prefix=settings.events_prefix,
-        service=SOURCE,
-        stream=stream_name(settings.events_prefix, "scheduling"),
-        durable_name="billing-release-on-cancel",
-        filter_subject=nats_subject(settings.events_prefix, "scheduling.booking.cancelled.v1"),
-    )
-
     new_uow = partial(BillingUnitOfWork, base.sessions)
+    releases = base.consumer(
+        new_uow,
+        handlers.release_for_cancelled_booking,
+        source="scheduling",
+        event_type="scheduling.booking.cancelled.v1",
+        durable_name="billing-release-on-cancel",
+    )
     payments = StripePayments(settings.stripe_api_key.get_secret_value(), settings.stripe_api_base)
     fee_consumers = [
-        EventConsumer(
-            base.sessions,
-            partial(fees.charge_fee, new_uow, payments),
-            nats_url=settings.nats_url,
-            prefix=settings.events_prefix,
-            service=SOURCE,
-            stream=stream_name(settings.events_prefix, "scheduling"),
+        base.consumer(
+            new_uow,
+            partial(fees.charge_fee, payments=payments),
+            source="scheduling",
+            event_type=event_type,
             durable_name=f"billing-fees-{event_type.split('.')[2]}",
-            filter_subject=nats_subject(settings.events_prefix, event_type),
         )
         for event_type in (fees.LATE_CANCELLED, fees.NO_SHOW)
     ]

@@ -59,6 +59,7 @@ IDENTITY = ServiceEntry(
         for method in (
             "SignUp",
             "VerifyEmail",
+            "OpenEmailVerificationLink",
             "SignIn",
             "SignInWithProvider",
             "RefreshSession",

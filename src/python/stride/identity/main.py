@@ -10,6 +10,7 @@ from stride.identity.adapters.access_tokens import AccessTokenIssuer
 from stride.identity.adapters.oidc import OidcVerifier
 from stride.identity.adapters.signing_keys import SigningKeys
 from stride.identity.config import IdentitySettings
+from stride.identity.entrypoints.app_links import AppLinks
 from stride.identity.entrypoints.grpc_servicer import IdentityServicer
 from stride.identity.service_layer.unit_of_work import SOURCE, IdentityUnitOfWork
 from stride.identity.v1 import identity_service_pb2_grpc as pb_grpc
@@ -51,11 +52,16 @@ async def build_app(settings: IdentitySettings, clock: Clock = utcnow) -> GrpcAp
                 SERVICE_NAME,
                 pb_grpc.add_IdentityServiceServicer_to_server,
                 IdentityServicer(
-                    partial(IdentityUnitOfWork, sessions, data_keys),
+                    partial(IdentityUnitOfWork, sessions, data_keys, settings.event_secrets()),
                     signing_keys,
                     issuer,
                     OidcVerifier(settings.social_providers),
                     clock,
+                    AppLinks(
+                        tuple(settings.apple_app_ids),
+                        settings.android_app_package,
+                        tuple(settings.android_app_fingerprints),
+                    ),
                 ),
             )
         ],

@@ -104,5 +104,25 @@ CATALOG.register(
             "en": "Confirm your email address first: open the link we sent you.",
             "ar": "أكّد بريدك الإلكتروني أولًا: افتح الرابط الذي أرسلناه إليك.",
         },
+        "verify_page.title": {
+            "en": "Confirm your email",
+            "ar": "تأكيد البريد الإلكتروني",
+        },
+        "verify_page.verified": {
+            "en": "Thank you, {name}: your email address is confirmed. Sign in to Stride now.",
+            "ar": "شكرًا يا {name}، تم تأكيد بريدك الإلكتروني. سجّل الدخول إلى Stride الآن.",
+        },
+        "verify_page.already_verified": {
+            "en": "This email address is already confirmed. Sign in to Stride.",
+            "ar": "هذا البريد الإلكتروني مؤكَّد بالفعل. سجّل الدخول إلى Stride.",
+        },
+        "verify_page.expired": {
+            "en": "This link has expired. Ask your studio to confirm your email address.",
+            "ar": "انتهت صلاحية هذا الرابط. اطلب من الاستوديو تأكيد بريدك الإلكتروني.",
+        },
+        "verify_page.invalid": {
+            "en": "This link does not work. Open the whole link from the email we sent you.",
+            "ar": "هذا الرابط لا يعمل. افتح الرابط كاملًا من البريد الذي أرسلناه إليك.",
+        },
     }
 )

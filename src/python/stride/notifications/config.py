@@ -4,10 +4,13 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 
-from stride.platform.config import WithDataKeys
+from stride.platform.config import WithDataKeys, WithEventSecrets
 
 
-class NotificationsSettings(WithDataKeys):
+class NotificationsSettings(WithDataKeys, WithEventSecrets):
+    """Data keys seal email bodies at rest; event-secret keys open the tokens Identity's events
+    carry sealed."""
+
     service_name: str = "notifications"
     grpc_port: int = 50104
     # Firebase Cloud Messaging (HTTP v1): the project, and a service account's JSON key with the

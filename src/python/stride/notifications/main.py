@@ -7,8 +7,6 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from stride.notifications.adapters.fcm_push import FcmPush, ServiceAccount
 from stride.notifications.adapters.smtp_email import SmtpEmail
 from stride.notifications.adapters.templates import Templates
@@ -20,14 +18,16 @@ from stride.notifications.service_layer.campaigns import CampaignMail
 from stride.notifications.service_layer.unit_of_work import SOURCE, NotificationsUnitOfWork
 from stride.notifications.v1 import notifications_service_pb2_grpc as pb_grpc
 from stride.platform.crypto.sealing import DataKeyring
-from stride.platform.events.consumer import EventConsumer, Handler
-from stride.platform.events.envelope import nats_subject, stream_name
+from stride.platform.events.consumer import EventConsumer, EventHandler
 from stride.platform.grpc.server import GrpcApp, ServiceRegistration
-from stride.platform.service import foundation, run_service
+from stride.platform.service import Foundation, foundation, run_service
 from stride.platform.tasks import Periodic
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations" / "versions"
 SERVICE_NAME = "stride.notifications.v1.NotificationsService"
+
+
+Handler = EventHandler[NotificationsUnitOfWork]
 
 
 def subscriptions(mail: events.AccountEmails) -> tuple[tuple[str, str, Handler], ...]:
@@ -44,6 +44,7 @@ def subscriptions(mail: events.AccountEmails) -> tuple[tuple[str, str, Handler],
             emailing(events.on_email_change_requested),
         ),
         ("identity", "identity.user.email_changed.v1", emailing(events.on_email_changed)),
+        ("identity", "identity.user.profile_changed.v1", events.on_profile_changed),
         (
             "identity",
             "identity.password_reset.requested.v1",
@@ -68,20 +69,17 @@ def durable_name(event_type: str) -> str:
 
 
 def consumers(
-    settings: NotificationsSettings,
-    sessions: async_sessionmaker[AsyncSession],
+    base: Foundation,
+    new_uow: Callable[[], NotificationsUnitOfWork],
     mail: events.AccountEmails,
-) -> list[EventConsumer]:
+) -> list[EventConsumer[NotificationsUnitOfWork]]:
     return [
-        EventConsumer(
-            sessions,
+        base.consumer(
+            new_uow,
             handler,
-            nats_url=settings.nats_url,
-            prefix=settings.events_prefix,
-            service=SOURCE,
-            stream=stream_name(settings.events_prefix, source),
+            source=source,
+            event_type=event_type,
             durable_name=durable_name(event_type),
-            filter_subject=nats_subject(settings.events_prefix, event_type),
         )
         for source, event_type, handler in subscriptions(mail)
     ]
@@ -136,8 +134,10 @@ async def build_app(settings: NotificationsSettings) -> GrpcApp:
     data_keys = DataKeyring.from_spec(settings.data_keys, settings.data_key_active)
     new_uow = partial(NotificationsUnitOfWork, base.sessions, data_keys)
     templates = Templates()
-    account_mail = events.AccountEmails(templates, settings.public_base_url, data_keys)
-    listening = consumers(settings, base.sessions, account_mail)
+    account_mail = events.AccountEmails(
+        templates, settings.public_base_url, settings.event_secrets()
+    )
+    listening = consumers(base, new_uow, account_mail)
     mail = campaign_mail(settings, templates)
 
     async def remind() -> None:

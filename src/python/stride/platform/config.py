@@ -7,9 +7,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from stride.platform.crypto.sealing import DataKeyring
+from stride.platform.events.outbox import (
+    DAY_SECONDS,
+    DEFAULT_STREAM_LIMITS,
+    DUPLICATE_WINDOW_SECONDS,
+    StreamLimits,
+)
 from stride.platform.service_credentials import ServiceKey, ServiceTokenVerifier
 
 ENV_PREFIX = "STRIDE_"
@@ -45,6 +52,34 @@ class ServiceSettings(BaseSettings):
         default=3600.0, gt=0, description="cap on a server stream; clients reconnect"
     )
     migrate_on_start: bool = True
+    # Event retention (ADR 0009). Streams keep a week of events (more than the duplicate
+    # window, so a relay's re-publish is still recognised); dead letters wait two weeks for
+    # someone to look; an inbox row outlives any copy of its event a stream could redeliver.
+    stream_max_age_seconds: float = Field(
+        default=DEFAULT_STREAM_LIMITS.max_age_seconds, ge=DUPLICATE_WINDOW_SECONDS
+    )
+    dead_letter_max_age_seconds: float = Field(default=14 * DAY_SECONDS, ge=DAY_SECONDS)
+    stream_max_bytes: int = Field(default=DEFAULT_STREAM_LIMITS.max_bytes, ge=1 << 20)
+    outbox_retention_seconds: float = Field(default=7 * DAY_SECONDS, ge=DUPLICATE_WINDOW_SECONDS)
+    inbox_retention_seconds: float = Field(default=8 * DAY_SECONDS, gt=0)
+    prune_every_seconds: float = Field(default=3600.0, gt=0)
+
+    @model_validator(mode="after")
+    def _inbox_outlives_the_streams(self) -> ServiceSettings:
+        if self.inbox_retention_seconds < self.stream_max_age_seconds:
+            raise ValueError(
+                f"{ENV_PREFIX}INBOX_RETENTION_SECONDS must be at least"
+                f" {ENV_PREFIX}STREAM_MAX_AGE_SECONDS, or a replayed event could be applied twice"
+            )
+        return self
+
+    @property
+    def stream_limits(self) -> StreamLimits:
+        return StreamLimits(self.stream_max_age_seconds, self.stream_max_bytes)
+
+    @property
+    def dead_letter_limits(self) -> StreamLimits:
+        return StreamLimits(self.dead_letter_max_age_seconds, self.stream_max_bytes)
 
     @field_validator("database_url")
     @classmethod
@@ -90,6 +125,9 @@ def load_settings(cls: type[SettingsT], env: Mapping[str, str] | None = None) ->
         return cls.model_validate(prefixed)
     except ValidationError as error:
         for problem in error.errors():
+            if not problem["loc"]:  # A rule over several variables names them itself.
+                print(f"configuration error: {problem['msg']}", file=sys.stderr)
+                continue
             variable = ENV_PREFIX + "_".join(str(part) for part in problem["loc"]).upper()
             print(f"configuration error: {variable}: {problem['msg']}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -101,3 +139,27 @@ class WithDataKeys(ServiceSettings):
     # `id:<base64 key>,...`; the active one seals new values, all of them open old ones.
     data_keys: str = Field(min_length=1)
     data_key_active: str = Field(min_length=1)
+
+
+class WithEventSecrets(ServiceSettings):
+    """Settings of a service that seals the secrets events carry (Identity) or opens them
+    (Notifications): AES-256-GCM keys only those two hold, apart from their data keys, so a
+    token in an event is readable nowhere else (stride.platform.events.secrets)."""
+
+    # `id:<base64 key>,...` as STRIDE_DATA_KEYS. To rotate, add a key to every holder, then
+    # make it active: an opener must know a key before a sealer uses it.
+    event_secret_keys: SecretStr = Field(min_length=1)
+    event_secret_key_active: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _event_secret_keys_usable(self) -> WithEventSecrets:
+        try:
+            self.event_secrets()
+        except ValueError as error:  # Bad base64, a short key, an unknown active id.
+            raise ValueError(f"{ENV_PREFIX}EVENT_SECRET_KEYS: {error}") from None
+        return self
+
+    def event_secrets(self) -> DataKeyring:
+        return DataKeyring.from_spec(
+            self.event_secret_keys.get_secret_value(), self.event_secret_key_active
+        )

@@ -4,10 +4,7 @@ reports a late cancellation or a no-show of a booking made with a membership."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import replace
-
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from stride.billing.domain.entitlements import Kind
 from stride.billing.domain.fees import Fee, FeeKind, FeeState, StudioFees, fee_id, validate_fees
@@ -71,13 +68,12 @@ async def set_fees(
 
 
 async def charge_fee(
-    new_uow: Callable[[], BillingUnitOfWork],
-    payments: Charges,
     envelope: Envelope,
-    session: AsyncSession,
+    uow: BillingUnitOfWork,
+    payments: Charges,
     clock: Clock = utcnow,
 ) -> None:
-    """Consumes a late cancellation or a no-show, in the consumer's transaction (its inbox row
+    """Consumes a late cancellation or a no-show, in the consumer's unit of work (its inbox row
     makes a redelivery a no-op; the fee's own id and Stripe's idempotency key back that up)."""
     changed = BookingChanged()
     envelope.data.Unpack(changed)
@@ -90,7 +86,6 @@ async def charge_fee(
         field="class_session",
         message_key="studio.invalid_name",
     )
-    uow = new_uow().join(session)
     if not await _paid_with_membership(uow, member_id, booking_id):
         return  # A class pack keeps the held credit instead; no booking held nothing.
     prices = await uow.fees.prices(studio)

@@ -5,11 +5,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 from datetime import datetime
-from functools import partial
 from typing import Protocol
 
 from google.protobuf.message import Message
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from stride.billing.adapters.repository import HELD, RELEASED, EntitlementRepository, Hold
 from stride.billing.domain.entitlements import (
@@ -19,7 +17,7 @@ from stride.billing.domain.entitlements import (
     validate_grant,
 )
 from stride.billing.events.v1 import events_pb2
-from stride.billing.service_layer.unit_of_work import SOURCE, BillingUnitOfWork
+from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
 from stride.events.v1.envelope_pb2 import Envelope
 from stride.platform.auth import (
     require_role,
@@ -27,7 +25,6 @@ from stride.platform.auth import (
     require_self_or_role,
 )
 from stride.platform.clock import Clock, utcnow
-from stride.platform.db.uow import stage_event
 from stride.platform.errors import NotFound
 from stride.platform.resource_names import parse_uuid_ids
 from stride.scheduling.events.v1.events_pb2 import BookingChanged
@@ -146,12 +143,12 @@ async def release_hold(
 
 
 async def release_for_cancelled_booking(
-    envelope: Envelope, session: AsyncSession, clock: Clock = utcnow
+    envelope: Envelope, uow: BillingUnitOfWork, clock: Clock = utcnow
 ) -> None:
     """Consumes `scheduling.booking.cancelled`: a timely cancellation, a waitlist place given
     up or a class the studio cancelled gives the credit back. (A late cancellation arrives as
     `booking.late_cancelled` and keeps it.) Exactly once: the consumer's inbox row commits in
-    this same transaction."""
+    this same unit of work."""
     cancelled = BookingChanged()
     envelope.data.Unpack(cancelled)
     member_id, booking_id = parse_uuid_ids(
@@ -160,11 +157,10 @@ async def release_for_cancelled_booking(
         field="booking",
         message_key="booking.invalid_name",
     )
-    repository = EntitlementRepository(session)
-    hold = await repository.hold(booking_id, lock=True)
+    hold = await uow.entitlements.hold(booking_id, lock=True)
     if hold is None or hold.member_id != member_id:
         return  # Booked before entitlements existed, or not ours: nothing to give back.
-    await give_back(repository, hold, clock(), partial(stage_event, session, SOURCE))
+    await give_back(uow.entitlements, hold, clock(), uow.publish)
 
 
 async def give_back(

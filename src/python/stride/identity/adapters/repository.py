@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import delete, update
@@ -19,6 +20,7 @@ from stride.identity.adapters.tables import (
     UserRecord,
 )
 from stride.identity.domain.model import RoleGrant, User
+from stride.identity.domain.sessions import EmailVerification
 from stride.platform.errors import AlreadyExists
 
 
@@ -40,6 +42,7 @@ class UserRepository:
                 created_at=user.created_at,
                 updated_at=user.created_at,
                 phone_number=user.phone_number,
+                profile_revision=user.profile_revision,
             )
         )
         try:
@@ -56,8 +59,10 @@ class UserRepository:
         record = found.scalar_one_or_none()
         return (await self._to_user(record), record.password_hash) if record else None
 
-    async def save_profile(self, user: User, now: datetime) -> None:
-        await self._session.execute(
+    async def save_profile(self, user: User, now: datetime) -> User:
+        """Stores the profile under its next revision (concurrent saves of one user queue on
+        its row, so the last to commit has the highest); returns it with that revision."""
+        saved = await self._session.execute(
             update(UserRecord)
             .where(col(UserRecord.id) == user.id)
             .values(
@@ -67,8 +72,11 @@ class UserRepository:
                 phone_number=user.phone_number,
                 email_verified=user.email_verified,
                 updated_at=now,
+                profile_revision=col(UserRecord.profile_revision) + 1,
             )
+            .returning(col(UserRecord.profile_revision))
         )
+        return replace(user, profile_revision=saved.scalar_one())
 
     async def grant(
         self, user_id: uuid.UUID, grant: RoleGrant, granted_by: uuid.UUID, now: datetime
@@ -107,6 +115,12 @@ class UserRepository:
                 token_hash=token_hash, user_id=user.id, email=user.email, expires_at=expires_at
             )
         )
+
+    async def email_verification(self, token_hash: bytes) -> EmailVerification | None:
+        record = await self._session.get(EmailVerificationRecord, token_hash)
+        if record is None:
+            return None
+        return EmailVerification(record.user_id, record.expires_at, record.used_at)
 
     async def use_email_verification(self, token_hash: bytes, now: datetime) -> uuid.UUID | None:
         """Marks the token used and returns its user, if it is unused and unexpired."""
@@ -239,4 +253,5 @@ class UserRepository:
             created_at=record.created_at,
             phone_number=record.phone_number,
             roles=tuple(sorted(RoleGrant(g.role, g.studio) for g in grants.scalars().all())),
+            profile_revision=record.profile_revision,
         )

@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, LargeBinary, String, Text
 from sqlmodel import Field, SQLModel
+
+from stride.identity.domain.model import FIRST_PROFILE_REVISION
 
 
 class UserRecord(SQLModel, table=True):
@@ -23,6 +25,10 @@ class UserRecord(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     phone_number: str = Field(default="", sa_column=Column(String(16), nullable=False))
+    # Raised by every profile change; events carry it (migration identity_0006).
+    profile_revision: int = Field(
+        default=FIRST_PROFILE_REVISION, sa_column=Column(BigInteger, nullable=False)
+    )
 
 
 class RoleGrantRecord(SQLModel, table=True):

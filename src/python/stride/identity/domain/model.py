@@ -29,6 +29,9 @@ PLATFORM_WIDE = ""  # The studio of a grant that applies in every studio (admins
 _STUDIO = re.compile(r"^studios/[a-z0-9][a-z0-9-]{0,62}$")
 _E164 = re.compile(r"^\+[1-9][0-9]{7,14}$")
 UPDATABLE_FIELDS = ("display_name", "language_code", "time_zone", "phone_number")
+# What the services keeping a copy of them (Notifications) follow.
+LOCALE_FIELDS = ("language_code", "time_zone")
+FIRST_PROFILE_REVISION = 1
 
 
 @dataclass(frozen=True, order=True)
@@ -48,10 +51,16 @@ class User:
     created_at: datetime
     phone_number: str = ""
     roles: tuple[RoleGrant, ...] = ()
+    # Raised by every change to the profile, so copies elsewhere can tell newer from older.
+    profile_revision: int = FIRST_PROFILE_REVISION
 
     @property
     def resource_name(self) -> str:
         return f"users/{self.id}"
+
+    def locale_differs(self, other: User) -> bool:
+        """Whether `other` speaks another language or lives in another time zone."""
+        return any(getattr(self, name) != getattr(other, name) for name in LOCALE_FIELDS)
 
     def roles_in(self, studio: str | None) -> frozenset[str]:
         """What the user may do in `studio`: everyone is a member; grants add to that."""

@@ -97,3 +97,13 @@ def test_profile_updates_refuse_fields_outside_the_profile() -> None:
     assert raised.value.violations[0].field == "update_mask"
     updated = validate_profile_update(user, {"display_name": "  Noor ", "language_code": "ar"})
     assert (updated.display_name, updated.language_code) == ("Noor", "ar")
+
+
+def test_only_a_new_language_or_time_zone_is_a_change_other_services_follow() -> None:
+    user = User(uuid.uuid4(), "a@b.co", "A", "en", "Asia/Riyadh", True, datetime.now(UTC))
+    renamed = validate_profile_update(user, {"display_name": "Noor"})
+    moved = validate_profile_update(user, {"time_zone": "Europe/London"})
+    arabic = validate_profile_update(user, {"language_code": "ar"})
+    assert not renamed.locale_differs(user)
+    assert moved.locale_differs(user)
+    assert arabic.locale_differs(user)

@@ -19,6 +19,18 @@ REVOKED_BY_PASSWORD_RESET = "password_reset"  # noqa: S105 - a revocation reason
 
 
 @dataclass(frozen=True)
+class EmailVerification:
+    """The link a new account's address is verified with (only its token's hash is kept)."""
+
+    user_id: uuid.UUID
+    expires_at: datetime
+    used_at: datetime | None
+
+    def usable(self, now: datetime) -> bool:
+        return self.used_at is None and now < self.expires_at
+
+
+@dataclass(frozen=True)
 class Session:
     id: uuid.UUID
     user_id: uuid.UUID

@@ -42,7 +42,9 @@ async def _user_id(new_uow: partial[IdentityUnitOfWork], email: str) -> uuid.UUI
 async def run_admin_command(settings: IdentitySettings, args: argparse.Namespace) -> User:
     engine = create_engine(settings.database_url)
     data_keys = DataKeyring.from_spec(settings.data_keys, settings.data_key_active)
-    new_uow = partial(IdentityUnitOfWork, session_factory(engine), data_keys)
+    new_uow = partial(
+        IdentityUnitOfWork, session_factory(engine), data_keys, settings.event_secrets()
+    )
     try:
         user_id = await _user_id(new_uow, args.email)
         with authenticated_as(OPERATOR):

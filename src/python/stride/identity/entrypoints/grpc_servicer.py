@@ -22,8 +22,10 @@ from stride.identity.domain.model import (
     validate_studio_name,
 )
 from stride.identity.domain.sessions import Session
+from stride.identity.entrypoints.app_links import AppLinks
 from stride.identity.entrypoints.reset_page import render_reset_page
 from stride.identity.entrypoints.resource_names import parse_session_name
+from stride.identity.entrypoints.verify_page import render_verification_page
 from stride.identity.service_layer import (
     commands,
     email_change,
@@ -150,12 +152,14 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         issuer: AccessTokenIssuer,
         providers: OidcVerifier,
         clock: Clock,
+        app_links: AppLinks,
     ) -> None:
         self._unit_of_work = unit_of_work
         self._signing_keys = signing_keys
         self._issuer = issuer
         self._providers = providers
         self._clock = clock
+        self._app_links = app_links
 
     async def SignUp(  # noqa: N802 - generated gRPC method name.
         self, request: pb.SignUpRequest, context: grpc.aio.ServicerContext
@@ -224,6 +228,14 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         return user_to_proto(
             await handlers.verify_email(command, self._unit_of_work(), self._clock)
         )
+
+    async def OpenEmailVerificationLink(  # noqa: N802
+        self, request: pb.OpenEmailVerificationLinkRequest, context: grpc.aio.ServicerContext
+    ) -> httpbody_pb2.HttpBody:
+        command = commands.VerifyEmail(token=request.token)
+        opened = await handlers.open_verification_link(command, self._unit_of_work())
+        page = render_verification_page(opened, current_locale())
+        return httpbody_pb2.HttpBody(content_type="text/html; charset=utf-8", data=page.encode())
 
     async def SignIn(  # noqa: N802
         self, request: pb.SignInRequest, context: grpc.aio.ServicerContext
@@ -367,6 +379,20 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         document = await self._signing_keys.jwks()
         return httpbody_pb2.HttpBody(
             content_type="application/jwk-set+json", data=json.dumps(document).encode()
+        )
+
+    async def GetAppleAppSiteAssociation(  # noqa: N802
+        self, request: pb.GetAppleAppSiteAssociationRequest, context: grpc.aio.ServicerContext
+    ) -> httpbody_pb2.HttpBody:
+        return httpbody_pb2.HttpBody(
+            content_type="application/json", data=self._app_links.apple_app_site_association()
+        )
+
+    async def GetAssetLinks(  # noqa: N802
+        self, request: pb.GetAssetLinksRequest, context: grpc.aio.ServicerContext
+    ) -> httpbody_pb2.HttpBody:
+        return httpbody_pb2.HttpBody(
+            content_type="application/json", data=self._app_links.asset_links()
         )
 
     async def RotateSigningKey(  # noqa: N802

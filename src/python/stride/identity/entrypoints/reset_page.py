@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from html import escape
 
+from stride.identity.entrypoints.pages import html_page
+
 _TEXTS = {
     "en": {
         "title": "Choose a new password",
@@ -32,14 +34,8 @@ _TEXTS = {
 
 def render_reset_page(token: str, display_name: str, language: str) -> str:
     texts = _TEXTS.get(language, _TEXTS["en"])
-    direction = "rtl" if language == "ar" else "ltr"
     safe_token = escape(token, quote=True)
-    return f"""<!doctype html>
-<html lang="{escape(language)}" dir="{direction}">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<meta name="referrer" content="no-referrer"><title>{texts["title"]}</title></head>
-<body>
-<h1>{texts["title"]}</h1>
+    body = f"""<h1>{texts["title"]}</h1>
 <p>{escape(texts["greeting"].format(name=display_name))}</p>
 <p><a href="stride://reset-password?token={safe_token}">{texts["open_app"]}</a></p>
 <form id="reset">
@@ -59,7 +55,5 @@ document.getElementById("reset").addEventListener("submit", async (event) => {{
   document.getElementById("result").textContent =
     reply.ok ? "{texts["done"]}" : "{texts["failed"]}";
 }});
-</script>
-</body>
-</html>
-"""
+</script>"""
+    return html_page(language, texts["title"], body)

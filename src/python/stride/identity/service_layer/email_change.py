@@ -14,6 +14,7 @@ from stride.identity.service_layer.unit_of_work import IdentityUnitOfWork
 from stride.platform.auth import require_self_or_role
 from stride.platform.clock import Clock, utcnow
 from stride.platform.errors import AlreadyExists, FailedPrecondition, Unauthenticated
+from stride.platform.events.secrets import seal_secret
 
 EMAIL_CHANGE_REQUESTED = "identity.user.email_change_requested.v1"
 EMAIL_CHANGED = "identity.user.email_changed.v1"
@@ -42,7 +43,13 @@ async def request_email_change(
             user=user.resource_name,
             new_email=new_email,
             language_code=user.language_code,
-            token=token,
+            sealed_token=seal_secret(
+                uow.event_secrets,
+                token,
+                event_type=EMAIL_CHANGE_REQUESTED,
+                user=user.resource_name,
+                recipient=new_email,
+            ),
         )
         requested.expire_time.FromDatetime(expires_at)
         uow.publish(EMAIL_CHANGE_REQUESTED, subject=user.resource_name, payload=requested)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -40,8 +41,10 @@ from stride.platform.errors import (
     ResourceExhausted,
     Unauthenticated,
 )
+from stride.platform.events.secrets import seal_secret
 
 USER_REGISTERED = "identity.user.registered.v1"
+USER_PROFILE_CHANGED = "identity.user.profile_changed.v1"
 USER_EMAIL_VERIFIED = "identity.user.email_verified.v1"
 ROLE_GRANTED = "identity.role.granted.v1"
 ROLE_REVOKED = "identity.role.revoked.v1"
@@ -86,19 +89,29 @@ async def sign_up(command: commands.SignUp, uow: IdentityUnitOfWork, clock: Cloc
 
 
 async def announce_registration(uow: IdentityUnitOfWork, user: User, now: datetime) -> None:
-    """`user.registered`, with a verification token for the welcome email unless the address
-    is already verified (by a sign-in provider)."""
+    """`user.registered`, with a verification token (sealed for Notifications) for the
+    welcome email unless the address is already verified (by a sign-in provider)."""
     registered = events_pb2.UserRegistered(
         user=user.resource_name,
         email=user.email,
         display_name=user.display_name,
         language_code=user.language_code,
+        time_zone=user.time_zone,
+        profile_revision=user.profile_revision,
     )
     if not user.email_verified:
         token, token_hash = new_opaque_token()
         expires_at = now + EMAIL_VERIFICATION_TTL
         await uow.users.add_email_verification(token_hash, user, expires_at)
-        registered.email_verification_token = token
+        registered.sealed_email_verification_token.CopyFrom(
+            seal_secret(
+                uow.event_secrets,
+                token,
+                event_type=USER_REGISTERED,
+                user=user.resource_name,
+                recipient=user.email,
+            )
+        )
         registered.email_verification_expire_time.FromDatetime(expires_at)
     uow.publish(USER_REGISTERED, subject=user.resource_name, payload=registered)
 
@@ -113,24 +126,75 @@ async def get_user(query: commands.GetUser, uow: IdentityUnitOfWork) -> User:
 async def update_profile(
     command: commands.UpdateProfile, uow: IdentityUnitOfWork, clock: Clock = utcnow
 ) -> User:
+    """A new language or time zone is announced (`user.profile_changed`, with the profile's
+    revision), so the services that speak to the user or keep their clock follow."""
     require_self_or_role(str(command.user_id), "admin")
     async with uow:
-        user = validate_profile_update(await existing_user(uow, command.user_id), command.changes)
-        await uow.users.save_profile(user, clock())
+        before = await existing_user(uow, command.user_id)
+        user = await uow.users.save_profile(
+            validate_profile_update(before, command.changes), clock()
+        )
+        if user.locale_differs(before):
+            uow.publish(
+                USER_PROFILE_CHANGED,
+                subject=user.resource_name,
+                payload=events_pb2.UserProfileChanged(
+                    user=user.resource_name,
+                    language_code=user.language_code,
+                    time_zone=user.time_zone,
+                    profile_revision=user.profile_revision,
+                ),
+            )
         await uow.commit()
     return user
+
+
+class LinkOutcome(enum.Enum):
+    """What opening a verification link did."""
+
+    VERIFIED = "verified"
+    ALREADY_VERIFIED = "already_verified"  # A link used before, or an address verified since.
+    EXPIRED = "expired"
+    INVALID = "invalid"  # No such link.
+
+
+@dataclass(frozen=True)
+class OpenedLink:
+    outcome: LinkOutcome
+    user: User | None  # Whose link it is, when it is one of ours.
+
+
+async def open_verification_link(
+    command: commands.VerifyEmail, uow: IdentityUnitOfWork, clock: Clock = utcnow
+) -> OpenedLink:
+    """Verifies the address if the link is unused and unexpired; otherwise says why not, for
+    the page a browser shows (nothing raised: every outcome is an answer)."""
+    now, token_hash = clock(), hash_opaque_token(command.token)
+    async with uow:
+        link = await uow.users.email_verification(token_hash)
+        if link is None:
+            return OpenedLink(LinkOutcome.INVALID, None)
+        # Used up in the transaction that verifies: of two openings at once, one verifies.
+        if link.usable(now) and await uow.users.use_email_verification(token_hash, now):
+            user = await _mark_email_verified(uow, link.user_id, now)
+            await uow.commit()
+            return OpenedLink(LinkOutcome.VERIFIED, user)
+        user = await existing_user(uow, link.user_id)
+    if user.email_verified:
+        return OpenedLink(LinkOutcome.ALREADY_VERIFIED, user)
+    if now >= link.expires_at:
+        return OpenedLink(LinkOutcome.EXPIRED, user)
+    return OpenedLink(LinkOutcome.INVALID, user)
 
 
 async def verify_email(
     command: commands.VerifyEmail, uow: IdentityUnitOfWork, clock: Clock = utcnow
 ) -> User:
-    async with uow:
-        user_id = await uow.users.use_email_verification(hash_opaque_token(command.token), clock())
-        if user_id is None:
-            raise FailedPrecondition("VERIFICATION_TOKEN_INVALID", "email.verification_invalid")
-        user = await _mark_email_verified(uow, user_id, clock())
-        await uow.commit()
-    return user
+    """The app's way: the token it was handed by the link; an unusable one is an error."""
+    opened = await open_verification_link(command, uow, clock)
+    if opened.outcome is not LinkOutcome.VERIFIED or opened.user is None:
+        raise FailedPrecondition("VERIFICATION_TOKEN_INVALID", "email.verification_invalid")
+    return opened.user
 
 
 async def confirm_email(user_id: uuid.UUID, uow: IdentityUnitOfWork, clock: Clock = utcnow) -> User:
@@ -146,8 +210,7 @@ async def _mark_email_verified(uow: IdentityUnitOfWork, user_id: uuid.UUID, now:
     user = await existing_user(uow, user_id)
     if user.email_verified:
         return user
-    user = replace(user, email_verified=True)
-    await uow.users.save_profile(user, now)
+    user = await uow.users.save_profile(replace(user, email_verified=True), now)
     uow.publish(
         USER_EMAIL_VERIFIED,
         subject=user.resource_name,

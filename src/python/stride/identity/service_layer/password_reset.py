@@ -15,6 +15,7 @@ from stride.identity.service_layer.common import existing_user, revoke_session_o
 from stride.identity.service_layer.unit_of_work import IdentityUnitOfWork
 from stride.platform.clock import Clock, utcnow
 from stride.platform.errors import FailedPrecondition
+from stride.platform.events.secrets import seal_secret
 
 PASSWORD_RESET_REQUESTED = "identity.password_reset.requested.v1"  # noqa: S105 - event type.
 RESET_TOKEN_TTL = timedelta(minutes=30)
@@ -41,7 +42,13 @@ async def request_password_reset(
             user=user.resource_name,
             email=user.email,
             language_code=user.language_code,
-            token=token,
+            sealed_token=seal_secret(
+                uow.event_secrets,
+                token,
+                event_type=PASSWORD_RESET_REQUESTED,
+                user=user.resource_name,
+                recipient=user.email,
+            ),
         )
         requested.expire_time.FromDatetime(expires_at)
         uow.publish(PASSWORD_RESET_REQUESTED, subject=user.resource_name, payload=requested)

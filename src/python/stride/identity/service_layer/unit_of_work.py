@@ -19,9 +19,15 @@ class IdentityUnitOfWork(UnitOfWork):
     failures: FailureRepository
     mfa: MfaRepository
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], data_keys: DataKeyring) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        data_keys: DataKeyring,
+        event_secrets: DataKeyring,
+    ) -> None:
         super().__init__(sessions, SOURCE)
         self.data_keys = data_keys
+        self.event_secrets = event_secrets  # Seal the tokens events carry to Notifications.
 
     def _open_repositories(self, session: AsyncSession) -> None:
         self.users = UserRepository(session)

@@ -36,14 +36,34 @@ class NotificationRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._db = session
 
-    async def keep_recipient(
-        self, user_id: uuid.UUID, email: str, language: str, now: datetime
-    ) -> None:
-        values = {"email": email, "language": language, "updated_at": now}
+    async def keep_address(self, user_id: uuid.UUID, email: str, now: datetime) -> None:
+        """The address messages to the user go to, from Identity's events."""
+        values = {"email": email, "updated_at": now}
         await self._db.execute(
             insert(RecipientRecord)
-            .values(user_id=user_id, **values)
+            .values(user_id=user_id, language=DEFAULT_LOCALE, **values)
             .on_conflict_do_update(index_elements=["user_id"], set_=values)
+        )
+
+    async def keep_profile(
+        self, user_id: uuid.UUID, language: str, time_zone: str, revision: int, now: datetime
+    ) -> None:
+        """The user's language and time zone as of Identity's profile `revision`, unless a
+        later revision is already known (its events may arrive in any order)."""
+        values = {
+            "language": language,
+            "time_zone": time_zone,
+            "profile_revision": revision,
+            "updated_at": now,
+        }
+        await self._db.execute(
+            insert(RecipientRecord)
+            .values(user_id=user_id, email="", **values)
+            .on_conflict_do_update(
+                index_elements=["user_id"],
+                set_=values,
+                where=col(RecipientRecord.profile_revision) <= revision,
+            )
         )
 
     async def address_of(self, user_id: uuid.UUID) -> str | None:
@@ -77,9 +97,9 @@ class NotificationRepository:
         return to_preferences(record) if record else Preferences(user_id)
 
     async def save_preferences(self, preferences: Preferences, now: datetime) -> None:
-        """Stores preferences, possibly before Identity's event tells us the address."""
+        """Stores the member's choices, possibly before Identity's event tells us the address;
+        the time zone is Identity's to set (`keep_profile`)."""
         values = {
-            "time_zone": preferences.time_zone,
             "quiet_start": preferences.quiet_start,
             "quiet_end": preferences.quiet_end,
             "marketing_push": preferences.marketing_push,

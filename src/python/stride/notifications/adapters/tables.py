@@ -12,7 +12,9 @@ from sqlmodel import Field, SQLModel
 
 
 class RecipientRecord(SQLModel, table=True):
-    """What Notifications knows of a user, from Identity's events: how to address them."""
+    """What Notifications knows of a user: how to address them, their language and time zone
+    (from Identity's events, as of profile revision `profile_revision`), and their
+    preferences."""
 
     __tablename__ = "recipients"
 
@@ -20,6 +22,7 @@ class RecipientRecord(SQLModel, table=True):
     email: str = Field(max_length=320)
     language: str = Field(max_length=8)
     time_zone: str = Field(default="UTC", max_length=64)
+    profile_revision: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
     quiet_start: time | None = Field(default=None, sa_column=Column(Time))
     quiet_end: time | None = Field(default=None, sa_column=Column(Time))
     marketing_push: bool = False

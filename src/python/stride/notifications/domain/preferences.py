@@ -12,7 +12,7 @@ import enum
 import re
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -20,6 +20,7 @@ from stride.platform.errors import FieldViolation, InvalidArgument
 
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")  # ITU-T E.164: a country code and up to 15 digits.
 MARKETING_PUSHES_PER_DAY = 3  # On the user's calendar day; the rest reach the inbox only.
+DEFAULT_TIME_ZONE = "UTC"  # Until Identity tells the user's.
 
 
 class Category(enum.Enum):
@@ -30,7 +31,9 @@ class Category(enum.Enum):
 @dataclass(frozen=True)
 class Preferences:
     user_id: uuid.UUID
-    time_zone: str = "UTC"
+    # The user's zone as Identity, its one source, last told it; the member changes it in
+    # their profile, not here.
+    time_zone: str = DEFAULT_TIME_ZONE
     quiet_start: time | None = None
     quiet_end: time | None = None
     marketing_push: bool = False
@@ -44,19 +47,17 @@ class Preferences:
 
 
 def validate_preferences(
-    user_id: uuid.UUID,
-    time_zone: str,
+    current: Preferences,
     quiet_start: str,
     quiet_end: str,
     marketing_push: bool,
     marketing_email: bool,
     phone_number: str = "",
 ) -> Preferences:
+    """The member's choices, in place of `current`'s (whose time zone stays Identity's)."""
     violations = []
     if phone_number and not _E164.match(phone_number):
         violations.append(FieldViolation("preferences.phone_number", "preferences.phone_number"))
-    if not known_zone(time_zone):
-        violations.append(FieldViolation("preferences.time_zone", "preferences.unknown_zone"))
     start, end = _clock_time(quiet_start), _clock_time(quiet_end)
     window_given = bool(quiet_start or quiet_end)
     if window_given and (start is None or end is None or start == end):
@@ -65,8 +66,13 @@ def validate_preferences(
         )
     if violations:
         raise InvalidArgument(violations)
-    return Preferences(
-        user_id, time_zone, start, end, marketing_push, marketing_email, phone_number
+    return replace(
+        current,
+        quiet_start=start,
+        quiet_end=end,
+        marketing_push=marketing_push,
+        marketing_email=marketing_email,
+        phone_number=phone_number,
     )
 
 

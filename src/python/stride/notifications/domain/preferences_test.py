@@ -58,19 +58,17 @@ def test_the_next_allowed_minute_is_never_earlier_nor_inside_the_quiet_hours(
         assert (local.hour, local.minute) >= (end // 60, end % 60)
 
 
-def test_preferences_name_a_real_zone_and_a_whole_window() -> None:
-    user = uuid.uuid4()
-    assert validate_preferences(user, "Asia/Riyadh", "22:00", "07:00", True, False).quiet_end == (
-        time(7)
-    )
+def test_preferences_name_a_whole_window_and_keep_identity_s_zone() -> None:
+    current = Preferences(uuid.uuid4(), "Asia/Riyadh")
+    chosen = validate_preferences(current, "22:00", "07:00", True, False)
+    assert (chosen.quiet_end, chosen.time_zone) == (time(7), "Asia/Riyadh")
     with pytest.raises(InvalidArgument) as refused:
-        validate_preferences(user, "Mars/Olympus", "22:00", "", False, False, "0501234567")
+        validate_preferences(current, "22:00", "", False, False, "0501234567")
     assert [v.field for v in refused.value.violations] == [
         "preferences.phone_number",  # Not E.164: no country code.
-        "preferences.time_zone",
         "preferences.quiet_hours_start",
     ]
-    texted = validate_preferences(user, "UTC", "", "", False, False, "+966501234567")
+    texted = validate_preferences(current, "", "", False, False, "+966501234567")
     assert texted.phone_number == "+966501234567"
 
 

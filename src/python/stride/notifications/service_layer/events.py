@@ -1,6 +1,7 @@
 """What Notifications does with other services' events: notifications for the inbox (with
-their pushes), emails and class reminders, written in the consumer's transaction beside its
-inbox row, so an event delivered twice is stored once. Sending happens later (`sending`).
+their pushes), emails and class reminders, written in the unit of work the consumer opened
+beside its inbox row (and commits), so an event delivered twice is stored once. Sending
+happens later (`sending`).
 """
 
 from __future__ import annotations
@@ -14,22 +15,20 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from google.protobuf.timestamp_pb2 import Timestamp
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from stride.billing.events.v1.events_pb2 import PaymentChanged, SubscriptionChanged
 from stride.events.v1.envelope_pb2 import Envelope
+from stride.events.v1.sealed_secret_pb2 import SealedSecret
 from stride.identity.events.v1.events_pb2 import (
     PasswordResetRequested,
     UserEmailChanged,
     UserEmailChangeRequested,
+    UserProfileChanged,
     UserRegistered,
 )
 from stride.notifications import messages  # noqa: F401 - registers the texts.
-from stride.notifications.adapters.email_repository import EmailRepository
-from stride.notifications.adapters.reminder_repository import ReminderRepository
 from stride.notifications.adapters.repository import NotificationRepository
 from stride.notifications.adapters.templates import Rendered
-from stride.notifications.adapters.text_message_repository import TextMessageRepository
 from stride.notifications.domain.notifications import (
     DeliveryState,
     Email,
@@ -39,13 +38,16 @@ from stride.notifications.domain.notifications import (
 )
 from stride.notifications.domain.preferences import (
     CAP_LOOKBACK,
+    DEFAULT_TIME_ZONE,
     Category,
     next_allowed,
     under_daily_cap,
 )
 from stride.notifications.domain.reminders import Reminder
+from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
 from stride.platform.clock import Clock, utcnow
 from stride.platform.crypto.sealing import DataKeyring
+from stride.platform.events.secrets import open_secret
 from stride.platform.i18n import CATALOG, Locale, negotiate_locale
 from stride.platform.resource_names import parse_user_name
 from stride.scheduling.events.v1.events_pb2 import BookingChanged, ClassChanged
@@ -70,19 +72,31 @@ class Renderer(Protocol):
 class AccountEmails:
     """Identity's emails: links that act on the account, rendered in the user's language from
     versioned templates and sent whatever the user's preferences (they are transactional), and
-    never to the inbox (a link is a credential)."""
+    never to the inbox (a link is a credential). Their tokens arrive sealed for Notifications
+    and are opened only to be written, sealed again, into the email."""
 
     templates: Renderer
     public_base_url: str  # The app's links live under it (its universal/app links).
-    data_keys: DataKeyring  # Seals the bodies: the links in them are credentials.
+    event_secrets: DataKeyring  # Opens the tokens in Identity's events.
 
     def link(self, path: str, token: str | None = None) -> str:
         query = f"?{urlencode({'token': token})}" if token else ""
         return f"{self.public_base_url.rstrip('/')}/{path}{query}"
 
+    def token_link(
+        self, path: str, envelope: Envelope, user: str, to: str, sealed: SealedSecret
+    ) -> str:
+        """The link, for address `to`, carrying the token sealed in `envelope`'s event about
+        `user`; a token sealed for another event, user or address makes the event
+        unprocessable."""
+        token = open_secret(
+            self.event_secrets, sealed, event_type=envelope.type, user=user, recipient=to
+        )
+        return self.link(path, token)
+
     async def send(
         self,
-        session: AsyncSession,
+        uow: NotificationsUnitOfWork,
         event_id: str,
         user_id: uuid.UUID,
         to: str,
@@ -91,7 +105,8 @@ class AccountEmails:
         values: Mapping[str, object],
         now: datetime,
     ) -> None:
-        """Queues the email, once per event and user."""
+        """Queues the email, once per event and user (sealed at rest: its links are
+        credentials)."""
         rendered = self.templates.render(kind, ACCOUNT_TEMPLATES[kind], language, values)
         email = Email(
             notification_id(event_id, user_id),
@@ -105,27 +120,38 @@ class AccountEmails:
             0,
             now,
         )
-        await EmailRepository(session, self.data_keys).add(email, now)
+        await uow.emails.add(email, now)
 
 
 async def on_user_registered(
-    envelope: Envelope, session: AsyncSession, mail: AccountEmails, clock: Clock = utcnow
+    envelope: Envelope, uow: NotificationsUnitOfWork, mail: AccountEmails, clock: Clock = utcnow
 ) -> None:
-    """Consumes `identity.user.registered`: remembers how to address the user, and emails the
-    link that verifies their address."""
+    """Consumes `identity.user.registered`: remembers how to address the user, their language
+    and time zone (unless a later profile change got here first), and emails the link that
+    verifies their address."""
     registered = UserRegistered()
     envelope.data.Unpack(registered)
     user_id = parse_user_name(registered.user, "user")
     language, now = negotiate_locale(registered.language_code), clock()
-    await NotificationRepository(session).keep_recipient(user_id, registered.email, language, now)
-    if registered.email_verification_token:  # Social sign-ins arrive verified.
+    await uow.notifications.keep_address(user_id, registered.email, now)
+    await uow.notifications.keep_profile(
+        user_id,
+        language,
+        registered.time_zone or DEFAULT_TIME_ZONE,  # Identity's events before zones: none.
+        registered.profile_revision,
+        now,
+    )
+    if registered.HasField("sealed_email_verification_token"):  # Not social sign-ins: verified.
+        sealed = registered.sealed_email_verification_token
         values = {
             "name": registered.display_name,
-            "link": mail.link("verify-email", registered.email_verification_token),
+            "link": mail.token_link(
+                "verify-email", envelope, registered.user, registered.email, sealed
+            ),
             "expire_time": _utc(registered.email_verification_expire_time),
         }
         await mail.send(
-            session,
+            uow,
             envelope.id,
             user_id,
             registered.email,
@@ -136,19 +162,42 @@ async def on_user_registered(
         )
 
 
+async def on_profile_changed(
+    envelope: Envelope, uow: NotificationsUnitOfWork, clock: Clock = utcnow
+) -> None:
+    """Consumes `identity.user.profile_changed`: messages follow the user's new language, and
+    quiet hours, reminders and times in messages their new time zone — unless an even newer
+    revision of the profile arrived first."""
+    changed = UserProfileChanged()
+    envelope.data.Unpack(changed)
+    await uow.notifications.keep_profile(
+        parse_user_name(changed.user, "user"),
+        negotiate_locale(changed.language_code),
+        changed.time_zone,
+        changed.profile_revision,
+        clock(),
+    )
+
+
 async def on_email_change_requested(
-    envelope: Envelope, session: AsyncSession, mail: AccountEmails, clock: Clock = utcnow
+    envelope: Envelope, uow: NotificationsUnitOfWork, mail: AccountEmails, clock: Clock = utcnow
 ) -> None:
     """Consumes `identity.user.email_change_requested`: the confirming link, to the new
     address (which proves it is theirs)."""
     requested = UserEmailChangeRequested()
     envelope.data.Unpack(requested)
     values = {
-        "link": mail.link("confirm-email-change", requested.token),
+        "link": mail.token_link(
+            "confirm-email-change",
+            envelope,
+            requested.user,
+            requested.new_email,
+            requested.sealed_token,
+        ),
         "expire_time": _utc(requested.expire_time),
     }
     await mail.send(
-        session,
+        uow,
         envelope.id,
         parse_user_name(requested.user, "user"),
         requested.new_email,
@@ -160,7 +209,7 @@ async def on_email_change_requested(
 
 
 async def on_email_changed(
-    envelope: Envelope, session: AsyncSession, mail: AccountEmails, clock: Clock = utcnow
+    envelope: Envelope, uow: NotificationsUnitOfWork, mail: AccountEmails, clock: Clock = utcnow
 ) -> None:
     """Consumes `identity.user.email_changed`: messages go to the new address from now on, and
     the old one is told, in case the change was not its owner's doing."""
@@ -168,10 +217,10 @@ async def on_email_changed(
     envelope.data.Unpack(changed)
     user_id = parse_user_name(changed.user, "user")
     language, now = negotiate_locale(changed.language_code), clock()
-    await NotificationRepository(session).keep_recipient(user_id, changed.email, language, now)
+    await uow.notifications.keep_address(user_id, changed.email, now)
     values = {"new_email": partly_hidden(changed.email), "link": mail.link("password-reset")}
     await mail.send(
-        session,
+        uow,
         envelope.id,
         user_id,
         changed.previous_email,
@@ -193,7 +242,7 @@ def _utc(moment: Timestamp) -> str:
 
 
 async def on_waitlist_promoted(
-    envelope: Envelope, session: AsyncSession, clock: Clock = utcnow
+    envelope: Envelope, uow: NotificationsUnitOfWork, clock: Clock = utcnow
 ) -> None:
     """Consumes `scheduling.waitlist.promoted`: the member's waitlist place became a booking.
     Into their inbox, a push to each of their devices, and a reminder before the class."""
@@ -202,73 +251,72 @@ async def on_waitlist_promoted(
     member_id = parse_user_name(promoted.member, "member")
     now = clock()
     await notify(
-        session,
+        uow,
         envelope.id,
         member_id,
         "waitlist.promoted",
         promoted.booking,
         now,
     )
-    await ReminderRepository(session).schedule(_reminder(promoted, member_id), now)
+    await uow.reminders.schedule(_reminder(promoted, member_id), now)
 
 
 async def on_booking_confirmed(
-    envelope: Envelope, session: AsyncSession, clock: Clock = utcnow
+    envelope: Envelope, uow: NotificationsUnitOfWork, clock: Clock = utcnow
 ) -> None:
     """Consumes `scheduling.booking.confirmed`: a reminder before the class."""
     confirmed = BookingChanged()
     envelope.data.Unpack(confirmed)
-    await ReminderRepository(session).schedule(
+    await uow.reminders.schedule(
         _reminder(confirmed, parse_user_name(confirmed.member, "member")), clock()
     )
 
 
 async def on_booking_ended(
-    envelope: Envelope, session: AsyncSession, clock: Clock = utcnow
+    envelope: Envelope, uow: NotificationsUnitOfWork, clock: Clock = utcnow
 ) -> None:
     """Consumes `scheduling.booking.cancelled` and `.late_cancelled` (a cancelled class
     cancels each of its bookings too): no reminder."""
     ended = BookingChanged()
     envelope.data.Unpack(ended)
-    await ReminderRepository(session).cancel(ended.booking, clock())
+    await uow.reminders.cancel(ended.booking, clock())
 
 
 async def on_class_rescheduled(
-    envelope: Envelope, session: AsyncSession, clock: Clock = utcnow
+    envelope: Envelope, uow: NotificationsUnitOfWork, clock: Clock = utcnow
 ) -> None:
     """Consumes `scheduling.class.rescheduled`: everyone booked is told the new time, and
     their reminders move with it."""
     moved = ClassChanged()
     envelope.data.Unpack(moved)
     start, now = moved.start_time.ToDatetime(UTC), clock()
-    await ReminderRepository(session).move(moved.class_session, start, now)
-    await _tell_class_members(session, envelope.id, moved, "class.rescheduled", start, now)
+    await uow.reminders.move(moved.class_session, start, now)
+    await _tell_class_members(uow, envelope.id, moved, "class.rescheduled", start, now)
 
 
 async def on_class_cancelled(
-    envelope: Envelope, session: AsyncSession, clock: Clock = utcnow
+    envelope: Envelope, uow: NotificationsUnitOfWork, clock: Clock = utcnow
 ) -> None:
     """Consumes `scheduling.class.cancelled`: everyone booked or waitlisted is told (their
     bookings' own `booking.cancelled` events end the reminders)."""
     cancelled = ClassChanged()
     envelope.data.Unpack(cancelled)
     start = cancelled.start_time.ToDatetime(UTC)
-    await _tell_class_members(session, envelope.id, cancelled, "class.cancelled", start, clock())
+    await _tell_class_members(uow, envelope.id, cancelled, "class.cancelled", start, clock())
 
 
 async def _tell_class_members(
-    session: AsyncSession,
+    uow: NotificationsUnitOfWork,
     event_id: str,
     changed: ClassChanged,
     kind: str,
     start: datetime,
     now: datetime,
 ) -> None:
-    repository = NotificationRepository(session)
     for member in changed.members:
         member_id = parse_user_name(member, "members")
-        values = await local_time(repository, member_id, start)
-        await notify(session, event_id, member_id, kind, changed.class_session, now, values=values)
+        values = await local_time(uow.notifications, member_id, start)
+        await notify(uow, event_id, member_id, kind, changed.class_session, now, values=values)
 
 
 async def local_time(
@@ -281,7 +329,7 @@ async def local_time(
 
 
 async def on_payment_failed(
-    envelope: Envelope, session: AsyncSession, clock: Clock = utcnow
+    envelope: Envelope, uow: NotificationsUnitOfWork, clock: Clock = utcnow
 ) -> None:
     """Consumes `billing.payment.failed` for a purchase or a fee; a membership renewal that
     fails is told by `subscription.past_due` instead."""
@@ -290,7 +338,7 @@ async def on_payment_failed(
     if failed.subscription:
         return
     await notify(
-        session,
+        uow,
         envelope.id,
         parse_user_name(failed.member, "member"),
         "payment.failed",
@@ -305,7 +353,7 @@ _TOLD = frozenset({"past_due", "suspended"})  # The renewal failed; the grace pe
 
 
 async def on_subscription_changed(
-    envelope: Envelope, session: AsyncSession, clock: Clock = utcnow
+    envelope: Envelope, uow: NotificationsUnitOfWork, clock: Clock = utcnow
 ) -> None:
     """Consumes every `billing.subscription.*` event: whether the subscription still gives
     access (for campaign audiences); past due (with the retry's date) and suspended are also
@@ -314,14 +362,14 @@ async def on_subscription_changed(
     envelope.data.Unpack(changed)
     what = envelope.type.removeprefix("billing.subscription.").removesuffix(".v1")
     member_id = parse_user_name(changed.member, "member")
-    repository = NotificationRepository(session)
-    await repository.keep_membership(
+    await uow.notifications.keep_membership(
         changed.subscription, member_id, what not in _ACCESS_ENDED, envelope.time.ToDatetime(UTC)
     )
     if what in _TOLD:
-        values = await local_time(repository, member_id, changed.next_renewal_time.ToDatetime(UTC))
+        renewal = changed.next_renewal_time.ToDatetime(UTC)
+        values = await local_time(uow.notifications, member_id, renewal)
         await notify(
-            session,
+            uow,
             envelope.id,
             member_id,
             f"subscription.{what}",
@@ -338,7 +386,7 @@ def _reminder(booking: BookingChanged, member_id: uuid.UUID) -> Reminder:
 
 
 async def notify(
-    session: AsyncSession,
+    uow: NotificationsUnitOfWork,
     event_id: str,
     user_id: uuid.UUID,
     kind: str,
@@ -350,7 +398,7 @@ async def notify(
     """Writes the notification in the user's language, once per event, with a push for each of
     their devices: at once if transactional (and texted too, if they gave a phone number); if
     marketing, only when the user opted in, up to the day's cap, and after their quiet hours."""
-    repository = NotificationRepository(session)
+    repository = uow.notifications
     language = negotiate_locale(await repository.language_of(user_id))
     key = f"notification.{kind.replace('.', '_')}"
     notification = Notification(
@@ -379,23 +427,25 @@ async def notify(
         sms = Sms(
             notification.id, user_id, preferences.phone_number, text, DeliveryState.PENDING, 0, now
         )
-        await TextMessageRepository(session).add(sms, now)
+        await uow.texts.add(sms, now)
     await repository.add_deliveries(notification.id, devices, due, now)
 
 
 async def on_password_reset_requested(
-    envelope: Envelope, session: AsyncSession, mail: AccountEmails, clock: Clock = utcnow
+    envelope: Envelope, uow: NotificationsUnitOfWork, mail: AccountEmails, clock: Clock = utcnow
 ) -> None:
     """Consumes `identity.password_reset.requested`: the link, emailed in the user's
     language."""
     requested = PasswordResetRequested()
     envelope.data.Unpack(requested)
     values = {
-        "link": mail.link("password-reset", requested.token),
+        "link": mail.token_link(
+            "password-reset", envelope, requested.user, requested.email, requested.sealed_token
+        ),
         "expire_time": _utc(requested.expire_time),
     }
     await mail.send(
-        session,
+        uow,
         envelope.id,
         parse_user_name(requested.user, "user"),
         requested.email,

@@ -74,7 +74,6 @@ async def mark_read(
 
 PREFERENCE_FIELDS = frozenset(
     {
-        "time_zone",
         "quiet_hours_start",
         "quiet_hours_end",
         "marketing_push",
@@ -82,6 +81,9 @@ PREFERENCE_FIELDS = frozenset(
         "phone_number",
     }
 )
+# Shown with the preferences but set in the member's Identity profile, which Notifications
+# follows: output only here, so a mask naming it is not an error, just ignored (AIP-203).
+FOLLOWING_IDENTITY = frozenset({"time_zone"})
 
 
 async def unsubscribe(
@@ -109,17 +111,17 @@ async def update_preferences(
 ) -> Preferences:
     """Applies `changes` (fields of PREFERENCE_FIELDS) to the stored preferences."""
     require_self_or_role(str(user_id))
-    unknown = sorted(set(changes) - PREFERENCE_FIELDS)
+    unknown = sorted(set(changes) - PREFERENCE_FIELDS - FOLLOWING_IDENTITY)
     if unknown:
         raise InvalidArgument(
             [FieldViolation("update_mask", "preferences.unknown_field", {"field": unknown[0]})]
         )
     async with uow:
         current = await uow.notifications.preferences_of(user_id)
-        merged = {**preference_fields(current), **changes}
+        chosen = {key: value for key, value in changes.items() if key in PREFERENCE_FIELDS}
+        merged = {**preference_fields(current), **chosen}
         updated = validate_preferences(
-            user_id,
-            str(merged["time_zone"]),
+            current,
             str(merged["quiet_hours_start"]),
             str(merged["quiet_hours_end"]),
             bool(merged["marketing_push"]),
@@ -136,7 +138,6 @@ def preference_fields(preferences: Preferences) -> dict[str, str | bool]:
         return moment.strftime("%H:%M") if moment else ""
 
     return {
-        "time_zone": preferences.time_zone,
         "quiet_hours_start": clock_time(preferences.quiet_start),
         "quiet_hours_end": clock_time(preferences.quiet_end),
         "marketing_push": preferences.marketing_push,

@@ -178,7 +178,7 @@ async def send_due_reminders(
             due = await uow.reminders.claim_due(now, SEND_BATCH)
             for reminder in (r for r in due if r.class_start > now):  # Not once it started.
                 await notify(
-                    uow.session,
+                    uow,
                     reminder.event_id,
                     reminder.user_id,
                     "class.reminder",

@@ -12,18 +12,11 @@ from stride.platform.events.envelope import make_envelope
 from stride.platform.events.outbox import OutboxRecord
 
 
-def stage_event(
-    session: AsyncSession, source: str, event_type: str, *, subject: str, payload: Message
-) -> None:
-    """Adds an event to the outbox in `session`'s transaction (event consumers use this too)."""
-    envelope = make_envelope(source=source, event_type=event_type, subject=subject, payload=payload)
-    session.add(OutboxRecord.from_envelope(envelope))
-
-
 class UnitOfWork:
     """`async with uow:` opens a transaction; `await uow.commit()` ends it, else it rolls back.
 
-    Services subclass it and build their repositories in `_open_repositories`.
+    Services subclass it and build their repositories in `_open_repositories`. Event consumers
+    open one per event and commit it themselves (see `stride.platform.events.consumer`).
     """
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], source: str) -> None:
@@ -56,19 +49,15 @@ class UnitOfWork:
         finally:
             await session.close()
 
-    def join(self, session: AsyncSession) -> Self:
-        """Works inside a transaction someone else owns (an event consumer's, beside its inbox
-        row): repositories and `publish` use it; committing stays with the owner."""
-        self._session = session
-        self._open_repositories(session)
-        return self
-
     def _open_repositories(self, session: AsyncSession) -> None:
         """Hook for subclasses."""
 
     def publish(self, event_type: str, *, subject: str, payload: Message) -> None:
         """Records an event; it reaches NATS only if this transaction commits."""
-        stage_event(self.session, self._source, event_type, subject=subject, payload=payload)
+        envelope = make_envelope(
+            source=self._source, event_type=event_type, subject=subject, payload=payload
+        )
+        self.session.add(OutboxRecord.from_envelope(envelope))
 
     async def commit(self) -> None:
         await self.session.commit()

@@ -1,9 +1,10 @@
 """Durable JetStream consumers with exactly-once effects through an inbox table.
 
-Each message is handled in one database transaction that also inserts (consumer, event id) into
-`inbox`; a redelivered event finds its row and is acknowledged without running the handler again.
-Failures are retried with backoff; after `max_deliver` attempts the message is copied to the
-dead-letter subject and terminated.
+Each message is handled by a use case in the service's unit of work, whose transaction also
+inserts (consumer, event id) into `inbox`; a redelivered event finds its row and is acknowledged
+without running the handler again. Failures are retried with backoff; after `max_deliver`
+attempts, or at once for an event no retry can help (`UnprocessableEvent`), the message is
+copied to the dead-letter subject and terminated.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
+from typing import Generic, TypeVar
 
 import nats
 from nats.aio.client import Client as NatsClient
@@ -20,13 +22,15 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 from opentelemetry import trace
-from sqlalchemy import Column, DateTime, String, func
+from sqlalchemy import Column, DateTime, Index, String, func
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
 from stride.events.v1.envelope_pb2 import Envelope
-from stride.platform.events.outbox import ensure_stream
+from stride.platform.clock import utcnow
+from stride.platform.db.uow import UnitOfWork
+from stride.platform.events.outbox import DEFAULT_STREAM_LIMITS, StreamLimits, ensure_stream
 from stride.platform.observability.metrics import (
     CONSUMER_PENDING,
     EVENTS_CONSUMED,
@@ -38,11 +42,21 @@ from stride.platform.tasks import cancel_and_wait
 _log = logging.getLogger("stride.consumer")
 _tracer = trace.get_tracer("stride.platform.events")
 
-Handler = Callable[[Envelope, AsyncSession], Awaitable[None]]
+UnitOfWorkT = TypeVar("UnitOfWorkT", bound=UnitOfWork)
+# A use case run for each event, in a unit of work the consumer has opened and commits: the
+# handler neither enters nor commits it, so its effects and the inbox row commit together.
+EventHandler = Callable[[Envelope, UnitOfWorkT], Awaitable[None]]
+
+
+class UnprocessableEvent(Exception):
+    """An event no redelivery can make handleable (say, a sealed value that does not open):
+    dead-lettered at once instead of retried. Its message must not carry secrets: it is logged
+    and copied into the dead letter's headers."""
 
 
 class InboxRecord(SQLModel, table=True):
     __tablename__ = "inbox"
+    __table_args__ = (Index("inbox_processed", "processed_at"),)
 
     consumer: str = Field(sa_column=Column(String(200), primary_key=True))
     event_id: str = Field(sa_column=Column(String(64), primary_key=True))
@@ -58,11 +72,25 @@ def dead_letter_subject(prefix: str, consumer: str) -> str:
     return f"{prefix}.{DEAD_LETTER_SOURCE}.{consumer}"
 
 
-class EventConsumer:
+async def _claim_in_inbox(
+    session: AsyncSession, consumer: str, event_id: str, now: datetime
+) -> bool:
+    """Records that `consumer` applies `event_id` in `session`'s transaction; False when an
+    earlier delivery already did."""
+    claimed = await session.execute(
+        insert(InboxRecord)
+        .values(consumer=consumer, event_id=event_id, processed_at=now)
+        .on_conflict_do_nothing()
+        .returning(InboxRecord.__table__.c.event_id)  # type: ignore[attr-defined]
+    )
+    return claimed.first() is not None
+
+
+class EventConsumer(Generic[UnitOfWorkT]):
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
-        handler: Handler,
+        new_uow: Callable[[], UnitOfWorkT],
+        handler: EventHandler[UnitOfWorkT],
         *,
         nats_url: str,
         prefix: str,
@@ -70,14 +98,16 @@ class EventConsumer:
         stream: str,
         durable_name: str,
         filter_subject: str,
+        dead_letter_limits: StreamLimits = DEFAULT_STREAM_LIMITS,
         max_deliver: int = 5,
         backoff_seconds: Sequence[float] = (0.5, 2.0, 10.0, 30.0),
         ack_wait_seconds: float = 30.0,
         batch_size: int = 32,
     ) -> None:
-        self._sessions, self._handler = sessions, handler
+        self._new_uow, self._handler = new_uow, handler
         self._nats_url, self._prefix, self._service = nats_url, prefix, service
         self._stream, self._durable, self._filter = stream, durable_name, filter_subject
+        self._dead_letter_limits = dead_letter_limits
         self._max_deliver = max_deliver
         self._backoff = tuple(backoff_seconds)
         self._ack_wait = ack_wait_seconds
@@ -99,7 +129,7 @@ class EventConsumer:
             self._nats_url, connect_timeout=2, reconnect_time_wait=0.5, max_reconnect_attempts=-1
         )
         js = self._nats.jetstream(timeout=5)
-        await ensure_stream(js, self._prefix, DEAD_LETTER_SOURCE)
+        await ensure_stream(js, self._prefix, DEAD_LETTER_SOURCE, self._dead_letter_limits)
         subscription = await js.pull_subscribe(
             self._filter,
             durable=self._durable,
@@ -149,6 +179,9 @@ class EventConsumer:
             return
         try:
             await self._apply_once(envelope)
+        except UnprocessableEvent as error:
+            await self._dead_letter(js, message, error)
+            return
         except Exception as error:
             await self._retry_or_dead_letter(js, message, error)
             return
@@ -165,18 +198,11 @@ class EventConsumer:
             await self._apply_in_transaction(envelope)
 
     async def _apply_in_transaction(self, envelope: Envelope) -> None:
-        async with self._sessions() as session, session.begin():
-            claimed = await session.execute(
-                insert(InboxRecord)
-                .values(
-                    consumer=self._durable, event_id=envelope.id, processed_at=datetime.now(UTC)
-                )
-                .on_conflict_do_nothing()
-                .returning(InboxRecord.__table__.c.event_id)  # type: ignore[attr-defined]
-            )
-            if claimed.first() is None:
+        async with self._new_uow() as uow:
+            if not await _claim_in_inbox(uow.session, self._durable, envelope.id, utcnow()):
                 return  # Already applied by an earlier delivery.
-            await self._handler(envelope, session)
+            await self._handler(envelope, uow)
+            await uow.commit()
 
     async def _retry_or_dead_letter(
         self, js: JetStreamContext, message: Msg, error: Exception

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import AsyncIterator
+from functools import partial
 
 import nats
 import pytest_asyncio
+from nats.aio.msg import Msg
 from opentelemetry import trace
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -15,7 +17,12 @@ from stride.events.v1.envelope_pb2 import Envelope
 from stride.identity.events.v1.events_pb2 import UserRegistered
 from stride.platform.db.engine import create_engine, session_factory
 from stride.platform.db.migrations.runner import run_migrations
-from stride.platform.events.consumer import EventConsumer, dead_letter_subject
+from stride.platform.db.uow import UnitOfWork
+from stride.platform.events.consumer import (
+    EventConsumer,
+    UnprocessableEvent,
+    dead_letter_subject,
+)
 from stride.platform.events.envelope import make_envelope, nats_subject, stream_name
 from stride.platform.events.outbox import ensure_stream
 from stride.platform.observability.tracing import configure_tracing
@@ -55,9 +62,9 @@ class Handler:
         self.consumer, self.failures = consumer, failures
         self.calls: Counter[str] = Counter()
 
-    async def __call__(self, envelope: Envelope, session: AsyncSession) -> None:
+    async def __call__(self, envelope: Envelope, uow: UnitOfWork) -> None:
         self.calls[envelope.id] += 1
-        await session.execute(
+        await uow.session.execute(
             text("INSERT INTO effects VALUES (:consumer, :event_id)"),
             {"consumer": self.consumer, "event_id": envelope.id},
         )
@@ -69,7 +76,7 @@ def consumer_for(
     handler: Handler, sessions: async_sessionmaker[AsyncSession], nats_url: str, prefix: str
 ) -> EventConsumer:
     return EventConsumer(
-        sessions,
+        partial(UnitOfWork, sessions, "test"),
         handler,
         nats_url=nats_url,
         prefix=prefix,
@@ -148,6 +155,25 @@ async def test_a_transient_failure_is_retried(
         await consumer.stop()
 
 
+async def dead_letter_of(
+    event: Envelope,
+    handler: Handler,
+    sessions: async_sessionmaker[AsyncSession],
+    js: nats.js.JetStreamContext,
+    nats_url: str,
+    prefix: str,
+) -> Msg:
+    """Publishes `event` to `handler`'s consumer and returns its dead letter."""
+    dead_letters = await js.subscribe(dead_letter_subject(prefix, handler.consumer))
+    consumer = consumer_for(handler, sessions, nats_url, prefix)
+    await consumer.start()
+    try:
+        await js.publish(nats_subject(prefix, event.type), event.SerializeToString())
+        return await dead_letters.next_msg(timeout=20)
+    finally:
+        await consumer.stop()
+
+
 async def test_a_poison_event_is_dead_lettered_after_max_deliveries(
     sessions: async_sessionmaker[AsyncSession],
     js: nats.js.JetStreamContext,
@@ -156,19 +182,33 @@ async def test_a_poison_event_is_dead_lettered_after_max_deliveries(
 ) -> None:
     handler = Handler("poison", failures=99)
     event = envelope("poison")
-    dead_letters = await js.subscribe(dead_letter_subject(event_prefix, "poison"))
-    consumer = consumer_for(handler, sessions, nats_url, event_prefix)
-    await consumer.start()
-    try:
-        await js.publish(nats_subject(event_prefix, event.type), event.SerializeToString())
-        message = await dead_letters.next_msg(timeout=20)
-    finally:
-        await consumer.stop()
+    message = await dead_letter_of(event, handler, sessions, js, nats_url, event_prefix)
     assert Envelope.FromString(message.data).id == event.id
     assert message.headers is not None
     assert "transient failure" in message.headers["Stride-Error"]
     assert handler.calls[event.id] == 3
     assert await effects(sessions, "poison") == []  # Every failed attempt rolled back.
+
+
+async def test_an_unprocessable_event_is_dead_lettered_without_retries(
+    sessions: async_sessionmaker[AsyncSession],
+    js: nats.js.JetStreamContext,
+    nats_url: str,
+    event_prefix: str,
+) -> None:
+    class Refusing(Handler):
+        async def __call__(self, envelope: Envelope, uow: UnitOfWork) -> None:
+            await super().__call__(envelope, uow)
+            raise UnprocessableEvent("sealed for another event")
+
+    handler = Refusing("refused")
+    event = envelope("refused")
+    message = await dead_letter_of(event, handler, sessions, js, nats_url, event_prefix)
+    assert Envelope.FromString(message.data).id == event.id
+    assert message.headers is not None
+    assert "sealed for another event" in message.headers["Stride-Error"]
+    assert handler.calls[event.id] == 1
+    assert await effects(sessions, "refused") == []
 
 
 async def test_the_consumer_continues_the_producers_trace(
@@ -180,9 +220,9 @@ async def test_the_consumer_continues_the_producers_trace(
     seen: list[int] = []
 
     class TraceRecorder(Handler):
-        async def __call__(self, envelope: Envelope, session: AsyncSession) -> None:
+        async def __call__(self, envelope: Envelope, uow: UnitOfWork) -> None:
             seen.append(trace.get_current_span().get_span_context().trace_id)
-            await super().__call__(envelope, session)
+            await super().__call__(envelope, uow)
 
     handler = TraceRecorder("traced")
     with trace.get_tracer("test").start_as_current_span("publish") as producer:

@@ -4,7 +4,7 @@ Rows are written by `UnitOfWork.publish` in the business transaction. The relay 
 order with `FOR UPDATE SKIP LOCKED` (so several replicas never publish the same row at once),
 publishes each with `Nats-Msg-Id` = event id, and marks it published only after JetStream's ack.
 While NATS is unreachable rows simply wait; the stream's duplicate window absorbs the re-publish
-of a row whose ack was lost.
+of a row whose ack was lost. Streams keep events for a bounded age and size (ADR 0009).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import asyncio
 import logging
 import random
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import nats
@@ -40,12 +41,28 @@ from stride.platform.tasks import cancel_and_wait
 
 _log = logging.getLogger("stride.outbox")
 DUPLICATE_WINDOW_SECONDS = 300.0
+DAY_SECONDS = 86_400.0
+
+
+@dataclass(frozen=True)
+class StreamLimits:
+    """What a stream keeps (ADR 0009): messages older than `max_age_seconds` go, and so do the
+    oldest ones once it holds more than `max_bytes`."""
+
+    max_age_seconds: float = 7 * DAY_SECONDS
+    max_bytes: int = 1 << 30
+
+
+DEFAULT_STREAM_LIMITS = StreamLimits()
 
 
 class OutboxRecord(SQLModel, table=True):
     __tablename__ = "outbox"
     __table_args__ = (
         Index("outbox_unpublished", "position", postgresql_where=Column("published_at").is_(None)),
+        Index(
+            "outbox_published", "published_at", postgresql_where=Column("published_at").isnot(None)
+        ),
     )
 
     id: uuid.UUID = Field(primary_key=True)
@@ -73,11 +90,14 @@ class OutboxRecord(SQLModel, table=True):
         )
 
 
-async def ensure_stream(js: JetStreamContext, prefix: str, source: str) -> None:
-    """Creates the source's stream (file storage, duplicate window) if it does not exist."""
+async def ensure_stream(
+    js: JetStreamContext, prefix: str, source: str, limits: StreamLimits = DEFAULT_STREAM_LIMITS
+) -> None:
+    """Creates the source's stream (file storage, duplicate window, `limits`), or gives an
+    existing one these limits if it has others (streams made before they existed too)."""
     name = stream_name(prefix, source)
     try:
-        await js.stream_info(name)
+        info = await js.stream_info(name)
     except NotFoundError:
         await js.add_stream(
             StreamConfig(
@@ -85,7 +105,22 @@ async def ensure_stream(js: JetStreamContext, prefix: str, source: str) -> None:
                 subjects=stream_subjects(prefix, source),
                 storage=StorageType.FILE,
                 duplicate_window=DUPLICATE_WINDOW_SECONDS,
+                max_age=limits.max_age_seconds,
+                max_bytes=limits.max_bytes,
             )
+        )
+        return
+    if (info.config.max_age, info.config.max_bytes) != (limits.max_age_seconds, limits.max_bytes):
+        await js.update_stream(
+            info.config.evolve(max_age=limits.max_age_seconds, max_bytes=limits.max_bytes)
+        )
+        _log.info(
+            "stream limits updated",
+            extra={
+                "stream": name,
+                "max_age_seconds": limits.max_age_seconds,
+                "max_bytes": limits.max_bytes,
+            },
         )
 
 
@@ -97,12 +132,14 @@ class OutboxRelay:
         nats_url: str,
         prefix: str,
         source: str,
+        limits: StreamLimits = DEFAULT_STREAM_LIMITS,
         batch_size: int = 100,
         idle_poll_seconds: float = 0.2,
         max_backoff_seconds: float = 5.0,
     ) -> None:
         self._sessions = sessions
         self._nats_url, self._prefix, self._source = nats_url, prefix, source
+        self._limits = limits
         self._batch_size = batch_size
         self._idle_poll = idle_poll_seconds
         self._max_backoff = max_backoff_seconds
@@ -146,7 +183,7 @@ class OutboxRelay:
                 max_reconnect_attempts=-1,
             )
             self._js = self._nats.jetstream(timeout=5)
-            await ensure_stream(self._js, self._prefix, self._source)
+            await ensure_stream(self._js, self._prefix, self._source, self._limits)
         return self._js
 
     async def drain_once(self) -> int:

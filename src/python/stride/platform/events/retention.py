@@ -1,0 +1,89 @@
+"""Pruning what the outbox and the inbox no longer need (ADR 0009).
+
+A published outbox row has done its work once JetStream acknowledged it; it is kept a while to
+trace and, if need be, re-publish what the streams still hold. An inbox row must outlive every
+copy of its event a consumer could still be handed, i.e. the stream's `max_age`. Unpublished
+outbox rows are never pruned, however old: they are events still owed to the other services.
+Rows go in small batches, each in its own short transaction, so pruning never holds many locks
+or a long transaction against the relay and the consumers.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import Delete, delete, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
+
+from stride.platform.clock import Clock, utcnow
+from stride.platform.events.consumer import InboxRecord
+from stride.platform.events.outbox import OutboxRecord
+
+_log = logging.getLogger("stride.retention")
+PRUNE_BATCH = 1000
+
+
+async def prune_outbox(
+    sessions: async_sessionmaker[AsyncSession],
+    published_before: datetime,
+    batch_size: int = PRUNE_BATCH,
+) -> int:
+    """Deletes outbox rows published before `published_before`; how many."""
+    batch = (
+        select(col(OutboxRecord.id))
+        .where(col(OutboxRecord.published_at) < published_before)
+        .limit(batch_size)
+        .with_for_update(skip_locked=True)
+    )
+    return await _in_batches(
+        sessions,
+        delete(OutboxRecord).where(col(OutboxRecord.id).in_(batch.scalar_subquery())),
+        batch_size,
+    )
+
+
+async def prune_inbox(
+    sessions: async_sessionmaker[AsyncSession],
+    processed_before: datetime,
+    batch_size: int = PRUNE_BATCH,
+) -> int:
+    """Deletes inbox rows of events applied before `processed_before`; how many."""
+    key = tuple_(col(InboxRecord.consumer), col(InboxRecord.event_id))
+    batch = (
+        select(col(InboxRecord.consumer), col(InboxRecord.event_id))
+        .where(col(InboxRecord.processed_at) < processed_before)
+        .limit(batch_size)
+        .with_for_update(skip_locked=True)
+    )
+    return await _in_batches(sessions, delete(InboxRecord).where(key.in_(batch)), batch_size)
+
+
+async def _in_batches(
+    sessions: async_sessionmaker[AsyncSession], delete_batch: Delete, batch_size: int
+) -> int:
+    """Runs `delete_batch` (at most `batch_size` rows) in one short transaction after
+    another until a batch comes up short; how many rows it deleted."""
+    pruned = 0
+    while True:
+        async with sessions() as session, session.begin():
+            deleted = await session.execute(delete_batch)
+        count: int = deleted.rowcount  # type: ignore[attr-defined]
+        pruned += count
+        if count < batch_size:
+            return pruned
+
+
+async def prune_event_tables(
+    sessions: async_sessionmaker[AsyncSession],
+    outbox_retention: timedelta,
+    inbox_retention: timedelta,
+    clock: Clock = utcnow,
+) -> None:
+    """What the periodic job runs in every service."""
+    now = clock()
+    outbox = await prune_outbox(sessions, now - outbox_retention)
+    inbox = await prune_inbox(sessions, now - inbox_retention)
+    if outbox or inbox:
+        _log.info("event tables pruned", extra={"outbox_rows": outbox, "inbox_rows": inbox})
