@@ -11,7 +11,7 @@ from google.api import httpbody_pb2
 from google.protobuf import empty_pb2, timestamp_pb2
 from google.protobuf.message import Message
 
-from stride.identity import messages  # noqa: F401 - registers Identity's texts.
+from stride.identity import translations  # noqa: F401 - registers Identity's texts.
 from stride.identity.adapters.access_tokens import AccessTokenIssuer
 from stride.identity.adapters.oidc import OidcVerifier
 from stride.identity.adapters.signing_keys import SigningKeys

@@ -23,7 +23,7 @@ from stride.platform.resource_names import (
     parse_user_name,
     parse_uuid_ids,
 )
-from stride.scheduling import messages  # noqa: F401 - registers Scheduling's texts.
+from stride.scheduling import translations  # noqa: F401 - registers Scheduling's texts.
 from stride.scheduling.domain.availability import Availability, validate_availability
 from stride.scheduling.domain.model import (
     Booking,
