@@ -272,7 +272,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
     async def ListSessions(  # noqa: N802
         self, request: pb.ListSessionsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListSessionsResponse:
-        page = Page.from_request(request.page_size, request.page_token)
+        page = Page.of(request)
         query = commands.ListSessions(
             user_id=parse_user_name(request.parent, "parent"),
             offset=page.offset,

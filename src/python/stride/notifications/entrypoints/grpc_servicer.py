@@ -136,7 +136,7 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
     async def ListNotifications(  # noqa: N802
         self, request: pb.ListNotificationsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListNotificationsResponse:
-        page = Page.from_request(request.page_size, request.page_token)
+        page = Page.of(request)
         fetched = await members.inbox(
             self._unit_of_work(),
             parse_user_name(request.parent, "parent"),
@@ -181,7 +181,7 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
     async def ListDeliveries(  # noqa: N802
         self, request: pb.ListDeliveriesRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListDeliveriesResponse:
-        page = Page.from_request(request.page_size, request.page_token)
+        page = Page.of(request)
         fetched = await deliveries.list_deliveries(
             self._unit_of_work(),
             delivery_filter(request.parent, request.filter),
@@ -228,7 +228,7 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
     async def ListCampaigns(  # noqa: N802
         self, request: pb.ListCampaignsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListCampaignsResponse:
-        page = Page.from_request(request.page_size, request.page_token)
+        page = Page.of(request)
         fetched = await campaigns.newest(self._unit_of_work(), page.offset, page.fetch_limit)
         found, next_page_token = page.cut(fetched)
         return pb.ListCampaignsResponse(

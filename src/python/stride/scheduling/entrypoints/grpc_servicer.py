@@ -173,7 +173,7 @@ class SchedulingServicer(pb_grpc.SchedulingServiceServicer):
         self, request: pb.ListClassSessionsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListClassSessionsResponse:
         slug = studio_slug(request.parent, "parent")
-        page = Page.from_request(request.page_size, request.page_token)
+        page = Page.of(request)
         class_type_id = None
         if request.class_type:
             _, class_type_id = in_studio(
@@ -339,7 +339,7 @@ class SchedulingServicer(pb_grpc.SchedulingServiceServicer):
         self, request: pb.ListBookingsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListBookingsResponse:
         member_id = parse_user_name(request.parent, "parent")
-        page = Page.from_request(request.page_size, request.page_token)
+        page = Page.of(request)
         fetched = await handlers.list_bookings(
             self._unit_of_work(), member_id, page.offset, page.fetch_limit
         )
