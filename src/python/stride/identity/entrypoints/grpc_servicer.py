@@ -38,6 +38,7 @@ from stride.identity.v1 import identity_service_pb2_grpc as pb_grpc
 from stride.platform.auth import require_role
 from stride.platform.clock import Clock
 from stride.platform.errors import FieldViolation, InvalidArgument
+from stride.platform.grpc.field_masks import updated_fields
 from stride.platform.i18n import current_locale
 from stride.platform.idempotency import idempotent
 from stride.platform.pagination import Page
@@ -109,13 +110,7 @@ def user_agent(context: grpc.aio.ServicerContext) -> str:
 
 
 def profile_changes(request: pb.UpdateUserRequest) -> dict[str, str]:
-    paths = list(request.update_mask.paths)
-    unknown = [path for path in paths if path not in UPDATABLE_FIELDS]
-    if unknown:
-        raise InvalidArgument(
-            [FieldViolation("update_mask", "field.not_updatable", {"fields": ", ".join(unknown)})]
-        )
-    return {path: getattr(request.user, path) for path in paths}
+    return {path: getattr(request.user, path) for path in updated_fields(request, UPDATABLE_FIELDS)}
 
 
 def _require(request: Message, *fields: str) -> None:

@@ -32,6 +32,7 @@ from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfW
 from stride.notifications.v1 import notifications_service_pb2 as pb
 from stride.notifications.v1 import notifications_service_pb2_grpc as pb_grpc
 from stride.platform.errors import FieldViolation, InvalidArgument
+from stride.platform.grpc.field_masks import updated_fields
 from stride.platform.grpc.timestamps import timestamp
 from stride.platform.pagination import Page
 from stride.platform.resource_names import parse_user_name, parse_uuid_ids
@@ -159,8 +160,8 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
         self, request: pb.UpdateNotificationPreferencesRequest, context: grpc.aio.ServicerContext
     ) -> pb.NotificationPreferences:
         given = request.preferences
-        paths = list(request.update_mask.paths) or sorted(members.PREFERENCE_FIELDS)
-        changes = {path: getattr(given, path, "") for path in paths}
+        paths = updated_fields(request, members.PREFERENCE_FIELDS)
+        changes = {path: getattr(given, path) for path in paths}
         updated = await members.update_preferences(
             self._unit_of_work(), _preferences_owner(given.name), changes
         )

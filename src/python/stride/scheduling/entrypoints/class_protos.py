@@ -11,6 +11,8 @@ from stride.scheduling.domain.model import ClassSession
 from stride.scheduling.entrypoints.resource_names import in_studio
 from stride.scheduling.v1 import scheduling_service_pb2 as pb
 
+CLASS_UPDATABLE = ("capacity", "instructor")  # Moving a class is RescheduleClassSession.
+
 
 def class_parts(slug: str, given: pb.ClassSession) -> tuple[uuid.UUID, uuid.UUID]:
     """The class type and room a new class names, both of the studio `slug`."""

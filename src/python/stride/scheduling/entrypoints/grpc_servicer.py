@@ -12,6 +12,7 @@ from google.protobuf import timestamp_pb2
 
 from stride.platform.errors import FieldViolation, InvalidArgument
 from stride.platform.events.live import LiveEvents
+from stride.platform.grpc.field_masks import updated_fields
 from stride.platform.grpc.timestamps import timestamp
 from stride.platform.i18n import current_locale
 from stride.platform.idempotency import idempotent
@@ -28,7 +29,11 @@ from stride.scheduling.entrypoints.booking_protos import (
     booking_update,
     roster_entry,
 )
-from stride.scheduling.entrypoints.class_protos import class_parts, class_to_proto
+from stride.scheduling.entrypoints.class_protos import (
+    CLASS_UPDATABLE,
+    class_parts,
+    class_to_proto,
+)
 from stride.scheduling.entrypoints.resource_names import (
     availability_name,
     booking_ids,
@@ -208,16 +213,7 @@ class SchedulingServicer(pb_grpc.SchedulingServiceServicer):
         slug, session_id = in_studio(
             given.name, "classSessions", "class_session.name", "class.invalid_name"
         )
-        paths = set(request.update_mask.paths)
-        unknown = sorted(paths - {"capacity", "instructor"})
-        if unknown or not paths:
-            raise InvalidArgument(
-                [
-                    FieldViolation(
-                        "update_mask", "field.not_updatable", {"fields": ", ".join(unknown)}
-                    )
-                ]
-            )
+        paths = updated_fields(request, CLASS_UPDATABLE)
         if "instructor" in paths and given.instructor:
             parse_user_name(given.instructor, "class_session.instructor")
         session = await handlers.update_class(
