@@ -8,7 +8,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from urllib.request import Request, urlopen
 
@@ -150,8 +150,12 @@ async def credits_left(edge: Edge, account: Account) -> int:
     return int(listed.body["entitlements"][0]["creditsRemaining"])
 
 
+def stamp(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
 async def schedule(edge: Edge, studio: Studio, starts_in: timedelta) -> dict[str, Any]:
-    start = (datetime.now(UTC) + starts_in).isoformat().replace("+00:00", "Z")
+    start = stamp(datetime.now(UTC) + starts_in)
     created = await call(
         "POST",
         f"{edge.base_url}/v1/{studio.name}/classSessions",
@@ -307,6 +311,49 @@ async def test_members_touch_only_their_own_bookings_and_staff_run_the_studio(
     )
     assert room.status == 403
     assert reason(room) == "PERMISSION_DENIED"
+
+
+async def test_updates_change_only_what_their_mask_names(edge: Edge, studio: Studio) -> None:
+    manager = studio.manager.auth
+    instructor = f"users/{uuid.uuid4()}"
+    hours_url = f"{edge.base_url}/v1/{studio.name}/instructors/{instructor[6:]}/availability"
+    mornings = [{"dayOfWeek": day, "start": "06:00", "end": "12:00"} for day in range(1, 8)]
+    replaced = await call(
+        "PATCH",
+        hours_url,
+        {"weekly": mornings, "exceptions": [{"date": "2030-01-01"}]},
+        **manager,
+    )
+    leave = {"weekly": [], "exceptions": [{"date": "2030-02-01"}]}
+    on_leave = await call("PATCH", f"{hours_url}?updateMask=exceptions", leave, **manager)
+    unknown = await call("PATCH", f"{hours_url}?updateMask=weekly,holidays", leave, **manager)
+    assert replaced.status == on_leave.status == 200, (replaced.body, on_leave.body)
+    assert replaced.body["exceptions"] == [{"date": "2030-01-01", "windows": []}]
+    assert on_leave.body["weekly"] == replaced.body["weekly"]  # Not in the mask: kept.
+    assert on_leave.body["exceptions"] == [{"date": "2030-02-01", "windows": []}]
+    assert violations(unknown) == {"update_mask": "field.not_updatable"}
+
+    ten_in_riyadh = datetime.combine(
+        datetime.now(UTC).date() + timedelta(days=4), time(7), tzinfo=UTC
+    )
+    created = await call(
+        "POST",
+        f"{edge.base_url}/v1/{studio.name}/classSessions",
+        {"classType": studio.class_type, "room": studio.room, "startTime": stamp(ten_in_riyadh)},
+        **manager,
+    )
+    class_url = f"{edge.base_url}/v1/{created.body['name']}"
+    no_mask = await call("PATCH", class_url, {"instructor": instructor}, **manager)
+    taught = await call(
+        "PATCH",
+        f"{class_url}?updateMask=instructor,waitlistCount",
+        {"instructor": instructor, "capacity": 0, "waitlistCount": 7},
+        **manager,
+    )
+    assert violations(no_mask) == {"update_mask": "field.required"}  # The contract needs one.
+    assert taught.status == 200, taught.body
+    assert taught.body["instructor"] == instructor
+    assert (taught.body["capacity"], taught.body.get("waitlistCount", 0)) == (1, 0)
 
 
 async def test_check_in_with_the_rotating_code(

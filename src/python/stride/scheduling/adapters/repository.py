@@ -131,6 +131,25 @@ class AvailabilityRepository:
         record = await self._db.get(InstructorAvailabilityRecord, (studio, instructor_id))
         return _availability(json.loads(record.document)) if record else None
 
+    async def locked(self, studio: str, instructor_id: uuid.UUID) -> Availability:
+        """The stored availability (none yet is empty), its row locked until the transaction
+        ends, so that updates of one part and of the other apply one after the other."""
+        empty = json.dumps(_availability_document(Availability({}, {})))
+        await self._db.execute(
+            insert(InstructorAvailabilityRecord)
+            .values(studio=studio, instructor_id=instructor_id, document=empty)
+            .on_conflict_do_nothing(index_elements=["studio", "instructor_id"])
+        )
+        record = await self._db.execute(
+            select(InstructorAvailabilityRecord)
+            .where(
+                InstructorAvailabilityRecord.studio == studio,
+                InstructorAvailabilityRecord.instructor_id == instructor_id,
+            )
+            .with_for_update()
+        )
+        return _availability(json.loads(record.scalar_one().document))
+
     async def put(self, studio: str, instructor_id: uuid.UUID, availability: Availability) -> None:
         document = json.dumps(_availability_document(availability))
         statement = insert(InstructorAvailabilityRecord).values(

@@ -19,6 +19,7 @@ from stride.platform.idempotency import idempotent
 from stride.platform.pagination import Page
 from stride.platform.resource_names import parse_user_name
 from stride.scheduling import translations  # noqa: F401 - registers Scheduling's texts.
+from stride.scheduling.domain.availability import AVAILABILITY_PARTS
 from stride.scheduling.entrypoints.availability_protos import (
     availability_from_proto,
     availability_to_proto,
@@ -118,9 +119,9 @@ class SchedulingServicer(pb_grpc.SchedulingServiceServicer):
     ) -> pb.InstructorAvailability:
         given = request.availability
         slug, instructor_id = availability_name(given.name, "availability.name")
-        availability = availability_from_proto(given)
+        parts = updated_fields(request, AVAILABILITY_PARTS)
         saved = await handlers.set_availability(
-            self._unit_of_work(), slug, instructor_id, availability
+            self._unit_of_work(), slug, instructor_id, availability_from_proto(given, parts), parts
         )
         return availability_to_proto(given.name, saved)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -14,7 +15,7 @@ from stride.platform.auth import (
 )
 from stride.platform.clock import Clock, utcnow
 from stride.platform.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
-from stride.scheduling.domain.availability import Availability, check_teaches
+from stride.scheduling.domain.availability import AVAILABILITY_PARTS, Availability, check_teaches
 from stride.scheduling.domain.calendar import CalendarEntry, render_calendar
 from stride.scheduling.domain.model import (
     Booking,
@@ -181,16 +182,23 @@ async def create_schedule(
 
 
 async def set_availability(
-    uow: SchedulingUnitOfWork, slug: str, instructor_id: uuid.UUID, availability: Availability
+    uow: SchedulingUnitOfWork,
+    slug: str,
+    instructor_id: uuid.UUID,
+    availability: Availability,
+    parts: Collection[str] = AVAILABILITY_PARTS,
 ) -> Availability:
-    """The studio's managers set it, or the instructor their own."""
+    """Replaces the `parts` of an instructor's availability with `availability`'s, keeping the
+    others as stored. The studio's managers set it, or the instructor their own."""
     if current_principal().user_id != str(instructor_id):
         require_role_in_studio(f"studios/{slug}", *STAFF)
     async with uow:
         await _studio(uow, slug)
-        await uow.availability.put(slug, instructor_id, availability)
+        stored = await uow.availability.locked(slug, instructor_id)
+        updated = stored.with_parts_of(availability, parts)
+        await uow.availability.put(slug, instructor_id, updated)
         await uow.commit()
-    return availability
+    return updated
 
 
 async def get_availability(
