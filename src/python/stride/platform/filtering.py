@@ -16,6 +16,7 @@ from __future__ import annotations
 import enum
 import operator
 import re
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -60,7 +61,8 @@ class Kind(enum.Enum):
     ENUM = "enum"
 
 
-Value = str | int | bool | datetime
+# What a filter's literals become; a service may turn a resource name into its id (a UUID).
+Value = str | int | bool | datetime | uuid.UUID
 
 
 @dataclass(frozen=True)

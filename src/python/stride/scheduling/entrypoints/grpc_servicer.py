@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
-from typing import Literal
+from datetime import UTC
 
 import grpc
 from google.api import httpbody_pb2
-from google.protobuf import timestamp_pb2
 
 from stride.platform.errors import FieldViolation, InvalidArgument
 from stride.platform.events.live import LiveEvents
@@ -32,6 +30,7 @@ from stride.scheduling.entrypoints.booking_protos import (
 )
 from stride.scheduling.entrypoints.class_protos import (
     CLASS_UPDATABLE,
+    class_filter,
     class_parts,
     class_to_proto,
 )
@@ -180,27 +179,8 @@ class SchedulingServicer(pb_grpc.SchedulingServiceServicer):
     ) -> pb.ListClassSessionsResponse:
         slug = studio_slug(request.parent, "parent")
         page = Page.of(request)
-        class_type_id = None
-        if request.class_type:
-            _, class_type_id = in_studio(
-                request.class_type, "classTypes", "class_type", "class_type.invalid_name"
-            )
-        room_id = None
-        if request.room:
-            _, room_id = in_studio(request.room, "rooms", "room", "room.invalid_name")
-        if request.instructor:
-            parse_user_name(request.instructor, "instructor")
         fetched = await handlers.list_classes(
-            self._unit_of_work(),
-            slug,
-            instructor=request.instructor or None,
-            room_id=room_id,
-            start_from=_optional_time(request, "start_time_from"),
-            start_to=_optional_time(request, "start_time_to"),
-            class_type_id=class_type_id,
-            only_free_spots=request.only_free_spots,
-            offset=page.offset,
-            limit=page.fetch_limit,
+            self._unit_of_work(), slug, class_filter(request), page.offset, page.fetch_limit
         )
         sessions, next_page_token = page.cut(fetched)
         return pb.ListClassSessionsResponse(
@@ -344,12 +324,3 @@ class SchedulingServicer(pb_grpc.SchedulingServiceServicer):
         return pb.ListBookingsResponse(
             bookings=[booking_to_proto(b) for b in bookings], next_page_token=next_page_token
         )
-
-
-def _optional_time(
-    request: pb.ListClassSessionsRequest, field: Literal["start_time_from", "start_time_to"]
-) -> datetime | None:
-    if not request.HasField(field):
-        return None
-    stamp: timestamp_pb2.Timestamp = getattr(request, field)
-    return stamp.ToDatetime(tzinfo=UTC)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -15,6 +15,7 @@ from stride.platform.auth import (
 )
 from stride.platform.clock import Clock, utcnow
 from stride.platform.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from stride.platform.filtering import Comparison, Operator
 from stride.scheduling.domain.availability import AVAILABILITY_PARTS, Availability, check_teaches
 from stride.scheduling.domain.calendar import CalendarEntry, render_calendar
 from stride.scheduling.domain.model import (
@@ -52,6 +53,7 @@ CLASS_RESCHEDULED = "scheduling.class.rescheduled.v1"
 STAFF = ("manager",)
 DESK = ("front_desk", "instructor", "manager")
 MAX_WEEKS_AHEAD = 26
+_FROM_BELOW = frozenset({Operator.EQUAL, Operator.GREATER, Operator.GREATER_OR_EQUAL})
 
 
 async def create_studio(
@@ -235,31 +237,20 @@ async def get_class(uow: SchedulingUnitOfWork, slug: str, session_id: uuid.UUID)
 async def list_classes(
     uow: SchedulingUnitOfWork,
     slug: str,
-    *,
-    start_from: datetime | None,
-    start_to: datetime | None,
-    class_type_id: uuid.UUID | None,
-    only_free_spots: bool,
+    where: Sequence[Comparison],
     offset: int,
     limit: int,
-    instructor: str | None = None,
-    room_id: uuid.UUID | None = None,
     clock: Clock = utcnow,
 ) -> list[ClassSession]:
+    """The studio's classes meeting every comparison (of the fields entrypoints/class_protos'
+    CLASS_FILTER declares, with the domain's values), by start time: those that have not
+    started unless `where` bounds the start from below."""
     current_principal()
+    if not any(c.field == "start_time" and c.operator in _FROM_BELOW for c in where):
+        where = [*where, Comparison("start_time", Operator.GREATER_OR_EQUAL, clock())]
     async with uow:
         await _studio(uow, slug)
-        return await uow.classes.list(
-            slug,
-            start_from=start_from or clock(),
-            start_to=start_to,
-            class_type_id=class_type_id,
-            only_free_spots=only_free_spots,
-            offset=offset,
-            limit=limit,
-            instructor=instructor,
-            room_id=room_id,
-        )
+        return await uow.classes.list(slug, where, offset=offset, limit=limit)
 
 
 async def book(
