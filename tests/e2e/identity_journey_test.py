@@ -153,9 +153,23 @@ async def test_members_list_and_revoke_only_their_own_sessions(
     ]
     assert listed.body["sessions"][0]["userAgent"] == "StrideApp/1.0 (Android)"
 
-    page = await call("GET", f"{edge.base_url}/v1/{alice.name}/sessions?pageSize=1", **alice.auth)
-    assert len(page.body["sessions"]) == 1
-    assert page.body["nextPageToken"]
+    sessions = f"{edge.base_url}/v1/{alice.name}/sessions"
+    page = await call("GET", f"{sessions}?pageSize=1", **alice.auth)
+    token = page.body["nextPageToken"]
+    rest = await call("GET", f"{sessions}?pageSize=1&pageToken={token}", **alice.auth)
+    assert [s["name"] for s in page.body["sessions"] + rest.body["sessions"]] == [
+        s["name"] for s in listed.body["sessions"]
+    ]
+    assert rest.body.get("nextPageToken", "") == ""
+    # A token continues the list it came from: not one with other fields, nor a damaged one.
+    other_list = await call(
+        "GET", f"{sessions}?pageSize=1&showInactive=true&pageToken={token}", **alice.auth
+    )
+    damaged = "B" if token[0] == "A" else "A"
+    tampered = await call("GET", f"{sessions}?pageToken={damaged}{token[1:]}", **alice.auth)
+    for refused in (other_list, tampered):
+        assert refused.status == 400
+        assert violations(refused) == {"page_token": "page.invalid_token"}
 
     assert (await call("GET", f"{edge.base_url}/v1/{alice.name}/sessions", **bob.auth)).status == (
         403

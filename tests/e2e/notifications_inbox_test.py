@@ -257,7 +257,7 @@ async def test_admins_read_the_delivery_log_and_its_dead_letters(
     assert (dead_letters.status, unfiltered.status) == (200, 200), dead_letters.body
     assert dead_letters.body.get("deliveries", []) == []  # Without push or email: none.
     assert nonsense.status == 400
-    assert violations(nonsense) == {"filter": "delivery.invalid_filter"}
+    assert violations(nonsense) == {"filter": "filter.unknown_field"}
     assert (by_member.status, unknown.status) == (403, 404)
 
 

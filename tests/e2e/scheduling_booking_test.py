@@ -8,8 +8,9 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from urllib.parse import urlencode
 from urllib.request import Request, urlopen
 
 import pytest
@@ -20,6 +21,7 @@ from e2e.support import (
     Account,
     Edge,
     EdgeFactory,
+    Reply,
     call,
     edge_jwks_url,
     new_account,
@@ -151,8 +153,12 @@ async def credits_left(edge: Edge, account: Account) -> int:
     return int(listed.body["entitlements"][0]["creditsRemaining"])
 
 
+def stamp(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
 async def schedule(edge: Edge, studio: Studio, starts_in: timedelta) -> dict[str, Any]:
-    start = (datetime.now(UTC) + starts_in).isoformat().replace("+00:00", "Z")
+    start = stamp(datetime.now(UTC) + starts_in)
     created = await call(
         "POST",
         f"{edge.base_url}/v1/{studio.name}/classSessions",
@@ -308,6 +314,124 @@ async def test_members_touch_only_their_own_bookings_and_staff_run_the_studio(
     )
     assert room.status == 403
     assert reason(room) == "PERMISSION_DENIED"
+
+
+async def test_updates_change_only_what_their_mask_names(edge: Edge, studio: Studio) -> None:
+    manager = studio.manager.auth
+    instructor = f"users/{uuid.uuid4()}"
+    hours_url = f"{edge.base_url}/v1/{studio.name}/instructors/{instructor[6:]}/availability"
+    mornings = [{"dayOfWeek": day, "start": "06:00", "end": "12:00"} for day in range(1, 8)]
+    replaced = await call(
+        "PATCH",
+        hours_url,
+        {"weekly": mornings, "exceptions": [{"date": "2030-01-01"}]},
+        **manager,
+    )
+    leave = {"weekly": [], "exceptions": [{"date": "2030-02-01"}]}
+    on_leave = await call("PATCH", f"{hours_url}?updateMask=exceptions", leave, **manager)
+    unknown = await call("PATCH", f"{hours_url}?updateMask=weekly,holidays", leave, **manager)
+    assert replaced.status == on_leave.status == 200, (replaced.body, on_leave.body)
+    assert replaced.body["exceptions"] == [{"date": "2030-01-01", "windows": []}]
+    assert on_leave.body["weekly"] == replaced.body["weekly"]  # Not in the mask: kept.
+    assert on_leave.body["exceptions"] == [{"date": "2030-02-01", "windows": []}]
+    assert violations(unknown) == {"update_mask": "field.not_updatable"}
+
+    ten_in_riyadh = datetime.combine(
+        datetime.now(UTC).date() + timedelta(days=4), time(7), tzinfo=UTC
+    )
+    created = await call(
+        "POST",
+        f"{edge.base_url}/v1/{studio.name}/classSessions",
+        {"classType": studio.class_type, "room": studio.room, "startTime": stamp(ten_in_riyadh)},
+        **manager,
+    )
+    class_url = f"{edge.base_url}/v1/{created.body['name']}"
+    no_mask = await call("PATCH", class_url, {"instructor": instructor}, **manager)
+    taught = await call(
+        "PATCH",
+        f"{class_url}?updateMask=instructor,waitlistCount",
+        {"instructor": instructor, "capacity": 0, "waitlistCount": 7},
+        **manager,
+    )
+    assert violations(no_mask) == {"update_mask": "field.required"}  # The contract needs one.
+    assert taught.status == 200, taught.body
+    assert taught.body["instructor"] == instructor
+    assert (taught.body["capacity"], taught.body.get("waitlistCount", 0)) == (1, 0)
+
+
+async def test_classes_are_listed_by_filter_a_page_at_a_time(
+    edge: Edge, studio: Studio, nats_url: str, event_prefix: str
+) -> None:
+    manager = studio.manager.auth
+    base = f"{edge.base_url}/v1/{studio.name}"
+    yoga = await call(
+        "POST",
+        f"{base}/classTypes",
+        {"displayNameEn": "Yoga", "displayNameAr": "يوغا", "durationMinutes": 60},
+        **manager,
+    )
+    instructor = f"users/{uuid.uuid4()}"
+    mornings = [{"dayOfWeek": day, "start": "06:00", "end": "12:00"} for day in range(1, 8)]
+    await call(
+        "PATCH",
+        f"{base}/instructors/{instructor[6:]}/availability",
+        {"weekly": mornings},
+        **manager,
+    )
+    today = datetime.now(UTC).date()
+    starts = [datetime.combine(today + timedelta(days=n), time(7), tzinfo=UTC) for n in (1, 2, 3)]
+    created = [
+        await call(
+            "POST",
+            f"{base}/classSessions",
+            {
+                "classType": yoga.body["name"],
+                "room": studio.room,
+                "startTime": stamp(start),
+                "instructor": instructor if n == 1 else "",
+            },
+            **manager,
+        )
+        for n, start in enumerate(starts)
+    ]
+    full, free, cancelled = (reply.body["name"] for reply in created)
+    assert (await book(edge, await paying_member(edge, studio, nats_url, event_prefix), full))[
+        "state"
+    ] == "STATE_CONFIRMED"
+    await call("POST", f"{edge.base_url}/v1/{cancelled}:cancel", {}, **manager)
+
+    async def listed(language: str = "en", **query: str) -> Reply:
+        url = f"{base}/classSessions?{urlencode(query)}"
+        return await call("GET", url, **manager, accept_language=language)
+
+    of_yoga = f'class_type = "{yoga.body["name"]}"'
+
+    async def names(also: str = "", **query: str) -> list[str]:
+        reply = await listed(filter=f"{of_yoga} {also}".strip(), **query)
+        assert reply.status == 200, reply.body
+        return [session["name"] for session in reply.body.get("classSessions", [])]
+
+    everything = await listed(filter=f'classType="{yoga.body["name"]}"')
+    assert [s["name"] for s in everything.body["classSessions"]] == [full, free, cancelled]
+    assert [s["freeSpots"] for s in everything.body["classSessions"]] == [0, 1, 0]
+    assert await names("AND free_spots > 0") == [free]
+    assert await names(f'AND start_time >= "{stamp(starts[1])}"') == [free, cancelled]
+    assert await names(f"AND start_time < {stamp(starts[1])} AND free_spots = 0") == [full]
+    assert await names(f'AND instructor = "{instructor}"') == [free]
+    assert await names(f'AND room != "{studio.room}"') == []
+    deprecated = await listed(classType=yoga.body["name"], onlyFreeSpots="true")
+    assert [s["name"] for s in deprecated.body["classSessions"]] == [free]
+
+    first = await listed(filter=of_yoga, pageSize="2")
+    token = first.body["nextPageToken"]
+    assert await names(pageSize="2", pageToken=token) == [cancelled]
+    elsewhere = await listed(filter=f"{of_yoga} AND free_spots > 0", pageToken=token)
+    assert violations(elsewhere) == {"page_token": "page.invalid_token"}
+
+    unknown = await listed(filter="colour = red")
+    not_a_room = await listed("ar", filter='room = "studios/x/rooms/y"')
+    assert violations(unknown) == {"filter": "filter.unknown_field"}
+    assert violations(not_a_room) == {"filter": "room.invalid_name"}
 
 
 async def test_check_in_with_the_rotating_code(

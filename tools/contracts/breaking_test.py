@@ -48,14 +48,19 @@ def test_unchanged_protos_pass(repo: Path) -> None:
 def test_adding_a_field_is_compatible(repo: Path) -> None:
     _edit(
         repo,
-        "  string request_id = 6;\n",
-        "  string request_id = 6;\n  string referral_code = 99;\n",
+        "  string request_id = 6 [(stride.api.v1.bounds).max_length = 128];\n",
+        "  string request_id = 6 [(stride.api.v1.bounds).max_length = 128];\n"
+        "  string referral_code = 99;\n",
     )
     assert check_breaking(repo, "main").returncode == 0
 
 
 def test_renumbering_a_field_breaks_the_contract(repo: Path) -> None:
-    _edit(repo, "string display_name = 3;\n  // BCP 47", "string display_name = 13;\n  // BCP 47")
+    _edit(
+        repo,
+        "string display_name = 3 [(stride.api.v1.bounds).max_length = 80];\n  // BCP 47",
+        "string display_name = 13 [(stride.api.v1.bounds).max_length = 80];\n  // BCP 47",
+    )
     result = check_breaking(repo, "main")
     assert result.returncode == BUF_BREAKING_FOUND
     assert "display_name" in result.stdout + result.stderr

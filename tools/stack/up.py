@@ -302,8 +302,8 @@ Stride is up — healthy in {elapsed:.1f} s.
       -d '{{"email": "{member_email}", "password": "{DEMO_PASSWORD}"}}' \\
       | python3 -c 'import json,sys; print(json.load(sys.stdin)["credentials"]["accessToken"])')
     curl -s {base_url}/v1/{member_name} -H "authorization: Bearer $TOKEN"
-    curl -s "{base_url}/v1/{DEMO_STUDIO}/classSessions?onlyFreeSpots=true" \\
-      -H "authorization: Bearer $TOKEN"
+    curl -s -G "{base_url}/v1/{DEMO_STUDIO}/classSessions" \\
+      --data-urlencode 'filter=free_spots > 0' -H "authorization: Bearer $TOKEN"
 
 Ctrl-C stops everything.""",
         flush=True,

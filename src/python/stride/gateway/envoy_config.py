@@ -313,6 +313,9 @@ def http_filters(services: Sequence[ServiceEntry], settings: EdgeSettings) -> li
                 "services": [name for service in services for name in service.grpc_services],
                 "convert_grpc_status": True,
                 "print_options": {"always_print_primitive_fields": True},
+                # Query strings as forms and most clients encode them (a space as `+`), so an
+                # AIP-160 `filter=state+%3D+STATE_FAILED` reads as written; a `+` is `%2B`.
+                "query_param_unescape_plus": True,
                 # Unmapped paths get 404 here instead of a 503 from a gRPC upstream; unknown
                 # query parameters are a client bug we report rather than silently drop.
                 "request_validation_options": {

@@ -68,10 +68,6 @@ CATALOG.register(
             "ar": "استخدم أصلًا بالصيغة users/{user}/notifications/{notification}، مع - "
             "لأيٍّ منهما لقراءة الكل.",
         },
-        "delivery.invalid_filter": {
-            "en": "Filter by state only, such as state = STATE_FAILED.",
-            "ar": "صفِّ بالحالة فقط، مثل state = STATE_FAILED.",
-        },
         "delivery.invalid_name": {
             "en": "Use a name of the form "
             "users/{user}/notifications/{notification}/deliveries/{delivery}.",

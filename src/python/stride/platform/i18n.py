@@ -173,6 +173,42 @@ CATALOG.register(
             "en": "The page token is not valid for this request.",
             "ar": "رمز الصفحة غير صالح لهذا الطلب.",
         },
+        "filter.syntax": {
+            "en": "The filter cannot be read from character {position}: write comparisons such "
+            "as field = value, joined by AND.",
+            "ar": "تعذّرت قراءة عامل التصفية بدءًا من الحرف {position}: اكتب مقارنات مثل "
+            "field = value مربوطة بـ AND.",
+        },
+        "filter.unknown_field": {
+            "en": "This list cannot be filtered by {field}; it can be by: {fields}.",
+            "ar": "لا يمكن تصفية هذه القائمة حسب {field}؛ يمكن تصفيتها حسب: {fields}.",
+        },
+        "filter.operator": {
+            "en": "{field} cannot be compared with {operator}; use {operators}.",
+            "ar": "لا يمكن مقارنة {field} باستخدام {operator}؛ استخدم {operators}.",
+        },
+        "filter.repeated_field": {
+            "en": "{field} is compared for equality more than once: every comparison of a filter "
+            "must hold, so give it once.",
+            "ar": "قورن {field} بالمساواة أكثر من مرة: يجب أن تتحقق كل مقارنات عامل التصفية، "
+            "لذا اذكره مرة واحدة.",
+        },
+        "filter.expected_integer": {
+            "en": "{field} takes a whole number, not {value}.",
+            "ar": "يأخذ {field} عددًا صحيحًا، وليس {value}.",
+        },
+        "filter.expected_boolean": {
+            "en": "{field} takes true or false, not {value}.",
+            "ar": "يأخذ {field} القيمة true أو false، وليس {value}.",
+        },
+        "filter.expected_timestamp": {
+            "en": "{field} takes a time with its offset, e.g. 2027-03-01T06:00:00Z, not {value}.",
+            "ar": "يأخذ {field} وقتًا مع فرق التوقيت، مثل 2027-03-01T06:00:00Z، وليس {value}.",
+        },
+        "filter.expected_enum": {
+            "en": "{field} takes one of {choices}, not {value}.",
+            "ar": "يأخذ {field} إحدى القيم {choices}، وليس {value}.",
+        },
         "field.not_updatable": {
             "en": "These fields cannot be updated: {fields}.",
             "ar": "لا يمكن تعديل هذه الحقول: {fields}.",

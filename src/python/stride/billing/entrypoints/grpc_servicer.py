@@ -12,7 +12,7 @@ import grpc
 from google.api import httpbody_pb2
 from google.protobuf import empty_pb2
 
-from stride.billing import messages  # noqa: F401 - registers Billing's texts.
+from stride.billing import translations  # noqa: F401 - registers Billing's texts.
 from stride.billing.adapters.receipt_pdf import receipt_pdf
 from stride.billing.adapters.repository import HELD, Hold
 from stride.billing.domain.entitlements import Entitlement, Kind

@@ -11,7 +11,7 @@ from google.api import httpbody_pb2
 from google.protobuf import empty_pb2, timestamp_pb2
 from google.protobuf.message import Message
 
-from stride.identity import messages  # noqa: F401 - registers Identity's texts.
+from stride.identity import translations  # noqa: F401 - registers Identity's texts.
 from stride.identity.adapters.access_tokens import AccessTokenIssuer
 from stride.identity.adapters.oidc import OidcVerifier
 from stride.identity.adapters.signing_keys import SigningKeys
@@ -40,6 +40,7 @@ from stride.identity.v1 import identity_service_pb2_grpc as pb_grpc
 from stride.platform.auth import require_role
 from stride.platform.clock import Clock
 from stride.platform.errors import FieldViolation, InvalidArgument
+from stride.platform.grpc.field_masks import updated_fields
 from stride.platform.i18n import current_locale
 from stride.platform.idempotency import idempotent
 from stride.platform.pagination import Page
@@ -111,13 +112,7 @@ def user_agent(context: grpc.aio.ServicerContext) -> str:
 
 
 def profile_changes(request: pb.UpdateUserRequest) -> dict[str, str]:
-    paths = list(request.update_mask.paths)
-    unknown = [path for path in paths if path not in UPDATABLE_FIELDS]
-    if unknown:
-        raise InvalidArgument(
-            [FieldViolation("update_mask", "field.not_updatable", {"fields": ", ".join(unknown)})]
-        )
-    return {path: getattr(request.user, path) for path in paths}
+    return {path: getattr(request.user, path) for path in updated_fields(request, UPDATABLE_FIELDS)}
 
 
 def _require(request: Message, *fields: str) -> None:
@@ -284,7 +279,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
     async def ListSessions(  # noqa: N802
         self, request: pb.ListSessionsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListSessionsResponse:
-        page = Page.from_request(request.page_size, request.page_token)
+        page = Page.of(request)
         query = commands.ListSessions(
             user_id=parse_user_name(request.parent, "parent"),
             offset=page.offset,

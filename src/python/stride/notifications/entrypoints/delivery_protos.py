@@ -1,9 +1,8 @@
-"""Deliveries between protobuf and the domain: names with AIP-159 wildcards, the one filter
-supported, and the delivery log."""
+"""Deliveries between protobuf and the domain: names with AIP-159 wildcards, the AIP-160
+filter on their state, and the delivery log."""
 
 from __future__ import annotations
 
-import re
 import uuid
 
 from stride.notifications.adapters.delivery_log_repository import DeliveryFilter
@@ -17,11 +16,11 @@ from stride.notifications.domain.notifications import (
 )
 from stride.notifications.v1 import notifications_service_pb2 as pb
 from stride.platform.errors import FieldViolation, InvalidArgument
+from stride.platform.filtering import Comparison, FilterField, FilterSchema, Operator
 from stride.platform.grpc.timestamps import timestamp
 from stride.platform.resource_names import parse_resource_name
 
 _WILDCARD = "-"  # AIP-159: any user, any notification.
-_STATE_FILTER = re.compile(r"^\s*state\s*=\s*(STATE_[A-Z_]+)\s*$")
 CHANNELS = {
     Channel.PUSH: pb.Delivery.CHANNEL_PUSH,
     Channel.EMAIL: pb.Delivery.CHANNEL_EMAIL,
@@ -35,6 +34,8 @@ _STATES = {
     DeliveryState.DEAD_TOKEN: pb.Delivery.STATE_DEAD_TOKEN,
     DeliveryState.CANCELLED: pb.Delivery.STATE_CANCELLED,
 }
+_STATES_BY_NAME = {pb.Delivery.State.Name(proto): known for known, proto in _STATES.items()}
+_FILTER = FilterSchema({"state": FilterField.enum(_STATES_BY_NAME, operators=[Operator.EQUAL])})
 _OUTCOMES = {
     SendOutcome.SENT: pb.DeliveryAttempt.OUTCOME_SENT,
     SendOutcome.RETRY: pb.DeliveryAttempt.OUTCOME_RETRY,
@@ -45,7 +46,7 @@ _OUTCOMES = {
 
 def delivery_filter(parent: str, filter_: str) -> DeliveryFilter:
     """`users/{user|-}/notifications/{notification|-}` and `state = STATE_…` (or nothing)."""
-    violations = []
+    violations: list[FieldViolation] = []
     try:
         ids = [
             None if part == _WILDCARD else uuid.UUID(part)
@@ -58,14 +59,16 @@ def delivery_filter(parent: str, filter_: str) -> DeliveryFilter:
         ]
     except (InvalidArgument, ValueError):
         violations.append(FieldViolation("parent", "delivery.invalid_parent"))
-    state_name = _STATE_FILTER.match(filter_)
-    by_name = {pb.Delivery.State.Name(proto): known for known, proto in _STATES.items()}
-    state = by_name.get(state_name.group(1)) if state_name else None
-    if filter_.strip() and state is None:
-        violations.append(FieldViolation("filter", "delivery.invalid_filter"))
+    comparisons: tuple[Comparison, ...] = ()
+    try:
+        comparisons = _FILTER.parse(filter_)
+    except InvalidArgument as refused:
+        violations.extend(refused.violations)
     if violations:
         raise InvalidArgument(violations)
     user, notification = ids
+    # `state` is the one field, compared for equality at most once.
+    state = next((_STATES_BY_NAME[str(c.value)] for c in comparisons), None)
     return DeliveryFilter(user, notification, state)
 
 

@@ -14,6 +14,9 @@ def test_wildcards_read_across_users_and_notifications() -> None:
     assert delivery_filter("users/-/notifications/-", "state = STATE_FAILED") == DeliveryFilter(
         state=DeliveryState.FAILED
     )
+    assert delivery_filter("users/-/notifications/-", ' state="STATE_SENT" ') == DeliveryFilter(
+        state=DeliveryState.SENT
+    )
     assert delivery_filter(f"users/{USER}/notifications/{NOTIFICATION}", "") == DeliveryFilter(
         USER, NOTIFICATION
     )
@@ -24,6 +27,8 @@ def test_wildcards_read_across_users_and_notifications() -> None:
     [
         ("users/-/notifications/-", "kind = x", ["filter"]),
         ("users/-/notifications/-", "state = STATE_LOST", ["filter"]),
+        ("users/-/notifications/-", "state != STATE_SENT", ["filter"]),
+        ("users/-/notifications/-", "state = STATE_SENT AND state = STATE_FAILED", ["filter"]),
         (f"users/{'-' * 36}/notifications/-", "", ["parent"]),
         ("users/-", "nonsense", ["parent", "filter"]),
     ],

@@ -32,6 +32,7 @@ from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfW
 from stride.notifications.v1 import notifications_service_pb2 as pb
 from stride.notifications.v1 import notifications_service_pb2_grpc as pb_grpc
 from stride.platform.errors import FieldViolation, InvalidArgument
+from stride.platform.grpc.field_masks import updated_fields
 from stride.platform.grpc.timestamps import timestamp
 from stride.platform.pagination import Page
 from stride.platform.resource_names import parse_user_name, parse_uuid_ids
@@ -136,7 +137,7 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
     async def ListNotifications(  # noqa: N802
         self, request: pb.ListNotificationsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListNotificationsResponse:
-        page = Page.from_request(request.page_size, request.page_token)
+        page = Page.of(request)
         fetched = await members.inbox(
             self._unit_of_work(),
             parse_user_name(request.parent, "parent"),
@@ -159,8 +160,8 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
         self, request: pb.UpdateNotificationPreferencesRequest, context: grpc.aio.ServicerContext
     ) -> pb.NotificationPreferences:
         given = request.preferences
-        paths = list(request.update_mask.paths) or sorted(members.PREFERENCE_FIELDS)
-        changes = {path: getattr(given, path, "") for path in paths}
+        paths = updated_fields(request, members.PREFERENCE_FIELDS)
+        changes = {path: getattr(given, path) for path in paths}
         updated = await members.update_preferences(
             self._unit_of_work(), _preferences_owner(given.name), changes
         )
@@ -181,7 +182,7 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
     async def ListDeliveries(  # noqa: N802
         self, request: pb.ListDeliveriesRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListDeliveriesResponse:
-        page = Page.from_request(request.page_size, request.page_token)
+        page = Page.of(request)
         fetched = await deliveries.list_deliveries(
             self._unit_of_work(),
             delivery_filter(request.parent, request.filter),
@@ -228,7 +229,7 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
     async def ListCampaigns(  # noqa: N802
         self, request: pb.ListCampaignsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListCampaignsResponse:
-        page = Page.from_request(request.page_size, request.page_token)
+        page = Page.of(request)
         fetched = await campaigns.newest(self._unit_of_work(), page.offset, page.fetch_limit)
         found, next_page_token = page.cut(fetched)
         return pb.ListCampaignsResponse(

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import case, func, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from stride.platform.errors import AlreadyExists
+from stride.platform.filtering import Comparison
 from stride.scheduling.adapters.tables import (
     BookingRecord,
     ClassSessionRecord,
@@ -34,6 +36,23 @@ from stride.scheduling.domain.model import (
 )
 
 ACTIVE_STATES = (BookingState.CONFIRMED.value, BookingState.WAITLISTED.value)
+# The fields a list of classes is filtered on (entrypoints/class_protos' CLASS_FILTER), as
+# columns to compare with the domain's values: ids for class types and rooms.
+_CLASS_FILTERS: Mapping[str, Any] = {
+    "start_time": col(ClassSessionRecord.start_time),
+    "class_type": col(ClassSessionRecord.class_type_id),
+    "room": col(ClassSessionRecord.room_id),
+    "instructor": col(ClassSessionRecord.instructor),
+    "free_spots": case(  # As ClassSession.free_spots counts them.
+        (
+            col(ClassSessionRecord.cancelled_at).is_(None),
+            func.greatest(
+                col(ClassSessionRecord.capacity) - col(ClassSessionRecord.confirmed_count), 0
+            ),
+        ),
+        else_=0,
+    ),
+}
 
 
 class StudioRepository:
@@ -131,6 +150,25 @@ class AvailabilityRepository:
         record = await self._db.get(InstructorAvailabilityRecord, (studio, instructor_id))
         return _availability(json.loads(record.document)) if record else None
 
+    async def locked(self, studio: str, instructor_id: uuid.UUID) -> Availability:
+        """The stored availability (none yet is empty), its row locked until the transaction
+        ends, so that updates of one part and of the other apply one after the other."""
+        empty = json.dumps(_availability_document(Availability({}, {})))
+        await self._db.execute(
+            insert(InstructorAvailabilityRecord)
+            .values(studio=studio, instructor_id=instructor_id, document=empty)
+            .on_conflict_do_nothing(index_elements=["studio", "instructor_id"])
+        )
+        record = await self._db.execute(
+            select(InstructorAvailabilityRecord)
+            .where(
+                InstructorAvailabilityRecord.studio == studio,
+                InstructorAvailabilityRecord.instructor_id == instructor_id,
+            )
+            .with_for_update()
+        )
+        return _availability(json.loads(record.scalar_one().document))
+
     async def put(self, studio: str, instructor_id: uuid.UUID, availability: Availability) -> None:
         document = json.dumps(_availability_document(availability))
         statement = insert(InstructorAvailabilityRecord).values(
@@ -196,34 +234,13 @@ class ClassRepository:
         return _to_class(record) if record else None
 
     async def list(
-        self,
-        studio: str,
-        *,
-        start_from: datetime,
-        start_to: datetime | None,
-        class_type_id: uuid.UUID | None,
-        only_free_spots: bool,
-        offset: int,
-        limit: int,
-        instructor: str | None = None,
-        room_id: uuid.UUID | None = None,
+        self, studio: str, where: Sequence[Comparison], *, offset: int, limit: int
     ) -> list[ClassSession]:
+        """The studio's classes meeting every comparison, by start time."""
         query = select(ClassSessionRecord).where(
-            ClassSessionRecord.studio == studio, col(ClassSessionRecord.start_time) >= start_from
+            ClassSessionRecord.studio == studio,
+            *(c.operator.compare(_CLASS_FILTERS[c.field], c.value) for c in where),
         )
-        if start_to is not None:
-            query = query.where(col(ClassSessionRecord.start_time) < start_to)
-        if class_type_id is not None:
-            query = query.where(ClassSessionRecord.class_type_id == class_type_id)
-        if instructor is not None:
-            query = query.where(ClassSessionRecord.instructor == instructor)
-        if room_id is not None:
-            query = query.where(ClassSessionRecord.room_id == room_id)
-        if only_free_spots:
-            query = query.where(
-                col(ClassSessionRecord.confirmed_count) < col(ClassSessionRecord.capacity),
-                col(ClassSessionRecord.cancelled_at).is_(None),
-            )
         query = query.order_by(col(ClassSessionRecord.start_time), col(ClassSessionRecord.id))
         records = await self._db.execute(query.offset(offset).limit(limit))
         return [_to_class(record) for record in records.scalars().all()]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from stride.platform.errors import FailedPrecondition, FieldViolation, InvalidArgument
+
+AVAILABILITY_PARTS = ("weekly", "exceptions")  # What an update may replace, one or both.
 
 
 @dataclass(frozen=True, order=True)
@@ -19,6 +22,13 @@ class Window:
 class Availability:
     weekly: dict[int, tuple[Window, ...]]  # ISO weekday (1 = Monday) → windows.
     exceptions: dict[date, tuple[Window, ...]]  # Date → that day's windows; () is leave.
+
+    def with_parts_of(self, given: Availability, parts: Collection[str]) -> Availability:
+        """This availability with the `parts` (of AVAILABILITY_PARTS) that `given` has."""
+        return Availability(
+            given.weekly if "weekly" in parts else self.weekly,
+            given.exceptions if "exceptions" in parts else self.exceptions,
+        )
 
     def windows_on(self, day: date) -> tuple[Window, ...]:
         if day in self.exceptions:

@@ -3,7 +3,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from stride.platform.errors import FailedPrecondition, InvalidArgument
-from stride.scheduling.domain.availability import check_teaches, validate_availability
+from stride.scheduling.domain.availability import (
+    AVAILABILITY_PARTS,
+    check_teaches,
+    validate_availability,
+)
 
 # Monday 2026-12-07, 07:00 in Riyadh (UTC+3).
 MONDAY_7 = datetime(2026, 12, 7, 4, 0, tzinfo=UTC)
@@ -44,3 +48,12 @@ def test_bad_hours_are_reported_by_field() -> None:
         "availability.weekly[1].start",
         "availability.exceptions[0].date",
     }
+
+
+def test_an_update_replaces_only_the_parts_it_names() -> None:
+    leave = validate_availability([], [("2026-12-21", [])])
+    mornings = validate_availability([(2, "06:00", "09:00")], [])
+    assert HOURS.with_parts_of(leave, ["exceptions"]) == leave.with_parts_of(HOURS, ["weekly"])
+    assert HOURS.with_parts_of(leave, ["exceptions"]).weekly == HOURS.weekly
+    assert HOURS.with_parts_of(mornings, ["weekly"]).exceptions == HOURS.exceptions
+    assert HOURS.with_parts_of(mornings, AVAILABILITY_PARTS) == mornings

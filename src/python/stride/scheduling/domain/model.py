@@ -91,6 +91,11 @@ class ClassSession:
     def has_free_spot(self) -> bool:
         return self.confirmed_count < self.capacity
 
+    @property
+    def free_spots(self) -> int:
+        """Spots no confirmed booking holds; none in a cancelled class."""
+        return 0 if self.cancelled_at is not None else max(self.capacity - self.confirmed_count, 0)
+
 
 class BookingState(enum.Enum):
     CONFIRMED = "confirmed"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -14,7 +15,8 @@ from stride.platform.auth import (
 )
 from stride.platform.clock import Clock, utcnow
 from stride.platform.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
-from stride.scheduling.domain.availability import Availability, check_teaches
+from stride.platform.filtering import Comparison, Operator
+from stride.scheduling.domain.availability import AVAILABILITY_PARTS, Availability, check_teaches
 from stride.scheduling.domain.calendar import CalendarEntry, render_calendar
 from stride.scheduling.domain.model import (
     Booking,
@@ -51,6 +53,7 @@ CLASS_RESCHEDULED = "scheduling.class.rescheduled.v1"
 STAFF = ("manager",)
 DESK = ("front_desk", "instructor", "manager")
 MAX_WEEKS_AHEAD = 26
+_FROM_BELOW = frozenset({Operator.EQUAL, Operator.GREATER, Operator.GREATER_OR_EQUAL})
 
 
 async def create_studio(
@@ -181,16 +184,23 @@ async def create_schedule(
 
 
 async def set_availability(
-    uow: SchedulingUnitOfWork, slug: str, instructor_id: uuid.UUID, availability: Availability
+    uow: SchedulingUnitOfWork,
+    slug: str,
+    instructor_id: uuid.UUID,
+    availability: Availability,
+    parts: Collection[str] = AVAILABILITY_PARTS,
 ) -> Availability:
-    """The studio's managers set it, or the instructor their own."""
+    """Replaces the `parts` of an instructor's availability with `availability`'s, keeping the
+    others as stored. The studio's managers set it, or the instructor their own."""
     if current_principal().user_id != str(instructor_id):
         require_role_in_studio(f"studios/{slug}", *STAFF)
     async with uow:
         await _studio(uow, slug)
-        await uow.availability.put(slug, instructor_id, availability)
+        stored = await uow.availability.locked(slug, instructor_id)
+        updated = stored.with_parts_of(availability, parts)
+        await uow.availability.put(slug, instructor_id, updated)
         await uow.commit()
-    return availability
+    return updated
 
 
 async def get_availability(
@@ -227,31 +237,20 @@ async def get_class(uow: SchedulingUnitOfWork, slug: str, session_id: uuid.UUID)
 async def list_classes(
     uow: SchedulingUnitOfWork,
     slug: str,
-    *,
-    start_from: datetime | None,
-    start_to: datetime | None,
-    class_type_id: uuid.UUID | None,
-    only_free_spots: bool,
+    where: Sequence[Comparison],
     offset: int,
     limit: int,
-    instructor: str | None = None,
-    room_id: uuid.UUID | None = None,
     clock: Clock = utcnow,
 ) -> list[ClassSession]:
+    """The studio's classes meeting every comparison (of the fields entrypoints/class_protos'
+    CLASS_FILTER declares, with the domain's values), by start time: those that have not
+    started unless `where` bounds the start from below."""
     current_principal()
+    if not any(c.field == "start_time" and c.operator in _FROM_BELOW for c in where):
+        where = [*where, Comparison("start_time", Operator.GREATER_OR_EQUAL, clock())]
     async with uow:
         await _studio(uow, slug)
-        return await uow.classes.list(
-            slug,
-            start_from=start_from or clock(),
-            start_to=start_to,
-            class_type_id=class_type_id,
-            only_free_spots=only_free_spots,
-            offset=offset,
-            limit=limit,
-            instructor=instructor,
-            room_id=room_id,
-        )
+        return await uow.classes.list(slug, where, offset=offset, limit=limit)
 
 
 async def book(

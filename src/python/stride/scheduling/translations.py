@@ -1,4 +1,4 @@
-"""Scheduling's user-facing messages in Arabic and English."""
+"""Scheduling's translations: its user-facing texts in Arabic and English, registered on import."""
 
 from stride.platform.i18n import CATALOG
 

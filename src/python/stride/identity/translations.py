@@ -1,4 +1,4 @@
-"""Identity's user-facing messages in Arabic and English."""
+"""Identity's translations: its user-facing texts in Arabic and English, registered on import."""
 
 from stride.platform.i18n import CATALOG
 
