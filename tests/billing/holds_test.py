@@ -9,8 +9,7 @@ from functools import partial
 
 import pytest
 
-from stride.billing.adapters.repository import HELD, RELEASED, Hold
-from stride.billing.domain.entitlements import Kind
+from stride.billing.domain.entitlements import Hold, HoldState, Kind
 from stride.billing.service_layer import handlers
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
 from stride.platform.auth import Principal, authenticated_as
@@ -72,12 +71,12 @@ async def test_one_hold_per_booking_and_release_gives_the_credit_back(
         hold(new_uow, member, booking), hold(new_uow, member, booking)
     )
     assert first == again
-    assert first.state == HELD
+    assert first.state is HoldState.HELD
     assert await remaining(new_uow, member) == 1
     with authenticated_as(MANAGER):  # Staff release for a cancelled class.
         released = await handlers.release_hold(new_uow(), member, booking)
         twice = await handlers.release_hold(new_uow(), member, booking)
-    assert released.state == twice.state == RELEASED
+    assert released.state is twice.state is HoldState.RELEASED
     assert await remaining(new_uow, member) == 2
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from functools import partial
 
-import pytest
 import pytest_asyncio
 
 from billing.stripe_support import API_KEY
@@ -26,7 +25,9 @@ async def new_uow(database_url: str) -> AsyncIterator[partial[BillingUnitOfWork]
     await engine.dispose()
 
 
-@pytest.fixture(scope="module")
-def payments(stripe_api_base: str) -> StripePayments:
+@pytest_asyncio.fixture(scope="module")
+async def payments(stripe_api_base: str) -> AsyncIterator[StripePayments]:
     """The real Stripe adapter, pointed at this test process's localstripe."""
-    return StripePayments(API_KEY, stripe_api_base)
+    adapter = StripePayments(API_KEY, stripe_api_base)
+    yield adapter
+    await adapter.close()

@@ -100,6 +100,7 @@ async def build_app(settings: BillingSettings) -> GrpcApp:
             renewer.start,
         ],
         on_stop=[
+            payments.close,  # Last: the hooks run in reverse, and the renewer charges till then.
             *base.on_stop,
             releases.stop,
             *(consumer.stop for consumer in fee_consumers),

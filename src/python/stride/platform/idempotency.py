@@ -20,9 +20,7 @@ from sqlmodel import Field, SQLModel
 
 from stride.platform.db.uow import UnitOfWork
 from stride.platform.errors import Aborted, FieldViolation, InvalidArgument
-
-REQUEST_ID_FIELD = "request_id"
-MAX_REQUEST_ID_LENGTH = 128
+from stride.platform.request_ids import MAX_REQUEST_ID_LENGTH, REQUEST_ID_FIELD
 
 
 class IdempotencyRecord(SQLModel, table=True):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,27 +24,10 @@ from stride.billing.adapters.tables import (
     SubscriptionAddOnRecord,
     SubscriptionRecord,
 )
-from stride.billing.domain.entitlements import Entitlement, Kind
+from stride.billing.domain.entitlements import Entitlement, Hold, HoldState, Kind
 from stride.billing.domain.plans import Plan, PlanKind
 from stride.billing.domain.purchases import Purchase, PurchaseState, Refund
 from stride.billing.domain.subscriptions import AddOn, Subscription, SubscriptionState
-
-HELD, RELEASED = "held", "released"
-
-
-@dataclass(frozen=True)
-class Hold:
-    id: uuid.UUID
-    member_id: uuid.UUID
-    booking: str
-    studio: str
-    class_start: datetime
-    entitlement_id: uuid.UUID
-    state: str
-
-    @property
-    def resource_name(self) -> str:
-        return f"users/{self.member_id}/holds/{self.id}"
 
 
 class PlanRepository:
@@ -188,7 +171,7 @@ class EntitlementRepository:
                 studio=hold.studio,
                 class_start=hold.class_start,
                 entitlement_id=hold.entitlement_id,
-                state=hold.state,
+                state=hold.state.value,
                 created_at=now,
             )
         )
@@ -198,7 +181,7 @@ class EntitlementRepository:
         await self._db.execute(
             update(HoldRecord)
             .where(col(HoldRecord.id) == hold_id)
-            .values(state=RELEASED, released_at=now)
+            .values(state=HoldState.RELEASED.value, released_at=now)
         )
 
 
@@ -225,7 +208,7 @@ def _to_hold(record: HoldRecord) -> Hold:
         studio=record.studio,
         class_start=record.class_start,
         entitlement_id=record.entitlement_id,
-        state=record.state,
+        state=HoldState(record.state),
     )
 
 

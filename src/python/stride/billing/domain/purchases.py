@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from stride.billing.domain.money import line
 from stride.billing.domain.plans import Plan
 from stride.platform.errors import FailedPrecondition, FieldViolation, InvalidArgument
-from stride.platform.idempotency import MAX_REQUEST_ID_LENGTH
+from stride.platform.request_ids import MAX_REQUEST_ID_LENGTH
 
 _PURCHASES = uuid.UUID("0b5c8a52-39a8-4d2e-9a55-5c0f8d1f3a61")
 _REFUNDS = uuid.UUID("5f0e3c1a-7d1b-4f0a-8e43-2b9d6a7c4e10")

@@ -14,8 +14,7 @@ from google.protobuf import empty_pb2
 
 from stride.billing import messages  # noqa: F401 - registers Billing's texts.
 from stride.billing.adapters.receipt_pdf import receipt_pdf
-from stride.billing.adapters.repository import HELD, Hold
-from stride.billing.domain.entitlements import Entitlement, Kind
+from stride.billing.domain.entitlements import Entitlement, Hold, HoldState, Kind
 from stride.billing.domain.fees import StudioFees
 from stride.billing.domain.invoices import Invoice
 from stride.billing.domain.money import Quote
@@ -80,7 +79,7 @@ def hold_to_proto(hold: Hold) -> pb.Hold:
         studio=hold.studio,
         class_start_time=timestamp(hold.class_start),
         entitlement=f"users/{hold.member_id}/entitlements/{hold.entitlement_id}",
-        state=pb.Hold.STATE_HELD if hold.state == HELD else pb.Hold.STATE_RELEASED,
+        state=pb.Hold.STATE_HELD if hold.state is HoldState.HELD else pb.Hold.STATE_RELEASED,
     )
 
 

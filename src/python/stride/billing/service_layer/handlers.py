@@ -11,9 +11,11 @@ from typing import Protocol
 from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from stride.billing.adapters.repository import HELD, RELEASED, EntitlementRepository, Hold
+from stride.billing.adapters.repository import EntitlementRepository
 from stride.billing.domain.entitlements import (
     Entitlement,
+    Hold,
+    HoldState,
     Kind,
     choose_entitlement,
     validate_grant,
@@ -124,7 +126,7 @@ async def hold_credit(
         if existing is not None:
             return existing
         chosen = choose_entitlement(entitlements, studio, class_start)
-        hold = Hold(hold_id, member_id, booking, studio, class_start, chosen.id, HELD)
+        hold = Hold(hold_id, member_id, booking, studio, class_start, chosen.id, HoldState.HELD)
         await uow.entitlements.add_hold(hold, clock())
         if chosen.kind is Kind.CLASS_PACK:
             await uow.entitlements.change_credits(chosen.id, -1)
@@ -173,7 +175,7 @@ async def release_for_cancelled_booking(
 async def give_back(
     repository: EntitlementRepository, hold: Hold, now: datetime, publish: Publish
 ) -> Hold:
-    if hold.state == RELEASED:
+    if hold.state is HoldState.RELEASED:
         return hold
     entitlements = await repository.for_member(hold.member_id, lock=True)
     used = next(e for e in entitlements if e.id == hold.entitlement_id)
@@ -181,7 +183,7 @@ async def give_back(
     if used.kind is Kind.CLASS_PACK:
         await repository.change_credits(used.id, +1)
         announce_entitlement(publish, used, "released", used.credits_remaining + 1)
-    return replace(hold, state=RELEASED)
+    return replace(hold, state=HoldState.RELEASED)
 
 
 def announce_entitlement(

@@ -1,4 +1,5 @@
-"""What Billing's use cases need from a payment provider (Stripe's adapter implements it)."""
+"""What Billing's use cases need from payment providers (Stripe's and Tabby's adapters
+implement these ports, in the domain's terms)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Protocol
 
-from stride.billing.adapters.stripe_payments import PaymentOutcome, SavedCard, StripeEvent
 from stride.billing.domain.financing import Checkout, FinancingStatus
+from stride.billing.domain.payments import PaymentOutcome, ProviderEvent, SavedCard
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
 from stride.platform.auth import require_self_or_role
 
@@ -86,7 +87,7 @@ class FinancingProvider(Protocol):
 
 
 class WebhookVerifier(Protocol):
-    def verify(self, payload: bytes, signature: str) -> StripeEvent:
+    def verify(self, payload: bytes, signature: str) -> ProviderEvent:
         ...
 
 

@@ -10,18 +10,14 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
-from stride.billing.adapters.stripe_payments import (
-    PaymentOutcome,
-    outcome_of,
-)
 from stride.billing.domain.entitlements import Kind, validate_grant
 from stride.billing.domain.financing import FinancingStatus
 from stride.billing.domain.invoices import purchase_lines, refund_lines
+from stride.billing.domain.payments import PaymentOutcome, PaymentReport
 from stride.billing.domain.plans import parse_plan_name
 from stride.billing.domain.purchases import (
     Purchase,
@@ -468,62 +464,60 @@ async def receive_stripe_event(
         if not await uow.payments.first_sight_of_event(event.id, event.type, now):
             return
         handle = _HANDLERS.get(event.type)
-        if handle is None:
+        if handle is None or event.payment is None:
             _log.info("stripe event acknowledged without effect", extra={"type": event.type})
         else:
-            await handle(uow, event.object, now)
+            await handle(uow, event.payment, now)
         await uow.commit()
 
 
 async def _payment_intent_changed(
-    uow: BillingUnitOfWork, intent: Mapping[str, Any], now: datetime
+    uow: BillingUnitOfWork, report: PaymentReport, now: datetime
 ) -> None:
-    purchase = await _purchase_of(uow, intent, now)
+    purchase = await _purchase_of(uow, report, now)
     if purchase is not None:
-        await record_outcome(uow, purchase, outcome_of(intent), now)
+        await record_outcome(uow, purchase, report.outcome, now)
 
 
 async def _purchase_of(
-    uow: BillingUnitOfWork, intent: Mapping[str, Any], now: datetime
+    uow: BillingUnitOfWork, report: PaymentReport, now: datetime
 ) -> Purchase | None:
-    """The purchase an intent pays, locked. If the request that charged never committed (it
+    """The purchase a payment pays, locked. If the request that charged never settled (it
     crashed or timed out after Stripe took the money), the purchase is rebuilt from the
-    intent's metadata so the member still gets what they paid for."""
-    metadata = intent.get("metadata") or {}
+    payment's metadata so the member still gets what they paid for."""
+    intent = report.outcome.payment_intent
     try:
         member_id, purchased = parse_uuid_ids(
-            str(metadata.get("purchase", "")),
+            report.metadata.get("purchase", ""),
             ("users", "purchases"),
             field="purchase",
             message_key="purchase.invalid_name",
         )
-        studio, plan_id = parse_plan_name(str(metadata.get("plan", "")), "plan")
+        studio, plan_id = parse_plan_name(report.metadata.get("plan", ""), "plan")
     except InvalidArgument:
-        _log.info("stripe payment that is not a purchase", extra={"intent": intent.get("id")})
+        _log.info("stripe payment that is not a purchase", extra={"intent": intent})
         return None
     purchase = await uow.payments.purchase(purchased, lock=True)
     if purchase is not None:
         return purchase
     plan = await uow.plans.get(studio, plan_id)
     if plan is None:
-        _log.error("paid purchase of an unknown plan", extra={"intent": intent.get("id")})
+        _log.error("paid purchase of an unknown plan", extra={"intent": intent})
         return None
     return await uow.payments.open_purchase(
         Purchase(
             purchased,
             member_id,
             plan,
-            int(intent.get("amount", 0)),
+            report.amount_minor,
             PurchaseState.PROCESSING,
             now,
-            payment_method=str(intent.get("payment_method") or ""),
+            payment_method=report.payment_method,
         )
     )
 
 
-_HANDLERS: dict[
-    str, Callable[[BillingUnitOfWork, Mapping[str, Any], datetime], Awaitable[None]]
-] = {
+_HANDLERS: dict[str, Callable[[BillingUnitOfWork, PaymentReport, datetime], Awaitable[None]]] = {
     "payment_intent.succeeded": _payment_intent_changed,
     "payment_intent.payment_failed": _payment_intent_changed,
     "payment_intent.requires_action": _payment_intent_changed,

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from stride.billing.adapters.stripe_payments import PaymentOutcome
 from stride.billing.domain.entitlements import Entitlement, Kind, validate_grant
 from stride.billing.domain.money import Line, plan_change_quote
+from stride.billing.domain.payments import PaymentOutcome
 from stride.billing.domain.plans import Plan
 from stride.billing.domain.purchases import (
     Purchase,
