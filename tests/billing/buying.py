@@ -13,6 +13,7 @@ from stride.billing.domain.entitlements import Entitlement
 from stride.billing.domain.plans import Plan, PlanKind
 from stride.billing.domain.purchases import Purchase
 from stride.billing.service_layer import handlers, plans, purchases
+from stride.billing.service_layer.commands import CreatePlan, PurchasePlan
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
 from stride.events.v1.envelope_pb2 import Envelope
 from stride.platform.auth import Principal, authenticated_as
@@ -30,15 +31,17 @@ async def a_plan(new_uow: Uow, kind: PlanKind = PlanKind.CLASS_PACK) -> Plan:
     with authenticated_as(MANAGER):
         return await plans.create_plan(
             new_uow(),
-            STUDIO,
-            "Ten classes",
-            "عشر حصص",
-            kind,
-            "SAR",
-            30_000,
-            1500,
-            10 if pack else 0,
-            30 if pack else 0,
+            CreatePlan(
+                STUDIO,
+                "Ten classes",
+                "عشر حصص",
+                kind,
+                "SAR",
+                30_000,
+                1500,
+                10 if pack else 0,
+                30 if pack else 0,
+            ),
         )
 
 
@@ -58,11 +61,13 @@ async def buy(
         return await purchases.purchase_plan(
             new_uow(),
             payments,
-            uuid.UUID(buyer.user_id),
-            plan.studio,
-            plan.id,
-            payment_method,
-            request_id or str(uuid.uuid4()),
+            PurchasePlan(
+                uuid.UUID(buyer.user_id),
+                plan.studio,
+                plan.id,
+                payment_method,
+                request_id or str(uuid.uuid4()),
+            ),
         )
 
 

@@ -15,6 +15,7 @@ from stride.billing.adapters.tables import FeeRecord
 from stride.billing.domain.fees import FeeKind, fee_id
 from stride.billing.domain.plans import PlanKind
 from stride.billing.service_layer import fees, handlers, invoices, subscriptions
+from stride.billing.service_layer.commands import ChangePaymentMethod, HoldCredit
 from stride.platform.auth import Principal, authenticated_as
 from stride.platform.errors import InvalidArgument, PermissionDenied
 from stride.platform.events.envelope import make_envelope
@@ -36,7 +37,8 @@ async def booked(new_uow: Uow, buyer: Principal) -> str:
     booking = f"users/{member_id}/bookings/{booking_id}"
     with authenticated_as(buyer):
         await handlers.hold_credit(
-            new_uow(), member_id, booking, booking_id, f"studios/{STUDIO}", CLASS_START
+            new_uow(),
+            HoldCredit(member_id, booking, booking_id, f"studios/{STUDIO}", CLASS_START),
         )
     return booking
 
@@ -119,9 +121,11 @@ async def test_a_declined_card_leaves_the_no_show_fee_unpaid_and_uninvoiced(
         await subscriptions.change_payment_method(
             new_uow(),
             payments,
-            subscription.member_id,
-            subscription.id,
-            tokenized_card(stripe_api_base, CARD_FAILS_LATER),
+            ChangePaymentMethod(
+                subscription.member_id,
+                subscription.id,
+                tokenized_card(stripe_api_base, CARD_FAILS_LATER),
+            ),
         )
     booking = await booked(new_uow, buyer)
     await report(new_uow, payments, fees.NO_SHOW, booking, f"users/{buyer.user_id}")

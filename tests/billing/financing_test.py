@@ -16,6 +16,7 @@ from stride.billing.adapters.tabby_financing import TabbyFinancing
 from stride.billing.domain.plans import Plan
 from stride.billing.domain.purchases import Purchase, PurchaseState
 from stride.billing.service_layer import purchases
+from stride.billing.service_layer.commands import FinancePlan, RefundPurchase
 from stride.platform.auth import Principal, authenticated_as
 from stride.platform.errors import InvalidArgument
 
@@ -42,12 +43,14 @@ async def finance(
         return await purchases.finance_plan(
             new_uow(),
             financing,
-            uuid.UUID(buyer.user_id),
-            plan.studio,
-            plan.id,
-            "tabby",
-            "layla@example.com",
-            request_id or str(uuid.uuid4()),
+            FinancePlan(
+                uuid.UUID(buyer.user_id),
+                plan.studio,
+                plan.id,
+                "tabby",
+                "layla@example.com",
+                request_id or str(uuid.uuid4()),
+            ),
         )
 
 
@@ -112,13 +115,8 @@ async def test_a_financed_purchase_is_refunded_through_the_partner(
         refund, after = await purchases.refund_purchase(
             new_uow(),
             payments,
-            started.member_id,
-            started.id,
-            10_000,
-            "SAR",
-            "Moved away",
-            "r-1",
-            financing=financing,
+            financing,
+            RefundPurchase(started.member_id, started.id, 10_000, "SAR", "Moved away", "r-1"),
         )
 
     made = tabby.payments[started.financing_payment].refunds
@@ -135,23 +133,15 @@ async def test_unknown_partners_and_missing_buyer_details_are_refused(
         await purchases.finance_plan(
             new_uow(),
             financing,
-            uuid.UUID(buyer.user_id),
-            plan.studio,
-            plan.id,
-            "klarna",
-            "layla@example.com",
-            "r-1",
+            FinancePlan(
+                uuid.UUID(buyer.user_id), plan.studio, plan.id, "klarna", "layla@example.com", "r-1"
+            ),
         )
     with authenticated_as(buyer), pytest.raises(InvalidArgument) as no_email:
         await purchases.finance_plan(
             new_uow(),
             financing,
-            uuid.UUID(buyer.user_id),
-            plan.studio,
-            plan.id,
-            "tabby",
-            "",
-            "r-2",
+            FinancePlan(uuid.UUID(buyer.user_id), plan.studio, plan.id, "tabby", "", "r-2"),
         )
     assert [v.field for v in unknown.value.violations] == ["provider"]
     assert [v.field for v in no_email.value.violations] == ["buyer_email"]

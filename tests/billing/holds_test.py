@@ -11,6 +11,7 @@ import pytest
 
 from stride.billing.domain.entitlements import Hold, HoldState, Kind
 from stride.billing.service_layer import handlers
+from stride.billing.service_layer.commands import GrantEntitlement, HoldCredit
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
 from stride.platform.auth import Principal, authenticated_as
 from stride.platform.errors import FailedPrecondition, PermissionDenied
@@ -26,21 +27,20 @@ async def a_pack(new_uow: partial[BillingUnitOfWork], member: uuid.UUID, credits
         async with uow:
             await handlers.grant(
                 uow,
-                member,
-                Kind.CLASS_PACK,
-                STUDIO,
-                credits,
-                None,
-                CLASS_START + timedelta(days=30),
+                GrantEntitlement(
+                    member, Kind.CLASS_PACK, STUDIO, credits, None, CLASS_START + timedelta(days=30)
+                ),
             )
             await uow.commit()
 
 
 async def hold(new_uow: partial[BillingUnitOfWork], member: uuid.UUID, booking: uuid.UUID) -> Hold:
     with authenticated_as(Principal(user_id=str(member), roles=frozenset({"member"}))):
-        return await handlers.hold_credit(
-            new_uow(), member, f"users/{member}/bookings/{booking}", booking, STUDIO, CLASS_START
-        )
+        return await handlers.hold_credit(new_uow(), hold_of(member, booking))
+
+
+def hold_of(member: uuid.UUID, booking: uuid.UUID) -> HoldCredit:
+    return HoldCredit(member, f"users/{member}/bookings/{booking}", booking, STUDIO, CLASS_START)
 
 
 async def remaining(new_uow: partial[BillingUnitOfWork], member: uuid.UUID) -> int:
@@ -87,14 +87,7 @@ async def test_other_members_cannot_hold_or_release_on_someone_elses_account(
     await a_pack(new_uow, member, 1)
     stranger_principal = Principal(user_id=str(stranger), roles=frozenset({"member"}))
     with authenticated_as(stranger_principal), pytest.raises(PermissionDenied):
-        await handlers.hold_credit(
-            new_uow(),
-            member,
-            f"users/{member}/bookings/{booking}",
-            booking,
-            STUDIO,
-            CLASS_START,
-        )
+        await handlers.hold_credit(new_uow(), hold_of(member, booking))
     await hold(new_uow, member, booking)
     with authenticated_as(stranger_principal), pytest.raises(PermissionDenied):
         await handlers.release_hold(new_uow(), member, booking)

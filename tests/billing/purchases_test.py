@@ -25,6 +25,7 @@ from billing.stripe_support import (
 from stride.billing.adapters.stripe_payments import StripePayments, StripeWebhooks
 from stride.billing.domain.purchases import PurchaseState
 from stride.billing.service_layer import purchases
+from stride.billing.service_layer.commands import PurchasePlan
 from stride.platform.auth import authenticated_as
 from stride.platform.errors import (
     InvalidArgument,
@@ -227,7 +228,9 @@ async def test_members_buy_for_themselves_and_see_only_their_purchases(
     card = tokenized_card(stripe_api_base, CARD_OK)
     with authenticated_as(other), pytest.raises(PermissionDenied):
         await purchases.purchase_plan(
-            new_uow(), payments, uuid.UUID(buyer.user_id), plan.studio, plan.id, card, "r-1"
+            new_uow(),
+            payments,
+            PurchasePlan(uuid.UUID(buyer.user_id), plan.studio, plan.id, card, "r-1"),
         )
     purchase, _ = await buy(new_uow, payments, buyer, plan, card)
     with authenticated_as(other), pytest.raises(PermissionDenied):
@@ -247,11 +250,15 @@ async def test_bad_purchases_are_refused_before_anything_is_charged(
         await buy(new_uow, payments, buyer, pack, "pm_doesnotexist")
     with pytest.raises(NotFound), authenticated_as(buyer):
         await purchases.purchase_plan(
-            new_uow(), payments, uuid.UUID(buyer.user_id), pack.studio, uuid.uuid4(), card, "r-1"
+            new_uow(),
+            payments,
+            PurchasePlan(uuid.UUID(buyer.user_id), pack.studio, uuid.uuid4(), card, "r-1"),
         )
     with pytest.raises(InvalidArgument) as no_request_id, authenticated_as(buyer):
         await purchases.purchase_plan(
-            new_uow(), payments, uuid.UUID(buyer.user_id), pack.studio, pack.id, card, ""
+            new_uow(),
+            payments,
+            PurchasePlan(uuid.UUID(buyer.user_id), pack.studio, pack.id, card, ""),
         )
     assert [v.field for v in raw_card.value.violations] == ["payment_method"]
     assert [v.field for v in unknown.value.violations] == ["payment_method"]

@@ -16,6 +16,7 @@ from stride.billing.domain.purchases import Purchase, Refund
 from stride.billing.domain.subscriptions import SubscriptionState
 from stride.billing.entrypoints.audit import verify
 from stride.billing.service_layer import purchases, subscriptions
+from stride.billing.service_layer.commands import RefundPurchase
 from stride.platform.auth import Principal, authenticated_as
 from stride.platform.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 
@@ -41,12 +42,15 @@ async def refund(
         return await purchases.refund_purchase(
             new_uow(),
             payments,
-            purchase.member_id,
-            purchase.id,
-            amount_minor,
-            "SAR" if amount_minor is not None else None,
-            reason,
-            request_id or str(uuid.uuid4()),
+            None,
+            RefundPurchase(
+                purchase.member_id,
+                purchase.id,
+                amount_minor,
+                "SAR" if amount_minor is not None else None,
+                reason,
+                request_id or str(uuid.uuid4()),
+            ),
         )
 
 
@@ -124,7 +128,10 @@ async def test_bad_refunds_are_refused_before_stripe_is_asked(
         await refund(new_uow, payments, purchase, 100, reason="  ")
     with pytest.raises(InvalidArgument) as other_currency, authenticated_as(MANAGER):
         await purchases.refund_purchase(
-            new_uow(), payments, purchase.member_id, purchase.id, 100, "USD", "Sorry", "r-usd"
+            new_uow(),
+            payments,
+            None,
+            RefundPurchase(purchase.member_id, purchase.id, 100, "USD", "Sorry", "r-usd"),
         )
     declined, _ = await buy(
         new_uow,

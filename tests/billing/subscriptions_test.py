@@ -26,6 +26,13 @@ from stride.billing.domain.money import plan_change_quote
 from stride.billing.domain.plans import Plan, PlanKind
 from stride.billing.domain.subscriptions import GRACE, Subscription, SubscriptionState
 from stride.billing.service_layer import invoices, plans, subscriptions
+from stride.billing.service_layer.commands import (
+    AddFamilyMember,
+    ChangePaymentMethod,
+    ChangePlan,
+    CreatePlan,
+    PauseSubscription,
+)
 from stride.billing.service_layer.payments import PAYMENT_FAILED, PAYMENT_SUCCEEDED
 from stride.billing.service_layer.subscriptions import (
     SUBSCRIPTION_ACTIVATED,
@@ -35,7 +42,6 @@ from stride.billing.service_layer.subscriptions import (
     SUBSCRIPTION_TRIAL_STARTED,
 )
 from stride.platform.auth import Principal, authenticated_as
-from stride.platform.clock import utcnow
 from stride.platform.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 
 CARD_FAILS_LATER = "4000000000000341"  # Saved without complaint; every charge is declined.
@@ -47,17 +53,9 @@ async def a_membership(new_uow: Uow, name_en: str, name_ar: str, **terms: int) -
     with authenticated_as(MANAGER):
         return await plans.create_plan(
             new_uow(),
-            STUDIO,
-            name_en,
-            name_ar,
-            PlanKind.MONTHLY_MEMBERSHIP,
-            "SAR",
-            30_000,
-            1500,
-            0,
-            0,
-            utcnow,
-            **terms,
+            CreatePlan(
+                STUDIO, name_en, name_ar, PlanKind.MONTHLY_MEMBERSHIP, "SAR", 30_000, 1500, **terms
+            ),
         )
 
 
@@ -93,7 +91,7 @@ async def change_card(
 ) -> Subscription:
     with authenticated_as(buyer):
         return await subscriptions.change_payment_method(
-            new_uow(), payments, subscription.member_id, subscription.id, card
+            new_uow(), payments, ChangePaymentMethod(subscription.member_id, subscription.id, card)
         )
 
 
@@ -243,7 +241,8 @@ async def test_a_frozen_membership_books_nothing_in_its_window_and_renews_later(
     start = started.period_start + timedelta(days=5)
     with authenticated_as(buyer):
         frozen = await subscriptions.pause_subscription(
-            new_uow(), started.member_id, started.id, start, start + timedelta(days=10)
+            new_uow(),
+            PauseSubscription(started.member_id, started.id, start, start + timedelta(days=10)),
         )
     await renew_at(new_uow, payments, started.period_end + MINUTE)  # No longer due then.
 
@@ -260,15 +259,7 @@ async def pricier_monthly(new_uow: Uow) -> Plan:
     with authenticated_as(MANAGER):
         return await plans.create_plan(
             new_uow(),
-            STUDIO,
-            "Premium",
-            "مميز",
-            PlanKind.MONTHLY_MEMBERSHIP,
-            "SAR",
-            60_000,
-            1500,
-            0,
-            0,
+            CreatePlan(STUDIO, "Premium", "مميز", PlanKind.MONTHLY_MEMBERSHIP, "SAR", 60_000, 1500),
         )
 
 
@@ -285,11 +276,7 @@ async def switch(
         return await subscriptions.change_plan(
             new_uow(),
             payments,
-            subscription.member_id,
-            subscription.id,
-            plan.studio,
-            plan.id,
-            request_id,
+            ChangePlan(subscription.member_id, subscription.id, plan.studio, plan.id, request_id),
             clock=lambda: moment,
         )
 
@@ -454,10 +441,9 @@ async def add_member(
         return await subscriptions.add_family_member(
             new_uow(),
             payments,
-            subscription.member_id,
-            subscription.id,
-            uuid.UUID(family.user_id),
-            request_id,
+            AddFamilyMember(
+                subscription.member_id, subscription.id, uuid.UUID(family.user_id), request_id
+            ),
             clock=lambda: moment,
         )
 

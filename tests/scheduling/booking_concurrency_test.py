@@ -20,6 +20,7 @@ from sqlalchemy import text
 from stride.billing.domain.entitlements import Kind
 from stride.billing.main import MIGRATIONS as BILLING_MIGRATIONS
 from stride.billing.service_layer import handlers as billing
+from stride.billing.service_layer.commands import GrantEntitlement, HoldCredit
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
 from stride.events.v1.envelope_pb2 import Envelope
 from stride.platform.auth import Principal, authenticated_as
@@ -62,12 +63,14 @@ class BillingInProcess:
             async with uow:
                 await billing.grant(
                     uow,
-                    member,
-                    Kind.CLASS_PACK,
-                    "",
-                    50,
-                    None,
-                    datetime.now(UTC) + timedelta(days=90),
+                    GrantEntitlement(
+                        member,
+                        Kind.CLASS_PACK,
+                        "",
+                        50,
+                        None,
+                        datetime.now(UTC) + timedelta(days=90),
+                    ),
                 )
                 await uow.commit()
         self._entitled.add(member)
@@ -75,11 +78,13 @@ class BillingInProcess:
     async def hold(self, booking: Booking) -> None:
         await billing.hold_credit(
             self._new_uow(),
-            booking.member_id,
-            booking.resource_name,
-            booking.id,
-            f"studios/{booking.studio}",
-            booking.class_start,
+            HoldCredit(
+                booking.member_id,
+                booking.resource_name,
+                booking.id,
+                f"studios/{booking.studio}",
+                booking.class_start,
+            ),
         )
 
     async def release(self, booking: Booking) -> None:

@@ -32,6 +32,7 @@ from stride.billing.domain.purchases import (
 )
 from stride.billing.domain.subscriptions import is_recurring, subscription_id
 from stride.billing.events.v1 import events_pb2
+from stride.billing.service_layer.commands import FinancePlan, PurchasePlan, RefundPurchase
 from stride.billing.service_layer.handlers import STAFF, announce_entitlement, issue
 from stride.billing.service_layer.invoices import issue_invoice
 from stride.billing.service_layer.payments import (
@@ -63,20 +64,18 @@ _log = logging.getLogger("stride.billing.payments")
 async def purchase_plan(
     uow: BillingUnitOfWork,
     payments: PaymentProvider,
-    member_id: uuid.UUID,
-    studio: str,
-    plan_id: uuid.UUID,
-    payment_method: str,
-    request_id: str,
+    command: PurchasePlan,
     clock: Clock = utcnow,
 ) -> tuple[Purchase, str]:
     """The purchase and, while the card needs 3-D Secure, the client secret to complete it.
     A member's first membership at a studio starts with the plan's free trial, if it has one:
     the card is saved and charged when the trial ends."""
+    member_id, studio = command.member_id, command.studio
+    payment_method, request_id = command.payment_method, command.request_id
     require_self_or_role(str(member_id))
     validate_purchase_request(payment_method, request_id)
     async with uow:
-        plan = await uow.plans.get(studio, plan_id)
+        plan = await uow.plans.get(studio, command.plan_id)
         if plan is None:
             raise NotFound("PLAN_NOT_FOUND", "plan.not_found")
         trial_days = plan.trial_days
@@ -115,24 +114,20 @@ async def purchase_plan(
 async def finance_plan(
     uow: BillingUnitOfWork,
     financing: FinancingProvider | None,
-    member_id: uuid.UUID,
-    studio: str,
-    plan_id: uuid.UUID,
-    provider: str,
-    buyer_email: str,
-    request_id: str,
+    command: FinancePlan,
     clock: Clock = utcnow,
 ) -> Purchase:
     """Starts paying for a plan in instalments: the purchase waits (REQUIRES_ACTION) while the
     member approves the plan on the partner's page (`financing_url`)."""
+    member_id, request_id = command.member_id, command.request_id
     require_self_or_role(str(member_id))
     validate_request_id(request_id)
-    if financing is None or provider != financing.name:
+    if financing is None or command.provider != financing.name:
         raise InvalidArgument([FieldViolation("provider", "financing.unknown_provider")])
-    if "@" not in buyer_email:
+    if "@" not in command.buyer_email:
         raise InvalidArgument([FieldViolation("buyer_email", "financing.buyer_email")])
     async with uow:
-        plan = await uow.plans.get(studio, plan_id)
+        plan = await uow.plans.get(command.studio, command.plan_id)
         if plan is None:
             raise NotFound("PLAN_NOT_FOUND", "plan.not_found")
         purchase = await uow.payments.open_purchase(
@@ -154,7 +149,7 @@ async def finance_plan(
             purchase.amount_minor,
             plan.currency,
             plan.display_name_en,
-            buyer_email,
+            command.buyer_email,
             current_locale(),
         )
         purchase = replace(
@@ -327,27 +322,23 @@ def _announce_payment(uow: BillingUnitOfWork, purchase: Purchase, event_type: st
 async def refund_purchase(
     uow: BillingUnitOfWork,
     payments: PaymentProvider,
-    member_id: uuid.UUID,
-    purchase_id_: uuid.UUID,
-    amount_minor: int | None,
-    currency: str | None,
-    reason: str,
-    request_id: str,
+    financing: FinancingProvider | None,
+    command: RefundPurchase,
     clock: Clock = utcnow,
-    financing: FinancingProvider | None = None,
 ) -> tuple[Refund, Purchase]:
     """The refund and the purchase after it. The purchase stays locked from the check of what
     is left to refund until the refund commits, so concurrent refunds cannot exceed it."""
+    member_id, request_id, reason = command.member_id, command.request_id, command.reason
     validate_request_id(request_id)
     async with uow:
-        purchase = await uow.payments.purchase(purchase_id_, lock=True)
+        purchase = await uow.payments.purchase(command.purchase_id, lock=True)
         if purchase is None or purchase.member_id != member_id:
             raise NotFound("PURCHASE_NOT_FOUND", "purchase.not_found")
         manager = require_role_in_studio(f"studios/{purchase.plan.studio}", *STAFF)
         made = await uow.payments.refund(refund_id(purchase.id, request_id))
         if made is not None:
             return made, purchase  # A retry: that refund is already through.
-        amount = refund_amount(purchase, amount_minor, currency, reason)
+        amount = refund_amount(purchase, command.amount_minor, command.currency, reason)
         now = clock()
         refund = Refund(
             refund_id(purchase.id, request_id),

@@ -43,6 +43,12 @@ from stride.billing.domain.subscriptions import (
     start_subscription,
 )
 from stride.billing.events.v1 import events_pb2
+from stride.billing.service_layer.commands import (
+    AddFamilyMember,
+    ChangePaymentMethod,
+    ChangePlan,
+    PauseSubscription,
+)
 from stride.billing.service_layer.handlers import issue
 from stride.billing.service_layer.invoices import issue_invoice
 from stride.billing.service_layer.payments import (
@@ -119,22 +125,17 @@ async def cancel_subscription(
 
 
 async def pause_subscription(
-    uow: BillingUnitOfWork,
-    member_id: uuid.UUID,
-    subscription_id: uuid.UUID,
-    start: datetime,
-    end: datetime,
-    clock: Clock = utcnow,
+    uow: BillingUnitOfWork, command: PauseSubscription, clock: Clock = utcnow
 ) -> Subscription:
     """Freezes a membership with dates: no classes in the window, and the paid period (and the
     next renewal) move back by its length."""
-    require_self_or_role(str(member_id), "admin")
+    require_self_or_role(str(command.member_id), "admin")
     async with uow:
-        subscription = await _owned(uow, member_id, subscription_id)
+        subscription = await _owned(uow, command.member_id, command.subscription_id)
         now = clock()
-        frozen = pause(subscription, start, end, now)
+        frozen = pause(subscription, command.start, command.end, now)
         for entitlement_id in frozen.entitlement_ids:
-            await uow.entitlements.pause(entitlement_id, start, end)
+            await uow.entitlements.pause(entitlement_id, command.start, command.end)
         await _apply(uow, subscription, frozen, now)
         await uow.subscriptions.save(frozen, now)
         announce_subscription(uow, frozen, SUBSCRIPTION_PAUSED)
@@ -143,23 +144,17 @@ async def pause_subscription(
 
 
 async def change_plan(
-    uow: BillingUnitOfWork,
-    payments: Charges,
-    member_id: uuid.UUID,
-    subscription_id: uuid.UUID,
-    studio: str,
-    plan_id: uuid.UUID,
-    request_id: str,
-    clock: Clock = utcnow,
+    uow: BillingUnitOfWork, payments: Charges, command: ChangePlan, clock: Clock = utcnow
 ) -> Subscription:
     """Upgrades now, charging the prorated difference (a credit for the unused part of the old
     plan, the new plan for the rest of the period, VAT on each line); downgrades at the next
     renewal. Asking again for the plan it already has (or will have) changes nothing."""
-    require_self_or_role(str(member_id), "admin")
+    request_id = command.request_id
+    require_self_or_role(str(command.member_id), "admin")
     validate_request_id(request_id)
     async with uow:
-        subscription = await _owned(uow, member_id, subscription_id)
-        new_plan = await uow.plans.get(studio, plan_id)
+        subscription = await _owned(uow, command.member_id, command.subscription_id)
+        new_plan = await uow.plans.get(command.studio, command.plan_id)
         if new_plan is None:
             raise NotFound("PLAN_NOT_FOUND", "plan.not_found")
         if new_plan.id in (subscription.plan.id, getattr(subscription.pending_plan, "id", None)):
@@ -281,21 +276,16 @@ async def _charge_now(
 
 
 async def add_family_member(
-    uow: BillingUnitOfWork,
-    payments: Charges,
-    holder_id: uuid.UUID,
-    subscription_id: uuid.UUID,
-    member_id: uuid.UUID,
-    request_id: str,
-    clock: Clock = utcnow,
+    uow: BillingUnitOfWork, payments: Charges, command: AddFamilyMember, clock: Clock = utcnow
 ) -> Subscription:
     """Adds a family member to a membership: they get a membership of their own that follows
     it, and the holder pays their add-on price for the rest of this period now (invoiced) and
     at every renewal. Adding someone already on it changes nothing."""
+    holder_id, member_id, request_id = command.holder_id, command.member_id, command.request_id
     require_self_or_role(str(holder_id), "admin")
     validate_request_id(request_id)
     async with uow:
-        subscription = await _owned(uow, holder_id, subscription_id)
+        subscription = await _owned(uow, holder_id, command.subscription_id)
         if any(add_on.member_id == member_id for add_on in subscription.add_ons):
             return subscription
         now = clock()
@@ -374,16 +364,15 @@ async def remove_family_member(
 async def change_payment_method(
     uow: BillingUnitOfWork,
     payments: PaymentProvider,
-    member_id: uuid.UUID,
-    subscription_id: uuid.UUID,
-    payment_method: str,
+    command: ChangePaymentMethod,
     clock: Clock = utcnow,
 ) -> Subscription:
     """The member's new card renews from now on; if a renewal is overdue it is charged now."""
+    member_id, payment_method = command.member_id, command.payment_method
     require_self_or_role(str(member_id))
     validate_payment_method(payment_method)
     async with uow:
-        subscription = await _owned(uow, member_id, subscription_id)
+        subscription = await _owned(uow, member_id, command.subscription_id)
         if subscription.state is SubscriptionState.CANCELLED:
             raise FailedPrecondition("SUBSCRIPTION_CANCELLED", "subscription.cancelled")
         customer = await uow.payments.customer(member_id)
