@@ -1,5 +1,6 @@
-"""What the purchase and refund tests share: a studio's plans, members, and buying a pack
-through the service layer with the real Stripe adapter (localstripe, see `payments`)."""
+"""What the purchase and refund tests share: a studio's plans, members, and buying through
+the service layer with the real Stripe adapter (localstripe, see `payments`) or in
+instalments through Tabby's (a stand-in speaking its API, see `financing`)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from functools import partial
 from sqlmodel import col, select
 
 from stride.billing.adapters.stripe_payments import StripePayments
+from stride.billing.adapters.tabby_financing import TabbyFinancing
 from stride.billing.domain.entitlements import Entitlement
 from stride.billing.domain.plans import Plan, PlanKind
 from stride.billing.domain.purchases import Purchase
 from stride.billing.service_layer import handlers, plans, purchases
-from stride.billing.service_layer.commands import CreatePlan, PurchasePlan
+from stride.billing.service_layer.commands import CreatePlan, FinancePlan, PurchasePlan
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
 from stride.events.v1.envelope_pb2 import Envelope
 from stride.platform.auth import Principal, authenticated_as
@@ -68,6 +70,37 @@ async def buy(
                 payment_method,
                 request_id or str(uuid.uuid4()),
             ),
+        )
+
+
+async def finance(
+    new_uow: Uow,
+    financing: TabbyFinancing,
+    buyer: Principal,
+    plan: Plan,
+    request_id: str | None = None,
+) -> Purchase:
+    with authenticated_as(buyer):
+        return await purchases.finance_plan(
+            new_uow(),
+            financing,
+            FinancePlan(
+                uuid.UUID(buyer.user_id),
+                plan.studio,
+                plan.id,
+                "tabby",
+                "layla@example.com",
+                request_id or str(uuid.uuid4()),
+            ),
+        )
+
+
+async def confirm(
+    new_uow: Uow, financing: TabbyFinancing, buyer: Principal, purchase: Purchase
+) -> Purchase:
+    with authenticated_as(buyer):
+        return await purchases.confirm_financing(
+            new_uow(), financing, purchase.member_id, purchase.id
         )
 
 

@@ -4,63 +4,18 @@ granted until Tabby approves and we capture; retries start no second checkout.""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
-import pytest_asyncio
 
-from billing.buying import MANAGER, Uow, a_plan, entitlements_of, member
-from billing.tabby_server import MERCHANT_CODE, SECRET_KEY, TabbyServer, running_tabby
+from billing.buying import MANAGER, Uow, a_plan, confirm, entitlements_of, finance, member
+from billing.tabby_server import TabbyServer
 from stride.billing.adapters.stripe_payments import StripePayments
 from stride.billing.adapters.tabby_financing import TabbyFinancing
-from stride.billing.domain.plans import Plan
-from stride.billing.domain.purchases import Purchase, PurchaseState
+from stride.billing.domain.purchases import PurchaseState
 from stride.billing.service_layer import purchases
 from stride.billing.service_layer.commands import FinancePlan, RefundPurchase
-from stride.platform.auth import Principal, authenticated_as
+from stride.platform.auth import authenticated_as
 from stride.platform.errors import InvalidArgument
-
-
-@pytest_asyncio.fixture(scope="module")
-async def tabby() -> AsyncIterator[TabbyServer]:
-    async with running_tabby() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def financing(tabby: TabbyServer) -> TabbyFinancing:
-    return TabbyFinancing(tabby.api_base, SECRET_KEY, MERCHANT_CODE, "stride://financing")
-
-
-async def finance(
-    new_uow: Uow,
-    financing: TabbyFinancing,
-    buyer: Principal,
-    plan: Plan,
-    request_id: str | None = None,
-) -> Purchase:
-    with authenticated_as(buyer):
-        return await purchases.finance_plan(
-            new_uow(),
-            financing,
-            FinancePlan(
-                uuid.UUID(buyer.user_id),
-                plan.studio,
-                plan.id,
-                "tabby",
-                "layla@example.com",
-                request_id or str(uuid.uuid4()),
-            ),
-        )
-
-
-async def confirm(
-    new_uow: Uow, financing: TabbyFinancing, buyer: Principal, purchase: Purchase
-) -> Purchase:
-    with authenticated_as(buyer):
-        return await purchases.confirm_financing(
-            new_uow(), financing, purchase.member_id, purchase.id
-        )
 
 
 async def test_an_approved_plan_is_captured_once_and_grants_the_pack(

@@ -28,6 +28,7 @@ from stride.billing.service_layer import purchases
 from stride.billing.service_layer.commands import PurchasePlan
 from stride.platform.auth import authenticated_as
 from stride.platform.errors import (
+    Aborted,
     InvalidArgument,
     NotFound,
     PermissionDenied,
@@ -81,14 +82,22 @@ async def test_concurrent_retries_charge_the_card_once(
     request_id = str(uuid.uuid4())
 
     results = await asyncio.gather(
-        *(buy(new_uow, payments, buyer, plan, card, request_id) for _ in range(6))
+        *(buy(new_uow, payments, buyer, plan, card, request_id) for _ in range(6)),
+        return_exceptions=True,
     )
+    # Attempts while one is in flight are told to retry; the retry gets the one purchase.
+    answered = [result[0] for result in results if isinstance(result, tuple)]
+    aborted = [result for result in results if isinstance(result, Aborted)]
+    retried, _ = await buy(new_uow, payments, buyer, plan, card, request_id)
 
-    assert len({purchase.payment_intent for purchase, _ in results}) == 1
+    assert len(answered) + len(aborted) == 6
+    assert {a.reason for a in aborted} <= {"REQUEST_IN_PROGRESS"}
+    assert {purchase.payment_intent for purchase in answered} == {retried.payment_intent}
+    assert retried.state is PurchaseState.SUCCEEDED
     customer = next(
         intent["customer"]
         for intent in payment_intents(stripe_api_base)
-        if intent["id"] == results[0][0].payment_intent
+        if intent["id"] == retried.payment_intent
     )
     charged = [i for i in payment_intents(stripe_api_base) if i["customer"] == customer]
     assert len(charged) == 1

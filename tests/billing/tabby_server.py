@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from billing.stalls import Stall
 from stride.platform.local.ports import free_port
 from stride.platform.testing.http import serving
 
@@ -46,6 +47,7 @@ class TabbyServer:
     def __init__(self) -> None:
         self.payments: dict[str, TabbyPayment] = {}
         self.port = free_port()
+        self.stall = Stall()  # Holds the API requests about given payments, when asked to.
         self.app = web.Application(middlewares=[self._authorized])
         self.app.add_routes(
             [
@@ -72,6 +74,7 @@ class TabbyServer:
             and request.headers.get("authorization") != f"Bearer {SECRET_KEY}"
         ):
             return web.json_response({"error": "unauthorized"}, status=401)
+        await self.stall.check(request.path)
         response: web.StreamResponse = await handler(request)
         return response
 

@@ -197,6 +197,10 @@ CATALOG.register(
             "en": "This subscription is already cancelled.",
             "ar": "هذا الاشتراك ملغى بالفعل.",
         },
+        "payment.in_progress": {
+            "en": "This payment is already being processed. Try again in a moment.",
+            "ar": "تجري معالجة هذه العملية بالفعل. حاول مرة أخرى بعد قليل.",
+        },
         "payments.unavailable": {
             "en": "Payments are unavailable right now. Try again in a moment; you will not be "
             "charged twice.",

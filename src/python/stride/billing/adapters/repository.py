@@ -258,6 +258,17 @@ class PaymentRepository:
             raise LookupError(f"purchase {purchase.id} vanished")
         return stored
 
+    async def end_attempt(self, purchase_id: uuid.UUID, claimed_until: datetime) -> None:
+        """Ends an attempt's claim on a purchase, unless another attempt has claimed it since."""
+        await self._db.execute(
+            update(PurchaseRecord)
+            .where(
+                col(PurchaseRecord.id) == purchase_id,
+                col(PurchaseRecord.attempt_until) == claimed_until,
+            )
+            .values(attempt_until=None)
+        )
+
     async def purchase(self, purchase_id: uuid.UUID, *, lock: bool = False) -> Purchase | None:
         query = select(PurchaseRecord, PlanRecord).join(
             PlanRecord, col(PlanRecord.id) == col(PurchaseRecord.plan_id)
@@ -278,8 +289,10 @@ class PaymentRepository:
                 failure_code=purchase.failure_code,
                 entitlement_id=purchase.entitlement_id,
                 refunded_minor=purchase.refunded_minor,
+                payment_method=purchase.payment_method,
                 financing_payment=purchase.financing_payment,
                 financing_url=purchase.financing_url,
+                attempt_until=purchase.attempt_until,
                 updated_at=now,
             )
         )
@@ -343,6 +356,7 @@ def _to_purchase(record: PurchaseRecord, plan: Plan) -> Purchase:
         financing_payment=record.financing_payment,
         financing_url=record.financing_url,
         trial_days=record.trial_days,
+        attempt_until=record.attempt_until,
     )
 
 
@@ -380,18 +394,31 @@ class SubscriptionRepository:
         )
         return await self._with_add_ons([_from_row(row) for row in rows.all()])
 
-    async def any_at_studio(self, member_id: uuid.UUID, studio: str) -> bool:
-        """Whether the member has ever had a membership at the studio. Holds a lock on the
-        question until commit, so two purchases at once cannot both see "never"."""
+    async def any_at_studio(self, member_id: uuid.UUID, studio: str, now: datetime) -> bool:
+        """Whether the member has ever had a membership at the studio, or is buying one there
+        right now (a purchase whose attempt is in flight). Holds a lock on the question until
+        commit, so two purchases at once cannot both see "never"."""
         await self._db.execute(
             select(func.pg_advisory_xact_lock(func.hashtextextended(f"{member_id}/{studio}", 0)))
         )
-        found = await self._db.execute(
+        subscribed = (
             select(SubscriptionRecord.id)
             .join(PlanRecord, col(PlanRecord.id) == col(SubscriptionRecord.plan_id))
             .where(SubscriptionRecord.member_id == member_id, PlanRecord.studio == studio)
-            .limit(1)
         )
+        buying = (
+            select(PurchaseRecord.id)
+            .join(PlanRecord, col(PlanRecord.id) == col(PurchaseRecord.plan_id))
+            .where(
+                PurchaseRecord.member_id == member_id,
+                PlanRecord.studio == studio,
+                col(PlanRecord.kind).in_(
+                    [PlanKind.MONTHLY_MEMBERSHIP.value, PlanKind.ANNUAL_MEMBERSHIP.value]
+                ),
+                col(PurchaseRecord.attempt_until) > now,
+            )
+        )
+        found = await self._db.execute(subscribed.union_all(buying).limit(1))
         return found.first() is not None
 
     async def claim_due(self, now: datetime, limit: int) -> list[Subscription]:

@@ -30,8 +30,6 @@ from stride.platform.errors import (
     Unavailable,
 )
 
-_TIMEOUT_SECONDS = 8
-
 _STATES = {
     "succeeded": PurchaseState.SUCCEEDED,
     "requires_action": PurchaseState.REQUIRES_ACTION,
@@ -54,11 +52,13 @@ def outcome_of(intent: Mapping[str, Any]) -> PaymentOutcome:
 
 
 class StripePayments:
-    def __init__(self, api_key: str, api_base: str | None = None) -> None:
+    def __init__(
+        self, api_key: str, api_base: str | None = None, *, timeout_seconds: float = 8
+    ) -> None:
         addresses = {"api": api_base} if api_base else {}
         # The timeout stays under the RPC deadline, so a slow Stripe is UNAVAILABLE, not a
         # dropped call.
-        self._http = stripe.AIOHTTPClient(timeout=aiohttp.ClientTimeout(total=_TIMEOUT_SECONDS))
+        self._http = stripe.AIOHTTPClient(timeout=aiohttp.ClientTimeout(total=timeout_seconds))
         self._client = stripe.StripeClient(
             api_key,
             base_addresses=addresses,  # type: ignore[arg-type]

@@ -27,7 +27,6 @@ _STATUSES = {
     "REJECTED": FinancingStatus.REJECTED,
     "EXPIRED": FinancingStatus.REJECTED,
 }
-_TIMEOUT = aiohttp.ClientTimeout(total=8)
 
 
 def decimal_amount(amount_minor: int, currency: str) -> str:
@@ -39,8 +38,17 @@ def decimal_amount(amount_minor: int, currency: str) -> str:
 class TabbyFinancing:
     name = "tabby"
 
-    def __init__(self, api_base: str, secret_key: str, merchant_code: str, return_url: str) -> None:
+    def __init__(
+        self,
+        api_base: str,
+        secret_key: str,
+        merchant_code: str,
+        return_url: str,
+        *,
+        timeout_seconds: float = 8,
+    ) -> None:
         self._base = api_base.rstrip("/")
+        self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._headers = {"authorization": f"Bearer {secret_key}"}
         self._merchant_code = merchant_code
         self._return_url = return_url
@@ -105,7 +113,7 @@ class TabbyFinancing:
 
     async def _call(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
         try:
-            async with aiohttp.ClientSession(timeout=_TIMEOUT) as http, http.request(
+            async with aiohttp.ClientSession(timeout=self._timeout) as http, http.request(
                 method, self._base + path, json=body, headers=self._headers
             ) as reply:
                 if reply.status >= 500:

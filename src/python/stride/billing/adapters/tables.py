@@ -103,6 +103,10 @@ class PurchaseRecord(SQLModel, table=True):
     financing_payment: str = Field(default="", max_length=128)  # A BNPL partner's payment id.
     financing_url: str = Field(default="", max_length=2048)  # Where the member approves it.
     trial_days: int = 0  # A membership's free trial this purchase starts (nothing charged).
+    # While an attempt asks the provider: until when it keeps other attempts off.
+    attempt_until: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 

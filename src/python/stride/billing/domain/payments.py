@@ -1,12 +1,29 @@
 """What Billing's payment ports speak, whoever the provider is: a payment's outcome, a saved
-card, and a provider's event about a payment."""
+card, a provider's event about a payment, and how long an attempt in flight keeps others
+from repeating it.
+
+Every call to a provider follows one shape: reserve (a short transaction records the attempt
+and claims it until `ATTEMPT_LEASE` from now), call (no transaction or lock open), settle (a
+short transaction applies the answer and ends the claim). An attempt whose claim has run out
+is presumed dead, and may be repeated with the same idempotency key.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from stride.billing.domain.purchases import PurchaseState
+
+# Longer than the slowest call an attempt makes (three tries of eight seconds, for each of up
+# to four provider requests), so a live attempt is never taken for a dead one.
+ATTEMPT_LEASE = timedelta(minutes=2)
+
+
+def claimable(claimed_until: datetime | None, now: datetime) -> bool:
+    """Whether nobody is working on an attempt: never claimed, released, or its claim ran out."""
+    return claimed_until is None or claimed_until <= now
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,7 @@ class Purchase:
     financing_payment: str = ""  # Paid through a buy-now-pay-later partner instead of a card.
     financing_url: str = ""
     trial_days: int = 0  # Starts a membership's free trial: nothing is charged now.
+    attempt_until: datetime | None = None  # While an attempt asks the provider (see payments).
 
     @property
     def resource_name(self) -> str:

@@ -1,9 +1,12 @@
-"""Buying class packs with Stripe, and what Stripe's webhooks say about those payments.
+"""Buying plans with Stripe or in instalments, what Stripe's webhooks say about those
+payments, and refunds.
 
-A purchase is never charged twice: its id follows from the member's request id, its row is
-locked while Stripe is asked, and Stripe gets one idempotency key per purchase. The answer to
-our call and the webhooks that follow go through one function, `record_outcome`, whose state
-only moves forward, so the credits are granted once whatever arrives first.
+A purchase is never charged twice: its id follows from the member's request id, one attempt
+at a time claims it, and Stripe gets one idempotency key per purchase. No transaction is open
+while a provider is asked (reserve, call, settle: see `domain.payments`), so a slow provider
+holds no database connection and no lock. The answer to our call and the webhooks that follow
+go through one function, `record_outcome`, whose state only moves forward, so the credits are
+granted once whatever arrives first.
 """
 
 from __future__ import annotations
@@ -17,7 +20,12 @@ from datetime import datetime
 from stride.billing.domain.entitlements import Kind, validate_grant
 from stride.billing.domain.financing import FinancingStatus
 from stride.billing.domain.invoices import purchase_lines, refund_lines
-from stride.billing.domain.payments import PaymentOutcome, PaymentReport
+from stride.billing.domain.payments import (
+    ATTEMPT_LEASE,
+    PaymentOutcome,
+    PaymentReport,
+    claimable,
+)
 from stride.billing.domain.plans import parse_plan_name
 from stride.billing.domain.purchases import (
     Purchase,
@@ -52,7 +60,15 @@ from stride.billing.service_layer.subscriptions import (
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
 from stride.platform.auth import require_role_in_studio, require_self_or_role
 from stride.platform.clock import Clock, utcnow
-from stride.platform.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from stride.platform.errors import (
+    Aborted,
+    DomainError,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    Unavailable,
+)
 from stride.platform.i18n import current_locale
 from stride.platform.resource_names import parse_uuid_ids
 
@@ -69,46 +85,163 @@ async def purchase_plan(
 ) -> tuple[Purchase, str]:
     """The purchase and, while the card needs 3-D Secure, the client secret to complete it.
     A member's first membership at a studio starts with the plan's free trial, if it has one:
-    the card is saved and charged when the trial ends."""
-    member_id, studio = command.member_id, command.studio
-    payment_method, request_id = command.payment_method, command.request_id
-    require_self_or_role(str(member_id))
-    validate_purchase_request(payment_method, request_id)
+    the card is saved and charged when the trial ends.
+
+    Reserve, call, settle: the purchase is written and claimed in one short transaction,
+    Stripe is asked with none open, and its answer is applied in another. A retry of the same
+    request while the first is in flight is ABORTED; after it, the retry finds the purchase
+    settled, or re-reads its intent, or (if the first attempt died before settling) asks
+    Stripe again with the same idempotency key and gets the same intent."""
+    require_self_or_role(str(command.member_id))
+    validate_purchase_request(command.payment_method, command.request_id)
+    claimed, customer = await _reserve_purchase(uow, command, clock())
+    if claimed.attempt_until is None:
+        return claimed, ""  # Nothing to ask Stripe: paid already, or refused before an intent.
+    try:
+        outcome = await _pay(uow, payments, claimed, customer)
+    except BaseException as error:
+        await _abandon(uow, claimed, error, clock())
+        raise
+    return await _settle(uow, claimed, outcome, clock()), outcome.client_secret
+
+
+async def _reserve_purchase(
+    uow: BillingUnitOfWork, command: PurchasePlan, now: datetime
+) -> tuple[Purchase, str | None]:
+    """The purchase, claimed for this attempt unless there is nothing to ask Stripe (then
+    unclaimed), and the member's Stripe customer if they have one."""
     async with uow:
-        plan = await uow.plans.get(studio, command.plan_id)
+        plan = await uow.plans.get(command.studio, command.plan_id)
         if plan is None:
             raise NotFound("PLAN_NOT_FOUND", "plan.not_found")
         trial_days = plan.trial_days
-        if trial_days and await uow.subscriptions.any_at_studio(member_id, studio):
+        if trial_days and await uow.subscriptions.any_at_studio(
+            command.member_id, command.studio, now
+        ):
             trial_days = 0
         purchase = await uow.payments.open_purchase(
             Purchase(
-                purchase_id(member_id, request_id),
-                member_id,
+                purchase_id(command.member_id, command.request_id),
+                command.member_id,
                 plan,
                 0 if trial_days else sum(item.total_minor for item in purchase_lines(plan)),
                 PurchaseState.PROCESSING,
-                clock(),
-                payment_method=payment_method,
+                now,
+                payment_method=command.payment_method,
                 trial_days=trial_days,
             )
         )
         if purchase.plan.id != plan.id:
             raise InvalidArgument([FieldViolation("request_id", "request_id.reused")])
-        if purchase.state is PurchaseState.SUCCEEDED:
-            return purchase, ""
-        if purchase.payment_intent:
-            outcome = await payments.payment(purchase.payment_intent)
-        elif purchase.state is PurchaseState.FAILED:
-            return purchase, ""  # Refused before Stripe made an intent: a new request retries.
-        elif purchase.amount_minor == 0:  # A trial or a free intro period: save the card only.
-            await payments.save_card(await _customer(uow, payments, member_id), payment_method)
-            outcome = PaymentOutcome(PurchaseState.SUCCEEDED)
-        else:
-            outcome = await _charge(uow, payments, purchase, payment_method)
-        purchase = await record_outcome(uow, purchase, outcome, clock())
+        if purchase.state is PurchaseState.SUCCEEDED or (
+            purchase.state is PurchaseState.FAILED and not purchase.payment_intent
+        ):
+            return purchase, None  # Refused before Stripe made an intent: a new request retries.
+        if not purchase.payment_intent:  # This attempt pays with the card it names.
+            purchase = replace(purchase, payment_method=command.payment_method)
+        claimed = await _claim(uow, purchase, now)
+        customer = await uow.payments.customer(command.member_id)
         await uow.commit()
-    return purchase, outcome.client_secret
+    return claimed, customer
+
+
+async def _claim(uow: BillingUnitOfWork, purchase: Purchase, now: datetime) -> Purchase:
+    """Claims a purchase (locked by the caller) for one attempt at its provider; a concurrent
+    attempt of the same request is ABORTED, and its client retries once this one is done."""
+    if not claimable(purchase.attempt_until, now):
+        raise Aborted("REQUEST_IN_PROGRESS", "payment.in_progress")
+    claimed = replace(purchase, attempt_until=now + ATTEMPT_LEASE)
+    await uow.payments.save_purchase(claimed, now)
+    return claimed
+
+
+async def _pay(
+    uow: BillingUnitOfWork, payments: PaymentProvider, purchase: Purchase, customer: str | None
+) -> PaymentOutcome:
+    """Asks Stripe, with no transaction open: where an earlier attempt's intent stands, or a
+    new charge (a trial or a free first period only saves the card)."""
+    if purchase.payment_intent:
+        return await payments.payment(purchase.payment_intent)
+    customer = customer or await _new_customer(uow, payments, purchase.member_id)
+    if purchase.amount_minor == 0:
+        await payments.save_card(customer, purchase.payment_method)
+        return PaymentOutcome(PurchaseState.SUCCEEDED)
+    return await payments.charge(
+        customer,
+        purchase.payment_method,
+        purchase.amount_minor,
+        purchase.plan.currency,
+        purchase.idempotency_key,
+        {"purchase": purchase.resource_name, "plan": purchase.plan.resource_name},
+    )
+
+
+async def _new_customer(
+    uow: BillingUnitOfWork, payments: PaymentProvider, member_id: uuid.UUID
+) -> str:
+    """The member's Stripe customer, made at their first payment (Stripe's idempotency key
+    makes one per member however many attempts race) and recorded in a short transaction."""
+    created = await payments.create_customer(member_id)
+    async with uow:
+        kept = await uow.payments.keep_customer(member_id, created)
+        await uow.commit()
+    return kept
+
+
+async def _settle(
+    uow: BillingUnitOfWork, claimed: Purchase, outcome: PaymentOutcome, now: datetime
+) -> Purchase:
+    """Applies the provider's answer to the purchase and ends this attempt's claim."""
+    async with uow:
+        purchase = await _locked(uow, claimed.id)
+        settled = await record_outcome(uow, purchase, outcome, now)
+        await _end_claim(uow, claimed)
+        await uow.commit()
+    return replace(settled, attempt_until=None)
+
+
+async def _abandon(
+    uow: BillingUnitOfWork, claimed: Purchase, error: BaseException, now: datetime
+) -> None:
+    """Ends an attempt the provider did not answer. A refusal (an unknown card, a declined
+    instalment plan) fails a purchase no payment was made for, so a retry returns it as it
+    is; anything else (the provider down or slow) leaves it to a retry, which asks again
+    with the same idempotency key. Failing to record this leaves the claim to run out."""
+    refused = isinstance(error, DomainError) and not isinstance(error, Unavailable)
+    try:
+        async with uow:
+            purchase = await _locked(uow, claimed.id)
+            if (
+                refused
+                and purchase.state is PurchaseState.PROCESSING
+                and not purchase.payment_intent
+            ):
+                await uow.payments.save_purchase(
+                    replace(purchase, state=PurchaseState.FAILED, failure_code=_code(error)), now
+                )
+            await _end_claim(uow, claimed)
+            await uow.commit()
+    except Exception:
+        _log.exception("could not end a payment attempt", extra={"purchase": str(claimed.id)})
+
+
+def _code(error: BaseException) -> str:
+    """A refusal as a failure code: `invalid_payment_method`, `financing_declined`…"""
+    if isinstance(error, InvalidArgument) and error.violations:
+        return error.violations[0].message_key.rpartition(".")[2]
+    return error.reason.lower() if isinstance(error, DomainError) else "refused"
+
+
+async def _locked(uow: BillingUnitOfWork, purchase_id_: uuid.UUID) -> Purchase:
+    purchase = await uow.payments.purchase(purchase_id_, lock=True)
+    if purchase is None:  # Purchases are never deleted.
+        raise LookupError(f"purchase {purchase_id_} vanished")
+    return purchase
+
+
+async def _end_claim(uow: BillingUnitOfWork, claimed: Purchase) -> None:
+    assert claimed.attempt_until is not None  # noqa: S101 - a claimed purchase has one.
+    await uow.payments.end_attempt(claimed.id, claimed.attempt_until)
 
 
 async def finance_plan(
@@ -118,49 +251,61 @@ async def finance_plan(
     clock: Clock = utcnow,
 ) -> Purchase:
     """Starts paying for a plan in instalments: the purchase waits (REQUIRES_ACTION) while the
-    member approves the plan on the partner's page (`financing_url`)."""
-    member_id, request_id = command.member_id, command.request_id
-    require_self_or_role(str(member_id))
-    validate_request_id(request_id)
+    member approves the plan on the partner's page (`financing_url`). The checkout is started
+    with no transaction open; a retry after it finds the checkout, and a retry after an
+    attempt that died before recording it starts another (an unused checkout expires)."""
+    require_self_or_role(str(command.member_id))
+    validate_request_id(command.request_id)
     if financing is None or command.provider != financing.name:
         raise InvalidArgument([FieldViolation("provider", "financing.unknown_provider")])
     if "@" not in command.buyer_email:
         raise InvalidArgument([FieldViolation("buyer_email", "financing.buyer_email")])
+    now = clock()
     async with uow:
         plan = await uow.plans.get(command.studio, command.plan_id)
         if plan is None:
             raise NotFound("PLAN_NOT_FOUND", "plan.not_found")
         purchase = await uow.payments.open_purchase(
             Purchase(
-                purchase_id(member_id, request_id),
-                member_id,
+                purchase_id(command.member_id, command.request_id),
+                command.member_id,
                 plan,
                 sum(item.total_minor for item in purchase_lines(plan)),
                 PurchaseState.PROCESSING,
-                clock(),
+                now,
             )
         )
         if purchase.plan.id != plan.id:
             raise InvalidArgument([FieldViolation("request_id", "request_id.reused")])
         if purchase.financing_payment or purchase.state is not PurchaseState.PROCESSING:
-            return purchase  # A retry: the checkout already exists.
+            return purchase  # A retry: the checkout already exists (or was refused).
+        claimed = await _claim(uow, purchase, now)
+        await uow.commit()
+    try:
         checkout = await financing.start_checkout(
-            purchase.resource_name,
-            purchase.amount_minor,
+            claimed.resource_name,
+            claimed.amount_minor,
             plan.currency,
             plan.display_name_en,
             command.buyer_email,
             current_locale(),
         )
-        purchase = replace(
-            purchase,
-            state=PurchaseState.REQUIRES_ACTION,
-            financing_payment=checkout.payment_id,
-            financing_url=checkout.web_url,
-        )
-        await uow.payments.save_purchase(purchase, clock())
+    except BaseException as error:
+        await _abandon(uow, claimed, error, clock())
+        raise
+    async with uow:
+        purchase = await _locked(uow, claimed.id)
+        if not purchase.financing_payment:  # Else a later attempt recorded its checkout first.
+            purchase = replace(
+                purchase,
+                state=PurchaseState.REQUIRES_ACTION,
+                financing_payment=checkout.payment_id,
+                financing_url=checkout.web_url,
+            )
+            await uow.payments.save_purchase(purchase, clock())
+        await _end_claim(uow, claimed)
         await uow.commit()
-    return purchase
+    return replace(purchase, attempt_until=None)
 
 
 async def confirm_financing(
@@ -171,7 +316,9 @@ async def confirm_financing(
     clock: Clock = utcnow,
 ) -> Purchase:
     """After the partner's page: captures an approved plan (the member gets what they bought),
-    fails a rejected or expired one, leaves a pending one waiting. Safe to repeat."""
+    fails a rejected or expired one, leaves a pending one waiting. Safe to repeat: after an
+    attempt that died between capturing and settling, the partner reports the payment
+    captured and the repeat settles it."""
     require_self_or_role(str(member_id))
     async with uow:
         purchase = await uow.payments.purchase(purchase_id_, lock=True)
@@ -181,20 +328,25 @@ async def confirm_financing(
             raise FailedPrecondition("NOT_FINANCED", "financing.not_financed")
         if purchase.state is PurchaseState.SUCCEEDED:
             return purchase
-        status = await financing.status(purchase.financing_payment)
+        claimed = await _claim(uow, purchase, clock())
+        await uow.commit()
+    try:
+        status = await financing.status(claimed.financing_payment)
         if status is FinancingStatus.AUTHORIZED:
             await financing.capture(
-                purchase.financing_payment,
-                purchase.amount_minor,
-                purchase.plan.currency,
-                purchase.resource_name,
+                claimed.financing_payment,
+                claimed.amount_minor,
+                claimed.plan.currency,
+                claimed.resource_name,
             )
             status = FinancingStatus.CAPTURED
-        failure = status.value if status is FinancingStatus.REJECTED else ""
-        outcome = PaymentOutcome(status.purchase_state, failure_code=failure)
-        purchase = await record_outcome(uow, purchase, outcome, clock())
-        await uow.commit()
-    return purchase
+    except BaseException as error:
+        await _abandon(uow, claimed, error, clock())
+        raise
+    failure = status.value if status is FinancingStatus.REJECTED else ""
+    return await _settle(
+        uow, claimed, PaymentOutcome(status.purchase_state, failure_code=failure), clock()
+    )
 
 
 async def get_purchase(
@@ -206,29 +358,6 @@ async def get_purchase(
     if purchase is None or purchase.member_id != member_id:
         raise NotFound("PURCHASE_NOT_FOUND", "purchase.not_found")
     return purchase
-
-
-async def _charge(
-    uow: BillingUnitOfWork, payments: PaymentProvider, purchase: Purchase, payment_method: str
-) -> PaymentOutcome:
-    return await payments.charge(
-        await _customer(uow, payments, purchase.member_id),
-        payment_method,
-        purchase.amount_minor,
-        purchase.plan.currency,
-        purchase.idempotency_key,
-        {"purchase": purchase.resource_name, "plan": purchase.plan.resource_name},
-    )
-
-
-async def _customer(uow: BillingUnitOfWork, payments: PaymentProvider, member_id: uuid.UUID) -> str:
-    """The member's Stripe customer, made at their first payment."""
-    customer = await uow.payments.customer(member_id)
-    if customer is None:
-        customer = await uow.payments.keep_customer(
-            member_id, await payments.create_customer(member_id)
-        )
-    return customer
 
 
 async def record_outcome(
