@@ -11,7 +11,7 @@ from billing.buying import MANAGER, Uow, a_plan, confirm, entitlements_of, finan
 from billing.tabby_server import TabbyServer
 from stride.billing.adapters.stripe_payments import StripePayments
 from stride.billing.adapters.tabby_financing import TabbyFinancing
-from stride.billing.domain.purchases import PurchaseState
+from stride.billing.domain.purchases import PurchaseState, refund_id
 from stride.billing.service_layer import purchases
 from stride.billing.service_layer.commands import FinancePlan, RefundPurchase
 from stride.platform.auth import authenticated_as
@@ -78,6 +78,28 @@ async def test_a_financed_purchase_is_refunded_through_the_partner(
     assert [entry["amount"] for entry in made] == ["100.00"]
     assert refund.provider_refund == made[0]["id"]
     assert after.refunded_minor == 10_000
+
+
+async def test_a_refund_tabby_made_for_an_attempt_that_died_is_not_made_twice(
+    new_uow: Uow, financing: TabbyFinancing, tabby: TabbyServer, payments: StripePayments
+) -> None:
+    buyer, plan = member(), await a_plan(new_uow)
+    started = await finance(new_uow, financing, buyer, plan)
+    tabby.decide(started.financing_payment, approve=True)
+    await confirm(new_uow, financing, buyer, started)
+    command = RefundPurchase(started.member_id, started.id, 10_000, "SAR", "Moved away", "r-1")
+    # The first attempt reached Tabby, then died before recording the refund.
+    refund_name = f"{started.resource_name}/refunds/{refund_id(started.id, command.request_id)}"
+    await financing.refund(started.financing_payment, 10_000, "SAR", refund_name)
+
+    with authenticated_as(MANAGER):
+        refund, after = await purchases.refund_purchase(new_uow(), payments, financing, command)
+
+    made = tabby.payments[started.financing_payment].refunds
+    assert [(entry["id"], entry["amount"]) for entry in made] == [
+        (refund.provider_refund, "100.00")
+    ]
+    assert (refund.resource_name, after.refunded_minor) == (refund_name, 10_000)
 
 
 async def test_unknown_partners_and_missing_buyer_details_are_refused(

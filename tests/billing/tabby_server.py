@@ -117,11 +117,18 @@ class TabbyServer:
 
     async def _refund(self, request: web.Request) -> web.Response:
         found = self.payments[request.match_info["id"]]
-        amount = Decimal((await request.json())["amount"])
+        body = await request.json()
+        amount = Decimal(body["amount"])
         refunded = sum((Decimal(r["amount"]) for r in found.refunds), Decimal(0))
         if found.status != "CLOSED" or amount + refunded > found.amount:
             return web.json_response({"error": "cannot refund"}, status=400)
-        found.refunds.append({"id": str(uuid.uuid4()), "amount": f"{amount:.2f}"})
+        found.refunds.append(
+            {
+                "id": str(uuid.uuid4()),
+                "amount": f"{amount:.2f}",
+                "reference_id": str(body.get("reference_id", "")),
+            }
+        )
         return web.json_response(found.export())
 
     async def _decide(self, request: web.Request) -> web.Response:

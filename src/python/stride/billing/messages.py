@@ -214,6 +214,10 @@ CATALOG.register(
             "en": "This purchase is already refunded in full.",
             "ar": "تم استرداد مبلغ عملية الشراء هذه بالكامل.",
         },
+        "refund.in_progress": {
+            "en": "The rest of this purchase is being refunded. Try again in a moment.",
+            "ar": "تجري إعادة المبلغ المتبقي من عملية الشراء هذه. حاول مرة أخرى بعد قليل.",
+        },
         "refund.refused": {
             "en": "The payment provider refused this refund.",
             "ar": "رفض مزود الدفع عملية الاسترداد هذه.",

@@ -26,7 +26,7 @@ from stride.billing.adapters.tables import (
 )
 from stride.billing.domain.entitlements import Entitlement, Hold, HoldState, Kind
 from stride.billing.domain.plans import Plan, PlanKind
-from stride.billing.domain.purchases import Purchase, PurchaseState, Refund
+from stride.billing.domain.purchases import Purchase, PurchaseState, Refund, RefundState
 from stride.billing.domain.subscriptions import AddOn, Subscription, SubscriptionState
 
 
@@ -298,6 +298,7 @@ class PaymentRepository:
         )
 
     async def refund(self, refund_id: uuid.UUID) -> Refund | None:
+        """A refund; the caller locks its purchase first, which serializes its refunds."""
         record = await self._db.get(RefundRecord, refund_id)
         if record is None:
             return None
@@ -311,7 +312,19 @@ class PaymentRepository:
             refunded_by=record.refunded_by,
             created=record.created_at,
             provider_refund=record.provider_refund,
+            state=RefundState(record.state),
+            attempt_until=record.attempt_until,
         )
+
+    async def pending_refunds(self, purchase_id: uuid.UUID) -> int:
+        """How much of a purchase is being refunded right now."""
+        pending = await self._db.execute(
+            select(func.coalesce(func.sum(RefundRecord.amount_minor), 0)).where(
+                RefundRecord.purchase_id == purchase_id,
+                RefundRecord.state == RefundState.PENDING.value,
+            )
+        )
+        return int(pending.scalar_one())
 
     async def add_refund(self, refund: Refund) -> None:
         self._db.add(
@@ -324,10 +337,43 @@ class PaymentRepository:
                 reason=refund.reason,
                 refunded_by=refund.refunded_by,
                 provider_refund=refund.provider_refund,
+                state=refund.state.value,
+                attempt_until=refund.attempt_until,
                 created_at=refund.created,
             )
         )
         await self._db.flush()
+
+    async def save_refund(self, refund: Refund) -> None:
+        await self._db.execute(
+            update(RefundRecord)
+            .where(col(RefundRecord.id) == refund.id)
+            .values(
+                state=refund.state.value,
+                provider_refund=refund.provider_refund,
+                attempt_until=refund.attempt_until,
+            )
+        )
+
+    async def end_refund_attempt(self, refund_id: uuid.UUID, claimed_until: datetime) -> None:
+        """Ends an attempt's claim on a refund, unless another attempt has claimed it since."""
+        await self._db.execute(
+            update(RefundRecord)
+            .where(
+                col(RefundRecord.id) == refund_id,
+                col(RefundRecord.attempt_until) == claimed_until,
+            )
+            .values(attempt_until=None)
+        )
+
+    async def drop_refund(self, refund_id: uuid.UUID) -> None:
+        """Forgets a pending refund the provider refused: nothing was given back."""
+        await self._db.execute(
+            delete(RefundRecord).where(
+                col(RefundRecord.id) == refund_id,
+                col(RefundRecord.state) == RefundState.PENDING.value,
+            )
+        )
 
     async def first_sight_of_event(self, event_id: str, event_type: str, now: datetime) -> bool:
         """Records a Stripe event as handled; False if it was already. A concurrent delivery

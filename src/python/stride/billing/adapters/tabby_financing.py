@@ -103,13 +103,17 @@ class TabbyFinancing:
     async def refund(
         self, payment_id: str, amount_minor: int, currency: str, reference: str
     ) -> str:
+        """Tabby takes no idempotency key: a refund already made under `reference` (by an
+        attempt whose answer was lost) is found on the payment instead of made again."""
+        payment = await self._call("GET", f"/api/v2/payments/{payment_id}")
+        if made := _refund_for(payment, reference):
+            return made
         refunded = await self._call(
             "POST",
             f"/api/v2/payments/{payment_id}/refunds",
             {"amount": decimal_amount(amount_minor, currency), "reference_id": reference},
         )
-        made = refunded.get("refunds") or [{}]  # The payment, with its refunds, newest last.
-        return str(made[-1].get("id", reference))
+        return _refund_for(refunded, reference) or reference
 
     async def _call(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
         try:
@@ -124,3 +128,9 @@ class TabbyFinancing:
                 return answer
         except (aiohttp.ClientError, TimeoutError) as error:
             raise Unavailable("FINANCING_UNAVAILABLE", "financing.unavailable") from error
+
+
+def _refund_for(payment: dict[str, Any], reference: str) -> str:
+    """The id of the payment's refund made under `reference`, or ""."""
+    refunds = payment.get("refunds") or []
+    return next((str(r["id"]) for r in refunds if r.get("reference_id") == reference), "")

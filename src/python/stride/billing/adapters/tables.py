@@ -167,6 +167,10 @@ class RefundRecord(SQLModel, table=True):
     reason: str = Field(max_length=500)
     refunded_by: uuid.UUID
     provider_refund: str = Field(max_length=64)
+    state: str = Field(max_length=16)  # Pending until the provider answers.
+    attempt_until: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 

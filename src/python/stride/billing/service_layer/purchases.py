@@ -31,6 +31,7 @@ from stride.billing.domain.purchases import (
     Purchase,
     PurchaseState,
     Refund,
+    RefundState,
     purchase_id,
     refund_amount,
     refund_id,
@@ -455,49 +456,68 @@ async def refund_purchase(
     command: RefundPurchase,
     clock: Clock = utcnow,
 ) -> tuple[Refund, Purchase]:
-    """The refund and the purchase after it. The purchase stays locked from the check of what
-    is left to refund until the refund commits, so concurrent refunds cannot exceed it."""
-    member_id, request_id, reason = command.member_id, command.request_id, command.reason
-    validate_request_id(request_id)
+    """The refund and the purchase after it. The refund is reserved first, under the
+    purchase's lock, with its amount counted against what is left to refund, so concurrent
+    refunds cannot exceed what was paid; the provider is asked with no transaction open; the
+    answer settles it. A retry of the same request finds it: done, in flight (ABORTED), or
+    left pending by an attempt that died, which the retry completes with the same idempotency
+    key, so the provider gives back once."""
+    validate_request_id(command.request_id)
+    refund, purchase = await _reserve_refund(uow, financing, command, clock())
+    if refund.state is RefundState.SUCCEEDED:
+        return refund, purchase  # A retry: that refund is already through.
+    try:
+        provider_refund = await _give_back(payments, financing, purchase, refund)
+    except BaseException as error:
+        await _abandon_refund(uow, refund, error)
+        raise
+    return await _settle_refund(uow, refund, provider_refund, clock())
+
+
+async def _reserve_refund(
+    uow: BillingUnitOfWork,
+    financing: FinancingProvider | None,
+    command: RefundPurchase,
+    now: datetime,
+) -> tuple[Refund, Purchase]:
+    """The refund, reserved and claimed for this attempt (or as it was, if already through)."""
     async with uow:
         purchase = await uow.payments.purchase(command.purchase_id, lock=True)
-        if purchase is None or purchase.member_id != member_id:
+        if purchase is None or purchase.member_id != command.member_id:
             raise NotFound("PURCHASE_NOT_FOUND", "purchase.not_found")
         manager = require_role_in_studio(f"studios/{purchase.plan.studio}", *STAFF)
-        made = await uow.payments.refund(refund_id(purchase.id, request_id))
-        if made is not None:
-            return made, purchase  # A retry: that refund is already through.
-        amount = refund_amount(purchase, command.amount_minor, command.currency, reason)
-        now = clock()
-        refund = Refund(
-            refund_id(purchase.id, request_id),
-            member_id,
-            purchase.id,
-            purchase.plan.currency,
-            amount,
-            reason.strip(),
-            uuid.UUID(manager.user_id),
-            now,
-        )
-        refund = replace(
-            refund, provider_refund=await _give_back(payments, financing, purchase, refund)
-        )
-        after = replace(purchase, refunded_minor=purchase.refunded_minor + amount)
-        revoked = await _take_back(uow, after, now) if after.fully_refunded else 0
-        await uow.payments.add_refund(refund)
-        await uow.payments.save_purchase(after, now)
-        await issue_invoice(
-            uow,
-            member_id,
-            purchase.plan.studio,
-            refund.currency,
-            refund_lines(amount, purchase.plan.vat_rate_basis_points),
-            refund.resource_name,
-            now,
-        )
-        await _record_refund(uow, refund, after, revoked)
+        if purchase.financing_payment and financing is None:
+            raise FailedPrecondition("FINANCING_UNAVAILABLE", "financing.unavailable")
+        refund = await uow.payments.refund(refund_id(purchase.id, command.request_id))
+        if refund is not None and refund.state is RefundState.SUCCEEDED:
+            return refund, purchase
+        if refund is None:
+            amount = refund_amount(
+                purchase,
+                command.amount_minor,
+                command.currency,
+                command.reason,
+                await uow.payments.pending_refunds(purchase.id),
+            )
+            refund = Refund(
+                refund_id(purchase.id, command.request_id),
+                command.member_id,
+                purchase.id,
+                purchase.plan.currency,
+                amount,
+                command.reason.strip(),
+                uuid.UUID(manager.user_id),
+                now,
+                attempt_until=now + ATTEMPT_LEASE,
+            )
+            await uow.payments.add_refund(refund)
+        elif claimable(refund.attempt_until, now):  # Pending: an attempt that died left it.
+            refund = replace(refund, attempt_until=now + ATTEMPT_LEASE)
+            await uow.payments.save_refund(refund)
+        else:
+            raise Aborted("REQUEST_IN_PROGRESS", "payment.in_progress")
         await uow.commit()
-    return refund, after
+    return refund, purchase
 
 
 async def _give_back(
@@ -514,11 +534,59 @@ async def _give_back(
             refund.idempotency_key,
             {"refund": refund.resource_name},
         )
-    if financing is None:
-        raise FailedPrecondition("FINANCING_UNAVAILABLE", "financing.unavailable")
+    assert financing is not None  # noqa: S101 - checked when the refund was reserved.
     return await financing.refund(
         purchase.financing_payment, refund.amount_minor, refund.currency, refund.resource_name
     )
+
+
+async def _abandon_refund(uow: BillingUnitOfWork, refund: Refund, error: BaseException) -> None:
+    """Ends an attempt the provider did not answer: a refusal frees the amount it reserved
+    (nothing was given back); anything else leaves it pending for a retry to complete."""
+    refused = isinstance(error, DomainError) and not isinstance(error, Unavailable)
+    assert refund.attempt_until is not None  # noqa: S101 - a claimed refund has one.
+    try:
+        async with uow:
+            await _locked(uow, refund.purchase_id)  # Refunds change under their purchase's lock.
+            if refused:
+                await uow.payments.drop_refund(refund.id)
+            else:
+                await uow.payments.end_refund_attempt(refund.id, refund.attempt_until)
+            await uow.commit()
+    except Exception:
+        _log.exception("could not end a refund attempt", extra={"refund": str(refund.id)})
+
+
+async def _settle_refund(
+    uow: BillingUnitOfWork, claimed: Refund, provider_refund: str, now: datetime
+) -> tuple[Refund, Purchase]:
+    """Records what the provider gave back: the purchase's refunded total, what a full refund
+    takes back, the credit note, the audit entry and the event; once, whichever attempt
+    settles first."""
+    async with uow:
+        purchase = await _locked(uow, claimed.purchase_id)
+        refund = await uow.payments.refund(claimed.id)
+        if refund is None or refund.state is RefundState.SUCCEEDED:
+            return refund or claimed, purchase
+        refund = replace(
+            refund, state=RefundState.SUCCEEDED, provider_refund=provider_refund, attempt_until=None
+        )
+        after = replace(purchase, refunded_minor=purchase.refunded_minor + refund.amount_minor)
+        revoked = await _take_back(uow, after, now) if after.fully_refunded else 0
+        await uow.payments.save_refund(refund)
+        await uow.payments.save_purchase(after, now)
+        await issue_invoice(
+            uow,
+            refund.member_id,
+            purchase.plan.studio,
+            refund.currency,
+            refund_lines(refund.amount_minor, purchase.plan.vat_rate_basis_points),
+            refund.resource_name,
+            now,
+        )
+        await _record_refund(uow, refund, after, revoked)
+        await uow.commit()
+    return refund, after
 
 
 async def _take_back(uow: BillingUnitOfWork, purchase: Purchase, now: datetime) -> int:
