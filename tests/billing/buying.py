@@ -9,12 +9,14 @@ from functools import partial
 
 from sqlmodel import col, select
 
+from billing.stripe_support import CARD_OK, payment_intents, tokenized_card
 from stride.billing.adapters.stripe_payments import StripePayments
 from stride.billing.adapters.tabby_financing import TabbyFinancing
 from stride.billing.domain.entitlements import Entitlement
 from stride.billing.domain.plans import Plan, PlanKind
 from stride.billing.domain.purchases import Purchase
-from stride.billing.service_layer import handlers, plans, purchases
+from stride.billing.domain.subscriptions import Subscription
+from stride.billing.service_layer import handlers, plans, purchases, subscriptions
 from stride.billing.service_layer.commands import CreatePlan, FinancePlan, PurchasePlan
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
 from stride.events.v1.envelope_pb2 import Envelope
@@ -117,3 +119,31 @@ async def announced(new_uow: Uow, subject: str) -> list[str]:
         )
         envelopes = [Envelope.FromString(payload) for payload in payloads.scalars()]
     return [envelope.type for envelope in envelopes if envelope.subject == subject]
+
+
+async def subscribed(
+    new_uow: Uow, payments: StripePayments, api_base: str
+) -> tuple[Principal, Subscription]:
+    """A member with a monthly membership, paid with a card that keeps paying."""
+    buyer = member()
+    plan = await a_plan(new_uow, PlanKind.MONTHLY_MEMBERSHIP)
+    await buy(new_uow, payments, buyer, plan, tokenized_card(api_base, CARD_OK))
+    return buyer, await current(new_uow, buyer)
+
+
+async def current(new_uow: Uow, buyer: Principal) -> Subscription:
+    """The member's one subscription, as it stands."""
+    with authenticated_as(buyer):
+        (subscription,) = await subscriptions.list_subscriptions(
+            new_uow(), uuid.UUID(buyer.user_id), 0, 10
+        )
+    return subscription
+
+
+def renewal_charges(api_base: str, subscription: Subscription) -> int:
+    """How many PaymentIntents Stripe holds for the subscription."""
+    return sum(
+        1
+        for intent in payment_intents(api_base)
+        if intent.get("metadata", {}).get("subscription") == subscription.resource_name
+    )

@@ -6,18 +6,21 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from functools import partial
 
 import pytest
 import pytest_asyncio
 
-from billing.buying import Uow, a_plan, buy, confirm, entitlements_of, finance, member
+from billing.buying import Uow, a_plan, buy, confirm, current, entitlements_of, finance, member
 from billing.stalls import stripe_proxy
 from billing.stripe_support import API_KEY, CARD_OK, payment_intents, tokenized_card
 from billing.tabby_server import MERCHANT_CODE, SECRET_KEY, TabbyServer
 from stride.billing.adapters.stripe_payments import StripePayments
 from stride.billing.adapters.tabby_financing import TabbyFinancing
+from stride.billing.domain.plans import PlanKind
 from stride.billing.domain.purchases import PurchaseState
+from stride.billing.service_layer import subscriptions
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
 from stride.platform.db.engine import create_engine, session_factory
 from stride.platform.errors import Aborted
@@ -85,6 +88,47 @@ async def test_purchases_stalled_at_stripe_leave_the_pool_to_other_members(
         charged = [i for i in intents if i["metadata"].get("purchase") == purchase.resource_name]
         assert [i["id"] for i in charged] == [purchase.payment_intent]
         assert [e.id for e in await entitlements_of(small_pool, buyer)] == [purchase.entitlement_id]
+
+
+async def test_renewals_stalled_at_stripe_leave_the_pool_to_other_members(
+    small_pool: Uow, stripe_api_base: str
+) -> None:
+    async with stripe_proxy(stripe_api_base) as proxy:
+        payments = StripePayments(API_KEY, proxy.api_base, timeout_seconds=PATIENT_SECONDS)
+        try:
+            monthly = await a_plan(small_pool, PlanKind.MONTHLY_MEMBERSHIP)
+            holders = [member() for _ in range(STALLED)]
+            cards = [tokenized_card(stripe_api_base, CARD_OK) for _ in holders]
+            for holder, card in zip(holders, cards, strict=True):
+                await buy(small_pool, payments, holder, monthly, card)
+            started = [await current(small_pool, holder) for holder in holders]
+            due = max(subscription.period_end for subscription in started) + timedelta(minutes=1)
+            proxy.stall.hold(*cards)
+            renewing = asyncio.create_task(
+                subscriptions.renew_due(small_pool, payments, clock=lambda: due, workers=STALLED)
+            )
+            await proxy.stall.holding(STALLED)
+
+            pack = await a_plan(small_pool)
+            other, _ = await buy(
+                small_pool, payments, member(), pack, tokenized_card(stripe_api_base, CARD_OK)
+            )
+            assert not renewing.done()
+
+            proxy.stall.release()
+            renewed = await renewing
+            again = await subscriptions.renew_due(small_pool, payments, clock=lambda: due)
+        finally:
+            await payments.close()
+
+    assert other.state is PurchaseState.SUCCEEDED
+    assert (renewed, again) == (STALLED, 0)
+    intents = payment_intents(stripe_api_base)
+    for holder, before in zip(holders, started, strict=True):
+        after = await current(small_pool, holder)
+        charged = [i for i in intents if i["metadata"].get("subscription") == after.resource_name]
+        assert (after.period_index, after.period_start) == (1, before.period_end)
+        assert len(charged) == 1
 
 
 async def test_confirmations_stalled_at_tabby_leave_the_pool_to_other_members(

@@ -16,8 +16,11 @@ from billing.buying import (
     a_plan,
     announced,
     buy,
+    current,
     entitlements_of,
     member,
+    renewal_charges,
+    subscribed,
 )
 from billing.stripe_support import CARD_OK, payment_intents, tokenized_card
 from stride.billing.adapters.stripe_payments import StripePayments
@@ -59,23 +62,6 @@ async def a_membership(new_uow: Uow, name_en: str, name_ar: str, **terms: int) -
         )
 
 
-async def subscribed(
-    new_uow: Uow, payments: StripePayments, api_base: str
-) -> tuple[Principal, Subscription]:
-    buyer = member()
-    plan = await a_plan(new_uow, PlanKind.MONTHLY_MEMBERSHIP)
-    await buy(new_uow, payments, buyer, plan, tokenized_card(api_base, CARD_OK))
-    return buyer, await current(new_uow, buyer)
-
-
-async def current(new_uow: Uow, buyer: Principal) -> Subscription:
-    with authenticated_as(buyer):
-        (subscription,) = await subscriptions.list_subscriptions(
-            new_uow(), uuid.UUID(buyer.user_id), 0, 10
-        )
-    return subscription
-
-
 async def membership(new_uow: Uow, buyer: Principal) -> Entitlement:
     (held,) = await entitlements_of(new_uow, buyer)
     assert held.kind is Kind.MEMBERSHIP
@@ -93,14 +79,6 @@ async def change_card(
         return await subscriptions.change_payment_method(
             new_uow(), payments, ChangePaymentMethod(subscription.member_id, subscription.id, card)
         )
-
-
-def renewal_charges(api_base: str, subscription: Subscription) -> int:
-    return sum(
-        1
-        for intent in payment_intents(api_base)
-        if intent.get("metadata", {}).get("subscription") == subscription.resource_name
-    )
 
 
 async def test_a_paid_membership_renews_once_per_period_however_many_renewers_run(

@@ -193,6 +193,10 @@ CATALOG.register(
             "en": "Your card was declined for the upgrade; your plan is unchanged.",
             "ar": "رُفضت بطاقتك لعملية الترقية؛ لم تتغير خطتك.",
         },
+        "subscription.payment_in_progress": {
+            "en": "A payment for this membership is being processed. Try again in a moment.",
+            "ar": "تجري معالجة دفعة لهذه العضوية. حاول مرة أخرى بعد قليل.",
+        },
         "subscription.cancelled": {
             "en": "This subscription is already cancelled.",
             "ar": "هذا الاشتراك ملغى بالفعل.",

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, exists, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -22,12 +22,20 @@ from stride.billing.adapters.tables import (
     RefundRecord,
     StripeEventRecord,
     SubscriptionAddOnRecord,
+    SubscriptionChargeRecord,
     SubscriptionRecord,
 )
 from stride.billing.domain.entitlements import Entitlement, Hold, HoldState, Kind
+from stride.billing.domain.money import Line
 from stride.billing.domain.plans import Plan, PlanKind
 from stride.billing.domain.purchases import Purchase, PurchaseState, Refund, RefundState
-from stride.billing.domain.subscriptions import AddOn, Subscription, SubscriptionState
+from stride.billing.domain.subscriptions import (
+    AddOn,
+    ChargePurpose,
+    Subscription,
+    SubscriptionCharge,
+    SubscriptionState,
+)
 
 
 class PlanRepository:
@@ -468,16 +476,98 @@ class SubscriptionRepository:
         return found.first() is not None
 
     async def claim_due(self, now: datetime, limit: int) -> list[Subscription]:
-        """Up to `limit` subscriptions due by `now`, locked for this transaction. Rows another
-        renewer holds are skipped, so renewers running side by side never take the same one."""
+        """Up to `limit` subscriptions due by `now` with no payment in flight (a charge of
+        their card, a refund of their first purchase), locked for this transaction. Rows
+        another renewer holds are skipped, so renewers running side by side never take the
+        same one."""
+        charging = exists().where(
+            col(SubscriptionChargeRecord.subscription_id) == col(SubscriptionRecord.id)
+        )
         rows = await self._db.execute(
             self._joined()
-            .where(col(SubscriptionRecord.next_attempt) <= now)
+            .where(
+                col(SubscriptionRecord.next_attempt) <= now,
+                ~charging,
+                ~_refunding(col(SubscriptionRecord.entitlement_id)),
+            )
             .order_by(col(SubscriptionRecord.next_attempt))
             .limit(limit)
             .with_for_update(of=SubscriptionRecord, skip_locked=True)
         )
         return await self._with_add_ons([_from_row(row) for row in rows.all()])
+
+    async def refund_in_flight(self, subscription: Subscription) -> bool:
+        """Whether the purchase that started the subscription is being refunded."""
+        found = await self._db.execute(select(_refunding(subscription.entitlement_id)))
+        return bool(found.scalar())
+
+    async def charge_in_flight(self, subscription_id: uuid.UUID) -> SubscriptionCharge | None:
+        record = (
+            await self._db.execute(
+                select(SubscriptionChargeRecord).where(
+                    SubscriptionChargeRecord.subscription_id == subscription_id
+                )
+            )
+        ).scalar_one_or_none()
+        return _to_charge(record) if record else None
+
+    async def reserve_charge(self, charge: SubscriptionCharge, now: datetime) -> None:
+        self._db.add(
+            SubscriptionChargeRecord(
+                key=charge.key,
+                subscription_id=charge.subscription_id,
+                member_id=charge.member_id,
+                purpose=charge.purpose.value,
+                customer=charge.customer,
+                payment_method=charge.payment_method,
+                currency=charge.currency,
+                lines=[
+                    {"key": item.description_key, "net": item.net_minor, "vat": item.vat_minor}
+                    for item in charge.lines
+                ],
+                source=charge.source,
+                target=charge.target,
+                claimed_until=charge.claimed_until,
+                created_at=now,
+            )
+        )
+        await self._db.flush()
+
+    async def claim_charge(self, key: str, until: datetime) -> None:
+        await self._db.execute(
+            update(SubscriptionChargeRecord)
+            .where(col(SubscriptionChargeRecord.key) == key)
+            .values(claimed_until=until)
+        )
+
+    async def claim_stale_charge(self, now: datetime, until: datetime) -> SubscriptionCharge | None:
+        """A charge whose attempt died (its claim ran out), claimed for a new attempt until
+        `until`; charges another renewer is taking are skipped."""
+        record = (
+            await self._db.execute(
+                select(SubscriptionChargeRecord)
+                .where(col(SubscriptionChargeRecord.claimed_until) <= now)
+                .order_by(col(SubscriptionChargeRecord.claimed_until))
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+        ).scalar_one_or_none()
+        if record is None:
+            return None
+        record.claimed_until = until
+        await self._db.flush()
+        return _to_charge(record)
+
+    async def release_charge(self, key: str, now: datetime) -> None:
+        """Lets another attempt take a charge at once (its answer did not come)."""
+        await self.claim_charge(key, now)
+
+    async def end_charge(self, key: str) -> bool:
+        """Removes a charge whose answer is applied; False if another attempt applied it."""
+        ended = await self._db.execute(
+            delete(SubscriptionChargeRecord).where(col(SubscriptionChargeRecord.key) == key)
+        )
+        return bool(ended.rowcount)  # type: ignore[attr-defined]
 
     async def add_add_on(self, subscription_id: uuid.UUID, add_on: AddOn, now: datetime) -> None:
         self._db.add(
@@ -527,6 +617,32 @@ class SubscriptionRepository:
 
 
 _PENDING_PLAN = aliased(PlanRecord)
+
+
+def _refunding(entitlement_id: Any) -> Any:
+    """Whether the purchase that granted this membership has a refund pending."""
+    return (
+        exists()
+        .where(col(RefundRecord.state) == RefundState.PENDING.value)
+        .where(col(PurchaseRecord.id) == col(RefundRecord.purchase_id))
+        .where(col(PurchaseRecord.entitlement_id) == entitlement_id)
+    )
+
+
+def _to_charge(record: SubscriptionChargeRecord) -> SubscriptionCharge:
+    return SubscriptionCharge(
+        key=record.key,
+        subscription_id=record.subscription_id,
+        member_id=record.member_id,
+        purpose=ChargePurpose(record.purpose),
+        customer=record.customer,
+        payment_method=record.payment_method,
+        currency=record.currency,
+        lines=tuple(Line(item["key"], item["net"], item["vat"]) for item in record.lines),
+        source=record.source,
+        target=record.target,
+        claimed_until=record.claimed_until,
+    )
 
 
 def _from_row(row: Any) -> Subscription:

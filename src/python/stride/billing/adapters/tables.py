@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, CheckConstraint, Column, DateTime, Integer, String
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 
@@ -143,6 +145,26 @@ class SubscriptionRecord(SQLModel, table=True):
     )
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class SubscriptionChargeRecord(SQLModel, table=True):
+    """A charge of a subscription's card in flight (one per subscription), deleted once its
+    answer is applied."""
+
+    __tablename__ = "subscription_charges"
+
+    key: str = Field(primary_key=True, max_length=255)  # Stripe's idempotency key.
+    subscription_id: uuid.UUID = Field(foreign_key="subscriptions.id", unique=True)
+    member_id: uuid.UUID
+    purpose: str = Field(max_length=16)
+    customer: str = Field(max_length=64)
+    payment_method: str = Field(max_length=255)
+    currency: str = Field(max_length=3)
+    lines: list[dict[str, Any]] = Field(sa_column=Column(JSONB, nullable=False))
+    source: str = Field(max_length=200)
+    target: uuid.UUID | None = Field(default=None)
+    claimed_until: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
 class SubscriptionAddOnRecord(SQLModel, table=True):

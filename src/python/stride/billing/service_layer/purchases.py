@@ -492,6 +492,7 @@ async def _reserve_refund(
         if refund is not None and refund.state is RefundState.SUCCEEDED:
             return refund, purchase
         if refund is None:
+            await _check_no_charge_in_flight(uow, purchase)
             amount = refund_amount(
                 purchase,
                 command.amount_minor,
@@ -518,6 +519,17 @@ async def _reserve_refund(
             raise Aborted("REQUEST_IN_PROGRESS", "payment.in_progress")
         await uow.commit()
     return refund, purchase
+
+
+async def _check_no_charge_in_flight(uow: BillingUnitOfWork, purchase: Purchase) -> None:
+    """A membership's purchase is not refunded while a charge of its card is in flight (a full
+    refund ends the subscription the charge is for); the subscription stays locked until the
+    refund is reserved, and no charge starts while one is pending."""
+    if not is_recurring(purchase.plan):
+        return
+    subscription = await uow.subscriptions.get(subscription_id(purchase.id), lock=True)
+    if subscription and await uow.subscriptions.charge_in_flight(subscription.id):
+        raise Aborted("PAYMENT_IN_PROGRESS", "subscription.payment_in_progress")
 
 
 async def _give_back(
