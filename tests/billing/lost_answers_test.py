@@ -1,0 +1,177 @@
+"""Stripe acted, but its answer never reached Billing (a timeout, or a crash before the answer
+was applied). The payment is settled once all the same: by the member's retry with the same
+request id, by Stripe's webhook, or by the renewer; and Stripe is never asked to charge twice
+for it (a repeat carries the same idempotency key and the same parameters, and the proxy in
+front of localstripe answers it as Stripe does, with the first answer)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timedelta
+
+import pytest
+import pytest_asyncio
+
+from billing.buying import (
+    MANAGER,
+    STUDIO,
+    Uow,
+    a_plan,
+    buy,
+    current,
+    entitlements_of,
+    member,
+    renewal_charges,
+    subscribed,
+)
+from billing.purchases_test import deliver, event_for
+from billing.stalls import StripeProxy, stripe_proxy
+from billing.stripe_support import API_KEY, CARD_OK, payment_intents, tokenized_card
+from stride.billing.adapters.stripe_payments import StripePayments
+from stride.billing.domain.money import plan_change_quote
+from stride.billing.domain.payments import ATTEMPT_LEASE
+from stride.billing.domain.plans import Plan, PlanKind
+from stride.billing.domain.purchases import PurchaseState, purchase_id
+from stride.billing.domain.subscriptions import Subscription
+from stride.billing.service_layer import invoices, plans, subscriptions
+from stride.billing.service_layer.commands import ChangePlan, CreatePlan
+from stride.platform.auth import Principal, authenticated_as
+from stride.platform.errors import Unavailable
+
+INTENTS = "/v1/payment_intents"
+
+
+@pytest_asyncio.fixture(scope="module")
+async def proxy(stripe_api_base: str) -> AsyncIterator[StripeProxy]:
+    async with stripe_proxy(stripe_api_base) as running:
+        yield running
+
+
+@pytest_asyncio.fixture(scope="module")
+async def proxied(proxy: StripeProxy) -> AsyncIterator[StripePayments]:
+    """The Stripe adapter, talking to Stripe through the proxy."""
+    adapter = StripePayments(API_KEY, proxy.api_base)
+    yield adapter
+    await adapter.close()
+
+
+@pytest.fixture(autouse=True)
+def answering(proxy: StripeProxy) -> Iterator[None]:
+    yield
+    proxy.answer_again()
+
+
+def intents_of(api_base: str, key: str, name: str) -> list[str]:
+    return [i["id"] for i in payment_intents(api_base) if i["metadata"].get(key) == name]
+
+
+async def test_a_purchase_whose_answer_was_lost_is_settled_by_the_retry(
+    new_uow: Uow, proxied: StripePayments, proxy: StripeProxy, stripe_api_base: str
+) -> None:
+    plan, buyer = await a_plan(new_uow), member()
+    card = tokenized_card(stripe_api_base, CARD_OK)
+    name = f"users/{buyer.user_id}/purchases/{purchase_id(uuid.UUID(buyer.user_id), 'lost')}"
+    proxy.lose_answers(INTENTS, card)
+    with pytest.raises(Unavailable):
+        await buy(new_uow, proxied, buyer, plan, card, "lost")
+    (charged,) = intents_of(stripe_api_base, "purchase", name)  # Stripe took the money.
+    assert await entitlements_of(new_uow, buyer) == []
+
+    proxy.answer_again()
+    bought, _ = await buy(new_uow, proxied, buyer, plan, card, "lost")
+
+    assert (bought.state, bought.payment_intent) == (PurchaseState.SUCCEEDED, charged)
+    assert intents_of(stripe_api_base, "purchase", name) == [charged]
+    assert [e.id for e in await entitlements_of(new_uow, buyer)] == [bought.entitlement_id]
+
+
+async def test_a_purchase_whose_answer_was_lost_is_settled_by_the_webhook(
+    new_uow: Uow, proxied: StripePayments, proxy: StripeProxy, stripe_api_base: str
+) -> None:
+    plan, buyer = await a_plan(new_uow), member()
+    card = tokenized_card(stripe_api_base, CARD_OK)
+    name = f"users/{buyer.user_id}/purchases/{purchase_id(uuid.UUID(buyer.user_id), 'lost')}"
+    proxy.lose_answers(INTENTS, card)
+    with pytest.raises(Unavailable):
+        await buy(new_uow, proxied, buyer, plan, card, "lost")
+    (charged,) = intents_of(stripe_api_base, "purchase", name)
+
+    await deliver(new_uow, event_for(stripe_api_base, "payment_intent.succeeded", charged))
+    (granted,) = await entitlements_of(new_uow, buyer)
+    retried, _ = await buy(new_uow, proxied, buyer, plan, card, "lost")  # Still unanswered.
+
+    assert (retried.state, retried.entitlement_id) == (PurchaseState.SUCCEEDED, granted.id)
+    assert intents_of(stripe_api_base, "purchase", name) == [charged]
+
+
+async def test_a_renewal_whose_answer_was_lost_is_completed_by_the_renewer_once(
+    new_uow: Uow, proxied: StripePayments, proxy: StripeProxy, stripe_api_base: str
+) -> None:
+    buyer, started = await subscribed(new_uow, proxied, stripe_api_base)
+    due = started.period_end + timedelta(minutes=1)
+    proxy.lose_answers(INTENTS, started.payment_method)
+    with pytest.raises(Unavailable):
+        await subscriptions.renew_due(new_uow, proxied, clock=lambda: due)
+    proxy.answer_again()
+
+    # The attempt that got no answer still holds the charge until its claim runs out.
+    assert await subscriptions.renew_due(new_uow, proxied, clock=lambda: due) == 0
+    waiting = await current(new_uow, buyer)
+    later = due + ATTEMPT_LEASE
+    assert await subscriptions.renew_due(new_uow, proxied, clock=lambda: later) == 1
+    renewed = await current(new_uow, buyer)
+
+    assert (waiting.period_index, renewed.period_index) == (0, 1)
+    assert renewal_charges(stripe_api_base, renewed) == 1
+    with authenticated_as(buyer):
+        period_invoice, _ = await invoices.list_invoices(new_uow(), renewed.member_id, 0, 10)
+    assert period_invoice.source == f"{renewed.resource_name}/periods/1"
+
+
+async def test_an_upgrade_whose_answer_was_lost_is_applied_once_at_the_price_reserved_first(
+    new_uow: Uow, proxied: StripePayments, proxy: StripeProxy, stripe_api_base: str
+) -> None:
+    buyer, started = await subscribed(new_uow, proxied, stripe_api_base)
+    premium = await a_premium_plan(new_uow)
+    midway = started.period_start + (started.period_end - started.period_start) / 2
+    proxy.lose_answers(INTENTS, started.payment_method)
+    with pytest.raises(Unavailable):
+        await upgrade(new_uow, proxied, buyer, started, premium, midway)
+    proxy.answer_again()
+
+    upgraded = await upgrade(new_uow, proxied, buyer, started, premium, midway + timedelta(days=1))
+
+    quoted = plan_change_quote(
+        "SAR", 1500, 30_000, 60_000, started.period_start, started.period_end, midway
+    )
+    with authenticated_as(buyer):
+        change_invoice, _ = await invoices.list_invoices(new_uow(), started.member_id, 0, 10)
+    assert upgraded.plan.id == premium.id
+    assert change_invoice.total_minor == quoted.total_minor
+    assert renewal_charges(stripe_api_base, upgraded) == 1
+
+
+async def a_premium_plan(new_uow: Uow) -> Plan:
+    with authenticated_as(MANAGER):
+        return await plans.create_plan(
+            new_uow(),
+            CreatePlan(STUDIO, "Premium", "مميز", PlanKind.MONTHLY_MEMBERSHIP, "SAR", 60_000, 1500),
+        )
+
+
+async def upgrade(
+    new_uow: Uow,
+    payments: StripePayments,
+    buyer: Principal,
+    subscription: Subscription,
+    plan: Plan,
+    moment: datetime,
+) -> Subscription:
+    with authenticated_as(buyer):
+        return await subscriptions.change_plan(
+            new_uow(),
+            payments,
+            ChangePlan(subscription.member_id, subscription.id, plan.studio, plan.id, "up-1"),
+            clock=lambda: moment,
+        )
