@@ -1,8 +1,9 @@
-"""Late-cancel and no-show fees: charged once to a membership's card when Scheduling reports
-them, invoiced; class packs pay with the held credit instead."""
+"""Late-cancel and no-show fees: recorded when Scheduling reports them, then charged once to a
+membership's card and invoiced; class packs pay with the held credit instead."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -46,7 +47,8 @@ async def booked(new_uow: Uow, buyer: Principal) -> str:
 async def report(
     new_uow: Uow, payments: StripePayments, event_type: str, booking: str, member_name: str
 ) -> None:
-    """What Billing's consumer does with Scheduling's event, in one transaction."""
+    """What Billing's consumer does with Scheduling's event (records the fee, in one
+    transaction), then what its collectors do (two of them at once: the fee is charged once)."""
     changed = BookingChanged(
         booking=booking, member=member_name, class_session=f"studios/{STUDIO}/classSessions/x"
     )
@@ -55,8 +57,9 @@ async def report(
     )
     uow = new_uow()
     async with uow:
-        await fees.charge_fee(new_uow, payments, envelope, uow.session)
+        await fees.record_fee(new_uow, envelope, uow.session)
         await uow.commit()
+    await asyncio.gather(*(fees.collect_fees(new_uow, payments) for _ in range(2)))
 
 
 async def with_membership(new_uow: Uow, payments: StripePayments, api_base: str) -> Principal:

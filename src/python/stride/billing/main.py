@@ -30,6 +30,10 @@ async def renew_subscriptions(
     await subscriptions.renew_due(new_uow, payments)
 
 
+async def collect_fees(new_uow: partial[BillingUnitOfWork], payments: StripePayments) -> None:
+    await fees.collect_fees(new_uow, payments)
+
+
 def financing(settings: BillingSettings) -> TabbyFinancing | None:
     if settings.financing_api_base is None:
         return None
@@ -59,7 +63,7 @@ async def build_app(settings: BillingSettings) -> GrpcApp:
     fee_consumers = [
         EventConsumer(
             base.sessions,
-            partial(fees.charge_fee, new_uow, payments),
+            partial(fees.record_fee, new_uow),
             nats_url=settings.nats_url,
             prefix=settings.events_prefix,
             service=SOURCE,
@@ -73,6 +77,11 @@ async def build_app(settings: BillingSettings) -> GrpcApp:
         "renew-subscriptions",
         settings.renew_every_seconds,
         partial(renew_subscriptions, new_uow, payments),
+    )
+    fee_collector = Periodic(
+        "collect-fees",
+        settings.collect_fees_every_seconds,
+        partial(collect_fees, new_uow, payments),
     )
     return GrpcApp(
         settings=settings,
@@ -98,6 +107,7 @@ async def build_app(settings: BillingSettings) -> GrpcApp:
             releases.start,
             *(consumer.start for consumer in fee_consumers),
             renewer.start,
+            fee_collector.start,
         ],
         on_stop=[
             payments.close,  # Last: the hooks run in reverse, and the renewer charges till then.
@@ -105,6 +115,7 @@ async def build_app(settings: BillingSettings) -> GrpcApp:
             releases.stop,
             *(consumer.stop for consumer in fee_consumers),
             renewer.stop,
+            fee_collector.stop,
         ],
     )
 

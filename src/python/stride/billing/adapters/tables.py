@@ -258,6 +258,13 @@ class FeeRecord(SQLModel, table=True):
     kind: str = Field(max_length=16)
     currency: str = Field(max_length=3)
     amount_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
+    vat_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
     state: str = Field(max_length=16)
+    customer: str = Field(max_length=64)  # The card it is charged to, fixed when recorded.
+    payment_method: str = Field(max_length=255)
     payment_intent: str = Field(max_length=64)
+    # While an attempt charges it: until when it keeps other attempts off.
+    claimed_until: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

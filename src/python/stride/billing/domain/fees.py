@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from stride.billing.domain.money import BASIS_POINTS, Line, check_currency, line
 from stride.platform.errors import FieldViolation, InvalidArgument
@@ -23,6 +24,7 @@ class FeeKind(enum.Enum):
 
 
 class FeeState(enum.Enum):
+    PENDING = "pending"  # Recorded; the card on file is charged shortly.
     PAID = "paid"
     UNPAID = "unpaid"  # No saved card, or the card was declined: the studio collects it.
 
@@ -85,12 +87,28 @@ class Fee:
     kind: FeeKind
     currency: str
     amount_minor: int  # VAT included.
-    state: FeeState = FeeState.UNPAID
+    vat_minor: int
+    state: FeeState = FeeState.PENDING
+    # The card on file when the fee was recorded (Stripe's customer and `pm_…`); every attempt
+    # charges that one, so a repeat has the parameters of the first.
+    customer: str = ""
+    payment_method: str = ""
     payment_intent: str = ""
+    claimed_until: datetime | None = None  # While an attempt charges it.
 
     @property
     def resource_name(self) -> str:
         return f"users/{self.member_id}/fees/{self.id}"
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"fee-{self.id}"
+
+    @property
+    def lines(self) -> tuple[Line, ...]:
+        """The fee as invoiced: the price and VAT it was recorded with."""
+        net = self.amount_minor - self.vat_minor
+        return (Line(f"line.{self.kind.value}_fee", net, self.vat_minor),)
 
 
 def fee_id(booking: str, kind: FeeKind) -> uuid.UUID:
