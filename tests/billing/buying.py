@@ -49,6 +49,14 @@ async def a_plan(new_uow: Uow, kind: PlanKind = PlanKind.CLASS_PACK) -> Plan:
         )
 
 
+async def a_premium_plan(new_uow: Uow) -> Plan:
+    with authenticated_as(MANAGER):
+        return await plans.create_plan(
+            new_uow(),
+            CreatePlan(STUDIO, "Premium", "مميز", PlanKind.MONTHLY_MEMBERSHIP, "SAR", 60_000, 1500),
+        )
+
+
 def member() -> Principal:
     return Principal(user_id=str(uuid.uuid4()), roles=frozenset({"member"}))
 

@@ -14,10 +14,9 @@ import pytest
 import pytest_asyncio
 
 from billing.buying import (
-    MANAGER,
-    STUDIO,
     Uow,
     a_plan,
+    a_premium_plan,
     buy,
     current,
     entitlements_of,
@@ -31,11 +30,11 @@ from billing.stripe_support import API_KEY, CARD_OK, payment_intents, tokenized_
 from stride.billing.adapters.stripe_payments import StripePayments
 from stride.billing.domain.money import plan_change_quote
 from stride.billing.domain.payments import ATTEMPT_LEASE
-from stride.billing.domain.plans import Plan, PlanKind
+from stride.billing.domain.plans import Plan
 from stride.billing.domain.purchases import PurchaseState, purchase_id
 from stride.billing.domain.subscriptions import Subscription
-from stride.billing.service_layer import invoices, plans, subscriptions
-from stride.billing.service_layer.commands import ChangePlan, CreatePlan
+from stride.billing.service_layer import invoices, subscriptions
+from stride.billing.service_layer.commands import ChangePlan
 from stride.platform.auth import Principal, authenticated_as
 from stride.platform.errors import Unavailable
 
@@ -150,14 +149,6 @@ async def test_an_upgrade_whose_answer_was_lost_is_applied_once_at_the_price_res
     assert upgraded.plan.id == premium.id
     assert change_invoice.total_minor == quoted.total_minor
     assert renewal_charges(stripe_api_base, upgraded) == 1
-
-
-async def a_premium_plan(new_uow: Uow) -> Plan:
-    with authenticated_as(MANAGER):
-        return await plans.create_plan(
-            new_uow(),
-            CreatePlan(STUDIO, "Premium", "مميز", PlanKind.MONTHLY_MEMBERSHIP, "SAR", 60_000, 1500),
-        )
 
 
 async def upgrade(

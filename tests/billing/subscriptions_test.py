@@ -14,6 +14,7 @@ from billing.buying import (
     STUDIO,
     Uow,
     a_plan,
+    a_premium_plan,
     announced,
     buy,
     current,
@@ -233,14 +234,6 @@ async def test_a_frozen_membership_books_nothing_in_its_window_and_renews_later(
     assert held.covers(held.studio, start + timedelta(days=10))
 
 
-async def pricier_monthly(new_uow: Uow) -> Plan:
-    with authenticated_as(MANAGER):
-        return await plans.create_plan(
-            new_uow(),
-            CreatePlan(STUDIO, "Premium", "مميز", PlanKind.MONTHLY_MEMBERSHIP, "SAR", 60_000, 1500),
-        )
-
-
 async def switch(
     new_uow: Uow,
     payments: StripePayments,
@@ -263,7 +256,7 @@ async def test_an_upgrade_charges_the_prorated_difference_once(
     new_uow: Uow, payments: StripePayments, stripe_api_base: str
 ) -> None:
     buyer, started = await subscribed(new_uow, payments, stripe_api_base)
-    premium = await pricier_monthly(new_uow)
+    premium = await a_premium_plan(new_uow)
     midway = started.period_start + (started.period_end - started.period_start) / 2
 
     upgraded = await switch(new_uow, payments, buyer, started, premium, "up-1", midway)
@@ -287,7 +280,7 @@ async def test_a_downgrade_waits_for_the_next_renewal(
     new_uow: Uow, payments: StripePayments, stripe_api_base: str
 ) -> None:
     buyer = member()
-    premium = await pricier_monthly(new_uow)
+    premium = await a_premium_plan(new_uow)
     await buy(new_uow, payments, buyer, premium, tokenized_card(stripe_api_base, CARD_OK))
     started = await current(new_uow, buyer)
     basic = await a_plan(new_uow, PlanKind.MONTHLY_MEMBERSHIP)

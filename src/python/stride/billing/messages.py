@@ -205,6 +205,11 @@ CATALOG.register(
             "en": "This payment is already being processed. Try again in a moment.",
             "ar": "تجري معالجة هذه العملية بالفعل. حاول مرة أخرى بعد قليل.",
         },
+        "payment.saved_card_gone": {
+            "en": "Your saved card is no longer on file. Add a card to your membership, then "
+            "try again.",
+            "ar": "لم تعد بطاقتك المحفوظة مسجلة لدينا. أضف بطاقة إلى عضويتك ثم حاول مرة أخرى.",
+        },
         "payments.unavailable": {
             "en": "Payments are unavailable right now. Try again in a moment; you will not be "
             "charged twice.",

@@ -242,6 +242,24 @@ class PaymentRepository:
         )
         return str(kept.scalar_one())
 
+    async def replace_customer(self, member_id: uuid.UUID, gone: str, new: str) -> str:
+        """Records `new` as the member's customer in place of `gone`; if a concurrent request
+        replaced it first, that replacement stays and is returned."""
+        await self._db.execute(
+            update(PaymentCustomerRecord)
+            .where(
+                col(PaymentCustomerRecord.member_id) == member_id,
+                col(PaymentCustomerRecord.customer) == gone,
+            )
+            .values(customer=new)
+        )
+        kept = await self._db.execute(
+            select(PaymentCustomerRecord.customer).where(
+                PaymentCustomerRecord.member_id == member_id
+            )
+        )
+        return str(kept.scalar_one())  # Customers are replaced, never deleted.
+
     async def open_purchase(self, purchase: Purchase) -> Purchase:
         """The purchase with this id, locked: stored as given unless it exists already (the
         attempt a retry repeats, or a webhook that came first)."""

@@ -16,6 +16,7 @@ import aiohttp
 import stripe
 
 from stride.billing.domain.payments import (
+    CustomerGone,
     PaymentOutcome,
     PaymentReport,
     ProviderEvent,
@@ -70,11 +71,14 @@ class StripePayments:
     async def close(self) -> None:
         await self._http.close_async()  # type: ignore[no-untyped-call]
 
-    async def create_customer(self, member_id: uuid.UUID) -> str:
+    async def create_customer(self, member_id: uuid.UUID, replacing: str = "") -> str:
+        """The member's customer: one per member (and one per customer it replaces, if that
+        one is gone), however many attempts race to make it."""
+        key = f"customer-{member_id}" + (f"-replacing-{replacing}" if replacing else "")
         try:
             customer = await self._client.v1.customers.create_async(
                 params={"metadata": {"member": str(member_id)}},
-                options={"idempotency_key": f"customer-{member_id}"},
+                options={"idempotency_key": key},
             )
         except stripe.StripeError as error:
             raise _unavailable() from error
@@ -111,7 +115,7 @@ class StripePayments:
                 failure_code=str(error.code or "card_declined"),
             )
         except stripe.StripeError as error:
-            raise _unavailable() from error
+            raise await self._failure(error, customer) from error
         return outcome_of(intent.to_dict())
 
     async def save_card(self, customer: str, payment_method: str) -> None:
@@ -124,7 +128,7 @@ class StripePayments:
                 [FieldViolation("payment_method", "purchase.card_refused")]
             ) from None
         except stripe.StripeError as error:
-            raise _unavailable() from error
+            raise await self._failure(error, customer) from error
 
     async def saved_cards(self, customer: str) -> list[SavedCard]:
         try:
@@ -132,7 +136,7 @@ class StripePayments:
                 params={"customer": customer, "type": "card", "limit": 100}
             )
         except stripe.StripeError as error:
-            raise _unavailable() from error
+            raise await self._failure(error, customer) from error
         cards = []
         for method in methods.data:
             card = method.to_dict().get("card") or {}
@@ -153,11 +157,34 @@ class StripePayments:
                 payment_method, params={"customer": customer}
             )
         except stripe.InvalidRequestError as error:
-            if error.http_status == 404:  # No such payment method (or not this account's).
-                raise InvalidArgument(
-                    [FieldViolation("payment_method", "purchase.invalid_payment_method")]
-                ) from None
-            raise
+            if error.http_status != 404:
+                raise
+            if await self._customer_gone(customer):
+                raise CustomerGone(customer) from None
+            # No such payment method (or not this account's).
+            raise InvalidArgument(
+                [FieldViolation("payment_method", "purchase.invalid_payment_method")]
+            ) from None
+
+    async def _failure(self, error: stripe.StripeError, customer: str) -> Exception:
+        """What a failed call that named `customer` means: Stripe answers `resource_missing`
+        (404) for a customer it no longer knows, which no retry fixes; anything else is
+        Stripe unavailable, and a retry may."""
+        missing = isinstance(error, stripe.InvalidRequestError) and error.http_status == 404
+        if missing and await self._customer_gone(customer):
+            return CustomerGone(customer)
+        return _unavailable()
+
+    async def _customer_gone(self, customer: str) -> bool:
+        """Whether Stripe no longer knows the customer: it answers a deleted one as such, and
+        one it never knew (another account's, a reset test account's) as missing."""
+        try:
+            found = await self._client.v1.customers.retrieve_async(customer)
+        except stripe.InvalidRequestError as error:
+            return error.http_status == 404
+        except stripe.StripeError:
+            return False
+        return bool(found.to_dict().get("deleted"))
 
     async def payment(self, payment_intent: str) -> PaymentOutcome:
         """Where an earlier attempt's PaymentIntent stands now."""

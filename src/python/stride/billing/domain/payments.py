@@ -1,6 +1,6 @@
 """What Billing's payment ports speak, whoever the provider is: a payment's outcome, a saved
-card, a provider's event about a payment, and how long an attempt in flight keeps others
-from repeating it.
+card, a provider's event about a payment, a customer the provider no longer knows, and how
+long an attempt in flight keeps others from repeating it.
 
 Every call to a provider follows one shape: reserve (a short transaction records the attempt
 and claims it until `ATTEMPT_LEASE` from now), call (no transaction or lock open), settle (a
@@ -15,6 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from stride.billing.domain.purchases import PurchaseState
+
+# A payment's failure code when the card on file is gone with its customer (deleted at the
+# provider): only the member can fix it, by adding a card.
+SAVED_CARD_GONE = "saved_card_gone"
 
 # Longer than the slowest call an attempt makes (three tries of eight seconds, for each of up
 # to four provider requests), so a live attempt is never taken for a dead one.
@@ -60,3 +64,12 @@ class ProviderEvent:
     id: str
     type: str
     payment: PaymentReport | None  # For events about a payment; None for any other.
+
+
+class CustomerGone(Exception):
+    """The provider no longer knows the member's customer (deleted in its dashboard, or a test
+    account reset): the cards saved under it are gone with it."""
+
+    def __init__(self, customer: str) -> None:
+        super().__init__(f"payment customer {customer} no longer exists")
+        self.customer = customer

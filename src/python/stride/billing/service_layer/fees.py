@@ -13,7 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from stride.billing.domain.entitlements import Kind
 from stride.billing.domain.fees import Fee, FeeKind, FeeState, StudioFees, fee_id, validate_fees
-from stride.billing.domain.payments import ATTEMPT_LEASE, PaymentOutcome
+from stride.billing.domain.payments import (
+    ATTEMPT_LEASE,
+    SAVED_CARD_GONE,
+    CustomerGone,
+    PaymentOutcome,
+)
 from stride.billing.domain.purchases import PurchaseState
 from stride.billing.events.v1 import events_pb2
 from stride.billing.service_layer.handlers import STAFF
@@ -141,15 +146,18 @@ async def _collect_next(uow: BillingUnitOfWork, payments: Charges, now: datetime
         if claimed is None:
             return False
         await uow.commit()
-    outcome = await payments.charge(
-        claimed.customer,
-        claimed.payment_method,
-        claimed.amount_minor,
-        claimed.currency,
-        claimed.idempotency_key,
-        {"fee": claimed.resource_name},
-        off_session=True,
-    )
+    try:
+        outcome = await payments.charge(
+            claimed.customer,
+            claimed.payment_method,
+            claimed.amount_minor,
+            claimed.currency,
+            claimed.idempotency_key,
+            {"fee": claimed.resource_name},
+            off_session=True,
+        )
+    except CustomerGone:  # No card on file any more: the studio collects it.
+        outcome = PaymentOutcome(PurchaseState.FAILED, failure_code=SAVED_CARD_GONE)
     async with uow:
         fee = await uow.fees.pending(claimed.id)
         if fee is not None:  # Else an attempt that outlived its claim settled it first.

@@ -22,6 +22,7 @@ from stride.billing.domain.financing import FinancingStatus
 from stride.billing.domain.invoices import purchase_lines, refund_lines
 from stride.billing.domain.payments import (
     ATTEMPT_LEASE,
+    CustomerGone,
     PaymentOutcome,
     PaymentReport,
     claimable,
@@ -50,6 +51,7 @@ from stride.billing.service_layer.payments import (
     FinancingProvider,
     PaymentProvider,
     WebhookVerifier,
+    replace_gone_customer,
 )
 from stride.billing.service_layer.subscriptions import (
     SUBSCRIPTION_ACTIVATED,
@@ -164,6 +166,14 @@ async def _pay(
     if purchase.payment_intent:
         return await payments.payment(purchase.payment_intent)
     customer = customer or await _new_customer(uow, payments, purchase.member_id)
+    try:
+        return await _pay_with(payments, purchase, customer)
+    except CustomerGone as gone:  # Deleted at Stripe; the member is here with a card.
+        replaced = await replace_gone_customer(uow, payments, purchase.member_id, gone.customer)
+        return await _pay_with(payments, purchase, replaced)
+
+
+async def _pay_with(payments: PaymentProvider, purchase: Purchase, customer: str) -> PaymentOutcome:
     if purchase.amount_minor == 0:
         await payments.save_card(customer, purchase.payment_method)
         return PaymentOutcome(PurchaseState.SUCCEEDED)

@@ -25,7 +25,13 @@ from datetime import datetime
 
 from stride.billing.domain.entitlements import Entitlement, Kind, validate_grant
 from stride.billing.domain.money import Line, plan_change_quote
-from stride.billing.domain.payments import ATTEMPT_LEASE, PaymentOutcome, claimable
+from stride.billing.domain.payments import (
+    ATTEMPT_LEASE,
+    SAVED_CARD_GONE,
+    CustomerGone,
+    PaymentOutcome,
+    claimable,
+)
 from stride.billing.domain.purchases import (
     Purchase,
     PurchaseState,
@@ -66,6 +72,7 @@ from stride.billing.service_layer.payments import (
     PAYMENT_SUCCEEDED,
     Charges,
     PaymentProvider,
+    replace_gone_customer,
 )
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
 from stride.platform.auth import require_self_or_role
@@ -280,7 +287,11 @@ async def change_payment_method(
         customer = await uow.payments.customer(command.member_id)
     if customer is None:  # Every subscription starts with a card payment, so one exists.
         raise LookupError(f"no payment customer for {subscription.resource_name}")
-    await payments.save_card(customer, command.payment_method)
+    try:
+        await payments.save_card(customer, command.payment_method)
+    except CustomerGone:  # Deleted at Stripe, with the old card: the new one starts anew.
+        customer = await replace_gone_customer(uow, payments, command.member_id, customer)
+        await payments.save_card(customer, command.payment_method)
     now = clock()
     async with uow:
         subscription = await _owned_and_idle(uow, command.member_id, command.subscription_id)
@@ -451,20 +462,27 @@ async def _charge_now(
             raise
     after = await _settle(uow, charge, outcome, clock())
     if declined is not None and outcome.state is not PurchaseState.SUCCEEDED:
+        if outcome.failure_code == SAVED_CARD_GONE:
+            raise FailedPrecondition("SAVED_CARD_GONE", "payment.saved_card_gone")
         raise declined
     return after
 
 
 async def _charge_card(payments: Charges, charge: SubscriptionCharge) -> PaymentOutcome:
-    return await payments.charge(
-        charge.customer,
-        charge.payment_method,
-        charge.amount_minor,
-        charge.currency,
-        charge.key,
-        {"subscription": charge.subscription},
-        off_session=True,
-    )
+    """Charges the card on file; gone with its customer, the charge fails (dunning, then the
+    member adds a card), for there is no card to save under a new one."""
+    try:
+        return await payments.charge(
+            charge.customer,
+            charge.payment_method,
+            charge.amount_minor,
+            charge.currency,
+            charge.key,
+            {"subscription": charge.subscription},
+            off_session=True,
+        )
+    except CustomerGone:
+        return PaymentOutcome(PurchaseState.FAILED, failure_code=SAVED_CARD_GONE)
 
 
 async def _release(uow: BillingUnitOfWork, charge: SubscriptionCharge, now: datetime) -> None:
