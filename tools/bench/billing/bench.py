@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         data = Path(scratch)
         data.chmod(0o755)
         server_url = start_postgres(data, free_port(), stack)
-        payments = start_stripe(data, free_port(), stack)
+        payments = start_stripe(data, free_port(), stack, durable=False)
         print(f"{args.subscriptions} memberships due at once, {args.workers} renewers")
         asyncio.run(bench(server_url, payments.api_base, args))
     return 0
