@@ -16,7 +16,7 @@ from stride.billing.adapters.tables import FeeRecord
 from stride.billing.domain.fees import FeeKind, fee_id
 from stride.billing.domain.plans import PlanKind
 from stride.billing.service_layer import fees, handlers, invoices, subscriptions
-from stride.billing.service_layer.commands import ChangePaymentMethod, HoldCredit
+from stride.billing.service_layer.commands import ChangePaymentMethod, HoldCredit, UpdateFees
 from stride.platform.auth import Principal, authenticated_as
 from stride.platform.errors import InvalidArgument, PermissionDenied
 from stride.platform.events.envelope import make_envelope
@@ -29,7 +29,7 @@ CLASS_START = datetime.now(UTC) + timedelta(days=2)
 @pytest.fixture(autouse=True)
 async def studio_fees(new_uow: Uow) -> None:
     with authenticated_as(MANAGER):
-        await fees.set_fees(new_uow(), STUDIO, "SAR", 5_000, 10_000, 1500)
+        await fees.update_fees(new_uow(), UpdateFees(STUDIO, "SAR", 5_000, 10_000, 1500))
 
 
 async def booked(new_uow: Uow, buyer: Principal) -> str:
@@ -140,9 +140,9 @@ async def test_a_declined_card_leaves_the_no_show_fee_unpaid_and_uninvoiced(
 
 async def test_only_the_studio_s_managers_set_fees_and_within_bounds(new_uow: Uow) -> None:
     with authenticated_as(member()), pytest.raises(PermissionDenied):
-        await fees.set_fees(new_uow(), STUDIO, "SAR", 1, 1, 1500)
+        await fees.update_fees(new_uow(), UpdateFees(STUDIO, "SAR", 1, 1, 1500))
     with authenticated_as(MANAGER), pytest.raises(InvalidArgument) as refused:
-        await fees.set_fees(new_uow(), STUDIO, "XXX", -1, 10_000_000, 1500)
+        await fees.update_fees(new_uow(), UpdateFees(STUDIO, "XXX", -1, 10_000_000, 1500))
     assert {v.field for v in refused.value.violations} == {
         "fees.late_cancel_fee.currency_code",
         "fees.late_cancel_fee.amount_minor",
@@ -151,3 +151,26 @@ async def test_only_the_studio_s_managers_set_fees_and_within_bounds(new_uow: Uo
     with authenticated_as(member()):
         prices = await fees.get_fees(new_uow(), STUDIO)
     assert (prices.late_cancel_minor, prices.no_show_minor) == (5_000, 10_000)
+
+
+async def test_an_update_changes_only_the_fees_it_names(new_uow: Uow) -> None:
+    with authenticated_as(MANAGER):
+        no_show = await fees.update_fees(new_uow(), UpdateFees(STUDIO, None, None, 20_000, None))
+        vat = await fees.update_fees(new_uow(), UpdateFees(STUDIO, None, None, None, 500))
+        with pytest.raises(InvalidArgument) as other_currency:
+            await fees.update_fees(new_uow(), UpdateFees(STUDIO, "USD", 2_000, None, None))
+        both_moved = await fees.update_fees(new_uow(), UpdateFees(STUDIO, "USD", 2_000, 0, None))
+
+    assert (no_show.late_cancel_minor, no_show.no_show_minor) == (5_000, 20_000)
+    assert (vat.late_cancel_minor, vat.no_show_minor, vat.vat_rate_basis_points) == (
+        5_000,
+        20_000,
+        500,
+    )
+    # The no-show fee would be left in riyals while the late-cancel fee moves to dollars.
+    assert [v.field for v in other_currency.value.violations] == ["fees.no_show_fee.currency_code"]
+    assert (both_moved.currency, both_moved.late_cancel_minor, both_moved.no_show_minor) == (
+        "USD",
+        2_000,
+        0,
+    )

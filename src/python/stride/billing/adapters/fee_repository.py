@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 
 from stride.billing.adapters.tables import (
     FeeRecord,
@@ -23,7 +23,12 @@ class FeeRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._db = session
 
-    async def prices(self, studio: str) -> StudioFees | None:
+    async def prices(self, studio: str, *, lock: bool = False) -> StudioFees | None:
+        """`lock`: held until commit, even while the studio has no fees yet."""
+        if lock:
+            await self._db.execute(
+                select(func.pg_advisory_xact_lock(func.hashtextextended(f"fees/{studio}", 0)))
+            )
         record = await self._db.get(StudioFeesRecord, studio)
         if record is None:
             return None

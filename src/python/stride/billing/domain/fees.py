@@ -78,6 +78,40 @@ def validate_fees(
     return StudioFees(studio, currency, late_cancel_minor, no_show_minor, vat_rate_basis_points)
 
 
+def updated_fees(
+    current: StudioFees | None,
+    studio: str,
+    currency: str | None,
+    late_cancel_minor: int | None,
+    no_show_minor: int | None,
+    vat_rate_basis_points: int | None,
+) -> StudioFees:
+    """A studio's fees after an update that names some of them (None: unchanged; a studio
+    without fees yet has 0 for each). Both fees share one currency (None: unchanged), so a fee
+    moved to another currency needs the other moved with it, or 0."""
+    base = current or StudioFees(studio, "", 0, 0, 0)
+    if currency is not None and base.currency not in ("", currency):
+        kept = [  # Fees this update leaves as they are, in the old currency.
+            name
+            for name, changed, amount in (
+                ("late_cancel_fee", late_cancel_minor, base.late_cancel_minor),
+                ("no_show_fee", no_show_minor, base.no_show_minor),
+            )
+            if changed is None and amount
+        ]
+        if kept:
+            raise InvalidArgument(
+                [FieldViolation(f"fees.{kept[0]}.currency_code", "fees.one_currency")]
+            )
+    return validate_fees(
+        studio,
+        base.currency if currency is None else currency,
+        base.late_cancel_minor if late_cancel_minor is None else late_cancel_minor,
+        base.no_show_minor if no_show_minor is None else no_show_minor,
+        base.vat_rate_basis_points if vat_rate_basis_points is None else vat_rate_basis_points,
+    )
+
+
 @dataclass(frozen=True)
 class Fee:
     id: uuid.UUID

@@ -19,7 +19,11 @@ from stride.billing.entrypoints.entitlement_protos import (
     hold_command,
     hold_to_proto,
 )
-from stride.billing.entrypoints.fee_protos import fees_studio, fees_to_proto
+from stride.billing.entrypoints.fee_protos import (
+    fees_studio,
+    fees_to_proto,
+    update_fees_command,
+)
 from stride.billing.entrypoints.plan_protos import (
     create_plan_command,
     plan_to_proto,
@@ -62,7 +66,6 @@ from stride.billing.service_layer.payments import (
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
 from stride.billing.v1 import billing_service_pb2 as pb
 from stride.billing.v1 import billing_service_pb2_grpc as pb_grpc
-from stride.platform.errors import FieldViolation, InvalidArgument
 from stride.platform.i18n import current_locale
 from stride.platform.idempotency import idempotent
 from stride.platform.pagination import Page
@@ -298,20 +301,7 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
     async def UpdateStudioFees(  # noqa: N802
         self, request: pb.UpdateStudioFeesRequest, context: grpc.aio.ServicerContext
     ) -> pb.StudioFees:
-        given = request.fees
-        late, no_show = given.late_cancel_fee, given.no_show_fee
-        if no_show.currency_code and no_show.currency_code != late.currency_code:
-            raise InvalidArgument(
-                [FieldViolation("fees.no_show_fee.currency_code", "fees.one_currency")]
-            )
-        prices = await fees.set_fees(
-            self._unit_of_work(),
-            fees_studio(given.name, "fees.name"),
-            late.currency_code,
-            late.amount_minor,
-            no_show.amount_minor,
-            given.vat_rate_basis_points,
-        )
+        prices = await fees.update_fees(self._unit_of_work(), update_fees_command(request))
         return fees_to_proto(prices)
 
     async def RefundPurchase(  # noqa: N802

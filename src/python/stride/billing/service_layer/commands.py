@@ -116,3 +116,14 @@ class ChangePaymentMethod:
     member_id: uuid.UUID
     subscription_id: uuid.UUID
     payment_method: str  # `pm_…`
+
+
+@dataclass(frozen=True)
+class UpdateFees:
+    """The fees an update names; None leaves one as it is."""
+
+    studio: str  # slug
+    currency: str | None  # Of the fees named; both fees share one.
+    late_cancel_minor: int | None
+    no_show_minor: int | None
+    vat_rate_basis_points: int | None

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stride.billing.domain.entitlements import Kind
-from stride.billing.domain.fees import Fee, FeeKind, FeeState, StudioFees, fee_id, validate_fees
+from stride.billing.domain.fees import Fee, FeeKind, FeeState, StudioFees, fee_id, updated_fees
 from stride.billing.domain.payments import (
     ATTEMPT_LEASE,
     SAVED_CARD_GONE,
@@ -21,6 +21,7 @@ from stride.billing.domain.payments import (
 )
 from stride.billing.domain.purchases import PurchaseState
 from stride.billing.events.v1 import events_pb2
+from stride.billing.service_layer.commands import UpdateFees
 from stride.billing.service_layer.handlers import STAFF
 from stride.billing.service_layer.invoices import issue_invoice
 from stride.billing.service_layer.payments import PAYMENT_FAILED, PAYMENT_SUCCEEDED, Charges
@@ -46,21 +47,22 @@ async def get_fees(uow: BillingUnitOfWork, studio: str) -> StudioFees:
     return prices
 
 
-async def set_fees(
-    uow: BillingUnitOfWork,
-    studio: str,
-    currency: str,
-    late_cancel_minor: int,
-    no_show_minor: int,
-    vat_rate_basis_points: int,
-    clock: Clock = utcnow,
+async def update_fees(
+    uow: BillingUnitOfWork, command: UpdateFees, clock: Clock = utcnow
 ) -> StudioFees:
-    manager = require_role_in_studio(f"studios/{studio}", *STAFF)
-    prices = validate_fees(
-        studio, currency, late_cancel_minor, no_show_minor, vat_rate_basis_points
-    )
+    """Changes the fees the command names; the studio's prices stay locked from reading them
+    to writing them, so two updates of different fees at once both take effect."""
+    manager = require_role_in_studio(f"studios/{command.studio}", *STAFF)
     now = clock()
     async with uow:
+        prices = updated_fees(
+            await uow.fees.prices(command.studio, lock=True),
+            command.studio,
+            command.currency,
+            command.late_cancel_minor,
+            command.no_show_minor,
+            command.vat_rate_basis_points,
+        )
         await uow.fees.set_prices(prices, now)
         await uow.audit.append(
             now,
@@ -68,10 +70,10 @@ async def set_fees(
             "fees.set",
             prices.resource_name,
             {
-                "currency": currency,
-                "late_cancel_minor": late_cancel_minor,
-                "no_show_minor": no_show_minor,
-                "vat_rate_basis_points": vat_rate_basis_points,
+                "currency": prices.currency,
+                "late_cancel_minor": prices.late_cancel_minor,
+                "no_show_minor": prices.no_show_minor,
+                "vat_rate_basis_points": prices.vat_rate_basis_points,
             },
         )
         await uow.commit()
