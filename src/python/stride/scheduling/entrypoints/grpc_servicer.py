@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, time
 from typing import Literal
 
@@ -16,7 +16,7 @@ from stride.platform.errors import FieldViolation, InvalidArgument
 from stride.platform.events.live import LiveEvents
 from stride.platform.grpc.timestamps import timestamp
 from stride.platform.i18n import current_locale
-from stride.platform.idempotency import idempotent
+from stride.platform.idempotency import idempotent, replay
 from stride.platform.pagination import Page
 from stride.platform.resource_names import (
     parse_resource_name,
@@ -33,6 +33,7 @@ from stride.scheduling.domain.model import (
     ClassType,
     Room,
     Studio,
+    booking_id,
 )
 from stride.scheduling.events.v1.events_pb2 import BookingChanged
 from stride.scheduling.service_layer import attendance, handlers
@@ -468,20 +469,26 @@ class SchedulingServicer(pb_grpc.SchedulingServiceServicer):
             "class.invalid_name",
         )
         uow = self._unit_of_work()
+        method, request_id = CREATE_BOOKING_METHOD, request.request_id
+        replayed = await replay(uow, method, request, request_id, pb.Booking)
+        if replayed is not None:
+            return replayed
 
-        async def book() -> pb.Booking:
-            booked = await handlers.book(
-                uow,
-                self._entitlements,
-                member_id,
-                slug,
-                session_id,
-                spot=request.booking.spot or None,
-            )
-            return booking_to_proto(booked)
+        async def recorded(decide: Callable[[], Awaitable[Booking]]) -> pb.Booking:
+            async def respond() -> pb.Booking:
+                return booking_to_proto(await decide())
 
-        return await idempotent(
-            uow, CREATE_BOOKING_METHOD, request, request.request_id, book, pb.Booking
+            return await idempotent(uow, method, request, request_id, respond, pb.Booking)
+
+        return await handlers.book(
+            uow,
+            self._entitlements,
+            member_id,
+            slug,
+            session_id,
+            booking_id(member_id, request_id),
+            recorded,
+            spot=request.booking.spot or None,
         )
 
     async def CancelBooking(  # noqa: N802
