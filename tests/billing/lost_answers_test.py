@@ -1,8 +1,9 @@
 """Stripe acted, but its answer never reached Billing (a timeout, or a crash before the answer
-was applied). The payment is settled once all the same: by the member's retry with the same
-request id, by Stripe's webhook, or by the renewer; and Stripe is never asked to charge twice
-for it (a repeat carries the same idempotency key and the same parameters, and the proxy in
-front of localstripe answers it as Stripe does, with the first answer)."""
+was applied). The payment is settled once all the same: by the retry with the same request
+id, by Stripe's webhook, or by the renewer (renewals, and refunds left pending); and Stripe is
+never asked to charge or refund twice for it (a repeat carries the same idempotency key and
+the same parameters, and the proxy in front of localstripe answers it as Stripe does, with
+the first answer)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 import pytest_asyncio
 
 from billing.buying import (
+    MANAGER,
     Uow,
     a_plan,
     a_premium_plan,
@@ -26,15 +28,21 @@ from billing.buying import (
 )
 from billing.purchases_test import deliver, event_for
 from billing.stalls import StripeProxy, stripe_proxy
-from billing.stripe_support import API_KEY, CARD_OK, payment_intents, tokenized_card
+from billing.stripe_support import (
+    API_KEY,
+    CARD_OK,
+    payment_intents,
+    stripe_client,
+    tokenized_card,
+)
 from stride.billing.adapters.stripe_payments import StripePayments
 from stride.billing.domain.money import plan_change_quote
 from stride.billing.domain.payments import ATTEMPT_LEASE
 from stride.billing.domain.plans import Plan
-from stride.billing.domain.purchases import PurchaseState, purchase_id
+from stride.billing.domain.purchases import PurchaseState, RefundState, purchase_id
 from stride.billing.domain.subscriptions import Subscription
-from stride.billing.service_layer import invoices, subscriptions
-from stride.billing.service_layer.commands import ChangePlan
+from stride.billing.service_layer import invoices, purchases, subscriptions
+from stride.billing.service_layer.commands import ChangePlan, RefundPurchase
 from stride.platform.auth import Principal, authenticated_as
 from stride.platform.errors import Unavailable
 
@@ -102,6 +110,29 @@ async def test_a_purchase_whose_answer_was_lost_is_settled_by_the_webhook(
 
     assert (retried.state, retried.entitlement_id) == (PurchaseState.SUCCEEDED, granted.id)
     assert intents_of(stripe_api_base, "purchase", name) == [charged]
+
+
+async def test_a_refund_whose_answer_was_lost_is_completed_once_without_a_retry(
+    new_uow: Uow, proxied: StripePayments, proxy: StripeProxy, stripe_api_base: str
+) -> None:
+    plan, buyer = await a_plan(new_uow), member()
+    bought, _ = await buy(new_uow, proxied, buyer, plan, tokenized_card(stripe_api_base, CARD_OK))
+    command = RefundPurchase(bought.member_id, bought.id, 10_000, "SAR", "Moved away", "r-1")
+    proxy.lose_answers("/v1/refunds", bought.payment_intent)
+    with authenticated_as(MANAGER), pytest.raises(Unavailable):
+        await purchases.refund_purchase(new_uow(), proxied, None, command)
+    proxy.answer_again()
+
+    completed = await purchases.complete_refunds(new_uow, proxied, None)
+    with authenticated_as(MANAGER):
+        retried, after = await purchases.refund_purchase(new_uow(), proxied, None, command)
+
+    made = stripe_client(stripe_api_base).v1.refunds.list(
+        params={"payment_intent": bought.payment_intent}
+    )
+    assert completed == 1
+    assert [str(refund.id) for refund in made.data] == [retried.provider_refund]
+    assert (retried.state, after.refunded_minor) == (RefundState.SUCCEEDED, 10_000)
 
 
 async def test_a_renewal_whose_answer_was_lost_is_completed_by_the_renewer_once(

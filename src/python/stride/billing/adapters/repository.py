@@ -381,6 +381,29 @@ class PaymentRepository:
             )
         )
 
+    async def claim_stale_refund(self, now: datetime, until: datetime) -> Refund | None:
+        """A pending refund no attempt is working on (released, or its claim ran out), claimed
+        until `until`; refunds another worker is taking are skipped."""
+        found = (
+            await self._db.execute(
+                select(RefundRecord.id)
+                .where(RefundRecord.state == RefundState.PENDING.value)
+                .where(
+                    col(RefundRecord.attempt_until).is_(None)
+                    | (col(RefundRecord.attempt_until) <= now)
+                )
+                .order_by(col(RefundRecord.created_at))
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+        ).scalar_one_or_none()
+        if found is None:
+            return None
+        await self._db.execute(
+            update(RefundRecord).where(col(RefundRecord.id) == found).values(attempt_until=until)
+        )
+        return await self.refund(found)
+
     async def end_refund_attempt(self, refund_id: uuid.UUID, claimed_until: datetime) -> None:
         """Ends an attempt's claim on a refund, unless another attempt has claimed it since."""
         await self._db.execute(

@@ -484,6 +484,42 @@ async def refund_purchase(
     return await _settle_refund(uow, refund, provider_refund, clock())
 
 
+async def complete_refunds(
+    new_uow: Callable[[], BillingUnitOfWork],
+    payments: PaymentProvider,
+    financing: FinancingProvider | None,
+    clock: Clock = utcnow,
+) -> int:
+    """Completes every refund an attempt left pending (it died, or the provider did not
+    answer), asking the provider again with the same idempotency key (Tabby: the same
+    reference), so it gives back once; how many it completed. A refund the provider refuses
+    is dropped; one it does not answer waits for its claim to run out."""
+    completed = 0
+    while (refund := await _claim_stale_refund(new_uow(), clock())) is not None:
+        uow = new_uow()
+        async with uow:
+            purchase = await _locked(uow, refund.purchase_id)
+        if purchase.financing_payment and financing is None:
+            continue  # Financing is off here: left claimed, for a worker that has it.
+        try:
+            provider_refund = await _give_back(payments, financing, purchase, refund)
+        except DomainError as error:
+            if isinstance(error, Unavailable):
+                raise
+            await _abandon_refund(uow, refund, error)
+            continue
+        await _settle_refund(uow, refund, provider_refund, clock())
+        completed += 1
+    return completed
+
+
+async def _claim_stale_refund(uow: BillingUnitOfWork, now: datetime) -> Refund | None:
+    async with uow:
+        refund = await uow.payments.claim_stale_refund(now, now + ATTEMPT_LEASE)
+        await uow.commit()
+    return refund
+
+
 async def _reserve_refund(
     uow: BillingUnitOfWork,
     financing: FinancingProvider | None,
@@ -556,7 +592,7 @@ async def _give_back(
             refund.idempotency_key,
             {"refund": refund.resource_name},
         )
-    assert financing is not None  # noqa: S101 - checked when the refund was reserved.
+    assert financing is not None  # noqa: S101 - checked before the refund was sent.
     return await financing.refund(
         purchase.financing_payment, refund.amount_minor, refund.currency, refund.resource_name
     )
