@@ -5,6 +5,7 @@ instalments through Tabby's (a stand-in speaking its API, see `financing`)."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from functools import partial
 
 from sqlmodel import col, select
@@ -17,7 +18,7 @@ from stride.billing.domain.plans import Plan, PlanKind
 from stride.billing.domain.purchases import Purchase
 from stride.billing.domain.subscriptions import Subscription
 from stride.billing.service_layer import handlers, plans, purchases, subscriptions
-from stride.billing.service_layer.commands import CreatePlan, FinancePlan, PurchasePlan
+from stride.billing.service_layer.commands import ChangePlan, CreatePlan, FinancePlan, PurchasePlan
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
 from stride.events.v1.envelope_pb2 import Envelope
 from stride.platform.auth import Principal, authenticated_as
@@ -155,3 +156,21 @@ def renewal_charges(api_base: str, subscription: Subscription) -> int:
         for intent in payment_intents(api_base)
         if intent.get("metadata", {}).get("subscription") == subscription.resource_name
     )
+
+
+async def switch(
+    new_uow: Uow,
+    payments: StripePayments,
+    buyer: Principal,
+    subscription: Subscription,
+    plan: Plan,
+    request_id: str,
+    moment: datetime,
+) -> Subscription:
+    with authenticated_as(buyer):
+        return await subscriptions.change_plan(
+            new_uow(),
+            payments,
+            ChangePlan(subscription.member_id, subscription.id, plan.studio, plan.id, request_id),
+            clock=lambda: moment,
+        )

@@ -11,7 +11,7 @@ from billing.buying import MANAGER, Uow, a_plan, confirm, entitlements_of, finan
 from billing.tabby_server import TabbyServer
 from stride.billing.adapters.stripe_payments import StripePayments
 from stride.billing.adapters.tabby_financing import TabbyFinancing
-from stride.billing.domain.purchases import PurchaseState, refund_id
+from stride.billing.domain.purchases import Purchase, PurchaseState, refund_id
 from stride.billing.service_layer import purchases
 from stride.billing.service_layer.commands import FinancePlan, RefundPurchase
 from stride.platform.auth import authenticated_as
@@ -58,13 +58,20 @@ async def test_a_rejected_plan_fails_and_grants_nothing(
     assert await entitlements_of(new_uow, buyer) == []
 
 
-async def test_a_financed_purchase_is_refunded_through_the_partner(
-    new_uow: Uow, financing: TabbyFinancing, tabby: TabbyServer, payments: StripePayments
-) -> None:
+async def financed_and_paid(
+    new_uow: Uow, financing: TabbyFinancing, tabby: TabbyServer
+) -> Purchase:
+    """A pack a member bought in instalments: approved on Tabby's page, captured."""
     buyer, plan = member(), await a_plan(new_uow)
     started = await finance(new_uow, financing, buyer, plan)
     tabby.decide(started.financing_payment, approve=True)
-    await confirm(new_uow, financing, buyer, started)
+    return await confirm(new_uow, financing, buyer, started)
+
+
+async def test_a_financed_purchase_is_refunded_through_the_partner(
+    new_uow: Uow, financing: TabbyFinancing, tabby: TabbyServer, payments: StripePayments
+) -> None:
+    started = await financed_and_paid(new_uow, financing, tabby)
 
     with authenticated_as(MANAGER):
         refund, after = await purchases.refund_purchase(
@@ -83,10 +90,7 @@ async def test_a_financed_purchase_is_refunded_through_the_partner(
 async def test_a_refund_tabby_made_for_an_attempt_that_died_is_not_made_twice(
     new_uow: Uow, financing: TabbyFinancing, tabby: TabbyServer, payments: StripePayments
 ) -> None:
-    buyer, plan = member(), await a_plan(new_uow)
-    started = await finance(new_uow, financing, buyer, plan)
-    tabby.decide(started.financing_payment, approve=True)
-    await confirm(new_uow, financing, buyer, started)
+    started = await financed_and_paid(new_uow, financing, tabby)
     command = RefundPurchase(started.member_id, started.id, 10_000, "SAR", "Moved away", "r-1")
     # The first attempt reached Tabby, then died before recording the refund.
     refund_name = f"{started.resource_name}/refunds/{refund_id(started.id, command.request_id)}"

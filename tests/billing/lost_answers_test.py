@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import pytest_asyncio
@@ -25,6 +25,7 @@ from billing.buying import (
     member,
     renewal_charges,
     subscribed,
+    switch,
 )
 from billing.purchases_test import deliver, event_for
 from billing.stalls import StripeProxy, stripe_proxy
@@ -40,9 +41,8 @@ from stride.billing.domain.money import plan_change_quote
 from stride.billing.domain.payments import ATTEMPT_LEASE
 from stride.billing.domain.plans import Plan
 from stride.billing.domain.purchases import PurchaseState, RefundState, purchase_id
-from stride.billing.domain.subscriptions import Subscription
 from stride.billing.service_layer import invoices, purchases, subscriptions
-from stride.billing.service_layer.commands import ChangePlan, RefundPurchase
+from stride.billing.service_layer.commands import RefundPurchase
 from stride.platform.auth import Principal, authenticated_as
 from stride.platform.errors import Unavailable
 
@@ -73,15 +73,26 @@ def intents_of(api_base: str, key: str, name: str) -> list[str]:
     return [i["id"] for i in payment_intents(api_base) if i["metadata"].get(key) == name]
 
 
-async def test_a_purchase_whose_answer_was_lost_is_settled_by_the_retry(
-    new_uow: Uow, proxied: StripePayments, proxy: StripeProxy, stripe_api_base: str
-) -> None:
+async def a_purchase_left_unanswered(
+    new_uow: Uow, payments: StripePayments, proxy: StripeProxy, api_base: str
+) -> tuple[Principal, Plan, str, str]:
+    """A member buys a pack with request id `lost`; Stripe charges, the answer is lost. The
+    buyer, the plan, the card, and the purchase's name."""
     plan, buyer = await a_plan(new_uow), member()
-    card = tokenized_card(stripe_api_base, CARD_OK)
+    card = tokenized_card(api_base, CARD_OK)
     name = f"users/{buyer.user_id}/purchases/{purchase_id(uuid.UUID(buyer.user_id), 'lost')}"
     proxy.lose_answers(INTENTS, card)
     with pytest.raises(Unavailable):
-        await buy(new_uow, proxied, buyer, plan, card, "lost")
+        await buy(new_uow, payments, buyer, plan, card, "lost")
+    return buyer, plan, card, name
+
+
+async def test_a_purchase_whose_answer_was_lost_is_settled_by_the_retry(
+    new_uow: Uow, proxied: StripePayments, proxy: StripeProxy, stripe_api_base: str
+) -> None:
+    buyer, plan, card, name = await a_purchase_left_unanswered(
+        new_uow, proxied, proxy, stripe_api_base
+    )
     (charged,) = intents_of(stripe_api_base, "purchase", name)  # Stripe took the money.
     assert await entitlements_of(new_uow, buyer) == []
 
@@ -96,12 +107,9 @@ async def test_a_purchase_whose_answer_was_lost_is_settled_by_the_retry(
 async def test_a_purchase_whose_answer_was_lost_is_settled_by_the_webhook(
     new_uow: Uow, proxied: StripePayments, proxy: StripeProxy, stripe_api_base: str
 ) -> None:
-    plan, buyer = await a_plan(new_uow), member()
-    card = tokenized_card(stripe_api_base, CARD_OK)
-    name = f"users/{buyer.user_id}/purchases/{purchase_id(uuid.UUID(buyer.user_id), 'lost')}"
-    proxy.lose_answers(INTENTS, card)
-    with pytest.raises(Unavailable):
-        await buy(new_uow, proxied, buyer, plan, card, "lost")
+    buyer, plan, card, name = await a_purchase_left_unanswered(
+        new_uow, proxied, proxy, stripe_api_base
+    )
     (charged,) = intents_of(stripe_api_base, "purchase", name)
 
     await deliver(new_uow, event_for(stripe_api_base, "payment_intent.succeeded", charged))
@@ -167,10 +175,12 @@ async def test_an_upgrade_whose_answer_was_lost_is_applied_once_at_the_price_res
     midway = started.period_start + (started.period_end - started.period_start) / 2
     proxy.lose_answers(INTENTS, started.payment_method)
     with pytest.raises(Unavailable):
-        await upgrade(new_uow, proxied, buyer, started, premium, midway)
+        await switch(new_uow, proxied, buyer, started, premium, "up-1", midway)
     proxy.answer_again()
 
-    upgraded = await upgrade(new_uow, proxied, buyer, started, premium, midway + timedelta(days=1))
+    upgraded = await switch(
+        new_uow, proxied, buyer, started, premium, "up-1", midway + timedelta(days=1)
+    )
 
     quoted = plan_change_quote(
         "SAR", 1500, 30_000, 60_000, started.period_start, started.period_end, midway
@@ -180,20 +190,3 @@ async def test_an_upgrade_whose_answer_was_lost_is_applied_once_at_the_price_res
     assert upgraded.plan.id == premium.id
     assert change_invoice.total_minor == quoted.total_minor
     assert renewal_charges(stripe_api_base, upgraded) == 1
-
-
-async def upgrade(
-    new_uow: Uow,
-    payments: StripePayments,
-    buyer: Principal,
-    subscription: Subscription,
-    plan: Plan,
-    moment: datetime,
-) -> Subscription:
-    with authenticated_as(buyer):
-        return await subscriptions.change_plan(
-            new_uow(),
-            payments,
-            ChangePlan(subscription.member_id, subscription.id, plan.studio, plan.id, "up-1"),
-            clock=lambda: moment,
-        )

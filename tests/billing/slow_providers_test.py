@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from functools import partial
 
@@ -13,7 +14,7 @@ import pytest
 import pytest_asyncio
 
 from billing.buying import Uow, a_plan, buy, confirm, current, entitlements_of, finance, member
-from billing.stalls import stripe_proxy
+from billing.stalls import StripeProxy, stripe_proxy
 from billing.stripe_support import API_KEY, CARD_OK, payment_intents, tokenized_card
 from billing.tabby_server import MERCHANT_CODE, SECRET_KEY, TabbyServer
 from stride.billing.adapters.stripe_payments import StripePayments
@@ -39,46 +40,53 @@ async def small_pool(new_uow: Uow, database_url: str) -> AsyncIterator[Uow]:
     await engine.dispose()
 
 
+@asynccontextmanager
+async def patient_stripe(api_base: str) -> AsyncIterator[tuple[StripeProxy, StripePayments]]:
+    """Stripe behind a proxy that stalls when asked, and the adapter waiting on it patiently."""
+    async with stripe_proxy(api_base) as proxy:
+        payments = StripePayments(API_KEY, proxy.api_base, timeout_seconds=PATIENT_SECONDS)
+        try:
+            yield proxy, payments
+        finally:
+            await payments.close()
+
+
 async def test_purchases_stalled_at_stripe_leave_the_pool_to_other_members(
     small_pool: Uow, stripe_api_base: str
 ) -> None:
-    async with stripe_proxy(stripe_api_base) as proxy:
-        payments = StripePayments(API_KEY, proxy.api_base, timeout_seconds=PATIENT_SECONDS)
-        try:
-            plan = await a_plan(small_pool)
-            stalled = [(member(), tokenized_card(stripe_api_base, CARD_OK)) for _ in range(STALLED)]
-            proxy.stall.hold(*(card for _, card in stalled))
-            waiting = [
-                asyncio.create_task(buy(small_pool, payments, buyer, plan, card, "stalled"))
-                for buyer, card in stalled
-            ]
-            await proxy.stall.holding(STALLED)
+    async with patient_stripe(stripe_api_base) as (proxy, payments):
+        plan = await a_plan(small_pool)
+        stalled = [(member(), tokenized_card(stripe_api_base, CARD_OK)) for _ in range(STALLED)]
+        proxy.stall.hold(*(card for _, card in stalled))
+        waiting = [
+            asyncio.create_task(buy(small_pool, payments, buyer, plan, card, "stalled"))
+            for buyer, card in stalled
+        ]
+        await proxy.stall.holding(STALLED)
 
-            others = await asyncio.gather(
-                *(
-                    buy(
-                        small_pool,
-                        payments,
-                        member(),
-                        plan,
-                        tokenized_card(stripe_api_base, CARD_OK),
-                    )
-                    for _ in range(2)
+        others = await asyncio.gather(
+            *(
+                buy(
+                    small_pool,
+                    payments,
+                    member(),
+                    plan,
+                    tokenized_card(stripe_api_base, CARD_OK),
                 )
+                for _ in range(2)
             )
-            first_buyer, first_card = stalled[0]
-            with pytest.raises(Aborted):  # The same request again, while the first is in flight.
-                await buy(small_pool, payments, first_buyer, plan, first_card, "stalled")
-            assert not any(task.done() for task in waiting)
+        )
+        first_buyer, first_card = stalled[0]
+        with pytest.raises(Aborted):  # The same request again, while the first is in flight.
+            await buy(small_pool, payments, first_buyer, plan, first_card, "stalled")
+        assert not any(task.done() for task in waiting)
 
-            proxy.stall.release()
-            settled = [purchase for purchase, _ in await asyncio.gather(*waiting)]
-            retried = [
-                (await buy(small_pool, payments, buyer, plan, card, "stalled"))[0]
-                for buyer, card in stalled
-            ]
-        finally:
-            await payments.close()
+        proxy.stall.release()
+        settled = [purchase for purchase, _ in await asyncio.gather(*waiting)]
+        retried = [
+            (await buy(small_pool, payments, buyer, plan, card, "stalled"))[0]
+            for buyer, card in stalled
+        ]
 
     assert [purchase.state for purchase, _ in others] == [PurchaseState.SUCCEEDED] * 2
     assert [purchase.state for purchase in settled] == [PurchaseState.SUCCEEDED] * STALLED
@@ -93,33 +101,29 @@ async def test_purchases_stalled_at_stripe_leave_the_pool_to_other_members(
 async def test_renewals_stalled_at_stripe_leave_the_pool_to_other_members(
     small_pool: Uow, stripe_api_base: str
 ) -> None:
-    async with stripe_proxy(stripe_api_base) as proxy:
-        payments = StripePayments(API_KEY, proxy.api_base, timeout_seconds=PATIENT_SECONDS)
-        try:
-            monthly = await a_plan(small_pool, PlanKind.MONTHLY_MEMBERSHIP)
-            holders = [member() for _ in range(STALLED)]
-            cards = [tokenized_card(stripe_api_base, CARD_OK) for _ in holders]
-            for holder, card in zip(holders, cards, strict=True):
-                await buy(small_pool, payments, holder, monthly, card)
-            started = [await current(small_pool, holder) for holder in holders]
-            due = max(subscription.period_end for subscription in started) + timedelta(minutes=1)
-            proxy.stall.hold(*cards)
-            renewing = asyncio.create_task(
-                subscriptions.renew_due(small_pool, payments, clock=lambda: due, workers=STALLED)
-            )
-            await proxy.stall.holding(STALLED)
+    async with patient_stripe(stripe_api_base) as (proxy, payments):
+        monthly = await a_plan(small_pool, PlanKind.MONTHLY_MEMBERSHIP)
+        holders = [member() for _ in range(STALLED)]
+        cards = [tokenized_card(stripe_api_base, CARD_OK) for _ in holders]
+        for holder, card in zip(holders, cards, strict=True):
+            await buy(small_pool, payments, holder, monthly, card)
+        started = [await current(small_pool, holder) for holder in holders]
+        due = max(subscription.period_end for subscription in started) + timedelta(minutes=1)
+        proxy.stall.hold(*cards)
+        renewing = asyncio.create_task(
+            subscriptions.renew_due(small_pool, payments, clock=lambda: due, workers=STALLED)
+        )
+        await proxy.stall.holding(STALLED)
 
-            pack = await a_plan(small_pool)
-            other, _ = await buy(
-                small_pool, payments, member(), pack, tokenized_card(stripe_api_base, CARD_OK)
-            )
-            assert not renewing.done()
+        pack = await a_plan(small_pool)
+        other, _ = await buy(
+            small_pool, payments, member(), pack, tokenized_card(stripe_api_base, CARD_OK)
+        )
+        assert not renewing.done()
 
-            proxy.stall.release()
-            renewed = await renewing
-            again = await subscriptions.renew_due(small_pool, payments, clock=lambda: due)
-        finally:
-            await payments.close()
+        proxy.stall.release()
+        renewed = await renewing
+        again = await subscriptions.renew_due(small_pool, payments, clock=lambda: due)
 
     assert other.state is PurchaseState.SUCCEEDED
     assert (renewed, again) == (STALLED, 0)

@@ -22,6 +22,7 @@ from billing.buying import (
     member,
     renewal_charges,
     subscribed,
+    switch,
 )
 from billing.stripe_support import CARD_OK, payment_intents, tokenized_card
 from stride.billing.adapters.stripe_payments import StripePayments
@@ -33,7 +34,6 @@ from stride.billing.service_layer import invoices, plans, subscriptions
 from stride.billing.service_layer.commands import (
     AddFamilyMember,
     ChangePaymentMethod,
-    ChangePlan,
     CreatePlan,
     PauseSubscription,
 )
@@ -232,24 +232,6 @@ async def test_a_frozen_membership_books_nothing_in_its_window_and_renews_later(
     assert held.covers(held.studio, start - MINUTE)
     assert not held.covers(held.studio, start + timedelta(days=3))
     assert held.covers(held.studio, start + timedelta(days=10))
-
-
-async def switch(
-    new_uow: Uow,
-    payments: StripePayments,
-    buyer: Principal,
-    subscription: Subscription,
-    plan: Plan,
-    request_id: str,
-    moment: datetime,
-) -> Subscription:
-    with authenticated_as(buyer):
-        return await subscriptions.change_plan(
-            new_uow(),
-            payments,
-            ChangePlan(subscription.member_id, subscription.id, plan.studio, plan.id, request_id),
-            clock=lambda: moment,
-        )
 
 
 async def test_an_upgrade_charges_the_prorated_difference_once(

@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, func, select
 
+from stride.billing.adapters.claims import claim_oldest
 from stride.billing.adapters.tables import (
     FeeRecord,
     PurchaseRecord,
@@ -73,23 +74,16 @@ class FeeRepository:
     async def claim_pending(self, now: datetime, until: datetime) -> Fee | None:
         """A pending fee nobody is charging (or whose attempt died), claimed until `until`;
         fees another collector is taking are skipped."""
-        record = (
-            await self._db.execute(
-                select(FeeRecord)
-                .where(FeeRecord.state == FeeState.PENDING.value)
-                .where(
-                    col(FeeRecord.claimed_until).is_(None) | (col(FeeRecord.claimed_until) <= now)
-                )
-                .order_by(col(FeeRecord.created_at))
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            )
-        ).scalar_one_or_none()
-        if record is None:
-            return None
-        record.claimed_until = until
-        await self._db.flush()
-        return _to_fee(record)
+        record = await claim_oldest(
+            self._db,
+            FeeRecord,
+            (col(FeeRecord.state) == FeeState.PENDING.value)
+            & (col(FeeRecord.claimed_until).is_(None) | (col(FeeRecord.claimed_until) <= now)),
+            col(FeeRecord.created_at),
+            "claimed_until",
+            until,
+        )
+        return _to_fee(record) if record else None
 
     async def pending(self, fee_id: uuid.UUID) -> Fee | None:
         """The fee, locked, if it is still waiting for its answer."""

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col, func, select
 
+from stride.billing.adapters.claims import claim_oldest
 from stride.billing.adapters.tables import (
     EntitlementRecord,
     HoldRecord,
@@ -384,25 +385,18 @@ class PaymentRepository:
     async def claim_stale_refund(self, now: datetime, until: datetime) -> Refund | None:
         """A pending refund no attempt is working on (released, or its claim ran out), claimed
         until `until`; refunds another worker is taking are skipped."""
-        found = (
-            await self._db.execute(
-                select(RefundRecord.id)
-                .where(RefundRecord.state == RefundState.PENDING.value)
-                .where(
-                    col(RefundRecord.attempt_until).is_(None)
-                    | (col(RefundRecord.attempt_until) <= now)
-                )
-                .order_by(col(RefundRecord.created_at))
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            )
-        ).scalar_one_or_none()
-        if found is None:
-            return None
-        await self._db.execute(
-            update(RefundRecord).where(col(RefundRecord.id) == found).values(attempt_until=until)
+        record = await claim_oldest(
+            self._db,
+            RefundRecord,
+            (col(RefundRecord.state) == RefundState.PENDING.value)
+            & (
+                col(RefundRecord.attempt_until).is_(None) | (col(RefundRecord.attempt_until) <= now)
+            ),
+            col(RefundRecord.created_at),
+            "attempt_until",
+            until,
         )
-        return await self.refund(found)
+        return await self.refund(record.id) if record else None
 
     async def end_refund_attempt(self, refund_id: uuid.UUID, claimed_until: datetime) -> None:
         """Ends an attempt's claim on a refund, unless another attempt has claimed it since."""
@@ -584,20 +578,15 @@ class SubscriptionRepository:
     async def claim_stale_charge(self, now: datetime, until: datetime) -> SubscriptionCharge | None:
         """A charge whose attempt died (its claim ran out), claimed for a new attempt until
         `until`; charges another renewer is taking are skipped."""
-        record = (
-            await self._db.execute(
-                select(SubscriptionChargeRecord)
-                .where(col(SubscriptionChargeRecord.claimed_until) <= now)
-                .order_by(col(SubscriptionChargeRecord.claimed_until))
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            )
-        ).scalar_one_or_none()
-        if record is None:
-            return None
-        record.claimed_until = until
-        await self._db.flush()
-        return _to_charge(record)
+        record = await claim_oldest(
+            self._db,
+            SubscriptionChargeRecord,
+            col(SubscriptionChargeRecord.claimed_until) <= now,
+            col(SubscriptionChargeRecord.claimed_until),
+            "claimed_until",
+            until,
+        )
+        return _to_charge(record) if record else None
 
     async def release_charge(self, key: str, now: datetime) -> None:
         """Lets another attempt take a charge at once (its answer did not come)."""

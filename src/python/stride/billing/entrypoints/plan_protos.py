@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC
 
-from stride.billing.domain.money import Quote
+from stride.billing.domain.money import Line, Quote
 from stride.billing.domain.plans import Plan, PlanKind, parse_plan_name
 from stride.billing.service_layer.commands import CreatePlan, QuotePlanChange
 from stride.billing.v1 import billing_service_pb2 as pb
@@ -53,23 +54,26 @@ def plan_to_proto(plan: Plan) -> pb.Plan:
 
 
 def quote_to_proto(quote: Quote) -> pb.Quote:
-    def money(amount: int) -> pb.Money:
-        return pb.Money(currency_code=quote.currency, amount_minor=amount)
-
+    currency = quote.currency
     return pb.Quote(
-        lines=[
-            pb.QuoteLine(
-                description=CATALOG.translate(item.description_key, current_locale()),
-                net=money(item.net_minor),
-                vat=money(item.vat_minor),
-                total=money(item.total_minor),
-            )
-            for item in quote.lines
-        ],
-        net=money(quote.net_minor),
-        vat=money(quote.vat_minor),
-        total=money(quote.total_minor),
+        lines=lines_to_proto(currency, quote.lines),
+        net=pb.Money(currency_code=currency, amount_minor=quote.net_minor),
+        vat=pb.Money(currency_code=currency, amount_minor=quote.vat_minor),
+        total=pb.Money(currency_code=currency, amount_minor=quote.total_minor),
     )
+
+
+def lines_to_proto(currency: str, lines: Sequence[Line]) -> list[pb.QuoteLine]:
+    """A quote's or an invoice's lines, described in the caller's language."""
+    return [
+        pb.QuoteLine(
+            description=CATALOG.translate(item.description_key, current_locale()),
+            net=pb.Money(currency_code=currency, amount_minor=item.net_minor),
+            vat=pb.Money(currency_code=currency, amount_minor=item.vat_minor),
+            total=pb.Money(currency_code=currency, amount_minor=item.total_minor),
+        )
+        for item in lines
+    ]
 
 
 def create_plan_command(request: pb.CreatePlanRequest) -> CreatePlan:

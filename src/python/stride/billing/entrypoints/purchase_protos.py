@@ -9,10 +9,10 @@ from stride.billing.domain.payments import SavedCard
 from stride.billing.domain.plans import parse_plan_name
 from stride.billing.domain.purchases import Purchase, PurchaseState, Refund
 from stride.billing.domain.subscriptions import is_recurring, subscription_id
+from stride.billing.entrypoints.plan_protos import lines_to_proto
 from stride.billing.service_layer.commands import FinancePlan, PurchasePlan, RefundPurchase
 from stride.billing.v1 import billing_service_pb2 as pb
 from stride.platform.grpc.timestamps import timestamp
-from stride.platform.i18n import CATALOG, current_locale
 from stride.platform.resource_names import parse_user_name, parse_uuid_ids
 
 _PURCHASE_STATES = {
@@ -69,26 +69,16 @@ def refund_to_proto(refund: Refund, purchase: Purchase) -> pb.Refund:
 
 
 def invoice_to_proto(invoice: Invoice) -> pb.Invoice:
-    def money(amount: int) -> pb.Money:
-        return pb.Money(currency_code=invoice.currency, amount_minor=amount)
-
+    currency = invoice.currency
     return pb.Invoice(
         name=invoice.resource_name,
         number=invoice.display_number,
         studio=f"studios/{invoice.studio}",
         issue_time=timestamp(invoice.issued),
-        lines=[
-            pb.QuoteLine(
-                description=CATALOG.translate(item.description_key, current_locale()),
-                net=money(item.net_minor),
-                vat=money(item.vat_minor),
-                total=money(item.total_minor),
-            )
-            for item in invoice.lines
-        ],
-        net=money(invoice.net_minor),
-        vat=money(invoice.vat_minor),
-        total=money(invoice.total_minor),
+        lines=lines_to_proto(currency, invoice.lines),
+        net=pb.Money(currency_code=currency, amount_minor=invoice.net_minor),
+        vat=pb.Money(currency_code=currency, amount_minor=invoice.vat_minor),
+        total=pb.Money(currency_code=currency, amount_minor=invoice.total_minor),
         source=invoice.source,
     )
 
