@@ -131,7 +131,7 @@ async def record_fee(
 async def collect_fees(
     new_uow: Callable[[], BillingUnitOfWork], payments: Charges, clock: Clock = utcnow
 ) -> int:
-    """Charges every pending fee to the card it was recorded with; how many it charged. Each
+    """Charges every pending fee to the card it was recorded with; how many it settled. Each
     is claimed in a short transaction (collectors side by side skip each other's), charged
     with none open, and settled in another. If Stripe does not answer, the fee stays claimed
     until the claim runs out and a later run charges it again with the same idempotency key,

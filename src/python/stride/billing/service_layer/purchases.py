@@ -99,7 +99,7 @@ async def purchase_plan(
     validate_purchase_request(command.payment_method, command.request_id)
     claimed, customer = await _reserve_purchase(uow, command, clock())
     if claimed.attempt_until is None:
-        return claimed, ""  # Nothing to ask Stripe: paid already, or refused before an intent.
+        return claimed, ""  # Nothing to ask Stripe.
     try:
         outcome = await _pay(uow, payments, claimed, customer)
     except BaseException as error:
@@ -139,7 +139,7 @@ async def _reserve_purchase(
         if purchase.state is PurchaseState.SUCCEEDED or (
             purchase.state is PurchaseState.FAILED and not purchase.payment_intent
         ):
-            return purchase, None  # Refused before Stripe made an intent: a new request retries.
+            return purchase, None  # Paid, or refused before an intent: a new request retries.
         if not purchase.payment_intent:  # This attempt pays with the card it names.
             purchase = replace(purchase, payment_method=command.payment_method)
         claimed = await _claim(uow, purchase, now)
@@ -498,7 +498,9 @@ async def complete_refunds(
     while (refund := await _claim_stale_refund(new_uow(), clock())) is not None:
         uow = new_uow()
         async with uow:
-            purchase = await _locked(uow, refund.purchase_id)
+            purchase = await uow.payments.purchase(refund.purchase_id)
+        if purchase is None:  # Purchases are never deleted.
+            raise LookupError(f"purchase {refund.purchase_id} vanished")
         if purchase.financing_payment and financing is None:
             continue  # Financing is off here: left claimed, for a worker that has it.
         try:
