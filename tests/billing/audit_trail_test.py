@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from stride.billing.domain.entitlements import Kind
 from stride.billing.entrypoints.audit import verify
 from stride.billing.service_layer import handlers
+from stride.billing.service_layer.commands import GrantEntitlement
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
 from stride.platform.auth import Principal, authenticated_as
 from stride.platform.db.engine import create_engine
@@ -26,13 +27,15 @@ async def grant(new_uow: partial[BillingUnitOfWork], reason: str) -> None:
         async with uow:
             await handlers.grant(
                 uow,
-                uuid.uuid4(),
-                Kind.CLASS_PACK,
-                "",
-                5,
-                None,
-                datetime.now(UTC) + timedelta(days=30),
-                reason,
+                GrantEntitlement(
+                    uuid.uuid4(),
+                    Kind.CLASS_PACK,
+                    "",
+                    5,
+                    None,
+                    datetime.now(UTC) + timedelta(days=30),
+                    reason,
+                ),
             )
             await uow.commit()
 

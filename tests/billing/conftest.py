@@ -1,1 +1,1 @@
-from billing.support import new_uow, payments  # noqa: F401 - fixtures for this folder.
+from billing.support import financing, new_uow, payments, tabby  # noqa: F401 - fixtures.

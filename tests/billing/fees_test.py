@@ -1,8 +1,9 @@
-"""Late-cancel and no-show fees: charged once to a membership's card when Scheduling reports
-them, invoiced; class packs pay with the held credit instead."""
+"""Late-cancel and no-show fees: recorded when Scheduling reports them, then charged once to a
+membership's card and invoiced; class packs pay with the held credit instead."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -15,6 +16,7 @@ from stride.billing.adapters.tables import FeeRecord
 from stride.billing.domain.fees import FeeKind, fee_id
 from stride.billing.domain.plans import PlanKind
 from stride.billing.service_layer import fees, handlers, invoices, subscriptions
+from stride.billing.service_layer.commands import ChangePaymentMethod, HoldCredit, UpdateFees
 from stride.platform.auth import Principal, authenticated_as
 from stride.platform.errors import InvalidArgument, PermissionDenied
 from stride.platform.events.envelope import make_envelope
@@ -27,7 +29,7 @@ CLASS_START = datetime.now(UTC) + timedelta(days=2)
 @pytest.fixture(autouse=True)
 async def studio_fees(new_uow: Uow) -> None:
     with authenticated_as(MANAGER):
-        await fees.set_fees(new_uow(), STUDIO, "SAR", 5_000, 10_000, 1500)
+        await fees.update_fees(new_uow(), UpdateFees(STUDIO, "SAR", 5_000, 10_000, 1500))
 
 
 async def booked(new_uow: Uow, buyer: Principal) -> str:
@@ -36,7 +38,8 @@ async def booked(new_uow: Uow, buyer: Principal) -> str:
     booking = f"users/{member_id}/bookings/{booking_id}"
     with authenticated_as(buyer):
         await handlers.hold_credit(
-            new_uow(), member_id, booking, booking_id, f"studios/{STUDIO}", CLASS_START
+            new_uow(),
+            HoldCredit(member_id, booking, booking_id, f"studios/{STUDIO}", CLASS_START),
         )
     return booking
 
@@ -44,7 +47,8 @@ async def booked(new_uow: Uow, buyer: Principal) -> str:
 async def report(
     new_uow: Uow, payments: StripePayments, event_type: str, booking: str, member_name: str
 ) -> None:
-    """What Billing's consumer does with Scheduling's event, in one transaction."""
+    """What Billing's consumer does with Scheduling's event (records the fee, in one
+    transaction), then what its collectors do (two of them at once: the fee is charged once)."""
     changed = BookingChanged(
         booking=booking, member=member_name, class_session=f"studios/{STUDIO}/classSessions/x"
     )
@@ -53,8 +57,9 @@ async def report(
     )
     uow = new_uow()
     async with uow:
-        await fees.charge_fee(envelope, uow, payments)
+        await fees.record_fee(envelope, uow)
         await uow.commit()
+    await asyncio.gather(*(fees.collect_fees(new_uow, payments) for _ in range(2)))
 
 
 async def with_membership(new_uow: Uow, payments: StripePayments, api_base: str) -> Principal:
@@ -119,9 +124,11 @@ async def test_a_declined_card_leaves_the_no_show_fee_unpaid_and_uninvoiced(
         await subscriptions.change_payment_method(
             new_uow(),
             payments,
-            subscription.member_id,
-            subscription.id,
-            tokenized_card(stripe_api_base, CARD_FAILS_LATER),
+            ChangePaymentMethod(
+                subscription.member_id,
+                subscription.id,
+                tokenized_card(stripe_api_base, CARD_FAILS_LATER),
+            ),
         )
     booking = await booked(new_uow, buyer)
     await report(new_uow, payments, fees.NO_SHOW, booking, f"users/{buyer.user_id}")
@@ -133,9 +140,9 @@ async def test_a_declined_card_leaves_the_no_show_fee_unpaid_and_uninvoiced(
 
 async def test_only_the_studio_s_managers_set_fees_and_within_bounds(new_uow: Uow) -> None:
     with authenticated_as(member()), pytest.raises(PermissionDenied):
-        await fees.set_fees(new_uow(), STUDIO, "SAR", 1, 1, 1500)
+        await fees.update_fees(new_uow(), UpdateFees(STUDIO, "SAR", 1, 1, 1500))
     with authenticated_as(MANAGER), pytest.raises(InvalidArgument) as refused:
-        await fees.set_fees(new_uow(), STUDIO, "XXX", -1, 10_000_000, 1500)
+        await fees.update_fees(new_uow(), UpdateFees(STUDIO, "XXX", -1, 10_000_000, 1500))
     assert {v.field for v in refused.value.violations} == {
         "fees.late_cancel_fee.currency_code",
         "fees.late_cancel_fee.amount_minor",
@@ -144,3 +151,26 @@ async def test_only_the_studio_s_managers_set_fees_and_within_bounds(new_uow: Uo
     with authenticated_as(member()):
         prices = await fees.get_fees(new_uow(), STUDIO)
     assert (prices.late_cancel_minor, prices.no_show_minor) == (5_000, 10_000)
+
+
+async def test_an_update_changes_only_the_fees_it_names(new_uow: Uow) -> None:
+    with authenticated_as(MANAGER):
+        no_show = await fees.update_fees(new_uow(), UpdateFees(STUDIO, None, None, 20_000, None))
+        vat = await fees.update_fees(new_uow(), UpdateFees(STUDIO, None, None, None, 500))
+        with pytest.raises(InvalidArgument) as other_currency:
+            await fees.update_fees(new_uow(), UpdateFees(STUDIO, "USD", 2_000, None, None))
+        both_moved = await fees.update_fees(new_uow(), UpdateFees(STUDIO, "USD", 2_000, 0, None))
+
+    assert (no_show.late_cancel_minor, no_show.no_show_minor) == (5_000, 20_000)
+    assert (vat.late_cancel_minor, vat.no_show_minor, vat.vat_rate_basis_points) == (
+        5_000,
+        20_000,
+        500,
+    )
+    # The no-show fee would be left in riyals while the late-cancel fee moves to dollars.
+    assert [v.field for v in other_currency.value.violations] == ["fees.no_show_fee.currency_code"]
+    assert (both_moved.currency, both_moved.late_cancel_minor, both_moved.no_show_minor) == (
+        "USD",
+        2_000,
+        0,
+    )

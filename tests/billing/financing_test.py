@@ -4,60 +4,18 @@ granted until Tabby approves and we capture; retries start no second checkout.""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
-import pytest_asyncio
 
-from billing.buying import MANAGER, Uow, a_plan, entitlements_of, member
-from billing.tabby_server import MERCHANT_CODE, SECRET_KEY, TabbyServer, running_tabby
+from billing.buying import MANAGER, Uow, a_plan, confirm, entitlements_of, finance, member
+from billing.tabby_server import TabbyServer
 from stride.billing.adapters.stripe_payments import StripePayments
 from stride.billing.adapters.tabby_financing import TabbyFinancing
-from stride.billing.domain.plans import Plan
-from stride.billing.domain.purchases import Purchase, PurchaseState
+from stride.billing.domain.purchases import Purchase, PurchaseState, refund_id
 from stride.billing.service_layer import purchases
-from stride.platform.auth import Principal, authenticated_as
+from stride.billing.service_layer.commands import FinancePlan, RefundPurchase
+from stride.platform.auth import authenticated_as
 from stride.platform.errors import InvalidArgument
-
-
-@pytest_asyncio.fixture(scope="module")
-async def tabby() -> AsyncIterator[TabbyServer]:
-    async with running_tabby() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def financing(tabby: TabbyServer) -> TabbyFinancing:
-    return TabbyFinancing(tabby.api_base, SECRET_KEY, MERCHANT_CODE, "stride://financing")
-
-
-async def finance(
-    new_uow: Uow,
-    financing: TabbyFinancing,
-    buyer: Principal,
-    plan: Plan,
-    request_id: str | None = None,
-) -> Purchase:
-    with authenticated_as(buyer):
-        return await purchases.finance_plan(
-            new_uow(),
-            financing,
-            uuid.UUID(buyer.user_id),
-            plan.studio,
-            plan.id,
-            "tabby",
-            "layla@example.com",
-            request_id or str(uuid.uuid4()),
-        )
-
-
-async def confirm(
-    new_uow: Uow, financing: TabbyFinancing, buyer: Principal, purchase: Purchase
-) -> Purchase:
-    with authenticated_as(buyer):
-        return await purchases.confirm_financing(
-            new_uow(), financing, purchase.member_id, purchase.id
-        )
 
 
 async def test_an_approved_plan_is_captured_once_and_grants_the_pack(
@@ -100,31 +58,52 @@ async def test_a_rejected_plan_fails_and_grants_nothing(
     assert await entitlements_of(new_uow, buyer) == []
 
 
-async def test_a_financed_purchase_is_refunded_through_the_partner(
-    new_uow: Uow, financing: TabbyFinancing, tabby: TabbyServer, payments: StripePayments
-) -> None:
+async def financed_and_paid(
+    new_uow: Uow, financing: TabbyFinancing, tabby: TabbyServer
+) -> Purchase:
+    """A pack a member bought in instalments: approved on Tabby's page, captured."""
     buyer, plan = member(), await a_plan(new_uow)
     started = await finance(new_uow, financing, buyer, plan)
     tabby.decide(started.financing_payment, approve=True)
-    await confirm(new_uow, financing, buyer, started)
+    return await confirm(new_uow, financing, buyer, started)
+
+
+async def test_a_financed_purchase_is_refunded_through_the_partner(
+    new_uow: Uow, financing: TabbyFinancing, tabby: TabbyServer, payments: StripePayments
+) -> None:
+    started = await financed_and_paid(new_uow, financing, tabby)
 
     with authenticated_as(MANAGER):
         refund, after = await purchases.refund_purchase(
             new_uow(),
             payments,
-            started.member_id,
-            started.id,
-            10_000,
-            "SAR",
-            "Moved away",
-            "r-1",
-            financing=financing,
+            financing,
+            RefundPurchase(started.member_id, started.id, 10_000, "SAR", "Moved away", "r-1"),
         )
 
     made = tabby.payments[started.financing_payment].refunds
     assert [entry["amount"] for entry in made] == ["100.00"]
     assert refund.provider_refund == made[0]["id"]
     assert after.refunded_minor == 10_000
+
+
+async def test_a_refund_tabby_made_for_an_attempt_that_died_is_not_made_twice(
+    new_uow: Uow, financing: TabbyFinancing, tabby: TabbyServer, payments: StripePayments
+) -> None:
+    started = await financed_and_paid(new_uow, financing, tabby)
+    command = RefundPurchase(started.member_id, started.id, 10_000, "SAR", "Moved away", "r-1")
+    # The first attempt reached Tabby, then died before recording the refund.
+    refund_name = f"{started.resource_name}/refunds/{refund_id(started.id, command.request_id)}"
+    await financing.refund(started.financing_payment, 10_000, "SAR", refund_name)
+
+    with authenticated_as(MANAGER):
+        refund, after = await purchases.refund_purchase(new_uow(), payments, financing, command)
+
+    made = tabby.payments[started.financing_payment].refunds
+    assert [(entry["id"], entry["amount"]) for entry in made] == [
+        (refund.provider_refund, "100.00")
+    ]
+    assert (refund.resource_name, after.refunded_minor) == (refund_name, 10_000)
 
 
 async def test_unknown_partners_and_missing_buyer_details_are_refused(
@@ -135,23 +114,15 @@ async def test_unknown_partners_and_missing_buyer_details_are_refused(
         await purchases.finance_plan(
             new_uow(),
             financing,
-            uuid.UUID(buyer.user_id),
-            plan.studio,
-            plan.id,
-            "klarna",
-            "layla@example.com",
-            "r-1",
+            FinancePlan(
+                uuid.UUID(buyer.user_id), plan.studio, plan.id, "klarna", "layla@example.com", "r-1"
+            ),
         )
     with authenticated_as(buyer), pytest.raises(InvalidArgument) as no_email:
         await purchases.finance_plan(
             new_uow(),
             financing,
-            uuid.UUID(buyer.user_id),
-            plan.studio,
-            plan.id,
-            "tabby",
-            "",
-            "r-2",
+            FinancePlan(uuid.UUID(buyer.user_id), plan.studio, plan.id, "tabby", "", "r-2"),
         )
     assert [v.field for v in unknown.value.violations] == ["provider"]
     assert [v.field for v in no_email.value.violations] == ["buyer_email"]

@@ -7,9 +7,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-from stride.billing.adapters.repository import HELD, RELEASED, Hold
-from stride.billing.domain.entitlements import Kind
+from stride.billing.domain.entitlements import Hold, HoldState, Kind
 from stride.billing.service_layer import handlers
+from stride.billing.service_layer.commands import GrantEntitlement, HoldCredit
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
 from stride.platform.auth import Principal, authenticated_as
 from stride.platform.errors import FailedPrecondition
@@ -25,12 +25,9 @@ async def a_pack(new_uow: partial[BillingUnitOfWork], member: uuid.UUID, credits
         async with uow:
             await handlers.grant(
                 uow,
-                member,
-                Kind.CLASS_PACK,
-                STUDIO,
-                credits,
-                None,
-                CLASS_START + timedelta(days=30),
+                GrantEntitlement(
+                    member, Kind.CLASS_PACK, STUDIO, credits, None, CLASS_START + timedelta(days=30)
+                ),
             )
             await uow.commit()
 
@@ -38,9 +35,11 @@ async def a_pack(new_uow: partial[BillingUnitOfWork], member: uuid.UUID, credits
 async def hold(new_uow: partial[BillingUnitOfWork], member: uuid.UUID, booking: uuid.UUID) -> Hold:
     """As Scheduling asks, through the internal RPC (no member is the caller; tests/e2e prove
     members cannot reach it)."""
-    return await handlers.hold_credit(
-        new_uow(), member, f"users/{member}/bookings/{booking}", booking, STUDIO, CLASS_START
-    )
+    return await handlers.hold_credit(new_uow(), hold_of(member, booking))
+
+
+def hold_of(member: uuid.UUID, booking: uuid.UUID) -> HoldCredit:
+    return HoldCredit(member, f"users/{member}/bookings/{booking}", booking, STUDIO, CLASS_START)
 
 
 async def remaining(new_uow: partial[BillingUnitOfWork], member: uuid.UUID) -> int:
@@ -71,9 +70,9 @@ async def test_one_hold_per_booking_and_release_gives_the_credit_back(
         hold(new_uow, member, booking), hold(new_uow, member, booking)
     )
     assert first == again
-    assert first.state == HELD
+    assert first.state is HoldState.HELD
     assert await remaining(new_uow, member) == 1
     released = await handlers.release_hold(new_uow(), member, booking)
     twice = await handlers.release_hold(new_uow(), member, booking)
-    assert released.state == twice.state == RELEASED
+    assert released.state is twice.state is HoldState.RELEASED
     assert await remaining(new_uow, member) == 2

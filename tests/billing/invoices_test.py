@@ -20,6 +20,7 @@ from stride.billing.adapters.stripe_payments import StripePayments
 from stride.billing.domain.invoices import Invoice
 from stride.billing.domain.plans import PlanKind
 from stride.billing.service_layer import invoices, purchases, subscriptions
+from stride.billing.service_layer.commands import RefundPurchase
 from stride.billing.service_layer.payments import list_payment_methods
 from stride.platform.auth import Principal, authenticated_as
 from stride.platform.errors import PermissionDenied
@@ -41,7 +42,10 @@ async def test_a_purchase_and_its_refund_are_invoiced_line_by_line(
     )
     with authenticated_as(MANAGER):
         await purchases.refund_purchase(
-            new_uow(), payments, purchase.member_id, purchase.id, 10_000, "SAR", "Late", "r-1"
+            new_uow(),
+            payments,
+            None,
+            RefundPurchase(purchase.member_id, purchase.id, 10_000, "SAR", "Late", "r-1"),
         )
 
     credit_note, sale = await invoices_of(new_uow, buyer)

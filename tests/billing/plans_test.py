@@ -10,6 +10,7 @@ import pytest
 
 from stride.billing.domain.plans import PlanKind
 from stride.billing.service_layer import plans
+from stride.billing.service_layer.commands import CreatePlan, QuotePlanChange
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
 from stride.platform.auth import Principal, authenticated_as
 from stride.platform.errors import InvalidArgument, PermissionDenied
@@ -25,15 +26,9 @@ async def monthly(
     with authenticated_as(MANAGER):
         plan = await plans.create_plan(
             new_uow(),
-            "olaya",
-            "Monthly",
-            "شهري",
-            PlanKind.MONTHLY_MEMBERSHIP,
-            currency,
-            price,
-            1500,
-            0,
-            0,
+            CreatePlan(
+                "olaya", "Monthly", "شهري", PlanKind.MONTHLY_MEMBERSHIP, currency, price, 1500
+            ),
         )
     return plan.id
 
@@ -45,12 +40,14 @@ async def test_an_upgrade_mid_month_is_quoted_in_halalas(
     with authenticated_as(MEMBER):
         quote = await plans.quote_plan_change(
             new_uow(),
-            "olaya",
-            basic,
-            premium,
-            START,
-            START + timedelta(days=30),
-            START + timedelta(days=15),
+            QuotePlanChange(
+                "olaya",
+                basic,
+                premium,
+                START,
+                START + timedelta(days=30),
+                START + timedelta(days=15),
+            ),
         )
         listed = await plans.list_plans(new_uow(), "olaya", 0, 10)
     assert [line.net_minor for line in quote.lines] == [-15_000, 30_000]
@@ -61,11 +58,12 @@ async def test_an_upgrade_mid_month_is_quoted_in_halalas(
 async def test_only_the_studios_staff_create_plans(new_uow: partial[BillingUnitOfWork]) -> None:
     with authenticated_as(MEMBER), pytest.raises(PermissionDenied):
         await plans.create_plan(
-            new_uow(), "olaya", "Free", "مجاني", PlanKind.MONTHLY_MEMBERSHIP, "SAR", 0, 1500, 0, 0
+            new_uow(),
+            CreatePlan("olaya", "Free", "مجاني", PlanKind.MONTHLY_MEMBERSHIP, "SAR", 0, 1500),
         )
     with authenticated_as(MANAGER), pytest.raises(InvalidArgument) as refused:
         await plans.create_plan(
-            new_uow(), "olaya", "Odd", "غريب", PlanKind.CLASS_PACK, "XYZ", -1, 20_000, 0, 0
+            new_uow(), CreatePlan("olaya", "Odd", "غريب", PlanKind.CLASS_PACK, "XYZ", -1, 20_000)
         )
     assert {v.field for v in refused.value.violations} == {
         "plan.price.currency_code",
@@ -82,6 +80,10 @@ async def test_quotes_refuse_mixed_currencies_and_changes_outside_the_period(
     end = START + timedelta(days=30)
     with authenticated_as(MEMBER):
         with pytest.raises(InvalidArgument):
-            await plans.quote_plan_change(new_uow(), "olaya", riyals, dirhams, START, end, START)
+            await plans.quote_plan_change(
+                new_uow(), QuotePlanChange("olaya", riyals, dirhams, START, end, START)
+            )
         with pytest.raises(InvalidArgument):
-            await plans.quote_plan_change(new_uow(), "olaya", riyals, riyals, START, end, end)
+            await plans.quote_plan_change(
+                new_uow(), QuotePlanChange("olaya", riyals, riyals, START, end, end)
+            )

@@ -26,8 +26,10 @@ from billing.stripe_support import (
 from stride.billing.adapters.stripe_payments import StripePayments, StripeWebhooks
 from stride.billing.domain.purchases import PurchaseState
 from stride.billing.service_layer import purchases
+from stride.billing.service_layer.commands import PurchasePlan
 from stride.platform.auth import authenticated_as
 from stride.platform.errors import (
+    Aborted,
     InvalidArgument,
     NotFound,
     PermissionDenied,
@@ -81,14 +83,22 @@ async def test_concurrent_retries_charge_the_card_once(
     request_id = str(uuid.uuid4())
 
     results = await asyncio.gather(
-        *(buy(new_uow, payments, buyer, plan, card, request_id) for _ in range(6))
+        *(buy(new_uow, payments, buyer, plan, card, request_id) for _ in range(6)),
+        return_exceptions=True,
     )
+    # Attempts while one is in flight are told to retry; the retry gets the one purchase.
+    answered = [result[0] for result in results if isinstance(result, tuple)]
+    aborted = [result for result in results if isinstance(result, Aborted)]
+    retried, _ = await buy(new_uow, payments, buyer, plan, card, request_id)
 
-    assert len({purchase.payment_intent for purchase, _ in results}) == 1
+    assert len(answered) + len(aborted) == 6
+    assert {a.reason for a in aborted} <= {"REQUEST_IN_PROGRESS"}
+    assert {purchase.payment_intent for purchase in answered} == {retried.payment_intent}
+    assert retried.state is PurchaseState.SUCCEEDED
     customer = next(
         intent["customer"]
         for intent in payment_intents(stripe_api_base)
-        if intent["id"] == results[0][0].payment_intent
+        if intent["id"] == retried.payment_intent
     )
     charged = [i for i in payment_intents(stripe_api_base) if i["customer"] == customer]
     assert len(charged) == 1
@@ -264,7 +274,9 @@ async def test_members_buy_for_themselves_and_see_only_their_purchases(
     card = tokenized_card(stripe_api_base, CARD_OK)
     with authenticated_as(other), pytest.raises(PermissionDenied):
         await purchases.purchase_plan(
-            new_uow(), payments, uuid.UUID(buyer.user_id), plan.studio, plan.id, card, "r-1"
+            new_uow(),
+            payments,
+            PurchasePlan(uuid.UUID(buyer.user_id), plan.studio, plan.id, card, "r-1"),
         )
     purchase, _ = await buy(new_uow, payments, buyer, plan, card)
     with authenticated_as(other), pytest.raises(PermissionDenied):
@@ -284,11 +296,15 @@ async def test_bad_purchases_are_refused_before_anything_is_charged(
         await buy(new_uow, payments, buyer, pack, "pm_doesnotexist")
     with pytest.raises(NotFound), authenticated_as(buyer):
         await purchases.purchase_plan(
-            new_uow(), payments, uuid.UUID(buyer.user_id), pack.studio, uuid.uuid4(), card, "r-1"
+            new_uow(),
+            payments,
+            PurchasePlan(uuid.UUID(buyer.user_id), pack.studio, uuid.uuid4(), card, "r-1"),
         )
     with pytest.raises(InvalidArgument) as no_request_id, authenticated_as(buyer):
         await purchases.purchase_plan(
-            new_uow(), payments, uuid.UUID(buyer.user_id), pack.studio, pack.id, card, ""
+            new_uow(),
+            payments,
+            PurchasePlan(uuid.UUID(buyer.user_id), pack.studio, pack.id, card, ""),
         )
     assert [v.field for v in raw_card.value.violations] == ["payment_method"]
     assert [v.field for v in unknown.value.violations] == ["payment_method"]

@@ -14,10 +14,15 @@ from billing.buying import (
     STUDIO,
     Uow,
     a_plan,
+    a_premium_plan,
     announced,
     buy,
+    current,
     entitlements_of,
     member,
+    renewal_charges,
+    subscribed,
+    switch,
 )
 from billing.stripe_support import CARD_OK, payment_intents, tokenized_card
 from stride.billing.adapters.stripe_payments import StripePayments
@@ -26,6 +31,12 @@ from stride.billing.domain.money import plan_change_quote
 from stride.billing.domain.plans import Plan, PlanKind
 from stride.billing.domain.subscriptions import GRACE, Subscription, SubscriptionState
 from stride.billing.service_layer import invoices, plans, subscriptions
+from stride.billing.service_layer.commands import (
+    AddFamilyMember,
+    ChangePaymentMethod,
+    CreatePlan,
+    PauseSubscription,
+)
 from stride.billing.service_layer.payments import PAYMENT_FAILED, PAYMENT_SUCCEEDED
 from stride.billing.service_layer.subscriptions import (
     SUBSCRIPTION_ACTIVATED,
@@ -35,7 +46,6 @@ from stride.billing.service_layer.subscriptions import (
     SUBSCRIPTION_TRIAL_STARTED,
 )
 from stride.platform.auth import Principal, authenticated_as
-from stride.platform.clock import utcnow
 from stride.platform.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 
 CARD_FAILS_LATER = "4000000000000341"  # Saved without complaint; every charge is declined.
@@ -47,35 +57,10 @@ async def a_membership(new_uow: Uow, name_en: str, name_ar: str, **terms: int) -
     with authenticated_as(MANAGER):
         return await plans.create_plan(
             new_uow(),
-            STUDIO,
-            name_en,
-            name_ar,
-            PlanKind.MONTHLY_MEMBERSHIP,
-            "SAR",
-            30_000,
-            1500,
-            0,
-            0,
-            utcnow,
-            **terms,
+            CreatePlan(
+                STUDIO, name_en, name_ar, PlanKind.MONTHLY_MEMBERSHIP, "SAR", 30_000, 1500, **terms
+            ),
         )
-
-
-async def subscribed(
-    new_uow: Uow, payments: StripePayments, api_base: str
-) -> tuple[Principal, Subscription]:
-    buyer = member()
-    plan = await a_plan(new_uow, PlanKind.MONTHLY_MEMBERSHIP)
-    await buy(new_uow, payments, buyer, plan, tokenized_card(api_base, CARD_OK))
-    return buyer, await current(new_uow, buyer)
-
-
-async def current(new_uow: Uow, buyer: Principal) -> Subscription:
-    with authenticated_as(buyer):
-        (subscription,) = await subscriptions.list_subscriptions(
-            new_uow(), uuid.UUID(buyer.user_id), 0, 10
-        )
-    return subscription
 
 
 async def membership(new_uow: Uow, buyer: Principal) -> Entitlement:
@@ -93,16 +78,8 @@ async def change_card(
 ) -> Subscription:
     with authenticated_as(buyer):
         return await subscriptions.change_payment_method(
-            new_uow(), payments, subscription.member_id, subscription.id, card
+            new_uow(), payments, ChangePaymentMethod(subscription.member_id, subscription.id, card)
         )
-
-
-def renewal_charges(api_base: str, subscription: Subscription) -> int:
-    return sum(
-        1
-        for intent in payment_intents(api_base)
-        if intent.get("metadata", {}).get("subscription") == subscription.resource_name
-    )
 
 
 async def test_a_paid_membership_renews_once_per_period_however_many_renewers_run(
@@ -243,7 +220,8 @@ async def test_a_frozen_membership_books_nothing_in_its_window_and_renews_later(
     start = started.period_start + timedelta(days=5)
     with authenticated_as(buyer):
         frozen = await subscriptions.pause_subscription(
-            new_uow(), started.member_id, started.id, start, start + timedelta(days=10)
+            new_uow(),
+            PauseSubscription(started.member_id, started.id, start, start + timedelta(days=10)),
         )
     await renew_at(new_uow, payments, started.period_end + MINUTE)  # No longer due then.
 
@@ -256,49 +234,11 @@ async def test_a_frozen_membership_books_nothing_in_its_window_and_renews_later(
     assert held.covers(held.studio, start + timedelta(days=10))
 
 
-async def pricier_monthly(new_uow: Uow) -> Plan:
-    with authenticated_as(MANAGER):
-        return await plans.create_plan(
-            new_uow(),
-            STUDIO,
-            "Premium",
-            "مميز",
-            PlanKind.MONTHLY_MEMBERSHIP,
-            "SAR",
-            60_000,
-            1500,
-            0,
-            0,
-        )
-
-
-async def switch(
-    new_uow: Uow,
-    payments: StripePayments,
-    buyer: Principal,
-    subscription: Subscription,
-    plan: Plan,
-    request_id: str,
-    moment: datetime,
-) -> Subscription:
-    with authenticated_as(buyer):
-        return await subscriptions.change_plan(
-            new_uow(),
-            payments,
-            subscription.member_id,
-            subscription.id,
-            plan.studio,
-            plan.id,
-            request_id,
-            clock=lambda: moment,
-        )
-
-
 async def test_an_upgrade_charges_the_prorated_difference_once(
     new_uow: Uow, payments: StripePayments, stripe_api_base: str
 ) -> None:
     buyer, started = await subscribed(new_uow, payments, stripe_api_base)
-    premium = await pricier_monthly(new_uow)
+    premium = await a_premium_plan(new_uow)
     midway = started.period_start + (started.period_end - started.period_start) / 2
 
     upgraded = await switch(new_uow, payments, buyer, started, premium, "up-1", midway)
@@ -322,7 +262,7 @@ async def test_a_downgrade_waits_for_the_next_renewal(
     new_uow: Uow, payments: StripePayments, stripe_api_base: str
 ) -> None:
     buyer = member()
-    premium = await pricier_monthly(new_uow)
+    premium = await a_premium_plan(new_uow)
     await buy(new_uow, payments, buyer, premium, tokenized_card(stripe_api_base, CARD_OK))
     started = await current(new_uow, buyer)
     basic = await a_plan(new_uow, PlanKind.MONTHLY_MEMBERSHIP)
@@ -454,10 +394,9 @@ async def add_member(
         return await subscriptions.add_family_member(
             new_uow(),
             payments,
-            subscription.member_id,
-            subscription.id,
-            uuid.UUID(family.user_id),
-            request_id,
+            AddFamilyMember(
+                subscription.member_id, subscription.id, uuid.UUID(family.user_id), request_id
+            ),
             clock=lambda: moment,
         )
 

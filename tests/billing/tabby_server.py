@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from billing.stalls import Stall
 from stride.platform.local.ports import free_port
 from stride.platform.testing.http import serving
 
@@ -46,6 +47,7 @@ class TabbyServer:
     def __init__(self) -> None:
         self.payments: dict[str, TabbyPayment] = {}
         self.port = free_port()
+        self.stall = Stall()  # Holds the API requests about given payments, when asked to.
         self.app = web.Application(middlewares=[self._authorized])
         self.app.add_routes(
             [
@@ -72,6 +74,7 @@ class TabbyServer:
             and request.headers.get("authorization") != f"Bearer {SECRET_KEY}"
         ):
             return web.json_response({"error": "unauthorized"}, status=401)
+        await self.stall.check(request.path)
         response: web.StreamResponse = await handler(request)
         return response
 
@@ -114,11 +117,18 @@ class TabbyServer:
 
     async def _refund(self, request: web.Request) -> web.Response:
         found = self.payments[request.match_info["id"]]
-        amount = Decimal((await request.json())["amount"])
+        body = await request.json()
+        amount = Decimal(body["amount"])
         refunded = sum((Decimal(r["amount"]) for r in found.refunds), Decimal(0))
         if found.status != "CLOSED" or amount + refunded > found.amount:
             return web.json_response({"error": "cannot refund"}, status=400)
-        found.refunds.append({"id": str(uuid.uuid4()), "amount": f"{amount:.2f}"})
+        found.refunds.append(
+            {
+                "id": str(uuid.uuid4()),
+                "amount": f"{amount:.2f}",
+                "reference_id": str(body.get("reference_id", "")),
+            }
+        )
         return web.json_response(found.export())
 
     async def _decide(self, request: web.Request) -> web.Response:

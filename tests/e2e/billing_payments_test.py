@@ -398,3 +398,27 @@ async def test_invoices_receipts_and_cards_are_the_member_s_own(
 
 def _rfc3339(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
+
+
+async def test_a_studio_s_fees_are_patched_field_by_field_over_rest(edge: Edge, shop: Shop) -> None:
+    fees = f"{edge.base_url}/v1/{shop.pack.split('/plans/')[0]}/fees"
+    both = {
+        "lateCancelFee": {"currencyCode": "SAR", "amountMinor": "5000"},
+        "noShowFee": {"currencyCode": "SAR", "amountMinor": "10000"},
+        "vatRateBasisPoints": 1500,
+    }
+    replaced = await call("PATCH", fees, both, **shop.admin)
+    patched = await call(
+        "PATCH",
+        f"{fees}?updateMask=noShowFee",
+        {"noShowFee": {"currencyCode": "SAR", "amountMinor": "20000"}},
+        **shop.admin,
+    )
+    unknown = await call("PATCH", f"{fees}?updateMask=name", both, **shop.admin)
+    got = await call("GET", fees, **shop.admin)
+
+    assert (replaced.status, patched.status) == (200, 200), (replaced.body, patched.body)
+    assert got.body["lateCancelFee"]["amountMinor"] == "5000"
+    assert got.body["noShowFee"]["amountMinor"] == "20000"
+    assert got.body["vatRateBasisPoints"] == 1500
+    assert unknown.status == 400

@@ -6,32 +6,50 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, time, timedelta
 from functools import partial
+from typing import cast
 from zoneinfo import ZoneInfo
 
+import grpc
 import pytest
 import pytest_asyncio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from stride.billing.domain.entitlements import Kind
+from stride.billing.domain.entitlements import HoldState, Kind
 from stride.billing.main import MIGRATIONS as BILLING_MIGRATIONS
 from stride.billing.service_layer import handlers as billing
+from stride.billing.service_layer.commands import GrantEntitlement, HoldCredit
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
 from stride.events.v1.envelope_pb2 import Envelope
 from stride.platform.auth import Principal, authenticated_as
 from stride.platform.db.engine import create_engine, drop_database, ensure_database, session_factory
 from stride.platform.db.migrations.runner import run_migrations
-from stride.platform.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from stride.platform.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    Unavailable,
+)
+from stride.platform.events.live import LiveEvents
 from stride.scheduling.domain.availability import validate_availability
-from stride.scheduling.domain.model import Booking, BookingPolicy, BookingState, ClassSession
+from stride.scheduling.domain.model import (
+    Booking,
+    BookingPolicy,
+    BookingState,
+    ClassSession,
+    booking_id,
+)
+from stride.scheduling.entrypoints.grpc_servicer import SchedulingServicer
 from stride.scheduling.events.v1.events_pb2 import BookingChanged, ClassChanged
 from stride.scheduling.main import MIGRATIONS
 from stride.scheduling.service_layer import attendance, handlers
 from stride.scheduling.service_layer.unit_of_work import SchedulingUnitOfWork
+from stride.scheduling.v1 import scheduling_service_pb2 as pb
 
 ADMIN = Principal(user_id=str(uuid.uuid4()), roles=frozenset({"admin"}))
 ENTITLEMENTS: list[BillingInProcess] = []  # Set by the autouse fixture below.
@@ -62,12 +80,14 @@ class BillingInProcess:
             async with uow:
                 await billing.grant(
                     uow,
-                    member,
-                    Kind.CLASS_PACK,
-                    "",
-                    50,
-                    None,
-                    datetime.now(UTC) + timedelta(days=90),
+                    GrantEntitlement(
+                        member,
+                        Kind.CLASS_PACK,
+                        "",
+                        50,
+                        None,
+                        datetime.now(UTC) + timedelta(days=90),
+                    ),
                 )
                 await uow.commit()
         self._entitled.add(member)
@@ -75,11 +95,13 @@ class BillingInProcess:
     async def hold(self, booking: Booking) -> None:
         await billing.hold_credit(
             self._new_uow(),
-            booking.member_id,
-            booking.resource_name,
-            booking.id,
-            f"studios/{booking.studio}",
-            booking.class_start,
+            HoldCredit(
+                booking.member_id,
+                booking.resource_name,
+                booking.id,
+                f"studios/{booking.studio}",
+                booking.class_start,
+            ),
         )
 
     async def release(self, booking: Booking) -> None:
@@ -116,17 +138,31 @@ async def book(
     member: uuid.UUID,
     session: ClassSession,
     spot: str | None = None,
+    *,
+    entitled: bool = True,
 ) -> Booking:
     entitlements = ENTITLEMENTS[0]
-    await entitlements.entitle(member)
-    with authenticated_as(Principal(user_id=str(member), roles=frozenset({"member"}))):
-        uow = new_uow()
+    if entitled:
+        await entitlements.entitle(member)
+    uow = new_uow()
+
+    async def committed(decide: Callable[[], Awaitable[Booking]]) -> Booking:
         async with uow:
-            booking = await handlers.book(
-                uow, entitlements, member, session.studio, session.id, spot=spot
-            )
+            booking = await decide()
             await uow.commit()
         return booking
+
+    with authenticated_as(Principal(user_id=str(member), roles=frozenset({"member"}))):
+        return await handlers.book(
+            uow,
+            entitlements,
+            member,
+            session.studio,
+            session.id,
+            booking_id(member, ""),
+            committed,
+            spot=spot,
+        )
 
 
 async def cancel(new_uow: partial[SchedulingUnitOfWork], booking: Booking) -> Booking:
@@ -454,11 +490,8 @@ async def test_a_member_without_credits_cannot_book_and_a_refused_booking_gives_
 ) -> None:
     session = await a_class(new_uow, 5)
     nobody = uuid.uuid4()
-    with authenticated_as(Principal(user_id=str(nobody), roles=frozenset({"member"}))):
-        uow = new_uow()
-        async with uow:
-            with pytest.raises(FailedPrecondition, match="NO_ENTITLEMENT"):
-                await handlers.book(uow, entitlements, nobody, session.studio, session.id)
+    with pytest.raises(FailedPrecondition, match="NO_ENTITLEMENT"):
+        await book(new_uow, nobody, session, entitled=False)
     member = uuid.uuid4()
     await book(new_uow, member, session)
     with pytest.raises(AlreadyExists):
@@ -466,6 +499,56 @@ async def test_a_member_without_credits_cannot_book_and_a_refused_booking_gives_
     with authenticated_as(Principal(user_id=str(member), roles=frozenset({"member"}))):
         (pack,) = await billing.list_entitlements(entitlements._new_uow(), member, 0, 10)
     assert pack.credits_remaining == 49  # The refused second booking's hold was given back.
+
+
+class AnswerLost:
+    """Billing holds the credit, but its answer is lost once on the way back (a timeout, or
+    Scheduling dying before the booking commits)."""
+
+    def __init__(self, billing: BillingInProcess) -> None:
+        self._billing = billing
+        self._lost = False
+
+    async def hold(self, booking: Booking) -> None:
+        await self._billing.hold(booking)
+        if not self._lost:
+            self._lost = True
+            raise Unavailable("BILLING_UNAVAILABLE")
+
+    async def release(self, booking: Booking) -> None:
+        await self._billing.release(booking)
+
+
+async def test_a_retry_after_a_failure_between_hold_and_booking_books_once_on_one_hold(
+    new_uow: partial[SchedulingUnitOfWork], entitlements: BillingInProcess
+) -> None:
+    session = await a_class(new_uow, 5)
+    member = uuid.uuid4()
+    await entitlements.entitle(member)
+    unused = LiveEvents("nats://127.0.0.1:1", "unused", "scheduling")  # Bookings don't listen.
+    servicer = SchedulingServicer(new_uow, b"k" * 32, unused, AnswerLost(entitlements))
+    request = pb.CreateBookingRequest(
+        parent=f"users/{member}",
+        booking=pb.Booking(class_session=session.resource_name),
+        request_id="tap-1",
+    )
+    context = cast(grpc.aio.ServicerContext, None)  # Not read by CreateBooking.
+    with authenticated_as(Principal(user_id=str(member), roles=frozenset({"member"}))):
+        with pytest.raises(Unavailable):
+            await servicer.CreateBooking(request, context)
+        booked = await servicer.CreateBooking(request, context)
+        replayed = await servicer.CreateBooking(request, context)
+        (pack,) = await billing.list_entitlements(entitlements._new_uow(), member, 0, 10)
+    billing_uow = entitlements._new_uow()
+    async with billing_uow:
+        hold = await billing_uow.entitlements.hold(booking_id(member, "tap-1"))
+
+    (stored,) = await bookings_of(new_uow, [member])
+    assert replayed == booked
+    assert (booked.name, stored.id) == (stored.resource_name, booking_id(member, "tap-1"))
+    assert hold is not None
+    assert hold.state is HoldState.HELD
+    assert pack.credits_remaining == 49  # One credit held, by the one hold.
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))

@@ -4,7 +4,7 @@ Postgres (DATABASE_URL or an embedded server), NATS with JetStream (NATS_URL or 
 server), localstripe standing in for Stripe (its webhooks come back through Envoy, signed),
 local FCM, SMTP and Twilio servers that keep every push, email and text in `<data>/outbox/`,
 every service of the catalog, and Envoy in front, all under one data directory so a restart
-keeps the data (localstripe keeps its own only while it runs). Ctrl-C stops everything,
+keeps the data (localstripe's customers, cards and payments too). Ctrl-C stops everything,
 services first so they drain.
 """
 
@@ -144,8 +144,11 @@ class LocalPayments:
             pass
 
 
-def start_stripe(data: Path, port: int, stack: ExitStack) -> LocalPayments:
-    emulator = LocalStripe(data / "logs", port)
+def start_stripe(data: Path, port: int, stack: ExitStack, *, durable: bool = True) -> LocalPayments:
+    """localstripe, keeping its store under `data` across restarts if `durable`: Billing's
+    database remembers the Stripe customers it made."""
+    store = data / "stripe" / "store.pickle" if durable else None
+    emulator = LocalStripe(data / "logs", port, store)
     emulator.start()
     stack.callback(emulator.stop)
     return LocalPayments(emulator.api_base, f"whsec_{secrets.token_hex(16)}")

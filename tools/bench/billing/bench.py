@@ -31,8 +31,9 @@ from typing import Any
 import stripe
 
 from stack.up import STRIPE_API_KEY, start_postgres, start_stripe
-from stride.billing.adapters.stripe_payments import PaymentOutcome, StripePayments
+from stride.billing.adapters.stripe_payments import StripePayments
 from stride.billing.adapters.tables import EntitlementRecord, PaymentCustomerRecord
+from stride.billing.domain.payments import PaymentOutcome
 from stride.billing.domain.plans import Plan, PlanKind
 from stride.billing.domain.purchases import PurchaseState
 from stride.billing.domain.subscriptions import Subscription, start_subscription
@@ -187,13 +188,13 @@ async def bench(server_url: str, api_base: str, args: argparse.Namespace) -> Non
         baseline = await renew(
             "instant provider (baseline)", new_uow, InstantProvider(), first_due, args.workers
         )
-        stripe_run = await renew(
-            "localstripe",
-            new_uow,
-            StripePayments(STRIPE_API_KEY, api_base),
-            second_due,
-            args.workers,
-        )
+        stripe_payments = StripePayments(STRIPE_API_KEY, api_base)
+        try:
+            stripe_run = await renew(
+                "localstripe", new_uow, stripe_payments, second_due, args.workers
+            )
+        finally:
+            await stripe_payments.close()
         print(baseline.line())
         print(stripe_run.line())
         print(f"localstripe ÷ baseline throughput: {stripe_run.rate / baseline.rate:.2f}")
@@ -208,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         data = Path(scratch)
         data.chmod(0o755)
         server_url = start_postgres(data, free_port(), stack)
-        payments = start_stripe(data, free_port(), stack)
+        payments = start_stripe(data, free_port(), stack, durable=False)
         print(f"{args.subscriptions} memberships due at once, {args.workers} renewers")
         asyncio.run(bench(server_url, payments.api_base, args))
     return 0

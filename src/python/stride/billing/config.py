@@ -23,8 +23,11 @@ class BillingSettings(ServiceSettings):
     financing_secret_key: SecretStr = SecretStr("")
     financing_merchant_code: str = ""
     financing_return_url: str = "stride://purchases/financing"
-    # How often the renewer looks for subscriptions due (several replicas may run it).
+    # How often the renewer looks for subscriptions due, and refunds left pending are
+    # completed (several replicas may run both).
     renew_every_seconds: float = Field(default=60.0, gt=0)
+    # How often late-cancel and no-show fees recorded since are charged.
+    collect_fees_every_seconds: float = Field(default=15.0, gt=0)
     # A TrueType font with Arabic and Latin letters for PDF receipts; unset, DejaVu Sans from
     # the installed matplotlib wheel.
     receipt_font: Path | None = None

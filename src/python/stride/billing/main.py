@@ -10,7 +10,7 @@ from stride.billing.adapters.stripe_payments import StripePayments, StripeWebhoo
 from stride.billing.adapters.tabby_financing import TabbyFinancing
 from stride.billing.config import BillingSettings
 from stride.billing.entrypoints.grpc_servicer import BillingServicer
-from stride.billing.service_layer import fees, handlers, subscriptions
+from stride.billing.service_layer import fees, handlers, purchases, subscriptions
 from stride.billing.service_layer.unit_of_work import SOURCE, BillingUnitOfWork
 from stride.billing.v1 import billing_service_pb2_grpc as pb_grpc
 from stride.platform.grpc.server import GrpcApp, ServiceRegistration
@@ -25,6 +25,18 @@ async def renew_subscriptions(
     new_uow: partial[BillingUnitOfWork], payments: StripePayments
 ) -> None:
     await subscriptions.renew_due(new_uow, payments)
+
+
+async def complete_refunds(
+    new_uow: partial[BillingUnitOfWork],
+    payments: StripePayments,
+    financing_provider: TabbyFinancing | None,
+) -> None:
+    await purchases.complete_refunds(new_uow, payments, financing_provider)
+
+
+async def collect_fees(new_uow: partial[BillingUnitOfWork], payments: StripePayments) -> None:
+    await fees.collect_fees(new_uow, payments)
 
 
 def financing(settings: BillingSettings) -> TabbyFinancing | None:
@@ -49,10 +61,11 @@ async def build_app(settings: BillingSettings) -> GrpcApp:
         durable_name="billing-release-on-cancel",
     )
     payments = StripePayments(settings.stripe_api_key.get_secret_value(), settings.stripe_api_base)
+    financing_provider = financing(settings)
     fee_consumers = [
         base.consumer(
             new_uow,
-            partial(fees.charge_fee, payments=payments),
+            fees.record_fee,
             source="scheduling",
             event_type=event_type,
             durable_name=f"billing-fees-{event_type.split('.')[2]}",
@@ -64,6 +77,16 @@ async def build_app(settings: BillingSettings) -> GrpcApp:
         settings.renew_every_seconds,
         partial(renew_subscriptions, new_uow, payments),
     )
+    refunder = Periodic(
+        "complete-refunds",
+        settings.renew_every_seconds,
+        partial(complete_refunds, new_uow, payments, financing_provider),
+    )
+    fee_collector = Periodic(
+        "collect-fees",
+        settings.collect_fees_every_seconds,
+        partial(collect_fees, new_uow, payments),
+    )
     return GrpcApp(
         settings=settings,
         services=[
@@ -73,7 +96,7 @@ async def build_app(settings: BillingSettings) -> GrpcApp:
                 BillingServicer(
                     new_uow,
                     payments,
-                    financing(settings),
+                    financing_provider,
                     StripeWebhooks(
                         settings.stripe_webhook_secret.get_secret_value(),
                         settings.stripe_webhook_tolerance_seconds,
@@ -87,12 +110,17 @@ async def build_app(settings: BillingSettings) -> GrpcApp:
             releases.start,
             *(consumer.start for consumer in fee_consumers),
             renewer.start,
+            refunder.start,
+            fee_collector.start,
         ],
         on_stop=[
+            payments.close,  # Last: the hooks run in reverse, and the renewer charges till then.
             *base.on_stop,
             releases.stop,
             *(consumer.stop for consumer in fee_consumers),
             renewer.stop,
+            refunder.stop,
+            fee_collector.stop,
         ],
     )
 

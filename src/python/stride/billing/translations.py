@@ -193,9 +193,22 @@ CATALOG.register(
             "en": "Your card was declined for the upgrade; your plan is unchanged.",
             "ar": "رُفضت بطاقتك لعملية الترقية؛ لم تتغير خطتك.",
         },
+        "subscription.payment_in_progress": {
+            "en": "A payment for this membership is being processed. Try again in a moment.",
+            "ar": "تجري معالجة دفعة لهذه العضوية. حاول مرة أخرى بعد قليل.",
+        },
         "subscription.cancelled": {
             "en": "This subscription is already cancelled.",
             "ar": "هذا الاشتراك ملغى بالفعل.",
+        },
+        "payment.in_progress": {
+            "en": "This payment is already being processed. Try again in a moment.",
+            "ar": "تجري معالجة هذه العملية بالفعل. حاول مرة أخرى بعد قليل.",
+        },
+        "payment.saved_card_gone": {
+            "en": "Your saved card is no longer on file. Add a card to your membership, then "
+            "try again.",
+            "ar": "لم تعد بطاقتك المحفوظة مسجلة لدينا. أضف بطاقة إلى عضويتك ثم حاول مرة أخرى.",
         },
         "payments.unavailable": {
             "en": "Payments are unavailable right now. Try again in a moment; you will not be "
@@ -209,6 +222,10 @@ CATALOG.register(
         "refund.already_refunded": {
             "en": "This purchase is already refunded in full.",
             "ar": "تم استرداد مبلغ عملية الشراء هذه بالكامل.",
+        },
+        "refund.in_progress": {
+            "en": "The rest of this purchase is being refunded. Try again in a moment.",
+            "ar": "تجري إعادة المبلغ المتبقي من عملية الشراء هذه. حاول مرة أخرى بعد قليل.",
         },
         "refund.refused": {
             "en": "The payment provider refused this refund.",

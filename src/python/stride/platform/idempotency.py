@@ -20,9 +20,7 @@ from sqlmodel import Field, SQLModel
 
 from stride.platform.db.uow import UnitOfWork
 from stride.platform.errors import Aborted, FieldViolation, InvalidArgument
-
-REQUEST_ID_FIELD = "request_id"
-MAX_REQUEST_ID_LENGTH = 128
+from stride.platform.request_ids import MAX_REQUEST_ID_LENGTH, REQUEST_ID_FIELD
 
 
 class IdempotencyRecord(SQLModel, table=True):
@@ -70,10 +68,7 @@ async def idempotent(
 
     Without a request id the mutation simply runs (the id is optional in AIP-155).
     """
-    if len(request_id) > MAX_REQUEST_ID_LENGTH:
-        raise InvalidArgument(
-            [FieldViolation(REQUEST_ID_FIELD, "field.too_long", {"max": MAX_REQUEST_ID_LENGTH})]
-        )
+    _check_length(request_id)
     print_ = fingerprint(request)
     async with uow:
         if request_id:
@@ -104,6 +99,32 @@ async def idempotent(
             # A concurrent attempt with the same id committed first; the client's retry gets it.
             raise Aborted("REQUEST_IN_PROGRESS") from error
     return response
+
+
+async def replay(
+    uow: UnitOfWork,
+    method: str,
+    request: Message,
+    request_id: str,
+    response_type: type[ResponseT],
+) -> ResponseT | None:
+    """The response an earlier attempt with this request id stored, read in a short
+    transaction; None if there is none yet (or no request id). For a mutation that calls
+    another service first: look here, make the call with no transaction open, then run the
+    mutation through `idempotent`, which looks again under the request id's lock."""
+    if not request_id:
+        return None
+    _check_length(request_id)
+    async with uow:
+        stored = await lookup(uow.session, method, request_id, fingerprint(request))
+    return response_type.FromString(stored) if stored is not None else None
+
+
+def _check_length(request_id: str) -> None:
+    if len(request_id) > MAX_REQUEST_ID_LENGTH:
+        raise InvalidArgument(
+            [FieldViolation(REQUEST_ID_FIELD, "field.too_long", {"max": MAX_REQUEST_ID_LENGTH})]
+        )
 
 
 async def purge_expired(session: AsyncSession, older_than: timedelta) -> int:

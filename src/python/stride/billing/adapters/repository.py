@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, exists, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col, func, select
 
+from stride.billing.adapters.claims import claim_oldest
 from stride.billing.adapters.tables import (
     EntitlementRecord,
     HoldRecord,
@@ -22,29 +23,20 @@ from stride.billing.adapters.tables import (
     RefundRecord,
     StripeEventRecord,
     SubscriptionAddOnRecord,
+    SubscriptionChargeRecord,
     SubscriptionRecord,
 )
-from stride.billing.domain.entitlements import Entitlement, Kind
+from stride.billing.domain.entitlements import Entitlement, Hold, HoldState, Kind
+from stride.billing.domain.money import Line
 from stride.billing.domain.plans import Plan, PlanKind
-from stride.billing.domain.purchases import Purchase, PurchaseState, Refund
-from stride.billing.domain.subscriptions import AddOn, Subscription, SubscriptionState
-
-HELD, RELEASED = "held", "released"
-
-
-@dataclass(frozen=True)
-class Hold:
-    id: uuid.UUID
-    member_id: uuid.UUID
-    booking: str
-    studio: str
-    class_start: datetime
-    entitlement_id: uuid.UUID
-    state: str
-
-    @property
-    def resource_name(self) -> str:
-        return f"users/{self.member_id}/holds/{self.id}"
+from stride.billing.domain.purchases import Purchase, PurchaseState, Refund, RefundState
+from stride.billing.domain.subscriptions import (
+    AddOn,
+    ChargePurpose,
+    Subscription,
+    SubscriptionCharge,
+    SubscriptionState,
+)
 
 
 class PlanRepository:
@@ -188,7 +180,7 @@ class EntitlementRepository:
                 studio=hold.studio,
                 class_start=hold.class_start,
                 entitlement_id=hold.entitlement_id,
-                state=hold.state,
+                state=hold.state.value,
                 created_at=now,
             )
         )
@@ -198,7 +190,7 @@ class EntitlementRepository:
         await self._db.execute(
             update(HoldRecord)
             .where(col(HoldRecord.id) == hold_id)
-            .values(state=RELEASED, released_at=now)
+            .values(state=HoldState.RELEASED.value, released_at=now)
         )
 
 
@@ -225,7 +217,7 @@ def _to_hold(record: HoldRecord) -> Hold:
         studio=record.studio,
         class_start=record.class_start,
         entitlement_id=record.entitlement_id,
-        state=record.state,
+        state=HoldState(record.state),
     )
 
 
@@ -251,6 +243,24 @@ class PaymentRepository:
         )
         return str(kept.scalar_one())
 
+    async def replace_customer(self, member_id: uuid.UUID, gone: str, new: str) -> str:
+        """Records `new` as the member's customer in place of `gone`; if a concurrent request
+        replaced it first, that replacement stays and is returned."""
+        await self._db.execute(
+            update(PaymentCustomerRecord)
+            .where(
+                col(PaymentCustomerRecord.member_id) == member_id,
+                col(PaymentCustomerRecord.customer) == gone,
+            )
+            .values(customer=new)
+        )
+        kept = await self._db.execute(
+            select(PaymentCustomerRecord.customer).where(
+                PaymentCustomerRecord.member_id == member_id
+            )
+        )
+        return str(kept.scalar_one())  # Customers are replaced, never deleted.
+
     async def open_purchase(self, purchase: Purchase) -> Purchase:
         """The purchase with this id, locked: stored as given unless it exists already (the
         attempt a retry repeats, or a webhook that came first)."""
@@ -275,6 +285,17 @@ class PaymentRepository:
             raise LookupError(f"purchase {purchase.id} vanished")
         return stored
 
+    async def end_attempt(self, purchase_id: uuid.UUID, claimed_until: datetime) -> None:
+        """Ends an attempt's claim on a purchase, unless another attempt has claimed it since."""
+        await self._db.execute(
+            update(PurchaseRecord)
+            .where(
+                col(PurchaseRecord.id) == purchase_id,
+                col(PurchaseRecord.attempt_until) == claimed_until,
+            )
+            .values(attempt_until=None)
+        )
+
     async def purchase(self, purchase_id: uuid.UUID, *, lock: bool = False) -> Purchase | None:
         query = select(PurchaseRecord, PlanRecord).join(
             PlanRecord, col(PlanRecord.id) == col(PurchaseRecord.plan_id)
@@ -295,13 +316,16 @@ class PaymentRepository:
                 failure_code=purchase.failure_code,
                 entitlement_id=purchase.entitlement_id,
                 refunded_minor=purchase.refunded_minor,
+                payment_method=purchase.payment_method,
                 financing_payment=purchase.financing_payment,
                 financing_url=purchase.financing_url,
+                attempt_until=purchase.attempt_until,
                 updated_at=now,
             )
         )
 
     async def refund(self, refund_id: uuid.UUID) -> Refund | None:
+        """A refund; the caller locks its purchase first, which serializes its refunds."""
         record = await self._db.get(RefundRecord, refund_id)
         if record is None:
             return None
@@ -315,7 +339,19 @@ class PaymentRepository:
             refunded_by=record.refunded_by,
             created=record.created_at,
             provider_refund=record.provider_refund,
+            state=RefundState(record.state),
+            attempt_until=record.attempt_until,
         )
+
+    async def pending_refunds(self, purchase_id: uuid.UUID) -> int:
+        """How much of a purchase is being refunded right now."""
+        pending = await self._db.execute(
+            select(func.coalesce(func.sum(RefundRecord.amount_minor), 0)).where(
+                RefundRecord.purchase_id == purchase_id,
+                RefundRecord.state == RefundState.PENDING.value,
+            )
+        )
+        return int(pending.scalar_one())
 
     async def add_refund(self, refund: Refund) -> None:
         self._db.add(
@@ -328,10 +364,59 @@ class PaymentRepository:
                 reason=refund.reason,
                 refunded_by=refund.refunded_by,
                 provider_refund=refund.provider_refund,
+                state=refund.state.value,
+                attempt_until=refund.attempt_until,
                 created_at=refund.created,
             )
         )
         await self._db.flush()
+
+    async def save_refund(self, refund: Refund) -> None:
+        await self._db.execute(
+            update(RefundRecord)
+            .where(col(RefundRecord.id) == refund.id)
+            .values(
+                state=refund.state.value,
+                provider_refund=refund.provider_refund,
+                attempt_until=refund.attempt_until,
+            )
+        )
+
+    async def claim_stale_refund(self, now: datetime, until: datetime) -> Refund | None:
+        """A pending refund no attempt is working on (released, or its claim ran out), claimed
+        until `until`; refunds another worker is taking are skipped."""
+        record = await claim_oldest(
+            self._db,
+            RefundRecord,
+            (col(RefundRecord.state) == RefundState.PENDING.value)
+            & (
+                col(RefundRecord.attempt_until).is_(None) | (col(RefundRecord.attempt_until) <= now)
+            ),
+            col(RefundRecord.created_at),
+            "attempt_until",
+            until,
+        )
+        return await self.refund(record.id) if record else None
+
+    async def end_refund_attempt(self, refund_id: uuid.UUID, claimed_until: datetime) -> None:
+        """Ends an attempt's claim on a refund, unless another attempt has claimed it since."""
+        await self._db.execute(
+            update(RefundRecord)
+            .where(
+                col(RefundRecord.id) == refund_id,
+                col(RefundRecord.attempt_until) == claimed_until,
+            )
+            .values(attempt_until=None)
+        )
+
+    async def drop_refund(self, refund_id: uuid.UUID) -> None:
+        """Forgets a pending refund the provider refused: nothing was given back."""
+        await self._db.execute(
+            delete(RefundRecord).where(
+                col(RefundRecord.id) == refund_id,
+                col(RefundRecord.state) == RefundState.PENDING.value,
+            )
+        )
 
     async def first_sight_of_event(self, event_id: str, event_type: str, now: datetime) -> bool:
         """Records a Stripe event as handled; False if it was already. A concurrent delivery
@@ -360,6 +445,7 @@ def _to_purchase(record: PurchaseRecord, plan: Plan) -> Purchase:
         financing_payment=record.financing_payment,
         financing_url=record.financing_url,
         trial_days=record.trial_days,
+        attempt_until=record.attempt_until,
     )
 
 
@@ -397,31 +483,121 @@ class SubscriptionRepository:
         )
         return await self._with_add_ons([_from_row(row) for row in rows.all()])
 
-    async def any_at_studio(self, member_id: uuid.UUID, studio: str) -> bool:
-        """Whether the member has ever had a membership at the studio. Holds a lock on the
-        question until commit, so two purchases at once cannot both see "never"."""
+    async def any_at_studio(self, member_id: uuid.UUID, studio: str, now: datetime) -> bool:
+        """Whether the member has ever had a membership at the studio, or is buying one there
+        right now (a purchase whose attempt is in flight). Holds a lock on the question until
+        commit, so two purchases at once cannot both see "never"."""
         await self._db.execute(
             select(func.pg_advisory_xact_lock(func.hashtextextended(f"{member_id}/{studio}", 0)))
         )
-        found = await self._db.execute(
+        subscribed = (
             select(SubscriptionRecord.id)
             .join(PlanRecord, col(PlanRecord.id) == col(SubscriptionRecord.plan_id))
             .where(SubscriptionRecord.member_id == member_id, PlanRecord.studio == studio)
-            .limit(1)
         )
+        buying = (
+            select(PurchaseRecord.id)
+            .join(PlanRecord, col(PlanRecord.id) == col(PurchaseRecord.plan_id))
+            .where(
+                PurchaseRecord.member_id == member_id,
+                PlanRecord.studio == studio,
+                col(PlanRecord.kind).in_(
+                    [PlanKind.MONTHLY_MEMBERSHIP.value, PlanKind.ANNUAL_MEMBERSHIP.value]
+                ),
+                col(PurchaseRecord.attempt_until) > now,
+            )
+        )
+        found = await self._db.execute(subscribed.union_all(buying).limit(1))
         return found.first() is not None
 
     async def claim_due(self, now: datetime, limit: int) -> list[Subscription]:
-        """Up to `limit` subscriptions due by `now`, locked for this transaction. Rows another
-        renewer holds are skipped, so renewers running side by side never take the same one."""
+        """Up to `limit` subscriptions due by `now` with no payment in flight (a charge of
+        their card, a refund of their first purchase), locked for this transaction. Rows
+        another renewer holds are skipped, so renewers running side by side never take the
+        same one."""
+        charging = exists().where(
+            col(SubscriptionChargeRecord.subscription_id) == col(SubscriptionRecord.id)
+        )
         rows = await self._db.execute(
             self._joined()
-            .where(col(SubscriptionRecord.next_attempt) <= now)
+            .where(
+                col(SubscriptionRecord.next_attempt) <= now,
+                ~charging,
+                ~_refunding(col(SubscriptionRecord.entitlement_id)),
+            )
             .order_by(col(SubscriptionRecord.next_attempt))
             .limit(limit)
             .with_for_update(of=SubscriptionRecord, skip_locked=True)
         )
         return await self._with_add_ons([_from_row(row) for row in rows.all()])
+
+    async def refund_in_flight(self, subscription: Subscription) -> bool:
+        """Whether the purchase that started the subscription is being refunded."""
+        found = await self._db.execute(select(_refunding(subscription.entitlement_id)))
+        return bool(found.scalar())
+
+    async def charge_in_flight(self, subscription_id: uuid.UUID) -> SubscriptionCharge | None:
+        record = (
+            await self._db.execute(
+                select(SubscriptionChargeRecord).where(
+                    SubscriptionChargeRecord.subscription_id == subscription_id
+                )
+            )
+        ).scalar_one_or_none()
+        return _to_charge(record) if record else None
+
+    async def reserve_charge(self, charge: SubscriptionCharge, now: datetime) -> None:
+        self._db.add(
+            SubscriptionChargeRecord(
+                key=charge.key,
+                subscription_id=charge.subscription_id,
+                member_id=charge.member_id,
+                purpose=charge.purpose.value,
+                customer=charge.customer,
+                payment_method=charge.payment_method,
+                currency=charge.currency,
+                lines=[
+                    {"key": item.description_key, "net": item.net_minor, "vat": item.vat_minor}
+                    for item in charge.lines
+                ],
+                source=charge.source,
+                target=charge.target,
+                claimed_until=charge.claimed_until,
+                created_at=now,
+            )
+        )
+        await self._db.flush()
+
+    async def claim_charge(self, key: str, until: datetime) -> None:
+        await self._db.execute(
+            update(SubscriptionChargeRecord)
+            .where(col(SubscriptionChargeRecord.key) == key)
+            .values(claimed_until=until)
+        )
+
+    async def claim_stale_charge(self, now: datetime, until: datetime) -> SubscriptionCharge | None:
+        """A charge whose attempt died (its claim ran out), claimed for a new attempt until
+        `until`; charges another renewer is taking are skipped."""
+        record = await claim_oldest(
+            self._db,
+            SubscriptionChargeRecord,
+            col(SubscriptionChargeRecord.claimed_until) <= now,
+            col(SubscriptionChargeRecord.claimed_until),
+            "claimed_until",
+            until,
+        )
+        return _to_charge(record) if record else None
+
+    async def release_charge(self, key: str, now: datetime) -> None:
+        """Lets another attempt take a charge at once (its answer did not come)."""
+        await self.claim_charge(key, now)
+
+    async def end_charge(self, key: str) -> bool:
+        """Removes a charge whose answer is applied; False if another attempt applied it."""
+        ended = await self._db.execute(
+            delete(SubscriptionChargeRecord).where(col(SubscriptionChargeRecord.key) == key)
+        )
+        return bool(ended.rowcount)  # type: ignore[attr-defined]
 
     async def add_add_on(self, subscription_id: uuid.UUID, add_on: AddOn, now: datetime) -> None:
         self._db.add(
@@ -471,6 +647,32 @@ class SubscriptionRepository:
 
 
 _PENDING_PLAN = aliased(PlanRecord)
+
+
+def _refunding(entitlement_id: Any) -> Any:
+    """Whether the purchase that granted this membership has a refund pending."""
+    return (
+        exists()
+        .where(col(RefundRecord.state) == RefundState.PENDING.value)
+        .where(col(PurchaseRecord.id) == col(RefundRecord.purchase_id))
+        .where(col(PurchaseRecord.entitlement_id) == entitlement_id)
+    )
+
+
+def _to_charge(record: SubscriptionChargeRecord) -> SubscriptionCharge:
+    return SubscriptionCharge(
+        key=record.key,
+        subscription_id=record.subscription_id,
+        member_id=record.member_id,
+        purpose=ChargePurpose(record.purpose),
+        customer=record.customer,
+        payment_method=record.payment_method,
+        currency=record.currency,
+        lines=tuple(Line(item["key"], item["net"], item["vat"]) for item in record.lines),
+        source=record.source,
+        target=record.target,
+        claimed_until=record.claimed_until,
+    )
 
 
 def _from_row(row: Any) -> Subscription:

@@ -27,7 +27,6 @@ _STATUSES = {
     "REJECTED": FinancingStatus.REJECTED,
     "EXPIRED": FinancingStatus.REJECTED,
 }
-_TIMEOUT = aiohttp.ClientTimeout(total=8)
 
 
 def decimal_amount(amount_minor: int, currency: str) -> str:
@@ -39,8 +38,17 @@ def decimal_amount(amount_minor: int, currency: str) -> str:
 class TabbyFinancing:
     name = "tabby"
 
-    def __init__(self, api_base: str, secret_key: str, merchant_code: str, return_url: str) -> None:
+    def __init__(
+        self,
+        api_base: str,
+        secret_key: str,
+        merchant_code: str,
+        return_url: str,
+        *,
+        timeout_seconds: float = 8,
+    ) -> None:
         self._base = api_base.rstrip("/")
+        self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._headers = {"authorization": f"Bearer {secret_key}"}
         self._merchant_code = merchant_code
         self._return_url = return_url
@@ -95,17 +103,21 @@ class TabbyFinancing:
     async def refund(
         self, payment_id: str, amount_minor: int, currency: str, reference: str
     ) -> str:
+        """Tabby takes no idempotency key: a refund already made under `reference` (by an
+        attempt whose answer was lost) is found on the payment instead of made again."""
+        payment = await self._call("GET", f"/api/v2/payments/{payment_id}")
+        if made := _refund_for(payment, reference):
+            return made
         refunded = await self._call(
             "POST",
             f"/api/v2/payments/{payment_id}/refunds",
             {"amount": decimal_amount(amount_minor, currency), "reference_id": reference},
         )
-        made = refunded.get("refunds") or [{}]  # The payment, with its refunds, newest last.
-        return str(made[-1].get("id", reference))
+        return _refund_for(refunded, reference) or reference
 
     async def _call(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
         try:
-            async with aiohttp.ClientSession(timeout=_TIMEOUT) as http, http.request(
+            async with aiohttp.ClientSession(timeout=self._timeout) as http, http.request(
                 method, self._base + path, json=body, headers=self._headers
             ) as reply:
                 if reply.status >= 500:
@@ -116,3 +128,9 @@ class TabbyFinancing:
                 return answer
         except (aiohttp.ClientError, TimeoutError) as error:
             raise Unavailable("FINANCING_UNAVAILABLE", "financing.unavailable") from error
+
+
+def _refund_for(payment: dict[str, Any], reference: str) -> str:
+    """The id of the payment's refund made under `reference`, or ""."""
+    refunds = payment.get("refunds") or []
+    return next((str(r["id"]) for r in refunds if r.get("reference_id") == reference), "")

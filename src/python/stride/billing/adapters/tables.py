@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, CheckConstraint, Column, DateTime, Integer, String
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 
@@ -103,6 +105,10 @@ class PurchaseRecord(SQLModel, table=True):
     financing_payment: str = Field(default="", max_length=128)  # A BNPL partner's payment id.
     financing_url: str = Field(default="", max_length=2048)  # Where the member approves it.
     trial_days: int = 0  # A membership's free trial this purchase starts (nothing charged).
+    # While an attempt asks the provider: until when it keeps other attempts off.
+    attempt_until: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
@@ -141,6 +147,26 @@ class SubscriptionRecord(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
+class SubscriptionChargeRecord(SQLModel, table=True):
+    """A charge of a subscription's card in flight (one per subscription), deleted once its
+    answer is applied."""
+
+    __tablename__ = "subscription_charges"
+
+    key: str = Field(primary_key=True, max_length=255)  # Stripe's idempotency key.
+    subscription_id: uuid.UUID = Field(foreign_key="subscriptions.id", unique=True)
+    member_id: uuid.UUID
+    purpose: str = Field(max_length=16)
+    customer: str = Field(max_length=64)
+    payment_method: str = Field(max_length=255)
+    currency: str = Field(max_length=3)
+    lines: list[dict[str, Any]] = Field(sa_column=Column(JSONB, nullable=False))
+    source: str = Field(max_length=200)
+    target: uuid.UUID | None = Field(default=None)
+    claimed_until: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
 class SubscriptionAddOnRecord(SQLModel, table=True):
     """A family member on a membership, with the membership entitlement they hold."""
 
@@ -163,6 +189,10 @@ class RefundRecord(SQLModel, table=True):
     reason: str = Field(max_length=500)
     refunded_by: uuid.UUID
     provider_refund: str = Field(max_length=64)
+    state: str = Field(max_length=16)  # Pending until the provider answers.
+    attempt_until: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
@@ -228,6 +258,13 @@ class FeeRecord(SQLModel, table=True):
     kind: str = Field(max_length=16)
     currency: str = Field(max_length=3)
     amount_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
+    vat_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
     state: str = Field(max_length=16)
+    customer: str = Field(max_length=64)  # The card it is charged to, fixed when recorded.
+    payment_method: str = Field(max_length=255)
     payment_intent: str = Field(max_length=64)
+    # While an attempt charges it: until when it keeps other attempts off.
+    claimed_until: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -1,4 +1,4 @@
-"""Memberships and class packs, and which one a booking uses."""
+"""Memberships and class packs, which one a booking uses, and the hold it places on it."""
 
 from __future__ import annotations
 
@@ -91,3 +91,25 @@ def choose_entitlement(
     if packs:
         return min(packs, key=lambda e: (e.expire, str(e.id)))
     raise FailedPrecondition("NO_ENTITLEMENT", "entitlement.none")
+
+
+class HoldState(enum.Enum):
+    HELD = "held"
+    RELEASED = "released"  # The credit went back (a timely cancellation, a cancelled class).
+
+
+@dataclass(frozen=True)
+class Hold:
+    """What one booking uses: a class pack's credit, or a membership (which costs nothing)."""
+
+    id: uuid.UUID  # The booking's id: one hold per booking.
+    member_id: uuid.UUID
+    booking: str  # `users/{user}/bookings/{booking}`
+    studio: str
+    class_start: datetime
+    entitlement_id: uuid.UUID
+    state: HoldState
+
+    @property
+    def resource_name(self) -> str:
+        return f"users/{self.member_id}/holds/{self.id}"

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from stride.billing.domain.money import line
 from stride.billing.domain.plans import Plan
 from stride.platform.errors import FailedPrecondition, FieldViolation, InvalidArgument
-from stride.platform.idempotency import MAX_REQUEST_ID_LENGTH
+from stride.platform.request_ids import MAX_REQUEST_ID_LENGTH
 
 _PURCHASES = uuid.UUID("0b5c8a52-39a8-4d2e-9a55-5c0f8d1f3a61")
 _REFUNDS = uuid.UUID("5f0e3c1a-7d1b-4f0a-8e43-2b9d6a7c4e10")
@@ -57,6 +57,7 @@ class Purchase:
     financing_payment: str = ""  # Paid through a buy-now-pay-later partner instead of a card.
     financing_url: str = ""
     trial_days: int = 0  # Starts a membership's free trial: nothing is charged now.
+    attempt_until: datetime | None = None  # While an attempt asks the provider (see payments).
 
     @property
     def resource_name(self) -> str:
@@ -117,6 +118,11 @@ def _request_id_violations(request_id: str) -> list[FieldViolation]:
     return []
 
 
+class RefundState(enum.Enum):
+    PENDING = "pending"  # Reserved: its amount is spoken for while the provider is asked.
+    SUCCEEDED = "succeeded"
+
+
 @dataclass(frozen=True)
 class Refund:
     id: uuid.UUID
@@ -127,7 +133,9 @@ class Refund:
     reason: str
     refunded_by: uuid.UUID
     created: datetime
-    provider_refund: str = ""  # Stripe's `re_…`.
+    provider_refund: str = ""  # Stripe's `re_…`, or the financing partner's id.
+    state: RefundState = RefundState.PENDING
+    attempt_until: datetime | None = None  # While an attempt asks the provider.
 
     @property
     def resource_name(self) -> str:
@@ -144,15 +152,21 @@ def refund_id(purchase: uuid.UUID, request_id: str) -> uuid.UUID:
 
 
 def refund_amount(
-    purchase: Purchase, amount_minor: int | None, currency: str | None, reason: str
+    purchase: Purchase,
+    amount_minor: int | None,
+    currency: str | None,
+    reason: str,
+    pending_minor: int = 0,
 ) -> int:
-    """What a refund gives back: the amount asked for, or all that is not refunded yet. Never
-    more than was paid, in all."""
+    """What a refund gives back: the amount asked for, or all that is neither refunded nor
+    being refunded (`pending_minor`) yet. Never more than was paid, in all."""
     if purchase.state is not PurchaseState.SUCCEEDED or purchase.amount_minor == 0:
         raise FailedPrecondition("PURCHASE_NOT_PAID", "refund.not_paid")
-    remaining = purchase.amount_minor - purchase.refunded_minor
-    if remaining == 0:
+    if purchase.refunded_minor == purchase.amount_minor:
         raise FailedPrecondition("ALREADY_REFUNDED", "refund.already_refunded")
+    remaining = purchase.amount_minor - purchase.refunded_minor - pending_minor
+    if remaining == 0:
+        raise FailedPrecondition("REFUND_IN_PROGRESS", "refund.in_progress")
     violations = []
     if not reason.strip():
         violations.append(FieldViolation("reason", "field.required"))

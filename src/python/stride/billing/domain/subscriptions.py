@@ -10,6 +10,10 @@ Periods are counted from one anchor (the first period's start) so months never d
 classes in its window and pushes the period's end, and every later one, back by its length.
 Family members added to a membership (add-ons) have memberships of their own that follow it,
 paid by its holder: each renewal charges their add-on price too.
+
+A charge of a subscription's card (a renewal, an upgrade, a family member added) is reserved
+before the card is charged, with all it takes to repeat the charge identically and to apply
+it: one at a time per subscription, and nothing else changes the subscription meanwhile.
 """
 
 from __future__ import annotations
@@ -152,6 +156,41 @@ class Subscription:
         """Stripe's idempotency key for this renewal attempt: a renewer that runs twice, or
         crashes after charging, asks Stripe again with the same key and is not charged twice."""
         return f"subscription-{self.id}-period-{self.period_index + 1}-try-{self.failed_attempts}"
+
+
+class ChargePurpose(enum.Enum):
+    RENEWAL = "renewal"
+    PLAN_CHANGE = "plan_change"  # An upgrade: the prorated difference, now.
+    ADD_ON = "add_on"  # A family member added: their price for the rest of the period.
+
+
+@dataclass(frozen=True)
+class SubscriptionCharge:
+    """A charge of a subscription's card in flight. It keeps the idempotency key and the exact
+    parameters it was first sent with (Stripe refuses a key reused with others), so whoever
+    repeats it after an attempt died repeats it identically, and what to apply when it is
+    paid: the plan switched to or the family member added (`target`), and what the invoice
+    bills (`source`, after the subscription's name)."""
+
+    key: str
+    subscription_id: uuid.UUID
+    member_id: uuid.UUID  # The holder, whose card it is.
+    purpose: ChargePurpose
+    customer: str
+    payment_method: str
+    currency: str
+    lines: tuple[Line, ...]
+    source: str
+    target: uuid.UUID | None
+    claimed_until: datetime  # Until when the attempt that claimed it keeps others off.
+
+    @property
+    def subscription(self) -> str:
+        return f"users/{self.member_id}/subscriptions/{self.subscription_id}"
+
+    @property
+    def amount_minor(self) -> int:
+        return sum(item.total_minor for item in self.lines)
 
 
 def subscription_id(purchase_id: uuid.UUID) -> uuid.UUID:

@@ -1,15 +1,25 @@
-"""Late-cancel and no-show fees: studios set their prices; Billing charges them when Scheduling
-reports a late cancellation or a no-show of a booking made with a membership."""
+"""Late-cancel and no-show fees: studios set their prices; Billing records a fee when
+Scheduling reports a late cancellation or a no-show of a booking made with a membership, and
+charges it to the card on file shortly after (reserve, call, settle: see `domain.payments`)."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime
 
 from stride.billing.domain.entitlements import Kind
-from stride.billing.domain.fees import Fee, FeeKind, FeeState, StudioFees, fee_id, validate_fees
+from stride.billing.domain.fees import Fee, FeeKind, FeeState, StudioFees, fee_id, updated_fees
+from stride.billing.domain.payments import (
+    ATTEMPT_LEASE,
+    SAVED_CARD_GONE,
+    CustomerGone,
+    PaymentOutcome,
+)
 from stride.billing.domain.purchases import PurchaseState
 from stride.billing.events.v1 import events_pb2
+from stride.billing.service_layer.commands import UpdateFees
 from stride.billing.service_layer.handlers import STAFF
 from stride.billing.service_layer.invoices import issue_invoice
 from stride.billing.service_layer.payments import PAYMENT_FAILED, PAYMENT_SUCCEEDED, Charges
@@ -35,21 +45,22 @@ async def get_fees(uow: BillingUnitOfWork, studio: str) -> StudioFees:
     return prices
 
 
-async def set_fees(
-    uow: BillingUnitOfWork,
-    studio: str,
-    currency: str,
-    late_cancel_minor: int,
-    no_show_minor: int,
-    vat_rate_basis_points: int,
-    clock: Clock = utcnow,
+async def update_fees(
+    uow: BillingUnitOfWork, command: UpdateFees, clock: Clock = utcnow
 ) -> StudioFees:
-    manager = require_role_in_studio(f"studios/{studio}", *STAFF)
-    prices = validate_fees(
-        studio, currency, late_cancel_minor, no_show_minor, vat_rate_basis_points
-    )
+    """Changes the fees the command names; the studio's prices stay locked from reading them
+    to writing them, so two updates of different fees at once both take effect."""
+    manager = require_role_in_studio(f"studios/{command.studio}", *STAFF)
     now = clock()
     async with uow:
+        prices = updated_fees(
+            await uow.fees.prices(command.studio, lock=True),
+            command.studio,
+            command.currency,
+            command.late_cancel_minor,
+            command.no_show_minor,
+            command.vat_rate_basis_points,
+        )
         await uow.fees.set_prices(prices, now)
         await uow.audit.append(
             now,
@@ -57,24 +68,21 @@ async def set_fees(
             "fees.set",
             prices.resource_name,
             {
-                "currency": currency,
-                "late_cancel_minor": late_cancel_minor,
-                "no_show_minor": no_show_minor,
-                "vat_rate_basis_points": vat_rate_basis_points,
+                "currency": prices.currency,
+                "late_cancel_minor": prices.late_cancel_minor,
+                "no_show_minor": prices.no_show_minor,
+                "vat_rate_basis_points": prices.vat_rate_basis_points,
             },
         )
         await uow.commit()
     return prices
 
 
-async def charge_fee(
-    envelope: Envelope,
-    uow: BillingUnitOfWork,
-    payments: Charges,
-    clock: Clock = utcnow,
-) -> None:
+async def record_fee(envelope: Envelope, uow: BillingUnitOfWork, clock: Clock = utcnow) -> None:
     """Consumes a late cancellation or a no-show, in the consumer's unit of work (its inbox row
-    makes a redelivery a no-op; the fee's own id and Stripe's idempotency key back that up)."""
+    makes a redelivery a no-op; the fee's own id backs that up). The fee is recorded pending,
+    with the card on file it will be charged to; `collect_fees` charges it, outside any
+    transaction. Without a card it is unpaid at once."""
     changed = BookingChanged()
     envelope.data.Unpack(changed)
     member_id, booking_id = parse_uuid_ids(
@@ -93,6 +101,8 @@ async def charge_fee(
     lines = prices.lines(kind) if prices else ()
     if prices is None or not lines:
         return
+    customer = await uow.payments.customer(member_id)
+    card = await uow.fees.card_on_file(member_id)
     fee = Fee(
         fee_id(changed.booking, kind),
         member_id,
@@ -101,27 +111,53 @@ async def charge_fee(
         kind,
         prices.currency,
         sum(item.total_minor for item in lines),
+        sum(item.vat_minor for item in lines),
+        FeeState.PENDING if customer and card else FeeState.UNPAID,
+        customer or "",
+        card or "",
     )
-    now = clock()
-    if not await uow.fees.open(fee, now):
-        return
-    fee = await _collect(uow, payments, fee)
-    await uow.fees.settle(fee)
-    if fee.state is FeeState.PAID:
-        await issue_invoice(uow, member_id, studio, fee.currency, lines, fee.resource_name, now)
-        await uow.audit.append(
-            now,
-            "billing-fees",
-            "fee.charged",
-            fee.resource_name,
-            {
-                "booking": fee.booking,
-                "kind": kind.value,
-                "currency": fee.currency,
-                "amount_minor": fee.amount_minor,
-                "payment_intent": fee.payment_intent,
-            },
+    if await uow.fees.open(fee, clock()) and fee.state is FeeState.UNPAID:
+        _announce(uow, fee, PAYMENT_FAILED, "no_card_on_file")
+
+
+async def collect_fees(
+    new_uow: Callable[[], BillingUnitOfWork], payments: Charges, clock: Clock = utcnow
+) -> int:
+    """Charges every pending fee to the card it was recorded with; how many it settled. Each
+    is claimed in a short transaction (collectors side by side skip each other's), charged
+    with none open, and settled in another. If Stripe does not answer, the fee stays claimed
+    until the claim runs out and a later run charges it again with the same idempotency key,
+    so it is paid once."""
+    collected = 0
+    while await _collect_next(new_uow(), payments, clock()):
+        collected += 1
+    return collected
+
+
+async def _collect_next(uow: BillingUnitOfWork, payments: Charges, now: datetime) -> bool:
+    async with uow:
+        claimed = await uow.fees.claim_pending(now, now + ATTEMPT_LEASE)
+        if claimed is None:
+            return False
+        await uow.commit()
+    try:
+        outcome = await payments.charge(
+            claimed.customer,
+            claimed.payment_method,
+            claimed.amount_minor,
+            claimed.currency,
+            claimed.idempotency_key,
+            {"fee": claimed.resource_name},
+            off_session=True,
         )
+    except CustomerGone:  # No card on file any more: the studio collects it.
+        outcome = PaymentOutcome(PurchaseState.FAILED, failure_code=SAVED_CARD_GONE)
+    async with uow:
+        fee = await uow.fees.pending(claimed.id)
+        if fee is not None:  # Else an attempt that outlived its claim settled it first.
+            await _settle(uow, fee, outcome, now)
+        await uow.commit()
+    return True
 
 
 async def _paid_with_membership(
@@ -134,28 +170,32 @@ async def _paid_with_membership(
     return used is not None and used.kind is Kind.MEMBERSHIP
 
 
-async def _collect(uow: BillingUnitOfWork, payments: Charges, fee: Fee) -> Fee:
-    """Charges the member's card on file off-session; without one the fee stays unpaid."""
-    customer = await uow.payments.customer(fee.member_id)
-    card = await uow.fees.card_on_file(fee.member_id)
-    if customer is None or card is None:
-        _announce(uow, fee, PAYMENT_FAILED, "no_card_on_file")
-        return fee
-    outcome = await payments.charge(
-        customer,
-        card,
-        fee.amount_minor,
-        fee.currency,
-        f"fee-{fee.id}",
-        {"fee": fee.resource_name},
-        off_session=True,
-    )
+async def _settle(uow: BillingUnitOfWork, fee: Fee, outcome: PaymentOutcome, now: datetime) -> None:
+    """A paid fee is invoiced and audited; a declined one stays unpaid for the studio."""
     if outcome.state is not PurchaseState.SUCCEEDED:
-        _announce(uow, fee, PAYMENT_FAILED, outcome.failure_code or outcome.state.value)
-        return replace(fee, payment_intent=outcome.payment_intent)
+        unpaid = replace(fee, state=FeeState.UNPAID, payment_intent=outcome.payment_intent)
+        await uow.fees.settle(unpaid)
+        _announce(uow, unpaid, PAYMENT_FAILED, outcome.failure_code or outcome.state.value)
+        return
     paid = replace(fee, state=FeeState.PAID, payment_intent=outcome.payment_intent)
+    await uow.fees.settle(paid)
+    await issue_invoice(
+        uow, fee.member_id, fee.studio, fee.currency, fee.lines, fee.resource_name, now
+    )
+    await uow.audit.append(
+        now,
+        "billing-fees",
+        "fee.charged",
+        fee.resource_name,
+        {
+            "booking": fee.booking,
+            "kind": fee.kind.value,
+            "currency": fee.currency,
+            "amount_minor": fee.amount_minor,
+            "payment_intent": paid.payment_intent,
+        },
+    )
     _announce(uow, paid, PAYMENT_SUCCEEDED, "")
-    return paid
 
 
 def _announce(uow: BillingUnitOfWork, fee: Fee, event_type: str, failure_code: str) -> None:

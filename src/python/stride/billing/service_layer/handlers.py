@@ -9,14 +9,17 @@ from typing import Protocol
 
 from google.protobuf.message import Message
 
-from stride.billing.adapters.repository import HELD, RELEASED, EntitlementRepository, Hold
+from stride.billing.adapters.repository import EntitlementRepository
 from stride.billing.domain.entitlements import (
     Entitlement,
+    Hold,
+    HoldState,
     Kind,
     choose_entitlement,
     validate_grant,
 )
 from stride.billing.events.v1 import events_pb2
+from stride.billing.service_layer.commands import GrantEntitlement, HoldCredit
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
 from stride.events.v1.envelope_pb2 import Envelope
 from stride.platform.auth import (
@@ -39,27 +42,27 @@ class Publish(Protocol):
 
 
 async def grant(
-    uow: BillingUnitOfWork,
-    member_id: uuid.UUID,
-    kind: Kind | None,
-    studio: str,
-    credits: int,
-    start: datetime | None,
-    expire: datetime,
-    reason: str = "",
-    clock: Clock = utcnow,
+    uow: BillingUnitOfWork, command: GrantEntitlement, clock: Clock = utcnow
 ) -> Entitlement:
     """Runs inside the caller's unit of work (which records the request id). Platform-wide
     entitlements are for admins; a studio's manager grants that studio's."""
+    studio = command.studio
     granter = require_role_in_studio(studio, *STAFF) if studio else require_role("admin")
     now = clock()
-    entitlement = validate_grant(member_id, kind, studio, credits, start or now, expire)
+    entitlement = validate_grant(
+        command.member_id,
+        command.kind,
+        studio,
+        command.credits,
+        command.start or now,
+        command.expire,
+    )
     await issue(
         uow,
         entitlement,
         f"users/{granter.user_id}",
         "entitlement.granted",
-        {"reason": reason[:200]},
+        {"reason": command.reason[:200]},
         now,
     )
     return entitlement
@@ -99,17 +102,10 @@ async def list_entitlements(
         return await uow.entitlements.for_member(member_id, offset=offset, limit=limit)
 
 
-async def hold_credit(
-    uow: BillingUnitOfWork,
-    member_id: uuid.UUID,
-    booking: str,
-    hold_id: uuid.UUID,
-    studio: str,
-    class_start: datetime,
-    clock: Clock = utcnow,
-) -> Hold:
+async def hold_credit(uow: BillingUnitOfWork, command: HoldCredit, clock: Clock = utcnow) -> Hold:
     """One hold per booking: asking again returns the first one, holding nothing more. Only
     Scheduling asks (an internal RPC, authorized by its service credential)."""
+    member_id, hold_id = command.member_id, command.hold_id
     async with uow:
         existing = await uow.entitlements.hold(hold_id)
         if existing is not None:
@@ -118,8 +114,16 @@ async def hold_credit(
         existing = await uow.entitlements.hold(hold_id)  # A concurrent retry won the lock.
         if existing is not None:
             return existing
-        chosen = choose_entitlement(entitlements, studio, class_start)
-        hold = Hold(hold_id, member_id, booking, studio, class_start, chosen.id, HELD)
+        chosen = choose_entitlement(entitlements, command.studio, command.class_start)
+        hold = Hold(
+            hold_id,
+            member_id,
+            command.booking,
+            command.studio,
+            command.class_start,
+            chosen.id,
+            HoldState.HELD,
+        )
         await uow.entitlements.add_hold(hold, clock())
         if chosen.kind is Kind.CLASS_PACK:
             await uow.entitlements.change_credits(chosen.id, -1)
@@ -166,7 +170,7 @@ async def release_for_cancelled_booking(
 async def give_back(
     repository: EntitlementRepository, hold: Hold, now: datetime, publish: Publish
 ) -> Hold:
-    if hold.state == RELEASED:
+    if hold.state is HoldState.RELEASED:
         return hold
     entitlements = await repository.for_member(hold.member_id, lock=True)
     used = next(e for e in entitlements if e.id == hold.entitlement_id)
@@ -174,7 +178,7 @@ async def give_back(
     if used.kind is Kind.CLASS_PACK:
         await repository.change_credits(used.id, +1)
         announce_entitlement(publish, used, "released", used.credits_remaining + 1)
-    return replace(hold, state=RELEASED)
+    return replace(hold, state=HoldState.RELEASED)
 
 
 def announce_entitlement(

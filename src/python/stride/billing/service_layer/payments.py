@@ -1,4 +1,5 @@
-"""What Billing's use cases need from a payment provider (Stripe's adapter implements it)."""
+"""What Billing's use cases need from payment providers (Stripe's and Tabby's adapters
+implement these ports, in the domain's terms)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,13 @@ import uuid
 from collections.abc import Mapping
 from typing import Protocol
 
-from stride.billing.adapters.stripe_payments import PaymentOutcome, SavedCard, StripeEvent
 from stride.billing.domain.financing import Checkout, FinancingStatus
+from stride.billing.domain.payments import (
+    CustomerGone,
+    PaymentOutcome,
+    ProviderEvent,
+    SavedCard,
+)
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
 from stride.platform.auth import require_self_or_role
 
@@ -33,7 +39,10 @@ class Charges(Protocol):
 
 
 class PaymentProvider(Charges, Protocol):
-    async def create_customer(self, member_id: uuid.UUID) -> str:
+    """Charges and saving cards raise `CustomerGone` when the provider no longer knows the
+    customer they name."""
+
+    async def create_customer(self, member_id: uuid.UUID, replacing: str = "") -> str:
         ...
 
     async def save_card(self, customer: str, payment_method: str) -> None:
@@ -86,15 +95,34 @@ class FinancingProvider(Protocol):
 
 
 class WebhookVerifier(Protocol):
-    def verify(self, payload: bytes, signature: str) -> StripeEvent:
+    def verify(self, payload: bytes, signature: str) -> ProviderEvent:
         ...
 
 
 async def list_payment_methods(
     uow: BillingUnitOfWork, payments: PaymentProvider, member_id: uuid.UUID
 ) -> list[SavedCard]:
-    """The member's own saved cards; nobody else's, not even an admin's view."""
+    """The member's own saved cards; nobody else's, not even an admin's view. None if their
+    customer is gone at the provider (the next card they give makes a new one)."""
     require_self_or_role(str(member_id))
     async with uow:
         customer = await uow.payments.customer(member_id)
-    return await payments.saved_cards(customer) if customer else []
+    if customer is None:
+        return []
+    try:
+        return await payments.saved_cards(customer)
+    except CustomerGone:
+        return []
+
+
+async def replace_gone_customer(
+    uow: BillingUnitOfWork, payments: PaymentProvider, member_id: uuid.UUID, gone: str
+) -> str:
+    """A new customer for a member whose customer the provider no longer knows, recorded in
+    its place (a short transaction, after the provider's call). Only where the member is
+    present with a card to save under it: off-session charges have none and fail instead."""
+    created = await payments.create_customer(member_id, replacing=gone)
+    async with uow:
+        kept = await uow.payments.replace_customer(member_id, gone, created)
+        await uow.commit()
+    return kept

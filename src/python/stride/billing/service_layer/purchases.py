@@ -1,32 +1,38 @@
-"""Buying class packs with Stripe, and what Stripe's webhooks say about those payments.
+"""Buying plans with Stripe or in instalments, what Stripe's webhooks say about those
+payments, and refunds.
 
-A purchase is never charged twice: its id follows from the member's request id, its row is
-locked while Stripe is asked, and Stripe gets one idempotency key per purchase. The answer to
-our call and the webhooks that follow go through one function, `record_outcome`, whose state
-only moves forward, so the credits are granted once whatever arrives first.
+A purchase is never charged twice: its id follows from the member's request id, one attempt
+at a time claims it, and Stripe gets one idempotency key per purchase. No transaction is open
+while a provider is asked (reserve, call, settle: see `domain.payments`), so a slow provider
+holds no database connection and no lock. The answer to our call and the webhooks that follow
+go through one function, `record_outcome`, whose state only moves forward, so the credits are
+granted once whatever arrives first.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
-from stride.billing.adapters.stripe_payments import (
-    PaymentOutcome,
-    outcome_of,
-)
 from stride.billing.domain.entitlements import Kind, validate_grant
 from stride.billing.domain.financing import FinancingStatus
 from stride.billing.domain.invoices import purchase_lines, refund_lines
+from stride.billing.domain.payments import (
+    ATTEMPT_LEASE,
+    CustomerGone,
+    PaymentOutcome,
+    PaymentReport,
+    claimable,
+)
 from stride.billing.domain.plans import parse_plan_name
 from stride.billing.domain.purchases import (
     Purchase,
     PurchaseState,
     Refund,
+    RefundState,
     purchase_id,
     refund_amount,
     refund_id,
@@ -36,6 +42,7 @@ from stride.billing.domain.purchases import (
 )
 from stride.billing.domain.subscriptions import is_recurring, subscription_id
 from stride.billing.events.v1 import events_pb2
+from stride.billing.service_layer.commands import FinancePlan, PurchasePlan, RefundPurchase
 from stride.billing.service_layer.handlers import STAFF, announce_entitlement, issue
 from stride.billing.service_layer.invoices import issue_invoice
 from stride.billing.service_layer.payments import (
@@ -44,6 +51,7 @@ from stride.billing.service_layer.payments import (
     FinancingProvider,
     PaymentProvider,
     WebhookVerifier,
+    replace_gone_customer,
 )
 from stride.billing.service_layer.subscriptions import (
     SUBSCRIPTION_ACTIVATED,
@@ -55,7 +63,15 @@ from stride.billing.service_layer.subscriptions import (
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
 from stride.platform.auth import require_role_in_studio, require_self_or_role
 from stride.platform.clock import Clock, utcnow
-from stride.platform.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from stride.platform.errors import (
+    Aborted,
+    DomainError,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    Unavailable,
+)
 from stride.platform.i18n import current_locale
 from stride.platform.resource_names import parse_uuid_ids
 
@@ -67,109 +83,240 @@ _log = logging.getLogger("stride.billing.payments")
 async def purchase_plan(
     uow: BillingUnitOfWork,
     payments: PaymentProvider,
-    member_id: uuid.UUID,
-    studio: str,
-    plan_id: uuid.UUID,
-    payment_method: str,
-    request_id: str,
+    command: PurchasePlan,
     clock: Clock = utcnow,
 ) -> tuple[Purchase, str]:
     """The purchase and, while the card needs 3-D Secure, the client secret to complete it.
     A member's first membership at a studio starts with the plan's free trial, if it has one:
-    the card is saved and charged when the trial ends."""
-    require_self_or_role(str(member_id))
-    validate_purchase_request(payment_method, request_id)
+    the card is saved and charged when the trial ends.
+
+    Reserve, call, settle: the purchase is written and claimed in one short transaction,
+    Stripe is asked with none open, and its answer is applied in another. A retry of the same
+    request while the first is in flight is ABORTED; after it, the retry finds the purchase
+    settled, or re-reads its intent, or (if the first attempt died before settling) asks
+    Stripe again with the same idempotency key and gets the same intent."""
+    require_self_or_role(str(command.member_id))
+    validate_purchase_request(command.payment_method, command.request_id)
+    claimed, customer = await _reserve_purchase(uow, command, clock())
+    if claimed.attempt_until is None:
+        return claimed, ""  # Nothing to ask Stripe.
+    try:
+        outcome = await _pay(uow, payments, claimed, customer)
+    except BaseException as error:
+        await _abandon(uow, claimed, error, clock())
+        raise
+    return await _settle(uow, claimed, outcome, clock()), outcome.client_secret
+
+
+async def _reserve_purchase(
+    uow: BillingUnitOfWork, command: PurchasePlan, now: datetime
+) -> tuple[Purchase, str | None]:
+    """The purchase, claimed for this attempt unless there is nothing to ask Stripe (then
+    unclaimed), and the member's Stripe customer if they have one."""
     async with uow:
-        plan = await uow.plans.get(studio, plan_id)
+        plan = await uow.plans.get(command.studio, command.plan_id)
         if plan is None:
             raise NotFound("PLAN_NOT_FOUND", "plan.not_found")
         trial_days = plan.trial_days
-        if trial_days and await uow.subscriptions.any_at_studio(member_id, studio):
+        if trial_days and await uow.subscriptions.any_at_studio(
+            command.member_id, command.studio, now
+        ):
             trial_days = 0
         purchase = await uow.payments.open_purchase(
             Purchase(
-                purchase_id(member_id, request_id),
-                member_id,
+                purchase_id(command.member_id, command.request_id),
+                command.member_id,
                 plan,
                 0 if trial_days else sum(item.total_minor for item in purchase_lines(plan)),
                 PurchaseState.PROCESSING,
-                clock(),
-                payment_method=payment_method,
+                now,
+                payment_method=command.payment_method,
                 trial_days=trial_days,
             )
         )
         if purchase.plan.id != plan.id:
             raise InvalidArgument([FieldViolation("request_id", "request_id.reused")])
-        if purchase.state is PurchaseState.SUCCEEDED:
-            return purchase, ""
-        if purchase.payment_intent:
-            outcome = await payments.payment(purchase.payment_intent)
-        elif purchase.state is PurchaseState.FAILED:
-            return purchase, ""  # Refused before Stripe made an intent: a new request retries.
-        elif purchase.amount_minor == 0:  # A trial or a free intro period: save the card only.
-            await payments.save_card(await _customer(uow, payments, member_id), payment_method)
-            outcome = PaymentOutcome(PurchaseState.SUCCEEDED)
-        else:
-            outcome = await _charge(uow, payments, purchase, payment_method)
-        purchase = await record_outcome(uow, purchase, outcome, clock())
+        if purchase.state is PurchaseState.SUCCEEDED or (
+            purchase.state is PurchaseState.FAILED and not purchase.payment_intent
+        ):
+            return purchase, None  # Paid, or refused before an intent: a new request retries.
+        if not purchase.payment_intent:  # This attempt pays with the card it names.
+            purchase = replace(purchase, payment_method=command.payment_method)
+        claimed = await _claim(uow, purchase, now)
+        customer = await uow.payments.customer(command.member_id)
         await uow.commit()
-    return purchase, outcome.client_secret
+    return claimed, customer
+
+
+async def _claim(uow: BillingUnitOfWork, purchase: Purchase, now: datetime) -> Purchase:
+    """Claims a purchase (locked by the caller) for one attempt at its provider; a concurrent
+    attempt of the same request is ABORTED, and its client retries once this one is done."""
+    if not claimable(purchase.attempt_until, now):
+        raise Aborted("REQUEST_IN_PROGRESS", "payment.in_progress")
+    claimed = replace(purchase, attempt_until=now + ATTEMPT_LEASE)
+    await uow.payments.save_purchase(claimed, now)
+    return claimed
+
+
+async def _pay(
+    uow: BillingUnitOfWork, payments: PaymentProvider, purchase: Purchase, customer: str | None
+) -> PaymentOutcome:
+    """Asks Stripe, with no transaction open: where an earlier attempt's intent stands, or a
+    new charge (a trial or a free first period only saves the card)."""
+    if purchase.payment_intent:
+        return await payments.payment(purchase.payment_intent)
+    customer = customer or await _new_customer(uow, payments, purchase.member_id)
+    try:
+        return await _pay_with(payments, purchase, customer)
+    except CustomerGone as gone:  # Deleted at Stripe; the member is here with a card.
+        replaced = await replace_gone_customer(uow, payments, purchase.member_id, gone.customer)
+        return await _pay_with(payments, purchase, replaced)
+
+
+async def _pay_with(payments: PaymentProvider, purchase: Purchase, customer: str) -> PaymentOutcome:
+    if purchase.amount_minor == 0:
+        await payments.save_card(customer, purchase.payment_method)
+        return PaymentOutcome(PurchaseState.SUCCEEDED)
+    return await payments.charge(
+        customer,
+        purchase.payment_method,
+        purchase.amount_minor,
+        purchase.plan.currency,
+        purchase.idempotency_key,
+        {"purchase": purchase.resource_name, "plan": purchase.plan.resource_name},
+    )
+
+
+async def _new_customer(
+    uow: BillingUnitOfWork, payments: PaymentProvider, member_id: uuid.UUID
+) -> str:
+    """The member's Stripe customer, made at their first payment (Stripe's idempotency key
+    makes one per member however many attempts race) and recorded in a short transaction."""
+    created = await payments.create_customer(member_id)
+    async with uow:
+        kept = await uow.payments.keep_customer(member_id, created)
+        await uow.commit()
+    return kept
+
+
+async def _settle(
+    uow: BillingUnitOfWork, claimed: Purchase, outcome: PaymentOutcome, now: datetime
+) -> Purchase:
+    """Applies the provider's answer to the purchase and ends this attempt's claim."""
+    async with uow:
+        purchase = await _locked(uow, claimed.id)
+        settled = await record_outcome(uow, purchase, outcome, now)
+        await _end_claim(uow, claimed)
+        await uow.commit()
+    return replace(settled, attempt_until=None)
+
+
+async def _abandon(
+    uow: BillingUnitOfWork, claimed: Purchase, error: BaseException, now: datetime
+) -> None:
+    """Ends an attempt the provider did not answer. A refusal (an unknown card, a declined
+    instalment plan) fails a purchase no payment was made for, so a retry returns it as it
+    is; anything else (the provider down or slow) leaves it to a retry, which asks again
+    with the same idempotency key. Failing to record this leaves the claim to run out."""
+    refused = isinstance(error, DomainError) and not isinstance(error, Unavailable)
+    try:
+        async with uow:
+            purchase = await _locked(uow, claimed.id)
+            if (
+                refused
+                and purchase.state is PurchaseState.PROCESSING
+                and not purchase.payment_intent
+            ):
+                await uow.payments.save_purchase(
+                    replace(purchase, state=PurchaseState.FAILED, failure_code=_code(error)), now
+                )
+            await _end_claim(uow, claimed)
+            await uow.commit()
+    except Exception:
+        _log.exception("could not end a payment attempt", extra={"purchase": str(claimed.id)})
+
+
+def _code(error: BaseException) -> str:
+    """A refusal as a failure code: `invalid_payment_method`, `financing_declined`…"""
+    if isinstance(error, InvalidArgument) and error.violations:
+        return error.violations[0].message_key.rpartition(".")[2]
+    return error.reason.lower() if isinstance(error, DomainError) else "refused"
+
+
+async def _locked(uow: BillingUnitOfWork, purchase_id_: uuid.UUID) -> Purchase:
+    purchase = await uow.payments.purchase(purchase_id_, lock=True)
+    if purchase is None:  # Purchases are never deleted.
+        raise LookupError(f"purchase {purchase_id_} vanished")
+    return purchase
+
+
+async def _end_claim(uow: BillingUnitOfWork, claimed: Purchase) -> None:
+    assert claimed.attempt_until is not None  # noqa: S101 - a claimed purchase has one.
+    await uow.payments.end_attempt(claimed.id, claimed.attempt_until)
 
 
 async def finance_plan(
     uow: BillingUnitOfWork,
     financing: FinancingProvider | None,
-    member_id: uuid.UUID,
-    studio: str,
-    plan_id: uuid.UUID,
-    provider: str,
-    buyer_email: str,
-    request_id: str,
+    command: FinancePlan,
     clock: Clock = utcnow,
 ) -> Purchase:
     """Starts paying for a plan in instalments: the purchase waits (REQUIRES_ACTION) while the
-    member approves the plan on the partner's page (`financing_url`)."""
-    require_self_or_role(str(member_id))
-    validate_request_id(request_id)
-    if financing is None or provider != financing.name:
+    member approves the plan on the partner's page (`financing_url`). The checkout is started
+    with no transaction open; a retry after it finds the checkout, and a retry after an
+    attempt that died before recording it starts another (an unused checkout expires)."""
+    require_self_or_role(str(command.member_id))
+    validate_request_id(command.request_id)
+    if financing is None or command.provider != financing.name:
         raise InvalidArgument([FieldViolation("provider", "financing.unknown_provider")])
-    if "@" not in buyer_email:
+    if "@" not in command.buyer_email:
         raise InvalidArgument([FieldViolation("buyer_email", "financing.buyer_email")])
+    now = clock()
     async with uow:
-        plan = await uow.plans.get(studio, plan_id)
+        plan = await uow.plans.get(command.studio, command.plan_id)
         if plan is None:
             raise NotFound("PLAN_NOT_FOUND", "plan.not_found")
         purchase = await uow.payments.open_purchase(
             Purchase(
-                purchase_id(member_id, request_id),
-                member_id,
+                purchase_id(command.member_id, command.request_id),
+                command.member_id,
                 plan,
                 sum(item.total_minor for item in purchase_lines(plan)),
                 PurchaseState.PROCESSING,
-                clock(),
+                now,
             )
         )
         if purchase.plan.id != plan.id:
             raise InvalidArgument([FieldViolation("request_id", "request_id.reused")])
         if purchase.financing_payment or purchase.state is not PurchaseState.PROCESSING:
-            return purchase  # A retry: the checkout already exists.
+            return purchase  # A retry: the checkout already exists (or was refused).
+        claimed = await _claim(uow, purchase, now)
+        await uow.commit()
+    try:
         checkout = await financing.start_checkout(
-            purchase.resource_name,
-            purchase.amount_minor,
+            claimed.resource_name,
+            claimed.amount_minor,
             plan.currency,
             plan.display_name_en,
-            buyer_email,
+            command.buyer_email,
             current_locale(),
         )
-        purchase = replace(
-            purchase,
-            state=PurchaseState.REQUIRES_ACTION,
-            financing_payment=checkout.payment_id,
-            financing_url=checkout.web_url,
-        )
-        await uow.payments.save_purchase(purchase, clock())
+    except BaseException as error:
+        await _abandon(uow, claimed, error, clock())
+        raise
+    async with uow:
+        purchase = await _locked(uow, claimed.id)
+        if not purchase.financing_payment:  # Else a later attempt recorded its checkout first.
+            purchase = replace(
+                purchase,
+                state=PurchaseState.REQUIRES_ACTION,
+                financing_payment=checkout.payment_id,
+                financing_url=checkout.web_url,
+            )
+            await uow.payments.save_purchase(purchase, clock())
+        await _end_claim(uow, claimed)
         await uow.commit()
-    return purchase
+    return replace(purchase, attempt_until=None)
 
 
 async def confirm_financing(
@@ -180,7 +327,9 @@ async def confirm_financing(
     clock: Clock = utcnow,
 ) -> Purchase:
     """After the partner's page: captures an approved plan (the member gets what they bought),
-    fails a rejected or expired one, leaves a pending one waiting. Safe to repeat."""
+    fails a rejected or expired one, leaves a pending one waiting. Safe to repeat: after an
+    attempt that died between capturing and settling, the partner reports the payment
+    captured and the repeat settles it."""
     require_self_or_role(str(member_id))
     async with uow:
         purchase = await uow.payments.purchase(purchase_id_, lock=True)
@@ -190,20 +339,25 @@ async def confirm_financing(
             raise FailedPrecondition("NOT_FINANCED", "financing.not_financed")
         if purchase.state is PurchaseState.SUCCEEDED:
             return purchase
-        status = await financing.status(purchase.financing_payment)
+        claimed = await _claim(uow, purchase, clock())
+        await uow.commit()
+    try:
+        status = await financing.status(claimed.financing_payment)
         if status is FinancingStatus.AUTHORIZED:
             await financing.capture(
-                purchase.financing_payment,
-                purchase.amount_minor,
-                purchase.plan.currency,
-                purchase.resource_name,
+                claimed.financing_payment,
+                claimed.amount_minor,
+                claimed.plan.currency,
+                claimed.resource_name,
             )
             status = FinancingStatus.CAPTURED
-        failure = status.value if status is FinancingStatus.REJECTED else ""
-        outcome = PaymentOutcome(status.purchase_state, failure_code=failure)
-        purchase = await record_outcome(uow, purchase, outcome, clock())
-        await uow.commit()
-    return purchase
+    except BaseException as error:
+        await _abandon(uow, claimed, error, clock())
+        raise
+    failure = status.value if status is FinancingStatus.REJECTED else ""
+    return await _settle(
+        uow, claimed, PaymentOutcome(status.purchase_state, failure_code=failure), clock()
+    )
 
 
 async def get_purchase(
@@ -215,29 +369,6 @@ async def get_purchase(
     if purchase is None or purchase.member_id != member_id:
         raise NotFound("PURCHASE_NOT_FOUND", "purchase.not_found")
     return purchase
-
-
-async def _charge(
-    uow: BillingUnitOfWork, payments: PaymentProvider, purchase: Purchase, payment_method: str
-) -> PaymentOutcome:
-    return await payments.charge(
-        await _customer(uow, payments, purchase.member_id),
-        payment_method,
-        purchase.amount_minor,
-        purchase.plan.currency,
-        purchase.idempotency_key,
-        {"purchase": purchase.resource_name, "plan": purchase.plan.resource_name},
-    )
-
-
-async def _customer(uow: BillingUnitOfWork, payments: PaymentProvider, member_id: uuid.UUID) -> str:
-    """The member's Stripe customer, made at their first payment."""
-    customer = await uow.payments.customer(member_id)
-    if customer is None:
-        customer = await uow.payments.keep_customer(
-            member_id, await payments.create_customer(member_id)
-        )
-    return customer
 
 
 async def record_outcome(
@@ -331,57 +462,122 @@ def _announce_payment(uow: BillingUnitOfWork, purchase: Purchase, event_type: st
 async def refund_purchase(
     uow: BillingUnitOfWork,
     payments: PaymentProvider,
-    member_id: uuid.UUID,
-    purchase_id_: uuid.UUID,
-    amount_minor: int | None,
-    currency: str | None,
-    reason: str,
-    request_id: str,
+    financing: FinancingProvider | None,
+    command: RefundPurchase,
     clock: Clock = utcnow,
-    financing: FinancingProvider | None = None,
 ) -> tuple[Refund, Purchase]:
-    """The refund and the purchase after it. The purchase stays locked from the check of what
-    is left to refund until the refund commits, so concurrent refunds cannot exceed it."""
-    validate_request_id(request_id)
+    """The refund and the purchase after it. The refund is reserved first, under the
+    purchase's lock, with its amount counted against what is left to refund, so concurrent
+    refunds cannot exceed what was paid; the provider is asked with no transaction open; the
+    answer settles it. A retry of the same request finds it: done, in flight (ABORTED), or
+    left pending by an attempt that died, which the retry completes with the same idempotency
+    key, so the provider gives back once."""
+    validate_request_id(command.request_id)
+    refund, purchase = await _reserve_refund(uow, financing, command, clock())
+    if refund.state is RefundState.SUCCEEDED:
+        return refund, purchase  # A retry: that refund is already through.
+    try:
+        provider_refund = await _give_back(payments, financing, purchase, refund)
+    except BaseException as error:
+        await _abandon_refund(uow, refund, error)
+        raise
+    return await _settle_refund(uow, refund, provider_refund, clock())
+
+
+async def complete_refunds(
+    new_uow: Callable[[], BillingUnitOfWork],
+    payments: PaymentProvider,
+    financing: FinancingProvider | None,
+    clock: Clock = utcnow,
+) -> int:
+    """Completes every refund an attempt left pending (it died, or the provider did not
+    answer), asking the provider again with the same idempotency key (Tabby: the same
+    reference), so it gives back once; how many it completed. A refund the provider refuses
+    is dropped; one it does not answer waits for its claim to run out."""
+    completed = 0
+    while (refund := await _claim_stale_refund(new_uow(), clock())) is not None:
+        uow = new_uow()
+        async with uow:
+            purchase = await uow.payments.purchase(refund.purchase_id)
+        if purchase is None:  # Purchases are never deleted.
+            raise LookupError(f"purchase {refund.purchase_id} vanished")
+        if purchase.financing_payment and financing is None:
+            continue  # Financing is off here: left claimed, for a worker that has it.
+        try:
+            provider_refund = await _give_back(payments, financing, purchase, refund)
+        except DomainError as error:
+            if isinstance(error, Unavailable):
+                raise
+            await _abandon_refund(uow, refund, error)
+            continue
+        await _settle_refund(uow, refund, provider_refund, clock())
+        completed += 1
+    return completed
+
+
+async def _claim_stale_refund(uow: BillingUnitOfWork, now: datetime) -> Refund | None:
     async with uow:
-        purchase = await uow.payments.purchase(purchase_id_, lock=True)
-        if purchase is None or purchase.member_id != member_id:
+        refund = await uow.payments.claim_stale_refund(now, now + ATTEMPT_LEASE)
+        await uow.commit()
+    return refund
+
+
+async def _reserve_refund(
+    uow: BillingUnitOfWork,
+    financing: FinancingProvider | None,
+    command: RefundPurchase,
+    now: datetime,
+) -> tuple[Refund, Purchase]:
+    """The refund, reserved and claimed for this attempt (or as it was, if already through)."""
+    async with uow:
+        purchase = await uow.payments.purchase(command.purchase_id, lock=True)
+        if purchase is None or purchase.member_id != command.member_id:
             raise NotFound("PURCHASE_NOT_FOUND", "purchase.not_found")
         manager = require_role_in_studio(f"studios/{purchase.plan.studio}", *STAFF)
-        made = await uow.payments.refund(refund_id(purchase.id, request_id))
-        if made is not None:
-            return made, purchase  # A retry: that refund is already through.
-        amount = refund_amount(purchase, amount_minor, currency, reason)
-        now = clock()
-        refund = Refund(
-            refund_id(purchase.id, request_id),
-            member_id,
-            purchase.id,
-            purchase.plan.currency,
-            amount,
-            reason.strip(),
-            uuid.UUID(manager.user_id),
-            now,
-        )
-        refund = replace(
-            refund, provider_refund=await _give_back(payments, financing, purchase, refund)
-        )
-        after = replace(purchase, refunded_minor=purchase.refunded_minor + amount)
-        revoked = await _take_back(uow, after, now) if after.fully_refunded else 0
-        await uow.payments.add_refund(refund)
-        await uow.payments.save_purchase(after, now)
-        await issue_invoice(
-            uow,
-            member_id,
-            purchase.plan.studio,
-            refund.currency,
-            refund_lines(amount, purchase.plan.vat_rate_basis_points),
-            refund.resource_name,
-            now,
-        )
-        await _record_refund(uow, refund, after, revoked)
+        if purchase.financing_payment and financing is None:
+            raise FailedPrecondition("FINANCING_UNAVAILABLE", "financing.unavailable")
+        refund = await uow.payments.refund(refund_id(purchase.id, command.request_id))
+        if refund is not None and refund.state is RefundState.SUCCEEDED:
+            return refund, purchase
+        if refund is None:
+            await _check_no_charge_in_flight(uow, purchase)
+            amount = refund_amount(
+                purchase,
+                command.amount_minor,
+                command.currency,
+                command.reason,
+                await uow.payments.pending_refunds(purchase.id),
+            )
+            refund = Refund(
+                refund_id(purchase.id, command.request_id),
+                command.member_id,
+                purchase.id,
+                purchase.plan.currency,
+                amount,
+                command.reason.strip(),
+                uuid.UUID(manager.user_id),
+                now,
+                attempt_until=now + ATTEMPT_LEASE,
+            )
+            await uow.payments.add_refund(refund)
+        elif claimable(refund.attempt_until, now):  # Pending: an attempt that died left it.
+            refund = replace(refund, attempt_until=now + ATTEMPT_LEASE)
+            await uow.payments.save_refund(refund)
+        else:
+            raise Aborted("REQUEST_IN_PROGRESS", "payment.in_progress")
         await uow.commit()
-    return refund, after
+    return refund, purchase
+
+
+async def _check_no_charge_in_flight(uow: BillingUnitOfWork, purchase: Purchase) -> None:
+    """A membership's purchase is not refunded while a charge of its card is in flight (a full
+    refund ends the subscription the charge is for); the subscription stays locked until the
+    refund is reserved, and no charge starts while one is pending."""
+    if not is_recurring(purchase.plan):
+        return
+    subscription = await uow.subscriptions.get(subscription_id(purchase.id), lock=True)
+    if subscription and await uow.subscriptions.charge_in_flight(subscription.id):
+        raise Aborted("PAYMENT_IN_PROGRESS", "subscription.payment_in_progress")
 
 
 async def _give_back(
@@ -398,11 +594,59 @@ async def _give_back(
             refund.idempotency_key,
             {"refund": refund.resource_name},
         )
-    if financing is None:
-        raise FailedPrecondition("FINANCING_UNAVAILABLE", "financing.unavailable")
+    assert financing is not None  # noqa: S101 - checked before the refund was sent.
     return await financing.refund(
         purchase.financing_payment, refund.amount_minor, refund.currency, refund.resource_name
     )
+
+
+async def _abandon_refund(uow: BillingUnitOfWork, refund: Refund, error: BaseException) -> None:
+    """Ends an attempt the provider did not answer: a refusal frees the amount it reserved
+    (nothing was given back); anything else leaves it pending for a retry to complete."""
+    refused = isinstance(error, DomainError) and not isinstance(error, Unavailable)
+    assert refund.attempt_until is not None  # noqa: S101 - a claimed refund has one.
+    try:
+        async with uow:
+            await _locked(uow, refund.purchase_id)  # Refunds change under their purchase's lock.
+            if refused:
+                await uow.payments.drop_refund(refund.id)
+            else:
+                await uow.payments.end_refund_attempt(refund.id, refund.attempt_until)
+            await uow.commit()
+    except Exception:
+        _log.exception("could not end a refund attempt", extra={"refund": str(refund.id)})
+
+
+async def _settle_refund(
+    uow: BillingUnitOfWork, claimed: Refund, provider_refund: str, now: datetime
+) -> tuple[Refund, Purchase]:
+    """Records what the provider gave back: the purchase's refunded total, what a full refund
+    takes back, the credit note, the audit entry and the event; once, whichever attempt
+    settles first."""
+    async with uow:
+        purchase = await _locked(uow, claimed.purchase_id)
+        refund = await uow.payments.refund(claimed.id)
+        if refund is None or refund.state is RefundState.SUCCEEDED:
+            return refund or claimed, purchase
+        refund = replace(
+            refund, state=RefundState.SUCCEEDED, provider_refund=provider_refund, attempt_until=None
+        )
+        after = replace(purchase, refunded_minor=purchase.refunded_minor + refund.amount_minor)
+        revoked = await _take_back(uow, after, now) if after.fully_refunded else 0
+        await uow.payments.save_refund(refund)
+        await uow.payments.save_purchase(after, now)
+        await issue_invoice(
+            uow,
+            refund.member_id,
+            purchase.plan.studio,
+            refund.currency,
+            refund_lines(refund.amount_minor, purchase.plan.vat_rate_basis_points),
+            refund.resource_name,
+            now,
+        )
+        await _record_refund(uow, refund, after, revoked)
+        await uow.commit()
+    return refund, after
 
 
 async def _take_back(uow: BillingUnitOfWork, purchase: Purchase, now: datetime) -> int:
@@ -468,62 +712,60 @@ async def receive_stripe_event(
         if not await uow.payments.first_sight_of_event(event.id, event.type, now):
             return
         handle = _HANDLERS.get(event.type)
-        if handle is None:
+        if handle is None or event.payment is None:
             _log.info("stripe event acknowledged without effect", extra={"type": event.type})
         else:
-            await handle(uow, event.object, now)
+            await handle(uow, event.payment, now)
         await uow.commit()
 
 
 async def _payment_intent_changed(
-    uow: BillingUnitOfWork, intent: Mapping[str, Any], now: datetime
+    uow: BillingUnitOfWork, report: PaymentReport, now: datetime
 ) -> None:
-    purchase = await _purchase_of(uow, intent, now)
+    purchase = await _purchase_of(uow, report, now)
     if purchase is not None:
-        await record_outcome(uow, purchase, outcome_of(intent), now)
+        await record_outcome(uow, purchase, report.outcome, now)
 
 
 async def _purchase_of(
-    uow: BillingUnitOfWork, intent: Mapping[str, Any], now: datetime
+    uow: BillingUnitOfWork, report: PaymentReport, now: datetime
 ) -> Purchase | None:
-    """The purchase an intent pays, locked. If the request that charged never committed (it
+    """The purchase a payment pays, locked. If the request that charged never settled (it
     crashed or timed out after Stripe took the money), the purchase is rebuilt from the
-    intent's metadata so the member still gets what they paid for."""
-    metadata = intent.get("metadata") or {}
+    payment's metadata so the member still gets what they paid for."""
+    intent = report.outcome.payment_intent
     try:
         member_id, purchased = parse_uuid_ids(
-            str(metadata.get("purchase", "")),
+            report.metadata.get("purchase", ""),
             ("users", "purchases"),
             field="purchase",
             message_key="purchase.invalid_name",
         )
-        studio, plan_id = parse_plan_name(str(metadata.get("plan", "")), "plan")
+        studio, plan_id = parse_plan_name(report.metadata.get("plan", ""), "plan")
     except InvalidArgument:
-        _log.info("stripe payment that is not a purchase", extra={"intent": intent.get("id")})
+        _log.info("stripe payment that is not a purchase", extra={"intent": intent})
         return None
     purchase = await uow.payments.purchase(purchased, lock=True)
     if purchase is not None:
         return purchase
     plan = await uow.plans.get(studio, plan_id)
     if plan is None:
-        _log.error("paid purchase of an unknown plan", extra={"intent": intent.get("id")})
+        _log.error("paid purchase of an unknown plan", extra={"intent": intent})
         return None
     return await uow.payments.open_purchase(
         Purchase(
             purchased,
             member_id,
             plan,
-            int(intent.get("amount", 0)),
+            report.amount_minor,
             PurchaseState.PROCESSING,
             now,
-            payment_method=str(intent.get("payment_method") or ""),
+            payment_method=report.payment_method,
         )
     )
 
 
-_HANDLERS: dict[
-    str, Callable[[BillingUnitOfWork, Mapping[str, Any], datetime], Awaitable[None]]
-] = {
+_HANDLERS: dict[str, Callable[[BillingUnitOfWork, PaymentReport, datetime], Awaitable[None]]] = {
     "payment_intent.succeeded": _payment_intent_changed,
     "payment_intent.payment_failed": _payment_intent_changed,
     "payment_intent.requires_action": _payment_intent_changed,

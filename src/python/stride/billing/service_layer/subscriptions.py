@@ -4,20 +4,34 @@ members on a membership.
 
 The membership entitlement follows the subscription: it lasts until the paid period ends plus
 a grace period, moves forward at each renewal, and ends when the subscription does.
+
+Every charge of a subscription's card is reserved, charged and settled (see
+`domain.payments`): the reservation (a `SubscriptionCharge`) is written in one short
+transaction, the card is charged with none open, and the answer is applied in another. While
+it is in flight nothing else changes the subscription (ABORTED: try again in a moment). If an
+attempt dies between charging and applying, the renewer repeats the charge once its claim has
+run out, with the same idempotency key and parameters, and applies it; a retry of the member's
+request with the same request id does the same at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 
-from stride.billing.adapters.stripe_payments import PaymentOutcome
 from stride.billing.domain.entitlements import Entitlement, Kind, validate_grant
 from stride.billing.domain.money import Line, plan_change_quote
-from stride.billing.domain.plans import Plan
+from stride.billing.domain.payments import (
+    ATTEMPT_LEASE,
+    SAVED_CARD_GONE,
+    CustomerGone,
+    PaymentOutcome,
+    claimable,
+)
 from stride.billing.domain.purchases import (
     Purchase,
     PurchaseState,
@@ -26,7 +40,9 @@ from stride.billing.domain.purchases import (
 )
 from stride.billing.domain.subscriptions import (
     AddOn,
+    ChargePurpose,
     Subscription,
+    SubscriptionCharge,
     SubscriptionState,
     add_on_lines,
     cancel_at_period_end,
@@ -43,6 +59,12 @@ from stride.billing.domain.subscriptions import (
     start_subscription,
 )
 from stride.billing.events.v1 import events_pb2
+from stride.billing.service_layer.commands import (
+    AddFamilyMember,
+    ChangePaymentMethod,
+    ChangePlan,
+    PauseSubscription,
+)
 from stride.billing.service_layer.handlers import issue
 from stride.billing.service_layer.invoices import issue_invoice
 from stride.billing.service_layer.payments import (
@@ -50,11 +72,12 @@ from stride.billing.service_layer.payments import (
     PAYMENT_SUCCEEDED,
     Charges,
     PaymentProvider,
+    replace_gone_customer,
 )
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
 from stride.platform.auth import require_self_or_role
 from stride.platform.clock import Clock, utcnow
-from stride.platform.errors import FailedPrecondition, NotFound
+from stride.platform.errors import Aborted, FailedPrecondition, NotFound
 
 SUBSCRIPTION_TRIAL_STARTED = "billing.subscription.trial_started.v1"
 SUBSCRIPTION_ACTIVATED = "billing.subscription.activated.v1"
@@ -64,6 +87,8 @@ SUBSCRIPTION_SUSPENDED = "billing.subscription.suspended.v1"
 SUBSCRIPTION_PAUSED = "billing.subscription.paused.v1"
 SUBSCRIPTION_CANCELLED = "billing.subscription.cancelled.v1"
 RENEWER = "billing-renewer"  # The audit trail's actor for renewals.
+
+_log = logging.getLogger("stride.billing.subscriptions")
 
 
 def start_subscription_for(purchase: Purchase, paid: datetime) -> tuple[Entitlement, Subscription]:
@@ -105,7 +130,7 @@ async def cancel_subscription(
 ) -> Subscription:
     require_self_or_role(str(member_id), "admin")
     async with uow:
-        subscription = await _owned(uow, member_id, subscription_id)
+        subscription = await _owned_and_idle(uow, member_id, subscription_id)
         now = clock()
         if at_period_end:
             after = cancel_at_period_end(subscription)
@@ -119,22 +144,17 @@ async def cancel_subscription(
 
 
 async def pause_subscription(
-    uow: BillingUnitOfWork,
-    member_id: uuid.UUID,
-    subscription_id: uuid.UUID,
-    start: datetime,
-    end: datetime,
-    clock: Clock = utcnow,
+    uow: BillingUnitOfWork, command: PauseSubscription, clock: Clock = utcnow
 ) -> Subscription:
     """Freezes a membership with dates: no classes in the window, and the paid period (and the
     next renewal) move back by its length."""
-    require_self_or_role(str(member_id), "admin")
+    require_self_or_role(str(command.member_id), "admin")
     async with uow:
-        subscription = await _owned(uow, member_id, subscription_id)
+        subscription = await _owned_and_idle(uow, command.member_id, command.subscription_id)
         now = clock()
-        frozen = pause(subscription, start, end, now)
+        frozen = pause(subscription, command.start, command.end, now)
         for entitlement_id in frozen.entitlement_ids:
-            await uow.entitlements.pause(entitlement_id, start, end)
+            await uow.entitlements.pause(entitlement_id, command.start, command.end)
         await _apply(uow, subscription, frozen, now)
         await uow.subscriptions.save(frozen, now)
         announce_subscription(uow, frozen, SUBSCRIPTION_PAUSED)
@@ -143,201 +163,80 @@ async def pause_subscription(
 
 
 async def change_plan(
-    uow: BillingUnitOfWork,
-    payments: Charges,
-    member_id: uuid.UUID,
-    subscription_id: uuid.UUID,
-    studio: str,
-    plan_id: uuid.UUID,
-    request_id: str,
-    clock: Clock = utcnow,
+    uow: BillingUnitOfWork, payments: Charges, command: ChangePlan, clock: Clock = utcnow
 ) -> Subscription:
     """Upgrades now, charging the prorated difference (a credit for the unused part of the old
     plan, the new plan for the rest of the period, VAT on each line); downgrades at the next
     renewal. Asking again for the plan it already has (or will have) changes nothing."""
-    require_self_or_role(str(member_id), "admin")
-    validate_request_id(request_id)
+    require_self_or_role(str(command.member_id), "admin")
+    validate_request_id(command.request_id)
+    now = clock()
     async with uow:
-        subscription = await _owned(uow, member_id, subscription_id)
-        new_plan = await uow.plans.get(studio, plan_id)
+        subscription = await _owned(uow, command.member_id, command.subscription_id)
+        new_plan = await uow.plans.get(command.studio, command.plan_id)
         if new_plan is None:
             raise NotFound("PLAN_NOT_FOUND", "plan.not_found")
         if new_plan.id in (subscription.plan.id, getattr(subscription.pending_plan, "id", None)):
             return subscription
         check_plan_change(subscription, new_plan)
-        now = clock()
-        if is_upgrade(subscription, new_plan):
-            after = await _upgrade(uow, payments, subscription, new_plan, request_id, now)
-        else:
+        if not is_upgrade(subscription, new_plan):
+            await _check_idle(uow, subscription)
             after = replace(subscription, pending_plan=new_plan)
-        await uow.subscriptions.save(after, now)
+            await uow.subscriptions.save(after, now)
+            await uow.commit()
+            return after
+        if not subscription.period_start <= now < subscription.period_end:
+            raise FailedPrecondition("RENEWAL_PENDING", "subscription.renewal_pending")
+        charge = await _reserve(
+            uow,
+            subscription,
+            f"{subscription.renewal_key}-change-{command.request_id}",
+            ChargePurpose.PLAN_CHANGE,
+            plan_change_quote(
+                new_plan.currency,
+                new_plan.vat_rate_basis_points,
+                subscription.plan.price_minor,
+                new_plan.price_minor,
+                subscription.period_start,
+                subscription.period_end,
+                now,
+            ).lines,
+            f"changes/{command.request_id}",
+            new_plan.id,
+            now,
+        )
         await uow.commit()
-    return after
-
-
-async def _upgrade(
-    uow: BillingUnitOfWork,
-    payments: Charges,
-    subscription: Subscription,
-    new_plan: Plan,
-    request_id: str,
-    now: datetime,
-) -> Subscription:
-    if not subscription.period_start <= now < subscription.period_end:
-        raise FailedPrecondition("RENEWAL_PENDING", "subscription.renewal_pending")
-    quote = plan_change_quote(
-        new_plan.currency,
-        new_plan.vat_rate_basis_points,
-        subscription.plan.price_minor,
-        new_plan.price_minor,
-        subscription.period_start,
-        subscription.period_end,
-        now,
-    )
-    await _charge_now(
-        uow,
-        payments,
-        subscription,
-        MidPeriodCharge(
-            quote.lines,
-            f"change-{request_id}",
-            f"changes/{request_id}",
-            "subscription.upgraded",
-            {"from_plan": subscription.plan.resource_name, "to_plan": new_plan.resource_name},
-            FailedPrecondition("UPGRADE_DECLINED", "subscription.upgrade_declined"),
-        ),
-        now,
-    )
-    return replace(subscription, plan=new_plan, pending_plan=None)
-
-
-@dataclass(frozen=True)
-class MidPeriodCharge:
-    """Something a member pays for in the middle of a period: what, and how it is recorded."""
-
-    lines: tuple[Line, ...]
-    key: str  # Stripe's idempotency key, after the period's renewal key.
-    source: str  # What the invoice bills, after the subscription's name.
-    action: str  # The audit trail's action.
-    details: dict[str, object]
-    declined: FailedPrecondition
-
-
-async def _charge_now(
-    uow: BillingUnitOfWork,
-    payments: Charges,
-    subscription: Subscription,
-    charge: MidPeriodCharge,
-    now: datetime,
-) -> None:
-    """Charges the holder's card off-session, then invoices, audits and announces it."""
-    plan = subscription.plan
-    amount = sum(item.total_minor for item in charge.lines)
-    if amount == 0:  # A free add-on, or the period's last moments: nothing to charge.
-        return
-    customer = await uow.payments.customer(subscription.member_id)
-    outcome = await payments.charge(
-        customer or "",
-        subscription.payment_method,
-        amount,
-        plan.currency,
-        f"{subscription.renewal_key}-{charge.key}",
-        {"subscription": subscription.resource_name},
-        off_session=True,
-    )
-    if outcome.state is not PurchaseState.SUCCEEDED:
-        raise charge.declined
-    await issue_invoice(
-        uow,
-        subscription.member_id,
-        plan.studio,
-        plan.currency,
-        charge.lines,
-        f"{subscription.resource_name}/{charge.source}",
-        now,
-    )
-    await uow.audit.append(
-        now,
-        f"users/{subscription.member_id}",
-        charge.action,
-        subscription.resource_name,
-        {
-            **charge.details,
-            "currency": plan.currency,
-            "amount_minor": amount,
-            "payment_intent": outcome.payment_intent,
-        },
-    )
-    uow.publish(
-        PAYMENT_SUCCEEDED,
-        subject=subscription.resource_name,
-        payload=events_pb2.PaymentChanged(
-            subscription=subscription.resource_name,
-            member=f"users/{subscription.member_id}",
-            currency_code=plan.currency,
-            amount_minor=amount,
-        ),
-    )
+    declined = FailedPrecondition("UPGRADE_DECLINED", "subscription.upgrade_declined")
+    return await _charge_now(uow, payments, charge, declined, clock)
 
 
 async def add_family_member(
-    uow: BillingUnitOfWork,
-    payments: Charges,
-    holder_id: uuid.UUID,
-    subscription_id: uuid.UUID,
-    member_id: uuid.UUID,
-    request_id: str,
-    clock: Clock = utcnow,
+    uow: BillingUnitOfWork, payments: Charges, command: AddFamilyMember, clock: Clock = utcnow
 ) -> Subscription:
     """Adds a family member to a membership: they get a membership of their own that follows
     it, and the holder pays their add-on price for the rest of this period now (invoiced) and
     at every renewal. Adding someone already on it changes nothing."""
-    require_self_or_role(str(holder_id), "admin")
-    validate_request_id(request_id)
+    require_self_or_role(str(command.holder_id), "admin")
+    validate_request_id(command.request_id)
+    now = clock()
     async with uow:
-        subscription = await _owned(uow, holder_id, subscription_id)
-        if any(add_on.member_id == member_id for add_on in subscription.add_ons):
+        subscription = await _owned(uow, command.holder_id, command.subscription_id)
+        if any(add_on.member_id == command.member_id for add_on in subscription.add_ons):
             return subscription
-        now = clock()
-        check_add_on(subscription, member_id, now)
-        await _charge_now(
+        check_add_on(subscription, command.member_id, now)
+        charge = await _reserve(
             uow,
-            payments,
             subscription,
-            MidPeriodCharge(
-                add_on_lines(subscription, now),
-                f"member-{request_id}",
-                f"members/{member_id}",
-                "subscription.member_added",
-                {"member": f"users/{member_id}"},
-                FailedPrecondition("ADD_ON_DECLINED", "subscription.add_on_declined"),
-            ),
+            f"{subscription.renewal_key}-member-{command.request_id}",
+            ChargePurpose.ADD_ON,
+            add_on_lines(subscription, now),
+            f"members/{command.member_id}",
+            command.member_id,
             now,
         )
-        entitlement = validate_grant(
-            member_id,
-            Kind.MEMBERSHIP,
-            f"studios/{subscription.plan.studio}",
-            0,
-            now,
-            subscription.access_until,
-        )
-        await issue(
-            uow,
-            entitlement,
-            f"users/{holder_id}",
-            "entitlement.family_member",
-            {"subscription": subscription.resource_name},
-            now,
-        )
-        if subscription.pause_start and subscription.pause_end and subscription.pause_end > now:
-            await uow.entitlements.pause(
-                entitlement.id, subscription.pause_start, subscription.pause_end
-            )
-        add_on = AddOn(member_id, entitlement.id)
-        await uow.subscriptions.add_add_on(subscription.id, add_on, now)
         await uow.commit()
-    return replace(subscription, add_ons=(*subscription.add_ons, add_on))
+    declined = FailedPrecondition("ADD_ON_DECLINED", "subscription.add_on_declined")
+    return await _charge_now(uow, payments, charge, declined, clock)
 
 
 async def remove_family_member(
@@ -351,7 +250,7 @@ async def remove_family_member(
     and renewals stop charging for them."""
     require_self_or_role(str(holder_id), "admin")
     async with uow:
-        subscription = await _owned(uow, holder_id, subscription_id)
+        subscription = await _owned_and_idle(uow, holder_id, subscription_id)
         removed = next((a for a in subscription.add_ons if a.member_id == member_id), None)
         if removed is None:
             raise NotFound("ADD_ON_NOT_FOUND", "subscription.add_on_not_found")
@@ -374,36 +273,47 @@ async def remove_family_member(
 async def change_payment_method(
     uow: BillingUnitOfWork,
     payments: PaymentProvider,
-    member_id: uuid.UUID,
-    subscription_id: uuid.UUID,
-    payment_method: str,
+    command: ChangePaymentMethod,
     clock: Clock = utcnow,
 ) -> Subscription:
-    """The member's new card renews from now on; if a renewal is overdue it is charged now."""
-    require_self_or_role(str(member_id))
-    validate_payment_method(payment_method)
+    """The member's new card renews from now on; if a renewal is overdue it is charged now.
+    The card is saved with Stripe before anything is reserved (saving it twice is harmless)."""
+    require_self_or_role(str(command.member_id))
+    validate_payment_method(command.payment_method)
     async with uow:
-        subscription = await _owned(uow, member_id, subscription_id)
+        subscription = await _owned_and_idle(uow, command.member_id, command.subscription_id)
         if subscription.state is SubscriptionState.CANCELLED:
             raise FailedPrecondition("SUBSCRIPTION_CANCELLED", "subscription.cancelled")
-        customer = await uow.payments.customer(member_id)
-        if customer is None:  # Every subscription starts with a card payment, so one exists.
-            raise LookupError(f"no payment customer for {subscription.resource_name}")
-        await payments.save_card(customer, payment_method)
-        subscription = replace(subscription, payment_method=payment_method)
-        now = clock()
+        customer = await uow.payments.customer(command.member_id)
+    if customer is None:  # Every subscription starts with a card payment, so one exists.
+        raise LookupError(f"no payment customer for {subscription.resource_name}")
+    try:
+        await payments.save_card(customer, command.payment_method)
+    except CustomerGone:  # Deleted at Stripe, with the old card: the new one starts anew.
+        customer = await replace_gone_customer(uow, payments, command.member_id, customer)
+        await payments.save_card(customer, command.payment_method)
+    now = clock()
+    async with uow:
+        subscription = await _owned_and_idle(uow, command.member_id, command.subscription_id)
+        if subscription.state is SubscriptionState.CANCELLED:
+            raise FailedPrecondition("SUBSCRIPTION_CANCELLED", "subscription.cancelled")
+        subscription = replace(subscription, payment_method=command.payment_method)
+        await uow.subscriptions.save(subscription, now)
+        charge = None
         if subscription.state is SubscriptionState.PAST_DUE:
-            subscription = await _renew(uow, payments, subscription, now)
-        else:
-            await uow.subscriptions.save(subscription, now)
+            charge = await _reserve_renewal(uow, subscription, now)
         await uow.commit()
-    return subscription
+    if charge is None:
+        return subscription
+    return await _charge_now(uow, payments, charge, None, clock)
 
 
 async def end_refunded_subscription(
     uow: BillingUnitOfWork, subscription_id: uuid.UUID, now: datetime
 ) -> None:
-    """A membership refunded in full ends now, in the refund's transaction."""
+    """A membership refunded in full ends now, in the refund's transaction. No charge of its
+    card is in flight: the refund was reserved only once none was, and none starts while the
+    refund is pending."""
     subscription = await uow.subscriptions.get(subscription_id, lock=True)
     if subscription is None or subscription.state is SubscriptionState.CANCELLED:
         return
@@ -418,10 +328,12 @@ async def renew_due(
     clock: Clock = utcnow,
     workers: int = 4,
 ) -> int:
-    """Renews (or retries, or ends) every subscription due now; how many it handled.
+    """Renews (or retries, or ends) every subscription due now, and completes every charge an
+    attempt left in flight; how many it handled.
 
-    Each subscription is handled in a transaction of its own that locks it and skips ones
-    another renewer holds, so renewers may run side by side or twice over."""
+    Each is claimed in a short transaction that skips what another renewer holds, so
+    renewers may run side by side or twice over; the card is charged with no transaction
+    open."""
 
     async def work() -> int:
         handled = 0
@@ -433,42 +345,192 @@ async def renew_due(
 
 
 async def _renew_next(uow: BillingUnitOfWork, payments: Charges, now: datetime) -> bool:
+    """Handles one charge whose attempt died, else one subscription due; False if none is.
+    If the card's provider does not answer, the charge stays claimed until its claim runs
+    out, and a later run repeats it."""
     async with uow:
-        due = await uow.subscriptions.claim_due(now, limit=1)
-        if not due:
-            return False
-        await _renew(uow, payments, due[0], now)
+        charge = await uow.subscriptions.claim_stale_charge(now, now + ATTEMPT_LEASE)
+        if charge is None:
+            due = await uow.subscriptions.claim_due(now, limit=1)
+            if not due:
+                return False
+            charge = await _start_renewal(uow, due[0], now)
         await uow.commit()
+    if charge is not None:
+        outcome = await _charge_card(payments, charge)
+        await _settle(uow, charge, outcome, now)
     return True
 
 
-async def _renew(
-    uow: BillingUnitOfWork, payments: Charges, subscription: Subscription, now: datetime
-) -> Subscription:
-    """Charges the next period (or ends the subscription) and stores the result. The invoice
-    number and the audit entry come last: both serialize every renewal until commit."""
+async def _start_renewal(
+    uow: BillingUnitOfWork, subscription: Subscription, now: datetime
+) -> SubscriptionCharge | None:
+    """Ends a subscription whose term is over, renews one whose next period is free, or
+    reserves the charge of the next period."""
     if subscription.ends_at_renewal:
         after = end_of_term(subscription)
         await _apply(uow, subscription, after, now)
         await uow.subscriptions.save(after, now)
-        return after
-    customer = await uow.payments.customer(subscription.member_id)
-    plan = subscription.pending_plan or subscription.plan  # What the next period is on.
+        return None
     lines = next_period_lines(subscription)
-    amount = sum(item.total_minor for item in lines)
-    outcome = (
-        await payments.charge(
-            customer or "",
-            subscription.payment_method,
-            amount,
-            plan.currency,
-            subscription.renewal_key,
-            {"subscription": subscription.resource_name},
+    if not sum(item.total_minor for item in lines):  # A free first period after a trial.
+        await _renewal_paid_or_failed(
+            uow,
+            subscription,
+            lines,
+            f"periods/{subscription.period_index + 1}",
+            PaymentOutcome(PurchaseState.SUCCEEDED),
+            now,
+        )
+        return None
+    return await _reserve_renewal(uow, subscription, now)
+
+
+async def _reserve_renewal(
+    uow: BillingUnitOfWork, subscription: Subscription, now: datetime
+) -> SubscriptionCharge:
+    return await _reserve(
+        uow,
+        subscription,
+        subscription.renewal_key,
+        ChargePurpose.RENEWAL,
+        next_period_lines(subscription),
+        f"periods/{subscription.period_index + 1}",
+        None,
+        now,
+    )
+
+
+async def _reserve(
+    uow: BillingUnitOfWork,
+    subscription: Subscription,
+    key: str,
+    purpose: ChargePurpose,
+    lines: tuple[Line, ...],
+    source: str,
+    target: uuid.UUID | None,
+    now: datetime,
+) -> SubscriptionCharge:
+    """Reserves a charge of the subscription's card (locked by the caller) and claims it for
+    this attempt. The same charge left in flight by an attempt that died is taken over as it
+    was reserved (its amount was fixed then); any other payment in flight is ABORTED."""
+    in_flight = await uow.subscriptions.charge_in_flight(subscription.id)
+    if in_flight is not None:
+        if in_flight.key != key:
+            raise Aborted("PAYMENT_IN_PROGRESS", "subscription.payment_in_progress")
+        if not claimable(in_flight.claimed_until, now):
+            raise Aborted("REQUEST_IN_PROGRESS", "payment.in_progress")
+        await uow.subscriptions.claim_charge(key, now + ATTEMPT_LEASE)
+        return replace(in_flight, claimed_until=now + ATTEMPT_LEASE)
+    if await uow.subscriptions.refund_in_flight(subscription):
+        raise Aborted("PAYMENT_IN_PROGRESS", "subscription.payment_in_progress")
+    plan = subscription.pending_plan or subscription.plan
+    charge = SubscriptionCharge(
+        key,
+        subscription.id,
+        subscription.member_id,
+        purpose,
+        await uow.payments.customer(subscription.member_id) or "",
+        subscription.payment_method,
+        plan.currency,
+        lines,
+        source,
+        target,
+        now + ATTEMPT_LEASE,
+    )
+    await uow.subscriptions.reserve_charge(charge, now)
+    return charge
+
+
+async def _charge_now(
+    uow: BillingUnitOfWork,
+    payments: Charges,
+    charge: SubscriptionCharge,
+    declined: FailedPrecondition | None,
+    clock: Clock,
+) -> Subscription:
+    """Charges a reserved charge for a member waiting on it and applies the answer; `declined`
+    is raised if the card is declined. If the provider does not answer, the charge is left
+    for the member's retry (or the renewer) to repeat at once."""
+    if charge.amount_minor == 0:  # A free add-on, or the period's last moments.
+        outcome = PaymentOutcome(PurchaseState.SUCCEEDED)
+    else:
+        try:
+            outcome = await _charge_card(payments, charge)
+        except BaseException:
+            await _release(uow, charge, clock())
+            raise
+    after = await _settle(uow, charge, outcome, clock())
+    if declined is not None and outcome.state is not PurchaseState.SUCCEEDED:
+        if outcome.failure_code == SAVED_CARD_GONE:
+            raise FailedPrecondition("SAVED_CARD_GONE", "payment.saved_card_gone")
+        raise declined
+    return after
+
+
+async def _charge_card(payments: Charges, charge: SubscriptionCharge) -> PaymentOutcome:
+    """Charges the card on file; gone with its customer, the charge fails (dunning, then the
+    member adds a card), for there is no card to save under a new one."""
+    try:
+        return await payments.charge(
+            charge.customer,
+            charge.payment_method,
+            charge.amount_minor,
+            charge.currency,
+            charge.key,
+            {"subscription": charge.subscription},
             off_session=True,
         )
-        if amount
-        else PaymentOutcome(PurchaseState.SUCCEEDED)  # A free first period after a trial.
-    )
+    except CustomerGone:
+        return PaymentOutcome(PurchaseState.FAILED, failure_code=SAVED_CARD_GONE)
+
+
+async def _release(uow: BillingUnitOfWork, charge: SubscriptionCharge, now: datetime) -> None:
+    try:
+        async with uow:
+            await uow.subscriptions.release_charge(charge.key, now)
+            await uow.commit()
+    except Exception:  # Its claim runs out instead.
+        _log.exception("could not release a charge", extra={"charge": charge.key})
+
+
+async def _settle(
+    uow: BillingUnitOfWork, charge: SubscriptionCharge, outcome: PaymentOutcome, now: datetime
+) -> Subscription:
+    """Applies a charge's answer to its subscription, once: whichever attempt comes second
+    finds it applied and changes nothing."""
+    async with uow:
+        subscription = await uow.subscriptions.get(charge.subscription_id, lock=True)
+        if subscription is None:  # Subscriptions are never deleted.
+            raise LookupError(f"subscription {charge.subscription_id} vanished")
+        if not await uow.subscriptions.end_charge(charge.key):
+            return subscription
+        paid = outcome.state is PurchaseState.SUCCEEDED
+        if charge.purpose is ChargePurpose.RENEWAL:
+            after = await _renewal_paid_or_failed(
+                uow, subscription, charge.lines, charge.source, outcome, now
+            )
+        elif paid:
+            after = await _apply_mid_period(uow, subscription, charge, outcome, now)
+        else:
+            after = subscription  # A declined upgrade or add-on changes nothing.
+        await uow.commit()
+    return after
+
+
+async def _renewal_paid_or_failed(
+    uow: BillingUnitOfWork,
+    subscription: Subscription,
+    lines: tuple[Line, ...],
+    source: str,
+    outcome: PaymentOutcome,
+    now: datetime,
+) -> Subscription:
+    """Moves a subscription on by its renewal's answer: the next period, or dunning. The
+    invoice number and the audit entry come last: both serialize every renewal until
+    commit."""
+    plan = subscription.pending_plan or subscription.plan  # What the next period is on.
+    amount = sum(item.total_minor for item in lines)
     paid = outcome.state is PurchaseState.SUCCEEDED
     after = renewed(subscription) if paid else renewal_failed(subscription, now)
     uow.publish(
@@ -491,7 +553,7 @@ async def _renew(
             plan.studio,
             plan.currency,
             lines,
-            f"{subscription.resource_name}/periods/{after.period_index}",
+            f"{subscription.resource_name}/{source}",
             now,
         )
         await uow.audit.append(
@@ -507,6 +569,92 @@ async def _renew(
             },
         )
     return after
+
+
+async def _apply_mid_period(
+    uow: BillingUnitOfWork,
+    subscription: Subscription,
+    charge: SubscriptionCharge,
+    outcome: PaymentOutcome,
+    now: datetime,
+) -> Subscription:
+    """What a paid upgrade or family member gets, then the invoice, audit entry and event."""
+    plan, name = subscription.plan, subscription.resource_name
+    assert charge.target is not None  # noqa: S101 - upgrades and add-ons name what they add.
+    if charge.purpose is ChargePurpose.PLAN_CHANGE:
+        new_plan = await uow.plans.get(plan.studio, charge.target)
+        if new_plan is None:  # Plans are never deleted.
+            raise LookupError(f"plan {charge.target} vanished")
+        after = replace(subscription, plan=new_plan, pending_plan=None)
+        await uow.subscriptions.save(after, now)
+        action = "subscription.upgraded"
+        details = {"from_plan": plan.resource_name, "to_plan": new_plan.resource_name}
+    else:
+        after = await _add_family_member(uow, subscription, charge.target, now)
+        action, details = "subscription.member_added", {"member": f"users/{charge.target}"}
+    if charge.amount_minor == 0:
+        return after
+    await issue_invoice(
+        uow,
+        subscription.member_id,
+        plan.studio,
+        charge.currency,
+        charge.lines,
+        f"{name}/{charge.source}",
+        now,
+    )
+    await uow.audit.append(
+        now,
+        f"users/{subscription.member_id}",
+        action,
+        name,
+        {
+            **details,
+            "currency": charge.currency,
+            "amount_minor": charge.amount_minor,
+            "payment_intent": outcome.payment_intent,
+        },
+    )
+    uow.publish(
+        PAYMENT_SUCCEEDED,
+        subject=name,
+        payload=events_pb2.PaymentChanged(
+            subscription=name,
+            member=f"users/{subscription.member_id}",
+            currency_code=charge.currency,
+            amount_minor=charge.amount_minor,
+        ),
+    )
+    return after
+
+
+async def _add_family_member(
+    uow: BillingUnitOfWork, subscription: Subscription, member_id: uuid.UUID, now: datetime
+) -> Subscription:
+    """A membership of their own that follows the holder's (frozen with it, if it is)."""
+    entitlement = validate_grant(
+        member_id,
+        Kind.MEMBERSHIP,
+        f"studios/{subscription.plan.studio}",
+        0,
+        now,
+        subscription.access_until,
+    )
+    await issue(
+        uow,
+        entitlement,
+        f"users/{subscription.member_id}",
+        "entitlement.family_member",
+        {"subscription": subscription.resource_name},
+        now,
+    )
+    if subscription.pause_start and subscription.pause_end and subscription.pause_end > now:
+        await uow.entitlements.pause(
+            entitlement.id, subscription.pause_start, subscription.pause_end
+        )
+    add_on = AddOn(member_id, entitlement.id)
+    await uow.subscriptions.add_add_on(subscription.id, add_on, now)
+    return replace(subscription, add_ons=(*subscription.add_ons, add_on))
 
 
 async def _apply(
@@ -536,6 +684,21 @@ async def _owned(
     if subscription is None or subscription.member_id != member_id:
         raise NotFound("SUBSCRIPTION_NOT_FOUND", "subscription.not_found")
     return subscription
+
+
+async def _owned_and_idle(
+    uow: BillingUnitOfWork, member_id: uuid.UUID, subscription_id: uuid.UUID
+) -> Subscription:
+    subscription = await _owned(uow, member_id, subscription_id)
+    await _check_idle(uow, subscription)
+    return subscription
+
+
+async def _check_idle(uow: BillingUnitOfWork, subscription: Subscription) -> None:
+    """Nothing changes a subscription while a charge of its card is in flight: the charge
+    was reserved for the subscription as it is."""
+    if await uow.subscriptions.charge_in_flight(subscription.id) is not None:
+        raise Aborted("PAYMENT_IN_PROGRESS", "subscription.payment_in_progress")
 
 
 def announce_subscription(

@@ -1,12 +1,15 @@
 """The embedded servers, started for real (whatever DATABASE_URL / NATS_URL say)."""
 
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import nats
+import stripe
 
 from stride.platform.local.nats import EmbeddedNats
 from stride.platform.local.postgres import EmbeddedPostgres
+from stride.platform.local.stripe_emulator import LocalStripe
 from stride.platform.testing.fixtures import scratch_dir
 
 
@@ -46,3 +49,22 @@ async def test_nats_jetstream_survives_a_kill(tmp_path: Path) -> None:
         await connection.close()
     finally:
         server.stop()
+
+
+def test_localstripe_keeps_its_store_across_restarts(tmp_path: Path) -> None:
+    store = tmp_path / "stripe" / "store.pickle"
+    with LocalStripe(tmp_path, store=store) as emulator:
+        client = stripe.StripeClient("sk_test_kept", base_addresses={"api": emulator.api_base})
+        customer = client.v1.customers.create(params={"metadata": {"member": "m-1"}})
+        card: Any = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123"}
+        method = client.v1.payment_methods.create(params={"type": "card", "card": card})
+        client.v1.payment_methods.attach(str(method.id), params={"customer": str(customer.id)})
+        port = emulator.port
+
+    with LocalStripe(tmp_path, port, store=store):
+        kept = client.v1.customers.retrieve(str(customer.id))
+        cards = client.v1.payment_methods.list(
+            params={"customer": str(customer.id), "type": "card"}
+        )
+    assert kept.to_dict()["metadata"] == {"member": "m-1"}
+    assert [str(found.id) for found in cards.data] == [str(method.id)]

@@ -19,6 +19,7 @@ from stride.platform.errors import (
 STUDIO_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 LEVELS = ("all", "beginner", "intermediate", "advanced")
 MAX_ROOM_CAPACITY = 500
+_BOOKINGS = uuid.UUID("cd003dce-abd6-4336-b7e1-256d04175a09")
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,13 @@ class Booking:
     @property
     def session_name(self) -> str:
         return f"studios/{self.studio}/classSessions/{self.session_id}"
+
+
+def booking_id(member_id: uuid.UUID, request_id: str) -> uuid.UUID:
+    """A member's request id names one booking, and so Billing's one hold for it: a retry
+    after a failure between holding and booking reuses the hold. Without a request id every
+    request is a booking of its own."""
+    return uuid.uuid5(_BOOKINGS, f"{member_id}/{request_id}") if request_id else uuid.uuid4()
 
 
 def validate_studio(slug: str, display_name: str, time_zone: str, policy: BookingPolicy) -> Studio:

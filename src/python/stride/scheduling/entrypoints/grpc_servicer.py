@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC
 
 import grpc
@@ -13,11 +13,12 @@ from stride.platform.events.live import LiveEvents
 from stride.platform.grpc.field_masks import updated_fields
 from stride.platform.grpc.timestamps import timestamp
 from stride.platform.i18n import current_locale
-from stride.platform.idempotency import idempotent
+from stride.platform.idempotency import idempotent, replay
 from stride.platform.pagination import Page
 from stride.platform.resource_names import parse_user_name
 from stride.scheduling import translations  # noqa: F401 - registers Scheduling's texts.
 from stride.scheduling.domain.availability import AVAILABILITY_PARTS
+from stride.scheduling.domain.model import Booking, booking_id
 from stride.scheduling.entrypoints.availability_protos import (
     availability_from_proto,
     availability_to_proto,
@@ -237,20 +238,26 @@ class SchedulingServicer(pb_grpc.SchedulingServiceServicer):
             "class.invalid_name",
         )
         uow = self._unit_of_work()
+        method, request_id = CREATE_BOOKING_METHOD, request.request_id
+        replayed = await replay(uow, method, request, request_id, pb.Booking)
+        if replayed is not None:
+            return replayed
 
-        async def book() -> pb.Booking:
-            booked = await handlers.book(
-                uow,
-                self._entitlements,
-                member_id,
-                slug,
-                session_id,
-                spot=request.booking.spot or None,
-            )
-            return booking_to_proto(booked)
+        async def recorded(decide: Callable[[], Awaitable[Booking]]) -> pb.Booking:
+            async def respond() -> pb.Booking:
+                return booking_to_proto(await decide())
 
-        return await idempotent(
-            uow, CREATE_BOOKING_METHOD, request, request.request_id, book, pb.Booking
+            return await idempotent(uow, method, request, request_id, respond, pb.Booking)
+
+        return await handlers.book(
+            uow,
+            self._entitlements,
+            member_id,
+            slug,
+            session_id,
+            booking_id(member_id, request_id),
+            recorded,
+            spot=request.booking.spot or None,
         )
 
     async def CancelBooking(  # noqa: N802

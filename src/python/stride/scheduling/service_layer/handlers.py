@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from stride.platform.auth import (
     current_principal,
@@ -14,7 +15,15 @@ from stride.platform.auth import (
     require_self_or_role,
 )
 from stride.platform.clock import Clock, utcnow
-from stride.platform.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from stride.platform.errors import (
+    Aborted,
+    DomainError,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    Unavailable,
+)
 from stride.platform.filtering import Comparison, Operator
 from stride.scheduling.domain.availability import AVAILABILITY_PARTS, Availability, check_teaches
 from stride.scheduling.domain.calendar import CalendarEntry, render_calendar
@@ -54,6 +63,7 @@ STAFF = ("manager",)
 DESK = ("front_desk", "instructor", "manager")
 MAX_WEEKS_AHEAD = 26
 _FROM_BELOW = frozenset({Operator.EQUAL, Operator.GREATER, Operator.GREATER_OR_EQUAL})
+Decided = TypeVar("Decided")  # What the transaction around a booking decision makes of it.
 
 
 async def create_studio(
@@ -259,28 +269,39 @@ async def book(
     member_id: uuid.UUID,
     slug: str,
     session_id: uuid.UUID,
+    booking: uuid.UUID,
+    in_transaction: Callable[[Callable[[], Awaitable[Booking]]], Awaitable[Decided]],
     clock: Clock = utcnow,
     spot: str | None = None,
-) -> Booking:
-    """Holds the member's credit with Billing first, outside the class's lock so a rush isn't
-    serialized on remote calls; then confirms or waitlists under the lock. A refused booking
-    gives the credit back. Runs inside the caller's open unit of work (which also records the
-    request id), so it commits with it."""
+) -> Decided:
+    """Books a class as `booking` (its id). The class is read in a short transaction and the
+    cheap refusals (window, cancelled class) come before Billing is asked; the member's credit
+    is then held with Billing with no transaction open, so a slow Billing pins no connection
+    and no lock; then the booking is confirmed or waitlisted under the class's lock (ADR
+    0006), in the transaction `in_transaction` opens on `uow` around the decision and commits
+    (recording the request id with it, when there is one). A refused booking gives the
+    credit back. A booking that failed otherwise keeps its hold: Billing holds once per
+    booking id, so the retry of the same request reuses it."""
     require_self_or_role(str(member_id), "admin")
-    studio = await _studio(uow, slug)
-    unlocked = await class_session(uow, slug, session_id)
+    async with uow:
+        studio = await _studio(uow, slug)
+        unlocked = await class_session(uow, slug, session_id)
     now = clock()
-    booking = Booking(
-        uuid.uuid4(), member_id, session_id, slug, BookingState.CONFIRMED, now, unlocked.start
+    held = Booking(
+        booking, member_id, session_id, slug, BookingState.CONFIRMED, now, unlocked.start
     )
-    check_can_book(
-        unlocked, studio.policy, now, already_booked=False, active_bookings=0
-    )  # Cheap refusals (window, cancelled class) before touching Billing.
-    await entitlements.hold(booking)
+    check_can_book(unlocked, studio.policy, now, already_booked=False, active_bookings=0)
+    await entitlements.hold(held)
+
+    async def decide() -> Booking:
+        return await _decide(uow, studio, held, spot, clock)
+
     try:
-        return await _decide(uow, studio, booking, spot, clock)
-    except BaseException:
-        await entitlements.release(booking)
+        return await in_transaction(decide)
+    except (Aborted, Unavailable):  # A concurrent attempt booked with this hold; or try again.
+        raise
+    except DomainError:
+        await entitlements.release(held)
         raise
 
 
