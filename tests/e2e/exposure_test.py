@@ -22,6 +22,7 @@ from google.protobuf import message_factory
 from google.protobuf.message import Message
 
 from e2e.support import (
+    BILLING_SERVICE_KEY,
     SCHEDULING_SERVICE_KEY,
     Account,
     Edge,
@@ -39,6 +40,8 @@ from stride.platform.grpc.server import RunningServer
 from stride.platform.service_credentials import ServiceCredentials, ServiceKey
 
 STUDIO, OTHER_STUDIO = "studios/exposure", "studios/elsewhere"
+# The keys the platform fixture's services hold, by service.
+SERVICE_KEYS = {"scheduling": SCHEDULING_SERVICE_KEY, "billing": BILLING_SERVICE_KEY}
 CONTRACTS = [contract for service in SERVICES for contract in service.contracts.values()]
 SERVICE_OF = {
     contract.path: service.name for service in SERVICES for contract in service.contracts.values()
@@ -272,7 +275,8 @@ async def test_internal_rpcs_are_unroutable_at_the_edge_and_refuse_member_tokens
     request = grpc_request(contract, owner)
     # Through the edge: not found, with a member's token or an admin's; a service credential
     # is no access token, so the edge refuses it before it could even look.
-    credential = ServiceCredentials("scheduling", ServiceKey.from_spec(SCHEDULING_SERVICE_KEY))
+    caller = sorted(contract.access.callers)[0]
+    credential = ServiceCredentials(caller, ServiceKey.from_spec(SERVICE_KEYS[caller]))
     service = SERVICE_OF[contract.path]
     for account in (callers.owner, callers.admin):
         assert await grpc_code(edge.grpc_target, contract, request, account.auth.items()) == (
@@ -287,6 +291,13 @@ async def test_internal_rpcs_are_unroutable_at_the_edge_and_refuse_member_tokens
         assert await grpc_code(direct, contract, request, account.auth.items()) == (
             grpc.StatusCode.UNAUTHENTICATED
         )
-    # A service the contract names gets past the door (what it asks may still be refused).
+    # A service the contract names gets past the door (what it asks may still be refused);
+    # another service, trusted for what it may call, does not.
     code = await grpc_code(direct, contract, request, credential.metadata(service))
     assert code not in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED)
+    for other in sorted(set(SERVICE_KEYS) - contract.access.callers - {service}):
+        impostor = ServiceCredentials(other, ServiceKey.from_spec(SERVICE_KEYS[other]))
+        assert await grpc_code(direct, contract, request, impostor.metadata(service)) in (
+            grpc.StatusCode.UNAUTHENTICATED,  # A key this service does not trust at all.
+            grpc.StatusCode.PERMISSION_DENIED,  # Trusted, but not for this RPC.
+        )

@@ -56,6 +56,8 @@ PASSWORD = "a long enough password"
 APP_ORIGIN = "https://app.stride.example"
 # Scheduling's own key; the Billing it books against trusts it (holding credits is internal).
 SCHEDULING_SERVICE_KEY = new_service_key_spec("scheduling-test")
+# Billing's: the Scheduling whose bookings its hold reconciler asks about trusts it.
+BILLING_SERVICE_KEY = new_service_key_spec("billing-test")
 SCHEDULING_DATA_KEYS = new_data_key_spec("test1")  # Check-in codes are signed under it.
 UNSUBSCRIBE_SECRET = "e2e-unsubscribe-secret-0123456789abcdef"
 # The event-secret keys Identity and Notifications share under test; the tests keep a copy,
@@ -148,24 +150,26 @@ async def running_billing(
     event_prefix: str,
     jwks_url: str,
     stripe_api_base: str,
+    **settings: Any,
 ) -> AsyncIterator[RunningServer]:
     """Billing on a database of its own, paying through localstripe, trusting the access
-    tokens the JWKS at `jwks_url` verifies (the edge's, in front of Identity)."""
+    tokens the JWKS at `jwks_url` verifies (the edge's, in front of Identity); `settings`
+    override the defaults."""
+    defaults: dict[str, Any] = {
+        "nats_url": nats_url,
+        "events_prefix": event_prefix,
+        "grpc_port": free_port(),
+        "jwks_url": jwks_url,
+        "stripe_api_key": SecretStr(API_KEY),
+        "stripe_api_base": stripe_api_base,
+        "stripe_webhook_secret": SecretStr(WEBHOOK_SECRET),
+        "trusted_service_keys": trusted_key_entry("scheduling", SCHEDULING_SERVICE_KEY),
+        "shutdown_grace_seconds": 1,
+    }
 
     async def app(database_url: str) -> GrpcApp:
         return await build_billing(
-            BillingSettings(
-                database_url=database_url,
-                nats_url=nats_url,
-                events_prefix=event_prefix,
-                grpc_port=free_port(),
-                jwks_url=jwks_url,
-                stripe_api_key=SecretStr(API_KEY),
-                stripe_api_base=stripe_api_base,
-                stripe_webhook_secret=SecretStr(WEBHOOK_SECRET),
-                trusted_service_keys=trusted_key_entry("scheduling", SCHEDULING_SERVICE_KEY),
-                shutdown_grace_seconds=1,
-            )
+            BillingSettings(database_url=database_url, **{**defaults, **settings})
         )
 
     async with running_on_own_database(postgres_server_url, "billing", app) as running:
@@ -174,25 +178,30 @@ async def running_billing(
 
 @asynccontextmanager
 async def running_scheduling(
-    postgres_server_url: str, nats_url: str, event_prefix: str, jwks_url: str, billing_port: int
+    postgres_server_url: str,
+    nats_url: str,
+    event_prefix: str,
+    jwks_url: str,
+    billing_port: int,
+    **settings: Any,
 ) -> AsyncIterator[RunningServer]:
     """Scheduling on a database of its own, holding credits with the Billing at
-    `billing_port` as itself."""
+    `billing_port` as itself; `settings` override the defaults."""
+    defaults: dict[str, Any] = {
+        "nats_url": nats_url,
+        "events_prefix": event_prefix,
+        "grpc_port": free_port(),
+        "jwks_url": jwks_url,
+        "data_keys": SCHEDULING_DATA_KEYS,
+        "data_key_active": "test1",
+        "billing_target": f"127.0.0.1:{billing_port}",
+        "service_key": SecretStr(SCHEDULING_SERVICE_KEY),
+        "shutdown_grace_seconds": 1,
+    }
 
     async def app(database_url: str) -> GrpcApp:
         return await build_scheduling(
-            SchedulingSettings(
-                database_url=database_url,
-                nats_url=nats_url,
-                events_prefix=event_prefix,
-                grpc_port=free_port(),
-                jwks_url=jwks_url,
-                data_keys=SCHEDULING_DATA_KEYS,
-                data_key_active="test1",
-                billing_target=f"127.0.0.1:{billing_port}",
-                service_key=SecretStr(SCHEDULING_SERVICE_KEY),
-                shutdown_grace_seconds=1,
-            )
+            SchedulingSettings(database_url=database_url, **{**defaults, **settings})
         )
 
     async with running_on_own_database(postgres_server_url, "scheduling", app) as running:
@@ -234,14 +243,27 @@ async def platform(
     stripe_api_base: str,
     edge_port: int,
 ) -> AsyncIterator[dict[str, RunningServer]]:
-    """Every service of the catalog, each on a database of its own, by name."""
-    jwks = edge_jwks_url(edge_port)
+    """Every service of the catalog, each on a database of its own, by name, calling each
+    other's internal RPCs as `./pants up` runs them."""
+    jwks, scheduling_port = edge_jwks_url(edge_port), free_port()
     async with (
         running_billing(
-            postgres_server_url, nats_url, event_prefix, jwks, stripe_api_base
+            postgres_server_url,
+            nats_url,
+            event_prefix,
+            jwks,
+            stripe_api_base,
+            scheduling_target=f"127.0.0.1:{scheduling_port}",
+            service_key=SecretStr(BILLING_SERVICE_KEY),
         ) as billing,
         running_scheduling(
-            postgres_server_url, nats_url, event_prefix, jwks, billing.port
+            postgres_server_url,
+            nats_url,
+            event_prefix,
+            jwks,
+            billing.port,
+            grpc_port=scheduling_port,
+            trusted_service_keys=trusted_key_entry("billing", BILLING_SERVICE_KEY),
         ) as scheduling,
         running_notifications(postgres_server_url, nats_url, event_prefix, jwks) as notes,
     ):

@@ -37,7 +37,14 @@ from stack.seed import (
     seed_demo_schedule,
     sign_up_demo_users,
 )
-from stride.gateway.catalog import BILLING, IDENTITY, NOTIFICATIONS, SERVICES, ServiceEntry
+from stride.gateway.catalog import (
+    BILLING,
+    IDENTITY,
+    NOTIFICATIONS,
+    SCHEDULING,
+    SERVICES,
+    ServiceEntry,
+)
 from stride.gateway.envoy_config import EdgeTls
 from stride.gateway.render import write_edge_bundle
 from stride.identity.config import IdentitySettings
@@ -101,6 +108,7 @@ def service_environment(
         # through the edge, as it would in a cluster.
         "STRIDE_JWKS_URL": f"http://127.0.0.1:{rest_port}/.well-known/jwks.json",
         "STRIDE_BILLING_TARGET": f"127.0.0.1:{BILLING.local_port}",
+        "STRIDE_SCHEDULING_TARGET": f"127.0.0.1:{SCHEDULING.local_port}",
         "STRIDE_DATA_KEYS": data_keys,
         "STRIDE_DATA_KEY_ACTIVE": active_key,
         # Who this service is to the others, and whom it lets call its internal RPCs (each

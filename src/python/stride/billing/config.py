@@ -1,8 +1,10 @@
 """Billing's settings (environment variables prefixed STRIDE_)."""
 
+from __future__ import annotations
+
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from stride.platform.config import ServiceSettings
 
@@ -28,9 +30,20 @@ class BillingSettings(ServiceSettings):
     renew_every_seconds: float = Field(default=60.0, gt=0)
     # How often late-cancel and no-show fees recorded since are charged.
     collect_fees_every_seconds: float = Field(default=15.0, gt=0)
+    # Scheduling's gRPC address: the hold reconciler asks it, with this service's own key
+    # (STRIDE_SERVICE_KEY), which bookings exist, and gives back the credits of those that were
+    # never made. Unset, nothing is reconciled.
+    scheduling_target: str | None = None
+    reconcile_holds_every_seconds: float = Field(default=60.0, gt=0)
     # A TrueType font with Arabic and Latin letters for PDF receipts; unset, DejaVu Sans from
     # the installed matplotlib wheel.
     receipt_font: Path | None = None
+
+    @model_validator(mode="after")
+    def _reconciler_has_a_key(self) -> BillingSettings:
+        if self.scheduling_target is not None and self.service_key is None:
+            raise ValueError("STRIDE_SCHEDULING_TARGET needs STRIDE_SERVICE_KEY to call it with")
+        return self
 
     @field_validator("stripe_api_key")
     @classmethod

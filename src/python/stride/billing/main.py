@@ -6,15 +6,17 @@ from functools import partial
 from pathlib import Path
 
 from stride.billing.adapters.receipt_pdf import bundled_font
+from stride.billing.adapters.scheduling_bookings import SchedulingBookings
 from stride.billing.adapters.stripe_payments import StripePayments, StripeWebhooks
 from stride.billing.adapters.tabby_financing import TabbyFinancing
 from stride.billing.config import BillingSettings
 from stride.billing.entrypoints.grpc_servicer import BillingServicer
 from stride.billing.service_layer import fees, handlers, purchases, subscriptions
+from stride.billing.service_layer.reconciliation import reconcile_holds
 from stride.billing.service_layer.unit_of_work import SOURCE, BillingUnitOfWork
 from stride.billing.v1 import billing_service_pb2_grpc as pb_grpc
-from stride.platform.grpc.server import GrpcApp, ServiceRegistration
-from stride.platform.service import foundation, run_service
+from stride.platform.grpc.server import GrpcApp, Hook, ServiceRegistration
+from stride.platform.service import foundation, run_service, service_credentials
 from stride.platform.tasks import Periodic
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations" / "versions"
@@ -37,6 +39,21 @@ async def complete_refunds(
 
 async def collect_fees(new_uow: partial[BillingUnitOfWork], payments: StripePayments) -> None:
     await fees.collect_fees(new_uow, payments)
+
+
+def hold_reconciler(
+    settings: BillingSettings, new_uow: partial[BillingUnitOfWork]
+) -> tuple[list[Hook], list[Hook]]:
+    """(start, stop) hooks of the periodic reconciler, if Scheduling is there to ask."""
+    if settings.scheduling_target is None:
+        return [], []
+    bookings = SchedulingBookings(settings.scheduling_target, service_credentials(settings))
+    job = Periodic(
+        "reconcile-holds",
+        settings.reconcile_holds_every_seconds,
+        partial(reconcile_holds, new_uow, bookings),
+    )
+    return [bookings.start, job.start], [job.stop, bookings.stop]
 
 
 def financing(settings: BillingSettings) -> TabbyFinancing | None:
@@ -87,6 +104,7 @@ async def build_app(settings: BillingSettings) -> GrpcApp:
         settings.collect_fees_every_seconds,
         partial(collect_fees, new_uow, payments),
     )
+    reconciler_start, reconciler_stop = hold_reconciler(settings, new_uow)
     return GrpcApp(
         settings=settings,
         services=[
@@ -112,6 +130,7 @@ async def build_app(settings: BillingSettings) -> GrpcApp:
             renewer.start,
             refunder.start,
             fee_collector.start,
+            *reconciler_start,
         ],
         on_stop=[
             payments.close,  # Last: the hooks run in reverse, and the renewer charges till then.
@@ -121,6 +140,7 @@ async def build_app(settings: BillingSettings) -> GrpcApp:
             renewer.stop,
             refunder.stop,
             fee_collector.stop,
+            *reconciler_stop,
         ],
     )
 

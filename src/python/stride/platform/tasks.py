@@ -24,10 +24,10 @@ async def cancel_and_wait(task: asyncio.Task[None], retry_seconds: float = 1.0) 
 
 class Periodic:
     """Runs `job` every `interval_seconds` in the background until stopped; a failing run is
-    logged and the next one still happens."""
+    logged and the next one still happens. What a run returns is not used."""
 
     def __init__(
-        self, name: str, interval_seconds: float, job: Callable[[], Awaitable[None]]
+        self, name: str, interval_seconds: float, job: Callable[[], Awaitable[object]]
     ) -> None:
         self._name, self._interval, self._job = name, interval_seconds, job
         self._task: asyncio.Task[None] | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -182,9 +183,59 @@ class EntitlementRepository:
                 entitlement_id=hold.entitlement_id,
                 state=hold.state.value,
                 created_at=now,
+                requested_at=now,
             )
         )
         await self._db.flush()
+
+    async def hold_again(self, hold: Hold, now: datetime) -> None:
+        """A released hold asked for again (its booking was never made, and is being made now):
+        held anew, on the entitlement chosen this time."""
+        await self._db.execute(
+            update(HoldRecord)
+            .where(col(HoldRecord.id) == hold.id)
+            .values(
+                state=HoldState.HELD.value,
+                entitlement_id=hold.entitlement_id,
+                released_at=None,
+                requested_at=now,
+                verified_at=None,
+            )
+        )
+
+    async def asked_again(self, hold_id: uuid.UUID, now: datetime) -> bool:
+        """Scheduling asked for this hold again, while it is held: its booking may commit from
+        now on. False when there is none held (a concurrent release is waited for, then seen)."""
+        result = await self._db.execute(
+            update(HoldRecord)
+            .where(col(HoldRecord.id) == hold_id, col(HoldRecord.state) == HoldState.HELD.value)
+            .values(requested_at=now)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def unverified(
+        self, asked_before: datetime, *, limit: int, lock_id: uuid.UUID | None = None
+    ) -> list[Hold]:
+        """Held credits whose booking was never seen to exist and that Scheduling has not asked
+        for since `asked_before`, oldest first; with `lock_id`, only that one, row locked."""
+        query = select(HoldRecord).where(
+            HoldRecord.state == HoldState.HELD.value,
+            col(HoldRecord.verified_at).is_(None),
+            col(HoldRecord.requested_at) < asked_before,
+        )
+        if lock_id is not None:
+            query = query.where(HoldRecord.id == lock_id).with_for_update()
+        records = await self._db.execute(query.order_by(col(HoldRecord.requested_at)).limit(limit))
+        return [_to_hold(record) for record in records.scalars().all()]
+
+    async def verified(self, hold_ids: Collection[uuid.UUID], now: datetime) -> None:
+        """Their bookings exist: never asked about again (a cancellation gives them back)."""
+        if hold_ids:
+            await self._db.execute(
+                update(HoldRecord)
+                .where(col(HoldRecord.id).in_(list(hold_ids)))
+                .values(verified_at=now)
+            )
 
     async def release(self, hold_id: uuid.UUID, now: datetime) -> None:
         await self._db.execute(

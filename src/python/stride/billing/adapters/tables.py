@@ -46,6 +46,10 @@ class HoldRecord(SQLModel, table=True):
     state: str = Field(max_length=16)
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     released_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    # When Scheduling last asked for it, and when its booking was seen to exist: a hold still
+    # unverified long after the last ask is a booking that was never made (reconciliation).
+    requested_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    verified_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
 
 
 class PlanRecord(SQLModel, table=True):

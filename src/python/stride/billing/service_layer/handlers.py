@@ -103,17 +103,20 @@ async def list_entitlements(
 
 
 async def hold_credit(uow: BillingUnitOfWork, command: HoldCredit, clock: Clock = utcnow) -> Hold:
-    """One hold per booking: asking again returns the first one, holding nothing more. Only
-    Scheduling asks (an internal RPC, authorized by its service credential)."""
+    """One hold per booking: asking again returns the first one, holding nothing more, and
+    restarts the reconciler's grace (the booking may commit now). A hold given back because
+    its booking was never made is held again. Only Scheduling asks (an internal RPC,
+    authorized by its service credential)."""
     member_id, hold_id = command.member_id, command.hold_id
     async with uow:
-        existing = await uow.entitlements.hold(hold_id)
-        if existing is not None:
-            return existing
+        held = await _asked_again(uow, hold_id, clock)
+        if held is not None:
+            return held
         entitlements = await uow.entitlements.for_member(member_id, lock=True)
-        existing = await uow.entitlements.hold(hold_id)  # A concurrent retry won the lock.
-        if existing is not None:
-            return existing
+        held = await _asked_again(uow, hold_id, clock)  # A concurrent retry won the lock.
+        if held is not None:
+            return held
+        existing = await uow.entitlements.hold(hold_id)
         chosen = choose_entitlement(entitlements, command.studio, command.class_start)
         hold = Hold(
             hold_id,
@@ -124,12 +127,24 @@ async def hold_credit(uow: BillingUnitOfWork, command: HoldCredit, clock: Clock 
             chosen.id,
             HoldState.HELD,
         )
-        await uow.entitlements.add_hold(hold, clock())
+        if existing is None:
+            await uow.entitlements.add_hold(hold, clock())
+        else:
+            await uow.entitlements.hold_again(hold, clock())
         if chosen.kind is Kind.CLASS_PACK:
             await uow.entitlements.change_credits(chosen.id, -1)
             announce_entitlement(uow.publish, chosen, "held", chosen.credits_remaining - 1)
         await uow.commit()
     return hold
+
+
+async def _asked_again(uow: BillingUnitOfWork, hold_id: uuid.UUID, clock: Clock) -> Hold | None:
+    """The hold, if it is held: asked for again, so the reconciler's grace restarts (a
+    conditional update, so a hold the reconciler gives back meanwhile is not returned held)."""
+    if not await uow.entitlements.asked_again(hold_id, clock()):
+        return None
+    await uow.commit()
+    return await uow.entitlements.hold(hold_id)
 
 
 async def release_hold(

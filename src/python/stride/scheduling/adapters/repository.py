@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime, time
 from typing import Any
 
@@ -493,6 +493,13 @@ class BookingRepository:
             )
             for booking, session, kind, studio in rows.all()
         ]
+
+    async def existing(self, booking_ids: Collection[uuid.UUID]) -> list[Booking]:
+        """Those of `booking_ids` that exist."""
+        records = await self._db.execute(
+            select(BookingRecord).where(col(BookingRecord.id).in_(list(booking_ids)))
+        )
+        return [await self._to_booking(record) for record in records.scalars().all()]
 
     async def list_for_member(
         self, member_id: uuid.UUID, *, offset: int, limit: int

@@ -15,7 +15,7 @@ from stride.platform.grpc.timestamps import timestamp
 from stride.platform.i18n import current_locale
 from stride.platform.idempotency import idempotent, replay
 from stride.platform.pagination import Page
-from stride.platform.resource_names import parse_user_name
+from stride.platform.resource_names import parse_user_name, parse_uuid_ids
 from stride.scheduling import translations  # noqa: F401 - registers Scheduling's texts.
 from stride.scheduling.domain.availability import AVAILABILITY_PARTS
 from stride.scheduling.domain.model import Booking, booking_id
@@ -259,6 +259,21 @@ class SchedulingServicer(pb_grpc.SchedulingServiceServicer):
             recorded,
             spot=request.booking.spot or None,
         )
+
+    async def FindBookings(  # noqa: N802
+        self, request: pb.FindBookingsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.FindBookingsResponse:
+        ids = [
+            parse_uuid_ids(
+                name,
+                ("users", "bookings"),
+                field=f"names[{index}]",
+                message_key="booking.invalid_name",
+            )[1]
+            for index, name in enumerate(request.names)
+        ]
+        found = await handlers.find_bookings(self._unit_of_work(), ids)
+        return pb.FindBookingsResponse(bookings=[booking_to_proto(b) for b in found])
 
     async def CancelBooking(  # noqa: N802
         self, request: pb.CancelBookingRequest, context: grpc.aio.ServicerContext

@@ -496,6 +496,15 @@ async def list_bookings(
         return await uow.bookings.list_for_member(member_id, offset=offset, limit=limit)
 
 
+async def find_bookings(
+    uow: SchedulingUnitOfWork, booking_ids: Collection[uuid.UUID]
+) -> list[Booking]:
+    """Those of the bookings that exist: Billing's question when it reconciles its holds (an
+    internal RPC, authorized by Billing's service credential)."""
+    async with uow:
+        return await uow.bookings.existing(booking_ids)
+
+
 async def _promote_first(uow: SchedulingUnitOfWork, session: ClassSession, now: datetime) -> None:
     first = await uow.bookings.first_waitlisted(session.id)
     if first is None:
