@@ -7,6 +7,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
+import pytest
+
 from stride.billing.domain.entitlements import Hold, HoldState, Kind
 from stride.billing.service_layer import handlers
 from stride.billing.service_layer.commands import GrantEntitlement, HoldCredit
@@ -76,3 +78,16 @@ async def test_one_hold_per_booking_and_release_gives_the_credit_back(
     twice = await handlers.release_hold(new_uow(), member, booking)
     assert released.state is twice.state is HoldState.RELEASED
     assert await remaining(new_uow, member) == 2
+
+
+async def test_a_hold_is_never_lent_to_another_booking(new_uow: partial[BillingUnitOfWork]) -> None:
+    member, booking = uuid.uuid4(), uuid.uuid4()
+    await a_pack(new_uow, member, 2)
+    await hold(new_uow, member, booking)
+    elsewhere = HoldCredit(
+        member, f"users/{member}/bookings/{booking}", booking, "studios/other", CLASS_START
+    )
+    with pytest.raises(FailedPrecondition) as refused:
+        await handlers.hold_credit(new_uow(), elsewhere)
+    assert refused.value.reason == "HOLD_OF_ANOTHER_BOOKING"
+    assert await remaining(new_uow, member) == 1

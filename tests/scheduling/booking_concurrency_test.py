@@ -36,6 +36,7 @@ from stride.platform.errors import (
     Unavailable,
 )
 from stride.platform.events.live import LiveEvents
+from stride.platform.idempotency import fingerprint
 from stride.scheduling.domain.availability import validate_availability
 from stride.scheduling.domain.model import (
     Booking,
@@ -159,7 +160,7 @@ async def book(
             member,
             session.studio,
             session.id,
-            booking_id(member, ""),
+            booking_id(member, "", ""),
             committed,
             spot=spot,
         )
@@ -541,14 +542,58 @@ async def test_a_retry_after_a_failure_between_hold_and_booking_books_once_on_on
         (pack,) = await billing.list_entitlements(entitlements._new_uow(), member, 0, 10)
     billing_uow = entitlements._new_uow()
     async with billing_uow:
-        hold = await billing_uow.entitlements.hold(booking_id(member, "tap-1"))
+        hold = await billing_uow.entitlements.hold(
+            booking_id(member, "tap-1", fingerprint(request))
+        )
 
     (stored,) = await bookings_of(new_uow, [member])
     assert replayed == booked
-    assert (booked.name, stored.id) == (stored.resource_name, booking_id(member, "tap-1"))
+    assert (booked.name, stored.id) == (
+        stored.resource_name,
+        booking_id(member, "tap-1", fingerprint(request)),
+    )
     assert hold is not None
     assert hold.state is HoldState.HELD
     assert pack.credits_remaining == 49  # One credit held, by the one hold.
+
+
+async def test_a_request_id_reused_for_another_booking_never_shares_the_first_one_s_hold(
+    new_uow: partial[SchedulingUnitOfWork], entitlements: BillingInProcess
+) -> None:
+    """The same request id sent for two classes at once, and then for a third after the
+    first answer was lost: each booking holds its own credit, and a request refused for reusing
+    the id gives back only its own."""
+    first, second, third = [await a_class(new_uow, 5) for _ in range(3)]
+    member = uuid.uuid4()
+    await entitlements.entitle(member)
+    unused = LiveEvents("nats://127.0.0.1:1", "unused", "scheduling")
+    servicer = SchedulingServicer(new_uow, b"k" * 32, unused, entitlements)
+    lossy = SchedulingServicer(new_uow, b"k" * 32, unused, AnswerLost(entitlements))
+
+    def request(session: ClassSession) -> pb.CreateBookingRequest:
+        return pb.CreateBookingRequest(
+            parent=f"users/{member}",
+            booking=pb.Booking(class_session=session.resource_name),
+            request_id="tap-2",
+        )
+
+    context = cast(grpc.aio.ServicerContext, None)
+    with authenticated_as(Principal(user_id=str(member), roles=frozenset({"member"}))):
+        with pytest.raises(Unavailable):  # Held for the first class; the answer was lost.
+            await lossy.CreateBooking(request(first), context)
+        outcomes = await asyncio.gather(
+            servicer.CreateBooking(request(second), context),
+            servicer.CreateBooking(request(third), context),
+            return_exceptions=True,
+        )
+        (pack,) = await billing.list_entitlements(entitlements._new_uow(), member, 0, 10)
+    booked = [outcome for outcome in outcomes if isinstance(outcome, pb.Booking)]
+    refused = [outcome for outcome in outcomes if isinstance(outcome, InvalidArgument)]
+    assert (len(booked), len(refused)) == (1, 1)
+    (stored,) = await bookings_of(new_uow, [member])
+    assert stored.resource_name == booked[0].name
+    # The booking's credit, and the first class's, which waits for Billing's reconciler.
+    assert pack.credits_remaining == 48
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))

@@ -95,6 +95,10 @@ CATALOG.register(
             "ar": "الخطة الجديدة لبقية الفترة",
         },
         "hold.not_found": {"en": "This hold does not exist.", "ar": "هذا الحجز المؤقت غير موجود."},
+        "hold.other_booking": {
+            "en": "This hold belongs to another booking.",
+            "ar": "هذا الحجز المؤقت يخص حجزًا آخر.",
+        },
         "hold.invalid_name": {
             "en": "Use a name of the form users/{user}/holds/{booking}.",
             "ar": "استخدم اسمًا بالصيغة users/{user}/holds/{booking}.",

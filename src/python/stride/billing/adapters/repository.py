@@ -196,6 +196,9 @@ class EntitlementRepository:
             .where(col(HoldRecord.id) == hold.id)
             .values(
                 state=HoldState.HELD.value,
+                booking=hold.booking,
+                studio=hold.studio,
+                class_start=hold.class_start,
                 entitlement_id=hold.entitlement_id,
                 released_at=None,
                 requested_at=now,

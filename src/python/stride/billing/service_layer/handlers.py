@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
@@ -28,7 +29,7 @@ from stride.platform.auth import (
     require_self_or_role,
 )
 from stride.platform.clock import Clock, utcnow
-from stride.platform.errors import NotFound
+from stride.platform.errors import FailedPrecondition, NotFound
 from stride.platform.resource_names import parse_uuid_ids
 from stride.scheduling.events.v1.events_pb2 import BookingChanged
 
@@ -107,44 +108,59 @@ async def hold_credit(uow: BillingUnitOfWork, command: HoldCredit, clock: Clock 
     restarts the reconciler's grace (the booking may commit now). A hold given back because
     its booking was never made is held again. Only Scheduling asks (an internal RPC,
     authorized by its service credential)."""
-    member_id, hold_id = command.member_id, command.hold_id
     async with uow:
-        held = await _asked_again(uow, hold_id, clock)
-        if held is not None:
-            return held
-        entitlements = await uow.entitlements.for_member(member_id, lock=True)
-        held = await _asked_again(uow, hold_id, clock)  # A concurrent retry won the lock.
-        if held is not None:
-            return held
-        existing = await uow.entitlements.hold(hold_id)
-        chosen = choose_entitlement(entitlements, command.studio, command.class_start)
-        hold = Hold(
-            hold_id,
-            member_id,
-            command.booking,
-            command.studio,
-            command.class_start,
-            chosen.id,
-            HoldState.HELD,
-        )
-        if existing is None:
-            await uow.entitlements.add_hold(hold, clock())
-        else:
-            await uow.entitlements.hold_again(hold, clock())
-        if chosen.kind is Kind.CLASS_PACK:
-            await uow.entitlements.change_credits(chosen.id, -1)
-            announce_entitlement(uow.publish, chosen, "held", chosen.credits_remaining - 1)
+        held = await _held_already(uow, command, clock)
+        if held is None:
+            entitlements = await uow.entitlements.for_member(command.member_id, lock=True)
+            # A concurrent retry may have won the lock.
+            held = await _held_already(uow, command, clock) or await _hold(
+                uow, command, entitlements, clock
+            )
         await uow.commit()
-    return hold
+    return held
 
 
-async def _asked_again(uow: BillingUnitOfWork, hold_id: uuid.UUID, clock: Clock) -> Hold | None:
+async def _held_already(uow: BillingUnitOfWork, command: HoldCredit, clock: Clock) -> Hold | None:
     """The hold, if it is held: asked for again, so the reconciler's grace restarts (a
-    conditional update, so a hold the reconciler gives back meanwhile is not returned held)."""
-    if not await uow.entitlements.asked_again(hold_id, clock()):
+    conditional update, so a hold the reconciler gives back meanwhile is not returned held).
+    It must be for the same booking at the same studio: a hold is never lent to another."""
+    if not await uow.entitlements.asked_again(command.hold_id, clock()):
         return None
-    await uow.commit()
-    return await uow.entitlements.hold(hold_id)
+    held = await uow.entitlements.hold(command.hold_id)
+    assert held is not None  # noqa: S101 - just updated, in this transaction.
+    if (held.booking, held.studio) != (command.booking, command.studio):
+        raise FailedPrecondition("HOLD_OF_ANOTHER_BOOKING", "hold.other_booking")
+    return held
+
+
+async def _hold(
+    uow: BillingUnitOfWork,
+    command: HoldCredit,
+    entitlements: Sequence[Entitlement],
+    clock: Clock,
+) -> Hold:
+    """Takes what the booking uses: a new hold, or one given back before, held anew."""
+    existing = await uow.entitlements.hold(command.hold_id)
+    chosen = choose_entitlement(entitlements, command.studio, command.class_start)
+    hold = Hold(
+        command.hold_id,
+        command.member_id,
+        command.booking,
+        command.studio,
+        command.class_start,
+        chosen.id,
+        HoldState.HELD,
+    )
+    if existing is None:
+        await uow.entitlements.add_hold(hold, clock())
+    elif existing.member_id != command.member_id:
+        raise FailedPrecondition("HOLD_OF_ANOTHER_BOOKING", "hold.other_booking")
+    else:
+        await uow.entitlements.hold_again(hold, clock())
+    if chosen.kind is Kind.CLASS_PACK:
+        await uow.entitlements.change_credits(chosen.id, -1)
+        announce_entitlement(uow.publish, chosen, "held", chosen.credits_remaining - 1)
+    return hold
 
 
 async def release_hold(

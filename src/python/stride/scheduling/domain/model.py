@@ -133,11 +133,15 @@ class Booking:
         return f"studios/{self.studio}/classSessions/{self.session_id}"
 
 
-def booking_id(member_id: uuid.UUID, request_id: str) -> uuid.UUID:
-    """A member's request id names one booking, and so Billing's one hold for it: a retry
-    after a failure between holding and booking reuses the hold. Without a request id every
+def booking_id(member_id: uuid.UUID, request_id: str, request: str) -> uuid.UUID:
+    """A member's request id names one booking, and so Billing's one hold for it: a retry of
+    the same request after a failure between holding and booking reuses the hold. `request`
+    says what was asked (a digest of the request), so a request id reused for another booking
+    names another one and never shares the first one's hold. Without a request id every
     request is a booking of its own."""
-    return uuid.uuid5(_BOOKINGS, f"{member_id}/{request_id}") if request_id else uuid.uuid4()
+    if not request_id:
+        return uuid.uuid4()
+    return uuid.uuid5(_BOOKINGS, f"{member_id}/{request_id}/{request}")
 
 
 def validate_studio(slug: str, display_name: str, time_zone: str, policy: BookingPolicy) -> Studio:

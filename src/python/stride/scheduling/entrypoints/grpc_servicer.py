@@ -13,7 +13,7 @@ from stride.platform.events.live import LiveEvents
 from stride.platform.grpc.field_masks import updated_fields
 from stride.platform.grpc.timestamps import timestamp
 from stride.platform.i18n import current_locale
-from stride.platform.idempotency import idempotent, replay
+from stride.platform.idempotency import fingerprint, idempotent, replay
 from stride.platform.pagination import Page
 from stride.platform.resource_names import parse_user_name, parse_uuid_ids
 from stride.scheduling import translations  # noqa: F401 - registers Scheduling's texts.
@@ -255,7 +255,7 @@ class SchedulingServicer(pb_grpc.SchedulingServiceServicer):
             member_id,
             slug,
             session_id,
-            booking_id(member_id, request_id),
+            booking_id(member_id, request_id, fingerprint(request)),
             recorded,
             spot=request.booking.spot or None,
         )

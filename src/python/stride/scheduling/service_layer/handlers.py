@@ -281,7 +281,8 @@ async def book(
     0006), in the transaction `in_transaction` opens on `uow` around the decision and commits
     (recording the request id with it, when there is one). A refused booking gives the
     credit back. A booking that failed otherwise keeps its hold: Billing holds once per
-    booking id, so the retry of the same request reuses it."""
+    booking id, so the retry of the same request reuses it, and Billing's reconciler gives
+    back one never retried."""
     require_self_or_role(str(member_id), "admin")
     async with uow:
         studio = await _studio(uow, slug)
