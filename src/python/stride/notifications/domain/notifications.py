@@ -21,7 +21,9 @@ from stride.platform.errors import FailedPrecondition, FieldViolation, InvalidAr
 
 _NOTIFICATIONS = uuid.UUID("3c0f6a1e-8d52-4b7e-9a41-2f6d0c8e5b19")
 _DEVICES = uuid.UUID("a7e2c5d0-1b94-4f3a-8c6e-5d0b9f2a7e31")
-MAX_TOKEN_LENGTH = 4096
+# FCM registration tokens are about 160 ASCII characters; a unique index holds at most ~2.7 KB
+# a row, so far longer tokens could never be stored.
+MAX_TOKEN_LENGTH = 1024
 RETRY_DELAYS = (timedelta(seconds=10), timedelta(minutes=1), timedelta(minutes=5))
 
 
@@ -89,7 +91,12 @@ def register_device(
     """A device is its token: registering the same token again is the same device, and it
     belongs to whoever registered it last (a phone handed on, a different account)."""
     violations = []
-    if not token.strip() or len(token) > MAX_TOKEN_LENGTH or any(c.isspace() for c in token):
+    if (
+        not token.strip()
+        or len(token) > MAX_TOKEN_LENGTH
+        or not token.isascii()
+        or any(c.isspace() for c in token)
+    ):
         violations.append(FieldViolation("device.token", "device.invalid_token"))
     if platform is None:
         violations.append(FieldViolation("device.platform", "field.required"))

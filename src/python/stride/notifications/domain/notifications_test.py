@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 import pytest
 
 from stride.notifications.domain.notifications import (
+    MAX_TOKEN_LENGTH,
     RETRY_DELAYS,
     Delivery,
     DeliveryState,
@@ -43,3 +44,10 @@ def test_a_push_the_provider_did_not_take_is_retried_then_failed() -> None:
             NOW + delay,
         )
     assert retried(delivery, NOW).state is DeliveryState.FAILED
+
+
+def test_tokens_are_short_ascii_without_spaces() -> None:
+    for token in ("x" * (MAX_TOKEN_LENGTH + 1), "تطبيق", "has spaces"):
+        with pytest.raises(InvalidArgument):
+            register_device(uuid.uuid4(), token, Platform.ANDROID, NOW)
+    assert register_device(uuid.uuid4(), "a" * MAX_TOKEN_LENGTH, Platform.IOS, NOW)
