@@ -38,9 +38,13 @@ def class_parts(slug: str, given: pb.ClassSession) -> tuple[uuid.UUID, uuid.UUID
     ]
     if violations:
         raise InvalidArgument(violations)
-    if given.instructor:
-        parse_user_name(given.instructor, "class_session.instructor")
     return class_type_id, room_id
+
+
+def instructor_name(given: str, field: str) -> str:
+    """`users/{id}` spelled one way ("" for none): the name is compared and stored as such,
+    and a UUID has many spellings (braces, `urn:uuid:`, upper case)."""
+    return f"users/{parse_user_name(given, field)}" if given else ""
 
 
 def class_to_proto(session: ClassSession) -> pb.ClassSession:

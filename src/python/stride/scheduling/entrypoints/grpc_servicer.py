@@ -34,6 +34,7 @@ from stride.scheduling.entrypoints.class_protos import (
     class_filter,
     class_parts,
     class_to_proto,
+    instructor_name,
 )
 from stride.scheduling.entrypoints.resource_names import (
     availability_name,
@@ -145,7 +146,7 @@ class SchedulingServicer(pb_grpc.SchedulingServiceServicer):
             slug,
             class_type_id,
             room_id,
-            given.instructor,
+            instructor_name(given.instructor, "class_session.instructor"),
             given.start_time.ToDatetime(tzinfo=UTC),
             given.capacity,
         )
@@ -161,7 +162,7 @@ class SchedulingServicer(pb_grpc.SchedulingServiceServicer):
             slug,
             class_type_id,
             room_id,
-            request.class_session.instructor,
+            instructor_name(request.class_session.instructor, "class_session.instructor"),
             request.class_session.capacity,
             request.recurrence,
             request.first_start,
@@ -196,14 +197,15 @@ class SchedulingServicer(pb_grpc.SchedulingServiceServicer):
             given.name, "classSessions", "class_session.name", "class.invalid_name"
         )
         paths = updated_fields(request, CLASS_UPDATABLE)
-        if "instructor" in paths and given.instructor:
-            parse_user_name(given.instructor, "class_session.instructor")
+        instructor = None
+        if "instructor" in paths:
+            instructor = instructor_name(given.instructor, "class_session.instructor")
         session = await handlers.update_class(
             self._unit_of_work(),
             slug,
             session_id,
             capacity=given.capacity if "capacity" in paths else None,
-            instructor=given.instructor if "instructor" in paths else None,
+            instructor=instructor,
         )
         return class_to_proto(session)
 
