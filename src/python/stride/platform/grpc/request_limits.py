@@ -5,7 +5,7 @@ that is not a valid message (invalid UTF-8 in a string, from a `%ff` path segmen
 passes through) is INVALID_ARGUMENT naming the field, not an UNKNOWN error carrying Python's
 exception text. A parsed request is then held to `stride.api.v1.bounds` (and the defaults
 below) field by field: string and byte lengths, list and map sizes, declared numeric ranges,
-enum values the contract defines, timestamps a datetime can hold, and no control characters
+enum values the contract defines, timestamps between 1970 and 2200, and no control characters
 in text (a NUL byte reaches no database driver).
 """
 
@@ -27,8 +27,10 @@ DEFAULT_MAX_BYTES = 1024 * 1024  # The edge refuses larger bodies anyway.
 DEFAULT_MAX_ITEMS = 100
 # C0 controls other than tab, line feed and carriage return, and DEL: never text a person wrote.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-# What Python's datetime can hold: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z.
-_MIN_SECONDS, _MAX_SECONDS = -62135596800, 253402300799
+# 1970-01-01T00:00:00Z to 2200-01-01T00:00:00Z: no studio schedules, pays or remembers
+# anything outside it, and the date arithmetic done on any time a request carries (a class's
+# end, a pause's length, a zone's offset) stays far inside what a datetime can hold.
+_MIN_SECONDS, _MAX_SECONDS = 0, 7258118400
 _TIME_TYPES = ("google.protobuf.Timestamp",)
 _DURATION_TYPES = ("google.protobuf.Duration",)
 _MAX_DURATION_SECONDS = 315576000000  # As google/protobuf/duration.proto defines.

@@ -83,6 +83,14 @@ OVER_LIMIT = {
         pb.EchoRequest(at=timestamp_pb2.Timestamp(seconds=10**12)),
         {"at": "field.invalid_time"},
     ),
+    "a time past 2200": (
+        pb.EchoRequest(at=timestamp_pb2.Timestamp(seconds=7258118401)),
+        {"at": "field.invalid_time"},
+    ),
+    "a time before 1970": (
+        pb.EchoRequest(at=timestamp_pb2.Timestamp(seconds=-1)),
+        {"at": "field.invalid_time"},
+    ),
     "several at once": (
         pb.EchoRequest(note="x" * 11, count=9),
         {"note": "field.too_long", "count": "field.out_of_range"},
@@ -107,7 +115,7 @@ async def test_requests_within_their_limits_reach_the_handler(channel: grpc.aio.
         level=pb.EchoRequest.LEVEL_HIGH,
         labels={"a": "1", "b": "2"},
         text="نص عربي\nwith lines\tand tabs" + "z" * 200,
-        at=timestamp_pb2.Timestamp(seconds=253402300799),
+        at=timestamp_pb2.Timestamp(seconds=7258118400),  # 2200-01-01, the last time accepted.
     )
     assert (await send(channel, "Echo", within.SerializeToString())).language_code == "en"
 
