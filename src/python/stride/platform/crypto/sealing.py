@@ -36,9 +36,10 @@ class Sealed:
 
 class DataKeyring:
     def __init__(self, keys: Mapping[str, bytes], active_key_id: str) -> None:
-        for key_id, key in keys.items():
+        for position, (key_id, key) in enumerate(keys.items(), start=1):
             if not _KEY_ID.match(key_id):
-                raise ValueError(f"bad data key id {key_id!r}")
+                # Not quoted: an entry missing its `id:` would print the key itself.
+                raise ValueError(f"data key {position}: its id is not `[A-Za-z0-9_-]{{1,32}}`")
             if len(key) != KEY_BYTES:
                 raise ValueError(f"data key {key_id!r} must be {KEY_BYTES} bytes")
         if active_key_id not in keys:

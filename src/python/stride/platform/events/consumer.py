@@ -30,6 +30,7 @@ from sqlmodel import Field, SQLModel
 from stride.events.v1.envelope_pb2 import Envelope
 from stride.platform.clock import utcnow
 from stride.platform.db.uow import UnitOfWork
+from stride.platform.errors import DomainError
 from stride.platform.events.outbox import DEFAULT_STREAM_LIMITS, StreamLimits, ensure_stream
 from stride.platform.observability.metrics import (
     CONSUMER_PENDING,
@@ -151,7 +152,7 @@ class EventConsumer(Generic[UnitOfWorkT]):
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # Stream not there yet, NATS down: retry.
-                _log.warning("consumer retrying", extra={"error": repr(error)})
+                _log.warning("consumer retrying", extra={"error": described(error)})
                 if self._nats is not None and not self._nats.is_closed:
                     await self._nats.close()
                 await asyncio.sleep(1.0)
@@ -214,17 +215,31 @@ class EventConsumer(Generic[UnitOfWorkT]):
         delay = self._backoff[min(deliveries, len(self._backoff)) - 1]
         _log.warning(
             "event handling failed; will retry",
-            extra={"consumer": self._durable, "deliveries": deliveries, "error": repr(error)},
+            extra={"consumer": self._durable, "deliveries": deliveries, "error": described(error)},
         )
         await message.nak(delay=delay)
 
     async def _dead_letter(self, js: JetStreamContext, message: Msg, error: Exception) -> None:
         headers = dict(message.headers or {})
-        headers["Stride-Error"] = repr(error)[:500]
+        headers["Stride-Error"] = described(error)
         headers["Stride-Original-Subject"] = message.subject
         await js.publish(
             dead_letter_subject(self._prefix, self._durable), message.data, headers=headers
         )
         await message.term()
         EVENTS_DEAD_LETTERED.labels(self._service, self._durable).inc()
-        _log.error("event dead-lettered", extra={"consumer": self._durable, "error": repr(error)})
+        _log.error(
+            "event dead-lettered", extra={"consumer": self._durable, "error": described(error)}
+        )
+
+
+def described(error: BaseException) -> str:
+    """What went wrong, fit for logs and dead letters that are kept for days: the error's kind,
+    a domain error's reason, an unprocessable event's own words (written to be safe), but never
+    another error's message, which for a database error quotes the statement's parameters
+    (addresses, names)."""
+    if isinstance(error, UnprocessableEvent):
+        return f"{type(error).__name__}: {error}"
+    if isinstance(error, DomainError):
+        return f"{type(error).__name__}: {error.reason}"
+    return type(error).__name__
