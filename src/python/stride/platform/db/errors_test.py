@@ -61,3 +61,9 @@ async def test_a_connection_killed_under_a_statement_is_unavailable(
 )
 async def test_wrong_statements_are_not(server: EmbeddedPostgres, statement: str) -> None:
     assert not database_unavailable(await failure(server.url, statement))
+
+
+def test_other_failures_that_touch_the_network_or_files_are_not() -> None:
+    """A font that would not open, a provider refusing a connection: bugs or other outages."""
+    assert not database_unavailable(FileNotFoundError("receipt.ttf"))
+    assert not database_unavailable(ConnectionRefusedError(111, "refused"))
