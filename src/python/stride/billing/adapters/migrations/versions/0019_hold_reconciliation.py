@@ -18,7 +18,9 @@ depends_on = None
 def upgrade() -> None:
     op.add_column("holds", sa.Column("requested_at", sa.DateTime(timezone=True)))
     op.execute("UPDATE holds SET requested_at = created_at")
-    op.alter_column("holds", "requested_at", nullable=False)
+    # The default stays while replicas of the release before this one may still be running
+    # (a rolling deploy): their holds are inserted without the column.
+    op.alter_column("holds", "requested_at", nullable=False, server_default=sa.func.now())
     # Holds made before this were made by bookings that committed or were refused long ago;
     # their bookings are not asked about.
     op.add_column("holds", sa.Column("verified_at", sa.DateTime(timezone=True)))
