@@ -38,6 +38,7 @@ from e2e.support import (
     new_admin,
     reason,
     running_billing,
+    violations,
 )
 from stride.identity.config import IdentitySettings
 from stride.platform.grpc.server import RunningServer
@@ -422,3 +423,17 @@ async def test_a_studio_s_fees_are_patched_field_by_field_over_rest(edge: Edge, 
     assert got.body["noShowFee"]["amountMinor"] == "20000"
     assert got.body["vatRateBasisPoints"] == 1500
     assert unknown.status == 400
+
+
+async def test_a_page_token_continues_only_the_list_it_came_from(edge: Edge, shop: Shop) -> None:
+    plans = f"{edge.base_url}/v1/{shop.pack.split('/plans/')[0]}/plans"
+    first = await call("GET", f"{plans}?pageSize=1", **shop.admin)
+    token = first.body["nextPageToken"]
+    second = await call("GET", f"{plans}?pageSize=1&pageToken={token}", **shop.admin)
+    elsewhere = await call(
+        "GET", f"{edge.base_url}/v1/studios/elsewhere/plans?pageToken={token}", **shop.admin
+    )
+
+    assert [plan["name"] for plan in first.body["plans"]] == [shop.pack]
+    assert [plan["name"] for plan in second.body["plans"]] == [shop.monthly]
+    assert (elsewhere.status, violations(elsewhere)) == (400, {"page_token": "page.invalid_token"})
