@@ -8,6 +8,7 @@ import pytest
 from kube.kustomize import build, kustomizations, validate
 from stride.billing.config import BillingSettings
 from stride.gateway.catalog import SERVICES, ServiceEntry
+from stride.gateway.envoy_config import JWKS_PATH
 from stride.identity.config import IdentitySettings
 from stride.notifications.config import NotificationsSettings
 from stride.platform.config import ENV_PREFIX, ServiceSettings
@@ -68,6 +69,13 @@ def environment(service: ServiceEntry) -> set[str]:
     return {variable["name"] for variable in container["env"]}
 
 
+def env_value(service: ServiceEntry, variable: str) -> str | None:
+    """A variable's literal value in the service's Deployment (None: unset or a reference)."""
+    pod = by_kind_and_name("Deployment", service.name)["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    return next((v.get("value") for v in container["env"] if v["name"] == variable), None)
+
+
 SETTINGS: dict[str, type[ServiceSettings]] = {
     "identity": IdentitySettings,
     "scheduling": SchedulingSettings,
@@ -93,6 +101,28 @@ def test_internal_rpcs_callers_hold_keys_and_their_services_trust_keys() -> None
             assert "STRIDE_TRUSTED_SERVICE_KEYS" in environment(service), contract.path
             for caller in contract.access.callers:
                 assert "STRIDE_SERVICE_KEY" in environment(by_name[caller]), (contract.path, caller)
+
+
+def test_services_that_take_members_tokens_fetch_identity_s_keys_through_the_edge() -> None:
+    """Without a key source a service refuses every access token (it fails closed): every RPC
+    but the public and internal ones would be UNAUTHENTICATED. Identity verifies with its own
+    key table; the others fetch its JWKS as the edge publishes it, over the edge's Service."""
+    takers = [
+        service
+        for service in SERVICES
+        if service.name != "identity"
+        and service.methods_for(Audience.SIGNED_IN, Audience.OWNER, Audience.STAFF)
+    ]
+    (edge_port,) = [
+        p["port"]
+        for p in by_kind_and_name("Service", "edge")["spec"]["ports"]
+        if p["name"] == "http"
+    ]
+    expected = f"http://edge:{edge_port}{JWKS_PATH}"
+    assert takers
+    assert {s.name: env_value(s, "STRIDE_JWKS_URL") for s in takers} == {
+        s.name: expected for s in takers
+    }
 
 
 def secret_refs(deployment: str, variable: str) -> list[dict[str, str]]:
