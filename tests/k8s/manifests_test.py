@@ -34,12 +34,17 @@ def by_kind_and_name(kind: str, name: str) -> dict[str, Any]:
     return match
 
 
+def service_container(deployment: str) -> dict[str, Any]:
+    pod = by_kind_and_name("Deployment", deployment)["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    return dict(container)
+
+
 @pytest.mark.parametrize("service", SERVICES, ids=lambda s: s.name)
 def test_each_catalog_service_is_deployed_on_its_port_with_grpc_health(
     service: ServiceEntry,
 ) -> None:
-    pod = by_kind_and_name("Deployment", service.name)["spec"]["template"]["spec"]
-    (container,) = pod["containers"]
+    container = service_container(service.name)
     assert {"name": "grpc", "containerPort": service.local_port} in container["ports"]
     assert container["readinessProbe"]["grpc"] == {
         "port": service.local_port,
@@ -64,16 +69,13 @@ def test_production_pins_every_image() -> None:
 
 
 def environment(service: ServiceEntry) -> set[str]:
-    pod = by_kind_and_name("Deployment", service.name)["spec"]["template"]["spec"]
-    (container,) = pod["containers"]
-    return {variable["name"] for variable in container["env"]}
+    return {variable["name"] for variable in service_container(service.name)["env"]}
 
 
 def env_value(service: ServiceEntry, variable: str) -> str | None:
     """A variable's literal value in the service's Deployment (None: unset or a reference)."""
-    pod = by_kind_and_name("Deployment", service.name)["spec"]["template"]["spec"]
-    (container,) = pod["containers"]
-    return next((v.get("value") for v in container["env"] if v["name"] == variable), None)
+    found = service_container(service.name)["env"]
+    return next((v.get("value") for v in found if v["name"] == variable), None)
 
 
 SETTINGS: dict[str, type[ServiceSettings]] = {
@@ -126,12 +128,9 @@ def test_services_that_take_members_tokens_fetch_identity_s_keys_through_the_edg
 
 
 def secret_refs(deployment: str, variable: str) -> list[dict[str, str]]:
-    (container,) = by_kind_and_name("Deployment", deployment)["spec"]["template"]["spec"][
-        "containers"
-    ]
     return [
         env["valueFrom"]["secretKeyRef"]
-        for env in container["env"]
+        for env in service_container(deployment)["env"]
         if env["name"] == variable and "secretKeyRef" in env.get("valueFrom", {})
     ]
 
