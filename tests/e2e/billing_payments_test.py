@@ -24,7 +24,7 @@ from billing.stripe_support import (
     CARD_OK,
     WEBHOOK_SECRET,
     complete_3ds,
-    events,
+    event_for,
     signed,
     tokenized_card,
 )
@@ -183,11 +183,7 @@ async def test_3d_secure_purchase_is_completed_by_stripe_s_webhook_once(
     (bought,) = await packs(edge, member)
     assert (bought["name"], bought["creditsRemaining"]) == (paid["entitlement"], 10)
 
-    (event,) = [
-        e
-        for e in events(stripe_api_base, "payment_intent.succeeded")
-        if e["data"]["object"]["id"] == payment_intent
-    ]
+    event = event_for(stripe_api_base, "payment_intent.succeeded", payment_intent)
     replays = await asyncio.gather(*(replay(edge, event) for _ in range(100)))
     assert set(replays) == {200}
     assert len(await packs(edge, member)) == 1
