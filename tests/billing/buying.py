@@ -1,17 +1,25 @@
 """What the purchase and refund tests share: a studio's plans, members, and buying through
 the service layer with the real Stripe adapter (localstripe, see `payments`) or in
-instalments through Tabby's (a stand-in speaking its API, see `financing`)."""
+instalments through Tabby's (a stand-in speaking its API, see `financing`), and Stripe's
+webhooks as Billing receives them."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 from functools import partial
+from typing import Any
 
 from sqlmodel import col, select
 
-from billing.stripe_support import CARD_OK, payment_intents, tokenized_card
-from stride.billing.adapters.stripe_payments import StripePayments
+from billing.stripe_support import (
+    CARD_OK,
+    WEBHOOK_SECRET,
+    payment_intents,
+    signed,
+    tokenized_card,
+)
+from stride.billing.adapters.stripe_payments import StripePayments, StripeWebhooks
 from stride.billing.adapters.tabby_financing import TabbyFinancing
 from stride.billing.domain.entitlements import Entitlement
 from stride.billing.domain.plans import Plan, PlanKind
@@ -29,6 +37,7 @@ MANAGER = Principal(
     user_id=str(uuid.uuid4()), roles=frozenset({"manager"}), studio=f"studios/{STUDIO}"
 )
 Uow = partial[BillingUnitOfWork]
+WEBHOOKS = StripeWebhooks(WEBHOOK_SECRET, tolerance_seconds=300)
 
 
 async def a_plan(new_uow: Uow, kind: PlanKind = PlanKind.CLASS_PACK) -> Plan:
@@ -82,6 +91,12 @@ async def buy(
                 request_id or str(uuid.uuid4()),
             ),
         )
+
+
+async def deliver(new_uow: Uow, event: dict[str, Any], secret: str = WEBHOOK_SECRET) -> None:
+    """Stripe's webhook of `event`, signed with `secret`, as Billing receives it."""
+    payload, signature = signed(event, secret)
+    await purchases.receive_stripe_event(new_uow(), WEBHOOKS, payload, signature)
 
 
 async def finance(

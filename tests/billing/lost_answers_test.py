@@ -21,17 +21,18 @@ from billing.buying import (
     a_premium_plan,
     buy,
     current,
+    deliver,
     entitlements_of,
     member,
     renewal_charges,
     subscribed,
     switch,
 )
-from billing.purchases_test import deliver, event_for
 from billing.stalls import StripeProxy, stripe_proxy
 from billing.stripe_support import (
     API_KEY,
     CARD_OK,
+    event_for,
     payment_intents,
     stripe_client,
     tokenized_card,

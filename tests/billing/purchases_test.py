@@ -5,25 +5,32 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select, table, text
 
-from billing.buying import STUDIO, Uow, a_plan, buy, entitlements_of, member
+from billing.buying import (
+    STUDIO,
+    WEBHOOKS,
+    Uow,
+    a_plan,
+    buy,
+    deliver,
+    entitlements_of,
+    member,
+)
 from billing.stripe_support import (
     CARD_3DS,
     CARD_DECLINED,
     CARD_OK,
-    WEBHOOK_SECRET,
     complete_3ds,
-    events,
+    event_for,
     payment_intents,
     signed,
     stripe_client,
     tokenized_card,
 )
-from stride.billing.adapters.stripe_payments import StripePayments, StripeWebhooks
+from stride.billing.adapters.stripe_payments import StripePayments
 from stride.billing.domain.purchases import PurchaseState
 from stride.billing.service_layer import purchases
 from stride.billing.service_layer.commands import PurchasePlan
@@ -35,21 +42,6 @@ from stride.platform.errors import (
     PermissionDenied,
     Unauthenticated,
 )
-
-WEBHOOKS = StripeWebhooks(WEBHOOK_SECRET, tolerance_seconds=300)
-
-
-async def deliver(new_uow: Uow, event: dict[str, Any], secret: str = WEBHOOK_SECRET) -> None:
-    payload, signature = signed(event, secret)
-    await purchases.receive_stripe_event(new_uow(), WEBHOOKS, payload, signature)
-
-
-def event_for(stripe_api_base: str, event_type: str, payment_intent: str) -> dict[str, Any]:
-    return next(
-        event
-        for event in events(stripe_api_base, event_type)
-        if event["data"]["object"]["id"] == payment_intent
-    )
 
 
 async def test_a_paid_pack_grants_its_credits_once(

@@ -59,6 +59,15 @@ def events(api_base: str, event_type: str) -> list[dict[str, Any]]:
     return [event.to_dict() for event in listed.data]
 
 
+def event_for(api_base: str, event_type: str, payment_intent: str) -> dict[str, Any]:
+    """The event of `event_type` localstripe recorded for one PaymentIntent."""
+    return next(
+        event
+        for event in events(api_base, event_type)
+        if event["data"]["object"]["id"] == payment_intent
+    )
+
+
 def signed(event: dict[str, Any], secret: str = WEBHOOK_SECRET) -> tuple[bytes, str]:
     """The event's bytes and its `Stripe-Signature` header, made as Stripe makes them."""
     payload = json.dumps(event).encode()

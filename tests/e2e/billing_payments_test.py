@@ -24,7 +24,7 @@ from billing.stripe_support import (
     CARD_OK,
     WEBHOOK_SECRET,
     complete_3ds,
-    events,
+    event_for,
     signed,
     tokenized_card,
 )
@@ -38,6 +38,7 @@ from e2e.support import (
     new_admin,
     reason,
     running_billing,
+    violations,
 )
 from stride.identity.config import IdentitySettings
 from stride.platform.grpc.server import RunningServer
@@ -182,11 +183,7 @@ async def test_3d_secure_purchase_is_completed_by_stripe_s_webhook_once(
     (bought,) = await packs(edge, member)
     assert (bought["name"], bought["creditsRemaining"]) == (paid["entitlement"], 10)
 
-    (event,) = [
-        e
-        for e in events(stripe_api_base, "payment_intent.succeeded")
-        if e["data"]["object"]["id"] == payment_intent
-    ]
+    event = event_for(stripe_api_base, "payment_intent.succeeded", payment_intent)
     replays = await asyncio.gather(*(replay(edge, event) for _ in range(100)))
     assert set(replays) == {200}
     assert len(await packs(edge, member)) == 1
@@ -422,3 +419,17 @@ async def test_a_studio_s_fees_are_patched_field_by_field_over_rest(edge: Edge, 
     assert got.body["noShowFee"]["amountMinor"] == "20000"
     assert got.body["vatRateBasisPoints"] == 1500
     assert unknown.status == 400
+
+
+async def test_a_page_token_continues_only_the_list_it_came_from(edge: Edge, shop: Shop) -> None:
+    plans = f"{edge.base_url}/v1/{shop.pack.split('/plans/')[0]}/plans"
+    first = await call("GET", f"{plans}?pageSize=1", **shop.admin)
+    token = first.body["nextPageToken"]
+    second = await call("GET", f"{plans}?pageSize=1&pageToken={token}", **shop.admin)
+    elsewhere = await call(
+        "GET", f"{edge.base_url}/v1/studios/elsewhere/plans?pageToken={token}", **shop.admin
+    )
+
+    assert [plan["name"] for plan in first.body["plans"]] == [shop.pack]
+    assert [plan["name"] for plan in second.body["plans"]] == [shop.monthly]
+    assert (elsewhere.status, violations(elsewhere)) == (400, {"page_token": "page.invalid_token"})

@@ -8,6 +8,7 @@ import pytest
 from kube.kustomize import build, kustomizations, validate
 from stride.billing.config import BillingSettings
 from stride.gateway.catalog import SERVICES, ServiceEntry
+from stride.gateway.envoy_config import JWKS_PATH
 from stride.identity.config import IdentitySettings
 from stride.notifications.config import NotificationsSettings
 from stride.platform.config import ENV_PREFIX, ServiceSettings
@@ -33,12 +34,17 @@ def by_kind_and_name(kind: str, name: str) -> dict[str, Any]:
     return match
 
 
+def service_container(deployment: str) -> dict[str, Any]:
+    pod = by_kind_and_name("Deployment", deployment)["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    return dict(container)
+
+
 @pytest.mark.parametrize("service", SERVICES, ids=lambda s: s.name)
 def test_each_catalog_service_is_deployed_on_its_port_with_grpc_health(
     service: ServiceEntry,
 ) -> None:
-    pod = by_kind_and_name("Deployment", service.name)["spec"]["template"]["spec"]
-    (container,) = pod["containers"]
+    container = service_container(service.name)
     assert {"name": "grpc", "containerPort": service.local_port} in container["ports"]
     assert container["readinessProbe"]["grpc"] == {
         "port": service.local_port,
@@ -63,9 +69,13 @@ def test_production_pins_every_image() -> None:
 
 
 def environment(service: ServiceEntry) -> set[str]:
-    pod = by_kind_and_name("Deployment", service.name)["spec"]["template"]["spec"]
-    (container,) = pod["containers"]
-    return {variable["name"] for variable in container["env"]}
+    return {variable["name"] for variable in service_container(service.name)["env"]}
+
+
+def env_value(service: ServiceEntry, variable: str) -> str | None:
+    """A variable's literal value in the service's Deployment (None: unset or a reference)."""
+    found = service_container(service.name)["env"]
+    return next((v.get("value") for v in found if v["name"] == variable), None)
 
 
 SETTINGS: dict[str, type[ServiceSettings]] = {
@@ -95,13 +105,32 @@ def test_internal_rpcs_callers_hold_keys_and_their_services_trust_keys() -> None
                 assert "STRIDE_SERVICE_KEY" in environment(by_name[caller]), (contract.path, caller)
 
 
-def secret_refs(deployment: str, variable: str) -> list[dict[str, str]]:
-    (container,) = by_kind_and_name("Deployment", deployment)["spec"]["template"]["spec"][
-        "containers"
+def test_services_that_take_members_tokens_fetch_identity_s_keys_through_the_edge() -> None:
+    """Without a key source a service refuses every access token (it fails closed): every RPC
+    but the public and internal ones would be UNAUTHENTICATED. Identity verifies with its own
+    key table; the others fetch its JWKS as the edge publishes it, over the edge's Service."""
+    takers = [
+        service
+        for service in SERVICES
+        if service.name != "identity"
+        and service.methods_for(Audience.SIGNED_IN, Audience.OWNER, Audience.STAFF)
     ]
+    (edge_port,) = [
+        p["port"]
+        for p in by_kind_and_name("Service", "edge")["spec"]["ports"]
+        if p["name"] == "http"
+    ]
+    expected = f"http://edge:{edge_port}{JWKS_PATH}"
+    assert takers
+    assert {s.name: env_value(s, "STRIDE_JWKS_URL") for s in takers} == {
+        s.name: expected for s in takers
+    }
+
+
+def secret_refs(deployment: str, variable: str) -> list[dict[str, str]]:
     return [
         env["valueFrom"]["secretKeyRef"]
-        for env in container["env"]
+        for env in service_container(deployment)["env"]
         if env["name"] == variable and "secretKeyRef" in env.get("valueFrom", {})
     ]
 

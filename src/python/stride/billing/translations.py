@@ -8,10 +8,6 @@ CATALOG.register(
             "en": "It must expire after it starts.",
             "ar": "يجب أن ينتهي بعد أن يبدأ.",
         },
-        "entitlement.invalid_kind": {
-            "en": "Choose a membership or a class pack.",
-            "ar": "اختر عضوية أو باقة حصص.",
-        },
         "plan.not_found": {"en": "This plan does not exist.", "ar": "هذه الخطة غير موجودة."},
         "plan.invalid_name": {
             "en": "Use a plan name of the form studios/{studio}/plans/{plan}.",

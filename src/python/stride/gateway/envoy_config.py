@@ -20,7 +20,6 @@ from stride.gateway.request_schema import render_lua
 from stride.platform.grpc.contract import Audience
 
 _TYPES = "type.googleapis.com/envoy.extensions"
-LOCALE_HEADER = "x-stride-locale"
 UNROUTABLE_CLUSTER = "unroutable"
 EDGE_SELF_CLUSTER = "edge_self"
 JWKS_PATH = "/.well-known/jwks.json"

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from google.protobuf.message import Message
-from sqlalchemy import Column, DateTime, LargeBinary, String, delete, func, select
+from sqlalchemy import Column, DateTime, LargeBinary, String, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
@@ -125,12 +125,3 @@ def _check_length(request_id: str) -> None:
         raise InvalidArgument(
             [FieldViolation(REQUEST_ID_FIELD, "field.too_long", {"max": MAX_REQUEST_ID_LENGTH})]
         )
-
-
-async def purge_expired(session: AsyncSession, older_than: timedelta) -> int:
-    result = await session.execute(
-        delete(IdempotencyRecord).where(
-            IdempotencyRecord.created_at < datetime.now(UTC) - older_than  # type: ignore[arg-type]
-        )
-    )
-    return result.rowcount or 0  # type: ignore[attr-defined]

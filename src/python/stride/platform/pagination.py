@@ -60,7 +60,7 @@ def _request_digest(request: Message) -> bytes:
 class Page:
     offset: int
     size: int
-    request: bytes = b""  # Digest of the list request the page belongs to; tokens check it.
+    request: bytes  # Digest of the list request the page belongs to; tokens check it.
 
     @classmethod
     def of(cls, request: Message) -> Page:
@@ -68,29 +68,20 @@ class Page:
         maximum is capped, negative refused) and where its token says it starts."""
         digest = _request_digest(request)  # Also checks that it is a list request.
         paging = {field.name: value for field, value in request.ListFields()}
-        return cls._read(paging.get("page_size", 0), paging.get("page_token", ""), digest)
-
-    @classmethod
-    def from_request(cls, page_size: int, page_token: str) -> Page:
-        """For call sites that do not hand over their request yet (Billing's): tokens are just
-        as opaque and checked, but not bound to the request's other fields. Prefer `of`."""
-        return cls._read(page_size, page_token, b"")
-
-    @classmethod
-    def _read(cls, page_size: int, page_token: str, request: bytes) -> Page:
+        page_size, page_token = paging.get("page_size", 0), paging.get("page_token", "")
         if page_size < 0:
             raise InvalidArgument([FieldViolation("page_size", "field.invalid_format")])
         size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
         if not page_token:
-            return cls(0, size, request)
+            return cls(0, size, digest)
         if not _TOKEN.match(page_token):
             raise InvalidArgument([FieldViolation("page_token", "page.invalid_token")])
         raw = base64.urlsafe_b64decode(page_token)
         header, checksum = raw[: _HEADER.size], raw[_HEADER.size :]
         version, offset = _HEADER.unpack(header)
-        if version != _VERSION or checksum != _checksum(header, request):
+        if version != _VERSION or checksum != _checksum(header, digest):
             raise InvalidArgument([FieldViolation("page_token", "page.invalid_token")])
-        return cls(offset, size, request)
+        return cls(offset, size, digest)
 
     @property
     def fetch_limit(self) -> int:

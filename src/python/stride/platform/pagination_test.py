@@ -59,17 +59,6 @@ def test_a_token_continues_only_the_request_it_came_from() -> None:
         assert page_token_violation(request) == "page_token: page.invalid_token"
 
 
-def test_bound_and_unbound_tokens_do_not_stand_in_for_each_other() -> None:
-    """`from_request` (for call sites without their request at hand) binds to no request."""
-    _, bound = Page.of(ListProbesRequest()).cut(list(range(30)))
-    _, unbound = Page.from_request(0, "").cut(list(range(30)))
-    assert Page.from_request(0, unbound).offset == 20
-    with pytest.raises(InvalidArgument):
-        Page.from_request(0, bound)
-    with pytest.raises(InvalidArgument):
-        Page.of(ListProbesRequest(page_token=unbound))
-
-
 def test_only_list_requests_have_pages() -> None:
     with pytest.raises(TypeError):
         Page.of(EchoRequest())

@@ -100,7 +100,7 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
     async def ListPlans(  # noqa: N802
         self, request: pb.ListPlansRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListPlansResponse:
-        page = Page.from_request(request.page_size, request.page_token)
+        page = Page.of(request)
         fetched = await plans.list_plans(
             self._unit_of_work(), studio_slug(request.parent), page.offset, page.fetch_limit
         )
@@ -132,7 +132,7 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
         self, request: pb.ListEntitlementsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListEntitlementsResponse:
         member_id = parse_user_name(request.parent, "parent")
-        page = Page.from_request(request.page_size, request.page_token)
+        page = Page.of(request)
         fetched = await handlers.list_entitlements(
             self._unit_of_work(), member_id, page.offset, page.fetch_limit
         )
@@ -192,7 +192,7 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
         self, request: pb.ListSubscriptionsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListSubscriptionsResponse:
         member_id = parse_user_name(request.parent, "parent")
-        page = Page.from_request(request.page_size, request.page_token)
+        page = Page.of(request)
         fetched = await subscriptions.list_subscriptions(
             self._unit_of_work(), member_id, page.offset, page.fetch_limit
         )
@@ -258,7 +258,7 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
         self, request: pb.ListInvoicesRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListInvoicesResponse:
         member_id = parse_user_name(request.parent, "parent")
-        page = Page.from_request(request.page_size, request.page_token)
+        page = Page.of(request)
         fetched = await invoices.list_invoices(
             self._unit_of_work(), member_id, page.offset, page.fetch_limit
         )

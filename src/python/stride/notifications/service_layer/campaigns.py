@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
 
-from stride.notifications import messages  # noqa: F401 - registers the texts.
+from stride.notifications import translations  # noqa: F401 - registers the texts.
 from stride.notifications.adapters.campaign_repository import PlannedRecipient, Recipient
 from stride.notifications.domain.campaigns import (
     Audience,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from stride.notifications import messages  # noqa: F401 - registers the texts.
+from stride.notifications import translations  # noqa: F401 - registers the texts.
 from stride.notifications.adapters.delivery_log_repository import DeliveryFilter
 from stride.notifications.domain.notifications import DeliveryStatus, redriven
 from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfWork

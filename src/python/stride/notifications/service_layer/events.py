@@ -26,7 +26,7 @@ from stride.identity.events.v1.events_pb2 import (
     UserProfileChanged,
     UserRegistered,
 )
-from stride.notifications import messages  # noqa: F401 - registers the texts.
+from stride.notifications import translations  # noqa: F401 - registers the texts.
 from stride.notifications.adapters.repository import NotificationRepository
 from stride.notifications.adapters.templates import Rendered
 from stride.notifications.domain.notifications import (

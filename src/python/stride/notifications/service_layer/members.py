@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import time
 
-from stride.notifications import messages  # noqa: F401 - registers the texts.
+from stride.notifications import translations  # noqa: F401 - registers the texts.
 from stride.notifications.domain.notifications import (
     Device,
     Notification,

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 import jinja2
 
-from stride.notifications import messages  # noqa: F401 - registers the texts.
+from stride.notifications import translations  # noqa: F401 - registers the texts.
 from stride.notifications.adapters.templates import Rendered, Templates
 from stride.platform.auth import require_role
 from stride.platform.errors import FieldViolation, InvalidArgument, NotFound

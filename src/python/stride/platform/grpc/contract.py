@@ -34,10 +34,6 @@ class AccessRule:
     roles: frozenset[str] = frozenset()  # OWNER: who acts for anyone; STAFF: who may call.
     callers: frozenset[str] = frozenset()  # INTERNAL: the services allowed to call.
 
-    @property
-    def needs_access_token(self) -> bool:
-        return self.audience in (Audience.SIGNED_IN, Audience.OWNER, Audience.STAFF)
-
 
 @dataclass(frozen=True)
 class MethodContract:
