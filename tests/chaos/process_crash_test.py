@@ -1,9 +1,10 @@
 """A service process SIGKILLed in the middle of a request, then started again: the client's
 call ends UNAVAILABLE, and its retry with the same request id has exactly one effect — one
-booking and one credit held for CreateBooking, one charge and one entitlement for PurchasePlan.
-Each request is held mid-flight by a lock the test takes in the service's database, so the
-crash lands at a known step: after Billing's hold and before the booking is decided; after
-Stripe's charge and before the purchase is settled."""
+booking and one credit held for CreateBooking; one charge and one entitlement for PurchasePlan,
+once Stripe's webhook has settled what the dead attempt left (until then the retry is ABORTED,
+ADR 0012). Each request is held mid-flight by a lock the test takes in the service's database,
+so the crash lands at a known step: after Billing's hold and before the booking is decided;
+after Stripe's charge and before the purchase is settled."""
 
 from __future__ import annotations
 
@@ -52,6 +53,7 @@ from stride.scheduling.v1 import scheduling_service_pb2 as scheduling_pb
 
 @pytest.fixture(scope="module")
 def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the service processes write their logs."""
     return tmp_path_factory.mktemp("logs")
 
 
