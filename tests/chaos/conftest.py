@@ -1,2 +1,2 @@
-from chaos.support import access_tokens  # noqa: F401 - a fixture.
+from chaos.support import access_tokens, billing  # noqa: F401 - fixtures.
 from stride.platform.testing.fixtures import *

@@ -139,7 +139,9 @@ async def _reserve_purchase(
         if purchase.state is PurchaseState.SUCCEEDED or (
             purchase.state is PurchaseState.FAILED and not purchase.payment_intent
         ):
-            return purchase, None  # Paid, or refused before an intent: a new request retries.
+            # Paid, or refused before an intent (a new request retries): nothing to ask Stripe,
+            # whatever claim an attempt that died after Stripe answered left on it.
+            return replace(purchase, attempt_until=None), None
         if not purchase.payment_intent:  # This attempt pays with the card it names.
             purchase = replace(purchase, payment_method=command.payment_method)
         claimed = await _claim(uow, purchase, now)
