@@ -46,6 +46,7 @@ from stride.billing.v1 import billing_service_pb2 as billing_pb
 from stride.billing.v1 import billing_service_pb2_grpc as billing_grpc
 from stride.gateway.catalog import BILLING, SCHEDULING
 from stride.platform.grpc.server import RunningServer
+from stride.platform.idempotency import fingerprint
 from stride.platform.testing.probes import eventually_equal
 from stride.scheduling.domain.model import booking_id
 from stride.scheduling.v1 import scheduling_service_pb2 as scheduling_pb
@@ -143,7 +144,7 @@ async def test_scheduling_killed_between_the_hold_and_the_booking_books_once_on_
         )
         again = await client.scheduling.CreateBooking(request, metadata=metadata, timeout=DEADLINE)
 
-    expected = booking_id(uuid.UUID(member), "crash-1")
+    expected = booking_id(uuid.UUID(member), "crash-1", fingerprint(request))
     assert retried.name == f"users/{member}/bookings/{expected}"
     assert retried.state == scheduling_pb.Booking.STATE_CONFIRMED
     assert again == retried
