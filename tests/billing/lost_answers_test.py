@@ -33,7 +33,7 @@ from billing.stripe_support import (
     API_KEY,
     CARD_OK,
     event_for,
-    payment_intents,
+    intents_of,
     stripe_client,
     tokenized_card,
 )
@@ -68,10 +68,6 @@ async def proxied(proxy: StripeProxy) -> AsyncIterator[StripePayments]:
 def answering(proxy: StripeProxy) -> Iterator[None]:
     yield
     proxy.answer_again()
-
-
-def intents_of(api_base: str, key: str, name: str) -> list[str]:
-    return [i["id"] for i in payment_intents(api_base) if i["metadata"].get(key) == name]
 
 
 async def a_purchase_left_unanswered(

@@ -39,6 +39,11 @@ def payment_intents(api_base: str) -> list[dict[str, Any]]:
     return [intent.to_dict() for intent in listed.auto_paging_iter()]
 
 
+def intents_of(api_base: str, key: str, name: str) -> list[str]:
+    """The PaymentIntents Billing made for the resource `name` (its metadata's `key`)."""
+    return [i["id"] for i in payment_intents(api_base) if i["metadata"].get(key) == name]
+
+
 def complete_3ds(api_base: str, payment_intent: str, client_secret: str, success: bool) -> None:
     """What the card issuer's page does when the member approves (or fails) 3-D Secure."""
     body = urllib.parse.urlencode(

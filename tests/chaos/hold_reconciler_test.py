@@ -145,8 +145,7 @@ def class_row_lock(platform: Platform, studio: Studio) -> AbstractAsyncContextMa
 async def test_credits_of_bookings_never_made_come_back_once_and_others_stay(
     platform: Platform, access_tokens: AccessTokens
 ) -> None:
-    services = {"billing": platform.billing, "scheduling": platform.scheduling}
-    async with clients(services) as client:
+    async with clients({"billing": platform.billing, "scheduling": platform.scheduling}) as client:
         studio = await studio_with_a_class(client, access_tokens, spots=5)
         other = await studio_with_a_class(client, access_tokens, spots=5)  # A class booked.
         member = str(uuid.uuid4())

@@ -26,10 +26,15 @@ import grpc
 import pytest
 import pytest_asyncio
 
-from billing.lost_answers_test import intents_of
-from billing.purchases_test import event_for
 from billing.stalls import StripeProxy, stripe_proxy
-from billing.stripe_support import API_KEY, CARD_OK, payment_intents, tokenized_card
+from billing.stripe_support import (
+    API_KEY,
+    CARD_OK,
+    event_for,
+    intents_of,
+    payment_intents,
+    tokenized_card,
+)
 from chaos.support import (
     DEADLINE,
     INVOICE_NUMBER_LOCK,

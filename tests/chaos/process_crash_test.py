@@ -17,9 +17,14 @@ import grpc
 import pytest
 import pytest_asyncio
 
-from billing.lost_answers_test import intents_of
-from billing.purchases_test import event_for
-from billing.stripe_support import API_KEY, CARD_OK, WEBHOOK_SECRET, tokenized_card
+from billing.stripe_support import (
+    API_KEY,
+    CARD_OK,
+    WEBHOOK_SECRET,
+    event_for,
+    intents_of,
+    tokenized_card,
+)
 from chaos.support import (
     DEADLINE,
     INVOICE_NUMBER_LOCK,

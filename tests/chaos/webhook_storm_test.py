@@ -16,8 +16,7 @@ from typing import Any
 import grpc
 import pytest
 
-from billing.purchases_test import event_for
-from billing.stripe_support import CARD_3DS, complete_3ds, tokenized_card
+from billing.stripe_support import CARD_3DS, complete_3ds, event_for, tokenized_card
 from chaos.support import (
     AccessTokens,
     announced,

@@ -104,6 +104,9 @@ async def start(app: GrpcApp) -> RunningServer:
     )
     health_servicer = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    # The servicer reports the whole server ("") SERVING from the start; a probe asking for
+    # it must not see the server ready before its start hooks (migrations) have run.
+    await health_servicer.set("", health_pb2.HealthCheckResponse.NOT_SERVING)
     for registration in app.services:
         registration.add_to_server(registration.servicer, server)
         await health_servicer.set(

@@ -138,6 +138,42 @@ async def test_handlers_are_cut_off_at_the_deadline() -> None:
     assert error.code() == grpc.StatusCode.DEADLINE_EXCEEDED
 
 
+async def test_nothing_reports_serving_until_the_start_hooks_have_run() -> None:
+    migrated = asyncio.Event()
+
+    async def migrate() -> None:  # A start hook that finishes when the test says.
+        await migrated.wait()
+
+    port = free_port()
+    starting = asyncio.ensure_future(
+        start_probe(ScriptedProbe(), on_start=[migrate], grpc_port=port)
+    )
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+
+        async def statuses() -> list[int]:
+            return [
+                (await health.Check(health_pb2.HealthCheckRequest(service=name))).status
+                for name in ("", SERVICE)
+            ]
+
+        async def answering() -> bool:
+            try:
+                await statuses()
+            except grpc.aio.AioRpcError:
+                return False  # Not listening yet.
+            return True
+
+        await eventually(answering)
+        before = await statuses()
+        migrated.set()
+        running = await starting
+        after = await statuses()
+    await running.stop()
+    assert before == [health_pb2.HealthCheckResponse.NOT_SERVING] * 2
+    assert after == [health_pb2.HealthCheckResponse.SERVING] * 2
+
+
 async def test_shutdown_reports_not_serving_and_drains_in_flight_calls() -> None:
     servicer = ScriptedProbe()
     running = await start_probe(servicer)

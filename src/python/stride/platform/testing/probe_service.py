@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import grpc
@@ -19,7 +19,7 @@ from stride.platform.auth import (
     current_principal,
 )
 from stride.platform.config import ServiceSettings
-from stride.platform.grpc.server import GrpcApp, RunningServer, ServiceRegistration, start
+from stride.platform.grpc.server import GrpcApp, Hook, RunningServer, ServiceRegistration, start
 from stride.platform.i18n import current_locale
 from stride.platform.probe.v1 import probe_service_pb2 as pb
 from stride.platform.probe.v1 import probe_service_pb2_grpc as pb_grpc
@@ -109,7 +109,10 @@ def probe_settings(**overrides: Any) -> ServiceSettings:
     return ServiceSettings(**{**defaults, **overrides})
 
 
-async def start_probe(servicer: pb_grpc.ProbeServiceServicer, **overrides: Any) -> RunningServer:
+async def start_probe(
+    servicer: pb_grpc.ProbeServiceServicer, on_start: Sequence[Hook] = (), **overrides: Any
+) -> RunningServer:
+    """The probe service served on a free port; `overrides` are settings."""
     return await start(
         GrpcApp(
             settings=probe_settings(**overrides),
@@ -117,6 +120,7 @@ async def start_probe(servicer: pb_grpc.ProbeServiceServicer, **overrides: Any) 
                 ServiceRegistration(SERVICE, pb_grpc.add_ProbeServiceServicer_to_server, servicer)
             ],
             verifier=JwtVerifier(JwksSource(document=JWKS), issuer=ISSUER, audience=AUDIENCE),
+            on_start=on_start,
         )
     )
 
