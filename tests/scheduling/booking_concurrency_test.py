@@ -36,7 +36,7 @@ from stride.platform.errors import (
     Unavailable,
 )
 from stride.platform.events.live import LiveEvents
-from stride.platform.idempotency import fingerprint
+from stride.platform.idempotency import fingerprint, prune_responses
 from stride.scheduling.domain.availability import validate_availability
 from stride.scheduling.domain.model import (
     Booking,
@@ -555,6 +555,60 @@ async def test_a_retry_after_a_failure_between_hold_and_booking_books_once_on_on
     assert hold is not None
     assert hold.state is HoldState.HELD
     assert pack.credits_remaining == 49  # One credit held, by the one hold.
+
+
+class CountingHolds:
+    """Billing in-process, counting the holds Scheduling asks for."""
+
+    def __init__(self, billing: BillingInProcess) -> None:
+        self._billing = billing
+        self.holds = 0
+
+    async def hold(self, booking: Booking) -> None:
+        self.holds += 1
+        await self._billing.hold(booking)
+
+    async def release(self, booking: Booking) -> None:
+        await self._billing.release(booking)
+
+
+async def test_a_retry_after_the_request_id_window_gets_the_booking_it_made_as_it_stands(
+    new_uow: partial[SchedulingUnitOfWork], entitlements: BillingInProcess
+) -> None:
+    """Once the request id's stored answer is pruned (ADR 0009), a late retry of the same
+    request still finds the booking it made, by the id the request names, and asks Billing
+    for nothing: no second credit, none held for a cancelled booking, the held one kept."""
+    session = await a_class(new_uow, 5)
+    member = uuid.uuid4()
+    await entitlements.entitle(member)
+    counting = CountingHolds(entitlements)
+    unused = LiveEvents("nats://127.0.0.1:1", "unused", "scheduling")
+    servicer = SchedulingServicer(new_uow, b"k" * 32, unused, counting)
+    request = pb.CreateBookingRequest(
+        parent=f"users/{member}",
+        booking=pb.Booking(class_session=session.resource_name),
+        request_id="late-1",
+    )
+    context = cast(grpc.aio.ServicerContext, None)
+    forget_answers = partial(
+        prune_responses, new_uow.args[0], datetime.now(UTC) + timedelta(days=8)
+    )
+    as_member = Principal(user_id=str(member), roles=frozenset({"member"}))
+    with authenticated_as(as_member):
+        booked = await servicer.CreateBooking(request, context)
+        await forget_answers()
+        late = await servicer.CreateBooking(request, context)
+        (pack,) = await billing.list_entitlements(entitlements._new_uow(), member, 0, 10)
+        (stored,) = await bookings_of(new_uow, [member])
+        await handlers.cancel(new_uow(), member, stored.id)
+        await forget_answers()
+        after_cancelling = await servicer.CreateBooking(request, context)
+
+    assert late == booked
+    assert counting.holds == 1
+    assert pack.credits_remaining == 49  # The booking's one credit, still held.
+    assert after_cancelling.name == booked.name
+    assert after_cancelling.state == pb.Booking.STATE_CANCELLED
 
 
 async def test_a_request_id_reused_for_another_booking_never_shares_the_first_one_s_hold(

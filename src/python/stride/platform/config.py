@@ -62,6 +62,10 @@ class ServiceSettings(BaseSettings):
     stream_max_bytes: int = Field(default=DEFAULT_STREAM_LIMITS.max_bytes, ge=1 << 20)
     outbox_retention_seconds: float = Field(default=7 * DAY_SECONDS, ge=DUPLICATE_WINDOW_SECONDS)
     inbox_retention_seconds: float = Field(default=8 * DAY_SECONDS, gt=0)
+    # How long a mutation's response is kept for a retry with its request id (AIP-155): a
+    # week covers a phone that queued the request offline over a long weekend; after it the
+    # same request id is a new request.
+    request_id_retention_seconds: float = Field(default=7 * DAY_SECONDS, ge=DAY_SECONDS)
     prune_every_seconds: float = Field(default=3600.0, gt=0)
 
     @model_validator(mode="after")

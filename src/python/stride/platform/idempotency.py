@@ -2,25 +2,32 @@
 
 The response is stored in the same transaction as the mutation it belongs to, so either both
 exist or neither does. Concurrent attempts with one request id are serialized by a transaction-
-scoped advisory lock; the primary key is the backstop.
+scoped advisory lock; the primary key is the backstop. Stored responses are kept for the
+request-id window (`REQUEST_ID_RETENTION_SECONDS`, a week by default), then pruned: a retry
+after that is a new request.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from google.protobuf.message import Message
-from sqlalchemy import Column, DateTime, LargeBinary, String, func, select
+from sqlalchemy import Column, DateTime, LargeBinary, String, delete, func, select, tuple_
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field, SQLModel
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import Field, SQLModel, col
 
+from stride.platform.clock import Clock, utcnow
+from stride.platform.db.pruning import PRUNE_BATCH, delete_in_batches
 from stride.platform.db.uow import UnitOfWork
 from stride.platform.errors import Aborted, FieldViolation, InvalidArgument
 from stride.platform.request_ids import MAX_REQUEST_ID_LENGTH, REQUEST_ID_FIELD
+
+_log = logging.getLogger("stride.retention")
 
 
 class IdempotencyRecord(SQLModel, table=True):
@@ -125,3 +132,31 @@ def _check_length(request_id: str) -> None:
         raise InvalidArgument(
             [FieldViolation(REQUEST_ID_FIELD, "field.too_long", {"max": MAX_REQUEST_ID_LENGTH})]
         )
+
+
+async def prune_responses(
+    sessions: async_sessionmaker[AsyncSession],
+    stored_before: datetime,
+    batch_size: int = PRUNE_BATCH,
+) -> int:
+    """Deletes the responses stored before `stored_before`; how many."""
+    key = tuple_(col(IdempotencyRecord.method), col(IdempotencyRecord.request_id))
+    batch = (
+        select(col(IdempotencyRecord.method), col(IdempotencyRecord.request_id))
+        .where(col(IdempotencyRecord.created_at) < stored_before)
+        .limit(batch_size)
+        .with_for_update(skip_locked=True)
+    )
+    return await delete_in_batches(
+        sessions, delete(IdempotencyRecord).where(key.in_(batch)), batch_size
+    )
+
+
+async def prune_expired_responses(
+    sessions: async_sessionmaker[AsyncSession], retention: timedelta, clock: Clock = utcnow
+) -> None:
+    """What the periodic job runs in every service: responses older than the request-id
+    window go."""
+    pruned = await prune_responses(sessions, clock() - retention)
+    if pruned:
+        _log.info("stored responses pruned", extra={"idempotency_rows": pruned})

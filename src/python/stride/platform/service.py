@@ -21,6 +21,7 @@ from stride.platform.events.envelope import nats_subject, stream_name
 from stride.platform.events.outbox import OutboxRelay
 from stride.platform.events.retention import prune_event_tables
 from stride.platform.grpc.server import GrpcApp, run
+from stride.platform.idempotency import prune_expired_responses
 from stride.platform.observability.logging import configure_logging
 from stride.platform.observability.tracing import configure_tracing
 from stride.platform.service_credentials import ServiceCredentials, ServiceKey
@@ -35,7 +36,8 @@ class Foundation:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     relay: OutboxRelay
-    pruner: Periodic  # Published outbox rows and old inbox rows go after their retention.
+    # Published outbox rows, old inbox rows and stored responses go after their retention.
+    pruner: Periodic
     migrate: Callable[[], Awaitable[None]]
 
     @property
@@ -87,13 +89,23 @@ def foundation(settings: ServiceSettings, source: str, migrations: Path) -> Foun
         source=source,
         limits=settings.stream_limits,
     )
-    prune = partial(
+    prune_events = partial(
         prune_event_tables,
         sessions,
         timedelta(seconds=settings.outbox_retention_seconds),
         timedelta(seconds=settings.inbox_retention_seconds),
     )
-    pruner = Periodic("prune-event-tables", settings.prune_every_seconds, prune)
+    prune_responses = partial(
+        prune_expired_responses,
+        sessions,
+        timedelta(seconds=settings.request_id_retention_seconds),
+    )
+
+    async def prune() -> None:
+        await prune_events()
+        await prune_responses()
+
+    pruner = Periodic("prune-platform-tables", settings.prune_every_seconds, prune)
     return Foundation(settings, engine, sessions, relay, pruner, migrate)
 
 

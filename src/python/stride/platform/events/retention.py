@@ -4,8 +4,7 @@ A published outbox row has done its work once JetStream acknowledged it; it is k
 trace and, if need be, re-publish what the streams still hold. An inbox row must outlive every
 copy of its event a consumer could still be handed, i.e. the stream's `max_age`. Unpublished
 outbox rows are never pruned, however old: they are events still owed to the other services.
-Rows go in small batches, each in its own short transaction, so pruning never holds many locks
-or a long transaction against the relay and the consumers.
+Rows go in small batches (`stride.platform.db.pruning`).
 """
 
 from __future__ import annotations
@@ -13,16 +12,16 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import Delete, delete, select, tuple_
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from stride.platform.clock import Clock, utcnow
+from stride.platform.db.pruning import PRUNE_BATCH, delete_in_batches
 from stride.platform.events.consumer import InboxRecord
 from stride.platform.events.outbox import OutboxRecord
 
 _log = logging.getLogger("stride.retention")
-PRUNE_BATCH = 1000
 
 
 async def prune_outbox(
@@ -37,7 +36,7 @@ async def prune_outbox(
         .limit(batch_size)
         .with_for_update(skip_locked=True)
     )
-    return await _in_batches(
+    return await delete_in_batches(
         sessions,
         delete(OutboxRecord).where(col(OutboxRecord.id).in_(batch.scalar_subquery())),
         batch_size,
@@ -57,22 +56,7 @@ async def prune_inbox(
         .limit(batch_size)
         .with_for_update(skip_locked=True)
     )
-    return await _in_batches(sessions, delete(InboxRecord).where(key.in_(batch)), batch_size)
-
-
-async def _in_batches(
-    sessions: async_sessionmaker[AsyncSession], delete_batch: Delete, batch_size: int
-) -> int:
-    """Runs `delete_batch` (at most `batch_size` rows) in one short transaction after
-    another until a batch comes up short; how many rows it deleted."""
-    pruned = 0
-    while True:
-        async with sessions() as session, session.begin():
-            deleted = await session.execute(delete_batch)
-        count: int = deleted.rowcount  # type: ignore[attr-defined]
-        pruned += count
-        if count < batch_size:
-            return pruned
+    return await delete_in_batches(sessions, delete(InboxRecord).where(key.in_(batch)), batch_size)
 
 
 async def prune_event_tables(

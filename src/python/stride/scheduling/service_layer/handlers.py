@@ -280,13 +280,24 @@ async def book(
     and no lock; then the booking is confirmed or waitlisted under the class's lock (ADR
     0006), in the transaction `in_transaction` opens on `uow` around the decision and commits
     (recording the request id with it, when there is one). A refused booking gives the
-    credit back. A booking that failed otherwise keeps its hold: Billing holds once per
-    booking id, so the retry of the same request reuses it, and Billing's reconciler gives
-    back one never retried."""
+    credit back. A booking that already exists under this id is returned as it stands. A
+    booking that failed otherwise keeps its hold: Billing holds once per booking id, so the
+    retry of the same request reuses it, and Billing's reconciler gives back one never
+    retried."""
     require_self_or_role(str(member_id), "admin")
     async with uow:
         studio = await _studio(uow, slug)
         unlocked = await class_session(uow, slug, session_id)
+        made = await uow.bookings.get(booking)
+    if made is not None:
+        # A retry that outlived its request id's stored answer (ADR 0009) names the booking it
+        # made: that booking, as it stands, is the answer. Holding for it again would hold a
+        # second credit, or one for a cancelled booking, and a refusal would give back the
+        # credit the booking holds.
+        async def as_made() -> Booking:
+            return made
+
+        return await in_transaction(as_made)
     now = clock()
     held = Booking(
         booking, member_id, session_id, slug, BookingState.CONFIRMED, now, unlocked.start
