@@ -38,7 +38,7 @@ from stride.gateway.catalog import ServiceEntry
 from stride.platform.db.engine import create_engine, drop_database, ensure_database
 from stride.platform.db.errors import database_unavailable
 from stride.platform.grpc.server import RunningServer
-from stride.platform.grpc.status import rich_status, unpack_details
+from stride.platform.grpc.status import error_reason
 from stride.platform.local.ports import free_port
 from stride.platform.local.process import ManagedProcess, ProcessFailedError
 from stride.platform.testing.probes import eventually
@@ -338,9 +338,7 @@ async def answer(call: Awaitable[Any]) -> Answer:
     try:
         return Answer(grpc.StatusCode.OK, reply=await call)
     except grpc.aio.AioRpcError as error:
-        status = rich_status(error)
-        info = unpack_details(status).get("ErrorInfo") if status is not None else None
-        return Answer(error.code(), getattr(info, "reason", ""))
+        return Answer(error.code(), error_reason(error))
 
 
 async def deliver(billing: Any, event: dict[str, Any]) -> None:

@@ -4,44 +4,29 @@ called as Billing, with Billing's service credential."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import grpc
 
 from stride.platform.errors import Unavailable
+from stride.platform.grpc.internal_client import InternalClient
 from stride.platform.service_credentials import ServiceCredentials
 from stride.scheduling.v1 import scheduling_service_pb2 as pb
 from stride.scheduling.v1 import scheduling_service_pb2_grpc as pb_grpc
 
-AUDIENCE = "scheduling"
-_TIMEOUT_SECONDS = 10.0
 
-
-class SchedulingBookings:
+class SchedulingBookings(InternalClient):
     def __init__(self, target: str, credentials: ServiceCredentials) -> None:
-        self._target, self._credentials = target, credentials
-        self._channel: grpc.aio.Channel | None = None
-
-    async def start(self) -> None:
-        self._channel = grpc.aio.insecure_channel(self._target)
-
-    async def stop(self) -> None:
-        if self._channel is not None:
-            await self._channel.close(grace=None)
-
-    def _stub(self) -> Any:
-        """Typed Any: the generated stub's types describe the synchronous API only."""
-        if self._channel is None:
-            raise RuntimeError("SchedulingBookings.start() was not run")
-        return pb_grpc.SchedulingServiceStub(self._channel)
+        super().__init__(
+            target,
+            credentials,
+            audience="scheduling",
+            stub=pb_grpc.SchedulingServiceStub,
+            timeout_seconds=10.0,
+        )
 
     async def existing(self, names: Sequence[str]) -> set[str]:
         try:
-            found = await self._stub().FindBookings(
-                pb.FindBookingsRequest(names=list(names)),
-                metadata=self._credentials.metadata(AUDIENCE),
-                timeout=_TIMEOUT_SECONDS,
-            )
+            found = await self.call("FindBookings", pb.FindBookingsRequest(names=list(names)))
         except grpc.aio.AioRpcError as error:
             raise Unavailable("SCHEDULING_UNAVAILABLE") from error
         return {booking.name for booking in found.bookings}

@@ -111,6 +111,13 @@ def rich_status(error: grpc.aio.AioRpcError) -> status_pb2.Status | None:
     return None
 
 
+def error_reason(error: grpc.aio.AioRpcError) -> str:
+    """The reason of the ErrorInfo a server attached to a failed call; empty if none."""
+    status = rich_status(error)
+    info = unpack_details(status).get("ErrorInfo") if status is not None else None
+    return str(getattr(info, "reason", ""))
+
+
 def unpack_details(status: status_pb2.Status) -> dict[str, object]:
     """Details keyed by type name (`ErrorInfo`, `BadRequest`, …) — for tests and callers."""
     kinds = (

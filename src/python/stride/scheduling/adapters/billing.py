@@ -3,40 +3,27 @@ as itself, with its service credential, for the member booking."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import grpc
 from google.protobuf import timestamp_pb2
 
 from stride.billing.v1 import billing_service_pb2 as pb
 from stride.billing.v1 import billing_service_pb2_grpc as pb_grpc
 from stride.platform.errors import FailedPrecondition, Unavailable
-from stride.platform.grpc.status import rich_status, unpack_details
+from stride.platform.grpc.internal_client import InternalClient
+from stride.platform.grpc.status import error_reason
 from stride.platform.service_credentials import ServiceCredentials
 from stride.scheduling.domain.model import Booking
 
-_TIMEOUT_SECONDS = 5.0
-AUDIENCE = "billing"
 
-
-class BillingEntitlements:
+class BillingEntitlements(InternalClient):
     def __init__(self, target: str, credentials: ServiceCredentials) -> None:
-        self._target = target
-        self._credentials = credentials
-        self._channel: grpc.aio.Channel | None = None
-
-    async def start(self) -> None:
-        self._channel = grpc.aio.insecure_channel(self._target)
-
-    async def stop(self) -> None:
-        if self._channel is not None:
-            await self._channel.close(grace=None)
-
-    def _stub(self) -> Any:
-        """Typed Any: the generated stub's types describe the synchronous API only."""
-        if self._channel is None:
-            raise RuntimeError("BillingEntitlements.start() was not run")
-        return pb_grpc.BillingServiceStub(self._channel)
+        super().__init__(
+            target,
+            credentials,
+            audience="billing",
+            stub=pb_grpc.BillingServiceStub,
+            timeout_seconds=5.0,
+        )
 
     async def hold(self, booking: Booking) -> None:
         start = timestamp_pb2.Timestamp()
@@ -50,20 +37,14 @@ class BillingEntitlements:
             ),
         )
         try:
-            await self._stub().HoldCredit(
-                request, metadata=self._credentials.metadata(AUDIENCE), timeout=_TIMEOUT_SECONDS
-            )
+            await self.call("HoldCredit", request)
         except grpc.aio.AioRpcError as error:
             raise _domain_error(error) from error
 
     async def release(self, booking: Booking) -> None:
         name = f"users/{booking.member_id}/holds/{booking.id}"
         try:
-            await self._stub().ReleaseHold(
-                pb.ReleaseHoldRequest(name=name),
-                metadata=self._credentials.metadata(AUDIENCE),
-                timeout=_TIMEOUT_SECONDS,
-            )
+            await self.call("ReleaseHold", pb.ReleaseHoldRequest(name=name))
         except grpc.aio.AioRpcError as error:
             if error.code() != grpc.StatusCode.NOT_FOUND:
                 raise _domain_error(error) from error
@@ -71,11 +52,7 @@ class BillingEntitlements:
 
 def _domain_error(error: grpc.aio.AioRpcError) -> Exception:
     """Billing's refusal in Scheduling's terms; anything else means Billing is unreachable."""
-    status = rich_status(error)
-    reason = ""
-    if status is not None:
-        info = unpack_details(status).get("ErrorInfo")
-        reason = getattr(info, "reason", "")
-    if error.code() == grpc.StatusCode.FAILED_PRECONDITION and reason == "NO_ENTITLEMENT":
+    refused = error.code() == grpc.StatusCode.FAILED_PRECONDITION
+    if refused and error_reason(error) == "NO_ENTITLEMENT":
         return FailedPrecondition("NO_ENTITLEMENT", "entitlement.none")
     return Unavailable("BILLING_UNAVAILABLE")
