@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -37,8 +38,10 @@ from e2e.support import (
     sign_up_body,
 )
 from notifications.support import Mailbox
+from stride.events.v1.envelope_pb2 import Envelope
 from stride.identity.config import IdentitySettings
 from stride.identity.domain.sessions import EMAIL_VERIFICATION_TTL
+from stride.identity.entrypoints.admin import announce_profiles
 from stride.identity.entrypoints.verify_page import render_verification_page
 from stride.identity.events.v1.events_pb2 import UserProfileChanged
 from stride.identity.service_layer import commands, handlers
@@ -262,6 +265,57 @@ async def test_the_zone_in_notifications_follows_identity_and_never_goes_back(
     url = f"{edge.base_url}/v1/{member.name}/notificationPreferences"
     assert (await call("GET", url, **member.auth)).body["timeZone"] == "Europe/London"
     assert changed.time_zone == "Europe/London"
+
+
+async def test_profiles_announced_again_reach_a_copy_that_never_had_them(
+    edge: Edge,
+    nats_url: str,
+    event_prefix: str,
+    identity_config: IdentitySettings,
+    notifications: RunningServer,
+) -> None:
+    """Identity's operator command publishes every profile again, a page at a time, and
+    Notifications' copy that predates time zones in its events (the zone it defaults to, at
+    revision 0) takes each member's zone from it."""
+    zones = ["Asia/Riyadh", "Europe/London", "Asia/Tokyo"]
+    accounts = [await new_account(edge, nats_url, event_prefix, timeZone=zone) for zone in zones]
+    for account, zone in zip(accounts, zones, strict=True):
+        await eventually_in_zone(edge, account, zone)
+    ids = [account.name.removeprefix("users/") for account in accounts]
+    engine = create_engine(notifications.app.settings.database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "UPDATE recipients SET time_zone = 'UTC', profile_revision = 0"
+                    " WHERE user_id = ANY(CAST(:ids AS uuid[]))"
+                ),
+                {"ids": ids},
+            )
+    finally:
+        await engine.dispose()
+    for account in accounts:
+        await eventually_in_zone(edge, account, "UTC")
+
+    announced = await announce_profiles(identity_config, batch_size=2)
+
+    for account, zone in zip(accounts, zones, strict=True):
+        await eventually_in_zone(edge, account, zone)
+    engine = create_engine(identity_config.database_url)
+    try:
+        async with engine.connect() as connection:
+            users = (await connection.execute(text("SELECT count(*) FROM users"))).scalar_one()
+            payloads = await connection.execute(
+                text("SELECT payload FROM outbox WHERE event_type = :type"),
+                {"type": PROFILE_CHANGED},
+            )
+            announced_to = Counter(
+                Envelope.FromString(bytes(payload)).subject for payload in payloads.scalars()
+            )
+    finally:
+        await engine.dispose()
+    assert announced == users > 2  # More than a page.
+    assert all(announced_to[account.name] == 1 for account in accounts)
 
 
 async def page(url: str, **headers: str) -> tuple[int, str, str]:

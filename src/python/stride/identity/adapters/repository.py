@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from dataclasses import replace
 from datetime import datetime
 
@@ -239,19 +240,40 @@ class UserRepository:
         )
         await self._session.flush()
 
+    async def profiles_after(self, after: uuid.UUID | None, limit: int) -> list[User]:
+        """Up to `limit` accounts in id order, from the first after `after` (a keyset page, so
+        a walk over every account reads each once however many sign up meanwhile)."""
+        query = select(UserRecord).order_by(col(UserRecord.id)).limit(limit)
+        if after is not None:
+            query = query.where(col(UserRecord.id) > after)
+        return await self._to_users(list((await self._session.execute(query)).scalars()))
+
     async def _to_user(self, record: UserRecord) -> User:
+        (user,) = await self._to_users([record])
+        return user
+
+    async def _to_users(self, records: list[UserRecord]) -> list[User]:
+        """The accounts, with their roles read in one query."""
         grants = await self._session.execute(
-            select(RoleGrantRecord).where(RoleGrantRecord.user_id == record.id)
+            select(RoleGrantRecord).where(
+                col(RoleGrantRecord.user_id).in_([record.id for record in records])
+            )
         )
-        return User(
-            id=record.id,
-            email=record.email,
-            display_name=record.display_name,
-            language_code=record.language_code,
-            time_zone=record.time_zone,
-            email_verified=record.email_verified,
-            created_at=record.created_at,
-            phone_number=record.phone_number,
-            roles=tuple(sorted(RoleGrant(g.role, g.studio) for g in grants.scalars().all())),
-            profile_revision=record.profile_revision,
-        )
+        roles: dict[uuid.UUID, list[RoleGrant]] = defaultdict(list)
+        for grant in grants.scalars():
+            roles[grant.user_id].append(RoleGrant(grant.role, grant.studio))
+        return [
+            User(
+                id=record.id,
+                email=record.email,
+                display_name=record.display_name,
+                language_code=record.language_code,
+                time_zone=record.time_zone,
+                email_verified=record.email_verified,
+                created_at=record.created_at,
+                phone_number=record.phone_number,
+                roles=tuple(sorted(roles[record.id])),
+                profile_revision=record.profile_revision,
+            )
+            for record in records
+        ]

@@ -3,6 +3,7 @@
     python -m stride.identity.entrypoints.admin grant-role --email a@b.c --role admin
     python -m stride.identity.entrypoints.admin confirm-email --email a@b.c
     python -m stride.identity.entrypoints.admin reseal
+    python -m stride.identity.entrypoints.admin announce-profiles
 
 They run the same use cases as the RPCs, as a built-in operator principal with the admin role,
 so the rules and the events are the same as when an admin calls the API.
@@ -14,7 +15,8 @@ import argparse
 import asyncio
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from functools import partial
 
 from stride.identity.adapters.resealing import reseal_secrets
@@ -39,21 +41,27 @@ async def _user_id(new_uow: partial[IdentityUnitOfWork], email: str) -> uuid.UUI
     return found[0].id
 
 
-async def run_admin_command(settings: IdentitySettings, args: argparse.Namespace) -> User:
+@asynccontextmanager
+async def _units_of_work(settings: IdentitySettings) -> AsyncIterator[partial[IdentityUnitOfWork]]:
+    """Units of work on Identity's database, for the length of one command."""
     engine = create_engine(settings.database_url)
     data_keys = DataKeyring.from_spec(settings.data_keys, settings.data_key_active)
-    new_uow = partial(
-        IdentityUnitOfWork, session_factory(engine), data_keys, settings.event_secrets()
-    )
     try:
+        yield partial(
+            IdentityUnitOfWork, session_factory(engine), data_keys, settings.event_secrets()
+        )
+    finally:
+        await engine.dispose()
+
+
+async def run_admin_command(settings: IdentitySettings, args: argparse.Namespace) -> User:
+    async with _units_of_work(settings) as new_uow:
         user_id = await _user_id(new_uow, args.email)
         with authenticated_as(OPERATOR):
             if args.command == "grant-role":
                 change = commands.ChangeRole(user_id, args.role, args.studio)
                 return await handlers.grant_role(change, new_uow())
             return await handlers.confirm_email(user_id, new_uow())
-    finally:
-        await engine.dispose()
 
 
 async def reseal(settings: IdentitySettings) -> int:
@@ -67,6 +75,14 @@ async def reseal(settings: IdentitySettings) -> int:
         await engine.dispose()
 
 
+async def announce_profiles(settings: IdentitySettings, batch_size: int) -> int:
+    """Every account's profile announced again (see handlers.announce_profiles)."""
+    async with _units_of_work(settings) as new_uow:
+        with authenticated_as(OPERATOR):
+            command = commands.AnnounceProfiles(batch_size)
+            return await handlers.announce_profiles(command, new_uow)
+
+
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="identity-admin", description=__doc__)
     commands_parser = parser.add_subparsers(dest="command", required=True)
@@ -77,6 +93,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     confirm = commands_parser.add_parser("confirm-email", help="mark an email as verified")
     confirm.add_argument("--email", required=True)
     commands_parser.add_parser("reseal", help="move sealed secrets onto the active data key")
+    announce = commands_parser.add_parser(
+        "announce-profiles",
+        help="publish every account's language and time zone again, for services that missed them",
+    )
+    announce.add_argument("--batch-size", type=int, default=500, help="accounts per transaction")
     return parser.parse_args(argv)
 
 
@@ -86,6 +107,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "reseal":
         moved = asyncio.run(reseal(settings))
         print(f"resealed {moved} secrets with data key {settings.data_key_active}")
+        return 0
+    if args.command == "announce-profiles":
+        announced = asyncio.run(announce_profiles(settings, args.batch_size))
+        print(f"announced {announced} profiles; the outbox relay publishes them")
         return 0
     user = asyncio.run(run_admin_command(settings, args))
     print(f"{user.resource_name} {user.email}: {[(g.role, g.studio) for g in user.roles]}")

@@ -28,6 +28,11 @@ class UpdateProfile:
 
 
 @dataclass(frozen=True)
+class AnnounceProfiles:
+    batch_size: int  # Accounts per transaction (and outbox rows it writes).
+
+
+@dataclass(frozen=True)
 class VerifyEmail:
     token: str
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -135,18 +136,43 @@ async def update_profile(
             validate_profile_update(before, command.changes), clock()
         )
         if user.locale_differs(before):
-            uow.publish(
-                USER_PROFILE_CHANGED,
-                subject=user.resource_name,
-                payload=events_pb2.UserProfileChanged(
-                    user=user.resource_name,
-                    language_code=user.language_code,
-                    time_zone=user.time_zone,
-                    profile_revision=user.profile_revision,
-                ),
-            )
+            _announce_profile(uow, user)
         await uow.commit()
     return user
+
+
+async def announce_profiles(
+    command: commands.AnnounceProfiles, new_uow: Callable[[], IdentityUnitOfWork]
+) -> int:
+    """Announces every account's profile as it is now (`user.profile_changed` at its current
+    revision, which services keeping a copy apply): for a service that missed them — one
+    that started keeping profiles after its users signed up, or a consumer down longer than
+    the streams keep events (ADR 0009). A page of accounts per transaction; how many."""
+    require_role("admin")
+    announced, after = 0, None
+    while True:
+        async with new_uow() as uow:
+            users = await uow.users.profiles_after(after, command.batch_size)
+            for user in users:
+                _announce_profile(uow, user)
+            await uow.commit()
+        announced += len(users)
+        if len(users) < command.batch_size:
+            return announced
+        after = users[-1].id
+
+
+def _announce_profile(uow: IdentityUnitOfWork, user: User) -> None:
+    uow.publish(
+        USER_PROFILE_CHANGED,
+        subject=user.resource_name,
+        payload=events_pb2.UserProfileChanged(
+            user=user.resource_name,
+            language_code=user.language_code,
+            time_zone=user.time_zone,
+            profile_revision=user.profile_revision,
+        ),
+    )
 
 
 class LinkOutcome(enum.Enum):
