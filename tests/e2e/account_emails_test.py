@@ -304,16 +304,16 @@ async def test_profiles_announced_again_reach_a_copy_that_never_had_them(
     engine = create_engine(identity_config.database_url)
     try:
         async with engine.connect() as connection:
-            users = (await connection.execute(text("SELECT count(*) FROM users"))).scalar_one()
-            payloads = await connection.execute(
+            counted = await connection.execute(text("SELECT count(*) FROM users"))
+            users: int = counted.scalar_one()
+            rows = await connection.execute(
                 text("SELECT payload FROM outbox WHERE event_type = :type"),
                 {"type": PROFILE_CHANGED},
             )
-            announced_to = Counter(
-                Envelope.FromString(bytes(payload)).subject for payload in payloads.scalars()
-            )
+            payloads: list[bytes] = list(rows.scalars())
     finally:
         await engine.dispose()
+    announced_to = Counter(Envelope.FromString(bytes(payload)).subject for payload in payloads)
     assert announced == users > 2  # More than a page.
     assert all(announced_to[account.name] == 1 for account in accounts)
 
