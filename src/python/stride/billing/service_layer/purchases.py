@@ -61,7 +61,12 @@ from stride.billing.service_layer.subscriptions import (
     start_subscription_for,
 )
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
-from stride.platform.auth import require_role_in_studio, require_self_or_role
+from stride.platform.auth import (
+    Principal,
+    current_principal,
+    require_role_in_studio,
+    require_self_or_role,
+)
 from stride.platform.clock import Clock, utcnow
 from stride.platform.errors import (
     Aborted,
@@ -70,6 +75,7 @@ from stride.platform.errors import (
     FieldViolation,
     InvalidArgument,
     NotFound,
+    PermissionDenied,
     Unavailable,
 )
 from stride.platform.i18n import current_locale
@@ -466,13 +472,14 @@ async def refund_purchase(
     command: RefundPurchase,
     clock: Clock = utcnow,
 ) -> tuple[Refund, Purchase]:
-    """The refund and the purchase after it. The refund is reserved first, under the
+    """The refund and the purchase after it. Only a manager of the purchase's studio, or an
+    admin, refunds; anyone else is refused before anything else is checked, whether the
+    purchase exists or not (AIP-211). The refund is reserved first, under the
     purchase's lock, with its amount counted against what is left to refund, so concurrent
     refunds cannot exceed what was paid; the provider is asked with no transaction open; the
     answer settles it. A retry of the same request finds it: done, in flight (ABORTED), or
     left pending by an attempt that died, which the retry completes with the same idempotency
     key, so the provider gives back once."""
-    validate_request_id(command.request_id)
     refund, purchase = await _reserve_refund(uow, financing, command, clock())
     if refund.state is RefundState.SUCCEEDED:
         return refund, purchase  # A retry: that refund is already through.
@@ -530,10 +537,10 @@ async def _reserve_refund(
 ) -> tuple[Refund, Purchase]:
     """The refund, reserved and claimed for this attempt (or as it was, if already through)."""
     async with uow:
-        purchase = await uow.payments.purchase(command.purchase_id, lock=True)
-        if purchase is None or purchase.member_id != command.member_id:
-            raise NotFound("PURCHASE_NOT_FOUND", "purchase.not_found")
-        manager = require_role_in_studio(f"studios/{purchase.plan.studio}", *STAFF)
+        purchase, manager = _refundable(
+            await uow.payments.purchase(command.purchase_id, lock=True), command.member_id
+        )
+        validate_request_id(command.request_id)
         if purchase.financing_payment and financing is None:
             raise FailedPrecondition("FINANCING_UNAVAILABLE", "financing.unavailable")
         refund = await uow.payments.refund(refund_id(purchase.id, command.request_id))
@@ -567,6 +574,18 @@ async def _reserve_refund(
             raise Aborted("REQUEST_IN_PROGRESS", "payment.in_progress")
         await uow.commit()
     return refund, purchase
+
+
+def _refundable(found: Purchase | None, member_id: uuid.UUID) -> tuple[Purchase, Principal]:
+    """The purchase named and who refunds it: a manager of its studio, or an admin. Checked
+    before anything else of the request (AIP-211): a purchase that does not exist under the
+    name given is in no studio, so to all but an admin, whose role spans every studio, it
+    looks like another studio's: PERMISSION_DENIED either way, never a hint that it exists."""
+    if found is not None and found.member_id == member_id:
+        return found, require_role_in_studio(f"studios/{found.plan.studio}", *STAFF)
+    if current_principal().has_role("admin"):
+        raise NotFound("PURCHASE_NOT_FOUND", "purchase.not_found")
+    raise PermissionDenied()
 
 
 async def _check_no_charge_in_flight(uow: BillingUnitOfWork, purchase: Purchase) -> None:
