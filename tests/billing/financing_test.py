@@ -10,7 +10,7 @@ import pytest
 
 from billing.buying import MANAGER, Uow, a_plan, buy, confirm, entitlements_of, finance, member
 from billing.purchases_test import deliver, event_for
-from billing.stripe_support import CARD_3DS, CARD_OK, payment_intents, tokenized_card
+from billing.stripe_support import CARD_3DS, CARD_OK, intents_of, tokenized_card
 from billing.tabby_server import MERCHANT_CODE, SECRET_KEY, TabbyServer
 from stride.billing.adapters.stripe_payments import StripePayments
 from stride.billing.adapters.tabby_financing import TabbyFinancing
@@ -137,14 +137,6 @@ async def test_unknown_partners_and_missing_buyer_details_are_refused(
     assert [v.field for v in no_email.value.violations] == ["buyer_email"]
 
 
-def intents_for(api_base: str, purchase: Purchase) -> list[str]:
-    return [
-        intent["id"]
-        for intent in payment_intents(api_base)
-        if intent["metadata"].get("purchase") == purchase.resource_name
-    ]
-
-
 async def test_a_purchase_being_paid_in_instalments_is_not_paid_by_card_too(
     new_uow: Uow,
     financing: TabbyFinancing,
@@ -163,7 +155,7 @@ async def test_a_purchase_being_paid_in_instalments_is_not_paid_by_card_too(
     paid = await confirm(new_uow, financing, buyer, started)
 
     assert by_card.value.reason == "PURCHASE_FINANCED"
-    assert intents_for(stripe_api_base, started) == []
+    assert intents_of(stripe_api_base, "purchase", started.resource_name) == []
     assert (paid.state, paid.payment_intent, paid.payment_method) == (
         PurchaseState.SUCCEEDED,
         "",

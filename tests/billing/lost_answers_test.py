@@ -33,7 +33,8 @@ from billing.stalls import StripeProxy, stripe_proxy
 from billing.stripe_support import (
     API_KEY,
     CARD_OK,
-    payment_intents,
+    INTENTS,
+    intents_of,
     stripe_client,
     tokenized_card,
 )
@@ -48,8 +49,6 @@ from stride.billing.service_layer import invoices, purchases, subscriptions
 from stride.billing.service_layer.commands import RefundPurchase
 from stride.platform.auth import Principal, authenticated_as
 from stride.platform.errors import FailedPrecondition, Unavailable
-
-INTENTS = "/v1/payment_intents"
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -70,10 +69,6 @@ async def proxied(proxy: StripeProxy) -> AsyncIterator[StripePayments]:
 def answering(proxy: StripeProxy) -> Iterator[None]:
     yield
     proxy.answer_again()
-
-
-def intents_of(api_base: str, key: str, name: str) -> list[str]:
-    return [i["id"] for i in payment_intents(api_base) if i["metadata"].get(key) == name]
 
 
 async def a_purchase_left_unanswered(

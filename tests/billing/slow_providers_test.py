@@ -15,9 +15,8 @@ import pytest
 import pytest_asyncio
 
 from billing.buying import Uow, a_plan, buy, confirm, current, entitlements_of, finance, member
-from billing.lost_answers_test import INTENTS
 from billing.stalls import StripeProxy, stripe_proxy
-from billing.stripe_support import API_KEY, CARD_OK, payment_intents, tokenized_card
+from billing.stripe_support import API_KEY, CARD_OK, INTENTS, payment_intents, tokenized_card
 from billing.tabby_server import MERCHANT_CODE, SECRET_KEY, TabbyServer
 from stride.billing.adapters.stripe_payments import StripePayments
 from stride.billing.adapters.tabby_financing import TabbyFinancing

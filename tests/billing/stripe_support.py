@@ -18,6 +18,7 @@ WEBHOOK_SECRET = "whsec_stride_test"
 CARD_OK = "4242424242424242"
 CARD_DECLINED = "4000000000000002"
 CARD_3DS = "4000002500003155"
+INTENTS = "/v1/payment_intents"  # Where PaymentIntents are created and confirmed.
 
 
 def stripe_client(api_base: str) -> stripe.StripeClient:
@@ -37,6 +38,11 @@ def payment_intents(api_base: str) -> list[dict[str, Any]]:
     """Every PaymentIntent localstripe holds, page after page."""
     listed = stripe_client(api_base).v1.payment_intents.list(params={"limit": 100})
     return [intent.to_dict() for intent in listed.auto_paging_iter()]
+
+
+def intents_of(api_base: str, key: str, name: str) -> list[str]:
+    """The ids of the PaymentIntents whose metadata names `name` under `key`."""
+    return [i["id"] for i in payment_intents(api_base) if i["metadata"].get(key) == name]
 
 
 def complete_3ds(api_base: str, payment_intent: str, client_secret: str, success: bool) -> None:
