@@ -23,6 +23,7 @@ from billing.buying import (
     current,
     deliver,
     entitlements_of,
+    finance,
     member,
     renewal_charges,
     subscribed,
@@ -32,12 +33,15 @@ from billing.stalls import StripeProxy, stripe_proxy
 from billing.stripe_support import (
     API_KEY,
     CARD_OK,
+    INTENTS,
     event_for,
     intents_of,
     stripe_client,
     tokenized_card,
 )
+from billing.tabby_server import TabbyServer
 from stride.billing.adapters.stripe_payments import StripePayments
+from stride.billing.adapters.tabby_financing import TabbyFinancing
 from stride.billing.domain.money import plan_change_quote
 from stride.billing.domain.payments import ATTEMPT_LEASE
 from stride.billing.domain.plans import Plan
@@ -45,9 +49,7 @@ from stride.billing.domain.purchases import PurchaseState, RefundState, purchase
 from stride.billing.service_layer import invoices, purchases, subscriptions
 from stride.billing.service_layer.commands import RefundPurchase
 from stride.platform.auth import Principal, authenticated_as
-from stride.platform.errors import Unavailable
-
-INTENTS = "/v1/payment_intents"
+from stride.platform.errors import FailedPrecondition, Unavailable
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -115,6 +117,39 @@ async def test_a_purchase_whose_answer_was_lost_is_settled_by_the_webhook(
 
     assert (retried.state, retried.entitlement_id) == (PurchaseState.SUCCEEDED, granted.id)
     assert intents_of(stripe_api_base, "purchase", name) == [charged]
+
+
+async def test_a_purchase_whose_answer_was_lost_is_not_paid_in_instalments_instead(
+    new_uow: Uow,
+    proxied: StripePayments,
+    proxy: StripeProxy,
+    stripe_api_base: str,
+    financing: TabbyFinancing,
+    tabby: TabbyServer,
+) -> None:
+    """The member, seeing no answer, switches to instalments with the same request id: refused,
+    since Stripe may have charged (it did); its webhook then settles the purchase once."""
+    buyer, plan, _, name = await a_purchase_left_unanswered(
+        new_uow, proxied, proxy, stripe_api_base
+    )
+    (charged,) = intents_of(stripe_api_base, "purchase", name)
+
+    with pytest.raises(FailedPrecondition) as instead:
+        await finance(new_uow, financing, buyer, plan, "lost")
+    await deliver(new_uow, event_for(stripe_api_base, "payment_intent.succeeded", charged))
+
+    assert instead.value.reason == "PURCHASE_PAID_BY_CARD"
+    assert [payment for payment in tabby.payments.values() if payment.reference == name] == []
+    with authenticated_as(buyer):
+        bought = await purchases.get_purchase(
+            new_uow(), uuid.UUID(buyer.user_id), purchase_id(uuid.UUID(buyer.user_id), "lost")
+        )
+    assert (bought.state, bought.payment_intent, bought.financing_payment) == (
+        PurchaseState.SUCCEEDED,
+        charged,
+        "",
+    )
+    assert [e.id for e in await entitlements_of(new_uow, buyer)] == [bought.entitlement_id]
 
 
 async def test_a_refund_whose_answer_was_lost_is_completed_once_without_a_retry(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import replace
 
 import pytest
 
@@ -18,7 +19,14 @@ from stride.billing.entrypoints.audit import verify
 from stride.billing.service_layer import purchases, subscriptions
 from stride.billing.service_layer.commands import RefundPurchase
 from stride.platform.auth import Principal, authenticated_as
-from stride.platform.errors import Aborted, FailedPrecondition, InvalidArgument, PermissionDenied
+from stride.platform.errors import (
+    Aborted,
+    DomainError,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+)
 
 
 async def paid(new_uow: Uow, payments: StripePayments, api_base: str) -> Purchase:
@@ -123,6 +131,43 @@ async def test_only_the_studio_s_managers_refund(
     for outsider in (buyer, elsewhere):
         with pytest.raises(PermissionDenied):
             await refund(new_uow, payments, purchase, 1_000, by=outsider)
+    assert stripe_refunds(stripe_api_base, purchase.payment_intent) == []
+
+
+async def test_a_manager_of_another_studio_cannot_tell_whether_a_purchase_exists(
+    new_uow: Uow, payments: StripePayments, stripe_api_base: str
+) -> None:
+    """AIP-211: whoever may not refund a purchase is refused before anything else is looked
+    at, alike for another studio's purchase, one that does not exist, and one under another
+    member's name; only an admin, who may refund anywhere, is told that one does not exist."""
+    purchase = await paid(new_uow, payments, stripe_api_base)
+    elsewhere = Principal(
+        user_id=str(uuid.uuid4()), roles=frozenset({"manager"}), studio="studios/elsewhere"
+    )
+    admin = Principal(user_id=str(uuid.uuid4()), roles=frozenset({"admin"}))
+    missing = replace(purchase, id=uuid.uuid4())
+    misnamed = replace(purchase, member_id=uuid.uuid4())
+
+    answers = []
+    for named in (purchase, missing, misnamed):
+        for request_id in ("r-1", ""):  # An empty request id is not looked at either.
+            with authenticated_as(elsewhere), pytest.raises(DomainError) as refused:
+                await purchases.refund_purchase(
+                    new_uow(),
+                    payments,
+                    None,
+                    RefundPurchase(named.member_id, named.id, 1_000, "SAR", "Sorry", request_id),
+                )
+            answers.append((type(refused.value), refused.value.reason, refused.value.message_key))
+    with authenticated_as(admin), pytest.raises(NotFound):
+        await purchases.refund_purchase(
+            new_uow(),
+            payments,
+            None,
+            RefundPurchase(missing.member_id, missing.id, 1_000, "SAR", "Sorry", "r-1"),
+        )
+
+    assert set(answers) == {(PermissionDenied, "PERMISSION_DENIED", "error.permission_denied")}
     assert stripe_refunds(stripe_api_base, purchase.payment_intent) == []
 
 

@@ -9,22 +9,24 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from functools import partial
+from types import ModuleType
 
 import pytest
 import pytest_asyncio
 
 from billing.buying import Uow, a_plan, buy, confirm, current, entitlements_of, finance, member
 from billing.stalls import StripeProxy, stripe_proxy
-from billing.stripe_support import API_KEY, CARD_OK, payment_intents, tokenized_card
+from billing.stripe_support import API_KEY, CARD_OK, INTENTS, payment_intents, tokenized_card
 from billing.tabby_server import MERCHANT_CODE, SECRET_KEY, TabbyServer
 from stride.billing.adapters.stripe_payments import StripePayments
 from stride.billing.adapters.tabby_financing import TabbyFinancing
+from stride.billing.domain.payments import ATTEMPT_LEASE
 from stride.billing.domain.plans import PlanKind
 from stride.billing.domain.purchases import PurchaseState
 from stride.billing.service_layer import subscriptions
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
 from stride.platform.db.engine import create_engine, session_factory
-from stride.platform.errors import Aborted
+from stride.platform.errors import Aborted, Unavailable
 
 POOL_SIZE = 2  # And as many again at peak: four connections in all.
 STALLED = 6
@@ -176,3 +178,43 @@ async def test_confirmations_stalled_at_tabby_leave_the_pool_to_other_members(
     for buyer, purchase in zip(buyers, paid, strict=True):
         assert len(tabby.payments[purchase.financing_payment].captures) == 1
         assert [e.id for e in await entitlements_of(small_pool, buyer)] == [purchase.entitlement_id]
+
+
+def running_code_of(module: ModuleType) -> list[str]:
+    """The coroutines of `module` that tasks of this event loop are still running."""
+    coroutines = [task.get_coro() for task in asyncio.all_tasks()]
+    return [
+        getattr(coroutine, "__qualname__", "")
+        for coroutine in coroutines
+        if getattr(getattr(coroutine, "cr_code", None), "co_filename", "") == module.__file__
+    ]
+
+
+async def test_a_failed_renewal_run_leaves_no_worker_running(
+    small_pool: Uow, stripe_api_base: str
+) -> None:
+    """One worker finds Stripe unavailable while another waits on a slow Stripe: the run
+    fails, and the waiting worker is stopped with it rather than left charging on its own."""
+    async with patient_stripe(stripe_api_base) as (proxy, payments):
+        monthly = await a_plan(small_pool, PlanKind.MONTHLY_MEMBERSHIP)
+        holders = [member(), member()]
+        lost_card, stalled_card = (tokenized_card(stripe_api_base, CARD_OK) for _ in holders)
+        for holder, card in zip(holders, (lost_card, stalled_card), strict=True):
+            await buy(small_pool, payments, holder, monthly, card)
+        started = [await current(small_pool, holder) for holder in holders]
+        due = max(subscription.period_end for subscription in started) + timedelta(minutes=1)
+        proxy.lose_answers(INTENTS, lost_card)
+        proxy.stall.hold(stalled_card)
+
+        with pytest.raises(Unavailable):
+            await subscriptions.renew_due(small_pool, payments, clock=lambda: due, workers=2)
+        left_running = running_code_of(subscriptions)
+        proxy.answer_again()
+        proxy.stall.release()
+        # The charges the run had in flight stay claimed; a later run completes them.
+        later = due + ATTEMPT_LEASE
+        completed = await subscriptions.renew_due(small_pool, payments, clock=lambda: later)
+
+    assert left_running == []
+    assert completed == 2
+    assert [(await current(small_pool, holder)).period_index for holder in holders] == [1, 1]

@@ -18,6 +18,7 @@ WEBHOOK_SECRET = "whsec_stride_test"
 CARD_OK = "4242424242424242"
 CARD_DECLINED = "4000000000000002"
 CARD_3DS = "4000002500003155"
+INTENTS = "/v1/payment_intents"  # Where PaymentIntents are created and confirmed.
 
 
 def stripe_client(api_base: str) -> stripe.StripeClient:
@@ -40,7 +41,7 @@ def payment_intents(api_base: str) -> list[dict[str, Any]]:
 
 
 def intents_of(api_base: str, key: str, name: str) -> list[str]:
-    """The PaymentIntents Billing made for the resource `name` (its metadata's `key`)."""
+    """The ids of the PaymentIntents whose metadata names `name` under `key`."""
     return [i["id"] for i in payment_intents(api_base) if i["metadata"].get(key) == name]
 
 

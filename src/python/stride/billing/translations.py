@@ -54,6 +54,14 @@ CATALOG.register(
             "en": "This purchase is not paid in instalments.",
             "ar": "عملية الشراء هذه ليست بالتقسيط.",
         },
+        "purchase.financed": {
+            "en": "This purchase is being paid in instalments. To pay by card, start a new one.",
+            "ar": "عملية الشراء هذه تُدفع بالتقسيط. للدفع بالبطاقة ابدأ عملية شراء جديدة.",
+        },
+        "purchase.paid_by_card": {
+            "en": "This purchase is being paid by card. To pay in instalments, start a new one.",
+            "ar": "عملية الشراء هذه تُدفع بالبطاقة. للدفع بالتقسيط ابدأ عملية شراء جديدة.",
+        },
         "fees.one_currency": {
             "en": "Both fees must be in the same currency.",
             "ar": "يجب أن تكون الرسمتان بالعملة نفسها.",

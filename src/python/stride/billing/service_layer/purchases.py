@@ -1,12 +1,17 @@
 """Buying plans with Stripe or in instalments, what Stripe's webhooks say about those
 payments, and refunds.
 
-A purchase is never charged twice: its id follows from the member's request id, one attempt
-at a time claims it, and Stripe gets one idempotency key per purchase. No transaction is open
-while a provider is asked (reserve, call, settle: see `domain.payments`), so a slow provider
-holds no database connection and no lock. The answer to our call and the webhooks that follow
-go through one function, `record_outcome`, whose state only moves forward, so the credits are
-granted once whatever arrives first.
+A purchase is paid one way, once: its id follows from the member's request id, one attempt
+at a time claims it, Stripe gets one idempotency key per purchase, and a purchase being paid
+by card takes no instalment plan, nor one being paid in instalments a card (FAILED_PRECONDITION:
+paying the other way takes a new request id). No transaction is open while a provider is asked
+(reserve, call, settle: see `domain.payments`), so a slow provider holds no database
+connection and no lock. The answer to our call and the webhooks that follow go through one
+function, `record_outcome`, whose state only moves forward; the credits are granted on the
+move into SUCCEEDED, so once, whatever arrives first. A payment Stripe reports that the
+purchase does not take (another intent, or one for a purchase paid in instalments) grants
+nothing: it is recorded as owed back to the member (audit trail and error log), for a refund
+in Stripe.
 """
 
 from __future__ import annotations
@@ -61,7 +66,12 @@ from stride.billing.service_layer.subscriptions import (
     start_subscription_for,
 )
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
-from stride.platform.auth import require_role_in_studio, require_self_or_role
+from stride.platform.auth import (
+    Principal,
+    current_principal,
+    require_role_in_studio,
+    require_self_or_role,
+)
 from stride.platform.clock import Clock, utcnow
 from stride.platform.errors import (
     Aborted,
@@ -70,6 +80,7 @@ from stride.platform.errors import (
     FieldViolation,
     InvalidArgument,
     NotFound,
+    PermissionDenied,
     Unavailable,
 )
 from stride.platform.i18n import current_locale
@@ -94,7 +105,9 @@ async def purchase_plan(
     Stripe is asked with none open, and its answer is applied in another. A retry of the same
     request while the first is in flight is ABORTED; after it, the retry finds the purchase
     settled, or re-reads its intent, or (if the first attempt died before settling) asks
-    Stripe again with the same idempotency key and gets the same intent."""
+    Stripe again with the same idempotency key and gets the same intent. A request whose
+    purchase is being paid in instalments is refused (FAILED_PRECONDITION, `PURCHASE_FINANCED`):
+    paying by card takes a purchase of its own, under a new request id."""
     require_self_or_role(str(command.member_id))
     validate_purchase_request(command.payment_method, command.request_id)
     claimed, customer = await _reserve_purchase(uow, command, clock())
@@ -136,6 +149,8 @@ async def _reserve_purchase(
         )
         if purchase.plan.id != plan.id:
             raise InvalidArgument([FieldViolation("request_id", "request_id.reused")])
+        if purchase.financing_payment:
+            raise FailedPrecondition("PURCHASE_FINANCED", "purchase.financed")
         if purchase.state is PurchaseState.SUCCEEDED or (
             purchase.state is PurchaseState.FAILED and not purchase.payment_intent
         ):
@@ -266,7 +281,10 @@ async def finance_plan(
     """Starts paying for a plan in instalments: the purchase waits (REQUIRES_ACTION) while the
     member approves the plan on the partner's page (`financing_url`). The checkout is started
     with no transaction open; a retry after it finds the checkout, and a retry after an
-    attempt that died before recording it starts another (an unused checkout expires)."""
+    attempt that died before recording it starts another (an unused checkout expires). A
+    request whose purchase is being paid by card is refused (FAILED_PRECONDITION,
+    `PURCHASE_PAID_BY_CARD`), even once the card was refused or its answer lost (it may have
+    been charged): paying in instalments takes a purchase of its own."""
     require_self_or_role(str(command.member_id))
     validate_request_id(command.request_id)
     if financing is None or command.provider != financing.name:
@@ -290,6 +308,7 @@ async def finance_plan(
         )
         if purchase.plan.id != plan.id:
             raise InvalidArgument([FieldViolation("request_id", "request_id.reused")])
+        _check_not_paid_by_card(purchase)
         if purchase.financing_payment or purchase.state is not PurchaseState.PROCESSING:
             return purchase  # A retry: the checkout already exists (or was refused).
         claimed = await _claim(uow, purchase, now)
@@ -308,7 +327,9 @@ async def finance_plan(
         raise
     async with uow:
         purchase = await _locked(uow, claimed.id)
-        if not purchase.financing_payment:  # Else a later attempt recorded its checkout first.
+        # A later attempt may have recorded its checkout first, or (this one's claim having run
+        # out) started paying by card: then this checkout is never recorded, and expires unused.
+        if not purchase.financing_payment and not _paid_by_card(purchase):
             purchase = replace(
                 purchase,
                 state=PurchaseState.REQUIRES_ACTION,
@@ -318,7 +339,19 @@ async def finance_plan(
             await uow.payments.save_purchase(purchase, clock())
         await _end_claim(uow, claimed)
         await uow.commit()
+    _check_not_paid_by_card(purchase)
     return replace(purchase, attempt_until=None)
+
+
+def _paid_by_card(purchase: Purchase) -> bool:
+    """Whether a card attempt has started on the purchase (it names the card at once, and an
+    attempt whose answer was lost may have been charged), so it takes no instalment plan."""
+    return bool(purchase.payment_method or purchase.payment_intent)
+
+
+def _check_not_paid_by_card(purchase: Purchase) -> None:
+    if _paid_by_card(purchase):
+        raise FailedPrecondition("PURCHASE_PAID_BY_CARD", "purchase.paid_by_card")
 
 
 async def confirm_financing(
@@ -376,8 +409,12 @@ async def get_purchase(
 async def record_outcome(
     uow: BillingUnitOfWork, purchase: Purchase, outcome: PaymentOutcome, now: datetime
 ) -> Purchase:
-    """Applies what Stripe reports to a purchase locked by the caller; the first report of a
-    success grants the credits, and reports that change nothing leave no trace."""
+    """Applies what the provider reports to a purchase locked by the caller; the report that
+    moves it into SUCCEEDED grants the credits, and reports that change nothing leave no trace.
+    A payment the purchase does not take is not applied: Stripe's webhook records it if it
+    succeeded (`_payment_intent_changed`)."""
+    if _second_payment(purchase, outcome):
+        return purchase
     state = settle(purchase.state, outcome.state)
     updated = replace(
         purchase,
@@ -387,12 +424,23 @@ async def record_outcome(
     )
     if updated == purchase:
         return purchase
-    if state is PurchaseState.SUCCEEDED:
+    if state is PurchaseState.SUCCEEDED and purchase.state is not PurchaseState.SUCCEEDED:
         updated = await _fulfil(uow, updated, now)
     elif state is PurchaseState.FAILED and purchase.state is not PurchaseState.FAILED:
         _announce_payment(uow, updated, PAYMENT_FAILED)
     await uow.payments.save_purchase(updated, now)
     return updated
+
+
+def _second_payment(purchase: Purchase, outcome: PaymentOutcome) -> bool:
+    """Whether Stripe reports a payment other than the one the purchase takes: an intent
+    other than its own, or any intent for a purchase paid in instalments or settled with
+    nothing charged (a trial)."""
+    if not outcome.payment_intent:
+        return False
+    if purchase.payment_intent:
+        return outcome.payment_intent != purchase.payment_intent
+    return bool(purchase.financing_payment) or purchase.state is PurchaseState.SUCCEEDED
 
 
 async def _fulfil(uow: BillingUnitOfWork, purchase: Purchase, paid: datetime) -> Purchase:
@@ -468,13 +516,14 @@ async def refund_purchase(
     command: RefundPurchase,
     clock: Clock = utcnow,
 ) -> tuple[Refund, Purchase]:
-    """The refund and the purchase after it. The refund is reserved first, under the
+    """The refund and the purchase after it. Only a manager of the purchase's studio, or an
+    admin, refunds; anyone else is refused before anything else is checked, whether the
+    purchase exists or not (AIP-211). The refund is reserved first, under the
     purchase's lock, with its amount counted against what is left to refund, so concurrent
     refunds cannot exceed what was paid; the provider is asked with no transaction open; the
     answer settles it. A retry of the same request finds it: done, in flight (ABORTED), or
     left pending by an attempt that died, which the retry completes with the same idempotency
     key, so the provider gives back once."""
-    validate_request_id(command.request_id)
     refund, purchase = await _reserve_refund(uow, financing, command, clock())
     if refund.state is RefundState.SUCCEEDED:
         return refund, purchase  # A retry: that refund is already through.
@@ -532,10 +581,10 @@ async def _reserve_refund(
 ) -> tuple[Refund, Purchase]:
     """The refund, reserved and claimed for this attempt (or as it was, if already through)."""
     async with uow:
-        purchase = await uow.payments.purchase(command.purchase_id, lock=True)
-        if purchase is None or purchase.member_id != command.member_id:
-            raise NotFound("PURCHASE_NOT_FOUND", "purchase.not_found")
-        manager = require_role_in_studio(f"studios/{purchase.plan.studio}", *STAFF)
+        purchase, manager = _refundable(
+            await uow.payments.purchase(command.purchase_id, lock=True), command.member_id
+        )
+        validate_request_id(command.request_id)
         if purchase.financing_payment and financing is None:
             raise FailedPrecondition("FINANCING_UNAVAILABLE", "financing.unavailable")
         refund = await uow.payments.refund(refund_id(purchase.id, command.request_id))
@@ -569,6 +618,18 @@ async def _reserve_refund(
             raise Aborted("REQUEST_IN_PROGRESS", "payment.in_progress")
         await uow.commit()
     return refund, purchase
+
+
+def _refundable(found: Purchase | None, member_id: uuid.UUID) -> tuple[Purchase, Principal]:
+    """The purchase named and who refunds it: a manager of its studio, or an admin. Checked
+    before anything else of the request (AIP-211): a purchase that does not exist under the
+    name given is in no studio, so to all but an admin, whose role spans every studio, it
+    looks like another studio's: PERMISSION_DENIED either way, never a hint that it exists."""
+    if found is not None and found.member_id == member_id:
+        return found, require_role_in_studio(f"studios/{found.plan.studio}", *STAFF)
+    if current_principal().has_role("admin"):
+        raise NotFound("PURCHASE_NOT_FOUND", "purchase.not_found")
+    raise PermissionDenied()
 
 
 async def _check_no_charge_in_flight(uow: BillingUnitOfWork, purchase: Purchase) -> None:
@@ -725,8 +786,39 @@ async def _payment_intent_changed(
     uow: BillingUnitOfWork, report: PaymentReport, now: datetime
 ) -> None:
     purchase = await _purchase_of(uow, report, now)
-    if purchase is not None:
-        await record_outcome(uow, purchase, report.outcome, now)
+    if purchase is None:
+        return
+    if _second_payment(purchase, report.outcome):
+        if report.outcome.state is PurchaseState.SUCCEEDED:
+            await _record_second_payment(uow, purchase, report, now)
+        return
+    await record_outcome(uow, purchase, report.outcome, now)
+
+
+async def _record_second_payment(
+    uow: BillingUnitOfWork, purchase: Purchase, report: PaymentReport, now: datetime
+) -> None:
+    """Money Stripe took for a purchase paid another way: it grants nothing, and is recorded
+    as owed back to the member, in the audit trail and in an error logged for it to be
+    refunded in Stripe. Stripe reports each payment's success once (the event's id is
+    recorded with this), so it is recorded once."""
+    intent = report.outcome.payment_intent
+    _log.error(
+        "a purchase paid another way was charged by card too: refund it",
+        extra={"purchase": purchase.resource_name, "intent": intent},
+    )
+    await uow.audit.append(
+        now,
+        f"users/{purchase.member_id}",
+        "payment.owed_back",
+        purchase.resource_name,
+        {
+            "payment_intent": intent,
+            "currency": purchase.plan.currency,
+            "amount_minor": report.amount_minor,
+            "paid_with": purchase.payment_intent or purchase.financing_payment,
+        },
+    )
 
 
 async def _purchase_of(

@@ -333,7 +333,10 @@ async def renew_due(
 
     Each is claimed in a short transaction that skips what another renewer holds, so
     renewers may run side by side or twice over; the card is charged with no transaction
-    open."""
+    open. When a worker fails (the card's provider is down), the others are cancelled and
+    waited for before its error is raised: a failed run leaves no worker charging on its own,
+    even after shutdown has closed the provider's client. The charges they had in flight stay
+    claimed, and a later run completes them once their claims run out."""
 
     async def work() -> int:
         handled = 0
@@ -341,7 +344,16 @@ async def renew_due(
             handled += 1
         return handled
 
-    return sum(await asyncio.gather(*(work() for _ in range(workers))))
+    try:
+        async with asyncio.TaskGroup() as group:
+            runs = [group.create_task(work()) for _ in range(workers)]
+    except ExceptionGroup as failed:
+        # The first failure is the run's; another worker failing at the same moment has
+        # most likely met the same outage, and is logged.
+        for other in failed.exceptions[1:]:
+            _log.error("another renewal worker failed", exc_info=other)
+        raise failed.exceptions[0] from None
+    return sum(run.result() for run in runs)
 
 
 async def _renew_next(uow: BillingUnitOfWork, payments: Charges, now: datetime) -> bool:

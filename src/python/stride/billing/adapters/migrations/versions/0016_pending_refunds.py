@@ -16,10 +16,12 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # The default stays: while a rolling deploy runs, pods of the release before this one still
+    # insert refunds without a state, and theirs were all answered. A later release, once no
+    # such pod is left, may drop it (expand, then contract).
     op.add_column(
         "refunds", sa.Column("state", sa.String(16), nullable=False, server_default="succeeded")
     )
-    op.alter_column("refunds", "state", server_default=None)
     op.add_column("refunds", sa.Column("attempt_until", sa.DateTime(timezone=True)))
 
 

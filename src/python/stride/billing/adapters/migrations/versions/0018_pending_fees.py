@@ -17,6 +17,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # The defaults stay: while a rolling deploy runs, pods of the release before this one still
+    # insert fees (charged at once) without these columns. A later release, once no such pod is
+    # left, may drop them (expand, then contract).
     op.add_column(
         "fees", sa.Column("vat_minor", sa.BigInteger(), nullable=False, server_default="0")
     )
@@ -24,8 +27,6 @@ def upgrade() -> None:
     op.add_column(
         "fees", sa.Column("payment_method", sa.String(255), nullable=False, server_default="")
     )
-    for column in ("vat_minor", "customer", "payment_method"):
-        op.alter_column("fees", column, server_default=None)
     op.add_column("fees", sa.Column("claimed_until", sa.DateTime(timezone=True)))
     op.create_index(
         "fees_pending", "fees", ["created_at"], postgresql_where=sa.text("state = 'pending'")
