@@ -3,29 +3,17 @@ pruner removes responses past the window, after which the same request id is a n
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-import pytest_asyncio
 from google.protobuf.wrappers_pb2 import StringValue
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from stride.platform.db.engine import create_engine, session_factory
-from stride.platform.db.migrations.runner import run_migrations
 from stride.platform.db.uow import UnitOfWork
 from stride.platform.idempotency import idempotent, prune_expired_responses, prune_responses
 
 METHOD = "/stride.test.v1.TestService/Mutate"
-
-
-@pytest_asyncio.fixture(scope="module")
-async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    await run_migrations(database_url)
-    engine = create_engine(database_url)
-    yield session_factory(engine)
-    await engine.dispose()
 
 
 class Mutation:
@@ -55,31 +43,31 @@ async def stored(sessions: async_sessionmaker[AsyncSession]) -> set[str]:
 
 
 async def test_a_retry_replays_until_its_response_is_pruned_then_runs_anew(
-    sessions: async_sessionmaker[AsyncSession],
+    platform_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     mutation = Mutation()
-    first = await send(sessions, mutation, "old")
-    retried = await send(sessions, mutation, "old")
+    first = await send(platform_sessions, mutation, "old")
+    retried = await send(platform_sessions, mutation, "old")
     between = datetime.now(UTC)
-    recent = await send(sessions, mutation, "recent")
+    recent = await send(platform_sessions, mutation, "recent")
 
-    pruned = await prune_responses(sessions, stored_before=between, batch_size=1)
+    pruned = await prune_responses(platform_sessions, stored_before=between, batch_size=1)
 
     assert (first, retried, recent) == ("run 1", "run 1", "run 2")
     assert pruned == 1
-    assert await stored(sessions) == {"recent"}
-    assert await send(sessions, mutation, "recent") == "run 2"  # Still within its window.
-    assert await send(sessions, mutation, "old") == "run 3"  # A new request now.
+    assert await stored(platform_sessions) == {"recent"}
+    assert await send(platform_sessions, mutation, "recent") == "run 2"  # Still within its window.
+    assert await send(platform_sessions, mutation, "old") == "run 3"  # A new request now.
 
 
 async def test_the_periodic_job_prunes_what_is_older_than_the_window_at_the_clock_s_time(
-    sessions: async_sessionmaker[AsyncSession],
+    platform_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    await send(sessions, Mutation(), "for-the-job")
+    await send(platform_sessions, Mutation(), "for-the-job")
     week = timedelta(days=7)
-    prune = partial(prune_expired_responses, sessions, week)
+    prune = partial(prune_expired_responses, platform_sessions, week)
 
     await prune(clock=lambda: datetime.now(UTC) + week - timedelta(hours=1))
-    assert "for-the-job" in await stored(sessions)
+    assert "for-the-job" in await stored(platform_sessions)
     await prune(clock=lambda: datetime.now(UTC) + week + timedelta(hours=1))
-    assert await stored(sessions) == set()
+    assert await stored(platform_sessions) == set()

@@ -4,29 +4,17 @@ after their retention; unpublished and recent rows stay."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest_asyncio
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from stride.platform.db.engine import create_engine, session_factory
-from stride.platform.db.migrations.runner import run_migrations
 from stride.platform.events.consumer import InboxRecord
 from stride.platform.events.outbox import OutboxRecord
 from stride.platform.events.retention import prune_event_tables, prune_inbox, prune_outbox
 
 NOW = datetime(2027, 3, 1, 12, tzinfo=UTC)
 WEEK = timedelta(days=7)
-
-
-@pytest_asyncio.fixture(scope="module")
-async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    await run_migrations(database_url)
-    engine = create_engine(database_url)
-    yield session_factory(engine)
-    await engine.dispose()
 
 
 async def add_outbox_row(
@@ -69,51 +57,55 @@ async def inbox_ids(sessions: async_sessionmaker[AsyncSession], consumer: str) -
 
 
 async def test_published_rows_go_after_the_retention_and_unpublished_ones_never(
-    sessions: async_sessionmaker[AsyncSession],
+    platform_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     long_ago = NOW - 5 * WEEK
     old_published = [
-        await add_outbox_row(sessions, long_ago, NOW - WEEK - timedelta(minutes=n + 1))
+        await add_outbox_row(platform_sessions, long_ago, NOW - WEEK - timedelta(minutes=n + 1))
         for n in range(5)
     ]
-    still_owed = await add_outbox_row(sessions, long_ago, None)  # NATS was down for weeks.
-    recent = await add_outbox_row(sessions, NOW - timedelta(days=2), NOW - timedelta(days=2))
-    just_inside = await add_outbox_row(sessions, NOW - WEEK, NOW - WEEK + timedelta(seconds=1))
+    still_owed = await add_outbox_row(platform_sessions, long_ago, None)  # NATS was down for weeks.
+    recent = await add_outbox_row(
+        platform_sessions, NOW - timedelta(days=2), NOW - timedelta(days=2)
+    )
+    just_inside = await add_outbox_row(
+        platform_sessions, NOW - WEEK, NOW - WEEK + timedelta(seconds=1)
+    )
 
-    pruned = await prune_outbox(sessions, NOW - WEEK, batch_size=2)  # Three batches.
+    pruned = await prune_outbox(platform_sessions, NOW - WEEK, batch_size=2)  # Three batches.
 
     assert pruned == len(old_published)
-    remaining = await outbox_ids(sessions)
+    remaining = await outbox_ids(platform_sessions)
     assert {still_owed, recent, just_inside} <= remaining
     assert remaining.isdisjoint(old_published)
 
 
 async def test_inbox_rows_go_after_the_retention(
-    sessions: async_sessionmaker[AsyncSession],
+    platform_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    old = [await add_inbox_row(sessions, "pruned", NOW - 2 * WEEK) for _ in range(3)]
-    recent = await add_inbox_row(sessions, "pruned", NOW - timedelta(days=1))
+    old = [await add_inbox_row(platform_sessions, "pruned", NOW - 2 * WEEK) for _ in range(3)]
+    recent = await add_inbox_row(platform_sessions, "pruned", NOW - timedelta(days=1))
 
-    pruned = await prune_inbox(sessions, NOW - WEEK, batch_size=2)
+    pruned = await prune_inbox(platform_sessions, NOW - WEEK, batch_size=2)
 
     assert pruned == len(old)
-    assert await inbox_ids(sessions, "pruned") == {recent}
+    assert await inbox_ids(platform_sessions, "pruned") == {recent}
 
 
 async def test_the_periodic_job_prunes_both_tables_at_the_clock_s_time(
-    sessions: async_sessionmaker[AsyncSession],
+    platform_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     later = NOW + 10 * WEEK  # Everything the other tests left is old by then.
-    unpublished = await add_outbox_row(sessions, NOW, None)
-    published = await add_outbox_row(sessions, NOW, NOW)
-    fresh_outbox = await add_outbox_row(sessions, later, later - timedelta(hours=1))
-    applied = await add_inbox_row(sessions, "job", NOW)
-    fresh_inbox = await add_inbox_row(sessions, "job", later - timedelta(hours=1))
+    unpublished = await add_outbox_row(platform_sessions, NOW, None)
+    published = await add_outbox_row(platform_sessions, NOW, NOW)
+    fresh_outbox = await add_outbox_row(platform_sessions, later, later - timedelta(hours=1))
+    applied = await add_inbox_row(platform_sessions, "job", NOW)
+    fresh_inbox = await add_inbox_row(platform_sessions, "job", later - timedelta(hours=1))
 
-    await prune_event_tables(sessions, WEEK, WEEK + timedelta(days=1), clock=lambda: later)
+    await prune_event_tables(platform_sessions, WEEK, WEEK + timedelta(days=1), clock=lambda: later)
 
-    remaining = await outbox_ids(sessions)
+    remaining = await outbox_ids(platform_sessions)
     assert {unpublished, fresh_outbox} <= remaining
     assert published not in remaining
-    assert await inbox_ids(sessions, "job") == {fresh_inbox}
-    assert applied not in await inbox_ids(sessions, "job")
+    assert await inbox_ids(platform_sessions, "job") == {fresh_inbox}
+    assert applied not in await inbox_ids(platform_sessions, "job")

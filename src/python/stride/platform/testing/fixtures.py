@@ -19,8 +19,10 @@ from pathlib import Path
 import nats
 import pytest
 import pytest_asyncio
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from stride.platform.db.engine import drop_database, ensure_database
+from stride.platform.db.engine import create_engine, drop_database, ensure_database, session_factory
+from stride.platform.db.migrations.runner import run_migrations
 from stride.platform.local.nats import EmbeddedNats
 from stride.platform.local.postgres import EmbeddedPostgres
 from stride.platform.local.stripe_emulator import LocalStripe
@@ -85,6 +87,16 @@ async def database_url(
     url = await ensure_database(postgres_server_url, name)
     yield url
     await drop_database(postgres_server_url, name)
+
+
+@pytest_asyncio.fixture(scope="module")
+async def platform_sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on this module's database, with the platform's tables (outbox, inbox,
+    stored responses) and no service's."""
+    await run_migrations(database_url)
+    engine = create_engine(database_url)
+    yield session_factory(engine)
+    await engine.dispose()
 
 
 @pytest_asyncio.fixture(scope="module")
