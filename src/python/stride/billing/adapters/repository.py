@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, update
+from sqlalchemy import delete, exists, or_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -569,21 +569,30 @@ class SubscriptionRepository:
         their card, a refund of their first purchase), locked for this transaction. Rows
         another renewer holds are skipped, so renewers running side by side never take the
         same one."""
-        charging = exists().where(
-            col(SubscriptionChargeRecord.subscription_id) == col(SubscriptionRecord.id)
-        )
-        rows = await self._db.execute(
-            self._joined()
-            .where(
-                col(SubscriptionRecord.next_attempt) <= now,
-                ~charging,
-                ~_refunding(col(SubscriptionRecord.entitlement_id)),
+        free = ~_paying(col(SubscriptionRecord.id), col(SubscriptionRecord.entitlement_id))
+        while True:
+            rows = await self._db.execute(
+                self._joined()
+                .where(col(SubscriptionRecord.next_attempt) <= now, free)
+                .order_by(col(SubscriptionRecord.next_attempt))
+                .limit(limit)
+                .with_for_update(of=SubscriptionRecord, skip_locked=True)
             )
-            .order_by(col(SubscriptionRecord.next_attempt))
-            .limit(limit)
-            .with_for_update(of=SubscriptionRecord, skip_locked=True)
-        )
-        return await self._with_add_ons([_from_row(row) for row in rows.all()])
+            locked = [_from_row(row) for row in rows.all()]
+            if not locked:
+                return []
+            # A row whose charge another renewer committed after this query's snapshot, and
+            # then unlocked, is locked here without being read again (the row itself did not
+            # change), so that charge went unseen: asked again, in a statement that sees it.
+            # If none is left, the next query no longer finds those rows.
+            still_free = await self._db.execute(
+                select(col(SubscriptionRecord.id)).where(
+                    col(SubscriptionRecord.id).in_([s.id for s in locked]), free
+                )
+            )
+            ids = set(still_free.scalars())
+            if ids:
+                return await self._with_add_ons([s for s in locked if s.id in ids])
 
     async def refund_in_flight(self, subscription: Subscription) -> bool:
         """Whether the purchase that started the subscription is being refunded."""
@@ -701,6 +710,13 @@ class SubscriptionRepository:
 
 
 _PENDING_PLAN = aliased(PlanRecord)
+
+
+def _paying(subscription_id: Any, entitlement_id: Any) -> Any:
+    """Whether a payment of this membership is in flight: a charge of its card, or a refund
+    of the purchase that granted it."""
+    charging = exists().where(col(SubscriptionChargeRecord.subscription_id) == subscription_id)
+    return or_(charging, _refunding(entitlement_id))
 
 
 def _refunding(entitlement_id: Any) -> Any:
