@@ -64,12 +64,15 @@ def validate_preferences(
     *,
     limits: SendLimits,
 ) -> Preferences:
-    """The member's choices, in place of `current`'s (whose time zone stays Identity's). A
-    number is taken only where Stride texts; it is texted once verified."""
+    """The member's choices, in place of `current`'s (whose time zone stays Identity's). A new
+    number is taken only where Stride texts, and texted once verified (one refused since it was
+    saved stays, untexted, rather than block every other change)."""
     violations = []
     if phone_number and not _E164.match(phone_number):
         violations.append(FieldViolation("preferences.phone_number", "preferences.phone_number"))
-    elif phone_number and not limits.textable(phone_number):
+    elif (
+        phone_number != current.phone_number and phone_number and not limits.textable(phone_number)
+    ):
         violations.append(
             FieldViolation("preferences.phone_number", "preferences.phone_not_textable")
         )
