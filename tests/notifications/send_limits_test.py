@@ -239,3 +239,19 @@ async def test_a_display_name_reaches_an_email_as_plain_words(
     html = cast(EmailMessage, email.get_body(("html",))).get_content()
     assert "Hello Layla Your account is locked: call or," in text
     assert not any(part in text + html for part in ("evil", "https://evil", "\u202e"))
+
+
+async def test_a_code_to_a_number_that_takes_no_texts_is_refused_not_an_outage(
+    new_uow: partial[NotificationsUnitOfWork], twilio: TwilioServer
+) -> None:
+    user, number = uuid.uuid4(), saudi_mobile()
+    twilio.unsubscribed.add(number)  # Its owner texted STOP.
+    texter = TwilioSms(twilio.api_base, ACCOUNT_SID, twilio.auth_token, SENDER)
+    with authenticated_as(member(user)):
+        await members.update_preferences(new_uow(), user, {"phone_number": number})
+        try:
+            with pytest.raises(FailedPrecondition) as refused:
+                await phones.send_phone_code(new_uow(), texter, SendPhoneCode(user))
+        finally:
+            await texter.close()
+    assert refused.value.reason == "PHONE_NUMBER_UNREACHABLE"

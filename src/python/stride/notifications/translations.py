@@ -110,6 +110,12 @@ CATALOG.register(
             "en": "The code could not be texted: try again in a moment.",
             "ar": "تعذّر إرسال الرمز: حاول مجددًا بعد قليل.",
         },
+        "phone.unreachable": {
+            "en": "This number can't receive texts from Stride: check it, or reply START if "
+            "you unsubscribed.",
+            "ar": "لا يستقبل هذا الرقم رسائل Stride النصية: تحقّق منه، أو أرسل START إن كنت ألغيت "
+            "الاشتراك.",
+        },
         "phone.code_expired": {
             "en": "This code has expired or was used up: ask for a new one.",
             "ar": "انتهت صلاحية هذا الرمز أو استُنفدت محاولاته: اطلب رمزًا جديدًا.",

@@ -85,7 +85,10 @@ async def send_phone_code(
         {"code": code, "minutes": int(PHONE_CODE_LIFETIME.total_seconds() // 60)},
     )
     sms = Sms(uuid.uuid4(), command.user_id, number, body, DeliveryState.SENDING, 0, now)
-    if await texter.send(sms) is not SendOutcome.SENT:
+    outcome = await texter.send(sms)
+    if outcome is SendOutcome.REFUSED:  # Not a mobile number, or its owner texted STOP.
+        raise FailedPrecondition("PHONE_NUMBER_UNREACHABLE", "phone.unreachable")
+    if outcome is not SendOutcome.SENT:
         raise Unavailable("PHONE_CODE_NOT_SENT", "phone.code_not_sent")
 
 
