@@ -130,11 +130,43 @@ async def test_a_storm_of_declined_purchases_texts_at_most_the_caps(
     for _ in range(10):
         await declined(capped, second)
     await send_texts(capped, twilio)
-    assert len(texts_to(twilio, number)) == 7
+    assert len(told(twilio, number)) == 7
 
     await declined(capped, first, at=NOW + timedelta(days=1))  # A new day, new counts.
     await send_texts(capped, twilio, at=NOW + timedelta(days=1))
-    assert len(texts_to(twilio, number)) == 8
+    assert len(told(twilio, number)) == 8
+
+
+def told(twilio: TwilioServer, number: str) -> list[str]:
+    """The texts to `number` that told a member something (not verification codes)."""
+    return [body for body in texts_to(twilio, number) if not body.startswith("Your Stride code")]
+
+
+async def test_codes_asked_for_someone_else_s_number_do_not_use_up_its_texts(
+    new_uow: partial[NotificationsUnitOfWork], twilio: TwilioServer
+) -> None:
+    capped = partial(
+        new_uow, limits=SendLimits(texts_per_number_per_day=3, phone_codes_per_number_per_day=5)
+    )
+    number, owner = saudi_mobile(), uuid.uuid4()
+    await with_verified_number(capped, twilio, owner, number, clock=lambda: NOW)
+    texter = TwilioSms(twilio.api_base, ACCOUNT_SID, twilio.auth_token, SENDER)
+    try:
+        for attacker in (uuid.uuid4(), uuid.uuid4()):  # Each asks for codes until refused.
+            with authenticated_as(member(attacker)):
+                await members.update_preferences(capped(), attacker, {"phone_number": number})
+                with pytest.raises(ResourceExhausted):  # noqa: PT012 - asks until refused.
+                    for _ in range(10):
+                        await phones.send_phone_code(
+                            capped(), texter, SendPhoneCode(attacker), lambda: NOW
+                        )
+    finally:
+        await texter.close()
+    for _ in range(3):
+        await declined(capped, owner)
+    await send_texts(capped, twilio)
+    assert len(texts_to(twilio, number)) - len(told(twilio, number)) == 5  # The number's codes.
+    assert len(told(twilio, number)) == 3  # The owner's texts, all of them.
 
 
 @pytest.mark.parametrize(

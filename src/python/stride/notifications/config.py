@@ -43,12 +43,14 @@ class NotificationsSettings(WithDataKeys, WithEventSecrets):
     sms_refused_prefixes: list[str] = Field(
         default_factory=lambda: list(DEFAULT_REFUSED_TEXT_PREFIXES)
     )
-    # Texts (notifications and verification codes) a member, and a number, get in a UTC day;
-    # the rest reach the inbox and devices only.
+    # Texts a member (notifications and the codes they ask for), and a verified number
+    # (notifications), get in a UTC day; the rest reach the inbox and devices only.
     sms_per_member_per_day: int = Field(default=10, ge=1)
     sms_per_number_per_day: int = Field(default=10, ge=1)
-    # Verification codes a member may ask to be texted in an hour.
+    # Verification codes a member may ask to be texted in an hour, and one number may be sent
+    # in a UTC day (counted apart from its texts, which codes for it cannot use up).
     phone_codes_per_member_per_hour: int = Field(default=3, ge=1)
+    phone_codes_per_number_per_day: int = Field(default=5, ge=1)
     # Identity's emails (verification, password reset, address change) one address gets in
     # an hour; the rest are not sent.
     account_emails_per_address_per_hour: int = Field(default=5, ge=1)
@@ -86,6 +88,7 @@ class NotificationsSettings(WithDataKeys, WithEventSecrets):
             texts_per_member_per_day=self.sms_per_member_per_day,
             texts_per_number_per_day=self.sms_per_number_per_day,
             phone_codes_per_member_per_hour=self.phone_codes_per_member_per_hour,
+            phone_codes_per_number_per_day=self.phone_codes_per_number_per_day,
             account_emails_per_address_per_hour=self.account_emails_per_address_per_hour,
         )
 

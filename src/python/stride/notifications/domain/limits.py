@@ -39,6 +39,9 @@ class SendLimits:
     texts_per_member_per_day: int = 10
     texts_per_number_per_day: int = 10
     phone_codes_per_member_per_hour: int = 3
+    # Codes are counted per number apart from texts: requesting codes for someone else's
+    # number must not use up the texts its owner gets.
+    phone_codes_per_number_per_day: int = 5
     account_emails_per_address_per_hour: int = 5
 
     def textable(self, number: str) -> bool:
@@ -69,6 +72,10 @@ def number_texts(number: str) -> str:
 
 def member_phone_codes(user_id: uuid.UUID) -> str:
     return f"phone-codes/member/{user_id}"
+
+
+def number_phone_codes(number: str) -> str:
+    return f"phone-codes/number/{number}"
 
 
 def address_emails(address: str) -> str:

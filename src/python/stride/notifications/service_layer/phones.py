@@ -9,23 +9,19 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from datetime import timedelta
 
 from stride.notifications import translations  # noqa: F401 - registers the texts.
 from stride.notifications.domain.limits import (
     PHONE_CODE_LIFETIME,
     code_matches,
     code_usable,
-    day_window,
-    hour_window,
-    member_phone_codes,
     new_phone_code,
     well_formed_code,
 )
 from stride.notifications.domain.notifications import DeliveryState, SendOutcome, Sms
 from stride.notifications.domain.preferences import Preferences
 from stride.notifications.service_layer.commands import SendPhoneCode, VerifyPhoneNumber
-from stride.notifications.service_layer.send_limits import text_allowed
+from stride.notifications.service_layer.send_limits import phone_code_refused_until
 from stride.notifications.service_layer.sending import Texter
 from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
 from stride.platform.auth import require_self_or_role
@@ -47,8 +43,8 @@ async def send_phone_code(
     clock: Clock = utcnow,
 ) -> None:
     """Texts a fresh code to the number in the member's preferences (the previous code stops
-    working). Throttled per member per hour, and within the daily text caps of the member and
-    of the number."""
+    working). Throttled per member per hour, within the member's daily texts, and per number
+    per day."""
     require_self_or_role(str(command.user_id))
     if texter is None:
         raise FailedPrecondition("TEXTING_OFF", "phone.texting_off")
@@ -62,18 +58,13 @@ async def send_phone_code(
             raise FailedPrecondition("PHONE_NUMBER_VERIFIED", "phone.verified")
         if not uow.limits.textable(number):  # Refused since it was saved: settings changed.
             raise FailedPrecondition("PHONE_NUMBER_NOT_TEXTABLE", "preferences.phone_not_textable")
-        hour = hour_window(now)
-        codes = await uow.send_counts.count(member_phone_codes(command.user_id), hour)
-        over_hourly = codes > uow.limits.phone_codes_per_member_per_hour
-        if over_hourly or not await text_allowed(uow, command.user_id, number, now):
+        refused_until = await phone_code_refused_until(uow, command.user_id, number, now)
+        if refused_until is not None:
             await uow.commit()  # The refused request counts too.
-            until = (
-                hour + timedelta(hours=1) if over_hourly else day_window(now) + timedelta(days=1)
-            )
             raise ResourceExhausted(
                 "TOO_MANY_PHONE_CODES",
                 "phone.too_many_codes",
-                retry_after_seconds=(until - now).total_seconds(),
+                retry_after_seconds=(refused_until - now).total_seconds(),
             )
         phone_code, code = new_phone_code(command.user_id, number, now)
         await uow.phone_codes.replace(phone_code, now)

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from stride.notifications.domain.limits import (
     address_emails,
     day_window,
     hour_window,
+    member_phone_codes,
     member_texts,
+    number_phone_codes,
     number_texts,
 )
 from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
@@ -36,6 +38,28 @@ async def text_allowed(
     if not allowed:
         _log.warning("text not sent: over the day's cap", extra={"user": str(user_id)})
     return allowed
+
+
+async def phone_code_refused_until(
+    uow: NotificationsUnitOfWork, user_id: uuid.UUID, number: str, now: datetime
+) -> datetime | None:
+    """When the member may ask for a code to `number` again, if not now: within the member's
+    hourly codes, their daily texts, and the number's daily codes, each counted only once the
+    one before allowed it."""
+    hour, day, limits = hour_window(now), day_window(now), uow.limits
+    if (
+        await uow.send_counts.count(member_phone_codes(user_id), hour)
+        > limits.phone_codes_per_member_per_hour
+    ):
+        return hour + timedelta(hours=1)
+    if await uow.send_counts.count(member_texts(user_id), day) > limits.texts_per_member_per_day:
+        return day + timedelta(days=1)
+    if (
+        await uow.send_counts.count(number_phone_codes(number), day)
+        > limits.phone_codes_per_number_per_day
+    ):
+        return day + timedelta(days=1)
+    return None
 
 
 async def account_email_allowed(
