@@ -99,9 +99,9 @@ async def test_a_number_nobody_verified_gets_no_text(
     await with_verified_number(new_uow, twilio, user, number, clock=lambda: NOW)
     await declined(new_uow, user)
     await send_texts(new_uow, twilio)
-    code, told = texts_to(twilio, number)
+    code, payment = texts_to(twilio, number)
     assert re.search("Your Stride code is [0-9]{6}", code)
-    assert told.startswith("Payment didn't go through")
+    assert payment.startswith("Payment didn't go through")
 
     changed = saudi_mobile()  # A new number is not texted until it is verified in turn.
     with authenticated_as(member(user)):
