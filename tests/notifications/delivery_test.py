@@ -28,6 +28,8 @@ from notifications.support import (
     EVENT_SECRETS,
     Mailbox,
     lives_in,
+    password_reset,
+    with_verified_number,
 )
 from stack.fcm import PROJECT_ID, FcmServer
 from stack.twilio import ACCOUNT_SID, SENDER, running_twilio
@@ -35,7 +37,6 @@ from stride.billing.events.v1.events_pb2 import PaymentChanged, SubscriptionChan
 from stride.events.v1.envelope_pb2 import Envelope
 from stride.events.v1.sealed_secret_pb2 import SealedSecret
 from stride.identity.events.v1.events_pb2 import (
-    PasswordResetRequested,
     UserEmailChanged,
     UserEmailChangeRequested,
     UserRegistered,
@@ -145,21 +146,6 @@ def promotion(member: uuid.UUID, booking: str) -> Envelope:
         event_type="scheduling.waitlist.promoted.v1",
         subject=changed.booking,
         payload=changed,
-    )
-
-
-def password_reset(user: uuid.UUID, address: str, token: str) -> Envelope:
-    """Identity's event, the token sealed for Notifications as Identity seals it."""
-    reset = "identity.password_reset.requested.v1"
-    sealed = seal_secret(
-        EVENT_SECRETS, token, event_type=reset, user=f"users/{user}", recipient=address
-    )
-    requested = PasswordResetRequested(
-        user=f"users/{user}", email=address, language_code="ar", sealed_token=sealed
-    )
-    requested.expire_time.FromDatetime(datetime(2027, 1, 2, 3, 4, tzinfo=UTC))
-    return make_envelope(
-        source="identity", event_type=reset, subject=f"users/{user}", payload=requested
     )
 
 
@@ -558,22 +544,22 @@ async def test_a_delivery_out_of_retries_is_a_dead_letter_until_staff_retry_it(
     assert [a.outcome for a in after.log][-2:] == [SendOutcome.RETRY, SendOutcome.SENT]
 
 
-async def test_transactional_messages_are_texted_to_members_who_gave_a_number(
+async def test_transactional_messages_are_texted_to_members_who_verified_a_number(
     new_uow: partial[NotificationsUnitOfWork],
 ) -> None:
     texted, untexted = uuid.uuid4(), uuid.uuid4()
-    with authenticated_as(Principal(user_id=str(texted), roles=frozenset({"member"}))):
-        await members.update_preferences(
-            new_uow(), texted, {"phone_number": "+966501234567", "marketing_push": True}
-        )
     now = datetime(2027, 7, 1, 9, tzinfo=UTC)
-    uow = new_uow()
-    async with uow:
-        for user in (texted, untexted):
-            await events.notify(uow, "tx-1", user, "waitlist.promoted", "s", now)
-        await events.notify(uow, "offer-2", texted, "test.offer", "s", now, Category.MARKETING)
-        await uow.commit()
     async with running_twilio() as twilio:
+        await with_verified_number(new_uow, twilio, texted, "+966501234567", clock=lambda: now)
+        with authenticated_as(Principal(user_id=str(texted), roles=frozenset({"member"}))):
+            await members.update_preferences(new_uow(), texted, {"marketing_push": True})
+        twilio.messages.clear()  # The verification code.
+        uow = new_uow()
+        async with uow:
+            for user in (texted, untexted):
+                await events.notify(uow, "tx-1", user, "waitlist.promoted", "s", now)
+            await events.notify(uow, "offer-2", texted, "test.offer", "s", now, Category.MARKETING)
+            await uow.commit()
         texter = TwilioSms(twilio.api_base, ACCOUNT_SID, twilio.auth_token, SENDER)
         try:
             sent = await sending.send_due_texts(new_uow, texter, clock=lambda: now)

@@ -3,6 +3,7 @@ mean."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -65,3 +66,13 @@ async def test_busy_unreachable_or_refused_credentials_are_tried_again(
     finally:
         await nowhere.close()
     assert (busy, wrong_key, unreachable) == (SendOutcome.RETRY,) * 3
+
+
+async def test_twilio_s_errors_are_logged_without_the_number(
+    twilio: TwilioServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="stride.notifications.sms")
+    outcome = await send(twilio, text("966501234567"))  # Twilio's message quotes the number.
+    assert outcome is SendOutcome.REFUSED
+    assert "21211" in caplog.text  # The error's code says what went wrong.
+    assert "966501234567" not in caplog.text

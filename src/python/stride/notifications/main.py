@@ -132,7 +132,7 @@ def campaign_mail(settings: NotificationsSettings, templates: Templates) -> Camp
 async def build_app(settings: NotificationsSettings) -> GrpcApp:
     base = foundation(settings, SOURCE, MIGRATIONS)
     data_keys = DataKeyring.from_spec(settings.data_keys, settings.data_key_active)
-    new_uow = partial(NotificationsUnitOfWork, base.sessions, data_keys)
+    new_uow = partial(NotificationsUnitOfWork, base.sessions, data_keys, settings.send_limits())
     templates = Templates()
     account_mail = events.AccountEmails(
         templates, settings.public_base_url, settings.event_secrets()
@@ -146,9 +146,13 @@ async def build_app(settings: NotificationsSettings) -> GrpcApp:
     async def plan_campaigns() -> None:
         await campaigns.plan_due(new_uow, mail)
 
+    async def prune_send_limits() -> None:
+        await sending.prune_send_limits(new_uow)
+
     jobs = [
         Periodic("send-reminders", settings.send_every_seconds, remind),
         Periodic("plan-campaigns", settings.send_every_seconds, plan_campaigns),
+        Periodic("prune-send-limits", settings.prune_every_seconds, prune_send_limits),
     ]
     on_stop: list[Callable[[], Awaitable[None]]] = []
     push = push_provider(settings)
@@ -185,6 +189,7 @@ async def build_app(settings: NotificationsSettings) -> GrpcApp:
                     templates,
                     mail,
                     settings.unsubscribe_secret.get_secret_value().encode(),
+                    sms,
                 ),
             )
         ],

@@ -86,6 +86,48 @@ CATALOG.register(
             "en": "Give the phone number with its country code, such as +966501234567.",
             "ar": "اكتب رقم الهاتف مع رمز الدولة، مثل ‎+966501234567.",
         },
+        "preferences.phone_not_textable": {
+            "en": "Stride can't text this number: use a mobile number in a country we serve.",
+            "ar": "لا يستطيع Stride مراسلة هذا الرقم: استخدم رقم جوال في بلد نخدمه.",
+        },
+        "phone.texting_off": {
+            "en": "Text messages are not available right now.",
+            "ar": "الرسائل النصية غير متاحة حاليًا.",
+        },
+        "phone.missing": {
+            "en": "Add a phone number to your notification preferences first.",
+            "ar": "أضف رقم هاتف إلى تفضيلات الإشعارات أولًا.",
+        },
+        "phone.verified": {
+            "en": "This phone number is already verified.",
+            "ar": "تم التحقق من رقم الهاتف هذا من قبل.",
+        },
+        "phone.too_many_codes": {
+            "en": "Too many codes were sent to this number: try again later.",
+            "ar": "أُرسل عدد كبير من الرموز إلى هذا الرقم: حاول لاحقًا.",
+        },
+        "phone.code_not_sent": {
+            "en": "The code could not be texted: try again in a moment.",
+            "ar": "تعذّر إرسال الرمز: حاول مجددًا بعد قليل.",
+        },
+        "phone.unreachable": {
+            "en": "This number can't receive texts from Stride: check it, or reply START if "
+            "you unsubscribed.",
+            "ar": "لا يستقبل هذا الرقم رسائل Stride النصية: تحقّق منه، أو أرسل START إن كنت ألغيت "
+            "الاشتراك.",
+        },
+        "phone.code_expired": {
+            "en": "This code has expired or was used up: ask for a new one.",
+            "ar": "انتهت صلاحية هذا الرمز أو استُنفدت محاولاته: اطلب رمزًا جديدًا.",
+        },
+        "phone.wrong_code": {
+            "en": "That is not the code we texted: check it and try again.",
+            "ar": "هذا ليس الرمز الذي أرسلناه: تحقّق منه وحاول مجددًا.",
+        },
+        "phone.code_text": {
+            "en": "Your Stride code is {code}. It expires in {minutes} minutes. Don't share it.",
+            "ar": "رمزك في Stride هو {code}. تنتهي صلاحيته خلال {minutes} دقائق. لا تشاركه مع أحد.",
+        },
         "unsubscribe.invalid_token": {
             "en": "This unsubscribe link is damaged or not ours: use the one in the email.",
             "ar": "رابط إلغاء الاشتراك هذا تالف أو ليس منا: استخدم الرابط الموجود في الرسالة.",

@@ -105,6 +105,7 @@ class NotificationRepository:
             "marketing_push": preferences.marketing_push,
             "marketing_email": preferences.marketing_email,
             "phone_number": preferences.phone_number,
+            "verified_phone_number": preferences.verified_phone_number,
             "updated_at": now,
         }
         await self._db.execute(
@@ -282,6 +283,7 @@ def to_preferences(record: RecipientRecord) -> Preferences:
         record.marketing_push,
         record.marketing_email,
         record.phone_number,
+        record.verified_phone_number,
     )
 
 

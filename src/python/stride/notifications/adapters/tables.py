@@ -28,6 +28,7 @@ class RecipientRecord(SQLModel, table=True):
     marketing_push: bool = False
     marketing_email: bool = False
     phone_number: str = Field(default="", max_length=16)
+    verified_phone_number: str = Field(default="", max_length=16)
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
@@ -128,6 +129,33 @@ class TextMessageRecord(SQLModel, table=True):
     next_attempt: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class PhoneCodeRecord(SQLModel, table=True):
+    """The one-time code last texted to a member to verify their number (hashed); gone once
+    used, and pruned once expired."""
+
+    __tablename__ = "phone_codes"
+
+    user_id: uuid.UUID = Field(primary_key=True)
+    phone_number: str = Field(max_length=16)
+    code_hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    attempts: int = 0
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class SendCountRecord(SQLModel, table=True):
+    """How many texts, codes or emails one member, number or address was sent in a window
+    (a day or an hour from `window_start`). The key is a hash: no number or address is kept
+    here. Pruned two days after the window."""
+
+    __tablename__ = "send_counts"
+    __table_args__ = (Index("send_counts_window", "window_start"),)
+
+    key_hash: bytes = Field(sa_column=Column(LargeBinary, primary_key=True))
+    window_start: datetime = Field(sa_column=Column(DateTime(timezone=True), primary_key=True))
+    sends: int
 
 
 class MembershipRecord(SQLModel, table=True):

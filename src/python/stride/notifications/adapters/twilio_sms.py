@@ -9,12 +9,14 @@
 A 429 or 5xx, or no answer, means try again later. Refused credentials (401/403) also go back
 in line: nothing was sent, and the key is what needs fixing. Any other 4xx is final: an
 invalid or landline number (21211, 21614), a recipient who texted STOP (21610). The API base is
-configuration, so tests point it at a local server; the auth token never reaches a log.
+configuration, so tests point it at a local server; the auth token never reaches a log, nor
+does an error's message, which quotes the recipient's number: only its code is logged.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import logging
 
 import aiohttp
@@ -50,7 +52,16 @@ class TwilioSms(HttpClient):
             return SendOutcome.RETRY
         if 200 <= status < 300:
             return SendOutcome.SENT
-        _log.warning("Twilio answered %s: %s", status, error[:300])
+        _log.warning("Twilio answered %s, error %s", status, _error_code(error))
         if status in (401, 403, 429) or status >= 500:
             return SendOutcome.RETRY
         return SendOutcome.REFUSED
+
+
+def _error_code(body: str) -> str:
+    """Twilio's error code (21211, 21610…) from an error body, or `unknown`."""
+    try:
+        code = json.loads(body).get("code")
+    except (ValueError, AttributeError):
+        return "unknown"
+    return str(code) if isinstance(code, int) else "unknown"

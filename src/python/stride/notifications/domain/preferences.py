@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from stride.notifications.domain.limits import SendLimits
 from stride.platform.errors import FieldViolation, InvalidArgument
 
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")  # ITU-T E.164: a country code and up to 15 digits.
@@ -40,6 +41,13 @@ class Preferences:
     marketing_email: bool = False
     # Where transactional messages are also texted (E.164); empty: no text messages.
     phone_number: str = ""
+    # The number the member last proved theirs with a one-time code: texts go to
+    # `phone_number` only while it is this one.
+    verified_phone_number: str = ""
+
+    @property
+    def phone_verified(self) -> bool:
+        return bool(self.phone_number) and self.phone_number == self.verified_phone_number
 
     @property
     def resource_name(self) -> str:
@@ -53,11 +61,21 @@ def validate_preferences(
     marketing_push: bool,
     marketing_email: bool,
     phone_number: str = "",
+    *,
+    limits: SendLimits,
 ) -> Preferences:
-    """The member's choices, in place of `current`'s (whose time zone stays Identity's)."""
+    """The member's choices, in place of `current`'s (whose time zone stays Identity's). A new
+    number is taken only where Stride texts, and texted once verified (one refused since it was
+    saved stays, untexted, rather than block every other change)."""
     violations = []
     if phone_number and not _E164.match(phone_number):
         violations.append(FieldViolation("preferences.phone_number", "preferences.phone_number"))
+    elif (
+        phone_number != current.phone_number and phone_number and not limits.textable(phone_number)
+    ):
+        violations.append(
+            FieldViolation("preferences.phone_number", "preferences.phone_not_textable")
+        )
     start, end = _clock_time(quiet_start), _clock_time(quiet_end)
     window_given = bool(quiet_start or quiet_end)
     if window_given and (start is None or end is None or start == end):

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from stride.notifications.domain.limits import SendLimits
 from stride.notifications.domain.preferences import (
     Preferences,
     local_day,
@@ -60,15 +61,17 @@ def test_the_next_allowed_minute_is_never_earlier_nor_inside_the_quiet_hours(
 
 def test_preferences_name_a_whole_window_and_keep_identity_s_zone() -> None:
     current = Preferences(uuid.uuid4(), "Asia/Riyadh")
-    chosen = validate_preferences(current, "22:00", "07:00", True, False)
+    chosen = validate_preferences(current, "22:00", "07:00", True, False, limits=SendLimits())
     assert (chosen.quiet_end, chosen.time_zone) == (time(7), "Asia/Riyadh")
     with pytest.raises(InvalidArgument) as refused:
-        validate_preferences(current, "22:00", "", False, False, "0501234567")
+        validate_preferences(current, "22:00", "", False, False, "0501234567", limits=SendLimits())
     assert [v.field for v in refused.value.violations] == [
         "preferences.phone_number",  # Not E.164: no country code.
         "preferences.quiet_hours_start",
     ]
-    texted = validate_preferences(current, "", "", False, False, "+966501234567")
+    texted = validate_preferences(
+        current, "", "", False, False, "+966501234567", limits=SendLimits()
+    )
     assert texted.phone_number == "+966501234567"
 
 

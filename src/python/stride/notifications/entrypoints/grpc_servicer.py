@@ -26,8 +26,10 @@ from stride.notifications.entrypoints.delivery_protos import (
     delivery_name,
     delivery_to_proto,
 )
-from stride.notifications.service_layer import campaigns, deliveries, members, previews
+from stride.notifications.service_layer import campaigns, deliveries, members, phones, previews
 from stride.notifications.service_layer.campaigns import CampaignMail
+from stride.notifications.service_layer.commands import SendPhoneCode, VerifyPhoneNumber
+from stride.notifications.service_layer.sending import Texter
 from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
 from stride.notifications.v1 import notifications_service_pb2 as pb
 from stride.notifications.v1 import notifications_service_pb2_grpc as pb_grpc
@@ -59,6 +61,7 @@ def preferences_to_proto(preferences: Preferences) -> pb.NotificationPreferences
         marketing_push=preferences.marketing_push,
         marketing_email=preferences.marketing_email,
         phone_number=preferences.phone_number,
+        phone_number_verified=preferences.phone_verified,
     )
 
 
@@ -90,11 +93,13 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
         templates: Templates,
         mail: CampaignMail | None,
         unsubscribe_secret: bytes,
+        texter: Texter | None = None,
     ) -> None:
         self._unit_of_work = unit_of_work
         self._templates = templates
         self._mail = mail  # None while marketing email is not set up.
         self._unsubscribe_secret = unsubscribe_secret
+        self._texter = texter  # None while texting is off.
 
     async def Unsubscribe(  # noqa: N802
         self, request: pb.UnsubscribeRequest, context: grpc.aio.ServicerContext
@@ -166,6 +171,19 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
             self._unit_of_work(), _preferences_owner(given.name), changes
         )
         return preferences_to_proto(updated)
+
+    async def SendPhoneNumberCode(  # noqa: N802
+        self, request: pb.SendPhoneNumberCodeRequest, context: grpc.aio.ServicerContext
+    ) -> empty_pb2.Empty:
+        command = SendPhoneCode(_preferences_owner(request.name))
+        await phones.send_phone_code(self._unit_of_work(), self._texter, command)
+        return empty_pb2.Empty()
+
+    async def VerifyPhoneNumber(  # noqa: N802
+        self, request: pb.VerifyPhoneNumberRequest, context: grpc.aio.ServicerContext
+    ) -> pb.NotificationPreferences:
+        command = VerifyPhoneNumber(_preferences_owner(request.name), request.code)
+        return preferences_to_proto(await phones.verify_phone_number(self._unit_of_work(), command))
 
     async def MarkNotificationRead(  # noqa: N802
         self, request: pb.MarkNotificationReadRequest, context: grpc.aio.ServicerContext

@@ -29,6 +29,7 @@ from stride.identity.events.v1.events_pb2 import (
 from stride.notifications import translations  # noqa: F401 - registers the texts.
 from stride.notifications.adapters.repository import NotificationRepository
 from stride.notifications.adapters.templates import Rendered
+from stride.notifications.domain.member_text import plain_name
 from stride.notifications.domain.notifications import (
     DeliveryState,
     Email,
@@ -44,6 +45,7 @@ from stride.notifications.domain.preferences import (
     under_daily_cap,
 )
 from stride.notifications.domain.reminders import Reminder
+from stride.notifications.service_layer.send_limits import account_email_allowed, text_allowed
 from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
 from stride.platform.clock import Clock, utcnow
 from stride.platform.crypto.sealing import DataKeyring
@@ -106,7 +108,13 @@ class AccountEmails:
         now: datetime,
     ) -> None:
         """Queues the email, once per event and user (sealed at rest: its links are
-        credentials)."""
+        credentials), unless the address had its hourly share of account emails: a
+        form anyone can submit must not flood someone's inbox. A `name` among the values is
+        the member's own text: it is printed as plain words, without links or line breaks."""
+        if not await account_email_allowed(uow, user_id, to, now):
+            return
+        if "name" in values:
+            values = {**values, "name": plain_name(str(values["name"]))}
         rendered = self.templates.render(kind, ACCOUNT_TEMPLATES[kind], language, values)
         email = Email(
             notification_id(event_id, user_id),
@@ -396,8 +404,9 @@ async def notify(
     values: Mapping[str, object] | None = None,
 ) -> None:
     """Writes the notification in the user's language, once per event, with a push for each of
-    their devices: at once if transactional (and texted too, if they gave a phone number); if
-    marketing, only when the user opted in, up to the day's cap, and after their quiet hours."""
+    their devices: at once if transactional (and texted too, to a number they verified, within
+    the day's text caps); if marketing, only when the user opted in, up to the day's cap, and
+    after their quiet hours."""
     repository = uow.notifications
     language = negotiate_locale(await repository.language_of(user_id))
     key = f"notification.{kind.replace('.', '_')}"
@@ -422,11 +431,13 @@ async def notify(
             preferences, sent.get(user_id, []), now
         )
         devices = devices if wanted else []
-    elif preferences.phone_number:
+    elif (
+        preferences.phone_verified
+        and uow.limits.textable(number := preferences.phone_number)
+        and await text_allowed(uow, user_id, number, now)
+    ):
         text = f"{notification.title}\n{notification.body}"
-        sms = Sms(
-            notification.id, user_id, preferences.phone_number, text, DeliveryState.PENDING, 0, now
-        )
+        sms = Sms(notification.id, user_id, number, text, DeliveryState.PENDING, 0, now)
         await uow.texts.add(sms, now)
     await repository.add_deliveries(notification.id, devices, due, now)
 

@@ -127,6 +127,7 @@ async def update_preferences(
             bool(merged["marketing_push"]),
             bool(merged["marketing_email"]),
             str(merged["phone_number"]),
+            limits=uow.limits,
         )
         await uow.notifications.save_preferences(updated, clock())
         await uow.commit()
