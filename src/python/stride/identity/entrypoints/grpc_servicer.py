@@ -40,6 +40,7 @@ from stride.identity.v1 import identity_service_pb2_grpc as pb_grpc
 from stride.platform.auth import require_role
 from stride.platform.clock import Clock
 from stride.platform.errors import FieldViolation, InvalidArgument
+from stride.platform.grpc.client_address import client_address
 from stride.platform.grpc.field_masks import updated_fields
 from stride.platform.i18n import current_locale
 from stride.platform.idempotency import idempotent
@@ -91,17 +92,6 @@ def credentials_to_proto(issued: handlers.IssuedCredentials) -> pb.Credentials:
         refresh_token_expire_time=_timestamp(issued.session.expires_at),
         session=issued.session.resource_name,
     )
-
-
-def client_address(context: grpc.aio.ServicerContext) -> str:
-    """The end client's address: the last x-forwarded-for hop, which the edge Envoy appends
-    from the connection itself (clients can prepend entries, never append), else the gRPC
-    peer for in-cluster callers."""
-    for key, value in context.invocation_metadata() or ():
-        if key == "x-forwarded-for" and isinstance(value, str):
-            return value.rsplit(",", 1)[-1].strip()
-    peer = context.peer() or "unknown"
-    return peer.rsplit(":", 1)[0] if peer.startswith(("ipv4:", "ipv6:")) else peer
 
 
 def user_agent(context: grpc.aio.ServicerContext) -> str:
