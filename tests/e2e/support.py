@@ -79,6 +79,7 @@ class Reply:
     status: int
     body: dict[str, Any]
     headers: dict[str, str]
+    text: str = ""  # A body that is not JSON (an HTML page), as it came.
 
 
 def identity_settings(
@@ -389,7 +390,9 @@ def _http(
         raw, status, response_headers = error.read(), error.code, error.headers
     lowered = {key.lower(): value for key, value in response_headers.items()}
     is_json = "json" in lowered.get("content-type", "")
-    return Reply(status, json.loads(raw) if raw and is_json else {}, lowered)
+    if is_json:
+        return Reply(status, json.loads(raw) if raw else {}, lowered)
+    return Reply(status, {}, lowered, raw.decode(errors="replace"))
 
 
 # The client's own threads: the services under test share this event loop and its default

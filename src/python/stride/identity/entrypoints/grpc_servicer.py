@@ -23,9 +23,10 @@ from stride.identity.domain.model import (
 )
 from stride.identity.domain.sessions import Session
 from stride.identity.entrypoints.app_links import AppLinks
-from stride.identity.entrypoints.reset_page import render_reset_page
+from stride.identity.entrypoints.pages import served
+from stride.identity.entrypoints.reset_page import RESET_PAGE_HEADERS, render_reset_page
 from stride.identity.entrypoints.resource_names import parse_session_name
-from stride.identity.entrypoints.verify_page import render_verification_page
+from stride.identity.entrypoints.verify_page import VERIFY_PAGE_HEADERS, render_verification_page
 from stride.identity.service_layer import (
     commands,
     email_change,
@@ -220,7 +221,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         command = commands.VerifyEmail(token=request.token)
         opened = await handlers.open_verification_link(command, self._unit_of_work())
         page = render_verification_page(opened, current_locale())
-        return httpbody_pb2.HttpBody(content_type="text/html; charset=utf-8", data=page.encode())
+        return await served(page, VERIFY_PAGE_HEADERS, context)
 
     async def SignIn(  # noqa: N802
         self, request: pb.SignInRequest, context: grpc.aio.ServicerContext
@@ -309,7 +310,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
             request.token, self._unit_of_work(), self._clock
         )
         page = render_reset_page(request.token, user.display_name, user.language_code)
-        return httpbody_pb2.HttpBody(content_type="text/html; charset=utf-8", data=page.encode())
+        return await served(page, RESET_PAGE_HEADERS, context)
 
     async def CompletePasswordReset(  # noqa: N802
         self, request: pb.CompletePasswordResetRequest, context: grpc.aio.ServicerContext
