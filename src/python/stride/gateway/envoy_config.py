@@ -83,9 +83,9 @@ class EdgeSettings:
     # refreshes every few minutes, and a carrier's NAT puts thousands of members on one address.
     refresh_burst_per_client: int = 200
     refresh_per_second_per_client: int = 50
-    # Client addresses whose buckets each route remembers; past it the least recently seen
-    # start over with a full bucket (a few hundred bytes each).
-    rate_limited_clients: int = 100_000
+    # Clients whose buckets each route remembers (a few hundred bytes each, on 8 routes); past
+    # it the least recently seen start over with a full bucket, which never holds a member back.
+    rate_limited_clients: int = 20_000
     # Proxies in front of the edge that append the client's address to x-forwarded-for: 0 when
     # clients connect to Envoy themselves (a network load balancer that keeps source addresses,
     # e.g. `externalTrafficPolicy: Local`), 1 behind one L7 load balancer. A client can prepend
@@ -166,13 +166,15 @@ def _route(service: ServiceEntry, method: str, timeout_seconds: int) -> dict[str
 
 def _per_client_rate_limit(burst: int, per_second: int, clients: int) -> dict[str, Any]:
     """A token bucket per client address (the one Envoy trusts: see `trusted_proxy_hops`) on
-    one route: a wildcard `remote_address` descriptor makes Envoy keep a bucket per value."""
+    one route: a descriptor entry without a value makes Envoy keep a bucket per value. An IPv6
+    client is its /64, which one subscriber holds whole and could otherwise walk through."""
     bucket = {"max_tokens": burst, "tokens_per_fill": per_second, "fill_interval": "1s"}
+    client = {"v4_prefix_mask_len": 32, "v6_prefix_mask_len": 64}
     return {
         "@type": f"{_TYPES}.filters.http.local_ratelimit.v3.LocalRateLimit",
         "stat_prefix": "client_rate_limit",
-        "rate_limits": [{"actions": [{"remote_address": {}}]}],
-        "descriptors": [{"entries": [{"key": "remote_address"}], "token_bucket": bucket}],
+        "rate_limits": [{"actions": [{"masked_remote_address": client}]}],
+        "descriptors": [{"entries": [{"key": "masked_remote_address"}], "token_bucket": bucket}],
         "max_dynamic_descriptors": clients,
         # A request with a client address is counted in that address's bucket only; the
         # route's own bucket takes what has none (a Unix socket peer), never everyone's.

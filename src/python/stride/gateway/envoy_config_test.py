@@ -109,9 +109,11 @@ def test_auth_routes_keep_a_bucket_per_client_address_and_refresh_its_own(tmp_pa
         limit = routes[f"/stride.identity.v1.IdentityService/{method}"]["typed_per_filter_config"][
             "envoy.filters.http.local_ratelimit"
         ]
-        assert limit["rate_limits"] == [{"actions": [{"remote_address": {}}]}]
+        client = {"v4_prefix_mask_len": 32, "v6_prefix_mask_len": 64}
+        assert limit["rate_limits"] == [{"actions": [{"masked_remote_address": client}]}]
         (descriptor,) = limit["descriptors"]
-        assert descriptor["entries"] == [{"key": "remote_address"}]  # No value: one per client.
+        # No value: a bucket per client.
+        assert descriptor["entries"] == [{"key": "masked_remote_address"}]
         assert limit["always_consume_default_token_bucket"] is False
         return dict(descriptor["token_bucket"])
 
