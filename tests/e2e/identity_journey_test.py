@@ -263,7 +263,7 @@ async def test_the_edge_rate_limits_auth_routes(
     """Six sign-ups at once against a bucket of three: the edge answers what is over it.
     Bodies Identity refuses at once (400) keep Identity's own throttles out of the count, and
     sending them together keeps the bucket from refilling between them."""
-    tight = edges(auth_burst=3, auth_per_second=1)
+    tight = edges(auth_burst_per_client=3, auth_per_second_per_client=1)
     url = f"{tight.base_url}/v1/users:signUp"
     refused_at_once = {"email": "not an email"}
     replies = await asyncio.gather(*(call("POST", url, refused_at_once) for _ in range(6)))

@@ -14,10 +14,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
+from functools import partial
+from http.client import HTTPConnection
 from pathlib import Path
 from typing import Any
 from urllib.error import HTTPError
-from urllib.request import Request, urlopen
+from urllib.request import HTTPHandler, Request, build_opener, urlopen
 
 import nats
 import pytest
@@ -77,6 +79,7 @@ class Reply:
     status: int
     body: dict[str, Any]
     headers: dict[str, str]
+    text: str = ""  # A body that is not JSON (an HTML page), as it came.
 
 
 def identity_settings(
@@ -327,7 +330,9 @@ class EdgeFactory:
             openapi_document=write_document(directory / "openapi.json", services),
             upstreams={name: ("127.0.0.1", port) for name, port in self.ports.items()},
             cors_origins=(APP_ORIGIN,),
-            auth_burst=10_000,  # Tests sign up many users; one test checks the limit itself.
+            # Every test signs up and in from 127.0.0.1; the rate-limit tests tighten these.
+            auth_burst_per_client=10_000,
+            refresh_burst_per_client=10_000,
             jwks_cache_seconds=1,
         )
         settings = replace(settings, **overrides)
@@ -355,21 +360,39 @@ def edge(edges: EdgeFactory) -> Edge:
     return edges()
 
 
+class _FromAddress(HTTPHandler):
+    """Connects from a given local address: 127.0.0.2 is another client than 127.0.0.1."""
+
+    def __init__(self, address: str) -> None:
+        super().__init__()
+        self._address = address
+
+    def http_open(self, req: Request) -> Any:
+        return self.do_open(partial(HTTPConnection, source_address=(self._address, 0)), req)
+
+
 def _http(
-    method: str, url: str, body: dict[str, Any] | bytes | None, headers: dict[str, str]
+    method: str,
+    url: str,
+    body: dict[str, Any] | bytes | None,
+    headers: dict[str, str],
+    from_address: str | None = None,
 ) -> Reply:
     data = body if isinstance(body, bytes) else json.dumps(body).encode() if body else None
     request = Request(  # noqa: S310 - loopback URLs built by the test.
         url, data=data, method=method, headers={"content-type": "application/json", **headers}
     )
+    open_url = build_opener(_FromAddress(from_address)).open if from_address else urlopen
     try:
-        with urlopen(request, timeout=10) as response:  # noqa: S310
+        with open_url(request, timeout=10) as response:
             raw, status, response_headers = response.read(), response.status, response.headers
     except HTTPError as error:
         raw, status, response_headers = error.read(), error.code, error.headers
     lowered = {key.lower(): value for key, value in response_headers.items()}
     is_json = "json" in lowered.get("content-type", "")
-    return Reply(status, json.loads(raw) if raw and is_json else {}, lowered)
+    if is_json:
+        return Reply(status, json.loads(raw) if raw else {}, lowered)
+    return Reply(status, {}, lowered, raw.decode(errors="replace"))
 
 
 # The client's own threads: the services under test share this event loop and its default
@@ -378,12 +401,19 @@ _CLIENT_THREADS = ThreadPoolExecutor(max_workers=64, thread_name_prefix="e2e-cli
 
 
 async def call(
-    method: str, url: str, body: dict[str, Any] | bytes | None = None, /, **headers: str
+    method: str,
+    url: str,
+    body: dict[str, Any] | bytes | None = None,
+    /,
+    *,
+    from_address: str | None = None,
+    **headers: str,
 ) -> Reply:
-    """One HTTP request; `accept_language="ar"` becomes the `accept-language` header."""
+    """One HTTP request; `accept_language="ar"` becomes the `accept-language` header. From
+    `from_address` (a loopback address such as 127.0.0.2) it comes from another client."""
     normalized = {key.replace("_", "-"): value for key, value in headers.items()}
     return await asyncio.get_running_loop().run_in_executor(
-        _CLIENT_THREADS, _http, method, url, body, normalized
+        _CLIENT_THREADS, _http, method, url, body, normalized, from_address
     )
 
 
@@ -483,9 +513,17 @@ async def verification_token(nats_url: str, prefix: str, user_name: str) -> str:
     return opened_token(envelope, user_name, payload.email, payload.sealed_email_verification_token)
 
 
-async def sign_in(edge: Edge, email: str, password: str = PASSWORD, **headers: str) -> Reply:
+async def sign_in(
+    edge: Edge,
+    email: str,
+    password: str = PASSWORD,
+    *,
+    from_address: str | None = None,
+    **headers: str,
+) -> Reply:
     body = {"email": email, "password": password}
-    return await call("POST", f"{edge.base_url}/v1/sessions:signIn", body, **headers)
+    url = f"{edge.base_url}/v1/sessions:signIn"
+    return await call("POST", url, body, from_address=from_address, **headers)
 
 
 async def new_account(edge: Edge, nats_url: str, prefix: str, **overrides: str) -> Account:

@@ -141,3 +141,16 @@ def test_only_identity_and_notifications_hold_the_event_secret_keys_from_one_sec
         assert {name for name, refs in holders.items() if refs} == {"identity", "notifications"}
         assert holders["identity"] == holders["notifications"]
         assert holders["identity"][0]["name"] == "event-secrets"
+
+
+def test_the_edge_sees_each_client_s_own_address() -> None:
+    """The edge's load balancer keeps source addresses (the default, Cluster, puts a node's in
+    their place), and the edge, reached directly, trusts no x-forwarded-for entry: per-client
+    rate limits and Identity's per-address throttle then key on the member's address."""
+    service = by_kind_and_name("Service", "edge")["spec"]
+    assert service["type"] == "LoadBalancer"
+    assert service["externalTrafficPolicy"] == "Local"
+    pod = by_kind_and_name("Deployment", "edge")["spec"]["template"]["spec"]
+    (render,) = [c for c in pod["initContainers"] if c["name"] == "render-config"]
+    trusted = [arg for arg in render["args"] if arg.startswith("--trusted-proxy-hops")]
+    assert trusted in ([], ["--trusted-proxy-hops=0"])

@@ -124,8 +124,10 @@ def start_edge(
         admin_port=admin,
         upstream_host="127.0.0.1",
         cors_origins=(),
-        auth_burst=1_000_000,
-        auth_per_second=1_000_000,
+        auth_burst_per_client=1_000_000,
+        auth_per_second_per_client=1_000_000,
+        refresh_burst_per_client=1_000_000,
+        refresh_per_second_per_client=1_000_000,
     )
     if not verify_jwt:  # The same edge without jwt_authn: the baseline for its cost.
         config = json.loads(config_path.read_text())

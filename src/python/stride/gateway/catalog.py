@@ -30,8 +30,11 @@ class ServiceEntry:
     descriptors: tuple[FileDescriptor, ...]  # Proto files whose RPCs Envoy transcodes to REST.
     local_port: int  # gRPC port in the local stack.
     metrics_port: int
-    # Throttled at the edge (credential guessing, sign-up spam), beside the service's own limits.
+    # Throttled at the edge per client address (credential guessing, sign-up spam), beside the
+    # service's own limits.
     rate_limited_methods: frozenset[str] = frozenset()
+    # Throttled per client address too, with the edge's generous session-refresh buckets.
+    session_refresh_methods: frozenset[str] = frozenset()
 
     @cached_property
     def contracts(self) -> dict[str, MethodContract]:
@@ -62,11 +65,11 @@ IDENTITY = ServiceEntry(
             "OpenEmailVerificationLink",
             "SignIn",
             "SignInWithProvider",
-            "RefreshSession",
             "RequestPasswordReset",
             "CompletePasswordReset",
         )
     ),
+    session_refresh_methods=frozenset({"/stride.identity.v1.IdentityService/RefreshSession"}),
 )
 
 SCHEDULING = ServiceEntry(

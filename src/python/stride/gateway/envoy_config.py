@@ -17,6 +17,7 @@ from typing import Any
 from stride.gateway.catalog import ServiceEntry
 from stride.gateway.edge_errors import PROTOCOL_HEADER, local_reply_config
 from stride.gateway.request_schema import render_lua
+from stride.platform.grpc.client_address import CLIENT_ADDRESS_METADATA_KEY
 from stride.platform.grpc.contract import Audience
 
 _TYPES = "type.googleapis.com/envoy.extensions"
@@ -73,9 +74,23 @@ class EdgeSettings:
     jwt_issuer: str = "https://identity.stride.local"
     jwt_audience: str = "stride"
     jwks_cache_seconds: int = 300  # Identity publishes new keys longer ahead than this.
-    # Token bucket per rate-limited method, per Envoy instance.
-    auth_burst: int = 20
-    auth_per_second: int = 10
+    # Token buckets per client address on each rate-limited method (sign-up, sign-in, password
+    # reset, …), per Envoy instance: a client that floods them empties only its own buckets.
+    # Identity throttles wrong passwords per account and per address behind this.
+    auth_burst_per_client: int = 10
+    auth_per_second_per_client: int = 1
+    # The session-refresh buckets, per client address too and generous: every signed-in app
+    # refreshes every few minutes, and a carrier's NAT puts thousands of members on one address.
+    refresh_burst_per_client: int = 200
+    refresh_per_second_per_client: int = 50
+    # Clients whose buckets each route remembers (a few hundred bytes each, on 8 routes); past
+    # it the least recently seen start over with a full bucket, which never holds a member back.
+    rate_limited_clients: int = 20_000
+    # Proxies in front of the edge that append the client's address to x-forwarded-for: 0 when
+    # clients connect to Envoy themselves (a network load balancer that keeps source addresses,
+    # e.g. `externalTrafficPolicy: Local`), 1 behind one L7 load balancer. A client can prepend
+    # to the header, so trusting more hops than there are proxies lets it choose its address.
+    trusted_proxy_hops: int = 0
     # Requests in flight (and queued) per upstream before Envoy sheds load with 503. Envoy's
     # default, 1024, turns a class-opening rush into errors instead of a short queue.
     max_requests_per_upstream: int = 8192
@@ -149,24 +164,44 @@ def _route(service: ServiceEntry, method: str, timeout_seconds: int) -> dict[str
     }
 
 
+def _per_client_rate_limit(burst: int, per_second: int, clients: int) -> dict[str, Any]:
+    """A token bucket per client address (the one Envoy trusts: see `trusted_proxy_hops`) on
+    one route: a descriptor entry without a value makes Envoy keep a bucket per value. An IPv6
+    client is its /64, which one subscriber holds whole and could otherwise walk through."""
+    bucket = {"max_tokens": burst, "tokens_per_fill": per_second, "fill_interval": "1s"}
+    client = {"v4_prefix_mask_len": 32, "v6_prefix_mask_len": 64}
+    return {
+        "@type": f"{_TYPES}.filters.http.local_ratelimit.v3.LocalRateLimit",
+        "stat_prefix": "client_rate_limit",
+        "rate_limits": [{"actions": [{"masked_remote_address": client}]}],
+        "descriptors": [{"entries": [{"key": "masked_remote_address"}], "token_bucket": bucket}],
+        "max_dynamic_descriptors": clients,
+        # A request with a client address is counted in that address's bucket only; the
+        # route's own bucket takes what has none (a Unix socket peer), never everyone's.
+        "always_consume_default_token_bucket": False,
+        "token_bucket": bucket,
+        "filter_enabled": _always("local_rate_limit_enabled"),
+        "filter_enforced": _always("local_rate_limit_enforced"),
+        "rate_limited_as_resource_exhausted": True,
+    }
+
+
 def _rate_limited_route(
     service: ServiceEntry, method: str, settings: EdgeSettings
 ) -> dict[str, Any]:
+    if method in service.session_refresh_methods:
+        burst, per_second = (
+            settings.refresh_burst_per_client,
+            settings.refresh_per_second_per_client,
+        )
+    else:
+        burst, per_second = settings.auth_burst_per_client, settings.auth_per_second_per_client
     return {
         **_route(service, method, settings.route_timeout_seconds),
         "typed_per_filter_config": {
-            "envoy.filters.http.local_ratelimit": {
-                "@type": f"{_TYPES}.filters.http.local_ratelimit.v3.LocalRateLimit",
-                "stat_prefix": "auth_rate_limit",
-                "token_bucket": {
-                    "max_tokens": settings.auth_burst,
-                    "tokens_per_fill": settings.auth_per_second,
-                    "fill_interval": "1s",
-                },
-                "filter_enabled": _always("local_rate_limit_enabled"),
-                "filter_enforced": _always("local_rate_limit_enforced"),
-                "rate_limited_as_resource_exhausted": True,
-            }
+            "envoy.filters.http.local_ratelimit": _per_client_rate_limit(
+                burst, per_second, settings.rate_limited_clients
+            )
         },
     }
 
@@ -200,7 +235,7 @@ def edge_routes(services: Sequence[ServiceEntry], settings: EdgeSettings) -> lis
         routes.append(_document_route(settings.openapi_document))
     for service in services:
         for contract in sorted(service.edge_methods, key=lambda c: c.path):
-            if contract.path in service.rate_limited_methods:
+            if contract.path in service.rate_limited_methods | service.session_refresh_methods:
                 routes.append(_rate_limited_route(service, contract.path, settings))
             else:
                 routes.append(_route(service, contract.path, settings.route_timeout_seconds))
@@ -400,9 +435,11 @@ def render(services: Sequence[ServiceEntry], settings: EdgeSettings) -> dict[str
         "stat_prefix": "edge",
         "codec_type": "AUTO",
         "generate_request_id": True,
-        # The edge faces clients: Envoy appends the connection's address to x-forwarded-for,
-        # and Identity throttles sign-in per that address.
+        # The edge faces clients: Envoy appends the connection's address to x-forwarded-for
+        # and takes the client's address from the connection, or from the header's entry
+        # `trusted_proxy_hops` from its end, never from what the client wrote there.
         "use_remote_address": True,
+        "xff_num_trusted_hops": settings.trusted_proxy_hops,
         "always_set_request_id_in_response": True,
         "route_config": {
             "name": "edge",
@@ -432,6 +469,17 @@ def render(services: Sequence[ServiceEntry], settings: EdgeSettings) -> dict[str
                     "typed_per_filter_config": {
                         "envoy.filters.http.cors": _cors_policy(settings.cors_origins)
                     },
+                    # The services read the client's address from here, never from
+                    # x-forwarded-for, where a client writes what it likes before our entry.
+                    "request_headers_to_add": [
+                        {
+                            "header": {
+                                "key": CLIENT_ADDRESS_METADATA_KEY,
+                                "value": "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%",
+                            },
+                            "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
+                        }
+                    ],
                 }
             ],
         },

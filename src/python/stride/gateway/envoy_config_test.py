@@ -7,6 +7,7 @@ from google.protobuf import descriptor_pb2
 from stride.gateway.catalog import IDENTITY, SERVICES
 from stride.gateway.descriptors import build_descriptor_set
 from stride.gateway.envoy_config import EdgeSettings, render
+from stride.platform.grpc.client_address import CLIENT_ADDRESS_METADATA_KEY
 from stride.platform.local.envoy import validate_config, write_config
 
 
@@ -89,3 +90,48 @@ def test_envoy_explains_an_invalid_config(tmp_path: Path) -> None:
     path = write_config({"static_resources": {"clusters": [{"name": 1}]}}, tmp_path / "bad.json")
     with pytest.raises(ValueError, match="invalid Envoy config"):
         validate_config(path)
+
+
+def test_auth_routes_keep_a_bucket_per_client_address_and_refresh_its_own(tmp_path: Path) -> None:
+    config = render(
+        SERVICES, settings(tmp_path, {s.name: ("127.0.0.1", s.local_port) for s in SERVICES})
+    )
+    manager = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0][
+        "typed_config"
+    ]
+    routes = {
+        route["match"].get("path"): route
+        for route in manager["route_config"]["virtual_hosts"][0]["routes"]
+    }
+    defaults = EdgeSettings(listen_port=1, admin_port=2, descriptor_path=tmp_path, upstreams={})
+
+    def per_client_bucket(method: str) -> dict[str, object]:
+        limit = routes[f"/stride.identity.v1.IdentityService/{method}"]["typed_per_filter_config"][
+            "envoy.filters.http.local_ratelimit"
+        ]
+        client = {"v4_prefix_mask_len": 32, "v6_prefix_mask_len": 64}
+        assert limit["rate_limits"] == [{"actions": [{"masked_remote_address": client}]}]
+        (descriptor,) = limit["descriptors"]
+        # No value: a bucket per client.
+        assert descriptor["entries"] == [{"key": "masked_remote_address"}]
+        assert limit["always_consume_default_token_bucket"] is False
+        return dict(descriptor["token_bucket"])
+
+    assert per_client_bucket("SignIn")["max_tokens"] == defaults.auth_burst_per_client
+    assert per_client_bucket("RequestPasswordReset")["tokens_per_fill"] == (
+        defaults.auth_per_second_per_client
+    )
+    refresh = per_client_bucket("RefreshSession")
+    assert refresh["max_tokens"] == defaults.refresh_burst_per_client
+    assert refresh["tokens_per_fill"] == defaults.refresh_per_second_per_client
+    # The address services read is the one Envoy trusts, whatever the client sent.
+    assert manager["use_remote_address"] is True
+    assert manager["xff_num_trusted_hops"] == 0
+    (client_address,) = manager["route_config"]["virtual_hosts"][0]["request_headers_to_add"]
+    assert client_address == {
+        "header": {
+            "key": CLIENT_ADDRESS_METADATA_KEY,
+            "value": "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%",
+        },
+        "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
+    }

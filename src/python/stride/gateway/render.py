@@ -68,6 +68,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--cors-origin", action="append", default=[], help="allowed browser origin (repeat)"
     )
+    parser.add_argument(
+        "--trusted-proxy-hops",
+        type=int,
+        default=0,
+        help="proxies in front of the edge that append to x-forwarded-for (an L7 load balancer)",
+    )
     parser.add_argument("--tls-port", type=int, help="also serve HTTPS/gRPC-TLS on this port")
     parser.add_argument("--tls-cert", type=Path, help="PEM certificate chain for --tls-port")
     parser.add_argument("--tls-key", type=Path, help="PEM private key for --tls-port")
@@ -87,6 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         upstream_host=args.upstream_host,
         cors_origins=args.cors_origin,
         tls=EdgeTls(args.tls_port, args.tls_cert, args.tls_key) if args.tls_port else None,
+        trusted_proxy_hops=args.trusted_proxy_hops,
     )
     print(path)
     return 0

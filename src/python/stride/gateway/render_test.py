@@ -65,3 +65,11 @@ def test_a_tls_listener_is_added_and_valid(tmp_path: Path) -> None:
     assert [listener["name"] for listener in listeners] == ["edge", "edge_tls"]
     tls = listeners[1]["filter_chains"][0]["transport_socket"]["typed_config"]
     assert tls["common_tls_context"]["alpn_protocols"] == ["h2", "http/1.1"]
+
+
+def test_behind_an_l7_load_balancer_its_hop_is_trusted(tmp_path: Path) -> None:
+    main(["--out", str(tmp_path), "--trusted-proxy-hops", "1"])
+    validate_config(tmp_path / CONFIG_NAME)
+    config = json.loads((tmp_path / CONFIG_NAME).read_text())
+    manager = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]
+    assert manager["typed_config"]["xff_num_trusted_hops"] == 1

@@ -23,9 +23,10 @@ from stride.identity.domain.model import (
 )
 from stride.identity.domain.sessions import Session
 from stride.identity.entrypoints.app_links import AppLinks
-from stride.identity.entrypoints.reset_page import render_reset_page
+from stride.identity.entrypoints.pages import served
+from stride.identity.entrypoints.reset_page import RESET_PAGE_HEADERS, render_reset_page
 from stride.identity.entrypoints.resource_names import parse_session_name
-from stride.identity.entrypoints.verify_page import render_verification_page
+from stride.identity.entrypoints.verify_page import VERIFY_PAGE_HEADERS, render_verification_page
 from stride.identity.service_layer import (
     commands,
     email_change,
@@ -40,6 +41,7 @@ from stride.identity.v1 import identity_service_pb2_grpc as pb_grpc
 from stride.platform.auth import require_role
 from stride.platform.clock import Clock
 from stride.platform.errors import FieldViolation, InvalidArgument
+from stride.platform.grpc.client_address import client_address
 from stride.platform.grpc.field_masks import updated_fields
 from stride.platform.i18n import current_locale
 from stride.platform.idempotency import idempotent
@@ -91,17 +93,6 @@ def credentials_to_proto(issued: handlers.IssuedCredentials) -> pb.Credentials:
         refresh_token_expire_time=_timestamp(issued.session.expires_at),
         session=issued.session.resource_name,
     )
-
-
-def client_address(context: grpc.aio.ServicerContext) -> str:
-    """The end client's address: the last x-forwarded-for hop, which the edge Envoy appends
-    from the connection itself (clients can prepend entries, never append), else the gRPC
-    peer for in-cluster callers."""
-    for key, value in context.invocation_metadata() or ():
-        if key == "x-forwarded-for" and isinstance(value, str):
-            return value.rsplit(",", 1)[-1].strip()
-    peer = context.peer() or "unknown"
-    return peer.rsplit(":", 1)[0] if peer.startswith(("ipv4:", "ipv6:")) else peer
 
 
 def user_agent(context: grpc.aio.ServicerContext) -> str:
@@ -230,7 +221,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         command = commands.VerifyEmail(token=request.token)
         opened = await handlers.open_verification_link(command, self._unit_of_work())
         page = render_verification_page(opened, current_locale())
-        return httpbody_pb2.HttpBody(content_type="text/html; charset=utf-8", data=page.encode())
+        return await served(page, VERIFY_PAGE_HEADERS, context)
 
     async def SignIn(  # noqa: N802
         self, request: pb.SignInRequest, context: grpc.aio.ServicerContext
@@ -319,7 +310,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
             request.token, self._unit_of_work(), self._clock
         )
         page = render_reset_page(request.token, user.display_name, user.language_code)
-        return httpbody_pb2.HttpBody(content_type="text/html; charset=utf-8", data=page.encode())
+        return await served(page, RESET_PAGE_HEADERS, context)
 
     async def CompletePasswordReset(  # noqa: N802
         self, request: pb.CompletePasswordResetRequest, context: grpc.aio.ServicerContext

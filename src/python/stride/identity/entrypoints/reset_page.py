@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from html import escape
 
-from stride.identity.entrypoints.pages import html_page
+from stride.identity.entrypoints.pages import html_page, security_headers
 
 _TEXTS = {
     "en": {
@@ -32,28 +32,38 @@ _TEXTS = {
 }
 
 
+# The same on every page, so its hash in the Content-Security-Policy is a constant: what differs
+# (the token, the language, the texts) it reads from the page.
+RESET_SCRIPT = """
+const form = document.getElementById("reset");
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const result = document.getElementById("result");
+  const reply = await fetch("/v1/users:completePasswordReset", {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "x-stride-locale": document.documentElement.lang,
+    },
+    body: JSON.stringify({token: form.dataset.token, newPassword: form.newPassword.value}),
+  });
+  result.textContent = reply.ok ? result.dataset.done : result.dataset.failed;
+});
+"""
+RESET_PAGE_HEADERS = security_headers([RESET_SCRIPT])
+
+
 def render_reset_page(token: str, display_name: str, language: str) -> str:
     texts = _TEXTS.get(language, _TEXTS["en"])
     safe_token = escape(token, quote=True)
     body = f"""<h1>{texts["title"]}</h1>
 <p>{escape(texts["greeting"].format(name=display_name))}</p>
 <p><a href="stride://reset-password?token={safe_token}">{texts["open_app"]}</a></p>
-<form id="reset">
+<form id="reset" data-token="{safe_token}">
   <label>{texts["password"]} <input type="password" name="newPassword" minlength="10" required
     autocomplete="new-password"></label>
   <button type="submit">{texts["submit"]}</button>
 </form>
-<p id="result" role="status"></p>
-<script>
-document.getElementById("reset").addEventListener("submit", async (event) => {{
-  event.preventDefault();
-  const reply = await fetch("/v1/users:completePasswordReset", {{
-    method: "POST",
-    headers: {{"content-type": "application/json", "x-stride-locale": "{escape(language)}"}},
-    body: JSON.stringify({{token: "{safe_token}", newPassword: event.target.newPassword.value}}),
-  }});
-  document.getElementById("result").textContent =
-    reply.ok ? "{texts["done"]}" : "{texts["failed"]}";
-}});
-</script>"""
-    return html_page(language, texts["title"], body)
+<p id="result" role="status" data-done="{escape(texts["done"])}"
+  data-failed="{escape(texts["failed"])}"></p>"""
+    return html_page(language, texts["title"], body, RESET_SCRIPT)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from html import escape
 
-from stride.identity.entrypoints.pages import html_page
+from stride.identity.entrypoints.pages import html_page, security_headers
 from stride.identity.service_layer.handlers import OpenedLink
 from stride.platform.i18n import CATALOG, Locale, negotiate_locale
+
+VERIFY_PAGE_HEADERS = security_headers()  # No script at all.
 
 
 def render_verification_page(opened: OpenedLink, request_locale: Locale) -> str:

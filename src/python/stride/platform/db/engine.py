@@ -46,6 +46,9 @@ def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
         pool_recycle=1800,
         pool_timeout=POOL_TIMEOUT_SECONDS,
         connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
+        # A failed statement's error names its SQL, not the values bound to it: those are
+        # members' emails, phone numbers and password hashes, and errors end up in the logs.
+        hide_parameters=True,
     )
 
 

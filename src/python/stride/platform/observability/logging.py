@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -14,7 +15,26 @@ from opentelemetry import trace
 _STANDARD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
-class JsonFormatter(logging.Formatter):
+# Postgres quotes the values a statement failed on in its error's DETAIL line (`Key
+# (email)=(…) already exists.`, `Failing row contains (…)`), and asyncpg quotes an argument it
+# could not encode; the database engine hides the bound parameters themselves.
+_DATABASE_VALUES = re.compile(
+    r"^(DETAIL:  ).*$|(invalid input for query argument \$\d+: ).*$", re.MULTILINE
+)
+
+
+def _without_database_values(formatted: str) -> str:
+    return _DATABASE_VALUES.sub(lambda m: f"{m.group(1) or m.group(2)}(hidden)", formatted)
+
+
+class _HidesDatabaseValues(logging.Formatter):
+    """Exceptions formatted without the values a failed statement quoted."""
+
+    def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name.
+        return _without_database_values(super().formatException(ei))
+
+
+class JsonFormatter(_HidesDatabaseValues):
     def __init__(self, service: str) -> None:
         super().__init__()
         self._service = service
@@ -47,7 +67,7 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "json") -> N
         handler.setFormatter(JsonFormatter(service))
     else:
         handler.setFormatter(
-            logging.Formatter(f"%(asctime)s %(levelname)s {service} %(name)s: %(message)s")
+            _HidesDatabaseValues(f"%(asctime)s %(levelname)s {service} %(name)s: %(message)s")
         )
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -1,0 +1,63 @@
+"""The pages Identity's emailed links open in a browser, fetched through Envoy: their address
+carries a credential, so the browser is told to keep it — no cache, no Referer, no framing, and
+no script but the page's own."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+
+from e2e.support import Edge, Reply, call, new_account, next_event, opened_token
+from stride.identity.events.v1.events_pb2 import PasswordResetRequested
+
+KEEPS_THE_TOKEN = {
+    "x-frame-options": "DENY",
+    "cache-control": "no-store",
+    "referrer-policy": "no-referrer",
+    "x-content-type-options": "nosniff",
+}
+
+
+def policy(reply: Reply) -> dict[str, str]:
+    """The Content-Security-Policy's directives by name."""
+    header = reply.headers["content-security-policy"]
+    return dict(directive.strip().partition(" ")[::2] for directive in header.split(";"))
+
+
+async def test_the_reset_page_keeps_its_token_to_itself(
+    edge: Edge, nats_url: str, event_prefix: str
+) -> None:
+    account = await new_account(edge, nats_url, event_prefix)
+    await call("POST", f"{edge.base_url}/v1/users:requestPasswordReset", {"email": account.email})
+    envelope, requested, _ = await next_event(
+        nats_url,
+        event_prefix,
+        "identity.password_reset.requested.v1",
+        PasswordResetRequested,
+        lambda event: event.user == account.name,
+    )
+    token = opened_token(envelope, account.name, requested.email, requested.sealed_token)
+    reply = await call("GET", f"{edge.base_url}/password-reset?token={token}")
+    assert reply.status == 200
+    assert reply.headers["content-type"].startswith("text/html")
+    assert KEEPS_THE_TOKEN.items() <= reply.headers.items()
+    directives = policy(reply)
+    assert directives["default-src"] == "'none'"
+    assert directives["frame-ancestors"] == "'none'"
+    assert directives["form-action"] == "'none'"
+    # The one script the page runs is the one the policy names by hash; nothing else would run.
+    (script,) = re.findall(r"<script>(.*?)</script>", reply.text, re.DOTALL)
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    assert directives["script-src"] == f"'sha256-{digest}'"
+    assert token not in script
+
+
+async def test_the_verification_page_runs_no_script(edge: Edge) -> None:
+    reply = await call("GET", f"{edge.base_url}/verify-email?token=not-a-token")
+    assert reply.status == 200
+    assert KEEPS_THE_TOKEN.items() <= reply.headers.items()
+    directives = policy(reply)
+    assert directives["script-src"] == "'none'"
+    assert directives["frame-ancestors"] == "'none'"
+    assert "<script" not in reply.text
