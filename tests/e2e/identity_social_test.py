@@ -6,6 +6,7 @@ import hashlib
 import secrets
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from e2e.oidc_provider import LocalOidcProvider, running_provider
 from e2e.support import (
     Edge,
     Reply,
+    bearer,
     call,
     identity_settings,
     new_account,
@@ -23,7 +25,9 @@ from e2e.support import (
     violations,
 )
 from stride.identity.adapters.oidc import ProviderConfig
+from stride.identity.adapters.totp import code_at
 from stride.identity.config import IdentitySettings
+from stride.identity.domain.throttling import FREE_ATTEMPTS
 from stride.identity.events.v1.events_pb2 import UserRegistered
 
 
@@ -70,9 +74,11 @@ def email() -> str:
 
 
 async def provider_sign_in(
-    edge: Edge, provider: str, id_token: str, nonce: str, **headers: str
+    edge: Edge, provider: str, id_token: str, nonce: str, mfa_code: str = "", **headers: str
 ) -> Reply:
     body = {"provider": provider, "idToken": id_token, "nonce": nonce}
+    if mfa_code:
+        body["mfaCode"] = mfa_code
     return await call("POST", f"{edge.base_url}/v1/sessions:signInWithProvider", body, **headers)
 
 
@@ -195,3 +201,36 @@ async def test_an_unknown_provider_is_a_field_violation(edge: Edge) -> None:
     refused = await provider_sign_in(edge, "myspace", "x.y.z", "n")
     assert refused.status == 400
     assert violations(refused) == {"provider": "field.invalid_choice"}
+
+
+async def test_wrong_second_factors_at_social_sign_in_are_throttled(
+    edge: Edge, google: LocalOidcProvider
+) -> None:
+    subject, address = f"g-{uuid.uuid4().hex}", email()
+
+    def token(nonce: str) -> str:
+        code = google.consent(subject, nonce=nonce, email=address, email_verified=True)
+        return str(google.exchange(code)["id_token"])
+
+    nonce = secrets.token_urlsafe(16)
+    first = await provider_sign_in(edge, "google", token(nonce), nonce)
+    assert first.status == 200, first.body
+    user, auth = first.body["user"]["name"], bearer(first.body["credentials"]["accessToken"])
+    secret = (await call("POST", f"{edge.base_url}/v1/{user}:enrollTotp", {}, **auth)).body[
+        "secret"
+    ]
+    now = datetime.now(UTC)
+    confirm = {"code": code_at(secret, now)}
+    confirmed = await call("POST", f"{edge.base_url}/v1/{user}:confirmTotp", confirm, **auth)
+    assert confirmed.status == 200, confirmed.body
+
+    for _ in range(FREE_ATTEMPTS["account"]):
+        nonce = secrets.token_urlsafe(16)
+        guess = await provider_sign_in(edge, "google", token(nonce), nonce, "not-a-recovery-code")
+        assert guess.status == 401
+        assert reason(guess) == "INVALID_MFA_CODE"
+    nonce = secrets.token_urlsafe(16)
+    right_code = code_at(secret, now + timedelta(seconds=30))
+    throttled = await provider_sign_in(edge, "google", token(nonce), nonce, right_code)
+    assert throttled.status == 429
+    assert reason(throttled) == "SIGN_IN_THROTTLED"

@@ -202,6 +202,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
             user_id=parse_user_name(request.user, "user"),
             new_email=request.new_email,
             password=request.password,
+            client_address=client_address(context),
         )
         await email_change.request_email_change(command, self._unit_of_work(), self._clock)
         return empty_pb2.Empty()

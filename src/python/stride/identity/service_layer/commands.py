@@ -115,6 +115,7 @@ class RequestEmailChange:
     user_id: uuid.UUID
     new_email: str
     password: str
+    client_address: str  # Wrong passwords count against it, as at sign-in.
 
 
 @dataclass(frozen=True)

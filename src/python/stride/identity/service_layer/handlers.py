@@ -29,9 +29,9 @@ from stride.identity.domain.sessions import (
     check_refresh,
     new_session,
 )
-from stride.identity.domain.throttling import FailureCount, account_key, address_key
+from stride.identity.domain.throttling import account_key, address_key
 from stride.identity.events.v1 import events_pb2
-from stride.identity.service_layer import commands, mfa
+from stride.identity.service_layer import commands, mfa, throttle
 from stride.identity.service_layer.common import existing_user, revoke_session_of
 from stride.identity.service_layer.unit_of_work import IdentityUnitOfWork
 from stride.platform.auth import current_principal, require_role, require_self_or_role
@@ -39,7 +39,6 @@ from stride.platform.clock import Clock, utcnow
 from stride.platform.errors import (
     FailedPrecondition,
     NotFound,
-    ResourceExhausted,
     Unauthenticated,
 )
 from stride.platform.events.secrets import seal_secret
@@ -252,18 +251,19 @@ async def sign_in(
     clock: Clock = utcnow,
 ) -> IssuedCredentials:
     """Enumeration-safe: an unknown email costs the same hash and fails the same way as a wrong
-    password, and both count towards the same per-account and per-address throttles."""
+    password, and both count towards the same per-account and per-address throttles — counted
+    before the hash is checked."""
     email = normalize_email(command.email)
     keys = [account_key(email), address_key(command.client_address)]
+    await throttle.count_attempt(uow, keys, clock)
     async with uow:
-        _refuse_if_throttled(await uow.failures.get(keys), clock())
         found = await uow.users.get_with_password_hash(email)
     password_ok = await verify_password_or_decoy(found[1] if found else None, command.password)
     if found is None or not password_ok:
-        await _count_failure(uow, keys, clock)
         raise Unauthenticated("INVALID_CREDENTIALS", "auth.invalid_credentials")
     user = found[0]
     if not user.email_verified:
+        await throttle.forgive_attempt_alone(uow, keys)  # The password was right.
         raise FailedPrecondition("EMAIL_NOT_VERIFIED", "auth.email_not_verified")
     return await open_session(uow, issuer, user, command, keys, clock)
 
@@ -273,23 +273,23 @@ async def open_session(
     issuer: AccessTokenIssuer,
     user: User,
     command: commands.SignIn,
-    failure_keys: list[str],
+    attempt_keys: list[str],
     clock: Clock,
 ) -> IssuedCredentials:
-    """After the first factor: the second one when enrolled, then a new session.
-    `failure_keys` are the throttle keys a wrong second factor counts against, the account's
-    first (a success clears it)."""
+    """After the first factor: the second one when enrolled, then a new session. The caller
+    has counted this attempt against `attempt_keys` (`throttle.count_attempt`): a wrong second
+    factor leaves it counted, a session forgives it."""
     now = clock()
     factor = await mfa.active_factor(uow, user.id)
     if factor is not None:
         if not command.mfa_code:
+            await throttle.undo_attempt(uow, attempt_keys)
             raise FailedPrecondition("MFA_REQUIRED", "mfa.required")
         if not await mfa.second_factor_passes(uow, user, factor, command.mfa_code, now):
-            await _count_failure(uow, failure_keys, clock)
             raise Unauthenticated("INVALID_MFA_CODE", "mfa.invalid_code")
     studio = command.studio or user.default_studio()
     async with uow:
-        await uow.failures.clear(failure_keys[0])
+        await throttle.forgive_attempt(uow, attempt_keys)
         session = new_session(user.id, studio, command.user_agent, now)
         await uow.sessions.add(session)
         refresh_token = await _new_refresh_token(uow, session, now)
@@ -407,25 +407,6 @@ async def revoke_role(command: commands.ChangeRole, uow: IdentityUnitOfWork) -> 
         user = await existing_user(uow, command.user_id)
         await uow.commit()
     return user
-
-
-def _refuse_if_throttled(counts: list[FailureCount], now: datetime) -> None:
-    waits = [until for count in counts if (until := count.locked_until(now)) is not None]
-    if waits:
-        seconds = max((max(waits) - now).total_seconds(), 1.0)
-        raise ResourceExhausted(
-            "SIGN_IN_THROTTLED",
-            "auth.too_many_attempts",
-            params={"seconds": round(seconds)},
-            retry_after_seconds=seconds,
-        )
-
-
-async def _count_failure(uow: IdentityUnitOfWork, keys: list[str], clock: Clock) -> None:
-    async with uow:
-        for key in keys:
-            await uow.failures.record_failure(key, clock())
-        await uow.commit()
 
 
 async def _new_refresh_token(uow: IdentityUnitOfWork, session: Session, now: datetime) -> str:

@@ -8,8 +8,8 @@ from stride.identity.adapters.access_tokens import AccessTokenIssuer
 from stride.identity.adapters.oidc import ExternalIdentity, OidcVerifier
 from stride.identity.adapters.passwords import UNUSABLE_PASSWORD_HASH
 from stride.identity.domain.model import DEFAULT_TIME_ZONE, User
-from stride.identity.domain.throttling import address_key
-from stride.identity.service_layer import commands
+from stride.identity.domain.throttling import account_key, address_key
+from stride.identity.service_layer import commands, throttle
 from stride.identity.service_layer.handlers import (
     IssuedCredentials,
     announce_registration,
@@ -34,9 +34,11 @@ async def sign_in_with_provider(
             user = await _link_or_create(uow, identity, command.language_code, clock)
             await uow.commit()
     keys = [
-        f"account:{identity.provider}:{identity.subject}",
+        account_key(f"{identity.provider}:{identity.subject}"),
         address_key(command.sign_in.client_address),
     ]
+    # The provider vouched for the first factor; the second one is guessed like a password.
+    await throttle.count_attempt(uow, keys, clock)
     return await open_session(uow, issuer, user, command.sign_in, keys, clock)
 
 

@@ -1,0 +1,65 @@
+"""Sign-in throttles over REST through Envoy: attempts counted before the password is checked,
+every password check counting alike, and a member's own device getting in while strangers'
+failures lock their email.
+
+Every test here signs in from 127.0.0.1, whose address count allows 20 failures an hour: the
+module stays under that, so only the keys a test means to lock ever are."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from e2e.support import (
+    PASSWORD,
+    Edge,
+    call,
+    details,
+    new_account,
+    reason,
+    sign_in,
+)
+from stride.identity.domain.throttling import FREE_ATTEMPTS, MAX_DELAY
+
+WRONG = "not the password at all"
+
+
+async def test_parallel_guesses_reach_the_password_check_no_more_than_the_free_attempts(
+    edge: Edge, nats_url: str, event_prefix: str
+) -> None:
+    account = await new_account(edge, nats_url, event_prefix)
+    free = FREE_ATTEMPTS["account"]
+    replies = await asyncio.gather(*(sign_in(edge, account.email, WRONG) for _ in range(2 * free)))
+    checked = [reply for reply in replies if reply.status == 401]
+    throttled = [reply for reply in replies if reply.status == 429]
+    assert len(checked) == free, [reply.status for reply in replies]
+    assert len(throttled) == free
+    assert {reason(reply) for reply in throttled} == {"SIGN_IN_THROTTLED"}
+
+
+async def test_wrong_passwords_for_an_email_change_count_like_sign_in(
+    edge: Edge, nats_url: str, event_prefix: str
+) -> None:
+    account = await new_account(edge, nats_url, event_prefix)
+    change = f"{edge.base_url}/v1/{account.name}:changeEmail"
+    body = {"newEmail": f"moved-{uuid.uuid4().hex[:8]}@example.com", "password": WRONG}
+    for _ in range(FREE_ATTEMPTS["account"]):
+        assert (await call("POST", change, body, **account.auth)).status == 401
+    again = await call("POST", change, {**body, "password": PASSWORD}, **account.auth)
+    assert again.status == 429
+    assert reason(again) == "SIGN_IN_THROTTLED"
+    # One count for the account, whichever way the password was tried.
+    assert (await sign_in(edge, account.email)).status == 429
+
+
+async def test_a_locked_email_tells_strangers_nothing_of_when_it_opens(
+    edge: Edge, nats_url: str, event_prefix: str
+) -> None:
+    """The account's wait is reported as the cap whatever its count: a stranger cannot time
+    the next guess to keep the member out, nor learn how often the member mistyped."""
+    account = await new_account(edge, nats_url, event_prefix)
+    for _ in range(FREE_ATTEMPTS["account"]):
+        assert (await sign_in(edge, account.email, WRONG)).status == 401
+    locked = await sign_in(edge, account.email, WRONG)
+    assert locked.status == 429
+    assert details(locked, "RetryInfo")["retryDelay"] == f"{int(MAX_DELAY.total_seconds())}s"
