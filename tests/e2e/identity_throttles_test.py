@@ -13,6 +13,7 @@ import uuid
 from e2e.support import (
     PASSWORD,
     Edge,
+    Reply,
     call,
     details,
     new_account,
@@ -52,14 +53,28 @@ async def test_wrong_passwords_for_an_email_change_count_like_sign_in(
     assert (await sign_in(edge, account.email)).status == 429
 
 
-async def test_a_locked_email_tells_strangers_nothing_of_when_it_opens(
+async def test_strangers_failures_lock_the_email_but_not_the_members_own_device(
     edge: Edge, nats_url: str, event_prefix: str
 ) -> None:
-    """The account's wait is reported as the cap whatever its count: a stranger cannot time
-    the next guess to keep the member out, nor learn how often the member mistyped."""
     account = await new_account(edge, nats_url, event_prefix)
+    other = await new_account(edge, nats_url, event_prefix)
+    device_token = (await sign_in(edge, account.email)).body["deviceToken"]
+    others_device = (await sign_in(edge, other.email)).body["deviceToken"]
     for _ in range(FREE_ATTEMPTS["account"]):
         assert (await sign_in(edge, account.email, WRONG)).status == 401
-    locked = await sign_in(edge, account.email, WRONG)
+    locked = await sign_in(edge, account.email)  # Any client without the member's token.
     assert locked.status == 429
+    # The email's wait is reported as the cap whatever its count: a stranger cannot time the
+    # next guess to keep the member out, nor learn how often the member mistyped.
     assert details(locked, "RetryInfo")["retryDelay"] == f"{int(MAX_DELAY.total_seconds())}s"
+    with_another_accounts_token = await sign_in_from_device(edge, account.email, others_device)
+    assert with_another_accounts_token.status == 429  # A token proves one account's device.
+
+    member = await sign_in_from_device(edge, account.email, device_token)
+    assert member.status == 200, member.body
+    assert member.body["deviceToken"]  # Kept for the next sign-in.
+
+
+async def sign_in_from_device(edge: Edge, email: str, device_token: str) -> Reply:
+    body = {"email": email, "password": PASSWORD, "deviceToken": device_token}
+    return await call("POST", f"{edge.base_url}/v1/sessions:signIn", body)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 import grpc
@@ -90,6 +91,14 @@ def credentials_to_proto(issued: handlers.IssuedCredentials) -> pb.Credentials:
         refresh_token=issued.refresh_token,
         refresh_token_expire_time=_timestamp(issued.session.expires_at),
         session=issued.session.resource_name,
+    )
+
+
+def sign_in_response(issued: handlers.IssuedCredentials) -> pb.SignInResponse:
+    return pb.SignInResponse(
+        user=user_to_proto(issued.user),
+        credentials=credentials_to_proto(issued),
+        device_token=issued.device_token,
     )
 
 
@@ -237,11 +246,12 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         self, request: pb.SignInRequest, context: grpc.aio.ServicerContext
     ) -> pb.SignInResponse:
         _require(request, "email", "password")
-        command = _sign_in_command(request.email, request.password, request, context)
-        issued = await handlers.sign_in(command, self._unit_of_work(), self._issuer, self._clock)
-        return pb.SignInResponse(
-            user=user_to_proto(issued.user), credentials=credentials_to_proto(issued)
+        command = replace(
+            _sign_in_command(request.email, request.password, request, context),
+            device_token=request.device_token,
         )
+        issued = await handlers.sign_in(command, self._unit_of_work(), self._issuer, self._clock)
+        return sign_in_response(issued)
 
     async def SignInWithProvider(  # noqa: N802
         self, request: pb.SignInWithProviderRequest, context: grpc.aio.ServicerContext
@@ -257,9 +267,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         issued = await social.sign_in_with_provider(
             command, self._unit_of_work(), self._issuer, self._providers, self._clock
         )
-        return pb.SignInResponse(
-            user=user_to_proto(issued.user), credentials=credentials_to_proto(issued)
-        )
+        return sign_in_response(issued)
 
     async def RefreshSession(  # noqa: N802
         self, request: pb.RefreshSessionRequest, context: grpc.aio.ServicerContext

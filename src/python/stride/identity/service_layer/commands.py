@@ -45,6 +45,7 @@ class SignIn:
     client_address: str
     user_agent: str
     mfa_code: str = ""
+    device_token: str = ""  # From this device's last sign-in to the account, if it kept one.
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from stride.identity.adapters.access_tokens import AccessTokenIssuer
+from stride.identity.adapters.device_tokens import (
+    TrustedDevice,
+    issue_device_token,
+    trusted_device,
+)
 from stride.identity.adapters.opaque_tokens import hash_opaque_token, new_opaque_token
 from stride.identity.adapters.passwords import hash_password, verify_password_or_decoy
 from stride.identity.domain.model import (
@@ -29,7 +34,12 @@ from stride.identity.domain.sessions import (
     check_refresh,
     new_session,
 )
-from stride.identity.domain.throttling import account_key, address_key
+from stride.identity.domain.throttling import (
+    TRUSTED_DEVICE_TTL,
+    account_key,
+    address_key,
+    device_key,
+)
 from stride.identity.events.v1 import events_pb2
 from stride.identity.service_layer import commands, mfa, throttle
 from stride.identity.service_layer.common import existing_user, revoke_session_of
@@ -57,6 +67,7 @@ class IssuedCredentials:
     access_token: str
     access_token_expires_at: datetime
     refresh_token: str
+    device_token: str = ""  # Only a sign-in hands one out.
 
 
 async def sign_up(command: commands.SignUp, uow: IdentityUnitOfWork, clock: Clock = utcnow) -> User:
@@ -252,12 +263,15 @@ async def sign_in(
 ) -> IssuedCredentials:
     """Enumeration-safe: an unknown email costs the same hash and fails the same way as a wrong
     password, and both count towards the same per-account and per-address throttles — counted
-    before the hash is checked."""
+    before the hash is checked. From the member's trusted device the attempt counts against
+    that device instead of the account."""
     email = normalize_email(command.email)
-    keys = [account_key(email), address_key(command.client_address)]
-    await throttle.count_attempt(uow, keys, clock)
     async with uow:
         found = await uow.users.get_with_password_hash(email)
+    device = _trusted_device_of(uow, found[0] if found else None, command.device_token, clock())
+    first_key = device_key(device.user_id, device.device_id) if device else account_key(email)
+    keys = [first_key, address_key(command.client_address)]
+    await throttle.count_attempt(uow, keys, clock)
     password_ok = await verify_password_or_decoy(found[1] if found else None, command.password)
     if found is None or not password_ok:
         raise Unauthenticated("INVALID_CREDENTIALS", "auth.invalid_credentials")
@@ -265,7 +279,15 @@ async def sign_in(
     if not user.email_verified:
         await throttle.forgive_attempt_alone(uow, keys)  # The password was right.
         raise FailedPrecondition("EMAIL_NOT_VERIFIED", "auth.email_not_verified")
-    return await open_session(uow, issuer, user, command, keys, clock)
+    return await open_session(uow, issuer, user, command, keys, clock, device)
+
+
+def _trusted_device_of(
+    uow: IdentityUnitOfWork, user: User | None, device_token: str, now: datetime
+) -> TrustedDevice | None:
+    """The device the token proves, if it is this account's."""
+    device = trusted_device(uow.data_keys, device_token, now) if device_token else None
+    return device if device is not None and user is not None and device.user_id == user.id else None
 
 
 async def open_session(
@@ -275,10 +297,12 @@ async def open_session(
     command: commands.SignIn,
     attempt_keys: list[str],
     clock: Clock,
+    device: TrustedDevice | None = None,
 ) -> IssuedCredentials:
-    """After the first factor: the second one when enrolled, then a new session. The caller
-    has counted this attempt against `attempt_keys` (`throttle.count_attempt`): a wrong second
-    factor leaves it counted, a session forgives it."""
+    """After the first factor: the second one when enrolled, then a new session and a device
+    token (for `device`, or a device new to us). The caller has counted this attempt against
+    `attempt_keys` (`throttle.count_attempt`): a wrong second factor leaves it counted, a
+    session forgives it."""
     now = clock()
     factor = await mfa.active_factor(uow, user.id)
     if factor is not None:
@@ -295,7 +319,10 @@ async def open_session(
         refresh_token = await _new_refresh_token(uow, session, now)
         access_token, expires_at = await issuer.issue(user, session, now)
         await uow.commit()
-    return IssuedCredentials(user, session, access_token, expires_at, refresh_token)
+    device_token = issue_device_token(
+        uow.data_keys, device or TrustedDevice(user.id, uuid.uuid4()), now + TRUSTED_DEVICE_TTL
+    )
+    return IssuedCredentials(user, session, access_token, expires_at, refresh_token, device_token)
 
 
 async def refresh_session(
