@@ -126,6 +126,31 @@ async def test_a_completed_reset_ends_every_lockout_of_the_account(
     assert on_device.status == 200, on_device.body
 
 
+async def test_a_completed_reset_removes_a_second_factor_planted_lately(
+    edge: Edge, nats_url: str, event_prefix: str
+) -> None:
+    """Whoever enrolled TOTP on the account (with a fresh session of it) keeps its owner out
+    no longer than a password reset takes."""
+    account = await new_account(edge, nats_url, event_prefix)
+    enrolled = await call(
+        "POST", f"{edge.base_url}/v1/{account.name}:enrollTotp", {}, **account.auth
+    )
+    code = code_at(enrolled.body["secret"], datetime.now(UTC))
+    confirm = f"{edge.base_url}/v1/{account.name}:confirmTotp"
+    assert (await call("POST", confirm, {"code": code}, **account.auth)).status == 200
+    assert reason(await sign_in(edge, account.email)) == "MFA_REQUIRED"
+
+    url = f"{edge.base_url}/v1/users:requestPasswordReset"
+    assert (await call("POST", url, {"email": account.email})).status == 200
+    _, token = await reset_token(nats_url, event_prefix, account.name)
+    complete = f"{edge.base_url}/v1/users:completePasswordReset"
+    assert (
+        await call("POST", complete, {"token": token, "newPassword": NEW_PASSWORD})
+    ).status == 200
+    signed_in = await sign_in(edge, account.email, NEW_PASSWORD)
+    assert signed_in.status == 200, signed_in.body
+
+
 async def _failure_counts(settings: IdentitySettings, account: Account) -> list[str]:
     """The account's and its devices' failure counts still stored."""
     user_id = account.name.removeprefix("users/")

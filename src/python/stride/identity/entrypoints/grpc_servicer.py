@@ -113,6 +113,10 @@ def client_address(context: grpc.aio.ServicerContext) -> str:
     return peer.rsplit(":", 1)[0] if peer.startswith(("ipv4:", "ipv6:")) else peer
 
 
+def holder_proof(password: str, context: grpc.aio.ServicerContext) -> commands.HolderProof:
+    return commands.HolderProof(password=password, client_address=client_address(context))
+
+
 def user_agent(context: grpc.aio.ServicerContext) -> str:
     for key, value in context.invocation_metadata() or ():
         if key == "user-agent" and isinstance(value, str):
@@ -343,7 +347,10 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
     async def EnrollTotp(  # noqa: N802
         self, request: pb.EnrollTotpRequest, context: grpc.aio.ServicerContext
     ) -> pb.EnrollTotpResponse:
-        command = commands.EnrollTotp(user_id=parse_user_name(request.user, "user"))
+        command = commands.EnrollTotp(
+            user_id=parse_user_name(request.user, "user"),
+            proof=holder_proof(request.password, context),
+        )
         enrolment = await mfa.enroll_totp(command, self._unit_of_work(), self._clock)
         return pb.EnrollTotpResponse(otpauth_uri=enrolment.otpauth_uri, secret=enrolment.secret)
 
@@ -351,7 +358,9 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         self, request: pb.ConfirmTotpRequest, context: grpc.aio.ServicerContext
     ) -> pb.ConfirmTotpResponse:
         command = commands.ConfirmTotp(
-            user_id=parse_user_name(request.user, "user"), code=request.code
+            user_id=parse_user_name(request.user, "user"),
+            code=request.code,
+            proof=holder_proof(request.password, context),
         )
         codes = await mfa.confirm_totp(command, self._unit_of_work(), self._clock)
         return pb.ConfirmTotpResponse(recovery_codes=codes)
@@ -360,7 +369,9 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         self, request: pb.DisableTotpRequest, context: grpc.aio.ServicerContext
     ) -> empty_pb2.Empty:
         command = commands.DisableTotp(
-            user_id=parse_user_name(request.user, "user"), code=request.code
+            user_id=parse_user_name(request.user, "user"),
+            code=request.code,
+            proof=holder_proof(request.password, context),
         )
         await mfa.disable_totp(command, self._unit_of_work(), self._clock)
         return empty_pb2.Empty()

@@ -86,14 +86,25 @@ class CompletePasswordReset:
 
 
 @dataclass(frozen=True)
+class HolderProof:
+    """How the account holder shows it is them before changing the second factor: the
+    password (empty: a recent sign-in of the calling session is proof enough)."""
+
+    password: str
+    client_address: str  # Wrong passwords count against it, as at sign-in.
+
+
+@dataclass(frozen=True)
 class EnrollTotp:
     user_id: uuid.UUID
+    proof: HolderProof
 
 
 @dataclass(frozen=True)
 class ConfirmTotp:
     user_id: uuid.UUID
     code: str
+    proof: HolderProof
 
 
 @dataclass(frozen=True)
@@ -109,6 +120,7 @@ class SignInWithProvider:
 class DisableTotp:
     user_id: uuid.UUID
     code: str
+    proof: HolderProof  # Unused when an admin calls.
 
 
 @dataclass(frozen=True)

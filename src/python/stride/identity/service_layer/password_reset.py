@@ -85,4 +85,7 @@ async def complete_password_reset(
             await revoke_session_of(uow, session, now, REVOKED_BY_PASSWORD_RESET)
         await uow.failures.clear(account_key(user.email))
         await uow.failures.clear_starting_with(devices_of(user.id))
+        factor = await uow.mfa.factor(user.id)
+        if factor is not None and factor.removed_by_password_reset(now):
+            await uow.mfa.remove(user.id)  # Perhaps planted by whoever took the account.
         await uow.commit()

@@ -61,11 +61,16 @@ async def check_password(
     counted first, the decoy hash for an account without a usable one."""
     keys = [account_key(user.email), address_key(client_address)]
     await count_attempt(uow, keys, clock)
+    await require_password(uow, user, password)
+    await forgive_attempt_alone(uow, keys)
+
+
+async def require_password(uow: IdentityUnitOfWork, user: User, password: str) -> None:
+    """Checks the password of an attempt already counted."""
     async with uow:
         found = await uow.users.get_with_password_hash(user.email)
     if not await verify_password_or_decoy(found[1] if found else None, password):
         raise Unauthenticated("INVALID_CREDENTIALS", "auth.invalid_credentials")
-    await forgive_attempt_alone(uow, keys)
 
 
 async def undo_attempt(uow: IdentityUnitOfWork, keys: list[str]) -> None:
