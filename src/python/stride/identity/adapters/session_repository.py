@@ -11,10 +11,12 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, delete, select
 
+from stride.identity.adapters.sign_in_nonces import IssuedNonce
 from stride.identity.adapters.tables import (
     RefreshTokenRecord,
     SessionRecord,
     SignInFailureRecord,
+    SpentSignInNonceRecord,
 )
 from stride.identity.domain.sessions import RefreshToken, Session
 from stride.identity.domain.throttling import FORGET_AFTER, FailureCount
@@ -93,6 +95,23 @@ class SessionRepository:
             .where(col(RefreshTokenRecord.token_hash) == token_hash)
             .values(used_at=now)
         )
+
+    async def spend_nonce(self, nonce: IssuedNonce) -> bool:
+        """Marks a sign-in nonce used; False if it already was (of two sign-ins racing with
+        one nonce, one spends it)."""
+        spent = await self._db.execute(
+            insert(SpentSignInNonceRecord)
+            .values(nonce_hash=nonce.digest, expires_at=nonce.expires_at)
+            .on_conflict_do_nothing(index_elements=["nonce_hash"])
+        )
+        return bool(spent.rowcount)  # type: ignore[attr-defined]
+
+    async def prune_spent_nonces(self, now: datetime) -> int:
+        """Spent nonces that expired: refused for their expiry alone now."""
+        pruned = await self._db.execute(
+            delete(SpentSignInNonceRecord).where(col(SpentSignInNonceRecord.expires_at) <= now)
+        )
+        return int(pruned.rowcount)  # type: ignore[attr-defined]
 
 
 class FailureRepository:

@@ -257,6 +257,14 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         issued = await handlers.sign_in(command, self._unit_of_work(), self._issuer, self._clock)
         return sign_in_response(issued)
 
+    async def IssueSignInNonce(  # noqa: N802
+        self, request: pb.IssueSignInNonceRequest, context: grpc.aio.ServicerContext
+    ) -> pb.IssueSignInNonceResponse:
+        issued = social.issue_sign_in_nonce(self._unit_of_work(), self._clock)
+        return pb.IssueSignInNonceResponse(
+            nonce=issued.nonce, expire_time=_timestamp(issued.expires_at)
+        )
+
     async def SignInWithProvider(  # noqa: N802
         self, request: pb.SignInWithProviderRequest, context: grpc.aio.ServicerContext
     ) -> pb.SignInResponse:

@@ -16,6 +16,7 @@ from stride.identity.adapters.device_tokens import (
 )
 from stride.identity.adapters.opaque_tokens import hash_opaque_token, new_opaque_token
 from stride.identity.adapters.passwords import hash_password, verify_password_or_decoy
+from stride.identity.adapters.sign_in_nonces import IssuedNonce
 from stride.identity.domain.model import (
     User,
     normalize_email,
@@ -298,11 +299,13 @@ async def open_session(
     attempt_keys: list[str],
     clock: Clock,
     device: TrustedDevice | None = None,
+    nonce: IssuedNonce | None = None,
 ) -> IssuedCredentials:
     """After the first factor: the second one when enrolled, then a new session and a device
     token (for `device`, or a device new to us). The caller has counted this attempt against
     `attempt_keys` (`throttle.count_attempt`): a wrong second factor leaves it counted, a
-    session forgives it."""
+    session forgives it. A provider sign-in's `nonce` is spent with the session: it opens one.
+    """
     now = clock()
     factor = await mfa.active_factor(uow, user.id)
     if factor is not None:
@@ -313,6 +316,8 @@ async def open_session(
             raise Unauthenticated("INVALID_MFA_CODE", "mfa.invalid_code")
     studio = command.studio or user.default_studio()
     async with uow:
+        if nonce is not None and not await uow.sessions.spend_nonce(nonce):
+            raise Unauthenticated("PROVIDER_NONCE_USED", "social.token_invalid")
         await throttle.forgive_attempt(uow, attempt_keys)
         session = new_session(user.id, studio, command.user_agent, now)
         await uow.sessions.add(session)
