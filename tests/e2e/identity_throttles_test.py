@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import bindparam, text
 
 from e2e.support import (
     PASSWORD,
@@ -20,7 +23,13 @@ from e2e.support import (
     reason,
     sign_in,
 )
-from stride.identity.domain.throttling import FREE_ATTEMPTS, MAX_DELAY
+from stride.identity.config import IdentitySettings
+from stride.identity.domain.throttling import FORGET_AFTER, FREE_ATTEMPTS, MAX_DELAY
+from stride.identity.service_layer.retention import prune_sign_in_records
+from stride.identity.service_layer.unit_of_work import IdentityUnitOfWork
+from stride.platform.crypto.sealing import DataKeyring
+from stride.platform.db.engine import create_engine, session_factory
+from stride.platform.grpc.server import RunningServer
 
 WRONG = "not the password at all"
 
@@ -78,3 +87,49 @@ async def test_strangers_failures_lock_the_email_but_not_the_members_own_device(
 async def sign_in_from_device(edge: Edge, email: str, device_token: str) -> Reply:
     body = {"email": email, "password": PASSWORD, "deviceToken": device_token}
     return await call("POST", f"{edge.base_url}/v1/sessions:signIn", body)
+
+
+async def test_forgotten_failure_counts_and_expired_spent_nonces_are_pruned(
+    identity: RunningServer, identity_config: IdentitySettings
+) -> None:
+    """They name emails and addresses, or serve nothing once expired: the periodic job's
+    use case deletes them and keeps what still counts."""
+    now, tag = datetime.now(UTC), uuid.uuid4().hex
+    failures = {f"account:old-{tag}": now - FORGET_AFTER * 2, f"account:new-{tag}": now}
+    nonces = {  # By when each expires.
+        f"old-{tag}".encode(): now - timedelta(seconds=1),
+        f"new-{tag}".encode(): now + timedelta(minutes=5),
+    }
+    engine = create_engine(identity_config.database_url)
+    try:
+        async with engine.begin() as connection:
+            for key, at in failures.items():
+                await connection.execute(
+                    text("INSERT INTO sign_in_failures VALUES (:key, 3, :at)"),
+                    {"key": key, "at": at},
+                )
+            for digest, expires in nonces.items():
+                await connection.execute(
+                    text("INSERT INTO spent_sign_in_nonces VALUES (:digest, :expires)"),
+                    {"digest": digest, "expires": expires},
+                )
+        uow = IdentityUnitOfWork(
+            session_factory(engine),
+            DataKeyring.from_spec(identity_config.data_keys, identity_config.data_key_active),
+            identity_config.event_secrets(),
+        )
+        assert await prune_sign_in_records(uow) >= 2
+        async with engine.connect() as connection:
+            kept_keys = await connection.scalars(
+                text("SELECT key FROM sign_in_failures WHERE key LIKE :tag"), {"tag": f"%{tag}"}
+            )
+            kept_nonces = await connection.scalars(
+                text(
+                    "SELECT nonce_hash FROM spent_sign_in_nonces WHERE nonce_hash IN :digests"
+                ).bindparams(bindparam("digests", expanding=True)),
+                {"digests": list(nonces)},
+            )
+            assert list(kept_keys) == [f"account:new-{tag}"]
+            assert [bytes(digest) for digest in kept_nonces] == [f"new-{tag}".encode()]
+    finally:
+        await engine.dispose()
