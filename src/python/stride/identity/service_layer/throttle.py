@@ -39,8 +39,9 @@ async def count_attempt(uow: IdentityUnitOfWork, keys: list[str], clock: Clock) 
 
 async def forgive_attempt(uow: IdentityUnitOfWork, keys: list[str]) -> None:
     """The attempt passed: in the caller's open unit of work, the account's (or device's)
-    count starts again and the address's loses this attempt."""
-    for key in keys:
+    count starts again and the address's loses this attempt. Keys in the order
+    `FailureRepository.lock` takes them, so this cannot deadlock with an attempt counted."""
+    for key in sorted(keys):
         if forgiven_on_success(key) == "clear":
             await uow.failures.clear(key)
         else:
@@ -77,6 +78,6 @@ async def undo_attempt(uow: IdentityUnitOfWork, keys: list[str]) -> None:
     """The attempt checked no secret after all (a second factor was asked for and not sent):
     it is taken back from every key, and nothing else is forgiven."""
     async with uow:
-        for key in keys:
+        for key in sorted(keys):
             await uow.failures.undo(key)
         await uow.commit()
