@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from e2e.support import (
     PASSWORD,
+    Account,
     Edge,
     Reply,
     call,
@@ -24,6 +25,7 @@ from e2e.support import (
 )
 from stride.identity.adapters.totp import code_at
 from stride.identity.config import IdentitySettings
+from stride.identity.domain.throttling import FREE_ATTEMPTS
 from stride.identity.events.v1.events_pb2 import (
     PasswordResetRequested,
     SessionRevoked,
@@ -94,6 +96,79 @@ async def test_a_password_reset_changes_the_password_and_ends_every_session(
         lambda event: event.session == account.session,
     )
     assert revoked.reason == "password_reset"
+
+
+async def test_a_completed_reset_ends_every_lockout_of_the_account(
+    edge: Edge, nats_url: str, event_prefix: str, identity_config: IdentitySettings
+) -> None:
+    """Strangers locked the email and the member mistyped on their own device: once the
+    member proves the address and sets a new password, both open at once."""
+    account = await new_account(edge, nats_url, event_prefix)
+    device_token = (await sign_in(edge, account.email)).body["deviceToken"]
+    for _ in range(FREE_ATTEMPTS["device"]):
+        assert (await _sign_in_on_device(edge, account.email, "a typo", device_token)).status == 401
+    assert (await _sign_in_on_device(edge, account.email, PASSWORD, device_token)).status == 429
+    for _ in range(FREE_ATTEMPTS["account"]):
+        assert (await sign_in(edge, account.email, "a stranger's guess")).status == 401
+    assert (await sign_in(edge, account.email)).status == 429
+
+    url = f"{edge.base_url}/v1/users:requestPasswordReset"
+    assert (await call("POST", url, {"email": account.email})).status == 200
+    _, token = await reset_token(nats_url, event_prefix, account.name)
+    complete = f"{edge.base_url}/v1/users:completePasswordReset"
+    assert (
+        await call("POST", complete, {"token": token, "newPassword": NEW_PASSWORD})
+    ).status == 200
+
+    assert await _failure_counts(identity_config, account) == []  # Not merely expired.
+    assert (await sign_in(edge, account.email, NEW_PASSWORD)).status == 200
+    on_device = await _sign_in_on_device(edge, account.email, NEW_PASSWORD, device_token)
+    assert on_device.status == 200, on_device.body
+
+
+async def test_a_completed_reset_removes_a_second_factor_planted_lately(
+    edge: Edge, nats_url: str, event_prefix: str
+) -> None:
+    """Whoever enrolled TOTP on the account (with a fresh session of it) keeps its owner out
+    no longer than a password reset takes."""
+    account = await new_account(edge, nats_url, event_prefix)
+    enrolled = await call(
+        "POST", f"{edge.base_url}/v1/{account.name}:enrollTotp", {}, **account.auth
+    )
+    code = code_at(enrolled.body["secret"], datetime.now(UTC))
+    confirm = f"{edge.base_url}/v1/{account.name}:confirmTotp"
+    assert (await call("POST", confirm, {"code": code}, **account.auth)).status == 200
+    assert reason(await sign_in(edge, account.email)) == "MFA_REQUIRED"
+
+    url = f"{edge.base_url}/v1/users:requestPasswordReset"
+    assert (await call("POST", url, {"email": account.email})).status == 200
+    _, token = await reset_token(nats_url, event_prefix, account.name)
+    complete = f"{edge.base_url}/v1/users:completePasswordReset"
+    assert (
+        await call("POST", complete, {"token": token, "newPassword": NEW_PASSWORD})
+    ).status == 200
+    signed_in = await sign_in(edge, account.email, NEW_PASSWORD)
+    assert signed_in.status == 200, signed_in.body
+
+
+async def _failure_counts(settings: IdentitySettings, account: Account) -> list[str]:
+    """The account's and its devices' failure counts still stored."""
+    user_id = account.name.removeprefix("users/")
+    engine = create_engine(settings.database_url)
+    try:
+        async with engine.connect() as connection:
+            found = await connection.execute(
+                text("SELECT key FROM sign_in_failures WHERE key = :account OR key LIKE :devices"),
+                {"account": f"account:{account.email}", "devices": f"device:{user_id}:%"},
+            )
+            return [row.key for row in found]
+    finally:
+        await engine.dispose()
+
+
+async def _sign_in_on_device(edge: Edge, email: str, password: str, device_token: str) -> Reply:
+    body = {"email": email, "password": password, "deviceToken": device_token}
+    return await call("POST", f"{edge.base_url}/v1/sessions:signIn", body)
 
 
 async def test_the_reset_link_page_speaks_the_account_language(

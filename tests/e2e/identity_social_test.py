@@ -6,6 +6,7 @@ import hashlib
 import secrets
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from e2e.oidc_provider import LocalOidcProvider, running_provider
 from e2e.support import (
     Edge,
     Reply,
+    bearer,
     call,
     identity_settings,
     new_account,
@@ -23,7 +25,9 @@ from e2e.support import (
     violations,
 )
 from stride.identity.adapters.oidc import ProviderConfig
+from stride.identity.adapters.totp import code_at
 from stride.identity.config import IdentitySettings
+from stride.identity.domain.throttling import FREE_ATTEMPTS
 from stride.identity.events.v1.events_pb2 import UserRegistered
 
 
@@ -70,10 +74,19 @@ def email() -> str:
 
 
 async def provider_sign_in(
-    edge: Edge, provider: str, id_token: str, nonce: str, **headers: str
+    edge: Edge, provider: str, id_token: str, nonce: str, mfa_code: str = "", **headers: str
 ) -> Reply:
     body = {"provider": provider, "idToken": id_token, "nonce": nonce}
+    if mfa_code:
+        body["mfaCode"] = mfa_code
     return await call("POST", f"{edge.base_url}/v1/sessions:signInWithProvider", body, **headers)
+
+
+async def server_nonce(edge: Edge) -> str:
+    """What the app asks Identity for before it starts a provider's sign-in."""
+    issued = await call("POST", f"{edge.base_url}/v1/sessions:issueNonce", {})
+    assert issued.status == 200, issued.body
+    return str(issued.body["nonce"])
 
 
 def google_token(google: LocalOidcProvider, nonce: str, **claims: Any) -> str:
@@ -85,7 +98,7 @@ def google_token(google: LocalOidcProvider, nonce: str, **claims: Any) -> str:
 async def test_a_first_google_sign_in_creates_a_verified_account(
     edge: Edge, google: LocalOidcProvider, nats_url: str, event_prefix: str
 ) -> None:
-    nonce, address = secrets.token_urlsafe(16), email()
+    nonce, address = await server_nonce(edge), email()
     code = google.consent("g-12345", nonce=nonce, email=address, email_verified=True, name="Noor")
     id_token = google.exchange(code)["id_token"]
     first = await provider_sign_in(edge, "google", id_token, nonce, accept_language="ar")
@@ -103,7 +116,7 @@ async def test_a_first_google_sign_in_creates_a_verified_account(
     )
     assert not registered.HasField("sealed_email_verification_token")  # Google verified it.
 
-    again_nonce = secrets.token_urlsafe(16)
+    again_nonce = await server_nonce(edge)
     again_code = google.consent("g-12345", nonce=again_nonce, email=address, email_verified=True)
     again = await provider_sign_in(
         edge, "google", google.exchange(again_code)["id_token"], again_nonce
@@ -112,7 +125,7 @@ async def test_a_first_google_sign_in_creates_a_verified_account(
 
 
 async def test_apple_tokens_carry_the_hashed_nonce(edge: Edge, apple: LocalOidcProvider) -> None:
-    nonce = secrets.token_urlsafe(16)
+    nonce = await server_nonce(edge)
     hashed = hashlib.sha256(nonce.encode()).hexdigest()
     code = apple.consent("001234.abcd", nonce=hashed, email=email(), email_verified="true")
     id_token = apple.exchange(code)["id_token"]
@@ -125,7 +138,7 @@ async def test_a_verified_provider_email_links_to_the_existing_account(
     edge: Edge, google: LocalOidcProvider, nats_url: str, event_prefix: str
 ) -> None:
     account = await new_account(edge, nats_url, event_prefix)
-    nonce = secrets.token_urlsafe(16)
+    nonce = await server_nonce(edge)
     token = google_token(google, nonce, email=account.email.upper(), email_verified=True)
     linked = await provider_sign_in(edge, "google", token, nonce)
     assert linked.status == 200, linked.body
@@ -136,7 +149,7 @@ async def test_an_unverified_provider_email_never_links(
     edge: Edge, google: LocalOidcProvider, nats_url: str, event_prefix: str
 ) -> None:
     account = await new_account(edge, nats_url, event_prefix)
-    nonce = secrets.token_urlsafe(16)
+    nonce = await server_nonce(edge)
     token = google_token(google, nonce, email=account.email, email_verified=False)
     refused = await provider_sign_in(edge, "google", token, nonce)
     assert refused.status == 400
@@ -150,7 +163,7 @@ async def test_an_account_whose_owner_never_verified_is_not_linked(
     # real owner's Google sign-in to them.
     body = sign_up_body()
     await call("POST", f"{edge.base_url}/v1/users:signUp", body)
-    nonce = secrets.token_urlsafe(16)
+    nonce = await server_nonce(edge)
     token = google_token(google, nonce, email=body["email"], email_verified=True)
     refused = await provider_sign_in(edge, "google", token, nonce)
     assert refused.status == 400
@@ -170,7 +183,7 @@ async def test_an_account_whose_owner_never_verified_is_not_linked(
 async def test_provider_tokens_wrong_in_any_claim_are_refused(
     edge: Edge, google: LocalOidcProvider, forgery: dict[str, Any]
 ) -> None:
-    nonce = secrets.token_urlsafe(16)
+    nonce = await server_nonce(edge)
     claims = {"sub": "g-forged", "nonce": nonce, "email": email(), "email_verified": True}
     refused = await provider_sign_in(edge, "google", google.id_token(claims, **forgery), nonce)
     assert refused.status == 401
@@ -180,7 +193,7 @@ async def test_provider_tokens_wrong_in_any_claim_are_refused(
 async def test_tokens_signed_by_another_key_or_unsigned_are_refused(
     edge: Edge, google: LocalOidcProvider
 ) -> None:
-    nonce = secrets.token_urlsafe(16)
+    nonce = await server_nonce(edge)
     claims = {"sub": "g-forged", "nonce": nonce, "email": email(), "email_verified": True}
     impostor = LocalOidcProvider(google.client_id, port=google.port)  # Same issuer, own key.
     payload = google.id_token(claims).split(".")[1]
@@ -195,3 +208,53 @@ async def test_an_unknown_provider_is_a_field_violation(edge: Edge) -> None:
     refused = await provider_sign_in(edge, "myspace", "x.y.z", "n")
     assert refused.status == 400
     assert violations(refused) == {"provider": "field.invalid_choice"}
+
+
+async def test_wrong_second_factors_at_social_sign_in_are_throttled(
+    edge: Edge, google: LocalOidcProvider
+) -> None:
+    subject, address = f"g-{uuid.uuid4().hex}", email()
+
+    def token(nonce: str) -> str:
+        code = google.consent(subject, nonce=nonce, email=address, email_verified=True)
+        return str(google.exchange(code)["id_token"])
+
+    nonce = await server_nonce(edge)
+    first = await provider_sign_in(edge, "google", token(nonce), nonce)
+    assert first.status == 200, first.body
+    user, auth = first.body["user"]["name"], bearer(first.body["credentials"]["accessToken"])
+    secret = (await call("POST", f"{edge.base_url}/v1/{user}:enrollTotp", {}, **auth)).body[
+        "secret"
+    ]
+    now = datetime.now(UTC)
+    confirm = {"code": code_at(secret, now)}
+    confirmed = await call("POST", f"{edge.base_url}/v1/{user}:confirmTotp", confirm, **auth)
+    assert confirmed.status == 200, confirmed.body
+
+    for _ in range(FREE_ATTEMPTS["account"]):
+        nonce = await server_nonce(edge)
+        guess = await provider_sign_in(edge, "google", token(nonce), nonce, "not-a-recovery-code")
+        assert guess.status == 401
+        assert reason(guess) == "INVALID_MFA_CODE"
+    nonce = await server_nonce(edge)
+    right_code = code_at(secret, now + timedelta(seconds=30))
+    throttled = await provider_sign_in(edge, "google", token(nonce), nonce, right_code)
+    assert throttled.status == 429
+    assert reason(throttled) == "SIGN_IN_THROTTLED"
+
+
+async def test_an_id_token_opens_one_session_and_only_with_a_nonce_we_issued(
+    edge: Edge, google: LocalOidcProvider
+) -> None:
+    nonce = await server_nonce(edge)
+    token = google_token(google, nonce, email=email(), email_verified=True)
+    assert (await provider_sign_in(edge, "google", token, nonce)).status == 200
+    replayed = await provider_sign_in(edge, "google", token, nonce)
+    assert replayed.status == 401
+    assert reason(replayed) == "PROVIDER_NONCE_USED"
+
+    made_up = secrets.token_urlsafe(16)  # Not from IssueSignInNonce: any captured token's.
+    captured = google_token(google, made_up, email=email(), email_verified=True)
+    refused = await provider_sign_in(edge, "google", captured, made_up)
+    assert refused.status == 401
+    assert reason(refused) == "PROVIDER_NONCE_INVALID"

@@ -12,6 +12,7 @@ from stride.identity.adapters.signing_keys import SigningKeys
 from stride.identity.config import IdentitySettings
 from stride.identity.entrypoints.app_links import AppLinks
 from stride.identity.entrypoints.grpc_servicer import IdentityServicer
+from stride.identity.service_layer.retention import prune_sign_in_records
 from stride.identity.service_layer.unit_of_work import SOURCE, IdentityUnitOfWork
 from stride.identity.v1 import identity_service_pb2_grpc as pb_grpc
 from stride.platform.auth import JwksSource, JwtVerifier
@@ -19,6 +20,7 @@ from stride.platform.clock import Clock, utcnow
 from stride.platform.crypto.sealing import DataKeyring
 from stride.platform.grpc.server import GrpcApp, ServiceRegistration
 from stride.platform.service import foundation, run_service
+from stride.platform.tasks import Periodic
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations" / "versions"
 SERVICE_NAME = "stride.identity.v1.IdentityService"
@@ -45,6 +47,13 @@ async def build_app(settings: IdentitySettings, clock: Clock = utcnow) -> GrpcAp
         audience=settings.jwt_audience,
     )
 
+    new_uow = partial(IdentityUnitOfWork, sessions, data_keys, settings.event_secrets())
+    sign_in_pruner = Periodic(
+        "prune-sign-in-records",
+        settings.prune_every_seconds,
+        lambda: prune_sign_in_records(new_uow(), clock),
+    )
+
     return GrpcApp(
         settings=settings,
         services=[
@@ -52,7 +61,7 @@ async def build_app(settings: IdentitySettings, clock: Clock = utcnow) -> GrpcAp
                 SERVICE_NAME,
                 pb_grpc.add_IdentityServiceServicer_to_server,
                 IdentityServicer(
-                    partial(IdentityUnitOfWork, sessions, data_keys, settings.event_secrets()),
+                    new_uow,
                     signing_keys,
                     issuer,
                     OidcVerifier(settings.social_providers),
@@ -65,8 +74,8 @@ async def build_app(settings: IdentitySettings, clock: Clock = utcnow) -> GrpcAp
                 ),
             )
         ],
-        on_start=[*base.on_start, signing_keys.ensure_key],
-        on_stop=base.on_stop,
+        on_start=[*base.on_start, signing_keys.ensure_key, sign_in_pruner.start],
+        on_stop=[*base.on_stop, sign_in_pruner.stop],  # Run in reverse: before the engine goes.
         verifier=verifier,
     )
 

@@ -84,6 +84,10 @@ CATALOG.register(
             "en": "Two-step verification is not on for this account.",
             "ar": "التحقق بخطوتين غير مفعّل لهذا الحساب.",
         },
+        "mfa.reauthentication_required": {
+            "en": "Enter your password to change two-step verification.",
+            "ar": "أدخل كلمة المرور لتغيير إعدادات التحقق بخطوتين.",
+        },
         "mfa.not_pending": {
             "en": "Start two-step verification set-up first.",
             "ar": "ابدأ إعداد التحقق بخطوتين أولًا.",

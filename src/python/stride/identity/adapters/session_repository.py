@@ -11,10 +11,12 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, delete, select
 
+from stride.identity.adapters.sign_in_nonces import IssuedNonce
 from stride.identity.adapters.tables import (
     RefreshTokenRecord,
     SessionRecord,
     SignInFailureRecord,
+    SpentSignInNonceRecord,
 )
 from stride.identity.domain.sessions import RefreshToken, Session
 from stride.identity.domain.throttling import FORGET_AFTER, FailureCount
@@ -94,14 +96,43 @@ class SessionRepository:
             .values(used_at=now)
         )
 
+    async def spend_nonce(self, nonce: IssuedNonce) -> bool:
+        """Marks a sign-in nonce used; False if it already was (of two sign-ins racing with
+        one nonce, one spends it)."""
+        spent = await self._db.execute(
+            insert(SpentSignInNonceRecord)
+            .values(nonce_hash=nonce.digest, expires_at=nonce.expires_at)
+            .on_conflict_do_nothing(index_elements=["nonce_hash"])
+        )
+        return bool(spent.rowcount)  # type: ignore[attr-defined]
+
+    async def prune_spent_nonces(self, now: datetime) -> int:
+        """Spent nonces that expired: refused for their expiry alone now."""
+        pruned = await self._db.execute(
+            delete(SpentSignInNonceRecord).where(col(SpentSignInNonceRecord.expires_at) <= now)
+        )
+        return int(pruned.rowcount)  # type: ignore[attr-defined]
+
 
 class FailureRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._db = session
 
-    async def get(self, keys: list[str]) -> list[FailureCount]:
+    async def lock(self, keys: list[str], now: datetime) -> list[FailureCount]:
+        """The counts of `keys`, locked until the transaction ends, so attempts against one key
+        are decided one after another. A key without a count gets an empty one to lock; keys
+        are locked in one order, so two attempts sharing keys cannot deadlock."""
+        ordered = sorted(set(keys))
+        await self._db.execute(
+            insert(SignInFailureRecord)
+            .values([{"key": key, "failures": 0, "last_failure_at": now} for key in ordered])
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
         found = await self._db.execute(
-            select(SignInFailureRecord).where(col(SignInFailureRecord.key).in_(keys))
+            select(SignInFailureRecord)
+            .where(col(SignInFailureRecord.key).in_(ordered))
+            .order_by(col(SignInFailureRecord.key))
+            .with_for_update()
         )
         return [FailureCount(r.key, r.failures, r.last_failure_at) for r in found.scalars().all()]
 
@@ -123,10 +154,34 @@ class FailureRepository:
         )
         return FailureCount(key, counted.scalar_one(), now)
 
+    async def undo(self, key: str) -> None:
+        """Takes one counted attempt back (never below none)."""
+        table = SignInFailureRecord.__table__.c  # type: ignore[attr-defined]
+        await self._db.execute(
+            update(SignInFailureRecord)
+            .where(col(SignInFailureRecord.key) == key, col(SignInFailureRecord.failures) > 0)
+            .values(failures=table.failures - 1)
+        )
+
     async def clear(self, key: str) -> None:
         await self._db.execute(
             delete(SignInFailureRecord).where(col(SignInFailureRecord.key) == key)
         )
+
+    async def clear_starting_with(self, prefix: str) -> None:
+        await self._db.execute(
+            delete(SignInFailureRecord).where(col(SignInFailureRecord.key).startswith(prefix))
+        )
+
+    async def prune(self, now: datetime) -> int:
+        """Deletes counts a quiet hour has already forgotten: they name emails and addresses,
+        kept no longer than they matter."""
+        pruned = await self._db.execute(
+            delete(SignInFailureRecord).where(
+                col(SignInFailureRecord.last_failure_at) < now - FORGET_AFTER
+            )
+        )
+        return int(pruned.rowcount)  # type: ignore[attr-defined]
 
 
 def _session_fields(session: Session) -> dict[str, Any]:

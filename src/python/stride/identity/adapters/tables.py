@@ -91,10 +91,22 @@ class SigningKeyRecord(SQLModel, table=True):
 
 class SignInFailureRecord(SQLModel, table=True):
     __tablename__ = "sign_in_failures"
+    # Counts a quiet hour forgot are pruned by it (migration identity_0007).
+    __table_args__ = (Index("sign_in_failures_by_last_failure", "last_failure_at"),)
 
     key: str = Field(sa_column=Column(String(300), primary_key=True))
     failures: int = Field(sa_column=Column(Integer, nullable=False))
     last_failure_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class SpentSignInNonceRecord(SQLModel, table=True):
+    __tablename__ = "spent_sign_in_nonces"
+
+    # SHA-256 of a nonce that opened a session; kept until the nonce expires, then pruned.
+    nonce_hash: bytes = Field(sa_column=Column(LargeBinary(32), primary_key=True))
+    expires_at: datetime = Field(
+        sa_column=Column(DateTime(timezone=True), nullable=False, index=True)
+    )
 
 
 class PasswordResetRecord(SQLModel, table=True):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 import grpc
@@ -93,6 +94,18 @@ def credentials_to_proto(issued: handlers.IssuedCredentials) -> pb.Credentials:
         refresh_token_expire_time=_timestamp(issued.session.expires_at),
         session=issued.session.resource_name,
     )
+
+
+def sign_in_response(issued: handlers.IssuedCredentials) -> pb.SignInResponse:
+    return pb.SignInResponse(
+        user=user_to_proto(issued.user),
+        credentials=credentials_to_proto(issued),
+        device_token=issued.device_token,
+    )
+
+
+def holder_proof(password: str, context: grpc.aio.ServicerContext) -> commands.HolderProof:
+    return commands.HolderProof(password=password, client_address=client_address(context))
 
 
 def user_agent(context: grpc.aio.ServicerContext) -> str:
@@ -193,6 +206,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
             user_id=parse_user_name(request.user, "user"),
             new_email=request.new_email,
             password=request.password,
+            client_address=client_address(context),
         )
         await email_change.request_email_change(command, self._unit_of_work(), self._clock)
         return empty_pb2.Empty()
@@ -227,10 +241,19 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         self, request: pb.SignInRequest, context: grpc.aio.ServicerContext
     ) -> pb.SignInResponse:
         _require(request, "email", "password")
-        command = _sign_in_command(request.email, request.password, request, context)
+        command = replace(
+            _sign_in_command(request.email, request.password, request, context),
+            device_token=request.device_token,
+        )
         issued = await handlers.sign_in(command, self._unit_of_work(), self._issuer, self._clock)
-        return pb.SignInResponse(
-            user=user_to_proto(issued.user), credentials=credentials_to_proto(issued)
+        return sign_in_response(issued)
+
+    async def IssueSignInNonce(  # noqa: N802
+        self, request: pb.IssueSignInNonceRequest, context: grpc.aio.ServicerContext
+    ) -> pb.IssueSignInNonceResponse:
+        issued = social.issue_sign_in_nonce(self._unit_of_work(), self._clock)
+        return pb.IssueSignInNonceResponse(
+            nonce=issued.nonce, expire_time=_timestamp(issued.expires_at)
         )
 
     async def SignInWithProvider(  # noqa: N802
@@ -247,9 +270,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         issued = await social.sign_in_with_provider(
             command, self._unit_of_work(), self._issuer, self._providers, self._clock
         )
-        return pb.SignInResponse(
-            user=user_to_proto(issued.user), credentials=credentials_to_proto(issued)
-        )
+        return sign_in_response(issued)
 
     async def RefreshSession(  # noqa: N802
         self, request: pb.RefreshSessionRequest, context: grpc.aio.ServicerContext
@@ -325,7 +346,10 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
     async def EnrollTotp(  # noqa: N802
         self, request: pb.EnrollTotpRequest, context: grpc.aio.ServicerContext
     ) -> pb.EnrollTotpResponse:
-        command = commands.EnrollTotp(user_id=parse_user_name(request.user, "user"))
+        command = commands.EnrollTotp(
+            user_id=parse_user_name(request.user, "user"),
+            proof=holder_proof(request.password, context),
+        )
         enrolment = await mfa.enroll_totp(command, self._unit_of_work(), self._clock)
         return pb.EnrollTotpResponse(otpauth_uri=enrolment.otpauth_uri, secret=enrolment.secret)
 
@@ -333,7 +357,9 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         self, request: pb.ConfirmTotpRequest, context: grpc.aio.ServicerContext
     ) -> pb.ConfirmTotpResponse:
         command = commands.ConfirmTotp(
-            user_id=parse_user_name(request.user, "user"), code=request.code
+            user_id=parse_user_name(request.user, "user"),
+            code=request.code,
+            proof=holder_proof(request.password, context),
         )
         codes = await mfa.confirm_totp(command, self._unit_of_work(), self._clock)
         return pb.ConfirmTotpResponse(recovery_codes=codes)
@@ -342,7 +368,9 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         self, request: pb.DisableTotpRequest, context: grpc.aio.ServicerContext
     ) -> empty_pb2.Empty:
         command = commands.DisableTotp(
-            user_id=parse_user_name(request.user, "user"), code=request.code
+            user_id=parse_user_name(request.user, "user"),
+            code=request.code,
+            proof=holder_proof(request.password, context),
         )
         await mfa.disable_totp(command, self._unit_of_work(), self._clock)
         return empty_pb2.Empty()

@@ -45,6 +45,7 @@ class SignIn:
     client_address: str
     user_agent: str
     mfa_code: str = ""
+    device_token: str = ""  # From this device's last sign-in to the account, if it kept one.
 
 
 @dataclass(frozen=True)
@@ -85,14 +86,25 @@ class CompletePasswordReset:
 
 
 @dataclass(frozen=True)
+class HolderProof:
+    """How the account holder shows it is them before changing the second factor: the
+    password (empty: a recent sign-in of the calling session is proof enough)."""
+
+    password: str
+    client_address: str  # Wrong passwords count against it, as at sign-in.
+
+
+@dataclass(frozen=True)
 class EnrollTotp:
     user_id: uuid.UUID
+    proof: HolderProof
 
 
 @dataclass(frozen=True)
 class ConfirmTotp:
     user_id: uuid.UUID
     code: str
+    proof: HolderProof
 
 
 @dataclass(frozen=True)
@@ -108,6 +120,7 @@ class SignInWithProvider:
 class DisableTotp:
     user_id: uuid.UUID
     code: str
+    proof: HolderProof  # Unused when an admin calls.
 
 
 @dataclass(frozen=True)
@@ -115,6 +128,7 @@ class RequestEmailChange:
     user_id: uuid.UUID
     new_email: str
     password: str
+    client_address: str  # Wrong passwords count against it, as at sign-in.
 
 
 @dataclass(frozen=True)

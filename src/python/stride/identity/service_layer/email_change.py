@@ -5,15 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from stride.identity.adapters.opaque_tokens import hash_opaque_token, new_opaque_token
-from stride.identity.adapters.passwords import verify_password_or_decoy
 from stride.identity.domain.model import User, normalize_email, validate_email
 from stride.identity.events.v1 import events_pb2
-from stride.identity.service_layer import commands
+from stride.identity.service_layer import commands, throttle
 from stride.identity.service_layer.common import existing_user
 from stride.identity.service_layer.unit_of_work import IdentityUnitOfWork
 from stride.platform.auth import require_self_or_role
 from stride.platform.clock import Clock, utcnow
-from stride.platform.errors import AlreadyExists, FailedPrecondition, Unauthenticated
+from stride.platform.errors import AlreadyExists, FailedPrecondition
 from stride.platform.events.secrets import seal_secret
 
 EMAIL_CHANGE_REQUESTED = "identity.user.email_change_requested.v1"
@@ -28,10 +27,7 @@ async def request_email_change(
     new_email = validate_email(normalize_email(command.new_email), "new_email")
     async with uow:
         user = await existing_user(uow, command.user_id)
-        found = await uow.users.get_with_password_hash(user.email)
-    password_hash = found[1] if found else None
-    if not await verify_password_or_decoy(password_hash, command.password):
-        raise Unauthenticated("INVALID_CREDENTIALS", "auth.invalid_credentials")
+    await throttle.check_password(uow, user, command.password, command.client_address, clock)
     now = clock()
     async with uow:
         if await uow.users.get_with_password_hash(new_email) is not None:

@@ -9,8 +9,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from stride.identity.adapters.access_tokens import AccessTokenIssuer
+from stride.identity.adapters.device_tokens import (
+    TrustedDevice,
+    issue_device_token,
+    trusted_device,
+)
 from stride.identity.adapters.opaque_tokens import hash_opaque_token, new_opaque_token
 from stride.identity.adapters.passwords import hash_password, verify_password_or_decoy
+from stride.identity.adapters.sign_in_nonces import IssuedNonce
 from stride.identity.domain.model import (
     User,
     normalize_email,
@@ -29,9 +35,14 @@ from stride.identity.domain.sessions import (
     check_refresh,
     new_session,
 )
-from stride.identity.domain.throttling import FailureCount, account_key, address_key
+from stride.identity.domain.throttling import (
+    TRUSTED_DEVICE_TTL,
+    account_key,
+    address_key,
+    device_key,
+)
 from stride.identity.events.v1 import events_pb2
-from stride.identity.service_layer import commands, mfa
+from stride.identity.service_layer import commands, mfa, throttle
 from stride.identity.service_layer.common import existing_user, revoke_session_of
 from stride.identity.service_layer.unit_of_work import IdentityUnitOfWork
 from stride.platform.auth import current_principal, require_role, require_self_or_role
@@ -39,7 +50,6 @@ from stride.platform.clock import Clock, utcnow
 from stride.platform.errors import (
     FailedPrecondition,
     NotFound,
-    ResourceExhausted,
     Unauthenticated,
 )
 from stride.platform.events.secrets import seal_secret
@@ -58,6 +68,7 @@ class IssuedCredentials:
     access_token: str
     access_token_expires_at: datetime
     refresh_token: str
+    device_token: str = ""  # Only a sign-in hands one out.
 
 
 async def sign_up(command: commands.SignUp, uow: IdentityUnitOfWork, clock: Clock = utcnow) -> User:
@@ -252,20 +263,32 @@ async def sign_in(
     clock: Clock = utcnow,
 ) -> IssuedCredentials:
     """Enumeration-safe: an unknown email costs the same hash and fails the same way as a wrong
-    password, and both count towards the same per-account and per-address throttles."""
+    password, and both count towards the same per-account and per-address throttles — counted
+    before the hash is checked. From the member's trusted device the attempt counts against
+    that device instead of the account."""
     email = normalize_email(command.email)
-    keys = [account_key(email), address_key(command.client_address)]
     async with uow:
-        _refuse_if_throttled(await uow.failures.get(keys), clock())
         found = await uow.users.get_with_password_hash(email)
+    device = _trusted_device_of(uow, found[0] if found else None, command.device_token, clock())
+    first_key = device_key(device.user_id, device.device_id) if device else account_key(email)
+    keys = [first_key, address_key(command.client_address)]
+    await throttle.count_attempt(uow, keys, clock)
     password_ok = await verify_password_or_decoy(found[1] if found else None, command.password)
     if found is None or not password_ok:
-        await _count_failure(uow, keys, clock)
         raise Unauthenticated("INVALID_CREDENTIALS", "auth.invalid_credentials")
     user = found[0]
     if not user.email_verified:
+        await throttle.forgive_attempt_alone(uow, keys)  # The password was right.
         raise FailedPrecondition("EMAIL_NOT_VERIFIED", "auth.email_not_verified")
-    return await open_session(uow, issuer, user, command, keys, clock)
+    return await open_session(uow, issuer, user, command, keys, clock, device)
+
+
+def _trusted_device_of(
+    uow: IdentityUnitOfWork, user: User | None, device_token: str, now: datetime
+) -> TrustedDevice | None:
+    """The device the token proves, if it is this account's."""
+    device = trusted_device(uow.data_keys, device_token, now) if device_token else None
+    return device if device is not None and user is not None and device.user_id == user.id else None
 
 
 async def open_session(
@@ -273,29 +296,38 @@ async def open_session(
     issuer: AccessTokenIssuer,
     user: User,
     command: commands.SignIn,
-    failure_keys: list[str],
+    attempt_keys: list[str],
     clock: Clock,
+    device: TrustedDevice | None = None,
+    nonce: IssuedNonce | None = None,
 ) -> IssuedCredentials:
-    """After the first factor: the second one when enrolled, then a new session.
-    `failure_keys` are the throttle keys a wrong second factor counts against, the account's
-    first (a success clears it)."""
+    """After the first factor: the second one when enrolled, then a new session and a device
+    token (for `device`, or a device new to us). The caller has counted this attempt against
+    `attempt_keys` (`throttle.count_attempt`): a wrong second factor leaves it counted, a
+    session forgives it. A provider sign-in's `nonce` is spent with the session: it opens one.
+    """
     now = clock()
     factor = await mfa.active_factor(uow, user.id)
     if factor is not None:
         if not command.mfa_code:
+            await throttle.undo_attempt(uow, attempt_keys)
             raise FailedPrecondition("MFA_REQUIRED", "mfa.required")
         if not await mfa.second_factor_passes(uow, user, factor, command.mfa_code, now):
-            await _count_failure(uow, failure_keys, clock)
             raise Unauthenticated("INVALID_MFA_CODE", "mfa.invalid_code")
     studio = command.studio or user.default_studio()
     async with uow:
-        await uow.failures.clear(failure_keys[0])
+        if nonce is not None and not await uow.sessions.spend_nonce(nonce):
+            raise Unauthenticated("PROVIDER_NONCE_USED", "social.token_invalid")
+        await throttle.forgive_attempt(uow, attempt_keys)
         session = new_session(user.id, studio, command.user_agent, now)
         await uow.sessions.add(session)
         refresh_token = await _new_refresh_token(uow, session, now)
         access_token, expires_at = await issuer.issue(user, session, now)
         await uow.commit()
-    return IssuedCredentials(user, session, access_token, expires_at, refresh_token)
+    device_token = issue_device_token(
+        uow.data_keys, device or TrustedDevice(user.id, uuid.uuid4()), now + TRUSTED_DEVICE_TTL
+    )
+    return IssuedCredentials(user, session, access_token, expires_at, refresh_token, device_token)
 
 
 async def refresh_session(
@@ -407,25 +439,6 @@ async def revoke_role(command: commands.ChangeRole, uow: IdentityUnitOfWork) -> 
         user = await existing_user(uow, command.user_id)
         await uow.commit()
     return user
-
-
-def _refuse_if_throttled(counts: list[FailureCount], now: datetime) -> None:
-    waits = [until for count in counts if (until := count.locked_until(now)) is not None]
-    if waits:
-        seconds = max((max(waits) - now).total_seconds(), 1.0)
-        raise ResourceExhausted(
-            "SIGN_IN_THROTTLED",
-            "auth.too_many_attempts",
-            params={"seconds": round(seconds)},
-            retry_after_seconds=seconds,
-        )
-
-
-async def _count_failure(uow: IdentityUnitOfWork, keys: list[str], clock: Clock) -> None:
-    async with uow:
-        for key in keys:
-            await uow.failures.record_failure(key, clock())
-        await uow.commit()
 
 
 async def _new_refresh_token(uow: IdentityUnitOfWork, session: Session, now: datetime) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,12 +14,14 @@ from stride.identity.domain.mfa import (
     TotpFactor,
     is_totp_code,
     normalize_recovery_code,
+    recently_signed_in,
 )
 from stride.identity.domain.model import User
-from stride.identity.service_layer import commands
+from stride.identity.domain.throttling import account_key, address_key
+from stride.identity.service_layer import commands, throttle
 from stride.identity.service_layer.common import existing_user
 from stride.identity.service_layer.unit_of_work import IdentityUnitOfWork
-from stride.platform.auth import require_self_or_role
+from stride.platform.auth import current_principal, require_self_or_role
 from stride.platform.clock import Clock, utcnow
 from stride.platform.errors import FailedPrecondition, FieldViolation, InvalidArgument
 
@@ -32,10 +35,13 @@ class Enrolment:
 async def enroll_totp(
     command: commands.EnrollTotp, uow: IdentityUnitOfWork, clock: Clock = utcnow
 ) -> Enrolment:
-    """Only the account holder enrols: an admin who could would hold their second factor."""
+    """Only the account holder enrols (an admin who could would hold their second factor), and
+    only proven again: a stolen access token alone cannot plant a factor."""
     require_self_or_role(str(command.user_id))
     async with uow:
         user = await existing_user(uow, command.user_id)
+    await _prove_holder(uow, user, command.proof, clock)
+    async with uow:
         factor = await uow.mfa.factor(user.id)
         if factor is not None and factor.active:
             raise FailedPrecondition("MFA_ALREADY_ENROLLED", "mfa.already_enrolled")
@@ -48,9 +54,12 @@ async def enroll_totp(
 async def confirm_totp(
     command: commands.ConfirmTotp, uow: IdentityUnitOfWork, clock: Clock = utcnow
 ) -> list[str]:
-    """Activates the pending factor; returns the recovery codes, the only time they exist in
-    clear."""
+    """Activates the pending factor, proven again like enrolment; returns the recovery codes,
+    the only time they exist in clear."""
     require_self_or_role(str(command.user_id))
+    async with uow:
+        user = await existing_user(uow, command.user_id)
+    await _prove_holder(uow, user, command.proof, clock)
     now = clock()
     async with uow:
         factor = await uow.mfa.factor(command.user_id)
@@ -93,7 +102,9 @@ async def second_factor_passes(
 async def disable_totp(
     command: commands.DisableTotp, uow: IdentityUnitOfWork, clock: Clock = utcnow
 ) -> None:
-    """The holder proves possession; an admin (support) may reset a lost factor without it."""
+    """The holder proves possession of the factor and, again, of the account; the code is
+    guessed like a password, so it is throttled like one. An admin (support) may reset a lost
+    factor without either."""
     principal = require_self_or_role(str(command.user_id), "admin")
     is_holder = principal.user_id == str(command.user_id)
     factor = await active_factor(uow, command.user_id)
@@ -104,8 +115,40 @@ async def disable_totp(
             raise InvalidArgument([FieldViolation("code", "field.required")])
         async with uow:
             user = await existing_user(uow, command.user_id)
-        if not await second_factor_passes(uow, user, factor, command.code, clock()):
-            raise InvalidArgument([FieldViolation("code", "mfa.invalid_code")])
+
+        async def code_passes() -> bool:
+            return await second_factor_passes(uow, user, factor, command.code, clock())
+
+        await _prove_holder(uow, user, command.proof, clock, code_passes)
     async with uow:
         await uow.mfa.remove(command.user_id)
         await uow.commit()
+
+
+async def _prove_holder(
+    uow: IdentityUnitOfWork,
+    user: User,
+    proof: commands.HolderProof,
+    clock: Clock,
+    second_factor_passes: Callable[[], Awaitable[bool]] | None = None,
+) -> None:
+    """The password (or a sign-in of the calling session within the re-authentication window)
+    and, when given, the second factor: one attempt, counted against the account's and the
+    address's keys before either is checked, as at sign-in."""
+    if not proof.password:
+        await _require_recent_sign_in(uow, clock())
+    keys = [account_key(user.email), address_key(proof.client_address)]
+    await throttle.count_attempt(uow, keys, clock)
+    if proof.password:
+        await throttle.require_password(uow, user, proof.password)
+    if second_factor_passes is not None and not await second_factor_passes():
+        raise InvalidArgument([FieldViolation("code", "mfa.invalid_code")])
+    await throttle.forgive_attempt_alone(uow, keys)
+
+
+async def _require_recent_sign_in(uow: IdentityUnitOfWork, now: datetime) -> None:
+    session_id = current_principal().session_id
+    async with uow:
+        session = await uow.sessions.get(uuid.UUID(session_id)) if session_id else None
+    if session is None or not recently_signed_in(session.created_at, now):
+        raise FailedPrecondition("REAUTHENTICATION_REQUIRED", "mfa.reauthentication_required")

@@ -8,7 +8,7 @@ from stride.identity.adapters.opaque_tokens import hash_opaque_token, new_opaque
 from stride.identity.adapters.passwords import hash_password
 from stride.identity.domain.model import User, normalize_email, validate_new_password
 from stride.identity.domain.sessions import REVOKED_BY_PASSWORD_RESET
-from stride.identity.domain.throttling import account_key
+from stride.identity.domain.throttling import account_key, devices_of
 from stride.identity.events.v1 import events_pb2
 from stride.identity.service_layer import commands
 from stride.identity.service_layer.common import existing_user, revoke_session_of
@@ -84,4 +84,8 @@ async def complete_password_reset(
         for session in await uow.sessions.active_for_user(user.id, now):
             await revoke_session_of(uow, session, now, REVOKED_BY_PASSWORD_RESET)
         await uow.failures.clear(account_key(user.email))
+        await uow.failures.clear_starting_with(devices_of(user.id))
+        factor = await uow.mfa.factor(user.id)
+        if factor is not None and factor.removed_by_password_reset(now):
+            await uow.mfa.remove(user.id)  # Perhaps planted by whoever took the account.
         await uow.commit()

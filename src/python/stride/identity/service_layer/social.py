@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from stride.identity.adapters.access_tokens import AccessTokenIssuer
 from stride.identity.adapters.oidc import ExternalIdentity, OidcVerifier
 from stride.identity.adapters.passwords import UNUSABLE_PASSWORD_HASH
+from stride.identity.adapters.sign_in_nonces import issue_nonce, issued_nonce
 from stride.identity.domain.model import DEFAULT_TIME_ZONE, User
-from stride.identity.domain.throttling import address_key
-from stride.identity.service_layer import commands
+from stride.identity.domain.throttling import account_key, address_key
+from stride.identity.service_layer import commands, throttle
 from stride.identity.service_layer.handlers import (
     IssuedCredentials,
     announce_registration,
@@ -17,7 +20,22 @@ from stride.identity.service_layer.handlers import (
 )
 from stride.identity.service_layer.unit_of_work import IdentityUnitOfWork
 from stride.platform.clock import Clock, utcnow
-from stride.platform.errors import FailedPrecondition
+from stride.platform.errors import FailedPrecondition, Unauthenticated
+
+# Long enough for the provider's consent screens; a nonce also opens one session only.
+SIGN_IN_NONCE_TTL = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class SignInNonce:
+    nonce: str
+    expires_at: datetime
+
+
+def issue_sign_in_nonce(uow: IdentityUnitOfWork, clock: Clock = utcnow) -> SignInNonce:
+    """Signed, not stored: asking for nonces costs us no storage."""
+    expires_at = clock() + SIGN_IN_NONCE_TTL
+    return SignInNonce(issue_nonce(uow.data_keys, expires_at), expires_at)
 
 
 async def sign_in_with_provider(
@@ -28,16 +46,21 @@ async def sign_in_with_provider(
     clock: Clock = utcnow,
 ) -> IssuedCredentials:
     identity = await verifier.verify(command.provider, command.id_token, command.nonce)
+    nonce = issued_nonce(uow.data_keys, command.nonce, clock())
+    if nonce is None:
+        raise Unauthenticated("PROVIDER_NONCE_INVALID", "social.token_invalid")
     async with uow:
         user = await uow.users.by_external_identity(identity.provider, identity.subject)
         if user is None:
             user = await _link_or_create(uow, identity, command.language_code, clock)
             await uow.commit()
     keys = [
-        f"account:{identity.provider}:{identity.subject}",
+        account_key(f"{identity.provider}:{identity.subject}"),
         address_key(command.sign_in.client_address),
     ]
-    return await open_session(uow, issuer, user, command.sign_in, keys, clock)
+    # The provider vouched for the first factor; the second one is guessed like a password.
+    await throttle.count_attempt(uow, keys, clock)
+    return await open_session(uow, issuer, user, command.sign_in, keys, clock, nonce=nonce)
 
 
 async def _link_or_create(
