@@ -58,6 +58,7 @@ IDENTITY = ServiceEntry(
         f"/stride.identity.v1.IdentityService/{method}"
         for method in (
             "SignUp",
+            "ResendEmailVerification",
             "VerifyEmail",
             "OpenEmailVerificationLink",
             "SignIn",
@@ -65,6 +66,7 @@ IDENTITY = ServiceEntry(
             "RefreshSession",
             "RequestPasswordReset",
             "CompletePasswordReset",
+            "RevertEmailChange",
         )
     ),
 )

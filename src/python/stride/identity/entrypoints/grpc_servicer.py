@@ -25,6 +25,7 @@ from stride.identity.domain.sessions import Session
 from stride.identity.entrypoints.app_links import AppLinks
 from stride.identity.entrypoints.reset_page import render_reset_page
 from stride.identity.entrypoints.resource_names import parse_session_name
+from stride.identity.entrypoints.revert_page import render_revert_page
 from stride.identity.entrypoints.verify_page import render_verification_page
 from stride.identity.service_layer import (
     commands,
@@ -214,6 +215,30 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         return user_to_proto(
             await email_change.confirm_email_change(command, self._unit_of_work(), self._clock)
         )
+
+    async def RevertEmailChange(  # noqa: N802
+        self, request: pb.RevertEmailChangeRequest, context: grpc.aio.ServicerContext
+    ) -> empty_pb2.Empty:
+        _require(request, "token")
+        command = commands.RevertEmailChange(token=request.token)
+        await email_change.revert_email_change(command, self._unit_of_work(), self._clock)
+        return empty_pb2.Empty()
+
+    async def OpenEmailChangeRevertLink(  # noqa: N802
+        self, request: pb.OpenEmailChangeRevertLinkRequest, context: grpc.aio.ServicerContext
+    ) -> httpbody_pb2.HttpBody:
+        _require(request, "token")
+        user = await email_change.revert_link_user(request.token, self._unit_of_work(), self._clock)
+        page = render_revert_page(request.token, user.display_name, user.language_code)
+        return httpbody_pb2.HttpBody(content_type="text/html; charset=utf-8", data=page.encode())
+
+    async def ResendEmailVerification(  # noqa: N802
+        self, request: pb.ResendEmailVerificationRequest, context: grpc.aio.ServicerContext
+    ) -> empty_pb2.Empty:
+        _require(request, "email")
+        command = commands.ResendEmailVerification(email=request.email)
+        await handlers.resend_email_verification(command, self._unit_of_work(), self._clock)
+        return empty_pb2.Empty()
 
     async def VerifyEmail(  # noqa: N802
         self, request: pb.VerifyEmailRequest, context: grpc.aio.ServicerContext

@@ -120,3 +120,13 @@ class RequestEmailChange:
 @dataclass(frozen=True)
 class ConfirmEmailChange:
     token: str
+
+
+@dataclass(frozen=True)
+class ResendEmailVerification:
+    email: str
+
+
+@dataclass(frozen=True)
+class RevertEmailChange:
+    token: str

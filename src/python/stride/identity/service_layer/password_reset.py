@@ -12,6 +12,7 @@ from stride.identity.domain.throttling import account_key
 from stride.identity.events.v1 import events_pb2
 from stride.identity.service_layer import commands
 from stride.identity.service_layer.common import existing_user, revoke_session_of
+from stride.identity.service_layer.handlers import prove_address
 from stride.identity.service_layer.unit_of_work import IdentityUnitOfWork
 from stride.platform.clock import Clock, utcnow
 from stride.platform.errors import FailedPrecondition
@@ -67,6 +68,8 @@ async def reset_link_user(token: str, uow: IdentityUnitOfWork, clock: Clock = ut
 async def complete_password_reset(
     command: commands.CompletePasswordReset, uow: IdentityUnitOfWork, clock: Clock = utcnow
 ) -> None:
+    """Sets the password, ends every session and cancels pending email changes; an address
+    never verified is verified by it (the link proved it)."""
     now = clock()
     async with uow:
         user_id = await uow.users.password_reset_user(hash_opaque_token(command.token), now)
@@ -83,5 +86,11 @@ async def complete_password_reset(
         await uow.users.set_password_hash(user.id, password_hash, now)
         for session in await uow.sessions.active_for_user(user.id, now):
             await revoke_session_of(uow, session, now, REVOKED_BY_PASSWORD_RESET)
+        # A move to another address asked for with the old password is not the owner's wish.
+        await uow.users.cancel_email_changes(user.id, now)
+        if not user.email_verified:
+            # The link reached the address: its owner now holds an account someone else may
+            # have opened with it.
+            await prove_address(uow, user.id, now, new_owner=True)
         await uow.failures.clear(account_key(user.email))
         await uow.commit()

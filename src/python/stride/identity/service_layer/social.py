@@ -6,7 +6,7 @@ import uuid
 
 from stride.identity.adapters.access_tokens import AccessTokenIssuer
 from stride.identity.adapters.oidc import ExternalIdentity, OidcVerifier
-from stride.identity.adapters.passwords import UNUSABLE_PASSWORD_HASH
+from stride.identity.adapters.passwords import unguessable_password_hash
 from stride.identity.domain.model import DEFAULT_TIME_ZONE, User
 from stride.identity.domain.throttling import address_key
 from stride.identity.service_layer import commands
@@ -28,6 +28,10 @@ async def sign_in_with_provider(
     clock: Clock = utcnow,
 ) -> IssuedCredentials:
     identity = await verifier.verify(command.provider, command.id_token, command.nonce)
+    # Whoever holds a provider account with someone else's unverified address must get
+    # neither an account nor a session with it (Google, Apple and Facebook all allow that).
+    if not identity.email_verified:
+        raise FailedPrecondition("PROVIDER_EMAIL_UNVERIFIED", "social.email_unverified")
     async with uow:
         user = await uow.users.by_external_identity(identity.provider, identity.subject)
         if user is None:
@@ -43,16 +47,14 @@ async def sign_in_with_provider(
 async def _link_or_create(
     uow: IdentityUnitOfWork, identity: ExternalIdentity, language_code: str, clock: Clock
 ) -> User:
-    """Links by email only when the provider vouches for the address and our account holder
-    proved it too; otherwise whoever controls the provider account could take the account."""
+    """Links by email only when our account holder proved the address too (the provider
+    vouched for it); otherwise whoever controls the provider account could take the account."""
     if identity.email is None:
         raise FailedPrecondition("PROVIDER_EMAIL_MISSING", "social.email_missing")
     now = clock()
     found = await uow.users.get_with_password_hash(identity.email)
     if found is not None:
         existing = found[0]
-        if not identity.email_verified:
-            raise FailedPrecondition("PROVIDER_EMAIL_UNVERIFIED", "social.email_unverified")
         if not existing.email_verified:
             raise FailedPrecondition("ACCOUNT_EMAIL_UNVERIFIED", "social.account_unverified")
         await uow.users.link_external_identity(
@@ -65,10 +67,10 @@ async def _link_or_create(
         display_name=identity.name.strip()[:80] or identity.email.split("@")[0],
         language_code=language_code,
         time_zone=DEFAULT_TIME_ZONE,
-        email_verified=identity.email_verified,
+        email_verified=True,  # The provider vouched for it (checked above).
         created_at=now,
     )
-    await uow.users.add(user, UNUSABLE_PASSWORD_HASH)
+    await uow.users.add(user, await unguessable_password_hash())
     await uow.users.link_external_identity(identity.provider, identity.subject, user.id, now)
     await announce_registration(uow, user, now)
     return user
