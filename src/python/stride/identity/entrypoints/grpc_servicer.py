@@ -333,7 +333,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
     ) -> empty_pb2.Empty:
         _require(request, "email")
         command = commands.RequestPasswordReset(email=request.email)
-        await password_reset.request_password_reset(command, self._unit_of_work(), self._clock)
+        await password_reset.request_password_reset(command, self._unit_of_work())
         return empty_pb2.Empty()
 
     async def OpenPasswordResetLink(  # noqa: N802
