@@ -12,7 +12,7 @@ from stride.identity.adapters.signing_keys import SigningKeys
 from stride.identity.config import IdentitySettings
 from stride.identity.entrypoints.app_links import AppLinks
 from stride.identity.entrypoints.grpc_servicer import IdentityServicer
-from stride.identity.service_layer import password_reset
+from stride.identity.service_layer import password_reset, retention
 from stride.identity.service_layer.unit_of_work import SOURCE, IdentityUnitOfWork
 from stride.identity.v1 import identity_service_pb2_grpc as pb_grpc
 from stride.platform.auth import JwksSource, JwtVerifier
@@ -20,6 +20,7 @@ from stride.platform.clock import Clock, utcnow
 from stride.platform.crypto.sealing import DataKeyring
 from stride.platform.grpc.server import GrpcApp, ServiceRegistration
 from stride.platform.service import foundation, run_service
+from stride.platform.tasks import Periodic
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations" / "versions"
 SERVICE_NAME = "stride.identity.v1.IdentityService"
@@ -49,6 +50,16 @@ async def build_app(settings: IdentitySettings, clock: Clock = utcnow) -> GrpcAp
         event_type=password_reset.PASSWORD_RESET_ASKED,
         durable_name="identity-password-reset-asked",
     )
+    prune_links = Periodic(
+        "prune-account-links",
+        settings.prune_every_seconds,
+        partial(
+            retention.prune_expired_links,
+            new_uow,
+            timedelta(seconds=settings.account_link_retention_seconds),
+            clock,
+        ),
+    )
     # Identity verifies the tokens it issued against its own key table, not over HTTP.
     verifier = JwtVerifier(
         JwksSource(loader=signing_keys.jwks, ttl_seconds=30.0, refresh_cooldown=1.0),
@@ -76,8 +87,8 @@ async def build_app(settings: IdentitySettings, clock: Clock = utcnow) -> GrpcAp
                 ),
             )
         ],
-        on_start=[*base.on_start, signing_keys.ensure_key, reset_links.start],
-        on_stop=[*base.on_stop, reset_links.stop],
+        on_start=[*base.on_start, signing_keys.ensure_key, reset_links.start, prune_links.start],
+        on_stop=[*base.on_stop, reset_links.stop, prune_links.stop],
         verifier=verifier,
     )
 

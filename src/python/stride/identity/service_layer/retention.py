@@ -1,0 +1,30 @@
+"""How long Identity keeps the links it emails (verification, password reset, email change and
+its revert): until a while after they expire, so a late click is told the link expired rather
+than that it never existed; then they go, with the addresses and password hashes they hold."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from stride.identity.service_layer.unit_of_work import IdentityUnitOfWork
+from stride.platform.clock import Clock, utcnow
+
+PRUNE_BATCH_SIZE = 1000  # Links of each kind per transaction.
+
+
+async def prune_expired_links(
+    new_uow: Callable[[], IdentityUnitOfWork], kept_after_expiry: timedelta, clock: Clock = utcnow
+) -> int:
+    """Deletes every link that expired more than `kept_after_expiry` ago, a batch per short
+    transaction (rows another one holds are left for the next run); how many."""
+    pruned = 0
+    while True:
+        async with new_uow() as uow:
+            batch = await uow.users.prune_expired_links(
+                clock() - kept_after_expiry, PRUNE_BATCH_SIZE
+            )
+            await uow.commit()
+        pruned += batch
+        if batch == 0:
+            return pruned
