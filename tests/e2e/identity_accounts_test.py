@@ -6,6 +6,7 @@ account back."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -312,3 +313,22 @@ async def test_a_password_reset_cancels_pending_email_changes(
     assert done.status == 200, done.body
     assert (confirmed.status, reason(confirmed)) == (400, "EMAIL_CHANGE_TOKEN_INVALID")
     assert (await sign_in(edge, account.email, OWNER_PASSWORD)).status == 200
+
+
+async def test_sign_ups_racing_for_one_address_all_answer_alike(
+    edge: Edge, identity_config: IdentitySettings
+) -> None:
+    """The unique index settles the race without telling the losers the address is taken."""
+    address = f"race-{uuid.uuid4().hex[:10]}@example.com"
+    replies = await asyncio.gather(
+        *(
+            call("POST", f"{edge.base_url}/v1/users:signUp", sign_up_body(email=address))
+            for _ in range(6)
+        )
+    )
+    accounts = await identity_rows(
+        identity_config, "SELECT id FROM users WHERE email = :email", email=address
+    )
+
+    assert [reply.status for reply in replies] == [200] * 6
+    assert len(accounts) == 1

@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import delete, func, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -30,10 +31,12 @@ class UserRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def add(self, user: User, password_hash: str) -> None:
-        """Inserts the account; a concurrent sign-up with the same email loses here."""
-        self._session.add(
-            UserRecord(
+    async def add(self, user: User, password_hash: str) -> bool:
+        """Inserts the account, unless the address has one: False then (a concurrent sign-up
+        with the same address that committed first wins; this waits for it)."""
+        inserted = await self._session.execute(
+            insert(UserRecord)
+            .values(
                 id=user.id,
                 email=user.email,
                 password_hash=password_hash,
@@ -46,11 +49,10 @@ class UserRepository:
                 phone_number=user.phone_number,
                 profile_revision=user.profile_revision,
             )
+            .on_conflict_do_nothing(index_elements=[col(UserRecord.email)])
+            .returning(col(UserRecord.id))
         )
-        try:
-            await self._session.flush()
-        except IntegrityError as error:
-            raise AlreadyExists("EMAIL_TAKEN", "user.email_taken") from error
+        return inserted.scalar_one_or_none() is not None
 
     async def get(self, user_id: uuid.UUID) -> User | None:
         record = await self._session.get(UserRecord, user_id)

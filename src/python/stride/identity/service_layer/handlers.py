@@ -99,11 +99,14 @@ async def sign_up(command: commands.SignUp, uow: IdentityUnitOfWork, clock: Cloc
     )
     found = await uow.users.get_with_password_hash(account.email)
     if found is None:
-        await uow.users.add(user, password_hash)
-        await announce_registration(uow, user, now)
-    elif found[0].email_verified:
+        if await uow.users.add(user, password_hash):
+            await announce_registration(uow, user, now)
+            return user
+        # A concurrent sign-up took the address between the lookup and the insert.
+        found = await uow.users.get_with_password_hash(account.email)
+    if found is not None and found[0].email_verified:
         announce_email_reuse(uow, found[0], events_pb2.UserEmailReuseAttempted.ATTEMPT_SIGN_UP)
-    else:
+    elif found is not None:
         await send_verification_link(uow, found[0], now, password_hash)
     return user
 

@@ -17,7 +17,7 @@ from stride.identity.service_layer.handlers import (
 )
 from stride.identity.service_layer.unit_of_work import IdentityUnitOfWork
 from stride.platform.clock import Clock, utcnow
-from stride.platform.errors import FailedPrecondition
+from stride.platform.errors import AlreadyExists, FailedPrecondition
 
 
 async def sign_in_with_provider(
@@ -70,7 +70,9 @@ async def _link_or_create(
         email_verified=True,  # The provider vouched for it (checked above).
         created_at=now,
     )
-    await uow.users.add(user, await unguessable_password_hash())
+    if not await uow.users.add(user, await unguessable_password_hash()):
+        # A sign-up took the address since the lookup: link to it as above, next time.
+        raise AlreadyExists("EMAIL_TAKEN", "user.email_taken")
     await uow.users.link_external_identity(identity.provider, identity.subject, user.id, now)
     await announce_registration(uow, user, now)
     return user
