@@ -153,7 +153,12 @@ async def send_verification_link(
 ) -> None:
     """A new verification link for an account never verified
     (`user.email_verification_requested`); opening it makes `password_hash` the account's
-    password, when given."""
+    password, when given. None past a few links an hour (sign-up's included), so the address's
+    inbox cannot be flooded through us; a password reset still reaches it."""
+    issued_since = now - VERIFICATION_RESEND_WINDOW + EMAIL_VERIFICATION_TTL
+    issued = await uow.users.count_email_verifications(user.id, issued_since)
+    if issued >= VERIFICATION_LINKS_PER_WINDOW:
+        return
     sealed, expires_at = await _verification_link(
         uow, user, now, USER_EMAIL_VERIFICATION_REQUESTED, password_hash
     )
@@ -193,21 +198,15 @@ async def _verification_link(
 async def resend_email_verification(
     command: commands.ResendEmailVerification, uow: IdentityUnitOfWork, clock: Clock = utcnow
 ) -> None:
-    """A new verification link for an account never verified; silent for any other address
-    (unknown, or verified), so the caller learns nothing about who has an account. A few
-    links an hour at most, so the address's inbox cannot be flooded through us."""
+    """A new verification link for an account never verified (a few an hour at most); silent
+    for any other address (unknown, or verified), so the caller learns nothing about who has
+    an account."""
     now = clock()
     async with uow:
         found = await uow.users.get_with_password_hash(normalize_email(command.email))
         if found is None or found[0].email_verified:
             return
-        user = found[0]
-        issued_since = now - VERIFICATION_RESEND_WINDOW + EMAIL_VERIFICATION_TTL
-        if await uow.users.count_email_verifications(user.id, issued_since) >= (
-            VERIFICATION_LINKS_PER_WINDOW
-        ):
-            return
-        await send_verification_link(uow, user, now)
+        await send_verification_link(uow, found[0], now)
         await uow.commit()
 
 
