@@ -4,25 +4,9 @@ no script but the page's own."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import re
-
-from e2e.support import Edge, Reply, call, new_account, next_event, opened_token
+from e2e.link_pages import KEEPS_THE_TOKEN, assert_keeps_its_token, policy
+from e2e.support import Edge, call, new_account, next_event, opened_token
 from stride.identity.events.v1.events_pb2 import PasswordResetRequested
-
-KEEPS_THE_TOKEN = {
-    "x-frame-options": "DENY",
-    "cache-control": "no-store",
-    "referrer-policy": "no-referrer",
-    "x-content-type-options": "nosniff",
-}
-
-
-def policy(reply: Reply) -> dict[str, str]:
-    """The Content-Security-Policy's directives by name."""
-    header = reply.headers["content-security-policy"]
-    return dict(directive.strip().partition(" ")[::2] for directive in header.split(";"))
 
 
 async def test_the_reset_page_keeps_its_token_to_itself(
@@ -39,18 +23,7 @@ async def test_the_reset_page_keeps_its_token_to_itself(
     )
     token = opened_token(envelope, account.name, requested.email, requested.sealed_token)
     reply = await call("GET", f"{edge.base_url}/password-reset?token={token}")
-    assert reply.status == 200
-    assert reply.headers["content-type"].startswith("text/html")
-    assert KEEPS_THE_TOKEN.items() <= reply.headers.items()
-    directives = policy(reply)
-    assert directives["default-src"] == "'none'"
-    assert directives["frame-ancestors"] == "'none'"
-    assert directives["form-action"] == "'none'"
-    # The one script the page runs is the one the policy names by hash; nothing else would run.
-    (script,) = re.findall(r"<script>(.*?)</script>", reply.text, re.DOTALL)
-    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
-    assert directives["script-src"] == f"'sha256-{digest}'"
-    assert token not in script
+    assert_keeps_its_token(reply, token)
 
 
 async def test_the_verification_page_runs_no_script(edge: Edge) -> None:

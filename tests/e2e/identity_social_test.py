@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from argon2 import extract_parameters
+from sqlalchemy import text
 
 from e2e.oidc_provider import LocalOidcProvider, running_provider
 from e2e.support import (
@@ -29,6 +31,7 @@ from stride.identity.adapters.totp import code_at
 from stride.identity.config import IdentitySettings
 from stride.identity.domain.throttling import FREE_ATTEMPTS
 from stride.identity.events.v1.events_pb2 import UserRegistered
+from stride.platform.db.engine import create_engine
 
 
 @pytest.fixture(scope="module")
@@ -154,6 +157,55 @@ async def test_an_unverified_provider_email_never_links(
     refused = await provider_sign_in(edge, "google", token, nonce)
     assert refused.status == 400
     assert reason(refused) == "PROVIDER_EMAIL_UNVERIFIED"
+
+
+async def password_hashes(settings: IdentitySettings, *emails: str) -> dict[str, str]:
+    engine = create_engine(settings.database_url)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                text("SELECT email, password_hash FROM users WHERE email = ANY(:emails)"),
+                {"emails": list(emails)},
+            )
+            return {row.email: row.password_hash for row in rows}
+    finally:
+        await engine.dispose()
+
+
+async def test_an_unverified_provider_email_opens_no_session_and_makes_no_account(
+    edge: Edge, google: LocalOidcProvider, identity_config: IdentitySettings
+) -> None:
+    # Google lets anyone put an address they do not own on an account, unverified.
+    nonce, address = secrets.token_urlsafe(16), email()
+    token = google_token(google, nonce, email=address, email_verified=False)
+    refused = await provider_sign_in(edge, "google", token, nonce)
+    missing_nonce, missing = secrets.token_urlsafe(16), email()
+    claims = {"sub": f"g-{uuid.uuid4().hex}", "nonce": missing_nonce, "email": missing}
+    unsaid = await provider_sign_in(edge, "google", google.id_token(claims), missing_nonce)
+
+    assert (refused.status, reason(refused)) == (400, "PROVIDER_EMAIL_UNVERIFIED")
+    assert (unsaid.status, reason(unsaid)) == (400, "PROVIDER_EMAIL_UNVERIFIED")
+    assert "credentials" not in refused.body
+    assert await password_hashes(identity_config, address, missing) == {}
+
+
+async def test_provider_accounts_hold_a_password_hash_as_costly_as_anyone_s(
+    edge: Edge,
+    google: LocalOidcProvider,
+    identity_config: IdentitySettings,
+    nats_url: str,
+    event_prefix: str,
+) -> None:
+    """A password sign-in against a provider-only account verifies a real Argon2 hash with the
+    parameters of every other account's, so response time does not tell them apart."""
+    nonce, address = secrets.token_urlsafe(16), email()
+    token = google_token(google, nonce, email=address, email_verified=True)
+    assert (await provider_sign_in(edge, "google", token, nonce)).status == 200
+    member = await new_account(edge, nats_url, event_prefix)
+
+    hashes = await password_hashes(identity_config, address, member.email)
+
+    assert extract_parameters(hashes[address]) == extract_parameters(hashes[member.email])
 
 
 async def test_an_account_whose_owner_never_verified_is_not_linked(

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import nats
 import pytest
 import pytest_asyncio
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import SecretStr
 from sqlalchemy import text
@@ -39,6 +40,9 @@ from stride.events.v1.sealed_secret_pb2 import SealedSecret
 from stride.identity.events.v1.events_pb2 import (
     UserEmailChanged,
     UserEmailChangeRequested,
+    UserEmailChangeReverted,
+    UserEmailReuseAttempted,
+    UserEmailVerificationRequested,
     UserRegistered,
 )
 from stride.notifications.adapters.delivery_log_repository import DeliveryFilter
@@ -658,6 +662,100 @@ async def test_identity_s_links_reach_the_right_address_and_an_address_change_is
     assert address == new  # What Notifications sends to from now on.
     assert len(stored) == 3
     assert not any(b"verify-1" in body or b"change-1" in body for body in stored)  # Sealed.
+
+
+async def test_an_owner_is_told_of_attempts_on_their_address_and_can_undo_a_move(
+    new_uow: partial[NotificationsUnitOfWork], smtp: tuple[Mailbox, int]
+) -> None:
+    """Identity's account warnings: a new verification link, someone trying to use the
+    address, and the move of the account with the link that takes it back, after which
+    messages go to the address the account is back on."""
+    mailbox, port = smtp
+    user, old, new = uuid.uuid4(), f"{uuid.uuid4().hex}@example.com", f"{uuid.uuid4().hex}@x.org"
+    mail = events.AccountEmails(Templates(), "https://edge.stride.test", EVENT_SECRETS)
+
+    def sealed(token: str, event_type: str) -> SealedSecret:
+        return seal_secret(
+            EVENT_SECRETS, token, event_type=event_type, user=f"users/{user}", recipient=old
+        )
+
+    expires = Timestamp()
+    expires.FromDatetime(datetime(2027, 1, 2, 3, 4, tzinfo=UTC))
+    verification = "identity.user.email_verification_requested.v1"
+    identity_events: list[tuple[Callable[..., Awaitable[None]], str, Message]] = [
+        (
+            partial(events.on_email_verification_requested, mail=mail),
+            verification,
+            UserEmailVerificationRequested(
+                user=f"users/{user}",
+                email=old,
+                display_name="Layla",
+                language_code="en",
+                expire_time=expires,
+                sealed_token=sealed("verify-again", verification),
+            ),
+        ),
+        (
+            partial(events.on_email_reuse_attempted, mail=mail),
+            "identity.user.email_reuse_attempted.v1",
+            UserEmailReuseAttempted(
+                user=f"users/{user}",
+                email=old,
+                language_code="en",
+                attempt=UserEmailReuseAttempted.ATTEMPT_SIGN_UP,
+            ),
+        ),
+        (
+            partial(events.on_email_changed, mail=mail),
+            "identity.user.email_changed.v1",
+            UserEmailChanged(
+                user=f"users/{user}",
+                previous_email=old,
+                email=new,
+                language_code="en",
+                sealed_revert_token=sealed("revert-1", "identity.user.email_changed.v1"),
+                revert_expire_time=expires,
+            ),
+        ),
+        (
+            events.on_email_change_reverted,
+            "identity.user.email_change_reverted.v1",
+            UserEmailChangeReverted(
+                user=f"users/{user}", email=old, reverted_email=new, language_code="en"
+            ),
+        ),
+    ]
+    for handler, kind, payload in identity_events:
+        event = make_envelope(source="identity", event_type=kind, subject="s", payload=payload)
+        for _ in range(2):  # Delivered twice: emailed once.
+            uow = new_uow()
+            async with uow:
+                await handler(event, uow)
+                await uow.commit()
+    await sending.send_due_emails(new_uow, SmtpEmail("127.0.0.1", port, "Stride <n@stride.test>"))
+    async with new_uow() as uow:
+        address = await uow.notifications.address_of(user)
+
+    def plain(message: EmailMessage) -> str:
+        return str(cast(EmailMessage, message.get_body(("plain",))).get_content())
+
+    to_old = {str(m["Subject"]): plain(m) for m in mailbox.messages if m["To"] == old}
+    assert not [m for m in mailbox.messages if m["To"] == new]
+    assert sorted(to_old) == [
+        "Someone tried to sign up at Stride with your email address",
+        "Welcome to Stride: confirm your email",
+        "Your Stride account now uses another email address",
+    ]
+    verify_link = "https://edge.stride.test/verify-email?token=verify-again"
+    assert verify_link in to_old["Welcome to Stride: confirm your email"]
+    moved = to_old["Your Stride account now uses another email address"]
+    assert "https://edge.stride.test/revert-email-change?token=revert-1" in moved
+    assert "password-reset" not in moved
+    assert (
+        "no account was created"
+        in to_old["Someone tried to sign up at Stride with your email address"]
+    )
+    assert address == old  # Back where the account is.
 
 
 async def test_billing_s_subscription_events_reach_the_service_through_one_consumer(

@@ -30,9 +30,9 @@ DEMO_USERS = (
 )
 
 
-def sign_up_demo_users(target: str) -> dict[str, str]:
-    """Signs the demo users up through the edge; returns email → resource name."""
-    users: dict[str, str] = {}
+def sign_up_demo_users(target: str) -> None:
+    """Signs the demo users up through the edge (a sign-up for an address that has an account
+    answers like any other, so their names come from signing in: `demo_user_names`)."""
     with grpc.insecure_channel(target) as channel:
         stub = pb_grpc.IdentityServiceStub(channel)
         for email, display_name, language, _ in DEMO_USERS:
@@ -44,8 +44,19 @@ def sign_up_demo_users(target: str) -> dict[str, str]:
                 language_code=language,
                 request_id=f"demo-seed-{email}",
             )
-            users[email] = stub.SignUp(request, timeout=10).user.name
-    return users
+            stub.SignUp(request, timeout=10)
+
+
+def demo_user_names(target: str) -> dict[str, str]:
+    """Email → resource name of each demo user, once confirmed, as signing in tells them."""
+    with grpc.insecure_channel(target) as channel:
+        stub = pb_grpc.IdentityServiceStub(channel)
+        return {
+            email: stub.SignIn(
+                pb.SignInRequest(email=email, password=DEMO_PASSWORD), timeout=10
+            ).user.name
+            for email, _, _, _ in DEMO_USERS
+        }
 
 
 async def confirm_demo_users(identity: IdentitySettings) -> None:

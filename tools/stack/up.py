@@ -34,6 +34,7 @@ from stack.seed import (
     DEMO_PASSWORD,
     DEMO_STUDIO,
     confirm_demo_users,
+    demo_user_names,
     seed_demo_schedule,
     sign_up_demo_users,
 )
@@ -270,9 +271,10 @@ def main(argv: list[str] | None = None) -> int:
         start_envoy(data, args.rest_port, args.tls_port, args.admin_port, stack)
         base_url = f"http://127.0.0.1:{args.rest_port}"
         payments.send_webhooks_to(f"{base_url}/v1/webhooks/stripe")
-        users = sign_up_demo_users(f"127.0.0.1:{args.rest_port}")
+        sign_up_demo_users(f"127.0.0.1:{args.rest_port}")
         identity = load_settings(IdentitySettings, environments["identity"])
         asyncio.run(confirm_demo_users(identity))
+        users = demo_user_names(f"127.0.0.1:{args.rest_port}")
         seed_demo_schedule(f"127.0.0.1:{args.rest_port}", datetime.now(UTC))
         print_summary(
             base_url, args.tls_port, users, time.monotonic() - started, data, payments.api_base

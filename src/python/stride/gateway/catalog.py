@@ -61,12 +61,14 @@ IDENTITY = ServiceEntry(
         f"/stride.identity.v1.IdentityService/{method}"
         for method in (
             "SignUp",
+            "ResendEmailVerification",
             "VerifyEmail",
             "OpenEmailVerificationLink",
             "SignIn",
             "SignInWithProvider",
             "RequestPasswordReset",
             "CompletePasswordReset",
+            "RevertEmailChange",
         )
     ),
     session_refresh_methods=frozenset({"/stride.identity.v1.IdentityService/RefreshSession"}),

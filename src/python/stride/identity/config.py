@@ -30,6 +30,10 @@ class IdentitySettings(WithDataKeys, WithEventSecrets):
     # Longer than any JWKS cache (Envoy's is 5 minutes), so a new key is everywhere before it
     # signs anything.
     signing_key_publish_ahead_seconds: float = Field(default=600.0, ge=0)
+    # How long emailed links (verification, password reset, email change and its revert) are
+    # kept after they expire: a late click is told "expired", then the rows, which hold
+    # addresses, go (pruned every STRIDE_PRUNE_EVERY_SECONDS).
+    account_link_retention_seconds: float = Field(default=7 * 24 * 3600.0, ge=0)
     # Social sign-in providers by name (`google`, `apple`, `facebook`), as JSON:
     # {"google": {"issuer": "https://accounts.google.com", "jwks_uri": "...", "client_ids": [...]}}
     social_providers: dict[str, ProviderConfig] = Field(default_factory=dict)

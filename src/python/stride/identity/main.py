@@ -12,7 +12,7 @@ from stride.identity.adapters.signing_keys import SigningKeys
 from stride.identity.config import IdentitySettings
 from stride.identity.entrypoints.app_links import AppLinks
 from stride.identity.entrypoints.grpc_servicer import IdentityServicer
-from stride.identity.service_layer.retention import prune_sign_in_records
+from stride.identity.service_layer import password_reset, retention
 from stride.identity.service_layer.unit_of_work import SOURCE, IdentityUnitOfWork
 from stride.identity.v1 import identity_service_pb2_grpc as pb_grpc
 from stride.platform.auth import JwksSource, JwtVerifier
@@ -40,18 +40,31 @@ async def build_app(settings: IdentitySettings, clock: Clock = utcnow) -> GrpcAp
     issuer = AccessTokenIssuer(
         signing_keys, issuer=settings.jwt_issuer, audience=settings.jwt_audience
     )
+    new_uow = partial(IdentityUnitOfWork, sessions, data_keys, settings.event_secrets())
+    # Password-reset requests are answered before the link is made (see
+    # password_reset.request_password_reset); Identity makes it from its own event.
+    reset_links = base.consumer(
+        new_uow,
+        partial(password_reset.issue_password_reset, clock=clock),
+        source=SOURCE,
+        event_type=password_reset.PASSWORD_RESET_ASKED,
+        durable_name="identity-password-reset-asked",
+    )
+    pruner = Periodic(
+        "prune-identity-records",
+        settings.prune_every_seconds,
+        partial(
+            retention.prune_identity_records,
+            new_uow,
+            timedelta(seconds=settings.account_link_retention_seconds),
+            clock,
+        ),
+    )
     # Identity verifies the tokens it issued against its own key table, not over HTTP.
     verifier = JwtVerifier(
         JwksSource(loader=signing_keys.jwks, ttl_seconds=30.0, refresh_cooldown=1.0),
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
-    )
-
-    new_uow = partial(IdentityUnitOfWork, sessions, data_keys, settings.event_secrets())
-    sign_in_pruner = Periodic(
-        "prune-sign-in-records",
-        settings.prune_every_seconds,
-        lambda: prune_sign_in_records(new_uow(), clock),
     )
 
     return GrpcApp(
@@ -74,8 +87,9 @@ async def build_app(settings: IdentitySettings, clock: Clock = utcnow) -> GrpcAp
                 ),
             )
         ],
-        on_start=[*base.on_start, signing_keys.ensure_key, sign_in_pruner.start],
-        on_stop=[*base.on_stop, sign_in_pruner.stop],  # Run in reverse: before the engine goes.
+        on_start=[*base.on_start, signing_keys.ensure_key, reset_links.start, pruner.start],
+        # Run in reverse: before the engine goes.
+        on_stop=[*base.on_stop, reset_links.stop, pruner.stop],
         verifier=verifier,
     )
 

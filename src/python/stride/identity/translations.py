@@ -40,6 +40,10 @@ CATALOG.register(
             "en": "This link is invalid or has expired. Ask for the change again.",
             "ar": "هذا الرابط غير صالح أو انتهت صلاحيته. اطلب التغيير مجددًا.",
         },
+        "email.revert_invalid": {
+            "en": "This link is invalid, was used already or has expired.",
+            "ar": "هذا الرابط غير صالح أو استُخدم من قبل أو انتهت صلاحيته.",
+        },
         "email.verification_invalid": {
             "en": "This verification link is invalid or has expired.",
             "ar": "رابط التحقق هذا غير صالح أو انتهت صلاحيته.",

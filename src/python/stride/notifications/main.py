@@ -44,6 +44,17 @@ def subscriptions(mail: events.AccountEmails) -> tuple[tuple[str, str, Handler],
             emailing(events.on_email_change_requested),
         ),
         ("identity", "identity.user.email_changed.v1", emailing(events.on_email_changed)),
+        ("identity", "identity.user.email_change_reverted.v1", events.on_email_change_reverted),
+        (
+            "identity",
+            "identity.user.email_verification_requested.v1",
+            emailing(events.on_email_verification_requested),
+        ),
+        (
+            "identity",
+            "identity.user.email_reuse_attempted.v1",
+            emailing(events.on_email_reuse_attempted),
+        ),
         ("identity", "identity.user.profile_changed.v1", events.on_profile_changed),
         (
             "identity",

@@ -7,13 +7,15 @@ from collections import defaultdict
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from stride.identity.adapters.tables import (
     EmailChangeRecord,
+    EmailChangeRevertRecord,
     EmailVerificationRecord,
     ExternalIdentityRecord,
     PasswordResetRecord,
@@ -29,10 +31,12 @@ class UserRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def add(self, user: User, password_hash: str) -> None:
-        """Inserts the account; a concurrent sign-up with the same email loses here."""
-        self._session.add(
-            UserRecord(
+    async def add(self, user: User, password_hash: str) -> bool:
+        """Inserts the account, unless the address has one: False then (a concurrent sign-up
+        with the same address that committed first wins; this waits for it)."""
+        inserted = await self._session.execute(
+            insert(UserRecord)
+            .values(
                 id=user.id,
                 email=user.email,
                 password_hash=password_hash,
@@ -45,11 +49,10 @@ class UserRepository:
                 phone_number=user.phone_number,
                 profile_revision=user.profile_revision,
             )
+            .on_conflict_do_nothing(index_elements=[col(UserRecord.email)])
+            .returning(col(UserRecord.id))
         )
-        try:
-            await self._session.flush()
-        except IntegrityError as error:
-            raise AlreadyExists("EMAIL_TAKEN", "user.email_taken") from error
+        return inserted.scalar_one_or_none() is not None
 
     async def get(self, user_id: uuid.UUID) -> User | None:
         record = await self._session.get(UserRecord, user_id)
@@ -109,11 +112,19 @@ class UserRepository:
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def add_email_verification(
-        self, token_hash: bytes, user: User, expires_at: datetime
+        self,
+        token_hash: bytes,
+        user: User,
+        expires_at: datetime,
+        password_hash: str | None = None,
     ) -> None:
         self._session.add(
             EmailVerificationRecord(
-                token_hash=token_hash, user_id=user.id, email=user.email, expires_at=expires_at
+                token_hash=token_hash,
+                user_id=user.id,
+                email=user.email,
+                expires_at=expires_at,
+                password_hash=password_hash,
             )
         )
 
@@ -121,7 +132,31 @@ class UserRepository:
         record = await self._session.get(EmailVerificationRecord, token_hash)
         if record is None:
             return None
-        return EmailVerification(record.user_id, record.expires_at, record.used_at)
+        return EmailVerification(
+            record.user_id, record.expires_at, record.used_at, record.password_hash
+        )
+
+    async def count_email_verifications(self, user_id: uuid.UUID, expiring_after: datetime) -> int:
+        """How many of the user's verification links expire after `expiring_after` (all live
+        equally long, so: how many were issued since `expiring_after` minus their lifetime)."""
+        counted = await self._session.execute(
+            select(func.count()).where(
+                col(EmailVerificationRecord.user_id) == user_id,
+                col(EmailVerificationRecord.expires_at) > expiring_after,
+            )
+        )
+        return int(counted.scalar_one())
+
+    async def use_email_verifications_of(self, user_id: uuid.UUID, now: datetime) -> None:
+        """Every outstanding verification link of the user stops working."""
+        await self._session.execute(
+            update(EmailVerificationRecord)
+            .where(
+                col(EmailVerificationRecord.user_id) == user_id,
+                col(EmailVerificationRecord.used_at).is_(None),
+            )
+            .values(used_at=now)
+        )
 
     async def use_email_verification(self, token_hash: bytes, now: datetime) -> uuid.UUID | None:
         """Marks the token used and returns its user, if it is unused and unexpired."""
@@ -215,6 +250,70 @@ class UserRepository:
         row = used.one_or_none()
         return (row[0], row[1]) if row else None
 
+    async def cancel_email_changes(self, user_id: uuid.UUID, now: datetime) -> None:
+        """The user's pending email changes can no longer be confirmed."""
+        await self._session.execute(
+            update(EmailChangeRecord)
+            .where(
+                col(EmailChangeRecord.user_id) == user_id,
+                col(EmailChangeRecord.used_at).is_(None),
+            )
+            .values(used_at=now)
+        )
+
+    async def add_email_change_revert(
+        self, token_hash: bytes, user_id: uuid.UUID, previous_email: str, expires_at: datetime
+    ) -> None:
+        self._session.add(
+            EmailChangeRevertRecord(
+                token_hash=token_hash,
+                user_id=user_id,
+                previous_email=previous_email,
+                expires_at=expires_at,
+            )
+        )
+
+    async def email_change_revert_user(self, token_hash: bytes, now: datetime) -> uuid.UUID | None:
+        """The user of an unused, unexpired revert link, without using it up."""
+        found = await self._session.execute(
+            select(EmailChangeRevertRecord.user_id).where(
+                EmailChangeRevertRecord.token_hash == token_hash,
+                col(EmailChangeRevertRecord.used_at).is_(None),
+                col(EmailChangeRevertRecord.expires_at) > now,
+            )
+        )
+        return found.scalar_one_or_none()
+
+    async def use_email_change_revert(
+        self, token_hash: bytes, now: datetime
+    ) -> tuple[uuid.UUID, str] | None:
+        """Uses the link up atomically, with every other outstanding revert link of its user
+        (one revert undoes the account's moves); returns (user, previous email)."""
+        used = await self._session.execute(
+            update(EmailChangeRevertRecord)
+            .where(
+                col(EmailChangeRevertRecord.token_hash) == token_hash,
+                col(EmailChangeRevertRecord.used_at).is_(None),
+                col(EmailChangeRevertRecord.expires_at) > now,
+            )
+            .values(used_at=now)
+            .returning(
+                col(EmailChangeRevertRecord.user_id), col(EmailChangeRevertRecord.previous_email)
+            )
+        )
+        row = used.one_or_none()
+        if row is None:
+            return None
+        await self._session.execute(
+            update(EmailChangeRevertRecord)
+            .where(
+                col(EmailChangeRevertRecord.user_id) == row[0],
+                col(EmailChangeRevertRecord.used_at).is_(None),
+            )
+            .values(used_at=now)
+        )
+        return row[0], row[1]
+
     async def change_email(self, user_id: uuid.UUID, email: str, now: datetime) -> None:
         """Moves the account; the unique index refuses an address taken in the meantime."""
         try:
@@ -239,6 +338,28 @@ class UserRepository:
             )
         )
         await self._session.flush()
+
+    async def prune_expired_links(self, expired_before: datetime, batch_size: int) -> int:
+        """Deletes up to `batch_size` of each kind of emailed link that expired before
+        `expired_before` (they hold addresses, and a re-sign-up's a password hash); how many
+        went."""
+        pruned = 0
+        for table in (
+            EmailVerificationRecord,
+            PasswordResetRecord,
+            EmailChangeRecord,
+            EmailChangeRevertRecord,
+        ):
+            token_hash = col(table.token_hash)
+            expired = (
+                select(token_hash)
+                .where(col(table.expires_at) < expired_before)
+                .limit(batch_size)
+                .with_for_update(skip_locked=True)
+            )
+            deleted = await self._session.execute(delete(table).where(token_hash.in_(expired)))
+            pruned += deleted.rowcount  # type: ignore[attr-defined]
+        return pruned
 
     async def profiles_after(self, after: uuid.UUID | None, limit: int) -> list[User]:
         """Up to `limit` accounts in id order, from the first after `after` (a keyset page, so

@@ -49,6 +49,9 @@ class EmailVerificationRecord(SQLModel, table=True):
     email: str = Field(sa_column=Column(String(254), nullable=False))
     expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     used_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    # The Argon2 hash of the password of the sign-up this link confirms, which becomes the
+    # account's when it is opened; None keeps the account's own (identity_0008).
+    password_hash: str | None = Field(default=None, sa_column=Column(String(256)))
 
 
 class SessionRecord(SQLModel, table=True):
@@ -154,5 +157,17 @@ class EmailChangeRecord(SQLModel, table=True):
     token_hash: bytes = Field(sa_column=Column(LargeBinary(32), primary_key=True))
     user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
     new_email: str = Field(sa_column=Column(String(254), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    used_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class EmailChangeRevertRecord(SQLModel, table=True):
+    """The "this wasn't me" link sent to an account's previous address (identity_0008)."""
+
+    __tablename__ = "email_change_reverts"
+
+    token_hash: bytes = Field(sa_column=Column(LargeBinary(32), primary_key=True))
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    previous_email: str = Field(sa_column=Column(String(254), nullable=False))
     expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     used_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))

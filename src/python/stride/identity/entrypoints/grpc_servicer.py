@@ -27,6 +27,7 @@ from stride.identity.entrypoints.app_links import AppLinks
 from stride.identity.entrypoints.pages import served
 from stride.identity.entrypoints.reset_page import RESET_PAGE_HEADERS, render_reset_page
 from stride.identity.entrypoints.resource_names import parse_session_name
+from stride.identity.entrypoints.revert_page import REVERT_PAGE_HEADERS, render_revert_page
 from stride.identity.entrypoints.verify_page import VERIFY_PAGE_HEADERS, render_verification_page
 from stride.identity.service_layer import (
     commands,
@@ -220,6 +221,30 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
             await email_change.confirm_email_change(command, self._unit_of_work(), self._clock)
         )
 
+    async def RevertEmailChange(  # noqa: N802
+        self, request: pb.RevertEmailChangeRequest, context: grpc.aio.ServicerContext
+    ) -> empty_pb2.Empty:
+        _require(request, "token")
+        command = commands.RevertEmailChange(token=request.token)
+        await email_change.revert_email_change(command, self._unit_of_work(), self._clock)
+        return empty_pb2.Empty()
+
+    async def OpenEmailChangeRevertLink(  # noqa: N802
+        self, request: pb.OpenEmailChangeRevertLinkRequest, context: grpc.aio.ServicerContext
+    ) -> httpbody_pb2.HttpBody:
+        _require(request, "token")
+        user = await email_change.revert_link_user(request.token, self._unit_of_work(), self._clock)
+        page = render_revert_page(request.token, user.display_name, user.language_code)
+        return await served(page, REVERT_PAGE_HEADERS, context)
+
+    async def ResendEmailVerification(  # noqa: N802
+        self, request: pb.ResendEmailVerificationRequest, context: grpc.aio.ServicerContext
+    ) -> empty_pb2.Empty:
+        _require(request, "email")
+        command = commands.ResendEmailVerification(email=request.email)
+        await handlers.resend_email_verification(command, self._unit_of_work(), self._clock)
+        return empty_pb2.Empty()
+
     async def VerifyEmail(  # noqa: N802
         self, request: pb.VerifyEmailRequest, context: grpc.aio.ServicerContext
     ) -> pb.User:
@@ -320,7 +345,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
     ) -> empty_pb2.Empty:
         _require(request, "email")
         command = commands.RequestPasswordReset(email=request.email)
-        await password_reset.request_password_reset(command, self._unit_of_work(), self._clock)
+        await password_reset.request_password_reset(command, self._unit_of_work())
         return empty_pb2.Empty()
 
     async def OpenPasswordResetLink(  # noqa: N802

@@ -1,8 +1,8 @@
 """The frame of the small HTML pages Identity's emailed links open in a browser (reset_page,
-verify_page): in the account's language, Arabic right to left, and the headers that keep the
-link's token to the page. The token is in the page's address, so no page sends a Referer, none
-is kept in a cache, none may be framed (a framing site could watch the reset form), and a page
-runs no script but its own, named by hash in its Content-Security-Policy."""
+verify_page, revert_page): in the account's language, Arabic right to left, and the headers that
+keep the link's token to the page. The token is in the page's address, so no page sends a
+Referer, none is kept in a cache, none may be framed (a framing site could watch the reset
+form), and a page runs no script but its own, named by hash in its Content-Security-Policy."""
 
 from __future__ import annotations
 

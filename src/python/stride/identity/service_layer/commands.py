@@ -134,3 +134,13 @@ class RequestEmailChange:
 @dataclass(frozen=True)
 class ConfirmEmailChange:
     token: str
+
+
+@dataclass(frozen=True)
+class ResendEmailVerification:
+    email: str
+
+
+@dataclass(frozen=True)
+class RevertEmailChange:
+    token: str

@@ -6,8 +6,9 @@ import enum
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from stride.events.v1.sealed_secret_pb2 import SealedSecret
 from stride.identity.adapters.access_tokens import AccessTokenIssuer
 from stride.identity.adapters.device_tokens import (
     TrustedDevice,
@@ -26,6 +27,7 @@ from stride.identity.domain.model import (
 )
 from stride.identity.domain.sessions import (
     EMAIL_VERIFICATION_TTL,
+    REVOKED_BY_ACCOUNT_TAKEOVER,
     REVOKED_BY_REUSE,
     REVOKED_BY_SIGN_OUT,
     REVOKED_BY_USER,
@@ -57,6 +59,11 @@ from stride.platform.events.secrets import seal_secret
 USER_REGISTERED = "identity.user.registered.v1"
 USER_PROFILE_CHANGED = "identity.user.profile_changed.v1"
 USER_EMAIL_VERIFIED = "identity.user.email_verified.v1"
+USER_EMAIL_VERIFICATION_REQUESTED = "identity.user.email_verification_requested.v1"
+USER_EMAIL_REUSE_ATTEMPTED = "identity.user.email_reuse_attempted.v1"
+# Verification links an account may be sent within the window, sign-up included.
+VERIFICATION_LINKS_PER_WINDOW = 3
+VERIFICATION_RESEND_WINDOW = timedelta(hours=1)
 ROLE_GRANTED = "identity.role.granted.v1"
 ROLE_REVOKED = "identity.role.revoked.v1"
 
@@ -74,7 +81,13 @@ class IssuedCredentials:
 async def sign_up(command: commands.SignUp, uow: IdentityUnitOfWork, clock: Clock = utcnow) -> User:
     """Creates the account and announces it with a verification token for the welcome email.
     Runs inside the caller's open unit of work, which commits the account, the event and the
-    idempotency record together."""
+    idempotency record together.
+
+    An address that has an account gets the answer a free one gets, after the same work (the
+    password is hashed either way), so sign-up reveals nothing about who has an account: a
+    verified owner is told by email instead, and an account never verified gets a new link
+    that makes this sign-up's password its own once opened — so whoever signed up first with
+    someone else's address loses the account when its owner proves the address."""
     account = validate_new_account(
         email=command.email,
         password=command.password,
@@ -95,9 +108,37 @@ async def sign_up(command: commands.SignUp, uow: IdentityUnitOfWork, clock: Cloc
         created_at=now,
         phone_number=account.phone_number,
     )
-    await uow.users.add(user, password_hash)
-    await announce_registration(uow, user, now)
+    found = await uow.users.get_with_password_hash(account.email)
+    if found is None:
+        if await uow.users.add(user, password_hash):
+            await announce_registration(uow, user, now)
+            return user
+        # A concurrent sign-up took the address between the lookup and the insert.
+        found = await uow.users.get_with_password_hash(account.email)
+    if found is not None and found[0].email_verified:
+        announce_email_reuse(uow, found[0], events_pb2.UserEmailReuseAttempted.ATTEMPT_SIGN_UP)
+    elif found is not None:
+        await send_verification_link(uow, found[0], now, password_hash)
     return user
+
+
+def announce_email_reuse(
+    uow: IdentityUnitOfWork,
+    owner: User,
+    attempt: events_pb2.UserEmailReuseAttempted.Attempt.ValueType,
+) -> None:
+    """Tells the owner of an address, by email, that someone tried to use it: what the caller
+    was not told."""
+    uow.publish(
+        USER_EMAIL_REUSE_ATTEMPTED,
+        subject=owner.resource_name,
+        payload=events_pb2.UserEmailReuseAttempted(
+            user=owner.resource_name,
+            email=owner.email,
+            language_code=owner.language_code,
+            attempt=attempt,
+        ),
+    )
 
 
 async def announce_registration(uow: IdentityUnitOfWork, user: User, now: datetime) -> None:
@@ -112,20 +153,72 @@ async def announce_registration(uow: IdentityUnitOfWork, user: User, now: dateti
         profile_revision=user.profile_revision,
     )
     if not user.email_verified:
-        token, token_hash = new_opaque_token()
-        expires_at = now + EMAIL_VERIFICATION_TTL
-        await uow.users.add_email_verification(token_hash, user, expires_at)
-        registered.sealed_email_verification_token.CopyFrom(
-            seal_secret(
-                uow.event_secrets,
-                token,
-                event_type=USER_REGISTERED,
-                user=user.resource_name,
-                recipient=user.email,
-            )
-        )
+        sealed, expires_at = await _verification_link(uow, user, now, USER_REGISTERED, None)
+        registered.sealed_email_verification_token.CopyFrom(sealed)
         registered.email_verification_expire_time.FromDatetime(expires_at)
     uow.publish(USER_REGISTERED, subject=user.resource_name, payload=registered)
+
+
+async def send_verification_link(
+    uow: IdentityUnitOfWork, user: User, now: datetime, password_hash: str | None = None
+) -> None:
+    """A new verification link for an account never verified
+    (`user.email_verification_requested`); opening it makes `password_hash` the account's
+    password, when given. None past a few links an hour (sign-up's included), so the address's
+    inbox cannot be flooded through us; a password reset still reaches it."""
+    issued_since = now - VERIFICATION_RESEND_WINDOW + EMAIL_VERIFICATION_TTL
+    issued = await uow.users.count_email_verifications(user.id, issued_since)
+    if issued >= VERIFICATION_LINKS_PER_WINDOW:
+        return
+    sealed, expires_at = await _verification_link(
+        uow, user, now, USER_EMAIL_VERIFICATION_REQUESTED, password_hash
+    )
+    requested = events_pb2.UserEmailVerificationRequested(
+        user=user.resource_name,
+        email=user.email,
+        display_name=user.display_name,
+        language_code=user.language_code,
+        sealed_token=sealed,
+    )
+    requested.expire_time.FromDatetime(expires_at)
+    uow.publish(USER_EMAIL_VERIFICATION_REQUESTED, subject=user.resource_name, payload=requested)
+
+
+async def _verification_link(
+    uow: IdentityUnitOfWork,
+    user: User,
+    now: datetime,
+    event_type: str,
+    password_hash: str | None,
+) -> tuple[SealedSecret, datetime]:
+    """Stores a new link and returns its token sealed for `event_type`'s email, and when it
+    expires."""
+    token, token_hash = new_opaque_token()
+    expires_at = now + EMAIL_VERIFICATION_TTL
+    await uow.users.add_email_verification(token_hash, user, expires_at, password_hash)
+    sealed = seal_secret(
+        uow.event_secrets,
+        token,
+        event_type=event_type,
+        user=user.resource_name,
+        recipient=user.email,
+    )
+    return sealed, expires_at
+
+
+async def resend_email_verification(
+    command: commands.ResendEmailVerification, uow: IdentityUnitOfWork, clock: Clock = utcnow
+) -> None:
+    """A new verification link for an account never verified (a few an hour at most); silent
+    for any other address (unknown, or verified), so the caller learns nothing about who has
+    an account."""
+    now = clock()
+    async with uow:
+        found = await uow.users.get_with_password_hash(normalize_email(command.email))
+        if found is None or found[0].email_verified:
+            return
+        await send_verification_link(uow, found[0], now)
+        await uow.commit()
 
 
 async def get_user(query: commands.GetUser, uow: IdentityUnitOfWork) -> User:
@@ -213,7 +306,12 @@ async def open_verification_link(
             return OpenedLink(LinkOutcome.INVALID, None)
         # Used up in the transaction that verifies: of two openings at once, one verifies.
         if link.usable(now) and await uow.users.use_email_verification(token_hash, now):
-            user = await _mark_email_verified(uow, link.user_id, now)
+            if link.password_hash is not None:  # A sign-up by the address's owner.
+                await uow.users.set_password_hash(link.user_id, link.password_hash, now)
+                for session in await uow.sessions.active_for_user(link.user_id, now):
+                    await revoke_session_of(uow, session, now, REVOKED_BY_ACCOUNT_TAKEOVER)
+            new_owner = link.password_hash is not None
+            user = await prove_address(uow, link.user_id, now, new_owner=new_owner)
             await uow.commit()
             return OpenedLink(LinkOutcome.VERIFIED, user)
         user = await existing_user(uow, link.user_id)
@@ -238,12 +336,26 @@ async def confirm_email(user_id: uuid.UUID, uow: IdentityUnitOfWork, clock: Cloc
     """Support staff (admins) confirm an address verified another way, e.g. at the desk."""
     require_role("admin")
     async with uow:
-        user = await _mark_email_verified(uow, user_id, clock())
+        user = await mark_email_verified(uow, user_id, clock())
         await uow.commit()
     return user
 
 
-async def _mark_email_verified(uow: IdentityUnitOfWork, user_id: uuid.UUID, now: datetime) -> User:
+async def prove_address(
+    uow: IdentityUnitOfWork, user_id: uuid.UUID, now: datetime, *, new_owner: bool
+) -> User:
+    """A link to the account's address was opened: the address is verified and the account's
+    other verification links stop working (one may carry the password of a sign-up by someone
+    else). When that proof hands the account to the address's owner (`new_owner`), the phone
+    number that came with it goes too: texts would reach whoever gave it."""
+    await uow.users.use_email_verifications_of(user_id, now)
+    user = await existing_user(uow, user_id)
+    if new_owner and user.phone_number:
+        await uow.users.save_profile(replace(user, phone_number=""), now)
+    return await mark_email_verified(uow, user_id, now)
+
+
+async def mark_email_verified(uow: IdentityUnitOfWork, user_id: uuid.UUID, now: datetime) -> User:
     user = await existing_user(uow, user_id)
     if user.email_verified:
         return user

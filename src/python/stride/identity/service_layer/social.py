@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from stride.identity.adapters.access_tokens import AccessTokenIssuer
 from stride.identity.adapters.oidc import ExternalIdentity, OidcVerifier
-from stride.identity.adapters.passwords import UNUSABLE_PASSWORD_HASH
+from stride.identity.adapters.passwords import unguessable_password_hash
 from stride.identity.adapters.sign_in_nonces import issue_nonce, issued_nonce
 from stride.identity.domain.model import DEFAULT_TIME_ZONE, User
 from stride.identity.domain.throttling import account_key, address_key
@@ -20,7 +20,7 @@ from stride.identity.service_layer.handlers import (
 )
 from stride.identity.service_layer.unit_of_work import IdentityUnitOfWork
 from stride.platform.clock import Clock, utcnow
-from stride.platform.errors import FailedPrecondition, Unauthenticated
+from stride.platform.errors import AlreadyExists, FailedPrecondition, Unauthenticated
 
 # Long enough for the provider's consent screens; a nonce also opens one session only.
 SIGN_IN_NONCE_TTL = timedelta(minutes=10)
@@ -49,6 +49,10 @@ async def sign_in_with_provider(
     nonce = issued_nonce(uow.data_keys, command.nonce, clock())
     if nonce is None:
         raise Unauthenticated("PROVIDER_NONCE_INVALID", "social.token_invalid")
+    # Whoever holds a provider account with someone else's unverified address must get
+    # neither an account nor a session with it (Google, Apple and Facebook all allow that).
+    if not identity.email_verified:
+        raise FailedPrecondition("PROVIDER_EMAIL_UNVERIFIED", "social.email_unverified")
     async with uow:
         user = await uow.users.by_external_identity(identity.provider, identity.subject)
         if user is None:
@@ -66,16 +70,14 @@ async def sign_in_with_provider(
 async def _link_or_create(
     uow: IdentityUnitOfWork, identity: ExternalIdentity, language_code: str, clock: Clock
 ) -> User:
-    """Links by email only when the provider vouches for the address and our account holder
-    proved it too; otherwise whoever controls the provider account could take the account."""
+    """Links by email only when our account holder proved the address too (the provider
+    vouched for it); otherwise whoever controls the provider account could take the account."""
     if identity.email is None:
         raise FailedPrecondition("PROVIDER_EMAIL_MISSING", "social.email_missing")
     now = clock()
     found = await uow.users.get_with_password_hash(identity.email)
     if found is not None:
         existing = found[0]
-        if not identity.email_verified:
-            raise FailedPrecondition("PROVIDER_EMAIL_UNVERIFIED", "social.email_unverified")
         if not existing.email_verified:
             raise FailedPrecondition("ACCOUNT_EMAIL_UNVERIFIED", "social.account_unverified")
         await uow.users.link_external_identity(
@@ -88,10 +90,12 @@ async def _link_or_create(
         display_name=identity.name.strip()[:80] or identity.email.split("@")[0],
         language_code=language_code,
         time_zone=DEFAULT_TIME_ZONE,
-        email_verified=identity.email_verified,
+        email_verified=True,  # The provider vouched for it (checked above).
         created_at=now,
     )
-    await uow.users.add(user, UNUSABLE_PASSWORD_HASH)
+    if not await uow.users.add(user, await unguessable_password_hash()):
+        # A sign-up took the address since the lookup: link to it as above, next time.
+        raise AlreadyExists("EMAIL_TAKEN", "user.email_taken")
     await uow.users.link_external_identity(identity.provider, identity.subject, user.id, now)
     await announce_registration(uow, user, now)
     return user

@@ -23,6 +23,9 @@ from stride.identity.events.v1.events_pb2 import (
     PasswordResetRequested,
     UserEmailChanged,
     UserEmailChangeRequested,
+    UserEmailChangeReverted,
+    UserEmailReuseAttempted,
+    UserEmailVerificationRequested,
     UserProfileChanged,
     UserRegistered,
 )
@@ -58,7 +61,8 @@ from stride.scheduling.events.v1.events_pb2 import BookingChanged, ClassChanged
 ACCOUNT_TEMPLATES = {
     "email_verification": 1,
     "email_change": 1,
-    "email_changed": 1,
+    "email_changed": 2,  # 2: a "this wasn't me" link that takes the account back.
+    "email_reuse_attempted": 1,
     "password_reset": 1,
 }
 
@@ -106,16 +110,18 @@ class AccountEmails:
         kind: str,
         values: Mapping[str, object],
         now: datetime,
+        version: int | None = None,
     ) -> None:
         """Queues the email, once per event and user (sealed at rest: its links are
-        credentials), unless the address had its hourly share of account emails: a
-        form anyone can submit must not flood someone's inbox. A `name` among the values is
-        the member's own text: it is printed as plain words, without links or line breaks."""
+        credentials), from the template's current version unless `version` names another,
+        unless the address had its hourly share of account emails: a form anyone can submit
+        must not flood someone's inbox. A `name` among the values is the member's own text: it
+        is printed as plain words, without links or line breaks."""
         if not await account_email_allowed(uow, user_id, to, now):
             return
         if "name" in values:
             values = {**values, "name": plain_name(str(values["name"]))}
-        rendered = self.templates.render(kind, ACCOUNT_TEMPLATES[kind], language, values)
+        rendered = self.templates.render(kind, version or ACCOUNT_TEMPLATES[kind], language, values)
         email = Email(
             notification_id(event_id, user_id),
             user_id,
@@ -220,13 +226,27 @@ async def on_email_changed(
     envelope: Envelope, uow: NotificationsUnitOfWork, mail: AccountEmails, clock: Clock = utcnow
 ) -> None:
     """Consumes `identity.user.email_changed`: messages go to the new address from now on, and
-    the old one is told, in case the change was not its owner's doing."""
+    the old one is told, with a "this wasn't me" link that takes the account back (events
+    from before such links: to the password-reset page)."""
     changed = UserEmailChanged()
     envelope.data.Unpack(changed)
     user_id = parse_user_name(changed.user, "user")
     language, now = negotiate_locale(changed.language_code), clock()
     await uow.notifications.keep_address(user_id, changed.email, now)
-    values = {"new_email": partly_hidden(changed.email), "link": mail.link("password-reset")}
+    values: dict[str, object] = {"new_email": partly_hidden(changed.email)}
+    if changed.HasField("sealed_revert_token"):
+        values["link"] = mail.token_link(
+            "revert-email-change",
+            envelope,
+            changed.user,
+            changed.previous_email,
+            changed.sealed_revert_token,
+        )
+        values["expire_time"] = _utc(changed.revert_expire_time)
+        version = ACCOUNT_TEMPLATES["email_changed"]
+    else:
+        values["link"] = mail.link("password-reset")
+        version = 1
     await mail.send(
         uow,
         envelope.id,
@@ -236,6 +256,72 @@ async def on_email_changed(
         "email_changed",
         values,
         now,
+        version,
+    )
+
+
+async def on_email_change_reverted(
+    envelope: Envelope, uow: NotificationsUnitOfWork, clock: Clock = utcnow
+) -> None:
+    """Consumes `identity.user.email_change_reverted`: messages go to the address the account
+    is back on."""
+    reverted = UserEmailChangeReverted()
+    envelope.data.Unpack(reverted)
+    await uow.notifications.keep_address(
+        parse_user_name(reverted.user, "user"), reverted.email, clock()
+    )
+
+
+async def on_email_verification_requested(
+    envelope: Envelope, uow: NotificationsUnitOfWork, mail: AccountEmails, clock: Clock = utcnow
+) -> None:
+    """Consumes `identity.user.email_verification_requested`: a new link that verifies an
+    account's address, as the welcome email's does."""
+    requested = UserEmailVerificationRequested()
+    envelope.data.Unpack(requested)
+    values = {
+        "name": requested.display_name,
+        "link": mail.token_link(
+            "verify-email", envelope, requested.user, requested.email, requested.sealed_token
+        ),
+        "expire_time": _utc(requested.expire_time),
+    }
+    await mail.send(
+        uow,
+        envelope.id,
+        parse_user_name(requested.user, "user"),
+        requested.email,
+        negotiate_locale(requested.language_code),
+        "email_verification",
+        values,
+        clock(),
+    )
+
+
+_REUSE_ATTEMPTS = {
+    UserEmailReuseAttempted.ATTEMPT_SIGN_UP: "sign_up",
+    UserEmailReuseAttempted.ATTEMPT_EMAIL_CHANGE: "email_change",
+}
+
+
+async def on_email_reuse_attempted(
+    envelope: Envelope, uow: NotificationsUnitOfWork, mail: AccountEmails, clock: Clock = utcnow
+) -> None:
+    """Consumes `identity.user.email_reuse_attempted`: tells the address's owner that someone
+    tried to sign up with it, or to move another account to it (what Identity did not tell
+    the caller)."""
+    attempted = UserEmailReuseAttempted()
+    envelope.data.Unpack(attempted)
+    values = {"attempt": _REUSE_ATTEMPTS.get(attempted.attempt, "sign_up")}
+    await mail.send(
+        uow,
+        envelope.id,
+        parse_user_name(attempted.user, "user"),
+        attempted.email,
+        negotiate_locale(attempted.language_code),
+        "email_reuse_attempted",
+        values,
+        clock(),
     )
 
 
