@@ -176,10 +176,10 @@ async def test_an_unverified_provider_email_opens_no_session_and_makes_no_accoun
     edge: Edge, google: LocalOidcProvider, identity_config: IdentitySettings
 ) -> None:
     # Google lets anyone put an address they do not own on an account, unverified.
-    nonce, address = secrets.token_urlsafe(16), email()
+    nonce, address = await server_nonce(edge), email()
     token = google_token(google, nonce, email=address, email_verified=False)
     refused = await provider_sign_in(edge, "google", token, nonce)
-    missing_nonce, missing = secrets.token_urlsafe(16), email()
+    missing_nonce, missing = await server_nonce(edge), email()
     claims = {"sub": f"g-{uuid.uuid4().hex}", "nonce": missing_nonce, "email": missing}
     unsaid = await provider_sign_in(edge, "google", google.id_token(claims), missing_nonce)
 
@@ -198,7 +198,7 @@ async def test_provider_accounts_hold_a_password_hash_as_costly_as_anyone_s(
 ) -> None:
     """A password sign-in against a provider-only account verifies a real Argon2 hash with the
     parameters of every other account's, so response time does not tell them apart."""
-    nonce, address = secrets.token_urlsafe(16), email()
+    nonce, address = await server_nonce(edge), email()
     token = google_token(google, nonce, email=address, email_verified=True)
     assert (await provider_sign_in(edge, "google", token, nonce)).status == 200
     member = await new_account(edge, nats_url, event_prefix)

@@ -26,6 +26,7 @@ from stride.platform.events.outbox import ensure_stream
 from stride.platform.events.secrets import seal_secret
 from stride.platform.grpc.server import RunningServer, start
 from stride.platform.local.ports import free_port
+from stride.platform.testing.probes import eventually
 
 RESET = "identity.password_reset.requested.v1"
 TOKEN = "verify-tok-0123456789abcdef"  # What Layla's welcome email should carry.
@@ -98,8 +99,13 @@ async def test_a_token_moved_into_another_event_is_dead_lettered_without_being_t
     assert dead.headers is not None
     assert "does not open" in dead.headers["Stride-Error"]
     assert TOKEN not in dead.headers["Stride-Error"]
-    logged = [record for record in caplog.records if record.getMessage() == "event dead-lettered"]
-    assert logged
+
+    async def dead_lettered_records() -> list[logging.LogRecord]:
+        # Logged once the dead letter is published and the event ended, so perhaps just after
+        # the dead letter came here.
+        return [record for record in caplog.records if record.getMessage() == "event dead-lettered"]
+
+    logged = await eventually(dead_lettered_records)
     assert all(record.levelno == logging.ERROR for record in logged)
     assert any("does not open" in str(record.__dict__.get("error")) for record in logged)
     assert not any(TOKEN in str(record.__dict__) for record in caplog.records)
