@@ -17,6 +17,7 @@ from e2e.support import (
     PASSWORD,
     Account,
     Edge,
+    bearer,
     call,
     new_account,
     next_event,
@@ -24,6 +25,7 @@ from e2e.support import (
     reason,
     sign_in,
     sign_up_body,
+    verification_token,
 )
 from stride.identity.config import IdentitySettings
 from stride.identity.events.v1.events_pb2 import (
@@ -105,6 +107,18 @@ async def test_signing_up_with_a_taken_address_answers_as_a_free_one_and_tells_i
     assert (await sign_in(edge, owner.email)).status == 200  # The account is untouched.
 
 
+async def reset_link_token(nats_url: str, prefix: str, user_name: str) -> str:
+    """The token of the password-reset link `password_reset.requested` sent the account."""
+    envelope, requested, _ = await next_event(
+        nats_url,
+        prefix,
+        "identity.password_reset.requested.v1",
+        PasswordResetRequested,
+        lambda event: event.user == user_name,
+    )
+    return opened_token(envelope, user_name, requested.email, requested.sealed_token)
+
+
 async def test_the_address_s_owner_takes_over_an_account_opened_with_it_by_signing_up(
     edge: Edge, nats_url: str, event_prefix: str
 ) -> None:
@@ -114,14 +128,41 @@ async def test_the_address_s_owner_takes_over_an_account_opened_with_it_by_signi
     owner_body = sign_up_body(email=squatted["email"], password=OWNER_PASSWORD)
     await sign_up(edge, owner_body)
 
-    token = await verification_link_token(nats_url, event_prefix, squatter_name)
-    verified = await call("POST", f"{edge.base_url}/v1/users:verifyEmail", {"token": token})
+    # The owner's sign-up sent the address a reset link, in which the owner sets a password.
+    token = await reset_link_token(nats_url, event_prefix, squatter_name)
+    done = await call(
+        "POST",
+        f"{edge.base_url}/v1/users:completePasswordReset",
+        {"token": token, "newPassword": OWNER_PASSWORD},
+    )
+    assert done.status == 200, done.body
+    owner = await sign_in(edge, squatted["email"], OWNER_PASSWORD)
+    assert owner.status == 200
+    assert (await sign_in(edge, squatted["email"], PASSWORD)).status == 401
+    token = owner.body["credentials"]["accessToken"]
+    account = await call("GET", f"{edge.base_url}/v1/{squatter_name}", **bearer(token))
+    assert account.body["emailVerified"] is True
+    assert account.body.get("phoneNumber", "") == ""  # The squatter's number is gone.
+
+
+async def test_signing_up_again_never_sets_the_password_of_an_account(
+    edge: Edge, nats_url: str, event_prefix: str
+) -> None:
+    """A member who signed up and has not yet opened the welcome email keeps their password
+    whatever a stranger signing up with their address chose: opening any link the address
+    was sent leaves the stranger's password useless."""
+    body = sign_up_body(password=OWNER_PASSWORD)
+    member_name = str((await sign_up(edge, body))["user"]["name"])
+    await sign_up(edge, sign_up_body(email=body["email"]))  # A stranger, with PASSWORD.
+
+    # What the stranger's sign-up sent the address is a link that asks for a new password.
+    await reset_link_token(nats_url, event_prefix, member_name)
+    welcome = await verification_token(nats_url, event_prefix, member_name)
+    verified = await call("POST", f"{edge.base_url}/v1/users:verifyEmail", {"token": welcome})
 
     assert verified.status == 200, verified.body
-    assert verified.body["emailVerified"] is True
-    assert verified.body.get("phoneNumber", "") == ""  # The squatter's number is gone.
-    assert (await sign_in(edge, squatted["email"], OWNER_PASSWORD)).status == 200
-    assert (await sign_in(edge, squatted["email"], PASSWORD)).status == 401
+    assert (await sign_in(edge, body["email"], OWNER_PASSWORD)).status == 200
+    assert (await sign_in(edge, body["email"], PASSWORD)).status == 401
 
 
 async def test_a_password_reset_proves_the_address_and_ends_the_squatter_s_password(

@@ -13,6 +13,7 @@ from stride.identity.config import IdentitySettings
 from stride.identity.entrypoints.app_links import AppLinks
 from stride.identity.entrypoints.grpc_servicer import IdentityServicer
 from stride.identity.service_layer import password_reset, retention
+from stride.identity.service_layer.common import PASSWORD_RESET_ASKED
 from stride.identity.service_layer.unit_of_work import SOURCE, IdentityUnitOfWork
 from stride.identity.v1 import identity_service_pb2_grpc as pb_grpc
 from stride.platform.auth import JwksSource, JwtVerifier
@@ -47,7 +48,7 @@ async def build_app(settings: IdentitySettings, clock: Clock = utcnow) -> GrpcAp
         new_uow,
         partial(password_reset.issue_password_reset, clock=clock),
         source=SOURCE,
-        event_type=password_reset.PASSWORD_RESET_ASKED,
+        event_type=PASSWORD_RESET_ASKED,
         durable_name="identity-password-reset-asked",
     )
     pruner = Periodic(

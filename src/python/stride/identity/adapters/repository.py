@@ -116,15 +116,10 @@ class UserRepository:
         token_hash: bytes,
         user: User,
         expires_at: datetime,
-        password_hash: str | None = None,
     ) -> None:
         self._session.add(
             EmailVerificationRecord(
-                token_hash=token_hash,
-                user_id=user.id,
-                email=user.email,
-                expires_at=expires_at,
-                password_hash=password_hash,
+                token_hash=token_hash, user_id=user.id, email=user.email, expires_at=expires_at
             )
         )
 
@@ -132,9 +127,7 @@ class UserRepository:
         record = await self._session.get(EmailVerificationRecord, token_hash)
         if record is None:
             return None
-        return EmailVerification(
-            record.user_id, record.expires_at, record.used_at, record.password_hash
-        )
+        return EmailVerification(record.user_id, record.expires_at, record.used_at)
 
     async def count_email_verifications(self, user_id: uuid.UUID, expiring_after: datetime) -> int:
         """How many of the user's verification links expire after `expiring_after` (all live
@@ -341,7 +334,7 @@ class UserRepository:
 
     async def prune_expired_links(self, expired_before: datetime, batch_size: int) -> int:
         """Deletes up to `batch_size` of each kind of emailed link that expired before
-        `expired_before` (they hold addresses, and a re-sign-up's a password hash); how many
+        `expired_before` (they hold addresses); how many
         went."""
         pruned = 0
         for table in (

@@ -49,9 +49,6 @@ class EmailVerificationRecord(SQLModel, table=True):
     email: str = Field(sa_column=Column(String(254), nullable=False))
     expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     used_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
-    # The Argon2 hash of the password of the sign-up this link confirms, which becomes the
-    # account's when it is opened; None keeps the account's own (identity_0008).
-    password_hash: str | None = Field(default=None, sa_column=Column(String(256)))
 
 
 class SessionRecord(SQLModel, table=True):

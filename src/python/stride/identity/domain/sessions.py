@@ -17,7 +17,6 @@ REVOKED_BY_USER = "revoked"
 REVOKED_BY_REUSE = "refresh_token_reuse"
 REVOKED_BY_PASSWORD_RESET = "password_reset"  # noqa: S105 - a revocation reason.
 REVOKED_BY_EMAIL_CHANGE_REVERT = "email_change_reverted"
-REVOKED_BY_ACCOUNT_TAKEOVER = "account_taken_over"  # The address's owner proved it.
 
 
 @dataclass(frozen=True)
@@ -27,10 +26,6 @@ class EmailVerification:
     user_id: uuid.UUID
     expires_at: datetime
     used_at: datetime | None
-    # The hashed password of the sign-up the link confirms, which opening it makes the
-    # account's: the address's owner, signing up again, takes over an account someone else
-    # opened with their address. None: the account keeps its own.
-    password_hash: str | None = None
 
     def usable(self, now: datetime) -> bool:
         return self.used_at is None and now < self.expires_at

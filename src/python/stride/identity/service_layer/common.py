@@ -1,4 +1,5 @@
-"""What Identity's use cases share: the clock, loading a user, ending a session."""
+"""What Identity's use cases share: the clock, loading a user, ending a session, asking for a
+password-reset link."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from stride.identity.service_layer.unit_of_work import IdentityUnitOfWork
 from stride.platform.errors import NotFound
 
 SESSION_REVOKED = "identity.session.revoked.v1"
+PASSWORD_RESET_ASKED = "identity.password_reset.asked.v1"  # noqa: S105 - event type.
+# The subject of requests, which name no account.
+PASSWORD_RESETS = "password_resets"  # noqa: S105 - an event subject.
 
 
 async def existing_user(uow: IdentityUnitOfWork, user_id: uuid.UUID) -> User:
@@ -34,3 +38,13 @@ async def revoke_session_of(
         payload=events_pb2.SessionRevoked(session=revoked.resource_name, reason=reason),
     )
     return revoked
+
+
+def ask_password_reset(uow: IdentityUnitOfWork, email: str) -> None:
+    """Records that a reset link is wanted for `email` (`password_reset.asked`); Identity makes
+    the link from the event, for an address with an account only (`issue_password_reset`)."""
+    uow.publish(
+        PASSWORD_RESET_ASKED,
+        subject=PASSWORD_RESETS,
+        payload=events_pb2.PasswordResetAsked(email=email),
+    )

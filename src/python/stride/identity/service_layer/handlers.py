@@ -27,7 +27,6 @@ from stride.identity.domain.model import (
 )
 from stride.identity.domain.sessions import (
     EMAIL_VERIFICATION_TTL,
-    REVOKED_BY_ACCOUNT_TAKEOVER,
     REVOKED_BY_REUSE,
     REVOKED_BY_SIGN_OUT,
     REVOKED_BY_USER,
@@ -45,7 +44,11 @@ from stride.identity.domain.throttling import (
 )
 from stride.identity.events.v1 import events_pb2
 from stride.identity.service_layer import commands, mfa, throttle
-from stride.identity.service_layer.common import existing_user, revoke_session_of
+from stride.identity.service_layer.common import (
+    ask_password_reset,
+    existing_user,
+    revoke_session_of,
+)
 from stride.identity.service_layer.unit_of_work import IdentityUnitOfWork
 from stride.platform.auth import current_principal, require_role, require_self_or_role
 from stride.platform.clock import Clock, utcnow
@@ -85,9 +88,12 @@ async def sign_up(command: commands.SignUp, uow: IdentityUnitOfWork, clock: Cloc
 
     An address that has an account gets the answer a free one gets, after the same work (the
     password is hashed either way), so sign-up reveals nothing about who has an account: a
-    verified owner is told by email instead, and an account never verified gets a new link
-    that makes this sign-up's password its own once opened — so whoever signed up first with
-    someone else's address loses the account when its owner proves the address."""
+    verified owner is told by email instead. An account never verified gets a password-reset
+    link: whoever opens it chooses the password, and a completed reset proves the address — so
+    whoever signed up first with someone else's address loses the account to its owner. The
+    link never carries this sign-up's password: the caller may not own the address either,
+    and a member who signed up and has not yet opened the welcome email would otherwise be
+    one click from a stranger's password."""
     account = validate_new_account(
         email=command.email,
         password=command.password,
@@ -118,7 +124,7 @@ async def sign_up(command: commands.SignUp, uow: IdentityUnitOfWork, clock: Cloc
     if found is not None and found[0].email_verified:
         announce_email_reuse(uow, found[0], events_pb2.UserEmailReuseAttempted.ATTEMPT_SIGN_UP)
     elif found is not None:
-        await send_verification_link(uow, found[0], now, password_hash)
+        ask_password_reset(uow, found[0].email)
     return user
 
 
@@ -153,26 +159,21 @@ async def announce_registration(uow: IdentityUnitOfWork, user: User, now: dateti
         profile_revision=user.profile_revision,
     )
     if not user.email_verified:
-        sealed, expires_at = await _verification_link(uow, user, now, USER_REGISTERED, None)
+        sealed, expires_at = await _verification_link(uow, user, now, USER_REGISTERED)
         registered.sealed_email_verification_token.CopyFrom(sealed)
         registered.email_verification_expire_time.FromDatetime(expires_at)
     uow.publish(USER_REGISTERED, subject=user.resource_name, payload=registered)
 
 
-async def send_verification_link(
-    uow: IdentityUnitOfWork, user: User, now: datetime, password_hash: str | None = None
-) -> None:
+async def send_verification_link(uow: IdentityUnitOfWork, user: User, now: datetime) -> None:
     """A new verification link for an account never verified
-    (`user.email_verification_requested`); opening it makes `password_hash` the account's
-    password, when given. None past a few links an hour (sign-up's included), so the address's
+    (`user.email_verification_requested`). None past a few links an hour, so the address's
     inbox cannot be flooded through us; a password reset still reaches it."""
     issued_since = now - VERIFICATION_RESEND_WINDOW + EMAIL_VERIFICATION_TTL
     issued = await uow.users.count_email_verifications(user.id, issued_since)
     if issued >= VERIFICATION_LINKS_PER_WINDOW:
         return
-    sealed, expires_at = await _verification_link(
-        uow, user, now, USER_EMAIL_VERIFICATION_REQUESTED, password_hash
-    )
+    sealed, expires_at = await _verification_link(uow, user, now, USER_EMAIL_VERIFICATION_REQUESTED)
     requested = events_pb2.UserEmailVerificationRequested(
         user=user.resource_name,
         email=user.email,
@@ -189,13 +190,12 @@ async def _verification_link(
     user: User,
     now: datetime,
     event_type: str,
-    password_hash: str | None,
 ) -> tuple[SealedSecret, datetime]:
     """Stores a new link and returns its token sealed for `event_type`'s email, and when it
     expires."""
     token, token_hash = new_opaque_token()
     expires_at = now + EMAIL_VERIFICATION_TTL
-    await uow.users.add_email_verification(token_hash, user, expires_at, password_hash)
+    await uow.users.add_email_verification(token_hash, user, expires_at)
     sealed = seal_secret(
         uow.event_secrets,
         token,
@@ -306,12 +306,7 @@ async def open_verification_link(
             return OpenedLink(LinkOutcome.INVALID, None)
         # Used up in the transaction that verifies: of two openings at once, one verifies.
         if link.usable(now) and await uow.users.use_email_verification(token_hash, now):
-            if link.password_hash is not None:  # A sign-up by the address's owner.
-                await uow.users.set_password_hash(link.user_id, link.password_hash, now)
-                for session in await uow.sessions.active_for_user(link.user_id, now):
-                    await revoke_session_of(uow, session, now, REVOKED_BY_ACCOUNT_TAKEOVER)
-            new_owner = link.password_hash is not None
-            user = await prove_address(uow, link.user_id, now, new_owner=new_owner)
+            user = await prove_address(uow, link.user_id, now, new_owner=False)
             await uow.commit()
             return OpenedLink(LinkOutcome.VERIFIED, user)
         user = await existing_user(uow, link.user_id)
@@ -345,9 +340,9 @@ async def prove_address(
     uow: IdentityUnitOfWork, user_id: uuid.UUID, now: datetime, *, new_owner: bool
 ) -> User:
     """A link to the account's address was opened: the address is verified and the account's
-    other verification links stop working (one may carry the password of a sign-up by someone
-    else). When that proof hands the account to the address's owner (`new_owner`), the phone
-    number that came with it goes too: texts would reach whoever gave it."""
+    other verification links stop working. When that proof hands the account to the address's
+    owner (`new_owner`: a completed reset), the phone number that came with it goes too: texts
+    would reach whoever gave it."""
     await uow.users.use_email_verifications_of(user_id, now)
     user = await existing_user(uow, user_id)
     if new_owner and user.phone_number:

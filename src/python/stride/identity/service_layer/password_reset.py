@@ -12,17 +12,18 @@ from stride.identity.domain.sessions import REVOKED_BY_PASSWORD_RESET
 from stride.identity.domain.throttling import account_key, devices_of
 from stride.identity.events.v1 import events_pb2
 from stride.identity.service_layer import commands
-from stride.identity.service_layer.common import existing_user, revoke_session_of
+from stride.identity.service_layer.common import (
+    ask_password_reset,
+    existing_user,
+    revoke_session_of,
+)
 from stride.identity.service_layer.handlers import prove_address
 from stride.identity.service_layer.unit_of_work import IdentityUnitOfWork
 from stride.platform.clock import Clock, utcnow
 from stride.platform.errors import FailedPrecondition
 from stride.platform.events.secrets import seal_secret
 
-PASSWORD_RESET_ASKED = "identity.password_reset.asked.v1"  # noqa: S105 - event type.
 PASSWORD_RESET_REQUESTED = "identity.password_reset.requested.v1"  # noqa: S105 - event type.
-# The subject of requests, which name no account.
-PASSWORD_RESETS = "password_resets"  # noqa: S105 - an event subject.
 RESET_TOKEN_TTL = timedelta(minutes=30)
 
 
@@ -38,11 +39,7 @@ async def request_password_reset(
     an account as for one without, so it reveals nothing about who has one. The link is made
     afterwards, from the event (`issue_password_reset`)."""
     async with uow:
-        uow.publish(
-            PASSWORD_RESET_ASKED,
-            subject=PASSWORD_RESETS,
-            payload=events_pb2.PasswordResetAsked(email=normalize_email(command.email)),
-        )
+        ask_password_reset(uow, normalize_email(command.email))
         await uow.commit()
 
 

@@ -3,7 +3,7 @@
 Failure counts go once a quiet hour has forgotten them (they name emails and addresses), spent
 nonces once past their expiry. Links (verification, password reset, email change and its
 revert) stay until a while after they expire, so a late click is told the link expired rather
-than that it never existed; then they go, with the addresses and password hashes they hold."""
+than that it never existed; then they go, with the addresses they hold."""
 
 from __future__ import annotations
 

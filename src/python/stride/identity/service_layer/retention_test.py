@@ -41,9 +41,7 @@ async def test_links_go_once_expired_for_longer_than_they_are_kept(engine: Async
         await uow.users.add(user, "$argon2id$stored")
         # Each kind: one long expired, one expired lately (kept, to say "expired"), one live.
         for expires_at in (now - KEPT - timedelta(minutes=1), now - timedelta(days=1), now):
-            await uow.users.add_email_verification(
-                new_opaque_token()[1], user, expires_at, "$argon2id$squatter"
-            )
+            await uow.users.add_email_verification(new_opaque_token()[1], user, expires_at)
             await uow.users.add_password_reset(new_opaque_token()[1], user.id, expires_at)
             await uow.users.add_email_change(new_opaque_token()[1], user.id, "n@x.io", expires_at)
             await uow.users.add_email_change_revert(

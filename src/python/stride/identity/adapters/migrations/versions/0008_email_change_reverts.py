@@ -1,6 +1,4 @@
-"""Verification links that carry the password of the sign-up they confirm (the owner of an
-address takes a never-verified account over), and the "this wasn't me" links sent to an
-account's previous address after an email change.
+"""The "this wasn't me" links sent to an account's previous address after an email change.
 
 Revision ID: identity_0008
 Revises: identity_0006
@@ -17,8 +15,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # Nullable: links written by the release before keep the account's password when opened.
-    op.add_column("email_verifications", sa.Column("password_hash", sa.String(256)))
     op.create_table(
         "email_change_reverts",
         sa.Column("token_hash", sa.LargeBinary(32), primary_key=True),
@@ -31,4 +27,3 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("email_change_reverts")
-    op.drop_column("email_verifications", "password_hash")
