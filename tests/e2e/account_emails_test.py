@@ -44,7 +44,7 @@ from stride.identity.domain.sessions import EMAIL_VERIFICATION_TTL
 from stride.identity.entrypoints.admin import announce_profiles
 from stride.identity.entrypoints.verify_page import render_verification_page
 from stride.identity.events.v1.events_pb2 import UserProfileChanged
-from stride.identity.service_layer import commands, handlers
+from stride.identity.service_layer import handlers
 from stride.identity.service_layer.unit_of_work import IdentityUnitOfWork
 from stride.platform.crypto.sealing import DataKeyring
 from stride.platform.db.engine import create_engine, session_factory
@@ -329,7 +329,7 @@ async def page(url: str, **headers: str) -> tuple[int, str, str]:
     return await asyncio.to_thread(fetch)
 
 
-async def test_the_welcome_email_s_link_verifies_the_address_in_a_browser(
+async def test_the_welcome_email_s_link_verifies_the_address_in_a_browser_with_the_password(
     edge: Edge, mailbox: tuple[Mailbox, int]
 ) -> None:
     box, _ = mailbox
@@ -337,18 +337,23 @@ async def test_the_welcome_email_s_link_verifies_the_address_in_a_browser(
     assert (await call("POST", f"{edge.base_url}/v1/users:signUp", body)).status == 200
     welcome = await email_to(box, body["email"], "Stride")
     link = link_in(welcome)
-    before = await sign_in(edge, body["email"])
 
     status, content_type, opened = await page(link)
+    after_opening = await sign_in(edge, body["email"])
+    # What the page's form does with the password typed in it.
+    verify = {"token": token_of(link), "password": body["password"]}
+    confirmed = await call("POST", f"{edge.base_url}/v1/users:verifyEmail", verify)
     after = await sign_in(edge, body["email"])
     _, _, again = await page(link)
     _, _, bogus = await page(f"{EDGE_URL}/verify-email?token=not-a-token", accept_language="en")
 
     assert urlparse(link).path == "/verify-email"
-    assert (before.status, after.status) == (400, 200)  # Unverified, then verified.
     assert (status, content_type) == (200, "text/html; charset=utf-8")
     assert 'dir="rtl"' in opened
-    assert "شكرًا يا Layla، تم تأكيد بريدك الإلكتروني" in opened
+    assert "مرحبًا Layla، أدخل كلمة مرورك في Stride" in opened
+    assert after_opening.status == 400  # Opening the link (or a mail scanner) changed nothing.
+    assert confirmed.status == 200, confirmed.body
+    assert after.status == 200
     assert "هذا البريد الإلكتروني مؤكَّد بالفعل" in again  # The link works once.
     assert 'lang="en"' in bogus
     assert "This link does not work" in bogus
@@ -370,15 +375,13 @@ async def test_an_expired_link_says_so_in_the_account_s_language(
     )
     later = datetime.now(UTC) + EMAIL_VERIFICATION_TTL + timedelta(minutes=1)
     try:
-        opened = await handlers.open_verification_link(
-            commands.VerifyEmail(token), new_uow(), clock=lambda: later
-        )
+        opened = await handlers.look_at_verification_link(token, new_uow(), clock=lambda: later)
     finally:
         await engine.dispose()
     still = await sign_in(edge, body["email"])
 
     assert opened.outcome is handlers.LinkOutcome.EXPIRED
-    assert "This link has expired" in render_verification_page(opened, "ar")
+    assert "This link has expired" in render_verification_page(token, opened, "ar")
     assert still.status == 400  # Not verified by an expired link.
 
 

@@ -158,11 +158,31 @@ async def test_signing_up_again_never_sets_the_password_of_an_account(
     # What the stranger's sign-up sent the address is a link that asks for a new password.
     await reset_link_token(nats_url, event_prefix, member_name)
     welcome = await verification_token(nats_url, event_prefix, member_name)
-    verified = await call("POST", f"{edge.base_url}/v1/users:verifyEmail", {"token": welcome})
+    verify = {"token": welcome, "password": OWNER_PASSWORD}
+    verified = await call("POST", f"{edge.base_url}/v1/users:verifyEmail", verify)
 
     assert verified.status == 200, verified.body
     assert (await sign_in(edge, body["email"], OWNER_PASSWORD)).status == 200
     assert (await sign_in(edge, body["email"], PASSWORD)).status == 401
+
+
+async def test_the_owner_opening_a_squatter_s_welcome_link_does_not_verify_its_account(
+    edge: Edge, nats_url: str, event_prefix: str
+) -> None:
+    squatted = sign_up_body()  # The squatter's password is PASSWORD.
+    squatter_name = str((await sign_up(edge, squatted))["user"]["name"])
+    token = await verification_token(nats_url, event_prefix, squatter_name)
+
+    page = await call("GET", f"{edge.base_url}/verify-email?token={token}")  # Or a scanner.
+    after_opening = await sign_in(edge, squatted["email"])
+    verify = {"token": token, "password": OWNER_PASSWORD}  # The owner cannot know the other.
+    guessed = await call("POST", f"{edge.base_url}/v1/users:verifyEmail", verify)
+    after_guessing = await sign_in(edge, squatted["email"])
+
+    assert page.status == 200
+    for refused in (after_opening, after_guessing):
+        assert (refused.status, reason(refused)) == (400, "EMAIL_NOT_VERIFIED")
+    assert (guessed.status, reason(guessed)) == (401, "INVALID_CREDENTIALS")
 
 
 async def test_a_password_reset_proves_the_address_and_ends_the_squatter_s_password(
@@ -209,7 +229,8 @@ async def test_a_verification_link_is_sent_again_a_few_times_an_hour_and_to_no_o
         ids=[user_name.removeprefix("users/"), verified.name.removeprefix("users/")],
     )
     token = await verification_link_token(nats_url, event_prefix, user_name, nth=2)
-    opened = await call("POST", f"{edge.base_url}/v1/users:verifyEmail", {"token": token})
+    verify = {"token": token, "password": PASSWORD}
+    opened = await call("POST", f"{edge.base_url}/v1/users:verifyEmail", verify)
 
     assert {reply.status for reply in replies + others} == {200}
     by_user = [str(user_id) for (user_id,) in links]

@@ -44,7 +44,9 @@ async def test_sign_up_verify_sign_in_call_refresh_sign_out(
     assert reason(unverified) == "EMAIL_NOT_VERIFIED"
 
     token = await verification_token(nats_url, event_prefix, name)
-    verified = await call("POST", f"{edge.base_url}/v1/users:verifyEmail", {"token": token})
+    verified = await call(
+        "POST", f"{edge.base_url}/v1/users:verifyEmail", {"token": token, "password": PASSWORD}
+    )
     assert verified.status == 200
     assert verified.body["emailVerified"] is True
     await next_event(
@@ -54,7 +56,9 @@ async def test_sign_up_verify_sign_in_call_refresh_sign_out(
         UserEmailVerified,
         lambda event: event.user == name,
     )
-    again = await call("POST", f"{edge.base_url}/v1/users:verifyEmail", {"token": token})
+    again = await call(
+        "POST", f"{edge.base_url}/v1/users:verifyEmail", {"token": token, "password": PASSWORD}
+    )
     assert again.status == 400
     assert reason(again) == "VERIFICATION_TOKEN_INVALID"
 

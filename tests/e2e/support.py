@@ -533,7 +533,8 @@ async def new_account(edge: Edge, nats_url: str, prefix: str, **overrides: str) 
     assert signed_up.status == 200, signed_up.body
     name = signed_up.body["user"]["name"]
     token = await verification_token(nats_url, prefix, name)
-    verified = await call("POST", f"{edge.base_url}/v1/users:verifyEmail", {"token": token})
+    verify = {"token": token, "password": body["password"]}
+    verified = await call("POST", f"{edge.base_url}/v1/users:verifyEmail", verify)
     assert verified.status == 200, verified.body
     signed_in = await sign_in(edge, body["email"], body["password"])
     assert signed_in.status == 200, signed_in.body

@@ -116,7 +116,23 @@ CATALOG.register(
             "en": "Confirm your email",
             "ar": "تأكيد البريد الإلكتروني",
         },
-        "verify_page.verified": {
+        "verify_page.open": {
+            "en": "Hello {name}, enter your Stride password to confirm this email address.",
+            "ar": "مرحبًا {name}، أدخل كلمة مرورك في Stride لتأكيد هذا البريد الإلكتروني.",
+        },
+        "verify_page.password": {
+            "en": "Password",
+            "ar": "كلمة المرور",
+        },
+        "verify_page.submit": {
+            "en": "Confirm my email",
+            "ar": "تأكيد بريدي الإلكتروني",
+        },
+        "verify_page.failed": {
+            "en": "That did not work. Check your password; not your account? Reset its password.",
+            "ar": "لم تنجح العملية. تحقق من كلمة المرور، أو أعد تعيينها إن لم يكن هذا الحساب لك.",
+        },
+        "verify_page.done": {
             "en": "Thank you, {name}: your email address is confirmed. Sign in to Stride now.",
             "ar": "شكرًا يا {name}، تم تأكيد بريدك الإلكتروني. سجّل الدخول إلى Stride الآن.",
         },

@@ -248,8 +248,8 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
     async def VerifyEmail(  # noqa: N802
         self, request: pb.VerifyEmailRequest, context: grpc.aio.ServicerContext
     ) -> pb.User:
-        _require(request, "token")
-        command = commands.VerifyEmail(token=request.token)
+        _require(request, "token", "password")
+        command = commands.VerifyEmail(request.token, holder_proof(request.password, context))
         return user_to_proto(
             await handlers.verify_email(command, self._unit_of_work(), self._clock)
         )
@@ -257,9 +257,8 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
     async def OpenEmailVerificationLink(  # noqa: N802
         self, request: pb.OpenEmailVerificationLinkRequest, context: grpc.aio.ServicerContext
     ) -> httpbody_pb2.HttpBody:
-        command = commands.VerifyEmail(token=request.token)
-        opened = await handlers.open_verification_link(command, self._unit_of_work())
-        page = render_verification_page(opened, current_locale())
+        opened = await handlers.look_at_verification_link(request.token, self._unit_of_work())
+        page = render_verification_page(request.token, opened, current_locale())
         return await served(page, VERIFY_PAGE_HEADERS, context)
 
     async def SignIn(  # noqa: N802

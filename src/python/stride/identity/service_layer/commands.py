@@ -35,6 +35,7 @@ class AnnounceProfiles:
 @dataclass(frozen=True)
 class VerifyEmail:
     token: str
+    holder: HolderProof  # Whoever opened the link is who signed up.
 
 
 @dataclass(frozen=True)

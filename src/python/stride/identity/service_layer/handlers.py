@@ -280,9 +280,9 @@ def _announce_profile(uow: IdentityUnitOfWork, user: User) -> None:
 
 
 class LinkOutcome(enum.Enum):
-    """What opening a verification link did."""
+    """What a verification link is, as its page tells whoever opened it."""
 
-    VERIFIED = "verified"
+    OPEN = "open"  # Usable: confirmed with the account's password.
     ALREADY_VERIFIED = "already_verified"  # A link used before, or an address verified since.
     EXPIRED = "expired"
     INVALID = "invalid"  # No such link.
@@ -294,24 +294,21 @@ class OpenedLink:
     user: User | None  # Whose link it is, when it is one of ours.
 
 
-async def open_verification_link(
-    command: commands.VerifyEmail, uow: IdentityUnitOfWork, clock: Clock = utcnow
+async def look_at_verification_link(
+    token: str, uow: IdentityUnitOfWork, clock: Clock = utcnow
 ) -> OpenedLink:
-    """Verifies the address if the link is unused and unexpired; otherwise says why not, for
-    the page a browser shows (nothing raised: every outcome is an answer)."""
-    now, token_hash = clock(), hash_opaque_token(command.token)
+    """What the link is, for the page a browser shows; nothing changes (mail scanners open
+    links, and verifying takes the password: `verify_email`)."""
+    now = clock()
     async with uow:
-        link = await uow.users.email_verification(token_hash)
+        link = await uow.users.email_verification(hash_opaque_token(token))
         if link is None:
             return OpenedLink(LinkOutcome.INVALID, None)
-        # Used up in the transaction that verifies: of two openings at once, one verifies.
-        if link.usable(now) and await uow.users.use_email_verification(token_hash, now):
-            user = await prove_address(uow, link.user_id, now, new_owner=False)
-            await uow.commit()
-            return OpenedLink(LinkOutcome.VERIFIED, user)
         user = await existing_user(uow, link.user_id)
     if user.email_verified:
         return OpenedLink(LinkOutcome.ALREADY_VERIFIED, user)
+    if link.usable(now):
+        return OpenedLink(LinkOutcome.OPEN, user)
     if now >= link.expires_at:
         return OpenedLink(LinkOutcome.EXPIRED, user)
     return OpenedLink(LinkOutcome.INVALID, user)
@@ -320,11 +317,32 @@ async def open_verification_link(
 async def verify_email(
     command: commands.VerifyEmail, uow: IdentityUnitOfWork, clock: Clock = utcnow
 ) -> User:
-    """The app's way: the token it was handed by the link; an unusable one is an error."""
-    opened = await open_verification_link(command, uow, clock)
-    if opened.outcome is not LinkOutcome.VERIFIED or opened.user is None:
-        raise FailedPrecondition("VERIFICATION_TOKEN_INVALID", "email.verification_invalid")
-    return opened.user
+    """Verifies the address with an unused, unexpired link and the account's password: the
+    link proves the address, the password that whoever opened it is who signed up. Without
+    it, the owner of an address who opens the welcome email of an account a stranger opened
+    with it would hand the stranger a verified account; the owner resets its password instead,
+    which proves the address (`complete_password_reset`)."""
+    token_hash = hash_opaque_token(command.token)
+    async with uow:
+        link = await uow.users.email_verification(token_hash)
+        usable = link is not None and link.usable(clock())
+        user = await existing_user(uow, link.user_id) if link is not None and usable else None
+    if link is None or user is None:
+        raise _invalid_verification_link()
+    holder = command.holder
+    await throttle.check_password(uow, user, holder.password, holder.client_address, clock)
+    now = clock()
+    async with uow:
+        # Used up in the transaction that verifies: of two verifications at once, one does.
+        if not await uow.users.use_email_verification(token_hash, now):
+            raise _invalid_verification_link()
+        user = await prove_address(uow, link.user_id, now, new_owner=False)
+        await uow.commit()
+    return user
+
+
+def _invalid_verification_link() -> FailedPrecondition:
+    return FailedPrecondition("VERIFICATION_TOKEN_INVALID", "email.verification_invalid")
 
 
 async def confirm_email(user_id: uuid.UUID, uow: IdentityUnitOfWork, clock: Clock = utcnow) -> User:
