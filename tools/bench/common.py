@@ -1,9 +1,13 @@
-"""What the benchmarks share: a scratch stack, edges, and load loops that print latency."""
+"""What the benchmarks share: a scratch stack, edges, load loops that print latency, reading
+replies whatever they carry, and a CPU hog to measure beside."""
 
 from __future__ import annotations
 
 import http.client
 import json
+import os
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -102,8 +106,35 @@ def post(
         headers["authorization"] = f"Bearer {token}"
     connection.request("POST", path, json.dumps(body), headers)
     response = connection.getresponse()
-    payload = response.read()
-    return response.status, json.loads(payload) if payload else {}
+    return response.status, reply_body(response.getheader("content-type"), response.read())
+
+
+def reply_body(content_type: str | None, payload: bytes) -> dict[str, Any]:
+    """A reply's JSON body; what is not JSON (Envoy's own 503 or 504 text) as `{"text": …}`,
+    so a bench counts such replies instead of crashing on them."""
+    if payload and (content_type or "").startswith("application/json"):
+        try:
+            return dict(json.loads(payload))
+        except ValueError:
+            pass
+    return {"text": payload[:200].decode(errors="replace")} if payload else {}
+
+
+@contextmanager
+def cpu_hog(cores: int) -> Iterator[None]:
+    """`cores` processes spinning, each pinned to its own core: a studio's machine is never
+    idle, and figures taken beside other work say how the platform holds up when it is not."""
+    spinners = []
+    try:
+        for core in range(cores):
+            spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            os.sched_setaffinity(spinner.pid, {core % (os.cpu_count() or 1)})
+            spinners.append(spinner)
+        yield
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
 
 
 def get(connection: http.client.HTTPConnection, path: str, token: str) -> int:

@@ -2,6 +2,7 @@
 Envoy; then steady booking throughput beside a minimal read through the same Envoy.
 
     ./pants run tools/bench/booking_rush:booking_rush -- --attempts 2000 --spots 25
+    ./pants run tools/bench/booking_rush:booking_rush -- --cpu-hog 1   # one core busy beside it
 
 Starts its own stack in a scratch directory (stop `./pants up` first). Member tokens are minted
 with Identity's own current signing key, read the way Identity reads it, instead of 2,000
@@ -25,7 +26,7 @@ from typing import Any
 
 import jwt
 
-from bench.common import Result, load, post, scratch_stack, start_edge
+from bench.common import Result, cpu_hog, load, post, reply_body, scratch_stack, start_edge
 from stack.seed import DEMO_PASSWORD
 from stride.identity.adapters.signing_keys import ALGORITHM, SigningKeys
 from stride.identity.config import IdentitySettings
@@ -115,7 +116,8 @@ def a_class(port: int, token: str, capacity: int) -> str:
 async def post_json(
     port: int, path: str, body: dict[str, Any], token: str
 ) -> tuple[int, dict[str, Any], float]:
-    """One POST over its own connection: (status, JSON body, seconds)."""
+    """One POST over its own connection: (status, body, seconds); status 0 when no answer came
+    (the connection refused or reset)."""
     data = json.dumps(body).encode()
     request = (
         f"POST {path} HTTP/1.1\r\nhost: 127.0.0.1\r\n"
@@ -123,24 +125,40 @@ async def post_json(
         f"content-length: {len(data)}\r\nconnection: close\r\n\r\n"
     ).encode() + data
     started = time.perf_counter()
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(request)
-    await writer.drain()
-    raw = await reader.read()
-    writer.close()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(request)
+        await writer.drain()
+        raw = await reader.read()
+        writer.close()
+    except OSError as error:
+        return 0, {"text": type(error).__name__}, time.perf_counter() - started
     elapsed = time.perf_counter() - started
     head, _, payload = raw.partition(b"\r\n\r\n")
-    return int(head.split(b" ", 2)[1]), json.loads(payload or b"{}"), elapsed
+    status_line, *header_lines = head.decode(errors="replace").split("\r\n")
+    headers = dict(line.lower().split(": ", 1) for line in header_lines if ": " in line)
+    parts = status_line.split(" ", 2)
+    if len(parts) < 2 or not parts[1].isdigit():
+        return 0, {"text": status_line[:200]}, elapsed
+    return int(parts[1]), reply_body(headers.get("content-type"), payload), elapsed
 
 
 async def attempt(
     port: int, member: uuid.UUID, token: str, class_name: str
 ) -> tuple[int, str, float]:
-    """One booking: (status, state, seconds)."""
+    """One booking: (status, its state or, for an error, what the reply said, seconds)."""
     status, reply, elapsed = await post_json(
         port, f"/v1/users/{member}/bookings", {"classSession": class_name}, token
     )
-    return status, str(reply.get("state", "")) if status == 200 else "", elapsed
+    return status, str(reply.get("state", "")) if status == 200 else error_said(reply), elapsed
+
+
+def error_said(reply: dict[str, Any]) -> str:
+    """An error reply's reason (google.rpc.ErrorInfo), else its message or text."""
+    for detail in reply.get("details", []):
+        if str(detail.get("@type", "")).endswith("google.rpc.ErrorInfo"):
+            return f"{detail.get('reason')} ({detail.get('domain', '')})"
+    return str(reply.get("message") or reply.get("text") or "")
 
 
 async def grant_credits(port: int, admin: str, members: list[uuid.UUID]) -> None:
@@ -179,6 +197,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--spots", type=int, default=25)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument(
+        "--cpu-hog",
+        type=int,
+        default=0,
+        metavar="CORES",
+        help="keep this many cores busy (a spinning process pinned to each) during the rush and "
+        "the steady load",
+    )
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     with scratch_stack() as (platform, stack):
         settings = load_settings(IdentitySettings, platform.environments["identity"])
@@ -198,22 +224,11 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(grant_credits(edge, admin, members))
 
         hot = a_class(edge, admin, args.spots)
-        results, wall = asyncio.run(rush(edge, hot, tokens))
-        states = [state for status, state, _ in results if status == 200]
-        latencies = [seconds for _, _, seconds in results]
-        print(f"Booking rush — {args.attempts} simultaneous attempts, {args.spots} spots\n")
-        print(f"  confirmed   {states.count('STATE_CONFIRMED')}")
-        print(f"  waitlisted  {states.count('STATE_WAITLISTED')}")
-        errors = Counter(status for status, _, _ in results if status != 200)
-        detail = f" {dict(errors)}" if errors else ""
-        print(f"  errors      {sum(errors.values())}{detail}")
-        print(f"  wall time   {wall:.2f} s")
-        print(
-            f"  latency     p50 {percentile(latencies, 0.5) * 1000:.0f} ms"
-            f"   p99 {percentile(latencies, 0.99) * 1000:.0f} ms"
-        )
-
         roomy = a_class(edge, admin, 500)
+        stack.enter_context(cpu_hog(args.cpu_hog))  # Until the stack stops, after the steady load.
+        results, wall = asyncio.run(rush(edge, hot, tokens))
+        print_rush(results, wall, args)
+
         steady = members[: args.clients]
 
         def book_and_cancel(connection: http.client.HTTPConnection, worker: int) -> int:
@@ -244,6 +259,27 @@ def main(argv: list[str] | None = None) -> int:
             print(result.line())
         print(f"\nbooking requests/s ÷ minimal reads/s: {ratio(pairs, baseline):.2f}")
     return 0
+
+
+def print_rush(results: list[Any], wall: float, args: argparse.Namespace) -> None:
+    """The rush's outcome: states, every error by status with what one of them said, time."""
+    states = [state for status, state, _ in results if status == 200]
+    latencies = [seconds for _, _, seconds in results]
+    beside = f", {args.cpu_hog} core(s) kept busy beside it" if args.cpu_hog else ""
+    print(f"Booking rush — {args.attempts} simultaneous attempts, {args.spots} spots{beside}\n")
+    print(f"  confirmed   {states.count('STATE_CONFIRMED')}")
+    print(f"  waitlisted  {states.count('STATE_WAITLISTED')}")
+    errors = Counter(status for status, _, _ in results if status != 200)
+    detail = f" {dict(errors)}" if errors else ""
+    print(f"  errors      {sum(errors.values())}{detail}")
+    said = {status: text for status, text, _ in results if status != 200}
+    for status, text in sorted(said.items()):
+        print(f"    {status}: {text[:120]}")
+    print(f"  wall time   {wall:.2f} s")
+    print(
+        f"  latency     p50 {percentile(latencies, 0.5) * 1000:.0f} ms"
+        f"   p99 {percentile(latencies, 0.99) * 1000:.0f} ms"
+    )
 
 
 def ratio(pairs: Result, baseline: Result) -> float:
