@@ -23,11 +23,9 @@ from e2e.support import (
     reason,
     sign_in,
 )
+from stride.identity.adapters.pruning import prune_identity_tables
 from stride.identity.config import IdentitySettings
 from stride.identity.domain.throttling import FORGET_AFTER, FREE_ATTEMPTS, MAX_DELAY
-from stride.identity.service_layer.retention import prune_sign_in_records
-from stride.identity.service_layer.unit_of_work import IdentityUnitOfWork
-from stride.platform.crypto.sealing import DataKeyring
 from stride.platform.db.engine import create_engine, session_factory
 from stride.platform.grpc.server import RunningServer
 
@@ -113,12 +111,8 @@ async def test_forgotten_failure_counts_and_expired_spent_nonces_are_pruned(
                     text("INSERT INTO spent_sign_in_nonces VALUES (:digest, :expires)"),
                     {"digest": digest, "expires": expires},
                 )
-        uow = IdentityUnitOfWork(
-            session_factory(engine),
-            DataKeyring.from_spec(identity_config.data_keys, identity_config.data_key_active),
-            identity_config.event_secrets(),
-        )
-        assert await prune_sign_in_records(uow) >= 2
+        links_kept = timedelta(seconds=identity_config.account_link_retention_seconds)
+        assert await prune_identity_tables(session_factory(engine), now, links_kept) >= 2
         async with engine.connect() as connection:
             kept_keys = await connection.scalars(
                 text("SELECT key FROM sign_in_failures WHERE key LIKE :tag"), {"tag": f"%{tag}"}

@@ -8,11 +8,12 @@ from pathlib import Path
 
 from stride.identity.adapters.access_tokens import AccessTokenIssuer
 from stride.identity.adapters.oidc import OidcVerifier
+from stride.identity.adapters.pruning import prune_identity_tables
 from stride.identity.adapters.signing_keys import SigningKeys
 from stride.identity.config import IdentitySettings
 from stride.identity.entrypoints.app_links import AppLinks
 from stride.identity.entrypoints.grpc_servicer import IdentityServicer
-from stride.identity.service_layer import password_reset, retention
+from stride.identity.service_layer import password_reset
 from stride.identity.service_layer.common import PASSWORD_RESET_ASKED
 from stride.identity.service_layer.unit_of_work import SOURCE, IdentityUnitOfWork
 from stride.identity.v1 import identity_service_pb2_grpc as pb_grpc
@@ -54,11 +55,8 @@ async def build_app(settings: IdentitySettings, clock: Clock = utcnow) -> GrpcAp
     pruner = Periodic(
         "prune-identity-records",
         settings.prune_every_seconds,
-        partial(
-            retention.prune_identity_records,
-            new_uow,
-            timedelta(seconds=settings.account_link_retention_seconds),
-            clock,
+        lambda: prune_identity_tables(
+            sessions, clock(), timedelta(seconds=settings.account_link_retention_seconds)
         ),
     )
     # Identity verifies the tokens it issued against its own key table, not over HTTP.

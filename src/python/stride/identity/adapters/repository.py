@@ -332,28 +332,6 @@ class UserRepository:
         )
         await self._session.flush()
 
-    async def prune_expired_links(self, expired_before: datetime, batch_size: int) -> int:
-        """Deletes up to `batch_size` of each kind of emailed link that expired before
-        `expired_before` (they hold addresses); how many
-        went."""
-        pruned = 0
-        for table in (
-            EmailVerificationRecord,
-            PasswordResetRecord,
-            EmailChangeRecord,
-            EmailChangeRevertRecord,
-        ):
-            token_hash = col(table.token_hash)
-            expired = (
-                select(token_hash)
-                .where(col(table.expires_at) < expired_before)
-                .limit(batch_size)
-                .with_for_update(skip_locked=True)
-            )
-            deleted = await self._session.execute(delete(table).where(token_hash.in_(expired)))
-            pruned += deleted.rowcount  # type: ignore[attr-defined]
-        return pruned
-
     async def profiles_after(self, after: uuid.UUID | None, limit: int) -> list[User]:
         """Up to `limit` accounts in id order, from the first after `after` (a keyset page, so
         a walk over every account reads each once however many sign up meanwhile)."""

@@ -106,13 +106,6 @@ class SessionRepository:
         )
         return bool(spent.rowcount)  # type: ignore[attr-defined]
 
-    async def prune_spent_nonces(self, now: datetime) -> int:
-        """Spent nonces that expired: refused for their expiry alone now."""
-        pruned = await self._db.execute(
-            delete(SpentSignInNonceRecord).where(col(SpentSignInNonceRecord.expires_at) <= now)
-        )
-        return int(pruned.rowcount)  # type: ignore[attr-defined]
-
 
 class FailureRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -172,16 +165,6 @@ class FailureRepository:
         await self._db.execute(
             delete(SignInFailureRecord).where(col(SignInFailureRecord.key).startswith(prefix))
         )
-
-    async def prune(self, now: datetime) -> int:
-        """Deletes counts a quiet hour has already forgotten: they name emails and addresses,
-        kept no longer than they matter."""
-        pruned = await self._db.execute(
-            delete(SignInFailureRecord).where(
-                col(SignInFailureRecord.last_failure_at) < now - FORGET_AFTER
-            )
-        )
-        return int(pruned.rowcount)  # type: ignore[attr-defined]
 
 
 def _session_fields(session: Session) -> dict[str, Any]:

@@ -12,9 +12,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from stride.identity.adapters.opaque_tokens import new_opaque_token
+from stride.identity.adapters.pruning import prune_identity_tables
 from stride.identity.domain.model import User
 from stride.identity.main import MIGRATIONS
-from stride.identity.service_layer.retention import prune_expired_links
 from stride.identity.service_layer.unit_of_work import IdentityUnitOfWork
 from stride.platform.crypto.sealing import DataKeyring, new_data_key_spec
 from stride.platform.db.engine import create_engine, session_factory
@@ -49,7 +49,7 @@ async def test_links_go_once_expired_for_longer_than_they_are_kept(engine: Async
             )
         await uow.commit()
 
-    pruned = await prune_expired_links(new_uow, KEPT, clock=lambda: now)
+    pruned = await prune_identity_tables(session_factory(engine), now, KEPT)
 
     async with engine.connect() as connection:
         left: dict[str, int] = {
