@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
 
+from stride.notifications.adapters import pruning
 from stride.notifications.adapters.fcm_push import FcmPush, ServiceAccount
 from stride.notifications.adapters.smtp_email import SmtpEmail
 from stride.notifications.adapters.templates import Templates
@@ -17,6 +18,7 @@ from stride.notifications.service_layer import campaigns, events, sending
 from stride.notifications.service_layer.campaigns import CampaignMail
 from stride.notifications.service_layer.unit_of_work import SOURCE, NotificationsUnitOfWork
 from stride.notifications.v1 import notifications_service_pb2_grpc as pb_grpc
+from stride.platform.clock import utcnow
 from stride.platform.crypto.sealing import DataKeyring
 from stride.platform.events.consumer import EventConsumer, EventHandler
 from stride.platform.grpc.server import GrpcApp, ServiceRegistration
@@ -158,7 +160,7 @@ async def build_app(settings: NotificationsSettings) -> GrpcApp:
         await campaigns.plan_due(new_uow, mail)
 
     async def prune_send_limits() -> None:
-        await sending.prune_send_limits(new_uow)
+        await pruning.prune_send_limits(base.sessions, utcnow())
 
     jobs = [
         Periodic("send-reminders", settings.send_every_seconds, remind),

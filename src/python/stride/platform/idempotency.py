@@ -16,13 +16,13 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from google.protobuf.message import Message
-from sqlalchemy import Column, DateTime, LargeBinary, String, delete, func, select, tuple_
+from sqlalchemy import Column, DateTime, LargeBinary, String, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import Field, SQLModel, col
 
 from stride.platform.clock import Clock, utcnow
-from stride.platform.db.pruning import PRUNE_BATCH, delete_in_batches
+from stride.platform.db.pruning import PRUNE_BATCH, delete_where_in_batches
 from stride.platform.db.uow import UnitOfWork
 from stride.platform.errors import Aborted, FieldViolation, InvalidArgument
 from stride.platform.request_ids import MAX_REQUEST_ID_LENGTH, REQUEST_ID_FIELD
@@ -140,16 +140,9 @@ async def prune_responses(
     batch_size: int = PRUNE_BATCH,
 ) -> int:
     """Deletes the responses stored before `stored_before`; how many."""
-    key = tuple_(col(IdempotencyRecord.method), col(IdempotencyRecord.request_id))
-    batch = (
-        select(col(IdempotencyRecord.method), col(IdempotencyRecord.request_id))
-        .where(col(IdempotencyRecord.created_at) < stored_before)
-        .limit(batch_size)
-        .with_for_update(skip_locked=True)
-    )
-    return await delete_in_batches(
-        sessions, delete(IdempotencyRecord).where(key.in_(batch)), batch_size
-    )
+    stored = col(IdempotencyRecord.created_at) < stored_before
+    key = (col(IdempotencyRecord.method), col(IdempotencyRecord.request_id))
+    return await delete_where_in_batches(sessions, IdempotencyRecord, key, stored, batch_size)
 
 
 async def prune_expired_responses(

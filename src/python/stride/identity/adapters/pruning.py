@@ -9,9 +9,7 @@ than that it never existed; then they go, with the addresses they hold."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
@@ -24,7 +22,7 @@ from stride.identity.adapters.tables import (
     SpentSignInNonceRecord,
 )
 from stride.identity.domain.throttling import FORGET_AFTER
-from stride.platform.db.pruning import PRUNE_BATCH, delete_in_batches
+from stride.platform.db.pruning import PRUNE_BATCH, delete_where_in_batches
 
 _LINKS = (EmailVerificationRecord, PasswordResetRecord, EmailChangeRecord, EmailChangeRevertRecord)
 
@@ -38,24 +36,14 @@ async def prune_identity_tables(
     """Deletes forgotten failure counts, expired spent nonces and links expired longer than
     `links_kept_after_expiry`; how many rows went."""
     forgotten = col(SignInFailureRecord.last_failure_at) < now - FORGET_AFTER
-    pruned = await _delete(sessions, SignInFailureRecord, "key", forgotten, batch_size)
+    failures = (SignInFailureRecord, (col(SignInFailureRecord.key),), forgotten)
     spent = col(SpentSignInNonceRecord.expires_at) <= now
-    pruned += await _delete(sessions, SpentSignInNonceRecord, "nonce_hash", spent, batch_size)
-    for table in _LINKS:
-        expired = col(table.expires_at) < now - links_kept_after_expiry
-        pruned += await _delete(sessions, table, "token_hash", expired, batch_size)
+    nonces = (SpentSignInNonceRecord, (col(SpentSignInNonceRecord.nonce_hash),), spent)
+    links = [
+        (table, (col(table.token_hash),), col(table.expires_at) < now - links_kept_after_expiry)
+        for table in _LINKS
+    ]
+    pruned = 0
+    for table, key, condition in [failures, nonces, *links]:
+        pruned += await delete_where_in_batches(sessions, table, key, condition, batch_size)
     return pruned
-
-
-async def _delete(
-    sessions: async_sessionmaker[AsyncSession],
-    table: Any,
-    key_name: str,
-    condition: Any,
-    batch_size: int,
-) -> int:
-    key = col(getattr(table, key_name))
-    batch = select(key).where(condition).limit(batch_size).with_for_update(skip_locked=True)
-    return await delete_in_batches(
-        sessions, delete(table).where(key.in_(batch.scalar_subquery())), batch_size
-    )

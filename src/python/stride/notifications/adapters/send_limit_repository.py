@@ -35,13 +35,6 @@ class SendCountRepository:
         )
         return int(counted.scalar_one())
 
-    async def prune(self, before: datetime) -> int:
-        """Removes the counts of windows that started before `before`; how many."""
-        pruned = await self._db.execute(
-            delete(SendCountRecord).where(col(SendCountRecord.window_start) < before)
-        )
-        return int(pruned.rowcount)  # type: ignore[attr-defined]
-
 
 class PhoneCodeRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -85,10 +78,3 @@ class PhoneCodeRepository:
         await self._db.execute(
             delete(PhoneCodeRecord).where(col(PhoneCodeRecord.user_id) == user_id)
         )
-
-    async def prune(self, now: datetime) -> int:
-        """Removes expired codes; how many."""
-        pruned = await self._db.execute(
-            delete(PhoneCodeRecord).where(col(PhoneCodeRecord.expires_at) <= now)
-        )
-        return int(pruned.rowcount)  # type: ignore[attr-defined]

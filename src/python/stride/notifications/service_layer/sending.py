@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Protocol, TypeVar
 
 from stride.notifications.adapters.fcm_push import FcmAuthError
@@ -192,19 +192,3 @@ async def send_due_reminders(
         if not due:
             return sent
         sent += len(due)
-
-
-COUNTS_KEPT = timedelta(days=2)  # Past every daily window, whatever the clock skew.
-
-
-async def prune_send_limits(
-    new_uow: Callable[[], NotificationsUnitOfWork], clock: Clock = utcnow
-) -> None:
-    """Forgets send counts of windows long over, and expired phone codes: neither is needed
-    once its window or code is past."""
-    uow = new_uow()
-    async with uow:
-        now = clock()
-        await uow.send_counts.prune(now - COUNTS_KEPT)
-        await uow.phone_codes.prune(now)
-        await uow.commit()

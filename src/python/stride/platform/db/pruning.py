@@ -4,7 +4,9 @@ consumers writing to the same table never wait on the pruner for more than one b
 
 from __future__ import annotations
 
-from sqlalchemy import Delete
+from typing import Any
+
+from sqlalchemy import Delete, delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 PRUNE_BATCH = 1000
@@ -23,3 +25,18 @@ async def delete_in_batches(
         pruned += count
         if count < batch_size:
             return pruned
+
+
+async def delete_where_in_batches(
+    sessions: async_sessionmaker[AsyncSession],
+    table: Any,
+    key: tuple[Any, ...],
+    condition: Any,
+    batch_size: int = PRUNE_BATCH,
+) -> int:
+    """Deletes `table`'s rows matching `condition` with `delete_in_batches`, each batch picked
+    by its primary `key` columns, skipping rows another transaction holds (left for the next
+    run); how many rows it deleted."""
+    batch = select(*key).where(condition).limit(batch_size).with_for_update(skip_locked=True)
+    picked = key[0].in_(batch.scalar_subquery()) if len(key) == 1 else tuple_(*key).in_(batch)
+    return await delete_in_batches(sessions, delete(table).where(picked), batch_size)

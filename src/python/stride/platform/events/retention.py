@@ -12,12 +12,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from stride.platform.clock import Clock, utcnow
-from stride.platform.db.pruning import PRUNE_BATCH, delete_in_batches
+from stride.platform.db.pruning import PRUNE_BATCH, delete_where_in_batches
 from stride.platform.events.consumer import InboxRecord
 from stride.platform.events.outbox import OutboxRecord
 
@@ -30,17 +29,9 @@ async def prune_outbox(
     batch_size: int = PRUNE_BATCH,
 ) -> int:
     """Deletes outbox rows published before `published_before`; how many."""
-    batch = (
-        select(col(OutboxRecord.id))
-        .where(col(OutboxRecord.published_at) < published_before)
-        .limit(batch_size)
-        .with_for_update(skip_locked=True)
-    )
-    return await delete_in_batches(
-        sessions,
-        delete(OutboxRecord).where(col(OutboxRecord.id).in_(batch.scalar_subquery())),
-        batch_size,
-    )
+    published = col(OutboxRecord.published_at) < published_before
+    key = (col(OutboxRecord.id),)
+    return await delete_where_in_batches(sessions, OutboxRecord, key, published, batch_size)
 
 
 async def prune_inbox(
@@ -49,14 +40,9 @@ async def prune_inbox(
     batch_size: int = PRUNE_BATCH,
 ) -> int:
     """Deletes inbox rows of events applied before `processed_before`; how many."""
-    key = tuple_(col(InboxRecord.consumer), col(InboxRecord.event_id))
-    batch = (
-        select(col(InboxRecord.consumer), col(InboxRecord.event_id))
-        .where(col(InboxRecord.processed_at) < processed_before)
-        .limit(batch_size)
-        .with_for_update(skip_locked=True)
-    )
-    return await delete_in_batches(sessions, delete(InboxRecord).where(key.in_(batch)), batch_size)
+    processed = col(InboxRecord.processed_at) < processed_before
+    key = (col(InboxRecord.consumer), col(InboxRecord.event_id))
+    return await delete_where_in_batches(sessions, InboxRecord, key, processed, batch_size)
 
 
 async def prune_event_tables(
