@@ -126,25 +126,6 @@ async def idempotent(
     return response
 
 
-async def replay(
-    uow: UnitOfWork,
-    method: str,
-    request: Message,
-    request_id: str,
-    response_type: type[ResponseT],
-) -> ResponseT | None:
-    """The response an earlier attempt with this request id stored, read in a short
-    transaction; None if there is none yet (or no request id). For a mutation that calls
-    another service first: look here, make the call with no transaction open, then run the
-    mutation through `idempotent`, which looks again under the request id's lock."""
-    if not request_id:
-        return None
-    _check_length(request_id)
-    async with uow:
-        stored = await lookup(uow.session, method, request_id, fingerprint(request))
-    return response_type.FromString(stored) if stored is not None else None
-
-
 @dataclass(frozen=True)
 class RecordedRequest:
     """A mutation with a request id, decided in a batch with others (`stride.platform.batching`):
