@@ -361,15 +361,22 @@ class ServiceProcess:
     and database."""
 
     def __init__(
-        self, service: ServiceEntry, environment: Mapping[str, str], log_dir: Path
+        self,
+        service: ServiceEntry,
+        environment: Mapping[str, str],
+        log_dir: Path,
+        name: str = "",
     ) -> None:
+        """`name`: the process's, for its log, when a service runs more than one."""
         self.port = int(environment["STRIDE_GRPC_PORT"])
         self.database_url = environment["STRIDE_DATABASE_URL"]
+        self._service, self._environment, self._log_dir = service, environment, log_dir
         self._ready_service = service.grpc_services[0]
+        name = name or service.name
         self._process = ManagedProcess(
-            service.name,
+            name,
             [sys.executable, "-m", service.main_module],
-            log_dir / f"{service.name}.log",
+            log_dir / f"{name}.log",
             env=environment,
         )
 
@@ -378,6 +385,12 @@ class ServiceProcess:
         it: its service's health is SERVING (the server's own is, before migrations ran)."""
         self._process.start()
         await eventually(self._serving, within=STARTUP_SECONDS)
+
+    def replica(self, name: str) -> ServiceProcess:
+        """Another process of the same service, configured alike (the same database) on a
+        port of its own, as a second replica of a Deployment; not started."""
+        environment = {**self._environment, "STRIDE_GRPC_PORT": str(free_port())}
+        return ServiceProcess(self._service, environment, self._log_dir, name)
 
     def kill(self) -> None:
         """SIGKILL, as a crash (or the OOM killer) would: nothing runs on the way out."""

@@ -25,6 +25,8 @@ from stride.platform.service_credentials import ServiceCredentials
 from stride.scheduling.domain.model import Booking
 
 HOLD_LANES = 4
+# Holds per call: a batch must come back well inside the call's timeout on a busy Billing.
+HOLDS_PER_CALL = 100
 
 
 class BillingEntitlements(InternalClient):
@@ -36,7 +38,9 @@ class BillingEntitlements(InternalClient):
             stub=pb_grpc.BillingServiceStub,
             timeout_seconds=5.0,
         )
-        self._holds: Batcher[int, pb.HoldCreditRequest, None] = Batcher(self._hold_batch)
+        self._holds: Batcher[int, pb.HoldCreditRequest, None] = Batcher(
+            self._hold_batch, HOLDS_PER_CALL
+        )
 
     async def hold(self, booking: Booking) -> None:
         start = timestamp_pb2.Timestamp()
