@@ -240,6 +240,45 @@ async def test_dead_tokens_are_pruned_and_an_unavailable_provider_is_retried(
     assert [device.token for device in remaining] == [alive]
 
 
+async def test_pushes_sent_over_several_batches_are_each_settled_and_logged_once(
+    new_uow: partial[NotificationsUnitOfWork], fcm: FcmServer
+) -> None:
+    """A batch is settled in the transaction that claims the next one: across batches every
+    push goes once, each answer lands on its own delivery with one entry in the log, and a
+    dead token among them is pruned."""
+    member = uuid.uuid4()
+    tokens = [f"fcm-{uuid.uuid4().hex}" for _ in range(7)]
+    with authenticated_as(Principal(user_id=str(member), roles=frozenset({"member"}))):
+        for token in tokens:
+            await members.register(new_uow(), member, token, Platform.ANDROID)
+    fcm.dead_tokens.add(tokens[2])
+    fcm.fail_next(1)  # Whichever push goes first finds FCM unavailable.
+    now = datetime.now(UTC)
+    uow = new_uow()
+    async with uow:
+        await events.notify(uow, "event-batches", member, "waitlist.promoted", "s", now)
+        await uow.commit()
+    push = FcmPush(fcm.api_base, PROJECT_ID, ServiceAccount.from_json(fcm.key_json))
+    try:
+        await sending.send_due(new_uow, push, clock=lambda: now, batch=3)
+    finally:
+        await push.close()
+
+    of_it = DeliveryFilter(notification_id=notification_id("event-batches", member))
+    with authenticated_as(ADMIN):
+        statuses = await deliveries.list_deliveries(new_uow(), of_it, 0, 10)
+    async with new_uow() as uow:
+        remaining = await uow.notifications.devices_of(member)
+    states = sorted(status.state.value for status in statuses)
+    assert states == ["dead_token", "pending", *["sent"] * 5]
+    (retried,) = [status for status in statuses if status.state is DeliveryState.PENDING]
+    assert (retried.attempts, retried.next_attempt) == (1, now + RETRY_DELAYS[0])
+    assert [len(status.log) for status in statuses] == [1] * 7
+    pushed = [message["token"] for message in fcm.messages if message["token"] in tokens]
+    assert len(pushed) == len(set(pushed)) == 5
+    assert sorted(device.token for device in remaining) == sorted(set(tokens) - {tokens[2]})
+
+
 async def test_a_password_reset_email_arrives_once_in_the_user_s_language(
     settings: NotificationsSettings,
     js: nats.js.JetStreamContext,
