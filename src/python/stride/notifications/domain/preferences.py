@@ -144,7 +144,7 @@ CAP_LOOKBACK = timedelta(days=2)  # Covers the calendar day of every zone (UTCâˆ
 def under_daily_cap(preferences: Preferences, sent: Sequence[datetime], now: datetime) -> bool:
     """Whether another marketing push may go today, given when the last ones (at least since
     `now - CAP_LOOKBACK`) went."""
-    if len(sent) < MARKETING_PUSHES_PER_DAY:  # Whatever the day, most members of a campaign.
+    if len(sent) < MARKETING_PUSHES_PER_DAY:  # Fewer in the lookback: under the cap any day.
         return True
     start, end = local_day(preferences, now)
     return sum(start <= moment < end for moment in sent) < MARKETING_PUSHES_PER_DAY
