@@ -20,6 +20,7 @@ import pytest_asyncio
 from notifications.support import Mailbox, lives_in
 from stack.fcm import PROJECT_ID, FcmServer
 from stride.billing.events.v1.events_pb2 import SubscriptionChanged
+from stride.notifications.adapters.campaign_repository import PlannedRecipient
 from stride.notifications.adapters.fcm_push import FcmPush, ServiceAccount
 from stride.notifications.adapters.smtp_email import SmtpEmail
 from stride.notifications.adapters.templates import Templates
@@ -31,7 +32,13 @@ from stride.notifications.domain.campaigns import (
     Variant,
     assign_variant,
 )
-from stride.notifications.domain.notifications import Channel, Platform
+from stride.notifications.domain.notifications import (
+    Channel,
+    Device,
+    Notification,
+    Platform,
+    notification_id,
+)
 from stride.notifications.service_layer import campaigns, events, members, sending
 from stride.notifications.service_layer.campaigns import CampaignMail, CampaignReport
 from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
@@ -335,3 +342,49 @@ async def test_a_win_back_campaign_reaches_lapsed_members_only(
         with authenticated_as(Principal(user_id=str(member.id), roles=frozenset({"member"}))):
             reached[member.id] = len(await members.inbox(new_uow(), member.id, 0, 10))
     assert reached == {active.id: 0, lapsed.id: 1, never.id: 1}
+
+
+async def test_a_planned_batch_is_written_once_whatever_part_of_it_exists(
+    new_uow: partial[NotificationsUnitOfWork],
+) -> None:
+    """The planner writes a batch in one statement per kind of row: a recipient with several
+    devices gets a push on each, one without a device gets the inbox only, and a recipient
+    already planned (a batch written before a crash) is neither counted nor pushed again."""
+    created = await create(new_uow, Audience(time_zones=frozenset({"Pacific/Fiji"})), 10)
+    campaign = created.campaign
+    users = [uuid.uuid4() for _ in range(3)]
+
+    def device(user: uuid.UUID) -> Device:
+        return Device(uuid.uuid4(), user, f"fcm-{uuid.uuid4().hex}", Platform.ANDROID, NOW)
+
+    def planned(user: uuid.UUID, devices: list[Device], variant: str) -> PlannedRecipient:
+        text = VARIANTS[0].content["ar"]
+        notification = Notification(
+            notification_id(campaign.resource_name, user),
+            user,
+            campaigns.CAMPAIGN_KIND,
+            campaign.resource_name,
+            text.title,
+            text.body,
+            NOW,
+            marketing=True,
+        )
+        return PlannedRecipient(notification, variant, devices, NOW + timedelta(seconds=1))
+
+    twice = planned(users[0], [device(users[0]), device(users[0])], "a")
+    async with new_uow() as uow:
+        first = await uow.campaigns.add_planned(campaign, [twice, planned(users[1], [], "a")])
+        await uow.commit()
+    async with new_uow() as uow:
+        again = await uow.campaigns.add_planned(
+            campaign, [twice, planned(users[2], [device(users[2])], "b")]
+        )
+        await uow.commit()
+
+    figures = await report(new_uow, created)
+    with authenticated_as(Principal(user_id=str(users[0]), roles=frozenset({"member"}))):
+        (in_inbox,) = await members.inbox(new_uow(), users[0], 0, 10)
+    assert (first, again) == (2, 1)
+    assert (figures["a"].recipients, figures["b"].recipients) == (2, 1)
+    assert (figures["a"].pushes_pending, figures["b"].pushes_pending) == (2, 1)
+    assert (in_inbox.title, in_inbox.body, in_inbox.marketing) == ("عرض الربيع", "خصم.", True)

@@ -212,21 +212,34 @@ async def test_a_promotion_reaches_the_device_and_inbox_once_across_a_restart(
     assert notification.title == "تم تأكيد حجزك!"
 
 
+async def promoted_with_a_dead_token(
+    new_uow: partial[NotificationsUnitOfWork],
+    fcm: FcmServer,
+    event_id: str,
+    tokens: list[str],
+    now: datetime,
+) -> uuid.UUID:
+    """A member with a device per token is promoted from a waitlist at `now`: the first token
+    is an uninstalled app's, and FCM is unavailable for whichever push goes first."""
+    member = uuid.uuid4()
+    with authenticated_as(Principal(user_id=str(member), roles=frozenset({"member"}))):
+        for token in tokens:
+            await members.register(new_uow(), member, token, Platform.IOS)
+    fcm.dead_tokens.add(tokens[0])
+    fcm.fail_next(1)
+    uow = new_uow()
+    async with uow:
+        await events.notify(uow, event_id, member, "waitlist.promoted", "s", now)
+        await uow.commit()
+    return member
+
+
 async def test_dead_tokens_are_pruned_and_an_unavailable_provider_is_retried(
     new_uow: partial[NotificationsUnitOfWork], fcm: FcmServer
 ) -> None:
-    member = uuid.uuid4()
     dead, alive = (f"fcm-{uuid.uuid4().hex}" for _ in range(2))
-    with authenticated_as(Principal(user_id=str(member), roles=frozenset({"member"}))):
-        for token in (dead, alive):
-            await members.register(new_uow(), member, token, Platform.IOS)
-    fcm.dead_tokens.add(dead)
-    fcm.fail_next(1)  # Whichever push goes first finds FCM unavailable.
     now = datetime.now(UTC)
-    uow = new_uow()
-    async with uow:
-        await events.notify(uow, "event-1", member, "waitlist.promoted", "s", now)
-        await uow.commit()
+    member = await promoted_with_a_dead_token(new_uow, fcm, "event-1", [dead, alive], now)
     push = FcmPush(fcm.api_base, PROJECT_ID, ServiceAccount.from_json(fcm.key_json))
     try:
         await sending.send_due(new_uow, push, clock=lambda: now)
@@ -238,6 +251,34 @@ async def test_dead_tokens_are_pruned_and_an_unavailable_provider_is_retried(
         remaining = await uow.notifications.devices_of(member)
     assert [message["token"] for message in fcm.messages].count(alive) == 1
     assert [device.token for device in remaining] == [alive]
+
+
+async def test_pushes_sent_over_several_batches_are_each_settled_and_logged_once(
+    new_uow: partial[NotificationsUnitOfWork], fcm: FcmServer
+) -> None:
+    """A batch is settled in the transaction that claims the next one: across batches every
+    push goes once, each answer lands on its own delivery and in the log, the push FCM was
+    too busy for goes on the retry, and a dead token among them is pruned."""
+    tokens = [f"fcm-{uuid.uuid4().hex}" for _ in range(7)]
+    now = datetime.now(UTC)
+    member = await promoted_with_a_dead_token(new_uow, fcm, "event-batches", tokens, now)
+    push = FcmPush(fcm.api_base, PROJECT_ID, ServiceAccount.from_json(fcm.key_json))
+    try:
+        await sending.send_due(new_uow, push, clock=lambda: now, batch=3)
+        await sending.send_due(new_uow, push, clock=lambda: now + RETRY_DELAYS[0], batch=3)
+    finally:
+        await push.close()
+
+    of_it = DeliveryFilter(notification_id=notification_id("event-batches", member))
+    with authenticated_as(ADMIN):
+        statuses = await deliveries.list_deliveries(new_uow(), of_it, 0, 10)
+    async with new_uow() as uow:
+        remaining = await uow.notifications.devices_of(member)
+    assert sorted(status.state.value for status in statuses) == ["dead_token", *["sent"] * 6]
+    assert sorted(len(status.log) for status in statuses) == [*[1] * 6, 2]
+    pushed = [message["token"] for message in fcm.messages if message["token"] in tokens]
+    assert sorted(pushed) == sorted(tokens[1:])  # Each live device once.
+    assert sorted(device.token for device in remaining) == sorted(tokens[1:])
 
 
 async def test_a_password_reset_email_arrives_once_in_the_user_s_language(

@@ -9,9 +9,9 @@ their preferences and phones are created first and not measured. The campaign (t
 written, and that rate is printed. Its pushes are then sent twice over: first to an instant
 provider (a baseline that answers at once, so what remains is Stride's own work), then over
 HTTP to a local FCM (Firebase Cloud Messaging's HTTP v1 API with its OAuth token endpoint, in
-a child process); the ratio shows what talking to the provider costs. The peak memory of this
-process (planner and senders) is printed after each phase. Figures are printed, not
-asserted; docs/performance.md keeps them.
+a child process); the ratio shows what talking to the provider costs (`--instant-only` skips
+that phase). The peak memory of this process (planner and senders) is printed after each phase.
+Figures are printed, not asserted; docs/performance.md keeps them.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
-import resource
+import os
 import socket
 import sys
 import tempfile
@@ -69,11 +69,22 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench/fanout", description=__doc__)
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--senders", type=int, default=2, help="sender loops, as replicas run")
+    parser.add_argument(
+        "--instant-only",
+        action="store_true",
+        help="send to the instant provider only (Stride's own cost), not to the local FCM",
+    )
     return parser.parse_args(argv)
 
 
 def peak_memory_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB.
+    """This process's own peak resident set (VmHWM). Not getrusage's ru_maxrss: Linux keeps
+    that across exec, and `./pants run` forks the bench from pantsd (or from Pants itself when
+    pantsd is off), so ru_maxrss reads the 400-550 MiB Pants held at the fork whatever the
+    bench does."""
+    status = Path("/proc/self/status").read_text()
+    kib = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))
+    return int(kib) / 1024
 
 
 async def seed(new_uow: partial[NotificationsUnitOfWork], count: int, now: datetime) -> None:
@@ -113,11 +124,57 @@ async def seed(new_uow: partial[NotificationsUnitOfWork], count: int, now: datet
             await uow.commit()
 
 
+class Cpu:
+    """CPU seconds spent during a phase by this process and by the Postgres server (its
+    processes serving this database, and its background ones): with both on the same cores,
+    they show which side bounds the rate."""
+
+    def __init__(self, new_uow: partial[NotificationsUnitOfWork]) -> None:
+        self._new_uow = new_uow
+        self._bench = time.process_time()
+        self._postgres: dict[int, float] = {}
+
+    async def start(self) -> None:
+        self._bench = time.process_time()
+        self._postgres = {pid: process_cpu(pid) for pid in await self._server_pids()}
+
+    async def report(self) -> str:
+        """Spent since `start`: what this process, and what Postgres, was on a core for."""
+        bench = time.process_time() - self._bench
+        # A server process that started during the phase spent all it did in it.
+        postgres = sum(
+            process_cpu(pid) - self._postgres.get(pid, 0.0) for pid in await self._server_pids()
+        )
+        return f"cpu: bench {bench:5.1f} s, postgres {postgres:5.1f} s"
+
+    async def _server_pids(self) -> list[int]:
+        async with self._new_uow() as uow:
+            rows = await uow.session.execute(
+                text(
+                    "SELECT pid FROM pg_stat_activity"
+                    " WHERE datname = current_database() OR datname IS NULL"
+                )
+            )
+        return list(rows.scalars())
+
+
+def process_cpu(pid: int) -> float:
+    """User and system CPU seconds of a process on this machine (0 if it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()  # After the command name, which may hold spaces.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def send(
     name: str, new_uow: partial[NotificationsUnitOfWork], push: sending.Push, senders: int
 ) -> float:
     """Sends every push as `senders` replicas would; pushes per second."""
     later = datetime.now(UTC) + timedelta(days=1)  # Past the pace: every push is due.
+    cpu = Cpu(new_uow)
+    await cpu.start()
     started = time.perf_counter()
     counts = await asyncio.gather(
         *(sending.send_due(new_uow, push, clock=lambda: later) for _ in range(senders))
@@ -126,12 +183,27 @@ async def send(
     rate = sum(counts) / seconds
     print(
         f"send: {name:<28} {sum(counts):7d} pushes in {seconds:6.1f} s  {rate:8.1f} /s"
-        f"   peak memory {peak_memory_mib():6.1f} MiB"
+        f"   peak memory {peak_memory_mib():6.1f} MiB   {await cpu.report()}"
     )
     return rate
 
 
-async def bench(server_url: str, fcm: FcmServer, args: argparse.Namespace) -> None:
+async def send_over_http(
+    new_uow: partial[NotificationsUnitOfWork], fcm: FcmServer, senders: int, baseline: float
+) -> None:
+    """The same pushes again (put back in line, not measured), to the local FCM."""
+    async with new_uow() as uow:
+        await uow.session.execute(text("UPDATE deliveries SET state = 'pending'"))
+        await uow.commit()
+    push = FcmPush(fcm.api_base, PROJECT_ID, ServiceAccount.from_json(fcm.key_json))
+    try:
+        over_http = await send("local FCM over HTTP", new_uow, push, senders)
+    finally:
+        await push.close()
+    print(f"local FCM ÷ baseline throughput: {over_http / baseline:.2f}")
+
+
+async def bench(server_url: str, fcm: FcmServer | None, args: argparse.Namespace) -> None:
     name = f"bench_fanout_{uuid.uuid4().hex[:8]}"
     database_url = await ensure_database(server_url, name)
     await run_migrations(database_url, MIGRATIONS)
@@ -151,23 +223,18 @@ async def bench(server_url: str, fcm: FcmServer, args: argparse.Namespace) -> No
             created = await campaigns.create(
                 new_uow(), "Bench", Audience(), VARIANTS, None, MAX_PER_SECOND
             )
+        cpu = Cpu(new_uow)
+        await cpu.start()
         started = time.perf_counter()
         planned = await campaigns.plan_due(new_uow)
         seconds = time.perf_counter() - started
         print(
             f"plan: {planned:7d} recipients in {seconds:6.1f} s  {planned / seconds:8.1f} /s"
-            f"   peak memory {peak_memory_mib():6.1f} MiB"
+            f"   peak memory {peak_memory_mib():6.1f} MiB   {await cpu.report()}"
         )
         baseline = await send("instant provider (baseline)", new_uow, InstantPush(), args.senders)
-        async with new_uow() as uow:  # The same pushes again, not measured.
-            await uow.session.execute(text("UPDATE deliveries SET state = 'pending'"))
-            await uow.commit()
-        push = FcmPush(fcm.api_base, PROJECT_ID, ServiceAccount.from_json(fcm.key_json))
-        try:
-            over_http = await send("local FCM over HTTP", new_uow, push, args.senders)
-        finally:
-            await push.close()
-        print(f"local FCM ÷ baseline throughput: {over_http / baseline:.2f}")
+        if fcm is not None:
+            await send_over_http(new_uow, fcm, args.senders, baseline)
         with authenticated_as(admin):
             report = await campaigns.get(new_uow(), created.campaign.id)
         for stats in report.stats:
@@ -198,14 +265,15 @@ def wait_for(port: int, within: float = 30.0) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    fcm = FcmServer()
-    # Its own process: the provider's work is not this process's CPU or memory.
-    provider = multiprocessing.get_context("fork").Process(target=serve_fcm, args=(fcm,))
-    provider.start()
     with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="stride-bench-") as scratch:
-        stack.callback(provider.join)
-        stack.callback(provider.terminate)
-        wait_for(fcm.port)
+        fcm = None if args.instant_only else FcmServer()
+        if fcm is not None:
+            # Its own process: the provider's work is not this process's CPU or memory.
+            provider = multiprocessing.get_context("fork").Process(target=serve_fcm, args=(fcm,))
+            provider.start()
+            stack.callback(provider.join)
+            stack.callback(provider.terminate)
+            wait_for(fcm.port)
         data = Path(scratch)
         data.chmod(0o755)
         server_url = start_postgres(data, free_port(), stack)

@@ -8,16 +8,16 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import ColumnElement, and_, exists, or_, update
+from sqlalchemy import ColumnElement, DateTime, String, Text, Uuid, and_, exists, or_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, func, select
 
+from stride.notifications.adapters.bulk import unnest
 from stride.notifications.adapters.email_repository import email_row
-from stride.notifications.adapters.repository import to_preferences
+from stride.notifications.adapters.repository import table_of, to_preferences
 from stride.notifications.adapters.tables import (
     CampaignRecord,
     DeliveryRecord,
@@ -50,6 +50,7 @@ from stride.platform.crypto.sealing import DataKeyring
 _PLANNABLE = (CampaignState.SCHEDULED.value, CampaignState.PLANNING.value)
 _FAILED = (DeliveryState.FAILED.value, DeliveryState.DEAD_TOKEN.value)
 _PENDING = (DeliveryState.PENDING.value, DeliveryState.SENDING.value)
+_TIMESTAMP = DateTime(timezone=True)
 
 
 @dataclass(frozen=True)
@@ -149,42 +150,50 @@ class CampaignRepository:
                     col(DeviceRecord.platform).in_(sorted(p.value for p in audience.platforms)),
                 )
             )
-        records = await self._db.execute(
-            select(RecipientRecord)
+        rows = await self._db.execute(
+            sa.select(*table_of(RecipientRecord).c)
             .where(*conditions)
             .order_by(col(RecipientRecord.user_id))
             .limit(limit)
         )
-        return [_to_recipient(record) for record in records.scalars().all()]
+        return [Recipient(to_preferences(row), row.language, row.email) for row in rows.all()]
 
     async def add_planned(self, campaign: Campaign, planned: Sequence[PlannedRecipient]) -> int:
-        """Writes each recipient's notification, pushes and email; how many notifications were
-        new (a batch planned before a crash is not written twice)."""
+        """Writes each recipient's notification, pushes and email, a statement for each kind
+        of row; how many notifications were new (a batch planned before a crash is not
+        written twice)."""
         if not planned:
             return 0
+        notifications = [recipient.notification for recipient in planned]
+        rows = unnest(
+            "planned",
+            id=(Uuid(), [notification.id for notification in notifications]),
+            user_id=(Uuid(), [notification.user_id for notification in notifications]),
+            kind=(String(), [notification.kind for notification in notifications]),
+            subject=(String(), [notification.subject for notification in notifications]),
+            title=(String(), [notification.title for notification in notifications]),
+            body=(Text(), [notification.body for notification in notifications]),
+            created_at=(_TIMESTAMP, [notification.created for notification in notifications]),
+            variant=(String(), [recipient.variant for recipient in planned]),
+        )
         added = await self._db.execute(
             insert(NotificationRecord)
+            .from_select(
+                [*rows.c.keys(), "marketing", "campaign_id"],
+                sa.select(*rows.c, sa.true(), sa.literal(campaign.id, Uuid())),
+            )
             .on_conflict_do_nothing(index_elements=["id"])
-            .returning(col(NotificationRecord.id)),
-            [_notification_row(campaign, recipient) for recipient in planned],
+            .returning(col(NotificationRecord.id))
         )
         new = set(added.scalars().all())
-        deliveries = [
-            {
-                "notification_id": recipient.notification.id,
-                "device_id": device.id,
-                "token": device.token,
-                "state": DeliveryState.PENDING.value,
-                "attempts": 0,
-                "next_attempt": recipient.due,
-                "updated_at": recipient.notification.created,
-            }
+        pushes = [
+            (recipient, device)
             for recipient in planned
             if recipient.notification.id in new
             for device in recipient.devices
         ]
-        if deliveries:
-            await self._db.execute(insert(DeliveryRecord), deliveries)
+        if pushes:
+            await self._add_pushes(pushes)
         emails = [
             email_row(self._data_keys, recipient.email, recipient.notification.created)
             for recipient in planned
@@ -193,6 +202,22 @@ class CampaignRepository:
         if emails:
             await self._db.execute(insert(EmailRecord), emails)
         return len(new)
+
+    async def _add_pushes(self, pushes: Sequence[tuple[PlannedRecipient, Device]]) -> None:
+        rows = unnest(
+            "pushes",
+            notification_id=(Uuid(), [recipient.notification.id for recipient, _ in pushes]),
+            device_id=(Uuid(), [device.id for _, device in pushes]),
+            token=(Text(), [device.token for _, device in pushes]),
+            next_attempt=(_TIMESTAMP, [recipient.due for recipient, _ in pushes]),
+            updated_at=(_TIMESTAMP, [recipient.notification.created for recipient, _ in pushes]),
+        )
+        await self._db.execute(
+            insert(DeliveryRecord).from_select(
+                [*rows.c.keys(), "state", "attempts"],
+                sa.select(*rows.c, sa.literal(DeliveryState.PENDING.value), sa.literal(0)),
+            )
+        )
 
     async def cancel_sending(self, campaign_id: uuid.UUID, now: datetime) -> None:
         """Pushes and emails of the campaign not yet claimed by a sender will not go."""
@@ -261,23 +286,6 @@ class CampaignRepository:
         return found
 
 
-def _notification_row(campaign: Campaign, recipient: PlannedRecipient) -> dict[str, Any]:
-    notification = recipient.notification
-    return {
-        "id": notification.id,
-        "user_id": notification.user_id,
-        "kind": notification.kind,
-        "subject": notification.subject,
-        "title": notification.title,
-        "body": notification.body,
-        "created_at": notification.created,
-        "read_at": None,
-        "marketing": True,
-        "campaign_id": campaign.id,
-        "variant": recipient.variant,
-    }
-
-
 def _standing(status: Membership) -> ColumnElement[bool]:
     """Users whose subscriptions put them in `status`."""
     of_user = col(MembershipRecord.user_id) == col(RecipientRecord.user_id)
@@ -288,10 +296,6 @@ def _standing(status: Membership) -> ColumnElement[bool]:
         Membership.LAPSED: and_(subscribed, ~active),
         Membership.NONE: ~subscribed,
     }[status]
-
-
-def _to_recipient(record: RecipientRecord) -> Recipient:
-    return Recipient(to_preferences(record), record.language, record.email)
 
 
 def _to_record(campaign: Campaign) -> CampaignRecord:

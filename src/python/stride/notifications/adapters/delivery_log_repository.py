@@ -11,11 +11,12 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import String, cast, false, literal, union_all, update
+from sqlalchemy import DateTime, Integer, String, Uuid, cast, false, literal, union_all, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from stride.notifications.adapters.bulk import unnest
 from stride.notifications.adapters.tables import (
     DeliveryAttemptRecord,
     DeliveryRecord,
@@ -51,19 +52,17 @@ class DeliveryLogRepository:
     async def log(self, attempts: Sequence[Attempt]) -> None:
         if not attempts:
             return
+        rows = unnest(
+            "attempts",
+            notification_id=(Uuid(), [attempt.notification_id for attempt in attempts]),
+            target=(String(), [attempt.target for attempt in attempts]),
+            channel=(String(), [attempt.channel.value for attempt in attempts]),
+            attempt=(Integer(), [attempt.number for attempt in attempts]),
+            outcome=(String(), [attempt.outcome.value for attempt in attempts]),
+            attempted_at=(DateTime(timezone=True), [attempt.at for attempt in attempts]),
+        )
         await self._db.execute(
-            insert(DeliveryAttemptRecord),
-            [
-                {
-                    "notification_id": attempt.notification_id,
-                    "target": attempt.target,
-                    "channel": attempt.channel.value,
-                    "attempt": attempt.number,
-                    "outcome": attempt.outcome.value,
-                    "attempted_at": attempt.at,
-                }
-                for attempt in attempts
-            ],
+            insert(DeliveryAttemptRecord).from_select(list(rows.c.keys()), sa.select(*rows.c))
         )
 
     async def statuses(

@@ -5,15 +5,16 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, exists, update
+import sqlalchemy as sa
+from sqlalchemy import DateTime, Integer, String, Table, Uuid, delete, exists, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
+from sqlmodel import SQLModel, col, select
 
+from stride.notifications.adapters.bulk import unnest
 from stride.notifications.adapters.tables import (
     DeliveryRecord,
     DeviceRecord,
@@ -158,12 +159,14 @@ class NotificationRepository:
         return added.first() is not None
 
     async def devices_by_user(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Device]]:
-        records = await self._db.execute(
-            select(DeviceRecord).where(col(DeviceRecord.user_id).in_(list(user_ids)))
+        rows = await self._db.execute(
+            sa.select(*(table_of(DeviceRecord).c[name] for name in _DEVICE_COLUMNS)).where(
+                col(DeviceRecord.user_id).in_(list(user_ids))
+            )
         )
         devices: dict[uuid.UUID, list[Device]] = defaultdict(list)
-        for record in records.scalars().all():
-            devices[record.user_id].append(_to_device(record))
+        for row in rows.all():
+            devices[row.user_id].append(_to_device(row))
         return devices
 
     async def marketing_pushes_since(
@@ -225,56 +228,109 @@ class NotificationRepository:
 
     async def claim_due(self, now: datetime, limit: int) -> list[tuple[Delivery, Notification]]:
         """Up to `limit` pushes due by `now`, marked SENDING; ones another sender holds are
-        skipped. The caller commits before sending, so a claim is never undone by a crash."""
-        rows = await self._db.execute(
-            select(DeliveryRecord, NotificationRecord)
-            .join(
-                NotificationRecord,
-                col(NotificationRecord.id) == col(DeliveryRecord.notification_id),
-            )
+        skipped. The caller commits before sending, so a claim is never undone by a crash.
+        One statement: it locks the due rows, marks them and returns them with their
+        notifications."""
+        due = (
+            select(col(DeliveryRecord.notification_id), col(DeliveryRecord.device_id))
             .where(
                 col(DeliveryRecord.state) == DeliveryState.PENDING.value,
                 col(DeliveryRecord.next_attempt) <= now,
             )
             .order_by(col(DeliveryRecord.next_attempt))
             .limit(limit)
-            .with_for_update(of=DeliveryRecord, skip_locked=True)
+            .with_for_update(skip_locked=True)
+            .cte("due")
         )
-        claimed = [(_sending(_to_delivery(row[0])), _to_notification(row[1])) for row in rows.all()]
-        await self.save_deliveries([delivery for delivery, _ in claimed], now)
-        return claimed
+        deliveries, notifications = table_of(DeliveryRecord), table_of(NotificationRecord)
+        rows = await self._db.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.notification_id == due.c.notification_id,
+                deliveries.c.device_id == due.c.device_id,
+                notifications.c.id == due.c.notification_id,
+            )
+            .values(state=DeliveryState.SENDING.value, updated_at=now)
+            .returning(
+                deliveries.c.notification_id,
+                deliveries.c.device_id,
+                deliveries.c.token,
+                deliveries.c.attempts,
+                deliveries.c.next_attempt,
+                *(notifications.c[name] for name in _NOTIFICATION_COLUMNS),
+            )
+        )
+        return [
+            (
+                Delivery(
+                    row.notification_id,
+                    row.device_id,
+                    row.token,
+                    DeliveryState.SENDING,
+                    row.attempts,
+                    row.next_attempt,
+                ),
+                _to_notification(row),
+            )
+            for row in rows.all()
+        ]
 
     async def save_deliveries(self, deliveries: Sequence[Delivery], now: datetime) -> None:
-        """Stores how each delivery stands, in one round of statements."""
+        """Stores how each delivery stands, in one statement."""
         if not deliveries:
             return
-        table = DeliveryRecord.__table__  # type: ignore[attr-defined]
+        table = table_of(DeliveryRecord)
+        rows = unnest(
+            "settled",
+            notification_id=(Uuid(), [delivery.notification_id for delivery in deliveries]),
+            device_id=(Uuid(), [delivery.device_id for delivery in deliveries]),
+            state=(String(), [delivery.state.value for delivery in deliveries]),
+            attempts=(Integer(), [delivery.attempts for delivery in deliveries]),
+            next_attempt=(_TIMESTAMP, [delivery.next_attempt for delivery in deliveries]),
+        )
         await self._db.execute(
             update(table)
             .where(
-                table.c.notification_id == bindparam("match_notification"),
-                table.c.device_id == bindparam("match_device"),
+                table.c.notification_id == rows.c.notification_id,
+                table.c.device_id == rows.c.device_id,
             )
             .values(
-                state=bindparam("new_state"),
-                attempts=bindparam("new_attempts"),
-                next_attempt=bindparam("new_next_attempt"),
+                state=rows.c.state,
+                attempts=rows.c.attempts,
+                next_attempt=rows.c.next_attempt,
                 updated_at=now,
-            ),
-            [
-                {
-                    "match_notification": delivery.notification_id,
-                    "match_device": delivery.device_id,
-                    "new_state": delivery.state.value,
-                    "new_attempts": delivery.attempts,
-                    "new_next_attempt": delivery.next_attempt,
-                }
-                for delivery in deliveries
-            ],
+            )
         )
 
+    async def delete_devices(self, device_ids: Sequence[uuid.UUID]) -> None:
+        """Removes devices whose tokens the provider said are dead."""
+        if device_ids:
+            await self._db.execute(
+                delete(DeviceRecord).where(col(DeviceRecord.id).in_(list(device_ids)))
+            )
 
-def to_preferences(record: RecipientRecord) -> Preferences:
+
+_TIMESTAMP = DateTime(timezone=True)
+_NOTIFICATION_COLUMNS = (
+    "id",
+    "user_id",
+    "kind",
+    "subject",
+    "title",
+    "body",
+    "created_at",
+    "read_at",
+    "marketing",
+)
+
+
+def table_of(record: type[SQLModel]) -> Table:
+    """The table behind a record class, for Core statements."""
+    return record.__table__  # type: ignore[attr-defined, no-any-return]
+
+
+def to_preferences(record: Any) -> Preferences:
+    """A recipient's preferences, from its record or a row of its columns."""
     return Preferences(
         record.user_id,
         record.time_zone,
@@ -287,11 +343,10 @@ def to_preferences(record: RecipientRecord) -> Preferences:
     )
 
 
-def _sending(delivery: Delivery) -> Delivery:
-    return replace(delivery, state=DeliveryState.SENDING)
+_DEVICE_COLUMNS = ("id", "user_id", "token", "platform", "created_at")
 
 
-def _to_device(record: DeviceRecord) -> Device:
+def _to_device(record: Any) -> Device:
     return Device(
         record.id, record.user_id, record.token, Platform(record.platform), record.created_at
     )
@@ -308,15 +363,4 @@ def _to_notification(record: Any) -> Notification:
         record.created_at,
         record.read_at,
         record.marketing,
-    )
-
-
-def _to_delivery(record: DeliveryRecord) -> Delivery:
-    return Delivery(
-        record.notification_id,
-        record.device_id,
-        record.token,
-        DeliveryState(record.state),
-        record.attempts,
-        record.next_attempt,
     )

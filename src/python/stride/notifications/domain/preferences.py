@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -141,8 +141,10 @@ def local_day(preferences: Preferences, moment: datetime) -> tuple[datetime, dat
 CAP_LOOKBACK = timedelta(days=2)  # Covers the calendar day of every zone (UTC−12 to UTC+14).
 
 
-def under_daily_cap(preferences: Preferences, sent: Iterable[datetime], now: datetime) -> bool:
+def under_daily_cap(preferences: Preferences, sent: Sequence[datetime], now: datetime) -> bool:
     """Whether another marketing push may go today, given when the last ones (at least since
     `now - CAP_LOOKBACK`) went."""
+    if len(sent) < MARKETING_PUSHES_PER_DAY:  # Fewer in the lookback: under the cap any day.
+        return True
     start, end = local_day(preferences, now)
     return sum(start <= moment < end for moment in sent) < MARKETING_PUSHES_PER_DAY

@@ -5,6 +5,7 @@ then send them when they fall due (`sending`)."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -40,6 +41,8 @@ from stride.platform.errors import FailedPrecondition, NotFound
 from stride.platform.i18n import negotiate_locale
 
 PLAN_BATCH = 1000
+# Members' language tags are few: each is negotiated once, not once per recipient.
+_locale = functools.lru_cache(maxsize=256)(negotiate_locale)
 CAMPAIGN_KIND = "campaign"
 CAMPAIGN_TEMPLATE = 1  # The version of the `campaign` email template new campaigns use.
 
@@ -245,7 +248,7 @@ def _planned(
     today's are not spent; emailed if they opted into marketing email."""
     preferences = recipient.preferences
     variant = campaign.variant_for(preferences.user_id)
-    text = variant.content[negotiate_locale(recipient.language)]
+    text = variant.content[_locale(recipient.language)]
     notification = Notification(
         notification_id(campaign.resource_name, preferences.user_id),
         preferences.user_id,

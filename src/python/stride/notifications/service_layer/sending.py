@@ -26,7 +26,7 @@ from stride.notifications.service_layer.events import local_time, notify
 from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
 from stride.platform.clock import Clock, utcnow
 
-SEND_BATCH = 100  # Claimed per transaction; a batch of pushes is in flight together.
+SEND_BATCH = 500  # Claimed per transaction; a batch of pushes is in flight together.
 _log = logging.getLogger("stride.notifications.sending")
 
 
@@ -65,20 +65,25 @@ class Outbox(Protocol[Message]):
 
 
 async def send_due(
-    new_uow: Callable[[], NotificationsUnitOfWork], push: Push, clock: Clock = utcnow
+    new_uow: Callable[[], NotificationsUnitOfWork],
+    push: Push,
+    clock: Clock = utcnow,
+    batch: int = SEND_BATCH,
 ) -> int:
     """Sends every push due now, a batch at a time (the batch's requests in flight together);
-    how many it sent or settled."""
+    how many it sent or settled. A batch is settled in the transaction that claims the next
+    one, so each batch costs one commit; the claim is still committed before its pushes go."""
     handled = 0
-    while claimed := await _claim(new_uow(), clock()):
+    claimed = await _settle_and_claim(new_uow(), [], clock(), batch)
+    while claimed:
         outcomes = await asyncio.gather(
             *(_push(push, delivery, notification) for delivery, notification in claimed)
         )
         answers = [
             (delivery, outcome) for (delivery, _), outcome in zip(claimed, outcomes, strict=True)
         ]
-        await _settle(new_uow(), answers, clock())
         handled += len(claimed)
+        claimed = await _settle_and_claim(new_uow(), answers, clock(), batch)
     return handled
 
 
@@ -95,33 +100,27 @@ async def _push(push: Push, delivery: Delivery, notification: Notification) -> S
         return SendOutcome.RETRY
 
 
-async def _claim(
-    uow: NotificationsUnitOfWork, now: datetime
-) -> list[tuple[Delivery, Notification]]:
-    async with uow:
-        claimed = await uow.notifications.claim_due(now, SEND_BATCH)
-        await uow.commit()
-    return claimed
-
-
-async def _settle(
+async def _settle_and_claim(
     uow: NotificationsUnitOfWork,
     answers: Sequence[tuple[Delivery, SendOutcome]],
     now: datetime,
-) -> None:
-    """Records how a batch of pushes went, and each attempt in the delivery log; tokens the
-    provider says are dead are pruned."""
+    batch: int,
+) -> list[tuple[Delivery, Notification]]:
+    """Records how a batch of pushes went, and each attempt in the delivery log (tokens the
+    provider says are dead are pruned), then claims the next batch due."""
     after = [settled(delivery, outcome, now) for delivery, outcome in answers]
     async with uow:
         await uow.notifications.save_deliveries(after, now)
         await uow.deliveries.log([attempt_of(d, outcome, now) for d, outcome in answers])
-        for delivery, outcome in answers:
-            if outcome is SendOutcome.DEAD_TOKEN:
-                await uow.notifications.delete_device(delivery.device_id)
+        await uow.notifications.delete_devices(
+            [d.device_id for d, outcome in answers if outcome is SendOutcome.DEAD_TOKEN]
+        )
+        claimed = await uow.notifications.claim_due(now, batch)
         await uow.commit()
     for delivery in after:
         if delivery.state is DeliveryState.FAILED:
             _log.warning("push failed", extra={"attempts": delivery.attempts})
+    return claimed
 
 
 async def send_due_emails(
