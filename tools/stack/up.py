@@ -192,6 +192,35 @@ def serving(service: ServiceEntry) -> bool:
     return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
 
 
+def service_processes(
+    server_url: str,
+    nats_url: str,
+    payments: LocalPayments,
+    providers: LocalProviders,
+    data: Path,
+    rest_port: int,
+) -> list[tuple[ServiceEntry, dict[str, str], ManagedProcess]]:
+    """Every service of the catalog, its database made, with the environment it runs with and
+    its process, not yet started."""
+    processes = []
+    keys = service_keys(data)
+    for service in SERVICES:
+        database_url = asyncio.run(ensure_database(server_url, f"stride_{service.name}"))
+        environment = service_environment(service, database_url, nats_url, data, rest_port, keys)
+        if service is BILLING:
+            environment |= payments.environment()
+        if service is NOTIFICATIONS:
+            environment |= providers.environment(f"http://127.0.0.1:{rest_port}")
+        process = ManagedProcess(
+            service.name,
+            [sys.executable, "-m", service.main_module],
+            data / "logs" / f"{service.name}.log",
+            env=environment,
+        )
+        processes.append((service, environment, process))
+    return processes
+
+
 def start_services(
     server_url: str,
     nats_url: str,
@@ -202,29 +231,13 @@ def start_services(
     stack: ExitStack,
 ) -> dict[str, dict[str, str]]:
     """Starts every service; returns service name → the environment it runs with."""
-    processes = []
-    environments: dict[str, dict[str, str]] = {}
-    keys = service_keys(data)
-    for service in SERVICES:
-        database_url = asyncio.run(ensure_database(server_url, f"stride_{service.name}"))
-        environment = service_environment(service, database_url, nats_url, data, rest_port, keys)
-        if service is BILLING:
-            environment |= payments.environment()
-        if service is NOTIFICATIONS:
-            environment |= providers.environment(f"http://127.0.0.1:{rest_port}")
-        environments[service.name] = environment
-        process = ManagedProcess(
-            service.name,
-            [sys.executable, "-m", service.main_module],
-            data / "logs" / f"{service.name}.log",
-            env=environment,
-        )
+    processes = service_processes(server_url, nats_url, payments, providers, data, rest_port)
+    for _, _, process in processes:
         process.start()
         stack.callback(process.stop)
-        processes.append((service, process))
-    for service, process in processes:
+    for service, _, process in processes:
         process.wait_until(partial(serving, service), HEALTH_TIMEOUT_SECONDS)
-    return environments
+    return {service.name: environment for service, environment, _ in processes}
 
 
 def start_envoy(

@@ -10,8 +10,8 @@ Phases, each from the clone's own output: the bootstrap (`./pants --version`: Pa
 from PyPI, the build tools provisioned, pantsd started), then `./pants up` until it prints that
 the stack is healthy — the PEX builds (resolving and downloading the lockfile's wheels, the
 sources, code generation) are that wall time less the stack's own start-to-healthy, which
-`./pants up` prints. The stack is then stopped as Ctrl-C would (SIGINT to its process group)
-and the clone's pantsd with it. Python 3.9 and 3.11 are expected where `./pants` looks for them
+`./pants up` prints. The stack is then stopped as Ctrl-C would, and the clone's pantsd with
+it. Python 3.9 and 3.11 are expected where `./pants` looks for them
 (PATH or pyenv), as on any machine set up per the README; the package registries are the only
 network. The stack binds the catalog's service ports: stop any other stack first.
 """
@@ -19,6 +19,7 @@ network. The stack binds the catalog's service ports: stop any other stack first
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import shutil
@@ -70,9 +71,8 @@ def run_timed(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        start_new_session=True,  # Its own process group, as a terminal's foreground job.
     )
-    assert process.stdout is not None
+    assert process.stdout is not None  # noqa: S101 - stdout=PIPE above.
     for line in process.stdout:
         print(f"  [{time.monotonic() - started:6.1f} s] {line.rstrip()}", flush=True)
         if until and (match := until.search(line)):
@@ -92,12 +92,42 @@ def free_ports() -> list[str]:
     return [f"--{option}-port={free_port()}" for option in options]
 
 
-def stop_pantsd(clone: Path) -> None:
-    for pid_file in (clone / ".pants.d").glob("**/pantsd/pid"):
+def processes_under(scratch: Path) -> dict[int, tuple[int, str]]:
+    """pid → (parent pid, command line) of every process whose command line names `scratch`:
+    the clone's pantsd, `./pants up` and all it started (services, servers, Envoy)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
         try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError):
+            continue
+        if str(scratch) in command and entry.name.isdigit() and int(entry.name) != os.getpid():
+            found[int(entry.name)] = (parent, command)
+    return found
+
+
+def stop_stack(scratch: Path) -> None:
+    """Ctrl-C to `./pants up` itself — under pantsd it is not in our process group — so it
+    stops the stack in order; then the clone's pantsd; whatever is left after that is killed."""
+    running = processes_under(scratch)
+    supervisors = {
+        parent for parent, command in running.values() if "-m stride.identity.main" in command
+    }
+    for pid in supervisors:
+        os.kill(pid, signal.SIGINT)
+    deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+    while supervisors & processes_under(scratch).keys() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for pid_file in (scratch / "stride" / ".pants.d").glob("**/pantsd/pid"):
+        with contextlib.suppress(ProcessLookupError, ValueError):
             os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
-        except (ProcessLookupError, ValueError):
-            pass
+    deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+    while processes_under(scratch) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for pid in processes_under(scratch):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def main() -> int:
@@ -114,9 +144,7 @@ def main() -> int:
     environment = fresh_environment(home)
     up: subprocess.Popen[str] | None = None
     try:
-        subprocess.run(
-            ["git", "clone", "--quiet", str(args.repository), str(clone)], check=True
-        )
+        subprocess.run(["git", "clone", "--quiet", str(args.repository), str(clone)], check=True)
         print("bootstrap: ./pants --version", flush=True)
         _, bootstrap, _ = run_timed(["./pants", "--version"], clone, environment, until=None)
         print("first ./pants up", flush=True)
@@ -137,13 +165,9 @@ def main() -> int:
             flush=True,
         )
     finally:
-        if up is not None and up.poll() is None:
-            os.killpg(up.pid, signal.SIGINT)
-            try:
-                up.wait(STOP_TIMEOUT_SECONDS)
-            except subprocess.TimeoutExpired:
-                os.killpg(up.pid, signal.SIGKILL)
-        stop_pantsd(clone)
+        stop_stack(scratch)
+        if up is not None:
+            up.wait()
         if not args.keep:
             shutil.rmtree(scratch, ignore_errors=True)
     return 0
