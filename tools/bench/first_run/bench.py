@@ -119,7 +119,7 @@ def stop_stack(scratch: Path) -> None:
     deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
     while supervisors & processes_under(scratch).keys() and time.monotonic() < deadline:
         time.sleep(0.2)
-    for pid_file in (scratch / "stride" / ".pants.d").glob("**/pantsd/pid"):
+    for pid_file in (scratch / "stride" / ".pids").glob("**/pantsd/pid"):
         with contextlib.suppress(ProcessLookupError, ValueError):
             os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
     deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
