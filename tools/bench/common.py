@@ -18,10 +18,19 @@ from pathlib import Path
 from typing import Any
 
 from stack.providers import LocalProviders, start_providers
-from stack.up import LocalPayments, start_nats, start_postgres, start_services, start_stripe
+from stack.up import (
+    LocalPayments,
+    service_processes,
+    start_nats,
+    start_postgres,
+    start_services,
+    start_stripe,
+)
+from stride.gateway.catalog import ServiceEntry
 from stride.gateway.render import write_edge_bundle
 from stride.platform.local.envoy import EnvoyProcess, validate_config
 from stride.platform.local.ports import free_port
+from stride.platform.local.process import ManagedProcess
 
 Request = Callable[[http.client.HTTPConnection, int], int]  # (connection, worker) → status
 
@@ -44,6 +53,17 @@ class Servers:
     payments: LocalPayments
     providers: LocalProviders
 
+    def service_processes(self) -> list[tuple[ServiceEntry, dict[str, str], ManagedProcess]]:
+        """Every service of the catalog on these servers, not yet started."""
+        return service_processes(
+            self.server_url,
+            self.nats_url,
+            self.payments,
+            self.providers,
+            self.data,
+            self.edge_port,
+        )
+
 
 @contextmanager
 def scratch_servers() -> Iterator[tuple[Servers, ExitStack]]:
@@ -65,15 +85,7 @@ def scratch_stack() -> Iterator[tuple[Stack, ExitStack]]:
     """`scratch_servers` and every service of the catalog on them; edges are started by the
     caller."""
     with scratch_servers() as (servers, stack):
-        environments = start_services(
-            servers.server_url,
-            servers.nats_url,
-            servers.payments,
-            servers.providers,
-            servers.data,
-            servers.edge_port,
-            stack,
-        )
+        environments = start_services(servers.service_processes(), stack)
         yield Stack(servers.data, servers.edge_port, environments), stack
 
 

@@ -222,16 +222,10 @@ def service_processes(
 
 
 def start_services(
-    server_url: str,
-    nats_url: str,
-    payments: LocalPayments,
-    providers: LocalProviders,
-    data: Path,
-    rest_port: int,
-    stack: ExitStack,
+    processes: list[tuple[ServiceEntry, dict[str, str], ManagedProcess]], stack: ExitStack
 ) -> dict[str, dict[str, str]]:
-    """Starts every service; returns service name → the environment it runs with."""
-    processes = service_processes(server_url, nats_url, payments, providers, data, rest_port)
+    """Starts `service_processes` all at once, returns when each is serving; returns service
+    name → the environment it runs with."""
     for _, _, process in processes:
         process.start()
         stack.callback(process.stop)
@@ -278,9 +272,10 @@ def main(argv: list[str] | None = None) -> int:
         nats_url = start_nats(data, args.nats_port, stack)
         payments = start_stripe(data, args.stripe_port, stack)
         providers = start_providers(data, stack)
-        environments = start_services(
-            server_url, nats_url, payments, providers, data, args.rest_port, stack
+        processes = service_processes(
+            server_url, nats_url, payments, providers, data, args.rest_port
         )
+        environments = start_services(processes, stack)
         start_envoy(data, args.rest_port, args.tls_port, args.admin_port, stack)
         base_url = f"http://127.0.0.1:{args.rest_port}"
         payments.send_webhooks_to(f"{base_url}/v1/webhooks/stripe")

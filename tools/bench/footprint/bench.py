@@ -33,7 +33,7 @@ from stack.seed import (
     seed_demo_schedule,
     sign_up_demo_users,
 )
-from stack.up import HEALTH_TIMEOUT_SECONDS, service_processes, serving
+from stack.up import HEALTH_TIMEOUT_SECONDS, serving
 from stride.gateway.catalog import SERVICES, ServiceEntry
 from stride.identity.config import IdentitySettings
 from stride.platform.config import load_settings
@@ -89,16 +89,9 @@ def main() -> int:
     args = parser.parse_args()
     healthy_in: dict[str, float] = {}
     with scratch_servers() as (servers, stack):
-        processes = service_processes(
-            servers.server_url,
-            servers.nats_url,
-            servers.payments,
-            servers.providers,
-            servers.data,
-            servers.edge_port,
-        )
         environments = {}
-        for service, environment, process in processes:  # One at a time: its own start.
+        # One at a time, so each start is its own and not four sharing two cores.
+        for service, environment, process in servers.service_processes():
             started = time.monotonic()
             process.start()
             stack.callback(process.stop)
