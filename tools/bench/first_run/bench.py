@@ -11,9 +11,9 @@ from PyPI, the build tools provisioned, pantsd started), then `./pants up` until
 the stack is healthy — the PEX builds (resolving and downloading the lockfile's wheels, the
 sources, code generation) are that wall time less the stack's own start-to-healthy, which
 `./pants up` prints. The stack is then stopped as Ctrl-C would, and the clone's pantsd with
-it. Python 3.9 and 3.11 are expected where `./pants` looks for them
-(PATH or pyenv), as on any machine set up per the README; the package registries are the only
-network. The stack binds the catalog's service ports: stop any other stack first.
+it. Python 3.9 and 3.11 are expected where `./pants` looks for them (PATH or pyenv), as on any
+machine set up per the README; the package registries are the only network. The stack binds
+the catalog's service ports: stop any other stack first.
 """
 
 from __future__ import annotations
