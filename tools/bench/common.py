@@ -17,11 +17,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stack.providers import start_providers
-from stack.up import start_nats, start_postgres, start_services, start_stripe
+from stack.providers import LocalProviders, start_providers
+from stack.up import (
+    LocalPayments,
+    service_processes,
+    start_nats,
+    start_postgres,
+    start_services,
+    start_stripe,
+)
+from stride.gateway.catalog import ServiceEntry
 from stride.gateway.render import write_edge_bundle
 from stride.platform.local.envoy import EnvoyProcess, validate_config
 from stride.platform.local.ports import free_port
+from stride.platform.local.process import ManagedProcess
 
 Request = Callable[[http.client.HTTPConnection, int], int]  # (connection, worker) → status
 
@@ -33,23 +42,51 @@ class Stack:
     environments: dict[str, dict[str, str]]  # Service name → its STRIDE_* environment.
 
 
+@dataclass(frozen=True)
+class Servers:
+    """What the services of a scratch stack run on."""
+
+    data: Path
+    edge_port: int  # The edge every service's JWKS URL points at.
+    server_url: str  # The Postgres server; each service makes its database on it.
+    nats_url: str
+    payments: LocalPayments
+    providers: LocalProviders
+
+    def service_processes(self) -> list[tuple[ServiceEntry, dict[str, str], ManagedProcess]]:
+        """Every service of the catalog on these servers, not yet started."""
+        return service_processes(
+            self.server_url,
+            self.nats_url,
+            self.payments,
+            self.providers,
+            self.data,
+            self.edge_port,
+        )
+
+
 @contextmanager
-def scratch_stack() -> Iterator[tuple[Stack, ExitStack]]:
-    """Postgres, NATS, localstripe, local message providers and every service of the catalog
-    in a scratch directory (embedded servers unless DATABASE_URL / NATS_URL are set); edges
-    are started by the caller."""
+def scratch_servers() -> Iterator[tuple[Servers, ExitStack]]:
+    """Postgres, NATS, localstripe and local message providers in a scratch directory
+    (embedded servers unless DATABASE_URL / NATS_URL are set); services and edges are started
+    by the caller."""
     with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="stride-bench-") as scratch:
         data = Path(scratch)
         data.chmod(0o755)
-        edge_port = free_port()
         server_url = start_postgres(data, free_port(), stack)
         nats_url = start_nats(data, free_port(), stack)
         payments = start_stripe(data, free_port(), stack)
         providers = start_providers(data, stack)
-        environments = start_services(
-            server_url, nats_url, payments, providers, data, edge_port, stack
-        )
-        yield Stack(data, edge_port, environments), stack
+        yield Servers(data, free_port(), server_url, nats_url, payments, providers), stack
+
+
+@contextmanager
+def scratch_stack() -> Iterator[tuple[Stack, ExitStack]]:
+    """`scratch_servers` and every service of the catalog on them; edges are started by the
+    caller."""
+    with scratch_servers() as (servers, stack):
+        environments = start_services(servers.service_processes(), stack)
+        yield Stack(servers.data, servers.edge_port, environments), stack
 
 
 @dataclass

@@ -192,18 +192,17 @@ def serving(service: ServiceEntry) -> bool:
     return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
 
 
-def start_services(
+def service_processes(
     server_url: str,
     nats_url: str,
     payments: LocalPayments,
     providers: LocalProviders,
     data: Path,
     rest_port: int,
-    stack: ExitStack,
-) -> dict[str, dict[str, str]]:
-    """Starts every service; returns service name → the environment it runs with."""
+) -> list[tuple[ServiceEntry, dict[str, str], ManagedProcess]]:
+    """Every service of the catalog, its database made, with the environment it runs with and
+    its process, not yet started."""
     processes = []
-    environments: dict[str, dict[str, str]] = {}
     keys = service_keys(data)
     for service in SERVICES:
         database_url = asyncio.run(ensure_database(server_url, f"stride_{service.name}"))
@@ -212,19 +211,27 @@ def start_services(
             environment |= payments.environment()
         if service is NOTIFICATIONS:
             environment |= providers.environment(f"http://127.0.0.1:{rest_port}")
-        environments[service.name] = environment
         process = ManagedProcess(
             service.name,
             [sys.executable, "-m", service.main_module],
             data / "logs" / f"{service.name}.log",
             env=environment,
         )
+        processes.append((service, environment, process))
+    return processes
+
+
+def start_services(
+    processes: list[tuple[ServiceEntry, dict[str, str], ManagedProcess]], stack: ExitStack
+) -> dict[str, dict[str, str]]:
+    """Starts `service_processes` all at once, returns when each is serving; returns service
+    name → the environment it runs with."""
+    for _, _, process in processes:
         process.start()
         stack.callback(process.stop)
-        processes.append((service, process))
-    for service, process in processes:
+    for service, _, process in processes:
         process.wait_until(partial(serving, service), HEALTH_TIMEOUT_SECONDS)
-    return environments
+    return {service.name: environment for service, environment, _ in processes}
 
 
 def start_envoy(
@@ -265,9 +272,10 @@ def main(argv: list[str] | None = None) -> int:
         nats_url = start_nats(data, args.nats_port, stack)
         payments = start_stripe(data, args.stripe_port, stack)
         providers = start_providers(data, stack)
-        environments = start_services(
-            server_url, nats_url, payments, providers, data, args.rest_port, stack
+        processes = service_processes(
+            server_url, nats_url, payments, providers, data, args.rest_port
         )
+        environments = start_services(processes, stack)
         start_envoy(data, args.rest_port, args.tls_port, args.admin_port, stack)
         base_url = f"http://127.0.0.1:{args.rest_port}"
         payments.send_webhooks_to(f"{base_url}/v1/webhooks/stripe")
