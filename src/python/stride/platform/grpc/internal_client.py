@@ -39,14 +39,17 @@ class InternalClient:
         if self._channel is not None:
             await self._channel.close(grace=None)
 
-    async def call(self, method: str, request: Message) -> Any:
-        """The callee's `method` (its name in the service) with `request`, as this service;
-        a failure raises `grpc.aio.AioRpcError` for the caller to put in its own terms."""
+    async def call(
+        self, method: str, request: Message, within_seconds: float | None = None
+    ) -> Any:
+        """The callee's `method` (its name in the service) with `request`, as this service,
+        within `within_seconds` (the client's own timeout by default); a failure raises
+        `grpc.aio.AioRpcError` for the caller to put in its own terms."""
         if self._stub is None:
             raise RuntimeError(f"{type(self).__name__}.start() was not run")
         rpc = getattr(self._stub, method)
         return await rpc(
             request,
             metadata=self._credentials.metadata(self._audience),
-            timeout=self._timeout,
+            timeout=self._timeout if within_seconds is None else within_seconds,
         )

@@ -18,6 +18,7 @@ from google.rpc import status_pb2
 from stride.billing.v1 import billing_service_pb2 as pb
 from stride.billing.v1 import billing_service_pb2_grpc as pb_grpc
 from stride.platform.batching import Batcher, Submitted
+from stride.platform.deadlines import time_to_answer
 from stride.platform.errors import DomainError, FailedPrecondition, Unavailable
 from stride.platform.grpc.internal_client import InternalClient
 from stride.platform.grpc.status import error_reason, status_code_of, unpack_details
@@ -25,6 +26,7 @@ from stride.platform.service_credentials import ServiceCredentials
 from stride.scheduling.domain.model import Booking
 
 HOLD_LANES = 4
+HOLD_TIMEOUT = 5.0
 # Holds per call: a batch must come back well inside the call's timeout on a busy Billing.
 HOLDS_PER_CALL = 100
 
@@ -36,7 +38,7 @@ class BillingEntitlements(InternalClient):
             credentials,
             audience="billing",
             stub=pb_grpc.BillingServiceStub,
-            timeout_seconds=5.0,
+            timeout_seconds=HOLD_TIMEOUT,
         )
         self._holds: Batcher[int, pb.HoldCreditRequest, None] = Batcher(
             self._hold_batch, HOLDS_PER_CALL
@@ -59,8 +61,11 @@ class BillingEntitlements(InternalClient):
         self, lane: int, batch: Sequence[Submitted[pb.HoldCreditRequest, None]]
     ) -> list[None | BaseException]:
         asked = pb.BatchHoldCreditsRequest(requests=[submitted.item for submitted in batch])
+        # As long as the most patient booking in the batch waits (at least the client's own
+        # timeout): a busy Billing is not taken for a failed one while someone still waits.
+        waits = [time_to_answer(s.deadline) or 0.0 for s in batch if s.deadline is not None]
         try:
-            answer = await self.call("BatchHoldCredits", asked)
+            answer = await self.call("BatchHoldCredits", asked, max([*waits, HOLD_TIMEOUT]))
         except grpc.aio.AioRpcError as error:
             raise _domain_error(error.code(), error_reason(error)) from error
         return [
