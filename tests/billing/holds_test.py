@@ -14,7 +14,7 @@ from stride.billing.service_layer import handlers
 from stride.billing.service_layer.commands import GrantEntitlement, HoldCredit
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
 from stride.platform.auth import Principal, authenticated_as
-from stride.platform.errors import FailedPrecondition
+from stride.platform.errors import DomainError, FailedPrecondition
 
 STUDIO = "studios/olaya"
 CLASS_START = datetime.now(UTC) + timedelta(days=2)
@@ -91,3 +91,50 @@ async def test_a_hold_is_never_lent_to_another_booking(new_uow: partial[BillingU
         await handlers.hold_credit(new_uow(), elsewhere)
     assert refused.value.reason == "HOLD_OF_ANOTHER_BOOKING"
     assert await remaining(new_uow, member) == 1
+
+
+async def test_a_batch_of_holds_decides_each_on_its_own_and_never_spends_a_credit_twice(
+    new_uow: partial[BillingUnitOfWork],
+) -> None:
+    """A rush's holds asked together, in batches that overlap (two at once, each with the same
+    member more than once): every hold is made or refused as alone, one refusal undoes nothing
+    else, a hold asked twice holds once, and a member's credits are spent exactly."""
+    rich, poor, broke = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    await a_pack(new_uow, rich, 10)
+    await a_pack(new_uow, poor, 2)
+    twice = uuid.uuid4()
+    unreadable = FailedPrecondition("NOT_READ", "field.required")
+    first: list[HoldCredit | DomainError] = [
+        hold_of(poor, uuid.uuid4()),
+        hold_of(rich, twice),
+        hold_of(broke, uuid.uuid4()),
+        unreadable,
+        hold_of(poor, uuid.uuid4()),
+        hold_of(rich, uuid.uuid4()),
+    ]
+    second: list[HoldCredit | DomainError] = [
+        hold_of(rich, twice),
+        hold_of(poor, uuid.uuid4()),
+        hold_of(rich, uuid.uuid4()),
+    ]
+    decided = await asyncio.gather(
+        handlers.hold_credits(new_uow(), first), handlers.hold_credits(new_uow(), second)
+    )
+
+    outcomes = [
+        result.reason if isinstance(result, DomainError) else result.state
+        for results in decided
+        for result in results
+    ]
+    made_for_poor = [
+        result
+        for results in decided
+        for result in results
+        if isinstance(result, Hold) and result.member_id == poor
+    ]
+    assert len(made_for_poor) == 2  # Two credits, three asked: one of the three refused.
+    assert outcomes.count("NO_ENTITLEMENT") == 2  # That one, and the member without a pack.
+    assert decided[0][3] is unreadable
+    assert decided[0][1] == decided[1][0]  # The same booking's hold, asked twice: one hold.
+    assert await remaining(new_uow, poor) == 0
+    assert await remaining(new_uow, rich) == 10 - 3

@@ -16,6 +16,7 @@ from urllib.request import Request, urlopen
 import pytest
 import pytest_asyncio
 
+from chaos.support import holding, scalar
 from e2e.support import (
     SCHEDULING_DATA_KEYS,
     Account,
@@ -596,6 +597,47 @@ async def test_credits_are_held_on_booking_and_come_back_on_a_timely_cancel(
     await call("POST", f"{edge.base_url}/v1/{booked['name']}:cancel", {}, **paying.auth)
     # Billing gives the credit back when the cancellation event reaches it.
     await eventually_equal(lambda: credits_left(edge, paying), 10)
+
+
+async def test_a_booking_the_edge_gave_up_on_is_not_made_behind_the_member_s_back(
+    edges: EdgeFactory,
+    edge: Edge,
+    studio: Studio,
+    scheduling: RunningServer,
+    nats_url: str,
+    event_prefix: str,
+) -> None:
+    """Envoy answers 504 once its route timeout passes, and tells Scheduling how long that is.
+    A booking still waiting for its class's lock by then is not made when the lock comes free;
+    the app's retry with the same request id books once, on the credit the first try held."""
+    impatient = edges(route_timeout_seconds=2)
+    member = await paying_member(edge, studio, nats_url, event_prefix)
+    other = await paying_member(edge, studio, nats_url, event_prefix)
+    spin = await schedule(edge, studio, timedelta(days=2))
+    bookings_of = "SELECT count(*) FROM bookings WHERE member_id = CAST(:member AS uuid)"
+    member_id = member.name.removeprefix("users/")
+    # Every booking for the class is decided under its row lock (ADR 0006): taken here first.
+    locked = "SELECT id FROM class_sessions WHERE id = CAST(:id AS uuid) FOR UPDATE"
+    async with holding(scheduling, locked, id=spin["name"].rsplit("/", 1)[1]):
+        gave_up = await call(
+            "POST",
+            f"{impatient.base_url}/v1/{member.name}/bookings?requestId=tap-1",
+            {"classSession": spin["name"]},
+            **member.auth,
+        )
+        assert gave_up.status == 504
+        assert await credits_left(edge, member) == 9  # Held before the class's lock.
+    # Bookings for one class are decided in order: once the next one is answered, the first
+    # one's turn has come and gone.
+    assert (await book(edge, other, spin["name"]))["status"] == 200
+    assert await scalar(scheduling, bookings_of, member=member_id) == 0
+
+    retried = await book(edge, member, spin["name"], "tap-1")
+    again = await book(edge, member, spin["name"], "tap-1")
+    assert retried["status"] == 200
+    assert again == retried
+    assert await scalar(scheduling, bookings_of, member=member_id) == 1
+    assert await credits_left(edge, member) == 9  # The one credit the first try held.
 
 
 async def test_plans_and_a_plan_change_quote_over_rest(

@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time, timedelta
 from functools import partial
-from typing import cast
+from typing import NoReturn, cast
 from zoneinfo import ZoneInfo
 
 import grpc
@@ -49,6 +49,7 @@ from stride.scheduling.entrypoints.grpc_servicer import SchedulingServicer
 from stride.scheduling.events.v1.events_pb2 import BookingChanged, ClassChanged
 from stride.scheduling.main import MIGRATIONS
 from stride.scheduling.service_layer import attendance, handlers
+from stride.scheduling.service_layer.booking_decisions import BookingDecisions
 from stride.scheduling.service_layer.unit_of_work import SchedulingUnitOfWork
 from stride.scheduling.v1 import scheduling_service_pb2 as pb
 
@@ -134,6 +135,15 @@ async def a_class(
         return await handlers.create_class(new_uow(), slug, spin.id, room.id, "", start, 0)
 
 
+DECISIONS: dict[
+    int, BookingDecisions[Booking]
+] = {}  # One per unit-of-work factory, as a process has.
+
+
+def _no_request_ids(_: object) -> NoReturn:
+    raise AssertionError("these bookings carry no request id: nothing is stored or replayed")
+
+
 async def book(
     new_uow: partial[SchedulingUnitOfWork],
     member: uuid.UUID,
@@ -142,28 +152,22 @@ async def book(
     *,
     entitled: bool = True,
 ) -> Booking:
+    """The member's booking as the use case decides it, answered as the domain's booking."""
     entitlements = ENTITLEMENTS[0]
     if entitled:
         await entitlements.entitle(member)
-    uow = new_uow()
-
-    async def committed(decide: Callable[[], Awaitable[Booking]]) -> Booking:
-        async with uow:
-            booking = await decide()
-            await uow.commit()
-        return booking
-
+    decisions = DECISIONS.setdefault(
+        id(new_uow), BookingDecisions(new_uow, _no_request_ids, _no_request_ids)
+    )
+    command = handlers.BookClass(
+        member, session.studio, session.id, booking_id(member, "", ""), None, _as_decided, spot
+    )
     with authenticated_as(Principal(user_id=str(member), roles=frozenset({"member"}))):
-        return await handlers.book(
-            uow,
-            entitlements,
-            member,
-            session.studio,
-            session.id,
-            booking_id(member, "", ""),
-            committed,
-            spot=spot,
-        )
+        return await handlers.book(new_uow(), entitlements, decisions, command)
+
+
+def _as_decided(booking: Booking) -> Booking:
+    return booking
 
 
 async def cancel(new_uow: partial[SchedulingUnitOfWork], booking: Booking) -> Booking:
@@ -191,10 +195,12 @@ async def test_a_rush_never_overbooks_and_keeps_the_waitlist_in_arrival_order(
     confirmed = [b for b in results if b.state is BookingState.CONFIRMED]
     waitlisted = [b for b in results if b.state is BookingState.WAITLISTED]
     assert (len(confirmed), len(waitlisted)) == (SPOTS, MEMBERS - SPOTS)
-    # Positions are 1..N with no gaps or repeats, in the order the decisions were made.
+    # Positions are 1..N with no gaps or repeats, in the order the decisions were made (the
+    # bookings decided together in one batch share their time).
     by_position = sorted(waitlisted, key=lambda b: b.waitlist_position)
     assert [b.waitlist_position for b in by_position] == list(range(1, MEMBERS - SPOTS + 1))
-    assert by_position == sorted(waitlisted, key=lambda b: b.created_at)
+    decided_at = [b.created_at for b in by_position]
+    assert decided_at == sorted(decided_at)
     with authenticated_as(ADMIN):
         stored = await handlers.get_class(new_uow(), session.studio, session.id)
     assert (stored.confirmed_count, stored.waitlist_count) == (SPOTS, MEMBERS - SPOTS)

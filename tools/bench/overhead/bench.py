@@ -73,7 +73,7 @@ from stride.platform.grpc.interceptors import StrideServerInterceptor
 from stride.platform.grpc.request_limits import RequestLimits
 from stride.platform.grpc.status import to_rpc_status, trailing_metadata
 from stride.platform.i18n import locale_scope, negotiate_locale
-from stride.platform.idempotency import IdempotencyRecord, fingerprint, idempotent, replay
+from stride.platform.idempotency import IdempotencyRecord, fingerprint, idempotent, lookup
 from stride.platform.local.postgres import EmbeddedPostgres
 from stride.platform.observability.logging import JsonFormatter
 from stride.platform.observability.metrics import RPC_IN_FLIGHT, RPC_LATENCY
@@ -455,7 +455,8 @@ async def database_tables(
         await idempotent(uow, CREATE_BOOKING, REQUEST, request_id(), instant, pb.Booking)
 
     async def replayed() -> None:
-        await replay(UnitOfWork(sessions, "bench"), CREATE_BOOKING, REQUEST, stored_id, pb.Booking)
+        async with UnitOfWork(sessions, "bench") as uow:
+            await lookup(uow.session, CREATE_BOOKING, stored_id, fingerprint(REQUEST))
 
     wrappers = Table(
         f"Idempotency wrapper ({loop_name}), per mutation that does nothing",
@@ -471,7 +472,7 @@ async def database_tables(
                 await per_await(lambda: wrapper(lambda: str(uuid.uuid4())), calls),
             ),
             (
-                "replay(): a stored response read back (one short transaction)",
+                "lookup(): a stored response read back, one short transaction",
                 await per_await(replayed, calls),
             ),
         ],

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from google.protobuf.message import Message
-from sqlalchemy import Column, DateTime, LargeBinary, String, bindparam, func, select
+from sqlalchemy import Column, DateTime, LargeBinary, String, bindparam, func, select, text, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import Field, SQLModel, col
@@ -24,7 +25,7 @@ from sqlmodel import Field, SQLModel, col
 from stride.platform.clock import Clock, utcnow
 from stride.platform.db.pruning import PRUNE_BATCH, delete_where_in_batches
 from stride.platform.db.uow import UnitOfWork
-from stride.platform.errors import Aborted, FieldViolation, InvalidArgument
+from stride.platform.errors import Aborted, DomainError, FieldViolation, InvalidArgument
 from stride.platform.request_ids import MAX_REQUEST_ID_LENGTH, REQUEST_ID_FIELD
 
 _log = logging.getLogger("stride.retention")
@@ -70,8 +71,31 @@ async def lookup(session: AsyncSession, method: str, request_id: str, print_: st
     if stored is None:
         return None
     if stored.fingerprint != print_:
-        raise InvalidArgument([FieldViolation(REQUEST_ID_FIELD, "request_id.reused")])
+        raise request_id_reused()
     return bytes(stored.response)
+
+
+def request_id_reused() -> InvalidArgument:
+    """The error for a request id an earlier, different request used."""
+    return InvalidArgument([FieldViolation(REQUEST_ID_FIELD, "request_id.reused")])
+
+
+def _lock_key(method: str, request_id: str) -> str:
+    return f"{method}/{request_id}"
+
+
+def _store(
+    session: AsyncSession, method: str, request_id: str, print_: str, response: bytes
+) -> None:
+    session.add(
+        IdempotencyRecord(
+            method=method,
+            request_id=request_id,
+            fingerprint=print_,
+            response=response,
+            created_at=datetime.now(UTC),
+        )
+    )
 
 
 ResponseT = TypeVar("ResponseT", bound=Message)
@@ -95,21 +119,13 @@ async def idempotent(
         if request_id:
             # Serializes attempts with the same id: a concurrent retry waits for the first to
             # commit and then replays its response instead of mutating twice.
-            await uow.session.execute(_LOCK_REQUEST_ID, {"key": f"{method}/{request_id}"})
+            await uow.session.execute(_LOCK_REQUEST_ID, {"key": _lock_key(method, request_id)})
             stored = await lookup(uow.session, method, request_id, print_)
             if stored is not None:
                 return response_type.FromString(stored)
         response = await mutate()
         if request_id:
-            uow.session.add(
-                IdempotencyRecord(
-                    method=method,
-                    request_id=request_id,
-                    fingerprint=print_,
-                    response=response.SerializeToString(),
-                    created_at=datetime.now(UTC),
-                )
-            )
+            _store(uow.session, method, request_id, print_, response.SerializeToString())
         try:
             await uow.commit()
         except IntegrityError as error:
@@ -118,23 +134,63 @@ async def idempotent(
     return response
 
 
-async def replay(
-    uow: UnitOfWork,
-    method: str,
-    request: Message,
-    request_id: str,
-    response_type: type[ResponseT],
-) -> ResponseT | None:
-    """The response an earlier attempt with this request id stored, read in a short
-    transaction; None if there is none yet (or no request id). For a mutation that calls
-    another service first: look here, make the call with no transaction open, then run the
-    mutation through `idempotent`, which looks again under the request id's lock."""
-    if not request_id:
-        return None
-    _check_length(request_id)
-    async with uow:
-        stored = await lookup(uow.session, method, request_id, fingerprint(request))
-    return response_type.FromString(stored) if stored is not None else None
+@dataclass(frozen=True)
+class RecordedRequest:
+    """A mutation with a request id, decided in a batch with others (`stride.platform.batching`):
+    the batch claims its id, and records its response in the same transaction."""
+
+    method: str
+    request_id: str
+    fingerprint: str
+
+    @classmethod
+    def of(cls, method: str, request: Message, request_id: str) -> RecordedRequest | None:
+        """None for a request without an id (optional in AIP-155)."""
+        if not request_id:
+            return None
+        _check_length(request_id)
+        return cls(method, request_id, fingerprint(request))
+
+
+async def claim_request_ids(
+    session: AsyncSession, requests: Sequence[RecordedRequest]
+) -> dict[RecordedRequest, bytes | DomainError]:
+    """Takes every request id's lock, as `idempotent` takes one (in one order, so batches
+    cannot deadlock each other), then reads what earlier attempts stored: a request's stored
+    response, or the error for an id another request used. Requests absent from the result are
+    new: decide them and `record_response` in this transaction."""
+    if not requests:
+        return {}
+    keys = sorted({_lock_key(r.method, r.request_id) for r in requests})
+    await session.execute(_LOCK_IN_ORDER, {"keys": keys})
+    stored = await session.execute(
+        select(IdempotencyRecord).where(
+            tuple_(col(IdempotencyRecord.method), col(IdempotencyRecord.request_id)).in_(
+                [(r.method, r.request_id) for r in requests]
+            )
+        )
+    )
+    records = {(record.method, record.request_id): record for record in stored.scalars()}
+    found: dict[RecordedRequest, bytes | DomainError] = {}
+    for request in requests:
+        record = records.get((request.method, request.request_id))
+        if record is not None:
+            reused = record.fingerprint != request.fingerprint
+            found[request] = request_id_reused() if reused else record.response
+    return found
+
+
+# The same locks `idempotent` takes one at a time, taken in hash order.
+_LOCK_IN_ORDER = text(
+    "SELECT count(pg_advisory_xact_lock(hash)) FROM (SELECT hashtextextended(key, 0) AS hash"
+    " FROM unnest(CAST(:keys AS text[])) AS key ORDER BY 1) AS ordered"
+)
+
+
+def record_response(session: AsyncSession, request: RecordedRequest, response: bytes) -> None:
+    """Stores the (serialized) response of a request decided in a batch; it commits with the
+    decision."""
+    _store(session, request.method, request.request_id, request.fingerprint, response)
 
 
 def _check_length(request_id: str) -> None:

@@ -5,13 +5,23 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import cast
 
 from google.protobuf.wrappers_pb2 import StringValue
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stride.platform.db.uow import UnitOfWork
-from stride.platform.idempotency import idempotent, prune_expired_responses, prune_responses
+from stride.platform.errors import InvalidArgument
+from stride.platform.idempotency import (
+    RecordedRequest,
+    claim_request_ids,
+    fingerprint,
+    idempotent,
+    prune_expired_responses,
+    prune_responses,
+    record_response,
+)
 
 METHOD = "/stride.test.v1.TestService/Mutate"
 
@@ -71,3 +81,32 @@ async def test_the_periodic_job_prunes_what_is_older_than_the_window_at_the_cloc
     assert "for-the-job" in await stored(platform_sessions)
     await prune(clock=lambda: datetime.now(UTC) + week + timedelta(hours=1))
     assert await stored(platform_sessions) == set()
+
+
+async def test_a_batch_finds_what_each_request_id_answered_and_which_ids_others_used(
+    platform_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A batch of requests (group commit) claims their ids together: the one an earlier single
+    request answered is replayed from there, one used by another request is refused, a new one
+    is recorded with the batch — and then replays as a single request would."""
+    mutation = Mutation()
+    await send(platform_sessions, mutation, "single")
+    same, other, new = (
+        RecordedRequest(METHOD, request_id, fingerprint(StringValue(value=value)))
+        for value, request_id in (
+            ("the same request", "single"),
+            ("another request", "single"),
+            ("the same request", "batched"),
+        )
+    )
+    uow = UnitOfWork(platform_sessions, source="test")
+    async with uow:
+        found = await claim_request_ids(uow.session, [same, other, new])
+        record_response(uow.session, new, StringValue(value="batched").SerializeToString())
+        await uow.commit()
+
+    assert StringValue.FromString(cast(bytes, found[same])).value == "run 1"
+    assert isinstance(found[other], InvalidArgument)
+    assert new not in found
+    assert await send(platform_sessions, mutation, "batched") == "batched"
+    assert mutation.runs == 1

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC
 
 from stride.billing.domain.entitlements import Entitlement, Hold, HoldState, Kind
 from stride.billing.service_layer.commands import GrantEntitlement, HoldCredit
 from stride.billing.v1 import billing_service_pb2 as pb
-from stride.platform.errors import FieldViolation, InvalidArgument
+from stride.platform.errors import DomainError, FieldViolation, InvalidArgument
+from stride.platform.grpc.status import to_rpc_status
 from stride.platform.grpc.timestamps import timestamp
+from stride.platform.i18n import Locale
 from stride.platform.resource_names import parse_user_name, parse_uuid_ids
 
 _KINDS = {
@@ -85,4 +88,25 @@ def hold_command(request: pb.HoldCreditRequest) -> HoldCredit:
         booking_id,
         given.studio,
         given.class_start_time.ToDatetime(tzinfo=UTC),
+    )
+
+
+def read_hold_command(request: pb.HoldCreditRequest) -> HoldCredit | DomainError:
+    """One hold of a batch, or why it cannot be read: that hold alone is refused."""
+    try:
+        return hold_command(request)
+    except DomainError as unreadable:
+        return unreadable
+
+
+def hold_results_to_proto(
+    held: Sequence[Hold | DomainError], locale: Locale
+) -> pb.BatchHoldCreditsResponse:
+    return pb.BatchHoldCreditsResponse(
+        results=[
+            pb.HoldCreditResult(error=to_rpc_status(result, locale))
+            if isinstance(result, DomainError)
+            else pb.HoldCreditResult(hold=hold_to_proto(result))
+            for result in held
+        ]
     )

@@ -17,7 +17,9 @@ from stride.billing.entrypoints.entitlement_protos import (
     entitlement_to_proto,
     grant_command,
     hold_command,
+    hold_results_to_proto,
     hold_to_proto,
+    read_hold_command,
 )
 from stride.billing.entrypoints.fee_protos import (
     fees_studio,
@@ -147,6 +149,14 @@ class BillingServicer(pb_grpc.BillingServiceServicer):
     ) -> pb.Hold:
         hold = await handlers.hold_credit(self._unit_of_work(), hold_command(request))
         return hold_to_proto(hold)
+
+    async def BatchHoldCredits(  # noqa: N802
+        self, request: pb.BatchHoldCreditsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.BatchHoldCreditsResponse:
+        held = await handlers.hold_credits(
+            self._unit_of_work(), [read_hold_command(asked) for asked in request.requests]
+        )
+        return hold_results_to_proto(held, current_locale())
 
     async def ReleaseHold(  # noqa: N802
         self, request: pb.ReleaseHoldRequest, context: grpc.aio.ServicerContext

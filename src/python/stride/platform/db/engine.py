@@ -34,7 +34,10 @@ def with_database(url: str, database: str) -> str:
 # While the database is down, a request fails in seconds rather than waiting out its deadline
 # on a connection that will not come (the client retries with its request id).
 CONNECT_TIMEOUT_SECONDS = 5.0
-POOL_TIMEOUT_SECONDS = 10.0
+# The longest wait for a pooled connection, for work without a deadline (event consumers, jobs);
+# a request waits no longer than its own deadline allows (`stride.platform.db.uow`), so a rush
+# that queues for connections is served rather than taken for an outage.
+POOL_TIMEOUT_SECONDS = 30.0
 
 
 def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:

@@ -30,6 +30,7 @@ from stride.platform.auth import (
     called_by_service,
 )
 from stride.platform.db.errors import database_unavailable
+from stride.platform.deadlines import deadline_scope
 from stride.platform.errors import DomainError, Unauthenticated, Unavailable
 from stride.platform.grpc.access_control import authorize
 from stride.platform.grpc.contract import Audience, MethodContract
@@ -49,6 +50,7 @@ from stride.platform.service_credentials import ServiceTokenVerifier
 _log = logging.getLogger("stride.rpc")
 _tracer = trace.get_tracer("stride.platform.grpc")
 _PASS_THROUGH_PREFIXES = ("/grpc.health.", "/grpc.reflection.")
+_EDGE_TIMEOUT_HEADER = "x-envoy-expected-rq-timeout-ms"
 
 UnaryBehavior = Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
 StreamBehavior = Callable[[Any, grpc.aio.ServicerContext], AsyncIterator[Any]]
@@ -130,8 +132,9 @@ class StrideServerInterceptor(grpc.aio.ServerInterceptor):
                 request = await call.admit(raw)
                 # `asyncio.timeout`, not `wait_for`: the handler runs in this task rather than
                 # in one more task per call (Python 3.11's `wait_for` makes one).
-                async with asyncio.timeout(call.budget):
-                    return await behavior(request, context)
+                with deadline_scope(call.budget):
+                    async with asyncio.timeout(call.budget):
+                        return await behavior(request, context)
 
         return wrapped
 
@@ -190,6 +193,11 @@ class _Call:
                     raise TimeoutError
                 self.budget = min(self.budget, remaining)
                 self.stream_budget = min(self.stream_budget, remaining)
+            # Envoy's route timeout, which it tells upstreams in this header rather than in
+            # grpc-timeout: past it Envoy has answered 504, so nothing is worth committing.
+            edge_ms = self._metadata.get(_EDGE_TIMEOUT_HEADER, "")
+            if edge_ms.isdigit():
+                self.budget = min(self.budget, int(edge_ms) / 1000)
             await self._authenticate()
         except BaseException as error:
             await self.__aexit__(type(error), error, error.__traceback__)

@@ -301,37 +301,45 @@ class ClassRepository:
             .values(class_start=session.start)
         )
 
-    async def take_waitlist_seq(self, session_id: uuid.UUID) -> int:
+    async def take_waitlist_seqs(self, session_id: uuid.UUID, count: int) -> int:
+        """The first of `count` consecutive waitlist numbers taken for the class."""
+        if count == 0:
+            return 0
         table = ClassSessionRecord
         taken = await self._db.execute(
             update(table)
             .where(col(table.id) == session_id)
-            .values(next_waitlist_seq=col(table.next_waitlist_seq) + 1)
+            .values(next_waitlist_seq=col(table.next_waitlist_seq) + count)
             .returning(col(table.next_waitlist_seq))
         )
-        return int(taken.scalar_one()) - 1
+        return int(taken.scalar_one()) - count
 
 
 class BookingRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._db = session
 
-    async def add(self, booking: Booking, waitlist_seq: int | None) -> None:
-        self._db.add(
-            BookingRecord(
-                id=booking.id,
-                member_id=booking.member_id,
-                session_id=booking.session_id,
-                studio=booking.studio,
-                state=booking.state.value,
-                waitlist_seq=waitlist_seq,
-                created_at=booking.created_at,
-                class_start=booking.class_start,
-                spot=booking.spot,
-            )
-        )
+    async def add_many(self, bookings: Sequence[tuple[Booking, int | None]]) -> None:
+        """New bookings, each with its waitlist number (None for a confirmed one), in one
+        statement."""
+        if not bookings:
+            return
+        rows = [
+            {
+                "id": booking.id,
+                "member_id": booking.member_id,
+                "session_id": booking.session_id,
+                "studio": booking.studio,
+                "state": booking.state.value,
+                "waitlist_seq": waitlist_seq,
+                "created_at": booking.created_at,
+                "class_start": booking.class_start,
+                "spot": booking.spot,
+            }
+            for booking, waitlist_seq in bookings
+        ]
         try:
-            await self._db.flush()
+            await self._db.execute(insert(BookingRecord), rows)
         except IntegrityError as error:
             raise AlreadyExists("ALREADY_BOOKED", "booking.already_booked") from error
 
@@ -342,25 +350,38 @@ class BookingRepository:
         record = (await self._db.execute(query)).scalar_one_or_none()
         return await self._to_booking(record) if record else None
 
-    async def member_has_active(self, member_id: uuid.UUID, session_id: uuid.UUID) -> bool:
+    async def members_with_active(
+        self, session_id: uuid.UUID, members: Collection[uuid.UUID]
+    ) -> set[uuid.UUID]:
+        """Which of `members` hold a confirmed or waitlisted booking for the class."""
+        if not members:
+            return set()
         found = await self._db.execute(
-            select(BookingRecord.id).where(
-                BookingRecord.member_id == member_id,
+            select(BookingRecord.member_id).where(
                 BookingRecord.session_id == session_id,
+                col(BookingRecord.member_id).in_(list(members)),
                 col(BookingRecord.state).in_(ACTIVE_STATES),
             )
         )
-        return found.first() is not None
+        return set(found.scalars().all())
 
-    async def count_upcoming_active(self, member_id: uuid.UUID, now: datetime) -> int:
+    async def count_upcoming_active_for(
+        self, members: Collection[uuid.UUID], now: datetime
+    ) -> dict[uuid.UUID, int]:
+        """How many confirmed or waitlisted bookings for classes to come each member holds
+        (members without any are left out)."""
+        if not members:
+            return {}
         counted = await self._db.execute(
-            select(func.count()).where(
-                BookingRecord.member_id == member_id,
+            select(BookingRecord.member_id, func.count())
+            .where(
+                col(BookingRecord.member_id).in_(list(members)),
                 col(BookingRecord.state).in_(ACTIVE_STATES),
                 col(BookingRecord.class_start) > now,
             )
+            .group_by(col(BookingRecord.member_id))
         )
-        return int(counted.scalar_one())
+        return {member: int(count) for member, count in counted.all()}
 
     async def first_waitlisted(self, session_id: uuid.UUID) -> Booking | None:
         found = await self._db.execute(

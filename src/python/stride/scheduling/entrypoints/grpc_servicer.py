@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC
 
 import grpc
@@ -13,12 +13,12 @@ from stride.platform.events.live import LiveEvents
 from stride.platform.grpc.field_masks import updated_fields
 from stride.platform.grpc.timestamps import timestamp
 from stride.platform.i18n import current_locale
-from stride.platform.idempotency import fingerprint, idempotent, replay
+from stride.platform.idempotency import RecordedRequest, fingerprint
 from stride.platform.pagination import Page
 from stride.platform.resource_names import parse_user_name, parse_uuid_ids
 from stride.scheduling import translations  # noqa: F401 - registers Scheduling's texts.
 from stride.scheduling.domain.availability import AVAILABILITY_PARTS
-from stride.scheduling.domain.model import Booking, booking_id
+from stride.scheduling.domain.model import booking_id
 from stride.scheduling.entrypoints.availability_protos import (
     availability_from_proto,
     availability_to_proto,
@@ -49,6 +49,7 @@ from stride.scheduling.entrypoints.studio_protos import (
     studio_to_proto,
 )
 from stride.scheduling.service_layer import attendance, handlers
+from stride.scheduling.service_layer.booking_decisions import BookingDecisions
 from stride.scheduling.service_layer.ports import Entitlements
 from stride.scheduling.service_layer.unit_of_work import SchedulingUnitOfWork
 from stride.scheduling.v1 import scheduling_service_pb2 as pb
@@ -69,6 +70,10 @@ class SchedulingServicer(pb_grpc.SchedulingServiceServicer):
         self._check_in_key = check_in_key
         self._live = live
         self._entitlements = entitlements
+        # One per process: bookings for one class arriving together are decided together.
+        self._decisions = BookingDecisions(
+            unit_of_work, pb.Booking.FromString, pb.Booking.SerializeToString
+        )
 
     async def CreateStudio(  # noqa: N802 - generated gRPC method name.
         self, request: pb.CreateStudioRequest, context: grpc.aio.ServicerContext
@@ -239,27 +244,17 @@ class SchedulingServicer(pb_grpc.SchedulingServiceServicer):
             "booking.class_session",
             "class.invalid_name",
         )
-        uow = self._unit_of_work()
-        method, request_id = CREATE_BOOKING_METHOD, request.request_id
-        replayed = await replay(uow, method, request, request_id, pb.Booking)
-        if replayed is not None:
-            return replayed
-
-        async def recorded(decide: Callable[[], Awaitable[Booking]]) -> pb.Booking:
-            async def respond() -> pb.Booking:
-                return booking_to_proto(await decide())
-
-            return await idempotent(uow, method, request, request_id, respond, pb.Booking)
-
-        return await handlers.book(
-            uow,
-            self._entitlements,
+        command = handlers.BookClass(
             member_id,
             slug,
             session_id,
-            booking_id(member_id, request_id, fingerprint(request)),
-            recorded,
+            booking_id(member_id, request.request_id, fingerprint(request)),
+            RecordedRequest.of(CREATE_BOOKING_METHOD, request, request.request_id),
+            booking_to_proto,
             spot=request.booking.spot or None,
+        )
+        return await handlers.book(
+            self._unit_of_work(), self._entitlements, self._decisions, command
         )
 
     async def FindBookings(  # noqa: N802

@@ -11,12 +11,8 @@ from stride.platform.clock import Clock, utcnow
 from stride.platform.errors import FailedPrecondition, NotFound
 from stride.scheduling.domain.check_in import check_in_open, issue_code, read_code
 from stride.scheduling.domain.model import Booking, BookingState, ClassSession
-from stride.scheduling.service_layer.handlers import (
-    BOOKING_CANCELLED,
-    DESK,
-    announce,
-    class_session,
-)
+from stride.scheduling.service_layer.common import BOOKING_CANCELLED, announce, class_session
+from stride.scheduling.service_layer.handlers import DESK
 from stride.scheduling.service_layer.unit_of_work import SchedulingUnitOfWork
 
 CHECKED_IN = "scheduling.attendance.checked_in.v1"

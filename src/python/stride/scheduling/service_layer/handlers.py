@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Collection, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Generic
 
 from stride.platform.auth import (
     current_principal,
@@ -25,6 +25,7 @@ from stride.platform.errors import (
     Unavailable,
 )
 from stride.platform.filtering import Comparison, Operator
+from stride.platform.idempotency import RecordedRequest, lookup
 from stride.scheduling.domain.availability import AVAILABILITY_PARTS, Availability, check_teaches
 from stride.scheduling.domain.calendar import CalendarEntry, render_calendar
 from stride.scheduling.domain.model import (
@@ -49,21 +50,29 @@ from stride.scheduling.domain.model import (
 )
 from stride.scheduling.domain.recurrence import occurrences, parse_local_start
 from stride.scheduling.events.v1 import events_pb2
+from stride.scheduling.service_layer.booking_decisions import (
+    BookingDecisions,
+    BookingRequest,
+    Response,
+)
+from stride.scheduling.service_layer.common import (
+    BOOKING_CANCELLED,
+    BOOKING_CONFIRMED,
+    BOOKING_LATE_CANCELLED,
+    CLASS_CANCELLED,
+    CLASS_RESCHEDULED,
+    WAITLIST_PROMOTED,
+    announce,
+    class_session,
+    spots_of,
+)
 from stride.scheduling.service_layer.ports import Entitlements
 from stride.scheduling.service_layer.unit_of_work import SchedulingUnitOfWork
 
-BOOKING_CONFIRMED = "scheduling.booking.confirmed.v1"
-BOOKING_CANCELLED = "scheduling.booking.cancelled.v1"
-BOOKING_LATE_CANCELLED = "scheduling.booking.late_cancelled.v1"
-WAITLIST_JOINED = "scheduling.waitlist.joined.v1"
-WAITLIST_PROMOTED = "scheduling.waitlist.promoted.v1"
-CLASS_CANCELLED = "scheduling.class.cancelled.v1"
-CLASS_RESCHEDULED = "scheduling.class.rescheduled.v1"
 STAFF = ("manager",)
 DESK = ("front_desk", "instructor", "manager")
 MAX_WEEKS_AHEAD = 26
 _FROM_BELOW = frozenset({Operator.EQUAL, Operator.GREATER, Operator.GREATER_OR_EQUAL})
-Decided = TypeVar("Decided")  # What the transaction around a booking decision makes of it.
 
 
 async def create_studio(
@@ -263,84 +272,79 @@ async def list_classes(
         return await uow.classes.list(slug, where, offset=offset, limit=limit)
 
 
+@dataclass(frozen=True)
+class BookClass(Generic[Response]):
+    """A member's booking for a class: `booking_id` follows from the member and the request
+    (so a retry names the same booking), `request` is the request id's record, if any, and
+    `respond` makes the answer stored under it."""
+
+    member_id: uuid.UUID
+    studio: str
+    session_id: uuid.UUID
+    booking_id: uuid.UUID
+    request: RecordedRequest | None
+    respond: Callable[[Booking], Response]
+    spot: str | None = None
+
+
 async def book(
     uow: SchedulingUnitOfWork,
     entitlements: Entitlements,
-    member_id: uuid.UUID,
-    slug: str,
-    session_id: uuid.UUID,
-    booking: uuid.UUID,
-    in_transaction: Callable[[Callable[[], Awaitable[Booking]]], Awaitable[Decided]],
+    decisions: BookingDecisions[Response],
+    command: BookClass[Response],
     clock: Clock = utcnow,
-    spot: str | None = None,
-) -> Decided:
-    """Books a class as `booking` (its id). The class is read in a short transaction and the
-    cheap refusals (window, cancelled class) come before Billing is asked; the member's credit
-    is then held with Billing with no transaction open, so a slow Billing pins no connection
-    and no lock; then the booking is confirmed or waitlisted under the class's lock (ADR
-    0006), in the transaction `in_transaction` opens on `uow` around the decision and commits
-    (recording the request id with it, when there is one). A refused booking gives the
-    credit back. A booking that already exists under this id is returned as it stands. A
-    booking that failed otherwise keeps its hold: Billing holds once per booking id, so the
-    retry of the same request reuses it, and Billing's reconciler gives back one never
-    retried."""
-    require_self_or_role(str(member_id), "admin")
+) -> Response:
+    """Books a class. One short transaction reads what an earlier attempt with the request id
+    answered, the class and any booking already made under this id; the cheap refusals
+    (window, cancelled class) come before Billing is asked; the member's credit is then held
+    with Billing with no transaction open, so a slow Billing pins no connection and no lock;
+    then the booking is confirmed or waitlisted under the class's lock (ADR 0006), decided
+    together with the others waiting for the class, and its answer stored under the request
+    id in the same transaction. A refused booking gives the credit back. A booking that
+    already exists under this id is answered as it stands. A booking that failed otherwise
+    keeps its hold: Billing holds once per booking id, so the retry of the same request
+    reuses it, and Billing's reconciler gives back one never retried."""
+    require_self_or_role(str(command.member_id), "admin")
+    request = command.request
     async with uow:
-        studio = await _studio(uow, slug)
-        unlocked = await class_session(uow, slug, session_id)
-        made = await uow.bookings.get(booking)
+        if request is not None:
+            stored = await lookup(
+                uow.session, request.method, request.request_id, request.fingerprint
+            )
+            if stored is not None:
+                return decisions.parse(stored)
+        studio = await _studio(uow, command.studio)
+        unlocked = await class_session(uow, command.studio, command.session_id)
+        made = await uow.bookings.get(command.booking_id)
     if made is not None:
         # A retry that outlived its request id's stored answer (ADR 0009) names the booking it
         # made: that booking, as it stands, is the answer. Holding for it again would hold a
         # second credit, or one for a cancelled booking, and a refusal would give back the
         # credit the booking holds.
-        async def as_made() -> Booking:
-            return made
-
-        return await in_transaction(as_made)
+        return await decisions.decide(
+            BookingRequest(studio, made, command.spot, request, command.respond, made=True)
+        )
     now = clock()
     held = Booking(
-        booking, member_id, session_id, slug, BookingState.CONFIRMED, now, unlocked.start
+        command.booking_id,
+        command.member_id,
+        command.session_id,
+        command.studio,
+        BookingState.CONFIRMED,
+        now,
+        unlocked.start,
     )
     check_can_book(unlocked, studio.policy, now, already_booked=False, active_bookings=0)
     await entitlements.hold(held)
-
-    async def decide() -> Booking:
-        return await _decide(uow, studio, held, spot, clock)
-
     try:
-        return await in_transaction(decide)
+        return await decisions.decide(
+            BookingRequest(studio, held, command.spot, request, command.respond)
+        )
     except (Aborted, Unavailable):  # A concurrent attempt booked with this hold; or try again.
         raise
     except DomainError:
         await entitlements.release(held)
         raise
-
-
-async def _decide(
-    uow: SchedulingUnitOfWork, studio: Studio, booking: Booking, spot: str | None, clock: Clock
-) -> Booking:
-    session = await class_session(uow, studio.slug, booking.session_id, lock=True)
-    now = clock()
-    state = check_can_book(
-        session,
-        studio.policy,
-        now,
-        already_booked=await uow.bookings.member_has_active(booking.member_id, session.id),
-        active_bookings=await uow.bookings.count_upcoming_active(booking.member_id, now),
-    )
-    booking = replace(booking, state=state, created_at=now)
-    if state is BookingState.CONFIRMED:
-        booking = replace(booking, spot=await _spot_for(uow, session, spot))
-        await uow.bookings.add(booking, waitlist_seq=None)
-        await uow.classes.change_counts(session.id, confirmed=1)
-        announce(uow, BOOKING_CONFIRMED, booking)
-        return booking
-    await uow.bookings.add(booking, waitlist_seq=await uow.classes.take_waitlist_seq(session.id))
-    await uow.classes.change_counts(session.id, waitlisted=1)
-    booking = replace(booking, waitlist_position=session.waitlist_count + 1)
-    announce(uow, WAITLIST_JOINED, booking)
-    return booking
 
 
 async def cancel(
@@ -532,23 +536,7 @@ async def _promote_first(uow: SchedulingUnitOfWork, session: ClassSession, now: 
 async def _spot_for(
     uow: SchedulingUnitOfWork, session: ClassSession, wanted: str | None
 ) -> str | None:
-    room = await uow.studios.room(session.studio, session.room_id)
-    assert room is not None  # noqa: S101 - a class's room is never deleted.
-    return choose_spot(room.spots, await uow.bookings.taken_spots(session.id), wanted)
-
-
-def announce(
-    uow: SchedulingUnitOfWork, event_type: str, booking: Booking, reason: str = ""
-) -> None:
-    event = events_pb2.BookingChanged(
-        booking=booking.resource_name,
-        member=f"users/{booking.member_id}",
-        class_session=booking.session_name,
-        waitlist_position=booking.waitlist_position,
-        reason=reason,
-    )
-    event.class_start_time.FromDatetime(booking.class_start)
-    uow.publish(event_type, subject=booking.resource_name, payload=event)
+    return choose_spot(*await spots_of(uow, session), wanted)
 
 
 async def _studio(uow: SchedulingUnitOfWork, slug: str) -> Studio:
@@ -556,12 +544,3 @@ async def _studio(uow: SchedulingUnitOfWork, slug: str) -> Studio:
     if studio is None:
         raise NotFound("STUDIO_NOT_FOUND", "studio.not_found")
     return studio
-
-
-async def class_session(
-    uow: SchedulingUnitOfWork, slug: str, session_id: uuid.UUID, *, lock: bool = False
-) -> ClassSession:
-    session = await uow.classes.get(slug, session_id, lock=lock)
-    if session is None:
-        raise NotFound("CLASS_NOT_FOUND", "class.not_found")
-    return session
