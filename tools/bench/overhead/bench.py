@@ -37,7 +37,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import grpc
@@ -75,7 +75,7 @@ from stride.platform.grpc.status import to_rpc_status, trailing_metadata
 from stride.platform.i18n import locale_scope, negotiate_locale
 from stride.platform.idempotency import IdempotencyRecord, fingerprint, idempotent, lookup
 from stride.platform.local.postgres import EmbeddedPostgres
-from stride.platform.observability.logging import JsonFormatter
+from stride.platform.observability.logging import configure_logging
 from stride.platform.observability.metrics import RPC_IN_FLIGHT, RPC_LATENCY
 from stride.platform.observability.tracing import configure_tracing, extract_context
 from stride.platform.probe.v1 import probe_service_pb2 as probe_pb
@@ -412,11 +412,11 @@ async def database_tables(
             [
                 ("asyncpg fetchrow, prepared (baseline)", await per_await(raw_fetch, calls)),
                 (
-                    "SQLAlchemy Core select(columns) in a session",
+                    "SQLAlchemy Core select(columns) in a session (lookup())",
                     await per_await(core_select, calls),
                 ),
                 (
-                    "SQLAlchemy ORM session.get (as idempotency.lookup)",
+                    "SQLAlchemy ORM session.get (what lookup() used)",
                     await per_await(orm_get, calls),
                 ),
             ],
@@ -582,10 +582,9 @@ def main(argv: list[str] | None = None) -> int:
         data = Path(scratch)
         data.chmod(0o755)
         # As a service process runs: JSON access lines (to a file here), tracing on.
-        access_log = logging.FileHandler(data / "rpc.log")
-        access_log.setFormatter(JsonFormatter("scheduling"))
-        logging.getLogger().handlers[:] = [access_log]
-        logging.getLogger().setLevel(logging.INFO)
+        configure_logging("scheduling")
+        access_log = stack.enter_context((data / "rpc.log").open("w"))
+        cast(logging.StreamHandler[Any], logging.getLogger().handlers[0]).setStream(access_log)
         configure_tracing("scheduling", None)
         print(f"Per-request overhead of the platform kit — {args.calls} calls per figure")
         parts = set(args.parts.split(","))
