@@ -20,6 +20,7 @@ import jwt
 
 from stride.platform.context import ContextScope
 from stride.platform.errors import PermissionDenied, Unauthenticated
+from stride.platform.verified_tokens import VerifiedTokens
 
 ROLES = frozenset({"member", "instructor", "front_desk", "manager", "admin"})
 ALLOWED_ALGORITHMS = ("RS256", "EdDSA")
@@ -110,8 +111,16 @@ def _parse_jwks(document: Mapping[str, Any]) -> dict[str, jwt.PyJWK]:
 class JwtVerifier:
     def __init__(self, keys: JwksSource, *, issuer: str, audience: str) -> None:
         self._keys, self._issuer, self._audience = keys, issuer, audience
+        # A token verified before is taken again while the key it was verified with is still
+        # the one its `kid` names (a JWKS refresh or a withdrawn key makes it checked afresh).
+        self._verified: VerifiedTokens[tuple[Principal, str, jwt.PyJWK]] = VerifiedTokens(
+            _LEEWAY_SECONDS
+        )
 
     async def verify(self, token: str) -> Principal:
+        verified = self._verified.get(token)
+        if verified is not None and await self._keys.key(verified[1]) is verified[2]:
+            return verified[0]
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError as error:
@@ -140,7 +149,9 @@ class JwtVerifier:
             raise Unauthenticated("TOKEN_EXPIRED") from error
         except jwt.InvalidTokenError as error:
             raise Unauthenticated("TOKEN_INVALID") from error
-        return _principal(claims)
+        principal = _principal(claims)
+        self._verified.put(token, (principal, kid, key), claims["exp"])
+        return principal
 
 
 def _principal(claims: Mapping[str, Any]) -> Principal:

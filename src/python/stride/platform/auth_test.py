@@ -145,6 +145,25 @@ async def test_rotated_keys_are_picked_up_from_the_file(tmp_path: Path) -> None:
     assert (await rotating.verify(token)).user_id == "user-1"
 
 
+async def test_a_token_verified_before_is_refused_once_its_key_is_withdrawn() -> None:
+    published = [JWKS]
+
+    async def load() -> dict[str, Any]:
+        return published[0]
+
+    rotating = JwtVerifier(
+        JwksSource(loader=load, ttl_seconds=0, refresh_cooldown=0), issuer=ISSUER, audience=AUDIENCE
+    )
+    token = jwt.encode(
+        claims(), ED_KEY, algorithm="EdDSA", headers={"kid": "ed-1", "typ": "at+jwt"}
+    )
+    assert (await rotating.verify(token)).user_id == "user-1"
+    assert (await rotating.verify(token)).user_id == "user-1"  # Taken again.
+    published[0] = {"keys": [JWKS["keys"][0]]}  # The Ed25519 key is withdrawn.
+    with pytest.raises(Unauthenticated):
+        await rotating.verify(token)
+
+
 def test_ownership_and_role_checks() -> None:
     member = Principal("user-1", frozenset({"member"}))
     with authenticated_as(member):

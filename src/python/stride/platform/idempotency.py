@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from google.protobuf.message import Message
-from sqlalchemy import Column, DateTime, LargeBinary, String, func, select, text, tuple_
+from sqlalchemy import Column, DateTime, LargeBinary, String, bindparam, func, select, text, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import Field, SQLModel, col
@@ -52,13 +52,27 @@ def fingerprint(request: Message) -> str:
     return hashlib.sha256(copy.SerializeToString(deterministic=True)).hexdigest()
 
 
+# Statements built once: SQLAlchemy keeps a statement object's cache key, which a statement
+# built per call has to compute again. The look-up is Core, not the ORM's `session.get`, whose
+# identity map and object loading cost several times the query (tools/bench/overhead).
+_STORED = IdempotencyRecord.__table__  # type: ignore[attr-defined]
+_STORED_RESPONSE = select(_STORED.c.fingerprint, _STORED.c.response).where(
+    _STORED.c.method == bindparam("method"), _STORED.c.request_id == bindparam("request_id")
+)
+_LOCK_REQUEST_ID = select(
+    func.pg_advisory_xact_lock(func.hashtextextended(bindparam("key", type_=String), 0))
+)
+
+
 async def lookup(session: AsyncSession, method: str, request_id: str, print_: str) -> bytes | None:
-    record = await session.get(IdempotencyRecord, (method, request_id))
-    if record is None:
+    stored = (
+        await session.execute(_STORED_RESPONSE, {"method": method, "request_id": request_id})
+    ).first()
+    if stored is None:
         return None
-    if record.fingerprint != print_:
+    if stored.fingerprint != print_:
         raise request_id_reused()
-    return record.response
+    return bytes(stored.response)
 
 
 def request_id_reused() -> InvalidArgument:
@@ -105,13 +119,7 @@ async def idempotent(
         if request_id:
             # Serializes attempts with the same id: a concurrent retry waits for the first to
             # commit and then replays its response instead of mutating twice.
-            await uow.session.execute(
-                select(
-                    func.pg_advisory_xact_lock(
-                        func.hashtextextended(_lock_key(method, request_id), 0)
-                    )
-                )
-            )
+            await uow.session.execute(_LOCK_REQUEST_ID, {"key": _lock_key(method, request_id)})
             stored = await lookup(uow.session, method, request_id, print_)
             if stored is not None:
                 return response_type.FromString(stored)

@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from stride.platform.errors import PermissionDenied, Unauthenticated
+from stride.platform.verified_tokens import VerifiedTokens
 
 # Header `typ`: never confused with an access token (`at+jwt`).
 TOKEN_TYPE = "svc+jwt"  # noqa: S105 - a header value, not a secret.
@@ -114,6 +115,7 @@ class ServiceTokenVerifier:
     def __init__(self, service: str, trusted: dict[str, tuple[str, Ed25519PublicKey]]) -> None:
         self._service = service
         self._trusted = trusted  # kid → (the service that signs with it, its public key)
+        self._verified: VerifiedTokens[str] = VerifiedTokens(_LEEWAY_SECONDS)  # → the caller
 
     @classmethod
     def from_spec(cls, service: str, spec: str) -> ServiceTokenVerifier:
@@ -132,6 +134,15 @@ class ServiceTokenVerifier:
 
     def verify(self, token: str, callers: frozenset[str]) -> str:
         """The calling service's name, if it is one of `callers`."""
+        caller = self._verified.get(token)
+        if caller is None:
+            caller = self._signer(token)
+        if caller not in callers:
+            raise PermissionDenied("SERVICE_NOT_ALLOWED")
+        return caller
+
+    def _signer(self, token: str) -> str:
+        """The trusted service that signed `token` for this service, once every check passed."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError as error:
@@ -157,6 +168,5 @@ class ServiceTokenVerifier:
         lifetime = claims["exp"] - claims["iat"]
         if claims["sub"] != caller or not 0 < lifetime <= MAX_LIFETIME_SECONDS:
             raise Unauthenticated("SERVICE_TOKEN_INVALID")
-        if caller not in callers:
-            raise PermissionDenied("SERVICE_NOT_ALLOWED")
+        self._verified.put(token, caller, claims["exp"])
         return caller

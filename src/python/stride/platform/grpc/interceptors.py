@@ -20,6 +20,7 @@ from typing import Any, cast
 from google.protobuf import message_factory
 from google.protobuf.message import Message
 from opentelemetry import trace
+from prometheus_client import Histogram
 
 import grpc
 from stride.platform.auth import (
@@ -75,6 +76,20 @@ class StrideServerInterceptor(grpc.aio.ServerInterceptor):
         self._service_verifier = service_verifier
         self._max_rpc_seconds = max_rpc_seconds
         self._max_stream_seconds = max_stream_seconds
+        # Built once per method, not per call: grpc asks for a method's handler on every RPC.
+        self._handlers: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler | None]] = {}
+        # Labelled metric children, looked up once: `labels()` takes a lock and hashes every
+        # label on each call.
+        self.in_flight = RPC_IN_FLIGHT.labels(service)
+        self._latencies: dict[tuple[str, grpc.StatusCode], Histogram] = {}
+
+    def latency(self, method: str, code: grpc.StatusCode) -> Histogram:
+        """The latency histogram of `method`'s calls that ended with `code`."""
+        histogram = self._latencies.get((method, code))
+        if histogram is None:
+            histogram = RPC_LATENCY.labels(self._service, method, code.name)
+            self._latencies[(method, code)] = histogram
+        return histogram
 
     async def intercept_service(
         self,
@@ -87,8 +102,14 @@ class StrideServerInterceptor(grpc.aio.ServerInterceptor):
         method: str = details.method
         if method.startswith(_PASS_THROUGH_PREFIXES):
             return handler
+        cached = self._handlers.get(method)
+        if cached is None or cached[0] is not handler:
+            cached = self._handlers[method] = (handler, self._wrap(method, handler))
+        return cached[1]  # type: ignore[return-value]
+
+    def _wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler | None:
         if method not in self._contracts:  # A servicer the app did not register: refuse.
-            return None  # type: ignore[return-value]
+            return None
         # The request arrives as bytes: `_Call.admit` parses it, so a malformed one is the
         # client's INVALID_ARGUMENT rather than gRPC's UNKNOWN.
         if handler.unary_unary:
@@ -102,15 +123,18 @@ class StrideServerInterceptor(grpc.aio.ServerInterceptor):
                 response_serializer=handler.response_serializer,
             )
         # Client-streaming RPCs: none yet; refused until their messages are read here too.
-        return None  # type: ignore[return-value]
+        return None
 
     def _unary(self, method: str, behavior: UnaryBehavior) -> UnaryBehavior:
         async def wrapped(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
             call = _Call(self, method, context)
             async with call:
                 request = await call.admit(raw)
+                # `asyncio.timeout`, not `wait_for`: the handler runs in this task rather than
+                # in one more task per call (Python 3.11's `wait_for` makes one).
                 with deadline_scope(call.budget):
-                    return await asyncio.wait_for(behavior(request, context), call.budget)
+                    async with asyncio.timeout(call.budget):
+                        return await behavior(request, context)
 
         return wrapped
 
@@ -153,7 +177,7 @@ class _Call:
 
     async def __aenter__(self) -> None:
         self._started = time.perf_counter()
-        RPC_IN_FLIGHT.labels(self._interceptor._service).inc()
+        self._interceptor.in_flight.inc()
         span = _tracer.start_as_current_span(
             self._method,
             context=extract_context(self._metadata),
@@ -243,9 +267,8 @@ class _Call:
 
     def _finish(self) -> None:
         elapsed = time.perf_counter() - self._started
-        service = self._interceptor._service
-        RPC_IN_FLIGHT.labels(service).dec()
-        RPC_LATENCY.labels(service, self._method, self._code.name).observe(elapsed)
+        self._interceptor.in_flight.dec()
+        self._interceptor.latency(self._method, self._code).observe(elapsed)
         _log.info(
             "rpc",
             extra={

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import uvloop
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 # grpc-stubs types only the synchronous health module; the asyncio servicer lives beside it.
@@ -145,9 +146,11 @@ async def serve(app: GrpcApp) -> None:
 
 
 def run(app_factory: Callable[[], Awaitable[GrpcApp]]) -> None:
-    """The synchronous entry point of a service's main.py."""
+    """The synchronous entry point of a service's main.py, on uvloop: libuv's event loop
+    spends less CPU per request than asyncio's own, on gRPC calls and on asyncpg's round
+    trips alike (tools/bench/overhead)."""
 
     async def main() -> None:
         await serve(await app_factory())
 
-    asyncio.run(main())
+    uvloop.run(main())
