@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col, func, select
 
-from stride.billing.adapters.claims import claim_oldest
+from stride.billing.adapters.claims import claim_oldest, claim_oldest_rows
 from stride.billing.adapters.tables import (
     EntitlementRecord,
     HoldRecord,
@@ -285,6 +285,15 @@ class PaymentRepository:
         record = await self._db.get(PaymentCustomerRecord, member_id)
         return record.customer if record else None
 
+    async def customers(self, member_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, str]:
+        """The Stripe customers of those members who have one."""
+        found = await self._db.execute(
+            select(PaymentCustomerRecord.member_id, PaymentCustomerRecord.customer).where(
+                col(PaymentCustomerRecord.member_id).in_(list(member_ids))
+            )
+        )
+        return dict(found.tuples().all())
+
     async def keep_customer(self, member_id: uuid.UUID, customer: str) -> str:
         """Records the member's Stripe customer; if a concurrent request recorded one first,
         that one stays and is returned."""
@@ -527,6 +536,20 @@ class SubscriptionRepository:
         row = (await self._db.execute(query)).first()
         return (await self._with_add_ons([_from_row(row)]))[0] if row else None
 
+    async def lock_all(
+        self, subscription_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, Subscription]:
+        """Those subscriptions, locked in the order of their ids, so that transactions locking
+        several at once wait for each other instead of deadlocking."""
+        rows = await self._db.execute(
+            self._joined()
+            .where(col(SubscriptionRecord.id).in_(list(subscription_ids)))
+            .order_by(col(SubscriptionRecord.id))
+            .with_for_update(of=SubscriptionRecord)
+        )
+        found = await self._with_add_ons([_from_row(row) for row in rows.all()])
+        return {subscription.id: subscription for subscription in found}
+
     async def for_member(self, member_id: uuid.UUID, offset: int, limit: int) -> list[Subscription]:
         rows = await self._db.execute(
             self._joined()
@@ -609,8 +632,8 @@ class SubscriptionRepository:
         ).scalar_one_or_none()
         return _to_charge(record) if record else None
 
-    async def reserve_charge(self, charge: SubscriptionCharge, now: datetime) -> None:
-        self._db.add(
+    async def reserve_charges(self, charges: Collection[SubscriptionCharge], now: datetime) -> None:
+        self._db.add_all(
             SubscriptionChargeRecord(
                 key=charge.key,
                 subscription_id=charge.subscription_id,
@@ -628,6 +651,7 @@ class SubscriptionRepository:
                 claimed_until=charge.claimed_until,
                 created_at=now,
             )
+            for charge in charges
         )
         await self._db.flush()
 
@@ -638,29 +662,35 @@ class SubscriptionRepository:
             .values(claimed_until=until)
         )
 
-    async def claim_stale_charge(self, now: datetime, until: datetime) -> SubscriptionCharge | None:
-        """A charge whose attempt died (its claim ran out), claimed for a new attempt until
-        `until`; charges another renewer is taking are skipped."""
-        record = await claim_oldest(
+    async def claim_stale_charges(
+        self, now: datetime, until: datetime, limit: int
+    ) -> list[SubscriptionCharge]:
+        """Up to `limit` charges whose attempts died (their claims ran out), claimed for a new
+        attempt until `until`; charges another renewer is taking are skipped."""
+        records = await claim_oldest_rows(
             self._db,
             SubscriptionChargeRecord,
             col(SubscriptionChargeRecord.claimed_until) <= now,
             col(SubscriptionChargeRecord.claimed_until),
             "claimed_until",
             until,
+            limit,
         )
-        return _to_charge(record) if record else None
+        return [_to_charge(record) for record in records]
 
     async def release_charge(self, key: str, now: datetime) -> None:
         """Lets another attempt take a charge at once (its answer did not come)."""
         await self.claim_charge(key, now)
 
-    async def end_charge(self, key: str) -> bool:
-        """Removes a charge whose answer is applied; False if another attempt applied it."""
+    async def end_charges(self, keys: Collection[str]) -> set[str]:
+        """Removes charges whose answers are applied; the keys of those another attempt had
+        not applied (and removed) already."""
         ended = await self._db.execute(
-            delete(SubscriptionChargeRecord).where(col(SubscriptionChargeRecord.key) == key)
+            delete(SubscriptionChargeRecord)
+            .where(col(SubscriptionChargeRecord.key).in_(list(keys)))
+            .returning(col(SubscriptionChargeRecord.key))
         )
-        return bool(ended.rowcount)  # type: ignore[attr-defined]
+        return set(ended.scalars())
 
     async def add_add_on(self, subscription_id: uuid.UUID, add_on: AddOn, now: datetime) -> None:
         self._db.add(
