@@ -42,7 +42,7 @@ from stride.billing.domain.purchases import PurchaseState
 from stride.billing.domain.subscriptions import Subscription, start_subscription
 from stride.billing.main import MIGRATIONS
 from stride.billing.service_layer.payments import Charges
-from stride.billing.service_layer.subscriptions import renew_due
+from stride.billing.service_layer.subscriptions import RENEWAL_BATCH, renew_due
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
 from stride.platform.db.engine import create_engine, drop_database, ensure_database, session_factory
 from stride.platform.db.migrations.runner import run_migrations
@@ -55,20 +55,29 @@ PLAN = Plan(
 
 
 class TimedProvider:
-    """Counts the time renewals spend inside the provider's charge call."""
+    """Counts the time renewals spend inside the provider's charge call: all of it (charges
+    in flight at once each count), and the time with at least one in flight."""
 
     def __init__(self, inner: Charges) -> None:
         self._inner = inner
         self.waited = 0.0
-        self.charges = 0
+        self.busy = 0.0
+        self._in_flight = 0
+        self._busy_since = 0.0
 
     async def charge(self, *args: Any, **kwargs: Any) -> PaymentOutcome:
         started = time.perf_counter()
+        if not self._in_flight:
+            self._busy_since = started
+        self._in_flight += 1
         try:
             return await self._inner.charge(*args, **kwargs)
         finally:
-            self.waited += time.perf_counter() - started
-            self.charges += 1
+            ended = time.perf_counter()
+            self.waited += ended - started
+            self._in_flight -= 1
+            if not self._in_flight:
+                self.busy += ended - self._busy_since
 
 
 class InstantProvider:
@@ -93,18 +102,22 @@ class Run:
     name: str
     renewed: int
     seconds: float
-    waited: float
-    workers: int
+    cpu_seconds: float  # This process's, Postgres's not included.
+    provider: TimedProvider
 
     @property
     def rate(self) -> float:
         return self.renewed / self.seconds
 
     def line(self) -> str:
-        waiting = self.waited / (self.seconds * self.workers)
+        cpu_ms = 1000 * self.cpu_seconds / max(self.renewed, 1)
+        busy = self.provider.busy / self.seconds
+        in_flight = self.provider.waited / self.seconds
         return (
             f"{self.name:<26} {self.renewed:6d} renewals in {self.seconds:6.1f} s"
-            f"  {self.rate:8.1f} /s   waiting on the provider {waiting:5.1%}"
+            f"  {self.rate:8.1f} /s   {cpu_ms:5.2f} ms of this process's CPU each"
+            f"   a charge at the provider {busy:5.1%} of the time,"
+            f" {in_flight:5.1f} on average"
         )
 
 
@@ -112,6 +125,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench/billing", description=__doc__)
     parser.add_argument("--subscriptions", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument(
+        "--batch", type=int, default=RENEWAL_BATCH, help="subscriptions a worker takes at once"
+    )
     parser.add_argument(
         "--instant-only",
         action="store_true",
@@ -186,12 +202,15 @@ async def renew(
     new_uow: partial[BillingUnitOfWork],
     provider: Charges,
     due: datetime,
-    workers: int,
+    args: argparse.Namespace,
 ) -> Run:
     timed = TimedProvider(provider)
-    started = time.perf_counter()
-    renewed = await renew_due(new_uow, timed, clock=lambda: due, workers=workers)
-    return Run(name, renewed, time.perf_counter() - started, timed.waited, workers)
+    started, cpu_started = time.perf_counter(), time.process_time()
+    renewed = await renew_due(
+        new_uow, timed, clock=lambda: due, workers=args.workers, batch=args.batch
+    )
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
+    return Run(name, renewed, seconds, cpu_seconds, timed)
 
 
 async def bench(server_url: str, api_base: str | None, args: argparse.Namespace) -> None:
@@ -206,16 +225,14 @@ async def bench(server_url: str, api_base: str | None, args: argparse.Namespace)
         first_due = subscriptions[0].period_end + timedelta(minutes=1)
         second_due = replace(subscriptions[0], period_index=1).period_end + timedelta(minutes=1)
         baseline = await renew(
-            "instant provider (baseline)", new_uow, InstantProvider(), first_due, args.workers
+            "instant provider (baseline)", new_uow, InstantProvider(), first_due, args
         )
         if api_base is None:
             print(baseline.line())
             return
         stripe_payments = StripePayments(STRIPE_API_KEY, api_base)
         try:
-            stripe_run = await renew(
-                "localstripe", new_uow, stripe_payments, second_due, args.workers
-            )
+            stripe_run = await renew("localstripe", new_uow, stripe_payments, second_due, args)
         finally:
             await stripe_payments.close()
         print(baseline.line())
@@ -235,7 +252,10 @@ def main(argv: list[str] | None = None) -> int:
         api_base = None
         if not args.instant_only:
             api_base = start_stripe(data, free_port(), stack, durable=False).api_base
-        print(f"{args.subscriptions} memberships due at once, {args.workers} renewers")
+        print(
+            f"{args.subscriptions} memberships due at once,"
+            f" {args.workers} renewers taking {args.batch} at a time"
+        )
         asyncio.run(bench(server_url, api_base, args))
     return 0
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -159,11 +159,15 @@ class EntitlementRepository:
 
     async def end_at(self, entitlement_id: uuid.UUID, expire: datetime) -> None:
         """Moves when an entitlement stops (a membership renewed, lapsed or cancelled)."""
-        await self._db.execute(
-            update(EntitlementRecord)
-            .where(col(EntitlementRecord.id) == entitlement_id)
-            .values(expire_time=expire)
-        )
+        await self.end_all_at({entitlement_id: expire})
+
+    async def end_all_at(self, expiries: Mapping[uuid.UUID, datetime]) -> None:
+        """Moves when each entitlement stops, in one statement for all."""
+        if expiries:
+            await self._db.execute(
+                update(EntitlementRecord),
+                [{"id": id_, "expire_time": expire} for id_, expire in expiries.items()],
+            )
 
     async def hold(self, hold_id: uuid.UUID, *, lock: bool = False) -> Hold | None:
         query = select(HoldRecord).where(HoldRecord.id == hold_id)
@@ -522,12 +526,15 @@ class SubscriptionRepository:
         await self._db.flush()
 
     async def save(self, subscription: Subscription, now: datetime) -> None:
-        values = _subscription_values(subscription)
-        await self._db.execute(
-            update(SubscriptionRecord)
-            .where(col(SubscriptionRecord.id) == subscription.id)
-            .values(**values, updated_at=now)
-        )
+        await self.save_all([subscription], now)
+
+    async def save_all(self, subscriptions: Collection[Subscription], now: datetime) -> None:
+        """Stores each subscription as it is now, in one statement for all."""
+        if subscriptions:
+            await self._db.execute(
+                update(SubscriptionRecord),
+                [{**_subscription_values(s), "updated_at": now} for s in subscriptions],
+            )
 
     async def get(self, subscription_id: uuid.UUID, *, lock: bool = False) -> Subscription | None:
         query = self._joined().where(SubscriptionRecord.id == subscription_id)

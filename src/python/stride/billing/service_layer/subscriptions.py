@@ -138,11 +138,11 @@ async def cancel_subscription(
         now = clock()
         if at_period_end:
             after = cancel_at_period_end(subscription)
+            await uow.subscriptions.save(after, now)
         else:
             check_member_may_cancel_now(subscription, now)
             after = cancel_now(subscription, now)
-            await _apply(uow, subscription, after, now)
-        await uow.subscriptions.save(after, now)
+            await _move(uow, subscription, after, now)
         await uow.commit()
     return after
 
@@ -159,8 +159,7 @@ async def pause_subscription(
         frozen = pause(subscription, command.start, command.end, now)
         for entitlement_id in frozen.entitlement_ids:
             await uow.entitlements.pause(entitlement_id, command.start, command.end)
-        await _apply(uow, subscription, frozen, now)
-        await uow.subscriptions.save(frozen, now)
+        await _move(uow, subscription, frozen, now)
         announce_subscription(uow, frozen, SUBSCRIPTION_PAUSED)
         await uow.commit()
     return frozen
@@ -323,9 +322,7 @@ async def end_refunded_subscription(
     subscription = await uow.subscriptions.get(subscription_id, lock=True)
     if subscription is None or subscription.state is SubscriptionState.CANCELLED:
         return
-    after = cancel_now(subscription, now)
-    await _apply(uow, subscription, after, now)
-    await uow.subscriptions.save(after, now)
+    await _move(uow, subscription, cancel_now(subscription, now), now)
 
 
 async def renew_due(
@@ -405,15 +402,13 @@ async def _start_renewals(
     """Ends the subscriptions whose term is over, renews those whose next period is free, and
     reserves the charges of the others' next periods. `claim_due` locked them with no payment
     in flight, so there is none to look for (see `_reserve`)."""
-    to_charge, paid = [], []
+    to_charge, moves, paid = [], [], []
     for subscription in due:
         if subscription.ends_at_renewal:
-            after = end_of_term(subscription)
-            await _apply(uow, subscription, after, now)
-            await uow.subscriptions.save(after, now)
+            moves.append((subscription, end_of_term(subscription)))
         elif not sum(item.total_minor for item in next_period_lines(subscription)):
             # A free first period after a trial.
-            _, free = await _renewal_paid_or_failed(
+            after, free = _renewal_paid_or_failed(
                 uow,
                 subscription,
                 next_period_lines(subscription),
@@ -422,9 +417,11 @@ async def _start_renewals(
                 now,
             )
             assert free is not None  # noqa: S101 - a succeeded renewal leaves what it paid.
+            moves.append((subscription, after))
             paid.append(free)
         else:
             to_charge.append(subscription)
+    await _move_all(uow, moves, now)
     charges = []
     if to_charge:
         customers = await uow.payments.customers({s.member_id for s in to_charge})
@@ -612,7 +609,7 @@ async def _settle_all(
             [charge.subscription_id for charge, _ in answered]
         )
         unapplied = await uow.subscriptions.end_charges([charge.key for charge, _ in answered])
-        settled, paid = {}, []
+        settled, moves, paid = {}, [], []
         for charge, outcome in answered:
             subscription = locked.get(charge.subscription_id)
             if subscription is None:  # Subscriptions are never deleted.
@@ -621,15 +618,17 @@ async def _settle_all(
             if charge.key not in unapplied:
                 pass  # Another attempt applied it.
             elif charge.purpose is ChargePurpose.RENEWAL:
-                after, written = await _renewal_paid_or_failed(
+                after, written = _renewal_paid_or_failed(
                     uow, subscription, charge.lines, charge.source, outcome, now
                 )
+                moves.append((subscription, after))
             elif outcome.state is PurchaseState.SUCCEEDED:
                 after, written = await _apply_mid_period(uow, subscription, charge, outcome, now)
             # Else a declined upgrade or add-on: it changes nothing.
             settled[subscription.id] = after
             if written is not None:
                 paid.append(written)
+        await _move_all(uow, moves, now)
         await _record(uow, paid, now)
         await uow.commit()
     return settled
@@ -642,7 +641,7 @@ async def _record(uow: BillingUnitOfWork, paid: list[_Paid], now: datetime) -> N
     await uow.audit.append_all(now, [item.decision for item in paid])
 
 
-async def _renewal_paid_or_failed(
+def _renewal_paid_or_failed(
     uow: BillingUnitOfWork,
     subscription: Subscription,
     lines: tuple[Line, ...],
@@ -650,8 +649,9 @@ async def _renewal_paid_or_failed(
     outcome: PaymentOutcome,
     now: datetime,
 ) -> tuple[Subscription, _Paid | None]:
-    """Moves a subscription on by its renewal's answer: the next period, or dunning; and, if
-    paid, its invoice and audit entry, for the caller to `_record` last."""
+    """The subscription moved on by its renewal's answer (the next period, or dunning), for
+    the caller to `_move_all`; and, if paid, its invoice and audit entry, for the caller to
+    `_record` last. The payment's event is published now."""
     plan = subscription.pending_plan or subscription.plan  # What the next period is on.
     amount = sum(item.total_minor for item in lines)
     paid = outcome.state is PurchaseState.SUCCEEDED
@@ -667,8 +667,6 @@ async def _renewal_paid_or_failed(
             failure_code="" if paid else outcome.failure_code or outcome.state.value,
         ),
     )
-    await _apply(uow, subscription, after, now)
-    await uow.subscriptions.save(after, now)
     if not paid:
         return after, None
     return after, _Paid(
@@ -778,24 +776,40 @@ async def _add_family_member(
     return replace(subscription, add_ons=(*subscription.add_ons, add_on))
 
 
-async def _apply(
+async def _move(
     uow: BillingUnitOfWork, before: Subscription, after: Subscription, now: datetime
 ) -> None:
-    """Moves the membership with the subscription and says what happened."""
-    if after.access_until != before.access_until:
-        for entitlement_id in after.entitlement_ids:
-            await uow.entitlements.end_at(entitlement_id, after.access_until)
-    if after.state is SubscriptionState.CANCELLED:
-        announce_subscription(uow, after, SUBSCRIPTION_CANCELLED)
-    elif after.period_index > before.period_index:
-        announce_subscription(
-            uow, after, SUBSCRIPTION_RENEWED if before.paid else SUBSCRIPTION_ACTIVATED
-        )
-    elif after.state is SubscriptionState.PAST_DUE:
-        suspended = after.state_at(now) is SubscriptionState.SUSPENDED
-        announce_subscription(
-            uow, after, SUBSCRIPTION_SUSPENDED if suspended else SUBSCRIPTION_PAST_DUE
-        )
+    """Stores a subscription as it is now, moves its memberships with it and says what
+    happened."""
+    await _move_all(uow, [(before, after)], now)
+
+
+async def _move_all(
+    uow: BillingUnitOfWork, moves: list[tuple[Subscription, Subscription]], now: datetime
+) -> None:
+    """`_move` for each (before, after): one statement for all the subscriptions and one for
+    all their memberships."""
+    await uow.entitlements.end_all_at(
+        {
+            entitlement_id: after.access_until
+            for before, after in moves
+            if after.access_until != before.access_until
+            for entitlement_id in after.entitlement_ids
+        }
+    )
+    await uow.subscriptions.save_all([after for _, after in moves], now)
+    for before, after in moves:
+        if after.state is SubscriptionState.CANCELLED:
+            announce_subscription(uow, after, SUBSCRIPTION_CANCELLED)
+        elif after.period_index > before.period_index:
+            announce_subscription(
+                uow, after, SUBSCRIPTION_RENEWED if before.paid else SUBSCRIPTION_ACTIVATED
+            )
+        elif after.state is SubscriptionState.PAST_DUE:
+            suspended = after.state_at(now) is SubscriptionState.SUSPENDED
+            announce_subscription(
+                uow, after, SUBSCRIPTION_SUSPENDED if suspended else SUBSCRIPTION_PAST_DUE
+            )
 
 
 async def _owned(
