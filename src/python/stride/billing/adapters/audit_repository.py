@@ -33,7 +33,7 @@ class AuditRepository:
         locked until it ends, so a batch takes the lock once: call it last."""
         if not decisions:
             return []
-        await self._db.execute(text(f"SELECT pg_advisory_xact_lock({_APPEND_LOCK})"))
+        await self.lock_tail()
         last = await self._db.execute(
             select(AuditLogRecord).order_by(col(AuditLogRecord.sequence).desc()).limit(1)
         )
@@ -54,6 +54,10 @@ class AuditRepository:
         )
         await self._db.flush()
         return entries
+
+    async def lock_tail(self) -> None:
+        """Holds the chain's tail until this transaction ends (again is harmless)."""
+        await self._db.execute(text(f"SELECT pg_advisory_xact_lock({_APPEND_LOCK})"))
 
     async def entries(self) -> list[AuditEntry]:
         records = await self._db.execute(

@@ -296,7 +296,7 @@ class PaymentRepository:
                 col(PaymentCustomerRecord.member_id).in_(list(member_ids))
             )
         )
-        return dict(found.tuples().all())
+        return {row.member_id: row.customer for row in found}
 
     async def keep_customer(self, member_id: uuid.UUID, customer: str) -> str:
         """Records the member's Stripe customer; if a concurrent request recorded one first,

@@ -57,9 +57,13 @@ async def issue_invoices(
     uow: BillingUnitOfWork, billed: Sequence[Billed], now: datetime
 ) -> list[Invoice]:
     """Invoices for `billed` in the caller's transaction, numbered in order with one take of
-    the counter (which stays locked until commit)."""
+    the counter (which stays locked until commit). Every payment invoiced is audited too, so
+    the audit chain's tail is locked first: transactions that take both take them in the same
+    order, and never wait on each other in a circle (a purchase audits its entitlement before
+    it invoices, a renewal invoices before it audits)."""
     if not billed:
         return []
+    await uow.audit.lock_tail()
     numbers = await uow.invoices.next_numbers(len(billed))
     invoices = [
         Invoice(

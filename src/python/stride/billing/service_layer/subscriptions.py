@@ -380,20 +380,34 @@ async def _renew_batch(
             taken = len(due)
             charges = await _start_renewals(uow, due, now)
         await uow.commit()
-    outcomes = await asyncio.gather(
-        *(_charge_card(payments, charge) for charge in charges), return_exceptions=True
-    )
-    answered = [
-        (charge, outcome)
-        for charge, outcome in zip(charges, outcomes, strict=True)
-        if isinstance(outcome, PaymentOutcome)
-    ]
+    answered, failure = await _charge_all(payments, charges)
     if answered:
         await _settle_batch(new_uow, answered, now)
-    for outcome in outcomes:
-        if isinstance(outcome, BaseException):
-            raise outcome
+    if failure is not None:
+        raise failure
     return taken
+
+
+async def _charge_all(
+    payments: Charges, charges: list[SubscriptionCharge]
+) -> tuple[list[tuple[SubscriptionCharge, PaymentOutcome]], BaseException | None]:
+    """Charges the cards side by side: the answers that came, and the first failure. Once a
+    charge fails (the provider is down), those still waiting are given up on: they stay
+    claimed, and a later run repeats them with the same idempotency keys."""
+    calls = [asyncio.create_task(_charge_card(payments, charge)) for charge in charges]
+    try:
+        if calls:
+            await asyncio.wait(calls, return_when=asyncio.FIRST_EXCEPTION)
+    finally:
+        for call in calls:
+            call.cancel()
+        await asyncio.gather(*calls, return_exceptions=True)
+    done = [
+        (charge, call) for charge, call in zip(charges, calls, strict=True) if not call.cancelled()
+    ]
+    failures = [call.exception() for _, call in done if call.exception() is not None]
+    answered = [(charge, call.result()) for charge, call in done if call.exception() is None]
+    return answered, failures[0] if failures else None
 
 
 async def _start_renewals(
