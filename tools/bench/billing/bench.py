@@ -7,11 +7,13 @@ Runs the renewer in this process against a scratch database (on DATABASE_URL's s
 embedded one) and its own localstripe. Members, Stripe customers and saved cards are created
 first and not measured. Each period is renewed twice over: first against an instant provider
 (a baseline that answers at once, so what remains is Stride's own work), then against
-localstripe; the ratio and the share of time spent waiting on the provider show what the
-payment provider costs. `--instant-only` runs the baseline alone, without localstripe (whose
-charges slow as it fills: 10,000 of them take half an hour); its members' customers and cards
-are names only the instant provider sees. Figures are printed, not asserted;
-docs/performance.md keeps them.
+localstripe; the ratio and the share of time a charge was at the provider show what the
+payment provider costs, and this process's CPU time per renewal what Stride's own work costs
+when the machine is shared (Postgres's is not in it). `--batch` is how many subscriptions a
+worker takes at once (1: one at a time, as before batching). `--instant-only` runs the
+baseline alone, without localstripe (whose charges slow as it fills: 10,000 of them take half
+an hour); its members' customers and cards are names only the instant provider sees. Figures
+are printed, not asserted; docs/performance.md keeps them.
 """
 
 from __future__ import annotations

@@ -19,9 +19,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from stride.billing.domain.audit import Decision
 from stride.billing.domain.entitlements import Entitlement, Kind, validate_grant
@@ -335,18 +336,25 @@ async def renew_due(
     """Renews (or retries, or ends) every subscription due now, and completes every charge an
     attempt left in flight; how many it handled.
 
-    Each worker takes up to `batch` at a time (so up to workers × batch charges are in flight
-    at once): claimed and reserved in one short transaction that skips what another renewer
-    holds, so renewers may run side by side or twice over; charged side by side with no
-    transaction open; and settled together in one more, each charge once. When a worker fails
+    Each worker takes up to `batch` at a time: claimed and reserved in one short transaction
+    that skips what another renewer holds, so renewers may run side by side or twice over;
+    charged with no transaction open, `workers` charges at the provider at once across the
+    run (as many as before batching: a provider limits its callers' rate); and settled
+    together in one more, each charge once. When a worker fails
     (the card's provider is down), the others are cancelled and waited for before its error
     is raised: a failed run leaves no worker charging on its own, even after shutdown has
     closed the provider's client. The charges they had in flight stay claimed, and a later
     run completes them once their claims run out."""
 
+    at_provider = asyncio.Semaphore(workers)
+
+    async def charge(charge: SubscriptionCharge) -> PaymentOutcome:
+        async with at_provider:
+            return await _charge_card(payments, charge)
+
     async def work() -> int:
         handled = 0
-        while taken := await _renew_batch(new_uow, payments, clock(), batch):
+        while taken := await _renew_batch(new_uow, charge, clock(), batch):
             handled += taken
         return handled
 
@@ -363,7 +371,10 @@ async def renew_due(
 
 
 async def _renew_batch(
-    new_uow: Callable[[], BillingUnitOfWork], payments: Charges, now: datetime, size: int
+    new_uow: Callable[[], BillingUnitOfWork],
+    charge_card: Callable[[SubscriptionCharge], Coroutine[Any, Any, PaymentOutcome]],
+    now: datetime,
+    size: int,
 ) -> int:
     """Handles up to `size` charges whose attempts died, else up to `size` subscriptions due;
     how many (0: none is). The answers that came are applied even when a charge failed; a
@@ -380,7 +391,7 @@ async def _renew_batch(
             taken = len(due)
             charges = await _start_renewals(uow, due, now)
         await uow.commit()
-    answered, failure = await _charge_all(payments, charges)
+    answered, failure = await _charge_all(charge_card, charges)
     if answered:
         await _settle_batch(new_uow, answered, now)
     if failure is not None:
@@ -389,12 +400,13 @@ async def _renew_batch(
 
 
 async def _charge_all(
-    payments: Charges, charges: list[SubscriptionCharge]
+    charge_card: Callable[[SubscriptionCharge], Coroutine[Any, Any, PaymentOutcome]],
+    charges: list[SubscriptionCharge],
 ) -> tuple[list[tuple[SubscriptionCharge, PaymentOutcome]], BaseException | None]:
     """Charges the cards side by side: the answers that came, and the first failure. Once a
     charge fails (the provider is down), those still waiting are given up on: they stay
     claimed, and a later run repeats them with the same idempotency keys."""
-    calls = [asyncio.create_task(_charge_card(payments, charge)) for charge in charges]
+    calls = [asyncio.create_task(charge_card(charge)) for charge in charges]
     try:
         if calls:
             await asyncio.wait(calls, return_when=asyncio.FIRST_EXCEPTION)
