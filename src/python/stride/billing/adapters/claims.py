@@ -19,24 +19,11 @@ async def claim_oldest(
     oldest_first: Any,
     claim: str,
     until: datetime,
-) -> Record | None:
-    """The oldest `record_type` row matching `due`, locked, with its `claim` column set to
-    `until`; rows another transaction holds are skipped, so workers side by side never take
-    the same one."""
-    claimed = await claim_oldest_rows(session, record_type, due, oldest_first, claim, until, 1)
-    return claimed[0] if claimed else None
-
-
-async def claim_oldest_rows(
-    session: AsyncSession,
-    record_type: type[Record],
-    due: Any,
-    oldest_first: Any,
-    claim: str,
-    until: datetime,
-    limit: int,
+    limit: int = 1,
 ) -> list[Record]:
-    """Up to `limit` of the oldest rows, claimed as `claim_oldest` claims one."""
+    """Up to `limit` of the oldest `record_type` rows matching `due`, locked, with their
+    `claim` column set to `until`; rows another transaction holds are skipped, so workers side
+    by side never take the same one."""
     records = list(
         (
             await session.execute(

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col, func, select
 
-from stride.billing.adapters.claims import claim_oldest, claim_oldest_rows
+from stride.billing.adapters.claims import claim_oldest
 from stride.billing.adapters.tables import (
     EntitlementRecord,
     HoldRecord,
@@ -452,7 +452,7 @@ class PaymentRepository:
     async def claim_stale_refund(self, now: datetime, until: datetime) -> Refund | None:
         """A pending refund no attempt is working on (released, or its claim ran out), claimed
         until `until`; refunds another worker is taking are skipped."""
-        record = await claim_oldest(
+        claimed = await claim_oldest(
             self._db,
             RefundRecord,
             (col(RefundRecord.state) == RefundState.PENDING.value)
@@ -463,7 +463,7 @@ class PaymentRepository:
             "attempt_until",
             until,
         )
-        return await self.refund(record.id) if record else None
+        return await self.refund(claimed[0].id) if claimed else None
 
     async def end_refund_attempt(self, refund_id: uuid.UUID, claimed_until: datetime) -> None:
         """Ends an attempt's claim on a refund, unless another attempt has claimed it since."""
@@ -674,7 +674,7 @@ class SubscriptionRepository:
     ) -> list[SubscriptionCharge]:
         """Up to `limit` charges whose attempts died (their claims ran out), claimed for a new
         attempt until `until`; charges another renewer is taking are skipped."""
-        records = await claim_oldest_rows(
+        records = await claim_oldest(
             self._db,
             SubscriptionChargeRecord,
             col(SubscriptionChargeRecord.claimed_until) <= now,
