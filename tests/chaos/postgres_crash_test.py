@@ -233,13 +233,15 @@ async def renewer(
 ) -> AsyncIterator[Callable[[datetime], Coroutine[Any, Any, int]]]:
     """Billing's renewer — what its periodic job runs — with the clock a test gives it
     (memberships fall due a month from now), charging through `stripe_api_base`; each run has
-    one worker, so each is one renewal in flight at a time."""
+    one worker taking one at a time, so each is one renewal in flight."""
     engine = create_engine(billing.app.settings.database_url)
     payments = StripePayments(API_KEY, stripe_api_base)
     new_uow = partial(BillingUnitOfWork, session_factory(engine))
 
     async def renew(now: datetime) -> int:
-        return await subscriptions.renew_due(new_uow, payments, clock=lambda: now, workers=1)
+        return await subscriptions.renew_due(
+            new_uow, payments, clock=lambda: now, workers=1, batch=1
+        )
 
     try:
         yield renew

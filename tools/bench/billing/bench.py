@@ -7,8 +7,13 @@ Runs the renewer in this process against a scratch database (on DATABASE_URL's s
 embedded one) and its own localstripe. Members, Stripe customers and saved cards are created
 first and not measured. Each period is renewed twice over: first against an instant provider
 (a baseline that answers at once, so what remains is Stride's own work), then against
-localstripe; the ratio and the share of time spent waiting on the provider show what the
-payment provider costs. Figures are printed, not asserted; docs/performance.md keeps them.
+localstripe; the ratio and the share of time a charge was at the provider show what the
+payment provider costs, and this process's CPU time per renewal what Stride's own work costs
+when the machine is shared (Postgres's is not in it). `--batch` is how many subscriptions a
+worker takes at once (1: one at a time, as before batching). `--instant-only` runs the
+baseline alone, without localstripe (whose charges slow as it fills: 10,000 of them take half
+an hour); its members' customers and cards are names only the instant provider sees. Figures
+are printed, not asserted; docs/performance.md keeps them.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ from stride.billing.domain.purchases import PurchaseState
 from stride.billing.domain.subscriptions import Subscription, start_subscription
 from stride.billing.main import MIGRATIONS
 from stride.billing.service_layer.payments import Charges
-from stride.billing.service_layer.subscriptions import renew_due
+from stride.billing.service_layer.subscriptions import RENEWAL_BATCH, renew_due
 from stride.billing.service_layer.unit_of_work import BillingUnitOfWork
 from stride.platform.db.engine import create_engine, drop_database, ensure_database, session_factory
 from stride.platform.db.migrations.runner import run_migrations
@@ -52,20 +57,29 @@ PLAN = Plan(
 
 
 class TimedProvider:
-    """Counts the time renewals spend inside the provider's charge call."""
+    """Counts the time renewals spend inside the provider's charge call: all of it (charges
+    in flight at once each count), and the time with at least one in flight."""
 
     def __init__(self, inner: Charges) -> None:
         self._inner = inner
         self.waited = 0.0
-        self.charges = 0
+        self.busy = 0.0
+        self._in_flight = 0
+        self._busy_since = 0.0
 
     async def charge(self, *args: Any, **kwargs: Any) -> PaymentOutcome:
         started = time.perf_counter()
+        if not self._in_flight:
+            self._busy_since = started
+        self._in_flight += 1
         try:
             return await self._inner.charge(*args, **kwargs)
         finally:
-            self.waited += time.perf_counter() - started
-            self.charges += 1
+            ended = time.perf_counter()
+            self.waited += ended - started
+            self._in_flight -= 1
+            if not self._in_flight:
+                self.busy += ended - self._busy_since
 
 
 class InstantProvider:
@@ -90,18 +104,22 @@ class Run:
     name: str
     renewed: int
     seconds: float
-    waited: float
-    workers: int
+    cpu_seconds: float  # This process's, Postgres's not included.
+    provider: TimedProvider
 
     @property
     def rate(self) -> float:
         return self.renewed / self.seconds
 
     def line(self) -> str:
-        waiting = self.waited / (self.seconds * self.workers)
+        cpu_ms = 1000 * self.cpu_seconds / max(self.renewed, 1)
+        busy = self.provider.busy / self.seconds
+        in_flight = self.provider.waited / self.seconds
         return (
             f"{self.name:<26} {self.renewed:6d} renewals in {self.seconds:6.1f} s"
-            f"  {self.rate:8.1f} /s   waiting on the provider {waiting:5.1%}"
+            f"  {self.rate:8.1f} /s   {cpu_ms:5.2f} ms of this process's CPU each"
+            f"   a charge at the provider {busy:5.1%} of the time,"
+            f" {in_flight:5.1f} on average"
         )
 
 
@@ -109,6 +127,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench/billing", description=__doc__)
     parser.add_argument("--subscriptions", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument(
+        "--batch", type=int, default=RENEWAL_BATCH, help="subscriptions a worker takes at once"
+    )
+    parser.add_argument(
+        "--instant-only",
+        action="store_true",
+        help="renew against the instant provider alone: no localstripe, no ratio",
+    )
     return parser.parse_args(argv)
 
 
@@ -121,15 +147,26 @@ def stripe_member(client: stripe.StripeClient, member: uuid.UUID) -> tuple[str, 
     return str(customer.id), str(method.id)
 
 
-async def seed(
-    new_uow: partial[BillingUnitOfWork], api_base: str, count: int
-) -> list[Subscription]:
+def stripe_members(api_base: str, members: list[uuid.UUID]) -> list[tuple[str, str]]:
     client = stripe.StripeClient(STRIPE_API_KEY, base_addresses={"api": api_base})
-    members = [uuid.uuid4() for _ in range(count)]
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=4) as pool:
         cards = list(pool.map(partial(stripe_member, client), members))
-    print(f"seeded {count} Stripe customers with cards in {time.perf_counter() - started:.1f} s")
+    seconds = time.perf_counter() - started
+    print(f"seeded {len(members)} Stripe customers with cards in {seconds:.1f} s")
+    return cards
+
+
+def instant_members(members: list[uuid.UUID]) -> list[tuple[str, str]]:
+    """Customers and cards that only the instant provider is shown."""
+    return [(f"cus_{member.hex[:24]}", f"pm_{member.hex[:24]}") for member in members]
+
+
+async def seed(
+    new_uow: partial[BillingUnitOfWork], api_base: str | None, count: int
+) -> list[Subscription]:
+    members = [uuid.uuid4() for _ in range(count)]
+    cards = instant_members(members) if api_base is None else stripe_members(api_base, members)
     subscriptions = []
     uow = new_uow()
     async with uow:
@@ -167,15 +204,19 @@ async def renew(
     new_uow: partial[BillingUnitOfWork],
     provider: Charges,
     due: datetime,
-    workers: int,
+    args: argparse.Namespace,
 ) -> Run:
     timed = TimedProvider(provider)
-    started = time.perf_counter()
-    renewed = await renew_due(new_uow, timed, clock=lambda: due, workers=workers)
-    return Run(name, renewed, time.perf_counter() - started, timed.waited, workers)
+    started, cpu_started = time.perf_counter(), time.process_time()
+    renewed = await renew_due(
+        new_uow, timed, clock=lambda: due, workers=args.workers, batch=args.batch
+    )
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
+    return Run(name, renewed, seconds, cpu_seconds, timed)
 
 
-async def bench(server_url: str, api_base: str, args: argparse.Namespace) -> None:
+async def bench(server_url: str, api_base: str | None, args: argparse.Namespace) -> None:
+    """`api_base`: localstripe's, or None to renew against the instant provider alone."""
     name = f"bench_billing_{uuid.uuid4().hex[:8]}"
     database_url = await ensure_database(server_url, name)
     await run_migrations(database_url, MIGRATIONS)
@@ -186,13 +227,14 @@ async def bench(server_url: str, api_base: str, args: argparse.Namespace) -> Non
         first_due = subscriptions[0].period_end + timedelta(minutes=1)
         second_due = replace(subscriptions[0], period_index=1).period_end + timedelta(minutes=1)
         baseline = await renew(
-            "instant provider (baseline)", new_uow, InstantProvider(), first_due, args.workers
+            "instant provider (baseline)", new_uow, InstantProvider(), first_due, args
         )
+        if api_base is None:
+            print(baseline.line())
+            return
         stripe_payments = StripePayments(STRIPE_API_KEY, api_base)
         try:
-            stripe_run = await renew(
-                "localstripe", new_uow, stripe_payments, second_due, args.workers
-            )
+            stripe_run = await renew("localstripe", new_uow, stripe_payments, second_due, args)
         finally:
             await stripe_payments.close()
         print(baseline.line())
@@ -209,9 +251,14 @@ def main(argv: list[str] | None = None) -> int:
         data = Path(scratch)
         data.chmod(0o755)
         server_url = start_postgres(data, free_port(), stack)
-        payments = start_stripe(data, free_port(), stack, durable=False)
-        print(f"{args.subscriptions} memberships due at once, {args.workers} renewers")
-        asyncio.run(bench(server_url, payments.api_base, args))
+        api_base = None
+        if not args.instant_only:
+            api_base = start_stripe(data, free_port(), stack, durable=False).api_base
+        print(
+            f"{args.subscriptions} memberships due at once,"
+            f" {args.workers} renewers taking {args.batch} at a time"
+        )
+        asyncio.run(bench(server_url, api_base, args))
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Claiming rows for an attempt at a provider (see `domain.payments`): the oldest row that is
+"""Claiming rows for an attempt at a provider (see `domain.payments`): the oldest rows that are
 due and nobody holds, locked and claimed in one short transaction."""
 
 from __future__ import annotations
@@ -19,20 +19,24 @@ async def claim_oldest(
     oldest_first: Any,
     claim: str,
     until: datetime,
-) -> Record | None:
-    """The oldest `record_type` row matching `due`, locked, with its `claim` column set to
-    `until`; rows another transaction holds are skipped, so workers side by side never take
-    the same one."""
-    record = (
-        await session.execute(
-            select(record_type)
-            .where(due)
-            .order_by(oldest_first)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )
-    ).scalar_one_or_none()
-    if record is not None:
+    limit: int = 1,
+) -> list[Record]:
+    """Up to `limit` of the oldest `record_type` rows matching `due`, locked, with their
+    `claim` column set to `until`; rows another transaction holds are skipped, so workers side
+    by side never take the same one."""
+    records = list(
+        (
+            await session.execute(
+                select(record_type)
+                .where(due)
+                .order_by(oldest_first)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        ).scalars()
+    )
+    for record in records:
         setattr(record, claim, until)
+    if records:
         await session.flush()
-    return record
+    return records

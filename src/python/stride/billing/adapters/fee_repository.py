@@ -74,7 +74,7 @@ class FeeRepository:
     async def claim_pending(self, now: datetime, until: datetime) -> Fee | None:
         """A pending fee nobody is charging (or whose attempt died), claimed until `until`;
         fees another collector is taking are skipped."""
-        record = await claim_oldest(
+        claimed = await claim_oldest(
             self._db,
             FeeRecord,
             (col(FeeRecord.state) == FeeState.PENDING.value)
@@ -83,7 +83,7 @@ class FeeRepository:
             "claimed_until",
             until,
         )
-        return _to_fee(record) if record else None
+        return _to_fee(claimed[0]) if claimed else None
 
     async def pending(self, fee_id: uuid.UUID) -> Fee | None:
         """The fee, locked, if it is still waiting for its answer."""

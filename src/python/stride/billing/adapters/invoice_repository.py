@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,18 +19,20 @@ class InvoiceRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._db = session
 
-    async def next_number(self) -> int:
-        """The next invoice number; the counter stays locked until this transaction ends."""
+    async def next_numbers(self, count: int) -> range:
+        """The next `count` invoice numbers, in one step; the counter stays locked until this
+        transaction ends, so a batch takes it once: call it last."""
         taken = await self._db.execute(
             update(InvoiceNumberRecord)
             .where(col(InvoiceNumberRecord.id) == 1)
-            .values(last=col(InvoiceNumberRecord.last) + 1)
+            .values(last=col(InvoiceNumberRecord.last) + count)
             .returning(col(InvoiceNumberRecord.last))
         )
-        return int(taken.scalar_one())
+        last = int(taken.scalar_one())
+        return range(last - count + 1, last + 1)
 
-    async def add(self, invoice: Invoice) -> None:
-        self._db.add(
+    async def add_all(self, invoices: Sequence[Invoice]) -> None:
+        self._db.add_all(
             InvoiceRecord(
                 id=invoice.id,
                 number=invoice.number,
@@ -39,8 +42,9 @@ class InvoiceRepository:
                 issued_at=invoice.issued,
                 source=invoice.source,
             )
+            for invoice in invoices
         )
-        await self._db.flush()
+        await self._db.flush()  # The lines refer to them.
         self._db.add_all(
             InvoiceLineRecord(
                 invoice_id=invoice.id,
@@ -49,6 +53,7 @@ class InvoiceRepository:
                 net_minor=item.net_minor,
                 vat_minor=item.vat_minor,
             )
+            for invoice in invoices
             for position, item in enumerate(invoice.lines, start=1)
         )
         await self._db.flush()

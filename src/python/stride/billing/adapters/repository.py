@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -159,11 +159,15 @@ class EntitlementRepository:
 
     async def end_at(self, entitlement_id: uuid.UUID, expire: datetime) -> None:
         """Moves when an entitlement stops (a membership renewed, lapsed or cancelled)."""
-        await self._db.execute(
-            update(EntitlementRecord)
-            .where(col(EntitlementRecord.id) == entitlement_id)
-            .values(expire_time=expire)
-        )
+        await self.end_all_at({entitlement_id: expire})
+
+    async def end_all_at(self, expiries: Mapping[uuid.UUID, datetime]) -> None:
+        """Moves when each entitlement stops, in one statement for all."""
+        if expiries:
+            await self._db.execute(
+                update(EntitlementRecord),
+                [{"id": id_, "expire_time": expire} for id_, expire in expiries.items()],
+            )
 
     async def hold(self, hold_id: uuid.UUID, *, lock: bool = False) -> Hold | None:
         query = select(HoldRecord).where(HoldRecord.id == hold_id)
@@ -284,6 +288,15 @@ class PaymentRepository:
     async def customer(self, member_id: uuid.UUID) -> str | None:
         record = await self._db.get(PaymentCustomerRecord, member_id)
         return record.customer if record else None
+
+    async def customers(self, member_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, str]:
+        """The Stripe customers of those members who have one."""
+        found = await self._db.execute(
+            select(PaymentCustomerRecord.member_id, PaymentCustomerRecord.customer).where(
+                col(PaymentCustomerRecord.member_id).in_(list(member_ids))
+            )
+        )
+        return {row.member_id: row.customer for row in found}
 
     async def keep_customer(self, member_id: uuid.UUID, customer: str) -> str:
         """Records the member's Stripe customer; if a concurrent request recorded one first,
@@ -439,7 +452,7 @@ class PaymentRepository:
     async def claim_stale_refund(self, now: datetime, until: datetime) -> Refund | None:
         """A pending refund no attempt is working on (released, or its claim ran out), claimed
         until `until`; refunds another worker is taking are skipped."""
-        record = await claim_oldest(
+        claimed = await claim_oldest(
             self._db,
             RefundRecord,
             (col(RefundRecord.state) == RefundState.PENDING.value)
@@ -450,7 +463,7 @@ class PaymentRepository:
             "attempt_until",
             until,
         )
-        return await self.refund(record.id) if record else None
+        return await self.refund(claimed[0].id) if claimed else None
 
     async def end_refund_attempt(self, refund_id: uuid.UUID, claimed_until: datetime) -> None:
         """Ends an attempt's claim on a refund, unless another attempt has claimed it since."""
@@ -513,12 +526,15 @@ class SubscriptionRepository:
         await self._db.flush()
 
     async def save(self, subscription: Subscription, now: datetime) -> None:
-        values = _subscription_values(subscription)
-        await self._db.execute(
-            update(SubscriptionRecord)
-            .where(col(SubscriptionRecord.id) == subscription.id)
-            .values(**values, updated_at=now)
-        )
+        await self.save_all([subscription], now)
+
+    async def save_all(self, subscriptions: Collection[Subscription], now: datetime) -> None:
+        """Stores each subscription as it is now, in one statement for all."""
+        if subscriptions:
+            await self._db.execute(
+                update(SubscriptionRecord),
+                [{**_subscription_values(s), "updated_at": now} for s in subscriptions],
+            )
 
     async def get(self, subscription_id: uuid.UUID, *, lock: bool = False) -> Subscription | None:
         query = self._joined().where(SubscriptionRecord.id == subscription_id)
@@ -526,6 +542,20 @@ class SubscriptionRepository:
             query = query.with_for_update(of=SubscriptionRecord)
         row = (await self._db.execute(query)).first()
         return (await self._with_add_ons([_from_row(row)]))[0] if row else None
+
+    async def lock_all(
+        self, subscription_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, Subscription]:
+        """Those subscriptions, locked in the order of their ids, so that transactions locking
+        several at once wait for each other instead of deadlocking."""
+        rows = await self._db.execute(
+            self._joined()
+            .where(col(SubscriptionRecord.id).in_(list(subscription_ids)))
+            .order_by(col(SubscriptionRecord.id))
+            .with_for_update(of=SubscriptionRecord)
+        )
+        found = await self._with_add_ons([_from_row(row) for row in rows.all()])
+        return {subscription.id: subscription for subscription in found}
 
     async def for_member(self, member_id: uuid.UUID, offset: int, limit: int) -> list[Subscription]:
         rows = await self._db.execute(
@@ -609,8 +639,8 @@ class SubscriptionRepository:
         ).scalar_one_or_none()
         return _to_charge(record) if record else None
 
-    async def reserve_charge(self, charge: SubscriptionCharge, now: datetime) -> None:
-        self._db.add(
+    async def reserve_charges(self, charges: Collection[SubscriptionCharge], now: datetime) -> None:
+        self._db.add_all(
             SubscriptionChargeRecord(
                 key=charge.key,
                 subscription_id=charge.subscription_id,
@@ -628,6 +658,7 @@ class SubscriptionRepository:
                 claimed_until=charge.claimed_until,
                 created_at=now,
             )
+            for charge in charges
         )
         await self._db.flush()
 
@@ -638,29 +669,35 @@ class SubscriptionRepository:
             .values(claimed_until=until)
         )
 
-    async def claim_stale_charge(self, now: datetime, until: datetime) -> SubscriptionCharge | None:
-        """A charge whose attempt died (its claim ran out), claimed for a new attempt until
-        `until`; charges another renewer is taking are skipped."""
-        record = await claim_oldest(
+    async def claim_stale_charges(
+        self, now: datetime, until: datetime, limit: int
+    ) -> list[SubscriptionCharge]:
+        """Up to `limit` charges whose attempts died (their claims ran out), claimed for a new
+        attempt until `until`; charges another renewer is taking are skipped."""
+        records = await claim_oldest(
             self._db,
             SubscriptionChargeRecord,
             col(SubscriptionChargeRecord.claimed_until) <= now,
             col(SubscriptionChargeRecord.claimed_until),
             "claimed_until",
             until,
+            limit,
         )
-        return _to_charge(record) if record else None
+        return [_to_charge(record) for record in records]
 
     async def release_charge(self, key: str, now: datetime) -> None:
         """Lets another attempt take a charge at once (its answer did not come)."""
         await self.claim_charge(key, now)
 
-    async def end_charge(self, key: str) -> bool:
-        """Removes a charge whose answer is applied; False if another attempt applied it."""
+    async def end_charges(self, keys: Collection[str]) -> set[str]:
+        """Removes charges whose answers are applied; the keys of those another attempt had
+        not applied (and removed) already."""
         ended = await self._db.execute(
-            delete(SubscriptionChargeRecord).where(col(SubscriptionChargeRecord.key) == key)
+            delete(SubscriptionChargeRecord)
+            .where(col(SubscriptionChargeRecord.key).in_(list(keys)))
+            .returning(col(SubscriptionChargeRecord.key))
         )
-        return bool(ended.rowcount)  # type: ignore[attr-defined]
+        return set(ended.scalars())
 
     async def add_add_on(self, subscription_id: uuid.UUID, add_on: AddOn, now: datetime) -> None:
         self._db.add(

@@ -17,6 +17,16 @@ GENESIS = "0" * 64
 
 
 @dataclass(frozen=True)
+class Decision:
+    """What an entry records, before it has its place in the chain."""
+
+    actor: str  # `users/{user}` or `operator`.
+    action: str  # e.g. `entitlement.granted`, `refund.issued`.
+    subject: str  # The resource acted on.
+    details: Mapping[str, Any]  # Amounts, reason: what an auditor needs.
+
+
+@dataclass(frozen=True)
 class AuditEntry:
     sequence: int
     at: datetime
@@ -58,6 +68,19 @@ def next_entry(
     previous_hash = previous.hash if previous else GENESIS
     digest = entry_hash(sequence, at, actor, action, subject, details, previous_hash)
     return AuditEntry(sequence, at, actor, action, subject, dict(details), previous_hash, digest)
+
+
+def chain(
+    previous: AuditEntry | None, at: datetime, decisions: Sequence[Decision]
+) -> list[AuditEntry]:
+    """The entries recording `decisions` in order, each linked to the one before."""
+    entries: list[AuditEntry] = []
+    for decision in decisions:
+        previous = next_entry(
+            previous, at, decision.actor, decision.action, decision.subject, decision.details
+        )
+        entries.append(previous)
+    return entries
 
 
 def first_broken_link(entries: Sequence[AuditEntry]) -> int | None:

@@ -26,6 +26,17 @@ _STYLE = (
 )
 
 
+@dataclass(frozen=True)
+class Billed:
+    """What an invoice is for, before it has its number."""
+
+    member_id: uuid.UUID
+    studio: str
+    currency: str
+    lines: Sequence[Line]
+    source: str
+
+
 async def issue_invoice(
     uow: BillingUnitOfWork,
     member_id: uuid.UUID,
@@ -36,29 +47,51 @@ async def issue_invoice(
     now: datetime,
 ) -> Invoice:
     """In the caller's transaction, so the invoice exists exactly when what it bills does."""
-    invoice = Invoice(
-        uuid.uuid4(),
-        await uow.invoices.next_number(),
-        member_id,
-        studio,
-        currency,
-        now,
-        tuple(lines),
-        source,
-    )
-    await uow.invoices.add(invoice)
-    uow.publish(
-        INVOICE_ISSUED,
-        subject=invoice.resource_name,
-        payload=events_pb2.InvoiceIssued(
-            invoice=invoice.resource_name,
-            member=f"users/{member_id}",
-            number=invoice.display_number,
-            currency_code=currency,
-            total_minor=invoice.total_minor,
-        ),
+    (invoice,) = await issue_invoices(
+        uow, [Billed(member_id, studio, currency, lines, source)], now
     )
     return invoice
+
+
+async def issue_invoices(
+    uow: BillingUnitOfWork, billed: Sequence[Billed], now: datetime
+) -> list[Invoice]:
+    """Invoices for `billed` in the caller's transaction, numbered in order with one take of
+    the counter (which stays locked until commit). Every payment invoiced is audited too, so
+    the audit chain's tail is locked first: transactions that take both take them in the same
+    order, and never wait on each other in a circle (a purchase audits its entitlement before
+    it invoices, a renewal invoices before it audits)."""
+    if not billed:
+        return []
+    await uow.audit.lock_tail()
+    numbers = await uow.invoices.next_numbers(len(billed))
+    invoices = [
+        Invoice(
+            uuid.uuid4(),
+            number,
+            item.member_id,
+            item.studio,
+            item.currency,
+            now,
+            tuple(item.lines),
+            item.source,
+        )
+        for number, item in zip(numbers, billed, strict=True)
+    ]
+    await uow.invoices.add_all(invoices)
+    for invoice in invoices:
+        uow.publish(
+            INVOICE_ISSUED,
+            subject=invoice.resource_name,
+            payload=events_pb2.InvoiceIssued(
+                invoice=invoice.resource_name,
+                member=f"users/{invoice.member_id}",
+                number=invoice.display_number,
+                currency_code=invoice.currency,
+                total_minor=invoice.total_minor,
+            ),
+        )
+    return invoices
 
 
 async def list_invoices(

@@ -19,10 +19,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
+from stride.billing.domain.audit import Decision
 from stride.billing.domain.entitlements import Entitlement, Kind, validate_grant
 from stride.billing.domain.money import Line, plan_change_quote
 from stride.billing.domain.payments import (
@@ -66,7 +68,7 @@ from stride.billing.service_layer.commands import (
     PauseSubscription,
 )
 from stride.billing.service_layer.handlers import issue
-from stride.billing.service_layer.invoices import issue_invoice
+from stride.billing.service_layer.invoices import Billed, issue_invoices
 from stride.billing.service_layer.payments import (
     PAYMENT_FAILED,
     PAYMENT_SUCCEEDED,
@@ -87,6 +89,9 @@ SUBSCRIPTION_SUSPENDED = "billing.subscription.suspended.v1"
 SUBSCRIPTION_PAUSED = "billing.subscription.paused.v1"
 SUBSCRIPTION_CANCELLED = "billing.subscription.cancelled.v1"
 RENEWER = "billing-renewer"  # The audit trail's actor for renewals.
+# Subscriptions a renewal worker takes at once: one transaction claims them, their charges go
+# to the provider side by side, and one more settles them.
+RENEWAL_BATCH = 20
 
 _log = logging.getLogger("stride.billing.subscriptions")
 
@@ -134,11 +139,11 @@ async def cancel_subscription(
         now = clock()
         if at_period_end:
             after = cancel_at_period_end(subscription)
+            await uow.subscriptions.save(after, now)
         else:
             check_member_may_cancel_now(subscription, now)
             after = cancel_now(subscription, now)
-            await _apply(uow, subscription, after, now)
-        await uow.subscriptions.save(after, now)
+            await _move(uow, subscription, after, now)
         await uow.commit()
     return after
 
@@ -155,8 +160,7 @@ async def pause_subscription(
         frozen = pause(subscription, command.start, command.end, now)
         for entitlement_id in frozen.entitlement_ids:
             await uow.entitlements.pause(entitlement_id, command.start, command.end)
-        await _apply(uow, subscription, frozen, now)
-        await uow.subscriptions.save(frozen, now)
+        await _move(uow, subscription, frozen, now)
         announce_subscription(uow, frozen, SUBSCRIPTION_PAUSED)
         await uow.commit()
     return frozen
@@ -187,8 +191,7 @@ async def change_plan(
             return after
         if not subscription.period_start <= now < subscription.period_end:
             raise FailedPrecondition("RENEWAL_PENDING", "subscription.renewal_pending")
-        charge = await _reserve(
-            uow,
+        change = _new_charge(
             subscription,
             f"{subscription.renewal_key}-change-{command.request_id}",
             ChargePurpose.PLAN_CHANGE,
@@ -203,8 +206,10 @@ async def change_plan(
             ).lines,
             f"changes/{command.request_id}",
             new_plan.id,
+            await _customer(uow, subscription),
             now,
         )
+        charge = await _reserve(uow, subscription, change, now)
         await uow.commit()
     declined = FailedPrecondition("UPGRADE_DECLINED", "subscription.upgrade_declined")
     return await _charge_now(uow, payments, charge, declined, clock)
@@ -224,16 +229,17 @@ async def add_family_member(
         if any(add_on.member_id == command.member_id for add_on in subscription.add_ons):
             return subscription
         check_add_on(subscription, command.member_id, now)
-        charge = await _reserve(
-            uow,
+        add_on = _new_charge(
             subscription,
             f"{subscription.renewal_key}-member-{command.request_id}",
             ChargePurpose.ADD_ON,
             add_on_lines(subscription, now),
             f"members/{command.member_id}",
             command.member_id,
+            await _customer(uow, subscription),
             now,
         )
+        charge = await _reserve(uow, subscription, add_on, now)
         await uow.commit()
     declined = FailedPrecondition("ADD_ON_DECLINED", "subscription.add_on_declined")
     return await _charge_now(uow, payments, charge, declined, clock)
@@ -317,9 +323,7 @@ async def end_refunded_subscription(
     subscription = await uow.subscriptions.get(subscription_id, lock=True)
     if subscription is None or subscription.state is SubscriptionState.CANCELLED:
         return
-    after = cancel_now(subscription, now)
-    await _apply(uow, subscription, after, now)
-    await uow.subscriptions.save(after, now)
+    await _move(uow, subscription, cancel_now(subscription, now), now)
 
 
 async def renew_due(
@@ -327,21 +331,31 @@ async def renew_due(
     payments: Charges,
     clock: Clock = utcnow,
     workers: int = 4,
+    batch: int = RENEWAL_BATCH,
 ) -> int:
     """Renews (or retries, or ends) every subscription due now, and completes every charge an
     attempt left in flight; how many it handled.
 
-    Each is claimed in a short transaction that skips what another renewer holds, so
-    renewers may run side by side or twice over; the card is charged with no transaction
-    open. When a worker fails (the card's provider is down), the others are cancelled and
-    waited for before its error is raised: a failed run leaves no worker charging on its own,
-    even after shutdown has closed the provider's client. The charges they had in flight stay
-    claimed, and a later run completes them once their claims run out."""
+    Each worker takes up to `batch` at a time: claimed and reserved in one short transaction
+    that skips what another renewer holds, so renewers may run side by side or twice over;
+    charged with no transaction open, `workers` charges at the provider at once across the
+    run (as many as before batching: a provider limits its callers' rate); and settled
+    together in one more, each charge once. When a worker fails
+    (the card's provider is down), the others are cancelled and waited for before its error
+    is raised: a failed run leaves no worker charging on its own, even after shutdown has
+    closed the provider's client. The charges they had in flight stay claimed, and a later
+    run completes them once their claims run out."""
+
+    at_provider = asyncio.Semaphore(workers)
+
+    async def charge(charge: SubscriptionCharge) -> PaymentOutcome:
+        async with at_provider:
+            return await _charge_card(payments, charge)
 
     async def work() -> int:
         handled = 0
-        while await _renew_next(new_uow(), payments, clock()):
-            handled += 1
+        while taken := await _renew_batch(new_uow, charge, clock(), batch):
+            handled += taken
         return handled
 
     try:
@@ -356,93 +370,135 @@ async def renew_due(
     return sum(run.result() for run in runs)
 
 
-async def _renew_next(uow: BillingUnitOfWork, payments: Charges, now: datetime) -> bool:
-    """Handles one charge whose attempt died, else one subscription due; False if none is.
-    If the card's provider does not answer, the charge stays claimed until its claim runs
-    out, and a later run repeats it."""
+async def _renew_batch(
+    new_uow: Callable[[], BillingUnitOfWork],
+    charge_card: Callable[[SubscriptionCharge], Coroutine[Any, Any, PaymentOutcome]],
+    now: datetime,
+    size: int,
+) -> int:
+    """Handles up to `size` charges whose attempts died, else up to `size` subscriptions due;
+    how many (0: none is). The answers that came are applied even when a charge failed; a
+    charge whose provider did not answer stays claimed until its claim runs out, and a later
+    run repeats it."""
+    uow = new_uow()
     async with uow:
-        charge = await uow.subscriptions.claim_stale_charge(now, now + ATTEMPT_LEASE)
-        if charge is None:
-            due = await uow.subscriptions.claim_due(now, limit=1)
+        charges = await uow.subscriptions.claim_stale_charges(now, now + ATTEMPT_LEASE, size)
+        taken = len(charges)
+        if not charges:
+            due = await uow.subscriptions.claim_due(now, limit=size)
             if not due:
-                return False
-            charge = await _start_renewal(uow, due[0], now)
+                return 0
+            taken = len(due)
+            charges = await _start_renewals(uow, due, now)
         await uow.commit()
-    if charge is not None:
-        outcome = await _charge_card(payments, charge)
-        await _settle(uow, charge, outcome, now)
-    return True
+    answered, failure = await _charge_all(charge_card, charges)
+    if answered:
+        await _settle_batch(new_uow, answered, now)
+    if failure is not None:
+        raise failure
+    return taken
 
 
-async def _start_renewal(
-    uow: BillingUnitOfWork, subscription: Subscription, now: datetime
-) -> SubscriptionCharge | None:
-    """Ends a subscription whose term is over, renews one whose next period is free, or
-    reserves the charge of the next period."""
-    if subscription.ends_at_renewal:
-        after = end_of_term(subscription)
-        await _apply(uow, subscription, after, now)
-        await uow.subscriptions.save(after, now)
-        return None
-    lines = next_period_lines(subscription)
-    if not sum(item.total_minor for item in lines):  # A free first period after a trial.
-        await _renewal_paid_or_failed(
-            uow,
-            subscription,
-            lines,
-            f"periods/{subscription.period_index + 1}",
-            PaymentOutcome(PurchaseState.SUCCEEDED),
-            now,
-        )
-        return None
-    return await _reserve_renewal(uow, subscription, now)
+async def _charge_all(
+    charge_card: Callable[[SubscriptionCharge], Coroutine[Any, Any, PaymentOutcome]],
+    charges: list[SubscriptionCharge],
+) -> tuple[list[tuple[SubscriptionCharge, PaymentOutcome]], BaseException | None]:
+    """Charges the cards side by side: the answers that came, and the first failure. Once a
+    charge fails (the provider is down), those still waiting are given up on: they stay
+    claimed, and a later run repeats them with the same idempotency keys."""
+    calls = [asyncio.create_task(charge_card(charge)) for charge in charges]
+    try:
+        if calls:
+            await asyncio.wait(calls, return_when=asyncio.FIRST_EXCEPTION)
+    finally:
+        for call in calls:
+            call.cancel()
+        await asyncio.gather(*calls, return_exceptions=True)
+    done = [
+        (charge, call) for charge, call in zip(charges, calls, strict=True) if not call.cancelled()
+    ]
+    failures = [call.exception() for _, call in done if call.exception() is not None]
+    answered = [(charge, call.result()) for charge, call in done if call.exception() is None]
+    return answered, failures[0] if failures else None
 
 
-async def _reserve_renewal(
-    uow: BillingUnitOfWork, subscription: Subscription, now: datetime
-) -> SubscriptionCharge:
-    return await _reserve(
-        uow,
+async def _start_renewals(
+    uow: BillingUnitOfWork, due: list[Subscription], now: datetime
+) -> list[SubscriptionCharge]:
+    """Ends the subscriptions whose term is over, renews those whose next period is free, and
+    reserves the charges of the others' next periods. `claim_due` locked them with no payment
+    in flight, so there is none to look for (see `_reserve`)."""
+    to_charge, moves, paid = [], [], []
+    for subscription in due:
+        if subscription.ends_at_renewal:
+            moves.append((subscription, end_of_term(subscription)))
+        elif not sum(item.total_minor for item in next_period_lines(subscription)):
+            # A free first period after a trial.
+            after, free = _renewal_paid_or_failed(
+                uow,
+                subscription,
+                next_period_lines(subscription),
+                f"periods/{subscription.period_index + 1}",
+                PaymentOutcome(PurchaseState.SUCCEEDED),
+                now,
+            )
+            assert free is not None  # noqa: S101 - a succeeded renewal leaves what it paid.
+            moves.append((subscription, after))
+            paid.append(free)
+        else:
+            to_charge.append(subscription)
+    await _move_all(uow, moves, now)
+    charges = []
+    if to_charge:
+        customers = await uow.payments.customers({s.member_id for s in to_charge})
+        charges = [_renewal_charge(s, customers.get(s.member_id, ""), now) for s in to_charge]
+        await uow.subscriptions.reserve_charges(charges, now)
+    await _record(uow, paid, now)
+    return charges
+
+
+def _renewal_charge(subscription: Subscription, customer: str, now: datetime) -> SubscriptionCharge:
+    return _new_charge(
         subscription,
         subscription.renewal_key,
         ChargePurpose.RENEWAL,
         next_period_lines(subscription),
         f"periods/{subscription.period_index + 1}",
         None,
+        customer,
         now,
     )
 
 
-async def _reserve(
-    uow: BillingUnitOfWork,
+async def _reserve_renewal(
+    uow: BillingUnitOfWork, subscription: Subscription, now: datetime
+) -> SubscriptionCharge:
+    customer = await _customer(uow, subscription)
+    return await _reserve(uow, subscription, _renewal_charge(subscription, customer, now), now)
+
+
+async def _customer(uow: BillingUnitOfWork, subscription: Subscription) -> str:
+    return await uow.payments.customer(subscription.member_id) or ""
+
+
+def _new_charge(
     subscription: Subscription,
     key: str,
     purpose: ChargePurpose,
     lines: tuple[Line, ...],
     source: str,
     target: uuid.UUID | None,
+    customer: str,
     now: datetime,
 ) -> SubscriptionCharge:
-    """Reserves a charge of the subscription's card (locked by the caller) and claims it for
-    this attempt. The same charge left in flight by an attempt that died is taken over as it
-    was reserved (its amount was fixed then); any other payment in flight is ABORTED."""
-    in_flight = await uow.subscriptions.charge_in_flight(subscription.id)
-    if in_flight is not None:
-        if in_flight.key != key:
-            raise Aborted("PAYMENT_IN_PROGRESS", "subscription.payment_in_progress")
-        if not claimable(in_flight.claimed_until, now):
-            raise Aborted("REQUEST_IN_PROGRESS", "payment.in_progress")
-        await uow.subscriptions.claim_charge(key, now + ATTEMPT_LEASE)
-        return replace(in_flight, claimed_until=now + ATTEMPT_LEASE)
-    if await uow.subscriptions.refund_in_flight(subscription):
-        raise Aborted("PAYMENT_IN_PROGRESS", "subscription.payment_in_progress")
+    """A charge of the subscription's card, claimed for this attempt."""
     plan = subscription.pending_plan or subscription.plan
-    charge = SubscriptionCharge(
+    return SubscriptionCharge(
         key,
         subscription.id,
         subscription.member_id,
         purpose,
-        await uow.payments.customer(subscription.member_id) or "",
+        customer,
         subscription.payment_method,
         plan.currency,
         lines,
@@ -450,7 +506,25 @@ async def _reserve(
         target,
         now + ATTEMPT_LEASE,
     )
-    await uow.subscriptions.reserve_charge(charge, now)
+
+
+async def _reserve(
+    uow: BillingUnitOfWork, subscription: Subscription, charge: SubscriptionCharge, now: datetime
+) -> SubscriptionCharge:
+    """Reserves a charge of the subscription's card (locked by the caller) and claims it for
+    this attempt. The same charge left in flight by an attempt that died is taken over as it
+    was reserved (its amount was fixed then); any other payment in flight is ABORTED."""
+    in_flight = await uow.subscriptions.charge_in_flight(subscription.id)
+    if in_flight is not None:
+        if in_flight.key != charge.key:
+            raise Aborted("PAYMENT_IN_PROGRESS", "subscription.payment_in_progress")
+        if not claimable(in_flight.claimed_until, now):
+            raise Aborted("REQUEST_IN_PROGRESS", "payment.in_progress")
+        await uow.subscriptions.claim_charge(charge.key, now + ATTEMPT_LEASE)
+        return replace(in_flight, claimed_until=now + ATTEMPT_LEASE)
+    if await uow.subscriptions.refund_in_flight(subscription):
+        raise Aborted("PAYMENT_IN_PROGRESS", "subscription.payment_in_progress")
+    await uow.subscriptions.reserve_charges([charge], now)
     return charge
 
 
@@ -506,41 +580,104 @@ async def _release(uow: BillingUnitOfWork, charge: SubscriptionCharge, now: date
         _log.exception("could not release a charge", extra={"charge": charge.key})
 
 
+@dataclass(frozen=True)
+class _Paid:
+    """What a paid charge leaves to write once its subscription has moved on."""
+
+    billed: Billed
+    decision: Decision
+
+
 async def _settle(
     uow: BillingUnitOfWork, charge: SubscriptionCharge, outcome: PaymentOutcome, now: datetime
 ) -> Subscription:
     """Applies a charge's answer to its subscription, once: whichever attempt comes second
     finds it applied and changes nothing."""
+    return (await _settle_all(uow, [(charge, outcome)], now))[charge.subscription_id]
+
+
+async def _settle_batch(
+    new_uow: Callable[[], BillingUnitOfWork],
+    answered: list[tuple[SubscriptionCharge, PaymentOutcome]],
+    now: datetime,
+) -> None:
+    """Applies the answers in one transaction; if that fails, each in one of its own, so that
+    an answer that cannot be applied keeps none of the others from being applied (its charge
+    stays claimed, and a later run repeats it). The first error is raised."""
+    try:
+        await _settle_all(new_uow(), answered, now)
+        return
+    except Exception:
+        if len(answered) == 1:
+            raise
+        _log.exception("settling renewals together failed: settling each alone")
+    failed: Exception | None = None
+    for charge, outcome in answered:
+        try:
+            await _settle(new_uow(), charge, outcome, now)
+        except Exception as error:
+            failed = failed or error
+    if failed is not None:
+        raise failed
+
+
+async def _settle_all(
+    uow: BillingUnitOfWork,
+    answered: list[tuple[SubscriptionCharge, PaymentOutcome]],
+    now: datetime,
+) -> dict[uuid.UUID, Subscription]:
+    """Applies charges' answers (of different subscriptions) to their subscriptions in one
+    transaction, each once; the subscriptions as they are then, by id. Their invoices and
+    audit entries are written last, with one take of the invoice counter and of the chain's
+    tail for all, which both stay locked until commit."""
     async with uow:
-        subscription = await uow.subscriptions.get(charge.subscription_id, lock=True)
-        if subscription is None:  # Subscriptions are never deleted.
-            raise LookupError(f"subscription {charge.subscription_id} vanished")
-        if not await uow.subscriptions.end_charge(charge.key):
-            return subscription
-        paid = outcome.state is PurchaseState.SUCCEEDED
-        if charge.purpose is ChargePurpose.RENEWAL:
-            after = await _renewal_paid_or_failed(
-                uow, subscription, charge.lines, charge.source, outcome, now
-            )
-        elif paid:
-            after = await _apply_mid_period(uow, subscription, charge, outcome, now)
-        else:
-            after = subscription  # A declined upgrade or add-on changes nothing.
+        locked = await uow.subscriptions.lock_all(
+            [charge.subscription_id for charge, _ in answered]
+        )
+        unapplied = await uow.subscriptions.end_charges([charge.key for charge, _ in answered])
+        settled, moves, paid = {}, [], []
+        for charge, outcome in answered:
+            subscription = locked.get(charge.subscription_id)
+            if subscription is None:  # Subscriptions are never deleted.
+                raise LookupError(f"subscription {charge.subscription_id} vanished")
+            after, written = subscription, None
+            if charge.key not in unapplied:
+                pass  # Another attempt applied it.
+            elif charge.purpose is ChargePurpose.RENEWAL:
+                after, written = _renewal_paid_or_failed(
+                    uow, subscription, charge.lines, charge.source, outcome, now
+                )
+                moves.append((subscription, after))
+            elif outcome.state is PurchaseState.SUCCEEDED:
+                after, written = await _apply_mid_period(uow, subscription, charge, outcome, now)
+            # Else a declined upgrade or add-on: it changes nothing.
+            settled[subscription.id] = after
+            if written is not None:
+                paid.append(written)
+        await _move_all(uow, moves, now)
+        await _record(uow, paid, now)
         await uow.commit()
-    return after
+    return settled
 
 
-async def _renewal_paid_or_failed(
+async def _record(uow: BillingUnitOfWork, paid: list[_Paid], now: datetime) -> None:
+    """The invoices and audit entries of what was paid: last in the transaction, for the
+    invoice counter and the chain's tail serialize every payment until commit."""
+    await issue_invoices(uow, [item.billed for item in paid], now)
+    await uow.audit.append_all(now, [item.decision for item in paid])
+
+
+def _renewal_paid_or_failed(
     uow: BillingUnitOfWork,
     subscription: Subscription,
     lines: tuple[Line, ...],
     source: str,
     outcome: PaymentOutcome,
     now: datetime,
-) -> Subscription:
-    """Moves a subscription on by its renewal's answer: the next period, or dunning. The
-    invoice number and the audit entry come last: both serialize every renewal until
-    commit."""
+) -> tuple[Subscription, _Paid | None]:
+    """The subscription moved on by its renewal's answer (the next period, or dunning), for
+    the caller to `_move_all`; and, if paid, its invoice and audit entry, for the caller to
+    `_record` last. The payment's event is published now."""
     plan = subscription.pending_plan or subscription.plan  # What the next period is on.
     amount = sum(item.total_minor for item in lines)
     paid = outcome.state is PurchaseState.SUCCEEDED
@@ -556,20 +693,17 @@ async def _renewal_paid_or_failed(
             failure_code="" if paid else outcome.failure_code or outcome.state.value,
         ),
     )
-    await _apply(uow, subscription, after, now)
-    await uow.subscriptions.save(after, now)
-    if paid:
-        await issue_invoice(
-            uow,
+    if not paid:
+        return after, None
+    return after, _Paid(
+        Billed(
             subscription.member_id,
             plan.studio,
             plan.currency,
             lines,
             f"{subscription.resource_name}/{source}",
-            now,
-        )
-        await uow.audit.append(
-            now,
+        ),
+        Decision(
             RENEWER,
             "subscription.renewed",
             subscription.resource_name,
@@ -579,8 +713,8 @@ async def _renewal_paid_or_failed(
                 "amount_minor": amount,
                 "payment_intent": outcome.payment_intent,
             },
-        )
-    return after
+        ),
+    )
 
 
 async def _apply_mid_period(
@@ -589,8 +723,9 @@ async def _apply_mid_period(
     charge: SubscriptionCharge,
     outcome: PaymentOutcome,
     now: datetime,
-) -> Subscription:
-    """What a paid upgrade or family member gets, then the invoice, audit entry and event."""
+) -> tuple[Subscription, _Paid | None]:
+    """What a paid upgrade or family member gets and its event; then, unless it was free, its
+    invoice and audit entry, for the caller to `_record` last."""
     plan, name = subscription.plan, subscription.resource_name
     assert charge.target is not None  # noqa: S101 - upgrades and add-ons name what they add.
     if charge.purpose is ChargePurpose.PLAN_CHANGE:
@@ -605,28 +740,7 @@ async def _apply_mid_period(
         after = await _add_family_member(uow, subscription, charge.target, now)
         action, details = "subscription.member_added", {"member": f"users/{charge.target}"}
     if charge.amount_minor == 0:
-        return after
-    await issue_invoice(
-        uow,
-        subscription.member_id,
-        plan.studio,
-        charge.currency,
-        charge.lines,
-        f"{name}/{charge.source}",
-        now,
-    )
-    await uow.audit.append(
-        now,
-        f"users/{subscription.member_id}",
-        action,
-        name,
-        {
-            **details,
-            "currency": charge.currency,
-            "amount_minor": charge.amount_minor,
-            "payment_intent": outcome.payment_intent,
-        },
-    )
+        return after, None
     uow.publish(
         PAYMENT_SUCCEEDED,
         subject=name,
@@ -637,7 +751,26 @@ async def _apply_mid_period(
             amount_minor=charge.amount_minor,
         ),
     )
-    return after
+    return after, _Paid(
+        Billed(
+            subscription.member_id,
+            plan.studio,
+            charge.currency,
+            charge.lines,
+            f"{name}/{charge.source}",
+        ),
+        Decision(
+            f"users/{subscription.member_id}",
+            action,
+            name,
+            {
+                **details,
+                "currency": charge.currency,
+                "amount_minor": charge.amount_minor,
+                "payment_intent": outcome.payment_intent,
+            },
+        ),
+    )
 
 
 async def _add_family_member(
@@ -669,24 +802,40 @@ async def _add_family_member(
     return replace(subscription, add_ons=(*subscription.add_ons, add_on))
 
 
-async def _apply(
+async def _move(
     uow: BillingUnitOfWork, before: Subscription, after: Subscription, now: datetime
 ) -> None:
-    """Moves the membership with the subscription and says what happened."""
-    if after.access_until != before.access_until:
-        for entitlement_id in after.entitlement_ids:
-            await uow.entitlements.end_at(entitlement_id, after.access_until)
-    if after.state is SubscriptionState.CANCELLED:
-        announce_subscription(uow, after, SUBSCRIPTION_CANCELLED)
-    elif after.period_index > before.period_index:
-        announce_subscription(
-            uow, after, SUBSCRIPTION_RENEWED if before.paid else SUBSCRIPTION_ACTIVATED
-        )
-    elif after.state is SubscriptionState.PAST_DUE:
-        suspended = after.state_at(now) is SubscriptionState.SUSPENDED
-        announce_subscription(
-            uow, after, SUBSCRIPTION_SUSPENDED if suspended else SUBSCRIPTION_PAST_DUE
-        )
+    """Stores a subscription as it is now, moves its memberships with it and says what
+    happened."""
+    await _move_all(uow, [(before, after)], now)
+
+
+async def _move_all(
+    uow: BillingUnitOfWork, moves: list[tuple[Subscription, Subscription]], now: datetime
+) -> None:
+    """`_move` for each (before, after): one statement for all the subscriptions and one for
+    all their memberships."""
+    await uow.entitlements.end_all_at(
+        {
+            entitlement_id: after.access_until
+            for before, after in moves
+            if after.access_until != before.access_until
+            for entitlement_id in after.entitlement_ids
+        }
+    )
+    await uow.subscriptions.save_all([after for _, after in moves], now)
+    for before, after in moves:
+        if after.state is SubscriptionState.CANCELLED:
+            announce_subscription(uow, after, SUBSCRIPTION_CANCELLED)
+        elif after.period_index > before.period_index:
+            announce_subscription(
+                uow, after, SUBSCRIPTION_RENEWED if before.paid else SUBSCRIPTION_ACTIVATED
+            )
+        elif after.state is SubscriptionState.PAST_DUE:
+            suspended = after.state_at(now) is SubscriptionState.SUSPENDED
+            announce_subscription(
+                uow, after, SUBSCRIPTION_SUSPENDED if suspended else SUBSCRIPTION_PAST_DUE
+            )
 
 
 async def _owned(
