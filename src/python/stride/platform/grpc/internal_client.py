@@ -39,9 +39,7 @@ class InternalClient:
         if self._channel is not None:
             await self._channel.close(grace=None)
 
-    async def call(
-        self, method: str, request: Message, within_seconds: float | None = None
-    ) -> Any:
+    async def call(self, method: str, request: Message, within_seconds: float | None = None) -> Any:
         """The callee's `method` (its name in the service) with `request`, as this service,
         within `within_seconds` (the client's own timeout by default); a failure raises
         `grpc.aio.AioRpcError` for the caller to put in its own terms."""
