@@ -1,2 +1,2 @@
-from chaos.support import access_tokens, billing  # noqa: F401 - fixtures.
+from chaos.support import access_tokens, billing, log_dir  # noqa: F401 - fixtures.
 from stride.platform.testing.fixtures import *

@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import grpc
-import pytest
 import pytest_asyncio
 
 from billing.stripe_support import (
@@ -42,25 +41,19 @@ from chaos.support import (
     rows,
     running_process,
     scalar,
+    scheduling_process,
     studio_with_a_class,
 )
-from e2e.support import SCHEDULING_DATA_KEYS, SCHEDULING_SERVICE_KEY
 from stride.billing.domain.purchases import purchase_id
 from stride.billing.service_layer.payments import PAYMENT_SUCCEEDED
 from stride.billing.v1 import billing_service_pb2 as billing_pb
 from stride.billing.v1 import billing_service_pb2_grpc as billing_grpc
-from stride.gateway.catalog import BILLING, SCHEDULING
+from stride.gateway.catalog import BILLING
 from stride.platform.grpc.server import RunningServer
 from stride.platform.idempotency import fingerprint
 from stride.platform.testing.probes import eventually_equal
 from stride.scheduling.domain.model import booking_id
 from stride.scheduling.v1 import scheduling_service_pb2 as scheduling_pb
-
-
-@pytest.fixture(scope="module")
-def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where the service processes write their logs."""
-    return tmp_path_factory.mktemp("logs")
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -73,17 +66,8 @@ async def scheduling(
     log_dir: Path,
 ) -> AsyncIterator[ServiceProcess]:
     """Scheduling in a process of its own, holding credits with the Billing of this process."""
-    async with running_process(
-        SCHEDULING,
-        postgres_server_url,
-        nats_url,
-        event_prefix,
-        access_tokens.jwks_url,
-        log_dir,
-        data_keys=SCHEDULING_DATA_KEYS,
-        data_key_active="test1",
-        billing_target=f"127.0.0.1:{billing.port}",
-        service_key=SCHEDULING_SERVICE_KEY,
+    async with scheduling_process(
+        postgres_server_url, nats_url, event_prefix, access_tokens, billing, log_dir
     ) as process:
         yield process
 

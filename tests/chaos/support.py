@@ -30,11 +30,17 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy import Row, text
 
 from billing.stripe_support import signed
-from e2e.support import running_billing, running_notifications, running_scheduling
+from e2e.support import (
+    SCHEDULING_DATA_KEYS,
+    SCHEDULING_SERVICE_KEY,
+    running_billing,
+    running_notifications,
+    running_scheduling,
+)
 from stride.billing.v1 import billing_service_pb2 as billing_pb
 from stride.billing.v1 import billing_service_pb2_grpc as billing_grpc
 from stride.events.v1.envelope_pb2 import Envelope
-from stride.gateway.catalog import ServiceEntry
+from stride.gateway.catalog import SCHEDULING, ServiceEntry
 from stride.platform.db.engine import create_engine, drop_database, ensure_database
 from stride.platform.db.errors import database_unavailable
 from stride.platform.grpc.server import RunningServer
@@ -443,3 +449,34 @@ async def running_process(
     finally:
         await process.stop()
         await drop_database(postgres_server_url, name)
+
+
+@pytest.fixture(scope="module")
+def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the service processes of a module write their logs."""
+    return tmp_path_factory.mktemp("logs")
+
+
+@asynccontextmanager
+async def scheduling_process(
+    postgres_server_url: str,
+    nats_url: str,
+    event_prefix: str,
+    tokens: AccessTokens,
+    billing: RunningServer,
+    log_dir: Path,
+) -> AsyncIterator[ServiceProcess]:
+    """Scheduling in a process of its own, holding credits with `billing`."""
+    async with running_process(
+        SCHEDULING,
+        postgres_server_url,
+        nats_url,
+        event_prefix,
+        tokens.jwks_url,
+        log_dir,
+        data_keys=SCHEDULING_DATA_KEYS,
+        data_key_active="test1",
+        billing_target=f"127.0.0.1:{billing.port}",
+        service_key=SCHEDULING_SERVICE_KEY,
+    ) as process:
+        yield process

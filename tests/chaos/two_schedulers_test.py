@@ -12,7 +12,6 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 import pytest_asyncio
 
 from chaos.support import (
@@ -24,21 +23,14 @@ from chaos.support import (
     clients,
     members,
     rows,
-    running_process,
     scalar,
+    scheduling_process,
     studio_with_a_class,
 )
-from e2e.support import SCHEDULING_DATA_KEYS, SCHEDULING_SERVICE_KEY
-from stride.gateway.catalog import SCHEDULING
 from stride.platform.grpc.server import RunningServer
 from stride.scheduling.v1 import scheduling_service_pb2 as scheduling_pb
 
 SPOTS, MEMBERS = 10, 120
-
-
-@pytest.fixture(scope="module")
-def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("logs")
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -50,17 +42,8 @@ async def schedulers(
     billing: RunningServer,
     log_dir: Path,
 ) -> AsyncIterator[tuple[ServiceProcess, ServiceProcess]]:
-    async with running_process(
-        SCHEDULING,
-        postgres_server_url,
-        nats_url,
-        event_prefix,
-        access_tokens.jwks_url,
-        log_dir,
-        data_keys=SCHEDULING_DATA_KEYS,
-        data_key_active="test1",
-        billing_target=f"127.0.0.1:{billing.port}",
-        service_key=SCHEDULING_SERVICE_KEY,
+    async with scheduling_process(
+        postgres_server_url, nats_url, event_prefix, access_tokens, billing, log_dir
     ) as first:
         second = first.replica("scheduling-2")
         await second.start()

@@ -155,7 +155,7 @@ class BookingDecisions(Generic[Response]):
     ) -> Response | BaseException:
         request = submitted.item.request
         if request is None:
-            return await self._fresh(uow, batch, submitted, now)
+            return await self._one(uow, batch, submitted, now)
         key = (request.method, request.request_id)
         outcome: Response | BaseException
         if request in batch.stored:
@@ -166,29 +166,21 @@ class BookingDecisions(Generic[Response]):
             print_, first = batch.answered[key]
             outcome = first if print_ == request.fingerprint else request_id_reused()
         else:
-            outcome = await self._fresh(uow, batch, submitted, now)
+            outcome = await self._one(uow, batch, submitted, now)
         batch.answered.setdefault(key, (request.fingerprint, outcome))
         return outcome
 
-    async def _fresh(
+    async def _one(
         self,
         uow: SchedulingUnitOfWork,
         batch: _Batch,
         submitted: Submitted[BookingRequest[Response], Response],
         now: datetime,
     ) -> Response | BaseException:
+        """One booking decided after those before it in the batch, as `check_can_book` rules."""
         if id(submitted) in batch.abandoned:
             return TimeoutError()  # Nothing booked: DEADLINE_EXCEEDED, if it is still heard.
-        return await self._one(uow, batch, submitted.item, now)
-
-    async def _one(
-        self,
-        uow: SchedulingUnitOfWork,
-        batch: _Batch,
-        item: BookingRequest[Response],
-        now: datetime,
-    ) -> Response | BaseException:
-        """One booking decided after those before it in the batch, as `check_can_book` rules."""
+        item = submitted.item
         booking = item.booking
         if not item.made:
             try:
