@@ -96,6 +96,11 @@ class Batcher(Generic[Key, Item, Result]):
                     await self._run(key, batch)
         finally:
             del self._waiting[key]
+            # Only if the drain itself was stopped (cancelled on shutdown): nobody is left
+            # waiting for a batch that will not come.
+            for pending in queue:
+                if not pending.outcome.done():
+                    pending.outcome.set_exception(asyncio.CancelledError())
 
     async def _run(self, key: Key, batch: list[Submitted[Item, Result]]) -> None:
         try:

@@ -1,11 +1,12 @@
 """The deadline of the request being served, for the work it does to respect.
 
-The server interceptor sets it from the caller's gRPC deadline, Envoy's own timeout for the
-request (`x-envoy-expected-rq-timeout-ms`: Envoy answers 504 when it passes, whatever the
-service does after) and the service's cap. Work done for the request reads it: a unit of work
-waits for a pooled connection only while an answer could still reach the caller, and does not
-commit once it could not — a booking the member never heard of is worse than none, and the
-app's retry with the same request id gets what was decided either way.
+The server interceptor sets it, when a call begins, from the caller's gRPC deadline, Envoy's
+own timeout for the request (`x-envoy-expected-rq-timeout-ms`: Envoy answers 504 when it
+passes, whatever the service does after) and the service's cap, and cuts the handler off there.
+Work done for the request reads it: a unit of work waits for a pooled connection only until
+then, and a booking waiting in a batch (`stride.platform.batching`) is dropped once its answer
+could no longer reach the caller — a booking the member never heard of is worse than none, and
+the app's retry with the same request id gets what was decided either way.
 """
 
 from __future__ import annotations
@@ -26,9 +27,18 @@ _deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
 )
 
 
-def deadline_scope(seconds: float) -> ContextScope[float | None]:
-    """`with deadline_scope(s):` the code inside serves a request due in `s` seconds."""
-    return ContextScope(_deadline, asyncio.get_running_loop().time() + seconds)
+def deadline_scope(at: float) -> ContextScope[float | None]:
+    """`with deadline_scope(at):` the code inside serves a request due at `at` (event-loop
+    time)."""
+    return ContextScope(_deadline, at)
+
+
+def time_left() -> float | None:
+    """Seconds until the current request's deadline (never below zero); None outside one."""
+    deadline = _deadline.get()
+    if deadline is None:
+        return None
+    return max(deadline - asyncio.get_running_loop().time(), 0.0)
 
 
 def current_deadline() -> float | None:

@@ -162,8 +162,20 @@ class EntitlementRepository:
         await self.end_all_at({entitlement_id: expire})
 
     async def end_all_at(self, expiries: Mapping[uuid.UUID, datetime]) -> None:
-        """Moves when each entitlement stops, in one statement for all."""
+        """Moves when each entitlement stops, in one statement for all. The rows are locked
+        first in the order holds lock them (`for_member`: by member, then as listed), so a
+        batch of renewals and a batch of holds never wait for each other in a cycle."""
         if expiries:
+            await self._db.execute(
+                select(EntitlementRecord.id)
+                .where(col(EntitlementRecord.id).in_(list(expiries)))
+                .order_by(
+                    col(EntitlementRecord.member_id),
+                    col(EntitlementRecord.created_at).desc(),
+                    col(EntitlementRecord.id),
+                )
+                .with_for_update()
+            )
             await self._db.execute(
                 update(EntitlementRecord),
                 [{"id": id_, "expire_time": expire} for id_, expire in expiries.items()],

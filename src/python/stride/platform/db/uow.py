@@ -9,7 +9,7 @@ from typing import Self
 from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from stride.platform.deadlines import time_to_answer
+from stride.platform.deadlines import time_left
 from stride.platform.errors import Unavailable
 from stride.platform.events.envelope import make_envelope
 from stride.platform.events.outbox import OutboxRecord
@@ -34,24 +34,25 @@ class UnitOfWork:
         return self._session
 
     async def __aenter__(self) -> Self:
-        self._session = self._sessions()
-        await self._session.begin()
-        left = time_to_answer()
-        if left == 0.0:
-            await self._session.close()
+        session = self._session = self._sessions()
+        try:
+            await session.begin()
+            left = time_left()
+            if left is not None:
+                # Serving a request: wait for a pooled connection only until its deadline (a
+                # rush queues for connections; an outage never frees one), then UNAVAILABLE.
+                try:
+                    async with asyncio.timeout(left):
+                        await session.connection()
+                except TimeoutError as error:
+                    raise Unavailable("DATABASE_UNAVAILABLE") from error
+        except BaseException:
+            # Cancelled or failed on the way in: `__aexit__` will not run, so give the
+            # connection back here.
             self._session = None
-            raise TimeoutError  # The caller could not hear the answer: DEADLINE_EXCEEDED.
-        if left is not None:
-            # Serving a request: wait for a pooled connection only while an answer could still
-            # reach the caller (a rush queues for connections; an outage never frees one).
-            try:
-                async with asyncio.timeout(left):
-                    await self._session.connection()
-            except TimeoutError as error:
-                await self._session.close()
-                self._session = None
-                raise Unavailable("DATABASE_UNAVAILABLE") from error
-        self._open_repositories(self._session)
+            await session.close()
+            raise
+        self._open_repositories(session)
         return self
 
     async def __aexit__(
@@ -78,9 +79,4 @@ class UnitOfWork:
         self.session.add(OutboxRecord.from_envelope(envelope))
 
     async def commit(self) -> None:
-        """Commits, unless the request being served is past the point where its answer could
-        reach the caller: then nothing is committed (DEADLINE_EXCEEDED), rather than a change
-        the caller never hears of."""
-        if time_to_answer() == 0.0:
-            raise TimeoutError
         await self.session.commit()

@@ -132,8 +132,8 @@ class StrideServerInterceptor(grpc.aio.ServerInterceptor):
                 request = await call.admit(raw)
                 # `asyncio.timeout`, not `wait_for`: the handler runs in this task rather than
                 # in one more task per call (Python 3.11's `wait_for` makes one).
-                with deadline_scope(call.budget):
-                    async with asyncio.timeout(call.budget):
+                with deadline_scope(call.deadline):
+                    async with asyncio.timeout_at(call.deadline):
                         return await behavior(request, context)
 
         return wrapped
@@ -198,6 +198,8 @@ class _Call:
             edge_ms = self._metadata.get(_EDGE_TIMEOUT_HEADER, "")
             if edge_ms.isdigit():
                 self.budget = min(self.budget, int(edge_ms) / 1000)
+            # Fixed now: authenticating (a JWKS fetch) spends the caller's time too.
+            self.deadline = asyncio.get_running_loop().time() + self.budget
             await self._authenticate()
         except BaseException as error:
             await self.__aexit__(type(error), error, error.__traceback__)

@@ -88,9 +88,11 @@ class BookingDecisions(Generic[Response]):
         parse: Callable[[bytes], Response],
         serialize: Callable[[Response], bytes],
         clock: Clock = utcnow,
-        max_batch: int = 500,
+        max_batch: int = 100,
     ) -> None:
-        """`parse` and `serialize` read and write the answers stored under request ids."""
+        """`parse` and `serialize` read and write the answers stored under request ids. A
+        batch takes an advisory lock per request id: `max_batch` keeps that well inside
+        Postgres's shared lock table when several classes open at once."""
         self._new_uow = new_uow
         self.parse = parse
         self._serialize = serialize
@@ -167,6 +169,8 @@ class BookingDecisions(Generic[Response]):
             outcome = first if print_ == request.fingerprint else request_id_reused()
         else:
             outcome = await self._one(uow, batch, submitted, now)
+            if id(submitted) in batch.abandoned:
+                return outcome  # Not decided: a retry of it in this batch is decided itself.
         batch.answered.setdefault(key, (request.fingerprint, outcome))
         return outcome
 
