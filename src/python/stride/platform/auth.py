@@ -70,11 +70,11 @@ class JwksSource:
             raise ValueError("give exactly one of document, path, url or loader")
         self._path, self._url, self._loader = path, url, loader
         self._ttl, self._cooldown = ttl_seconds, refresh_cooldown
-        self._keys: dict[str, jwt.PyJWK] = {}
+        self._keys: dict[str, tuple[Mapping[str, Any], jwt.PyJWK]] = {}
         self._loaded_at = float("-inf")
         self._lock = asyncio.Lock()
         if document is not None:
-            self._keys = _parse_jwks(document)
+            self._keys = _parse_jwks(document, {})
             self._loaded_at = float("inf")
 
     async def key(self, kid: str) -> jwt.PyJWK | None:
@@ -85,9 +85,10 @@ class JwksSource:
             async with self._lock:
                 if time.monotonic() - self._loaded_at > min(self._ttl, self._cooldown):
                     document = await (self._loader or self._read_in_thread)()
-                    self._keys = _parse_jwks(document)
+                    self._keys = _parse_jwks(document, self._keys)
                     self._loaded_at = time.monotonic()
-        return self._keys.get(kid)
+        known = self._keys.get(kid)
+        return known[1] if known is not None else None
 
     async def _read_in_thread(self) -> Mapping[str, Any]:
         return await asyncio.to_thread(self._read)
@@ -100,11 +101,19 @@ class JwksSource:
             return json.loads(response.read())  # type: ignore[no-any-return]
 
 
-def _parse_jwks(document: Mapping[str, Any]) -> dict[str, jwt.PyJWK]:
-    keys: dict[str, jwt.PyJWK] = {}
+def _parse_jwks(
+    document: Mapping[str, Any], known: Mapping[str, tuple[Mapping[str, Any], jwt.PyJWK]]
+) -> dict[str, tuple[Mapping[str, Any], jwt.PyJWK]]:
+    """Each usable key by `kid`, with the entry it was read from. A key published unchanged
+    keeps its object from the last read, so tokens verified with it stay verified
+    (`JwtVerifier` takes a token again while its `kid` names the same key object)."""
+    keys: dict[str, tuple[Mapping[str, Any], jwt.PyJWK]] = {}
     for entry in document.get("keys", ()):
         if "kid" in entry and entry.get("alg") in ALLOWED_ALGORITHMS:
-            keys[entry["kid"]] = jwt.PyJWK(entry)
+            kept = known.get(entry["kid"])
+            if kept is None or kept[0] != entry:
+                kept = (dict(entry), jwt.PyJWK(entry))
+            keys[entry["kid"]] = kept
     return keys
 
 

@@ -151,14 +151,16 @@ async def test_a_token_verified_before_is_refused_once_its_key_is_withdrawn() ->
     async def load() -> dict[str, Any]:
         return published[0]
 
-    rotating = JwtVerifier(
-        JwksSource(loader=load, ttl_seconds=0, refresh_cooldown=0), issuer=ISSUER, audience=AUDIENCE
-    )
+    rotating_keys = JwksSource(loader=load, ttl_seconds=0, refresh_cooldown=0)
+    rotating = JwtVerifier(rotating_keys, issuer=ISSUER, audience=AUDIENCE)
     token = jwt.encode(
         claims(), ED_KEY, algorithm="EdDSA", headers={"kid": "ed-1", "typ": "at+jwt"}
     )
     assert (await rotating.verify(token)).user_id == "user-1"
+    verified_with = await rotating_keys.key("ed-1")
     assert (await rotating.verify(token)).user_id == "user-1"  # Taken again.
+    # Read again (every time here), the unchanged key is the same key: the token stays verified.
+    assert await rotating_keys.key("ed-1") is verified_with
     published[0] = {"keys": [JWKS["keys"][0]]}  # The Ed25519 key is withdrawn.
     with pytest.raises(Unauthenticated):
         await rotating.verify(token)
