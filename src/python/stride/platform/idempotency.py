@@ -144,12 +144,13 @@ class RecordedRequest:
     fingerprint: str
 
     @classmethod
-    def of(cls, method: str, request: Message, request_id: str) -> RecordedRequest | None:
-        """None for a request without an id (optional in AIP-155)."""
+    def of(cls, method: str, request_id: str, print_: str) -> RecordedRequest | None:
+        """None for a request without an id (optional in AIP-155); `print_` is the request's
+        `fingerprint`."""
         if not request_id:
             return None
         _check_length(request_id)
-        return cls(method, request_id, fingerprint(request))
+        return cls(method, request_id, print_)
 
 
 async def claim_request_ids(

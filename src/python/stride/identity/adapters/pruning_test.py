@@ -17,8 +17,8 @@ from stride.identity.domain.model import User
 from stride.identity.main import MIGRATIONS
 from stride.identity.service_layer.unit_of_work import IdentityUnitOfWork
 from stride.platform.crypto.sealing import DataKeyring, new_data_key_spec
-from stride.platform.db.engine import create_engine, session_factory
-from stride.platform.db.migrations.runner import run_migrations
+from stride.platform.db.engine import session_factory
+from stride.platform.testing.fixtures import migrated_engine
 
 KEYS = DataKeyring.from_spec(new_data_key_spec("k1"), "k1")
 KEPT = timedelta(days=7)
@@ -27,10 +27,8 @@ TABLES = ("email_verifications", "password_resets", "email_changes", "email_chan
 
 @pytest_asyncio.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    await run_migrations(database_url, MIGRATIONS)
-    engine = create_engine(database_url)
-    yield engine
-    await engine.dispose()
+    async with migrated_engine(database_url, MIGRATIONS) as engine:
+        yield engine
 
 
 async def test_links_go_once_expired_for_longer_than_they_are_kept(engine: AsyncEngine) -> None:

@@ -12,16 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from stride.notifications.adapters.pruning import COUNTS_KEPT, prune_send_limits
 from stride.notifications.main import MIGRATIONS
-from stride.platform.db.engine import create_engine, session_factory
-from stride.platform.db.migrations.runner import run_migrations
+from stride.platform.db.engine import session_factory
+from stride.platform.testing.fixtures import migrated_engine
 
 
 @pytest_asyncio.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    await run_migrations(database_url, MIGRATIONS)
-    engine = create_engine(database_url)
-    yield engine
-    await engine.dispose()
+    async with migrated_engine(database_url, MIGRATIONS) as engine:
+        yield engine
 
 
 async def test_counts_of_windows_long_over_and_expired_codes_go(engine: AsyncEngine) -> None:

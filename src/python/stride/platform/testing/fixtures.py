@@ -13,13 +13,13 @@ import secrets
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import nats
 import pytest
 import pytest_asyncio
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from stride.platform.db.engine import create_engine, drop_database, ensure_database, session_factory
 from stride.platform.db.migrations.runner import run_migrations
@@ -112,3 +112,14 @@ async def event_prefix(nats_url: str, request: pytest.FixtureRequest) -> AsyncIt
                 await js.delete_stream(stream.config.name)
     finally:
         await connection.close()
+
+
+@asynccontextmanager
+async def migrated_engine(database_url: str, migrations: Path) -> AsyncIterator[AsyncEngine]:
+    """An engine on the test database, migrated to a service's newest revisions."""
+    await run_migrations(database_url, migrations)
+    engine = create_engine(database_url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()

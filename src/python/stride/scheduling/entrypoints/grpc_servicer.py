@@ -244,12 +244,13 @@ class SchedulingServicer(pb_grpc.SchedulingServiceServicer):
             "booking.class_session",
             "class.invalid_name",
         )
+        print_ = fingerprint(request)
         command = handlers.BookClass(
             member_id,
             slug,
             session_id,
-            booking_id(member_id, request.request_id, fingerprint(request)),
-            RecordedRequest.of(CREATE_BOOKING_METHOD, request, request.request_id),
+            booking_id(member_id, request.request_id, print_),
+            RecordedRequest.of(CREATE_BOOKING_METHOD, request.request_id, print_),
             booking_to_proto,
             spot=request.booking.spot or None,
         )

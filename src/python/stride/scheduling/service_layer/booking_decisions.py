@@ -155,9 +155,14 @@ class BookingDecisions(Generic[Response]):
         submitted: Submitted[BookingRequest[Response], Response],
         now: datetime,
     ) -> Response | BaseException:
-        request = submitted.item.request
+        if id(submitted) in batch.abandoned:
+            # Nothing booked: DEADLINE_EXCEEDED, if it is still heard. Not recorded as its
+            # request id's answer: a retry of it in this batch is decided itself.
+            return TimeoutError()
+        item = submitted.item
+        request = item.request
         if request is None:
-            return await self._one(uow, batch, submitted, now)
+            return await self._one(uow, batch, item, now)
         key = (request.method, request.request_id)
         outcome: Response | BaseException
         if request in batch.stored:
@@ -168,9 +173,7 @@ class BookingDecisions(Generic[Response]):
             print_, first = batch.answered[key]
             outcome = first if print_ == request.fingerprint else request_id_reused()
         else:
-            outcome = await self._one(uow, batch, submitted, now)
-            if id(submitted) in batch.abandoned:
-                return outcome  # Not decided: a retry of it in this batch is decided itself.
+            outcome = await self._one(uow, batch, item, now)
         batch.answered.setdefault(key, (request.fingerprint, outcome))
         return outcome
 
@@ -178,13 +181,10 @@ class BookingDecisions(Generic[Response]):
         self,
         uow: SchedulingUnitOfWork,
         batch: _Batch,
-        submitted: Submitted[BookingRequest[Response], Response],
+        item: BookingRequest[Response],
         now: datetime,
     ) -> Response | BaseException:
         """One booking decided after those before it in the batch, as `check_can_book` rules."""
-        if id(submitted) in batch.abandoned:
-            return TimeoutError()  # Nothing booked: DEADLINE_EXCEEDED, if it is still heard.
-        item = submitted.item
         booking = item.booking
         if not item.made:
             try:
