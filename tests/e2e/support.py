@@ -28,6 +28,8 @@ from google.protobuf.message import Message
 from pydantic import SecretStr
 
 from billing.stripe_support import API_KEY, WEBHOOK_SECRET
+from stride.activity.config import ActivitySettings
+from stride.activity.main import build_app as build_activity
 from stride.billing.config import BillingSettings
 from stride.billing.main import build_app as build_billing
 from stride.events.v1.envelope_pb2 import Envelope
@@ -212,6 +214,29 @@ async def running_scheduling(
 
 
 @asynccontextmanager
+async def running_activity(
+    postgres_server_url: str, nats_url: str, event_prefix: str, jwks_url: str, **settings: Any
+) -> AsyncIterator[RunningServer]:
+    """Activity on a database of its own, trusting the access tokens of the JWKS at
+    `jwks_url`; `settings` override the defaults."""
+    defaults: dict[str, Any] = {
+        "nats_url": nats_url,
+        "events_prefix": event_prefix,
+        "grpc_port": free_port(),
+        "jwks_url": jwks_url,
+        "shutdown_grace_seconds": 1,
+    }
+
+    async def app(database_url: str) -> GrpcApp:
+        return await build_activity(
+            ActivitySettings(database_url=database_url, **{**defaults, **settings})
+        )
+
+    async with running_on_own_database(postgres_server_url, "activity", app) as running:
+        yield running
+
+
+@asynccontextmanager
 async def running_notifications(
     postgres_server_url: str, nats_url: str, event_prefix: str, jwks_url: str, **settings: Any
 ) -> AsyncIterator[RunningServer]:
@@ -269,12 +294,14 @@ async def platform(
             trusted_service_keys=trusted_key_entry("billing", BILLING_SERVICE_KEY),
         ) as scheduling,
         running_notifications(postgres_server_url, nats_url, event_prefix, jwks) as notes,
+        running_activity(postgres_server_url, nats_url, event_prefix, jwks) as activity,
     ):
         yield {
             "identity": identity,
             "scheduling": scheduling,
             "billing": billing,
             "notifications": notes,
+            "activity": activity,
         }
 
 

@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from kube.kustomize import build, kustomizations, validate
+from stride.activity.config import ActivitySettings
 from stride.billing.config import BillingSettings
 from stride.gateway.catalog import SERVICES, ServiceEntry
 from stride.gateway.envoy_config import JWKS_PATH
@@ -83,6 +84,7 @@ SETTINGS: dict[str, type[ServiceSettings]] = {
     "scheduling": SchedulingSettings,
     "billing": BillingSettings,
     "notifications": NotificationsSettings,
+    "activity": ActivitySettings,
 }
 
 

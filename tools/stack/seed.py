@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import uuid
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from stride.activity.v1 import activity_service_pb2 as activity_pb
+from stride.activity.v1 import activity_service_pb2_grpc as activity_grpc
 from stride.billing.v1 import billing_service_pb2 as billing_pb
 from stride.billing.v1 import billing_service_pb2_grpc as billing_grpc
 from stride.identity.config import IdentitySettings
@@ -73,8 +76,101 @@ async def confirm_demo_users(identity: IdentitySettings) -> None:
 
 def _admin_metadata(stub: pb_grpc.IdentityServiceStub) -> tuple[tuple[str, str | bytes], ...]:
     email = next(email for email, _, _, grant in DEMO_USERS if grant == ("admin", ""))
+    return _metadata_of(stub, email)
+
+
+def _metadata_of(
+    stub: pb_grpc.IdentityServiceStub, email: str
+) -> tuple[tuple[str, str | bytes], ...]:
     signed_in = stub.SignIn(pb.SignInRequest(email=email, password=DEMO_PASSWORD), timeout=10)
     return (("authorization", f"Bearer {signed_in.credentials.access_token}"),)
+
+
+def _planned(exercise: str, reps: int, weight_kg: float) -> activity_pb.PlannedSet:
+    return activity_pb.PlannedSet(
+        exercise=f"exercises/{exercise}",
+        reps_min=reps,
+        reps_max=reps,
+        weight_kg=weight_kg,
+        reps_in_reserve=2,
+        rest_seconds=120,
+    )
+
+
+DEMO_WORKOUT = activity_pb.WorkoutTemplate(
+    display_name="Full body strength",
+    description="Squat, press and pull, then a finisher.",
+    blocks=[
+        activity_pb.Block(
+            kind=activity_pb.Block.KIND_STRAIGHT_SETS,
+            sets=[_planned("barbell-back-squat", 5, 80)] * 3,
+        ),
+        activity_pb.Block(
+            kind=activity_pb.Block.KIND_SUPERSET,
+            rounds=3,
+            sets=[_planned("barbell-bench-press", 8, 50), _planned("barbell-bent-over-row", 8, 50)],
+        ),
+        activity_pb.Block(
+            kind=activity_pb.Block.KIND_AMRAP,
+            time_cap_seconds=300,
+            sets=[_planned("kettlebell-swing", 15, 16), _planned("burpee", 10, 0)],
+        ),
+    ],
+)
+
+
+def seed_demo_training(target: str, now: datetime) -> None:
+    """The coach's workout at the demo studio (once), and the demo member's session of it
+    two days ago, logged as the app uploads it (the upload is idempotent, so a re-run stores
+    nothing new)."""
+    with grpc.insecure_channel(target) as channel:
+        identity = pb_grpc.IdentityServiceStub(channel)
+        activity = activity_grpc.ActivityServiceStub(channel)
+        coach = _metadata_of(identity, "coach@demo.stride.app")
+        listed = activity.ListWorkoutTemplates(
+            activity_pb.ListWorkoutTemplatesRequest(parent=DEMO_STUDIO), metadata=coach, timeout=10
+        )
+        template = next(
+            (t for t in listed.workout_templates if t.display_name == DEMO_WORKOUT.display_name),
+            None,
+        ) or activity.CreateWorkoutTemplate(
+            activity_pb.CreateWorkoutTemplateRequest(
+                parent=DEMO_STUDIO, workout_template=DEMO_WORKOUT
+            ),
+            metadata=coach,
+            timeout=10,
+        )
+        member_email = "member@demo.stride.app"
+        member = identity.SignIn(
+            pb.SignInRequest(email=member_email, password=DEMO_PASSWORD), timeout=10
+        ).user.name
+        start = (now - timedelta(days=2)).replace(hour=16, minute=0, second=0, microsecond=0)
+        session = activity_pb.WorkoutSession(
+            name=f"{member}/workoutSessions/{uuid.uuid5(uuid.NAMESPACE_URL, member + '/demo')}",
+            display_name=DEMO_WORKOUT.display_name,
+            workout_template=template.name,
+            state=activity_pb.WorkoutSession.STATE_COMPLETED,
+            version=1,
+        )
+        session.start_time.FromDatetime(start)
+        session.end_time.FromDatetime(start + timedelta(minutes=55))
+        planned = [p for block in template.blocks for p in block.sets]
+        for position, plan in enumerate(planned):
+            logged = session.sets.add(
+                id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{session.name}/{position}")),
+                exercise=plan.exercise,
+                position=position,
+                reps=plan.reps_max,
+                weight_kg=plan.weight_kg,
+                reps_in_reserve=2,
+                version=1,
+            )
+            logged.complete_time.FromDatetime(start + timedelta(minutes=3 * (position + 1)))
+        activity.UploadWorkoutSession(
+            activity_pb.UploadWorkoutSessionRequest(workout_session=session),
+            metadata=_metadata_of(identity, member_email),
+            timeout=10,
+        )
 
 
 def seed_demo_schedule(target: str, now: datetime) -> int:

@@ -10,6 +10,7 @@ from functools import cached_property
 
 from google.protobuf.descriptor import FileDescriptor
 
+from stride.activity.v1 import activity_service_pb2
 from stride.billing.v1 import billing_service_pb2
 from stride.identity.v1 import identity_service_pb2
 from stride.notifications.v1 import notifications_service_pb2
@@ -101,4 +102,13 @@ NOTIFICATIONS = ServiceEntry(
     metrics_port=9104,
 )
 
-SERVICES: tuple[ServiceEntry, ...] = (IDENTITY, SCHEDULING, BILLING, NOTIFICATIONS)
+ACTIVITY = ServiceEntry(
+    name="activity",
+    main_module="stride.activity.main",
+    grpc_services=("stride.activity.v1.ActivityService",),
+    descriptors=(activity_service_pb2.DESCRIPTOR,),
+    local_port=50105,
+    metrics_port=9105,
+)
+
+SERVICES: tuple[ServiceEntry, ...] = (IDENTITY, SCHEDULING, BILLING, NOTIFICATIONS, ACTIVITY)

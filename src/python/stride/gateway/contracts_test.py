@@ -22,6 +22,8 @@ _NUMBERS = frozenset(
         FieldDescriptor.TYPE_UINT64,
         FieldDescriptor.TYPE_SINT32,
         FieldDescriptor.TYPE_SINT64,
+        FieldDescriptor.TYPE_DOUBLE,
+        FieldDescriptor.TYPE_FLOAT,
     }
 )
 

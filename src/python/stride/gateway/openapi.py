@@ -55,6 +55,7 @@ _INT32_TYPES = (
     FieldDescriptor.TYPE_SFIXED32,
 )
 _UINT32_TYPES = (FieldDescriptor.TYPE_UINT32, FieldDescriptor.TYPE_FIXED32)
+_FLOAT_TYPES = (FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT)
 _WELL_KNOWN: dict[str, dict[str, Any]] = {
     "google.protobuf.Timestamp": {"type": "string", "format": "date-time"},
     "google.protobuf.Duration": {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]{1,9})?s$"},
@@ -177,7 +178,11 @@ class _Builder:
             if bounds.HasField("minimum") and bounds.HasField("maximum"):
                 least, most = bounds.minimum, bounds.maximum
             return {"type": "integer", "format": "int32", "minimum": least, "maximum": most}
-        return dict(_SCALARS[kind])
+        schema = dict(_SCALARS[kind])
+        bounds = field_bounds(field)
+        if kind in _FLOAT_TYPES and bounds.HasField("minimum") and bounds.HasField("maximum"):
+            schema.update(minimum=bounds.minimum, maximum=bounds.maximum)
+        return schema
 
     # Operations ---------------------------------------------------------------------------
     def operation(

@@ -70,6 +70,7 @@ def subscriptions(mail: events.AccountEmails) -> tuple[tuple[str, str, Handler],
         ("scheduling", "scheduling.class.rescheduled.v1", events.on_class_rescheduled),
         ("scheduling", "scheduling.class.cancelled.v1", events.on_class_cancelled),
         ("billing", "billing.payment.failed.v1", events.on_payment_failed),
+        ("activity", "activity.personal_record.set.v1", events.on_personal_records_set),
         ("billing", events.SUBSCRIPTION_EVENTS, events.on_subscription_changed),
     )
 

@@ -12,6 +12,14 @@ CATALOG.register(
             "en": "A spot opened up: your place on the waitlist is now a booking.",
             "ar": "توفّر مكان: أصبح مكانك في قائمة الانتظار حجزًا مؤكدًا.",
         },
+        "notification.personal_record_set.title": {
+            "en": "New personal record!",
+            "ar": "رقم قياسي شخصي جديد!",
+        },
+        "notification.personal_record_set.body": {
+            "en": "{exercise_en}: {weight} kg × {reps}, your best yet.",
+            "ar": "{exercise_ar}: {weight} كغ × {reps}، أفضل ما حققته حتى الآن.",
+        },
         "notification.class_reminder.title": {
             "en": "Class soon",
             "ar": "حصتك قريبًا",

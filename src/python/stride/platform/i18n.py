@@ -157,6 +157,10 @@ CATALOG.register(
             "en": "Choose a valid time zone, such as Asia/Riyadh.",
             "ar": "اختر منطقة زمنية صالحة، مثل Asia/Riyadh.",
         },
+        "field.not_finite": {
+            "en": "Must be a number.",
+            "ar": "يجب أن يكون رقمًا.",
+        },
         "field.out_of_range": {
             "en": "Must be between {min} and {max}.",
             "ar": "يجب أن يكون بين {min} و{max}.",

@@ -27,6 +27,9 @@ DEFAULT_TIME_ZONE = "UTC"  # Until Identity tells the user's.
 class Category(enum.Enum):
     TRANSACTIONAL = "transactional"
     MARKETING = "marketing"
+    # The member's own progress (a personal record, a streak): pushed without asking, as it is
+    # theirs, but never texted and never inside their quiet hours.
+    ACHIEVEMENT = "achievement"
 
 
 @dataclass(frozen=True)

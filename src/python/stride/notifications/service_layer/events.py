@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from stride.activity.events.v1.events_pb2 import PersonalRecordsSet
 from stride.billing.events.v1.events_pb2 import PaymentChanged, SubscriptionChanged
 from stride.events.v1.envelope_pb2 import Envelope
 from stride.events.v1.sealed_secret_pb2 import SealedSecret
@@ -355,6 +356,33 @@ async def on_waitlist_promoted(
     await uow.reminders.schedule(_reminder(promoted, member_id), now)
 
 
+async def on_personal_records_set(
+    envelope: Envelope, uow: NotificationsUnitOfWork, clock: Clock = utcnow
+) -> None:
+    """Consumes `activity.personal_record.set`: one push for the exercise, naming the
+    heaviest of the rep maxes the session set (every new estimated max comes with one)."""
+    records = PersonalRecordsSet()
+    envelope.data.Unpack(records)
+    rep_maxes = [r for r in records.records if r.kind == "rep_max"] or list(records.records)
+    best = max(rep_maxes, key=lambda record: (record.weight_kg, record.reps))
+    values = {
+        "exercise_en": plain_name(records.exercise_display_name_en),
+        "exercise_ar": plain_name(records.exercise_display_name_ar),
+        "weight": f"{best.weight_kg:g}",
+        "reps": best.reps,
+    }
+    await notify(
+        uow,
+        envelope.id,
+        parse_user_name(records.member, "member"),
+        "personal_record.set",
+        records.workout_session,
+        clock(),
+        Category.ACHIEVEMENT,
+        values,
+    )
+
+
 async def on_booking_confirmed(
     envelope: Envelope, uow: NotificationsUnitOfWork, clock: Clock = utcnow
 ) -> None:
@@ -510,7 +538,9 @@ async def notify(
         return
     due, devices = now, await repository.devices_of(user_id)
     preferences = await repository.preferences_of(user_id)
-    if category is Category.MARKETING:
+    if category is Category.ACHIEVEMENT:
+        due = next_allowed(preferences, now)
+    elif category is Category.MARKETING:
         due = next_allowed(preferences, now)
         sent = await repository.marketing_pushes_since([user_id], now - CAP_LOOKBACK)
         wanted = preferences.marketing_push and under_daily_cap(

@@ -11,6 +11,7 @@ in text (a NUL byte reaches no database driver).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ _TIME_TYPES = ("google.protobuf.Timestamp",)
 _DURATION_TYPES = ("google.protobuf.Duration",)
 _MAX_DURATION_SECONDS = 315576000000  # As google/protobuf/duration.proto defines.
 
+_FLOAT_TYPES = frozenset({FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT})
 _INTEGER_TYPES = frozenset(
     {
         FieldDescriptor.TYPE_INT32,
@@ -162,7 +164,9 @@ class RequestLimits:
             return (_string_check if text else _bytes_check)(max_length(descriptor))
         if kind in _INTEGER_TYPES:
             return _range_check(field_bounds(descriptor))
-        return _no_check  # Booleans and floating point: nothing to bound.
+        if kind in _FLOAT_TYPES:
+            return _float_check(field_bounds(descriptor))
+        return _no_check  # Booleans: nothing to bound.
 
     def _message_check(self, descriptor: FieldDescriptor) -> Check:
         nested = descriptor.message_type
@@ -218,6 +222,21 @@ def _range_check(bounds: bounds_pb2.Bounds) -> Check:
     def check(value: int, path: str, out: list[FieldViolation]) -> None:
         if not least <= value <= most:
             out.append(FieldViolation(path, "field.out_of_range", {"min": least, "max": most}))
+
+    return check
+
+
+def _float_check(bounds: bounds_pb2.Bounds) -> Check:
+    """A measurement: finite (JSON's "NaN" and "Infinity" parse, and would poison every sum they
+    enter) and inside its declared range."""
+    declared = bounds.HasField("minimum") and bounds.HasField("maximum")
+
+    def check(value: float, path: str, out: list[FieldViolation]) -> None:
+        if not math.isfinite(value):
+            out.append(FieldViolation(path, "field.not_finite"))
+        elif declared and not bounds.minimum <= value <= bounds.maximum:
+            details = {"min": bounds.minimum, "max": bounds.maximum}
+            out.append(FieldViolation(path, "field.out_of_range", details))
 
     return check
 

@@ -75,6 +75,12 @@ OVER_LIMIT = {
     ),
     "a number above its range": (pb.EchoRequest(count=6), {"count": "field.out_of_range"}),
     "a number below its range": (pb.EchoRequest(count=-1), {"count": "field.out_of_range"}),
+    "a measurement above its range": (pb.EchoRequest(ratio=1.5), {"ratio": "field.out_of_range"}),
+    "a measurement that is not a number": (
+        pb.EchoRequest(ratio=float("nan")),
+        {"ratio": "field.not_finite"},
+    ),
+    "an infinite measurement": (pb.EchoRequest(ratio=float("-inf")), {"ratio": "field.not_finite"}),
     "an enum value the contract lacks": (
         pb.EchoRequest(level=pb.EchoRequest.Level.ValueType(7)),
         {"level": "field.unknown_value"},
@@ -112,6 +118,7 @@ async def test_requests_within_their_limits_reach_the_handler(channel: grpc.aio.
         note="x" * 10,
         tags=["a", "b"],
         count=5,
+        ratio=0.75,
         level=pb.EchoRequest.LEVEL_HIGH,
         labels={"a": "1", "b": "2"},
         text="نص عربي\nwith lines\tand tabs" + "z" * 200,

@@ -1,0 +1,462 @@
+"""Loads and stores exercises, workout templates, sessions with their sets, and records."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import asdict
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import delete, func, or_, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from stride.activity.adapters.tables import (
+    ExerciseRecord,
+    LoggedSetRecord,
+    PersonalRecordRecord,
+    WorkoutSessionRecord,
+    WorkoutTemplateRecord,
+)
+from stride.activity.domain.exercises import Exercise, Measurement
+from stride.activity.domain.records import Lift, PersonalRecord, RecordKind
+from stride.activity.domain.sessions import (
+    LoggedSet,
+    SessionFields,
+    SessionState,
+    WorkoutSession,
+)
+from stride.activity.domain.templates import Block, BlockKind, PlannedSet, WorkoutTemplate
+from stride.platform.errors import AlreadyExists
+from stride.platform.filtering import Comparison
+
+# What a list of exercises filters on (entrypoints' EXERCISE_FILTER): `muscle` and `equipment`
+# match any entry of the exercise's list.
+_EXERCISE_LISTS: Mapping[str, Any] = {
+    "muscle": col(ExerciseRecord.primary_muscles),
+    "equipment": col(ExerciseRecord.equipment),
+}
+
+
+class ExerciseRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._db = session
+
+    async def add(self, exercise: Exercise) -> None:
+        self._db.add(_exercise_record(exercise, library_version=0))
+        try:
+            await self._db.flush()
+        except IntegrityError as error:
+            raise AlreadyExists("EXERCISE_EXISTS", "exercise.exists") from error
+
+    async def get(self, name: str) -> Exercise | None:
+        record = await self._db.get(ExerciseRecord, name)
+        return _exercise(record) if record else None
+
+    async def get_many(self, names: Collection[str]) -> dict[str, Exercise]:
+        if not names:
+            return {}
+        found = await self._db.execute(
+            select(ExerciseRecord).where(col(ExerciseRecord.name).in_(list(names)))
+        )
+        return {record.name: _exercise(record) for record in found.scalars()}
+
+    async def find(
+        self,
+        studio: str,
+        query: str,
+        comparisons: Sequence[Comparison],
+        offset: int,
+        limit: int,
+    ) -> list[Exercise]:
+        """The library's exercises and `studio`'s (if given), by English name."""
+        statement = select(ExerciseRecord).where(
+            col(ExerciseRecord.studio).in_(["", studio] if studio else [""])
+        )
+        for word in query.split():
+            pattern = f"%{_like_escaped(word)}%"
+            statement = statement.where(
+                or_(
+                    col(ExerciseRecord.display_name_en).ilike(pattern, escape="\\"),
+                    col(ExerciseRecord.display_name_ar).ilike(pattern, escape="\\"),
+                )
+            )
+        for comparison in comparisons:
+            listed = _EXERCISE_LISTS.get(comparison.field)
+            if listed is not None:
+                statement = statement.where(listed.contains([comparison.value]))
+            else:
+                statement = statement.where(col(ExerciseRecord.category) == comparison.value)
+        statement = statement.order_by(
+            col(ExerciseRecord.display_name_en), col(ExerciseRecord.name)
+        )
+        found = await self._db.execute(statement.offset(offset).limit(limit))
+        return [_exercise(record) for record in found.scalars()]
+
+    async def sync_library(self, exercises: Iterable[Exercise], version: int) -> int:
+        """Writes the shipped library over rows an older version wrote; returns how many rows
+        changed (none when this version is in already)."""
+        rows = [_exercise_record(e, library_version=version).model_dump() for e in exercises]
+        if not rows:
+            return 0
+        statement = insert(ExerciseRecord).values(rows)
+        updated = {column: statement.excluded[column] for column in rows[0] if column != "name"}
+        result = await self._db.execute(
+            statement.on_conflict_do_update(
+                index_elements=["name"],
+                set_=updated,
+                where=col(ExerciseRecord.library_version) < version,
+            )
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+class TemplateRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._db = session
+
+    async def add(self, template: WorkoutTemplate) -> None:
+        self._db.add(
+            WorkoutTemplateRecord(
+                id=template.id,
+                studio=template.studio,
+                display_name=template.display_name,
+                description=template.description,
+                blocks=[_block_document(block) for block in template.blocks],
+                author=template.author,
+                create_time=template.create_time,
+            )
+        )
+        await self._db.flush()
+
+    async def get(self, studio: str, template_id: uuid.UUID) -> WorkoutTemplate | None:
+        record = await self._db.get(WorkoutTemplateRecord, template_id)
+        return _template(record) if record and record.studio == studio else None
+
+    async def newest(self, studio: str, offset: int, limit: int) -> list[WorkoutTemplate]:
+        found = await self._db.execute(
+            select(WorkoutTemplateRecord)
+            .where(WorkoutTemplateRecord.studio == studio)
+            .order_by(col(WorkoutTemplateRecord.create_time).desc(), col(WorkoutTemplateRecord.id))
+            .offset(offset)
+            .limit(limit)
+        )
+        return [_template(record) for record in found.scalars()]
+
+
+class SessionRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._db = session
+
+    async def locked(self, member_id: uuid.UUID, session_id: uuid.UUID) -> WorkoutSession | None:
+        """The stored session, if any, with uploads of the same session (a phone and a watch,
+        or a retry racing its first attempt) made to wait until this transaction ends — even
+        for a session not stored yet, whose row cannot be locked."""
+        await self._db.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"activity.session:{member_id}:{session_id}"},
+        )
+        return await self.get(member_id, session_id)
+
+    async def get(self, member_id: uuid.UUID, session_id: uuid.UUID) -> WorkoutSession | None:
+        record = await self._db.get(WorkoutSessionRecord, (member_id, session_id))
+        if record is None:
+            return None
+        sets = await self._sets_of(member_id, [session_id])
+        return _session(record, sets.get(session_id, ()))
+
+    async def latest(self, member_id: uuid.UUID, offset: int, limit: int) -> list[WorkoutSession]:
+        found = await self._db.execute(
+            select(WorkoutSessionRecord)
+            .where(WorkoutSessionRecord.member_id == member_id)
+            .order_by(col(WorkoutSessionRecord.start_time).desc(), col(WorkoutSessionRecord.id))
+            .offset(offset)
+            .limit(limit)
+        )
+        records = list(found.scalars())
+        sets = await self._sets_of(member_id, [record.id for record in records])
+        return [_session(record, sets.get(record.id, ())) for record in records]
+
+    async def save(self, session: WorkoutSession, changed_sets: Sequence[LoggedSet]) -> None:
+        """Writes the session's fields and the sets that changed."""
+        fields = session.fields
+        row = {
+            "member_id": session.member_id,
+            "id": session.id,
+            "display_name": fields.display_name,
+            "workout_template": fields.workout_template,
+            "class_session": fields.class_session,
+            "state": fields.state.value,
+            "start_time": fields.start_time,
+            "end_time": fields.end_time,
+            "notes": fields.notes,
+            "version": fields.version,
+            "update_time": session.update_time,
+            "complete_time": session.complete_time,
+        }
+        statement = insert(WorkoutSessionRecord).values(row)
+        await self._db.execute(
+            statement.on_conflict_do_update(
+                index_elements=["member_id", "id"],
+                set_={
+                    key: statement.excluded[key] for key in row if key not in ("member_id", "id")
+                },
+            )
+        )
+        if not changed_sets:
+            return
+        rows = [
+            {**asdict(logged), "member_id": session.member_id, "session_id": session.id}
+            for logged in changed_sets
+        ]
+        statement = insert(LoggedSetRecord).values(rows)
+        await self._db.execute(
+            statement.on_conflict_do_update(
+                index_elements=["member_id", "session_id", "id"],
+                set_={
+                    key: statement.excluded[key]
+                    for key in rows[0]
+                    if key not in ("member_id", "session_id", "id")
+                },
+            )
+        )
+
+    async def lifts(self, member_id: uuid.UUID, exercise: str) -> list[Lift]:
+        """The member's sets of `exercise` that count for records: not deleted, with a load
+        and reps, in completed sessions."""
+        found = await self._db.execute(
+            sa.select(
+                col(LoggedSetRecord.session_id),
+                col(LoggedSetRecord.id),
+                col(LoggedSetRecord.weight_kg),
+                col(LoggedSetRecord.reps),
+                func.coalesce(
+                    col(LoggedSetRecord.complete_time), col(WorkoutSessionRecord.end_time)
+                ),
+            )
+            .join(
+                WorkoutSessionRecord,
+                (col(WorkoutSessionRecord.member_id) == col(LoggedSetRecord.member_id))
+                & (col(WorkoutSessionRecord.id) == col(LoggedSetRecord.session_id)),
+            )
+            .where(
+                col(LoggedSetRecord.member_id) == member_id,
+                col(LoggedSetRecord.exercise) == exercise,
+                col(LoggedSetRecord.deleted).is_(False),
+                col(LoggedSetRecord.weight_kg) > 0,
+                col(LoggedSetRecord.reps) > 0,
+                col(WorkoutSessionRecord.state) == SessionState.COMPLETED.value,
+            )
+        )
+        return [
+            Lift(session_id, set_id, weight_kg, reps, achieve_time)
+            for session_id, set_id, weight_kg, reps, achieve_time in found.all()
+        ]
+
+    async def _sets_of(
+        self, member_id: uuid.UUID, session_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, tuple[LoggedSet, ...]]:
+        if not session_ids:
+            return {}
+        found = await self._db.execute(
+            select(LoggedSetRecord)
+            .where(
+                LoggedSetRecord.member_id == member_id,
+                col(LoggedSetRecord.session_id).in_(list(session_ids)),
+            )
+            .order_by(col(LoggedSetRecord.position), col(LoggedSetRecord.id))
+        )
+        sets: dict[uuid.UUID, list[LoggedSet]] = {}
+        for record in found.scalars():
+            sets.setdefault(record.session_id, []).append(_logged_set(record))
+        return {session_id: tuple(values) for session_id, values in sets.items()}
+
+
+class RecordRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._db = session
+
+    async def lock_member(self, member_id: uuid.UUID) -> None:
+        """Record keeping for one member, one transaction at a time: two sessions completing
+        together must not each see the other's records as not set."""
+        await self._db.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"activity.records:{member_id}"},
+        )
+
+    async def of_exercise(
+        self, member_id: uuid.UUID, exercise: str
+    ) -> dict[tuple[RecordKind, int], PersonalRecord]:
+        found = await self._db.execute(
+            select(PersonalRecordRecord).where(
+                PersonalRecordRecord.member_id == member_id,
+                PersonalRecordRecord.exercise == exercise,
+            )
+        )
+        records = (_record(row) for row in found.scalars())
+        return {record.key: record for record in records}
+
+    async def replace(
+        self, member_id: uuid.UUID, exercise: str, records: Sequence[PersonalRecord]
+    ) -> None:
+        await self._db.execute(
+            delete(PersonalRecordRecord).where(
+                col(PersonalRecordRecord.member_id) == member_id,
+                col(PersonalRecordRecord.exercise) == exercise,
+            )
+        )
+        if records:
+            await self._db.execute(
+                insert(PersonalRecordRecord).values([_record_row(r) for r in records])
+            )
+
+    async def of_member(
+        self, member_id: uuid.UUID, offset: int, limit: int
+    ) -> list[PersonalRecord]:
+        found = await self._db.execute(
+            select(PersonalRecordRecord)
+            .where(PersonalRecordRecord.member_id == member_id)
+            .order_by(
+                col(PersonalRecordRecord.exercise),
+                col(PersonalRecordRecord.kind),
+                col(PersonalRecordRecord.rep_key),
+            )
+            .offset(offset)
+            .limit(limit)
+        )
+        return [_record(row) for row in found.scalars()]
+
+
+def _like_escaped(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _exercise_record(exercise: Exercise, library_version: int) -> ExerciseRecord:
+    return ExerciseRecord(
+        name=exercise.name,
+        studio=exercise.studio or "",
+        display_name_en=exercise.display_name_en,
+        display_name_ar=exercise.display_name_ar,
+        category=exercise.category,
+        mechanics=exercise.mechanics,
+        measurement=exercise.measurement.value,
+        primary_muscles=list(exercise.primary_muscles),
+        secondary_muscles=list(exercise.secondary_muscles),
+        equipment=list(exercise.equipment),
+        image_uri=exercise.image_uri,
+        video_uri=exercise.video_uri,
+        alternatives=list(exercise.alternatives),
+        instructions_en=exercise.instructions_en,
+        instructions_ar=exercise.instructions_ar,
+        library_version=library_version,
+    )
+
+
+def _exercise(record: ExerciseRecord) -> Exercise:
+    return Exercise(
+        name=record.name,
+        display_name_en=record.display_name_en,
+        display_name_ar=record.display_name_ar,
+        category=record.category,
+        mechanics=record.mechanics,
+        measurement=Measurement(record.measurement),
+        primary_muscles=tuple(record.primary_muscles),
+        secondary_muscles=tuple(record.secondary_muscles),
+        equipment=tuple(record.equipment),
+        image_uri=record.image_uri,
+        video_uri=record.video_uri,
+        alternatives=tuple(record.alternatives),
+        instructions_en=record.instructions_en,
+        instructions_ar=record.instructions_ar,
+    )
+
+
+def _block_document(block: Block) -> dict[str, Any]:
+    return {
+        "kind": block.kind.value,
+        "rounds": block.rounds,
+        "time_cap_seconds": block.time_cap_seconds,
+        "interval_seconds": block.interval_seconds,
+        "sets": [asdict(planned) for planned in block.sets],
+    }
+
+
+def _template(record: WorkoutTemplateRecord) -> WorkoutTemplate:
+    blocks = tuple(
+        Block(
+            kind=BlockKind(document["kind"]),
+            sets=tuple(PlannedSet(**planned) for planned in document["sets"]),
+            rounds=document["rounds"],
+            time_cap_seconds=document["time_cap_seconds"],
+            interval_seconds=document["interval_seconds"],
+        )
+        for document in record.blocks
+    )
+    return WorkoutTemplate(
+        record.id,
+        record.studio,
+        record.display_name,
+        record.description,
+        blocks,
+        record.author,
+        record.create_time,
+    )
+
+
+def _session(record: WorkoutSessionRecord, sets: tuple[LoggedSet, ...]) -> WorkoutSession:
+    fields = SessionFields(
+        display_name=record.display_name,
+        workout_template=record.workout_template,
+        class_session=record.class_session,
+        state=SessionState(record.state),
+        start_time=record.start_time,
+        end_time=record.end_time,
+        notes=record.notes,
+        version=record.version,
+    )
+    return WorkoutSession(
+        record.member_id, record.id, fields, sets, record.update_time, record.complete_time
+    )
+
+
+def _logged_set(record: LoggedSetRecord) -> LoggedSet:
+    return LoggedSet(
+        id=record.id,
+        exercise=record.exercise,
+        position=record.position,
+        reps=record.reps,
+        weight_kg=record.weight_kg,
+        reps_in_reserve=record.reps_in_reserve,
+        rpe=record.rpe,
+        duration_seconds=record.duration_seconds,
+        distance_meters=record.distance_meters,
+        complete_time=record.complete_time,
+        version=record.version,
+        deleted=record.deleted,
+    )
+
+
+def _record_row(record: PersonalRecord) -> dict[str, Any]:
+    kind, rep_key = record.key
+    return {
+        "member_id": record.member_id,
+        "exercise": record.exercise,
+        "kind": kind.value,
+        "rep_key": rep_key,
+        "reps": record.reps,
+        "weight_kg": record.weight_kg,
+        "set_weight_kg": record.lift.weight_kg,
+        "session_id": record.lift.session_id,
+        "set_id": record.lift.set_id,
+        "achieve_time": record.lift.achieve_time,
+    }
+
+
+def _record(row: PersonalRecordRecord) -> PersonalRecord:
+    lift = Lift(row.session_id, row.set_id, row.set_weight_kg, row.reps, row.achieve_time)
+    return PersonalRecord(
+        row.member_id, row.exercise, RecordKind(row.kind), row.reps, row.weight_kg, lift
+    )

@@ -1,0 +1,104 @@
+"""Activity's tables. Schema changes go through the Alembic versions beside this file."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, Column, DateTime, Double, Index, String, Text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlmodel import Field, SQLModel
+
+
+class ExerciseRecord(SQLModel, table=True):
+    __tablename__ = "exercises"
+    __table_args__ = (Index("exercises_by_studio", "studio", "display_name_en"),)
+
+    name: str = Field(primary_key=True, max_length=200)
+    # `studios/{studio}` for a studio's own; empty for the shared library.
+    studio: str = Field(default="", max_length=100)
+    display_name_en: str = Field(max_length=100)
+    display_name_ar: str = Field(max_length=100)
+    category: str = Field(max_length=32)
+    mechanics: str = Field(max_length=32)
+    measurement: str = Field(max_length=32)
+    primary_muscles: list[str] = Field(sa_column=Column(ARRAY(String(32)), nullable=False))
+    secondary_muscles: list[str] = Field(sa_column=Column(ARRAY(String(32)), nullable=False))
+    equipment: list[str] = Field(sa_column=Column(ARRAY(String(32)), nullable=False))
+    image_uri: str = Field(max_length=2048)
+    video_uri: str = Field(max_length=2048)
+    alternatives: list[str] = Field(sa_column=Column(ARRAY(String(200)), nullable=False))
+    instructions_en: str = Field(sa_column=Column(Text, nullable=False))
+    instructions_ar: str = Field(sa_column=Column(Text, nullable=False))
+    # The shipped library's version that wrote the row (0 for a studio's own).
+    library_version: int = 0
+
+
+class WorkoutTemplateRecord(SQLModel, table=True):
+    __tablename__ = "workout_templates"
+    __table_args__ = (Index("workout_templates_by_studio", "studio", "create_time"),)
+
+    id: uuid.UUID = Field(primary_key=True)
+    studio: str = Field(max_length=100)
+    display_name: str = Field(max_length=100)
+    description: str = Field(sa_column=Column(Text, nullable=False))
+    # The blocks as the domain holds them: they are read and written whole, never queried.
+    blocks: list[dict[str, Any]] = Field(sa_column=Column(JSONB, nullable=False))
+    author: str = Field(max_length=48)
+    create_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class WorkoutSessionRecord(SQLModel, table=True):
+    __tablename__ = "workout_sessions"
+    __table_args__ = (Index("workout_sessions_by_start", "member_id", "start_time"),)
+
+    member_id: uuid.UUID = Field(primary_key=True)
+    id: uuid.UUID = Field(primary_key=True)
+    display_name: str = Field(max_length=100)
+    workout_template: str = Field(max_length=200)
+    class_session: str = Field(max_length=200)
+    state: str = Field(max_length=16)
+    start_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    end_time: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    notes: str = Field(sa_column=Column(Text, nullable=False))
+    version: int = Field(sa_column=Column(BigInteger, nullable=False))
+    update_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    complete_time: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class LoggedSetRecord(SQLModel, table=True):
+    __tablename__ = "logged_sets"
+    # A member's sets of one exercise: what their records are computed from.
+    __table_args__ = (Index("logged_sets_by_exercise", "member_id", "exercise"),)
+
+    member_id: uuid.UUID = Field(primary_key=True)
+    session_id: uuid.UUID = Field(primary_key=True)
+    id: uuid.UUID = Field(primary_key=True)
+    exercise: str = Field(max_length=200)
+    position: int
+    reps: int
+    weight_kg: float = Field(sa_column=Column(Double, nullable=False))
+    reps_in_reserve: float | None = Field(default=None, sa_column=Column(Double))
+    rpe: float | None = Field(default=None, sa_column=Column(Double))
+    duration_seconds: int
+    distance_meters: float = Field(sa_column=Column(Double, nullable=False))
+    complete_time: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    version: int = Field(sa_column=Column(BigInteger, nullable=False))
+    deleted: bool = Field(sa_column=Column(Boolean, nullable=False))
+
+
+class PersonalRecordRecord(SQLModel, table=True):
+    __tablename__ = "personal_records"
+
+    member_id: uuid.UUID = Field(primary_key=True)
+    exercise: str = Field(primary_key=True, max_length=200)
+    kind: str = Field(primary_key=True, max_length=32)
+    # The rep count of a rep max; 0 for the estimated one-rep max (one per exercise).
+    rep_key: int = Field(primary_key=True)
+    reps: int
+    weight_kg: float = Field(sa_column=Column(Double, nullable=False))
+    set_weight_kg: float = Field(sa_column=Column(Double, nullable=False))
+    session_id: uuid.UUID
+    set_id: uuid.UUID
+    achieve_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

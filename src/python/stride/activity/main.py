@@ -1,0 +1,55 @@
+"""Activity service process: `python -m stride.activity.main` (settings from STRIDE_* env)."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from pathlib import Path
+
+from stride.activity.adapters.exercise_library import load_library
+from stride.activity.config import ActivitySettings
+from stride.activity.entrypoints.grpc_servicer import ActivityServicer
+from stride.activity.service_layer.unit_of_work import SOURCE, ActivityUnitOfWork
+from stride.activity.v1 import activity_service_pb2_grpc as pb_grpc
+from stride.platform.grpc.server import GrpcApp, ServiceRegistration
+from stride.platform.service import foundation, run_service
+
+MIGRATIONS = Path(__file__).parent / "adapters" / "migrations" / "versions"
+SERVICE_NAME = "stride.activity.v1.ActivityService"
+
+_log = logging.getLogger("stride.activity")
+
+
+async def sync_library(new_uow: partial[ActivityUnitOfWork], media_base_url: str) -> None:
+    """Brings the shipped exercise library into the database (after migrations): rows a newer
+    version changed are rewritten, a studio's own exercises are never touched."""
+    library = load_library(media_base_url)
+    async with new_uow() as uow:
+        changed = await uow.exercises.sync_library(library.exercises, library.version)
+        await uow.commit()
+    _log.info("exercise library version %d: %d rows written", library.version, changed)
+
+
+async def build_app(settings: ActivitySettings) -> GrpcApp:
+    base = foundation(settings, SOURCE, MIGRATIONS)
+    new_uow = partial(ActivityUnitOfWork, base.sessions)
+    return GrpcApp(
+        settings=settings,
+        services=[
+            ServiceRegistration(
+                SERVICE_NAME,
+                pb_grpc.add_ActivityServiceServicer_to_server,
+                ActivityServicer(new_uow),
+            )
+        ],
+        on_start=[*base.on_start, partial(sync_library, new_uow, settings.media_base_url)],
+        on_stop=base.on_stop,
+    )
+
+
+def main() -> None:
+    run_service(ActivitySettings, build_app)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,253 @@
+"""Activity's use cases: each takes a command (or ids), runs in one unit of work and returns
+domain objects. Authorization by audience happened in the interceptor (the contract's
+`stride.api.v1.access`); what depends on stored rows is checked here."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+
+from stride.activity.domain.exercises import Exercise, studio_exercise_name, validate_exercise
+from stride.activity.domain.records import PersonalRecord, best_records, improvements
+from stride.activity.domain.sessions import WorkoutSession, merge, validate_upload
+from stride.activity.domain.templates import WorkoutTemplate, validate_blocks
+from stride.activity.events.v1 import events_pb2
+from stride.activity.service_layer.commands import (
+    CreateExercise,
+    CreateWorkoutTemplate,
+    ListExercises,
+    UploadWorkoutSession,
+)
+from stride.activity.service_layer.unit_of_work import ActivityUnitOfWork
+from stride.platform.auth import current_principal
+from stride.platform.clock import Clock, utcnow
+from stride.platform.errors import FieldViolation, InvalidArgument, NotFound
+
+SESSION_COMPLETED = "activity.session.completed.v1"
+PERSONAL_RECORD_SET = "activity.personal_record.set.v1"
+
+
+async def create_exercise(uow: ActivityUnitOfWork, command: CreateExercise) -> Exercise:
+    name = studio_exercise_name(command.studio, command.exercise_id)
+    exercise = validate_exercise(replace(command.exercise, name=name))
+    async with uow:
+        alternatives = await uow.exercises.get_many(exercise.alternatives)
+        _require_known(exercise.alternatives, alternatives, "exercise.alternatives")
+        await uow.exercises.add(exercise)
+        await uow.commit()
+    return exercise
+
+
+async def get_exercise(uow: ActivityUnitOfWork, name: str) -> Exercise:
+    async with uow:
+        exercise = await uow.exercises.get(name)
+    if exercise is None:
+        raise NotFound("EXERCISE_NOT_FOUND", "exercise.not_found")
+    return exercise
+
+
+async def list_exercises(uow: ActivityUnitOfWork, command: ListExercises) -> list[Exercise]:
+    async with uow:
+        return await uow.exercises.find(
+            command.studio, command.query, command.comparisons, command.offset, command.limit
+        )
+
+
+async def create_template(
+    uow: ActivityUnitOfWork, command: CreateWorkoutTemplate, clock: Clock = utcnow
+) -> WorkoutTemplate:
+    if not command.display_name.strip():
+        raise InvalidArgument([FieldViolation("workout_template.display_name", "field.required")])
+    blocks = validate_blocks(command.blocks, "workout_template.blocks")
+    template = WorkoutTemplate(
+        uuid.uuid4(),
+        command.studio,
+        command.display_name,
+        command.description,
+        blocks,
+        f"users/{current_principal().user_id}",
+        clock(),
+    )
+    async with uow:
+        known = await uow.exercises.get_many(template.exercises)
+        violations = [
+            FieldViolation(f"workout_template.blocks[{b}].sets[{s}].exercise", "exercise.not_found")
+            for b, block in enumerate(blocks)
+            for s, planned in enumerate(block.sets)
+            if planned.exercise not in known
+            or not _usable_in(known[planned.exercise], template.studio)
+        ]
+        if violations:
+            raise InvalidArgument(violations)
+        await uow.templates.add(template)
+        await uow.commit()
+    return template
+
+
+async def get_template(
+    uow: ActivityUnitOfWork, studio: str, template_id: uuid.UUID
+) -> WorkoutTemplate:
+    async with uow:
+        template = await uow.templates.get(studio, template_id)
+    if template is None:
+        raise NotFound("WORKOUT_TEMPLATE_NOT_FOUND", "workout_template.not_found")
+    return template
+
+
+async def list_templates(
+    uow: ActivityUnitOfWork, studio: str, offset: int, limit: int
+) -> list[WorkoutTemplate]:
+    async with uow:
+        return await uow.templates.newest(studio, offset, limit)
+
+
+async def upload_session(
+    uow: ActivityUnitOfWork, command: UploadWorkoutSession, clock: Clock = utcnow
+) -> WorkoutSession:
+    """Merges the upload into the stored session (see `domain.sessions`); on completing it,
+    or editing it once completed, keeps the member's records and announces what changed."""
+    now = clock()
+    validate_upload(command.fields, command.sets, now)
+    async with uow:
+        await _check_references(uow, command)
+        stored = await uow.sessions.locked(command.member_id, command.session_id)
+        merged = merge(
+            stored, command.member_id, command.session_id, command.fields, command.sets, now
+        )
+        session = merged.session
+        if not merged.changed:
+            return session
+        await uow.sessions.save(session, merged.changed_sets)
+        if session.completed:
+            touched = (
+                {s.exercise for s in session.live_sets}
+                if merged.completed_now
+                else set(merged.changed_exercises)
+            )
+            await _keep_records(uow, session, touched)
+        if merged.completed_now:
+            _announce_completed(uow, session)
+        await uow.commit()
+    return session
+
+
+async def get_session(
+    uow: ActivityUnitOfWork, member_id: uuid.UUID, session_id: uuid.UUID
+) -> WorkoutSession:
+    async with uow:
+        session = await uow.sessions.get(member_id, session_id)
+    if session is None:
+        raise NotFound("WORKOUT_SESSION_NOT_FOUND", "workout_session.not_found")
+    return session
+
+
+async def list_sessions(
+    uow: ActivityUnitOfWork, member_id: uuid.UUID, offset: int, limit: int
+) -> list[WorkoutSession]:
+    async with uow:
+        return await uow.sessions.latest(member_id, offset, limit)
+
+
+async def list_records(
+    uow: ActivityUnitOfWork, member_id: uuid.UUID, offset: int, limit: int
+) -> list[PersonalRecord]:
+    async with uow:
+        return await uow.records.of_member(member_id, offset, limit)
+
+
+async def _check_references(uow: ActivityUnitOfWork, command: UploadWorkoutSession) -> None:
+    """The exercises the sets name exist, and so does the workout the session follows."""
+    known = await uow.exercises.get_many({s.exercise for s in command.sets})
+    violations = [
+        FieldViolation(f"workout_session.sets[{index}].exercise", "exercise.not_found")
+        for index, logged in enumerate(command.sets)
+        if logged.exercise not in known
+    ]
+    template = command.fields.workout_template
+    if template:
+        studio, _, template_id = template.partition("/workoutTemplates/")
+        try:
+            found = await uow.templates.get(studio, uuid.UUID(template_id))
+        except ValueError:
+            found = None
+        if found is None:
+            violations.append(
+                FieldViolation("workout_session.workout_template", "workout_template.not_found")
+            )
+    if violations:
+        raise InvalidArgument(violations)
+
+
+async def _keep_records(
+    uow: ActivityUnitOfWork, session: WorkoutSession, exercises: set[str]
+) -> None:
+    """Recomputes the member's records on `exercises` from every completed set (an edit may
+    raise a record or, corrected, lower one) and announces those this session beat."""
+    known = await uow.exercises.get_many(exercises)
+    loaded = sorted(name for name, exercise in known.items() if exercise.loaded)
+    if not loaded:
+        return
+    member_id = session.member_id
+    await uow.records.lock_member(member_id)
+    for name in loaded:
+        best = best_records(member_id, name, await uow.sessions.lifts(member_id, name))
+        stored = await uow.records.of_exercise(member_id, name)
+        if {r.key: r for r in best} != stored:
+            await uow.records.replace(member_id, name, best)
+        beaten = [
+            found
+            for found in improvements(stored, best)
+            if found.record.lift.session_id == session.id
+        ]
+        if beaten:
+            exercise = known[name]
+            event = events_pb2.PersonalRecordsSet(
+                member=f"users/{member_id}",
+                workout_session=session.resource_name,
+                exercise=name,
+                exercise_display_name_en=exercise.display_name_en,
+                exercise_display_name_ar=exercise.display_name_ar,
+                records=[
+                    events_pb2.PersonalRecordsSet.Record(
+                        personal_record=found.record.resource_name,
+                        kind=found.record.kind.value,
+                        reps=found.record.reps,
+                        weight_kg=found.record.weight_kg,
+                        previous_weight_kg=found.previous.weight_kg if found.previous else 0.0,
+                    )
+                    for found in beaten
+                ],
+            )
+            event.achieve_time.FromDatetime(max(f.record.lift.achieve_time for f in beaten))
+            uow.publish(PERSONAL_RECORD_SET, subject=session.resource_name, payload=event)
+
+
+def _announce_completed(uow: ActivityUnitOfWork, session: WorkoutSession) -> None:
+    fields = session.fields
+    event = events_pb2.SessionCompleted(
+        workout_session=session.resource_name,
+        member=f"users/{session.member_id}",
+        workout_template=fields.workout_template,
+        class_session=fields.class_session,
+        set_count=len(session.live_sets),
+        volume_kg=session.volume_kg,
+    )
+    event.start_time.FromDatetime(fields.start_time)
+    if fields.end_time is not None:
+        event.end_time.FromDatetime(fields.end_time)
+    uow.publish(SESSION_COMPLETED, subject=session.resource_name, payload=event)
+
+
+def _usable_in(exercise: Exercise, studio: str) -> bool:
+    """The library's exercises serve every studio; a studio's own serve that studio."""
+    return exercise.studio in (None, studio)
+
+
+def _require_known(names: tuple[str, ...], known: dict[str, Exercise], field: str) -> None:
+    violations = [
+        FieldViolation(f"{field}[{index}]", "exercise.not_found")
+        for index, name in enumerate(names)
+        if name not in known
+    ]
+    if violations:
+        raise InvalidArgument(violations)

@@ -1,0 +1,225 @@
+"""Activity over REST through Envoy: a member logs a coach's workout offline and uploads it twice
+(one session), and the personal record it sets reaches their phone once, in Arabic, through
+Notifications and FCM. Nobody else reads or writes the session; bad numbers are refused."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from e2e.support import (
+    Edge,
+    EdgeFactory,
+    call,
+    edge_jwks_url,
+    new_account,
+    new_admin,
+    running_activity,
+    running_notifications,
+    violations,
+)
+from stack.fcm import PROJECT_ID, FcmServer, running_fcm
+from stride.identity.config import IdentitySettings
+from stride.platform.grpc.server import RunningServer
+from stride.platform.local.ports import free_port
+from stride.platform.testing.probes import eventually
+
+EDGE_PORT = free_port()  # Known before the edge starts: the services fetch the JWKS from it.
+STUDIO = "studios/olaya"
+SQUAT = "exercises/barbell-back-squat"
+
+
+@pytest_asyncio.fixture(scope="module")
+async def fcm() -> AsyncIterator[FcmServer]:
+    async with running_fcm() as server:
+        yield server
+
+
+@pytest_asyncio.fixture(scope="module")
+async def activity(
+    postgres_server_url: str, nats_url: str, event_prefix: str
+) -> AsyncIterator[RunningServer]:
+    jwks = edge_jwks_url(EDGE_PORT)
+    async with running_activity(postgres_server_url, nats_url, event_prefix, jwks) as running:
+        yield running
+
+
+@pytest_asyncio.fixture(scope="module")
+async def notifications(
+    postgres_server_url: str,
+    nats_url: str,
+    event_prefix: str,
+    fcm: FcmServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[RunningServer]:
+    key_file = tmp_path_factory.mktemp("fcm") / "service-account.json"
+    key_file.write_text(fcm.key_json)
+    async with running_notifications(
+        postgres_server_url,
+        nats_url,
+        event_prefix,
+        edge_jwks_url(EDGE_PORT),
+        fcm_project_id=PROJECT_ID,
+        fcm_service_account_file=key_file,
+        fcm_api_base=fcm.api_base,
+    ) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def edges(
+    identity: RunningServer,
+    activity: RunningServer,
+    notifications: RunningServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[EdgeFactory]:
+    ports = {
+        "identity": identity.port,
+        "activity": activity.port,
+        "notifications": notifications.port,
+    }
+    factory = EdgeFactory(ports, tmp_path_factory.mktemp("edge"), [])
+    yield factory
+    for envoy in factory.started:
+        envoy.stop()
+
+
+@pytest.fixture(scope="module")
+def edge(edges: EdgeFactory) -> Edge:
+    return edges(listen_port=EDGE_PORT)
+
+
+def logged_offline(member: str, template: dict[str, Any], squat_kg: float) -> dict[str, Any]:
+    """A completed session as the app keeps it before it has a connection: its own ids, every
+    planned set done as planned but the squats, done at `squat_kg`."""
+    start = datetime.now(UTC) - timedelta(hours=1)
+    planned = [planned for block in template["blocks"] for planned in block["sets"]]
+    return {
+        "name": f"{member}/workoutSessions/{uuid.uuid4()}",
+        "displayName": template["displayName"],
+        "workoutTemplate": template["name"],
+        "state": "STATE_COMPLETED",
+        "startTime": start.isoformat(),
+        "endTime": (start + timedelta(minutes=50)).isoformat(),
+        "version": "1",
+        "sets": [
+            {
+                "id": str(uuid.uuid4()),
+                "exercise": planned["exercise"],
+                "position": position,
+                "reps": planned["repsMax"],
+                "weightKg": squat_kg if planned["exercise"] == SQUAT else planned["weightKg"],
+                "repsInReserve": 1,
+                "completeTime": (start + timedelta(minutes=5 * (position + 1))).isoformat(),
+                "version": "1",
+            }
+            for position, planned in enumerate(planned)
+        ],
+    }
+
+
+async def test_a_session_uploaded_twice_is_one_session_and_its_record_one_arabic_push(
+    edge: Edge,
+    nats_url: str,
+    event_prefix: str,
+    identity_config: IdentitySettings,
+    fcm: FcmServer,
+) -> None:
+    coach = await new_admin(edge, nats_url, event_prefix, identity_config)
+    member = await new_account(edge, nats_url, event_prefix, languageCode="ar")
+    phone = {"token": f"fcm-{uuid.uuid4().hex}", "platform": "PLATFORM_ANDROID"}
+    devices = await call("POST", f"{edge.base_url}/v1/{member.name}/devices", phone, **member.auth)
+    assert devices.status == 200, devices.body
+    workout = {
+        "displayName": "Legs",
+        "blocks": [
+            {
+                "kind": "KIND_STRAIGHT_SETS",
+                "sets": [{"exercise": SQUAT, "repsMin": 5, "repsMax": 5, "weightKg": 80}] * 3,
+            },
+            {
+                "kind": "KIND_AMRAP",
+                "timeCapSeconds": 300,
+                "sets": [{"exercise": "exercises/burpee", "repsMin": 10, "repsMax": 10}],
+            },
+        ],
+    }
+    created = await call(
+        "POST", f"{edge.base_url}/v1/{STUDIO}/workoutTemplates", workout, **coach.auth
+    )
+    assert created.status == 200, created.body
+    template = (await call("GET", f"{edge.base_url}/v1/{created.body['name']}", **member.auth)).body
+
+    session = logged_offline(member.name, template, squat_kg=90)
+    url = f"{edge.base_url}/v1/{session['name']}"
+    first = await call("PUT", url, session, **member.auth)
+    again = await call("PUT", url, session, **member.auth)  # The app never heard the answer.
+    assert first.status == again.status == 200, first.body
+    assert again.body == first.body
+    listed = await call("GET", f"{edge.base_url}/v1/{member.name}/workoutSessions", **member.auth)
+    assert [s["name"] for s in listed.body["workoutSessions"]] == [session["name"]]
+    assert first.body["volumeKg"] == 3 * 5 * 90
+
+    (push,) = await eventually(lambda: pushes_to(fcm, phone["token"], 1))
+    assert push["notification"]["title"] == "رقم قياسي شخصي جديد!"
+    assert push["notification"]["body"].startswith("سكوات خلفي بالبار: 90 كغ × 5")
+
+    # A heavier session next: its push arriving second shows the first upload's came once.
+    heavier = logged_offline(member.name, template, squat_kg=95)
+    assert (
+        await call("PUT", f"{edge.base_url}/v1/{heavier['name']}", heavier, **member.auth)
+    ).status == 200
+    pushes = await eventually(lambda: pushes_to(fcm, phone["token"], 2))
+    assert [p["notification"]["body"].split(" كغ")[0] for p in pushes] == [
+        "سكوات خلفي بالبار: 90",
+        "سكوات خلفي بالبار: 95",
+    ]
+    records = await call("GET", f"{edge.base_url}/v1/{member.name}/personalRecords", **member.auth)
+    rep_max = next(
+        r for r in records.body["personalRecords"] if r["kind"] == "KIND_REP_MAX" and r["reps"] == 5
+    )
+    assert (rep_max["exercise"], rep_max["weightKg"]) == (SQUAT, 95)
+
+
+async def pushes_to(fcm: FcmServer, token: str, at_least: int) -> list[dict[str, Any]] | None:
+    """The pushes FCM accepted for `token`, once there are `at_least`."""
+    found = [message for message in fcm.messages if message["token"] == token]
+    return found if len(found) >= at_least else None
+
+
+async def test_a_member_s_sessions_are_theirs_and_impossible_numbers_are_refused(
+    edge: Edge, nats_url: str, event_prefix: str
+) -> None:
+    member = await new_account(edge, nats_url, event_prefix)
+    other = await new_account(edge, nats_url, event_prefix)
+    template = {"name": "", "displayName": "Free", "blocks": []}
+    session = logged_offline(member.name, template, squat_kg=0)
+    session.pop("workoutTemplate")
+    session["sets"] = [
+        {"id": str(uuid.uuid4()), "exercise": SQUAT, "reps": 5, "weightKg": 60, "version": "1"}
+    ]
+    url = f"{edge.base_url}/v1/{session['name']}"
+    by_other = await call("PUT", url, session, **other.auth)
+    read_by_other = await call("GET", url, **other.auth)
+    assert (by_other.status, read_by_other.status) == (403, 403)
+
+    refusals = []
+    for field, value in (("weightKg", -5), ("weightKg", "NaN"), ("reps", 5000)):
+        bad = {**session, "sets": [{**session["sets"][0], field: value}]}
+        reply = await call("PUT", url, bad, **member.auth)
+        assert reply.status == 400, reply.body
+        refusals.append(violations(reply))
+    assert refusals == [
+        {"workout_session.sets[0].weight_kg": "field.out_of_range"},
+        {"workout_session.sets[0].weight_kg": "field.not_finite"},
+        {"workout_session.sets[0].reps": "field.out_of_range"},
+    ]
+    assert (await call("GET", url, **member.auth)).status == 404  # Nothing was stored.
+    stored = await call("PUT", url, session, **member.auth)
+    assert stored.status == 200
+    assert (await call("GET", url, **member.auth)).status == 200
