@@ -223,3 +223,49 @@ async def test_a_member_s_sessions_are_theirs_and_impossible_numbers_are_refused
     stored = await call("PUT", url, session, **member.auth)
     assert stored.status == 200
     assert (await call("GET", url, **member.auth)).status == 200
+
+
+async def test_a_coach_puts_a_member_on_a_program_and_the_member_asks_for_the_next_set(
+    edge: Edge, nats_url: str, event_prefix: str, identity_config: IdentitySettings
+) -> None:
+    coach = await new_admin(edge, nats_url, event_prefix, identity_config)
+    member = await new_account(edge, nats_url, event_prefix)
+    workout = {
+        "displayName": "Squat day",
+        "blocks": [
+            {
+                "kind": "KIND_STRAIGHT_SETS",
+                "sets": [{"exercise": SQUAT, "repsMin": 6, "repsMax": 8, "weightKg": 100}],
+            }
+        ],
+    }
+    template = await call(
+        "POST", f"{edge.base_url}/v1/{STUDIO}/workoutTemplates", workout, **coach.auth
+    )
+    program = {
+        "displayName": "Four weeks",
+        "weeks": 4,
+        "days": [
+            {"week": week, "day": 1, "workoutTemplate": template.body["name"]}
+            for week in range(1, 5)
+        ],
+        "deloadWeeks": [4],
+    }
+    by_member = await call("POST", f"{edge.base_url}/v1/{STUDIO}/programs", program, **member.auth)
+    assert by_member.status == 403
+    created = await call("POST", f"{edge.base_url}/v1/{STUDIO}/programs", program, **coach.auth)
+    assert created.status == 200, created.body
+    assert created.body["progression"]["loadIncrementKg"] == 2.5  # The default rule.
+    today = datetime.now(UTC).date().isoformat()
+    assignment = {"member": member.name, "startDate": today, "timeZone": "UTC"}
+    assigned = await call(
+        "POST", f"{edge.base_url}/v1/{created.body['name']}:assign", assignment, **coach.auth
+    )
+    assert assigned.status == 200, assigned.body
+    suggestion_url = f"{edge.base_url}/v1/{assigned.body['name']}:suggestNextSet?exercise={SQUAT}"
+    suggested = await call("GET", suggestion_url, **member.auth)
+    assert suggested.status == 200, suggested.body
+    assert (suggested.body["reps"], suggested.body["weightKg"]) == (6, 100)
+    assert (suggested.body["reason"], suggested.body["week"]) == ("REASON_AS_PLANNED", 1)
+    other = await new_account(edge, nats_url, event_prefix)
+    assert (await call("GET", suggestion_url, **other.auth)).status == 403

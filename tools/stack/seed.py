@@ -119,10 +119,52 @@ DEMO_WORKOUT = activity_pb.WorkoutTemplate(
 )
 
 
+def _assign_demo_program(
+    activity: activity_grpc.ActivityServiceStub,
+    template: str,
+    member: str,
+    coach: tuple[tuple[str, str | bytes], ...],
+    member_auth: tuple[tuple[str, str | bytes], ...],
+    now: datetime,
+) -> None:
+    """An eight-week program of the demo workout three days a week (week 4 and 8 lighter),
+    with the demo member on it from this week, once."""
+    assigned = activity.ListProgramAssignments(
+        activity_pb.ListProgramAssignmentsRequest(parent=member), metadata=member_auth, timeout=10
+    )
+    if assigned.program_assignments:
+        return
+    program = activity.CreateProgram(
+        activity_pb.CreateProgramRequest(
+            parent=DEMO_STUDIO,
+            program=activity_pb.Program(
+                display_name="Eight weeks stronger",
+                weeks=8,
+                days=[
+                    activity_pb.ProgramDay(week=week, day=day, workout_template=template)
+                    for week in range(1, 9)
+                    for day in (1, 3, 5)
+                ],
+                deload_weeks=[4, 8],
+            ),
+        ),
+        metadata=coach,
+        timeout=10,
+    )
+    start = now.astimezone(ZoneInfo(DEMO_TZ)).date() - timedelta(days=2)
+    activity.AssignProgram(
+        activity_pb.AssignProgramRequest(
+            program=program.name, member=member, start_date=start.isoformat(), time_zone=DEMO_TZ
+        ),
+        metadata=coach,
+        timeout=10,
+    )
+
+
 def seed_demo_training(target: str, now: datetime) -> None:
-    """The coach's workout at the demo studio (once), and the demo member's session of it
-    two days ago, logged as the app uploads it (the upload is idempotent, so a re-run stores
-    nothing new)."""
+    """The coach's workout at the demo studio and a program of it the demo member is on (once),
+    and the member's session of it two days ago, logged as the app uploads it (the upload is
+    idempotent, so a re-run stores nothing new)."""
     with grpc.insecure_channel(target) as channel:
         identity = pb_grpc.IdentityServiceStub(channel)
         activity = activity_grpc.ActivityServiceStub(channel)
@@ -144,6 +186,9 @@ def seed_demo_training(target: str, now: datetime) -> None:
         member = identity.SignIn(
             pb.SignInRequest(email=member_email, password=DEMO_PASSWORD), timeout=10
         ).user.name
+        _assign_demo_program(
+            activity, template.name, member, coach, _metadata_of(identity, member_email), now
+        )
         start = (now - timedelta(days=2)).replace(hour=16, minute=0, second=0, microsecond=0)
         session = activity_pb.WorkoutSession(
             name=f"{member}/workoutSessions/{uuid.uuid5(uuid.NAMESPACE_URL, member + '/demo')}",

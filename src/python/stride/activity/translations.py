@@ -89,5 +89,33 @@ CATALOG.register(
             "en": "This set appears twice in the upload.",
             "ar": "هذه المجموعة مكرّرة في الرفع.",
         },
+        "program.invalid_name": {
+            "en": "Use a program name of the form studios/{studio}/programs/{id}.",
+            "ar": "استخدم اسم برنامج بالصيغة studios/{studio}/programs/{id}.",
+        },
+        "program.not_found": {
+            "en": "This program does not exist.",
+            "ar": "هذا البرنامج غير موجود.",
+        },
+        "program.past_end": {
+            "en": "This week is after the program's last week.",
+            "ar": "هذا الأسبوع بعد آخر أسبوع في البرنامج.",
+        },
+        "program.day_twice": {
+            "en": "The program already has a workout on this day.",
+            "ar": "في البرنامج تمرين في هذا اليوم بالفعل.",
+        },
+        "program.exercise_not_in_program": {
+            "en": "This exercise is not in any of the program's workouts.",
+            "ar": "هذا التمرين غير موجود في أي من تمارين البرنامج.",
+        },
+        "program_assignment.invalid_name": {
+            "en": "Use a name of the form users/{user}/programAssignments/{id}.",
+            "ar": "استخدم اسمًا بالصيغة users/{user}/programAssignments/{id}.",
+        },
+        "program_assignment.not_found": {
+            "en": "This program assignment does not exist.",
+            "ar": "هذا الإسناد للبرنامج غير موجود.",
+        },
     }
 )

@@ -18,10 +18,13 @@ from stride.activity.adapters.tables import (
     ExerciseRecord,
     LoggedSetRecord,
     PersonalRecordRecord,
+    ProgramAssignmentRecord,
+    ProgramRecord,
     WorkoutSessionRecord,
     WorkoutTemplateRecord,
 )
 from stride.activity.domain.exercises import Exercise, Measurement
+from stride.activity.domain.programs import Assignment, Program, ProgramDay, Progression
 from stride.activity.domain.records import Lift, PersonalRecord, RecordKind
 from stride.activity.domain.sessions import (
     LoggedSet,
@@ -256,6 +259,32 @@ class SessionRepository:
             for session_id, set_id, weight_kg, reps, achieve_time in found.all()
         ]
 
+    async def last_set(self, member_id: uuid.UUID, exercise: str) -> LoggedSet | None:
+        """The member's latest set of `exercise` in a completed session, not deleted."""
+        found = await self._db.execute(
+            select(LoggedSetRecord)
+            .join(
+                WorkoutSessionRecord,
+                (col(WorkoutSessionRecord.member_id) == col(LoggedSetRecord.member_id))
+                & (col(WorkoutSessionRecord.id) == col(LoggedSetRecord.session_id)),
+            )
+            .where(
+                col(LoggedSetRecord.member_id) == member_id,
+                col(LoggedSetRecord.exercise) == exercise,
+                col(LoggedSetRecord.deleted).is_(False),
+                col(WorkoutSessionRecord.state) == SessionState.COMPLETED.value,
+            )
+            .order_by(
+                func.coalesce(
+                    col(LoggedSetRecord.complete_time), col(WorkoutSessionRecord.end_time)
+                ).desc(),
+                col(LoggedSetRecord.position).desc(),
+            )
+            .limit(1)
+        )
+        record = found.scalars().first()
+        return _logged_set(record) if record else None
+
     async def _sets_of(
         self, member_id: uuid.UUID, session_ids: Sequence[uuid.UUID]
     ) -> dict[uuid.UUID, tuple[LoggedSet, ...]]:
@@ -328,6 +357,92 @@ class RecordRepository:
             .limit(limit)
         )
         return [_record(row) for row in found.scalars()]
+
+
+class ProgramRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._db = session
+
+    async def add(self, program: Program) -> None:
+        self._db.add(
+            ProgramRecord(
+                id=program.id,
+                studio=program.studio,
+                display_name=program.display_name,
+                description=program.description,
+                weeks=program.weeks,
+                days=[[d.week, d.day, d.workout_template] for d in program.days],
+                deload_weeks=list(program.deload_weeks),
+                progression=asdict(program.progression),
+                author=program.author,
+                create_time=program.create_time,
+            )
+        )
+        await self._db.flush()
+
+    async def get(self, studio: str, program_id: uuid.UUID) -> Program | None:
+        record = await self._db.get(ProgramRecord, program_id)
+        if record is None or record.studio != studio:
+            return None
+        return Program(
+            id=record.id,
+            studio=record.studio,
+            display_name=record.display_name,
+            description=record.description,
+            weeks=record.weeks,
+            days=tuple(ProgramDay(week, day, template) for week, day, template in record.days),
+            deload_weeks=tuple(record.deload_weeks),
+            progression=Progression(**record.progression),
+            author=record.author,
+            create_time=record.create_time,
+        )
+
+    async def assign(self, assignment: Assignment) -> None:
+        self._db.add(_assignment_record(assignment))
+        await self._db.flush()
+
+    async def assignment(self, member_id: uuid.UUID, assignment_id: uuid.UUID) -> Assignment | None:
+        record = await self._db.get(ProgramAssignmentRecord, (member_id, assignment_id))
+        return await self._assignment(record) if record else None
+
+    async def assignments_of(
+        self, member_id: uuid.UUID, offset: int, limit: int
+    ) -> list[Assignment]:
+        found = await self._db.execute(
+            select(ProgramAssignmentRecord)
+            .where(col(ProgramAssignmentRecord.member_id) == member_id)
+            .order_by(
+                col(ProgramAssignmentRecord.start_date).desc(), col(ProgramAssignmentRecord.id)
+            )
+            .offset(offset)
+            .limit(limit)
+        )
+        return [await self._assignment(record) for record in found.scalars()]
+
+    async def _assignment(self, record: ProgramAssignmentRecord) -> Assignment:
+        program = await self._db.get(ProgramRecord, record.program_id)
+        assert program is not None  # noqa: S101 - programs are never deleted.
+        return Assignment(
+            id=record.id,
+            member_id=record.member_id,
+            program=f"{program.studio}/programs/{program.id}",
+            start_date=record.start_date,
+            time_zone=record.time_zone,
+            assigned_by=record.assigned_by,
+            create_time=record.create_time,
+        )
+
+
+def _assignment_record(assignment: Assignment) -> ProgramAssignmentRecord:
+    return ProgramAssignmentRecord(
+        member_id=assignment.member_id,
+        id=assignment.id,
+        program_id=uuid.UUID(assignment.program.rsplit("/", 1)[1]),
+        start_date=assignment.start_date,
+        time_zone=assignment.time_zone,
+        assigned_by=assignment.assigned_by,
+        create_time=assignment.create_time,
+    )
 
 
 def _like_escaped(word: str) -> str:

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, Double, Index, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Double,
+    Index,
+    Integer,
+    String,
+    Text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
@@ -102,3 +113,32 @@ class PersonalRecordRecord(SQLModel, table=True):
     session_id: uuid.UUID
     set_id: uuid.UUID
     achieve_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class ProgramRecord(SQLModel, table=True):
+    __tablename__ = "programs"
+
+    id: uuid.UUID = Field(primary_key=True)
+    studio: str = Field(max_length=100)
+    display_name: str = Field(max_length=100)
+    description: str = Field(sa_column=Column(Text, nullable=False))
+    weeks: int
+    # [[week, day, template], ...] and the rule: read and written whole, never queried.
+    days: list[list[Any]] = Field(sa_column=Column(JSONB, nullable=False))
+    deload_weeks: list[int] = Field(sa_column=Column(ARRAY(Integer), nullable=False))
+    progression: dict[str, float] = Field(sa_column=Column(JSONB, nullable=False))
+    author: str = Field(max_length=48)
+    create_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class ProgramAssignmentRecord(SQLModel, table=True):
+    __tablename__ = "program_assignments"
+    __table_args__ = (Index("program_assignments_by_member", "member_id", "start_date"),)
+
+    member_id: uuid.UUID = Field(primary_key=True)
+    id: uuid.UUID = Field(primary_key=True)
+    program_id: uuid.UUID = Field(foreign_key="programs.id")
+    start_date: date = Field(sa_column=Column(Date, nullable=False))
+    time_zone: str = Field(max_length=64)
+    assigned_by: str = Field(max_length=48)
+    create_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -12,8 +12,17 @@ from stride.activity.entrypoints.exercise_protos import (
     exercise_from_proto,
     exercise_to_proto,
 )
+from stride.activity.entrypoints.program_protos import (
+    assignment_to_proto,
+    program_days_from_proto,
+    program_to_proto,
+    progression_from_proto,
+    suggestion_to_proto,
+)
 from stride.activity.entrypoints.resource_names import (
+    assignment_ids,
     exercise_name,
+    program_ids,
     session_ids,
     studio_name,
     template_ids,
@@ -26,9 +35,12 @@ from stride.activity.entrypoints.session_protos import (
 from stride.activity.entrypoints.template_protos import blocks_from_proto, template_to_proto
 from stride.activity.service_layer import handlers
 from stride.activity.service_layer.commands import (
+    AssignProgram,
     CreateExercise,
+    CreateProgram,
     CreateWorkoutTemplate,
     ListExercises,
+    SuggestNextSet,
     UploadWorkoutSession,
 )
 from stride.activity.service_layer.unit_of_work import ActivityUnitOfWork
@@ -152,3 +164,63 @@ class ActivityServicer(pb_grpc.ActivityServiceServicer):
             personal_records=[record_to_proto(r) for r in records],
             next_page_token=next_page_token,
         )
+
+    async def CreateProgram(  # noqa: N802
+        self, request: pb.CreateProgramRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Program:
+        given = request.program
+        command = CreateProgram(
+            studio=studio_name(request.parent, "parent"),
+            display_name=given.display_name,
+            description=given.description,
+            weeks=given.weeks,
+            days=program_days_from_proto(given),
+            deload_weeks=tuple(given.deload_weeks),
+            progression=progression_from_proto(given.progression),
+        )
+        return program_to_proto(await handlers.create_program(self._unit_of_work(), command))
+
+    async def GetProgram(  # noqa: N802
+        self, request: pb.GetProgramRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Program:
+        studio, program_id = program_ids(request.name, "name")
+        return program_to_proto(
+            await handlers.get_program(self._unit_of_work(), studio, program_id)
+        )
+
+    async def AssignProgram(  # noqa: N802
+        self, request: pb.AssignProgramRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ProgramAssignment:
+        studio, program_id = program_ids(request.program, "program")
+        command = AssignProgram(
+            studio=studio,
+            program_id=program_id,
+            member_id=parse_user_name(request.member, "member"),
+            start_date=request.start_date,
+            time_zone=request.time_zone,
+        )
+        return assignment_to_proto(await handlers.assign_program(self._unit_of_work(), command))
+
+    async def ListProgramAssignments(  # noqa: N802
+        self, request: pb.ListProgramAssignmentsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListProgramAssignmentsResponse:
+        member_id = parse_user_name(request.parent, "parent")
+        page = Page.of(request)
+        fetched = await handlers.list_assignments(
+            self._unit_of_work(), member_id, page.offset, page.fetch_limit
+        )
+        assignments, next_page_token = page.cut(fetched)
+        return pb.ListProgramAssignmentsResponse(
+            program_assignments=[assignment_to_proto(a) for a in assignments],
+            next_page_token=next_page_token,
+        )
+
+    async def SuggestNextSet(  # noqa: N802
+        self, request: pb.SuggestNextSetRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SetSuggestion:
+        member_id, assignment_id = assignment_ids(request.program_assignment, "program_assignment")
+        command = SuggestNextSet(
+            member_id, assignment_id, exercise_name(request.exercise, "exercise")
+        )
+        suggestion, week, day = await handlers.suggest_next_set(self._unit_of_work(), command)
+        return suggestion_to_proto(suggestion, week, day)

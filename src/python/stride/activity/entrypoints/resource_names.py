@@ -43,3 +43,25 @@ def session_ids(name: str, field: str) -> tuple[uuid.UUID, uuid.UUID]:
         name, ("users", "workoutSessions"), field=field, message_key="workout_session.invalid_name"
     )
     return member_id, session_id
+
+
+def program_ids(name: str, field: str) -> tuple[str, uuid.UUID]:
+    """`studios/{studio}/programs/{uuid}` → (`studios/{studio}`, id)."""
+    slug, program = parse_resource_name(
+        name, ("studios", "programs"), field=field, message_key="program.invalid_name"
+    )
+    try:
+        return f"studios/{slug}", uuid.UUID(program)
+    except ValueError:
+        raise InvalidArgument([FieldViolation(field, "program.invalid_name")]) from None
+
+
+def assignment_ids(name: str, field: str) -> tuple[uuid.UUID, uuid.UUID]:
+    """`users/{user}/programAssignments/{uuid}` → (member id, assignment id)."""
+    member_id, assignment_id = parse_uuid_ids(
+        name,
+        ("users", "programAssignments"),
+        field=field,
+        message_key="program_assignment.invalid_name",
+    )
+    return member_id, assignment_id

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 
 from stride.activity.domain.exercises import Exercise
+from stride.activity.domain.programs import ProgramDay, Progression
 from stride.activity.domain.sessions import LoggedSet, SessionFields
 from stride.activity.domain.templates import Block
 from stride.platform.filtering import Comparison
@@ -41,3 +42,30 @@ class UploadWorkoutSession:
     session_id: uuid.UUID
     fields: SessionFields
     sets: tuple[LoggedSet, ...]
+
+
+@dataclass(frozen=True)
+class CreateProgram:
+    studio: str
+    display_name: str
+    description: str
+    weeks: int
+    days: tuple[ProgramDay, ...]
+    deload_weeks: tuple[int, ...]
+    progression: Progression
+
+
+@dataclass(frozen=True)
+class AssignProgram:
+    studio: str
+    program_id: uuid.UUID
+    member_id: uuid.UUID
+    start_date: str  # `YYYY-MM-DD` on the member's calendar.
+    time_zone: str
+
+
+@dataclass(frozen=True)
+class SuggestNextSet:
+    member_id: uuid.UUID
+    assignment_id: uuid.UUID
+    exercise: str

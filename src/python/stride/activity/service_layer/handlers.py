@@ -8,20 +8,36 @@ import uuid
 from dataclasses import replace
 
 from stride.activity.domain.exercises import Exercise, studio_exercise_name, validate_exercise
-from stride.activity.domain.records import PersonalRecord, best_records, improvements
+from stride.activity.domain.programs import (
+    Assignment,
+    Program,
+    Suggestion,
+    suggest,
+    validate_assignment_start,
+    validate_program,
+)
+from stride.activity.domain.records import (
+    PersonalRecord,
+    RecordKind,
+    best_records,
+    improvements,
+)
 from stride.activity.domain.sessions import WorkoutSession, merge, validate_upload
 from stride.activity.domain.templates import WorkoutTemplate, validate_blocks
 from stride.activity.events.v1 import events_pb2
 from stride.activity.service_layer.commands import (
+    AssignProgram,
     CreateExercise,
+    CreateProgram,
     CreateWorkoutTemplate,
     ListExercises,
+    SuggestNextSet,
     UploadWorkoutSession,
 )
 from stride.activity.service_layer.unit_of_work import ActivityUnitOfWork
 from stride.platform.auth import current_principal
 from stride.platform.clock import Clock, utcnow
-from stride.platform.errors import FieldViolation, InvalidArgument, NotFound
+from stride.platform.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 
 SESSION_COMPLETED = "activity.session.completed.v1"
 PERSONAL_RECORD_SET = "activity.personal_record.set.v1"
@@ -155,6 +171,117 @@ async def list_records(
         return await uow.records.of_member(member_id, offset, limit)
 
 
+async def create_program(
+    uow: ActivityUnitOfWork, command: CreateProgram, clock: Clock = utcnow
+) -> Program:
+    if not command.display_name.strip():
+        raise InvalidArgument([FieldViolation("program.display_name", "field.required")])
+    validate_program(command.weeks, command.days, command.deload_weeks, "program")
+    program = Program(
+        uuid.uuid4(),
+        command.studio,
+        command.display_name,
+        command.description,
+        command.weeks,
+        command.days,
+        command.deload_weeks,
+        command.progression,
+        f"users/{current_principal().user_id}",
+        clock(),
+    )
+    async with uow:
+        violations = []
+        for index, day in enumerate(program.days):
+            studio, _, template_id = day.workout_template.partition("/workoutTemplates/")
+            if studio != program.studio or await _template(uow, studio, template_id) is None:
+                field = f"program.days[{index}].workout_template"
+                violations.append(FieldViolation(field, "workout_template.not_found"))
+        if violations:
+            raise InvalidArgument(violations)
+        await uow.programs.add(program)
+        await uow.commit()
+    return program
+
+
+async def get_program(uow: ActivityUnitOfWork, studio: str, program_id: uuid.UUID) -> Program:
+    async with uow:
+        program = await uow.programs.get(studio, program_id)
+    if program is None:
+        raise NotFound("PROGRAM_NOT_FOUND", "program.not_found")
+    return program
+
+
+async def assign_program(
+    uow: ActivityUnitOfWork, command: AssignProgram, clock: Clock = utcnow
+) -> Assignment:
+    start = validate_assignment_start(command.start_date, command.time_zone)
+    program = await get_program(uow, command.studio, command.program_id)
+    assignment = Assignment(
+        uuid.uuid4(),
+        command.member_id,
+        program.resource_name,
+        start,
+        command.time_zone,
+        f"users/{current_principal().user_id}",
+        clock(),
+    )
+    async with uow:
+        await uow.programs.assign(assignment)
+        await uow.commit()
+    return assignment
+
+
+async def list_assignments(
+    uow: ActivityUnitOfWork, member_id: uuid.UUID, offset: int, limit: int
+) -> list[Assignment]:
+    async with uow:
+        return await uow.programs.assignments_of(member_id, offset, limit)
+
+
+async def suggest_next_set(
+    uow: ActivityUnitOfWork, command: SuggestNextSet, clock: Clock = utcnow
+) -> tuple[Suggestion, int, int]:
+    """The suggestion, and the (week, day) of the program the member is on today ((0, 0)
+    outside it: the program's first workout with the exercise is planned from then)."""
+    async with uow:
+        assignment = await uow.programs.assignment(command.member_id, command.assignment_id)
+        if assignment is None:
+            raise NotFound("PROGRAM_ASSIGNMENT_NOT_FOUND", "program_assignment.not_found")
+        studio, _, program_id = assignment.program.partition("/programs/")
+        program = await uow.programs.get(studio, uuid.UUID(program_id))
+        assert program is not None  # noqa: S101 - programs are never deleted.
+        week, day = assignment.position(clock(), program.weeks)
+        planned = None
+        for scheduled in program.from_day(max(week, 1), max(day, 1)):
+            template = await _template(uow, studio, scheduled.workout_template.rsplit("/", 1)[1])
+            sets = [p for b in template.blocks for p in b.sets] if template else []
+            planned = next((p for p in sets if p.exercise == command.exercise), None)
+            if planned is not None:
+                break
+        if planned is None:
+            raise FailedPrecondition("EXERCISE_NOT_IN_PROGRAM", "program.exercise_not_in_program")
+        last = await uow.sessions.last_set(command.member_id, command.exercise)
+        records = await uow.records.of_exercise(command.member_id, command.exercise)
+    estimate = records.get((RecordKind.ESTIMATED_ONE_REP_MAX, 0))
+    suggestion = suggest(
+        planned,
+        last,
+        estimate.weight_kg if estimate else None,
+        program.progression,
+        deload=week in program.deload_weeks,
+    )
+    return suggestion, week, day
+
+
+async def _template(
+    uow: ActivityUnitOfWork, studio: str, template_id: str
+) -> WorkoutTemplate | None:
+    try:
+        return await uow.templates.get(studio, uuid.UUID(template_id))
+    except ValueError:
+        return None
+
+
 async def _check_references(uow: ActivityUnitOfWork, command: UploadWorkoutSession) -> None:
     """The exercises the sets name exist, and so does the workout the session follows."""
     known = await uow.exercises.get_many({s.exercise for s in command.sets})
@@ -166,11 +293,7 @@ async def _check_references(uow: ActivityUnitOfWork, command: UploadWorkoutSessi
     template = command.fields.workout_template
     if template:
         studio, _, template_id = template.partition("/workoutTemplates/")
-        try:
-            found = await uow.templates.get(studio, uuid.UUID(template_id))
-        except ValueError:
-            found = None
-        if found is None:
+        if await _template(uow, studio, template_id) is None:
             violations.append(
                 FieldViolation("workout_session.workout_template", "workout_template.not_found")
             )

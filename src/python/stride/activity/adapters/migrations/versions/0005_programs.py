@@ -1,0 +1,49 @@
+"""Programs of workouts and the members on them.
+
+Revision ID: activity_0005
+Revises: activity_0001
+Create Date: 2026-12-02
+"""
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision = "activity_0005"
+down_revision = "activity_0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "programs",
+        sa.Column("id", sa.Uuid(), primary_key=True),
+        sa.Column("studio", sa.String(100), nullable=False),
+        sa.Column("display_name", sa.String(100), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("weeks", sa.Integer(), nullable=False),
+        sa.Column("days", postgresql.JSONB(), nullable=False),
+        sa.Column("deload_weeks", postgresql.ARRAY(sa.Integer()), nullable=False),
+        sa.Column("progression", postgresql.JSONB(), nullable=False),
+        sa.Column("author", sa.String(48), nullable=False),
+        sa.Column("create_time", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_table(
+        "program_assignments",
+        sa.Column("member_id", sa.Uuid(), primary_key=True),
+        sa.Column("id", sa.Uuid(), primary_key=True),
+        sa.Column("program_id", sa.Uuid(), sa.ForeignKey("programs.id"), nullable=False),
+        sa.Column("start_date", sa.Date(), nullable=False),
+        sa.Column("time_zone", sa.String(64), nullable=False),
+        sa.Column("assigned_by", sa.String(48), nullable=False),
+        sa.Column("create_time", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index(
+        "program_assignments_by_member", "program_assignments", ["member_id", "start_date"]
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("program_assignments")
+    op.drop_table("programs")
