@@ -9,8 +9,10 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import nats
 import pytest
 import pytest_asyncio
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from e2e.support import (
     Edge,
@@ -24,10 +26,14 @@ from e2e.support import (
     violations,
 )
 from stack.fcm import PROJECT_ID, FcmServer, running_fcm
+from stride.events.v1.envelope_pb2 import Envelope
 from stride.identity.config import IdentitySettings
+from stride.platform.events.envelope import make_envelope, nats_subject
+from stride.platform.events.outbox import ensure_stream
 from stride.platform.grpc.server import RunningServer
 from stride.platform.local.ports import free_port
 from stride.platform.testing.probes import eventually
+from stride.scheduling.events.v1.events_pb2 import BookingChanged
 
 EDGE_PORT = free_port()  # Known before the edge starts: the services fetch the JWKS from it.
 STUDIO = "studios/olaya"
@@ -269,3 +275,85 @@ async def test_a_coach_puts_a_member_on_a_program_and_the_member_asks_for_the_ne
     assert (suggested.body["reason"], suggested.body["week"]) == ("REASON_AS_PLANNED", 1)
     other = await new_account(edge, nats_url, event_prefix)
     assert (await call("GET", suggestion_url, **other.auth)).status == 403
+
+
+async def test_a_member_checked_in_to_a_class_finds_its_workout_ready_once(
+    edge: Edge, nats_url: str, event_prefix: str, identity_config: IdentitySettings
+) -> None:
+    coach = await new_admin(edge, nats_url, event_prefix, identity_config)
+    member = await new_account(edge, nats_url, event_prefix)
+    workout = {
+        "displayName": "Spin & lift",
+        "blocks": [
+            {"kind": "KIND_CIRCUIT", "rounds": 3, "sets": [{"exercise": SQUAT, "repsMin": 10}]}
+        ],
+    }
+    template = await call(
+        "POST", f"{edge.base_url}/v1/{STUDIO}/workoutTemplates", workout, **coach.auth
+    )
+    class_session = f"{STUDIO}/classSessions/{uuid.uuid4()}"
+    attached = await call(
+        "PATCH",
+        f"{edge.base_url}/v1/{class_session}/workout",
+        {"workoutTemplate": template.body["name"]},
+        **coach.auth,
+    )
+    assert attached.status == 200, attached.body
+    by_member = await call(
+        "PATCH",
+        f"{edge.base_url}/v1/{class_session}/workout",
+        {"workoutTemplate": template.body["name"]},
+        **member.auth,
+    )
+    assert by_member.status == 403
+
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=50)  # The class's.
+    checked_in = make_envelope(
+        source="scheduling",
+        event_type="scheduling.attendance.checked_in.v1",
+        subject=f"{member.name}/bookings/{uuid.uuid4()}",
+        payload=BookingChanged(
+            booking=f"{member.name}/bookings/{uuid.uuid4()}",
+            member=member.name,
+            class_session=class_session,
+            class_start_time=Timestamp(seconds=int(start.timestamp())),
+        ),
+    )
+    await publish(nats_url, event_prefix, checked_in, times=2)  # Delivered twice.
+    sessions_url = f"{edge.base_url}/v1/{member.name}/workoutSessions"
+
+    async def prepared() -> list[dict[str, Any]] | None:
+        listed = await call("GET", sessions_url, **member.auth)
+        return listed.body.get("workoutSessions") or None
+
+    (session,) = await eventually(prepared)
+    assert session["state"] == "STATE_IN_PROGRESS"
+    assert (session["workoutTemplate"], session["classSession"]) == (
+        template.body["name"],
+        class_session,
+    )
+    assert session["startTime"] == start.isoformat().replace("+00:00", "Z")
+    logged = {
+        **session,
+        "state": "STATE_COMPLETED",
+        "endTime": (start + timedelta(minutes=45)).isoformat(),
+        "version": "1",
+        "sets": [
+            {"id": str(uuid.uuid4()), "exercise": SQUAT, "reps": 10, "weightKg": 40, "version": "1"}
+        ],
+    }
+    done = await call("PUT", f"{edge.base_url}/v1/{session['name']}", logged, **member.auth)
+    assert done.status == 200, done.body
+    assert (done.body["state"], done.body["displayName"]) == ("STATE_COMPLETED", "Spin & lift")
+
+
+async def publish(nats_url: str, prefix: str, envelope: Envelope, times: int) -> None:
+    """`envelope` on its source's stream, as an outbox relay publishes it (again: a redelivery)."""
+    connection = await nats.connect(nats_url)
+    try:
+        js = connection.jetstream()
+        await ensure_stream(js, prefix, envelope.source)
+        for _ in range(times):
+            await js.publish(nats_subject(prefix, envelope.type), envelope.SerializeToString())
+    finally:
+        await connection.close()

@@ -9,6 +9,7 @@ from pathlib import Path
 from stride.activity.adapters.exercise_library import load_library
 from stride.activity.config import ActivitySettings
 from stride.activity.entrypoints.grpc_servicer import ActivityServicer
+from stride.activity.service_layer import handlers
 from stride.activity.service_layer.unit_of_work import SOURCE, ActivityUnitOfWork
 from stride.activity.v1 import activity_service_pb2_grpc as pb_grpc
 from stride.platform.grpc.server import GrpcApp, ServiceRegistration
@@ -33,6 +34,13 @@ async def sync_library(new_uow: partial[ActivityUnitOfWork], media_base_url: str
 async def build_app(settings: ActivitySettings) -> GrpcApp:
     base = foundation(settings, SOURCE, MIGRATIONS)
     new_uow = partial(ActivityUnitOfWork, base.sessions)
+    check_ins = base.consumer(
+        new_uow,
+        handlers.prepare_class_session,
+        source="scheduling",
+        event_type=handlers.CHECKED_IN,
+        durable_name="activity-prepare-class-session",
+    )
     return GrpcApp(
         settings=settings,
         services=[
@@ -42,8 +50,12 @@ async def build_app(settings: ActivitySettings) -> GrpcApp:
                 ActivityServicer(new_uow),
             )
         ],
-        on_start=[*base.on_start, partial(sync_library, new_uow, settings.media_base_url)],
-        on_stop=base.on_stop,
+        on_start=[
+            *base.on_start,
+            partial(sync_library, new_uow, settings.media_base_url),
+            check_ins.start,
+        ],
+        on_stop=[*base.on_stop, check_ins.stop],
     )
 
 

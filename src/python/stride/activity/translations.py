@@ -117,5 +117,13 @@ CATALOG.register(
             "en": "This program assignment does not exist.",
             "ar": "هذا الإسناد للبرنامج غير موجود.",
         },
+        "class_workout.invalid_name": {
+            "en": "Use a name of the form studios/{studio}/classSessions/{id}/workout.",
+            "ar": "استخدم اسمًا بالصيغة studios/{studio}/classSessions/{id}/workout.",
+        },
+        "class_workout.not_found": {
+            "en": "This class has no workout yet.",
+            "ar": "لا يوجد تمرين لهذه الحصة بعد.",
+        },
     }
 )

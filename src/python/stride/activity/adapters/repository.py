@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from stride.activity.adapters.tables import (
+    ClassWorkoutRecord,
     ExerciseRecord,
     LoggedSetRecord,
     PersonalRecordRecord,
@@ -120,6 +122,31 @@ class ExerciseRepository:
 class TemplateRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._db = session
+
+    async def set_class_workout(
+        self, class_session: str, template: WorkoutTemplate, now: datetime
+    ) -> None:
+        statement = insert(ClassWorkoutRecord).values(
+            class_session=class_session, workout_template_id=template.id, update_time=now
+        )
+        await self._db.execute(
+            statement.on_conflict_do_update(
+                index_elements=["class_session"],
+                set_={
+                    "workout_template_id": statement.excluded.workout_template_id,
+                    "update_time": statement.excluded.update_time,
+                },
+            )
+        )
+
+    async def class_workout(self, class_session: str) -> tuple[WorkoutTemplate, datetime] | None:
+        """The workout `class_session` does, and when it was set."""
+        record = await self._db.get(ClassWorkoutRecord, class_session)
+        if record is None:
+            return None
+        template = await self._db.get(WorkoutTemplateRecord, record.workout_template_id)
+        assert template is not None  # noqa: S101 - templates are never deleted.
+        return _template(template), record.update_time
 
     async def add(self, template: WorkoutTemplate) -> None:
         self._db.add(

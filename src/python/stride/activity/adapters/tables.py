@@ -142,3 +142,12 @@ class ProgramAssignmentRecord(SQLModel, table=True):
     time_zone: str = Field(max_length=64)
     assigned_by: str = Field(max_length=48)
     create_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class ClassWorkoutRecord(SQLModel, table=True):
+    __tablename__ = "class_workouts"
+
+    # `studios/{studio}/classSessions/{class_session}`: Scheduling's class, by name.
+    class_session: str = Field(primary_key=True, max_length=200)
+    workout_template_id: uuid.UUID = Field(foreign_key="workout_templates.id")
+    update_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -21,6 +21,7 @@ from stride.activity.entrypoints.program_protos import (
 )
 from stride.activity.entrypoints.resource_names import (
     assignment_ids,
+    class_workout_session,
     exercise_name,
     program_ids,
     session_ids,
@@ -46,6 +47,8 @@ from stride.activity.service_layer.commands import (
 from stride.activity.service_layer.unit_of_work import ActivityUnitOfWork
 from stride.activity.v1 import activity_service_pb2 as pb
 from stride.activity.v1 import activity_service_pb2_grpc as pb_grpc
+from stride.platform.grpc.field_masks import updated_fields
+from stride.platform.grpc.timestamps import timestamp
 from stride.platform.pagination import Page
 from stride.platform.resource_names import parse_user_name
 
@@ -224,3 +227,35 @@ class ActivityServicer(pb_grpc.ActivityServiceServicer):
         )
         suggestion, week, day = await handlers.suggest_next_set(self._unit_of_work(), command)
         return suggestion_to_proto(suggestion, week, day)
+
+    async def UpdateClassWorkout(  # noqa: N802
+        self, request: pb.UpdateClassWorkoutRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ClassWorkout:
+        given = request.class_workout
+        class_session = class_workout_session(given.name, "class_workout.name")
+        updated_fields(request, ("workout_template",))  # Refuses a mask naming anything else.
+        template, update_time = await handlers.set_class_workout(
+            self._unit_of_work(),
+            class_session,
+            "{}/workoutTemplates/{}".format(
+                *template_ids(given.workout_template, "class_workout.workout_template")
+            ),
+        )
+        return pb.ClassWorkout(
+            name=given.name,
+            workout_template=template.resource_name,
+            update_time=timestamp(update_time),
+        )
+
+    async def GetClassWorkout(  # noqa: N802
+        self, request: pb.GetClassWorkoutRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ClassWorkout:
+        class_session = class_workout_session(request.name, "name")
+        template, update_time = await handlers.get_class_workout(
+            self._unit_of_work(), class_session
+        )
+        return pb.ClassWorkout(
+            name=request.name,
+            workout_template=template.resource_name,
+            update_time=timestamp(update_time),
+        )

@@ -65,3 +65,14 @@ def assignment_ids(name: str, field: str) -> tuple[uuid.UUID, uuid.UUID]:
         message_key="program_assignment.invalid_name",
     )
     return member_id, assignment_id
+
+
+def class_workout_session(name: str, field: str) -> str:
+    """`studios/{studio}/classSessions/{id}/workout` → the class,
+    `studios/{studio}/classSessions/{id}`."""
+    class_session, _, singleton = name.rpartition("/")
+    parts = class_session.split("/")
+    shaped = len(parts) == 4 and parts[0::2] == ["studios", "classSessions"] and all(parts)
+    if singleton != "workout" or not shaped:
+        raise InvalidArgument([FieldViolation(field, "class_workout.invalid_name")])
+    return class_session

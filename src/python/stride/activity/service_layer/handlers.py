@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
+from datetime import UTC, datetime
 
 from stride.activity.domain.exercises import Exercise, studio_exercise_name, validate_exercise
 from stride.activity.domain.programs import (
@@ -22,7 +23,13 @@ from stride.activity.domain.records import (
     best_records,
     improvements,
 )
-from stride.activity.domain.sessions import WorkoutSession, merge, validate_upload
+from stride.activity.domain.sessions import (
+    SessionFields,
+    SessionState,
+    WorkoutSession,
+    merge,
+    validate_upload,
+)
 from stride.activity.domain.templates import WorkoutTemplate, validate_blocks
 from stride.activity.events.v1 import events_pb2
 from stride.activity.service_layer.commands import (
@@ -35,11 +42,17 @@ from stride.activity.service_layer.commands import (
     UploadWorkoutSession,
 )
 from stride.activity.service_layer.unit_of_work import ActivityUnitOfWork
+from stride.events.v1.envelope_pb2 import Envelope
 from stride.platform.auth import current_principal
 from stride.platform.clock import Clock, utcnow
 from stride.platform.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from stride.platform.resource_names import parse_user_name
+from stride.scheduling.events.v1.events_pb2 import BookingChanged
 
 SESSION_COMPLETED = "activity.session.completed.v1"
+CHECKED_IN = "scheduling.attendance.checked_in.v1"
+# Sessions prepared for a class are named from the booking: one per member and class.
+_CLASS_SESSIONS = uuid.UUID("0b7f5a43-6d0c-4c44-9a55-3f1f3d7c2e18")
 PERSONAL_RECORD_SET = "activity.personal_record.set.v1"
 
 
@@ -271,6 +284,65 @@ async def suggest_next_set(
         deload=week in program.deload_weeks,
     )
     return suggestion, week, day
+
+
+async def set_class_workout(
+    uow: ActivityUnitOfWork, class_session: str, template_name: str, clock: Clock = utcnow
+) -> tuple[WorkoutTemplate, datetime]:
+    """Sets the workout of `class_session` (`studios/{studio}/classSessions/{id}`), one of the
+    class's studio's."""
+    studio = class_session.partition("/classSessions/")[0]
+    template_studio, _, template_id = template_name.partition("/workoutTemplates/")
+    now = clock()
+    async with uow:
+        template = await _template(uow, template_studio, template_id)
+        if template is None or template_studio != studio:
+            field = "class_workout.workout_template"
+            raise InvalidArgument([FieldViolation(field, "workout_template.not_found")])
+        await uow.templates.set_class_workout(class_session, template, now)
+        await uow.commit()
+    return template, now
+
+
+async def get_class_workout(
+    uow: ActivityUnitOfWork, class_session: str
+) -> tuple[WorkoutTemplate, datetime]:
+    async with uow:
+        found = await uow.templates.class_workout(class_session)
+    if found is None:
+        raise NotFound("CLASS_WORKOUT_NOT_FOUND", "class_workout.not_found")
+    return found
+
+
+async def prepare_class_session(
+    envelope: Envelope, uow: ActivityUnitOfWork, clock: Clock = utcnow
+) -> None:
+    """Consumes `scheduling.attendance.checked_in`: a member checked in to a class that has a
+    workout finds a session of it in progress in their app, named after their booking (so a
+    redelivered event finds it there). Its version is 0: the app's first upload of it, at
+    version 1 or more, sets its fields as the member logs them."""
+    checked_in = BookingChanged()
+    envelope.data.Unpack(checked_in)
+    found = await uow.templates.class_workout(checked_in.class_session)
+    if found is None:
+        return
+    template, _ = found
+    member_id = parse_user_name(checked_in.member, "member")
+    session_id = uuid.uuid5(_CLASS_SESSIONS, checked_in.booking)
+    if await uow.sessions.locked(member_id, session_id) is not None:
+        return
+    fields = SessionFields(
+        display_name=template.display_name,
+        workout_template=template.resource_name,
+        class_session=checked_in.class_session,
+        state=SessionState.IN_PROGRESS,
+        start_time=checked_in.class_start_time.ToDatetime(UTC),
+        end_time=None,
+        notes="",
+        version=0,
+    )
+    prepared = merge(None, member_id, session_id, fields, (), clock())
+    await uow.sessions.save(prepared.session, ())
 
 
 async def _template(

@@ -1,4 +1,4 @@
-"""Programs of workouts and the members on them.
+"""Programs of workouts and the members on them; the workouts classes do.
 
 Revision ID: activity_0005
 Revises: activity_0001
@@ -42,8 +42,20 @@ def upgrade() -> None:
     op.create_index(
         "program_assignments_by_member", "program_assignments", ["member_id", "start_date"]
     )
+    op.create_table(
+        "class_workouts",
+        sa.Column("class_session", sa.String(200), primary_key=True),
+        sa.Column(
+            "workout_template_id",
+            sa.Uuid(),
+            sa.ForeignKey("workout_templates.id"),
+            nullable=False,
+        ),
+        sa.Column("update_time", sa.DateTime(timezone=True), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("class_workouts")
     op.drop_table("program_assignments")
     op.drop_table("programs")
