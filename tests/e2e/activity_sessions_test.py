@@ -190,6 +190,13 @@ async def test_a_session_uploaded_twice_is_one_session_and_its_record_one_arabic
         r for r in records.body["personalRecords"] if r["kind"] == "KIND_REP_MAX" and r["reps"] == 5
     )
     assert (rep_max["exercise"], rep_max["weightKg"]) == (SQUAT, 95)
+    summary = await call(
+        "GET", f"{edge.base_url}/v1/{member.name}/trainingSummary?timeZone=UTC", **member.auth
+    )
+    assert summary.status == 200, summary.body
+    assert (summary.body["sessions"], summary.body["currentStreakDays"]) == (2, 1)
+    quads = next(m for m in summary.body["muscleVolumes"] if m["muscle"] == "quads")
+    assert quads["volumeKg"] == 3 * 5 * 90 + 3 * 5 * 95
 
 
 async def pushes_to(fcm: FcmServer, token: str, at_least: int) -> list[dict[str, Any]] | None:

@@ -12,10 +12,15 @@ from stride.activity.entrypoints.grpc_servicer import ActivityServicer
 from stride.activity.service_layer import handlers
 from stride.activity.service_layer.unit_of_work import SOURCE, ActivityUnitOfWork
 from stride.activity.v1 import activity_service_pb2_grpc as pb_grpc
+from stride.platform.clock import utcnow
 from stride.platform.grpc.server import GrpcApp, ServiceRegistration
 from stride.platform.service import foundation, run_service
+from stride.platform.tasks import Periodic
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations" / "versions"
+# Streaks lapse at members' midnights, all day round the world: looked for every few minutes.
+STREAK_SWEEP_SECONDS = 300.0
+STREAK_SWEEP_BATCH = 500
 SERVICE_NAME = "stride.activity.v1.ActivityService"
 
 _log = logging.getLogger("stride.activity")
@@ -41,6 +46,14 @@ async def build_app(settings: ActivitySettings) -> GrpcApp:
         event_type=handlers.CHECKED_IN,
         durable_name="activity-prepare-class-session",
     )
+
+    async def end_lapsed_streaks() -> None:
+        while await handlers.announce_broken_streaks(new_uow(), utcnow(), STREAK_SWEEP_BATCH) == (
+            STREAK_SWEEP_BATCH
+        ):
+            pass
+
+    streak_sweeper = Periodic("end-lapsed-streaks", STREAK_SWEEP_SECONDS, end_lapsed_streaks)
     return GrpcApp(
         settings=settings,
         services=[
@@ -54,8 +67,9 @@ async def build_app(settings: ActivitySettings) -> GrpcApp:
             *base.on_start,
             partial(sync_library, new_uow, settings.media_base_url),
             check_ins.start,
+            streak_sweeper.start,
         ],
-        on_stop=[*base.on_stop, check_ins.stop],
+        on_stop=[*base.on_stop, check_ins.stop, streak_sweeper.stop],
     )
 
 

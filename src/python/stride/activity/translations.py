@@ -125,5 +125,9 @@ CATALOG.register(
             "en": "This class has no workout yet.",
             "ar": "لا يوجد تمرين لهذه الحصة بعد.",
         },
+        "training_summary.invalid_name": {
+            "en": "Use a name of the form users/{user}/trainingSummary.",
+            "ar": "استخدم اسمًا بالصيغة users/{user}/trainingSummary.",
+        },
     }
 )

@@ -71,6 +71,8 @@ def subscriptions(mail: events.AccountEmails) -> tuple[tuple[str, str, Handler],
         ("scheduling", "scheduling.class.cancelled.v1", events.on_class_cancelled),
         ("billing", "billing.payment.failed.v1", events.on_payment_failed),
         ("activity", "activity.personal_record.set.v1", events.on_personal_records_set),
+        ("activity", "activity.streak.extended.v1", events.on_streak_changed),
+        ("activity", "activity.streak.broken.v1", events.on_streak_changed),
         ("billing", events.SUBSCRIPTION_EVENTS, events.on_subscription_changed),
     )
 

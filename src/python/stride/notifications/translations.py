@@ -20,6 +20,22 @@ CATALOG.register(
             "en": "{exercise_en}: {weight} kg × {reps}, your best yet.",
             "ar": "{exercise_ar}: {weight} كغ × {reps}، أفضل ما حققته حتى الآن.",
         },
+        "notification.streak_extended.title": {
+            "en": "{days} days in a row!",
+            "ar": "{days} أيام متتالية!",
+        },
+        "notification.streak_extended.body": {
+            "en": "You've trained {days} days running. Keep it going.",
+            "ar": "تمرّنت {days} أيام متتالية. واصل على هذا النحو.",
+        },
+        "notification.streak_broken.title": {
+            "en": "Your streak ended",
+            "ar": "انتهت سلسلة تمارينك",
+        },
+        "notification.streak_broken.body": {
+            "en": "Your {days}-day streak ended. Train today to start a new one.",
+            "ar": "انتهت سلسلة تمارينك التي دامت {days} أيام. تمرّن اليوم لتبدأ سلسلة جديدة.",
+        },
         "notification.class_reminder.title": {
             "en": "Class soon",
             "ar": "حصتك قريبًا",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,6 +22,8 @@ from stride.activity.adapters.tables import (
     PersonalRecordRecord,
     ProgramAssignmentRecord,
     ProgramRecord,
+    StreakRecord,
+    TrainingDayRecord,
     WorkoutSessionRecord,
     WorkoutTemplateRecord,
 )
@@ -34,6 +36,8 @@ from stride.activity.domain.sessions import (
     SessionState,
     WorkoutSession,
 )
+from stride.activity.domain.streaks import Streak
+from stride.activity.domain.summary import SetWorked
 from stride.activity.domain.templates import Block, BlockKind, PlannedSet, WorkoutTemplate
 from stride.platform.errors import AlreadyExists
 from stride.platform.filtering import Comparison
@@ -226,6 +230,7 @@ class SessionRepository:
             "version": fields.version,
             "update_time": session.update_time,
             "complete_time": session.complete_time,
+            "time_zone": fields.time_zone,
         }
         statement = insert(WorkoutSessionRecord).values(row)
         await self._db.execute(
@@ -336,8 +341,8 @@ class RecordRepository:
         self._db = session
 
     async def lock_member(self, member_id: uuid.UUID) -> None:
-        """Record keeping for one member, one transaction at a time: two sessions completing
-        together must not each see the other's records as not set."""
+        """Record and streak keeping for one member, one transaction at a time: two sessions
+        completing together must not each see the other's records or day as not there."""
         await self._db.execute(
             text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
             {"key": f"activity.records:{member_id}"},
@@ -384,6 +389,110 @@ class RecordRepository:
             .limit(limit)
         )
         return [_record(row) for row in found.scalars()]
+
+
+class StreakRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._db = session
+
+    async def record_day(self, member_id: uuid.UUID, day: date) -> None:
+        await self._db.execute(
+            insert(TrainingDayRecord)
+            .values(member_id=member_id, day=day)
+            .on_conflict_do_nothing(index_elements=["member_id", "day"])
+        )
+
+    async def days_trained(self, member_id: uuid.UUID, most: int) -> list[date]:
+        """The member's latest `most` training days, newest first."""
+        found = await self._db.execute(
+            select(col(TrainingDayRecord.day))
+            .where(col(TrainingDayRecord.member_id) == member_id)
+            .order_by(col(TrainingDayRecord.day).desc())
+            .limit(most)
+        )
+        return list(found.scalars())
+
+    async def get(self, member_id: uuid.UUID) -> Streak | None:
+        record = await self._db.get(StreakRecord, member_id)
+        return _streak(record) if record else None
+
+    async def put(self, streak: Streak) -> None:
+        row = {
+            "member_id": streak.member_id,
+            "days": streak.days,
+            "longest": streak.longest,
+            "last_day": streak.last_day,
+            "time_zone": streak.time_zone,
+        }
+        statement = insert(StreakRecord).values(row)
+        await self._db.execute(
+            statement.on_conflict_do_update(
+                index_elements=["member_id"],
+                set_={key: statement.excluded[key] for key in row if key != "member_id"},
+            )
+        )
+
+    async def running_before(self, day: date, most: int) -> list[Streak]:
+        """Up to `most` running streaks last extended before `day`, locked; ones another
+        sweeper holds are skipped."""
+        found = await self._db.execute(
+            select(StreakRecord)
+            .where(col(StreakRecord.days) > 0, col(StreakRecord.last_day) < day)
+            .order_by(col(StreakRecord.last_day))
+            .limit(most)
+            .with_for_update(skip_locked=True)
+        )
+        return [_streak(record) for record in found.scalars()]
+
+    async def sets_worked(
+        self, member_id: uuid.UUID, start: datetime, end: datetime
+    ) -> tuple[list[SetWorked], int, int]:
+        """The sets of the member's sessions completed in [start, end), with their exercises'
+        muscles; and how many sessions, and of those in classes."""
+        sessions = await self._db.execute(
+            sa.select(
+                func.count(),
+                func.count().filter(col(WorkoutSessionRecord.class_session) != ""),
+            ).where(*_completed_between(member_id, start, end))
+        )
+        session_count, class_count = sessions.one()
+        found = await self._db.execute(
+            sa.select(
+                col(ExerciseRecord.primary_muscles),
+                col(ExerciseRecord.secondary_muscles),
+                col(LoggedSetRecord.reps),
+                col(LoggedSetRecord.weight_kg),
+            )
+            .join(
+                WorkoutSessionRecord,
+                (col(WorkoutSessionRecord.member_id) == col(LoggedSetRecord.member_id))
+                & (col(WorkoutSessionRecord.id) == col(LoggedSetRecord.session_id)),
+            )
+            .join(ExerciseRecord, col(ExerciseRecord.name) == col(LoggedSetRecord.exercise))
+            .where(
+                col(LoggedSetRecord.member_id) == member_id,
+                col(LoggedSetRecord.deleted).is_(False),
+                *_completed_between(member_id, start, end),
+            )
+        )
+        worked = [
+            SetWorked(tuple(primary), tuple(secondary), reps, weight_kg)
+            for primary, secondary, reps, weight_kg in found.all()
+        ]
+        return worked, int(session_count), int(class_count)
+
+
+def _completed_between(member_id: uuid.UUID, start: datetime, end: datetime) -> list[Any]:
+    return [
+        col(WorkoutSessionRecord.member_id) == member_id,
+        col(WorkoutSessionRecord.state) == SessionState.COMPLETED.value,
+        col(WorkoutSessionRecord.start_time) >= start,
+        col(WorkoutSessionRecord.start_time) < end,
+    ]
+
+
+def _streak(record: StreakRecord) -> Streak:
+    return Streak(record.member_id, record.days, record.longest, record.last_day, record.time_zone)
 
 
 class ProgramRepository:
@@ -558,6 +667,7 @@ def _session(record: WorkoutSessionRecord, sets: tuple[LoggedSet, ...]) -> Worko
         end_time=record.end_time,
         notes=record.notes,
         version=record.version,
+        time_zone=record.time_zone,
     )
     return WorkoutSession(
         record.member_id, record.id, fields, sets, record.update_time, record.complete_time

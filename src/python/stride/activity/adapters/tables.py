@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
@@ -76,6 +77,7 @@ class WorkoutSessionRecord(SQLModel, table=True):
     version: int = Field(sa_column=Column(BigInteger, nullable=False))
     update_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     complete_time: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    time_zone: str = Field(default="UTC", max_length=64)
 
 
 class LoggedSetRecord(SQLModel, table=True):
@@ -151,3 +153,24 @@ class ClassWorkoutRecord(SQLModel, table=True):
     class_session: str = Field(primary_key=True, max_length=200)
     workout_template_id: uuid.UUID = Field(foreign_key="workout_templates.id")
     update_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class TrainingDayRecord(SQLModel, table=True):
+    """A day a member completed a session on, in that session's time zone."""
+
+    __tablename__ = "training_days"
+
+    member_id: uuid.UUID = Field(primary_key=True)
+    day: date = Field(sa_column=Column(Date, primary_key=True))
+
+
+class StreakRecord(SQLModel, table=True):
+    __tablename__ = "streaks"
+    # What the sweep for lapsed streaks reads.
+    __table_args__ = (Index("streaks_running", "last_day", postgresql_where=text("days > 0")),)
+
+    member_id: uuid.UUID = Field(primary_key=True)
+    days: int
+    longest: int
+    last_day: date = Field(sa_column=Column(Date, nullable=False))
+    time_zone: str = Field(max_length=64)

@@ -13,7 +13,8 @@ from __future__ import annotations
 import enum
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from stride.platform.errors import FieldViolation, InvalidArgument
 
@@ -60,6 +61,12 @@ class SessionFields:
     end_time: datetime | None
     notes: str
     version: int
+    time_zone: str = "UTC"  # The phone's, when the member trained: the day it counts for.
+
+    @property
+    def training_day(self) -> date:
+        """The member's calendar day the session counts for: the day it ended, where it was."""
+        return (self.end_time or self.start_time).astimezone(ZoneInfo(self.time_zone)).date()
 
 
 @dataclass(frozen=True)
@@ -108,6 +115,10 @@ def validate_upload(fields: SessionFields, sets: tuple[LoggedSet, ...], now: dat
     """An upload that could be a workout: its times in order and not in the future, and its sets
     named once each."""
     violations = []
+    try:
+        ZoneInfo(fields.time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        violations.append(FieldViolation("workout_session.time_zone", "field.invalid_time_zone"))
     latest = now + CLOCK_SKEW
     if fields.start_time > latest:
         violations.append(FieldViolation("workout_session.start_time", "workout_session.in_future"))

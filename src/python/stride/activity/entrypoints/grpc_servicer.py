@@ -26,11 +26,14 @@ from stride.activity.entrypoints.resource_names import (
     program_ids,
     session_ids,
     studio_name,
+    summary_member,
     template_ids,
 )
 from stride.activity.entrypoints.session_protos import (
     record_to_proto,
     session_to_proto,
+    summary_to_proto,
+    summary_week,
     upload_from_proto,
 )
 from stride.activity.entrypoints.template_protos import blocks_from_proto, template_to_proto
@@ -47,6 +50,7 @@ from stride.activity.service_layer.commands import (
 from stride.activity.service_layer.unit_of_work import ActivityUnitOfWork
 from stride.activity.v1 import activity_service_pb2 as pb
 from stride.activity.v1 import activity_service_pb2_grpc as pb_grpc
+from stride.platform.clock import utcnow
 from stride.platform.grpc.field_masks import updated_fields
 from stride.platform.grpc.timestamps import timestamp
 from stride.platform.pagination import Page
@@ -259,3 +263,11 @@ class ActivityServicer(pb_grpc.ActivityServiceServicer):
             workout_template=template.resource_name,
             update_time=timestamp(update_time),
         )
+
+    async def GetTrainingSummary(  # noqa: N802
+        self, request: pb.GetTrainingSummaryRequest, context: grpc.aio.ServicerContext
+    ) -> pb.TrainingSummary:
+        member_id = summary_member(request.name, "name")
+        first, start, end = summary_week(request, utcnow())
+        week, streak = await handlers.training_summary(self._unit_of_work(), member_id, start, end)
+        return summary_to_proto(request.name, first, week, streak)

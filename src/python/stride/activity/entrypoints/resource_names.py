@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from stride.platform.errors import FieldViolation, InvalidArgument
-from stride.platform.resource_names import parse_resource_name, parse_uuid_ids
+from stride.platform.resource_names import parse_resource_name, parse_user_name, parse_uuid_ids
 
 
 def studio_name(name: str, field: str) -> str:
@@ -76,3 +76,11 @@ def class_workout_session(name: str, field: str) -> str:
     if singleton != "workout" or not shaped:
         raise InvalidArgument([FieldViolation(field, "class_workout.invalid_name")])
     return class_session
+
+
+def summary_member(name: str, field: str) -> uuid.UUID:
+    """`users/{user}/trainingSummary` (a singleton) → the member's id."""
+    user, _, singleton = name.rpartition("/")
+    if singleton != "trainingSummary":
+        raise InvalidArgument([FieldViolation(field, "training_summary.invalid_name")])
+    return parse_user_name(user, field)

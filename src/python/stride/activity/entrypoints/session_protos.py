@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from stride.activity.domain.records import PersonalRecord, RecordKind
 from stride.activity.domain.sessions import LoggedSet, SessionFields, SessionState, WorkoutSession
+from stride.activity.domain.streaks import Streak
+from stride.activity.domain.summary import TrainingWeek
 from stride.activity.entrypoints.resource_names import exercise_name, template_ids
 from stride.activity.v1 import activity_service_pb2 as pb
 from stride.platform.errors import FieldViolation, InvalidArgument
@@ -75,6 +78,7 @@ def upload_from_proto(given: pb.WorkoutSession) -> tuple[SessionFields, tuple[Lo
         end_time=given.end_time.ToDatetime(UTC) if given.HasField("end_time") else None,
         notes=given.notes,
         version=given.version,
+        time_zone=given.time_zone or "UTC",
     )
     return fields, tuple(sets)
 
@@ -93,6 +97,7 @@ def session_to_proto(session: WorkoutSession) -> pb.WorkoutSession:
         sets=[_set_to_proto(logged) for logged in session.sets],
         volume_kg=session.volume_kg,
         update_time=timestamp(session.update_time),
+        time_zone=fields.time_zone,
     )
     if fields.end_time is not None:
         message.end_time.CopyFrom(timestamp(fields.end_time))
@@ -134,3 +139,46 @@ def record_to_proto(record: PersonalRecord) -> pb.PersonalRecord:
 def _class_session_name(name: str) -> bool:
     parts = name.split("/")
     return len(parts) == 4 and parts[0] == "studios" and parts[2] == "classSessions" and all(parts)
+
+
+def summary_to_proto(
+    name: str, week_start: date, week: TrainingWeek, streak: Streak | None
+) -> pb.TrainingSummary:
+    return pb.TrainingSummary(
+        name=name,
+        week_start_date=week_start.isoformat(),
+        sessions=week.sessions,
+        class_sessions=week.class_sessions,
+        muscle_volumes=[
+            pb.TrainingSummary.MuscleVolume(muscle=m.muscle, sets=m.sets, volume_kg=m.volume_kg)
+            for m in week.muscle_volumes
+        ],
+        current_streak_days=streak.days if streak else 0,
+        longest_streak_days=streak.longest if streak else 0,
+        last_training_date=streak.last_day.isoformat() if streak else "",
+    )
+
+
+def summary_week(
+    given: pb.GetTrainingSummaryRequest, now: datetime
+) -> tuple[date, datetime, datetime]:
+    """The week the request asks for: its first day and its span as instants in its zone."""
+    violations = []
+    try:
+        zone = ZoneInfo(given.time_zone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        violations.append(FieldViolation("time_zone", "field.invalid_time_zone"))
+        zone = ZoneInfo("UTC")
+    try:
+        first = (
+            date.fromisoformat(given.week_start_date)
+            if given.week_start_date
+            else now.astimezone(zone).date() - timedelta(days=6)
+        )
+    except ValueError:
+        violations.append(FieldViolation("week_start_date", "field.invalid_format"))
+    if violations:
+        raise InvalidArgument(violations)
+    start = datetime.combine(first, time(), tzinfo=zone)
+    end = datetime.combine(first + timedelta(days=7), time(), tzinfo=zone)
+    return first, start, end

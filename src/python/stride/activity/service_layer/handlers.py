@@ -30,6 +30,8 @@ from stride.activity.domain.sessions import (
     merge,
     validate_upload,
 )
+from stride.activity.domain.streaks import Streak, extended, streak_from
+from stride.activity.domain.summary import TrainingWeek, muscle_volumes
 from stride.activity.domain.templates import WorkoutTemplate, validate_blocks
 from stride.activity.events.v1 import events_pb2
 from stride.activity.service_layer.commands import (
@@ -50,6 +52,10 @@ from stride.platform.resource_names import parse_user_name
 from stride.scheduling.events.v1.events_pb2 import BookingChanged
 
 SESSION_COMPLETED = "activity.session.completed.v1"
+STREAK_EXTENDED = "activity.streak.extended.v1"
+STREAK_BROKEN = "activity.streak.broken.v1"
+# How far back a streak is counted: a year of days in a row is as long as one is told.
+STREAK_LOOKBACK_DAYS = 366
 CHECKED_IN = "scheduling.attendance.checked_in.v1"
 # Sessions prepared for a class are named from the booking: one per member and class.
 _CLASS_SESSIONS = uuid.UUID("0b7f5a43-6d0c-4c44-9a55-3f1f3d7c2e18")
@@ -153,8 +159,10 @@ async def upload_session(
                 if merged.completed_now
                 else set(merged.changed_exercises)
             )
+            await uow.records.lock_member(session.member_id)
             await _keep_records(uow, session, touched)
         if merged.completed_now:
+            await _keep_streak(uow, session, now)
             _announce_completed(uow, session)
         await uow.commit()
     return session
@@ -383,7 +391,6 @@ async def _keep_records(
     if not loaded:
         return
     member_id = session.member_id
-    await uow.records.lock_member(member_id)
     for name in loaded:
         best = best_records(member_id, name, await uow.sessions.lifts(member_id, name))
         stored = await uow.records.of_exercise(member_id, name)
@@ -415,6 +422,60 @@ async def _keep_records(
             )
             event.achieve_time.FromDatetime(max(f.record.lift.achieve_time for f in beaten))
             uow.publish(PERSONAL_RECORD_SET, subject=session.resource_name, payload=event)
+
+
+async def _keep_streak(uow: ActivityUnitOfWork, session: WorkoutSession, now: datetime) -> None:
+    """Counts the session's day and announces a streak it extended (under the member's lock)."""
+    member_id = session.member_id
+    await uow.streaks.record_day(member_id, session.fields.training_day)
+    days = await uow.streaks.days_trained(member_id, STREAK_LOOKBACK_DAYS)
+    previous = await uow.streaks.get(member_id)
+    late = previous is not None and session.fields.training_day < days[0]
+    # A late upload of an earlier day: "today" stays the newest session's.
+    zone = previous.time_zone if late and previous is not None else session.fields.time_zone
+    current = streak_from(member_id, days, previous, zone, now)
+    if current == previous:
+        return
+    await uow.streaks.put(current)
+    if extended(previous, current):
+        _announce_streak(uow, STREAK_EXTENDED, current, current.days)
+
+
+async def announce_broken_streaks(uow: ActivityUnitOfWork, now: datetime, batch: int) -> int:
+    """Ends the streaks a whole day went by without (on each member's clock) and announces
+    them; returns how many it ended (a whole batch: call again)."""
+    async with uow:
+        # A lapsed streak's last day is before UTC's today (every zone's today is within a
+        # day of it): the database narrows, oldest first, and each member's zone decides. The
+        # ones not lapsed yet all have the latest days, so they come last.
+        candidates = await uow.streaks.running_before(now.date(), batch)
+        ended = [streak for streak in candidates if streak.lapsed(now)]
+        for streak in ended:
+            await uow.streaks.put(replace(streak, days=0))
+            _announce_streak(uow, STREAK_BROKEN, streak, streak.days)
+        await uow.commit()
+    return len(ended)
+
+
+def _announce_streak(uow: ActivityUnitOfWork, event_type: str, streak: Streak, days: int) -> None:
+    member = f"users/{streak.member_id}"
+    event = events_pb2.StreakChanged(
+        member=member,
+        days=days,
+        longest_days=streak.longest,
+        last_training_date=streak.last_day.isoformat(),
+    )
+    uow.publish(event_type, subject=member, payload=event)
+
+
+async def training_summary(
+    uow: ActivityUnitOfWork, member_id: uuid.UUID, start: datetime, end: datetime
+) -> tuple[TrainingWeek, Streak | None]:
+    """The member's training from `start` to `end`, and their streak."""
+    async with uow:
+        worked, sessions, in_classes = await uow.streaks.sets_worked(member_id, start, end)
+        streak = await uow.streaks.get(member_id)
+    return TrainingWeek(sessions, in_classes, muscle_volumes(worked)), streak
 
 
 def _announce_completed(uow: ActivityUnitOfWork, session: WorkoutSession) -> None:

@@ -9,6 +9,7 @@ from stride.activity.adapters.repository import (
     ProgramRepository,
     RecordRepository,
     SessionRepository,
+    StreakRepository,
     TemplateRepository,
 )
 from stride.platform.db.uow import UnitOfWork
@@ -22,6 +23,7 @@ class ActivityUnitOfWork(UnitOfWork):
     sessions: SessionRepository
     records: RecordRepository
     programs: ProgramRepository
+    streaks: StreakRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         super().__init__(sessions, SOURCE)
@@ -32,3 +34,4 @@ class ActivityUnitOfWork(UnitOfWork):
         self.sessions = SessionRepository(session)
         self.records = RecordRepository(session)
         self.programs = ProgramRepository(session)
+        self.streaks = StreakRepository(session)

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from stride.activity.events.v1.events_pb2 import PersonalRecordsSet
+from stride.activity.events.v1.events_pb2 import PersonalRecordsSet, StreakChanged
 from stride.billing.events.v1.events_pb2 import PaymentChanged, SubscriptionChanged
 from stride.events.v1.envelope_pb2 import Envelope
 from stride.events.v1.sealed_secret_pb2 import SealedSecret
@@ -380,6 +380,30 @@ async def on_personal_records_set(
         clock(),
         Category.ACHIEVEMENT,
         values,
+    )
+
+
+async def on_streak_changed(
+    envelope: Envelope, uow: NotificationsUnitOfWork, clock: Clock = utcnow
+) -> None:
+    """Consumes `activity.streak.extended` (a push to keep going) and `activity.streak.broken`
+    (one to start again), each once."""
+    changed = StreakChanged()
+    envelope.data.Unpack(changed)
+    kind = (
+        "streak.broken"
+        if envelope.type.startswith("activity.streak.broken.")
+        else "streak.extended"
+    )
+    await notify(
+        uow,
+        envelope.id,
+        parse_user_name(changed.member, "member"),
+        kind,
+        changed.member,
+        clock(),
+        Category.ACHIEVEMENT,
+        {"days": changed.days},
     )
 
 

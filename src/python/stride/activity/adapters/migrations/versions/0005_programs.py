@@ -1,4 +1,4 @@
-"""Programs of workouts and the members on them; the workouts classes do.
+"""Programs of workouts and the members on them; the workouts classes do; streaks.
 
 Revision ID: activity_0005
 Revises: activity_0001
@@ -54,8 +54,32 @@ def upgrade() -> None:
         sa.Column("update_time", sa.DateTime(timezone=True), nullable=False),
     )
 
+    op.add_column(
+        "workout_sessions",
+        sa.Column("time_zone", sa.String(64), nullable=False, server_default="UTC"),
+    )
+    op.create_table(
+        "training_days",
+        sa.Column("member_id", sa.Uuid(), primary_key=True),
+        sa.Column("day", sa.Date(), primary_key=True),
+    )
+    op.create_table(
+        "streaks",
+        sa.Column("member_id", sa.Uuid(), primary_key=True),
+        sa.Column("days", sa.Integer(), nullable=False),
+        sa.Column("longest", sa.Integer(), nullable=False),
+        sa.Column("last_day", sa.Date(), nullable=False),
+        sa.Column("time_zone", sa.String(64), nullable=False),
+    )
+    op.create_index(
+        "streaks_running", "streaks", ["last_day"], postgresql_where=sa.text("days > 0")
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("streaks")
+    op.drop_table("training_days")
+    op.drop_column("workout_sessions", "time_zone")
     op.drop_table("class_workouts")
     op.drop_table("program_assignments")
     op.drop_table("programs")
