@@ -34,6 +34,7 @@ from notifications.support import (
 )
 from stack.fcm import PROJECT_ID, FcmServer
 from stack.twilio import ACCOUNT_SID, SENDER, running_twilio
+from stride.activity.events.v1.events_pb2 import StreakChanged
 from stride.billing.events.v1.events_pb2 import PaymentChanged, SubscriptionChanged
 from stride.events.v1.envelope_pb2 import Envelope
 from stride.events.v1.sealed_secret_pb2 import SealedSecret
@@ -378,6 +379,48 @@ async def test_quiet_hours_defer_a_marketing_push_and_a_transactional_one_goes_n
     with authenticated_as(Principal(user_id=str(opted_out), roles=frozenset({"member"}))):
         (in_inbox,) = await members.inbox(new_uow(), opted_out, 0, 10)
     assert in_inbox.kind == "test.offer"
+
+
+async def test_a_streak_push_waits_for_the_end_of_quiet_hours_and_goes_once_in_arabic(
+    new_uow: partial[NotificationsUnitOfWork], fcm: FcmServer
+) -> None:
+    member, token = uuid.uuid4(), f"fcm-{uuid.uuid4().hex}"
+    await lives_in(new_uow, member, "Asia/Riyadh", language="ar")
+    with authenticated_as(Principal(user_id=str(member), roles=frozenset({"member"}))):
+        await members.register(new_uow(), member, token, Platform.ANDROID)
+        await members.update_preferences(
+            new_uow(), member, {"quiet_hours_start": "22:00", "quiet_hours_end": "07:00"}
+        )
+    riyadh = ZoneInfo("Asia/Riyadh")
+    late, morning = datetime(2027, 3, 1, 23, 30, tzinfo=riyadh), datetime(
+        2027, 3, 2, 7, tzinfo=riyadh
+    )
+    extended = StreakChanged(member=f"users/{member}", days=5, longest_days=5)
+    event = make_envelope(
+        source="activity",
+        event_type="activity.streak.extended.v1",
+        subject=extended.member,
+        payload=extended,
+    )
+    for _ in range(2):  # Delivered twice.
+        async with new_uow() as uow:
+            await events.on_streak_changed(event, uow, clock=lambda: late)
+            await uow.commit()
+
+    def pushed() -> list[dict[str, str]]:
+        return [m["notification"] for m in fcm.messages if m["token"] == token]
+
+    push = FcmPush(fcm.api_base, PROJECT_ID, ServiceAccount.from_json(fcm.key_json))
+    try:
+        await sending.send_due(new_uow, push, clock=lambda: late)
+        at_night = pushed()
+        await sending.send_due(new_uow, push, clock=lambda: morning)
+    finally:
+        await push.close()
+    assert at_night == []
+    assert pushed() == [
+        {"title": "5 أيام متتالية!", "body": "تمرّنت 5 أيام متتالية. واصل على هذا النحو."}
+    ]
 
 
 async def test_a_class_reminder_follows_its_booking_and_its_class(
