@@ -129,5 +129,14 @@ CATALOG.register(
             "en": "Use a name of the form users/{user}/trainingSummary.",
             "ar": "استخدم اسمًا بالصيغة users/{user}/trainingSummary.",
         },
+        "goal.invalid_name": {
+            "en": "Use a goal name of the form users/{user}/goals/{id}.",
+            "ar": "استخدم اسم هدف بالصيغة users/{user}/goals/{id}.",
+        },
+        "goal.not_found": {"en": "This goal does not exist.", "ar": "هذا الهدف غير موجود."},
+        "goal.no_exercise": {
+            "en": "A weekly goal counts every exercise: leave the exercise out.",
+            "ar": "يحتسب الهدف الأسبوعي كل التمارين: لا تحدّد تمرينًا.",
+        },
     }
 )

@@ -73,6 +73,7 @@ def subscriptions(mail: events.AccountEmails) -> tuple[tuple[str, str, Handler],
         ("activity", "activity.personal_record.set.v1", events.on_personal_records_set),
         ("activity", "activity.streak.extended.v1", events.on_streak_changed),
         ("activity", "activity.streak.broken.v1", events.on_streak_changed),
+        ("activity", "activity.goal.achieved.v1", events.on_goal_achieved),
         ("billing", events.SUBSCRIPTION_EVENTS, events.on_subscription_changed),
     )
 

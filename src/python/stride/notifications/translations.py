@@ -36,6 +36,30 @@ CATALOG.register(
             "en": "Your {days}-day streak ended. Train today to start a new one.",
             "ar": "انتهت سلسلة تمارينك التي دامت {days} أيام. تمرّن اليوم لتبدأ سلسلة جديدة.",
         },
+        "notification.goal_achieved_one_rep_max.title": {
+            "en": "Goal reached!",
+            "ar": "حققت هدفك!",
+        },
+        "notification.goal_achieved_one_rep_max.body": {
+            "en": "{exercise_en}: an estimated one-rep max of {target} kg.",
+            "ar": "{exercise_ar}: أقصى تكرار واحد مقدّر {target} كغ.",
+        },
+        "notification.goal_achieved_weekly_sessions.title": {
+            "en": "Goal reached!",
+            "ar": "حققت هدفك!",
+        },
+        "notification.goal_achieved_weekly_sessions.body": {
+            "en": "{target} sessions this week. Well done.",
+            "ar": "{target} جلسات تمرين هذا الأسبوع. أحسنت.",
+        },
+        "notification.goal_achieved_weekly_volume.title": {
+            "en": "Goal reached!",
+            "ar": "حققت هدفك!",
+        },
+        "notification.goal_achieved_weekly_volume.body": {
+            "en": "{target} kg lifted this week. Well done.",
+            "ar": "رفعت {target} كغ هذا الأسبوع. أحسنت.",
+        },
         "notification.class_reminder.title": {
             "en": "Class soon",
             "ar": "حصتك قريبًا",

@@ -18,6 +18,7 @@ from sqlmodel import col, select
 from stride.activity.adapters.tables import (
     ClassWorkoutRecord,
     ExerciseRecord,
+    GoalRecord,
     LoggedSetRecord,
     PersonalRecordRecord,
     ProgramAssignmentRecord,
@@ -28,6 +29,7 @@ from stride.activity.adapters.tables import (
     WorkoutTemplateRecord,
 )
 from stride.activity.domain.exercises import Exercise, Measurement
+from stride.activity.domain.goals import Goal, GoalKind
 from stride.activity.domain.programs import Assignment, Program, ProgramDay, Progression
 from stride.activity.domain.records import Lift, PersonalRecord, RecordKind
 from stride.activity.domain.sessions import (
@@ -493,6 +495,67 @@ def _completed_between(member_id: uuid.UUID, start: datetime, end: datetime) -> 
 
 def _streak(record: StreakRecord) -> Streak:
     return Streak(record.member_id, record.days, record.longest, record.last_day, record.time_zone)
+
+
+class GoalRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._db = session
+
+    async def put(self, goal: Goal) -> None:
+        row = {
+            "member_id": goal.member_id,
+            "id": goal.id,
+            "kind": goal.kind.value,
+            "exercise": goal.exercise,
+            "target": goal.target,
+            "create_time": goal.create_time,
+            "achieve_time": goal.achieve_time,
+            "achieved_week": goal.achieved_week,
+        }
+        statement = insert(GoalRecord).values(row)
+        await self._db.execute(
+            statement.on_conflict_do_update(
+                index_elements=["member_id", "id"],
+                set_={
+                    "achieve_time": statement.excluded.achieve_time,
+                    "achieved_week": statement.excluded.achieved_week,
+                },
+            )
+        )
+
+    async def of_member(
+        self, member_id: uuid.UUID, offset: int = 0, limit: int | None = None
+    ) -> list[Goal]:
+        """Newest first."""
+        found = await self._db.execute(
+            select(GoalRecord)
+            .where(col(GoalRecord.member_id) == member_id)
+            .order_by(col(GoalRecord.create_time).desc(), col(GoalRecord.id))
+            .offset(offset)
+            .limit(limit)
+        )
+        return [_goal(record) for record in found.scalars()]
+
+    async def delete(self, member_id: uuid.UUID, goal_id: uuid.UUID) -> bool:
+        deleted = await self._db.execute(
+            delete(GoalRecord).where(
+                col(GoalRecord.member_id) == member_id, col(GoalRecord.id) == goal_id
+            )
+        )
+        return bool(deleted.rowcount)  # type: ignore[attr-defined]
+
+
+def _goal(record: GoalRecord) -> Goal:
+    return Goal(
+        id=record.id,
+        member_id=record.member_id,
+        kind=GoalKind(record.kind),
+        exercise=record.exercise,
+        target=record.target,
+        create_time=record.create_time,
+        achieve_time=record.achieve_time,
+        achieved_week=record.achieved_week,
+    )
 
 
 class ProgramRepository:

@@ -174,3 +174,17 @@ class StreakRecord(SQLModel, table=True):
     longest: int
     last_day: date = Field(sa_column=Column(Date, nullable=False))
     time_zone: str = Field(max_length=64)
+
+
+class GoalRecord(SQLModel, table=True):
+    __tablename__ = "goals"
+    __table_args__ = (Index("goals_by_member", "member_id", "create_time"),)
+
+    member_id: uuid.UUID = Field(primary_key=True)
+    id: uuid.UUID = Field(primary_key=True)
+    kind: str = Field(max_length=32)
+    exercise: str = Field(max_length=200)
+    target: float = Field(sa_column=Column(Double, nullable=False))
+    create_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    achieve_time: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    achieved_week: date | None = Field(default=None, sa_column=Column(Date))

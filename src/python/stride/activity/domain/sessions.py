@@ -65,8 +65,9 @@ class SessionFields:
 
     @property
     def training_day(self) -> date:
-        """The member's calendar day the session counts for: the day it ended, where it was."""
-        return (self.end_time or self.start_time).astimezone(ZoneInfo(self.time_zone)).date()
+        """The member's calendar day the session counts for: the day it started, where it was
+        (as the week's summary counts it)."""
+        return self.start_time.astimezone(ZoneInfo(self.time_zone)).date()
 
 
 @dataclass(frozen=True)

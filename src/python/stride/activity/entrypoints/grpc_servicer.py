@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import grpc
+from google.protobuf import empty_pb2
 
 from stride.activity import translations  # noqa: F401 - registers Activity's texts.
 from stride.activity.entrypoints.exercise_protos import (
@@ -12,6 +13,7 @@ from stride.activity.entrypoints.exercise_protos import (
     exercise_from_proto,
     exercise_to_proto,
 )
+from stride.activity.entrypoints.goal_protos import goal_kind, goal_to_proto
 from stride.activity.entrypoints.program_protos import (
     assignment_to_proto,
     program_days_from_proto,
@@ -23,6 +25,7 @@ from stride.activity.entrypoints.resource_names import (
     assignment_ids,
     class_workout_session,
     exercise_name,
+    goal_ids,
     program_ids,
     session_ids,
     studio_name,
@@ -41,6 +44,7 @@ from stride.activity.service_layer import handlers
 from stride.activity.service_layer.commands import (
     AssignProgram,
     CreateExercise,
+    CreateGoal,
     CreateProgram,
     CreateWorkoutTemplate,
     ListExercises,
@@ -271,3 +275,36 @@ class ActivityServicer(pb_grpc.ActivityServiceServicer):
         first, start, end = summary_week(request, utcnow())
         week, streak = await handlers.training_summary(self._unit_of_work(), member_id, start, end)
         return summary_to_proto(request.name, first, week, streak)
+
+    async def CreateGoal(  # noqa: N802
+        self, request: pb.CreateGoalRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Goal:
+        given = request.goal
+        command = CreateGoal(
+            member_id=parse_user_name(request.parent, "parent"),
+            kind=goal_kind(given),
+            exercise=exercise_name(given.exercise, "goal.exercise") if given.exercise else "",
+            target=given.target,
+        )
+        return goal_to_proto(await handlers.create_goal(self._unit_of_work(), command), 0.0)
+
+    async def ListGoals(  # noqa: N802
+        self, request: pb.ListGoalsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListGoalsResponse:
+        member_id = parse_user_name(request.parent, "parent")
+        page = Page.of(request)
+        fetched = await handlers.list_goals(
+            self._unit_of_work(), member_id, page.offset, page.fetch_limit
+        )
+        goals, next_page_token = page.cut(fetched)
+        return pb.ListGoalsResponse(
+            goals=[goal_to_proto(goal, progress) for goal, progress in goals],
+            next_page_token=next_page_token,
+        )
+
+    async def DeleteGoal(  # noqa: N802
+        self, request: pb.DeleteGoalRequest, context: grpc.aio.ServicerContext
+    ) -> empty_pb2.Empty:
+        member_id, goal_id = goal_ids(request.name, "name")
+        await handlers.delete_goal(self._unit_of_work(), member_id, goal_id)
+        return empty_pb2.Empty()

@@ -84,3 +84,11 @@ def summary_member(name: str, field: str) -> uuid.UUID:
     if singleton != "trainingSummary":
         raise InvalidArgument([FieldViolation(field, "training_summary.invalid_name")])
     return parse_user_name(user, field)
+
+
+def goal_ids(name: str, field: str) -> tuple[uuid.UUID, uuid.UUID]:
+    """`users/{user}/goals/{uuid}` → (member id, goal id)."""
+    member_id, goal_id = parse_uuid_ids(
+        name, ("users", "goals"), field=field, message_key="goal.invalid_name"
+    )
+    return member_id, goal_id

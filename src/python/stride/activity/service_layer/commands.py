@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 
 from stride.activity.domain.exercises import Exercise
+from stride.activity.domain.goals import GoalKind
 from stride.activity.domain.programs import ProgramDay, Progression
 from stride.activity.domain.sessions import LoggedSet, SessionFields
 from stride.activity.domain.templates import Block
@@ -69,3 +70,11 @@ class SuggestNextSet:
     member_id: uuid.UUID
     assignment_id: uuid.UUID
     exercise: str
+
+
+@dataclass(frozen=True)
+class CreateGoal:
+    member_id: uuid.UUID
+    kind: GoalKind | None  # None: not given.
+    exercise: str
+    target: float

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from stride.activity.domain.exercises import Exercise, studio_exercise_name, validate_exercise
+from stride.activity.domain.goals import Goal, GoalKind, validate_goal, week_of
 from stride.activity.domain.programs import (
     Assignment,
     Program,
@@ -30,13 +32,14 @@ from stride.activity.domain.sessions import (
     merge,
     validate_upload,
 )
-from stride.activity.domain.streaks import Streak, extended, streak_from
+from stride.activity.domain.streaks import Streak, extended, local_day, streak_from
 from stride.activity.domain.summary import TrainingWeek, muscle_volumes
 from stride.activity.domain.templates import WorkoutTemplate, validate_blocks
 from stride.activity.events.v1 import events_pb2
 from stride.activity.service_layer.commands import (
     AssignProgram,
     CreateExercise,
+    CreateGoal,
     CreateProgram,
     CreateWorkoutTemplate,
     ListExercises,
@@ -52,10 +55,12 @@ from stride.platform.resource_names import parse_user_name
 from stride.scheduling.events.v1.events_pb2 import BookingChanged
 
 SESSION_COMPLETED = "activity.session.completed.v1"
+GOAL_ACHIEVED = "activity.goal.achieved.v1"
 STREAK_EXTENDED = "activity.streak.extended.v1"
 STREAK_BROKEN = "activity.streak.broken.v1"
 # How far back a streak is counted: a year of days in a row is as long as one is told.
 STREAK_LOOKBACK_DAYS = 366
+ONE_WEEK = timedelta(days=7)
 CHECKED_IN = "scheduling.attendance.checked_in.v1"
 # Sessions prepared for a class are named from the booking: one per member and class.
 _CLASS_SESSIONS = uuid.UUID("0b7f5a43-6d0c-4c44-9a55-3f1f3d7c2e18")
@@ -164,6 +169,8 @@ async def upload_session(
         if merged.completed_now:
             await _keep_streak(uow, session, now)
             _announce_completed(uow, session)
+        if session.completed:
+            await _check_goals(uow, session, now)
         await uow.commit()
     return session
 
@@ -351,6 +358,88 @@ async def prepare_class_session(
     )
     prepared = merge(None, member_id, session_id, fields, (), clock())
     await uow.sessions.save(prepared.session, ())
+
+
+async def create_goal(uow: ActivityUnitOfWork, command: CreateGoal, clock: Clock = utcnow) -> Goal:
+    kind = validate_goal(command.kind, command.exercise, "goal")
+    goal = Goal(uuid.uuid4(), command.member_id, kind, command.exercise, command.target, clock())
+    async with uow:
+        if goal.exercise and await uow.exercises.get(goal.exercise) is None:
+            raise InvalidArgument([FieldViolation("goal.exercise", "exercise.not_found")])
+        await uow.goals.put(goal)
+        await uow.commit()
+    return goal
+
+
+async def list_goals(
+    uow: ActivityUnitOfWork, member_id: uuid.UUID, offset: int, limit: int, clock: Clock = utcnow
+) -> list[tuple[Goal, float]]:
+    """The member's goals with where they stand: weekly ones in this week on the clock of the
+    member's last session."""
+    async with uow:
+        goals = await uow.goals.of_member(member_id, offset, limit)
+        streak = await uow.streaks.get(member_id)
+        zone = streak.time_zone if streak else "UTC"
+        progress = await _progress(uow, member_id, goals, zone, week_of(local_day(clock(), zone)))
+    return list(zip(goals, progress, strict=True))
+
+
+async def delete_goal(uow: ActivityUnitOfWork, member_id: uuid.UUID, goal_id: uuid.UUID) -> None:
+    async with uow:
+        if not await uow.goals.delete(member_id, goal_id):
+            raise NotFound("GOAL_NOT_FOUND", "goal.not_found")
+        await uow.commit()
+
+
+async def _check_goals(uow: ActivityUnitOfWork, session: WorkoutSession, now: datetime) -> None:
+    """Announces the goals the member reaches with this session (weekly ones in its week)."""
+    member_id = session.member_id
+    goals = [goal for goal in await uow.goals.of_member(member_id) if not goal.achieved]
+    if not goals:
+        return
+    week = week_of(session.fields.training_day)
+    progress = await _progress(uow, member_id, goals, session.fields.time_zone, week)
+    names = await uow.exercises.get_many({goal.exercise for goal in goals if goal.exercise})
+    for goal, value in zip(goals, progress, strict=True):
+        goal_week = week if goal.kind.weekly else None
+        if not goal.reached_by(value, goal_week):
+            continue
+        await uow.goals.put(replace(goal, achieve_time=now, achieved_week=goal_week))
+        exercise = names.get(goal.exercise)
+        event = events_pb2.GoalAchieved(
+            goal=goal.resource_name,
+            member=f"users/{member_id}",
+            kind=goal.kind.value,
+            target=goal.target,
+            exercise=goal.exercise,
+            exercise_display_name_en=exercise.display_name_en if exercise else "",
+            exercise_display_name_ar=exercise.display_name_ar if exercise else "",
+            week_start_date=goal_week.isoformat() if goal_week else "",
+        )
+        uow.publish(GOAL_ACHIEVED, subject=goal.resource_name, payload=event)
+
+
+async def _progress(
+    uow: ActivityUnitOfWork, member_id: uuid.UUID, goals: list[Goal], zone: str, week: date
+) -> list[float]:
+    """Each goal's standing: the best estimate on its exercise, or the week's sessions or
+    kilograms."""
+    sessions = volume = 0.0
+    if any(goal.kind.weekly for goal in goals):
+        start = datetime.combine(week, time(), tzinfo=ZoneInfo(zone))
+        worked, count, _ = await uow.streaks.sets_worked(member_id, start, start + ONE_WEEK)
+        sessions, volume = count, sum(s.reps * s.weight_kg for s in worked)
+    progress = []
+    for goal in goals:
+        if goal.kind is GoalKind.WEEKLY_SESSIONS:
+            progress.append(sessions)
+        elif goal.kind is GoalKind.WEEKLY_VOLUME:
+            progress.append(volume)
+        else:
+            records = await uow.records.of_exercise(member_id, goal.exercise)
+            estimate = records.get((RecordKind.ESTIMATED_ONE_REP_MAX, 0))
+            progress.append(estimate.weight_kg if estimate else 0.0)
+    return progress
 
 
 async def _template(

@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stride.activity.adapters.repository import (
     ExerciseRepository,
+    GoalRepository,
     ProgramRepository,
     RecordRepository,
     SessionRepository,
@@ -24,6 +25,7 @@ class ActivityUnitOfWork(UnitOfWork):
     records: RecordRepository
     programs: ProgramRepository
     streaks: StreakRepository
+    goals: GoalRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         super().__init__(sessions, SOURCE)
@@ -35,3 +37,4 @@ class ActivityUnitOfWork(UnitOfWork):
         self.records = RecordRepository(session)
         self.programs = ProgramRepository(session)
         self.streaks = StreakRepository(session)
+        self.goals = GoalRepository(session)

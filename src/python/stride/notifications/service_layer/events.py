@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from stride.activity.events.v1.events_pb2 import PersonalRecordsSet, StreakChanged
+from stride.activity.events.v1.events_pb2 import GoalAchieved, PersonalRecordsSet, StreakChanged
 from stride.billing.events.v1.events_pb2 import PaymentChanged, SubscriptionChanged
 from stride.events.v1.envelope_pb2 import Envelope
 from stride.events.v1.sealed_secret_pb2 import SealedSecret
@@ -404,6 +404,29 @@ async def on_streak_changed(
         clock(),
         Category.ACHIEVEMENT,
         {"days": changed.days},
+    )
+
+
+async def on_goal_achieved(
+    envelope: Envelope, uow: NotificationsUnitOfWork, clock: Clock = utcnow
+) -> None:
+    """Consumes `activity.goal.achieved`: one push telling the member what they reached."""
+    achieved = GoalAchieved()
+    envelope.data.Unpack(achieved)
+    values = {
+        "target": f"{achieved.target:g}",
+        "exercise_en": plain_name(achieved.exercise_display_name_en),
+        "exercise_ar": plain_name(achieved.exercise_display_name_ar),
+    }
+    await notify(
+        uow,
+        envelope.id,
+        parse_user_name(achieved.member, "member"),
+        f"goal.achieved_{achieved.kind}",
+        achieved.goal,
+        clock(),
+        Category.ACHIEVEMENT,
+        values,
     )
 
 

@@ -1,4 +1,4 @@
-"""Programs of workouts and the members on them; the workouts classes do; streaks.
+"""Programs of workouts and the members on them; the workouts classes do; streaks; goals.
 
 Revision ID: activity_0005
 Revises: activity_0001
@@ -74,9 +74,22 @@ def upgrade() -> None:
     op.create_index(
         "streaks_running", "streaks", ["last_day"], postgresql_where=sa.text("days > 0")
     )
+    op.create_table(
+        "goals",
+        sa.Column("member_id", sa.Uuid(), primary_key=True),
+        sa.Column("id", sa.Uuid(), primary_key=True),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("exercise", sa.String(200), nullable=False),
+        sa.Column("target", sa.Double(), nullable=False),
+        sa.Column("create_time", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("achieve_time", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("achieved_week", sa.Date(), nullable=True),
+    )
+    op.create_index("goals_by_member", "goals", ["member_id", "create_time"])
 
 
 def downgrade() -> None:
+    op.drop_table("goals")
     op.drop_table("streaks")
     op.drop_table("training_days")
     op.drop_column("workout_sessions", "time_zone")

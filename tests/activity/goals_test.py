@@ -1,0 +1,95 @@
+"""Goals against real Postgres: progress read from what the member logged, and each reached
+announced once — a one-rep max for good, a weekly goal every week it is met."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from functools import partial
+
+import pytest_asyncio
+from sqlmodel import col, select
+
+from stride.activity.domain.goals import GoalKind
+from stride.activity.domain.sessions import LoggedSet, SessionFields, SessionState
+from stride.activity.events.v1.events_pb2 import GoalAchieved
+from stride.activity.main import MIGRATIONS, sync_library
+from stride.activity.service_layer import handlers
+from stride.activity.service_layer.commands import CreateGoal, UploadWorkoutSession
+from stride.activity.service_layer.unit_of_work import ActivityUnitOfWork
+from stride.events.v1.envelope_pb2 import Envelope
+from stride.platform.db.engine import session_factory
+from stride.platform.events.outbox import OutboxRecord
+from stride.platform.testing.fixtures import migrated_engine
+
+SQUAT = "exercises/barbell-back-squat"
+MONDAY = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
+
+
+@pytest_asyncio.fixture(scope="module")
+async def new_uow(database_url: str) -> AsyncIterator[partial[ActivityUnitOfWork]]:
+    async with migrated_engine(database_url, MIGRATIONS) as engine:
+        factory = partial(ActivityUnitOfWork, session_factory(engine))
+        await sync_library(factory, "https://media.example")
+        yield factory
+
+
+async def train(
+    new_uow: partial[ActivityUnitOfWork], member: uuid.UUID, start: datetime, weight: float
+) -> None:
+    fields = SessionFields(
+        "", "", "", SessionState.COMPLETED, start, start + timedelta(hours=1), "", 1, "Asia/Riyadh"
+    )
+    logged = LoggedSet(uuid.uuid4(), SQUAT, 0, 5, weight, version=1)
+    command = UploadWorkoutSession(member, uuid.uuid4(), fields, (logged,))
+    await handlers.upload_session(new_uow(), command, lambda: start + timedelta(hours=2))
+
+
+async def achieved(
+    new_uow: partial[ActivityUnitOfWork], member: uuid.UUID
+) -> list[tuple[str, str]]:
+    async with new_uow() as uow:
+        rows = await uow.session.execute(
+            select(OutboxRecord)
+            .where(col(OutboxRecord.event_type) == handlers.GOAL_ACHIEVED)
+            .order_by(col(OutboxRecord.position))
+        )
+        found = []
+        for row in rows.scalars():
+            payload = GoalAchieved()
+            Envelope.FromString(row.payload).data.Unpack(payload)
+            if payload.member == f"users/{member}":
+                found.append((payload.kind, payload.week_start_date))
+        return found
+
+
+async def test_goals_are_reached_from_what_is_logged_and_announced_once(
+    new_uow: partial[ActivityUnitOfWork],
+) -> None:
+    member = uuid.uuid4()
+    strength = await handlers.create_goal(
+        new_uow(), CreateGoal(member, GoalKind.ONE_REP_MAX, SQUAT, 120), lambda: MONDAY
+    )
+    twice = await handlers.create_goal(
+        new_uow(), CreateGoal(member, GoalKind.WEEKLY_SESSIONS, "", 2), lambda: MONDAY
+    )
+    await train(new_uow, member, MONDAY, 100)
+    await train(new_uow, member, MONDAY + timedelta(days=1), 107.5)  # e1RM 120.9: reached.
+    await train(new_uow, member, MONDAY + timedelta(days=2), 110)  # A third session: no news.
+    await train(new_uow, member, MONDAY + timedelta(days=7), 90)
+    await train(new_uow, member, MONDAY + timedelta(days=8), 90)  # The next week's two.
+    assert await achieved(new_uow, member) == [
+        ("one_rep_max", ""),
+        ("weekly_sessions", "2026-11-30"),
+        ("weekly_sessions", "2026-12-07"),
+    ]
+    listed = await handlers.list_goals(new_uow(), member, 0, 10, lambda: MONDAY + timedelta(days=9))
+    progress = {goal.id: (value, goal.achieved) for goal, value in listed}
+    assert progress[strength.id][1] is True
+    assert progress[strength.id][0] > 120
+    assert progress[twice.id] == (2, False)
+    await handlers.delete_goal(new_uow(), member, twice.id)
+    assert [goal.id for goal, _ in await handlers.list_goals(new_uow(), member, 0, 10)] == [
+        strength.id
+    ]
