@@ -364,3 +364,50 @@ async def publish(nats_url: str, prefix: str, envelope: Envelope, times: int) ->
             await js.publish(nats_subject(prefix, envelope.type), envelope.SerializeToString())
     finally:
         await connection.close()
+
+
+async def test_a_member_exports_their_data_and_deletes_it_in_two_steps(
+    edge: Edge, nats_url: str, event_prefix: str
+) -> None:
+    member = await new_account(edge, nats_url, event_prefix)
+    other = await new_account(edge, nats_url, event_prefix)
+    consent_url = f"{edge.base_url}/v1/{member.name}/dataConsent"
+    given = await call(
+        "PATCH", f"{consent_url}?updateMask=heartRate", {"heartRate": True}, **member.auth
+    )
+    assert given.status == 200, given.body
+    assert (given.body["heartRate"], given.body["location"]) == (True, False)
+    template = {"name": "", "displayName": "Free", "blocks": []}
+    session = logged_offline(member.name, template, squat_kg=0)
+    session.pop("workoutTemplate")
+    session["sets"] = [
+        {"id": str(uuid.uuid4()), "exercise": SQUAT, "reps": 3, "weightKg": 70, "version": "1"}
+    ]
+    assert (
+        await call("PUT", f"{edge.base_url}/v1/{session['name']}", session, **member.auth)
+    ).status == 200
+
+    export_url = f"{edge.base_url}/v1/{member.name}/activityData:export"
+    assert (await call("GET", export_url, **other.auth)).status == 403
+    exported = await call("GET", export_url, **member.auth)
+    assert exported.status == 200, exported.body
+    assert exported.body["member"] == member.name
+    assert [s["name"] for s in exported.body["workoutSessions"]] == [session["name"]]
+    assert exported.body["dataConsent"]["heartRate"] is True
+    assert {r["kind"] for r in exported.body["personalRecords"]} == {
+        "KIND_ESTIMATED_ONE_REP_MAX",
+        "KIND_REP_MAX",
+    }
+
+    start_url = f"{edge.base_url}/v1/{member.name}/activityData:startDeletion"
+    delete_url = f"{edge.base_url}/v1/{member.name}/activityData:delete"
+    assert (await call("POST", start_url, {}, **other.auth)).status == 403
+    started = await call("POST", start_url, {}, **member.auth)
+    assert started.status == 200, started.body
+    assert started.body["workoutSessions"] == 1
+    wrong = await call("POST", delete_url, {"confirmationToken": "nope"}, **member.auth)
+    assert violations(wrong) == {"confirmation_token": "activity_data.invalid_confirmation"}
+    confirmed = {"confirmationToken": started.body["confirmationToken"]}
+    assert (await call("POST", delete_url, confirmed, **member.auth)).status == 200
+    listed = await call("GET", f"{edge.base_url}/v1/{member.name}/workoutSessions", **member.auth)
+    assert listed.body.get("workoutSessions", []) == []

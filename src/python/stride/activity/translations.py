@@ -138,5 +138,13 @@ CATALOG.register(
             "en": "A weekly goal counts every exercise: leave the exercise out.",
             "ar": "يحتسب الهدف الأسبوعي كل التمارين: لا تحدّد تمرينًا.",
         },
+        "data_consent.invalid_name": {
+            "en": "Use a name of the form users/{user}/dataConsent.",
+            "ar": "استخدم اسمًا بالصيغة users/{user}/dataConsent.",
+        },
+        "activity_data.invalid_confirmation": {
+            "en": "This confirmation is not valid or has expired: start the deletion again.",
+            "ar": "هذا التأكيد غير صالح أو انتهت صلاحيته: ابدأ الحذف من جديد.",
+        },
     }
 )

@@ -13,13 +13,15 @@ from sqlalchemy import delete, func, or_, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
+from sqlmodel import SQLModel, col, select
 
 from stride.activity.adapters.tables import (
     ClassWorkoutRecord,
+    DataConsentRecord,
     ExerciseRecord,
     GoalRecord,
     LoggedSetRecord,
+    PendingDeletionRecord,
     PersonalRecordRecord,
     ProgramAssignmentRecord,
     ProgramRecord,
@@ -30,6 +32,7 @@ from stride.activity.adapters.tables import (
 )
 from stride.activity.domain.exercises import Exercise, Measurement
 from stride.activity.domain.goals import Goal, GoalKind
+from stride.activity.domain.privacy import Consent, PendingDeletion
 from stride.activity.domain.programs import Assignment, Program, ProgramDay, Progression
 from stride.activity.domain.records import Lift, PersonalRecord, RecordKind
 from stride.activity.domain.sessions import (
@@ -377,7 +380,7 @@ class RecordRepository:
             )
 
     async def of_member(
-        self, member_id: uuid.UUID, offset: int, limit: int
+        self, member_id: uuid.UUID, offset: int, limit: int | None
     ) -> list[PersonalRecord]:
         found = await self._db.execute(
             select(PersonalRecordRecord)
@@ -558,6 +561,91 @@ def _goal(record: GoalRecord) -> Goal:
     )
 
 
+# Every table holding a member's data, children before parents: what deleting a member's data
+# empties (a table added later belongs here too; tests/activity/privacy_test.py checks).
+MEMBER_TABLES: tuple[type[SQLModel], ...] = (
+    LoggedSetRecord,
+    WorkoutSessionRecord,
+    PersonalRecordRecord,
+    GoalRecord,
+    StreakRecord,
+    TrainingDayRecord,
+    ProgramAssignmentRecord,
+    DataConsentRecord,
+    PendingDeletionRecord,
+)
+
+
+class PrivacyRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._db = session
+
+    async def consent(self, member_id: uuid.UUID) -> Consent:
+        """The member's consent; none given yet is none."""
+        record = await self._db.get(DataConsentRecord, member_id)
+        if record is None:
+            return Consent(member_id)
+        return Consent(
+            member_id, record.heart_rate, record.location, record.sleep, record.update_time
+        )
+
+    async def put_consent(self, consent: Consent) -> None:
+        row = {
+            "member_id": consent.member_id,
+            "heart_rate": consent.heart_rate,
+            "location": consent.location,
+            "sleep": consent.sleep,
+            "update_time": consent.update_time,
+        }
+        statement = insert(DataConsentRecord).values(row)
+        await self._db.execute(
+            statement.on_conflict_do_update(
+                index_elements=["member_id"],
+                set_={key: statement.excluded[key] for key in row if key != "member_id"},
+            )
+        )
+
+    async def start_deletion(self, pending: PendingDeletion) -> None:
+        """Replaces any earlier request: only the latest token confirms."""
+        row = {
+            "member_id": pending.member_id,
+            "token_digest": pending.token_digest,
+            "expire_time": pending.expire_time,
+        }
+        statement = insert(PendingDeletionRecord).values(row)
+        await self._db.execute(
+            statement.on_conflict_do_update(
+                index_elements=["member_id"],
+                set_={key: statement.excluded[key] for key in row if key != "member_id"},
+            )
+        )
+
+    async def pending_deletion(self, member_id: uuid.UUID) -> PendingDeletion | None:
+        record = await self._db.get(PendingDeletionRecord, member_id, with_for_update=True)
+        if record is None:
+            return None
+        return PendingDeletion(record.member_id, record.token_digest, record.expire_time)
+
+    async def counts(self, member_id: uuid.UUID) -> dict[str, int]:
+        """How many sessions, records and goals the member has."""
+        counted = {}
+        for name, table in (
+            ("workout_sessions", WorkoutSessionRecord),
+            ("personal_records", PersonalRecordRecord),
+            ("goals", GoalRecord),
+        ):
+            found = await self._db.execute(
+                sa.select(func.count()).where(col(table.member_id) == member_id)
+            )
+            counted[name] = int(found.scalar_one())
+        return counted
+
+    async def delete_member(self, member_id: uuid.UUID) -> None:
+        for table in MEMBER_TABLES:
+            member_column = table.__table__.c.member_id  # type: ignore[attr-defined]
+            await self._db.execute(delete(table).where(member_column == member_id))
+
+
 class ProgramRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._db = session
@@ -605,7 +693,7 @@ class ProgramRepository:
         return await self._assignment(record) if record else None
 
     async def assignments_of(
-        self, member_id: uuid.UUID, offset: int, limit: int
+        self, member_id: uuid.UUID, offset: int, limit: int | None
     ) -> list[Assignment]:
         found = await self._db.execute(
             select(ProgramAssignmentRecord)

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Double,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     text,
@@ -188,3 +189,23 @@ class GoalRecord(SQLModel, table=True):
     create_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     achieve_time: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     achieved_week: date | None = Field(default=None, sa_column=Column(Date))
+
+
+class DataConsentRecord(SQLModel, table=True):
+    __tablename__ = "data_consents"
+
+    member_id: uuid.UUID = Field(primary_key=True)
+    heart_rate: bool
+    location: bool
+    sleep: bool
+    update_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class PendingDeletionRecord(SQLModel, table=True):
+    """A member's request to delete all their data, waiting for its confirmation."""
+
+    __tablename__ = "pending_deletions"
+
+    member_id: uuid.UUID = Field(primary_key=True)
+    token_digest: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    expire_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

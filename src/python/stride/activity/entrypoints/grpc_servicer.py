@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import grpc
+from google.api import httpbody_pb2
 from google.protobuf import empty_pb2
 
 from stride.activity import translations  # noqa: F401 - registers Activity's texts.
+from stride.activity.domain.privacy import CONSENT_PARTS
 from stride.activity.entrypoints.exercise_protos import (
     EXERCISE_FILTER,
     exercise_from_proto,
     exercise_to_proto,
 )
 from stride.activity.entrypoints.goal_protos import goal_kind, goal_to_proto
+from stride.activity.entrypoints.privacy_protos import consent_to_proto, export_document
 from stride.activity.entrypoints.program_protos import (
     assignment_to_proto,
     program_days_from_proto,
@@ -24,6 +27,7 @@ from stride.activity.entrypoints.program_protos import (
 from stride.activity.entrypoints.resource_names import (
     assignment_ids,
     class_workout_session,
+    consent_member,
     exercise_name,
     goal_ids,
     program_ids,
@@ -59,6 +63,9 @@ from stride.platform.grpc.field_masks import updated_fields
 from stride.platform.grpc.timestamps import timestamp
 from stride.platform.pagination import Page
 from stride.platform.resource_names import parse_user_name
+
+# Sessions per part of an export: each part one read, and a few hundred kilobytes of JSON.
+EXPORT_PAGE = 100
 
 
 class ActivityServicer(pb_grpc.ActivityServiceServicer):
@@ -307,4 +314,47 @@ class ActivityServicer(pb_grpc.ActivityServiceServicer):
     ) -> empty_pb2.Empty:
         member_id, goal_id = goal_ids(request.name, "name")
         await handlers.delete_goal(self._unit_of_work(), member_id, goal_id)
+        return empty_pb2.Empty()
+
+    async def GetDataConsent(  # noqa: N802
+        self, request: pb.GetDataConsentRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DataConsent:
+        member_id = consent_member(request.name, "name")
+        return consent_to_proto(await handlers.get_consent(self._unit_of_work(), member_id))
+
+    async def UpdateDataConsent(  # noqa: N802
+        self, request: pb.UpdateDataConsentRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DataConsent:
+        given = request.data_consent
+        member_id = consent_member(given.name, "data_consent.name")
+        parts = updated_fields(request, CONSENT_PARTS)
+        changes = {part: bool(getattr(given, part)) for part in parts}
+        consent = await handlers.update_consent(self._unit_of_work(), member_id, changes)
+        return consent_to_proto(consent)
+
+    async def ExportActivityData(  # noqa: N802
+        self, request: pb.ExportActivityDataRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[httpbody_pb2.HttpBody]:
+        member_id = parse_user_name(request.parent, "parent")
+        overview = await handlers.export_overview(self._unit_of_work, member_id)
+        sessions = handlers.export_sessions(self._unit_of_work, member_id, EXPORT_PAGE)
+        async for part in export_document(request.parent, utcnow(), overview, sessions):
+            yield part
+
+    async def StartActivityDataDeletion(  # noqa: N802
+        self, request: pb.StartActivityDataDeletionRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ActivityDataDeletion:
+        member_id = parse_user_name(request.parent, "parent")
+        token, pending, counts = await handlers.start_deletion(self._unit_of_work(), member_id)
+        return pb.ActivityDataDeletion(
+            confirmation_token=token, expire_time=timestamp(pending.expire_time), **counts
+        )
+
+    async def DeleteActivityData(  # noqa: N802
+        self, request: pb.DeleteActivityDataRequest, context: grpc.aio.ServicerContext
+    ) -> empty_pb2.Empty:
+        member_id = parse_user_name(request.parent, "parent")
+        await handlers.delete_member_data(
+            self._unit_of_work(), member_id, request.confirmation_token
+        )
         return empty_pb2.Empty()

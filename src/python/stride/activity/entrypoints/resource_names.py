@@ -92,3 +92,11 @@ def goal_ids(name: str, field: str) -> tuple[uuid.UUID, uuid.UUID]:
         name, ("users", "goals"), field=field, message_key="goal.invalid_name"
     )
     return member_id, goal_id
+
+
+def consent_member(name: str, field: str) -> uuid.UUID:
+    """`users/{user}/dataConsent` (a singleton) → the member's id."""
+    user, _, singleton = name.rpartition("/")
+    if singleton != "dataConsent":
+        raise InvalidArgument([FieldViolation(field, "data_consent.invalid_name")])
+    return parse_user_name(user, field)

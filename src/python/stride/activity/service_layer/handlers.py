@@ -5,12 +5,14 @@ domain objects. Authorization by audience happened in the interceptor (the contr
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from stride.activity.domain.exercises import Exercise, studio_exercise_name, validate_exercise
 from stride.activity.domain.goals import Goal, GoalKind, validate_goal, week_of
+from stride.activity.domain.privacy import Consent, PendingDeletion, new_deletion
 from stride.activity.domain.programs import (
     Assignment,
     Program,
@@ -372,7 +374,11 @@ async def create_goal(uow: ActivityUnitOfWork, command: CreateGoal, clock: Clock
 
 
 async def list_goals(
-    uow: ActivityUnitOfWork, member_id: uuid.UUID, offset: int, limit: int, clock: Clock = utcnow
+    uow: ActivityUnitOfWork,
+    member_id: uuid.UUID,
+    offset: int,
+    limit: int | None,
+    clock: Clock = utcnow,
 ) -> list[tuple[Goal, float]]:
     """The member's goals with where they stand: weekly ones in this week on the clock of the
     member's last session."""
@@ -440,6 +446,99 @@ async def _progress(
             estimate = records.get((RecordKind.ESTIMATED_ONE_REP_MAX, 0))
             progress.append(estimate.weight_kg if estimate else 0.0)
     return progress
+
+
+async def get_consent(uow: ActivityUnitOfWork, member_id: uuid.UUID) -> Consent:
+    async with uow:
+        return await uow.privacy.consent(member_id)
+
+
+async def update_consent(
+    uow: ActivityUnitOfWork,
+    member_id: uuid.UUID,
+    changes: dict[str, bool],
+    clock: Clock = utcnow,
+) -> Consent:
+    """Gives or withdraws consent for the kinds in `changes` (of CONSENT_PARTS)."""
+    async with uow:
+        current = await uow.privacy.consent(member_id)
+        updated = Consent(
+            member_id,
+            heart_rate=changes.get("heart_rate", current.heart_rate),
+            location=changes.get("location", current.location),
+            sleep=changes.get("sleep", current.sleep),
+            update_time=clock(),
+        )
+        await uow.privacy.put_consent(updated)
+        await uow.commit()
+    return updated
+
+
+@dataclass(frozen=True)
+class MemberExport:
+    """A member's data as the export reads it, page by page."""
+
+    consent: Consent
+    streak: Streak | None
+    records: list[PersonalRecord]
+    goals: list[tuple[Goal, float]]
+    assignments: list[Assignment]
+
+
+async def export_overview(
+    new_uow: Callable[[], ActivityUnitOfWork], member_id: uuid.UUID
+) -> MemberExport:
+    """All but the sessions (`export_sessions` pages through those)."""
+    async with new_uow() as uow:
+        consent = await uow.privacy.consent(member_id)
+        streak = await uow.streaks.get(member_id)
+        records = await uow.records.of_member(member_id, 0, None)
+        assignments = await uow.programs.assignments_of(member_id, 0, None)
+    goals = await list_goals(new_uow(), member_id, 0, None)
+    return MemberExport(consent, streak, records, goals, assignments)
+
+
+async def export_sessions(
+    new_uow: Callable[[], ActivityUnitOfWork], member_id: uuid.UUID, page_size: int
+) -> AsyncIterator[list[WorkoutSession]]:
+    """The member's sessions, latest first, a page per unit of work (no transaction stays
+    open while the export is written to a slow client)."""
+    offset = 0
+    while True:
+        page = await list_sessions(new_uow(), member_id, offset, page_size)
+        if not page:
+            return
+        yield page
+        offset += len(page)
+
+
+async def start_deletion(
+    uow: ActivityUnitOfWork, member_id: uuid.UUID, clock: Clock = utcnow
+) -> tuple[str, PendingDeletion, dict[str, int]]:
+    """The confirmation token, when it expires, and what would be deleted."""
+    token, pending = new_deletion(member_id, clock())
+    async with uow:
+        counts = await uow.privacy.counts(member_id)
+        await uow.privacy.start_deletion(pending)
+        await uow.commit()
+    return token, pending, counts
+
+
+async def delete_member_data(
+    uow: ActivityUnitOfWork, member_id: uuid.UUID, token: str, clock: Clock = utcnow
+) -> None:
+    """Deletes everything of the member's, if `token` confirms their latest request in time;
+    otherwise nothing (a wrong token changes nothing, so no one can cancel a member's
+    request either)."""
+    async with uow:
+        pending = await uow.privacy.pending_deletion(member_id)
+        if pending is None or not pending.confirmed_by(token, clock()):
+            raise InvalidArgument(
+                [FieldViolation("confirmation_token", "activity_data.invalid_confirmation")]
+            )
+        await uow.records.lock_member(member_id)
+        await uow.privacy.delete_member(member_id)
+        await uow.commit()
 
 
 async def _template(

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from stride.activity.adapters.repository import (
     ExerciseRepository,
     GoalRepository,
+    PrivacyRepository,
     ProgramRepository,
     RecordRepository,
     SessionRepository,
@@ -26,6 +27,7 @@ class ActivityUnitOfWork(UnitOfWork):
     programs: ProgramRepository
     streaks: StreakRepository
     goals: GoalRepository
+    privacy: PrivacyRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         super().__init__(sessions, SOURCE)
@@ -38,3 +40,4 @@ class ActivityUnitOfWork(UnitOfWork):
         self.programs = ProgramRepository(session)
         self.streaks = StreakRepository(session)
         self.goals = GoalRepository(session)
+        self.privacy = PrivacyRepository(session)

@@ -1,4 +1,5 @@
-"""Programs of workouts and the members on them; the workouts classes do; streaks; goals.
+"""Programs of workouts and the members on them; the workouts classes do; streaks; goals; consent
+and deletions.
 
 Revision ID: activity_0005
 Revises: activity_0001
@@ -86,9 +87,25 @@ def upgrade() -> None:
         sa.Column("achieved_week", sa.Date(), nullable=True),
     )
     op.create_index("goals_by_member", "goals", ["member_id", "create_time"])
+    op.create_table(
+        "data_consents",
+        sa.Column("member_id", sa.Uuid(), primary_key=True),
+        sa.Column("heart_rate", sa.Boolean(), nullable=False),
+        sa.Column("location", sa.Boolean(), nullable=False),
+        sa.Column("sleep", sa.Boolean(), nullable=False),
+        sa.Column("update_time", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_table(
+        "pending_deletions",
+        sa.Column("member_id", sa.Uuid(), primary_key=True),
+        sa.Column("token_digest", sa.LargeBinary(), nullable=False),
+        sa.Column("expire_time", sa.DateTime(timezone=True), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("pending_deletions")
+    op.drop_table("data_consents")
     op.drop_table("goals")
     op.drop_table("streaks")
     op.drop_table("training_days")
