@@ -411,3 +411,60 @@ async def test_a_member_exports_their_data_and_deletes_it_in_two_steps(
     assert (await call("POST", delete_url, confirmed, **member.auth)).status == 200
     listed = await call("GET", f"{edge.base_url}/v1/{member.name}/workoutSessions", **member.auth)
     assert listed.body.get("workoutSessions", []) == []
+
+
+async def test_a_member_copies_a_coach_s_workout_and_adapts_their_copy_alone(
+    edge: Edge, nats_url: str, event_prefix: str, identity_config: IdentitySettings
+) -> None:
+    coach = await new_admin(edge, nats_url, event_prefix, identity_config)
+    member = await new_account(edge, nats_url, event_prefix)
+    other = await new_account(edge, nats_url, event_prefix)
+    workout = {
+        "displayName": "Upper",
+        "blocks": [
+            {
+                "kind": "KIND_STRAIGHT_SETS",
+                "sets": [{"exercise": "exercises/barbell-bench-press", "repsMin": 8}],
+            }
+        ],
+    }
+    original = await call(
+        "POST", f"{edge.base_url}/v1/{STUDIO}/workoutTemplates", workout, **coach.auth
+    )
+    copies = f"{edge.base_url}/v1/{member.name}/workoutTemplates"
+    copied = await call("POST", f"{copies}:copy", {"source": original.body["name"]}, **member.auth)
+    assert copied.status == 200, copied.body
+    assert copied.body["name"].startswith(f"{member.name}/workoutTemplates/")
+    assert (copied.body["source"], copied.body["author"]) == (original.body["name"], member.name)
+    adapted_blocks = [
+        {
+            "kind": "KIND_STRAIGHT_SETS",
+            "sets": [{"exercise": "exercises/dumbbell-bench-press", "repsMin": 10}],
+        }
+    ]
+    adapted = await call(
+        "PATCH",
+        f"{edge.base_url}/v1/{copied.body['name']}?updateMask=blocks",
+        {"blocks": adapted_blocks, "displayName": "ignored"},
+        **member.auth,
+    )
+    assert adapted.status == 200, adapted.body
+    assert adapted.body["displayName"] == "Upper"
+    assert adapted.body["blocks"][0]["sets"][0]["exercise"] == "exercises/dumbbell-bench-press"
+    unchanged = await call("GET", f"{edge.base_url}/v1/{original.body['name']}", **member.auth)
+    assert unchanged.body["blocks"][0]["sets"][0]["exercise"] == "exercises/barbell-bench-press"
+
+    copy_url = f"{edge.base_url}/v1/{copied.body['name']}"
+    assert (await call("GET", copy_url, **other.auth)).status == 403
+    assert (await call("GET", copies, **other.auth)).status == 403
+    assert (await call("PATCH", copy_url, {"displayName": "x"}, **other.auth)).status == 403
+    listed = await call("GET", copies, **member.auth)
+    assert [t["name"] for t in listed.body["workoutTemplates"]] == [copied.body["name"]]
+
+    own = logged_offline(member.name, adapted.body, squat_kg=0)
+    assert (
+        await call("PUT", f"{edge.base_url}/v1/{own['name']}", own, **member.auth)
+    ).status == 200
+    theirs = logged_offline(other.name, adapted.body, squat_kg=0)
+    refused = await call("PUT", f"{edge.base_url}/v1/{theirs['name']}", theirs, **other.auth)
+    assert violations(refused) == {"workout_session.workout_template": "workout_template.not_found"}

@@ -161,7 +161,8 @@ class TemplateRepository:
         self._db.add(
             WorkoutTemplateRecord(
                 id=template.id,
-                studio=template.studio,
+                owner=template.owner,
+                source=template.source,
                 display_name=template.display_name,
                 description=template.description,
                 blocks=[_block_document(block) for block in template.blocks],
@@ -171,14 +172,23 @@ class TemplateRepository:
         )
         await self._db.flush()
 
-    async def get(self, studio: str, template_id: uuid.UUID) -> WorkoutTemplate | None:
+    async def get(self, owner: str, template_id: uuid.UUID) -> WorkoutTemplate | None:
         record = await self._db.get(WorkoutTemplateRecord, template_id)
-        return _template(record) if record and record.studio == studio else None
+        return _template(record) if record and record.owner == owner else None
 
-    async def newest(self, studio: str, offset: int, limit: int) -> list[WorkoutTemplate]:
+    async def replace(self, template: WorkoutTemplate) -> None:
+        """Writes a member's edit of their copy."""
+        record = await self._db.get(WorkoutTemplateRecord, template.id, with_for_update=True)
+        assert record is not None  # noqa: S101 - only stored templates are edited.
+        record.display_name = template.display_name
+        record.description = template.description
+        record.blocks = [_block_document(block) for block in template.blocks]
+        await self._db.flush()
+
+    async def newest(self, owner: str, offset: int, limit: int) -> list[WorkoutTemplate]:
         found = await self._db.execute(
             select(WorkoutTemplateRecord)
-            .where(WorkoutTemplateRecord.studio == studio)
+            .where(WorkoutTemplateRecord.owner == owner)
             .order_by(col(WorkoutTemplateRecord.create_time).desc(), col(WorkoutTemplateRecord.id))
             .offset(offset)
             .limit(limit)
@@ -799,12 +809,13 @@ def _template(record: WorkoutTemplateRecord) -> WorkoutTemplate:
     )
     return WorkoutTemplate(
         record.id,
-        record.studio,
+        record.owner,
         record.display_name,
         record.description,
         blocks,
         record.author,
         record.create_time,
+        record.source,
     )
 
 

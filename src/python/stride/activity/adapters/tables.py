@@ -50,10 +50,12 @@ class ExerciseRecord(SQLModel, table=True):
 
 class WorkoutTemplateRecord(SQLModel, table=True):
     __tablename__ = "workout_templates"
-    __table_args__ = (Index("workout_templates_by_studio", "studio", "create_time"),)
+    __table_args__ = (Index("workout_templates_by_owner", "owner", "create_time"),)
 
     id: uuid.UUID = Field(primary_key=True)
-    studio: str = Field(max_length=100)
+    # `studios/{studio}` or `users/{user}` (a member's copy).
+    owner: str = Field(max_length=100)
+    source: str = Field(default="", max_length=200)
     display_name: str = Field(max_length=100)
     description: str = Field(sa_column=Column(Text, nullable=False))
     # The blocks as the domain holds them: they are read and written whole, never queried.

@@ -46,16 +46,23 @@ class Block:
 @dataclass(frozen=True)
 class WorkoutTemplate:
     id: uuid.UUID
-    studio: str  # `studios/{studio}`
+    # `studios/{studio}` for a coach's workout, `users/{user}` for a member's own copy.
+    owner: str
     display_name: str
     description: str
     blocks: tuple[Block, ...]
     author: str  # `users/{user}`
     create_time: datetime
+    source: str = ""  # A copy's original: `studios/{studio}/workoutTemplates/{id}`.
 
     @property
     def resource_name(self) -> str:
-        return f"{self.studio}/workoutTemplates/{self.id}"
+        return f"{self.owner}/workoutTemplates/{self.id}"
+
+    @property
+    def members(self) -> bool:
+        """Whether a member owns it (their copy), rather than a studio."""
+        return self.owner.startswith("users/")
 
     @property
     def exercises(self) -> frozenset[str]:

@@ -43,7 +43,11 @@ from stride.activity.entrypoints.session_protos import (
     summary_week,
     upload_from_proto,
 )
-from stride.activity.entrypoints.template_protos import blocks_from_proto, template_to_proto
+from stride.activity.entrypoints.template_protos import (
+    TEMPLATE_UPDATABLE,
+    blocks_from_proto,
+    template_to_proto,
+)
 from stride.activity.service_layer import handlers
 from stride.activity.service_layer.commands import (
     AssignProgram,
@@ -53,6 +57,7 @@ from stride.activity.service_layer.commands import (
     CreateWorkoutTemplate,
     ListExercises,
     SuggestNextSet,
+    TemplateChanges,
     UploadWorkoutSession,
 )
 from stride.activity.service_layer.unit_of_work import ActivityUnitOfWork
@@ -121,23 +126,52 @@ class ActivityServicer(pb_grpc.ActivityServiceServicer):
     async def GetWorkoutTemplate(  # noqa: N802
         self, request: pb.GetWorkoutTemplateRequest, context: grpc.aio.ServicerContext
     ) -> pb.WorkoutTemplate:
-        studio, template_id = template_ids(request.name, "name")
-        template = await handlers.get_template(self._unit_of_work(), studio, template_id)
+        owner, template_id = template_ids(request.name, "name")
+        template = await handlers.get_template(self._unit_of_work(), owner, template_id)
         return template_to_proto(template)
 
     async def ListWorkoutTemplates(  # noqa: N802
         self, request: pb.ListWorkoutTemplatesRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListWorkoutTemplatesResponse:
-        studio = studio_name(request.parent, "parent")
+        owner = (
+            f"users/{parse_user_name(request.parent, 'parent')}"
+            if request.parent.startswith("users/")
+            else studio_name(request.parent, "parent")
+        )
         page = Page.of(request)
         fetched = await handlers.list_templates(
-            self._unit_of_work(), studio, page.offset, page.fetch_limit
+            self._unit_of_work(), owner, page.offset, page.fetch_limit
         )
         templates, next_page_token = page.cut(fetched)
         return pb.ListWorkoutTemplatesResponse(
             workout_templates=[template_to_proto(t) for t in templates],
             next_page_token=next_page_token,
         )
+
+    async def CopyWorkoutTemplate(  # noqa: N802
+        self, request: pb.CopyWorkoutTemplateRequest, context: grpc.aio.ServicerContext
+    ) -> pb.WorkoutTemplate:
+        member_id = parse_user_name(request.parent, "parent")
+        owner, template_id = template_ids(request.source, "source")
+        copy = await handlers.copy_template(self._unit_of_work(), member_id, owner, template_id)
+        return template_to_proto(copy)
+
+    async def UpdateWorkoutTemplate(  # noqa: N802
+        self, request: pb.UpdateWorkoutTemplateRequest, context: grpc.aio.ServicerContext
+    ) -> pb.WorkoutTemplate:
+        given = request.workout_template
+        owner, template_id = template_ids(given.name, "workout_template.name")
+        parts = updated_fields(request, TEMPLATE_UPDATABLE)
+        changes = TemplateChanges(
+            display_name=given.display_name if "display_name" in parts else None,
+            description=given.description if "description" in parts else None,
+            blocks=blocks_from_proto(given) if "blocks" in parts else None,
+        )
+        member_id = parse_user_name(owner, "workout_template.name")
+        updated = await handlers.update_template(
+            self._unit_of_work(), member_id, template_id, changes
+        )
+        return template_to_proto(updated)
 
     async def UploadWorkoutSession(  # noqa: N802
         self, request: pb.UploadWorkoutSessionRequest, context: grpc.aio.ServicerContext

@@ -24,15 +24,19 @@ def exercise_name(name: str, field: str) -> str:
 
 
 def template_ids(name: str, field: str) -> tuple[str, uuid.UUID]:
-    """`studios/{studio}/workoutTemplates/{uuid}` → (`studios/{studio}`, id)."""
-    slug, template = parse_resource_name(
+    """`studios/{studio}/workoutTemplates/{uuid}` → (`studios/{studio}`, id); a member's copy,
+    `users/{user}/workoutTemplates/{uuid}` → (`users/{user}`, id)."""
+    owners = "users" if name.startswith("users/") else "studios"
+    owner, template = parse_resource_name(
         name,
-        ("studios", "workoutTemplates"),
+        (owners, "workoutTemplates"),
         field=field,
         message_key="workout_template.invalid_name",
     )
     try:
-        return f"studios/{slug}", uuid.UUID(template)
+        if owners == "users":
+            owner = str(uuid.UUID(owner))  # One spelling: owners are compared as text.
+        return f"{owners}/{owner}", uuid.UUID(template)
     except ValueError:
         raise InvalidArgument([FieldViolation(field, "workout_template.invalid_name")]) from None
 

@@ -17,6 +17,7 @@ _KINDS = {
     BlockKind.FOR_TIME: pb.Block.KIND_FOR_TIME,
 }
 _KIND_OF = {value: key for key, value in _KINDS.items()}
+TEMPLATE_UPDATABLE = ("display_name", "description", "blocks")
 
 
 def blocks_from_proto(given: pb.WorkoutTemplate) -> tuple[Block, ...]:
@@ -92,4 +93,5 @@ def template_to_proto(template: WorkoutTemplate) -> pb.WorkoutTemplate:
         ],
         author=template.author,
         create_time=timestamp(template.create_time),
+        source=template.source,
     )

@@ -78,3 +78,12 @@ class CreateGoal:
     kind: GoalKind | None  # None: not given.
     exercise: str
     target: float
+
+
+@dataclass(frozen=True)
+class TemplateChanges:
+    """A member's edit of their copy: None is unchanged."""
+
+    display_name: str | None = None
+    description: str | None = None
+    blocks: tuple[Block, ...] | None = None

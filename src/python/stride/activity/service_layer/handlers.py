@@ -46,11 +46,12 @@ from stride.activity.service_layer.commands import (
     CreateWorkoutTemplate,
     ListExercises,
     SuggestNextSet,
+    TemplateChanges,
     UploadWorkoutSession,
 )
 from stride.activity.service_layer.unit_of_work import ActivityUnitOfWork
 from stride.events.v1.envelope_pb2 import Envelope
-from stride.platform.auth import current_principal
+from stride.platform.auth import current_principal, require_self_or_role
 from stride.platform.clock import Clock, utcnow
 from stride.platform.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from stride.platform.resource_names import parse_user_name
@@ -111,36 +112,101 @@ async def create_template(
         clock(),
     )
     async with uow:
-        known = await uow.exercises.get_many(template.exercises)
-        violations = [
-            FieldViolation(f"workout_template.blocks[{b}].sets[{s}].exercise", "exercise.not_found")
-            for b, block in enumerate(blocks)
-            for s, planned in enumerate(block.sets)
-            if planned.exercise not in known
-            or not _usable_in(known[planned.exercise], template.studio)
-        ]
-        if violations:
-            raise InvalidArgument(violations)
+        await _check_exercises(uow, template)
         await uow.templates.add(template)
         await uow.commit()
     return template
 
 
 async def get_template(
-    uow: ActivityUnitOfWork, studio: str, template_id: uuid.UUID
+    uow: ActivityUnitOfWork, owner: str, template_id: uuid.UUID
 ) -> WorkoutTemplate:
+    _may_read(owner)
     async with uow:
-        template = await uow.templates.get(studio, template_id)
+        template = await uow.templates.get(owner, template_id)
     if template is None:
         raise NotFound("WORKOUT_TEMPLATE_NOT_FOUND", "workout_template.not_found")
     return template
 
 
 async def list_templates(
-    uow: ActivityUnitOfWork, studio: str, offset: int, limit: int
+    uow: ActivityUnitOfWork, owner: str, offset: int, limit: int
 ) -> list[WorkoutTemplate]:
+    _may_read(owner)
     async with uow:
-        return await uow.templates.newest(studio, offset, limit)
+        return await uow.templates.newest(owner, offset, limit)
+
+
+async def copy_template(
+    uow: ActivityUnitOfWork,
+    member_id: uuid.UUID,
+    source_owner: str,
+    source_id: uuid.UUID,
+    clock: Clock = utcnow,
+) -> WorkoutTemplate:
+    """The member's own copy of a studio's workout (or of one of theirs), to adapt."""
+    source = await get_template(uow, source_owner, source_id)
+    member = f"users/{member_id}"
+    copy = replace(
+        source,
+        id=uuid.uuid4(),
+        owner=member,
+        author=member,
+        create_time=clock(),
+        source=source.source or source.resource_name,
+    )
+    async with uow:
+        await uow.templates.add(copy)
+        await uow.commit()
+    return copy
+
+
+async def update_template(
+    uow: ActivityUnitOfWork, member_id: uuid.UUID, template_id: uuid.UUID, changes: TemplateChanges
+) -> WorkoutTemplate:
+    """A member's edit of their own copy: the parts `changes` holds."""
+    if changes.display_name is not None and not changes.display_name.strip():
+        raise InvalidArgument([FieldViolation("workout_template.display_name", "field.required")])
+    blocks = (
+        validate_blocks(changes.blocks, "workout_template.blocks")
+        if changes.blocks is not None
+        else None
+    )
+    async with uow:
+        current = await uow.templates.get(f"users/{member_id}", template_id)
+        if current is None:
+            raise NotFound("WORKOUT_TEMPLATE_NOT_FOUND", "workout_template.not_found")
+        updated = replace(
+            current,
+            display_name=current.display_name
+            if changes.display_name is None
+            else changes.display_name,
+            description=current.description if changes.description is None else changes.description,
+            blocks=current.blocks if blocks is None else blocks,
+        )
+        await _check_exercises(uow, updated)
+        await uow.templates.replace(updated)
+        await uow.commit()
+    return updated
+
+
+def _may_read(owner: str) -> None:
+    """A studio's workouts are every member's to read; a member's copies theirs alone."""
+    if owner.startswith("users/"):
+        require_self_or_role(owner.removeprefix("users/"), "admin")
+
+
+async def _check_exercises(uow: ActivityUnitOfWork, template: WorkoutTemplate) -> None:
+    """Every planned set names an exercise there is, and one its owner may use."""
+    known = await uow.exercises.get_many(template.exercises)
+    violations = [
+        FieldViolation(f"workout_template.blocks[{b}].sets[{s}].exercise", "exercise.not_found")
+        for b, block in enumerate(template.blocks)
+        for s, planned in enumerate(block.sets)
+        if planned.exercise not in known or not _usable_in(known[planned.exercise], template.owner)
+    ]
+    if violations:
+        raise InvalidArgument(violations)
 
 
 async def upload_session(
@@ -560,8 +626,9 @@ async def _check_references(uow: ActivityUnitOfWork, command: UploadWorkoutSessi
     ]
     template = command.fields.workout_template
     if template:
-        studio, _, template_id = template.partition("/workoutTemplates/")
-        if await _template(uow, studio, template_id) is None:
+        owner, _, template_id = template.partition("/workoutTemplates/")
+        others = owner.startswith("users/") and owner != f"users/{command.member_id}"
+        if others or await _template(uow, owner, template_id) is None:
             violations.append(
                 FieldViolation("workout_session.workout_template", "workout_template.not_found")
             )
@@ -682,9 +749,10 @@ def _announce_completed(uow: ActivityUnitOfWork, session: WorkoutSession) -> Non
     uow.publish(SESSION_COMPLETED, subject=session.resource_name, payload=event)
 
 
-def _usable_in(exercise: Exercise, studio: str) -> bool:
-    """The library's exercises serve every studio; a studio's own serve that studio."""
-    return exercise.studio in (None, studio)
+def _usable_in(exercise: Exercise, owner: str) -> bool:
+    """The library's exercises serve every studio; a studio's own serve that studio and the
+    members' own workouts (members train at studios)."""
+    return exercise.studio in (None, owner) or owner.startswith("users/")
 
 
 def _require_known(names: tuple[str, ...], known: dict[str, Exercise], field: str) -> None:

@@ -39,14 +39,15 @@ def upgrade() -> None:
     op.create_table(
         "workout_templates",
         sa.Column("id", sa.Uuid(), primary_key=True),
-        sa.Column("studio", sa.String(100), nullable=False),
+        sa.Column("owner", sa.String(100), nullable=False),
+        sa.Column("source", sa.String(200), nullable=False),
         sa.Column("display_name", sa.String(100), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
         sa.Column("blocks", postgresql.JSONB(), nullable=False),
         sa.Column("author", sa.String(48), nullable=False),
         sa.Column("create_time", sa.DateTime(timezone=True), nullable=False),
     )
-    op.create_index("workout_templates_by_studio", "workout_templates", ["studio", "create_time"])
+    op.create_index("workout_templates_by_owner", "workout_templates", ["owner", "create_time"])
     op.create_table(
         "workout_sessions",
         sa.Column("member_id", sa.Uuid(), primary_key=True),
