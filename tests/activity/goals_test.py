@@ -4,35 +4,20 @@ announced once — a one-rep max for good, a weekly goal every week it is met.""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-import pytest_asyncio
-from sqlmodel import col, select
+from activity.support import published
 
 from stride.activity.domain.goals import GoalKind
 from stride.activity.domain.sessions import LoggedSet, SessionFields, SessionState
 from stride.activity.events.v1.events_pb2 import GoalAchieved
-from stride.activity.main import MIGRATIONS, sync_library
 from stride.activity.service_layer import handlers
 from stride.activity.service_layer.commands import CreateGoal, UploadWorkoutSession
 from stride.activity.service_layer.unit_of_work import ActivityUnitOfWork
-from stride.events.v1.envelope_pb2 import Envelope
-from stride.platform.db.engine import session_factory
-from stride.platform.events.outbox import OutboxRecord
-from stride.platform.testing.fixtures import migrated_engine
 
 SQUAT = "exercises/barbell-back-squat"
 MONDAY = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
-
-
-@pytest_asyncio.fixture(scope="module")
-async def new_uow(database_url: str) -> AsyncIterator[partial[ActivityUnitOfWork]]:
-    async with migrated_engine(database_url, MIGRATIONS) as engine:
-        factory = partial(ActivityUnitOfWork, session_factory(engine))
-        await sync_library(factory, "https://media.example")
-        yield factory
 
 
 async def train(
@@ -49,19 +34,8 @@ async def train(
 async def achieved(
     new_uow: partial[ActivityUnitOfWork], member: uuid.UUID
 ) -> list[tuple[str, str]]:
-    async with new_uow() as uow:
-        rows = await uow.session.execute(
-            select(OutboxRecord)
-            .where(col(OutboxRecord.event_type) == handlers.GOAL_ACHIEVED)
-            .order_by(col(OutboxRecord.position))
-        )
-        found = []
-        for row in rows.scalars():
-            payload = GoalAchieved()
-            Envelope.FromString(row.payload).data.Unpack(payload)
-            if payload.member == f"users/{member}":
-                found.append((payload.kind, payload.week_start_date))
-        return found
+    found = await published(new_uow, handlers.GOAL_ACHIEVED, GoalAchieved, member)
+    return [(payload.kind, payload.week_start_date) for _, payload in found]
 
 
 async def test_goals_are_reached_from_what_is_logged_and_announced_once(

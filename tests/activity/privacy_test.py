@@ -4,12 +4,10 @@ everything only with the token of the member's latest request, in time — and o
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import pytest
-import pytest_asyncio
 from sqlalchemy import func, select
 
 from stride.activity.adapters import tables
@@ -17,23 +15,12 @@ from stride.activity.adapters.repository import MEMBER_TABLES
 from stride.activity.domain.goals import GoalKind
 from stride.activity.domain.privacy import HealthData
 from stride.activity.domain.sessions import LoggedSet, SessionFields, SessionState
-from stride.activity.main import MIGRATIONS, sync_library
 from stride.activity.service_layer import handlers
 from stride.activity.service_layer.commands import CreateGoal, UploadWorkoutSession
 from stride.activity.service_layer.unit_of_work import ActivityUnitOfWork
-from stride.platform.db.engine import session_factory
 from stride.platform.errors import InvalidArgument
-from stride.platform.testing.fixtures import migrated_engine
 
 NOW = datetime(2026, 12, 2, 18, 0, tzinfo=UTC)
-
-
-@pytest_asyncio.fixture(scope="module")
-async def new_uow(database_url: str) -> AsyncIterator[partial[ActivityUnitOfWork]]:
-    async with migrated_engine(database_url, MIGRATIONS) as engine:
-        factory = partial(ActivityUnitOfWork, session_factory(engine))
-        await sync_library(factory, "https://media.example")
-        yield factory
 
 
 def test_every_table_of_members_data_is_emptied_by_a_deletion() -> None:

@@ -4,17 +4,14 @@ on it, and the member's next set moves on from what they logged."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import pytest
-import pytest_asyncio
 
 from stride.activity.domain.programs import ProgramDay, Progression, Reason
 from stride.activity.domain.sessions import LoggedSet, SessionFields, SessionState
 from stride.activity.domain.templates import Block, BlockKind, PlannedSet
-from stride.activity.main import MIGRATIONS, sync_library
 from stride.activity.service_layer import handlers
 from stride.activity.service_layer.commands import (
     AssignProgram,
@@ -25,22 +22,12 @@ from stride.activity.service_layer.commands import (
 )
 from stride.activity.service_layer.unit_of_work import ActivityUnitOfWork
 from stride.platform.auth import Principal, authenticated_as
-from stride.platform.db.engine import session_factory
 from stride.platform.errors import FailedPrecondition, InvalidArgument, NotFound
-from stride.platform.testing.fixtures import migrated_engine
 
 SQUAT, BENCH = "exercises/barbell-back-squat", "exercises/barbell-bench-press"
 STUDIO = "studios/olaya"
 COACH = Principal(str(uuid.uuid4()), frozenset({"instructor"}), studio=STUDIO)
 MONDAY = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # 12:00 in Riyadh.
-
-
-@pytest_asyncio.fixture(scope="module")
-async def new_uow(database_url: str) -> AsyncIterator[partial[ActivityUnitOfWork]]:
-    async with migrated_engine(database_url, MIGRATIONS) as engine:
-        factory = partial(ActivityUnitOfWork, session_factory(engine))
-        await sync_library(factory, "https://media.example")
-        yield factory
 
 
 async def program_with_squats(new_uow: partial[ActivityUnitOfWork]) -> str:

@@ -5,21 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import pytest
-import pytest_asyncio
-from sqlmodel import col, select
+from activity.support import published
 
 from stride.activity.domain.exercises import Exercise, Measurement
 from stride.activity.domain.records import RecordKind
 from stride.activity.domain.sessions import LoggedSet, SessionFields, SessionState
 from stride.activity.domain.templates import Block, BlockKind, PlannedSet
 from stride.activity.events.v1.events_pb2 import PersonalRecordsSet, SessionCompleted
-from stride.activity.main import MIGRATIONS, sync_library
 from stride.activity.service_layer import handlers
 from stride.activity.service_layer.commands import (
     CreateExercise,
@@ -28,13 +25,9 @@ from stride.activity.service_layer.commands import (
     UploadWorkoutSession,
 )
 from stride.activity.service_layer.unit_of_work import ActivityUnitOfWork
-from stride.events.v1.envelope_pb2 import Envelope
 from stride.platform.auth import Principal, authenticated_as
-from stride.platform.db.engine import session_factory
 from stride.platform.errors import AlreadyExists, InvalidArgument
-from stride.platform.events.outbox import OutboxRecord
 from stride.platform.filtering import Comparison, Operator
-from stride.platform.testing.fixtures import migrated_engine
 
 SQUAT, BENCH = "exercises/barbell-back-squat", "exercises/barbell-bench-press"
 PLANK = "exercises/plank"
@@ -46,33 +39,18 @@ def clock() -> datetime:
     return NOW
 
 
-@pytest_asyncio.fixture(scope="module")
-async def new_uow(database_url: str) -> AsyncIterator[partial[ActivityUnitOfWork]]:
-    async with migrated_engine(database_url, MIGRATIONS) as engine:
-        factory = partial(ActivityUnitOfWork, session_factory(engine))
-        await sync_library(factory, "https://media.example")
-        yield factory
+async def completions(
+    new_uow: partial[ActivityUnitOfWork], member: uuid.UUID
+) -> list[SessionCompleted]:
+    found = await published(new_uow, handlers.SESSION_COMPLETED, SessionCompleted, member)
+    return [payload for _, payload in found]
 
 
-async def events(new_uow: partial[ActivityUnitOfWork], event_type: str, member: uuid.UUID) -> list:
-    """The payloads of `event_type` in the outbox about `member`'s sessions."""
-    payload_type = {
-        handlers.SESSION_COMPLETED: SessionCompleted,
-        handlers.PERSONAL_RECORD_SET: PersonalRecordsSet,
-    }[event_type]
-    async with new_uow() as uow:
-        rows = await uow.session.execute(
-            select(OutboxRecord)
-            .where(col(OutboxRecord.event_type) == event_type)
-            .order_by(col(OutboxRecord.position))
-        )
-        found = []
-        for row in rows.scalars():
-            payload = payload_type()
-            Envelope.FromString(row.payload).data.Unpack(payload)
-            if payload.member == f"users/{member}":
-                found.append(payload)
-        return found
+async def records_set(
+    new_uow: partial[ActivityUnitOfWork], member: uuid.UUID
+) -> list[PersonalRecordsSet]:
+    found = await published(new_uow, handlers.PERSONAL_RECORD_SET, PersonalRecordsSet, member)
+    return [payload for _, payload in found]
 
 
 def lifted(
@@ -112,9 +90,9 @@ async def test_an_offline_session_uploaded_twice_is_one_session_announced_once(
     again = await handlers.upload_session(new_uow(), upload(member, session_id, sets), clock)
     assert again == first
     assert await handlers.list_sessions(new_uow(), member, 0, 10) == [first]
-    (completed,) = await events(new_uow, handlers.SESSION_COMPLETED, member)
+    (completed,) = await completions(new_uow, member)
     assert (completed.set_count, completed.volume_kg) == (3, 100 * 5 + 110 * 3)
-    (records,) = await events(new_uow, handlers.PERSONAL_RECORD_SET, member)
+    (records,) = await records_set(new_uow, member)
     assert records.exercise == SQUAT
     assert records.exercise_display_name_ar
     assert {(r.kind, r.reps): r.weight_kg for r in records.records} == {
@@ -134,8 +112,8 @@ async def test_uploads_of_one_session_racing_each_other_store_it_once(
         *(handlers.upload_session(new_uow(), command, clock) for _ in range(8))
     )
     assert len({result.id for result in results}) == 1
-    assert len(await events(new_uow, handlers.SESSION_COMPLETED, member)) == 1
-    assert len(await events(new_uow, handlers.PERSONAL_RECORD_SET, member)) == 1
+    assert len(await completions(new_uow, member)) == 1
+    assert len(await records_set(new_uow, member)) == 1
 
 
 async def test_an_edit_that_raises_a_set_is_a_record_and_one_that_lowers_it_a_correction(
@@ -150,7 +128,7 @@ async def test_an_edit_that_raises_a_set_is_a_record_and_one_that_lowers_it_a_co
     await handlers.upload_session(new_uow(), upload(member, later, (best,)), clock)
     raised = replace(best, weight_kg=107.5, version=2)
     await handlers.upload_session(new_uow(), upload(member, later, (raised,)), clock)
-    announced = await events(new_uow, handlers.PERSONAL_RECORD_SET, member)
+    announced = await records_set(new_uow, member)
     assert [
         [(r.reps, r.weight_kg, r.previous_weight_kg) for r in e.records if r.kind == "rep_max"]
         for e in announced
@@ -164,7 +142,7 @@ async def test_an_edit_that_raises_a_set_is_a_record_and_one_that_lowers_it_a_co
     records = await handlers.list_records(new_uow(), member, 0, 10)
     rep_max = next(r for r in records if r.kind is RecordKind.REP_MAX and r.reps == 5)
     assert (rep_max.weight_kg, rep_max.lift.session_id) == (100, earlier)
-    assert len(await events(new_uow, handlers.PERSONAL_RECORD_SET, member)) == 3
+    assert len(await records_set(new_uow, member)) == 3
 
 
 async def test_an_in_progress_session_sets_no_record_until_it_is_completed(
@@ -178,7 +156,7 @@ async def test_an_in_progress_session_sets_no_record_until_it_is_completed(
     assert await handlers.list_records(new_uow(), member, 0, 10) == []
     await handlers.upload_session(new_uow(), upload(member, session_id, (), version=2), clock)
     assert len(await handlers.list_records(new_uow(), member, 0, 10)) == 2
-    assert len(await events(new_uow, handlers.SESSION_COMPLETED, member)) == 1
+    assert len(await completions(new_uow, member)) == 1
 
 
 async def test_an_upload_naming_what_does_not_exist_is_refused_and_stores_nothing(

@@ -5,36 +5,21 @@ sweep), and the week adds sets up per muscle group."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-import pytest_asyncio
-from sqlmodel import col, select
+from activity.support import published
 
 from stride.activity.domain.sessions import LoggedSet, SessionFields, SessionState
 from stride.activity.events.v1.events_pb2 import StreakChanged
-from stride.activity.main import MIGRATIONS, sync_library
 from stride.activity.service_layer import handlers
 from stride.activity.service_layer.commands import UploadWorkoutSession
 from stride.activity.service_layer.unit_of_work import ActivityUnitOfWork
-from stride.events.v1.envelope_pb2 import Envelope
-from stride.platform.db.engine import session_factory
-from stride.platform.events.outbox import OutboxRecord
-from stride.platform.testing.fixtures import migrated_engine
 
 SQUAT, ROW = "exercises/barbell-back-squat", "exercises/barbell-bent-over-row"
 RIYADH = "Asia/Riyadh"
 # 20:00 in Riyadh on Monday 2026-11-30.
 MONDAY_EVENING = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
-
-
-@pytest_asyncio.fixture(scope="module")
-async def new_uow(database_url: str) -> AsyncIterator[partial[ActivityUnitOfWork]]:
-    async with migrated_engine(database_url, MIGRATIONS) as engine:
-        factory = partial(ActivityUnitOfWork, session_factory(engine))
-        await sync_library(factory, "https://media.example")
-        yield factory
 
 
 async def train(
@@ -50,19 +35,8 @@ async def train(
 async def streak_events(
     new_uow: partial[ActivityUnitOfWork], member: uuid.UUID
 ) -> list[tuple[str, int]]:
-    async with new_uow() as uow:
-        rows = await uow.session.execute(
-            select(OutboxRecord)
-            .where(col(OutboxRecord.event_type).like("activity.streak.%"))
-            .order_by(col(OutboxRecord.position))
-        )
-        found = []
-        for row in rows.scalars():
-            payload = StreakChanged()
-            Envelope.FromString(row.payload).data.Unpack(payload)
-            if payload.member == f"users/{member}":
-                found.append((row.event_type, payload.days))
-        return found
+    found = await published(new_uow, "activity.streak.%", StreakChanged, member)
+    return [(event_type, payload.days) for event_type, payload in found]
 
 
 async def test_a_streak_grows_day_by_day_and_ends_once_a_day_is_missed(

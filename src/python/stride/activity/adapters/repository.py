@@ -116,12 +116,11 @@ class ExerciseRepository:
         rows = [_exercise_record(e, library_version=version).model_dump() for e in exercises]
         if not rows:
             return 0
-        statement = insert(ExerciseRecord).values(rows)
-        updated = {column: statement.excluded[column] for column in rows[0] if column != "name"}
         result = await self._db.execute(
-            statement.on_conflict_do_update(
-                index_elements=["name"],
-                set_=updated,
+            _upsert(
+                ExerciseRecord,
+                rows,
+                ("name",),
                 where=col(ExerciseRecord.library_version) < version,
             )
         )
@@ -135,18 +134,12 @@ class TemplateRepository:
     async def set_class_workout(
         self, class_session: str, template: WorkoutTemplate, now: datetime
     ) -> None:
-        statement = insert(ClassWorkoutRecord).values(
-            class_session=class_session, workout_template_id=template.id, update_time=now
-        )
-        await self._db.execute(
-            statement.on_conflict_do_update(
-                index_elements=["class_session"],
-                set_={
-                    "workout_template_id": statement.excluded.workout_template_id,
-                    "update_time": statement.excluded.update_time,
-                },
-            )
-        )
+        row = {
+            "class_session": class_session,
+            "workout_template_id": template.id,
+            "update_time": now,
+        }
+        await self._db.execute(_upsert(ClassWorkoutRecord, [row], ("class_session",)))
 
     async def class_workout(self, class_session: str) -> tuple[WorkoutTemplate, datetime] | None:
         """The workout `class_session` does, and when it was set."""
@@ -247,32 +240,14 @@ class SessionRepository:
             "complete_time": session.complete_time,
             "time_zone": fields.time_zone,
         }
-        statement = insert(WorkoutSessionRecord).values(row)
-        await self._db.execute(
-            statement.on_conflict_do_update(
-                index_elements=["member_id", "id"],
-                set_={
-                    key: statement.excluded[key] for key in row if key not in ("member_id", "id")
-                },
-            )
-        )
+        await self._db.execute(_upsert(WorkoutSessionRecord, [row], ("member_id", "id")))
         if not changed_sets:
             return
         rows = [
             {**asdict(logged), "member_id": session.member_id, "session_id": session.id}
             for logged in changed_sets
         ]
-        statement = insert(LoggedSetRecord).values(rows)
-        await self._db.execute(
-            statement.on_conflict_do_update(
-                index_elements=["member_id", "session_id", "id"],
-                set_={
-                    key: statement.excluded[key]
-                    for key in rows[0]
-                    if key not in ("member_id", "session_id", "id")
-                },
-            )
-        )
+        await self._db.execute(_upsert(LoggedSetRecord, rows, ("member_id", "session_id", "id")))
 
     async def lifts(self, member_id: uuid.UUID, exercise: str) -> list[Lift]:
         """The member's sets of `exercise` that count for records: not deleted, with a load
@@ -439,13 +414,7 @@ class StreakRepository:
             "last_day": streak.last_day,
             "time_zone": streak.time_zone,
         }
-        statement = insert(StreakRecord).values(row)
-        await self._db.execute(
-            statement.on_conflict_do_update(
-                index_elements=["member_id"],
-                set_={key: statement.excluded[key] for key in row if key != "member_id"},
-            )
-        )
+        await self._db.execute(_upsert(StreakRecord, [row], ("member_id",)))
 
     async def running_before(self, day: date, most: int) -> list[Streak]:
         """Up to `most` running streaks last extended before `day`, locked; ones another
@@ -525,16 +494,7 @@ class GoalRepository:
             "achieve_time": goal.achieve_time,
             "achieved_week": goal.achieved_week,
         }
-        statement = insert(GoalRecord).values(row)
-        await self._db.execute(
-            statement.on_conflict_do_update(
-                index_elements=["member_id", "id"],
-                set_={
-                    "achieve_time": statement.excluded.achieve_time,
-                    "achieved_week": statement.excluded.achieved_week,
-                },
-            )
-        )
+        await self._db.execute(_upsert(GoalRecord, [row], ("member_id", "id")))
 
     async def of_member(
         self, member_id: uuid.UUID, offset: int = 0, limit: int | None = None
@@ -607,13 +567,7 @@ class PrivacyRepository:
             "sleep": consent.sleep,
             "update_time": consent.update_time,
         }
-        statement = insert(DataConsentRecord).values(row)
-        await self._db.execute(
-            statement.on_conflict_do_update(
-                index_elements=["member_id"],
-                set_={key: statement.excluded[key] for key in row if key != "member_id"},
-            )
-        )
+        await self._db.execute(_upsert(DataConsentRecord, [row], ("member_id",)))
 
     async def start_deletion(self, pending: PendingDeletion) -> None:
         """Replaces any earlier request: only the latest token confirms."""
@@ -622,13 +576,7 @@ class PrivacyRepository:
             "token_digest": pending.token_digest,
             "expire_time": pending.expire_time,
         }
-        statement = insert(PendingDeletionRecord).values(row)
-        await self._db.execute(
-            statement.on_conflict_do_update(
-                index_elements=["member_id"],
-                set_={key: statement.excluded[key] for key in row if key != "member_id"},
-            )
-        )
+        await self._db.execute(_upsert(PendingDeletionRecord, [row], ("member_id",)))
 
     async def pending_deletion(self, member_id: uuid.UUID) -> PendingDeletion | None:
         record = await self._db.get(PendingDeletionRecord, member_id, with_for_update=True)
@@ -739,6 +687,19 @@ def _assignment_record(assignment: Assignment) -> ProgramAssignmentRecord:
         time_zone=assignment.time_zone,
         assigned_by=assignment.assigned_by,
         create_time=assignment.create_time,
+    )
+
+
+def _upsert(
+    table: type[SQLModel], rows: list[dict[str, Any]], keys: tuple[str, ...], where: Any = None
+) -> Any:
+    """INSERT … ON CONFLICT (keys) DO UPDATE the other columns given (only `where` it holds):
+    each row written whole, new or not."""
+    statement = insert(table).values(rows)
+    return statement.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={column: statement.excluded[column] for column in rows[0] if column not in keys},
+        where=where,
     )
 
 

@@ -1,0 +1,1 @@
+from activity.support import new_uow  # noqa: F401 - fixtures.

@@ -1,0 +1,54 @@
+"""What the Activity tests share: a migrated database with the library in it, and the events
+the service wrote to its outbox."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from functools import partial
+from typing import TypeVar
+
+import pytest_asyncio
+from google.protobuf.message import Message
+from sqlmodel import col, select
+
+from stride.activity.main import MIGRATIONS, sync_library
+from stride.activity.service_layer.unit_of_work import ActivityUnitOfWork
+from stride.events.v1.envelope_pb2 import Envelope
+from stride.platform.db.engine import session_factory
+from stride.platform.events.outbox import OutboxRecord
+from stride.platform.testing.fixtures import migrated_engine
+
+Payload = TypeVar("Payload", bound=Message)
+
+
+@pytest_asyncio.fixture(scope="module")
+async def new_uow(database_url: str) -> AsyncIterator[partial[ActivityUnitOfWork]]:
+    async with migrated_engine(database_url, MIGRATIONS) as engine:
+        factory = partial(ActivityUnitOfWork, session_factory(engine))
+        await sync_library(factory, "https://media.example")
+        yield factory
+
+
+async def published(
+    new_uow: partial[ActivityUnitOfWork],
+    event_types: str,
+    payload_type: type[Payload],
+    member: uuid.UUID,
+) -> list[tuple[str, Payload]]:
+    """(type, payload) of the events about `member` in the outbox whose type is LIKE
+    `event_types`, in the order they were written."""
+    async with new_uow() as uow:
+        rows = await uow.session.execute(
+            select(OutboxRecord)
+            .where(col(OutboxRecord.event_type).like(event_types))
+            .order_by(col(OutboxRecord.position))
+        )
+        found = []
+        for row in rows.scalars():
+            payload = payload_type()
+            Envelope.FromString(row.payload).data.Unpack(payload)
+            fields = {field.name: value for field, value in payload.ListFields()}
+            if fields.get("member") == f"users/{member}":
+                found.append((row.event_type, payload))
+        return found
