@@ -65,6 +65,9 @@ class WorkoutSessionRecord(SQLModel, table=True):
     version: int = Field(sa_column=Column(BigInteger, nullable=False))
     update_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     complete_time: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    max_heart_rate: int = 0
+    # The sequence of the session's last live update; moved on under the session's lock.
+    live_sequence: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
 
 
 class LoggedSetRecord(SQLModel, table=True):
@@ -102,3 +105,18 @@ class PersonalRecordRecord(SQLModel, table=True):
     session_id: uuid.UUID
     set_id: uuid.UUID
     achieve_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class LiveUpdateRecord(SQLModel, table=True):
+    """A live session's update, kept a day for watchers resuming after a lost connection."""
+
+    __tablename__ = "live_updates"
+    __table_args__ = (Index("live_updates_by_age", "create_time"),)
+
+    member_id: uuid.UUID = Field(primary_key=True)
+    session_id: uuid.UUID = Field(primary_key=True)
+    sequence: int = Field(sa_column=Column(BigInteger, primary_key=True))
+    kind: str = Field(max_length=16)
+    # The change as the domain holds it: read and written whole, never queried inside.
+    payload: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    create_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -43,3 +43,14 @@ def session_ids(name: str, field: str) -> tuple[uuid.UUID, uuid.UUID]:
         name, ("users", "workoutSessions"), field=field, message_key="workout_session.invalid_name"
     )
     return member_id, session_id
+
+
+def class_session_name(name: str, field: str) -> str:
+    """`studios/{studio}/classSessions/{class_session}` (Scheduling's), checked."""
+    parse_resource_name(
+        name,
+        ("studios", "classSessions"),
+        field=field,
+        message_key="workout_session.invalid_class",
+    )
+    return name

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 
 from stride.activity.domain.exercises import Exercise
+from stride.activity.domain.live import HeartRate
 from stride.activity.domain.sessions import LoggedSet, SessionFields
 from stride.activity.domain.templates import Block
 from stride.platform.filtering import Comparison
@@ -41,3 +42,17 @@ class UploadWorkoutSession:
     session_id: uuid.UUID
     fields: SessionFields
     sets: tuple[LoggedSet, ...]
+
+
+@dataclass(frozen=True)
+class RecordHeartRate:
+    member_id: uuid.UUID
+    session_id: uuid.UUID
+    readings: tuple[HeartRate, ...]
+
+
+@dataclass(frozen=True)
+class WatchWorkoutSession:
+    member_id: uuid.UUID
+    session_id: uuid.UUID
+    after_sequence: int  # Send what came after this; 0 for all that is kept.

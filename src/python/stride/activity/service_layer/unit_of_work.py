@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stride.activity.adapters.repository import (
     ExerciseRepository,
+    LiveUpdateRepository,
     RecordRepository,
     SessionRepository,
     TemplateRepository,
@@ -20,6 +21,7 @@ class ActivityUnitOfWork(UnitOfWork):
     templates: TemplateRepository
     sessions: SessionRepository
     records: RecordRepository
+    live: LiveUpdateRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         super().__init__(sessions, SOURCE)
@@ -29,3 +31,4 @@ class ActivityUnitOfWork(UnitOfWork):
         self.templates = TemplateRepository(session)
         self.sessions = SessionRepository(session)
         self.records = RecordRepository(session)
+        self.live = LiveUpdateRepository(session)
