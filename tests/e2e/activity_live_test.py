@@ -74,6 +74,7 @@ class EventSourceClient:
         self._response: http.client.HTTPResponse | None = None
         self.status = 0
         self.content_type = ""
+        self.cache_control = ""
 
     def open(self) -> None:
         headers = {
@@ -85,6 +86,7 @@ class EventSourceClient:
         self._response = self._connection.getresponse()
         self.status = self._response.status
         self.content_type = self._response.headers.get("content-type", "")
+        self.cache_control = self._response.headers.get("cache-control", "")
 
     def next_event(self) -> dict[str, Any]:
         assert self._response is not None
@@ -178,6 +180,7 @@ async def test_a_dropped_event_stream_resumes_after_its_last_sequence_with_no_ga
     try:
         assert stream.status == 200
         assert stream.content_type.startswith("text/event-stream")
+        assert stream.cache_control == "no-cache"
         replayed = await events(stream, 3)
         recorded = await beat(edge, member, name, 110, 185)
         tailed = await events(stream, 2)

@@ -168,7 +168,8 @@ async def upload_session(
         if merged.completed_now:
             _announce_completed(uow, session)
         await uow.commit()
-    await notifier.notify(*_topics(session))
+    if appended:
+        await notifier.notify(*_topics(session))
     return session
 
 
