@@ -1,1 +1,1 @@
-from activity.support import new_uow  # noqa: F401 - fixtures.
+from activity.support import live, new_uow, sessions  # noqa: F401 - fixtures.

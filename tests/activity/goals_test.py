@@ -15,20 +15,25 @@ from stride.activity.events.v1.events_pb2 import GoalAchieved
 from stride.activity.service_layer import handlers
 from stride.activity.service_layer.commands import CreateGoal, UploadWorkoutSession
 from stride.activity.service_layer.unit_of_work import ActivityUnitOfWork
+from stride.platform.events.live import LiveSignals
 
 SQUAT = "exercises/barbell-back-squat"
 MONDAY = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
 
 
 async def train(
-    new_uow: partial[ActivityUnitOfWork], member: uuid.UUID, start: datetime, weight: float
+    new_uow: partial[ActivityUnitOfWork],
+    live: LiveSignals,
+    member: uuid.UUID,
+    start: datetime,
+    weight: float,
 ) -> None:
     fields = SessionFields(
         "", "", "", SessionState.COMPLETED, start, start + timedelta(hours=1), "", 1, "Asia/Riyadh"
     )
     logged = LoggedSet(uuid.uuid4(), SQUAT, 0, 5, weight, version=1)
     command = UploadWorkoutSession(member, uuid.uuid4(), fields, (logged,))
-    await handlers.upload_session(new_uow(), command, lambda: start + timedelta(hours=2))
+    await handlers.upload_session(new_uow(), command, live, lambda: start + timedelta(hours=2))
 
 
 async def achieved(
@@ -40,6 +45,7 @@ async def achieved(
 
 async def test_goals_are_reached_from_what_is_logged_and_announced_once(
     new_uow: partial[ActivityUnitOfWork],
+    live: LiveSignals,
 ) -> None:
     member = uuid.uuid4()
     strength = await handlers.create_goal(
@@ -48,11 +54,11 @@ async def test_goals_are_reached_from_what_is_logged_and_announced_once(
     twice = await handlers.create_goal(
         new_uow(), CreateGoal(member, GoalKind.WEEKLY_SESSIONS, "", 2), lambda: MONDAY
     )
-    await train(new_uow, member, MONDAY, 100)
-    await train(new_uow, member, MONDAY + timedelta(days=1), 107.5)  # e1RM 120.9: reached.
-    await train(new_uow, member, MONDAY + timedelta(days=2), 110)  # A third session: no news.
-    await train(new_uow, member, MONDAY + timedelta(days=7), 90)
-    await train(new_uow, member, MONDAY + timedelta(days=8), 90)  # The next week's two.
+    await train(new_uow, live, member, MONDAY, 100)
+    await train(new_uow, live, member, MONDAY + timedelta(days=1), 107.5)  # e1RM 120.9: reached.
+    await train(new_uow, live, member, MONDAY + timedelta(days=2), 110)  # A third session: no news.
+    await train(new_uow, live, member, MONDAY + timedelta(days=7), 90)
+    await train(new_uow, live, member, MONDAY + timedelta(days=8), 90)  # The next week's two.
     assert sorted(await achieved(new_uow, member)) == [
         ("one_rep_max", ""),
         ("weekly_sessions", "2026-11-30"),

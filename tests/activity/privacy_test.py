@@ -19,6 +19,7 @@ from stride.activity.service_layer import handlers
 from stride.activity.service_layer.commands import CreateGoal, UploadWorkoutSession
 from stride.activity.service_layer.unit_of_work import ActivityUnitOfWork
 from stride.platform.errors import InvalidArgument
+from stride.platform.events.live import LiveSignals
 
 NOW = datetime(2026, 12, 2, 18, 0, tzinfo=UTC)
 
@@ -49,12 +50,12 @@ async def rows_of(new_uow: partial[ActivityUnitOfWork], member: uuid.UUID) -> in
         return total
 
 
-async def member_with_history(new_uow: partial[ActivityUnitOfWork]) -> uuid.UUID:
+async def member_with_history(new_uow: partial[ActivityUnitOfWork], live: LiveSignals) -> uuid.UUID:
     member = uuid.uuid4()
     fields = SessionFields("", "", "", SessionState.COMPLETED, NOW - timedelta(hours=1), NOW, "", 1)
     sets = (LoggedSet(uuid.uuid4(), "exercises/barbell-back-squat", 0, 5, 100, version=1),)
     await handlers.upload_session(
-        new_uow(), UploadWorkoutSession(member, uuid.uuid4(), fields, sets), lambda: NOW
+        new_uow(), UploadWorkoutSession(member, uuid.uuid4(), fields, sets), live, lambda: NOW
     )
     await handlers.create_goal(new_uow(), CreateGoal(member, GoalKind.WEEKLY_SESSIONS, "", 3))
     await handlers.update_consent(new_uow(), member, {"heart_rate": True})
@@ -63,6 +64,7 @@ async def member_with_history(new_uow: partial[ActivityUnitOfWork]) -> uuid.UUID
 
 async def test_consent_is_off_until_given_and_changes_only_what_is_named(
     new_uow: partial[ActivityUnitOfWork],
+    live: LiveSignals,
 ) -> None:
     member = uuid.uuid4()
     none_yet = await handlers.get_consent(new_uow(), member)
@@ -75,8 +77,11 @@ async def test_consent_is_off_until_given_and_changes_only_what_is_named(
 
 async def test_deleting_takes_the_latest_token_in_time_and_leaves_others_alone(
     new_uow: partial[ActivityUnitOfWork],
+    live: LiveSignals,
 ) -> None:
-    member, neighbour = await member_with_history(new_uow), await member_with_history(new_uow)
+    member, neighbour = await member_with_history(new_uow, live), await member_with_history(
+        new_uow, live
+    )
     before = await rows_of(new_uow, neighbour)
     first, _, counts = await handlers.start_deletion(new_uow(), member, lambda: NOW)
     assert counts == {"workout_sessions": 1, "personal_records": 2, "goals": 1}

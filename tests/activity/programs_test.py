@@ -23,6 +23,7 @@ from stride.activity.service_layer.commands import (
 from stride.activity.service_layer.unit_of_work import ActivityUnitOfWork
 from stride.platform.auth import Principal, authenticated_as
 from stride.platform.errors import FailedPrecondition, InvalidArgument, NotFound
+from stride.platform.events.live import LiveSignals
 
 SQUAT, BENCH = "exercises/barbell-back-squat", "exercises/barbell-bench-press"
 STUDIO = "studios/olaya"
@@ -54,18 +55,24 @@ async def program_with_squats(new_uow: partial[ActivityUnitOfWork]) -> str:
 
 
 async def log(
-    new_uow: partial[ActivityUnitOfWork], member: uuid.UUID, at: datetime, reps: int, rir: float
+    new_uow: partial[ActivityUnitOfWork],
+    live: LiveSignals,
+    member: uuid.UUID,
+    at: datetime,
+    reps: int,
+    rir: float,
 ) -> None:
     fields = SessionFields(
         "Squats", "", "", SessionState.COMPLETED, at, at + timedelta(minutes=40), "", 1
     )
     logged = LoggedSet(uuid.uuid4(), SQUAT, 0, reps, 100, reps_in_reserve=rir, version=1)
     command = UploadWorkoutSession(member, uuid.uuid4(), fields, (logged,))
-    await handlers.upload_session(new_uow(), command, lambda: at + timedelta(hours=1))
+    await handlers.upload_session(new_uow(), command, live, lambda: at + timedelta(hours=1))
 
 
 async def test_a_member_s_next_set_moves_on_through_the_weeks(
     new_uow: partial[ActivityUnitOfWork],
+    live: LiveSignals,
 ) -> None:
     program = await program_with_squats(new_uow)
     member = uuid.uuid4()
@@ -83,7 +90,7 @@ async def test_a_member_s_next_set_moves_on_through_the_weeks(
     assert first[1:] == (1, 1)
     assert (first[0].reps, first[0].weight_kg, first[0].reason) == (6, 100, Reason.AS_PLANNED)
 
-    await log(new_uow, member, MONDAY, reps=8, rir=2)  # The top of the range, two left.
+    await log(new_uow, live, member, MONDAY, reps=8, rir=2)  # The top of the range, two left.
     after = await handlers.suggest_next_set(new_uow(), ask, lambda: MONDAY + timedelta(days=7))
     assert after[1:] == (2, 1)
     assert (after[0].reps, after[0].weight_kg, after[0].reason) == (6, 102.5, Reason.MORE_LOAD)
@@ -101,6 +108,7 @@ async def test_a_member_s_next_set_moves_on_through_the_weeks(
 
 async def test_what_a_program_cannot_hold_or_a_member_cannot_ask_is_refused(
     new_uow: partial[ActivityUnitOfWork],
+    live: LiveSignals,
 ) -> None:
     program = await program_with_squats(new_uow)
     studio, _, program_id = program.partition("/programs/")

@@ -27,6 +27,7 @@ from stride.activity.service_layer.commands import (
 from stride.activity.service_layer.unit_of_work import ActivityUnitOfWork
 from stride.platform.auth import Principal, authenticated_as
 from stride.platform.errors import AlreadyExists, InvalidArgument
+from stride.platform.events.live import LiveSignals
 from stride.platform.filtering import Comparison, Operator
 
 SQUAT, BENCH = "exercises/barbell-back-squat", "exercises/barbell-bench-press"
@@ -83,11 +84,12 @@ def upload(
 
 async def test_an_offline_session_uploaded_twice_is_one_session_announced_once(
     new_uow: partial[ActivityUnitOfWork],
+    live: LiveSignals,
 ) -> None:
     member, session_id = uuid.uuid4(), uuid.uuid4()
     sets = (lifted(SQUAT, 100, 5), lifted(SQUAT, 110, 3, position=1), lifted(PLANK, 0, 0))
-    first = await handlers.upload_session(new_uow(), upload(member, session_id, sets), clock)
-    again = await handlers.upload_session(new_uow(), upload(member, session_id, sets), clock)
+    first = await handlers.upload_session(new_uow(), upload(member, session_id, sets), live, clock)
+    again = await handlers.upload_session(new_uow(), upload(member, session_id, sets), live, clock)
     assert again == first
     assert await handlers.list_sessions(new_uow(), member, 0, 10) == [first]
     (completed,) = await completions(new_uow, member)
@@ -104,12 +106,13 @@ async def test_an_offline_session_uploaded_twice_is_one_session_announced_once(
 
 async def test_uploads_of_one_session_racing_each_other_store_it_once(
     new_uow: partial[ActivityUnitOfWork],
+    live: LiveSignals,
 ) -> None:
     member, session_id = uuid.uuid4(), uuid.uuid4()
     sets = (lifted(BENCH, 80, 5),)
     command = upload(member, session_id, sets)
     results = await asyncio.gather(
-        *(handlers.upload_session(new_uow(), command, clock) for _ in range(8))
+        *(handlers.upload_session(new_uow(), command, live, clock) for _ in range(8))
     )
     assert len({result.id for result in results}) == 1
     assert len(await completions(new_uow, member)) == 1
@@ -118,16 +121,17 @@ async def test_uploads_of_one_session_racing_each_other_store_it_once(
 
 async def test_an_edit_that_raises_a_set_is_a_record_and_one_that_lowers_it_a_correction(
     new_uow: partial[ActivityUnitOfWork],
+    live: LiveSignals,
 ) -> None:
     member = uuid.uuid4()
     earlier, later = uuid.uuid4(), uuid.uuid4()
     await handlers.upload_session(
-        new_uow(), upload(member, earlier, (lifted(SQUAT, 100, 5),)), clock
+        new_uow(), upload(member, earlier, (lifted(SQUAT, 100, 5),)), live, clock
     )
     best = lifted(SQUAT, 105, 5)
-    await handlers.upload_session(new_uow(), upload(member, later, (best,)), clock)
+    await handlers.upload_session(new_uow(), upload(member, later, (best,)), live, clock)
     raised = replace(best, weight_kg=107.5, version=2)
-    await handlers.upload_session(new_uow(), upload(member, later, (raised,)), clock)
+    await handlers.upload_session(new_uow(), upload(member, later, (raised,)), live, clock)
     announced = await records_set(new_uow, member)
     assert [
         [(r.reps, r.weight_kg, r.previous_weight_kg) for r in e.records if r.kind == "rep_max"]
@@ -138,7 +142,7 @@ async def test_an_edit_that_raises_a_set_is_a_record_and_one_that_lowers_it_a_co
         [(5, 107.5, 105)],
     ]
     typo = replace(best, weight_kg=10, version=3)  # The member fixes a mistyped weight.
-    await handlers.upload_session(new_uow(), upload(member, later, (typo,)), clock)
+    await handlers.upload_session(new_uow(), upload(member, later, (typo,)), live, clock)
     records = await handlers.list_records(new_uow(), member, 0, 10)
     rep_max = next(r for r in records if r.kind is RecordKind.REP_MAX and r.reps == 5)
     assert (rep_max.weight_kg, rep_max.lift.session_id) == (100, earlier)
@@ -147,27 +151,29 @@ async def test_an_edit_that_raises_a_set_is_a_record_and_one_that_lowers_it_a_co
 
 async def test_an_in_progress_session_sets_no_record_until_it_is_completed(
     new_uow: partial[ActivityUnitOfWork],
+    live: LiveSignals,
 ) -> None:
     member, session_id = uuid.uuid4(), uuid.uuid4()
     sets = (lifted(SQUAT, 60, 5),)
     await handlers.upload_session(
-        new_uow(), upload(member, session_id, sets, completed=False), clock
+        new_uow(), upload(member, session_id, sets, completed=False), live, clock
     )
     assert await handlers.list_records(new_uow(), member, 0, 10) == []
-    await handlers.upload_session(new_uow(), upload(member, session_id, (), version=2), clock)
+    await handlers.upload_session(new_uow(), upload(member, session_id, (), version=2), live, clock)
     assert len(await handlers.list_records(new_uow(), member, 0, 10)) == 2
     assert len(await completions(new_uow, member)) == 1
 
 
 async def test_an_upload_naming_what_does_not_exist_is_refused_and_stores_nothing(
     new_uow: partial[ActivityUnitOfWork],
+    live: LiveSignals,
 ) -> None:
     member, session_id = uuid.uuid4(), uuid.uuid4()
     sets = (lifted(SQUAT, 60, 5), lifted("exercises/levitation", 0, 5))
     missing_template = f"studios/olaya/workoutTemplates/{uuid.uuid4()}"
     with pytest.raises(InvalidArgument) as raised:
         await handlers.upload_session(
-            new_uow(), upload(member, session_id, sets, template=missing_template), clock
+            new_uow(), upload(member, session_id, sets, template=missing_template), live, clock
         )
     assert {v.field for v in raised.value.violations} == {
         "workout_session.sets[1].exercise",
@@ -178,6 +184,7 @@ async def test_an_upload_naming_what_does_not_exist_is_refused_and_stores_nothin
 
 async def test_a_studio_s_exercises_serve_its_own_workouts_only(
     new_uow: partial[ActivityUnitOfWork],
+    live: LiveSignals,
 ) -> None:
     own = Exercise(
         name="",
@@ -216,6 +223,7 @@ async def test_a_studio_s_exercises_serve_its_own_workouts_only(
 
 async def test_the_library_is_searched_in_either_language_and_filtered_by_muscle(
     new_uow: partial[ActivityUnitOfWork],
+    live: LiveSignals,
 ) -> None:
     quads = (Comparison("muscle", Operator.EQUAL, "quads"),)
     squats = await handlers.list_exercises(new_uow(), ListExercises("", "squat", quads, 0, 100))

@@ -15,6 +15,7 @@ from stride.activity.events.v1.events_pb2 import StreakChanged
 from stride.activity.service_layer import handlers
 from stride.activity.service_layer.commands import UploadWorkoutSession
 from stride.activity.service_layer.unit_of_work import ActivityUnitOfWork
+from stride.platform.events.live import LiveSignals
 
 SQUAT, ROW = "exercises/barbell-back-squat", "exercises/barbell-bent-over-row"
 RIYADH = "Asia/Riyadh"
@@ -23,13 +24,17 @@ MONDAY_EVENING = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
 
 
 async def train(
-    new_uow: partial[ActivityUnitOfWork], member: uuid.UUID, ended: datetime, *sets: LoggedSet
+    new_uow: partial[ActivityUnitOfWork],
+    live: LiveSignals,
+    member: uuid.UUID,
+    ended: datetime,
+    *sets: LoggedSet,
 ) -> None:
     fields = SessionFields(
         "", "", "", SessionState.COMPLETED, ended - timedelta(hours=1), ended, "", 1, RIYADH
     )
     command = UploadWorkoutSession(member, uuid.uuid4(), fields, sets)
-    await handlers.upload_session(new_uow(), command, lambda: ended + timedelta(minutes=1))
+    await handlers.upload_session(new_uow(), command, live, lambda: ended + timedelta(minutes=1))
 
 
 async def streak_events(
@@ -41,13 +46,14 @@ async def streak_events(
 
 async def test_a_streak_grows_day_by_day_and_ends_once_a_day_is_missed(
     new_uow: partial[ActivityUnitOfWork],
+    live: LiveSignals,
 ) -> None:
     member = uuid.uuid4()
-    await train(new_uow, member, MONDAY_EVENING)
-    await train(new_uow, member, MONDAY_EVENING + timedelta(hours=2))  # Same day: no news.
-    await train(new_uow, member, MONDAY_EVENING + timedelta(days=1))
+    await train(new_uow, live, member, MONDAY_EVENING)
+    await train(new_uow, live, member, MONDAY_EVENING + timedelta(hours=2))  # Same day: no news.
+    await train(new_uow, live, member, MONDAY_EVENING + timedelta(days=1))
     # 23:30 UTC on Tuesday is 02:30 on Wednesday in Riyadh: Wednesday's session.
-    await train(new_uow, member, MONDAY_EVENING + timedelta(days=1, hours=6, minutes=30))
+    await train(new_uow, live, member, MONDAY_EVENING + timedelta(days=1, hours=6, minutes=30))
     assert await streak_events(new_uow, member) == [
         (handlers.STREAK_EXTENDED, 2),
         (handlers.STREAK_EXTENDED, 3),
@@ -67,15 +73,16 @@ async def test_a_streak_grows_day_by_day_and_ends_once_a_day_is_missed(
 
 async def test_the_week_adds_up_sets_and_kilograms_per_muscle(
     new_uow: partial[ActivityUnitOfWork],
+    live: LiveSignals,
 ) -> None:
     member = uuid.uuid4()
 
     def lifted(exercise: str, reps: int, weight: float) -> LoggedSet:
         return LoggedSet(uuid.uuid4(), exercise, 0, reps, weight, version=1)
 
-    await train(new_uow, member, MONDAY_EVENING, lifted(SQUAT, 5, 100), lifted(SQUAT, 5, 100))
-    await train(new_uow, member, MONDAY_EVENING + timedelta(days=2), lifted(ROW, 10, 60))
-    await train(new_uow, member, MONDAY_EVENING + timedelta(days=9), lifted(SQUAT, 5, 200))
+    await train(new_uow, live, member, MONDAY_EVENING, lifted(SQUAT, 5, 100), lifted(SQUAT, 5, 100))
+    await train(new_uow, live, member, MONDAY_EVENING + timedelta(days=2), lifted(ROW, 10, 60))
+    await train(new_uow, live, member, MONDAY_EVENING + timedelta(days=9), lifted(SQUAT, 5, 200))
     start = MONDAY_EVENING - timedelta(hours=20)
     week, streak = await handlers.training_summary(
         new_uow(), member, start, start + timedelta(days=7)

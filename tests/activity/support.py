@@ -1,5 +1,5 @@
-"""What the Activity tests share: a migrated database with the library in it, and the events
-the service wrote to its outbox."""
+"""What the Activity tests share: a migrated database with the library in it, the signals that
+wake live watchers, and the events the service wrote to its outbox."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ from typing import TypeVar
 
 import pytest_asyncio
 from google.protobuf.message import Message
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
 from stride.activity.main import MIGRATIONS, sync_library
 from stride.activity.service_layer.unit_of_work import ActivityUnitOfWork
 from stride.events.v1.envelope_pb2 import Envelope
 from stride.platform.db.engine import session_factory
+from stride.platform.events.live import LiveSignals
 from stride.platform.events.outbox import OutboxRecord
 from stride.platform.testing.fixtures import migrated_engine
 
@@ -23,11 +25,25 @@ Payload = TypeVar("Payload", bound=Message)
 
 
 @pytest_asyncio.fixture(scope="module")
-async def new_uow(database_url: str) -> AsyncIterator[partial[ActivityUnitOfWork]]:
+async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     async with migrated_engine(database_url, MIGRATIONS) as engine:
-        factory = partial(ActivityUnitOfWork, session_factory(engine))
-        await sync_library(factory, "https://media.example")
-        yield factory
+        yield session_factory(engine)
+
+
+@pytest_asyncio.fixture(scope="module")
+async def new_uow(sessions: async_sessionmaker[AsyncSession]) -> partial[ActivityUnitOfWork]:
+    factory = partial(ActivityUnitOfWork, sessions)
+    await sync_library(factory, "https://media.example")
+    return factory
+
+
+@pytest_asyncio.fixture(scope="module")
+async def live(nats_url: str, event_prefix: str) -> AsyncIterator[LiveSignals]:
+    """The signals that wake watchers of live sessions, as the service runs them."""
+    signals = LiveSignals(nats_url, event_prefix, "activity")
+    await signals.start()
+    yield signals
+    await signals.stop()
 
 
 async def published(

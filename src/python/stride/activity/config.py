@@ -1,5 +1,7 @@
 """Activity's settings (environment variables prefixed STRIDE_)."""
 
+from pydantic import Field
+
 from stride.platform.config import ServiceSettings
 
 
@@ -8,3 +10,14 @@ class ActivitySettings(ServiceSettings):
     grpc_port: int = 50105
     # Where exercise images and videos are served from: the library names files under it.
     media_base_url: str = "https://media.stride.app"
+    # The maximum heart rate zones are shares of when a session names none: `220 − age` needs
+    # an age, which Activity does not hold, and 190 is that rule's value at 30.
+    default_max_heart_rate: int = Field(default=190, ge=100, le=250)
+    # How long a live session's updates are kept for watchers resuming after a lost connection.
+    live_update_retention_seconds: float = Field(default=86_400.0, ge=3600.0)
+    live_update_prune_every_seconds: float = Field(default=600.0, gt=0)
+    # A watcher hears a heartbeat this often while nothing happens (so the edge, proxies and
+    # the app know the stream is alive), and reads the log again then in case a wake-up was lost.
+    live_heartbeat_seconds: float = Field(default=15.0, gt=0, le=60)
+    # The heart-rate board is read at most this often however many members' readings come in.
+    class_board_min_interval_seconds: float = Field(default=1.0, ge=0)

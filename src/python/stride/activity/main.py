@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
 from stride.activity.adapters.exercise_library import load_library
+from stride.activity.adapters.repository import prune_live_updates
 from stride.activity.config import ActivitySettings
 from stride.activity.entrypoints.grpc_servicer import ActivityServicer
 from stride.activity.service_layer import handlers
 from stride.activity.service_layer.unit_of_work import SOURCE, ActivityUnitOfWork
 from stride.activity.v1 import activity_service_pb2_grpc as pb_grpc
 from stride.platform.clock import utcnow
+from stride.platform.events.live import LiveSignals
 from stride.platform.grpc.server import GrpcApp, ServiceRegistration
 from stride.platform.service import foundation, run_service
 from stride.platform.tasks import Periodic
@@ -54,13 +57,22 @@ async def build_app(settings: ActivitySettings) -> GrpcApp:
             pass
 
     streak_sweeper = Periodic("end-lapsed-streaks", STREAK_SWEEP_SECONDS, end_lapsed_streaks)
+    live = LiveSignals(settings.nats_url, settings.events_prefix, SOURCE)
+    retention = timedelta(seconds=settings.live_update_retention_seconds)
+
+    async def prune_live() -> None:
+        await prune_live_updates(base.sessions, utcnow() - retention)
+
+    live_pruner = Periodic(
+        "prune-live-updates", settings.live_update_prune_every_seconds, prune_live
+    )
     return GrpcApp(
         settings=settings,
         services=[
             ServiceRegistration(
                 SERVICE_NAME,
                 pb_grpc.add_ActivityServiceServicer_to_server,
-                ActivityServicer(new_uow),
+                ActivityServicer(new_uow, live, settings),
             )
         ],
         on_start=[
@@ -68,8 +80,16 @@ async def build_app(settings: ActivitySettings) -> GrpcApp:
             partial(sync_library, new_uow, settings.media_base_url),
             check_ins.start,
             streak_sweeper.start,
+            live.start,
+            live_pruner.start,
         ],
-        on_stop=[*base.on_stop, check_ins.stop, streak_sweeper.stop],
+        on_stop=[
+            *base.on_stop,
+            check_ins.stop,
+            streak_sweeper.stop,
+            live.stop,
+            live_pruner.stop,
+        ],
     )
 
 

@@ -81,6 +81,22 @@ CATALOG.register(
             "en": "A session lasts at most 24 hours.",
             "ar": "لا تتجاوز مدة الجلسة 24 ساعة.",
         },
+        "workout_session.reading_outside": {
+            "en": "This reading was taken outside the session's time.",
+            "ar": "أُخذت هذه القراءة خارج وقت الجلسة.",
+        },
+        "workout_session.max_heart_rate_low": {
+            "en": "A maximum heart rate is at least {min} beats per minute.",
+            "ar": "لا يقل الحد الأقصى لنبض القلب عن {min} نبضة في الدقيقة.",
+        },
+        "workout_session.sequence_ahead": {
+            "en": "The session has not reached this update yet.",
+            "ar": "لم تصل الجلسة إلى هذا التحديث بعد.",
+        },
+        "workout_session.updates_expired": {
+            "en": "The updates after this one are no longer kept: open the session again.",
+            "ar": "لم تعد التحديثات التالية لهذا التحديث محفوظة: افتح الجلسة من جديد.",
+        },
         "logged_set.invalid_id": {
             "en": "A set's id is a UUID chosen by the app.",
             "ar": "معرّف المجموعة هو UUID يختاره التطبيق.",

@@ -36,6 +36,10 @@ class ServiceEntry:
     rate_limited_methods: frozenset[str] = frozenset()
     # Throttled per client address too, with the edge's generous session-refresh buckets.
     session_refresh_methods: frozenset[str] = frozenset()
+    # Server-streaming RPCs whose REST form is Server-Sent Events (`text/event-stream`, one
+    # `data:` line per message) for browsers' EventSource and SSE clients; the others stream
+    # one JSON array.
+    event_stream_methods: frozenset[str] = frozenset()
 
     @cached_property
     def contracts(self) -> dict[str, MethodContract]:
@@ -109,6 +113,10 @@ ACTIVITY = ServiceEntry(
     descriptors=(activity_service_pb2.DESCRIPTOR,),
     local_port=50105,
     metrics_port=9105,
+    event_stream_methods=frozenset(
+        f"/stride.activity.v1.ActivityService/{method}"
+        for method in ("WatchWorkoutSession", "WatchClassHeartRates")
+    ),
 )
 
 SERVICES: tuple[ServiceEntry, ...] = (IDENTITY, SCHEDULING, BILLING, NOTIFICATIONS, ACTIVITY)

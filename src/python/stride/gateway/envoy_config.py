@@ -9,6 +9,7 @@ expose are routed (`stride.api.v1.access`): an internal RPC, in either form, is 
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from stride.gateway.catalog import ServiceEntry
 from stride.gateway.edge_errors import PROTOCOL_HEADER, local_reply_config
 from stride.gateway.request_schema import render_lua
 from stride.platform.grpc.client_address import CLIENT_ADDRESS_METADATA_KEY
-from stride.platform.grpc.contract import Audience
+from stride.platform.grpc.contract import Audience, MethodContract
 
 _TYPES = "type.googleapis.com/envoy.extensions"
 UNROUTABLE_CLUSTER = "unroutable"
@@ -155,13 +156,73 @@ def _cluster(service: ServiceEntry, host: str, port: int, max_requests: int) -> 
     }
 
 
-def _route(service: ServiceEntry, method: str, timeout_seconds: int) -> dict[str, Any]:
+def _route(service: ServiceEntry, contract: MethodContract, timeout_seconds: int) -> dict[str, Any]:
     """One RPC the edge exposes. Matched after the transcoder rewrote a REST path to the gRPC
-    path, so one route covers the REST and the gRPC form of the call."""
-    return {
-        "match": {"path": method},
-        "route": {"cluster": service.name, "timeout": f"{timeout_seconds}s"},
+    path, so one route covers the REST and the gRPC form of the call. A stream has no route
+    timeout: it lasts until the client leaves or the service ends it (`max_stream_seconds`),
+    and Envoy's idle timeout still ends one gone silent (the services send heartbeats)."""
+    streaming = contract.descriptor.server_streaming
+    route: dict[str, Any] = {
+        "match": {"path": contract.path},
+        "route": {"cluster": service.name, "timeout": "0s" if streaming else f"{timeout_seconds}s"},
     }
+    if contract.path in service.event_stream_methods:
+        # Neither the browser nor a proxy between keeps or caches a live stream.
+        route["response_headers_to_add"] = [
+            {
+                "header": {"key": "cache-control", "value": "no-cache"},
+                "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
+            },
+            {
+                "header": {"key": "x-accel-buffering", "value": "no"},
+                "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
+            },
+        ]
+    return route
+
+
+def rest_path_regex(template: str) -> str:
+    """An RE2 regex of the paths a `google.api.http` path template matches, e.g.
+    `/v1/{name=users/*/workoutSessions/*}:watch` → `/v1/users/[^/]+/workoutSessions/[^/]+:watch`
+    (a variable without a pattern is one segment; `**` is any number of them)."""
+    plain = re.sub(r"\{[^}=]+=([^}]+)\}", r"\1", template)
+    plain = re.sub(r"\{[^}]+\}", "*", plain)
+    parts = re.split(r"(\*\*|\*)", plain)
+    return "".join(
+        ".+" if part == "**" else "[^/]+" if part == "*" else re.escape(part) for part in parts
+    )
+
+
+def _event_stream_routes(
+    service: ServiceEntry, contract: MethodContract, transcoder: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The REST form of an event-stream RPC, matched on the path the client sent, before the
+    transcoder rewrites it: the transcoder takes its configuration from the route it finds
+    then, and this one makes it frame the stream as Server-Sent Events. The rewritten request
+    is routed again, by the RPC's own route."""
+    rule = contract.http_rule
+    if rule is None or rule.WhichOneof("pattern") != "get":
+        raise ValueError(f"event stream {contract.path} needs a GET http rule")
+    templates = [rule.get, *(extra.get for extra in rule.additional_bindings if extra.get)]
+    sse = {
+        **transcoder,
+        "print_options": {
+            **transcoder["print_options"],
+            "stream_newline_delimited": False,
+            "stream_sse_style_delimited": True,
+        },
+    }
+    return [
+        {
+            "match": {
+                "safe_regex": {"regex": rest_path_regex(template)},
+                "headers": [{"name": ":method", "string_match": {"exact": "GET"}}],
+            },
+            "route": {"cluster": service.name, "timeout": "0s"},
+            "typed_per_filter_config": {"envoy.filters.http.grpc_json_transcoder": sse},
+        }
+        for template in templates
+    ]
 
 
 def _per_client_rate_limit(burst: int, per_second: int, clients: int) -> dict[str, Any]:
@@ -197,7 +258,7 @@ def _rate_limited_route(
     else:
         burst, per_second = settings.auth_burst_per_client, settings.auth_per_second_per_client
     return {
-        **_route(service, method, settings.route_timeout_seconds),
+        **_route(service, service.contracts[method], settings.route_timeout_seconds),
         "typed_per_filter_config": {
             "envoy.filters.http.local_ratelimit": _per_client_rate_limit(
                 burst, per_second, settings.rate_limited_clients
@@ -238,7 +299,9 @@ def edge_routes(services: Sequence[ServiceEntry], settings: EdgeSettings) -> lis
             if contract.path in service.rate_limited_methods | service.session_refresh_methods:
                 routes.append(_rate_limited_route(service, contract.path, settings))
             else:
-                routes.append(_route(service, contract.path, settings.route_timeout_seconds))
+                routes.append(_route(service, contract, settings.route_timeout_seconds))
+            if contract.path in service.event_stream_methods:
+                routes += _event_stream_routes(service, contract, transcoder(services, settings))
     return routes
 
 
@@ -309,6 +372,26 @@ def _cors_policy(origins: Sequence[str]) -> dict[str, Any]:
     }
 
 
+def transcoder(services: Sequence[ServiceEntry], settings: EdgeSettings) -> dict[str, Any]:
+    """REST ⇄ gRPC for every service; event-stream routes override its print options."""
+    return {
+        "@type": f"{_TYPES}.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder",
+        "proto_descriptor": str(settings.descriptor_path),
+        "services": [name for service in services for name in service.grpc_services],
+        "convert_grpc_status": True,
+        "print_options": {"always_print_primitive_fields": True},
+        # Query strings as forms and most clients encode them (a space as `+`), so an
+        # AIP-160 `filter=state+%3D+STATE_FAILED` reads as written; a `+` is `%2B`.
+        "query_param_unescape_plus": True,
+        # Unmapped paths get 404 here instead of a 503 from a gRPC upstream; unknown
+        # query parameters are a client bug we report rather than silently drop.
+        "request_validation_options": {
+            "reject_unknown_method": True,
+            "reject_unknown_query_parameters": True,
+        },
+    }
+
+
 def http_filters(services: Sequence[ServiceEntry], settings: EdgeSettings) -> list[dict[str, Any]]:
     """The request path, in order. Authentication goes before the transcoder, so its rules see
     the original REST or gRPC path; rate limits go after it, so they see only the gRPC path."""
@@ -341,22 +424,7 @@ def http_filters(services: Sequence[ServiceEntry], settings: EdgeSettings) -> li
         },
         {
             "name": "envoy.filters.http.grpc_json_transcoder",
-            "typed_config": {
-                "@type": f"{_TYPES}.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder",
-                "proto_descriptor": str(settings.descriptor_path),
-                "services": [name for service in services for name in service.grpc_services],
-                "convert_grpc_status": True,
-                "print_options": {"always_print_primitive_fields": True},
-                # Query strings as forms and most clients encode them (a space as `+`), so an
-                # AIP-160 `filter=state+%3D+STATE_FAILED` reads as written; a `+` is `%2B`.
-                "query_param_unescape_plus": True,
-                # Unmapped paths get 404 here instead of a 503 from a gRPC upstream; unknown
-                # query parameters are a client bug we report rather than silently drop.
-                "request_validation_options": {
-                    "reject_unknown_method": True,
-                    "reject_unknown_query_parameters": True,
-                },
-            },
+            "typed_config": transcoder(services, settings),
         },
         {
             "name": "envoy.filters.http.local_ratelimit",

@@ -6,7 +6,7 @@ from google.protobuf import descriptor_pb2
 
 from stride.gateway.catalog import IDENTITY, SERVICES
 from stride.gateway.descriptors import build_descriptor_set
-from stride.gateway.envoy_config import EdgeSettings, render
+from stride.gateway.envoy_config import EdgeSettings, render, rest_path_regex
 from stride.platform.grpc.client_address import CLIENT_ADDRESS_METADATA_KEY
 from stride.platform.local.envoy import validate_config, write_config
 
@@ -135,3 +135,61 @@ def test_auth_routes_keep_a_bucket_per_client_address_and_refresh_its_own(tmp_pa
         },
         "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
     }
+
+
+def _routes(tmp_path: Path) -> list[dict]:
+    config = render(
+        SERVICES, settings(tmp_path, {s.name: ("127.0.0.1", s.local_port) for s in SERVICES})
+    )
+    return list(
+        config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0][
+            "typed_config"
+        ]["route_config"]["virtual_hosts"][0]["routes"]
+    )
+
+
+def test_streams_have_no_route_timeout_and_calls_keep_theirs(tmp_path: Path) -> None:
+    by_path = {route["match"].get("path"): route for route in _routes(tmp_path)}
+    for rpc in (
+        "/stride.scheduling.v1.SchedulingService/WatchBookings",
+        "/stride.activity.v1.ActivityService/WatchWorkoutSession",
+        "/stride.activity.v1.ActivityService/WatchClassHeartRates",
+    ):
+        assert by_path[rpc]["route"]["timeout"] == "0s"
+    assert by_path["/stride.activity.v1.ActivityService/RecordHeartRate"]["route"]["timeout"] == (
+        "30s"
+    )
+
+
+def test_only_event_stream_rpcs_are_framed_as_server_sent_events(tmp_path: Path) -> None:
+    """The transcoder reads its per-route settings from the route matching the REST path the
+    client sent, before it rewrites the path; WatchBookings keeps its JSON array."""
+    framed = {
+        route["match"]["safe_regex"]["regex"]: route["typed_per_filter_config"][
+            "envoy.filters.http.grpc_json_transcoder"
+        ]["print_options"]
+        for route in _routes(tmp_path)
+        if "safe_regex" in route["match"]
+    }
+    assert set(framed) == {
+        "/v1/users/[^/]+/workoutSessions/[^/]+:watch",
+        "/v1/studios/[^/]+/classSessions/[^/]+/heartRates:watch",
+    }
+    assert all(options["stream_sse_style_delimited"] for options in framed.values())
+    assert all(options["always_print_primitive_fields"] for options in framed.values())
+
+
+@pytest.mark.parametrize(
+    ("template", "regex"),
+    [
+        (
+            "/v1/{name=users/*/workoutSessions/*}:watch",
+            "/v1/users/[^/]+/workoutSessions/[^/]+:watch",
+        ),
+        ("/v1/{parent}/items", "/v1/[^/]+/items"),
+        ("/v1/{name=files/**}", "/v1/files/.+"),
+        ("/v1/a.b", "/v1/a\\.b"),
+    ],
+)
+def test_rest_path_regex(template: str, regex: str) -> None:
+    assert rest_path_regex(template) == regex

@@ -203,7 +203,7 @@ class _Builder:
             "description": _access_text(contract.access),
             "x-stride-access": contract.access.audience.value,
             "parameters": parameters,
-            "responses": self.responses(contract),
+            "responses": self.responses(contract, service.event_stream_methods),
         }
         if contract.access.audience is Audience.PUBLIC:
             operation["security"] = []
@@ -278,7 +278,9 @@ class _Builder:
                 parameter |= {"style": "form", "explode": True}
             yield parameter
 
-    def responses(self, contract: MethodContract) -> dict[str, Any]:
+    def responses(
+        self, contract: MethodContract, event_streams: frozenset[str] = frozenset()
+    ) -> dict[str, Any]:
         output = contract.descriptor.output_type
         if output.full_name == HTTP_BODY:
             ok: dict[str, Any] = {
@@ -287,10 +289,14 @@ class _Builder:
             }
         else:
             schema = self.ref(output)
-            if contract.descriptor.server_streaming:
+            media_type = "application/json"
+            if contract.path in event_streams:
+                # Server-Sent Events: each message one event, its JSON on a `data:` line.
+                media_type = "text/event-stream"
+            elif contract.descriptor.server_streaming:
                 # The transcoder streams the messages as one JSON array, each as it comes.
                 schema = {"type": "array", "items": schema}
-            ok = {"description": "OK", "content": {"application/json": {"schema": schema}}}
+            ok = {"description": "OK", "content": {media_type: {"schema": schema}}}
         return {
             "200": ok,
             "default": {

@@ -84,6 +84,15 @@ def test_proto3_json_forms_of_well_known_and_64_bit_types() -> None:
     assert streamed["type"] == "array"
 
 
+def test_event_streams_are_documented_as_server_sent_events_of_one_message_each() -> None:
+    _, _, watch = OPERATIONS["ActivityService_WatchWorkoutSession"]
+    assert watch["responses"]["200"]["content"] == {
+        "text/event-stream": {
+            "schema": {"$ref": "#/components/schemas/stride.activity.v1.LiveUpdate"}
+        }
+    }
+
+
 def test_errors_are_google_rpc_statuses() -> None:
     for _, _, operation in OPERATIONS.values():
         error = operation["responses"]["default"]["content"]["application/json"]["schema"]

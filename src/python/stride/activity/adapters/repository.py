@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy import delete, func, or_, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 from sqlmodel import SQLModel, col, select
 
 from stride.activity.adapters.tables import (
@@ -20,6 +21,7 @@ from stride.activity.adapters.tables import (
     DataConsentRecord,
     ExerciseRecord,
     GoalRecord,
+    LiveUpdateRecord,
     LoggedSetRecord,
     PendingDeletionRecord,
     PersonalRecordRecord,
@@ -32,6 +34,13 @@ from stride.activity.adapters.tables import (
 )
 from stride.activity.domain.exercises import Exercise, Measurement
 from stride.activity.domain.goals import Goal, GoalKind
+from stride.activity.domain.live import (
+    HeartRate,
+    LiveChange,
+    LiveUpdate,
+    SessionHeartRate,
+    UpdateKind,
+)
 from stride.activity.domain.privacy import Consent, PendingDeletion
 from stride.activity.domain.programs import Assignment, Program, ProgramDay, Progression
 from stride.activity.domain.records import Lift, PersonalRecord, RecordKind
@@ -44,6 +53,7 @@ from stride.activity.domain.sessions import (
 from stride.activity.domain.streaks import Streak
 from stride.activity.domain.summary import SetWorked
 from stride.activity.domain.templates import Block, BlockKind, PlannedSet, WorkoutTemplate
+from stride.platform.db.pruning import delete_where_in_batches
 from stride.platform.errors import AlreadyExists
 from stride.platform.filtering import Comparison
 
@@ -239,6 +249,7 @@ class SessionRepository:
             "update_time": session.update_time,
             "complete_time": session.complete_time,
             "time_zone": fields.time_zone,
+            "max_heart_rate": fields.max_heart_rate,
         }
         await self._db.execute(_upsert(WorkoutSessionRecord, [row], ("member_id", "id")))
         if not changed_sets:
@@ -534,6 +545,7 @@ def _goal(record: GoalRecord) -> Goal:
 # Every table holding a member's data, children before parents: what deleting a member's data
 # empties (a table added later belongs here too; tests/activity/privacy_test.py checks).
 MEMBER_TABLES: tuple[type[SQLModel], ...] = (
+    LiveUpdateRecord,
     LoggedSetRecord,
     WorkoutSessionRecord,
     PersonalRecordRecord,
@@ -780,6 +792,174 @@ def _template(record: WorkoutTemplateRecord) -> WorkoutTemplate:
     )
 
 
+class LiveUpdateRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._db = session
+
+    async def append(
+        self,
+        member_id: uuid.UUID,
+        session_id: uuid.UUID,
+        changes: Sequence[LiveChange],
+        now: datetime,
+    ) -> list[LiveUpdate]:
+        """Numbers `changes` after the session's last update and stores them. The caller holds
+        the session's lock (`SessionRepository.locked`) until it commits, so the numbers
+        become visible in order: a watcher never sees 8 before 7."""
+        if not changes:
+            return []
+        moved = await self._db.execute(
+            sa.update(WorkoutSessionRecord)
+            .where(
+                col(WorkoutSessionRecord.member_id) == member_id,
+                col(WorkoutSessionRecord.id) == session_id,
+            )
+            .values(live_sequence=col(WorkoutSessionRecord.live_sequence) + len(changes))
+            .returning(col(WorkoutSessionRecord.live_sequence))
+        )
+        last = int(moved.scalar_one())
+        updates = [
+            LiveUpdate(member_id, session_id, sequence, now, change)
+            for sequence, change in enumerate(changes, start=last - len(changes) + 1)
+        ]
+        await self._db.execute(
+            insert(LiveUpdateRecord).values(
+                [
+                    {
+                        "member_id": member_id,
+                        "session_id": session_id,
+                        "sequence": update.sequence,
+                        "kind": update.change.kind.value,
+                        "payload": _change_document(update.change),
+                        "create_time": now,
+                    }
+                    for update in updates
+                ]
+            )
+        )
+        return updates
+
+    async def after(
+        self, member_id: uuid.UUID, session_id: uuid.UUID, after_sequence: int, limit: int
+    ) -> list[LiveUpdate]:
+        """The session's kept updates after `after_sequence`, oldest first."""
+        found = await self._db.execute(
+            select(LiveUpdateRecord)
+            .where(
+                LiveUpdateRecord.member_id == member_id,
+                LiveUpdateRecord.session_id == session_id,
+                col(LiveUpdateRecord.sequence) > after_sequence,
+            )
+            .order_by(col(LiveUpdateRecord.sequence))
+            .limit(limit)
+        )
+        return [_live_update(record) for record in found.scalars()]
+
+    async def first_kept(self, member_id: uuid.UUID, session_id: uuid.UUID) -> int | None:
+        """The sequence of the session's oldest update still kept; None when none is."""
+        found = await self._db.execute(
+            sa.select(func.min(col(LiveUpdateRecord.sequence))).where(
+                col(LiveUpdateRecord.member_id) == member_id,
+                col(LiveUpdateRecord.session_id) == session_id,
+            )
+        )
+        first = found.scalar_one_or_none()
+        return None if first is None else int(first)
+
+    async def class_heart_rates(self, class_session: str) -> list[SessionHeartRate]:
+        """The latest heart rate of each session in progress in `class_session`."""
+        latest = (
+            select(LiveUpdateRecord)
+            .where(
+                col(LiveUpdateRecord.member_id) == col(WorkoutSessionRecord.member_id),
+                col(LiveUpdateRecord.session_id) == col(WorkoutSessionRecord.id),
+                LiveUpdateRecord.kind == UpdateKind.HEART_RATE.value,
+            )
+            .order_by(col(LiveUpdateRecord.sequence).desc())
+            .limit(1)
+            .lateral("latest")
+        )
+        latest_record = aliased(LiveUpdateRecord, latest)
+        found = await self._db.execute(
+            sa.select(latest_record)
+            .select_from(WorkoutSessionRecord)
+            .join(latest, sa.true())
+            .where(
+                col(WorkoutSessionRecord.class_session) == class_session,
+                col(WorkoutSessionRecord.class_session) != "",
+                col(WorkoutSessionRecord.state) == SessionState.IN_PROGRESS.value,
+            )
+            .order_by(col(WorkoutSessionRecord.member_id), col(WorkoutSessionRecord.id))
+        )
+        return [
+            SessionHeartRate(
+                record.member_id, record.session_id, record.sequence, _heart_rate(record.payload)
+            )
+            for record in found.scalars()
+        ]
+
+
+async def prune_live_updates(
+    sessions: async_sessionmaker[AsyncSession], older_than: datetime
+) -> int:
+    """Deletes the updates stored before `older_than`, a batch at a time; how many."""
+    return await delete_where_in_batches(
+        sessions,
+        LiveUpdateRecord,
+        (
+            col(LiveUpdateRecord.member_id),
+            col(LiveUpdateRecord.session_id),
+            col(LiveUpdateRecord.sequence),
+        ),
+        col(LiveUpdateRecord.create_time) < older_than,
+    )
+
+
+def _change_document(change: LiveChange) -> dict[str, Any]:
+    if change.logged_set is not None:
+        logged = change.logged_set
+        document = asdict(logged) | {"id": str(logged.id)}
+        document["complete_time"] = (
+            logged.complete_time.isoformat() if logged.complete_time else None
+        )
+        return document
+    if change.heart_rate is not None:
+        reading = change.heart_rate
+        return {"time": reading.time.isoformat(), "bpm": reading.bpm, "zone": reading.zone}
+    if change.state is None:
+        raise ValueError(f"a {change.kind.value} update that says nothing")
+    return {"state": change.state.value}
+
+
+def _live_update(record: LiveUpdateRecord) -> LiveUpdate:
+    kind, payload = UpdateKind(record.kind), record.payload
+    if kind is UpdateKind.SET:
+        complete_time = payload["complete_time"]
+        change = LiveChange(
+            kind,
+            logged_set=LoggedSet(
+                **payload
+                | {
+                    "id": uuid.UUID(payload["id"]),
+                    "complete_time": datetime.fromisoformat(complete_time)
+                    if complete_time
+                    else None,
+                }
+            ),
+        )
+    elif kind is UpdateKind.HEART_RATE:
+        change = LiveChange(kind, heart_rate=_heart_rate(payload))
+    else:
+        change = LiveChange(kind, state=SessionState(payload["state"]))
+    return LiveUpdate(
+        record.member_id, record.session_id, record.sequence, record.create_time, change
+    )
+
+
+def _heart_rate(payload: Mapping[str, Any]) -> HeartRate:
+    return HeartRate(datetime.fromisoformat(payload["time"]), payload["bpm"], payload["zone"])
+
+
 def _session(record: WorkoutSessionRecord, sets: tuple[LoggedSet, ...]) -> WorkoutSession:
     fields = SessionFields(
         display_name=record.display_name,
@@ -791,9 +971,16 @@ def _session(record: WorkoutSessionRecord, sets: tuple[LoggedSet, ...]) -> Worko
         notes=record.notes,
         version=record.version,
         time_zone=record.time_zone,
+        max_heart_rate=record.max_heart_rate,
     )
     return WorkoutSession(
-        record.member_id, record.id, fields, sets, record.update_time, record.complete_time
+        record.member_id,
+        record.id,
+        fields,
+        sets,
+        record.update_time,
+        record.complete_time,
+        record.live_sequence,
     )
 
 

@@ -81,6 +81,9 @@ class WorkoutSessionRecord(SQLModel, table=True):
     update_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     complete_time: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     time_zone: str = Field(default="UTC", max_length=64)
+    max_heart_rate: int = 0
+    # The sequence of the session's last live update; moved on under the session's lock.
+    live_sequence: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
 
 
 class LoggedSetRecord(SQLModel, table=True):
@@ -211,3 +214,18 @@ class PendingDeletionRecord(SQLModel, table=True):
     member_id: uuid.UUID = Field(primary_key=True)
     token_digest: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     expire_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class LiveUpdateRecord(SQLModel, table=True):
+    """A live session's update, kept a day for watchers resuming after a lost connection."""
+
+    __tablename__ = "live_updates"
+    __table_args__ = (Index("live_updates_by_age", "create_time"),)
+
+    member_id: uuid.UUID = Field(primary_key=True)
+    session_id: uuid.UUID = Field(primary_key=True)
+    sequence: int = Field(sa_column=Column(BigInteger, primary_key=True))
+    kind: str = Field(max_length=16)
+    # The change as the domain holds it: read and written whole, never queried inside.
+    payload: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    create_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

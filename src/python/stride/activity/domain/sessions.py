@@ -22,6 +22,7 @@ MAX_SETS = 500
 # How far ahead of the server's clock a phone's clock may run before its times are refused.
 CLOCK_SKEW = timedelta(minutes=5)
 MAX_SESSION_LENGTH = timedelta(hours=24)
+MIN_MAX_HEART_RATE = 100  # A maximum heart rate below this is a typo, not a heart.
 
 
 class SessionState(enum.Enum):
@@ -62,6 +63,7 @@ class SessionFields:
     notes: str
     version: int
     time_zone: str = "UTC"  # The phone's, when the member trained: the day it counts for.
+    max_heart_rate: int = 0  # 0: the studio's default applies (`domain.live`).
 
     @property
     def training_day(self) -> date:
@@ -78,6 +80,7 @@ class WorkoutSession:
     sets: tuple[LoggedSet, ...]
     update_time: datetime
     complete_time: datetime | None = None  # When the server first saw it completed.
+    live_sequence: int = 0  # Its last live update's (`domain.live`).
 
     @property
     def resource_name(self) -> str:
@@ -141,6 +144,14 @@ def validate_upload(fields: SessionFields, sets: tuple[LoggedSet, ...], now: dat
             violations.append(
                 FieldViolation("workout_session.end_time", "workout_session.too_long")
             )
+    if 0 < fields.max_heart_rate < MIN_MAX_HEART_RATE:
+        violations.append(
+            FieldViolation(
+                "workout_session.max_heart_rate",
+                "workout_session.max_heart_rate_low",
+                {"min": MIN_MAX_HEART_RATE},
+            )
+        )
     seen: set[uuid.UUID] = set()
     for index, logged in enumerate(sets):
         if logged.id in seen:

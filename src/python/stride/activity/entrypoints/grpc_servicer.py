@@ -9,6 +9,8 @@ from google.api import httpbody_pb2
 from google.protobuf import empty_pb2
 
 from stride.activity import translations  # noqa: F401 - registers Activity's texts.
+from stride.activity.config import ActivitySettings
+from stride.activity.domain.live import Heartbeat
 from stride.activity.domain.privacy import CONSENT_PARTS
 from stride.activity.entrypoints.exercise_protos import (
     EXERCISE_FILTER,
@@ -16,6 +18,13 @@ from stride.activity.entrypoints.exercise_protos import (
     exercise_to_proto,
 )
 from stride.activity.entrypoints.goal_protos import goal_kind, goal_to_proto
+from stride.activity.entrypoints.live_protos import (
+    board_to_proto,
+    heartbeat_to_proto,
+    live_update_to_proto,
+    reading_to_proto,
+    readings_from_proto,
+)
 from stride.activity.entrypoints.privacy_protos import consent_to_proto, export_document
 from stride.activity.entrypoints.program_protos import (
     assignment_to_proto,
@@ -26,6 +35,7 @@ from stride.activity.entrypoints.program_protos import (
 )
 from stride.activity.entrypoints.resource_names import (
     assignment_ids,
+    class_session_name,
     class_workout_session,
     consent_member,
     exercise_name,
@@ -56,10 +66,13 @@ from stride.activity.service_layer.commands import (
     CreateProgram,
     CreateWorkoutTemplate,
     ListExercises,
+    RecordHeartRate,
     SuggestNextSet,
     TemplateChanges,
     UploadWorkoutSession,
+    WatchWorkoutSession,
 )
+from stride.activity.service_layer.handlers import LiveNotifier
 from stride.activity.service_layer.unit_of_work import ActivityUnitOfWork
 from stride.activity.v1 import activity_service_pb2 as pb
 from stride.activity.v1 import activity_service_pb2_grpc as pb_grpc
@@ -74,8 +87,15 @@ EXPORT_PAGE = 100
 
 
 class ActivityServicer(pb_grpc.ActivityServiceServicer):
-    def __init__(self, unit_of_work: Callable[[], ActivityUnitOfWork]) -> None:
+    def __init__(
+        self,
+        unit_of_work: Callable[[], ActivityUnitOfWork],
+        live: LiveNotifier,
+        settings: ActivitySettings,
+    ) -> None:
         self._unit_of_work = unit_of_work
+        self._live = live
+        self._settings = settings
 
     async def ListExercises(  # noqa: N802 - generated gRPC method name.
         self, request: pb.ListExercisesRequest, context: grpc.aio.ServicerContext
@@ -180,7 +200,8 @@ class ActivityServicer(pb_grpc.ActivityServiceServicer):
         member_id, session_id = session_ids(given.name, "workout_session.name")
         fields, sets = upload_from_proto(given)
         command = UploadWorkoutSession(member_id, session_id, fields, sets)
-        return session_to_proto(await handlers.upload_session(self._unit_of_work(), command))
+        session = await handlers.upload_session(self._unit_of_work(), command, self._live)
+        return session_to_proto(session)
 
     async def GetWorkoutSession(  # noqa: N802
         self, request: pb.GetWorkoutSessionRequest, context: grpc.aio.ServicerContext
@@ -392,3 +413,53 @@ class ActivityServicer(pb_grpc.ActivityServiceServicer):
             self._unit_of_work(), member_id, request.confirmation_token
         )
         return empty_pb2.Empty()
+
+    async def WatchWorkoutSession(  # noqa: N802
+        self, request: pb.WatchWorkoutSessionRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.LiveUpdate]:
+        member_id, session_id = session_ids(request.name, "name")
+        command = WatchWorkoutSession(member_id, session_id, request.after_sequence)
+        await handlers.check_watch(self._unit_of_work(), command)
+        # Headers now, not with the first update: the app knows it is listening (an
+        # EventSource opens) before anything happens.
+        await context.send_initial_metadata(())
+        updates = handlers.watch_session(
+            self._unit_of_work, self._live, command, self._settings.live_heartbeat_seconds
+        )
+        async for update in updates:
+            if isinstance(update, Heartbeat):
+                yield heartbeat_to_proto(update, request.name)
+            else:
+                yield live_update_to_proto(update)
+
+    async def RecordHeartRate(  # noqa: N802
+        self, request: pb.RecordHeartRateRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RecordHeartRateResponse:
+        member_id, session_id = session_ids(request.name, "name")
+        command = RecordHeartRate(member_id, session_id, readings_from_proto(request))
+        updates = await handlers.record_heart_rate(
+            self._unit_of_work(), command, self._live, self._settings.default_max_heart_rate
+        )
+        return pb.RecordHeartRateResponse(
+            readings=[
+                reading_to_proto(update.change.heart_rate)
+                for update in updates
+                if update.change.heart_rate is not None
+            ],
+            live_sequence=updates[-1].sequence,
+        )
+
+    async def WatchClassHeartRates(  # noqa: N802
+        self, request: pb.WatchClassHeartRatesRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.ClassHeartRates]:
+        class_session = class_session_name(request.class_session, "class_session")
+        boards = handlers.watch_class_heart_rates(
+            self._unit_of_work,
+            self._live,
+            class_session,
+            self._settings.live_heartbeat_seconds,
+            self._settings.class_board_min_interval_seconds,
+        )
+        await context.send_initial_metadata(())
+        async for changed in boards:
+            yield board_to_proto(changed)

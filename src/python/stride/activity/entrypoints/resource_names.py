@@ -104,3 +104,14 @@ def consent_member(name: str, field: str) -> uuid.UUID:
     if singleton != "dataConsent":
         raise InvalidArgument([FieldViolation(field, "data_consent.invalid_name")])
     return parse_user_name(user, field)
+
+
+def class_session_name(name: str, field: str) -> str:
+    """`studios/{studio}/classSessions/{class_session}` (Scheduling's), checked."""
+    parse_resource_name(
+        name,
+        ("studios", "classSessions"),
+        field=field,
+        message_key="workout_session.invalid_class",
+    )
+    return name

@@ -20,6 +20,7 @@ _STATES = {
     SessionState.COMPLETED: pb.WorkoutSession.STATE_COMPLETED,
 }
 _STATE_OF = {value: key for key, value in _STATES.items()}
+STATES = _STATES
 _RECORD_KINDS = {
     RecordKind.ESTIMATED_ONE_REP_MAX: pb.PersonalRecord.KIND_ESTIMATED_ONE_REP_MAX,
     RecordKind.REP_MAX: pb.PersonalRecord.KIND_REP_MAX,
@@ -79,6 +80,7 @@ def upload_from_proto(given: pb.WorkoutSession) -> tuple[SessionFields, tuple[Lo
         notes=given.notes,
         version=given.version,
         time_zone=given.time_zone or "UTC",
+        max_heart_rate=given.max_heart_rate,
     )
     return fields, tuple(sets)
 
@@ -94,17 +96,19 @@ def session_to_proto(session: WorkoutSession) -> pb.WorkoutSession:
         start_time=timestamp(fields.start_time),
         notes=fields.notes,
         version=fields.version,
-        sets=[_set_to_proto(logged) for logged in session.sets],
+        sets=[set_to_proto(logged) for logged in session.sets],
         volume_kg=session.volume_kg,
         update_time=timestamp(session.update_time),
         time_zone=fields.time_zone,
+        max_heart_rate=fields.max_heart_rate,
+        live_sequence=session.live_sequence,
     )
     if fields.end_time is not None:
         message.end_time.CopyFrom(timestamp(fields.end_time))
     return message
 
 
-def _set_to_proto(logged: LoggedSet) -> pb.LoggedSet:
+def set_to_proto(logged: LoggedSet) -> pb.LoggedSet:
     message = pb.LoggedSet(
         id=str(logged.id),
         exercise=logged.exercise,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from stride.activity.domain.exercises import Exercise
 from stride.activity.domain.goals import GoalKind
+from stride.activity.domain.live import HeartRate
 from stride.activity.domain.programs import ProgramDay, Progression
 from stride.activity.domain.sessions import LoggedSet, SessionFields
 from stride.activity.domain.templates import Block
@@ -87,3 +88,17 @@ class TemplateChanges:
     display_name: str | None = None
     description: str | None = None
     blocks: tuple[Block, ...] | None = None
+
+
+@dataclass(frozen=True)
+class RecordHeartRate:
+    member_id: uuid.UUID
+    session_id: uuid.UUID
+    readings: tuple[HeartRate, ...]
+
+
+@dataclass(frozen=True)
+class WatchWorkoutSession:
+    member_id: uuid.UUID
+    session_id: uuid.UUID
+    after_sequence: int  # Send what came after this; 0 for all that is kept.

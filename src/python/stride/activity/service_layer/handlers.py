@@ -4,14 +4,26 @@ domain objects. Authorization by audience happened in the interceptor (the contr
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from stride.activity.domain.exercises import Exercise, studio_exercise_name, validate_exercise
 from stride.activity.domain.goals import Goal, GoalKind, validate_goal, week_of
+from stride.activity.domain.live import (
+    Heartbeat,
+    LiveUpdate,
+    SessionHeartRate,
+    class_topic,
+    heart_rate_changes,
+    session_topic,
+    upload_changes,
+)
 from stride.activity.domain.privacy import Consent, PendingDeletion, new_deletion
 from stride.activity.domain.programs import (
     Assignment,
@@ -45,9 +57,11 @@ from stride.activity.service_layer.commands import (
     CreateProgram,
     CreateWorkoutTemplate,
     ListExercises,
+    RecordHeartRate,
     SuggestNextSet,
     TemplateChanges,
     UploadWorkoutSession,
+    WatchWorkoutSession,
 )
 from stride.activity.service_layer.unit_of_work import ActivityUnitOfWork
 from stride.events.v1.envelope_pb2 import Envelope
@@ -58,6 +72,7 @@ from stride.platform.resource_names import parse_user_name
 from stride.scheduling.events.v1.events_pb2 import BookingChanged
 
 SESSION_COMPLETED = "activity.session.completed.v1"
+LIVE_READ_BATCH = 200  # Updates read from the log at a time by a watcher catching up.
 GOAL_ACHIEVED = "activity.goal.achieved.v1"
 STREAK_EXTENDED = "activity.streak.extended.v1"
 STREAK_BROKEN = "activity.streak.broken.v1"
@@ -68,6 +83,16 @@ CHECKED_IN = "scheduling.attendance.checked_in.v1"
 # Sessions prepared for a class are named from the booking: one per member and class.
 _CLASS_SESSIONS = uuid.UUID("0b7f5a43-6d0c-4c44-9a55-3f1f3d7c2e18")
 PERSONAL_RECORD_SET = "activity.personal_record.set.v1"
+
+
+class LiveNotifier(Protocol):
+    """Wakes the watchers of a topic on every replica (`stride.platform.events.live`)."""
+
+    async def notify(self, *topics: str) -> None:
+        ...
+
+    def waiting(self, topic: str) -> AbstractContextManager[asyncio.Event]:
+        ...
 
 
 async def create_exercise(uow: ActivityUnitOfWork, command: CreateExercise) -> Exercise:
@@ -210,7 +235,10 @@ async def _check_exercises(uow: ActivityUnitOfWork, template: WorkoutTemplate) -
 
 
 async def upload_session(
-    uow: ActivityUnitOfWork, command: UploadWorkoutSession, clock: Clock = utcnow
+    uow: ActivityUnitOfWork,
+    command: UploadWorkoutSession,
+    notifier: LiveNotifier,
+    clock: Clock = utcnow,
 ) -> WorkoutSession:
     """Merges the upload into the stored session (see `domain.sessions`); on completing it,
     or editing it once completed, keeps the member's records and announces what changed."""
@@ -226,6 +254,17 @@ async def upload_session(
         if not merged.changed:
             return session
         await uow.sessions.save(session, merged.changed_sets)
+        # In the same transaction as the sets: watchers never hear of a set not stored, and
+        # no set is stored without its update.
+        appended = await uow.live.append(
+            session.member_id,
+            session.id,
+            upload_changes(merged.changed_sets, stored is None, merged.completed_now),
+            now,
+        )
+        session = replace(
+            session, live_sequence=appended[-1].sequence if appended else session.live_sequence
+        )
         if session.completed:
             touched = (
                 {s.exercise for s in session.live_sets}
@@ -240,6 +279,8 @@ async def upload_session(
         if session.completed:
             await _check_goals(uow, session, now)
         await uow.commit()
+    if appended:
+        await notifier.notify(*_topics(session))
     return session
 
 
@@ -614,6 +655,120 @@ async def _template(
         return await uow.templates.get(studio, uuid.UUID(template_id))
     except ValueError:
         return None
+
+
+async def record_heart_rate(
+    uow: ActivityUnitOfWork,
+    command: RecordHeartRate,
+    notifier: LiveNotifier,
+    default_max_heart_rate: int,
+    clock: Clock = utcnow,
+) -> list[LiveUpdate]:
+    """Stores the readings, with their zones, as the session's next updates."""
+    now = clock()
+    async with uow:
+        session = await uow.sessions.locked(command.member_id, command.session_id)
+        if session is None:
+            raise NotFound("WORKOUT_SESSION_NOT_FOUND", "workout_session.not_found")
+        changes = heart_rate_changes(session, command.readings, now, default_max_heart_rate)
+        updates = await uow.live.append(session.member_id, session.id, changes, now)
+        await uow.commit()
+    await notifier.notify(*_topics(session))
+    return updates
+
+
+async def check_watch(uow: ActivityUnitOfWork, command: WatchWorkoutSession) -> None:
+    """The session exists, and what came after `command.after_sequence` is still kept."""
+    async with uow:
+        session = await uow.sessions.get(command.member_id, command.session_id)
+        if session is None:
+            raise NotFound("WORKOUT_SESSION_NOT_FOUND", "workout_session.not_found")
+        first_kept = await uow.live.first_kept(command.member_id, command.session_id)
+    _check_resumable(command.after_sequence, session.live_sequence, first_kept)
+
+
+async def watch_session(
+    new_uow: Callable[[], ActivityUnitOfWork],
+    notifier: LiveNotifier,
+    command: WatchWorkoutSession,
+    heartbeat_seconds: float,
+) -> AsyncGenerator[LiveUpdate | Heartbeat, None]:
+    """The session's updates after `command.after_sequence` from the log, then each new one as
+    it is stored, in order, none twice; a heartbeat when nothing happened for a while. Call
+    `check_watch` first."""
+    member_id, session_id = command.member_id, command.session_id
+    # Waiting starts before the first read: an update stored between the read and the wait
+    # still wakes this watcher.
+    with notifier.waiting(session_topic(member_id, session_id)) as wake:
+        last = command.after_sequence
+        while True:
+            wake.clear()
+            async with new_uow() as uow:
+                updates = await uow.live.after(member_id, session_id, last, LIVE_READ_BATCH)
+            for update in updates:
+                yield update
+                last = update.sequence
+            if len(updates) == LIVE_READ_BATCH:
+                continue
+            try:
+                async with asyncio.timeout(heartbeat_seconds):
+                    await wake.wait()
+            except TimeoutError:
+                yield Heartbeat(last)
+
+
+async def watch_class_heart_rates(
+    new_uow: Callable[[], ActivityUnitOfWork],
+    notifier: LiveNotifier,
+    class_session: str,
+    heartbeat_seconds: float,
+    min_interval_seconds: float,
+) -> AsyncGenerator[list[SessionHeartRate], None]:
+    """Every live session's latest heart rate in the class, then those that changed, read at
+    most once per `min_interval_seconds`; an empty list when nothing changed for a while."""
+    sent: dict[tuple[uuid.UUID, uuid.UUID], int] = {}
+    loop = asyncio.get_running_loop()
+    quiet = True  # Nothing sent for a while (or yet): send the read even if nothing changed.
+    with notifier.waiting(class_topic(class_session)) as wake:
+        while True:
+            wake.clear()
+            read_at = loop.time()
+            async with new_uow() as uow:
+                latest = await uow.live.class_heart_rates(class_session)
+            changed = [
+                rate
+                for rate in latest
+                if sent.get((rate.member_id, rate.session_id)) != rate.sequence
+            ]
+            sent = {(rate.member_id, rate.session_id): rate.sequence for rate in latest}
+            if changed or quiet:
+                yield changed
+            try:
+                async with asyncio.timeout(heartbeat_seconds):
+                    await wake.wait()
+            except TimeoutError:
+                quiet = True  # Read again too, in case a wake-up was lost.
+                continue
+            quiet = False
+            # A board many members send readings to is read once a second, not per reading.
+            await asyncio.sleep(max(read_at + min_interval_seconds - loop.time(), 0.0))
+
+
+def _check_resumable(after_sequence: int, last_sequence: int, first_kept: int | None) -> None:
+    """A watcher resumes after a sequence the session has reached and whose successors are
+    still kept."""
+    if after_sequence > last_sequence:
+        raise InvalidArgument([FieldViolation("after_sequence", "workout_session.sequence_ahead")])
+    if after_sequence < last_sequence and (first_kept is None or first_kept > after_sequence + 1):
+        raise FailedPrecondition("LIVE_UPDATES_EXPIRED", "workout_session.updates_expired")
+
+
+def _topics(session: WorkoutSession) -> tuple[str, ...]:
+    """Who to wake after the session's updates are stored."""
+    topics = [session_topic(session.member_id, session.id)]
+    if session.fields.class_session:
+        topics.append(class_topic(session.fields.class_session))
+    return tuple(topics)
 
 
 async def _check_references(uow: ActivityUnitOfWork, command: UploadWorkoutSession) -> None:

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from stride.activity.adapters.repository import (
     ExerciseRepository,
     GoalRepository,
+    LiveUpdateRepository,
     PrivacyRepository,
     ProgramRepository,
     RecordRepository,
@@ -28,6 +29,7 @@ class ActivityUnitOfWork(UnitOfWork):
     streaks: StreakRepository
     goals: GoalRepository
     privacy: PrivacyRepository
+    live: LiveUpdateRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         super().__init__(sessions, SOURCE)
@@ -41,3 +43,4 @@ class ActivityUnitOfWork(UnitOfWork):
         self.streaks = StreakRepository(session)
         self.goals = GoalRepository(session)
         self.privacy = PrivacyRepository(session)
+        self.live = LiveUpdateRepository(session)

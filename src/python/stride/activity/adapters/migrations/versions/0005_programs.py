@@ -2,7 +2,7 @@
 and deletions.
 
 Revision ID: activity_0005
-Revises: activity_0001
+Revises: activity_0002
 Create Date: 2026-12-02
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "activity_0005"
-down_revision = "activity_0001"
+down_revision = "activity_0002"
 branch_labels = None
 depends_on = None
 
