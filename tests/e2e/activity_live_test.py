@@ -149,6 +149,14 @@ def a_set(position: int) -> dict[str, Any]:
     }
 
 
+async def consenting(edge: Edge, member: Account) -> Account:
+    """The member lets Stride keep their heart rate (without it, RecordHeartRate is refused)."""
+    url = f"{edge.base_url}/v1/{member.name}/dataConsent?updateMask=heartRate"
+    given = await call("PATCH", url, {"heartRate": True}, **member.auth)
+    assert given.status == 200, given.body
+    return member
+
+
 async def beat(edge: Edge, member: Account, session: str, *bpms: int) -> dict[str, Any]:
     start = datetime.now(UTC) - timedelta(seconds=len(bpms))
     body = {
@@ -169,7 +177,7 @@ def sequences(updates: list[dict[str, Any]]) -> list[int]:
 async def test_a_dropped_event_stream_resumes_after_its_last_sequence_with_no_gap_or_repeat(
     edge: Edge, nats_url: str, event_prefix: str
 ) -> None:
-    member = await new_account(edge, nats_url, event_prefix)
+    member = await consenting(edge, await new_account(edge, nats_url, event_prefix))
     session = live_session(member, a_class())
     name = session["name"]
     stored = await call("PUT", f"{edge.base_url}/v1/{name}", session, **member.auth)
@@ -217,7 +225,7 @@ async def test_a_dropped_event_stream_resumes_after_its_last_sequence_with_no_ga
 async def test_only_the_member_watches_their_session_and_only_staff_the_class_board(
     edge: Edge, nats_url: str, event_prefix: str, identity_config: IdentitySettings
 ) -> None:
-    member = await new_account(edge, nats_url, event_prefix)
+    member = await consenting(edge, await new_account(edge, nats_url, event_prefix))
     other = await new_account(edge, nats_url, event_prefix)
     spin = a_class()
     session = live_session(member, spin)

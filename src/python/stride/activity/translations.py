@@ -162,5 +162,9 @@ CATALOG.register(
             "en": "This confirmation is not valid or has expired: start the deletion again.",
             "ar": "هذا التأكيد غير صالح أو انتهت صلاحيته: ابدأ الحذف من جديد.",
         },
+        "data_consent.heart_rate_required": {
+            "en": "Allow Stride to keep your heart rate first (in your privacy settings).",
+            "ar": "اسمح لـ Stride أولًا بحفظ معدل نبضك (من إعدادات الخصوصية).",
+        },
     }
 )

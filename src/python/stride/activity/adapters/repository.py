@@ -855,6 +855,15 @@ class LiveUpdateRepository:
         )
         return [_live_update(record) for record in found.scalars()]
 
+    async def forget_heart_rates(self, member_id: uuid.UUID) -> None:
+        """Deletes the member's heart-rate readings from their live sessions' logs."""
+        await self._db.execute(
+            delete(LiveUpdateRecord).where(
+                col(LiveUpdateRecord.member_id) == member_id,
+                col(LiveUpdateRecord.kind) == UpdateKind.HEART_RATE.value,
+            )
+        )
+
     async def first_kept(self, member_id: uuid.UUID, session_id: uuid.UUID) -> int | None:
         """The sequence of the session's oldest update still kept; None when none is."""
         found = await self._db.execute(
@@ -884,6 +893,12 @@ class LiveUpdateRepository:
             sa.select(latest_record)
             .select_from(WorkoutSessionRecord)
             .join(latest, sa.true())
+            # Only members who let their heart rate be shown (a withdrawal hides it at once).
+            .join(
+                DataConsentRecord,
+                (col(DataConsentRecord.member_id) == col(WorkoutSessionRecord.member_id))
+                & col(DataConsentRecord.heart_rate),
+            )
             .where(
                 col(WorkoutSessionRecord.class_session) == class_session,
                 col(WorkoutSessionRecord.class_session) != "",

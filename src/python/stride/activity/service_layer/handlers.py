@@ -24,7 +24,7 @@ from stride.activity.domain.live import (
     session_topic,
     upload_changes,
 )
-from stride.activity.domain.privacy import Consent, PendingDeletion, new_deletion
+from stride.activity.domain.privacy import Consent, HealthData, PendingDeletion, new_deletion
 from stride.activity.domain.programs import (
     Assignment,
     Program,
@@ -577,6 +577,9 @@ async def update_consent(
             update_time=clock(),
         )
         await uow.privacy.put_consent(updated)
+        if current.heart_rate and not updated.heart_rate:
+            # Withdrawn: what was kept on that consent goes too.
+            await uow.live.forget_heart_rates(member_id)
         await uow.commit()
     return updated
 
@@ -670,6 +673,9 @@ async def record_heart_rate(
         session = await uow.sessions.locked(command.member_id, command.session_id)
         if session is None:
             raise NotFound("WORKOUT_SESSION_NOT_FOUND", "workout_session.not_found")
+        consent = await uow.privacy.consent(command.member_id)
+        if not consent.allows(HealthData.HEART_RATE):
+            raise FailedPrecondition("CONSENT_REQUIRED", "data_consent.heart_rate_required")
         changes = heart_rate_changes(session, command.readings, now, default_max_heart_rate)
         updates = await uow.live.append(session.member_id, session.id, changes, now)
         await uow.commit()
