@@ -7,13 +7,28 @@ from collections.abc import Callable
 import grpc
 
 from stride.activity import translations  # noqa: F401 - registers Activity's texts.
+from stride.activity.domain.health import RollupRange
 from stride.activity.entrypoints.exercise_protos import (
     EXERCISE_FILTER,
     exercise_from_proto,
     exercise_to_proto,
 )
+from stride.activity.entrypoints.health_protos import (
+    anchor_to_proto,
+    device_from_proto,
+    kind_from_proto,
+    priority_from_proto,
+    resolution_from_proto,
+    rollup_to_proto,
+    samples_from_proto,
+    settings_to_proto,
+    time_range_from_proto,
+    upload_to_proto,
+)
 from stride.activity.entrypoints.resource_names import (
     exercise_name,
+    health_anchor_ids,
+    health_settings_member,
     session_ids,
     studio_name,
     template_ids,
@@ -24,23 +39,30 @@ from stride.activity.entrypoints.session_protos import (
     upload_from_proto,
 )
 from stride.activity.entrypoints.template_protos import blocks_from_proto, template_to_proto
-from stride.activity.service_layer import handlers
+from stride.activity.service_layer import handlers, health
 from stride.activity.service_layer.commands import (
     CreateExercise,
     CreateWorkoutTemplate,
     ListExercises,
+    ListHealthRollups,
+    UpdateHealthPriority,
+    UploadHealthSamples,
     UploadWorkoutSession,
 )
 from stride.activity.service_layer.unit_of_work import ActivityUnitOfWork
 from stride.activity.v1 import activity_service_pb2 as pb
 from stride.activity.v1 import activity_service_pb2_grpc as pb_grpc
+from stride.platform.grpc.field_masks import updated_fields
 from stride.platform.pagination import Page
 from stride.platform.resource_names import parse_user_name
 
 
 class ActivityServicer(pb_grpc.ActivityServiceServicer):
-    def __init__(self, unit_of_work: Callable[[], ActivityUnitOfWork]) -> None:
+    def __init__(
+        self, unit_of_work: Callable[[], ActivityUnitOfWork], health_policy: health.HealthPolicy
+    ) -> None:
         self._unit_of_work = unit_of_work
+        self._health_policy = health_policy
 
     async def ListExercises(  # noqa: N802 - generated gRPC method name.
         self, request: pb.ListExercisesRequest, context: grpc.aio.ServicerContext
@@ -152,3 +174,60 @@ class ActivityServicer(pb_grpc.ActivityServiceServicer):
             personal_records=[record_to_proto(r) for r in records],
             next_page_token=next_page_token,
         )
+
+    async def BatchUploadHealthSamples(  # noqa: N802
+        self, request: pb.BatchUploadHealthSamplesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.BatchUploadHealthSamplesResponse:
+        command = UploadHealthSamples(
+            member_id=parse_user_name(request.parent, "parent"),
+            source=request.source,
+            device=device_from_proto(request.device),
+            samples=samples_from_proto(request),
+            deleted_sample_ids=tuple(request.deleted_sample_ids),
+            sync_anchor=request.sync_anchor,
+        )
+        outcome = await health.upload_samples(self._unit_of_work(), command, self._health_policy)
+        return upload_to_proto(outcome.results, outcome.deleted_count)
+
+    async def GetHealthSyncAnchor(  # noqa: N802
+        self, request: pb.GetHealthSyncAnchorRequest, context: grpc.aio.ServicerContext
+    ) -> pb.HealthSyncAnchor:
+        member_id, source = health_anchor_ids(request.name, "name")
+        anchor, update_time = await health.get_anchor(self._unit_of_work(), member_id, source)
+        return anchor_to_proto(request.name, anchor, update_time)
+
+    async def ListHealthRollups(  # noqa: N802
+        self, request: pb.ListHealthRollupsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListHealthRollupsResponse:
+        member_id = parse_user_name(request.parent, "parent")
+        start, end = time_range_from_proto(request)
+        wanted = RollupRange(
+            kind_from_proto(request.kind, "kind"),
+            resolution_from_proto(request.resolution, "resolution"),
+            start,
+            end,
+        )
+        rollups = await health.list_rollups(
+            self._unit_of_work(), ListHealthRollups(member_id, wanted)
+        )
+        return pb.ListHealthRollupsResponse(rollups=[rollup_to_proto(r) for r in rollups])
+
+    async def GetHealthSettings(  # noqa: N802
+        self, request: pb.GetHealthSettingsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.HealthSettings:
+        member_id = health_settings_member(request.name, "name")
+        priority = await health.get_priority(self._unit_of_work(), member_id)
+        return settings_to_proto(request.name, priority)
+
+    async def UpdateHealthSettings(  # noqa: N802
+        self, request: pb.UpdateHealthSettingsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.HealthSettings:
+        given = request.health_settings
+        name = given.name
+        member_id = health_settings_member(name, "health_settings.name")
+        if "device_priority" not in updated_fields(request, {"device_priority"}):
+            priority = await health.get_priority(self._unit_of_work(), member_id)
+            return settings_to_proto(name, priority)
+        command = UpdateHealthPriority(member_id, priority_from_proto(given))
+        priority = await health.update_priority(self._unit_of_work(), command)
+        return settings_to_proto(name, priority)

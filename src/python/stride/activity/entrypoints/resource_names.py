@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from stride.platform.errors import FieldViolation, InvalidArgument
-from stride.platform.resource_names import parse_resource_name, parse_uuid_ids
+from stride.platform.resource_names import parse_resource_name, parse_user_name, parse_uuid_ids
 
 
 def studio_name(name: str, field: str) -> str:
@@ -43,3 +43,22 @@ def session_ids(name: str, field: str) -> tuple[uuid.UUID, uuid.UUID]:
         name, ("users", "workoutSessions"), field=field, message_key="workout_session.invalid_name"
     )
     return member_id, session_id
+
+
+def health_anchor_ids(name: str, field: str) -> tuple[uuid.UUID, str]:
+    """`users/{user}/healthSyncAnchors/{source}` → (member id, source)."""
+    user, source = parse_resource_name(
+        name,
+        ("users", "healthSyncAnchors"),
+        field=field,
+        message_key="health_sync_anchor.invalid_name",
+    )
+    return parse_user_name(f"users/{user}", field), source
+
+
+def health_settings_member(name: str, field: str) -> uuid.UUID:
+    """`users/{user}/healthSettings` → the member id."""
+    user, suffix = name.rsplit("/", 1) if "/" in name else (name, "")
+    if suffix != "healthSettings":
+        raise InvalidArgument([FieldViolation(field, "health_settings.invalid_name")])
+    return parse_user_name(user, field)

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 
 from stride.activity.domain.exercises import Exercise
+from stride.activity.domain.health import Device, DeviceType, GivenSample, RollupRange
 from stride.activity.domain.sessions import LoggedSet, SessionFields
 from stride.activity.domain.templates import Block
 from stride.platform.filtering import Comparison
@@ -41,3 +42,25 @@ class UploadWorkoutSession:
     session_id: uuid.UUID
     fields: SessionFields
     sets: tuple[LoggedSet, ...]
+
+
+@dataclass(frozen=True)
+class UploadHealthSamples:
+    member_id: uuid.UUID
+    source: str  # `healthkit` or `health_connect`.
+    device: Device
+    samples: tuple[GivenSample, ...]
+    deleted_sample_ids: tuple[str, ...]
+    sync_anchor: str  # Empty: keep the stored one.
+
+
+@dataclass(frozen=True)
+class ListHealthRollups:
+    member_id: uuid.UUID
+    wanted: RollupRange
+
+
+@dataclass(frozen=True)
+class UpdateHealthPriority:
+    member_id: uuid.UUID
+    device_priority: tuple[DeviceType, ...]

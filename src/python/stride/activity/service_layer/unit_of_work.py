@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from stride.activity.adapters.health_repository import HealthRepository
 from stride.activity.adapters.repository import (
     ExerciseRepository,
     RecordRepository,
@@ -20,6 +21,7 @@ class ActivityUnitOfWork(UnitOfWork):
     templates: TemplateRepository
     sessions: SessionRepository
     records: RecordRepository
+    health: HealthRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         super().__init__(sessions, SOURCE)
@@ -29,3 +31,4 @@ class ActivityUnitOfWork(UnitOfWork):
         self.templates = TemplateRepository(session)
         self.sessions = SessionRepository(session)
         self.records = RecordRepository(session)
+        self.health = HealthRepository(session)
