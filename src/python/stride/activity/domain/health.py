@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import enum
 import math
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -250,15 +251,18 @@ _LENGTHS = {
     Resolution.HOUR: timedelta(hours=1),
     Resolution.DAY: timedelta(days=1),
 }
-NO_ZONES = (0.0, 0.0, 0.0, 0.0, 0.0)
+NO_ZONES: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0, 0.0)
+
+
+def zone_of(bpm: float, max_heart_rate: float) -> int:
+    """The heart-rate zone (1 to 5) `bpm` falls in; 0 below zone 1."""
+    share = bpm / max_heart_rate
+    return sum(1 for edge in ZONE_EDGES if share >= edge)
 
 
 def zone_seconds(bpm: float, seconds: float, max_heart_rate: float) -> tuple[float, ...]:
-    """`seconds` in the zone (1 to 5) `bpm` falls in, none below zone 1."""
-    share = bpm / max_heart_rate
-    zone = sum(1 for edge in ZONE_EDGES if share >= edge)
-    if zone == 0:
-        return NO_ZONES
+    """`seconds` in the zone `bpm` falls in, none below zone 1."""
+    zone = zone_of(bpm, max_heart_rate)
     return tuple(seconds if index == zone - 1 else 0.0 for index in range(len(ZONE_EDGES)))
 
 
@@ -286,13 +290,16 @@ class Aggregate:
         )
 
     @staticmethod
-    def of(sample: Sample, max_heart_rate: float) -> Aggregate:
-        zones = (
-            zone_seconds(sample.value, sample.seconds, max_heart_rate)
-            if sample.kind is HealthKind.HEART_RATE
-            else NO_ZONES
-        )
-        return Aggregate(1, sample.value, sample.value, sample.value, zones)
+    def of(samples: Sequence[Sample], max_heart_rate: float) -> Aggregate:
+        """The figures of samples of one kind (at least one)."""
+        values = [sample.value for sample in samples]
+        zones = NO_ZONES
+        if samples[0].kind is HealthKind.HEART_RATE:
+            seconds = [0.0] * (len(ZONE_EDGES) + 1)  # Index 0: below zone 1.
+            for sample in samples:
+                seconds[zone_of(sample.value, max_heart_rate)] += sample.seconds
+            zones = tuple(seconds[1:])
+        return Aggregate(len(values), sum(values), min(values), max(values), zones)
 
 
 BucketKey = tuple[HealthKind, datetime]
@@ -302,13 +309,23 @@ def aggregate(
     samples: Iterable[Sample], resolution: Resolution, max_heart_rate: float
 ) -> dict[BucketKey, Aggregate]:
     """The samples' figures per kind and bucket (a sample counts in the bucket it starts in)."""
-    found: dict[BucketKey, Aggregate] = {}
+    grouped: dict[BucketKey, list[Sample]] = defaultdict(list)
     for sample in samples:
-        key = (sample.kind, resolution.bucket(sample.start_time))
-        one = Aggregate.of(sample, max_heart_rate)
-        stored = found.get(key)
-        found[key] = one if stored is None else stored.merge(one)
-    return found
+        grouped[(sample.kind, resolution.bucket(sample.start_time))].append(sample)
+    return {key: Aggregate.of(group, max_heart_rate) for key, group in grouped.items()}
+
+
+def coarsen(
+    figures: dict[BucketKey, Aggregate], resolution: Resolution
+) -> dict[BucketKey, Aggregate]:
+    """Finer buckets' figures merged into `resolution`'s buckets: a batch is aggregated
+    sample by sample once, per minute, and its hours and days from its minutes."""
+    coarser: dict[BucketKey, Aggregate] = {}
+    for (kind, start), one in figures.items():
+        key = (kind, resolution.bucket(start))
+        held = coarser.get(key)
+        coarser[key] = one if held is None else held.merge(one)
+    return coarser
 
 
 def merge_all(figures: Iterable[Aggregate]) -> Aggregate | None:

@@ -17,6 +17,7 @@ from stride.activity.domain.health import (
     aggregate,
     check_range,
     check_source,
+    coarsen,
     full_priority,
     judge,
     merge_all,
@@ -148,6 +149,16 @@ def test_merging_batches_equals_aggregating_them_together() -> None:
     assert merged == together
     assert merge_all([]) is None
     assert merge_all([together]) == together
+
+
+def test_hours_and_days_from_a_batch_s_minutes_equal_them_from_its_samples() -> None:
+    start = datetime(2026, 12, 2, 23, 58, tzinfo=UTC)  # Across an hour and a day.
+    samples = [heart(90 + n % 90, start + timedelta(seconds=7 * n), n % 3) for n in range(100)]
+    minutes = aggregate(samples, Resolution.MINUTE, 190)
+    hours = coarsen(minutes, Resolution.HOUR)
+    assert hours == aggregate(samples, Resolution.HOUR, 190)
+    assert coarsen(hours, Resolution.DAY) == aggregate(samples, Resolution.DAY, 190)
+    assert len(coarsen(hours, Resolution.DAY)) == 2
 
 
 def test_each_bucket_comes_from_the_device_kind_ranked_first() -> None:

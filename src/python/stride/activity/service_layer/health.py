@@ -23,6 +23,7 @@ from stride.activity.domain.health import (
     aggregate,
     check_range,
     check_source,
+    coarsen,
     full_priority,
     judge,
     merge_all,
@@ -68,8 +69,13 @@ async def upload_samples(
         new_ids = await uow.health.claim_new(member_id, source, fit)
         fresh = [sample for sample in fit if sample.id in new_ids]
         await uow.health.copy_samples(member_id, device_id, fresh)
-        for resolution in Resolution:
-            figures = aggregate(fresh, resolution, policy.max_heart_rate)
+        minutes = aggregate(fresh, Resolution.MINUTE, policy.max_heart_rate)
+        hours = coarsen(minutes, Resolution.HOUR)
+        for resolution, figures in (
+            (Resolution.MINUTE, minutes),
+            (Resolution.HOUR, hours),
+            (Resolution.DAY, coarsen(hours, Resolution.DAY)),
+        ):
             await uow.health.merge_rollups(member_id, device_type, resolution, figures)
         removed = await uow.health.remove_samples(member_id, source, command.deleted_sample_ids)
         await _recompute(uow, member_id, removed, policy.max_heart_rate)
