@@ -4,7 +4,6 @@ work's transaction, COPY included: samples and the rollups counting them commit 
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -68,11 +67,18 @@ _MERGE = ", ".join(
 )
 
 
-def sample_key(source: str, sample_id: str) -> uuid.UUID:
-    """A sample's identity among a member's: its source and the platform's id for it, hashed
-    to 16 bytes so the key index stays narrow whatever the platform's ids look like."""
-    digest = hashlib.blake2b(f"{source}\x00{sample_id}".encode(), digest_size=16).digest()
-    return uuid.UUID(bytes=digest)
+# A sample's identity among a member's, `md5(source || '/' || id)::uuid`: its source and the
+# platform's id for it, hashed by Postgres to 16 bytes so the key index stays narrow whatever
+# the platform's ids look like (md5 as a hash, not for secrecy; sources hold no `/`, so a pair
+# maps to one string). Claiming writes a batch's keys with the samples' start times and returns
+# the ids no earlier upload stored.
+_CLAIM = (
+    "WITH batch AS (SELECT id, start_time, md5($2 || '/' || id)::uuid AS sample_key"
+    " FROM unnest($3::text[], $4::timestamptz[]) AS given (id, start_time)),"
+    " claimed AS (INSERT INTO health_sample_keys (member_id, sample_key, start_time)"
+    " SELECT $1, sample_key, start_time FROM batch ON CONFLICT DO NOTHING RETURNING sample_key)"
+    " SELECT batch.id FROM batch JOIN claimed USING (sample_key)"
+)
 
 
 @dataclass(frozen=True)
@@ -116,22 +122,11 @@ class HealthRepository:
         uploaded concurrently by another request waits for it, then counts as stored."""
         if not samples:
             return set()
-        keys = {sample_key(source, s.id): s.id for s in samples}
-        found = await self._db.execute(
-            text(
-                "INSERT INTO health_sample_keys (member_id, sample_key, start_time)"
-                " SELECT :member_id, * FROM unnest(CAST(:keys AS uuid[]),"
-                " CAST(:starts AS timestamptz[]))"
-                " ON CONFLICT DO NOTHING RETURNING sample_key"
-            ),
-            {
-                "member_id": member_id,
-                "keys": list(keys),
-                "starts": [s.start_time for s in samples],
-            },
+        connection = await self._asyncpg()
+        claimed = await connection.fetch(
+            _CLAIM, member_id, source, [s.id for s in samples], [s.start_time for s in samples]
         )
-        claimed: list[uuid.UUID] = list(found.scalars())
-        return {keys[key] for key in claimed}
+        return {row[0] for row in claimed}
 
     async def copy_samples(
         self, member_id: uuid.UUID, device_id: int, samples: Iterable[Sample]
@@ -191,13 +186,14 @@ class HealthRepository:
         says where they counted."""
         if not sample_ids:
             return []
-        keys = [sample_key(source, sample_id) for sample_id in dict.fromkeys(sample_ids)]
+        ids = list(dict.fromkeys(sample_ids))
         claimed = await self._db.execute(
             text(
-                "DELETE FROM health_sample_keys WHERE member_id = :member_id"
-                " AND sample_key = ANY(CAST(:keys AS uuid[])) RETURNING start_time"
+                "DELETE FROM health_sample_keys WHERE member_id = :member_id AND sample_key IN"
+                " (SELECT md5(:source || '/' || id)::uuid FROM unnest(CAST(:ids AS text[])) id)"
+                " RETURNING start_time"
             ),
-            {"member_id": member_id, "keys": keys},
+            {"member_id": member_id, "source": source, "ids": ids},
         )
         starts: list[datetime] = sorted(set(claimed.scalars()))
         if not starts:
@@ -216,7 +212,7 @@ class HealthRepository:
                 "member_id": member_id,
                 "source": source,
                 "starts": starts,
-                "ids": list(dict.fromkeys(sample_ids)),
+                "ids": ids,
             },
         )
         return [StoredSample(_KIND_OF[row[0]], _DEVICE_OF[row[1]], row[2]) for row in removed.all()]
