@@ -183,6 +183,10 @@ async def test_a_batch_beyond_the_contract_is_refused_before_the_handler(
     unknown = await call("POST", url, {"source": "fitbit"}, **member.auth)
     assert unknown.status == 400
     assert violations(unknown) == {"source": "health_sample.unknown_source"}
+    elsewhere = await call(
+        "GET", f"{edge.base_url}/v1/{member.name}/healthSyncAnchors/fitbit", **member.auth
+    )
+    assert violations(elsewhere) == {"name": "health_sample.unknown_source"}
     nothing = await call(
         "GET", f"{edge.base_url}/v1/{member.name}/healthSyncAnchors/healthkit", **member.auth
     )

@@ -71,12 +71,14 @@ _MERGE = ", ".join(
 # platform's id for it, hashed by Postgres to 16 bytes so the key index stays narrow whatever
 # the platform's ids look like (md5 as a hash, not for secrecy; sources hold no `/`, so a pair
 # maps to one string). Claiming writes a batch's keys with the samples' start times and returns
-# the ids no earlier upload stored.
+# the ids no earlier upload stored; in key order, so uploads overlapping in any order never
+# deadlock on each other's keys.
 _CLAIM = (
     "WITH batch AS (SELECT id, start_time, md5($2 || '/' || id)::uuid AS sample_key"
     " FROM unnest($3::text[], $4::timestamptz[]) AS given (id, start_time)),"
     " claimed AS (INSERT INTO health_sample_keys (member_id, sample_key, start_time)"
-    " SELECT $1, sample_key, start_time FROM batch ON CONFLICT DO NOTHING RETURNING sample_key)"
+    " SELECT $1, sample_key, start_time FROM batch ORDER BY sample_key"
+    " ON CONFLICT DO NOTHING RETURNING sample_key)"
     " SELECT batch.id FROM batch JOIN claimed USING (sample_key)"
 )
 
@@ -275,16 +277,17 @@ class HealthRepository:
             for row in found
         ]
 
-    async def replace_rollup(
+    async def clear_rollup(
         self,
         member_id: uuid.UUID,
         kind: HealthKind,
         device_type: DeviceType,
         resolution: Resolution,
         start: datetime,
-        figures: Aggregate | None,
     ) -> None:
-        """Sets one bucket's figures as recomputed (removes it when nothing is left in it)."""
+        """Removes one bucket's figures, to be recomputed. Its row stays locked to the end of
+        the transaction: an upload merging into it waits, then merges into the recomputed row
+        (or, having merged first, is committed before the recomputation reads)."""
         table = ROLLUP_TABLES[resolution]
         key = {
             "member_id": member_id,
@@ -299,8 +302,6 @@ class HealthRepository:
             ),
             key,
         )
-        if figures is not None:
-            await self.merge_rollups(member_id, device_type, resolution, {(kind, start): figures})
 
     async def anchor(self, member_id: uuid.UUID, source: str) -> tuple[str, datetime | None]:
         found = await self._db.execute(

@@ -156,9 +156,9 @@ class Device:
     name: str = ""
 
 
-def check_source(source: str) -> str:
+def check_source(source: str, field: str = "source") -> str:
     if source not in SOURCES:
-        raise InvalidArgument([FieldViolation("source", "health_sample.unknown_source")])
+        raise InvalidArgument([FieldViolation(field, "health_sample.unknown_source")])
     return source
 
 

@@ -103,22 +103,26 @@ async def _recompute(
     samples, then each hour from its minutes and each day from its hours, so no repair reads
     more than a minute of raw samples."""
     touched = {(s.kind, s.device_type, Resolution.MINUTE.bucket(s.start_time)) for s in removed}
+    health = uow.health
+    # Each bucket is cleared before it is read from: READ COMMITTED reads afresh after the
+    # clear waited for any upload holding the row (see HealthRepository.clear_rollup).
     for kind, device_type, minute in sorted(touched, key=_bucket_order):
-        left = await uow.health.samples_between(
+        await health.clear_rollup(member_id, kind, device_type, Resolution.MINUTE, minute)
+        left = await health.samples_between(
             member_id, kind, device_type, minute, minute + Resolution.MINUTE.length
         )
-        figures = aggregate(left, Resolution.MINUTE, max_heart_rate).get((kind, minute))
-        await uow.health.replace_rollup(
-            member_id, kind, device_type, Resolution.MINUTE, minute, figures
-        )
+        figures = aggregate(left, Resolution.MINUTE, max_heart_rate)
+        await health.merge_rollups(member_id, device_type, Resolution.MINUTE, figures)
     for finer, coarser in ((Resolution.MINUTE, Resolution.HOUR), (Resolution.HOUR, Resolution.DAY)):
         buckets = {(kind, device, coarser.bucket(start)) for kind, device, start in touched}
         for kind, device_type, start in sorted(buckets, key=_bucket_order):
-            parts = await uow.health.rollups(
+            await health.clear_rollup(member_id, kind, device_type, coarser, start)
+            parts = await health.rollups(
                 member_id, RollupRange(kind, finer, start, start + coarser.length), device_type
             )
-            figures = merge_all(part.figures for part in parts)
-            await uow.health.replace_rollup(member_id, kind, device_type, coarser, start, figures)
+            merged = merge_all(part.figures for part in parts)
+            if merged is not None:
+                await health.merge_rollups(member_id, device_type, coarser, {(kind, start): merged})
         touched = buckets
 
 
@@ -138,7 +142,7 @@ async def list_rollups(uow: ActivityUnitOfWork, command: ListHealthRollups) -> l
 async def get_anchor(
     uow: ActivityUnitOfWork, member_id: uuid.UUID, source: str
 ) -> tuple[str, datetime | None]:
-    check_source(source)
+    check_source(source, "name")
     async with uow:
         return await uow.health.anchor(member_id, source)
 
