@@ -19,7 +19,7 @@ import enum
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from stride.platform.errors import FieldViolation, InvalidArgument
@@ -381,8 +381,3 @@ def check_range(wanted: RollupRange) -> RollupRange:
         wanted.resolution.bucket(wanted.start_time),
         wanted.end_time,
     )
-
-
-@dataclass(frozen=True)
-class HealthPreferences:
-    device_priority: tuple[DeviceType, ...] = field(default=DEFAULT_PRIORITY)
