@@ -342,3 +342,17 @@ async def test_months_are_made_ahead_and_dropped_after_retention(
     assert await health.maintain_partitions(
         new_uow(), partition_policies(SETTINGS), 2, lambda: much_later
     ) == ([], [])
+    assert await devices(new_uow, member) == 1
+    # Devices outlive their last upload by the samples' retention and two months.
+    forgotten = NOW + timedelta(days=90 + 62, seconds=1)
+    await health.maintain_partitions(new_uow(), partition_policies(SETTINGS), 2, lambda: forgotten)
+    assert await devices(new_uow, member) == 0
+
+
+async def devices(new_uow: partial[ActivityUnitOfWork], member: uuid.UUID) -> int:
+    async with new_uow() as uow:
+        found = await uow.session.execute(
+            text("SELECT count(*) FROM health_devices WHERE member_id = :member"),
+            {"member": member},
+        )
+        return int(found.scalar_one())

@@ -8,7 +8,7 @@ from functools import partial
 from pathlib import Path
 
 from stride.activity.adapters.exercise_library import load_library
-from stride.activity.adapters.health_repository import ROLLUP_TABLES
+from stride.activity.adapters.health_repository import ROLLUP_TABLES, SAMPLES_TABLE
 from stride.activity.adapters.partitions import PartitionPolicy
 from stride.activity.config import ActivitySettings
 from stride.activity.domain.health import Resolution
@@ -40,7 +40,7 @@ def partition_policies(settings: ActivitySettings) -> list[PartitionPolicy]:
     """How long each partitioned health table keeps its months."""
     samples = timedelta(days=settings.health_sample_retention_days)
     return [
-        PartitionPolicy("health_samples", samples),
+        PartitionPolicy(SAMPLES_TABLE, samples),
         PartitionPolicy("health_sample_keys", samples),
         PartitionPolicy(
             ROLLUP_TABLES[Resolution.MINUTE],

@@ -49,6 +49,7 @@ ROLLUP_TABLES = {
     Resolution.HOUR: "health_rollups_hour",
     Resolution.DAY: "health_rollups_day",
 }
+SAMPLES_TABLE = "health_samples"
 SAMPLE_COLUMNS = ("member_id", "start_time", "end_time", "kind", "value", "device_id", "sample_id")
 _ZONES = ", ".join(f"zone{n}_seconds" for n in range(1, 6))
 _FIGURES = f"sample_count, total, minimum, maximum, {_ZONES}"
@@ -96,9 +97,12 @@ class HealthRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._db = session
 
-    async def device_id(self, member_id: uuid.UUID, source: str, device: Device) -> int:
+    async def device_id(
+        self, member_id: uuid.UUID, source: str, device: Device, now: datetime
+    ) -> int:
         """The id of the member's device, recorded the first time it uploads."""
         values = {
+            "now": now,
             "member_id": member_id,
             "source": source,
             "type": DEVICE_CODES[device.type],
@@ -108,10 +112,11 @@ class HealthRepository:
         }
         found = await self._db.execute(
             text(
-                "INSERT INTO health_devices (member_id, source, type, manufacturer, model, name)"
-                " VALUES (:member_id, :source, :type, :manufacturer, :model, :name)"
-                " ON CONFLICT ON CONSTRAINT health_devices_once DO UPDATE SET name = EXCLUDED.name"
-                " RETURNING id"
+                "INSERT INTO health_devices"
+                " (member_id, source, type, manufacturer, model, name, last_upload_time)"
+                " VALUES (:member_id, :source, :type, :manufacturer, :model, :name, :now)"
+                " ON CONFLICT ON CONSTRAINT health_devices_once"
+                " DO UPDATE SET last_upload_time = EXCLUDED.last_upload_time RETURNING id"
             ),
             values,
         )
@@ -141,7 +146,7 @@ class HealthRepository:
         if records:
             connection = await self._asyncpg()
             await connection.copy_records_to_table(
-                "health_samples", records=records, columns=SAMPLE_COLUMNS
+                SAMPLES_TABLE, records=records, columns=SAMPLE_COLUMNS
             )
         return len(records)
 
@@ -343,6 +348,14 @@ class HealthRepository:
             ),
             {"member_id": member_id, "priority": [kind.value for kind in priority]},
         )
+
+    async def forget_devices(self, unseen_since: datetime) -> int:
+        """Removes devices that have not uploaded since `unseen_since`; how many."""
+        found = await self._db.execute(
+            text("DELETE FROM health_devices WHERE last_upload_time < :unseen_since"),
+            {"unseen_since": unseen_since},
+        )
+        return int(found.rowcount)  # type: ignore[attr-defined]
 
     async def maintain_partitions(
         self, policies: list[PartitionPolicy], now: datetime, months_ahead: int

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from stride.activity.adapters.health_repository import StoredSample
+from stride.activity.adapters.health_repository import SAMPLES_TABLE, StoredSample
 from stride.activity.adapters.partitions import PartitionPolicy
 from stride.activity.domain.health import (
     DEFAULT_PRIORITY,
@@ -36,6 +36,9 @@ from stride.activity.service_layer.commands import (
 )
 from stride.activity.service_layer.unit_of_work import ActivityUnitOfWork
 from stride.platform.clock import Clock, utcnow
+
+# Past the raw samples' retention, how long a device that stopped uploading is still kept.
+DEVICE_GRACE = timedelta(days=62)
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,7 @@ async def upload_samples(
     results, fit = judge(command.samples, now, now - policy.sample_retention)
     member_id, device_type = command.member_id, command.device.type
     async with uow:
-        device_id = await uow.health.device_id(member_id, source, command.device)
+        device_id = await uow.health.device_id(member_id, source, command.device, now)
         new_ids = await uow.health.claim_new(member_id, source, fit)
         fresh = [sample for sample in fit if sample.id in new_ids]
         await uow.health.copy_samples(member_id, device_id, fresh)
@@ -168,8 +171,13 @@ async def maintain_partitions(
     months_ahead: int,
     clock: Clock = utcnow,
 ) -> tuple[list[str], list[str]]:
-    """Creates the months ahead and drops those past retention; returns (created, dropped)."""
+    """Creates the months ahead and drops those past retention; returns (created, dropped).
+    Devices go once their samples have: a sample starts at most minutes after the upload that
+    carried it, and its month's partition outlives the retention by at most a month."""
+    now = clock()
+    samples_kept = next(p.keep for p in policies if p.table == SAMPLES_TABLE)
     async with uow:
-        changed = await uow.health.maintain_partitions(policies, clock(), months_ahead)
+        changed = await uow.health.maintain_partitions(policies, now, months_ahead)
+        await uow.health.forget_devices(now - samples_kept - DEVICE_GRACE)
         await uow.commit()
     return changed

@@ -30,6 +30,8 @@ def upgrade() -> None:
             manufacturer varchar(100) NOT NULL,
             model varchar(100) NOT NULL,
             name varchar(100) NOT NULL,
+            -- Devices unseen for longer than their samples are kept go (HealthRepository).
+            last_upload_time timestamptz NOT NULL,
             CONSTRAINT health_devices_once
                 UNIQUE (member_id, source, type, manufacturer, model, name)
         )
