@@ -16,7 +16,7 @@ from stride.activity.domain.health import (
 )
 from stride.activity.v1 import activity_service_pb2 as pb
 from stride.platform.errors import FieldViolation, InvalidArgument
-from stride.platform.grpc.timestamps import timestamp
+from stride.platform.grpc.timestamps import moment, timestamp
 from stride.platform.i18n import CATALOG, current_locale
 
 KINDS = {
@@ -74,8 +74,8 @@ def samples_from_proto(request: pb.BatchUploadHealthSamplesRequest) -> tuple[Giv
             kind=_KIND_OF.get(sample.kind),
             value=sample.value,
             unit=sample.unit,
-            start_time=sample.start_time.ToDatetime(UTC),
-            end_time=sample.end_time.ToDatetime(UTC) if sample.HasField("end_time") else None,
+            start_time=moment(sample.start_time),
+            end_time=moment(sample.end_time) if sample.HasField("end_time") else None,
         )
         for sample in request.samples
     )
