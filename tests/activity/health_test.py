@@ -196,6 +196,24 @@ async def test_a_batch_sent_again_or_twice_at_once_is_stored_once(
     assert day[2:4] == (3, 180)
 
 
+async def test_overlapping_batches_in_opposite_orders_at_once_store_each_sample_once(
+    new_uow: partial[ActivityUnitOfWork],
+) -> None:
+    member = uuid.uuid4()
+    start = NOW - timedelta(hours=4)
+    samples = steps(start, [float(n) for n in range(1, 201)], "overlap")
+    forward = batch(member, samples[:150])
+    backward = batch(member, tuple(reversed(samples[50:])))
+    outcomes = await asyncio.gather(*(upload(new_uow, c) for c in [forward, backward] * 3))
+    accepted = [r.id for o in outcomes for r in o.results if r.verdict is Verdict.ACCEPTED]
+    assert sorted(accepted) == sorted(s.id for s in samples)
+    assert await raw_count(new_uow, member) == 200
+    (hour,) = await rollups(
+        new_uow, member, HealthKind.STEPS, Resolution.HOUR, start, start + timedelta(hours=1)
+    )
+    assert hour[2:4] == (60, sum(range(1, 61)))  # The hour's first 60 minutes.
+
+
 async def test_deleting_samples_corrects_the_buckets_they_counted_in(
     new_uow: partial[ActivityUnitOfWork],
 ) -> None:
