@@ -279,6 +279,22 @@ async def test_deleting_samples_corrects_the_buckets_they_counted_in(
     )
 
 
+async def test_a_record_changed_in_place_replaces_the_stored_one(
+    new_uow: partial[ActivityUnitOfWork],
+) -> None:
+    member = uuid.uuid4()
+    start = NOW - timedelta(hours=7)
+    await upload(new_uow, batch(member, steps(start, [300, 100], "hc")))
+    changed = steps(start, [250], "hc")  # Health Connect updated `hc-0`: same id, new count.
+    (result,) = (await upload(new_uow, batch(member, changed, deleted=("hc-0",)))).results
+    assert result.verdict is Verdict.ACCEPTED
+    assert await raw_count(new_uow, member) == 2
+    (hour,) = await rollups(
+        new_uow, member, HealthKind.STEPS, Resolution.HOUR, start, start + timedelta(hours=1)
+    )
+    assert hour[2:] == (2, 350, 100, 250)
+
+
 async def test_a_watch_and_a_phone_counting_the_same_day_are_read_by_the_member_s_priority(
     new_uow: partial[ActivityUnitOfWork],
 ) -> None:

@@ -59,15 +59,19 @@ async def upload_samples(
     policy: HealthPolicy,
     clock: Clock = utcnow,
 ) -> UploadOutcome:
-    """Stores the batch's new samples (a sample stored before is answered as a duplicate),
-    merges their figures into the minute, hour and day rollups, removes the deleted samples and
-    recomputes the buckets they counted in, and keeps the sync anchor: all in one transaction,
-    so an anchor never gets ahead of the samples it covers."""
+    """Removes the deleted samples and recomputes the buckets they counted in, stores the
+    batch's new samples (a sample stored before is answered as a duplicate) and merges their
+    figures into the minute, hour and day rollups, and keeps the sync anchor: all in one
+    transaction, so an anchor never gets ahead of the samples it covers."""
     now = clock()
     source = check_source(command.source)
     results, fit = judge(command.samples, now, now - policy.sample_retention)
     member_id, device_type = command.member_id, command.device.type
     async with uow:
+        # Deletions first: a record the platform changed in place (Health Connect updates keep
+        # the id) comes as its id deleted and the record again.
+        removed = await uow.health.remove_samples(member_id, source, command.deleted_sample_ids)
+        await _recompute(uow, member_id, removed, policy.max_heart_rate)
         device_id = await uow.health.device_id(member_id, source, command.device, now)
         new_ids = await uow.health.claim_new(member_id, source, fit)
         fresh = [sample for sample in fit if sample.id in new_ids]
@@ -80,8 +84,6 @@ async def upload_samples(
             (Resolution.DAY, coarsen(hours, Resolution.DAY)),
         ):
             await uow.health.merge_rollups(member_id, device_type, resolution, figures)
-        removed = await uow.health.remove_samples(member_id, source, command.deleted_sample_ids)
-        await _recompute(uow, member_id, removed, policy.max_heart_rate)
         if command.sync_anchor:
             await uow.health.save_anchor(member_id, source, command.sync_anchor, now)
         await uow.commit()
