@@ -14,6 +14,7 @@ from functools import partial
 
 import pytest
 import pytest_asyncio
+from activity.support import consenting
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stride.activity.adapters.repository import prune_live_updates
@@ -89,11 +90,6 @@ def upload(
     return UploadWorkoutSession(member, session, fields, sets)
 
 
-async def consents(new_uow: partial[ActivityUnitOfWork], member: uuid.UUID) -> None:
-    """The member lets Stride keep their heart rate."""
-    await handlers.update_consent(new_uow(), member, {"heart_rate": True})
-
-
 def readings(*bpms: int) -> tuple[HeartRate, ...]:
     taken = now() - timedelta(seconds=len(bpms))
     return tuple(HeartRate(taken + timedelta(seconds=i), bpm) for i, bpm in enumerate(bpms))
@@ -117,7 +113,7 @@ async def test_a_watcher_resuming_after_its_last_sequence_misses_nothing_and_get
 ) -> None:
     phone_replica, watch_replica = replicas
     member, session = uuid.uuid4(), uuid.uuid4()
-    await consents(new_uow, member)
+    await consenting(new_uow, member)
     first_sets = (a_set(0), a_set(1))
     await handlers.upload_session(new_uow(), upload(member, session, first_sets), phone_replica)
 
@@ -175,7 +171,7 @@ async def test_updates_stored_while_uploads_race_are_numbered_without_gaps(
 ) -> None:
     live = replicas[0]
     member, session = uuid.uuid4(), uuid.uuid4()
-    await consents(new_uow, member)
+    await consenting(new_uow, member)
     await handlers.upload_session(new_uow(), upload(member, session, ()), live)
     await asyncio.gather(
         *(
@@ -200,7 +196,7 @@ async def test_a_watcher_whose_wake_up_is_lost_still_gets_the_update_on_its_next
     new_uow: partial[ActivityUnitOfWork], replicas: list[LiveSignals]
 ) -> None:
     member, session = uuid.uuid4(), uuid.uuid4()
-    await consents(new_uow, member)
+    await consenting(new_uow, member)
     await handlers.upload_session(new_uow(), upload(member, session, ()), replicas[0])
     watch = WatchWorkoutSession(member, session, after_sequence=1)
     stream = handlers.watch_session(new_uow, Deaf(), watch, heartbeat_seconds=0.2)
@@ -219,7 +215,7 @@ async def test_a_bad_reading_refuses_the_batch_and_stores_nothing(
 ) -> None:
     live = replicas[0]
     member, session = uuid.uuid4(), uuid.uuid4()
-    await consents(new_uow, member)
+    await consenting(new_uow, member)
     await handlers.upload_session(new_uow(), upload(member, session, ()), live)
     batch = (*readings(140), HeartRate(now() + timedelta(hours=1), 140))
     with pytest.raises(InvalidArgument) as refused:
@@ -237,7 +233,7 @@ async def test_a_day_old_log_is_pruned_and_a_watch_after_what_is_gone_is_refused
 ) -> None:
     live = replicas[0]
     member, session = uuid.uuid4(), uuid.uuid4()
-    await consents(new_uow, member)
+    await consenting(new_uow, member)
     await handlers.upload_session(new_uow(), upload(member, session, (a_set(0),)), live)
     # A day later for these rows (every row of the module's database: this test's are two).
     assert await prune_live_updates(sessions, now() + timedelta(seconds=1)) >= 2
@@ -258,7 +254,7 @@ async def test_the_board_shows_each_live_member_of_the_class_once_with_their_lat
     rider, other_rider, elsewhere = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     sessions = {who: uuid.uuid4() for who in (rider, other_rider, elsewhere)}
     for who in sessions:
-        await consents(new_uow, who)
+        await consenting(new_uow, who)
     for who in (rider, other_rider):
         await handlers.upload_session(
             new_uow(), upload(who, sessions[who], (), class_session=SPIN), member_replica
@@ -298,7 +294,7 @@ async def test_heart_rate_is_kept_only_with_consent_and_forgotten_when_it_is_wit
     command = RecordHeartRate(member, session, readings(140))
     with pytest.raises(FailedPrecondition):
         await handlers.record_heart_rate(new_uow(), command, live, 190)
-    await consents(new_uow, member)
+    await consenting(new_uow, member)
     await handlers.record_heart_rate(new_uow(), command, live, 190)
     board = handlers.watch_class_heart_rates(new_uow, live, SPIN + "-consent", LONG, 0.0)
     async with asyncio.timeout(10):

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
 from stride.activity.main import MIGRATIONS, sync_library
+from stride.activity.service_layer import handlers
 from stride.activity.service_layer.unit_of_work import ActivityUnitOfWork
 from stride.events.v1.envelope_pb2 import Envelope
 from stride.platform.db.engine import session_factory
@@ -68,3 +69,9 @@ async def published(
             if fields.get("member") == f"users/{member}":
                 found.append((row.event_type, payload))
         return found
+
+
+async def consenting(new_uow: partial[ActivityUnitOfWork], member: uuid.UUID) -> uuid.UUID:
+    """`member`, having let Stride keep their heart rate."""
+    await handlers.update_consent(new_uow(), member, {"heart_rate": True})
+    return member

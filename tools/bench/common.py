@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from stack.providers import LocalProviders, start_providers
+from stack.seed import DEMO_PASSWORD, DEMO_USERS
 from stack.up import (
     LocalPayments,
     service_processes,
@@ -208,3 +209,15 @@ def start_edge(
     envoy.start()
     stack.callback(envoy.stop)
     return port
+
+
+def signed_in_member(port: int) -> tuple[str, str]:
+    """(resource name, access token) of the demo member."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    email = DEMO_USERS[0][0]
+    status, body = post(
+        connection, "/v1/sessions:signIn", {"email": email, "password": DEMO_PASSWORD}
+    )
+    if status != 200:
+        raise RuntimeError(f"sign-in failed with {status}: {body}")
+    return body["user"]["name"], body["credentials"]["accessToken"]

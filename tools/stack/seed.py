@@ -8,6 +8,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import grpc
+from google.protobuf import field_mask_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from stride.activity.v1 import activity_service_pb2 as activity_pb
@@ -216,6 +217,91 @@ def seed_demo_training(target: str, now: datetime) -> None:
             metadata=_metadata_of(identity, member_email),
             timeout=10,
         )
+
+
+# The demo member's watch: Apple Watch readings as HealthKit hands them to the app.
+DEMO_WATCH = activity_pb.HealthDevice(
+    type=activity_pb.HEALTH_DEVICE_TYPE_WATCH,
+    manufacturer="Apple Inc.",
+    model="Watch7,1",
+    name="Layla's Apple Watch",
+)
+
+
+def demo_heart_rates(now: datetime) -> list[activity_pb.HealthSample]:
+    """A week of the demo member's heart rate: a reading every five minutes through the day
+    (lower at night) and one a second through a 45-minute workout every other evening. Ids
+    and values follow from the time, so a re-run sends the same samples again."""
+    start = (now - timedelta(days=7)).replace(second=0, microsecond=0)
+    start -= timedelta(minutes=start.minute % 5)
+    readings: list[tuple[datetime, float]] = []
+    at = start
+    while at < now:
+        hour = at.astimezone(ZoneInfo(DEMO_TZ)).hour
+        resting = 54 if hour < 6 else 68
+        readings.append((at, resting + (at.minute * 7 + hour * 3) % 11))
+        at += timedelta(minutes=5)
+    for day in range(0, 7, 2):
+        workout = (start + timedelta(days=day)).replace(hour=15, minute=0)
+        for second in range(45 * 60):
+            effort = min(second / 300, 1.0)  # Five minutes of warming up.
+            wave = (second // 60) % 4 * 8  # Intervals: harder every fourth minute.
+            readings.append((workout + timedelta(seconds=second), 95 + effort * (50 + wave)))
+    samples = []
+    for moment, bpm in sorted(readings):
+        if moment >= now:  # This week's last workout may be still to come.
+            continue
+        sample = activity_pb.HealthSample(
+            id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"demo-heart-rate/{moment.isoformat()}")),
+            kind=activity_pb.HEALTH_KIND_HEART_RATE,
+            value=round(bpm),
+            unit="count/min",
+        )
+        sample.start_time.FromDatetime(moment)
+        sample.end_time.FromDatetime(moment)
+        samples.append(sample)
+    return samples
+
+
+def seed_demo_heart_rate(target: str, now: datetime) -> int:
+    """Uploads the demo member's week of heart rate as their phone would, in batches of the
+    contract's size, the last carrying the sync anchor; returns how many samples were new."""
+    samples = demo_heart_rates(now)
+    batch_size = 4000
+    stored = 0
+    with grpc.insecure_channel(target) as channel:
+        identity = pb_grpc.IdentityServiceStub(channel)
+        activity = activity_grpc.ActivityServiceStub(channel)
+        member_email = "member@demo.stride.app"
+        metadata = _metadata_of(identity, member_email)
+        member = identity.SignIn(
+            pb.SignInRequest(email=member_email, password=DEMO_PASSWORD), timeout=10
+        ).user.name
+        # The demo member lets Stride keep their heart rate, as the app asks before syncing it.
+        activity.UpdateDataConsent(
+            activity_pb.UpdateDataConsentRequest(
+                data_consent=activity_pb.DataConsent(name=f"{member}/dataConsent", heart_rate=True),
+                update_mask=field_mask_pb2.FieldMask(paths=["heart_rate"]),
+            ),
+            metadata=metadata,
+            timeout=10,
+        )
+        for first in range(0, len(samples), batch_size):
+            last = first + batch_size >= len(samples)
+            reply = activity.BatchUploadHealthSamples(
+                activity_pb.BatchUploadHealthSamplesRequest(
+                    parent=member,
+                    source="healthkit",
+                    device=DEMO_WATCH,
+                    samples=samples[first : first + batch_size],
+                    sync_anchor=f"demo-anchor-{now.date().isoformat()}" if last else "",
+                ),
+                metadata=metadata,
+                timeout=30,
+            )
+            accepted = activity_pb.BatchUploadHealthSamplesResponse.Result.STATE_ACCEPTED
+            stored += sum(1 for result in reply.results if result.state == accepted)
+    return stored
 
 
 def seed_demo_schedule(target: str, now: datetime) -> int:

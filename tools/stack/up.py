@@ -35,6 +35,7 @@ from stack.seed import (
     DEMO_STUDIO,
     confirm_demo_users,
     demo_user_names,
+    seed_demo_heart_rate,
     seed_demo_schedule,
     seed_demo_training,
     sign_up_demo_users,
@@ -286,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         users = demo_user_names(f"127.0.0.1:{args.rest_port}")
         seed_demo_schedule(f"127.0.0.1:{args.rest_port}", datetime.now(UTC))
         seed_demo_training(f"127.0.0.1:{args.rest_port}", datetime.now(UTC))
+        seed_demo_heart_rate(f"127.0.0.1:{args.rest_port}", datetime.now(UTC))
         print_summary(
             base_url, args.tls_port, users, time.monotonic() - started, data, payments.api_base
         )

@@ -24,11 +24,9 @@ from collections import Counter
 from datetime import UTC, datetime
 from functools import partial
 
-from bench.common import get, post, scratch_servers, start_edge
+from bench.common import get, scratch_servers, signed_in_member, start_edge
 from stack.seed import (
-    DEMO_PASSWORD,
     DEMO_STUDIO,
-    DEMO_USERS,
     confirm_demo_users,
     seed_demo_schedule,
     sign_up_demo_users,
@@ -59,18 +57,6 @@ def session_paths(member: str) -> dict[str, list[str]]:
         "billing": [f"/v1/{DEMO_STUDIO}/plans", f"/v1/{member}/entitlements"],
         "notifications": [f"/v1/{member}/notifications", f"/v1/{member}/notificationPreferences"],
     }
-
-
-def signed_in_member(port: int) -> tuple[str, str]:
-    """(resource name, access token) of the demo member."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    email = DEMO_USERS[0][0]
-    status, body = post(
-        connection, "/v1/sessions:signIn", {"email": email, "password": DEMO_PASSWORD}
-    )
-    if status != 200:
-        raise RuntimeError(f"sign-in failed with {status}: {body}")
-    return body["user"]["name"], body["credentials"]["accessToken"]
 
 
 def session(port: int, token: str, paths: list[str], requests: int) -> Counter[int]:

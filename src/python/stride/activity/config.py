@@ -1,6 +1,8 @@
 """Activity's settings (environment variables prefixed STRIDE_)."""
 
-from pydantic import Field
+from __future__ import annotations
+
+from pydantic import Field, model_validator
 
 from stride.platform.config import ServiceSettings
 
@@ -21,3 +23,28 @@ class ActivitySettings(ServiceSettings):
     live_heartbeat_seconds: float = Field(default=15.0, gt=0, le=60)
     # The heart-rate board is read at most this often however many members' readings come in.
     class_board_min_interval_seconds: float = Field(default=1.0, ge=0)
+    # Health data (ADR 0014). Raw samples are kept `health_sample_retention_days`; rollups
+    # longer the coarser they are. A deletion corrects a minute from the raw samples, an hour
+    # from its minutes and a day from its hours, so each keeps at least as long as the finer.
+    health_sample_retention_days: int = Field(default=90, ge=31)
+    health_minute_rollup_retention_days: int = Field(default=90, ge=31)
+    health_hour_rollup_retention_days: int = Field(default=730, ge=31)
+    health_day_rollup_retention_days: int = Field(default=3650, ge=31)
+    # Monthly partitions exist this many months ahead of the current one.
+    health_partitions_ahead: int = Field(default=2, ge=1, le=12)
+    health_partitions_every_seconds: float = Field(default=3600.0, gt=0)
+
+    @model_validator(mode="after")
+    def _coarser_rollups_keep_longer(self) -> ActivitySettings:
+        kept = [
+            self.health_sample_retention_days,
+            self.health_minute_rollup_retention_days,
+            self.health_hour_rollup_retention_days,
+            self.health_day_rollup_retention_days,
+        ]
+        if kept != sorted(kept):
+            raise ValueError(
+                "health retention must not shrink from samples to minute, hour and day rollups:"
+                " each is corrected from the one before"
+            )
+        return self

@@ -8,10 +8,14 @@ from functools import partial
 from pathlib import Path
 
 from stride.activity.adapters.exercise_library import load_library
+from stride.activity.adapters.health_repository import ROLLUP_TABLES, SAMPLES_TABLE
+from stride.activity.adapters.partitions import PartitionPolicy
 from stride.activity.adapters.repository import prune_live_updates
 from stride.activity.config import ActivitySettings
+from stride.activity.domain.health import Resolution
 from stride.activity.entrypoints.grpc_servicer import ActivityServicer
 from stride.activity.service_layer import handlers
+from stride.activity.service_layer.health import HealthPolicy, maintain_partitions
 from stride.activity.service_layer.unit_of_work import SOURCE, ActivityUnitOfWork
 from stride.activity.v1 import activity_service_pb2_grpc as pb_grpc
 from stride.platform.clock import utcnow
@@ -37,6 +41,35 @@ async def sync_library(new_uow: partial[ActivityUnitOfWork], media_base_url: str
         changed = await uow.exercises.sync_library(library.exercises, library.version)
         await uow.commit()
     _log.info("exercise library version %d: %d rows written", library.version, changed)
+
+
+def partition_policies(settings: ActivitySettings) -> list[PartitionPolicy]:
+    """How long each partitioned health table keeps its months."""
+    samples = timedelta(days=settings.health_sample_retention_days)
+    return [
+        PartitionPolicy(SAMPLES_TABLE, samples),
+        PartitionPolicy("health_sample_keys", samples),
+        PartitionPolicy(
+            ROLLUP_TABLES[Resolution.MINUTE],
+            timedelta(days=settings.health_minute_rollup_retention_days),
+        ),
+        PartitionPolicy(
+            ROLLUP_TABLES[Resolution.HOUR],
+            timedelta(days=settings.health_hour_rollup_retention_days),
+        ),
+        PartitionPolicy(
+            ROLLUP_TABLES[Resolution.DAY],
+            timedelta(days=settings.health_day_rollup_retention_days),
+        ),
+    ]
+
+
+async def keep_partitions(new_uow: partial[ActivityUnitOfWork], settings: ActivitySettings) -> None:
+    created, dropped = await maintain_partitions(
+        new_uow(), partition_policies(settings), settings.health_partitions_ahead
+    )
+    if created or dropped:
+        _log.info("health partitions: created %s, dropped %s", created, dropped)
 
 
 async def build_app(settings: ActivitySettings) -> GrpcApp:
@@ -66,13 +99,20 @@ async def build_app(settings: ActivitySettings) -> GrpcApp:
     live_pruner = Periodic(
         "prune-live-updates", settings.live_update_prune_every_seconds, prune_live
     )
+    maintainer = partial(keep_partitions, new_uow, settings)
+    # Run once before serving (an upload needs its month's partition), then periodically.
+    partitions = Periodic("health-partitions", settings.health_partitions_every_seconds, maintainer)
+    policy = HealthPolicy(
+        timedelta(days=settings.health_sample_retention_days),
+        float(settings.default_max_heart_rate),
+    )
     return GrpcApp(
         settings=settings,
         services=[
             ServiceRegistration(
                 SERVICE_NAME,
                 pb_grpc.add_ActivityServiceServicer_to_server,
-                ActivityServicer(new_uow, live, settings),
+                ActivityServicer(new_uow, live, settings, policy),
             )
         ],
         on_start=[
@@ -82,6 +122,8 @@ async def build_app(settings: ActivitySettings) -> GrpcApp:
             streak_sweeper.start,
             live.start,
             live_pruner.start,
+            maintainer,
+            partitions.start,
         ],
         on_stop=[
             *base.on_stop,
@@ -89,6 +131,7 @@ async def build_app(settings: ActivitySettings) -> GrpcApp:
             streak_sweeper.stop,
             live.stop,
             live_pruner.stop,
+            partitions.stop,
         ],
     )
 

@@ -166,5 +166,71 @@ CATALOG.register(
             "en": "Allow Stride to keep your heart rate first (in your privacy settings).",
             "ar": "اسمح لـ Stride أولًا بحفظ معدل نبضك (من إعدادات الخصوصية).",
         },
+        "health_sample.unknown_source": {
+            "en": "Health data comes from Apple Health (healthkit) or Health Connect"
+            " (health_connect).",
+            "ar": "تأتي البيانات الصحية من Apple Health (healthkit) أو Health Connect"
+            " (health_connect).",
+        },
+        "health_sample.id_required": {
+            "en": "A sample needs the health app's id for it.",
+            "ar": "تحتاج العيّنة إلى معرّفها في تطبيق الصحة.",
+        },
+        "health_sample.unknown_kind": {
+            "en": "This kind of measurement is not kept.",
+            "ar": "لا يُحفظ هذا النوع من القياسات.",
+        },
+        "health_sample.unknown_unit": {
+            "en": "This unit does not measure this kind of sample.",
+            "ar": "هذه الوحدة لا تقيس هذا النوع من العيّنات.",
+        },
+        "health_sample.ends_first": {
+            "en": "A sample cannot end before it starts.",
+            "ar": "لا يمكن أن تنتهي العيّنة قبل أن تبدأ.",
+        },
+        "health_sample.too_long": {
+            "en": "A sample covers at most 24 hours.",
+            "ar": "لا تغطي العيّنة أكثر من 24 ساعة.",
+        },
+        "health_sample.in_future": {
+            "en": "This sample is in the future: check the phone's clock.",
+            "ar": "هذه العيّنة في المستقبل: تحقّق من ساعة الهاتف.",
+        },
+        "health_sample.too_old": {
+            "en": "This sample is older than the health data we keep.",
+            "ar": "هذه العيّنة أقدم من البيانات الصحية التي نحتفظ بها.",
+        },
+        "health_sample.impossible_value": {
+            "en": "This value is not possible for a person: the sensor may have misread.",
+            "ar": "هذه القيمة غير ممكنة لشخص: ربما أخطأ المستشعر في القراءة.",
+        },
+        "health_sample.repeated": {
+            "en": "This sample appears twice in the upload.",
+            "ar": "هذه العيّنة مكرّرة في الرفع.",
+        },
+        "health_sample.already_stored": {
+            "en": "This sample was uploaded before.",
+            "ar": "رُفعت هذه العيّنة من قبل.",
+        },
+        "health_sync_anchor.invalid_name": {
+            "en": "Use a name of the form users/{user}/healthSyncAnchors/{source}.",
+            "ar": "استخدم اسمًا بالصيغة users/{user}/healthSyncAnchors/{source}.",
+        },
+        "health_settings.invalid_name": {
+            "en": "Use a name of the form users/{user}/healthSettings.",
+            "ar": "استخدم اسمًا بالصيغة users/{user}/healthSettings.",
+        },
+        "health_rollup.ends_first": {
+            "en": "The range must end after it starts.",
+            "ar": "يجب أن ينتهي النطاق بعد بدايته.",
+        },
+        "health_rollup.too_many_buckets": {
+            "en": "Ask for at most 1,500 buckets: a shorter range or a coarser resolution.",
+            "ar": "اطلب 1500 فترة على الأكثر: نطاقًا أقصر أو دقة أقل.",
+        },
+        "health_sample.no_consent": {
+            "en": "Heart rate is kept only once you allow it (in your privacy settings).",
+            "ar": "لا يُحفظ معدل النبض إلا بعد أن تسمح بذلك (من إعدادات الخصوصية).",
+        },
     }
 )

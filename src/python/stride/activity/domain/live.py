@@ -2,10 +2,8 @@
 rates with their zones, the session's state), numbered 1, 2, 3… per session with no gap, so a
 watcher that lost its connection asks for what came after the last number it has.
 
-Heart-rate zones are shares of the member's maximum heart rate: below 60 % zone 1 (warm-up and
-recovery, whatever its floor), from 60 % zone 2, from 70 % zone 3, from 80 % zone 4 and from
-90 % zone 5. Without a maximum on the session the studio's default applies (`220 − age` needs
-an age, which Activity does not hold).
+Heart-rate zones are those of `domain.heart_rate`. Without a maximum on the session the
+studio's default applies (`220 − age` needs an age, which Activity does not hold).
 """
 
 from __future__ import annotations
@@ -16,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from stride.activity.domain.heart_rate import zone_of
 from stride.activity.domain.sessions import (
     CLOCK_SKEW,
     LoggedSet,
@@ -24,15 +23,7 @@ from stride.activity.domain.sessions import (
 )
 from stride.platform.errors import FieldViolation, InvalidArgument
 
-# Lower bounds of zones 2 to 5, as shares of the maximum heart rate.
-ZONE_FLOORS = (0.6, 0.7, 0.8, 0.9)
 MAX_READINGS = 120
-
-
-def heart_rate_zone(bpm: int, max_heart_rate: int) -> int:
-    """The zone, 1 to 5, of `bpm` for a member whose heart beats at most `max_heart_rate`."""
-    share = bpm / max_heart_rate
-    return 1 + sum(1 for floor in ZONE_FLOORS if share >= floor)
 
 
 class UpdateKind(enum.Enum):
@@ -115,7 +106,7 @@ def heart_rate_changes(
     return [
         LiveChange(
             UpdateKind.HEART_RATE,
-            heart_rate=HeartRate(reading.time, reading.bpm, heart_rate_zone(reading.bpm, maximum)),
+            heart_rate=HeartRate(reading.time, reading.bpm, zone_of(reading.bpm, maximum)),
         )
         for reading in readings
     ]

@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from stride.activity.domain.heart_rate import zone_of
 from stride.activity.domain.live import (
     HeartRate,
     LiveChange,
     UpdateKind,
     heart_rate_changes,
-    heart_rate_zone,
     upload_changes,
 )
 from stride.activity.domain.sessions import (
@@ -48,7 +48,8 @@ SESSION = WorkoutSession(
 @pytest.mark.parametrize(
     ("bpm", "zone"),
     [
-        (60, 1),  # Resting: below zone 1's floor still counts as zone 1.
+        (60, 0),  # Resting: below zone 1.
+        (99, 0),
         (100, 1),  # 50 %
         (119, 1),
         (120, 2),  # 60 %
@@ -62,7 +63,7 @@ SESSION = WorkoutSession(
     ],
 )
 def test_zones_are_shares_of_the_maximum_heart_rate(bpm: int, zone: int) -> None:
-    assert heart_rate_zone(bpm, 200) == zone
+    assert zone_of(bpm, 200) == zone
 
 
 def test_readings_get_zones_from_the_session_s_maximum_or_the_default() -> None:

@@ -10,6 +10,7 @@ from google.protobuf import empty_pb2
 
 from stride.activity import translations  # noqa: F401 - registers Activity's texts.
 from stride.activity.config import ActivitySettings
+from stride.activity.domain.health import RollupRange
 from stride.activity.domain.live import Heartbeat
 from stride.activity.domain.privacy import CONSENT_PARTS
 from stride.activity.entrypoints.exercise_protos import (
@@ -18,6 +19,18 @@ from stride.activity.entrypoints.exercise_protos import (
     exercise_to_proto,
 )
 from stride.activity.entrypoints.goal_protos import goal_kind, goal_to_proto
+from stride.activity.entrypoints.health_protos import (
+    anchor_to_proto,
+    device_from_proto,
+    kind_from_proto,
+    priority_from_proto,
+    resolution_from_proto,
+    rollup_to_proto,
+    samples_from_proto,
+    settings_to_proto,
+    time_range_from_proto,
+    upload_to_proto,
+)
 from stride.activity.entrypoints.live_protos import (
     board_to_proto,
     heartbeat_to_proto,
@@ -40,6 +53,8 @@ from stride.activity.entrypoints.resource_names import (
     consent_member,
     exercise_name,
     goal_ids,
+    health_anchor_ids,
+    health_settings_member,
     program_ids,
     session_ids,
     studio_name,
@@ -58,7 +73,7 @@ from stride.activity.entrypoints.template_protos import (
     blocks_from_proto,
     template_to_proto,
 )
-from stride.activity.service_layer import handlers
+from stride.activity.service_layer import handlers, health
 from stride.activity.service_layer.commands import (
     AssignProgram,
     CreateExercise,
@@ -66,9 +81,12 @@ from stride.activity.service_layer.commands import (
     CreateProgram,
     CreateWorkoutTemplate,
     ListExercises,
+    ListHealthRollups,
     RecordHeartRate,
     SuggestNextSet,
     TemplateChanges,
+    UpdateHealthPriority,
+    UploadHealthSamples,
     UploadWorkoutSession,
     WatchWorkoutSession,
 )
@@ -92,10 +110,12 @@ class ActivityServicer(pb_grpc.ActivityServiceServicer):
         unit_of_work: Callable[[], ActivityUnitOfWork],
         live: LiveNotifier,
         settings: ActivitySettings,
+        health_policy: health.HealthPolicy,
     ) -> None:
         self._unit_of_work = unit_of_work
         self._live = live
         self._settings = settings
+        self._health_policy = health_policy
 
     async def ListExercises(  # noqa: N802 - generated gRPC method name.
         self, request: pb.ListExercisesRequest, context: grpc.aio.ServicerContext
@@ -463,3 +483,60 @@ class ActivityServicer(pb_grpc.ActivityServiceServicer):
         await context.send_initial_metadata(())
         async for changed in boards:
             yield board_to_proto(changed)
+
+    async def BatchUploadHealthSamples(  # noqa: N802
+        self, request: pb.BatchUploadHealthSamplesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.BatchUploadHealthSamplesResponse:
+        command = UploadHealthSamples(
+            member_id=parse_user_name(request.parent, "parent"),
+            source=request.source,
+            device=device_from_proto(request.device),
+            samples=samples_from_proto(request),
+            deleted_sample_ids=tuple(request.deleted_sample_ids),
+            sync_anchor=request.sync_anchor,
+        )
+        outcome = await health.upload_samples(self._unit_of_work(), command, self._health_policy)
+        return upload_to_proto(outcome.results, outcome.deleted_count)
+
+    async def GetHealthSyncAnchor(  # noqa: N802
+        self, request: pb.GetHealthSyncAnchorRequest, context: grpc.aio.ServicerContext
+    ) -> pb.HealthSyncAnchor:
+        member_id, source = health_anchor_ids(request.name, "name")
+        anchor, update_time = await health.get_anchor(self._unit_of_work(), member_id, source)
+        return anchor_to_proto(request.name, anchor, update_time)
+
+    async def ListHealthRollups(  # noqa: N802
+        self, request: pb.ListHealthRollupsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListHealthRollupsResponse:
+        member_id = parse_user_name(request.parent, "parent")
+        start, end = time_range_from_proto(request)
+        wanted = RollupRange(
+            kind_from_proto(request.kind, "kind"),
+            resolution_from_proto(request.resolution, "resolution"),
+            start,
+            end,
+        )
+        rollups = await health.list_rollups(
+            self._unit_of_work(), ListHealthRollups(member_id, wanted)
+        )
+        return pb.ListHealthRollupsResponse(rollups=[rollup_to_proto(r) for r in rollups])
+
+    async def GetHealthSettings(  # noqa: N802
+        self, request: pb.GetHealthSettingsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.HealthSettings:
+        member_id = health_settings_member(request.name, "name")
+        priority = await health.get_priority(self._unit_of_work(), member_id)
+        return settings_to_proto(request.name, priority)
+
+    async def UpdateHealthSettings(  # noqa: N802
+        self, request: pb.UpdateHealthSettingsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.HealthSettings:
+        given = request.health_settings
+        name = given.name
+        member_id = health_settings_member(name, "health_settings.name")
+        if "device_priority" not in updated_fields(request, {"device_priority"}):
+            priority = await health.get_priority(self._unit_of_work(), member_id)
+            return settings_to_proto(name, priority)
+        command = UpdateHealthPriority(member_id, priority_from_proto(given))
+        priority = await health.update_priority(self._unit_of_work(), command)
+        return settings_to_proto(name, priority)

@@ -115,3 +115,22 @@ def class_session_name(name: str, field: str) -> str:
         message_key="workout_session.invalid_class",
     )
     return name
+
+
+def health_anchor_ids(name: str, field: str) -> tuple[uuid.UUID, str]:
+    """`users/{user}/healthSyncAnchors/{source}` → (member id, source)."""
+    user, source = parse_resource_name(
+        name,
+        ("users", "healthSyncAnchors"),
+        field=field,
+        message_key="health_sync_anchor.invalid_name",
+    )
+    return parse_user_name(f"users/{user}", field), source
+
+
+def health_settings_member(name: str, field: str) -> uuid.UUID:
+    """`users/{user}/healthSettings` → the member id."""
+    user, suffix = name.rsplit("/", 1) if "/" in name else (name, "")
+    if suffix != "healthSettings":
+        raise InvalidArgument([FieldViolation(field, "health_settings.invalid_name")])
+    return parse_user_name(user, field)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from stride.activity.domain.exercises import Exercise
 from stride.activity.domain.goals import GoalKind
+from stride.activity.domain.health import Device, DeviceType, GivenSample, RollupRange
 from stride.activity.domain.live import HeartRate
 from stride.activity.domain.programs import ProgramDay, Progression
 from stride.activity.domain.sessions import LoggedSet, SessionFields
@@ -102,3 +103,25 @@ class WatchWorkoutSession:
     member_id: uuid.UUID
     session_id: uuid.UUID
     after_sequence: int  # Send what came after this; 0 for all that is kept.
+
+
+@dataclass(frozen=True)
+class UploadHealthSamples:
+    member_id: uuid.UUID
+    source: str  # `healthkit` or `health_connect`.
+    device: Device
+    samples: tuple[GivenSample, ...]
+    deleted_sample_ids: tuple[str, ...]
+    sync_anchor: str  # Empty: keep the stored one.
+
+
+@dataclass(frozen=True)
+class ListHealthRollups:
+    member_id: uuid.UUID
+    wanted: RollupRange
+
+
+@dataclass(frozen=True)
+class UpdateHealthPriority:
+    member_id: uuid.UUID
+    device_priority: tuple[DeviceType, ...]

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from stride.activity.domain.exercises import Exercise, studio_exercise_name, validate_exercise
 from stride.activity.domain.goals import Goal, GoalKind, validate_goal, week_of
+from stride.activity.domain.health import CONSENT_NEEDED
 from stride.activity.domain.live import (
     Heartbeat,
     LiveUpdate,
@@ -580,6 +581,8 @@ async def update_consent(
         if current.heart_rate and not updated.heart_rate:
             # Withdrawn: what was kept on that consent goes too.
             await uow.live.forget_heart_rates(member_id)
+            heart = [kind for kind, data in CONSENT_NEEDED.items() if data is HealthData.HEART_RATE]
+            await uow.health.forget(member_id, heart)
         await uow.commit()
     return updated
 
@@ -648,6 +651,7 @@ async def delete_member_data(
             )
         await uow.records.lock_member(member_id)
         await uow.privacy.delete_member(member_id)
+        await uow.health.forget(member_id)
         await uow.commit()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from stride.activity.adapters.health_repository import HealthRepository
 from stride.activity.adapters.repository import (
     ExerciseRepository,
     GoalRepository,
@@ -30,6 +31,7 @@ class ActivityUnitOfWork(UnitOfWork):
     goals: GoalRepository
     privacy: PrivacyRepository
     live: LiveUpdateRepository
+    health: HealthRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         super().__init__(sessions, SOURCE)
@@ -44,3 +46,4 @@ class ActivityUnitOfWork(UnitOfWork):
         self.goals = GoalRepository(session)
         self.privacy = PrivacyRepository(session)
         self.live = LiveUpdateRepository(session)
+        self.health = HealthRepository(session)

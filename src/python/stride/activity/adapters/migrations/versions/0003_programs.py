@@ -1,7 +1,7 @@
 """Programs of workouts and the members on them; the workouts classes do; streaks; goals; consent
 and deletions.
 
-Revision ID: activity_0005
+Revision ID: activity_0003
 Revises: activity_0002
 Create Date: 2026-12-02
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "activity_0005"
+revision = "activity_0003"
 down_revision = "activity_0002"
 branch_labels = None
 depends_on = None
