@@ -8,7 +8,12 @@ from urllib.error import URLError
 
 from stride.platform.local.binaries import wheel_script
 from stride.platform.local.ports import free_port
-from stride.platform.local.process import ManagedProcess
+from stride.platform.local.process import ManagedProcess, ProcessFailedError
+
+
+# A port free when chosen can be taken by another process before the server binds it (tests
+# run in parallel): the server is started again on other ports this many times.
+_BIND_ATTEMPTS = 5
 
 
 class EmbeddedNats:
@@ -17,6 +22,8 @@ class EmbeddedNats:
         self.port = port or free_port()
         self.monitor_port = free_port()
         self._process: ManagedProcess | None = None
+        # Only a port this server chose, before anyone connected to it, may change.
+        self._port_movable = port is None
 
     @property
     def url(self) -> str:
@@ -24,6 +31,20 @@ class EmbeddedNats:
 
     def start(self, timeout: float = 20.0) -> None:
         """Starts (or restarts, keeping the port and the JetStream store) the server."""
+        for attempt in range(1, _BIND_ATTEMPTS + 1):
+            try:
+                self._launch(timeout)
+            except ProcessFailedError as failed:
+                if "address already in use" not in str(failed) or attempt == _BIND_ATTEMPTS:
+                    raise
+                self.monitor_port = free_port()
+                if self._port_movable:
+                    self.port = free_port()
+            else:
+                self._port_movable = False
+                return
+
+    def _launch(self, timeout: float) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._process = ManagedProcess(
             "nats-server",

@@ -1,5 +1,6 @@
 """The embedded servers, started for real (whatever DATABASE_URL / NATS_URL say)."""
 
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,26 @@ async def test_nats_jetstream_survives_a_kill(tmp_path: Path) -> None:
         connection = await nats.connect(server.url)
         info = await connection.jetstream().stream_info("KEPT")
         assert info.state.messages == 1
+        await connection.close()
+    finally:
+        server.stop()
+
+
+async def test_nats_whose_ports_were_taken_before_it_bound_them_starts_on_others(
+    tmp_path: Path,
+) -> None:
+    server = EmbeddedNats(tmp_path / "nats")
+    taken = (server.port, server.monitor_port)
+    with socket.socket() as squatter, socket.socket() as other:
+        squatter.bind(("127.0.0.1", taken[0]))
+        squatter.listen()
+        other.bind(("127.0.0.1", taken[1]))
+        other.listen()
+        server.start()
+    try:
+        assert server.port != taken[0]
+        assert server.monitor_port != taken[1]
+        connection = await nats.connect(server.url)
         await connection.close()
     finally:
         server.stop()
