@@ -30,6 +30,7 @@ from stride.activity.service_layer.commands import (
 from stride.activity.service_layer.unit_of_work import ActivityUnitOfWork
 from stride.events.v1.envelope_pb2 import Envelope
 from stride.platform.auth import Principal, authenticated_as
+from stride.platform.crypto.sealing import DataKeyring, new_data_key_spec
 from stride.platform.db.engine import session_factory
 from stride.platform.errors import AlreadyExists, InvalidArgument
 from stride.platform.events.outbox import OutboxRecord
@@ -49,7 +50,8 @@ def clock() -> datetime:
 @pytest_asyncio.fixture(scope="module")
 async def new_uow(database_url: str) -> AsyncIterator[partial[ActivityUnitOfWork]]:
     async with migrated_engine(database_url, MIGRATIONS) as engine:
-        factory = partial(ActivityUnitOfWork, session_factory(engine))
+        data_keys = DataKeyring.from_spec(new_data_key_spec("test1"), "test1")
+        factory = partial(ActivityUnitOfWork, session_factory(engine), data_keys)
         await sync_library(factory, "https://media.example")
         yield factory
 

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 
 from stride.activity.domain.exercises import Exercise
+from stride.activity.domain.providers import Provider
 from stride.activity.domain.sessions import LoggedSet, SessionFields
 from stride.activity.domain.templates import Block
 from stride.platform.filtering import Comparison
@@ -41,3 +42,21 @@ class UploadWorkoutSession:
     session_id: uuid.UUID
     fields: SessionFields
     sets: tuple[LoggedSet, ...]
+
+
+@dataclass(frozen=True)
+class CompleteConnection:
+    member_id: uuid.UUID
+    provider: Provider
+    code: str
+    state: str
+    scope: str  # As the provider's redirect gave it.
+
+
+@dataclass(frozen=True)
+class VerifyWebhook:
+    """A provider's subscription check (Strava's `hub.*` query parameters)."""
+
+    mode: str
+    challenge: str
+    verify_token: str

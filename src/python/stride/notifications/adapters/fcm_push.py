@@ -29,7 +29,7 @@ from typing import Any
 import aiohttp
 import jwt
 
-from stride.notifications.adapters.http_client import HttpClient
+from stride.platform.http_client import HttpClient
 from stride.notifications.domain.notifications import SendOutcome
 
 SCOPE = "https://www.googleapis.com/auth/firebase.messaging"

@@ -21,7 +21,7 @@ import logging
 
 import aiohttp
 
-from stride.notifications.adapters.http_client import HttpClient
+from stride.platform.http_client import HttpClient
 from stride.notifications.domain.notifications import SendOutcome, Sms
 
 _log = logging.getLogger("stride.notifications.sms")
