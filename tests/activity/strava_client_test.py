@@ -49,9 +49,7 @@ async def client(strava: StravaServer) -> AsyncIterator[StravaClient]:
 
 async def approve(uri: str) -> dict[str, str]:
     """Opens the authorize page as the member's browser and reads where Strava sends it back."""
-    async with aiohttp.ClientSession() as session, session.get(
-        uri, allow_redirects=False
-    ) as reply:
+    async with aiohttp.ClientSession() as session, session.get(uri, allow_redirects=False) as reply:
         assert reply.status == 302
         location = reply.headers["location"]
     assert location.startswith(REDIRECT + "?")
@@ -71,9 +69,11 @@ async def test_the_authorize_page_asks_to_read_every_activity_and_returns_the_st
     strava.sign_in(strava.add_athlete())
     answer = await approve(client.authorize_uri("s-123"))
     asked = strava.authorize_requests[-1]
-    assert asked["response_type"] == "code" and asked["redirect_uri"] == REDIRECT
+    assert asked["response_type"] == "code"
+    assert asked["redirect_uri"] == REDIRECT
     assert "activity:read_all" in asked["scope"].split(",")
-    assert answer["state"] == "s-123" and answer["code"]
+    assert answer["state"] == "s-123"
+    assert answer["code"]
 
 
 async def test_a_code_gives_the_athlete_and_tokens_once(
@@ -126,7 +126,8 @@ async def test_an_activity_without_heart_rate_has_none(
     )
     del strava.activities[ride["id"]]["max_heartrate"]
     data = await client.fetch_activity(grant.tokens.access_token, str(ride["id"]))
-    assert data is not None and data.sport_type == "Ride"
+    assert data is not None
+    assert data.sport_type == "Ride"
     assert (data.average_heart_rate, data.max_heart_rate) == (None, None)
 
 
@@ -185,7 +186,8 @@ async def test_revoking_ends_every_token_and_a_dead_token_counts_as_revoked(
 ) -> None:
     athlete, grant = await connected(strava, client)
     await client.revoke(grant.tokens.access_token)
-    assert strava.deauthorized[-1] == athlete and not strava.tokens_of(athlete)
+    assert strava.deauthorized[-1] == athlete
+    assert not strava.tokens_of(athlete)
     await client.revoke(grant.tokens.access_token)  # Already gone: nothing to do.
     with pytest.raises(ProviderRefused):
         await client.refresh(grant.tokens.refresh_token)
@@ -227,16 +229,23 @@ def test_webhook_events_become_changes() -> None:
     assert created.change.event_time == datetime.fromtimestamp(1764680400, UTC)
     updated = parse_webhook_event(event(aspect_type="update", updates={"title": "Messy"}))
     deleted = parse_webhook_event(event(aspect_type="delete"))
-    assert updated.change and updated.change.kind is ChangeKind.UPDATED
-    assert deleted.change and deleted.change.kind is ChangeKind.DELETED
+    assert updated.change
+    assert updated.change.kind is ChangeKind.UPDATED
+    assert deleted.change
+    assert deleted.change.kind is ChangeKind.DELETED
 
 
 def test_an_athlete_withdrawing_access_is_a_change_and_other_athlete_updates_are_not() -> None:
     revoked = parse_webhook_event(
-        event(object_type="athlete", object_id=134815, aspect_type="update",
-              updates={"authorized": "false"})
+        event(
+            object_type="athlete",
+            object_id=134815,
+            aspect_type="update",
+            updates={"authorized": "false"},
+        )
     )
-    assert revoked.change is not None and revoked.change.kind is ChangeKind.ACCESS_REVOKED
+    assert revoked.change is not None
+    assert revoked.change.kind is ChangeKind.ACCESS_REVOKED
     renamed = parse_webhook_event(
         event(object_type="athlete", aspect_type="update", updates={"name": "x"})
     )

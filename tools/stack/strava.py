@@ -64,7 +64,10 @@ class _Failure:
 
 def _error(status: int, message: str, resource: str, field_name: str, code: str) -> web.Response:
     """Strava's error body: a message and the fault."""
-    body = {"message": message, "errors": [{"resource": resource, "field": field_name, "code": code}]}
+    body = {
+        "message": message,
+        "errors": [{"resource": resource, "field": field_name, "code": code}],
+    }
     return web.json_response(body, status=status)
 
 
@@ -84,6 +87,9 @@ class StravaServer:
         self.refreshes = 0
         self.activity_reads = 0
         self.subscription: _Subscription | None = None
+        # The id the webhook subscription gets when created (Strava picks it; an application
+        # configures it afterwards).
+        self.next_subscription_id = 100000 + secrets.randbelow(900000)
         self._codes: dict[str, tuple[int, str]] = {}  # code → (athlete, scope)
         self._access: dict[str, _Token] = {}
         self._refresh: dict[str, int] = {}  # refresh token → athlete
@@ -220,11 +226,11 @@ class StravaServer:
                 {**self._issue(athlete_id), "athlete": self.athletes[athlete_id]}
             )
         if grant == "refresh_token":
-            athlete_id = self._refresh.pop(given.get("refresh_token", ""), None)
-            if athlete_id is None:
+            holder = self._refresh.pop(given.get("refresh_token", ""), None)
+            if holder is None:
                 return _error(400, "Bad Request", "RefreshToken", "refresh_token", "invalid")
             self.refreshes += 1
-            return web.json_response(self._issue(athlete_id))
+            return web.json_response(self._issue(holder))
         return _error(400, "Bad Request", "GrantType", "grant_type", "invalid")
 
     def _issue(self, athlete_id: int) -> dict[str, Any]:
@@ -280,17 +286,21 @@ class StravaServer:
             failure = self._failures.pop(0)
             headers = self._rate_headers(failure.spent)
             if failure.status == 429:
-                body = {"message": "Rate Limit Exceeded", "errors": [
-                    {"resource": "Application", "field": "rate limit", "code": "exceeded"}
-                ]}
+                body = {
+                    "message": "Rate Limit Exceeded",
+                    "errors": [
+                        {"resource": "Application", "field": "rate limit", "code": "exceeded"}
+                    ],
+                }
                 return web.json_response(body, status=429, headers=headers)
             return web.json_response({"message": "Error"}, status=failure.status, headers=headers)
         headers = self._rate_headers(False)
         athlete_id = self._bearer(request)
         if athlete_id is None:
-            body = {"message": "Authorization Error", "errors": [
-                {"resource": "Athlete", "field": "access_token", "code": "invalid"}
-            ]}
+            body = {
+                "message": "Authorization Error",
+                "errors": [{"resource": "Athlete", "field": "access_token", "code": "invalid"}],
+            }
             return web.json_response(body, status=401, headers=headers)
         self.activity_reads += 1
         try:
@@ -298,9 +308,10 @@ class StravaServer:
         except ValueError:
             activity = None
         if activity is None or activity["athlete"]["id"] != athlete_id:
-            body = {"message": "Record Not Found", "errors": [
-                {"resource": "Activity", "field": "id", "code": "invalid"}
-            ]}
+            body = {
+                "message": "Record Not Found",
+                "errors": [{"resource": "Activity", "field": "id", "code": "invalid"}],
+            }
             return web.json_response(body, status=404, headers=headers)
         return web.json_response(activity, headers=headers)
 
@@ -308,9 +319,10 @@ class StravaServer:
 
     async def _subscribe(self, request: web.Request) -> web.Response:
         given = await self._parameters(request)
-        if given.get("client_id") != self.client_id or given.get(
-            "client_secret"
-        ) != self.client_secret:
+        if (
+            given.get("client_id") != self.client_id
+            or given.get("client_secret") != self.client_secret
+        ):
             return _error(401, "Bad Request", "Application", "client_id", "invalid")
         if self.subscription is not None:
             return _error(400, "Bad Request", "PushSubscription", "", "already exists")
@@ -334,7 +346,7 @@ class StravaServer:
                 "callback url",
                 "GET to callback URL does not return 200",
             )
-        self.subscription = _Subscription(self._new_id(), callback, verify_token)
+        self.subscription = _Subscription(self.next_subscription_id, callback, verify_token)
         return web.json_response({"id": self.subscription.id}, status=201)
 
     async def push_event(

@@ -11,12 +11,12 @@ from stride.activity.adapters.exercise_library import load_library
 from stride.activity.adapters.provider_repository import prune_expired_authorizations
 from stride.activity.adapters.strava import StravaClient
 from stride.activity.config import ActivitySettings
+from stride.activity.domain.providers import Provider
 from stride.activity.entrypoints.grpc_servicer import ActivityServicer, ProviderWiring
 from stride.activity.entrypoints.import_worker import import_changes
 from stride.activity.service_layer.ports import WearableProvider
 from stride.activity.service_layer.unit_of_work import SOURCE, ActivityUnitOfWork
 from stride.activity.v1 import activity_service_pb2_grpc as pb_grpc
-from stride.activity.domain.providers import Provider
 from stride.platform.clock import utcnow
 from stride.platform.crypto.sealing import DataKeyring
 from stride.platform.events.work_queue import WorkQueue, WorkQueuePublisher, WorkQueueWorker
@@ -60,9 +60,7 @@ async def build_app(settings: ActivitySettings) -> GrpcApp:
     new_uow = partial(ActivityUnitOfWork, base.sessions, data_keys)
     clients = wearable_providers(settings)
     providers: dict[Provider, WearableProvider] = dict(clients)
-    queue = WorkQueue(
-        settings.events_prefix, QUEUE_NAME, settings.import_queue_max_age_seconds
-    )
+    queue = WorkQueue(settings.events_prefix, QUEUE_NAME, settings.import_queue_max_age_seconds)
     publisher = WorkQueuePublisher(queue, settings.nats_url)
     worker = WorkQueueWorker(
         queue,

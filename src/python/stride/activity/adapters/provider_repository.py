@@ -101,15 +101,14 @@ class ConnectionRepository:
         }
         statement = insert(ProviderConnectionRecord).values(row)
         kept = {"member_id", "provider", "create_time"}
-        await self._db.execute(
-            statement.on_conflict_do_update(
-                index_elements=["member_id", "provider"],
-                set_={key: statement.excluded[key] for key in row if key not in kept},
-            )
+        upsert = statement.on_conflict_do_update(
+            index_elements=["member_id", "provider"],
+            set_={key: statement.excluded[key] for key in row if key not in kept},
         )
-        found = await self.get(member_id, provider)
-        assert found is not None  # Just written in this transaction.
-        return found
+        written = await self._db.execute(
+            upsert.returning(ProviderConnectionRecord).execution_options(populate_existing=True)
+        )
+        return _connection(written.scalars().one())
 
     async def get(
         self, member_id: uuid.UUID, provider: Provider, *, lock: bool = False
@@ -290,9 +289,7 @@ class ImportedActivityRepository:
             )
         )
 
-    async def latest(
-        self, member_id: uuid.UUID, offset: int, limit: int
-    ) -> list[ImportedActivity]:
+    async def latest(self, member_id: uuid.UUID, offset: int, limit: int) -> list[ImportedActivity]:
         found = await self._db.execute(
             select(ImportedActivityRecord)
             .where(col(ImportedActivityRecord.member_id) == member_id)

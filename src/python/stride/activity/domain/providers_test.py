@@ -21,7 +21,8 @@ MEMBER = uuid.uuid4()
 def test_an_authorization_is_stored_as_the_digest_of_its_unguessable_state() -> None:
     state, pending = new_authorization(MEMBER, Provider.STRAVA, NOW)
     other, _ = new_authorization(MEMBER, Provider.STRAVA, NOW)
-    assert len(state) >= 40 and state != other
+    assert len(state) >= 40
+    assert state != other
     assert pending.state_digest == state_digest(state) != state
     assert pending.expire_time == NOW + AUTHORIZATION_LIFETIME
 
@@ -48,7 +49,9 @@ def test_tokens_are_refreshed_minutes_before_they_expire() -> None:
 
 def test_the_same_change_told_twice_is_one_job() -> None:
     def change(kind: ChangeKind, seconds: int) -> ProviderChange:
-        return ProviderChange(Provider.STRAVA, "134815", kind, "987", NOW + timedelta(seconds=seconds))
+        return ProviderChange(
+            Provider.STRAVA, "134815", kind, "987", NOW + timedelta(seconds=seconds)
+        )
 
     assert change(ChangeKind.CREATED, 0).job_id == change(ChangeKind.CREATED, 0).job_id
     assert change(ChangeKind.CREATED, 0).job_id != change(ChangeKind.UPDATED, 0).job_id

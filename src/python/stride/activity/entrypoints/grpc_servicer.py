@@ -11,12 +11,12 @@ from google.api import httpbody_pb2
 from google.protobuf import empty_pb2
 
 from stride.activity import translations  # noqa: F401 - registers Activity's texts.
+from stride.activity.adapters.strava import parse_webhook_event
 from stride.activity.entrypoints.exercise_protos import (
     EXERCISE_FILTER,
     exercise_from_proto,
     exercise_to_proto,
 )
-from stride.activity.adapters.strava import parse_webhook_event
 from stride.activity.entrypoints.provider_protos import (
     connection_ids,
     connection_to_proto,

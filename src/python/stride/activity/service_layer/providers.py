@@ -144,9 +144,7 @@ async def disconnect(
         connection = await uow.connections.get(member_id, provider, lock=True)
         if connection is None:
             raise NotFound("PROVIDER_CONNECTION_NOT_FOUND", "provider_connection.not_found")
-        await uow.connections.set_state(
-            member_id, provider, ConnectionState.DISCONNECTING, clock()
-        )
+        await uow.connections.set_state(member_id, provider, ConnectionState.DISCONNECTING, clock())
         await uow.commit()
     client = providers.get(provider)
     if client is not None:  # A provider no longer configured has nothing to revoke with.
@@ -252,35 +250,42 @@ async def apply_change(
         connection = await uow.connections.by_account(change.provider, change.account_id)
     if connection is None or connection.state is not ConnectionState.CONNECTED:
         return  # Disconnected since the webhook came.
-    member_id = connection.member_id
-    if change.kind is ChangeKind.ACCESS_REVOKED:
-        async with new_uow() as uow:
-            await uow.connections.delete(member_id, change.provider)
-            await uow.imported.delete_of_member(member_id, change.provider)
-            await uow.commit()
-        return
-    if change.kind is ChangeKind.DELETED:
-        async with new_uow() as uow:
-            await uow.imported.delete(change.provider, change.object_id, member_id)
-            await uow.commit()
+    if change.kind in (ChangeKind.ACCESS_REVOKED, ChangeKind.DELETED):
+        await _remove(new_uow, connection.member_id, change)
         return
     client = providers.get(change.provider)
     if client is None:
         _log.warning("change for a provider not configured", extra={"provider": change.provider})
         return
     try:
-        data = await _fetch(new_uow, client, member_id, change.object_id, clock)
+        data = await _fetch(new_uow, client, connection.member_id, change.object_id, clock)
     except RateLimited as limited:
         raise RetryLater(limited.retry_after_seconds) from None
     except (ConnectionGone, ProviderRefused):
         return  # Disconnected, or access withdrawn at the provider (its webhook follows).
-    if data is None:
-        return  # Deleted at the provider since, or not the member's to read.
+    if data is not None:  # None: deleted at the provider since, or not the member's to read.
+        await _store(
+            new_uow, ImportedActivity(connection.member_id, change.provider, data, clock())
+        )
+
+
+async def _remove(new_uow: NewUnitOfWork, member_id: uuid.UUID, change: ProviderChange) -> None:
     async with new_uow() as uow:
-        current = await uow.connections.get(member_id, change.provider)
+        if change.kind is ChangeKind.ACCESS_REVOKED:
+            await uow.connections.delete(member_id, change.provider)
+            await uow.imported.delete_of_member(member_id, change.provider)
+        else:
+            await uow.imported.delete(change.provider, change.object_id, member_id)
+        await uow.commit()
+
+
+async def _store(new_uow: NewUnitOfWork, activity: ImportedActivity) -> None:
+    """Keeps the activity unless the member disconnected while it was read; announces it the
+    first time."""
+    async with new_uow() as uow:
+        current = await uow.connections.get(activity.member_id, activity.provider)
         if current is None or current.state is not ConnectionState.CONNECTED:
             return
-        activity = ImportedActivity(member_id, change.provider, data, clock())
         if await uow.imported.save(activity):
             _announce_imported(uow, activity)
         await uow.commit()

@@ -28,9 +28,7 @@ class ActivityUnitOfWork(UnitOfWork):
     connections: ConnectionRepository
     imported: ImportedActivityRepository
 
-    def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], data_keys: DataKeyring
-    ) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], data_keys: DataKeyring) -> None:
         super().__init__(sessions, SOURCE)
         self.data_keys = data_keys  # Providers' tokens are sealed with them.
 

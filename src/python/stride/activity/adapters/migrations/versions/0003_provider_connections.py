@@ -45,9 +45,7 @@ def upgrade() -> None:
         sa.Column("provider", sa.String(32), nullable=False),
         sa.Column("expire_time", sa.DateTime(timezone=True), nullable=False),
     )
-    op.create_index(
-        "pending_authorizations_by_expiry", "pending_authorizations", ["expire_time"]
-    )
+    op.create_index("pending_authorizations_by_expiry", "pending_authorizations", ["expire_time"])
     op.create_table(
         "imported_activities",
         sa.Column("provider", sa.String(32), primary_key=True),
