@@ -150,8 +150,8 @@ async def disconnect(
     if client is not None:  # A provider no longer configured has nothing to revoke with.
         try:
             await client.revoke(await access_token(new_uow, client, member_id, clock))
-        except ProviderRefused:
-            pass  # The refresh token is revoked already: so is the access.
+        except (ProviderRefused, ConnectionGone):
+            pass  # Revoked at the provider already, or a concurrent disconnect finished.
         except ProviderUnavailable:
             raise Unavailable("PROVIDER_UNAVAILABLE", "provider_connection.unavailable") from None
     async with new_uow() as uow:
