@@ -1,8 +1,10 @@
 """Activity's settings (environment variables prefixed STRIDE_)."""
 
-from pydantic import Field, SecretStr
+from __future__ import annotations
 
-from stride.platform.config import WithDataKeys
+from pydantic import Field, SecretStr, model_validator
+
+from stride.platform.config import ENV_PREFIX, WithDataKeys
 from stride.platform.events.outbox import DAY_SECONDS
 
 
@@ -31,3 +33,22 @@ class ActivitySettings(WithDataKeys):
     import_queue_max_age_seconds: float = Field(default=DAY_SECONDS, ge=60)
     import_max_deliveries: int = Field(default=6, ge=1, le=100)
     import_backoff_seconds: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0, 600.0)
+
+    @model_validator(mode="after")
+    def _strava_configured_whole(self) -> ActivitySettings:
+        """Strava with a client id but no secret or redirect would fail every member who tries
+        to connect; say so at start instead."""
+        if self.strava_client_id:
+            missing = [
+                f"{ENV_PREFIX}STRAVA_{name.upper()}"
+                for name, value in (
+                    ("client_secret", self.strava_client_secret.get_secret_value()),
+                    ("redirect_uri", self.strava_redirect_uri),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(
+                    f"{ENV_PREFIX}STRAVA_CLIENT_ID is set: set {', '.join(missing)} too"
+                )
+        return self

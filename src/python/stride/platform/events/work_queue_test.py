@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import nats
+from nats.aio.msg import Msg
 from nats.js.api import RetentionPolicy
 
 from stride.platform.events.consumer import UnprocessableEvent, dead_letter_subject
@@ -61,7 +62,7 @@ async def running(
         await publisher.close()
 
 
-async def next_dead_letter(nats_url: str, prefix: str, durable: str) -> nats.aio.msg.Msg:
+async def next_dead_letter(nats_url: str, prefix: str, durable: str) -> Msg:
     connection = await nats.connect(nats_url)
     try:
         subscription = await connection.jetstream().subscribe(
