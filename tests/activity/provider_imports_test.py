@@ -7,6 +7,7 @@ disconnects or withdraws access leaves nothing behind."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -58,6 +59,7 @@ from stride.platform.events.work_queue import (
     WorkQueuePublisher,
     WorkQueueWorker,
 )
+from stride.platform.local.ports import free_port
 from stride.platform.testing.fixtures import migrated_engine
 from stride.platform.testing.probes import eventually
 
@@ -325,6 +327,27 @@ async def test_edits_and_deletions_follow_strava(
     await eventually(gone)
 
 
+async def test_an_activity_strava_no_longer_lets_us_read_is_not_kept(
+    strava: StravaServer,
+    new_uow: NewUow,
+    configured: Providers,
+    changes: JetStreamChangeQueue,
+    worker: WorkQueueWorker,
+) -> None:
+    member, athlete = await connect(strava, new_uow, configured)
+    run = strava.add_activity(athlete)
+    await providers.receive_webhook(new_uow(), changes, notice(athlete, run["id"]), SUBSCRIPTION)
+    await eventually(partial(imported, new_uow, member))
+    strava.delete_activity(run["id"])  # Made private, or gone: Strava answers 404 to us.
+    hidden = notice(athlete, run["id"], "update")
+    await providers.receive_webhook(new_uow(), changes, hidden, SUBSCRIPTION)
+
+    async def gone() -> bool:
+        return await imported(new_uow, member) == []
+
+    await eventually(gone)
+
+
 async def test_a_failing_read_is_retried_until_it_works(
     strava: StravaServer,
     new_uow: NewUow,
@@ -482,3 +505,20 @@ async def test_withdrawing_access_at_strava_forgets_the_member_s_connection(
         return await providers.list_connections(new_uow(), member, 0, 10) == []
 
     await eventually(forgotten)
+
+
+async def test_a_webhook_while_the_queue_is_down_is_refused_for_strava_to_send_again(
+    strava: StravaServer, new_uow: NewUow, configured: Providers, event_prefix: str
+) -> None:
+    _, athlete = await connect(strava, new_uow, configured)
+    unreachable = WorkQueue(event_prefix, QUEUE_NAME)
+    publisher = WorkQueuePublisher(unreachable, f"nats://127.0.0.1:{free_port()}")
+    started = time.monotonic()
+    try:
+        with pytest.raises(Unavailable):
+            await providers.receive_webhook(
+                new_uow(), JetStreamChangeQueue(publisher), notice(athlete, 1), SUBSCRIPTION
+            )
+    finally:
+        await publisher.close()
+    assert time.monotonic() - started < 2.0  # Within Strava's time to answer.

@@ -12,6 +12,7 @@ import hmac
 import logging
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from stride.activity.domain.providers import (
@@ -263,10 +264,10 @@ async def apply_change(
         raise RetryLater(limited.retry_after_seconds) from None
     except (ConnectionGone, ProviderRefused):
         return  # Disconnected, or access withdrawn at the provider (its webhook follows).
-    if data is not None:  # None: deleted at the provider since, or not the member's to read.
-        await _store(
-            new_uow, ImportedActivity(connection.member_id, change.provider, data, clock())
-        )
+    if data is None:  # Deleted at the provider since, or no longer the member's to read.
+        await _remove(new_uow, connection.member_id, replace(change, kind=ChangeKind.DELETED))
+        return
+    await _store(new_uow, ImportedActivity(connection.member_id, change.provider, data, clock()))
 
 
 async def _remove(new_uow: NewUnitOfWork, member_id: uuid.UUID, change: ProviderChange) -> None:

@@ -97,10 +97,13 @@ class WorkQueue:
 
 
 class WorkQueuePublisher:
-    """Enqueues jobs; connects to NATS on first use."""
+    """Enqueues jobs; connects to NATS on first use. An enqueue that cannot be stored within
+    `timeout_seconds` (NATS down, JetStream slow) fails with a TimeoutError: whoever handed the
+    job over (a webhook's sender) has a deadline of its own."""
 
-    def __init__(self, queue: WorkQueue, nats_url: str) -> None:
+    def __init__(self, queue: WorkQueue, nats_url: str, timeout_seconds: float = 1.5) -> None:
         self._queue, self._nats_url = queue, nats_url
+        self._timeout = timeout_seconds
         self._nats: NatsClient | None = None
         self._js: JetStreamContext | None = None
         self._connecting = asyncio.Lock()
@@ -118,8 +121,9 @@ class WorkQueuePublisher:
 
     async def enqueue(self, job: bytes, job_id: str) -> None:
         """Stores `job` (once per `job_id` within the duplicate window) before returning."""
-        js = await self._jetstream()
-        await js.publish(self._queue.subject, job, headers={"Nats-Msg-Id": job_id})
+        async with asyncio.timeout(self._timeout):
+            js = await self._jetstream()
+            await js.publish(self._queue.subject, job, headers={"Nats-Msg-Id": job_id})
 
     async def close(self) -> None:
         if self._nats is not None and not self._nats.is_closed:
