@@ -158,7 +158,7 @@ def notice(athlete: int, activity: int, kind: str = "create", **overrides: Any) 
     change = ProviderChange(
         Provider.STRAVA, str(athlete), kinds[kind], str(activity), datetime.now(UTC)
     )
-    return WebhookNotice(SUBSCRIPTION, str(athlete), replace(change, **overrides))
+    return WebhookNotice(SUBSCRIPTION, replace(change, **overrides))
 
 
 async def imported(new_uow: NewUow, member: uuid.UUID) -> list[Any]:
@@ -201,6 +201,18 @@ async def test_a_member_connects_once_per_state_and_tokens_are_sealed_at_rest(
     assert "activity:read_all" in connection.scopes
     with pytest.raises(InvalidArgument):  # A state completes once.
         await providers.complete_connection(new_uow, configured, command)
+    # Starting again replaces what the member started before: one pending state each.
+    first, _ = await providers.start_connection(new_uow(), configured, member, Provider.STRAVA)
+    second, _ = await providers.start_connection(new_uow(), configured, member, Provider.STRAVA)
+    stale, latest = await redirect_of(first), await redirect_of(second)
+    with pytest.raises(InvalidArgument):
+        await providers.complete_connection(
+            new_uow, configured, replace(command, code=stale["code"], state=stale["state"])
+        )
+    again = replace(command, code=latest["code"], state=latest["state"])
+    assert (await providers.complete_connection(new_uow, configured, again)).account_id == str(
+        athlete
+    )
     token = strava.tokens_of(athlete)[0]
     async with new_uow() as uow:
         dump = await uow.session.execute(
@@ -490,7 +502,6 @@ async def test_withdrawing_access_at_strava_forgets_the_member_s_connection(
     member, athlete = await connect(strava, new_uow, configured)
     revoked = WebhookNotice(
         SUBSCRIPTION,
-        str(athlete),
         ProviderChange(
             Provider.STRAVA,
             str(athlete),

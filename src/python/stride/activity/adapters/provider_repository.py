@@ -37,6 +37,14 @@ class ConnectionRepository:
         self._data_keys = data_keys
 
     async def add_authorization(self, pending: PendingAuthorization) -> None:
+        """Stores the member's started authorization in place of any they started before for
+        the provider (so each member holds at most one per provider until it expires)."""
+        await self._db.execute(
+            delete(PendingAuthorizationRecord).where(
+                col(PendingAuthorizationRecord.member_id) == pending.member_id,
+                col(PendingAuthorizationRecord.provider) == pending.provider.value,
+            )
+        )
         self._db.add(
             PendingAuthorizationRecord(
                 state_digest=pending.state_digest,

@@ -241,7 +241,7 @@ def parse_webhook_event(body: bytes) -> WebhookNotice:
         if kind is not None
         else None
     )
-    return WebhookNotice(str(subscription_id), str(owner_id), change)
+    return WebhookNotice(str(subscription_id), change)
 
 
 def _id(value: object) -> int:

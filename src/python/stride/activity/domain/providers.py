@@ -180,9 +180,8 @@ def imported_activity_id(provider: Provider, external_id: str) -> str:
 
 @dataclass(frozen=True)
 class WebhookNotice:
-    """A provider's webhook call: the subscription it claims to be for, the account it is
-    about, and the change for Stride to make (None when nothing Stride keeps changed)."""
+    """A provider's webhook call: the subscription it claims to be for, and the change for
+    Stride to make (None when nothing Stride keeps changed)."""
 
     subscription_id: str
-    account_id: str
     change: ProviderChange | None

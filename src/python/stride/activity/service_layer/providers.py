@@ -65,7 +65,7 @@ NewUnitOfWork = Callable[[], ActivityUnitOfWork]
 
 
 class ConnectionGone(Exception):
-    """The connection was deleted or is being deleted: nothing to import for it."""
+    """The connection was deleted meanwhile: there are no tokens to use."""
 
 
 def _offered(providers: Providers, provider: Provider) -> WearableProvider:
