@@ -540,3 +540,35 @@ async def test_a_webhook_while_the_queue_is_down_is_refused_for_strava_to_send_a
     finally:
         await publisher.close()
     assert time.monotonic() - started < 2.0  # Within Strava's time to answer.
+
+
+async def test_changes_queued_while_no_worker_runs_are_imported_when_one_starts(
+    strava: StravaServer,
+    new_uow: NewUow,
+    configured: Providers,
+    nats_url: str,
+    event_prefix: str,
+) -> None:
+    member, athlete = await connect(strava, new_uow, configured)
+    run = strava.add_activity(athlete)
+    waiting = WorkQueue(event_prefix, "activity_imports_waiting", max_age_seconds=600)
+    publisher = WorkQueuePublisher(waiting, nats_url)
+    try:
+        told = notice(athlete, run["id"])
+        await providers.receive_webhook(
+            new_uow(), JetStreamChangeQueue(publisher), told, SUBSCRIPTION
+        )
+    finally:
+        await publisher.close()
+    late = WorkQueueWorker(
+        waiting,
+        import_changes(new_uow, configured),
+        nats_url=nats_url,
+        service="activity",
+        durable_name="activity-imports-waiting",
+    )
+    await late.start()
+    try:
+        assert len(await eventually(partial(imported, new_uow, member))) == 1
+    finally:
+        await late.stop()

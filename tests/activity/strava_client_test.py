@@ -181,6 +181,25 @@ async def test_server_errors_and_silence_are_worth_retrying(
         await nowhere.close()
 
 
+async def test_wrong_client_credentials_are_not_blamed_on_the_member(
+    strava: StravaServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    misconfigured = StravaClient(
+        client_id=strava.client_id,
+        client_secret="not-our-secret",
+        redirect_uri=REDIRECT,
+        oauth_base=strava.oauth_base,
+        api_base=strava.api_base,
+    )
+    try:
+        with pytest.raises(ProviderUnavailable):
+            await misconfigured.refresh("any")
+    finally:
+        await misconfigured.close()
+    assert "client credentials" in caplog.text
+    assert "not-our-secret" not in caplog.text
+
+
 async def test_revoking_ends_every_token_and_a_dead_token_counts_as_revoked(
     strava: StravaServer, client: StravaClient
 ) -> None:

@@ -153,10 +153,13 @@ class ConnectionRepository:
         return [_connection(record) for record in found.scalars()]
 
     async def tokens(self, member_id: uuid.UUID, provider: Provider) -> ProviderTokens | None:
-        record = await self._db.get(ProviderConnectionRecord, (member_id, provider.value))
-        if record is None:
-            return None
-        context = _token_context(member_id, provider)
+        record = await self._db.get(
+            ProviderConnectionRecord, (member_id, provider.value), populate_existing=True
+        )
+        return self._opened(record) if record else None
+
+    def _opened(self, record: ProviderConnectionRecord) -> ProviderTokens:
+        context = _token_context(record.member_id, Provider(record.provider))
         return ProviderTokens(
             self._data_keys.open(
                 Sealed(record.data_key_id, record.access_token_sealed), f"{context}:access"
@@ -194,8 +197,10 @@ class ConnectionRepository:
         lease_id: uuid.UUID,
         now: datetime,
         lease: timedelta,
-    ) -> bool:
-        """Takes the connection's refresh lease unless another caller holds a live one."""
+    ) -> ProviderTokens | None:
+        """Takes the connection's refresh lease unless another caller holds a live one; the
+        tokens as they are once it is taken (another caller may have refreshed them since they
+        were read), or None if it is not."""
         claimed = await self._db.execute(
             update(ProviderConnectionRecord)
             .where(
@@ -207,9 +212,11 @@ class ConnectionRepository:
                 ),
             )
             .values(refresh_lease_id=lease_id, refresh_lease_expire_time=now + lease)
-            .returning(col(ProviderConnectionRecord.member_id))
+            .returning(ProviderConnectionRecord)
+            .execution_options(populate_existing=True)
         )
-        return claimed.first() is not None
+        record = claimed.scalars().first()
+        return self._opened(record) if record else None
 
     async def settle_refresh(
         self,

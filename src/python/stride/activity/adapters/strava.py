@@ -6,6 +6,7 @@ https://developers.strava.com/docs/reference/, https://developers.strava.com/doc
                               client_id, client_secret, refresh_token, grant_type=refresh_token
          200 {"token_type": "Bearer", "access_token", "refresh_token", "expires_at", "expires_in",
               "athlete": {"id", …}}   (the athlete only for a code)
+         400 a code or refresh token Strava does not take; 401 our client id or secret
     POST {oauth}/deauthorize  access_token
     GET  {api}/activities/{id}   Authorization: Bearer <access token>
          200 {"id", "name", "sport_type", "start_date", "elapsed_time", "moving_time",
@@ -143,8 +144,11 @@ class StravaClient(HttpClient):
                 status, body = reply.status, await reply.read()
         except (aiohttp.ClientError, TimeoutError) as failure:
             raise ProviderUnavailable(type(failure).__name__) from None
-        if status in (400, 401):
-            raise ProviderRefused(f"token endpoint answered {status}")
+        if status == 400:  # The code or refresh token: used, revoked, never ours.
+            raise ProviderRefused("token endpoint answered 400")
+        if status == 401:  # Our client id or secret: a configuration to fix, not the member's.
+            _log.error("Strava refused our client credentials")
+            raise ProviderUnavailable("client credentials refused")
         if status != 200:
             _log.warning("Strava token endpoint answered %s", status)
             raise ProviderUnavailable(f"token endpoint answered {status}")

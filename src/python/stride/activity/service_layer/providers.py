@@ -181,22 +181,28 @@ async def access_token(
             if tokens is None:
                 raise ConnectionGone()
             now = clock()
-            if not tokens.expiring(now) and tokens.access_token != rejected:
+            if _usable(tokens, now, rejected):
                 return tokens.access_token
             claimed = await uow.connections.claim_refresh(
                 member_id, provider, lease_id, now, REFRESH_LEASE
             )
+            if claimed is not None and _usable(claimed, now, rejected):
+                return claimed.access_token  # Refreshed by another caller meanwhile.
             await uow.commit()
-        if claimed:
+        if claimed is not None:
             break
         await asyncio.sleep(_LEASE_POLL_SECONDS)  # Another caller is refreshing: use its tokens.
     try:
-        fresh = await client.refresh(tokens.refresh_token)
+        fresh = await client.refresh(claimed.refresh_token)
     except BaseException:
         await _settle_refresh(new_uow, member_id, provider, lease_id, None, clock)
         raise
     await _settle_refresh(new_uow, member_id, provider, lease_id, fresh, clock)
     return fresh.access_token
+
+
+def _usable(tokens: ProviderTokens, now: datetime, rejected: str | None) -> bool:
+    return not tokens.expiring(now) and tokens.access_token != rejected
 
 
 async def _settle_refresh(
