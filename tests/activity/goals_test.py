@@ -12,7 +12,7 @@ from activity.support import published
 from stride.activity.domain.goals import GoalKind
 from stride.activity.domain.sessions import LoggedSet, SessionFields, SessionState
 from stride.activity.events.v1.events_pb2 import GoalAchieved
-from stride.activity.service_layer import handlers
+from stride.activity.service_layer import event_types, handlers
 from stride.activity.service_layer.commands import CreateGoal, UploadWorkoutSession
 from stride.activity.service_layer.unit_of_work import ActivityUnitOfWork
 from stride.platform.events.live import LiveSignals
@@ -39,7 +39,7 @@ async def train(
 async def achieved(
     new_uow: partial[ActivityUnitOfWork], member: uuid.UUID
 ) -> list[tuple[str, str]]:
-    found = await published(new_uow, handlers.GOAL_ACHIEVED, GoalAchieved, member)
+    found = await published(new_uow, event_types.GOAL_ACHIEVED, GoalAchieved, member)
     return [(payload.kind, payload.week_start_date) for _, payload in found]
 
 

@@ -32,9 +32,14 @@ from stride.activity.service_layer.commands import (
     UploadHealthSamples,
 )
 from stride.activity.service_layer.unit_of_work import ActivityUnitOfWork
+from stride.platform.crypto.sealing import new_data_key_spec
 
 NOW = datetime(2026, 12, 2, 18, 0, tzinfo=UTC)
-SETTINGS = ActivitySettings(database_url="postgresql://unused/activity")
+SETTINGS = ActivitySettings(
+    database_url="postgresql://unused/activity",
+    data_keys=new_data_key_spec("test1"),
+    data_key_active="test1",
+)
 POLICY = health.HealthPolicy(timedelta(days=90), max_heart_rate=190)
 WATCH = Device(DeviceType.WATCH, "Apple Inc.", "Watch6,1", "Sara's Apple Watch")
 PHONE = Device(DeviceType.PHONE, "Apple Inc.", "iPhone15,2", "Sara's iPhone")

@@ -17,7 +17,7 @@ from stride.activity.domain.records import RecordKind
 from stride.activity.domain.sessions import LoggedSet, SessionFields, SessionState
 from stride.activity.domain.templates import Block, BlockKind, PlannedSet
 from stride.activity.events.v1.events_pb2 import PersonalRecordsSet, SessionCompleted
-from stride.activity.service_layer import handlers
+from stride.activity.service_layer import event_types, handlers
 from stride.activity.service_layer.commands import (
     CreateExercise,
     CreateWorkoutTemplate,
@@ -43,14 +43,14 @@ def clock() -> datetime:
 async def completions(
     new_uow: partial[ActivityUnitOfWork], member: uuid.UUID
 ) -> list[SessionCompleted]:
-    found = await published(new_uow, handlers.SESSION_COMPLETED, SessionCompleted, member)
+    found = await published(new_uow, event_types.SESSION_COMPLETED, SessionCompleted, member)
     return [payload for _, payload in found]
 
 
 async def records_set(
     new_uow: partial[ActivityUnitOfWork], member: uuid.UUID
 ) -> list[PersonalRecordsSet]:
-    found = await published(new_uow, handlers.PERSONAL_RECORD_SET, PersonalRecordsSet, member)
+    found = await published(new_uow, event_types.PERSONAL_RECORD_SET, PersonalRecordsSet, member)
     return [payload for _, payload in found]
 
 

@@ -12,7 +12,7 @@ from activity.support import published
 
 from stride.activity.domain.sessions import LoggedSet, SessionFields, SessionState
 from stride.activity.events.v1.events_pb2 import StreakChanged
-from stride.activity.service_layer import handlers
+from stride.activity.service_layer import event_types, handlers
 from stride.activity.service_layer.commands import UploadWorkoutSession
 from stride.activity.service_layer.unit_of_work import ActivityUnitOfWork
 from stride.platform.events.live import LiveSignals
@@ -55,8 +55,8 @@ async def test_a_streak_grows_day_by_day_and_ends_once_a_day_is_missed(
     # 23:30 UTC on Tuesday is 02:30 on Wednesday in Riyadh: Wednesday's session.
     await train(new_uow, live, member, MONDAY_EVENING + timedelta(days=1, hours=6, minutes=30))
     assert await streak_events(new_uow, member) == [
-        (handlers.STREAK_EXTENDED, 2),
-        (handlers.STREAK_EXTENDED, 3),
+        (event_types.STREAK_EXTENDED, 2),
+        (event_types.STREAK_EXTENDED, 3),
     ]
 
     thursday = datetime(2026, 12, 3, 20, 0, tzinfo=UTC)  # 23:00: Wednesday is "yesterday".
@@ -65,7 +65,7 @@ async def test_a_streak_grows_day_by_day_and_ends_once_a_day_is_missed(
     friday = datetime(2026, 12, 3, 21, 30, tzinfo=UTC)  # 00:30 Friday: Thursday went by.
     await handlers.announce_broken_streaks(new_uow(), friday, 500)
     await handlers.announce_broken_streaks(new_uow(), friday + timedelta(hours=1), 500)
-    assert (await streak_events(new_uow, member))[2:] == [(handlers.STREAK_BROKEN, 3)]
+    assert (await streak_events(new_uow, member))[2:] == [(event_types.STREAK_BROKEN, 3)]
     _, streak = await handlers.training_summary(new_uow(), member, friday, friday)
     assert streak is not None
     assert (streak.days, streak.longest) == (0, 3)

@@ -17,12 +17,15 @@ from stride.activity.main import MIGRATIONS, sync_library
 from stride.activity.service_layer import handlers
 from stride.activity.service_layer.unit_of_work import ActivityUnitOfWork
 from stride.events.v1.envelope_pb2 import Envelope
+from stride.platform.crypto.sealing import DataKeyring, new_data_key_spec
 from stride.platform.db.engine import session_factory
 from stride.platform.events.live import LiveSignals
 from stride.platform.events.outbox import OutboxRecord
 from stride.platform.testing.fixtures import migrated_engine
 
 Payload = TypeVar("Payload", bound=Message)
+# Seal the providers' tokens in tests.
+DATA_KEYS = DataKeyring.from_spec(new_data_key_spec("test1"), "test1")
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -33,7 +36,7 @@ async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncS
 
 @pytest_asyncio.fixture(scope="module")
 async def new_uow(sessions: async_sessionmaker[AsyncSession]) -> partial[ActivityUnitOfWork]:
-    factory = partial(ActivityUnitOfWork, sessions)
+    factory = partial(ActivityUnitOfWork, sessions, DATA_KEYS)
     await sync_library(factory, "https://media.example")
     return factory
 

@@ -218,12 +218,15 @@ async def running_activity(
     postgres_server_url: str, nats_url: str, event_prefix: str, jwks_url: str, **settings: Any
 ) -> AsyncIterator[RunningServer]:
     """Activity on a database of its own, trusting the access tokens of the JWKS at
-    `jwks_url`; `settings` override the defaults."""
+    `jwks_url`, with no wearable provider unless `settings` (which override the defaults)
+    configure one."""
     defaults: dict[str, Any] = {
         "nats_url": nats_url,
         "events_prefix": event_prefix,
         "grpc_port": free_port(),
         "jwks_url": jwks_url,
+        "data_keys": new_data_key_spec("e2e"),
+        "data_key_active": "e2e",
         "shutdown_grace_seconds": 1,
     }
 

@@ -1,7 +1,8 @@
-"""What `./pants up` gives Notifications instead of Firebase, an SMTP relay and Twilio: local
-servers speaking their protocols (the same stand-ins the tests use), which keep what they
-receive under `<data>/outbox/` — pushes and texts as JSON lines, emails as .eml files — so a
-developer sees every message the platform sends."""
+"""What `./pants up` gives Notifications instead of Firebase, an SMTP relay and Twilio, and
+Activity instead of Strava: local servers speaking their protocols (the same stand-ins the
+tests use), which keep what they receive under `<data>/outbox/` — pushes and texts as JSON
+lines, emails as .eml files, the Strava webhook events sent as JSON lines — so a developer sees
+every message the platform sends and gets."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
 
 from stack.fcm import PROJECT_ID, FcmServer
+from stack.strava import StravaServer, create_subscription
 from stack.twilio import ACCOUNT_SID, SENDER, TwilioServer
 from stride.platform.local.ports import free_port
 from stride.platform.testing.http import serving
@@ -37,6 +39,32 @@ class MailDrop:
 
 
 @dataclass(frozen=True)
+class LocalStrava:
+    server: StravaServer
+    verify_token: str  # What our webhook subscription is made with.
+
+    def environment(self, public_base_url: str) -> dict[str, str]:
+        """Activity's settings for the local Strava, whose subscription gets the id given."""
+        return {
+            "STRIDE_STRAVA_CLIENT_ID": self.server.client_id,
+            "STRIDE_STRAVA_CLIENT_SECRET": self.server.client_secret,
+            "STRIDE_STRAVA_REDIRECT_URI": f"{public_base_url}/connect/strava",
+            "STRIDE_STRAVA_VERIFY_TOKEN": self.verify_token,
+            "STRIDE_STRAVA_SUBSCRIPTION_ID": str(self.server.next_subscription_id),
+            "STRIDE_STRAVA_OAUTH_BASE": self.server.oauth_base,
+            "STRIDE_STRAVA_API_BASE": self.server.api_base,
+        }
+
+    def subscribe(self, public_base_url: str) -> None:
+        """What one does once with Strava: subscribe our webhook (Strava checks it with the
+        verify-token handshake, through the edge)."""
+        callback = f"{public_base_url}/v1/webhooks/strava"
+        status, answer = asyncio.run(create_subscription(self.server, callback, self.verify_token))
+        if status != 201:
+            raise RuntimeError(f"the local Strava refused the webhook subscription: {answer}")
+
+
+@dataclass(frozen=True)
 class LocalProviders:
     outbox: Path
     fcm: FcmServer
@@ -44,6 +72,7 @@ class LocalProviders:
     smtp_port: int
     service_account_file: Path
     unsubscribe_secret: str
+    strava: LocalStrava
 
     def environment(self, public_base_url: str) -> dict[str, str]:
         """Notifications' settings for these providers."""
@@ -67,6 +96,8 @@ def start_providers(data: Path, stack: ExitStack) -> LocalProviders:
     outbox = data / "outbox"
     (outbox / "mail").mkdir(parents=True, exist_ok=True)
     fcm, twilio = FcmServer(outbox / "pushes.jsonl"), TwilioServer(outbox / "texts.jsonl")
+    strava = StravaServer(outbox / "strava-events.jsonl")
+    strava.sign_in(strava.add_athlete())  # Who approves connections at the local Strava.
     key_file = data / "keys" / "fcm-service-account.json"
     key_file.parent.mkdir(parents=True, exist_ok=True)
     key_file.write_text(fcm.key_json)
@@ -74,13 +105,21 @@ def start_providers(data: Path, stack: ExitStack) -> LocalProviders:
     smtp = Controller(MailDrop(outbox / "mail"), hostname="127.0.0.1", port=free_port())
     smtp.start()
     stack.callback(smtp.stop)
-    _serve_in_background([fcm, twilio], stack)
+    _serve_in_background([fcm, twilio, strava], stack)
     return LocalProviders(
-        outbox, fcm, twilio, smtp.port, key_file, _unsubscribe_secret(data / "keys")
+        outbox,
+        fcm,
+        twilio,
+        smtp.port,
+        key_file,
+        _unsubscribe_secret(data / "keys"),
+        LocalStrava(strava, secrets.token_urlsafe(24)),
     )
 
 
-def _serve_in_background(servers: list[FcmServer | TwilioServer], stack: ExitStack) -> None:
+def _serve_in_background(
+    servers: list[FcmServer | TwilioServer | StravaServer], stack: ExitStack
+) -> None:
     """The HTTP stand-ins on their own event loop in a thread, until the stack closes."""
     loop = asyncio.new_event_loop()
     started, stop = threading.Event(), asyncio.Event()

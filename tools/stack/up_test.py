@@ -3,8 +3,11 @@ from pathlib import Path
 
 import pytest
 
+from stack.providers import LocalStrava
+from stack.strava import StravaServer
 from stack.up import service_environment, service_keys
-from stride.gateway.catalog import SERVICES, ServiceEntry
+from stride.activity.config import ActivitySettings
+from stride.gateway.catalog import ACTIVITY, SERVICES, ServiceEntry
 from stride.identity.config import IdentitySettings
 from stride.notifications.config import NotificationsSettings
 from stride.platform.config import load_settings
@@ -39,3 +42,16 @@ def test_identity_and_notifications_share_the_event_secret_key_and_no_one_else_h
         load_settings(
             IdentitySettings if name == "identity" else NotificationsSettings, environments[name]
         )
+
+
+def test_activity_starts_with_the_local_strava(tmp_path: Path) -> None:
+    strava = StravaServer()
+    environment = service_environment(
+        ACTIVITY, "postgresql://db/x", "nats://n", tmp_path, 8080, service_keys(tmp_path)
+    )
+    local = LocalStrava(strava, "verify")
+    settings = load_settings(
+        ActivitySettings, environment | local.environment("http://127.0.0.1:8080")
+    )
+    assert settings.strava_api_base == strava.api_base
+    assert settings.strava_subscription_id == str(strava.next_subscription_id)

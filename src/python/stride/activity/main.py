@@ -7,19 +7,27 @@ from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
+from stride.activity.adapters.change_queue import QUEUE_NAME, JetStreamChangeQueue
 from stride.activity.adapters.exercise_library import load_library
 from stride.activity.adapters.health_repository import ROLLUP_TABLES, SAMPLES_TABLE
 from stride.activity.adapters.partitions import PartitionPolicy
+from stride.activity.adapters.provider_repository import prune_expired_authorizations
 from stride.activity.adapters.repository import prune_live_updates
+from stride.activity.adapters.strava import StravaClient
 from stride.activity.config import ActivitySettings
 from stride.activity.domain.health import Resolution
-from stride.activity.entrypoints.grpc_servicer import ActivityServicer
+from stride.activity.domain.providers import Provider
+from stride.activity.entrypoints.grpc_servicer import ActivityServicer, ProviderWiring
+from stride.activity.entrypoints.import_worker import import_changes
 from stride.activity.service_layer import handlers
 from stride.activity.service_layer.health import HealthPolicy, maintain_partitions
+from stride.activity.service_layer.ports import WearableProvider
 from stride.activity.service_layer.unit_of_work import SOURCE, ActivityUnitOfWork
 from stride.activity.v1 import activity_service_pb2_grpc as pb_grpc
 from stride.platform.clock import utcnow
+from stride.platform.crypto.sealing import DataKeyring
 from stride.platform.events.live import LiveSignals
+from stride.platform.events.work_queue import WorkQueue, WorkQueuePublisher, WorkQueueWorker
 from stride.platform.grpc.server import GrpcApp, ServiceRegistration
 from stride.platform.service import foundation, run_service
 from stride.platform.tasks import Periodic
@@ -72,9 +80,51 @@ async def keep_partitions(new_uow: partial[ActivityUnitOfWork], settings: Activi
         _log.info("health partitions: created %s, dropped %s", created, dropped)
 
 
+def wearable_providers(settings: ActivitySettings) -> dict[Provider, StravaClient]:
+    """The providers configured with credentials; the others are not offered."""
+    configured = {}
+    if settings.strava_client_id:
+        configured[Provider.STRAVA] = StravaClient(
+            client_id=settings.strava_client_id,
+            client_secret=settings.strava_client_secret.get_secret_value(),
+            redirect_uri=settings.strava_redirect_uri,
+            oauth_base=settings.strava_oauth_base,
+            api_base=settings.strava_api_base,
+        )
+    return configured
+
+
 async def build_app(settings: ActivitySettings) -> GrpcApp:
     base = foundation(settings, SOURCE, MIGRATIONS)
-    new_uow = partial(ActivityUnitOfWork, base.sessions)
+    data_keys = DataKeyring.from_spec(settings.data_keys, settings.data_key_active)
+    new_uow = partial(ActivityUnitOfWork, base.sessions, data_keys)
+    clients = wearable_providers(settings)
+    providers: dict[Provider, WearableProvider] = dict(clients)
+    queue = WorkQueue(settings.events_prefix, QUEUE_NAME, settings.import_queue_max_age_seconds)
+    publisher = WorkQueuePublisher(queue, settings.nats_url)
+    worker = WorkQueueWorker(
+        queue,
+        import_changes(new_uow, providers),
+        nats_url=settings.nats_url,
+        service=settings.service_name,
+        durable_name="activity-imports",
+        dead_letter_limits=settings.dead_letter_limits,
+        max_deliver=settings.import_max_deliveries,
+        backoff_seconds=settings.import_backoff_seconds,
+    )
+
+    async def prune_authorizations() -> None:
+        await prune_expired_authorizations(base.sessions, utcnow())
+
+    authorization_pruner = Periodic(
+        "prune-pending-authorizations", settings.prune_every_seconds, prune_authorizations
+    )
+    wiring = ProviderWiring(
+        providers,
+        JetStreamChangeQueue(publisher),
+        settings.strava_verify_token.get_secret_value(),
+        settings.strava_subscription_id,
+    )
     check_ins = base.consumer(
         new_uow,
         handlers.prepare_class_session,
@@ -112,7 +162,7 @@ async def build_app(settings: ActivitySettings) -> GrpcApp:
             ServiceRegistration(
                 SERVICE_NAME,
                 pb_grpc.add_ActivityServiceServicer_to_server,
-                ActivityServicer(new_uow, live, settings, policy),
+                ActivityServicer(new_uow, live, settings, policy, wiring),
             )
         ],
         on_start=[
@@ -124,14 +174,21 @@ async def build_app(settings: ActivitySettings) -> GrpcApp:
             live_pruner.start,
             maintainer,
             partitions.start,
+            worker.start,
+            authorization_pruner.start,
         ],
+        # The workers finish their jobs before the database they write to goes.
         on_stop=[
-            *base.on_stop,
+            worker.stop,
+            authorization_pruner.stop,
+            publisher.close,
+            *(client.close for client in clients.values()),
             check_ins.stop,
             streak_sweeper.stop,
             live.stop,
             live_pruner.stop,
             partitions.stop,
+            *base.on_stop,
         ],
     )
 

@@ -232,5 +232,53 @@ CATALOG.register(
             "en": "Heart rate is kept only once you allow it (in your privacy settings).",
             "ar": "لا يُحفظ معدل النبض إلا بعد أن تسمح بذلك (من إعدادات الخصوصية).",
         },
+        "provider_connection.invalid_name": {
+            "en": "Use a connection name of the form users/{user}/providerConnections/strava.",
+            "ar": "استخدم اسم ربط بالصيغة users/{user}/providerConnections/strava.",
+        },
+        "provider_connection.unknown_provider": {
+            "en": "Stride connects to Strava; this provider is not one it knows.",
+            "ar": "يرتبط Stride بتطبيق Strava؛ هذا المزوّد غير معروف له.",
+        },
+        "provider_connection.not_offered": {
+            "en": "Connecting this provider is not available right now.",
+            "ar": "الربط بهذا المزوّد غير متاح حاليًا.",
+        },
+        "provider_connection.not_found": {
+            "en": "This provider is not connected.",
+            "ar": "هذا المزوّد غير مربوط.",
+        },
+        "provider_connection.state_invalid": {
+            "en": "This connection link expired or was already used: start connecting again.",
+            "ar": "انتهت صلاحية رابط الربط هذا أو استُخدم من قبل: ابدأ الربط من جديد.",
+        },
+        "provider_connection.scope_missing": {
+            "en": "Allow Stride to read your activities to connect.",
+            "ar": "اسمح لـ Stride بقراءة أنشطتك لإتمام الربط.",
+        },
+        "provider_connection.code_invalid": {
+            "en": "The provider did not accept this approval: start connecting again.",
+            "ar": "لم يقبل المزوّد هذه الموافقة: ابدأ الربط من جديد.",
+        },
+        "provider_connection.unavailable": {
+            "en": "The provider cannot be reached right now: try again in a moment.",
+            "ar": "تعذّر الوصول إلى المزوّد الآن: حاول مرة أخرى بعد قليل.",
+        },
+        "webhook.verify_token_mismatch": {
+            "en": "The verify token is not ours.",
+            "ar": "رمز التحقق ليس رمزنا.",
+        },
+        "webhook.unknown_subscription": {
+            "en": "This event is not for our subscription.",
+            "ar": "هذا الحدث ليس لاشتراكنا.",
+        },
+        "webhook.unavailable": {
+            "en": "The event cannot be queued right now: send it again.",
+            "ar": "تعذّر وضع الحدث في قائمة الانتظار الآن: أرسله مرة أخرى.",
+        },
+        "strava.invalid_event": {
+            "en": "This is not a Strava webhook event.",
+            "ar": "هذا ليس حدث webhook من Strava.",
+        },
     }
 )

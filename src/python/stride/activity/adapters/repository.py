@@ -21,12 +21,15 @@ from stride.activity.adapters.tables import (
     DataConsentRecord,
     ExerciseRecord,
     GoalRecord,
+    ImportedActivityRecord,
     LiveUpdateRecord,
     LoggedSetRecord,
+    PendingAuthorizationRecord,
     PendingDeletionRecord,
     PersonalRecordRecord,
     ProgramAssignmentRecord,
     ProgramRecord,
+    ProviderConnectionRecord,
     StreakRecord,
     TrainingDayRecord,
     WorkoutSessionRecord,
@@ -545,6 +548,9 @@ def _goal(record: GoalRecord) -> Goal:
 # Every table holding a member's data, children before parents: what deleting a member's data
 # empties (a table added later belongs here too; tests/activity/privacy_test.py checks).
 MEMBER_TABLES: tuple[type[SQLModel], ...] = (
+    ImportedActivityRecord,
+    PendingAuthorizationRecord,
+    ProviderConnectionRecord,
     LiveUpdateRecord,
     LoggedSetRecord,
     WorkoutSessionRecord,

@@ -123,6 +123,67 @@ class PersonalRecordRecord(SQLModel, table=True):
     achieve_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
+class ProviderConnectionRecord(SQLModel, table=True):
+    """A member's account at a provider. The tokens are sealed (AES-256-GCM under data key
+    `data_key_id`, bound to the member and provider): they let anyone read the member's
+    activities. A refresh is claimed with a lease, so one caller refreshes at a time without a
+    lock held across the provider's answer."""
+
+    __tablename__ = "provider_connections"
+    # A provider's webhook names the account; one member holds it (the latest to connect it).
+    __table_args__ = (
+        Index("provider_connections_by_account", "provider", "account_id", unique=True),
+    )
+
+    member_id: uuid.UUID = Field(primary_key=True)
+    provider: str = Field(primary_key=True, max_length=32)
+    account_id: str = Field(max_length=64)
+    scopes: list[str] = Field(sa_column=Column(ARRAY(String(64)), nullable=False))
+    state: str = Field(max_length=16)
+    data_key_id: str = Field(max_length=32)
+    access_token_sealed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    refresh_token_sealed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    token_expire_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    refresh_lease_id: uuid.UUID | None = None
+    refresh_lease_expire_time: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True))
+    )
+    create_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    update_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class PendingAuthorizationRecord(SQLModel, table=True):
+    """A started connection until completed or expired (pruned after)."""
+
+    __tablename__ = "pending_authorizations"
+    __table_args__ = (Index("pending_authorizations_by_expiry", "expire_time"),)
+
+    state_digest: str = Field(primary_key=True, max_length=64)
+    member_id: uuid.UUID
+    provider: str = Field(max_length=32)
+    expire_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class ImportedActivityRecord(SQLModel, table=True):
+    __tablename__ = "imported_activities"
+    __table_args__ = (Index("imported_activities_by_start", "member_id", "start_time"),)
+
+    provider: str = Field(primary_key=True, max_length=32)
+    external_id: str = Field(primary_key=True, max_length=64)
+    member_id: uuid.UUID
+    display_name: str = Field(sa_column=Column(Text, nullable=False))
+    sport_type: str = Field(max_length=64)
+    start_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    elapsed_seconds: int
+    moving_seconds: int
+    distance_meters: float = Field(sa_column=Column(Double, nullable=False))
+    elevation_gain_meters: float = Field(sa_column=Column(Double, nullable=False))
+    average_heart_rate: float | None = Field(default=None, sa_column=Column(Double))
+    max_heart_rate: float | None = Field(default=None, sa_column=Column(Double))
+    create_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    update_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
 class ProgramRecord(SQLModel, table=True):
     __tablename__ = "programs"
 

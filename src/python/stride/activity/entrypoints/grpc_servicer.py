@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 
 import grpc
 from google.api import httpbody_pb2
 from google.protobuf import empty_pb2
 
 from stride.activity import translations  # noqa: F401 - registers Activity's texts.
+from stride.activity.adapters.strava import parse_webhook_event
 from stride.activity.config import ActivitySettings
 from stride.activity.domain.health import RollupRange
 from stride.activity.domain.live import Heartbeat
@@ -46,6 +49,11 @@ from stride.activity.entrypoints.program_protos import (
     progression_from_proto,
     suggestion_to_proto,
 )
+from stride.activity.entrypoints.provider_protos import (
+    connection_ids,
+    connection_to_proto,
+    imported_to_proto,
+)
 from stride.activity.entrypoints.resource_names import (
     assignment_ids,
     class_session_name,
@@ -73,9 +81,10 @@ from stride.activity.entrypoints.template_protos import (
     blocks_from_proto,
     template_to_proto,
 )
-from stride.activity.service_layer import handlers, health
+from stride.activity.service_layer import handlers, health, providers
 from stride.activity.service_layer.commands import (
     AssignProgram,
+    CompleteConnection,
     CreateExercise,
     CreateGoal,
     CreateProgram,
@@ -88,13 +97,15 @@ from stride.activity.service_layer.commands import (
     UpdateHealthPriority,
     UploadHealthSamples,
     UploadWorkoutSession,
+    VerifyWebhook,
     WatchWorkoutSession,
 )
 from stride.activity.service_layer.handlers import LiveNotifier
+from stride.activity.service_layer.ports import ChangeQueue, Providers
 from stride.activity.service_layer.unit_of_work import ActivityUnitOfWork
 from stride.activity.v1 import activity_service_pb2 as pb
 from stride.activity.v1 import activity_service_pb2_grpc as pb_grpc
-from stride.platform.clock import utcnow
+from stride.platform.clock import Clock, utcnow
 from stride.platform.grpc.field_masks import updated_fields
 from stride.platform.grpc.timestamps import timestamp
 from stride.platform.pagination import Page
@@ -104,6 +115,18 @@ from stride.platform.resource_names import parse_user_name
 EXPORT_PAGE = 100
 
 
+@dataclass(frozen=True)
+class ProviderWiring:
+    """The wearable providers configured, the queue their webhooks feed, and what Strava's
+    webhooks must show: our verify token (the handshake) and our subscription's id (events)."""
+
+    providers: Providers
+    changes: ChangeQueue
+    strava_verify_token: str
+    strava_subscription_id: str
+    clock: Clock = utcnow
+
+
 class ActivityServicer(pb_grpc.ActivityServiceServicer):
     def __init__(
         self,
@@ -111,11 +134,13 @@ class ActivityServicer(pb_grpc.ActivityServiceServicer):
         live: LiveNotifier,
         settings: ActivitySettings,
         health_policy: health.HealthPolicy,
+        wiring: ProviderWiring,
     ) -> None:
         self._unit_of_work = unit_of_work
         self._live = live
         self._settings = settings
         self._health_policy = health_policy
+        self._wiring = wiring
 
     async def ListExercises(  # noqa: N802 - generated gRPC method name.
         self, request: pb.ListExercisesRequest, context: grpc.aio.ServicerContext
@@ -430,7 +455,7 @@ class ActivityServicer(pb_grpc.ActivityServiceServicer):
     ) -> empty_pb2.Empty:
         member_id = parse_user_name(request.parent, "parent")
         await handlers.delete_member_data(
-            self._unit_of_work(), member_id, request.confirmation_token
+            self._unit_of_work, self._wiring.providers, member_id, request.confirmation_token
         )
         return empty_pb2.Empty()
 
@@ -540,3 +565,88 @@ class ActivityServicer(pb_grpc.ActivityServiceServicer):
         command = UpdateHealthPriority(member_id, priority_from_proto(given))
         priority = await health.update_priority(self._unit_of_work(), command)
         return settings_to_proto(name, priority)
+
+    async def StartProviderConnection(  # noqa: N802
+        self, request: pb.StartProviderConnectionRequest, context: grpc.aio.ServicerContext
+    ) -> pb.StartProviderConnectionResponse:
+        member_id, provider = connection_ids(request.name, "name")
+        uri, expire_time = await providers.start_connection(
+            self._unit_of_work(),
+            self._wiring.providers,
+            member_id,
+            provider,
+            self._wiring.clock,
+        )
+        response = pb.StartProviderConnectionResponse(authorize_uri=uri)
+        response.expire_time.FromDatetime(expire_time)
+        return response
+
+    async def CompleteProviderConnection(  # noqa: N802
+        self, request: pb.CompleteProviderConnectionRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ProviderConnection:
+        member_id, provider = connection_ids(request.name, "name")
+        command = CompleteConnection(
+            member_id, provider, request.code, request.state, request.scope
+        )
+        connection = await providers.complete_connection(
+            self._unit_of_work, self._wiring.providers, command, self._wiring.clock
+        )
+        return connection_to_proto(connection)
+
+    async def ListProviderConnections(  # noqa: N802
+        self, request: pb.ListProviderConnectionsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListProviderConnectionsResponse:
+        member_id = parse_user_name(request.parent, "parent")
+        page = Page.of(request)
+        fetched = await providers.list_connections(
+            self._unit_of_work(), member_id, page.offset, page.fetch_limit
+        )
+        connections, next_page_token = page.cut(fetched)
+        return pb.ListProviderConnectionsResponse(
+            provider_connections=[connection_to_proto(c) for c in connections],
+            next_page_token=next_page_token,
+        )
+
+    async def DeleteProviderConnection(  # noqa: N802
+        self, request: pb.DeleteProviderConnectionRequest, context: grpc.aio.ServicerContext
+    ) -> empty_pb2.Empty:
+        member_id, provider = connection_ids(request.name, "name")
+        await providers.disconnect(
+            self._unit_of_work, self._wiring.providers, member_id, provider, self._wiring.clock
+        )
+        return empty_pb2.Empty()
+
+    async def ListImportedActivities(  # noqa: N802
+        self, request: pb.ListImportedActivitiesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListImportedActivitiesResponse:
+        member_id = parse_user_name(request.parent, "parent")
+        page = Page.of(request)
+        fetched = await providers.list_imported(
+            self._unit_of_work(), member_id, page.offset, page.fetch_limit
+        )
+        activities, next_page_token = page.cut(fetched)
+        return pb.ListImportedActivitiesResponse(
+            imported_activities=[imported_to_proto(a) for a in activities],
+            next_page_token=next_page_token,
+        )
+
+    async def VerifyStravaWebhook(  # noqa: N802
+        self, request: pb.VerifyStravaWebhookRequest, context: grpc.aio.ServicerContext
+    ) -> httpbody_pb2.HttpBody:
+        hub = request.hub
+        command = VerifyWebhook(hub.mode, hub.challenge, hub.verify_token)
+        challenge = providers.verify_webhook(command, self._wiring.strava_verify_token)
+        # The body Strava expects, key and all; proto3 JSON would spell it `hubChallenge`.
+        body = json.dumps({"hub.challenge": challenge})
+        return httpbody_pb2.HttpBody(content_type="application/json", data=body.encode())
+
+    async def ReceiveStravaEvent(  # noqa: N802
+        self, request: pb.ReceiveStravaEventRequest, context: grpc.aio.ServicerContext
+    ) -> empty_pb2.Empty:
+        await providers.receive_webhook(
+            self._unit_of_work(),
+            self._wiring.changes,
+            parse_webhook_event(request.payload.data),
+            self._wiring.strava_subscription_id,
+        )
+        return empty_pb2.Empty()

@@ -10,6 +10,7 @@ from stride.activity.domain.goals import GoalKind
 from stride.activity.domain.health import Device, DeviceType, GivenSample, RollupRange
 from stride.activity.domain.live import HeartRate
 from stride.activity.domain.programs import ProgramDay, Progression
+from stride.activity.domain.providers import Provider
 from stride.activity.domain.sessions import LoggedSet, SessionFields
 from stride.activity.domain.templates import Block
 from stride.platform.filtering import Comparison
@@ -125,3 +126,21 @@ class ListHealthRollups:
 class UpdateHealthPriority:
     member_id: uuid.UUID
     device_priority: tuple[DeviceType, ...]
+
+
+@dataclass(frozen=True)
+class CompleteConnection:
+    member_id: uuid.UUID
+    provider: Provider
+    code: str
+    state: str
+    scope: str  # As the provider's redirect gave it.
+
+
+@dataclass(frozen=True)
+class VerifyWebhook:
+    """A provider's subscription check (Strava's `hub.*` query parameters)."""
+
+    mode: str
+    challenge: str
+    verify_token: str

@@ -51,6 +51,7 @@ from stride.activity.domain.streaks import Streak, extended, local_day, streak_f
 from stride.activity.domain.summary import TrainingWeek, muscle_volumes
 from stride.activity.domain.templates import WorkoutTemplate, validate_blocks
 from stride.activity.events.v1 import events_pb2
+from stride.activity.service_layer import providers
 from stride.activity.service_layer.commands import (
     AssignProgram,
     CreateExercise,
@@ -64,6 +65,14 @@ from stride.activity.service_layer.commands import (
     UploadWorkoutSession,
     WatchWorkoutSession,
 )
+from stride.activity.service_layer.event_types import (
+    GOAL_ACHIEVED,
+    PERSONAL_RECORD_SET,
+    SESSION_COMPLETED,
+    STREAK_BROKEN,
+    STREAK_EXTENDED,
+)
+from stride.activity.service_layer.ports import Providers
 from stride.activity.service_layer.unit_of_work import ActivityUnitOfWork
 from stride.events.v1.envelope_pb2 import Envelope
 from stride.platform.auth import current_principal, require_self_or_role
@@ -72,18 +81,13 @@ from stride.platform.errors import FailedPrecondition, FieldViolation, InvalidAr
 from stride.platform.resource_names import parse_user_name
 from stride.scheduling.events.v1.events_pb2 import BookingChanged
 
-SESSION_COMPLETED = "activity.session.completed.v1"
 LIVE_READ_BATCH = 200  # Updates read from the log at a time by a watcher catching up.
-GOAL_ACHIEVED = "activity.goal.achieved.v1"
-STREAK_EXTENDED = "activity.streak.extended.v1"
-STREAK_BROKEN = "activity.streak.broken.v1"
 # How far back a streak is counted: a year of days in a row is as long as one is told.
 STREAK_LOOKBACK_DAYS = 366
 ONE_WEEK = timedelta(days=7)
 CHECKED_IN = "scheduling.attendance.checked_in.v1"
 # Sessions prepared for a class are named from the booking: one per member and class.
 _CLASS_SESSIONS = uuid.UUID("0b7f5a43-6d0c-4c44-9a55-3f1f3d7c2e18")
-PERSONAL_RECORD_SET = "activity.personal_record.set.v1"
 
 
 class LiveNotifier(Protocol):
@@ -638,21 +642,38 @@ async def start_deletion(
 
 
 async def delete_member_data(
-    uow: ActivityUnitOfWork, member_id: uuid.UUID, token: str, clock: Clock = utcnow
+    new_uow: Callable[[], ActivityUnitOfWork],
+    wearables: Providers,
+    member_id: uuid.UUID,
+    token: str,
+    clock: Clock = utcnow,
 ) -> None:
     """Deletes everything of the member's, if `token` confirms their latest request in time;
-    otherwise nothing (a wrong token changes nothing, so no one can cancel a member's
-    request either)."""
-    async with uow:
-        pending = await uow.privacy.pending_deletion(member_id)
-        if pending is None or not pending.confirmed_by(token, clock()):
-            raise InvalidArgument(
-                [FieldViolation("confirmation_token", "activity_data.invalid_confirmation")]
-            )
+    otherwise nothing (a wrong token changes nothing, so no one can cancel a member's request
+    either). Their wearable accounts are disconnected first, Stride's access revoked at each
+    provider (outside any transaction); if a provider cannot be reached, nothing else is
+    deleted yet and the same token, still good, tries again."""
+    async with new_uow() as uow:
+        await _confirmed_deletion(uow, member_id, token, clock())
+        connections = await uow.connections.of_member(member_id, 0, None)
+    for connection in connections:
+        await providers.disconnect(new_uow, wearables, member_id, connection.provider, clock)
+    async with new_uow() as uow:
+        await _confirmed_deletion(uow, member_id, token, clock())
         await uow.records.lock_member(member_id)
         await uow.privacy.delete_member(member_id)
         await uow.health.forget(member_id)
         await uow.commit()
+
+
+async def _confirmed_deletion(
+    uow: ActivityUnitOfWork, member_id: uuid.UUID, token: str, now: datetime
+) -> None:
+    pending = await uow.privacy.pending_deletion(member_id)
+    if pending is None or not pending.confirmed_by(token, now):
+        raise InvalidArgument(
+            [FieldViolation("confirmation_token", "activity_data.invalid_confirmation")]
+        )
 
 
 async def _template(

@@ -5,6 +5,10 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from stride.activity.adapters.health_repository import HealthRepository
+from stride.activity.adapters.provider_repository import (
+    ConnectionRepository,
+    ImportedActivityRepository,
+)
 from stride.activity.adapters.repository import (
     ExerciseRepository,
     GoalRepository,
@@ -16,6 +20,7 @@ from stride.activity.adapters.repository import (
     StreakRepository,
     TemplateRepository,
 )
+from stride.platform.crypto.sealing import DataKeyring
 from stride.platform.db.uow import UnitOfWork
 
 SOURCE = "activity"
@@ -26,6 +31,8 @@ class ActivityUnitOfWork(UnitOfWork):
     templates: TemplateRepository
     sessions: SessionRepository
     records: RecordRepository
+    connections: ConnectionRepository
+    imported: ImportedActivityRepository
     programs: ProgramRepository
     streaks: StreakRepository
     goals: GoalRepository
@@ -33,14 +40,17 @@ class ActivityUnitOfWork(UnitOfWork):
     live: LiveUpdateRepository
     health: HealthRepository
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], data_keys: DataKeyring) -> None:
         super().__init__(sessions, SOURCE)
+        self.data_keys = data_keys  # Providers' tokens are sealed with them.
 
     def _open_repositories(self, session: AsyncSession) -> None:
         self.exercises = ExerciseRepository(session)
         self.templates = TemplateRepository(session)
         self.sessions = SessionRepository(session)
         self.records = RecordRepository(session)
+        self.connections = ConnectionRepository(session, self.data_keys)
+        self.imported = ImportedActivityRepository(session)
         self.programs = ProgramRepository(session)
         self.streaks = StreakRepository(session)
         self.goals = GoalRepository(session)

@@ -29,8 +29,8 @@ from typing import Any
 import aiohttp
 import jwt
 
-from stride.notifications.adapters.http_client import HttpClient
 from stride.notifications.domain.notifications import SendOutcome
+from stride.platform.http_client import HttpClient
 
 SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"

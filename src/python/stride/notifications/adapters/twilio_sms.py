@@ -21,8 +21,8 @@ import logging
 
 import aiohttp
 
-from stride.notifications.adapters.http_client import HttpClient
 from stride.notifications.domain.notifications import SendOutcome, Sms
+from stride.platform.http_client import HttpClient
 
 _log = logging.getLogger("stride.notifications.sms")
 

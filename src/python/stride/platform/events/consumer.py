@@ -220,17 +220,21 @@ class EventConsumer(Generic[UnitOfWorkT]):
         await message.nak(delay=delay)
 
     async def _dead_letter(self, js: JetStreamContext, message: Msg, error: Exception) -> None:
-        headers = dict(message.headers or {})
-        headers["Stride-Error"] = described(error)
-        headers["Stride-Original-Subject"] = message.subject
-        await js.publish(
-            dead_letter_subject(self._prefix, self._durable), message.data, headers=headers
-        )
-        await message.term()
-        EVENTS_DEAD_LETTERED.labels(self._service, self._durable).inc()
-        _log.error(
-            "event dead-lettered", extra={"consumer": self._durable, "error": described(error)}
-        )
+        await dead_letter(js, message, error, self._prefix, self._service, self._durable)
+
+
+async def dead_letter(
+    js: JetStreamContext, message: Msg, error: Exception, prefix: str, service: str, consumer: str
+) -> None:
+    """Copies `message` to `consumer`'s dead-letter subject, saying what went wrong, and
+    terminates it: what event consumers and work-queue workers do with what they give up on."""
+    headers = dict(message.headers or {})
+    headers["Stride-Error"] = described(error)
+    headers["Stride-Original-Subject"] = message.subject
+    await js.publish(dead_letter_subject(prefix, consumer), message.data, headers=headers)
+    await message.term()
+    EVENTS_DEAD_LETTERED.labels(service, consumer).inc()
+    _log.error("event dead-lettered", extra={"consumer": consumer, "error": described(error)})
 
 
 def described(error: BaseException) -> str:

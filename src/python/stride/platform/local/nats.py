@@ -10,7 +10,6 @@ from stride.platform.local.binaries import wheel_script
 from stride.platform.local.ports import free_port
 from stride.platform.local.process import ManagedProcess, ProcessFailedError
 
-
 # A port free when chosen can be taken by another process before the server binds it (tests
 # run in parallel): the server is started again on other ports this many times.
 _BIND_ATTEMPTS = 5

@@ -1,5 +1,5 @@
-"""What the HTTP providers' adapters (FCM, Twilio) share: one aiohttp session each, opened on
-first use (inside the running event loop) and closed when the service stops."""
+"""What the HTTP providers' adapters (FCM, Twilio, Strava) share: one aiohttp session each,
+opened on first use (inside the running event loop) and closed when the service stops."""
 
 from __future__ import annotations
 

@@ -1,0 +1,19 @@
+"""The worker side of the webhooks' queue: each job a provider change, applied by the use case."""
+
+from __future__ import annotations
+
+from stride.activity.adapters.change_queue import decode_change
+from stride.activity.service_layer import providers
+from stride.activity.service_layer.ports import Providers
+from stride.activity.service_layer.providers import NewUnitOfWork
+from stride.platform.clock import Clock, utcnow
+from stride.platform.events.work_queue import JobHandler
+
+
+def import_changes(
+    new_uow: NewUnitOfWork, configured: Providers, clock: Clock = utcnow
+) -> JobHandler:
+    async def handle(job: bytes) -> None:
+        await providers.apply_change(new_uow, configured, decode_change(job), clock)
+
+    return handle

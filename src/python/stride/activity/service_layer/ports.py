@@ -1,0 +1,70 @@
+"""What the use cases need of the outside world beyond the database: a wearable provider's OAuth
+and activity API (one adapter per provider: Strava's, then Garmin's and Fitbit's), and the
+queue the webhooks hand their work to."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+from stride.activity.domain.providers import (
+    ActivityData,
+    Grant,
+    Provider,
+    ProviderChange,
+    ProviderTokens,
+)
+
+
+class ProviderRefused(Exception):
+    """The provider refused for good: a bad or used authorization code, a refresh token it
+    revoked. Retrying the same request cannot help."""
+
+
+class ProviderUnavailable(Exception):
+    """No usable answer (a 5xx, a timeout): the same request may work later."""
+
+
+class TokenRejected(Exception):
+    """The provider did not take the access token (a 401): refresh it and try again."""
+
+
+class RateLimited(Exception):
+    """The provider's rate limit is reached until `retry_after_seconds` from now."""
+
+    def __init__(self, retry_after_seconds: float) -> None:
+        super().__init__(f"rate limited for {retry_after_seconds:g} s")
+        self.retry_after_seconds = retry_after_seconds
+
+
+class WearableProvider(Protocol):
+    provider: Provider
+
+    def authorize_uri(self, state: str) -> str:
+        """The provider's page where the member approves Stride, carrying `state`."""
+        ...
+
+    async def exchange_code(self, code: str) -> Grant:
+        ...
+
+    async def refresh(self, refresh_token: str) -> ProviderTokens:
+        ...
+
+    async def revoke(self, access_token: str) -> None:
+        """Withdraws Stride's access; a token the provider no longer knows is revoked already."""
+        ...
+
+    async def fetch_activity(self, access_token: str, external_id: str) -> ActivityData | None:
+        """The activity, or None if the provider has none by that id (deleted, not the
+        member's)."""
+        ...
+
+
+# The providers configured, by name: one without credentials is absent.
+Providers = Mapping[Provider, WearableProvider]
+
+
+class ChangeQueue(Protocol):
+    async def enqueue(self, change: ProviderChange) -> None:
+        """Stored durably before it returns; the same change enqueued twice is done once."""
+        ...
