@@ -20,7 +20,7 @@ from stride.identity.events.v1.events_pb2 import PasswordResetRequested
 from stride.notifications.config import NotificationsSettings
 from stride.notifications.main import build_app, durable_name
 from stride.platform.db.engine import create_engine
-from stride.platform.events.consumer import dead_letter_subject
+from stride.platform.events.consumer import DEAD_LETTER_SOURCE, dead_letter_subject
 from stride.platform.events.envelope import make_envelope, nats_subject
 from stride.platform.events.outbox import ensure_stream
 from stride.platform.events.secrets import seal_secret
@@ -85,6 +85,8 @@ async def test_a_token_moved_into_another_event_is_dead_lettered_without_being_t
     try:
         js = connection.jetstream()
         await ensure_stream(js, event_prefix, "identity")
+        # The consumer makes the dead-letter stream when it starts, which may be after this.
+        await ensure_stream(js, event_prefix, DEAD_LETTER_SOURCE)
         dead_letters = await js.subscribe(
             dead_letter_subject(event_prefix, durable_name(RESET)), ordered_consumer=True
         )
