@@ -43,7 +43,6 @@ from stride.activity.service_layer.unit_of_work import ActivityUnitOfWork
 from stride.events.v1.envelope_pb2 import Envelope
 from stride.platform.errors import (
     InvalidArgument,
-    PermissionDenied,
     Unauthenticated,
     Unavailable,
 )
@@ -254,9 +253,9 @@ async def test_the_handshake_answers_only_our_verify_token() -> None:
     ours = VerifyWebhook("subscribe", "15f7d1a91c1f40", "our-token")
     assert providers.verify_webhook(ours, "our-token") == "15f7d1a91c1f40"
     for wrong in (replace(ours, verify_token="guess"), replace(ours, mode="unsubscribe")):
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(Unauthenticated):
             providers.verify_webhook(wrong, "our-token")
-    with pytest.raises(PermissionDenied):  # Unconfigured: nobody passes.
+    with pytest.raises(Unauthenticated):  # Unconfigured: nobody passes.
         providers.verify_webhook(replace(ours, verify_token=""), "")
 
 

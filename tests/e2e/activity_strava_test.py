@@ -94,7 +94,7 @@ async def test_the_handshake_answers_the_challenge_only_with_our_verify_token(
     status, body = await handshake(edge, VERIFY_TOKEN, "15f7d1a91c1f40")
     assert status == 200
     assert json.loads(body) == {"hub.challenge": "15f7d1a91c1f40"}
-    assert (await handshake(edge, "a-guess", "15f7d1a91c1f40"))[0] == 403
+    assert (await handshake(edge, "a-guess", "15f7d1a91c1f40"))[0] == 401
     refused, _ = await create_subscription(strava, callback(edge), "a-guess")
     assert refused == 400
     assert strava.subscription is None

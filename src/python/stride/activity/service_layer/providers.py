@@ -49,7 +49,6 @@ from stride.platform.errors import (
     FieldViolation,
     InvalidArgument,
     NotFound,
-    PermissionDenied,
     Unauthenticated,
     Unavailable,
 )
@@ -225,7 +224,8 @@ def verify_webhook(command: VerifyWebhook, verify_token: str) -> str:
         or not verify_token
         or not hmac.compare_digest(command.verify_token.encode(), verify_token.encode())
     ):
-        raise PermissionDenied("WEBHOOK_VERIFY_TOKEN_MISMATCH", "webhook.verify_token_mismatch")
+        # The call's own proof is wrong (as a bad signature): 401, never a 403 on a public RPC.
+        raise Unauthenticated("WEBHOOK_VERIFY_TOKEN_MISMATCH", "webhook.verify_token_mismatch")
     return command.challenge
 
 
