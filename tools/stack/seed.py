@@ -53,14 +53,7 @@ def sign_up_demo_users(target: str) -> None:
 
 def demo_user_names(target: str) -> dict[str, str]:
     """Email → resource name of each demo user, once confirmed, as signing in tells them."""
-    with grpc.insecure_channel(target) as channel:
-        stub = pb_grpc.IdentityServiceStub(channel)
-        return {
-            email: stub.SignIn(
-                pb.SignInRequest(email=email, password=DEMO_PASSWORD), timeout=10
-            ).user.name
-            for email, _, _, _ in DEMO_USERS
-        }
+    return {email: signed_in(target, email).user.name for email, _, _, _ in DEMO_USERS}
 
 
 async def confirm_demo_users(identity: IdentitySettings) -> None:
@@ -75,16 +68,29 @@ async def confirm_demo_users(identity: IdentitySettings) -> None:
             )
 
 
-def _admin_metadata(stub: pb_grpc.IdentityServiceStub) -> tuple[tuple[str, str | bytes], ...]:
+def _admin_metadata(target: str) -> tuple[tuple[str, str | bytes], ...]:
     email = next(email for email, _, _, grant in DEMO_USERS if grant == ("admin", ""))
-    return _metadata_of(stub, email)
+    return _metadata_of(target, email)
 
 
-def _metadata_of(
-    stub: pb_grpc.IdentityServiceStub, email: str
-) -> tuple[tuple[str, str | bytes], ...]:
-    signed_in = stub.SignIn(pb.SignInRequest(email=email, password=DEMO_PASSWORD), timeout=10)
-    return (("authorization", f"Bearer {signed_in.credentials.access_token}"),)
+# Each demo user signs in once per edge a run: the edge throttles sign-ins per client address,
+# and the seeding's requests all come from one. Access tokens last ten minutes, seeding seconds.
+_SIGNED_IN: dict[tuple[str, str], pb.SignInResponse] = {}
+
+
+def signed_in(target: str, email: str) -> pb.SignInResponse:
+    """The demo user `email` signed in through the edge at `target`."""
+    if (target, email) not in _SIGNED_IN:
+        with grpc.insecure_channel(target) as channel:
+            _SIGNED_IN[target, email] = pb_grpc.IdentityServiceStub(channel).SignIn(
+                pb.SignInRequest(email=email, password=DEMO_PASSWORD), timeout=10
+            )
+    return _SIGNED_IN[target, email]
+
+
+def _metadata_of(target: str, email: str) -> tuple[tuple[str, str | bytes], ...]:
+    token = signed_in(target, email).credentials.access_token
+    return (("authorization", f"Bearer {token}"),)
 
 
 def _planned(exercise: str, reps: int, weight_kg: float) -> activity_pb.PlannedSet:
@@ -167,9 +173,8 @@ def seed_demo_training(target: str, now: datetime) -> None:
     and the member's session of it two days ago, logged as the app uploads it (the upload is
     idempotent, so a re-run stores nothing new)."""
     with grpc.insecure_channel(target) as channel:
-        identity = pb_grpc.IdentityServiceStub(channel)
         activity = activity_grpc.ActivityServiceStub(channel)
-        coach = _metadata_of(identity, "coach@demo.stride.app")
+        coach = _metadata_of(target, "coach@demo.stride.app")
         listed = activity.ListWorkoutTemplates(
             activity_pb.ListWorkoutTemplatesRequest(parent=DEMO_STUDIO), metadata=coach, timeout=10
         )
@@ -184,11 +189,9 @@ def seed_demo_training(target: str, now: datetime) -> None:
             timeout=10,
         )
         member_email = "member@demo.stride.app"
-        member = identity.SignIn(
-            pb.SignInRequest(email=member_email, password=DEMO_PASSWORD), timeout=10
-        ).user.name
+        member = signed_in(target, member_email).user.name
         _assign_demo_program(
-            activity, template.name, member, coach, _metadata_of(identity, member_email), now
+            activity, template.name, member, coach, _metadata_of(target, member_email), now
         )
         start = (now - timedelta(days=2)).replace(hour=16, minute=0, second=0, microsecond=0)
         session = activity_pb.WorkoutSession(
@@ -214,7 +217,7 @@ def seed_demo_training(target: str, now: datetime) -> None:
             logged.complete_time.FromDatetime(start + timedelta(minutes=3 * (position + 1)))
         activity.UploadWorkoutSession(
             activity_pb.UploadWorkoutSessionRequest(workout_session=session),
-            metadata=_metadata_of(identity, member_email),
+            metadata=_metadata_of(target, member_email),
             timeout=10,
         )
 
@@ -270,13 +273,10 @@ def seed_demo_heart_rate(target: str, now: datetime) -> int:
     batch_size = 4000
     stored = 0
     with grpc.insecure_channel(target) as channel:
-        identity = pb_grpc.IdentityServiceStub(channel)
         activity = activity_grpc.ActivityServiceStub(channel)
         member_email = "member@demo.stride.app"
-        metadata = _metadata_of(identity, member_email)
-        member = identity.SignIn(
-            pb.SignInRequest(email=member_email, password=DEMO_PASSWORD), timeout=10
-        ).user.name
+        metadata = _metadata_of(target, member_email)
+        member = signed_in(target, member_email).user.name
         # The demo member lets Stride keep their heart rate, as the app asks before syncing it.
         activity.UpdateDataConsent(
             activity_pb.UpdateDataConsentRequest(
@@ -309,7 +309,7 @@ def seed_demo_schedule(target: str, now: datetime) -> int:
     studio time, plans to buy, and class credits for the demo accounts; returns how many
     classes were created (none while upcoming ones exist)."""
     with grpc.insecure_channel(target) as channel:
-        auth = _admin_metadata(pb_grpc.IdentityServiceStub(channel))
+        auth = _admin_metadata(target)
         scheduling = scheduling_grpc.SchedulingServiceStub(channel)
         try:
             scheduling.CreateStudio(
@@ -323,7 +323,7 @@ def seed_demo_schedule(target: str, now: datetime) -> int:
         except grpc.RpcError as error:
             if error.code() != grpc.StatusCode.ALREADY_EXISTS:
                 raise
-        _grant_demo_credits(channel, auth)
+        _grant_demo_credits(target, channel, auth)
         _create_demo_plans(billing_grpc.BillingServiceStub(channel), auth)
         upcoming = scheduling.ListClassSessions(
             scheduling_pb.ListClassSessionsRequest(parent=DEMO_STUDIO, page_size=1),
@@ -375,17 +375,15 @@ def seed_demo_schedule(target: str, now: datetime) -> int:
     return created
 
 
-def _grant_demo_credits(channel: grpc.Channel, auth: tuple[tuple[str, str | bytes], ...]) -> None:
+def _grant_demo_credits(
+    target: str, channel: grpc.Channel, auth: tuple[tuple[str, str | bytes], ...]
+) -> None:
     """Every demo account without entitlements gets a 20-class pack for the demo studio."""
-    identity = pb_grpc.IdentityServiceStub(channel)
     billing = billing_grpc.BillingServiceStub(channel)
     expires = Timestamp()
     expires.FromDatetime(datetime.now(UTC) + timedelta(days=365))
     for email, _, _, _ in DEMO_USERS:
-        signed_in = identity.SignIn(
-            pb.SignInRequest(email=email, password=DEMO_PASSWORD), timeout=10
-        )
-        member = signed_in.user.name
+        member = signed_in(target, email).user.name
         held = billing.ListEntitlements(
             billing_pb.ListEntitlementsRequest(parent=member), metadata=auth, timeout=10
         )
