@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import uuid
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -32,6 +33,19 @@ DEMO_USERS = (
     ("manager@demo.stride.app", "Sara Manager", "en", ("manager", DEMO_STUDIO)),
     ("admin@demo.stride.app", "Stride Admin", "en", ("admin", "")),
 )
+
+
+def seed_demo(target: str, identity: IdentitySettings, now: datetime) -> dict[str, str]:
+    """Everything `./pants up` seeds, through the edge at `target` (a re-run adds nothing):
+    the demo users, the studio's schedule, plans and credits, the coach's workout and program,
+    the member's session and week of heart rate. Returns email → user name of the demo users."""
+    sign_up_demo_users(target)
+    asyncio.run(confirm_demo_users(identity))
+    users = demo_user_names(target)
+    seed_demo_schedule(target, now)
+    seed_demo_training(target, now)
+    seed_demo_heart_rate(target, now)
+    return users
 
 
 def sign_up_demo_users(target: str) -> None:

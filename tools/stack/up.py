@@ -31,16 +31,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from stack.keys import load_or_create_data_keys, load_or_create_service_key
 from stack.providers import LocalProviders, start_providers
-from stack.seed import (
-    DEMO_PASSWORD,
-    DEMO_STUDIO,
-    confirm_demo_users,
-    demo_user_names,
-    seed_demo_heart_rate,
-    seed_demo_schedule,
-    seed_demo_training,
-    sign_up_demo_users,
-)
+from stack.seed import DEMO_PASSWORD, DEMO_STUDIO, seed_demo
 from stride.gateway.catalog import (
     ACTIVITY,
     BILLING,
@@ -286,13 +277,8 @@ def main(argv: list[str] | None = None) -> int:
         base_url = f"http://127.0.0.1:{args.rest_port}"
         payments.send_webhooks_to(f"{base_url}/v1/webhooks/stripe")
         providers.strava.subscribe(base_url)
-        sign_up_demo_users(f"127.0.0.1:{args.rest_port}")
         identity = load_settings(IdentitySettings, environments["identity"])
-        asyncio.run(confirm_demo_users(identity))
-        users = demo_user_names(f"127.0.0.1:{args.rest_port}")
-        seed_demo_schedule(f"127.0.0.1:{args.rest_port}", datetime.now(UTC))
-        seed_demo_training(f"127.0.0.1:{args.rest_port}", datetime.now(UTC))
-        seed_demo_heart_rate(f"127.0.0.1:{args.rest_port}", datetime.now(UTC))
+        users = seed_demo(f"127.0.0.1:{args.rest_port}", identity, datetime.now(UTC))
         print_summary(
             base_url, args.tls_port, users, time.monotonic() - started, data, payments.api_base
         )
