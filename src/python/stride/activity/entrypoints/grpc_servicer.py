@@ -100,8 +100,7 @@ from stride.activity.service_layer.commands import (
     VerifyWebhook,
     WatchWorkoutSession,
 )
-from stride.activity.service_layer.handlers import LiveNotifier
-from stride.activity.service_layer.ports import ChangeQueue, Providers
+from stride.activity.service_layer.ports import ChangeQueue, LiveNotifier, Providers
 from stride.activity.service_layer.unit_of_work import ActivityUnitOfWork
 from stride.activity.v1 import activity_service_pb2 as pb
 from stride.activity.v1 import activity_service_pb2_grpc as pb_grpc

@@ -7,10 +7,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from stride.activity.domain.exercises import Exercise, studio_exercise_name, validate_exercise
@@ -72,7 +70,7 @@ from stride.activity.service_layer.event_types import (
     STREAK_BROKEN,
     STREAK_EXTENDED,
 )
-from stride.activity.service_layer.ports import Providers
+from stride.activity.service_layer.ports import LiveNotifier, Providers
 from stride.activity.service_layer.unit_of_work import ActivityUnitOfWork
 from stride.events.v1.envelope_pb2 import Envelope
 from stride.platform.auth import current_principal, require_self_or_role
@@ -88,16 +86,6 @@ ONE_WEEK = timedelta(days=7)
 CHECKED_IN = "scheduling.attendance.checked_in.v1"
 # Sessions prepared for a class are named from the booking: one per member and class.
 _CLASS_SESSIONS = uuid.UUID("0b7f5a43-6d0c-4c44-9a55-3f1f3d7c2e18")
-
-
-class LiveNotifier(Protocol):
-    """Wakes the watchers of a topic on every replica (`stride.platform.events.live`)."""
-
-    async def notify(self, *topics: str) -> None:
-        ...
-
-    def waiting(self, topic: str) -> AbstractContextManager[asyncio.Event]:
-        ...
 
 
 async def create_exercise(uow: ActivityUnitOfWork, command: CreateExercise) -> Exercise:

@@ -1,10 +1,12 @@
 """What the use cases need of the outside world beyond the database: a wearable provider's OAuth
-and activity API (one adapter per provider: Strava's, then Garmin's and Fitbit's), and the
-queue the webhooks hand their work to."""
+and activity API (one adapter per provider: Strava's, then Garmin's and Fitbit's), the queue
+the webhooks hand their work to, and the signal that wakes live sessions' watchers."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 from stride.activity.domain.providers import (
@@ -67,4 +69,14 @@ Providers = Mapping[Provider, WearableProvider]
 class ChangeQueue(Protocol):
     async def enqueue(self, change: ProviderChange) -> None:
         """Stored durably before it returns; the same change enqueued twice is done once."""
+        ...
+
+
+class LiveNotifier(Protocol):
+    """Wakes the watchers of a topic on every replica (`stride.platform.events.live`)."""
+
+    async def notify(self, *topics: str) -> None:
+        ...
+
+    def waiting(self, topic: str) -> AbstractContextManager[asyncio.Event]:
         ...
