@@ -46,11 +46,10 @@ from stride.platform.errors import (
     Unauthenticated,
     Unavailable,
 )
-from stride.platform.events.consumer import dead_letter_subject
+from stride.platform.events.consumer import RetryLater, dead_letter_subject
 from stride.platform.events.envelope import stream_name
 from stride.platform.events.outbox import OutboxRecord
 from stride.platform.events.work_queue import (
-    RetryLater,
     WorkQueue,
     WorkQueuePublisher,
     WorkQueueWorker,

@@ -52,7 +52,7 @@ from stride.platform.errors import (
     Unauthenticated,
     Unavailable,
 )
-from stride.platform.events.work_queue import RetryLater
+from stride.platform.events.consumer import RetryLater
 
 # How long a caller may refresh a connection's tokens before another may try.
 REFRESH_LEASE = timedelta(seconds=30)

@@ -12,10 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
 
 import nats
+from google.protobuf.message import DecodeError
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
@@ -87,7 +89,156 @@ async def _claim_in_inbox(
     return claimed.first() is not None
 
 
-class EventConsumer(Generic[UnitOfWorkT]):
+class RetryLater(Exception):
+    """The work cannot be done before `delay_seconds` (a provider's rate limit): retried then,
+    still counting as an attempt."""
+
+    def __init__(self, delay_seconds: float) -> None:
+        super().__init__(f"retry in {delay_seconds:g} s")
+        self.delay_seconds = delay_seconds
+
+
+@dataclass(frozen=True)
+class PullSettings:
+    """How a durable pull consumer reads: its delivery attempts, the waits between them, how
+    long a message may take before it is delivered again, and how many it fetches at once."""
+
+    max_deliver: int
+    backoff_seconds: tuple[float, ...]
+    ack_wait_seconds: float
+    batch_size: int
+    dead_letter_limits: StreamLimits
+
+
+class PullWorker:
+    """A durable pull consumer of `subject` on `stream`, in a task of its own: fetches in
+    batches, hands each message to `_process` and acks it; retries a failure with backoff (or
+    when `RetryLater` says), and dead-letters a message after `max_deliver` attempts, or at
+    once if it is unprocessable. Event consumers and work-queue workers are this loop with their
+    own `_process`; it reconnects whenever NATS goes away."""
+
+    def __init__(
+        self,
+        *,
+        nats_url: str,
+        prefix: str,
+        service: str,
+        stream: str,
+        subject: str,
+        durable_name: str,
+        settings: PullSettings,
+    ) -> None:
+        self._nats_url, self._prefix, self._service = nats_url, prefix, service
+        self._stream, self._subject, self._durable = stream, subject, durable_name
+        self._settings = settings
+        self._nats: NatsClient | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"pull-{self._durable}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            await cancel_and_wait(self._task)
+        if self._nats is not None and not self._nats.is_closed:
+            await self._nats.close()
+
+    async def _process(self, message: Msg) -> None:
+        """Does the message's work; raises UnprocessableEvent for what no retry can help."""
+        raise NotImplementedError
+
+    async def _prepare(self, js: JetStreamContext) -> None:
+        """Makes the streams the worker reads from and writes to, before it subscribes."""
+        await ensure_stream(js, self._prefix, DEAD_LETTER_SOURCE, self._settings.dead_letter_limits)
+
+    async def _subscribe(self) -> tuple[JetStreamContext, JetStreamContext.PullSubscription]:
+        self._nats = await nats.connect(
+            self._nats_url, connect_timeout=2, reconnect_time_wait=0.5, max_reconnect_attempts=-1
+        )
+        js = self._nats.jetstream(timeout=5)
+        await self._prepare(js)
+        subscription = await js.pull_subscribe(
+            self._subject,
+            durable=self._durable,
+            stream=self._stream,
+            config=ConsumerConfig(
+                ack_policy=AckPolicy.EXPLICIT,
+                # One more than ours so the server never drops a message before we dead-letter it.
+                max_deliver=self._settings.max_deliver + 1,
+                ack_wait=self._settings.ack_wait_seconds,
+            ),
+        )
+        return js, subscription
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                js, subscription = await self._subscribe()
+                await self._consume(js, subscription)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # Stream not there yet, NATS down: retry.
+                _log.warning(
+                    "consumer retrying",
+                    extra={"consumer": self._durable, "error": described(error)},
+                )
+                if self._nats is not None and not self._nats.is_closed:
+                    await self._nats.close()
+                await asyncio.sleep(1.0)
+
+    async def _consume(
+        self, js: JetStreamContext, subscription: JetStreamContext.PullSubscription
+    ) -> None:
+        while True:
+            try:
+                messages = await subscription.fetch(self._settings.batch_size, timeout=1.0)
+            except (TimeoutError, NatsTimeoutError):
+                continue
+            for message in messages:
+                await self.handle(js, message)
+            info = await subscription.consumer_info()
+            CONSUMER_PENDING.labels(self._service, self._durable).set(info.num_pending or 0)
+
+    async def handle(self, js: JetStreamContext, message: Msg) -> None:
+        try:
+            await self._process(message)
+        except UnprocessableEvent as error:
+            await dead_letter(js, message, error, self._prefix, self._service, self._durable)
+            return
+        except Exception as error:
+            await self._retry_or_dead_letter(js, message, error)
+            return
+        await message.ack()
+        EVENTS_CONSUMED.labels(self._service, self._durable).inc()
+
+    async def _retry_or_dead_letter(
+        self, js: JetStreamContext, message: Msg, error: Exception
+    ) -> None:
+        deliveries = message.metadata.num_delivered or 1
+        if deliveries >= self._settings.max_deliver:
+            await dead_letter(js, message, error, self._prefix, self._service, self._durable)
+            return
+        if isinstance(error, RetryLater):
+            delay = error.delay_seconds
+        else:
+            backoff = self._settings.backoff_seconds
+            delay = backoff[min(deliveries, len(backoff)) - 1]
+        _log.warning(
+            "handling failed; will retry",
+            extra={
+                "consumer": self._durable,
+                "deliveries": deliveries,
+                "delay": delay,
+                "error": described(error),
+            },
+        )
+        await message.nak(delay=delay)
+
+
+class EventConsumer(PullWorker, Generic[UnitOfWorkT]):
+    """Applies each event of `filter_subject` once, in a unit of work from `new_uow` committed
+    with the event's inbox row."""
+
     def __init__(
         self,
         new_uow: Callable[[], UnitOfWorkT],
@@ -105,91 +256,30 @@ class EventConsumer(Generic[UnitOfWorkT]):
         ack_wait_seconds: float = 30.0,
         batch_size: int = 32,
     ) -> None:
-        self._new_uow, self._handler = new_uow, handler
-        self._nats_url, self._prefix, self._service = nats_url, prefix, service
-        self._stream, self._durable, self._filter = stream, durable_name, filter_subject
-        self._dead_letter_limits = dead_letter_limits
-        self._max_deliver = max_deliver
-        self._backoff = tuple(backoff_seconds)
-        self._ack_wait = ack_wait_seconds
-        self._batch_size = batch_size
-        self._nats: NatsClient | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=f"consumer-{self._durable}")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            await cancel_and_wait(self._task)
-        if self._nats is not None and not self._nats.is_closed:
-            await self._nats.close()
-
-    async def _subscribe(self) -> tuple[JetStreamContext, JetStreamContext.PullSubscription]:
-        self._nats = await nats.connect(
-            self._nats_url, connect_timeout=2, reconnect_time_wait=0.5, max_reconnect_attempts=-1
-        )
-        js = self._nats.jetstream(timeout=5)
-        await ensure_stream(js, self._prefix, DEAD_LETTER_SOURCE, self._dead_letter_limits)
-        subscription = await js.pull_subscribe(
-            self._filter,
-            durable=self._durable,
-            stream=self._stream,
-            config=ConsumerConfig(
-                ack_policy=AckPolicy.EXPLICIT,
-                # One more than ours so the server never drops a message before we dead-letter it.
-                max_deliver=self._max_deliver + 1,
-                ack_wait=self._ack_wait,
+        super().__init__(
+            nats_url=nats_url,
+            prefix=prefix,
+            service=service,
+            stream=stream,
+            subject=filter_subject,
+            durable_name=durable_name,
+            settings=PullSettings(
+                max_deliver,
+                tuple(backoff_seconds),
+                ack_wait_seconds,
+                batch_size,
+                dead_letter_limits,
             ),
         )
-        return js, subscription
+        self._new_uow, self._handler = new_uow, handler
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                js, subscription = await self._subscribe()
-                await self._consume(js, subscription)
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # Stream not there yet, NATS down: retry.
-                _log.warning("consumer retrying", extra={"error": described(error)})
-                if self._nats is not None and not self._nats.is_closed:
-                    await self._nats.close()
-                await asyncio.sleep(1.0)
-
-    async def _consume(
-        self, js: JetStreamContext, subscription: JetStreamContext.PullSubscription
-    ) -> None:
-        while True:
-            try:
-                messages = await subscription.fetch(self._batch_size, timeout=1.0)
-            except (TimeoutError, NatsTimeoutError):
-                continue
-            for message in messages:
-                await self.handle(js, message)
-            info = await subscription.consumer_info()
-            CONSUMER_PENDING.labels(self._service, self._durable).set(info.num_pending or 0)
-
-    async def handle(self, js: JetStreamContext, message: Msg) -> None:
+    async def _process(self, message: Msg) -> None:
         try:
             envelope = Envelope.FromString(message.data)
-            if not envelope.id:
-                raise ValueError("envelope without an id")
-        except Exception as error:  # A payload we can never handle: don't retry it.
-            await self._dead_letter(js, message, error)
-            return
-        try:
-            await self._apply_once(envelope)
-        except UnprocessableEvent as error:
-            await self._dead_letter(js, message, error)
-            return
-        except Exception as error:
-            await self._retry_or_dead_letter(js, message, error)
-            return
-        await message.ack()
-        EVENTS_CONSUMED.labels(self._service, self._durable).inc()
-
-    async def _apply_once(self, envelope: Envelope) -> None:
+        except DecodeError as error:
+            raise UnprocessableEvent("not an envelope") from error
+        if not envelope.id:
+            raise UnprocessableEvent("an envelope without an id")
         producer_context = extract_context(
             {"traceparent": envelope.traceparent, "tracestate": envelope.tracestate}
         )
@@ -204,23 +294,6 @@ class EventConsumer(Generic[UnitOfWorkT]):
                 return  # Already applied by an earlier delivery.
             await self._handler(envelope, uow)
             await uow.commit()
-
-    async def _retry_or_dead_letter(
-        self, js: JetStreamContext, message: Msg, error: Exception
-    ) -> None:
-        deliveries = message.metadata.num_delivered or 1
-        if deliveries >= self._max_deliver:
-            await self._dead_letter(js, message, error)
-            return
-        delay = self._backoff[min(deliveries, len(self._backoff)) - 1]
-        _log.warning(
-            "event handling failed; will retry",
-            extra={"consumer": self._durable, "deliveries": deliveries, "error": described(error)},
-        )
-        await message.nak(delay=delay)
-
-    async def _dead_letter(self, js: JetStreamContext, message: Msg, error: Exception) -> None:
-        await dead_letter(js, message, error, self._prefix, self._service, self._durable)
 
 
 async def dead_letter(

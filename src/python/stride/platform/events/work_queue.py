@@ -20,40 +20,22 @@ from dataclasses import dataclass
 import nats
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, RetentionPolicy, StorageType, StreamConfig
+from nats.js.api import RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
-from stride.platform.events.consumer import (
-    DEAD_LETTER_SOURCE,
-    UnprocessableEvent,
-    dead_letter,
-    described,
-)
+from stride.platform.events.consumer import PullSettings, PullWorker
 from stride.platform.events.outbox import (
     DAY_SECONDS,
     DEFAULT_STREAM_LIMITS,
     DUPLICATE_WINDOW_SECONDS,
     StreamLimits,
-    ensure_stream,
 )
-from stride.platform.observability.metrics import CONSUMER_PENDING, EVENTS_CONSUMED
-from stride.platform.tasks import cancel_and_wait
 
 _log = logging.getLogger("stride.work_queue")
 
 # A job is a handler's to do: it returns when done, raises to be retried.
 JobHandler = Callable[[bytes], Awaitable[None]]
-
-
-class RetryLater(Exception):
-    """The job cannot be done before `delay_seconds` (a provider's rate limit): retried then,
-    still counting as an attempt."""
-
-    def __init__(self, delay_seconds: float) -> None:
-        super().__init__(f"retry in {delay_seconds:g} s")
-        self.delay_seconds = delay_seconds
 
 
 @dataclass(frozen=True)
@@ -131,7 +113,7 @@ class WorkQueuePublisher:
         self._nats, self._js = None, None
 
 
-class WorkQueueWorker:
+class WorkQueueWorker(PullWorker):
     """Pulls `queue`'s jobs as the durable consumer `durable_name` (replicas share it) and hands
     each to `handler`."""
 
@@ -149,104 +131,26 @@ class WorkQueueWorker:
         ack_wait_seconds: float = 60.0,
         batch_size: int = 8,
     ) -> None:
-        self._queue, self._handler = queue, handler
-        self._nats_url, self._service, self._durable = nats_url, service, durable_name
-        self._dead_letter_limits = dead_letter_limits
-        self._max_deliver = max_deliver
-        self._backoff = tuple(backoff_seconds)
-        self._ack_wait = ack_wait_seconds
-        self._batch_size = batch_size
-        self._nats: NatsClient | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=f"worker-{self._durable}")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            await cancel_and_wait(self._task)
-        if self._nats is not None and not self._nats.is_closed:
-            await self._nats.close()
-
-    async def _subscribe(self) -> tuple[JetStreamContext, JetStreamContext.PullSubscription]:
-        self._nats = await nats.connect(
-            self._nats_url, connect_timeout=2, reconnect_time_wait=0.5, max_reconnect_attempts=-1
-        )
-        js = self._nats.jetstream(timeout=5)
-        await self._queue.ensure(js)
-        await ensure_stream(js, self._queue.prefix, DEAD_LETTER_SOURCE, self._dead_letter_limits)
-        subscription = await js.pull_subscribe(
-            self._queue.subject,
-            durable=self._durable,
-            stream=self._queue.stream,
-            config=ConsumerConfig(
-                ack_policy=AckPolicy.EXPLICIT,
-                # One more than ours so the server never drops a job before we dead-letter it.
-                max_deliver=self._max_deliver + 1,
-                ack_wait=self._ack_wait,
+        super().__init__(
+            nats_url=nats_url,
+            prefix=queue.prefix,
+            service=service,
+            stream=queue.stream,
+            subject=queue.subject,
+            durable_name=durable_name,
+            settings=PullSettings(
+                max_deliver,
+                tuple(backoff_seconds),
+                ack_wait_seconds,
+                batch_size,
+                dead_letter_limits,
             ),
         )
-        return js, subscription
+        self._queue, self._handler = queue, handler
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                js, subscription = await self._subscribe()
-                await self._consume(js, subscription)
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # NATS down: retry.
-                _log.warning("worker retrying", extra={"error": described(error)})
-                if self._nats is not None and not self._nats.is_closed:
-                    await self._nats.close()
-                await asyncio.sleep(1.0)
+    async def _prepare(self, js: JetStreamContext) -> None:
+        await self._queue.ensure(js)
+        await super()._prepare(js)
 
-    async def _consume(
-        self, js: JetStreamContext, subscription: JetStreamContext.PullSubscription
-    ) -> None:
-        while True:
-            try:
-                messages = await subscription.fetch(self._batch_size, timeout=1.0)
-            except (TimeoutError, NatsTimeoutError):
-                continue
-            for message in messages:
-                await self.handle(js, message)
-            info = await subscription.consumer_info()
-            CONSUMER_PENDING.labels(self._service, self._durable).set(info.num_pending or 0)
-
-    async def handle(self, js: JetStreamContext, message: Msg) -> None:
-        try:
-            await self._handler(message.data)
-        except UnprocessableEvent as error:
-            await self._dead_letter(js, message, error)
-            return
-        except Exception as error:
-            await self._retry_or_dead_letter(js, message, error)
-            return
-        await message.ack()
-        EVENTS_CONSUMED.labels(self._service, self._durable).inc()
-
-    async def _retry_or_dead_letter(
-        self, js: JetStreamContext, message: Msg, error: Exception
-    ) -> None:
-        deliveries = message.metadata.num_delivered or 1
-        if deliveries >= self._max_deliver:
-            await self._dead_letter(js, message, error)
-            return
-        if isinstance(error, RetryLater):
-            delay = error.delay_seconds
-        else:
-            delay = self._backoff[min(deliveries, len(self._backoff)) - 1]
-        _log.warning(
-            "job failed; will retry",
-            extra={
-                "consumer": self._durable,
-                "deliveries": deliveries,
-                "delay": delay,
-                "error": described(error),
-            },
-        )
-        await message.nak(delay=delay)
-
-    async def _dead_letter(self, js: JetStreamContext, message: Msg, error: Exception) -> None:
-        await dead_letter(js, message, error, self._queue.prefix, self._service, self._durable)
+    async def _process(self, message: Msg) -> None:
+        await self._handler(message.data)

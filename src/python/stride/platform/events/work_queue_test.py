@@ -12,10 +12,9 @@ import nats
 from nats.aio.msg import Msg
 from nats.js.api import RetentionPolicy
 
-from stride.platform.events.consumer import UnprocessableEvent, dead_letter_subject
+from stride.platform.events.consumer import RetryLater, UnprocessableEvent, dead_letter_subject
 from stride.platform.events.envelope import stream_name
 from stride.platform.events.work_queue import (
-    RetryLater,
     WorkQueue,
     WorkQueuePublisher,
     WorkQueueWorker,
