@@ -40,6 +40,7 @@ SETTINGS = ActivitySettings(
     data_keys=new_data_key_spec("test1"),
     data_key_active="test1",
 )
+SAMPLES_KEPT = timedelta(days=SETTINGS.health_sample_retention_days)
 POLICY = health.HealthPolicy(timedelta(days=90), max_heart_rate=190)
 WATCH = Device(DeviceType.WATCH, "Apple Inc.", "Watch6,1", "Sara's Apple Watch")
 PHONE = Device(DeviceType.PHONE, "Apple Inc.", "iPhone15,2", "Sara's iPhone")
@@ -52,7 +53,9 @@ def clock() -> datetime:
 @pytest_asyncio.fixture(scope="module", autouse=True)
 async def months_made(new_uow: partial[ActivityUnitOfWork]) -> None:
     """The months this module's samples fall in, as the service makes them before serving."""
-    await health.maintain_partitions(new_uow(), partition_policies(SETTINGS), 2, clock)
+    await health.maintain_partitions(
+        new_uow(), partition_policies(SETTINGS), 2, clock, samples_kept=SAMPLES_KEPT
+    )
 
 
 def heart_rates(start: datetime, bpms: list[float], prefix: str = "hr") -> tuple[GivenSample, ...]:
@@ -355,7 +358,7 @@ async def test_months_are_made_ahead_and_dropped_after_retention(
     await upload(new_uow, batch(member, steps(NOW - timedelta(hours=1), [10], "s")))
     later = NOW + timedelta(days=100)  # 2027-03-12: samples keep 90 days, so to 2026-12-12.
     created, dropped = await health.maintain_partitions(
-        new_uow(), partition_policies(SETTINGS), 2, lambda: later
+        new_uow(), partition_policies(SETTINGS), 2, lambda: later, samples_kept=SAMPLES_KEPT
     )
     assert "health_samples_p202705" in created
     assert "health_samples_p202611" in dropped
@@ -364,7 +367,9 @@ async def test_months_are_made_ahead_and_dropped_after_retention(
         for month in ("202612", "202701", "202702", "202703", "202704", "202705")
     ]
     much_later = NOW + timedelta(days=140)  # 2027-04-21: December's samples are past retention.
-    await health.maintain_partitions(new_uow(), partition_policies(SETTINGS), 2, lambda: much_later)
+    await health.maintain_partitions(
+        new_uow(), partition_policies(SETTINGS), 2, lambda: much_later, samples_kept=SAMPLES_KEPT
+    )
     assert await raw_count(new_uow, member) == 0
     assert "health_rollups_minute_p202612" not in await partitions(new_uow, "health_rollups_minute")
     # Day rollups keep ten years: the member's December is still there.
@@ -375,12 +380,14 @@ async def test_months_are_made_ahead_and_dropped_after_retention(
     assert kept[3] == 10
     # Running again changes nothing.
     assert await health.maintain_partitions(
-        new_uow(), partition_policies(SETTINGS), 2, lambda: much_later
+        new_uow(), partition_policies(SETTINGS), 2, lambda: much_later, samples_kept=SAMPLES_KEPT
     ) == ([], [])
     assert await devices(new_uow, member) == 1
     # Devices outlive their last upload by the samples' retention and two months.
     forgotten = NOW + timedelta(days=90 + 62, seconds=1)
-    await health.maintain_partitions(new_uow(), partition_policies(SETTINGS), 2, lambda: forgotten)
+    await health.maintain_partitions(
+        new_uow(), partition_policies(SETTINGS), 2, lambda: forgotten, samples_kept=SAMPLES_KEPT
+    )
     assert await devices(new_uow, member) == 0
 
 

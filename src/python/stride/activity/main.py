@@ -10,12 +10,11 @@ from pathlib import Path
 from stride.activity.adapters.change_queue import QUEUE_NAME, JetStreamChangeQueue
 from stride.activity.adapters.exercise_library import load_library
 from stride.activity.adapters.health_repository import ROLLUP_TABLES, SAMPLES_TABLE
-from stride.activity.adapters.partitions import PartitionPolicy
 from stride.activity.adapters.provider_repository import prune_expired_authorizations
 from stride.activity.adapters.repository import prune_live_updates
 from stride.activity.adapters.strava import StravaClient
 from stride.activity.config import ActivitySettings
-from stride.activity.domain.health import Resolution
+from stride.activity.domain.health import PartitionPolicy, Resolution
 from stride.activity.domain.providers import Provider
 from stride.activity.entrypoints.grpc_servicer import ActivityServicer, ProviderWiring
 from stride.activity.entrypoints.import_worker import import_changes
@@ -74,7 +73,10 @@ def partition_policies(settings: ActivitySettings) -> list[PartitionPolicy]:
 
 async def keep_partitions(new_uow: partial[ActivityUnitOfWork], settings: ActivitySettings) -> None:
     created, dropped = await maintain_partitions(
-        new_uow(), partition_policies(settings), settings.health_partitions_ahead
+        new_uow(),
+        partition_policies(settings),
+        settings.health_partitions_ahead,
+        samples_kept=timedelta(days=settings.health_sample_retention_days),
     )
     if created or dropped:
         _log.info("health partitions: created %s, dropped %s", created, dropped)

@@ -6,23 +6,24 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from stride.activity.adapters.partitions import PartitionPolicy, maintain
+from stride.activity.adapters.partitions import maintain
 from stride.activity.domain.health import (
     Aggregate,
     Device,
     DeviceType,
     HealthKind,
+    PartitionPolicy,
     Resolution,
     Rollup,
     RollupRange,
     Sample,
+    StoredSample,
 )
 
 # Codes stored for kinds and device kinds: a smallint per raw row instead of a string.
@@ -82,15 +83,6 @@ _CLAIM = (
     " ON CONFLICT DO NOTHING RETURNING sample_key)"
     " SELECT batch.id FROM batch JOIN claimed USING (sample_key)"
 )
-
-
-@dataclass(frozen=True)
-class StoredSample:
-    """Where a removed sample counted: what a deletion must correct."""
-
-    kind: HealthKind
-    device_type: DeviceType
-    start_time: datetime
 
 
 class HealthRepository:

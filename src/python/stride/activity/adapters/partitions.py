@@ -4,22 +4,17 @@ in them and dropped whole once past retention (no row-by-row deletes, no vacuum 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from stride.activity.domain.health import PartitionPolicy
 
 # One maintainer at a time per database, whichever replica runs it.
 _LOCK_KEY = 0x4EA1_7400
 # A partition named `<table>_pYYYYMM` holds that month (UTC).
 _MONTH = re.compile(r"_p(\d{4})(\d{2})$")
-
-
-@dataclass(frozen=True)
-class PartitionPolicy:
-    table: str
-    keep: timedelta  # Rows are kept at least this long: a month goes once wholly older.
 
 
 def month_start(at: datetime) -> datetime:

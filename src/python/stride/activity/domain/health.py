@@ -394,3 +394,21 @@ def check_range(wanted: RollupRange) -> RollupRange:
         wanted.resolution.bucket(wanted.start_time),
         wanted.end_time,
     )
+
+
+@dataclass(frozen=True)
+class StoredSample:
+    """Where a removed sample counted: what a deletion must correct."""
+
+    kind: HealthKind
+    device_type: DeviceType
+    start_time: datetime
+
+
+@dataclass(frozen=True)
+class PartitionPolicy:
+    """How long a monthly-partitioned table (raw samples, a resolution's rollups) keeps its
+    months."""
+
+    table: str
+    keep: timedelta  # Rows are kept at least this long: a month goes once wholly older.

@@ -9,16 +9,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from stride.activity.adapters.health_repository import SAMPLES_TABLE, StoredSample
-from stride.activity.adapters.partitions import PartitionPolicy
 from stride.activity.domain.health import (
     DEFAULT_PRIORITY,
     DeviceType,
     HealthKind,
+    PartitionPolicy,
     Resolution,
     Rollup,
     RollupRange,
     SampleResult,
+    StoredSample,
     Verdict,
     aggregate,
     check_range,
@@ -180,12 +180,13 @@ async def maintain_partitions(
     policies: list[PartitionPolicy],
     months_ahead: int,
     clock: Clock = utcnow,
+    *,
+    samples_kept: timedelta,
 ) -> tuple[list[str], list[str]]:
     """Creates the months ahead and drops those past retention; returns (created, dropped).
     Devices go once their samples have: a sample starts at most minutes after the upload that
     carried it, and its month's partition outlives the retention by at most a month."""
     now = clock()
-    samples_kept = next(p.keep for p in policies if p.table == SAMPLES_TABLE)
     async with uow:
         changed = await uow.health.maintain_partitions(policies, now, months_ahead)
         await uow.health.forget_devices(now - samples_kept - DEVICE_GRACE)
