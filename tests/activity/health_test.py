@@ -20,9 +20,9 @@ from stride.activity.domain.health import (
     DeviceType,
     GivenSample,
     HealthKind,
+    Rejection,
     Resolution,
     RollupRange,
-    Verdict,
 )
 from stride.activity.main import partition_policies
 from stride.activity.service_layer import health
@@ -142,13 +142,13 @@ async def test_a_batch_goes_in_by_copy_with_its_rollups_and_anchor_and_bad_sampl
         GivenSample("weight", HealthKind.HEART_RATE, 80, "kg", start, start),
     )
     outcome = await upload(new_uow, batch(member, readings + bad + readings[:1], anchor="anchor-1"))
-    assert [(r.id, r.verdict, r.reason) for r in outcome.results[120:]] == [
-        ("zero", Verdict.REJECTED, "health_sample.impossible_value"),
-        ("later", Verdict.REJECTED, "health_sample.in_future"),
-        ("weight", Verdict.REJECTED, "health_sample.unknown_unit"),
-        ("hr-0", Verdict.REJECTED, "health_sample.repeated"),
+    assert outcome.rejections == [
+        Rejection(120, "zero", "health_sample.impossible_value"),
+        Rejection(121, "later", "health_sample.in_future"),
+        Rejection(122, "weight", "health_sample.unknown_unit"),
+        Rejection(123, "hr-0", "health_sample.repeated"),
     ]
-    assert {r.verdict for r in outcome.results[:120]} == {Verdict.ACCEPTED}
+    assert (outcome.accepted_count, outcome.duplicate_count) == (120, 0)
     assert await raw_count(new_uow, member) == 120
     minutes = await rollups(
         new_uow,
@@ -185,14 +185,9 @@ async def test_a_batch_sent_again_or_twice_at_once_is_stored_once(
     command = batch(member, steps(start, [50, 60, 70], "steps"))
     first, racing = await asyncio.gather(upload(new_uow, command), upload(new_uow, command))
     again = await upload(new_uow, command)
-    verdicts = sorted(
-        [{r.verdict for r in first.results}.pop(), {r.verdict for r in racing.results}.pop()],
-        key=lambda v: v.value,
-    )
-    assert verdicts == [Verdict.ACCEPTED, Verdict.DUPLICATE]
-    assert {(r.verdict, r.reason) for r in again.results} == {
-        (Verdict.DUPLICATE, "health_sample.already_stored")
-    }
+    counts = sorted((o.accepted_count, o.duplicate_count) for o in (first, racing))
+    assert counts == [(0, 3), (3, 0)]
+    assert (again.accepted_count, again.duplicate_count, again.rejections) == (0, 3, [])
     assert await raw_count(new_uow, member) == 3
     (day,) = await rollups(
         new_uow, member, HealthKind.STEPS, Resolution.DAY, start, start + timedelta(days=1)
@@ -209,8 +204,8 @@ async def test_overlapping_batches_in_opposite_orders_at_once_store_each_sample_
     forward = batch(member, samples[:150])
     backward = batch(member, tuple(reversed(samples[50:])))
     outcomes = await asyncio.gather(*(upload(new_uow, c) for c in [forward, backward] * 3))
-    accepted = [r.id for o in outcomes for r in o.results if r.verdict is Verdict.ACCEPTED]
-    assert sorted(accepted) == sorted(s.id for s in samples)
+    assert sum(o.accepted_count for o in outcomes) == 200
+    assert sum(o.duplicate_count for o in outcomes) == 6 * 150 - 200
     assert await raw_count(new_uow, member) == 200
     (hour,) = await rollups(
         new_uow, member, HealthKind.STEPS, Resolution.HOUR, start, start + timedelta(hours=1)
@@ -290,8 +285,8 @@ async def test_a_record_changed_in_place_replaces_the_stored_one(
     start = NOW - timedelta(hours=7)
     await upload(new_uow, batch(member, steps(start, [300, 100], "hc")))
     changed = steps(start, [250], "hc")  # Health Connect updated `hc-0`: same id, new count.
-    (result,) = (await upload(new_uow, batch(member, changed, deleted=("hc-0",)))).results
-    assert result.verdict is Verdict.ACCEPTED
+    outcome = await upload(new_uow, batch(member, changed, deleted=("hc-0",)))
+    assert (outcome.accepted_count, outcome.deleted_count) == (1, 1)
     assert await raw_count(new_uow, member) == 2
     (hour,) = await rollups(
         new_uow, member, HealthKind.STEPS, Resolution.HOUR, start, start + timedelta(hours=1)
@@ -328,8 +323,9 @@ async def test_a_sample_older_than_retention_is_refused(
 ) -> None:
     member = await consenting(new_uow, uuid.uuid4())
     old = heart_rates(NOW - timedelta(days=91), [70], "old")
-    (result,) = (await upload(new_uow, batch(member, old))).results
-    assert (result.verdict, result.reason) == (Verdict.REJECTED, "health_sample.too_old")
+    outcome = await upload(new_uow, batch(member, old))
+    assert outcome.rejections == [Rejection(0, "old-0", "health_sample.too_old")]
+    assert outcome.accepted_count == 0
 
 
 async def partitions(new_uow: partial[ActivityUnitOfWork], table: str) -> list[str]:

@@ -96,22 +96,25 @@ async def test_a_batch_with_bad_samples_is_answered_per_sample_and_read_back_by_
     url = f"{edge.base_url}/v1/{member.name}/healthSamples:batchUpload"
     assert (await call("POST", url, upload, **other.auth)).status == 403
     unconsented = await call("POST", url, upload, **member.auth)
-    assert {r["reason"] for r in unconsented.body["results"]} >= {"health_sample.no_consent"}
+    assert {r["reason"] for r in unconsented.body["rejections"]} == {
+        "health_sample.no_consent",
+        "health_sample.impossible_value",
+        "health_sample.unknown_unit",
+    }
     consent_url = f"{edge.base_url}/v1/{member.name}/dataConsent?updateMask=heartRate"
     assert (await call("PATCH", consent_url, {"heartRate": True}, **member.auth)).status == 200
 
     first = await call("POST", url, upload, accept_language="ar", **member.auth)
     assert first.status == 200, first.body
-    assert [(r["id"], r["state"], r.get("reason", "")) for r in first.body["results"]] == [
-        ("A1", "STATE_ACCEPTED", ""),
-        ("A2", "STATE_REJECTED", "health_sample.impossible_value"),
-        ("A3", "STATE_ACCEPTED", ""),
-        ("A4", "STATE_REJECTED", "health_sample.unknown_unit"),
-        ("A5", "STATE_ACCEPTED", ""),
+    assert first.body["acceptedCount"] == 3
+    assert [(r["index"], r["id"], r["reason"]) for r in first.body["rejections"]] == [
+        (1, "A2", "health_sample.impossible_value"),
+        (3, "A4", "health_sample.unknown_unit"),
     ]
-    assert first.body["results"][3]["message"] == "هذه الوحدة لا تقيس هذا النوع من العيّنات."
+    assert first.body["rejections"][1]["message"] == "هذه الوحدة لا تقيس هذا النوع من العيّنات."
     again = await call("POST", url, upload, **member.auth)
-    assert [r["state"] for r in again.body["results"]][::2] == ["STATE_DUPLICATE"] * 3
+    assert (again.body["acceptedCount"], again.body["duplicateCount"]) == (0, 3)
+    assert len(again.body["rejections"]) == 2
 
     anchor_url = f"{edge.base_url}/v1/{member.name}/healthSyncAnchors/healthkit"
     anchor = await call("GET", anchor_url, **member.auth)

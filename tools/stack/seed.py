@@ -313,8 +313,7 @@ def seed_demo_heart_rate(target: str, now: datetime) -> int:
                 metadata=metadata,
                 timeout=30,
             )
-            accepted = activity_pb.BatchUploadHealthSamplesResponse.Result.STATE_ACCEPTED
-            stored += sum(1 for result in reply.results if result.state == accepted)
+            stored += reply.accepted_count
     return stored
 
 

@@ -136,8 +136,7 @@ async def upload(
         metadata=metadata,
         timeout=60,
     )
-    accepted = pb.BatchUploadHealthSamplesResponse.Result.STATE_ACCEPTED
-    return sum(1 for result in reply.results if result.state == accepted)
+    return int(reply.accepted_count)
 
 
 async def sustained(

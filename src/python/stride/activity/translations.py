@@ -208,10 +208,6 @@ CATALOG.register(
             "en": "This sample appears twice in the upload.",
             "ar": "هذه العيّنة مكرّرة في الرفع.",
         },
-        "health_sample.already_stored": {
-            "en": "This sample was uploaded before.",
-            "ar": "رُفعت هذه العيّنة من قبل.",
-        },
         "health_sync_anchor.invalid_name": {
             "en": "Use a name of the form users/{user}/healthSyncAnchors/{source}.",
             "ar": "استخدم اسمًا بالصيغة users/{user}/healthSyncAnchors/{source}.",

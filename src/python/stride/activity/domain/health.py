@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple, cast
 
 from stride.activity.domain.heart_rate import ZONE_FLOORS, zone_of
 from stride.activity.domain.privacy import Consent, HealthData
@@ -106,14 +107,9 @@ _TOTAL_LIMITS = {
 }
 
 
-class Verdict(enum.Enum):
-    ACCEPTED = "accepted"
-    DUPLICATE = "duplicate"  # Stored already: nothing changed.
-    REJECTED = "rejected"
-
-
-@dataclass(frozen=True)
-class GivenSample:
+# Samples come by the thousand per request, so the types a batch is made of are named tuples:
+# a dataclass instance costs several times as much to create, per sample, on the ingestion path.
+class GivenSample(NamedTuple):
     """A sample as the phone sent it."""
 
     id: str
@@ -124,8 +120,7 @@ class GivenSample:
     end_time: datetime | None
 
 
-@dataclass(frozen=True)
-class Sample:
+class Sample(NamedTuple):
     """A sample in its kind's unit, accepted for storing."""
 
     id: str
@@ -137,15 +132,25 @@ class Sample:
     @property
     def seconds(self) -> float:
         """The time the sample stands for (see INSTANT_SECONDS)."""
-        length = (self.end_time - self.start_time).total_seconds()
-        return length if length > 0 else INSTANT_SECONDS
+        if self.end_time == self.start_time:
+            return INSTANT_SECONDS
+        return (self.end_time - self.start_time).total_seconds()
+
+
+class Rejection(NamedTuple):
+    """A sample refused: where it was in the batch, its id and why (a message key)."""
+
+    index: int
+    id: str
+    reason: str
 
 
 @dataclass(frozen=True)
-class SampleResult:
-    id: str
-    verdict: Verdict
-    reason: str = ""  # A message key, for a rejection or a duplicate.
+class Judged:
+    """A batch judged: the samples fit to store, in order, and those refused."""
+
+    fit: list[Sample]
+    rejections: list[Rejection]
 
 
 @dataclass(frozen=True)
@@ -180,40 +185,42 @@ def judge(
     now: datetime,
     oldest: datetime,
     consent: Consent,
-) -> tuple[list[SampleResult], list[Sample]]:
-    """One result per sample, in order, and the samples fit to store (in their kind's unit).
+) -> Judged:
+    """The samples fit to store (in their kind's unit) and those refused, with their reasons.
     `oldest` is where stored samples start (the retention's edge): older ones are refused, as
     nothing older is kept. A sample whose id came earlier in the batch is refused as repeated,
     and one of health data the member has not consented to keep as such."""
-    results: list[SampleResult] = []
     accepted: list[Sample] = []
+    rejections: list[Rejection] = []
     seen: set[str] = set()
-    for sample in given:
-        reason = _fault(sample, now, oldest)
-        if reason is None and sample.id in seen:
-            reason = "health_sample.repeated"
-        if reason is None and not consented(sample.kind, consent):
-            reason = "health_sample.no_consent"
+    latest = now + CLOCK_SKEW
+    kept = {kind for kind in HealthKind if consented(kind, consent)}
+    for index, sample in enumerate(given):
+        reason = _fault(sample, latest, oldest)
+        if reason is None:
+            if sample.id in seen:
+                reason = "health_sample.repeated"
+            elif sample.kind not in kept:
+                reason = "health_sample.no_consent"
         seen.add(sample.id)
         if reason is not None:
-            results.append(SampleResult(sample.id, Verdict.REJECTED, reason))
+            rejections.append(Rejection(index, sample.id, reason))
             continue
-        assert sample.kind is not None  # noqa: S101 - _fault refuses unknown kinds.
-        results.append(SampleResult(sample.id, Verdict.ACCEPTED))
+        kind = cast(HealthKind, sample.kind)  # _fault refuses unknown kinds.
         accepted.append(
             Sample(
                 sample.id,
-                sample.kind,
-                sample.value * _UNITS[sample.kind][sample.unit],
+                kind,
+                sample.value * _UNITS[kind][sample.unit],
                 sample.start_time,
                 sample.end_time or sample.start_time,
             )
         )
-    return results, accepted
+    return Judged(accepted, rejections)
 
 
 def _fault(  # noqa: PLR0911 - one return per reason, in the order they are checked.
-    sample: GivenSample, now: datetime, oldest: datetime
+    sample: GivenSample, latest: datetime, oldest: datetime
 ) -> str | None:
     if not sample.id.strip():
         return "health_sample.id_required"
@@ -227,7 +234,7 @@ def _fault(  # noqa: PLR0911 - one return per reason, in the order they are chec
         return "health_sample.ends_first"
     if end - sample.start_time > MAX_SAMPLE_LENGTH:
         return "health_sample.too_long"
-    if end > now + CLOCK_SKEW:
+    if end > latest:
         return "health_sample.in_future"
     if sample.start_time < oldest:
         return "health_sample.too_old"
@@ -257,7 +264,8 @@ class Resolution(enum.Enum):
 
     def bucket(self, at: datetime) -> datetime:
         """The start of the bucket holding `at` (UTC days)."""
-        at = at.astimezone(UTC)
+        if at.tzinfo is not UTC:
+            at = at.astimezone(UTC)
         if self is Resolution.MINUTE:
             return at.replace(second=0, microsecond=0)
         if self is Resolution.HOUR:
@@ -271,6 +279,7 @@ _LENGTHS = {
     Resolution.DAY: timedelta(days=1),
 }
 NO_ZONES: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0, 0.0)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def zone_seconds(bpm: float, seconds: float, max_heart_rate: float) -> tuple[float, ...]:
@@ -323,8 +332,18 @@ def aggregate(
 ) -> dict[BucketKey, Aggregate]:
     """The samples' figures per kind and bucket (a sample counts in the bucket it starts in)."""
     grouped: dict[BucketKey, list[Sample]] = defaultdict(list)
+    length = resolution.length
+    kind: HealthKind | None = None
+    start = end = _EPOCH
+    group: list[Sample] = []
     for sample in samples:
-        grouped[(sample.kind, resolution.bucket(sample.start_time))].append(sample)
+        # A batch comes in time order, so a sample is most often in the bucket of the one
+        # before: only a sample outside it pays for finding its bucket.
+        at = sample.start_time
+        if sample.kind is not kind or not start <= at < end:
+            kind, start = sample.kind, resolution.bucket(at)
+            end, group = start + length, grouped[(kind, start)]
+        group.append(sample)
     return {key: Aggregate.of(group, max_heart_rate) for key, group in grouped.items()}
 
 

@@ -10,11 +10,11 @@ from stride.activity.domain.health import (
     DeviceType,
     GivenSample,
     HealthKind,
+    Rejection,
     Resolution,
     Rollup,
     RollupRange,
     Sample,
-    Verdict,
     aggregate,
     check_range,
     check_source,
@@ -60,8 +60,9 @@ def given(
     ],
 )
 def test_units_are_converted_to_one_per_kind(sample: GivenSample, value: float) -> None:
-    results, (stored,) = judge([sample], NOW, OLDEST, CONSENTING)
-    assert results[0].verdict is Verdict.ACCEPTED
+    judged = judge([sample], NOW, OLDEST, CONSENTING)
+    assert judged.rejections == []
+    (stored,) = judged.fit
     assert stored.value == pytest.approx(value)
 
 
@@ -93,33 +94,29 @@ def test_units_are_converted_to_one_per_kind(sample: GivenSample, value: float) 
 )
 def test_a_bad_sample_is_refused_with_its_reason(sample: GivenSample, reason: str) -> None:
     good = given(HealthKind.HEART_RATE, 70, "count/min", id="good")
-    results, stored = judge([sample, good], NOW, OLDEST, CONSENTING)
-    assert [(r.verdict, r.reason) for r in results] == [
-        (Verdict.REJECTED, reason),
-        (Verdict.ACCEPTED, ""),
-    ]
-    assert [s.id for s in stored] == ["good"]
+    judged = judge([sample, good], NOW, OLDEST, CONSENTING)
+    assert judged.rejections == [Rejection(0, sample.id, reason)]
+    assert [s.id for s in judged.fit] == ["good"]
 
 
 def test_a_phone_clock_a_little_ahead_is_tolerated_and_an_id_sent_twice_is_refused() -> None:
     ahead = given(HealthKind.HEART_RATE, 70, "count/min", start=NOW + timedelta(minutes=4))
     again = given(HealthKind.HEART_RATE, 71, "count/min")
-    results, stored = judge([ahead, again], NOW, OLDEST, CONSENTING)
-    assert [r.reason for r in results] == ["", "health_sample.repeated"]
-    assert len(stored) == 1
+    judged = judge([ahead, again], NOW, OLDEST, CONSENTING)
+    assert judged.rejections == [Rejection(1, "a", "health_sample.repeated")]
+    assert len(judged.fit) == 1
 
 
 def test_heart_rate_is_refused_without_consent_and_steps_are_not() -> None:
     heart = given(HealthKind.HEART_RATE, 70, "count/min", id="heart")
     resting = given(HealthKind.RESTING_HEART_RATE, 55, "count/min", id="resting")
     steps = given(HealthKind.STEPS, 1200, "count", id="steps", seconds=600)
-    results, stored = judge([heart, resting, steps], NOW, OLDEST, Consent(uuid.uuid4()))
-    assert [r.reason for r in results] == [
-        "health_sample.no_consent",
-        "health_sample.no_consent",
-        "",
+    judged = judge([heart, resting, steps], NOW, OLDEST, Consent(uuid.uuid4()))
+    assert judged.rejections == [
+        Rejection(0, "heart", "health_sample.no_consent"),
+        Rejection(1, "resting", "health_sample.no_consent"),
     ]
-    assert [s.id for s in stored] == ["steps"]
+    assert [s.id for s in judged.fit] == ["steps"]
 
 
 def test_zones_are_shares_of_the_maximum_heart_rate() -> None:

@@ -4,11 +4,12 @@ below 50 % is rest (zone 0). A live reading and a rollup's time in zones use thi
 
 from __future__ import annotations
 
+from bisect import bisect_right
+
 # Lower bounds of zones 1 to 5, as shares of the maximum heart rate.
 ZONE_FLOORS = (0.5, 0.6, 0.7, 0.8, 0.9)
 
 
 def zone_of(bpm: float, max_heart_rate: float) -> int:
     """The zone (1 to 5) `bpm` falls in; 0 below zone 1."""
-    share = bpm / max_heart_rate
-    return sum(1 for floor in ZONE_FLOORS if share >= floor)
+    return bisect_right(ZONE_FLOORS, bpm / max_heart_rate)

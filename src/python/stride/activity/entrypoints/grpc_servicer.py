@@ -520,7 +520,7 @@ class ActivityServicer(pb_grpc.ActivityServiceServicer):
             sync_anchor=request.sync_anchor,
         )
         outcome = await health.upload_samples(self._unit_of_work(), command, self._health_policy)
-        return upload_to_proto(outcome.results, outcome.deleted_count)
+        return upload_to_proto(outcome)
 
     async def GetHealthSyncAnchor(  # noqa: N802
         self, request: pb.GetHealthSyncAnchorRequest, context: grpc.aio.ServicerContext

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from operator import methodcaller
 
 from stride.activity.domain.health import (
     Device,
@@ -11,9 +12,8 @@ from stride.activity.domain.health import (
     HealthKind,
     Resolution,
     Rollup,
-    SampleResult,
-    Verdict,
 )
+from stride.activity.service_layer.health import UploadOutcome
 from stride.activity.v1 import activity_service_pb2 as pb
 from stride.platform.errors import FieldViolation, InvalidArgument
 from stride.platform.grpc.timestamps import moment, timestamp
@@ -42,11 +42,8 @@ _RESOLUTIONS: dict[int, Resolution] = {
     pb.ListHealthRollupsRequest.RESOLUTION_HOUR: Resolution.HOUR,
     pb.ListHealthRollupsRequest.RESOLUTION_DAY: Resolution.DAY,
 }
-_STATES = {
-    Verdict.ACCEPTED: pb.BatchUploadHealthSamplesResponse.Result.STATE_ACCEPTED,
-    Verdict.DUPLICATE: pb.BatchUploadHealthSamplesResponse.Result.STATE_DUPLICATE,
-    Verdict.REJECTED: pb.BatchUploadHealthSamplesResponse.Result.STATE_REJECTED,
-}
+_HAS_START = methodcaller("HasField", "start_time")
+_HAS_END = methodcaller("HasField", "end_time")
 
 
 def device_from_proto(given: pb.HealthDevice) -> Device:
@@ -61,41 +58,44 @@ def device_from_proto(given: pb.HealthDevice) -> Device:
 def samples_from_proto(request: pb.BatchUploadHealthSamplesRequest) -> tuple[GivenSample, ...]:
     """The samples as sent. Every sample the platforms return has a start time: one without
     is a broken client, refused on the field, not a sample to judge."""
-    violations = [
-        FieldViolation(f"samples[{index}].start_time", "field.required")
-        for index, sample in enumerate(request.samples)
-        if not sample.HasField("start_time")
-    ]
-    if violations:
-        raise InvalidArgument(violations)
+    given = request.samples
+    if not all(map(_HAS_START, given)):
+        raise InvalidArgument(
+            [
+                FieldViolation(f"samples[{index}].start_time", "field.required")
+                for index, sample in enumerate(given)
+                if not sample.HasField("start_time")
+            ]
+        )
+    kind_of = _KIND_OF.get
     return tuple(
         GivenSample(
-            id=sample.id,
-            kind=_KIND_OF.get(sample.kind),
-            value=sample.value,
-            unit=sample.unit,
-            start_time=moment(sample.start_time),
-            end_time=moment(sample.end_time) if sample.HasField("end_time") else None,
+            sample.id,
+            kind_of(sample.kind),
+            sample.value,
+            sample.unit,
+            moment(sample.start_time),
+            moment(sample.end_time) if has_end else None,
         )
-        for sample in request.samples
+        for sample, has_end in zip(given, map(_HAS_END, given), strict=True)
     )
 
 
-def upload_to_proto(
-    results: list[SampleResult], deleted_count: int
-) -> pb.BatchUploadHealthSamplesResponse:
+def upload_to_proto(outcome: UploadOutcome) -> pb.BatchUploadHealthSamplesResponse:
     locale = current_locale()
     return pb.BatchUploadHealthSamplesResponse(
-        results=[
-            pb.BatchUploadHealthSamplesResponse.Result(
-                id=result.id,
-                state=_STATES[result.verdict],
-                reason=result.reason,
-                message=CATALOG.translate(result.reason, locale) if result.reason else "",
+        accepted_count=outcome.accepted_count,
+        duplicate_count=outcome.duplicate_count,
+        rejections=[
+            pb.BatchUploadHealthSamplesResponse.Rejection(
+                index=rejection.index,
+                id=rejection.id,
+                reason=rejection.reason,
+                message=CATALOG.translate(rejection.reason, locale),
             )
-            for result in results
+            for rejection in outcome.rejections
         ],
-        deleted_count=deleted_count,
+        deleted_count=outcome.deleted_count,
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from stride.activity.domain.health import (
@@ -14,12 +14,11 @@ from stride.activity.domain.health import (
     DeviceType,
     HealthKind,
     PartitionPolicy,
+    Rejection,
     Resolution,
     Rollup,
     RollupRange,
-    SampleResult,
     StoredSample,
-    Verdict,
     aggregate,
     check_range,
     check_source,
@@ -51,7 +50,9 @@ class HealthPolicy:
 
 @dataclass(frozen=True)
 class UploadOutcome:
-    results: list[SampleResult]  # One per sample, in the request's order.
+    accepted_count: int  # Stored by this upload.
+    duplicate_count: int  # Stored by an earlier one: nothing changed.
+    rejections: list[Rejection]  # In the request's order.
     deleted_count: int
 
 
@@ -70,7 +71,8 @@ async def upload_samples(
     member_id, device_type = command.member_id, command.device.type
     async with uow:
         consent = await uow.privacy.consent(member_id)
-    results, fit = judge(command.samples, now, now - policy.sample_retention, consent)
+    judged = judge(command.samples, now, now - policy.sample_retention, consent)
+    fit = judged.fit
     async with uow:
         # Deletions first: a record the platform changed in place (Health Connect updates keep
         # the id) comes as its id deleted and the record again.
@@ -78,7 +80,7 @@ async def upload_samples(
         await _recompute(uow, member_id, removed, policy.max_heart_rate)
         device_id = await uow.health.device_id(member_id, source, command.device, now)
         new_ids = await uow.health.claim_new(member_id, source, fit)
-        fresh = [sample for sample in fit if sample.id in new_ids]
+        fresh = fit if len(new_ids) == len(fit) else [s for s in fit if s.id in new_ids]
         await uow.health.copy_samples(member_id, device_id, fresh)
         minutes = aggregate(fresh, Resolution.MINUTE, policy.max_heart_rate)
         hours = coarsen(minutes, Resolution.HOUR)
@@ -91,15 +93,7 @@ async def upload_samples(
         if command.sync_anchor:
             await uow.health.save_anchor(member_id, source, command.sync_anchor, now)
         await uow.commit()
-    return UploadOutcome(
-        [
-            replace(result, verdict=Verdict.DUPLICATE, reason="health_sample.already_stored")
-            if result.verdict is Verdict.ACCEPTED and result.id not in new_ids
-            else result
-            for result in results
-        ],
-        len(removed),
-    )
+    return UploadOutcome(len(fresh), len(fit) - len(fresh), judged.rejections, len(removed))
 
 
 async def _recompute(

@@ -15,6 +15,7 @@ import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, cast
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -75,16 +76,33 @@ def is_map(field: FieldDescriptor) -> bool:
     return bool(field.message_type is not None and field.message_type.GetOptions().map_entry)
 
 
-Check = Callable[[Any, str, list[FieldViolation]], None]
+# A value's fault against one rule: the violation's message key and details, or None.
+Fault = Callable[[Any], tuple[str, dict[str, Any]] | None]
+
+
+@dataclass(frozen=True)
+class _FieldRule:
+    name: str
+    value: Fault | None  # For a single value, each list item or each map value.
+    nested: _MessageLimits | None  # A message's own limits (for the value, items or map values).
+    most: int | None = None  # Lists and maps: the most entries.
+    key: Fault | None = None  # Maps only: their keys'.
 
 
 @dataclass
 class _MessageLimits:
-    checks: dict[int, tuple[FieldDescriptor, Check]] = field(default_factory=dict)
+    rules: dict[int, _FieldRule] = field(default_factory=dict)
+    # For a message of single scalar fields only (a list's items, typically): each bounded
+    # field's getter and rule, to check a list of them field by field rather than item by item.
+    flat: tuple[tuple[Callable[[Any], Any], Fault], ...] | None = None
 
 
 class RequestLimits:
-    """Parses and checks requests of one message type; checks are compiled once per type."""
+    """Parses and checks requests of one message type; checks are compiled once per type.
+
+    A request is first checked without naming anything (most are within every limit, and a
+    batch of thousands of items should not cost a path string per field); only one that is not
+    is walked again to name each violation."""
 
     def __init__(self, message_class: type[Message]) -> None:
         self._class = message_class
@@ -99,18 +117,12 @@ class RequestLimits:
             raise InvalidArgument([_undecodable_field(self._descriptor, raw)]) from None
 
     def check(self, message: Message) -> None:
+        if _fits(message, self._root):
+            return
         violations: list[FieldViolation] = []
-        self._check_message(message, self._root, "", violations)
+        _report(message, self._root, "", violations)
         if violations:
             raise InvalidArgument(violations)
-
-    def _check_message(
-        self, message: Message, limits: _MessageLimits, prefix: str, out: list[FieldViolation]
-    ) -> None:
-        for descriptor, value in message.ListFields():
-            compiled = limits.checks.get(descriptor.number)
-            if compiled is not None:
-                compiled[1](value, f"{prefix}{descriptor.name}", out)
 
     def _compile(self, message: Descriptor) -> _MessageLimits:
         existing = self._compiled.get(message.full_name)
@@ -118,135 +130,179 @@ class RequestLimits:
             return existing
         limits = self._compiled[message.full_name] = _MessageLimits()
         for descriptor in message.fields:
-            limits.checks[descriptor.number] = (descriptor, self._field_check(descriptor))
+            limits.rules[descriptor.number] = self._field_rule(descriptor)
+        rules = limits.rules.values()
+        if all(rule.most is None and rule.nested is None for rule in rules):
+            limits.flat = tuple(
+                (attrgetter(rule.name), rule.value) for rule in rules if rule.value is not None
+            )
         return limits
 
-    def _field_check(self, descriptor: FieldDescriptor) -> Check:
+    def _field_rule(self, descriptor: FieldDescriptor) -> _FieldRule:
         if is_map(descriptor):
             entry = descriptor.message_type
             assert entry is not None  # noqa: S101 - is_map checked it.
-            key_check = self._single_check(entry.fields_by_name["key"])
-            value_check = self._single_check(entry.fields_by_name["value"])
-            most = max_items(descriptor)
+            value, nested = self._value_rule(entry.fields_by_name["value"])
+            key, _ = self._value_rule(entry.fields_by_name["key"])
+            return _FieldRule(descriptor.name, value, nested, max_items(descriptor), key)
+        value, nested = self._value_rule(descriptor)
+        most = max_items(descriptor) if descriptor.is_repeated else None
+        return _FieldRule(descriptor.name, value, nested, most)
 
-            def check_map(value: Any, path: str, out: list[FieldViolation]) -> None:
-                if len(value) > most:
-                    out.append(FieldViolation(path, "field.too_many", {"max": most}))
-                    return
-                for key in value:
-                    key_check(key, f"{path}[{key!r}]", out)
-                    value_check(value[key], f"{path}[{key!r}]", out)
-
-            return check_map
-        single = self._single_check(descriptor)
-        if not descriptor.is_repeated:
-            return single
-        most = max_items(descriptor)
-
-        def check_list(value: Any, path: str, out: list[FieldViolation]) -> None:
-            if len(value) > most:
-                out.append(FieldViolation(path, "field.too_many", {"max": most}))
-                return
-            for index, item in enumerate(value):
-                single(item, f"{path}[{index}]", out)
-
-        return check_list
-
-    def _single_check(self, descriptor: FieldDescriptor) -> Check:
+    def _value_rule(
+        self, descriptor: FieldDescriptor
+    ) -> tuple[Fault | None, _MessageLimits | None]:
         kind = descriptor.type
         if kind == FieldDescriptor.TYPE_MESSAGE:
-            return self._message_check(descriptor)
+            nested = descriptor.message_type
+            assert nested is not None  # noqa: S101 - a message field has its type.
+            if nested.full_name in _TIME_TYPES:
+                return _seconds_fault(_MIN_SECONDS, _MAX_SECONDS), None
+            if nested.full_name in _DURATION_TYPES:
+                return _seconds_fault(-_MAX_DURATION_SECONDS, _MAX_DURATION_SECONDS), None
+            return None, self._compile(nested)
         if kind == FieldDescriptor.TYPE_ENUM:
             assert descriptor.enum_type is not None  # noqa: S101 - an enum field has its type.
-            return _enum_check(frozenset(descriptor.enum_type.values_by_number))
+            return _enum_fault(frozenset(descriptor.enum_type.values_by_number)), None
         if kind in (FieldDescriptor.TYPE_STRING, FieldDescriptor.TYPE_BYTES):
             text = kind == FieldDescriptor.TYPE_STRING
-            return (_string_check if text else _bytes_check)(max_length(descriptor))
+            return (_string_fault if text else _bytes_fault)(max_length(descriptor)), None
         if kind in _INTEGER_TYPES:
-            return _range_check(field_bounds(descriptor))
+            return _range_fault(field_bounds(descriptor)), None
         if kind in _FLOAT_TYPES:
-            return _float_check(field_bounds(descriptor))
-        return _no_check  # Booleans: nothing to bound.
-
-    def _message_check(self, descriptor: FieldDescriptor) -> Check:
-        nested = descriptor.message_type
-        assert nested is not None  # noqa: S101 - a message field has its type.
-        if nested.full_name in _TIME_TYPES:
-            return _seconds_check(_MIN_SECONDS, _MAX_SECONDS)
-        if nested.full_name in _DURATION_TYPES:
-            return _seconds_check(-_MAX_DURATION_SECONDS, _MAX_DURATION_SECONDS)
-        limits = self._compile(nested)
-
-        def check_nested(value: Any, path: str, out: list[FieldViolation]) -> None:
-            self._check_message(value, limits, f"{path}.", out)
-
-        return check_nested
+            return _float_fault(field_bounds(descriptor)), None
+        return None, None  # Booleans: nothing to bound.
 
 
-def _no_check(value: Any, path: str, out: list[FieldViolation]) -> None:
-    return None
+def _fits(message: Message, limits: _MessageLimits) -> bool:
+    """Whether every field set in `message` is within its rule (nothing named: the fast path).
+    It may answer no for a request that fits (a flat message's unset optional field is read as
+    its default, which its rule may refuse); the reporting walk that follows has the last word."""
+    rules = limits.rules
+    for descriptor, value in message.ListFields():
+        rule = rules[descriptor.number]
+        fault, nested = rule.value, rule.nested
+        if rule.most is None:
+            values: Any = (value,)
+        elif len(value) > rule.most:
+            return False
+        elif rule.key is not None:
+            if any(rule.key(key) is not None for key in value):
+                return False
+            values = value.values()
+        else:
+            values = value
+        if fault is not None:
+            for one in values:
+                if fault(one) is not None:
+                    return False
+        elif nested is not None and nested.flat is not None:
+            for getter, flat_fault in nested.flat:
+                for one in map(getter, values):
+                    if flat_fault(one) is not None:
+                        return False
+        elif nested is not None:
+            for one in values:
+                if not _fits(one, nested):
+                    return False
+    return True
 
 
-def _string_check(most: int) -> Check:
-    def check(value: str, path: str, out: list[FieldViolation]) -> None:
+def _report(
+    message: Message, limits: _MessageLimits, prefix: str, out: list[FieldViolation]
+) -> None:
+    """Every violation in `message`, each naming its field's path."""
+    for descriptor, value in message.ListFields():
+        rule = limits.rules[descriptor.number]
+        path = f"{prefix}{rule.name}"
+        if rule.most is None:
+            _report_value(rule, value, path, out)
+        elif len(value) > rule.most:
+            out.append(FieldViolation(path, "field.too_many", {"max": rule.most}))
+        elif rule.key is not None:
+            for key in value:
+                _report_fault(rule.key, key, f"{path}[{key!r}]", out)
+                _report_value(rule, value[key], f"{path}[{key!r}]", out)
+        else:
+            for index, item in enumerate(value):
+                _report_value(rule, item, f"{path}[{index}]", out)
+
+
+def _report_value(rule: _FieldRule, value: Any, path: str, out: list[FieldViolation]) -> None:
+    if rule.value is not None:
+        _report_fault(rule.value, value, path, out)
+    elif rule.nested is not None:
+        _report(value, rule.nested, f"{path}.", out)
+
+
+def _report_fault(fault: Fault, value: Any, path: str, out: list[FieldViolation]) -> None:
+    found = fault(value)
+    if found is not None:
+        out.append(FieldViolation(path, *found))
+
+
+def _string_fault(most: int) -> Fault:
+    def fault(value: str) -> tuple[str, dict[str, Any]] | None:
         if len(value) > most:
-            out.append(FieldViolation(path, "field.too_long", {"max": most}))
-        elif _CONTROL.search(value):
-            out.append(FieldViolation(path, "field.control_characters"))
+            return "field.too_long", {"max": most}
+        if _CONTROL.search(value):
+            return "field.control_characters", {}
+        return None
 
-    return check
-
-
-def _bytes_check(most: int) -> Check:
-    def check(value: bytes, path: str, out: list[FieldViolation]) -> None:
-        if len(value) > most:
-            out.append(FieldViolation(path, "field.too_large", {"max": most}))
-
-    return check
+    return fault
 
 
-def _enum_check(known: frozenset[int]) -> Check:
-    def check(value: int, path: str, out: list[FieldViolation]) -> None:
-        if value not in known:
-            out.append(FieldViolation(path, "field.unknown_value"))
+def _bytes_fault(most: int) -> Fault:
+    def fault(value: bytes) -> tuple[str, dict[str, Any]] | None:
+        return ("field.too_large", {"max": most}) if len(value) > most else None
 
-    return check
+    return fault
 
 
-def _range_check(bounds: bounds_pb2.Bounds) -> Check:
+def _enum_fault(known: frozenset[int]) -> Fault:
+    def fault(value: int) -> tuple[str, dict[str, Any]] | None:
+        return None if value in known else ("field.unknown_value", {})
+
+    return fault
+
+
+def _range_fault(bounds: bounds_pb2.Bounds) -> Fault | None:
     """Numbers declare both ends of their range (the contract test holds every one to it)."""
     if not (bounds.HasField("minimum") and bounds.HasField("maximum")):
-        return _no_check
+        return None
     least, most = bounds.minimum, bounds.maximum
 
-    def check(value: int, path: str, out: list[FieldViolation]) -> None:
-        if not least <= value <= most:
-            out.append(FieldViolation(path, "field.out_of_range", {"min": least, "max": most}))
+    def fault(value: int) -> tuple[str, dict[str, Any]] | None:
+        if least <= value <= most:
+            return None
+        return "field.out_of_range", {"min": least, "max": most}
 
-    return check
+    return fault
 
 
-def _float_check(bounds: bounds_pb2.Bounds) -> Check:
+def _float_fault(bounds: bounds_pb2.Bounds) -> Fault:
     """A measurement: finite (JSON's "NaN" and "Infinity" parse, and would poison every sum they
     enter) and inside its declared range."""
     declared = bounds.HasField("minimum") and bounds.HasField("maximum")
+    least, most = (bounds.minimum, bounds.maximum) if declared else (-math.inf, math.inf)
 
-    def check(value: float, path: str, out: list[FieldViolation]) -> None:
+    def fault(value: float) -> tuple[str, dict[str, Any]] | None:
         if not math.isfinite(value):
-            out.append(FieldViolation(path, "field.not_finite"))
-        elif declared and not bounds.minimum <= value <= bounds.maximum:
-            details = {"min": bounds.minimum, "max": bounds.maximum}
-            out.append(FieldViolation(path, "field.out_of_range", details))
+            return "field.not_finite", {}
+        if least <= value <= most:
+            return None
+        return "field.out_of_range", {"min": least, "max": most}
 
-    return check
+    return fault
 
 
-def _seconds_check(least: int, most: int) -> Check:
-    def check(value: Any, path: str, out: list[FieldViolation]) -> None:
-        if not least <= value.seconds <= most or not 0 <= abs(value.nanos) <= 999_999_999:
-            out.append(FieldViolation(path, "field.invalid_time"))
+def _seconds_fault(least: int, most: int) -> Fault:
+    def fault(value: Any) -> tuple[str, dict[str, Any]] | None:
+        if least <= value.seconds <= most and abs(value.nanos) <= 999_999_999:
+            return None
+        return "field.invalid_time", {}
 
-    return check
+    return fault
 
 
 # Reading the wire format, only to say which field made a request unparseable.

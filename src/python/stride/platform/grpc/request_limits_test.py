@@ -97,6 +97,22 @@ OVER_LIMIT = {
         pb.EchoRequest(at=timestamp_pb2.Timestamp(seconds=-1)),
         {"at": "field.invalid_time"},
     ),
+    "a list item's field beyond its bound": (
+        pb.EchoRequest(items=[pb.EchoRequest.Item(), pb.EchoRequest.Item(label="x" * 5)]),
+        {"items[1].label": "field.too_long"},
+    ),
+    "a list item's optional field set outside its range": (
+        pb.EchoRequest(items=[pb.EchoRequest.Item(label="a"), pb.EchoRequest.Item(rank=0)]),
+        {"items[1].rank": "field.out_of_range"},
+    ),
+    "a list item's time before 1970": (
+        pb.EchoRequest(items=[pb.EchoRequest.Item(at=timestamp_pb2.Timestamp(seconds=-5))]),
+        {"items[0].at": "field.invalid_time"},
+    ),
+    "too many list items of a message": (
+        pb.EchoRequest(items=[pb.EchoRequest.Item()] * 4),
+        {"items": "field.too_many"},
+    ),
     "several at once": (
         pb.EchoRequest(note="x" * 11, count=9),
         {"note": "field.too_long", "count": "field.out_of_range"},
@@ -123,6 +139,8 @@ async def test_requests_within_their_limits_reach_the_handler(channel: grpc.aio.
         labels={"a": "1", "b": "2"},
         text="نص عربي\nwith lines\tand tabs" + "z" * 200,
         at=timestamp_pb2.Timestamp(seconds=7258118400),  # 2200-01-01, the last time accepted.
+        # The first item's rank is unset (read as 0, outside its range): still within limits.
+        items=[pb.EchoRequest.Item(label="abcd"), pb.EchoRequest.Item(rank=9)],
     )
     assert (await send(channel, "Echo", within.SerializeToString())).language_code == "en"
 
