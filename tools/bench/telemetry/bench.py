@@ -18,6 +18,10 @@ and signs the demo member in. Then:
    read through Envoy (REST, as the app reads it) `--reads` times: p50 and p95.
 5. The Activity process's peak resident memory (VmHWM).
 
+With the rates, the CPU time the Activity process, Postgres and the load generator spent per
+sample stored during step 1: unlike the rates, these hardly change with what else runs on the
+machine, and they say which of the three limits ingestion.
+
 The load generator runs on the same machine and cores as the service. Figures are printed,
 not asserted; the lead records them in docs/performance.md from a quiet machine.
 """
@@ -28,6 +32,7 @@ import argparse
 import asyncio
 import http.client
 import json
+import os
 import random
 import sys
 import time
@@ -263,6 +268,38 @@ def peak_resident_mib(pid: int) -> float:
     raise RuntimeError(f"no VmHWM for process {pid}")
 
 
+def _stat_seconds(pid: int, *, with_children: bool = False) -> float:
+    """The CPU time a process used (user and system), with its reaped children's if asked."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    # After the command: state is field 3; utime, stime, cutime, cstime are fields 14 to 17.
+    ticks = [int(value) for value in fields[11:15]]
+    used = ticks[0] + ticks[1] + ((ticks[2] + ticks[3]) if with_children else 0)
+    return used / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds(data: Path) -> float:
+    """The CPU time of the Postgres server under `data`: the postmaster, its live backends
+    and those that ended."""
+    (pid_file,) = data.rglob("postmaster.pid")
+    postmaster = int(pid_file.read_text().split()[0])
+    used = _stat_seconds(postmaster, with_children=True)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            if int(stat.rsplit(")", 1)[1].split()[1]) == postmaster:
+                used += _stat_seconds(int(entry.name))
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # It ended while read: its time is in the postmaster's children's.
+    return used
+
+
+def cpu_used(activity_pid: int, data: Path) -> tuple[float, float, float]:
+    """CPU seconds so far of (the Activity process, Postgres, this load generator)."""
+    return _stat_seconds(activity_pid), postgres_cpu_seconds(data), time.process_time()
+
+
 def consent_to_heart_rate(port: int, member: str, token: str) -> None:
     """What the app asks before it syncs heart rate: without it every sample is refused."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -305,10 +342,17 @@ def main(argv: list[str]) -> int:
 
         member, token = signed_in_member(port)
         consent_to_heart_rate(port, member, token)
+        before = cpu_used(activity.pid, servers.data)
         stored, seconds, hours = asyncio.run(
             sustained(target, member, token, args.clients, args.seconds)
         )
+        spent = [
+            (after - began) / stored * 1e6
+            for began, after in zip(before, cpu_used(activity.pid, servers.data), strict=True)
+        ]
+        raw_began = postgres_cpu_seconds(servers.data)
         rows, raw_seconds = asyncio.run(raw_copy(database_url, hours))
+        raw_spent = (postgres_cpu_seconds(servers.data) - raw_began) / rows * 1e6
         real_rate, raw_rate = stored / seconds, rows / raw_seconds
         print(
             f"ingestion, gRPC batch upload ({args.clients} clients, {seconds:.1f} s):"
@@ -316,6 +360,11 @@ def main(argv: list[str]) -> int:
         )
         print(f"raw asyncpg binary COPY of the same rows:  {raw_rate:10.0f} rows/s ({rows} rows)")
         print(f"ratio, real path / raw COPY: {real_rate / raw_rate:6.3f}")
+        print(
+            "CPU per sample stored: activity {:5.2f} us, Postgres {:5.2f} us,"
+            " load generator {:5.2f} us".format(*spent)
+        )
+        print(f"Postgres CPU per row of the raw COPY: {raw_spent:5.2f} us")
 
         member, token = signed_in_member(port)
         latencies = asyncio.run(hour_uploads(target, member, token, args.uploads))

@@ -140,7 +140,7 @@ class Sample(NamedTuple):
 class Rejection(NamedTuple):
     """A sample refused: where it was in the batch, its id and why (a message key)."""
 
-    index: int
+    position: int
     id: str
     reason: str
 

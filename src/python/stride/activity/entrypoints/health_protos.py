@@ -88,7 +88,7 @@ def upload_to_proto(outcome: UploadOutcome) -> pb.BatchUploadHealthSamplesRespon
         duplicate_count=outcome.duplicate_count,
         rejections=[
             pb.BatchUploadHealthSamplesResponse.Rejection(
-                index=rejection.index,
+                index=rejection.position,
                 id=rejection.id,
                 reason=rejection.reason,
                 message=CATALOG.translate(rejection.reason, locale),

@@ -154,13 +154,7 @@ class RequestLimits:
     ) -> tuple[Fault | None, _MessageLimits | None]:
         kind = descriptor.type
         if kind == FieldDescriptor.TYPE_MESSAGE:
-            nested = descriptor.message_type
-            assert nested is not None  # noqa: S101 - a message field has its type.
-            if nested.full_name in _TIME_TYPES:
-                return _seconds_fault(_MIN_SECONDS, _MAX_SECONDS), None
-            if nested.full_name in _DURATION_TYPES:
-                return _seconds_fault(-_MAX_DURATION_SECONDS, _MAX_DURATION_SECONDS), None
-            return None, self._compile(nested)
+            return self._message_rule(descriptor)
         if kind == FieldDescriptor.TYPE_ENUM:
             assert descriptor.enum_type is not None  # noqa: S101 - an enum field has its type.
             return _enum_fault(frozenset(descriptor.enum_type.values_by_number)), None
@@ -173,6 +167,17 @@ class RequestLimits:
             return _float_fault(field_bounds(descriptor)), None
         return None, None  # Booleans: nothing to bound.
 
+    def _message_rule(
+        self, descriptor: FieldDescriptor
+    ) -> tuple[Fault | None, _MessageLimits | None]:
+        nested = descriptor.message_type
+        assert nested is not None  # noqa: S101 - a message field has its type.
+        if nested.full_name in _TIME_TYPES:
+            return _seconds_fault(_MIN_SECONDS, _MAX_SECONDS), None
+        if nested.full_name in _DURATION_TYPES:
+            return _seconds_fault(-_MAX_DURATION_SECONDS, _MAX_DURATION_SECONDS), None
+        return None, self._compile(nested)
+
 
 def _fits(message: Message, limits: _MessageLimits) -> bool:
     """Whether every field set in `message` is within its rule (nothing named: the fast path).
@@ -181,7 +186,6 @@ def _fits(message: Message, limits: _MessageLimits) -> bool:
     rules = limits.rules
     for descriptor, value in message.ListFields():
         rule = rules[descriptor.number]
-        fault, nested = rule.value, rule.nested
         if rule.most is None:
             values: Any = (value,)
         elif len(value) > rule.most:
@@ -192,20 +196,22 @@ def _fits(message: Message, limits: _MessageLimits) -> bool:
             values = value.values()
         else:
             values = value
-        if fault is not None:
-            for one in values:
-                if fault(one) is not None:
-                    return False
-        elif nested is not None and nested.flat is not None:
-            for getter, flat_fault in nested.flat:
-                for one in map(getter, values):
-                    if flat_fault(one) is not None:
-                        return False
-        elif nested is not None:
-            for one in values:
-                if not _fits(one, nested):
-                    return False
+        if not _all_fit(rule, values):
+            return False
     return True
+
+
+def _all_fit(rule: _FieldRule, values: Any) -> bool:
+    fault, nested = rule.value, rule.nested
+    if fault is not None:
+        return all(fault(one) is None for one in values)
+    if nested is None:
+        return True
+    if nested.flat is None:
+        return all(_fits(one, nested) for one in values)
+    return all(
+        flat_fault(one) is None for getter, flat_fault in nested.flat for one in map(getter, values)
+    )
 
 
 def _report(

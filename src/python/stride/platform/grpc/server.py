@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
@@ -135,6 +136,11 @@ async def start(app: GrpcApp) -> RunningServer:
 async def serve(app: GrpcApp) -> None:
     """Runs until SIGTERM or SIGINT, then drains."""
     running = await start(app)
+    # What the start made (modules, contracts, mappers, pools) lives as long as the process:
+    # out of the collector's sight, a full collection no longer walks it all again, which a
+    # request allocating thousands of objects (a batch of samples) would otherwise trigger
+    # many times a second (tools/bench/telemetry).
+    gc.freeze()
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
