@@ -9,7 +9,9 @@ and signs the demo member in. Then:
 
 1. Sustained ingestion through the real path: `--clients` gRPC clients upload batches of an
    hour of 1 Hz heart rate (3,600 samples) for `--seconds`, each on days of its own (the
-   service validates, dedupes, COPYs and merges rollups); samples/s stored.
+   service validates, dedupes, COPYs and merges rollups); samples/s stored. Meanwhile a
+   Strava webhook event is POSTed through Envoy every 50 ms: p50 and p99 of its
+   acknowledgement.
 2. The baseline, in the same run: the same number of the same rows COPied straight into the
    same table with asyncpg (binary COPY, batches of 3,600), rows/s; the ratio of the two.
 3. The latency of one-hour uploads (3,600 samples) one after another: p50 and p99.
@@ -43,6 +45,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import asyncpg
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -144,10 +147,34 @@ async def upload(
     return int(reply.accepted_count)
 
 
+async def webhook_acks(webhook_url: str, subscription_id: int, until: float) -> list[float]:
+    """Strava webhook events POSTed through the edge every 50 ms until `until` (monotonic),
+    as Strava sends them; how long each took to be acknowledged."""
+    latencies: list[float] = []
+    async with aiohttp.ClientSession() as session:
+        while (began := time.monotonic()) < until:
+            event = {
+                "aspect_type": "create",
+                "event_time": int(time.time()),
+                "object_id": len(latencies) + 1,
+                "object_type": "activity",
+                "owner_id": 424242,  # An athlete no member connected: the check, then the ack.
+                "subscription_id": subscription_id,
+                "updates": {},
+            }
+            async with session.post(webhook_url, json=event) as reply:
+                await reply.read()
+                if reply.status != 200:
+                    raise RuntimeError(f"the webhook answered {reply.status}")
+            latencies.append(time.monotonic() - began)
+            await asyncio.sleep(max(0.0, began + 0.05 - time.monotonic()))
+    return latencies
+
+
 async def sustained(
-    target: str, member: str, token: str, clients: int, seconds: float
-) -> tuple[int, float, list[datetime]]:
-    """(samples stored, seconds taken, the hours uploaded)."""
+    target: str, member: str, token: str, clients: int, seconds: float, webhook: tuple[str, int]
+) -> tuple[int, float, list[datetime], list[float]]:
+    """(samples stored, seconds taken, the hours uploaded, the webhook acks' latencies)."""
     metadata = (("authorization", f"Bearer {token}"),)
     now = datetime.now(UTC)
     stored = [0] * clients
@@ -165,8 +192,9 @@ async def sustained(
                 hours.append(start)
 
     began = time.monotonic()
+    acks = asyncio.ensure_future(webhook_acks(*webhook, deadline))
     await asyncio.gather(*(client(index) for index in range(clients)))
-    return sum(stored), time.monotonic() - began, hours
+    return sum(stored), time.monotonic() - began, hours, await acks
 
 
 async def raw_copy(database_url: str, hours: list[datetime]) -> tuple[int, float]:
@@ -343,8 +371,12 @@ def main(argv: list[str]) -> int:
         member, token = signed_in_member(port)
         consent_to_heart_rate(port, member, token)
         before = cpu_used(activity.pid, servers.data)
-        stored, seconds, hours = asyncio.run(
-            sustained(target, member, token, args.clients, args.seconds)
+        webhook = (
+            f"http://127.0.0.1:{port}/v1/webhooks/strava",
+            int(environments["activity"]["STRIDE_STRAVA_SUBSCRIPTION_ID"]),
+        )
+        stored, seconds, hours, acks = asyncio.run(
+            sustained(target, member, token, args.clients, args.seconds, webhook)
         )
         spent = [
             (after - began) / stored * 1e6
@@ -365,6 +397,10 @@ def main(argv: list[str]) -> int:
             " load generator {:5.2f} us".format(*spent)
         )
         print(f"Postgres CPU per row of the raw COPY: {raw_spent:5.2f} us")
+        print(
+            f"Strava webhook acknowledged through Envoy during ingestion ({len(acks)} events):"
+            f" p50 {percentile(acks, 0.5):7.1f} ms   p99 {percentile(acks, 0.99):7.1f} ms"
+        )
 
         member, token = signed_in_member(port)
         latencies = asyncio.run(hour_uploads(target, member, token, args.uploads))
