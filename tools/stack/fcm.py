@@ -16,12 +16,17 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
-from stride.notifications.adapters.fcm_push import FCM_ERROR_TYPE, JWT_BEARER_GRANT, SCOPE
 from stride.platform.local.ports import free_port
 from stride.platform.testing.http import serving
 
 PROJECT_ID = "stride-test"
 CLIENT_EMAIL = f"push@{PROJECT_ID}.iam.gserviceaccount.com"
+# As Google documents them (written here, not taken from the adapter this stands in for): the
+# scope FCM's HTTP v1 API requires, the grant a service account's signed assertion is exchanged
+# under (RFC 7523), and the type of the error detail FCM adds to a refused send.
+SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
+JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+FCM_ERROR_TYPE = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
 
 
 def service_account_key(token_uri: str) -> tuple[str, rsa.RSAPublicKey]:
