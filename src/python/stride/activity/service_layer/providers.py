@@ -21,6 +21,7 @@ from stride.activity.domain.providers import (
     ChangeKind,
     ConnectionState,
     Fetched,
+    Grant,
     ImportedActivity,
     Provider,
     ProviderChange,
@@ -72,6 +73,10 @@ _log = logging.getLogger("stride.activity.providers")
 NewUnitOfWork = Callable[[], ActivityUnitOfWork]
 
 
+# What a provider's answer can be short of a result.
+_PROVIDER_FAILURES = (ProviderRefused, ProviderUnavailable, RateLimited, TokenRejected)
+
+
 class ConnectionGone(Exception):
     """The connection was deleted meanwhile: there are no tokens to use."""
 
@@ -118,18 +123,21 @@ async def complete_connection(
         raise InvalidArgument([FieldViolation("scope", "provider_connection.scope_missing")])
     try:
         grant = await client.exchange_code(command.code, pending.code_verifier)
-        # A provider that names the scopes in its token answer (Fitbit) is checked here.
-        scopes = grant.scopes or scopes
-        if not reads_activities(command.provider, scopes):
-            with contextlib.suppress(ProviderRefused, ProviderUnavailable, RateLimited):
-                await client.revoke(grant.tokens.access_token, grant.account_id)
-            raise InvalidArgument([FieldViolation("scope", "provider_connection.scope_missing")])
-        await client.subscribe(grant.tokens.access_token, grant.account_id)
     except ProviderRefused:
         raise InvalidArgument(
             [FieldViolation("code", "provider_connection.code_invalid")]
         ) from None
     except (ProviderUnavailable, RateLimited):
+        raise Unavailable("PROVIDER_UNAVAILABLE", "provider_connection.unavailable") from None
+    # A provider that names the scopes in its token answer (Fitbit) is checked here.
+    scopes = grant.scopes or scopes
+    if not reads_activities(command.provider, scopes):
+        await _revoke_quietly(client, grant)
+        raise InvalidArgument([FieldViolation("scope", "provider_connection.scope_missing")])
+    try:
+        await client.subscribe(grant.tokens.access_token, grant.account_id)
+    except _PROVIDER_FAILURES:
+        await _revoke_quietly(client, grant)  # The member starts again: no grant left behind.
         raise Unavailable("PROVIDER_UNAVAILABLE", "provider_connection.unavailable") from None
     async with new_uow() as uow:
         connection = await uow.connections.connect(
@@ -137,6 +145,12 @@ async def complete_connection(
         )
         await uow.commit()
     return connection
+
+
+async def _revoke_quietly(client: WearableProvider, grant: Grant) -> None:
+    """Withdraws a grant Stride will not keep; one the provider cannot hear now expires."""
+    with contextlib.suppress(*_PROVIDER_FAILURES):
+        await client.revoke(grant.tokens.access_token, grant.account_id)
 
 
 async def list_connections(
