@@ -1,8 +1,9 @@
 """What `./pants up` gives Notifications instead of Firebase, an SMTP relay and Twilio, and
-Activity instead of Strava and Fitbit: local servers speaking their protocols (the same
-stand-ins the tests use), which keep what they receive under `<data>/outbox/` — pushes and texts
-as JSON lines, emails as .eml files, the Strava webhook events and Fitbit notifications sent as
-JSON lines — so a developer sees every message the platform sends and gets."""
+Activity instead of Strava, Fitbit and Garmin: local servers speaking their protocols (the
+same stand-ins the tests use), which keep what they receive under `<data>/outbox/` — pushes and
+texts as JSON lines, emails as .eml files, the Strava webhook events, Fitbit notifications and
+Garmin pushes sent as JSON lines — so a developer sees every message the platform sends and
+gets."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from aiosmtpd.smtp import Envelope
 
 from stack.fcm import PROJECT_ID, FcmServer
 from stack.fitbit import FitbitServer
+from stack.garmin import GarminServer
 from stack.strava import StravaServer, create_subscription
 from stack.twilio import ACCOUNT_SID, SENDER, TwilioServer
 from stride.platform.local.ports import free_port
@@ -90,6 +92,28 @@ class LocalFitbit:
 
 
 @dataclass(frozen=True)
+class LocalGarmin:
+    server: GarminServer
+
+    def environment(self, public_base_url: str) -> dict[str, str]:
+        """Activity's settings for the local Garmin (consent page, token endpoint and API on
+        one port)."""
+        return {
+            "STRIDE_GARMIN_CLIENT_ID": self.server.client_id,
+            "STRIDE_GARMIN_CLIENT_SECRET": self.server.client_secret,
+            "STRIDE_GARMIN_REDIRECT_URI": f"{public_base_url}/connect/garmin",
+            "STRIDE_GARMIN_CONNECT_BASE": self.server.base_url,
+            "STRIDE_GARMIN_AUTH_BASE": self.server.base_url,
+            "STRIDE_GARMIN_API_BASE": self.server.base_url,
+        }
+
+    def configure_push(self, public_base_url: str) -> None:
+        """What one does once in Garmin's developer portal: point its pushes at our endpoint,
+        through the edge."""
+        self.server.push_url = f"{public_base_url}/v1/webhooks/garmin"
+
+
+@dataclass(frozen=True)
 class LocalProviders:
     outbox: Path
     fcm: FcmServer
@@ -99,6 +123,7 @@ class LocalProviders:
     unsubscribe_secret: str
     strava: LocalStrava
     fitbit: LocalFitbit
+    garmin: LocalGarmin
 
     def environment(self, public_base_url: str) -> dict[str, str]:
         """Notifications' settings for these providers."""
@@ -126,6 +151,8 @@ def start_providers(data: Path, stack: ExitStack) -> LocalProviders:
     strava.sign_in(strava.add_athlete())  # Who approves connections at the local Strava.
     fitbit = FitbitServer(outbox / "fitbit-notifications.jsonl")
     fitbit.sign_in(fitbit.add_user())  # Who approves connections at the local Fitbit.
+    garmin = GarminServer(outbox / "garmin-pushes.jsonl")
+    garmin.sign_in(garmin.add_user())  # Who approves connections at the local Garmin.
     key_file = data / "keys" / "fcm-service-account.json"
     key_file.parent.mkdir(parents=True, exist_ok=True)
     key_file.write_text(fcm.key_json)
@@ -133,7 +160,7 @@ def start_providers(data: Path, stack: ExitStack) -> LocalProviders:
     smtp = Controller(MailDrop(outbox / "mail"), hostname="127.0.0.1", port=free_port())
     smtp.start()
     stack.callback(smtp.stop)
-    _serve_in_background([fcm, twilio, strava, fitbit], stack)
+    _serve_in_background([fcm, twilio, strava, fitbit, garmin], stack)
     return LocalProviders(
         outbox,
         fcm,
@@ -143,11 +170,13 @@ def start_providers(data: Path, stack: ExitStack) -> LocalProviders:
         _unsubscribe_secret(data / "keys"),
         LocalStrava(strava, secrets.token_urlsafe(24)),
         LocalFitbit(fitbit, secrets.token_urlsafe(24)),
+        LocalGarmin(garmin),
     )
 
 
 def _serve_in_background(
-    servers: list[FcmServer | TwilioServer | StravaServer | FitbitServer], stack: ExitStack
+    servers: list[FcmServer | TwilioServer | StravaServer | FitbitServer | GarminServer],
+    stack: ExitStack,
 ) -> None:
     """The HTTP stand-ins on their own event loop in a thread, until the stack closes."""
     loop = asyncio.new_event_loop()

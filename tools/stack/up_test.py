@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 
 from stack.fitbit import FitbitServer
-from stack.providers import LocalFitbit, LocalStrava
+from stack.garmin import GarminServer
+from stack.providers import LocalFitbit, LocalGarmin, LocalStrava
 from stack.strava import StravaServer
 from stack.up import service_environment, service_keys
 from stride.activity.config import ActivitySettings
@@ -72,3 +73,17 @@ def test_activity_starts_with_the_local_fitbit(tmp_path: Path) -> None:
         fitbit.base_url,
     )
     assert settings.fitbit_verification_code.get_secret_value() == "the-verification-code"
+
+
+def test_activity_starts_with_the_local_garmin(tmp_path: Path) -> None:
+    garmin = GarminServer()
+    environment = service_environment(
+        ACTIVITY, "postgresql://db/x", "nats://n", tmp_path, 8080, service_keys(tmp_path)
+    )
+    settings = load_settings(
+        ActivitySettings, environment | LocalGarmin(garmin).environment("http://127.0.0.1:8080")
+    )
+    assert (settings.garmin_client_id, settings.garmin_api_base) == (
+        garmin.client_id,
+        garmin.base_url,
+    )

@@ -76,6 +76,16 @@ class ActivitySettings(WithDataKeys):
     fitbit_authorize_base: str = "https://www.fitbit.com"
     fitbit_api_base: str = "https://api.fitbit.com"
 
+    # Garmin (Garmin Connect Developer Program, Health API with push): without a client id it
+    # is not offered. Pushes name the client id; the secret stays with the token endpoint.
+    garmin_client_id: str = Field(default="", max_length=64)
+    garmin_client_secret: SecretStr = SecretStr("")
+    # The app's link Garmin sends the member back to (`code`, `state`).
+    garmin_redirect_uri: str = ""
+    garmin_connect_base: str = "https://connect.garmin.com"
+    garmin_auth_base: str = "https://diauth.garmin.com"
+    garmin_api_base: str = "https://apis.garmin.com"
+
     # Webhooks' work (ADR 0009): a change nobody could import within a day is dropped; one
     # failing this many times goes to the dead letters.
     import_queue_max_age_seconds: float = Field(default=DAY_SECONDS, ge=60)
@@ -102,6 +112,14 @@ class ActivitySettings(WithDataKeys):
                     ("client_secret", self.fitbit_client_secret.get_secret_value()),
                     ("redirect_uri", self.fitbit_redirect_uri),
                     ("verification_code", self.fitbit_verification_code.get_secret_value()),
+                ),
+            ),
+            (
+                "GARMIN",
+                self.garmin_client_id,
+                (
+                    ("client_secret", self.garmin_client_secret.get_secret_value()),
+                    ("redirect_uri", self.garmin_redirect_uri),
                 ),
             ),
         ):

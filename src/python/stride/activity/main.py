@@ -10,6 +10,7 @@ from pathlib import Path
 from stride.activity.adapters.change_queue import QUEUE_NAME, JetStreamChangeQueue
 from stride.activity.adapters.exercise_library import load_library
 from stride.activity.adapters.fitbit import FitbitClient
+from stride.activity.adapters.garmin import GarminClient
 from stride.activity.adapters.health_repository import ROLLUP_TABLES, SAMPLES_TABLE
 from stride.activity.adapters.provider_repository import prune_expired_authorizations
 from stride.activity.adapters.repository import prune_live_updates
@@ -83,9 +84,21 @@ async def keep_partitions(new_uow: partial[ActivityUnitOfWork], settings: Activi
         _log.info("health partitions: created %s, dropped %s", created, dropped)
 
 
-def wearable_providers(settings: ActivitySettings) -> dict[Provider, StravaClient | FitbitClient]:
+ProviderClient = StravaClient | FitbitClient | GarminClient
+
+
+def wearable_providers(settings: ActivitySettings) -> dict[Provider, ProviderClient]:
     """The providers configured with credentials; the others are not offered."""
-    configured: dict[Provider, StravaClient | FitbitClient] = {}
+    configured: dict[Provider, ProviderClient] = {}
+    if settings.garmin_client_id:
+        configured[Provider.GARMIN] = GarminClient(
+            client_id=settings.garmin_client_id,
+            client_secret=settings.garmin_client_secret.get_secret_value(),
+            redirect_uri=settings.garmin_redirect_uri,
+            connect_base=settings.garmin_connect_base,
+            auth_base=settings.garmin_auth_base,
+            api_base=settings.garmin_api_base,
+        )
     if settings.fitbit_client_id:
         configured[Provider.FITBIT] = FitbitClient(
             client_id=settings.fitbit_client_id,
@@ -141,6 +154,7 @@ async def build_app(settings: ActivitySettings) -> GrpcApp:
         settings.strava_subscription_id,
         settings.fitbit_verification_code.get_secret_value(),
         settings.fitbit_client_secret.get_secret_value(),
+        settings.garmin_client_id,
     )
     check_ins = base.consumer(
         new_uow,

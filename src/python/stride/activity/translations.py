@@ -280,6 +280,10 @@ CATALOG.register(
             "en": "This is not our verification code.",
             "ar": "هذا ليس رمز التحقق الخاص بنا.",
         },
+        "webhook.unknown_client": {
+            "en": "This push is not for our application.",
+            "ar": "هذا الإرسال ليس لتطبيقنا.",
+        },
         "webhook.unavailable": {
             "en": "The event cannot be queued right now: send it again.",
             "ar": "تعذّر وضع الحدث في قائمة الانتظار الآن: أرسله مرة أخرى.",

@@ -277,6 +277,7 @@ def day_read(
     )
     return Fetched(
         activities=activities,
+        whole_day=True,
         day=DailyFigures(
             day=day,
             start_time=start,

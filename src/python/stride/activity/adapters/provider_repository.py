@@ -193,6 +193,18 @@ class ConnectionRepository:
             .values(state=state.value, update_time=now)
         )
 
+    async def set_scopes(
+        self, member_id: uuid.UUID, provider: Provider, scopes: tuple[str, ...], now: datetime
+    ) -> None:
+        await self._db.execute(
+            update(ProviderConnectionRecord)
+            .where(
+                col(ProviderConnectionRecord.member_id) == member_id,
+                col(ProviderConnectionRecord.provider) == provider.value,
+            )
+            .values(scopes=list(scopes), update_time=now)
+        )
+
     async def delete(self, member_id: uuid.UUID, provider: Provider) -> None:
         await self._db.execute(
             delete(ProviderConnectionRecord).where(

@@ -1,4 +1,4 @@
-"""Wearable providers a member connects (Strava, Fitbit): the connection and its tokens, the
+"""Wearable providers a member connects (Strava, Fitbit, Garmin): the connection and its tokens, the
 authorization a member starts and completes once, the changes a provider tells us about, and the
 activities and daily figures imported from it."""
 
@@ -25,12 +25,15 @@ REFRESH_MARGIN = timedelta(minutes=5)
 class Provider(StrEnum):
     STRAVA = "strava"
     FITBIT = "fitbit"
+    GARMIN = "garmin"
 
 
 # The scopes a provider must grant for Stride to read every activity; any one is enough.
 ACTIVITY_SCOPES: dict[Provider, frozenset[str]] = {
     Provider.STRAVA: frozenset({"activity:read_all", "activity:read"}),
     Provider.FITBIT: frozenset({"activity"}),
+    # Garmin's user permissions (the member may untick one at Garmin Connect).
+    Provider.GARMIN: frozenset({"ACTIVITY_EXPORT"}),
 }
 
 
@@ -45,6 +48,7 @@ def provider_named(slug: str) -> Provider | None:
 # (`domain.health`) against their phone's and any other provider's.
 PROVIDER_DEVICES: dict[Provider, Device] = {
     Provider.FITBIT: Device(DeviceType.FITNESS_BAND, "Fitbit"),
+    Provider.GARMIN: Device(DeviceType.WATCH, "Garmin"),
 }
 
 
@@ -148,9 +152,12 @@ class ChangeKind(StrEnum):
     DELETED = "deleted"
     # The member withdrew Stride's access at the provider.
     ACCESS_REVOKED = "access_revoked"
-    # Something of one of the member's days changed (Fitbit says which day, not what): its
-    # activities and daily figures are read again.
+    # Something of one of the member's days changed (Fitbit says which day, not what; Garmin
+    # pushes the day's summary): its daily figures (and for Fitbit its activities) are taken
+    # again.
     DAY_UPDATED = "day_updated"
+    # The member changed what Stride may read (Garmin's user permissions).
+    PERMISSIONS_CHANGED = "permissions_changed"
 
 
 @dataclass(frozen=True)
@@ -161,9 +168,13 @@ class ProviderChange:
     account_id: str
     kind: ChangeKind
     # The activity's id at the provider; the account's for ACCESS_REVOKED; the day
-    # (YYYY-MM-DD, the member's calendar there) for DAY_UPDATED.
+    # (YYYY-MM-DD, the member's calendar there) for DAY_UPDATED; the permissions granted now,
+    # space-separated, for PERMISSIONS_CHANGED.
     object_id: str
     event_time: datetime
+    # The summary as the provider pushed it (JSON), from a provider that sends the data itself
+    # (Garmin); empty from those that send ids to read (Strava, Fitbit). Never a token.
+    pushed: str = ""
 
     @property
     def job_id(self) -> str:
@@ -224,11 +235,13 @@ class DailyFigures:
 @dataclass(frozen=True)
 class Fetched:
     """What a provider has now for a change: activities to keep, the ids of activities it no
-    longer has, and a day's figures. A day read again replaces the activities kept of it."""
+    longer has, and a day's figures. With `whole_day` the activities are all the day's (Fitbit
+    reads a day whole): those kept of it and not among them are gone."""
 
     activities: tuple[ActivityData, ...] = ()
     gone: tuple[str, ...] = ()
     day: DailyFigures | None = None
+    whole_day: bool = False
 
 
 @dataclass(frozen=True)

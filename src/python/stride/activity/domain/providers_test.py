@@ -67,8 +67,10 @@ def test_the_same_change_told_twice_is_one_job() -> None:
 
 def test_only_known_providers_are_named() -> None:
     assert provider_named("strava") is Provider.STRAVA
+    assert provider_named("fitbit") is Provider.FITBIT
+    assert provider_named("garmin") is Provider.GARMIN
     assert provider_named("Strava") is None
-    assert provider_named("garmin") is None
+    assert provider_named("polar") is None
 
 
 def test_the_pkce_challenge_is_rfc_7636_s256() -> None:

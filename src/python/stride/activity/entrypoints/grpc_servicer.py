@@ -11,7 +11,7 @@ from google.api import httpbody_pb2
 from google.protobuf import empty_pb2
 
 from stride.activity import translations  # noqa: F401 - registers Activity's texts.
-from stride.activity.adapters import fitbit
+from stride.activity.adapters import fitbit, garmin
 from stride.activity.adapters.strava import parse_webhook_event
 from stride.activity.config import ActivitySettings
 from stride.activity.domain.health import RollupRange
@@ -121,7 +121,7 @@ class ProviderWiring:
     """The wearable providers configured, the queue their webhooks feed, and what their
     webhooks must show: Strava's our verify token (the handshake) and our subscription's id
     (events); Fitbit's our verification code (the check) and a signature under our client
-    secret (notifications)."""
+    secret (notifications); Garmin's our client id (pushes)."""
 
     providers: Providers
     changes: ChangeQueue
@@ -129,6 +129,7 @@ class ProviderWiring:
     strava_subscription_id: str
     fitbit_verification_code: str = ""
     fitbit_client_secret: str = ""
+    garmin_client_id: str = ""
     clock: Clock = utcnow
 
 
@@ -672,3 +673,14 @@ class ActivityServicer(pb_grpc.ActivityServiceServicer):
         changes = fitbit.parse_notifications(body, self._wiring.clock())
         await providers.receive_changes(self._unit_of_work(), self._wiring.changes, changes)
         return await no_content(context)
+
+    async def ReceiveGarminPush(  # noqa: N802
+        self, request: pb.ReceiveGarminPushRequest, context: grpc.aio.ServicerContext
+    ) -> empty_pb2.Empty:
+        metadata = dict(context.invocation_metadata() or ())
+        garmin.verify_push(
+            str(metadata.get(garmin.CLIENT_ID_HEADER, "")), self._wiring.garmin_client_id
+        )
+        changes = garmin.parse_push(request.payload.data, self._wiring.clock())
+        await providers.receive_changes(self._unit_of_work(), self._wiring.changes, changes)
+        return empty_pb2.Empty()

@@ -307,6 +307,9 @@ async def apply_change(
     if change.kind is ChangeKind.ACCESS_REVOKED:
         await _forget(new_uow, member_id, change.provider)
         return
+    if change.kind is ChangeKind.PERMISSIONS_CHANGED:
+        await _permissions_changed(new_uow, member_id, change)
+        return
     if change.kind is ChangeKind.DELETED:
         await _store(new_uow, member_id, change.provider, Fetched(gone=(change.object_id,)), clock)
         return
@@ -339,6 +342,20 @@ async def apply_change(
         )
 
 
+async def _permissions_changed(
+    new_uow: NewUnitOfWork, member_id: uuid.UUID, change: ProviderChange
+) -> None:
+    """Keeps what the member allows now; a member who no longer lets Stride read activities
+    is forgotten as if they had withdrawn access."""
+    scopes = granted_scopes(change.object_id)
+    if not reads_activities(change.provider, scopes):
+        await _forget(new_uow, member_id, change.provider)
+        return
+    async with new_uow() as uow:
+        await uow.connections.set_scopes(member_id, change.provider, scopes, change.event_time)
+        await uow.commit()
+
+
 async def _forget(new_uow: NewUnitOfWork, member_id: uuid.UUID, provider: Provider) -> None:
     async with new_uow() as uow:
         await uow.connections.delete(member_id, provider)
@@ -367,7 +384,7 @@ async def _store(
                 _announce_imported(uow, activity)
         for external_id in fetched.gone:
             await uow.imported.delete(provider, external_id, member_id)
-        if fetched.day is not None:
+        if fetched.day is not None and fetched.whole_day:
             await uow.imported.delete_between(
                 member_id,
                 provider,
