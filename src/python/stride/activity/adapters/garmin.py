@@ -139,7 +139,8 @@ class GarminClient(HttpClient):
             raise ProviderUnavailable(f"deregistration answered {status}")
 
     async def fetch(self, access_token: str, change: ProviderChange) -> Fetched:
-        """What Garmin pushed with the change: its data came with it, so nothing is read."""
+        """What Garmin pushed with the change: its data came with it, so nothing is read (and
+        no token is needed)."""
         try:
             summary = json.loads(change.pushed)
             if change.kind is ChangeKind.DAY_UPDATED:

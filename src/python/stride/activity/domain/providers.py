@@ -71,8 +71,8 @@ class ProviderTokens:
 @dataclass(frozen=True)
 class Grant:
     """What a provider gives for an authorization code: the member's account there, tokens,
-    and the scopes the member granted when the provider says them here (Fitbit's token answer)
-    rather than in the redirect (Strava's)."""
+    and the scopes the member granted when the provider says them here (Fitbit's token answer,
+    Garmin's user permissions) rather than in the redirect (Strava's)."""
 
     account_id: str
     tokens: ProviderTokens
@@ -100,7 +100,8 @@ def connection_name(member_id: uuid.UUID, provider: Provider) -> str:
 
 def granted_scopes(scope: str) -> tuple[str, ...]:
     """A provider's scope list as a sorted tuple: Strava's comma-separated redirect parameter
-    (`read,activity:read_all`), Fitbit's space-separated token answer (`activity profile`)."""
+    (`read,activity:read_all`), Fitbit's space-separated token answer (`activity profile`),
+    Garmin's permissions as a change names them (`ACTIVITY_EXPORT HEALTH_EXPORT`)."""
     return tuple(sorted(set(scope.replace(",", " ").split())))
 
 

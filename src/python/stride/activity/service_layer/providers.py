@@ -403,6 +403,8 @@ async def _fetch(
     change: ProviderChange,
     clock: Clock,
 ) -> Fetched:
+    if change.pushed:  # Its data came with it (Garmin's push): no token to spend or refresh.
+        return await client.fetch("", change)
     token = await access_token(new_uow, client, member_id, clock)
     try:
         return await client.fetch(token, change)
