@@ -227,12 +227,12 @@ class FitbitServer:
                 or found.challenge != challenge
                 or found.redirect_uri != form.get("redirect_uri", "")
             ):
-                return _errors(400, "invalid_grant", "Authorization code invalid: " + "…")
+                return _errors(400, "invalid_grant", "Authorization code invalid")
             return web.json_response(self._issue(found.user_id, found.scope))
         if grant == "refresh_token":
             held = self._refresh.pop(form.get("refresh_token", ""), None)
             if held is None:
-                return _errors(400, "invalid_grant", "Refresh token invalid: …")
+                return _errors(400, "invalid_grant", "Refresh token invalid")
             self.refreshes += 1
             return web.json_response(self._issue(held.user_id, held.scope))
         return _errors(400, "unsupported_grant_type", "The grant type is not supported.")
