@@ -35,7 +35,7 @@ from stride.activity.domain.providers import (
 )
 from stride.activity.entrypoints.import_worker import import_changes
 from stride.activity.events.v1.events_pb2 import SessionCompleted
-from stride.activity.service_layer import providers
+from stride.activity.service_layer import health, providers
 from stride.activity.service_layer.commands import CompleteConnection, VerifyWebhook
 from stride.activity.service_layer.event_types import SESSION_COMPLETED
 from stride.activity.service_layer.ports import Providers
@@ -60,6 +60,7 @@ from stride.platform.testing.probes import eventually
 REDIRECT = "https://app.stride.example/connect/strava"
 SUBSCRIPTION = "120475"
 MAX_DELIVERIES = 3
+POLICY = health.HealthPolicy(timedelta(days=90), max_heart_rate=190)
 
 NewUow = partial[ActivityUnitOfWork]
 
@@ -101,7 +102,7 @@ async def worker(
 ) -> AsyncIterator[WorkQueueWorker]:
     running = WorkQueueWorker(
         queue,
-        import_changes(new_uow, configured),
+        import_changes(new_uow, configured, POLICY),
         nats_url=nats_url,
         service="activity",
         durable_name="activity-imports",
@@ -418,7 +419,7 @@ async def test_a_rate_limit_retries_when_the_window_resets(
     change = notice(athlete, run["id"]).change
     assert change is not None
     with pytest.raises(RetryLater) as later:
-        await providers.apply_change(new_uow, configured, change)
+        await providers.apply_change(new_uow, configured, change, POLICY)
     assert 0 < later.value.delay_seconds <= 15 * 60
 
 
@@ -549,7 +550,7 @@ async def test_changes_queued_while_no_worker_runs_are_imported_when_one_starts(
         await publisher.close()
     late = WorkQueueWorker(
         waiting,
-        import_changes(new_uow, configured),
+        import_changes(new_uow, configured, POLICY),
         nats_url=nats_url,
         service="activity",
         durable_name="activity-imports-waiting",

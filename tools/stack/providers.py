@@ -1,8 +1,9 @@
 """What `./pants up` gives Notifications instead of Firebase, an SMTP relay and Twilio, and
-Activity instead of Strava: local servers speaking their protocols (the same stand-ins the
-tests use), which keep what they receive under `<data>/outbox/` — pushes and texts as JSON
-lines, emails as .eml files, the Strava webhook events sent as JSON lines — so a developer sees
-every message the platform sends and gets."""
+Activity instead of Strava, Fitbit and Garmin: local servers speaking their protocols (the
+same stand-ins the tests use), which keep what they receive under `<data>/outbox/` — pushes and
+texts as JSON lines, emails as .eml files, the Strava webhook events, Fitbit notifications and
+Garmin pushes sent as JSON lines — so a developer sees every message the platform sends and
+gets."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
 
 from stack.fcm import PROJECT_ID, FcmServer
+from stack.fitbit import FitbitServer
+from stack.garmin import GarminServer
 from stack.strava import StravaServer, create_subscription
 from stack.twilio import ACCOUNT_SID, SENDER, TwilioServer
 from stride.platform.local.ports import free_port
@@ -65,6 +68,52 @@ class LocalStrava:
 
 
 @dataclass(frozen=True)
+class LocalFitbit:
+    server: FitbitServer
+    verification_code: str  # What Fitbit checks our subscriber endpoint with.
+
+    def environment(self, public_base_url: str) -> dict[str, str]:
+        """Activity's settings for the local Fitbit (its authorize page and API on one port)."""
+        return {
+            "STRIDE_FITBIT_CLIENT_ID": self.server.client_id,
+            "STRIDE_FITBIT_CLIENT_SECRET": self.server.client_secret,
+            "STRIDE_FITBIT_REDIRECT_URI": f"{public_base_url}/connect/fitbit",
+            "STRIDE_FITBIT_VERIFICATION_CODE": self.verification_code,
+            "STRIDE_FITBIT_AUTHORIZE_BASE": self.server.base_url,
+            "STRIDE_FITBIT_API_BASE": self.server.base_url,
+        }
+
+    def add_subscriber(self, public_base_url: str) -> None:
+        """What one does once in Fitbit's application settings: add our subscriber endpoint,
+        which Fitbit checks with the verification code, through the edge."""
+        url = f"{public_base_url}/v1/webhooks/fitbit"
+        if not asyncio.run(self.server.verify_subscriber(url, self.verification_code)):
+            raise RuntimeError("the local Fitbit could not verify the subscriber endpoint")
+
+
+@dataclass(frozen=True)
+class LocalGarmin:
+    server: GarminServer
+
+    def environment(self, public_base_url: str) -> dict[str, str]:
+        """Activity's settings for the local Garmin (consent page, token endpoint and API on
+        one port)."""
+        return {
+            "STRIDE_GARMIN_CLIENT_ID": self.server.client_id,
+            "STRIDE_GARMIN_CLIENT_SECRET": self.server.client_secret,
+            "STRIDE_GARMIN_REDIRECT_URI": f"{public_base_url}/connect/garmin",
+            "STRIDE_GARMIN_CONNECT_BASE": self.server.base_url,
+            "STRIDE_GARMIN_AUTH_BASE": self.server.base_url,
+            "STRIDE_GARMIN_API_BASE": self.server.base_url,
+        }
+
+    def configure_push(self, public_base_url: str) -> None:
+        """What one does once in Garmin's developer portal: point its pushes at our endpoint,
+        through the edge."""
+        self.server.push_url = f"{public_base_url}/v1/webhooks/garmin"
+
+
+@dataclass(frozen=True)
 class LocalProviders:
     outbox: Path
     fcm: FcmServer
@@ -73,6 +122,8 @@ class LocalProviders:
     service_account_file: Path
     unsubscribe_secret: str
     strava: LocalStrava
+    fitbit: LocalFitbit
+    garmin: LocalGarmin
 
     def environment(self, public_base_url: str) -> dict[str, str]:
         """Notifications' settings for these providers."""
@@ -98,6 +149,10 @@ def start_providers(data: Path, stack: ExitStack) -> LocalProviders:
     fcm, twilio = FcmServer(outbox / "pushes.jsonl"), TwilioServer(outbox / "texts.jsonl")
     strava = StravaServer(outbox / "strava-events.jsonl")
     strava.sign_in(strava.add_athlete())  # Who approves connections at the local Strava.
+    fitbit = FitbitServer(outbox / "fitbit-notifications.jsonl")
+    fitbit.sign_in(fitbit.add_user())  # Who approves connections at the local Fitbit.
+    garmin = GarminServer(outbox / "garmin-pushes.jsonl")
+    garmin.sign_in(garmin.add_user())  # Who approves connections at the local Garmin.
     key_file = data / "keys" / "fcm-service-account.json"
     key_file.parent.mkdir(parents=True, exist_ok=True)
     key_file.write_text(fcm.key_json)
@@ -105,7 +160,7 @@ def start_providers(data: Path, stack: ExitStack) -> LocalProviders:
     smtp = Controller(MailDrop(outbox / "mail"), hostname="127.0.0.1", port=free_port())
     smtp.start()
     stack.callback(smtp.stop)
-    _serve_in_background([fcm, twilio, strava], stack)
+    _serve_in_background([fcm, twilio, strava, fitbit, garmin], stack)
     return LocalProviders(
         outbox,
         fcm,
@@ -114,11 +169,14 @@ def start_providers(data: Path, stack: ExitStack) -> LocalProviders:
         key_file,
         _unsubscribe_secret(data / "keys"),
         LocalStrava(strava, secrets.token_urlsafe(24)),
+        LocalFitbit(fitbit, secrets.token_urlsafe(24)),
+        LocalGarmin(garmin),
     )
 
 
 def _serve_in_background(
-    servers: list[FcmServer | TwilioServer | StravaServer], stack: ExitStack
+    servers: list[FcmServer | TwilioServer | StravaServer | FitbitServer | GarminServer],
+    stack: ExitStack,
 ) -> None:
     """The HTTP stand-ins on their own event loop in a thread, until the stack closes."""
     loop = asyncio.new_event_loop()

@@ -3,7 +3,7 @@
 Postgres (DATABASE_URL or an embedded server), NATS with JetStream (NATS_URL or an embedded
 server), localstripe standing in for Stripe (its webhooks come back through Envoy, signed),
 local FCM, SMTP and Twilio servers that keep every push, email and text in `<data>/outbox/`,
-a local Strava whose webhooks come back through Envoy,
+a local Strava, Fitbit and Garmin whose webhooks come back through Envoy,
 every service of the catalog, and Envoy in front, all under one data directory so a restart
 keeps the data (localstripe's customers, cards and payments too). Ctrl-C stops everything,
 services first so they drain.
@@ -208,6 +208,8 @@ def service_processes(
             environment |= providers.environment(f"http://127.0.0.1:{rest_port}")
         if service is ACTIVITY:
             environment |= providers.strava.environment(f"http://127.0.0.1:{rest_port}")
+            environment |= providers.fitbit.environment(f"http://127.0.0.1:{rest_port}")
+            environment |= providers.garmin.environment(f"http://127.0.0.1:{rest_port}")
         process = ManagedProcess(
             service.name,
             [sys.executable, "-m", service.main_module],
@@ -277,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
         base_url = f"http://127.0.0.1:{args.rest_port}"
         payments.send_webhooks_to(f"{base_url}/v1/webhooks/stripe")
         providers.strava.subscribe(base_url)
+        providers.fitbit.add_subscriber(base_url)
+        providers.garmin.configure_push(base_url)
         identity = load_settings(IdentitySettings, environments["identity"])
         users = seed_demo(f"127.0.0.1:{args.rest_port}", identity, datetime.now(UTC))
         print_summary(
@@ -309,9 +313,10 @@ Stride is up — healthy in {elapsed:.1f} s.
   Payments        localstripe at {stripe_api_base} (key {STRIPE_API_KEY}; cards 4242…4242 pay,
                   4000…0002 is declined, 4000 0025 0000 3155 asks for 3-D Secure)
   Messages sent   {data}/outbox: pushes.jsonl, texts.jsonl, mail/*.eml (local FCM, Twilio
-                  and SMTP servers stand in for the real ones), strava-events.jsonl (the
-                  webhook events a local Strava sent; members connect to it from
-                  POST /v1/users/{{user}}/providerConnections/strava:start)
+                  and SMTP servers stand in for the real ones), strava-events.jsonl,
+                  fitbit-notifications.jsonl and garmin-pushes.jsonl (what the local Strava,
+                  Fitbit and Garmin sent; members connect to them from
+                  POST /v1/users/{{user}}/providerConnections/{{strava,fitbit,garmin}}:start)
   Demo logins
 {logins}
 

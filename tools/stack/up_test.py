@@ -3,7 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from stack.providers import LocalStrava
+from stack.fitbit import FitbitServer
+from stack.garmin import GarminServer
+from stack.providers import LocalFitbit, LocalGarmin, LocalStrava
 from stack.strava import StravaServer
 from stack.up import service_environment, service_keys
 from stride.activity.config import ActivitySettings
@@ -55,3 +57,33 @@ def test_activity_starts_with_the_local_strava(tmp_path: Path) -> None:
     )
     assert settings.strava_api_base == strava.api_base
     assert settings.strava_subscription_id == str(strava.next_subscription_id)
+
+
+def test_activity_starts_with_the_local_fitbit(tmp_path: Path) -> None:
+    fitbit = FitbitServer()
+    environment = service_environment(
+        ACTIVITY, "postgresql://db/x", "nats://n", tmp_path, 8080, service_keys(tmp_path)
+    )
+    local = LocalFitbit(fitbit, "the-verification-code")
+    settings = load_settings(
+        ActivitySettings, environment | local.environment("http://127.0.0.1:8080")
+    )
+    assert (settings.fitbit_client_id, settings.fitbit_api_base) == (
+        fitbit.client_id,
+        fitbit.base_url,
+    )
+    assert settings.fitbit_verification_code.get_secret_value() == "the-verification-code"
+
+
+def test_activity_starts_with_the_local_garmin(tmp_path: Path) -> None:
+    garmin = GarminServer()
+    environment = service_environment(
+        ACTIVITY, "postgresql://db/x", "nats://n", tmp_path, 8080, service_keys(tmp_path)
+    )
+    settings = load_settings(
+        ActivitySettings, environment | LocalGarmin(garmin).environment("http://127.0.0.1:8080")
+    )
+    assert (settings.garmin_client_id, settings.garmin_api_base) == (
+        garmin.client_id,
+        garmin.base_url,
+    )

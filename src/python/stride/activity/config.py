@@ -64,6 +64,28 @@ class ActivitySettings(WithDataKeys):
     strava_oauth_base: str = "https://www.strava.com/oauth"
     strava_api_base: str = "https://www.strava.com/api/v3"
 
+    # Fitbit (https://dev.fitbit.com/apps, a Server application): without a client id it is
+    # not offered. The client secret also signs Fitbit's notifications.
+    fitbit_client_id: str = Field(default="", max_length=32)
+    fitbit_client_secret: SecretStr = SecretStr("")
+    # The app's link Fitbit sends the member back to (`code`, `state`): the application's
+    # registered Redirect URL.
+    fitbit_redirect_uri: str = ""
+    # The code Fitbit shows our subscriber endpoint when it is added (204 for it, 404 else).
+    fitbit_verification_code: SecretStr = SecretStr("")
+    fitbit_authorize_base: str = "https://www.fitbit.com"
+    fitbit_api_base: str = "https://api.fitbit.com"
+
+    # Garmin (Garmin Connect Developer Program, Health API with push): without a client id it
+    # is not offered. Pushes name the client id; the secret stays with the token endpoint.
+    garmin_client_id: str = Field(default="", max_length=64)
+    garmin_client_secret: SecretStr = SecretStr("")
+    # The app's link Garmin sends the member back to (`code`, `state`).
+    garmin_redirect_uri: str = ""
+    garmin_connect_base: str = "https://connect.garmin.com"
+    garmin_auth_base: str = "https://diauth.garmin.com"
+    garmin_api_base: str = "https://apis.garmin.com"
+
     # Webhooks' work (ADR 0009): a change nobody could import within a day is dropped; one
     # failing this many times goes to the dead letters.
     import_queue_max_age_seconds: float = Field(default=DAY_SECONDS, ge=60)
@@ -71,20 +93,41 @@ class ActivitySettings(WithDataKeys):
     import_backoff_seconds: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0, 600.0)
 
     @model_validator(mode="after")
-    def _strava_configured_whole(self) -> ActivitySettings:
-        """Strava with a client id but no secret or redirect would fail every member who tries
-        to connect; say so at start instead."""
-        if self.strava_client_id:
-            missing = [
-                f"{ENV_PREFIX}STRAVA_{name.upper()}"
-                for name, value in (
+    def _providers_configured_whole(self) -> ActivitySettings:
+        """A provider with a client id but no secret or redirect would fail every member who
+        tries to connect; say so at start instead."""
+        for provider, client_id, required in (
+            (
+                "STRAVA",
+                self.strava_client_id,
+                (
                     ("client_secret", self.strava_client_secret.get_secret_value()),
                     ("redirect_uri", self.strava_redirect_uri),
-                )
-                if not value
+                ),
+            ),
+            (
+                "FITBIT",
+                self.fitbit_client_id,
+                (
+                    ("client_secret", self.fitbit_client_secret.get_secret_value()),
+                    ("redirect_uri", self.fitbit_redirect_uri),
+                    ("verification_code", self.fitbit_verification_code.get_secret_value()),
+                ),
+            ),
+            (
+                "GARMIN",
+                self.garmin_client_id,
+                (
+                    ("client_secret", self.garmin_client_secret.get_secret_value()),
+                    ("redirect_uri", self.garmin_redirect_uri),
+                ),
+            ),
+        ):
+            missing = [
+                f"{ENV_PREFIX}{provider}_{name.upper()}" for name, value in required if not value
             ]
-            if missing:
+            if client_id and missing:
                 raise ValueError(
-                    f"{ENV_PREFIX}STRAVA_CLIENT_ID is set: set {', '.join(missing)} too"
+                    f"{ENV_PREFIX}{provider}_CLIENT_ID is set: set {', '.join(missing)} too"
                 )
         return self

@@ -41,3 +41,24 @@ def test_the_client_secret_and_verify_token_are_never_printed() -> None:
     )
     assert "the-client-secret" not in repr(settings)
     assert "the-verify-token" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("provider", "missing"),
+    [
+        ("FITBIT", ("CLIENT_SECRET", "REDIRECT_URI", "VERIFICATION_CODE")),
+        ("GARMIN", ("CLIENT_SECRET", "REDIRECT_URI")),
+    ],
+)
+def test_fitbit_and_garmin_with_a_client_id_need_the_rest_of_their_settings(
+    provider: str, missing: tuple[str, ...], capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = load_settings(ActivitySettings, BASE)
+    assert (settings.fitbit_client_id, settings.garmin_client_id) == ("", "")
+    assert settings.fitbit_api_base == "https://api.fitbit.com"
+    assert settings.garmin_api_base == "https://apis.garmin.com"
+    with pytest.raises(SystemExit):
+        load_settings(ActivitySettings, {**BASE, f"STRIDE_{provider}_CLIENT_ID": "23QXYZ"})
+    error = capsys.readouterr().err
+    for name in missing:
+        assert f"STRIDE_{provider}_{name}" in error

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from stride.activity.adapters.change_queue import QUEUE_NAME, JetStreamChangeQueue
 from stride.activity.adapters.exercise_library import load_library
+from stride.activity.adapters.fitbit import FitbitClient
+from stride.activity.adapters.garmin import GarminClient
 from stride.activity.adapters.health_repository import ROLLUP_TABLES, SAMPLES_TABLE
 from stride.activity.adapters.provider_repository import prune_expired_authorizations
 from stride.activity.adapters.repository import prune_live_updates
@@ -82,9 +84,29 @@ async def keep_partitions(new_uow: partial[ActivityUnitOfWork], settings: Activi
         _log.info("health partitions: created %s, dropped %s", created, dropped)
 
 
-def wearable_providers(settings: ActivitySettings) -> dict[Provider, StravaClient]:
+ProviderClient = StravaClient | FitbitClient | GarminClient
+
+
+def wearable_providers(settings: ActivitySettings) -> dict[Provider, ProviderClient]:
     """The providers configured with credentials; the others are not offered."""
-    configured = {}
+    configured: dict[Provider, ProviderClient] = {}
+    if settings.garmin_client_id:
+        configured[Provider.GARMIN] = GarminClient(
+            client_id=settings.garmin_client_id,
+            client_secret=settings.garmin_client_secret.get_secret_value(),
+            redirect_uri=settings.garmin_redirect_uri,
+            connect_base=settings.garmin_connect_base,
+            auth_base=settings.garmin_auth_base,
+            api_base=settings.garmin_api_base,
+        )
+    if settings.fitbit_client_id:
+        configured[Provider.FITBIT] = FitbitClient(
+            client_id=settings.fitbit_client_id,
+            client_secret=settings.fitbit_client_secret.get_secret_value(),
+            redirect_uri=settings.fitbit_redirect_uri,
+            authorize_base=settings.fitbit_authorize_base,
+            api_base=settings.fitbit_api_base,
+        )
     if settings.strava_client_id:
         configured[Provider.STRAVA] = StravaClient(
             client_id=settings.strava_client_id,
@@ -102,11 +124,15 @@ async def build_app(settings: ActivitySettings) -> GrpcApp:
     new_uow = partial(ActivityUnitOfWork, base.sessions, data_keys)
     clients = wearable_providers(settings)
     providers: dict[Provider, WearableProvider] = dict(clients)
+    policy = HealthPolicy(
+        timedelta(days=settings.health_sample_retention_days),
+        float(settings.default_max_heart_rate),
+    )
     queue = WorkQueue(settings.events_prefix, QUEUE_NAME, settings.import_queue_max_age_seconds)
     publisher = WorkQueuePublisher(queue, settings.nats_url)
     worker = WorkQueueWorker(
         queue,
-        import_changes(new_uow, providers),
+        import_changes(new_uow, providers, policy),
         nats_url=settings.nats_url,
         service=settings.service_name,
         durable_name="activity-imports",
@@ -126,6 +152,9 @@ async def build_app(settings: ActivitySettings) -> GrpcApp:
         JetStreamChangeQueue(publisher),
         settings.strava_verify_token.get_secret_value(),
         settings.strava_subscription_id,
+        settings.fitbit_verification_code.get_secret_value(),
+        settings.fitbit_client_secret.get_secret_value(),
+        settings.garmin_client_id,
     )
     check_ins = base.consumer(
         new_uow,
@@ -154,10 +183,6 @@ async def build_app(settings: ActivitySettings) -> GrpcApp:
     maintainer = partial(keep_partitions, new_uow, settings)
     # Run once before serving (an upload needs its month's partition), then periodically.
     partitions = Periodic("health-partitions", settings.health_partitions_every_seconds, maintainer)
-    policy = HealthPolicy(
-        timedelta(days=settings.health_sample_retention_days),
-        float(settings.default_max_heart_rate),
-    )
     return GrpcApp(
         settings=settings,
         services=[

@@ -268,6 +268,18 @@ CATALOG.register(
             "en": "This event is not for our subscription.",
             "ar": "هذا الحدث ليس لاشتراكنا.",
         },
+        "webhook.signature_invalid": {
+            "en": "This notification's signature is not the provider's.",
+            "ar": "توقيع هذا الإشعار ليس توقيع المزوّد.",
+        },
+        "webhook.verification_failed": {
+            "en": "This is not our verification code.",
+            "ar": "هذا ليس رمز التحقق الخاص بنا.",
+        },
+        "webhook.unknown_client": {
+            "en": "This push is not for our application.",
+            "ar": "هذا الإرسال ليس لتطبيقنا.",
+        },
         "webhook.unavailable": {
             "en": "The event cannot be queued right now: send it again.",
             "ar": "تعذّر وضع الحدث في قائمة الانتظار الآن: أرسله مرة أخرى.",

@@ -20,6 +20,7 @@ from stride.gateway.edge_errors import PROTOCOL_HEADER, local_reply_config
 from stride.gateway.request_schema import render_lua
 from stride.platform.grpc.client_address import CLIENT_ADDRESS_METADATA_KEY
 from stride.platform.grpc.contract import Audience, MethodContract
+from stride.platform.grpc.no_content import NO_CONTENT_METADATA_KEY
 
 _TYPES = "type.googleapis.com/envoy.extensions"
 UNROUTABLE_CLUSTER = "unroutable"
@@ -31,7 +32,9 @@ CORS_ALLOWED_HEADERS = "authorization, content-type, accept-language, x-stride-l
 
 # Accept-Language → x-stride-locale (ar|en): the highest-weighted supported language wins; an
 # explicit, valid x-stride-locale from the client is kept. Also records whether the client
-# speaks REST or gRPC, which the transcoder later hides by rewriting the content-type.
+# speaks REST or gRPC, which the transcoder later hides by rewriting the content-type. On the
+# way back, a REST answer the service marked as having no content becomes a 204
+# (`stride.platform.grpc.no_content`).
 _LOCALE_LUA = """
 function envoy_on_request(handle)
   local headers = handle:headers()
@@ -50,8 +53,21 @@ function envoy_on_request(handle)
   end
   headers:replace("x-stride-locale", best)
 end
+
+function envoy_on_response(handle)
+  local headers = handle:headers()
+  if headers:get("NO_CONTENT_HEADER") == nil then return end
+  headers:remove("NO_CONTENT_HEADER")
+  local grpc = (headers:get("content-type") or ""):find("^application/grpc") ~= nil
+  if not grpc and headers:get(":status") == "200" then
+    headers:replace(":status", "204")
+    headers:remove("content-type")
+  end
+end
 """.replace(
     "PROTOCOL_HEADER", PROTOCOL_HEADER
+).replace(
+    "NO_CONTENT_HEADER", NO_CONTENT_METADATA_KEY
 )
 
 

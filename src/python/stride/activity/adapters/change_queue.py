@@ -1,5 +1,5 @@
 """Provider changes on the platform's JetStream work queue: what a webhook enqueues and the
-import worker takes, as JSON (ids and times only: never a token)."""
+import worker takes, as JSON (ids, times and a pushed summary: never a token)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ def encode_change(change: ProviderChange) -> bytes:
             "kind": change.kind.value,
             "object_id": change.object_id,
             "event_time": int(change.event_time.timestamp()),
+            "pushed": change.pushed,
         }
     ).encode()
 
@@ -37,6 +38,7 @@ def decode_change(job: bytes) -> ProviderChange:
             ChangeKind(document["kind"]),
             str(document["object_id"]),
             datetime.fromtimestamp(int(document["event_time"]), UTC),
+            str(document.get("pushed", "")),
         )
     except (ValueError, KeyError, TypeError) as error:
         raise UnprocessableEvent(f"not a provider change: {type(error).__name__}") from None

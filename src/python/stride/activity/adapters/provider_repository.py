@@ -4,6 +4,7 @@ imported activities."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -45,12 +46,17 @@ class ConnectionRepository:
                 col(PendingAuthorizationRecord.provider) == pending.provider.value,
             )
         )
+        verifier = self._data_keys.seal(
+            pending.code_verifier.encode(), _verifier_context(pending.state_digest)
+        )
         self._db.add(
             PendingAuthorizationRecord(
                 state_digest=pending.state_digest,
                 member_id=pending.member_id,
                 provider=pending.provider.value,
                 expire_time=pending.expire_time,
+                data_key_id=verifier.key_id,
+                code_verifier_sealed=verifier.ciphertext,
             )
         )
         await self._db.flush()
@@ -71,12 +77,17 @@ class ConnectionRepository:
                 col(PendingAuthorizationRecord.member_id),
                 col(PendingAuthorizationRecord.provider),
                 col(PendingAuthorizationRecord.expire_time),
+                col(PendingAuthorizationRecord.data_key_id),
+                col(PendingAuthorizationRecord.code_verifier_sealed),
             )
         )
         row = taken.first()
         if row is None:
             return None
-        return PendingAuthorization(state_digest, row[0], Provider(row[1]), row[2])
+        verifier = self._data_keys.open(Sealed(row[3], row[4]), _verifier_context(state_digest))
+        return PendingAuthorization(
+            state_digest, row[0], Provider(row[1]), row[2], verifier.decode()
+        )
 
     async def connect(
         self,
@@ -180,6 +191,18 @@ class ConnectionRepository:
                 col(ProviderConnectionRecord.provider) == provider.value,
             )
             .values(state=state.value, update_time=now)
+        )
+
+    async def set_scopes(
+        self, member_id: uuid.UUID, provider: Provider, scopes: tuple[str, ...], now: datetime
+    ) -> None:
+        await self._db.execute(
+            update(ProviderConnectionRecord)
+            .where(
+                col(ProviderConnectionRecord.member_id) == member_id,
+                col(ProviderConnectionRecord.provider) == provider.value,
+            )
+            .values(scopes=list(scopes), update_time=now)
         )
 
     async def delete(self, member_id: uuid.UUID, provider: Provider) -> None:
@@ -296,6 +319,27 @@ class ImportedActivityRepository:
             )
         )
 
+    async def delete_between(
+        self,
+        member_id: uuid.UUID,
+        provider: Provider,
+        start: datetime,
+        end: datetime,
+        *,
+        keep: Sequence[str],
+    ) -> None:
+        """Deletes the member's activities from the provider starting in [start, end), but
+        those in `keep`."""
+        await self._db.execute(
+            delete(ImportedActivityRecord).where(
+                col(ImportedActivityRecord.member_id) == member_id,
+                col(ImportedActivityRecord.provider) == provider.value,
+                col(ImportedActivityRecord.start_time) >= start,
+                col(ImportedActivityRecord.start_time) < end,
+                col(ImportedActivityRecord.external_id).not_in(list(keep)),
+            )
+        )
+
     async def delete_of_member(self, member_id: uuid.UUID, provider: Provider) -> None:
         await self._db.execute(
             delete(ImportedActivityRecord).where(
@@ -328,6 +372,11 @@ async def prune_expired_authorizations(
     return await delete_where_in_batches(
         sessions, PendingAuthorizationRecord, key, expired, batch_size
     )
+
+
+def _verifier_context(state_digest: str) -> str:
+    """Binds a sealed PKCE verifier to its authorization."""
+    return f"pendingAuthorizations/{state_digest}:code_verifier"
 
 
 def _token_context(member_id: uuid.UUID, provider: Provider) -> str:

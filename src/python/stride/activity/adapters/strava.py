@@ -34,6 +34,7 @@ import aiohttp
 from stride.activity.domain.providers import (
     ActivityData,
     ChangeKind,
+    Fetched,
     Grant,
     Provider,
     ProviderChange,
@@ -79,7 +80,8 @@ class StravaClient(HttpClient):
         self._api = api_base.rstrip("/")
         self._clock = clock
 
-    def authorize_uri(self, state: str) -> str:
+    # Strava's OAuth has no PKCE: the challenge and verifier are not sent.
+    def authorize_uri(self, state: str, code_challenge: str = "") -> str:
         query = {
             "client_id": self._client_id,
             "redirect_uri": self._redirect_uri,
@@ -90,7 +92,7 @@ class StravaClient(HttpClient):
         }
         return f"{self._oauth}/authorize?{urlencode(query)}"
 
-    async def exchange_code(self, code: str) -> Grant:
+    async def exchange_code(self, code: str, code_verifier: str = "") -> Grant:
         answer = await self._token({"code": code, "grant_type": "authorization_code"})
         athlete = answer.get("athlete")
         athlete_id = athlete.get("id") if isinstance(athlete, dict) else None
@@ -102,7 +104,10 @@ class StravaClient(HttpClient):
         answer = await self._token({"refresh_token": refresh_token, "grant_type": "refresh_token"})
         return _tokens(answer)
 
-    async def revoke(self, access_token: str) -> None:
+    async def subscribe(self, access_token: str, account_id: str) -> None:
+        """Strava's one webhook subscription covers every athlete."""
+
+    async def revoke(self, access_token: str, account_id: str = "") -> None:
         form = {"access_token": access_token}
         try:
             async with self._http().post(f"{self._oauth}/deauthorize", data=form) as reply:
@@ -114,6 +119,12 @@ class StravaClient(HttpClient):
         if status >= 300:
             _log.warning("Strava deauthorize answered %s", status)
             raise ProviderUnavailable(f"deauthorize answered {status}")
+
+    async def fetch(self, access_token: str, change: ProviderChange) -> Fetched:
+        """The activity a webhook announced, or its id as gone if Strava no longer has it (or
+        it is no longer the athlete's to read)."""
+        data = await self.fetch_activity(access_token, change.object_id)
+        return Fetched(gone=(change.object_id,)) if data is None else Fetched(activities=(data,))
 
     async def fetch_activity(self, access_token: str, external_id: str) -> ActivityData | None:
         url = f"{self._api}/activities/{external_id}"

@@ -153,7 +153,8 @@ class ProviderConnectionRecord(SQLModel, table=True):
 
 
 class PendingAuthorizationRecord(SQLModel, table=True):
-    """A started connection until completed or expired (pruned after)."""
+    """A started connection until completed or expired (pruned after). Its PKCE code verifier
+    is sealed like the tokens it is exchanged for (under data key `data_key_id`)."""
 
     __tablename__ = "pending_authorizations"
     __table_args__ = (Index("pending_authorizations_by_expiry", "expire_time"),)
@@ -162,6 +163,8 @@ class PendingAuthorizationRecord(SQLModel, table=True):
     member_id: uuid.UUID
     provider: str = Field(max_length=32)
     expire_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    data_key_id: str = Field(max_length=32)
+    code_verifier_sealed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class ImportedActivityRecord(SQLModel, table=True):

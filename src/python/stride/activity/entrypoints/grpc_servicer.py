@@ -11,6 +11,7 @@ from google.api import httpbody_pb2
 from google.protobuf import empty_pb2
 
 from stride.activity import translations  # noqa: F401 - registers Activity's texts.
+from stride.activity.adapters import fitbit, garmin
 from stride.activity.adapters.strava import parse_webhook_event
 from stride.activity.config import ActivitySettings
 from stride.activity.domain.health import RollupRange
@@ -106,6 +107,7 @@ from stride.activity.v1 import activity_service_pb2 as pb
 from stride.activity.v1 import activity_service_pb2_grpc as pb_grpc
 from stride.platform.clock import Clock, utcnow
 from stride.platform.grpc.field_masks import updated_fields
+from stride.platform.grpc.no_content import no_content
 from stride.platform.grpc.timestamps import timestamp
 from stride.platform.pagination import Page
 from stride.platform.resource_names import parse_user_name
@@ -116,13 +118,18 @@ EXPORT_PAGE = 100
 
 @dataclass(frozen=True)
 class ProviderWiring:
-    """The wearable providers configured, the queue their webhooks feed, and what Strava's
-    webhooks must show: our verify token (the handshake) and our subscription's id (events)."""
+    """The wearable providers configured, the queue their webhooks feed, and what their
+    webhooks must show: Strava's our verify token (the handshake) and our subscription's id
+    (events); Fitbit's our verification code (the check) and a signature under our client
+    secret (notifications); Garmin's our client id (pushes)."""
 
     providers: Providers
     changes: ChangeQueue
     strava_verify_token: str
     strava_subscription_id: str
+    fitbit_verification_code: str = ""
+    fitbit_client_secret: str = ""
+    garmin_client_id: str = ""
     clock: Clock = utcnow
 
 
@@ -648,4 +655,32 @@ class ActivityServicer(pb_grpc.ActivityServiceServicer):
             parse_webhook_event(request.payload.data),
             self._wiring.strava_subscription_id,
         )
+        return empty_pb2.Empty()
+
+    async def VerifyFitbitSubscriber(  # noqa: N802
+        self, request: pb.VerifyFitbitSubscriberRequest, context: grpc.aio.ServicerContext
+    ) -> httpbody_pb2.HttpBody:
+        fitbit.verify_subscriber(request.verify, self._wiring.fitbit_verification_code)
+        return await no_content(context)
+
+    async def ReceiveFitbitNotifications(  # noqa: N802
+        self, request: pb.ReceiveFitbitNotificationsRequest, context: grpc.aio.ServicerContext
+    ) -> httpbody_pb2.HttpBody:
+        metadata = dict(context.invocation_metadata() or ())
+        body = request.payload.data
+        signature = str(metadata.get(fitbit.SIGNATURE_HEADER, ""))
+        fitbit.verify_signature(body, signature, self._wiring.fitbit_client_secret)
+        changes = fitbit.parse_notifications(body, self._wiring.clock())
+        await providers.receive_changes(self._unit_of_work(), self._wiring.changes, changes)
+        return await no_content(context)
+
+    async def ReceiveGarminPush(  # noqa: N802
+        self, request: pb.ReceiveGarminPushRequest, context: grpc.aio.ServicerContext
+    ) -> empty_pb2.Empty:
+        metadata = dict(context.invocation_metadata() or ())
+        garmin.verify_push(
+            str(metadata.get(garmin.CLIENT_ID_HEADER, "")), self._wiring.garmin_client_id
+        )
+        changes = garmin.parse_push(request.payload.data, self._wiring.clock())
+        await providers.receive_changes(self._unit_of_work(), self._wiring.changes, changes)
         return empty_pb2.Empty()

@@ -62,12 +62,24 @@ async def upload_samples(
     policy: HealthPolicy,
     clock: Clock = utcnow,
 ) -> UploadOutcome:
+    """A phone's batch (from HealthKit or Health Connect), stored by `store_samples`."""
+    check_source(command.source)
+    return await store_samples(uow, command, policy, clock)
+
+
+async def store_samples(
+    uow: ActivityUnitOfWork,
+    command: UploadHealthSamples,
+    policy: HealthPolicy,
+    clock: Clock = utcnow,
+) -> UploadOutcome:
     """Removes the deleted samples and recomputes the buckets they counted in, stores the
     batch's new samples (a sample stored before is answered as a duplicate) and merges their
     figures into the minute, hour and day rollups, and keeps the sync anchor: all in one
-    transaction, so an anchor never gets ahead of the samples it covers."""
+    transaction, so an anchor never gets ahead of the samples it covers. The source is the
+    caller's: a phone's is checked first (`upload_samples`), a provider's is its name."""
     now = clock()
-    source = check_source(command.source)
+    source = command.source
     member_id, device_type = command.member_id, command.device.type
     async with uow:
         consent = await uow.privacy.consent(member_id)

@@ -1,5 +1,5 @@
 """What the use cases need of the outside world beyond the database: a wearable provider's OAuth
-and activity API (one adapter per provider: Strava's, then Garmin's and Fitbit's), the queue
+and activity API (one adapter per provider: Strava's, Fitbit's), the queue
 the webhooks hand their work to, and the signal that wakes live sessions' watchers."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from contextlib import AbstractContextManager
 from typing import Protocol
 
 from stride.activity.domain.providers import (
-    ActivityData,
+    Fetched,
     Grant,
     Provider,
     ProviderChange,
@@ -42,23 +42,31 @@ class RateLimited(Exception):
 class WearableProvider(Protocol):
     provider: Provider
 
-    def authorize_uri(self, state: str) -> str:
-        """The provider's page where the member approves Stride, carrying `state`."""
+    def authorize_uri(self, state: str, code_challenge: str) -> str:
+        """The provider's page where the member approves Stride, carrying `state` and the PKCE
+        challenge of the verifier `exchange_code` will show (a provider without PKCE ignores
+        both)."""
         ...
 
-    async def exchange_code(self, code: str) -> Grant:
+    async def exchange_code(self, code: str, code_verifier: str) -> Grant:
         ...
 
     async def refresh(self, refresh_token: str) -> ProviderTokens:
         ...
 
-    async def revoke(self, access_token: str) -> None:
-        """Withdraws Stride's access; a token the provider no longer knows is revoked already."""
+    async def subscribe(self, access_token: str, account_id: str) -> None:
+        """Asks the provider to tell our webhook of the member's changes, where it subscribes
+        per member (Fitbit); nothing where one subscription covers every member (Strava)."""
         ...
 
-    async def fetch_activity(self, access_token: str, external_id: str) -> ActivityData | None:
-        """The activity, or None if the provider has none by that id (deleted, not the
-        member's)."""
+    async def revoke(self, access_token: str, account_id: str) -> None:
+        """Withdraws Stride's access (and the member's subscription); a token the provider no
+        longer knows is revoked already."""
+        ...
+
+    async def fetch(self, access_token: str, change: ProviderChange) -> Fetched:
+        """What the provider has now for a change it announced (raises RateLimited,
+        TokenRejected, ProviderRefused, ProviderUnavailable)."""
         ...
 
 

@@ -1,5 +1,6 @@
 """Use cases of wearable providers: connecting and disconnecting a member's account, keeping its
-tokens fresh, taking the provider's webhooks and importing the activities they announce.
+tokens fresh, taking the provider's webhooks and importing what they announce (activities, and
+daily figures stored as health samples under the member's device priority).
 
 No provider is called inside a transaction: each use case reserves in one (a consumed state, a
 connection marked disconnecting, a refresh lease), calls the provider, then settles in another.
@@ -8,30 +9,39 @@ connection marked disconnecting, a refresh lease), calls the provider, then sett
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import logging
 import uuid
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from stride.activity.domain.providers import (
-    ActivityData,
+    PROVIDER_DEVICES,
     ChangeKind,
     ConnectionState,
+    Fetched,
+    Grant,
     ImportedActivity,
     Provider,
     ProviderChange,
     ProviderConnection,
     ProviderTokens,
     WebhookNotice,
+    code_challenge,
+    day_samples,
     granted_scopes,
     new_authorization,
     reads_activities,
     state_digest,
 )
 from stride.activity.events.v1 import events_pb2
-from stride.activity.service_layer.commands import CompleteConnection, VerifyWebhook
+from stride.activity.service_layer import health
+from stride.activity.service_layer.commands import (
+    CompleteConnection,
+    UploadHealthSamples,
+    VerifyWebhook,
+)
 from stride.activity.service_layer.event_types import SESSION_COMPLETED
 from stride.activity.service_layer.ports import (
     ChangeQueue,
@@ -63,6 +73,10 @@ _log = logging.getLogger("stride.activity.providers")
 NewUnitOfWork = Callable[[], ActivityUnitOfWork]
 
 
+# What a provider's answer can be short of a result.
+_PROVIDER_FAILURES = (ProviderRefused, ProviderUnavailable, RateLimited, TokenRejected)
+
+
 class ConnectionGone(Exception):
     """The connection was deleted meanwhile: there are no tokens to use."""
 
@@ -87,7 +101,7 @@ async def start_connection(
     async with uow:
         await uow.connections.add_authorization(pending)
         await uow.commit()
-    return client.authorize_uri(state), pending.expire_time
+    return client.authorize_uri(state, code_challenge(pending.code_verifier)), pending.expire_time
 
 
 async def complete_connection(
@@ -105,15 +119,25 @@ async def complete_connection(
     if pending is None or not pending.completes(command.member_id, command.provider, clock()):
         raise InvalidArgument([FieldViolation("state", "provider_connection.state_invalid")])
     scopes = granted_scopes(command.scope)
-    if not reads_activities(command.provider, scopes):
+    if command.scope and not reads_activities(command.provider, scopes):
         raise InvalidArgument([FieldViolation("scope", "provider_connection.scope_missing")])
     try:
-        grant = await client.exchange_code(command.code)
+        grant = await client.exchange_code(command.code, pending.code_verifier)
     except ProviderRefused:
         raise InvalidArgument(
             [FieldViolation("code", "provider_connection.code_invalid")]
         ) from None
-    except ProviderUnavailable:
+    except (ProviderUnavailable, RateLimited):
+        raise Unavailable("PROVIDER_UNAVAILABLE", "provider_connection.unavailable") from None
+    # A provider that names the scopes in its token answer (Fitbit) is checked here.
+    scopes = grant.scopes or scopes
+    if not reads_activities(command.provider, scopes):
+        await _revoke_quietly(client, grant)
+        raise InvalidArgument([FieldViolation("scope", "provider_connection.scope_missing")])
+    try:
+        await client.subscribe(grant.tokens.access_token, grant.account_id)
+    except _PROVIDER_FAILURES:
+        await _revoke_quietly(client, grant)  # The member starts again: no grant left behind.
         raise Unavailable("PROVIDER_UNAVAILABLE", "provider_connection.unavailable") from None
     async with new_uow() as uow:
         connection = await uow.connections.connect(
@@ -121,6 +145,12 @@ async def complete_connection(
         )
         await uow.commit()
     return connection
+
+
+async def _revoke_quietly(client: WearableProvider, grant: Grant) -> None:
+    """Withdraws a grant Stride will not keep; one the provider cannot hear now expires."""
+    with contextlib.suppress(*_PROVIDER_FAILURES):
+        await client.revoke(grant.tokens.access_token, grant.account_id)
 
 
 async def list_connections(
@@ -149,10 +179,11 @@ async def disconnect(
     client = providers.get(provider)
     if client is not None:  # A provider no longer configured has nothing to revoke with.
         try:
-            await client.revoke(await access_token(new_uow, client, member_id, clock))
+            token = await access_token(new_uow, client, member_id, clock)
+            await client.revoke(token, connection.account_id)
         except (ProviderRefused, ConnectionGone):
             pass  # Revoked at the provider already, or a concurrent disconnect finished.
-        except ProviderUnavailable:
+        except (ProviderUnavailable, RateLimited):
             raise Unavailable("PROVIDER_UNAVAILABLE", "provider_connection.unavailable") from None
     async with new_uow() as uow:
         await uow.connections.delete(member_id, provider)
@@ -238,79 +269,148 @@ async def receive_webhook(
         notice.subscription_id.encode(), subscription_id.encode()
     ):
         raise Unauthenticated("WEBHOOK_SUBSCRIPTION_UNKNOWN", "webhook.unknown_subscription")
-    change = notice.change
-    if change is None:
-        return
+    if notice.change is not None:
+        await receive_changes(uow, queue, [notice.change])
+
+
+async def receive_changes(
+    uow: ActivityUnitOfWork, queue: ChangeQueue, changes: Sequence[ProviderChange]
+) -> None:
+    """Queues the changes of connected members, from a webhook whose call is verified (by its
+    signature or subscription); those of accounts no member connected are dropped."""
     async with uow:
-        connection = await uow.connections.by_account(change.provider, change.account_id)
-    if connection is None or connection.state is not ConnectionState.CONNECTED:
-        return
-    await queue.enqueue(change)
+        connected = [
+            change
+            for change in changes
+            if (found := await uow.connections.by_account(change.provider, change.account_id))
+            and found.state is ConnectionState.CONNECTED
+        ]
+    for change in connected:
+        await queue.enqueue(change)
 
 
 async def apply_change(
-    new_uow: NewUnitOfWork, providers: Providers, change: ProviderChange, clock: Clock = utcnow
+    new_uow: NewUnitOfWork,
+    providers: Providers,
+    change: ProviderChange,
+    health_policy: health.HealthPolicy,
+    clock: Clock = utcnow,
 ) -> None:
-    """What a queued change does: imports the activity as the provider has it now (created or
-    updated), deletes it, or forgets a member who withdrew access."""
+    """What a queued change does: imports what the provider has now (an activity created or
+    updated, a day's activities and figures), deletes an activity, or forgets a member who
+    withdrew access."""
     async with new_uow() as uow:
         connection = await uow.connections.by_account(change.provider, change.account_id)
     if connection is None or connection.state is not ConnectionState.CONNECTED:
         return  # Disconnected since the webhook came.
-    if change.kind in (ChangeKind.ACCESS_REVOKED, ChangeKind.DELETED):
-        await _remove(new_uow, connection.member_id, change)
+    member_id = connection.member_id
+    if change.kind is ChangeKind.ACCESS_REVOKED:
+        await _forget(new_uow, member_id, change.provider)
+        return
+    if change.kind is ChangeKind.PERMISSIONS_CHANGED:
+        await _permissions_changed(new_uow, member_id, change)
+        return
+    if change.kind is ChangeKind.DELETED:
+        await _store(new_uow, member_id, change.provider, Fetched(gone=(change.object_id,)), clock)
         return
     client = providers.get(change.provider)
     if client is None:
         _log.warning("change for a provider not configured", extra={"provider": change.provider})
         return
     try:
-        data = await _fetch(new_uow, client, connection.member_id, change.object_id, clock)
+        fetched = await _fetch(new_uow, client, member_id, change, clock)
     except RateLimited as limited:
         raise RetryLater(limited.retry_after_seconds) from None
     except (ConnectionGone, ProviderRefused):
         return  # Disconnected, or access withdrawn at the provider (its webhook follows).
-    if data is None:  # Deleted at the provider since, or no longer the member's to read.
-        await _remove(new_uow, connection.member_id, replace(change, kind=ChangeKind.DELETED))
+    if await _store(new_uow, member_id, change.provider, fetched, clock) and fetched.day:
+        await health.store_samples(
+            new_uow(),
+            UploadHealthSamples(
+                member_id=member_id,
+                source=change.provider.value,
+                device=PROVIDER_DEVICES[change.provider],
+                samples=day_samples(fetched.day, clock()),
+                # The day's samples stored before are replaced by what the provider has now.
+                deleted_sample_ids=tuple(
+                    sample.id for sample in day_samples(fetched.day, fetched.day.end_time)
+                ),
+                sync_anchor="",
+            ),
+            health_policy,
+            clock,
+        )
+
+
+async def _permissions_changed(
+    new_uow: NewUnitOfWork, member_id: uuid.UUID, change: ProviderChange
+) -> None:
+    """Keeps what the member allows now; a member who no longer lets Stride read activities
+    is forgotten as if they had withdrawn access."""
+    scopes = granted_scopes(change.object_id)
+    if not reads_activities(change.provider, scopes):
+        await _forget(new_uow, member_id, change.provider)
         return
-    await _store(new_uow, ImportedActivity(connection.member_id, change.provider, data, clock()))
-
-
-async def _remove(new_uow: NewUnitOfWork, member_id: uuid.UUID, change: ProviderChange) -> None:
     async with new_uow() as uow:
-        if change.kind is ChangeKind.ACCESS_REVOKED:
-            await uow.connections.delete(member_id, change.provider)
-            await uow.imported.delete_of_member(member_id, change.provider)
-        else:
-            await uow.imported.delete(change.provider, change.object_id, member_id)
+        await uow.connections.set_scopes(member_id, change.provider, scopes, change.event_time)
         await uow.commit()
 
 
-async def _store(new_uow: NewUnitOfWork, activity: ImportedActivity) -> None:
-    """Keeps the activity unless the member disconnected while it was read; announces it the
-    first time."""
+async def _forget(new_uow: NewUnitOfWork, member_id: uuid.UUID, provider: Provider) -> None:
     async with new_uow() as uow:
-        current = await uow.connections.get(activity.member_id, activity.provider)
+        await uow.connections.delete(member_id, provider)
+        await uow.imported.delete_of_member(member_id, provider)
+        await uow.commit()
+
+
+async def _store(
+    new_uow: NewUnitOfWork,
+    member_id: uuid.UUID,
+    provider: Provider,
+    fetched: Fetched,
+    clock: Clock,
+) -> bool:
+    """Keeps what was fetched unless the member disconnected while it was read (False then);
+    announces each activity the first time. A day read again loses the activities kept of it
+    that the provider no longer has."""
+    now = clock()
+    async with new_uow() as uow:
+        current = await uow.connections.get(member_id, provider)
         if current is None or current.state is not ConnectionState.CONNECTED:
-            return
-        if await uow.imported.save(activity):
-            _announce_imported(uow, activity)
+            return False
+        for data in fetched.activities:
+            activity = ImportedActivity(member_id, provider, data, now)
+            if await uow.imported.save(activity):
+                _announce_imported(uow, activity)
+        for external_id in fetched.gone:
+            await uow.imported.delete(provider, external_id, member_id)
+        if fetched.day is not None and fetched.whole_day:
+            await uow.imported.delete_between(
+                member_id,
+                provider,
+                fetched.day.start_time,
+                fetched.day.end_time,
+                keep=[data.external_id for data in fetched.activities],
+            )
         await uow.commit()
+    return True
 
 
 async def _fetch(
     new_uow: NewUnitOfWork,
     client: WearableProvider,
     member_id: uuid.UUID,
-    external_id: str,
+    change: ProviderChange,
     clock: Clock,
-) -> ActivityData | None:
+) -> Fetched:
+    if change.pushed:  # Its data came with it (Garmin's push): no token to spend or refresh.
+        return await client.fetch("", change)
     token = await access_token(new_uow, client, member_id, clock)
     try:
-        return await client.fetch_activity(token, external_id)
+        return await client.fetch(token, change)
     except TokenRejected:
         token = await access_token(new_uow, client, member_id, clock, rejected=token)
-        return await client.fetch_activity(token, external_id)
+        return await client.fetch(token, change)
 
 
 def _announce_imported(uow: ActivityUnitOfWork, activity: ImportedActivity) -> None:
