@@ -17,6 +17,8 @@ from sqlalchemy.orm import aliased
 from sqlmodel import SQLModel, col, select
 
 from stride.activity.adapters.tables import (
+    ActivityRouteRecord,
+    BestEffortRecord,
     ClassWorkoutRecord,
     DataConsentRecord,
     ExerciseRecord,
@@ -548,7 +550,9 @@ def _goal(record: GoalRecord) -> Goal:
 # Every table holding a member's data, children before parents: what deleting a member's data
 # empties (a table added later belongs here too; tests/activity/privacy_test.py checks).
 MEMBER_TABLES: tuple[type[SQLModel], ...] = (
+    ActivityRouteRecord,
     ImportedActivityRecord,
+    BestEffortRecord,
     PendingAuthorizationRecord,
     ProviderConnectionRecord,
     LiveUpdateRecord,

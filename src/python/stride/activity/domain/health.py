@@ -26,7 +26,8 @@ from stride.activity.domain.heart_rate import ZONE_FLOORS, zone_of
 from stride.activity.domain.privacy import Consent, HealthData
 from stride.platform.errors import FieldViolation, InvalidArgument
 
-SOURCES = frozenset({"healthkit", "health_connect"})
+# `file`: the heart rates of activity files members upload (domain.activity_files).
+SOURCES = frozenset({"healthkit", "health_connect", "file"})
 MAX_SAMPLES = 4000
 # How far ahead of the server's clock a phone's clock may run before its times are refused.
 CLOCK_SKEW = timedelta(minutes=5)

@@ -21,6 +21,8 @@ REFRESH_MARGIN = timedelta(minutes=5)
 
 class Provider(StrEnum):
     STRAVA = "strava"
+    # Not a provider one connects: the activity files members upload (FIT, GPX, TCX).
+    FILE = "file"
 
 
 # The scopes a provider must grant for Stride to read every activity; any one is enough.

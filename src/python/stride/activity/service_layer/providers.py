@@ -294,7 +294,7 @@ async def _store(new_uow: NewUnitOfWork, activity: ImportedActivity) -> None:
         if current is None or current.state is not ConnectionState.CONNECTED:
             return
         if await uow.imported.save(activity):
-            _announce_imported(uow, activity)
+            announce_imported(uow, activity)
         await uow.commit()
 
 
@@ -313,7 +313,7 @@ async def _fetch(
         return await client.fetch_activity(token, external_id)
 
 
-def _announce_imported(uow: ActivityUnitOfWork, activity: ImportedActivity) -> None:
+def announce_imported(uow: ActivityUnitOfWork, activity: ImportedActivity) -> None:
     data = activity.data
     event = events_pb2.SessionCompleted(
         member=f"users/{activity.member_id}",
