@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from xml.etree.ElementTree import Element
@@ -95,7 +95,7 @@ def _read_fit(data: bytes) -> ActivityFile:
 
 
 def _read_gpx(data: bytes) -> ActivityFile:
-    parsed = gpxpy.parse(io.BytesIO(data))
+    parsed = gpxpy.parse(data.decode("utf-8-sig"))
     points: list[TrackPoint] = []
     sport = name = ""
     for track in parsed.tracks:
@@ -128,7 +128,7 @@ def _extension_heart_rate(extensions: Iterable[Element]) -> float | None:
 
 
 def _read_tcx(data: bytes) -> ActivityFile:
-    exercise = TCXReader().read(io.BytesIO(data), only_gps=False)  # type: ignore[arg-type]
+    exercise = TCXReader().read(io.BytesIO(data), only_gps=False)
     points = tuple(
         TrackPoint(
             time=_utc(point.time),
@@ -157,7 +157,7 @@ def _route_gpx(route: Route) -> bytes:
     document = gpxpy.gpx.GPX()
     document.creator = "Stride"
     track = gpxpy.gpx.GPXTrack(name=route.display_name)
-    track.type = route.sport
+    track.type = route.sport  # type: ignore[assignment] # gpxpy's stub leaves it None-typed.
     segment = gpxpy.gpx.GPXTrackSegment()
     segment.points.extend(
         gpxpy.gpx.GPXTrackPoint(
@@ -170,7 +170,7 @@ def _route_gpx(route: Route) -> bytes:
     return document.to_xml(version="1.1").encode()
 
 
-def _first(messages: list[dict[str, Any]] | None) -> dict[str, Any]:
+def _first(messages: Sequence[Mapping[str, Any]] | None) -> Mapping[str, Any]:
     return messages[0] if messages else {}
 
 

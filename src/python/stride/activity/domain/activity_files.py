@@ -166,7 +166,7 @@ class KeptTrack:
 def keep_points(points: Sequence[TrackPoint], now: datetime) -> KeptTrack:
     """Drops the points that cannot be: without a time, in the future, before or at the time
     of the point before them, at an impossible place, with a negative or shrinking distance,
-    or reached faster than anyone moves. An impossible heart rate drops only the heart rate."""
+    or reached (by position or distance) faster than anyone moves. An impossible heart rate drops only the heart rate."""
     kept: list[TrackPoint] = []
     dropped: Counter[str] = Counter()
     dropped_heart_rates = 0
@@ -212,13 +212,12 @@ def _fault(  # noqa: PLR0911 - one return per reason, in the order they are chec
         return "activity_file.point_out_of_order"
     if point.time == previous.time:
         return "activity_file.point_repeated"
-    if (
-        distance is not None
-        and previous.distance_meters is not None
-        and distance < previous.distance_meters
+    seconds = (point.time - previous.time).total_seconds()
+    # A FIT file cannot hold a negative distance: a device's glitch wraps to a huge one.
+    if distance is not None and previous.distance_meters is not None and not (
+        0 <= distance - previous.distance_meters <= MAX_SPEED * seconds
     ):
         return "activity_file.impossible_distance"
-    seconds = (point.time - previous.time).total_seconds()
     if point.located and previous.located and meters_between(previous, point) > MAX_SPEED * seconds:
         return "activity_file.impossible_speed"
     return None

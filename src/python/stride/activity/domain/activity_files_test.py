@@ -25,7 +25,7 @@ NOW = START + timedelta(hours=2)
 
 
 def at(seconds: float, **fields: float | None) -> TrackPoint:
-    return TrackPoint(START + timedelta(seconds=seconds), **fields)  # type: ignore[arg-type]
+    return TrackPoint(START + timedelta(seconds=seconds), **fields)
 
 
 def test_impossible_points_are_dropped_and_counted_by_reason() -> None:
@@ -37,6 +37,7 @@ def test_impossible_points_are_dropped_and_counted_by_reason() -> None:
         at(20, latitude=95.0, longitude=46.7, distance_meters=60),
         at(30, latitude=24.7003, longitude=46.7, distance_meters=-5),
         at(40, latitude=24.7004, longitude=46.7, distance_meters=10),  # Shrinks.
+        at(45, latitude=24.7004, longitude=46.7, distance_meters=42_949_669.96),  # Wrapped.
         at(50, latitude=25.7, longitude=46.7, distance_meters=150),  # 111 km in 40 s.
         TrackPoint(None, 24.7, 46.7),
         at(3 * 3600, latitude=24.7005, longitude=46.7, distance_meters=160),  # Future.
@@ -50,7 +51,7 @@ def test_impossible_points_are_dropped_and_counted_by_reason() -> None:
         "activity_file.point_repeated": 1,
         "activity_file.point_out_of_order": 1,
         "activity_file.impossible_position": 1,
-        "activity_file.impossible_distance": 2,
+        "activity_file.impossible_distance": 3,
         "activity_file.impossible_speed": 1,
         "activity_file.point_without_time": 1,
         "activity_file.point_in_future": 1,
