@@ -99,8 +99,7 @@ def test_the_format_comes_from_the_media_type_or_the_first_bytes() -> None:
 
 def test_a_route_is_written_as_gpx_that_reads_back() -> None:
     points = tuple(
-        RoutePoint(START + timedelta(seconds=p.seconds), p.latitude or 0, 46.7, 610.0)
-        for p in RUN
+        RoutePoint(START + timedelta(seconds=p.seconds), p.latitude or 0, 46.7, 610.0) for p in RUN
     )
     route = Route(uuid.uuid4(), "file-abc", "Evening Run", "Run", points)
 

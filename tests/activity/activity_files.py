@@ -32,9 +32,7 @@ def straight_run(
     points, at = [], 0.0
     while True:
         covered = min(meters, at * speed)
-        points.append(
-            Point(at, 24.7 + covered / 111_195, 46.7, 610.0, covered, heart_rate)
-        )
+        points.append(Point(at, 24.7 + covered / 111_195, 46.7, 610.0, covered, heart_rate))
         if covered >= meters:
             return points
         at += every_seconds
@@ -139,9 +137,7 @@ def tcx_file(start: datetime, points: Sequence[Point], sport: str = "Running") -
         '<TrainingCenterDatabase xmlns="http://www.garmin.com/xmlschemas/TrainingCenterDatabase/v2">'
         f'<Activities><Activity Sport="{sport}"><Id>{began}</Id>'
         f'<Lap StartTime="{began}"><TotalTimeSeconds>{seconds}</TotalTimeSeconds>'
-        f"<DistanceMeters>{total}</DistanceMeters><Track>"
-        + "".join(trackpoints)
-        + "</Track></Lap>"
+        f"<DistanceMeters>{total}</DistanceMeters><Track>" + "".join(trackpoints) + "</Track></Lap>"
         "<Creator><Name>Forerunner 965</Name></Creator></Activity></Activities>"
         "<Author><Name>Garmin Connect</Name></Author>"
         "</TrainingCenterDatabase>"

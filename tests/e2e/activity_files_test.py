@@ -86,7 +86,9 @@ async def test_a_gpx_run_becomes_an_activity_with_its_route_and_a_best_effort(
     assert again.body["importedActivity"]["name"] == activity["name"]
     assert again.body.get("created", False) is False
 
-    listed = await call("GET", f"{edge.base_url}/v1/{member.name}/importedActivities", **member.auth)
+    listed = await call(
+        "GET", f"{edge.base_url}/v1/{member.name}/importedActivities", **member.auth
+    )
     assert [a["name"] for a in listed.body["importedActivities"]] == [activity["name"]]
     route_url = f"{edge.base_url}/v1/{activity['name']}/route"
     route = await call("GET", route_url, **member.auth)
@@ -120,11 +122,15 @@ async def test_a_file_that_is_not_one_or_too_large_is_refused_with_its_field(
     damaged = await call("POST", url, b"<gpx><trk><trkseg>", content_type=GPX, **member.auth)
     assert damaged.status == 400
     assert violations(damaged) == {"file.data": "activity_file.unreadable"}
-    unknown = await call("POST", url, b"%PDF-1.7 ...", content_type="application/pdf", **member.auth)
+    unknown = await call(
+        "POST", url, b"%PDF-1.7 ...", content_type="application/pdf", **member.auth
+    )
     assert violations(unknown) == {"file.content_type": "activity_file.unknown_format"}
     too_large = await asyncio.get_running_loop().run_in_executor(
         None, partial(announced_50_mb, edge, f"/v1/{member.name}/importedActivities:upload", member)
     )
     assert too_large.status == 400
-    listed = await call("GET", f"{edge.base_url}/v1/{member.name}/importedActivities", **member.auth)
+    listed = await call(
+        "GET", f"{edge.base_url}/v1/{member.name}/importedActivities", **member.auth
+    )
     assert listed.body.get("importedActivities", []) == []

@@ -47,7 +47,7 @@ class ActivityFileFormats:
             raise
         # The libraries raise what they meet in a damaged file (struct, index, value, XML and
         # their own errors): any of them means the same to the member.
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             raise UnreadableFile(str(error)) from None
 
     def write_gpx(self, route: Route) -> bytes:
@@ -89,9 +89,7 @@ def _read_fit(data: bytes) -> ActivityFile:
         manufacturer=_text(file_id.get("manufacturer")),
         model=_text(file_id.get("garmin_product", file_id.get("product_name", ""))),
     )
-    return ActivityFile(
-        FileFormat.FIT, _text(session.get("sport")), "", device, summary, points
-    )
+    return ActivityFile(FileFormat.FIT, _text(session.get("sport")), "", device, summary, points)
 
 
 def _read_gpx(data: bytes) -> ActivityFile:
@@ -147,9 +145,7 @@ def _read_tcx(data: bytes) -> ActivityFile:
     )
     author = exercise.author.name if exercise.author and exercise.author.name else ""
     device = Device(DeviceType.WATCH if author else DeviceType.OTHER, name=author)
-    return ActivityFile(
-        FileFormat.TCX, exercise.activity_type or "", "", device, summary, points
-    )
+    return ActivityFile(FileFormat.TCX, exercise.activity_type or "", "", device, summary, points)
 
 
 def _route_gpx(route: Route) -> bytes:

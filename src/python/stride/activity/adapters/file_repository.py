@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+
 from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,9 +43,7 @@ class RouteRepository:
             )
         )
 
-    async def get(
-        self, member_id: uuid.UUID, provider: Provider, external_id: str
-    ) -> Route | None:
+    async def get(self, member_id: uuid.UUID, provider: Provider, external_id: str) -> Route | None:
         found = await self._db.execute(
             select(ActivityRouteRecord, ImportedActivityRecord)
             .join(

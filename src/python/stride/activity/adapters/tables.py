@@ -203,9 +203,7 @@ class ActivityRouteRecord(SQLModel, table=True):
     provider: str = Field(primary_key=True, max_length=32)
     external_id: str = Field(primary_key=True, max_length=64)
     member_id: uuid.UUID
-    times: list[datetime] = Field(
-        sa_column=Column(ARRAY(DateTime(timezone=True)), nullable=False)
-    )
+    times: list[datetime] = Field(sa_column=Column(ARRAY(DateTime(timezone=True)), nullable=False))
     latitudes: list[float] = Field(sa_column=Column(ARRAY(Double), nullable=False))
     longitudes: list[float] = Field(sa_column=Column(ARRAY(Double), nullable=False))
     elevations: list[float | None] = Field(sa_column=Column(ARRAY(Double), nullable=False))

@@ -13,9 +13,10 @@ import math
 import uuid
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from itertools import pairwise
 
 from stride.activity.domain.health import CLOCK_SKEW, Device, DeviceType, GivenSample, HealthKind
 
@@ -166,7 +167,8 @@ class KeptTrack:
 def keep_points(points: Sequence[TrackPoint], now: datetime) -> KeptTrack:
     """Drops the points that cannot be: without a time, in the future, before or at the time
     of the point before them, at an impossible place, with a negative or shrinking distance,
-    or reached (by position or distance) faster than anyone moves. An impossible heart rate drops only the heart rate."""
+    or reached (by position or distance) faster than anyone moves. An impossible heart rate
+    drops only the heart rate."""
     kept: list[TrackPoint] = []
     dropped: Counter[str] = Counter()
     dropped_heart_rates = 0
@@ -179,14 +181,9 @@ def keep_points(points: Sequence[TrackPoint], now: datetime) -> KeptTrack:
             HEART_RATE_RANGE[0] <= point.heart_rate <= HEART_RATE_RANGE[1]
         ):
             dropped_heart_rates += 1
-            point = TrackPoint(
-                point.time,
-                point.latitude,
-                point.longitude,
-                point.elevation_meters,
-                point.distance_meters,
-            )
-        kept.append(point)
+            kept.append(replace(point, heart_rate=None))
+        else:
+            kept.append(point)
     return KeptTrack(tuple(kept), dict(dropped), dropped_heart_rates)
 
 
@@ -197,10 +194,7 @@ def _fault(  # noqa: PLR0911 - one return per reason, in the order they are chec
         return "activity_file.point_without_time"
     if point.time > now + CLOCK_SKEW:
         return "activity_file.point_in_future"
-    if (point.latitude is None) != (point.longitude is None) or (
-        point.located
-        and not (-90 <= point.latitude <= 90 and -180 <= point.longitude <= 180)  # type: ignore[operator]
-    ):
+    if not _possible_position(point.latitude, point.longitude):
         return "activity_file.impossible_position"
     distance = point.distance_meters
     if distance is not None and (not math.isfinite(distance) or distance < 0):
@@ -214,13 +208,21 @@ def _fault(  # noqa: PLR0911 - one return per reason, in the order they are chec
         return "activity_file.point_repeated"
     seconds = (point.time - previous.time).total_seconds()
     # A FIT file cannot hold a negative distance: a device's glitch wraps to a huge one.
-    if distance is not None and previous.distance_meters is not None and not (
-        0 <= distance - previous.distance_meters <= MAX_SPEED * seconds
+    if (
+        distance is not None
+        and previous.distance_meters is not None
+        and not (0 <= distance - previous.distance_meters <= MAX_SPEED * seconds)
     ):
         return "activity_file.impossible_distance"
     if point.located and previous.located and meters_between(previous, point) > MAX_SPEED * seconds:
         return "activity_file.impossible_speed"
     return None
+
+
+def _possible_position(latitude: float | None, longitude: float | None) -> bool:
+    if latitude is None or longitude is None:
+        return latitude is None and longitude is None  # Neither, or both.
+    return -90 <= latitude <= 90 and -180 <= longitude <= 180
 
 
 def meters_between(a: TrackPoint, b: TrackPoint) -> float:
@@ -242,7 +244,7 @@ def distances(points: Sequence[TrackPoint]) -> list[float] | None:
         return [(point.distance_meters or 0.0) - first for point in points]
     if points and all(point.located for point in points):
         total, along = 0.0, [0.0]
-        for previous, point in zip(points, points[1:], strict=False):
+        for previous, point in pairwise(points):
             total += meters_between(previous, point)
             along.append(total)
         return along
@@ -310,7 +312,8 @@ def _moving_seconds(points: Sequence[TrackPoint], along: list[float] | None) -> 
     moving = 0.0
     for index in range(1, len(points)):
         start, end = points[index - 1].time, points[index].time
-        assert start is not None and end is not None  # noqa: S101 - kept points have times.
+        assert start is not None  # noqa: S101 - kept points have times.
+        assert end is not None  # noqa: S101
         gap = end - start
         seconds = gap.total_seconds()
         if gap <= MAX_MOVING_GAP and along[index] - along[index - 1] >= MOVING_SPEED * seconds:
@@ -320,7 +323,7 @@ def _moving_seconds(points: Sequence[TrackPoint], along: list[float] | None) -> 
 
 def _elevation_gain(points: Sequence[TrackPoint]) -> float:
     heights = [point.elevation_meters for point in points if point.elevation_meters is not None]
-    return sum(max(0.0, b - a) for a, b in zip(heights, heights[1:], strict=False))
+    return sum(max(0.0, b - a) for a, b in pairwise(heights))
 
 
 def file_external_id(member_id: uuid.UUID, data: bytes) -> str:
@@ -362,9 +365,7 @@ def route_points(points: Sequence[TrackPoint]) -> tuple[RoutePoint, ...]:
     )
 
 
-def heart_rate_samples(
-    external_id: str, points: Sequence[TrackPoint]
-) -> tuple[GivenSample, ...]:
+def heart_rate_samples(external_id: str, points: Sequence[TrackPoint]) -> tuple[GivenSample, ...]:
     """The track's heart rates as health samples, each an instant reading with an id of its
     own (the file's and the point's time), so uploading the file again stores none twice."""
     prefix = external_id[:40]

@@ -97,8 +97,13 @@ def test_distance_comes_from_the_device_else_from_positions() -> None:
 
 @pytest.mark.parametrize(
     ("name", "sport"),
-    [("running", Sport.RUN), ("Biking", Sport.RIDE), ("cycling", Sport.RIDE), ("hiking", Sport.HIKE),
-     ("training", Sport.WORKOUT)],
+    [
+        ("running", Sport.RUN),
+        ("Biking", Sport.RIDE),
+        ("cycling", Sport.RIDE),
+        ("hiking", Sport.HIKE),
+        ("training", Sport.WORKOUT),
+    ],
 )
 def test_sport_names_of_the_formats(name: str, sport: Sport) -> None:
     assert sport_of(name) is sport

@@ -217,9 +217,7 @@ async def _store_heart_rates(
     stored = 0
     for start in range(0, len(samples), MAX_SAMPLES):
         batch = samples[start : start + MAX_SAMPLES]
-        command = UploadHealthSamples(
-            member_id, HEART_RATE_SOURCE, from_device, batch, (), ""
-        )
+        command = UploadHealthSamples(member_id, HEART_RATE_SOURCE, from_device, batch, (), "")
         outcome = await upload_samples(new_uow(), command, policy, clock)
         for result in outcome.results:
             if result.verdict is Verdict.REJECTED:
