@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from functools import partial
 
 import pytest
-from notifications.support import lives_in
 
+from notifications.support import lives_in
 from stride.activity.events.v1.events_pb2 import PersonalRecordsSet
 from stride.notifications.service_layer import events, members
 from stride.notifications.service_layer.unit_of_work import NotificationsUnitOfWork
