@@ -572,9 +572,10 @@ class PrivacyRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._db = session
 
-    async def consent(self, member_id: uuid.UUID) -> Consent:
-        """The member's consent; none given yet is none."""
-        record = await self._db.get(DataConsentRecord, member_id)
+    async def consent(self, member_id: uuid.UUID, *, lock: bool = False) -> Consent:
+        """The member's consent; none given yet is none. Locked, it cannot be withdrawn until
+        the transaction ends (what is kept on it is kept before a withdrawal deletes it)."""
+        record = await self._db.get(DataConsentRecord, member_id, with_for_update=lock)
         if record is None:
             return Consent(member_id)
         return Consent(

@@ -14,6 +14,7 @@ from datetime import datetime
 from stride.activity.domain.activity_files import (
     MAX_FILE_BYTES,
     KeptTrack,
+    Route,
     RouteState,
     Sport,
     distances,
@@ -25,7 +26,6 @@ from stride.activity.domain.activity_files import (
     route_points,
     summarize,
 )
-from stride.activity.domain.activity_files import Route as FileRoute
 from stride.activity.domain.best_efforts import (
     BestEffort,
     EffortImprovement,
@@ -114,7 +114,7 @@ async def upload_file(
         ),
         now,
     )
-    route = FileRoute(
+    route = Route(
         member_id,
         activity.activity_id,
         figures.display_name,
@@ -123,7 +123,7 @@ async def upload_file(
     )
     efforts = _efforts(member_id, activity.activity_id, figures.sport, track)
     async with new_uow() as uow:
-        consent = await uow.privacy.consent(member_id)
+        consent = await uow.privacy.consent(member_id, lock=True)
         created = await uow.imported.save(activity)
         if created:
             announce_imported(uow, activity)
