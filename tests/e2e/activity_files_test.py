@@ -1,7 +1,8 @@
 """Activity files over REST through Envoy: a member with location consent uploads a GPX of a run
-as the request body — listed among their imported activities, its route read back as GPX, its
-best efforts listed and announced as a personal record; the same file again is the same
-activity; nobody else reads the route; a file that is not one, or a 50 MB body, is a 400."""
+as the request body — listed among their imported activities, its route read back as GPX and
+in their export until they withdraw location consent, its best efforts listed and announced as
+a personal record; the same file again is the same activity; nobody else reads the route; a
+file that is not one, or a 50 MB body, is a 400."""
 
 from __future__ import annotations
 
@@ -111,6 +112,14 @@ async def test_a_gpx_run_becomes_an_activity_with_its_route_and_a_best_effort(
         lambda payload: payload.imported_activity == activity["name"],
     )
     assert [r.kind for r in record.records] == ["best_effort", "best_effort"]
+
+    export_url = f"{edge.base_url}/v1/{member.name}/activityData:export"
+    (exported,) = (await call("GET", export_url, **member.auth)).body["routes"]
+    assert exported["importedActivity"] == activity["name"]
+    assert exported["gpx"] == route.text
+    withdrawn = await call("PATCH", consent_url, {"location": False}, **member.auth)
+    assert withdrawn.status == 200
+    assert (await call("GET", route_url, **member.auth)).status == 404
 
 
 async def test_a_file_that_is_not_one_or_too_large_is_refused_with_its_field(
