@@ -304,6 +304,10 @@ CATALOG.register(
             "en": "Points repeating the time of the point before them were left out.",
             "ar": "استُبعدت النقاط التي تكرّر وقت النقطة التي قبلها.",
         },
+        "activity_file.point_too_late": {
+            "en": "Points more than 7 days after the first were left out.",
+            "ar": "استُبعدت النقاط التي تلي النقطة الأولى بأكثر من 7 أيام.",
+        },
         "activity_file.impossible_position": {
             "en": "Points at impossible coordinates were left out.",
             "ar": "استُبعدت النقاط ذات الإحداثيات المستحيلة.",

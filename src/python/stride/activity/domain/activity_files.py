@@ -30,6 +30,9 @@ HEART_RATE_RANGE = (25.0, 250.0)
 MAX_SPEED = 50.0
 # Slower than this between two points is standing still: not moving time.
 MOVING_SPEED = 0.5
+# The longest activity kept (multi-day ultras fit): points later than this after the first are
+# a device's clock gone wrong.
+MAX_ACTIVITY_LENGTH = timedelta(days=7)
 # A gap longer than this between points is a pause (the device stopped recording).
 MAX_MOVING_GAP = timedelta(seconds=30)
 EARTH_RADIUS_METERS = 6_371_008.8
@@ -167,13 +170,15 @@ class KeptTrack:
 def keep_points(points: Sequence[TrackPoint], now: datetime) -> KeptTrack:
     """Drops the points that cannot be: without a time, in the future, before or at the time
     of the point before them, at an impossible place, with a negative or shrinking distance,
-    or reached (by position or distance) faster than anyone moves. An impossible heart rate
-    drops only the heart rate."""
+    or reached (by position or distance) faster than anyone moves, or later than the longest
+    activity after the first point. An impossible heart rate drops only the heart rate."""
     kept: list[TrackPoint] = []
     dropped: Counter[str] = Counter()
     dropped_heart_rates = 0
     for point in points:
         reason = _fault(point, kept[-1] if kept else None, now)
+        if reason is None and kept and _too_late(point, kept[0]):
+            reason = "activity_file.point_too_late"
         if reason is not None:
             dropped[reason] += 1
             continue
@@ -217,6 +222,14 @@ def _fault(  # noqa: PLR0911 - one return per reason, in the order they are chec
     if point.located and previous.located and meters_between(previous, point) > MAX_SPEED * seconds:
         return "activity_file.impossible_speed"
     return None
+
+
+def _too_late(point: TrackPoint, first: TrackPoint) -> bool:
+    return (
+        point.time is not None
+        and first.time is not None
+        and point.time - first.time > MAX_ACTIVITY_LENGTH
+    )
 
 
 def _possible_position(latitude: float | None, longitude: float | None) -> bool:

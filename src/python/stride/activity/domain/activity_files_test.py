@@ -60,6 +60,15 @@ def test_impossible_points_are_dropped_and_counted_by_reason() -> None:
     assert [p.heart_rate for p in kept.points] == [140, None, None]
 
 
+def test_points_past_the_longest_activity_are_a_clock_gone_wrong() -> None:
+    points = [at(0), at(3600), at(8 * 86400)]
+
+    kept = keep_points(points, START + timedelta(days=30))
+
+    assert len(kept.points) == 2
+    assert kept.dropped == {"activity_file.point_too_late": 1}
+
+
 def test_the_summary_prefers_what_the_file_states() -> None:
     points = tuple(
         at(s, latitude=24.7 + s * 3 / 111_195, longitude=46.7, elevation_meters=600 + (s % 20))
