@@ -42,13 +42,6 @@ _METERS = {
 }
 
 
-def effort_distance(slug: str) -> EffortDistance | None:
-    try:
-        return EffortDistance(slug)
-    except ValueError:
-        return None
-
-
 @dataclass(frozen=True)
 class BestEffort:
     member_id: uuid.UUID
