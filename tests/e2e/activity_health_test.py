@@ -6,7 +6,6 @@ beyond the contract, or a 50 MB body, is a 400 before any handler."""
 from __future__ import annotations
 
 import asyncio
-import http.client
 import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -17,9 +16,9 @@ import pytest
 import pytest_asyncio
 
 from e2e.support import (
-    Account,
     Edge,
     EdgeFactory,
+    announced_50_mb,
     call,
     edge_jwks_url,
     new_account,
@@ -149,22 +148,6 @@ async def test_a_batch_with_bad_samples_is_answered_per_sample_and_read_back_by_
         "HEALTH_DEVICE_TYPE_WATCH",
     ]
     assert (await call("PATCH", settings_url, {}, **other.auth)).status == 403
-
-
-def announced_50_mb(edge: Edge, path: str, member: Account) -> http.client.HTTPResponse:
-    """A request announcing a 50 MB body: Envoy answers once past its 1 MiB limit (and closes
-    the connection), so only the first 2 MiB are sent before reading the answer."""
-    connection = http.client.HTTPConnection(edge.grpc_target, timeout=10)
-    connection.putrequest("POST", path)
-    for header, value in {
-        **member.auth,
-        "content-type": "application/json",
-        "content-length": str(50 * 1024 * 1024),
-    }.items():
-        connection.putheader(header, value)
-    connection.endheaders()
-    connection.send(b'{"syncAnchor": "' + b"x" * (2 * 1024 * 1024))
-    return connection.getresponse()
 
 
 async def test_a_batch_beyond_the_contract_is_refused_before_the_handler(

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from functools import partial
-from http.client import HTTPConnection
+from http.client import HTTPConnection, HTTPResponse
 from pathlib import Path
 from typing import Any
 from urllib.error import HTTPError
@@ -445,6 +445,22 @@ async def call(
     return await asyncio.get_running_loop().run_in_executor(
         _CLIENT_THREADS, _http, method, url, body, normalized, from_address
     )
+
+
+def announced_50_mb(edge: Edge, path: str, member: Account) -> HTTPResponse:
+    """A request announcing a 50 MB body: Envoy answers once past its 1 MiB limit (and closes
+    the connection), so only the first 2 MiB are sent before reading the answer."""
+    connection = HTTPConnection(edge.grpc_target, timeout=10)
+    connection.putrequest("POST", path)
+    for header, value in {
+        **member.auth,
+        "content-type": "application/json",
+        "content-length": str(50 * 1024 * 1024),
+    }.items():
+        connection.putheader(header, value)
+    connection.endheaders()
+    connection.send(b'{"syncAnchor": "' + b"x" * (2 * 1024 * 1024))
+    return connection.getresponse()
 
 
 def bearer(token: str) -> dict[str, str]:

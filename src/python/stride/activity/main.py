@@ -7,6 +7,7 @@ from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
+from stride.activity.adapters.activity_files import ActivityFileFormats
 from stride.activity.adapters.change_queue import QUEUE_NAME, JetStreamChangeQueue
 from stride.activity.adapters.exercise_library import load_library
 from stride.activity.adapters.fitbit import FitbitClient
@@ -189,7 +190,7 @@ async def build_app(settings: ActivitySettings) -> GrpcApp:
             ServiceRegistration(
                 SERVICE_NAME,
                 pb_grpc.add_ActivityServiceServicer_to_server,
-                ActivityServicer(new_uow, live, settings, policy, wiring),
+                ActivityServicer(new_uow, live, settings, policy, wiring, ActivityFileFormats()),
             )
         ],
         on_start=[

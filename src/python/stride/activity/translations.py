@@ -260,6 +260,76 @@ CATALOG.register(
             "en": "The provider cannot be reached right now: try again in a moment.",
             "ar": "تعذّر الوصول إلى المزوّد الآن: حاول مرة أخرى بعد قليل.",
         },
+        "activity_file.empty": {
+            "en": "The file is empty.",
+            "ar": "الملف فارغ.",
+        },
+        "activity_file.too_large": {
+            "en": "Activity files are at most 1 MB.",
+            "ar": "لا يتجاوز حجم ملف النشاط 1 ميغابايت.",
+        },
+        "activity_file.unknown_format": {
+            "en": "Upload a FIT, GPX or TCX file.",
+            "ar": "ارفع ملفًا بصيغة FIT أو GPX أو TCX.",
+        },
+        "activity_file.unreadable": {
+            "en": "This file cannot be read: it may be damaged or not the format it claims.",
+            "ar": "تعذّرت قراءة هذا الملف: ربما يكون تالفًا أو بغير الصيغة التي يدّعيها.",
+        },
+        "activity_file.no_activity": {
+            "en": "This file holds no activity: no start time and no recorded points.",
+            "ar": "لا يحتوي هذا الملف على نشاط: لا وقت بدء ولا نقاط مسجّلة.",
+        },
+        "activity_file.in_future": {
+            "en": "This activity starts in the future: check the device's clock.",
+            "ar": "يبدأ هذا النشاط في المستقبل: تحقّق من ساعة الجهاز.",
+        },
+        "activity_file.point_without_time": {
+            "en": "Points without a time were left out.",
+            "ar": "استُبعدت النقاط التي لا وقت لها.",
+        },
+        "activity_file.point_in_future": {
+            "en": "Points in the future were left out.",
+            "ar": "استُبعدت النقاط الواقعة في المستقبل.",
+        },
+        "activity_file.point_out_of_order": {
+            "en": "Points earlier than the point before them were left out.",
+            "ar": "استُبعدت النقاط الأسبق من النقطة التي قبلها.",
+        },
+        "activity_file.point_repeated": {
+            "en": "Points repeating the time of the point before them were left out.",
+            "ar": "استُبعدت النقاط التي تكرّر وقت النقطة التي قبلها.",
+        },
+        "activity_file.point_too_late": {
+            "en": "Points more than 7 days after the first were left out.",
+            "ar": "استُبعدت النقاط التي تلي النقطة الأولى بأكثر من 7 أيام.",
+        },
+        "activity_file.impossible_position": {
+            "en": "Points at impossible coordinates were left out.",
+            "ar": "استُبعدت النقاط ذات الإحداثيات المستحيلة.",
+        },
+        "activity_file.impossible_distance": {
+            "en": "Points with a negative or shrinking distance were left out.",
+            "ar": "استُبعدت النقاط ذات المسافة السالبة أو المتناقصة.",
+        },
+        "activity_file.impossible_speed": {
+            "en": "Points reached faster than a person moves (a GPS jump) were left out.",
+            "ar": "استُبعدت النقاط التي بُلغت أسرع مما يتحرك إنسان (قفزة في GPS).",
+        },
+        "activity_file.impossible_heart_rate": {
+            "en": "Heart rates outside 25-250 bpm were left out.",
+            "ar": "استُبعدت قراءات النبض خارج النطاق 25-250 نبضة في الدقيقة.",
+        },
+        "activity_route.not_found": {
+            "en": "This activity has no route kept.",
+            "ar": "لا يوجد مسار محفوظ لهذا النشاط.",
+        },
+        "activity_route.invalid_name": {
+            "en": "Use a name of the form users/{user}/importedActivities/{imported_activity}"
+            "/route.",
+            "ar": "استخدم اسمًا بالصيغة users/{user}/importedActivities/{imported_activity}"
+            "/route.",
+        },
         "webhook.verify_token_mismatch": {
             "en": "The verify token is not ours.",
             "ar": "رمز التحقق ليس رمزنا.",

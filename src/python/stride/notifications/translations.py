@@ -20,6 +20,14 @@ CATALOG.register(
             "en": "{exercise_en}: {weight} kg × {reps}, your best yet.",
             "ar": "{exercise_ar}: {weight} كغ × {reps}، أفضل ما حققته حتى الآن.",
         },
+        "notification.personal_record_best_effort.title": {
+            "en": "New best effort!",
+            "ar": "أفضل أداء جديد!",
+        },
+        "notification.personal_record_best_effort.body": {
+            "en": "Your fastest {distance_en} yet: {time}.",
+            "ar": "أسرع {distance_ar} لك حتى الآن: {time}.",
+        },
         "notification.streak_extended.title": {
             "en": "{days} days in a row!",
             "ar": "{days} أيام متتالية!",

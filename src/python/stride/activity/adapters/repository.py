@@ -17,6 +17,8 @@ from sqlalchemy.orm import aliased
 from sqlmodel import SQLModel, col, select
 
 from stride.activity.adapters.tables import (
+    ActivityRouteRecord,
+    BestEffortRecord,
     ClassWorkoutRecord,
     DataConsentRecord,
     ExerciseRecord,
@@ -548,7 +550,9 @@ def _goal(record: GoalRecord) -> Goal:
 # Every table holding a member's data, children before parents: what deleting a member's data
 # empties (a table added later belongs here too; tests/activity/privacy_test.py checks).
 MEMBER_TABLES: tuple[type[SQLModel], ...] = (
+    ActivityRouteRecord,
     ImportedActivityRecord,
+    BestEffortRecord,
     PendingAuthorizationRecord,
     ProviderConnectionRecord,
     LiveUpdateRecord,
@@ -568,9 +572,10 @@ class PrivacyRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._db = session
 
-    async def consent(self, member_id: uuid.UUID) -> Consent:
-        """The member's consent; none given yet is none."""
-        record = await self._db.get(DataConsentRecord, member_id)
+    async def consent(self, member_id: uuid.UUID, *, lock: bool = False) -> Consent:
+        """The member's consent; none given yet is none. Locked, it cannot be withdrawn until
+        the transaction ends (what is kept on it is kept before a withdrawal deletes it)."""
+        record = await self._db.get(DataConsentRecord, member_id, with_for_update=lock)
         if record is None:
             return Consent(member_id)
         return Consent(

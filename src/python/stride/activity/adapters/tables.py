@@ -13,6 +13,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Double,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -185,6 +186,42 @@ class ImportedActivityRecord(SQLModel, table=True):
     max_heart_rate: float | None = Field(default=None, sa_column=Column(Double))
     create_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     update_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class ActivityRouteRecord(SQLModel, table=True):
+    """Where an uploaded activity went, point by point (the arrays in step; an elevation the
+    file lacks is NULL): health data, kept only while the member consents to location. Goes
+    with its activity."""
+
+    __tablename__ = "activity_routes"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["provider", "external_id"],
+            ["imported_activities.provider", "imported_activities.external_id"],
+            ondelete="CASCADE",
+        ),
+        Index("activity_routes_by_member", "member_id"),
+    )
+
+    provider: str = Field(primary_key=True, max_length=32)
+    external_id: str = Field(primary_key=True, max_length=64)
+    member_id: uuid.UUID
+    times: list[datetime] = Field(sa_column=Column(ARRAY(DateTime(timezone=True)), nullable=False))
+    latitudes: list[float] = Field(sa_column=Column(ARRAY(Double), nullable=False))
+    longitudes: list[float] = Field(sa_column=Column(ARRAY(Double), nullable=False))
+    elevations: list[float | None] = Field(sa_column=Column(ARRAY(Double), nullable=False))
+
+
+class BestEffortRecord(SQLModel, table=True):
+    """A member's fastest time over a distance, and the uploaded activity it was run in."""
+
+    __tablename__ = "best_efforts"
+
+    member_id: uuid.UUID = Field(primary_key=True)
+    distance: str = Field(primary_key=True, max_length=16)
+    elapsed_seconds: float = Field(sa_column=Column(Double, nullable=False))
+    activity_id: str = Field(max_length=100)
+    start_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
 class ProgramRecord(SQLModel, table=True):

@@ -26,6 +26,8 @@ class Provider(StrEnum):
     STRAVA = "strava"
     FITBIT = "fitbit"
     GARMIN = "garmin"
+    # Not a provider one connects: the activity files members upload (FIT, GPX, TCX).
+    FILE = "file"
 
 
 # The scopes a provider must grant for Stride to read every activity; any one is enough.

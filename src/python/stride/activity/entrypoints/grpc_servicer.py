@@ -22,6 +22,11 @@ from stride.activity.entrypoints.exercise_protos import (
     exercise_from_proto,
     exercise_to_proto,
 )
+from stride.activity.entrypoints.file_protos import (
+    GPX,
+    best_effort_to_proto,
+    uploaded_to_proto,
+)
 from stride.activity.entrypoints.goal_protos import goal_kind, goal_to_proto
 from stride.activity.entrypoints.health_protos import (
     anchor_to_proto,
@@ -65,6 +70,7 @@ from stride.activity.entrypoints.resource_names import (
     health_anchor_ids,
     health_settings_member,
     program_ids,
+    route_ids,
     session_ids,
     studio_name,
     summary_member,
@@ -82,7 +88,7 @@ from stride.activity.entrypoints.template_protos import (
     blocks_from_proto,
     template_to_proto,
 )
-from stride.activity.service_layer import handlers, health, providers
+from stride.activity.service_layer import activity_files, handlers, health, providers
 from stride.activity.service_layer.commands import (
     AssignProgram,
     CompleteConnection,
@@ -96,12 +102,18 @@ from stride.activity.service_layer.commands import (
     SuggestNextSet,
     TemplateChanges,
     UpdateHealthPriority,
+    UploadActivityFile,
     UploadHealthSamples,
     UploadWorkoutSession,
     VerifyWebhook,
     WatchWorkoutSession,
 )
-from stride.activity.service_layer.ports import ChangeQueue, LiveNotifier, Providers
+from stride.activity.service_layer.ports import (
+    ActivityFiles,
+    ChangeQueue,
+    LiveNotifier,
+    Providers,
+)
 from stride.activity.service_layer.unit_of_work import ActivityUnitOfWork
 from stride.activity.v1 import activity_service_pb2 as pb
 from stride.activity.v1 import activity_service_pb2_grpc as pb_grpc
@@ -114,6 +126,8 @@ from stride.platform.resource_names import parse_user_name
 
 # Sessions per part of an export: each part one read, and a few hundred kilobytes of JSON.
 EXPORT_PAGE = 100
+# Routes per read of an export: each up to a few hundred kilobytes of GPX.
+EXPORT_ROUTES_PAGE = 10
 
 
 @dataclass(frozen=True)
@@ -141,12 +155,14 @@ class ActivityServicer(pb_grpc.ActivityServiceServicer):
         settings: ActivitySettings,
         health_policy: health.HealthPolicy,
         wiring: ProviderWiring,
+        files: ActivityFiles,
     ) -> None:
         self._unit_of_work = unit_of_work
         self._live = live
         self._settings = settings
         self._health_policy = health_policy
         self._wiring = wiring
+        self._files = files
 
     async def ListExercises(  # noqa: N802 - generated gRPC method name.
         self, request: pb.ListExercisesRequest, context: grpc.aio.ServicerContext
@@ -444,7 +460,10 @@ class ActivityServicer(pb_grpc.ActivityServiceServicer):
         member_id = parse_user_name(request.parent, "parent")
         overview = await handlers.export_overview(self._unit_of_work, member_id)
         sessions = handlers.export_sessions(self._unit_of_work, member_id, EXPORT_PAGE)
-        async for part in export_document(request.parent, utcnow(), overview, sessions):
+        routes = activity_files.export_routes(
+            self._unit_of_work, self._files, member_id, EXPORT_ROUTES_PAGE
+        )
+        async for part in export_document(request.parent, utcnow(), overview, sessions, routes):
             yield part
 
     async def StartActivityDataDeletion(  # noqa: N802
@@ -684,3 +703,32 @@ class ActivityServicer(pb_grpc.ActivityServiceServicer):
         changes = garmin.parse_push(request.payload.data, self._wiring.clock())
         await providers.receive_changes(self._unit_of_work(), self._wiring.changes, changes)
         return empty_pb2.Empty()
+
+    async def UploadActivityFile(  # noqa: N802
+        self, request: pb.UploadActivityFileRequest, context: grpc.aio.ServicerContext
+    ) -> pb.UploadActivityFileResponse:
+        command = UploadActivityFile(
+            member_id=parse_user_name(request.parent, "parent"),
+            content_type=request.file.content_type,
+            data=request.file.data,
+        )
+        uploaded = await activity_files.upload_file(
+            self._unit_of_work, self._files, command, self._health_policy, self._wiring.clock
+        )
+        return uploaded_to_proto(uploaded)
+
+    async def GetActivityRoute(  # noqa: N802
+        self, request: pb.GetActivityRouteRequest, context: grpc.aio.ServicerContext
+    ) -> httpbody_pb2.HttpBody:
+        member_id, activity_id = route_ids(request.name, "name")
+        gpx = await activity_files.get_route(
+            self._unit_of_work(), self._files, member_id, activity_id
+        )
+        return httpbody_pb2.HttpBody(content_type=GPX, data=gpx)
+
+    async def ListBestEfforts(  # noqa: N802
+        self, request: pb.ListBestEffortsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListBestEffortsResponse:
+        member_id = parse_user_name(request.parent, "parent")
+        efforts = await activity_files.list_best_efforts(self._unit_of_work(), member_id)
+        return pb.ListBestEffortsResponse(best_efforts=[best_effort_to_proto(e) for e in efforts])

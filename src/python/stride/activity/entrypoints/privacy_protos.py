@@ -39,8 +39,10 @@ async def export_document(
     now: datetime,
     overview: MemberExport,
     sessions: AsyncIterator[list[WorkoutSession]],
+    routes: AsyncIterator[tuple[str, bytes]],
 ) -> AsyncIterator[httpbody_pb2.HttpBody]:
-    """One JSON object, written as it is read: the REST representation of each resource."""
+    """One JSON object, written as it is read: the REST representation of each resource, and
+    each kept route as its activity's name and a GPX document."""
     streak = overview.streak
     head = {
         "member": member,
@@ -61,6 +63,12 @@ async def export_document(
     async for page in sessions:
         parts = _joined(json.dumps(_json(session_to_proto(s)), ensure_ascii=False) for s in page)
         yield httpbody_pb2.HttpBody(data=(parts if first else "," + parts).encode())
+        first = False
+    yield httpbody_pb2.HttpBody(data=b'], "routes": [')
+    first = True
+    async for activity, gpx in routes:
+        part = json.dumps({"importedActivity": activity, "gpx": gpx.decode()}, ensure_ascii=False)
+        yield httpbody_pb2.HttpBody(data=(part if first else "," + part).encode())
         first = False
     yield httpbody_pb2.HttpBody(data=b"]}")
 

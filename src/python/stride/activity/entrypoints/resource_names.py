@@ -134,3 +134,17 @@ def health_settings_member(name: str, field: str) -> uuid.UUID:
     if suffix != "healthSettings":
         raise InvalidArgument([FieldViolation(field, "health_settings.invalid_name")])
     return parse_user_name(user, field)
+
+
+def route_ids(name: str, field: str) -> tuple[uuid.UUID, str]:
+    """`users/{user}/importedActivities/{imported_activity}/route` → (member id, activity id)."""
+    activity, _, singleton = name.rpartition("/")
+    if singleton != "route":
+        raise InvalidArgument([FieldViolation(field, "activity_route.invalid_name")])
+    user, activity_id = parse_resource_name(
+        activity,
+        ("users", "importedActivities"),
+        field=field,
+        message_key="activity_route.invalid_name",
+    )
+    return parse_user_name(f"users/{user}", field), activity_id

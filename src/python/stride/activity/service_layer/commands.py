@@ -144,3 +144,10 @@ class VerifyWebhook:
     mode: str
     challenge: str
     verify_token: str
+
+
+@dataclass(frozen=True)
+class UploadActivityFile:
+    member_id: uuid.UUID
+    content_type: str  # As the client sent it; may be empty.
+    data: bytes

@@ -575,6 +575,8 @@ async def update_consent(
             await uow.live.forget_heart_rates(member_id)
             heart = [kind for kind, data in CONSENT_NEEDED.items() if data is HealthData.HEART_RATE]
             await uow.health.forget(member_id, heart)
+        if current.location and not updated.location:
+            await uow.routes.forget(member_id)
         await uow.commit()
     return updated
 

@@ -1,6 +1,7 @@
 """What the use cases need of the outside world beyond the database: a wearable provider's OAuth
-and activity API (one adapter per provider: Strava's, Fitbit's), the queue
-the webhooks hand their work to, and the signal that wakes live sessions' watchers."""
+and activity API (one adapter per provider: Strava's, Fitbit's, Garmin's), the queue
+the webhooks hand their work to, the signal that wakes live sessions' watchers, and the
+formats of the activity files members upload."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from typing import Protocol
 
+from stride.activity.domain.activity_files import ActivityFile, FileFormat, Route
 from stride.activity.domain.providers import (
     Fetched,
     Grant,
@@ -87,4 +89,18 @@ class LiveNotifier(Protocol):
         ...
 
     def waiting(self, topic: str) -> AbstractContextManager[asyncio.Event]:
+        ...
+
+
+class UnreadableFile(Exception):
+    """The bytes are not a file of the format they claim: damaged, cut short or another kind."""
+
+
+class ActivityFiles(Protocol):
+    def read(self, file_format: FileFormat, data: bytes) -> ActivityFile:
+        """What the file says; UnreadableFile when it cannot be read."""
+        ...
+
+    def write_gpx(self, route: Route) -> bytes:
+        """The route as a GPX document."""
         ...

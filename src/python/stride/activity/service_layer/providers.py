@@ -381,7 +381,7 @@ async def _store(
         for data in fetched.activities:
             activity = ImportedActivity(member_id, provider, data, now)
             if await uow.imported.save(activity):
-                _announce_imported(uow, activity)
+                announce_imported(uow, activity)
         for external_id in fetched.gone:
             await uow.imported.delete(provider, external_id, member_id)
         if fetched.day is not None and fetched.whole_day:
@@ -413,7 +413,7 @@ async def _fetch(
         return await client.fetch(token, change)
 
 
-def _announce_imported(uow: ActivityUnitOfWork, activity: ImportedActivity) -> None:
+def announce_imported(uow: ActivityUnitOfWork, activity: ImportedActivity) -> None:
     data = activity.data
     event = events_pb2.SessionCompleted(
         member=f"users/{activity.member_id}",

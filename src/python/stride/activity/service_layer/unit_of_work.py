@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from stride.activity.adapters.file_repository import BestEffortRepository, RouteRepository
 from stride.activity.adapters.health_repository import HealthRepository
 from stride.activity.adapters.provider_repository import (
     ConnectionRepository,
@@ -39,6 +40,8 @@ class ActivityUnitOfWork(UnitOfWork):
     privacy: PrivacyRepository
     live: LiveUpdateRepository
     health: HealthRepository
+    routes: RouteRepository
+    best_efforts: BestEffortRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], data_keys: DataKeyring) -> None:
         super().__init__(sessions, SOURCE)
@@ -57,3 +60,5 @@ class ActivityUnitOfWork(UnitOfWork):
         self.privacy = PrivacyRepository(session)
         self.live = LiveUpdateRepository(session)
         self.health = HealthRepository(session)
+        self.routes = RouteRepository(session)
+        self.best_efforts = BestEffortRepository(session)

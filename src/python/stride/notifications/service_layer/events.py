@@ -360,9 +360,28 @@ async def on_personal_records_set(
     envelope: Envelope, uow: NotificationsUnitOfWork, clock: Clock = utcnow
 ) -> None:
     """Consumes `activity.personal_record.set`: one push for the exercise, naming the
-    heaviest of the rep maxes the session set (every new estimated max comes with one)."""
+    heaviest of the rep maxes the session set (every new estimated max comes with one); for an
+    uploaded run's best efforts, one naming the longest distance it beat."""
     records = PersonalRecordsSet()
     envelope.data.Unpack(records)
+    efforts = [r for r in records.records if r.kind == "best_effort"]
+    if efforts:
+        longest = max(efforts, key=lambda record: record.distance_meters)
+        await notify(
+            uow,
+            envelope.id,
+            parse_user_name(records.member, "member"),
+            "personal_record.best_effort",
+            records.imported_activity,
+            clock(),
+            Category.ACHIEVEMENT,
+            {
+                "distance_en": distance_name(longest.distance_meters, "en"),
+                "distance_ar": distance_name(longest.distance_meters, "ar"),
+                "time": clock_time(longest.elapsed_time_seconds),
+            },
+        )
+        return
     rep_maxes = [r for r in records.records if r.kind == "rep_max"] or list(records.records)
     best = max(rep_maxes, key=lambda record: (record.weight_kg, record.reps))
     values = {
@@ -381,6 +400,28 @@ async def on_personal_records_set(
         Category.ACHIEVEMENT,
         values,
     )
+
+
+# The best efforts' distances as members call them (Activity's `domain.best_efforts`).
+_DISTANCE_NAMES = {
+    21097.5: {"en": "half marathon", "ar": "نصف الماراثون"},
+    42195.0: {"en": "marathon", "ar": "الماراثون"},
+}
+
+
+def distance_name(meters: float, language: str) -> str:
+    named = _DISTANCE_NAMES.get(meters)
+    if named is not None:
+        return named[language]
+    kilometers = f"{meters / 1000:g}"
+    return f"{kilometers} km" if language == "en" else f"{kilometers} كم"
+
+
+def clock_time(seconds: float) -> str:
+    """`h:mm:ss`, or `m:ss` under an hour, as runners write times."""
+    minutes, second = divmod(round(seconds), 60)
+    hours, minute = divmod(minutes, 60)
+    return f"{hours}:{minute:02d}:{second:02d}" if hours else f"{minute}:{second:02d}"
 
 
 async def on_streak_changed(
