@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from stride.activity.domain.goals import week_of
 from stride.activity.domain.health import NO_ZONES, Aggregate, HealthKind
@@ -24,6 +25,8 @@ ACUTE_DAYS = 7
 CHRONIC_DAYS = 28
 DEFAULT_WEEKS = 4
 MAX_WEEKS = 52
+# How far back the weekly attendance streak is counted: two years of weeks in a row.
+ATTENDANCE_LOOKBACK_WEEKS = 104
 ONE_DAY = timedelta(days=1)
 ONE_WEEK = timedelta(days=7)
 # The kinds trends read, and those of them shown only with heart-rate consent.
@@ -33,11 +36,12 @@ HEART_RATE_KINDS = (HealthKind.HEART_RATE, HealthKind.RESTING_HEART_RATE)
 
 @dataclass(frozen=True)
 class TrendWindow:
-    """The days shown, from the first week's Monday to today, and how far back the figures
-    they are computed from reach."""
+    """The days shown, from the first week's Monday to today in the member's time zone, and
+    how far back the figures they are computed from reach."""
 
     first_day: date
     today: date
+    time_zone: str
 
     @property
     def read_from(self) -> date:
@@ -49,13 +53,36 @@ class TrendWindow:
     def days(self) -> list[date]:
         return _days(self.first_day, self.today)
 
+    @property
+    def attendance_from(self) -> date:
+        """The Monday of the oldest week the attendance streak is counted from."""
+        return week_of(self.today) - (ATTENDANCE_LOOKBACK_WEEKS - 1) * ONE_WEEK
 
-def trend_window(today: date, weeks: int) -> TrendWindow:
-    """`weeks` weeks (Monday to Sunday) ending with today's; DEFAULT_WEEKS for 0."""
+    def instant(self, day: date) -> datetime:
+        """When `day` starts in the member's time zone."""
+        return datetime.combine(day, time(), tzinfo=ZoneInfo(self.time_zone))
+
+    @property
+    def end(self) -> datetime:
+        """When today ends."""
+        return self.instant(self.today + ONE_DAY)
+
+
+def trend_window(now: datetime, weeks: int, time_zone: str) -> TrendWindow:
+    """`weeks` weeks (Monday to Sunday) ending with the one holding today in `time_zone`
+    (UTC when empty); DEFAULT_WEEKS for 0."""
+    violations = []
     if not 0 <= weeks <= MAX_WEEKS:
-        raise InvalidArgument([FieldViolation("weeks", "activity_trends.too_many_weeks")])
+        violations.append(FieldViolation("weeks", "activity_trends.too_many_weeks"))
+    try:
+        zone = ZoneInfo(time_zone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        violations.append(FieldViolation("time_zone", "field.invalid_time_zone"))
+    if violations:
+        raise InvalidArgument(violations)
+    today = now.astimezone(zone).date()
     count = weeks or DEFAULT_WEEKS
-    return TrendWindow(week_of(today) - (count - 1) * ONE_WEEK, today)
+    return TrendWindow(week_of(today) - (count - 1) * ONE_WEEK, today, zone.key)
 
 
 def edwards_load(zone_seconds: Sequence[float]) -> float:
@@ -65,10 +92,12 @@ def edwards_load(zone_seconds: Sequence[float]) -> float:
 
 @dataclass(frozen=True)
 class SessionDone:
-    """A completed session, on the member's local day it started."""
+    """A session, on the member's local day it started. One from a class is an attendance
+    whether or not the member completed it in the app (checking in prepared it)."""
 
     day: date
-    in_class: bool  # Prepared from a class check-in.
+    in_class: bool
+    completed: bool
     volume_kg: float
 
 
@@ -98,7 +127,8 @@ class WeekTrend:
     step_days: int
     steps_daily_average: float | None
     steps_change: float | None  # A share: 0.1 is 10 % more steps per counted day.
-    sessions: int
+    classes_attended: int
+    sessions: int  # Completed, as are the class sessions and volumes that follow.
     class_sessions: int
     class_volume_kg: float
     own_volume_kg: float
@@ -122,8 +152,8 @@ def trends(
     heart_rate_shown: bool,
 ) -> Trends:
     """The trends of the window from each local day's figures per kind (from
-    `window.read_from` on), its sessions, and the Mondays of the weeks with a class (as far
-    back as the attendance streak may reach)."""
+    `window.read_from` on), its sessions, and the Mondays of the weeks with a class attended
+    (as far back as the attendance streak may reach)."""
     every_day = _days(window.read_from, window.today)
     daily = {day: _day_figures(day, figures, heart_rate_shown) for day in every_day}
     days = [_day_trend(day, daily, heart_rate_shown) for day in window.days]
@@ -133,7 +163,9 @@ def trends(
         for week in [weeks_shown[0] - ONE_WEEK, *weeks_shown]
     }
     weeks = [_week_trend(week_figures[week], week_figures[week - ONE_WEEK]) for week in weeks_shown]
-    shown_sessions = [s for s in sessions if window.first_day <= s.day <= window.today]
+    shown_sessions = [
+        s for s in sessions if s.completed and window.first_day <= s.day <= window.today
+    ]
     in_classes = sum(1 for s in shown_sessions if s.in_class)
     return Trends(
         days,
@@ -230,8 +262,9 @@ def _week_trend(week: _WeekFigures, before: _WeekFigures) -> WeekTrend:
     steps = [d.steps for d in week.days if d.steps is not None]
     steps_average = _average(steps)
     steps_before = _average([d.steps for d in before.days if d.steps is not None])
+    completed = [s for s in week.sessions if s.completed]
     volumes: dict[bool, float] = defaultdict(float)
-    for session in week.sessions:
+    for session in completed:
         volumes[session.in_class] += session.volume_kg
     shown = week.heart_rate_shown
     return WeekTrend(
@@ -247,8 +280,9 @@ def _week_trend(week: _WeekFigures, before: _WeekFigures) -> WeekTrend:
         steps_average / steps_before - 1
         if steps_average is not None and steps_before  # Neither none nor 0.
         else None,
-        len(week.sessions),
         sum(1 for s in week.sessions if s.in_class),
+        len(completed),
+        sum(1 for s in completed if s.in_class),
         volumes[True],
         volumes[False],
     )

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -10,13 +10,19 @@ from stride.activity.domain.trends import (
     attendance_streak,
     edwards_load,
     trend_window,
+    TrendWindow,
     trends,
 )
 from stride.platform.errors import InvalidArgument
 
 # A Wednesday: its week started on Monday 2026-11-30.
 TODAY = date(2026, 12, 2)
+NOW = datetime(2026, 12, 2, 12, tzinfo=UTC)
 DAY = timedelta(days=1)
+
+
+def window_of(weeks: int) -> TrendWindow:
+    return trend_window(NOW, weeks, "UTC")
 
 
 def zones(*minutes: float) -> Aggregate:
@@ -35,17 +41,27 @@ def test_edwards_load_weights_minutes_by_zone() -> None:
 
 
 def test_the_window_is_whole_weeks_ending_today_read_from_27_days_before() -> None:
-    window = trend_window(TODAY, 2)
+    window = window_of(2)
     assert (window.first_day, window.days[-1]) == (date(2026, 11, 23), TODAY)
     assert len(window.days) == 10
     assert window.read_from == date(2026, 10, 27)
-    assert trend_window(TODAY, 0).first_day == date(2026, 11, 9)
-    with pytest.raises(InvalidArgument):
-        trend_window(TODAY, 53)
+    assert window_of(0).first_day == date(2026, 11, 9)
+    with pytest.raises(InvalidArgument) as refused:
+        trend_window(NOW, 53, "Mars/Olympus")
+    assert [v.field for v in refused.value.violations] == ["weeks", "time_zone"]
+
+
+def test_today_and_the_days_instants_are_the_members() -> None:
+    # 22:00 UTC on Sunday is already Monday in Dubai: a new week there.
+    window = trend_window(datetime(2026, 11, 29, 22, tzinfo=UTC), 1, "Asia/Dubai")
+    assert (window.first_day, window.today) == (date(2026, 11, 30), date(2026, 11, 30))
+    assert window.instant(window.read_from) == datetime(2026, 11, 2, 20, tzinfo=UTC)
+    assert window.end == datetime(2026, 11, 30, 20, tzinfo=UTC)
+    assert window.attendance_from == date(2024, 12, 9)
 
 
 def test_acute_and_chronic_load_and_their_ratio() -> None:
-    window = trend_window(TODAY, 1)
+    window = window_of(1)
     # 30 min in zone 2 (load 60) every day of the 28 ending today, 30 more in zone 4 today.
     figures = {(HealthKind.HEART_RATE, TODAY - n * DAY): zones(0, 30) for n in range(1, 28)}
     figures[(HealthKind.HEART_RATE, TODAY)] = zones(0, 30, 0, 30)
@@ -61,12 +77,12 @@ def test_acute_and_chronic_load_and_their_ratio() -> None:
 
 
 def test_no_chronic_load_no_ratio() -> None:
-    found = trends(trend_window(TODAY, 1), {}, [], set(), heart_rate_shown=True)
+    found = trends(window_of(1), {}, [], set(), heart_rate_shown=True)
     assert [(d.load, d.chronic_load, d.load_ratio) for d in found.days] == [(0, 0, None)] * 3
 
 
 def test_resting_heart_rate_is_never_invented_for_a_day_without_one() -> None:
-    window = trend_window(TODAY, 2)
+    window = window_of(2)
     monday = window.first_day
     figures = {
         (HealthKind.RESTING_HEART_RATE, monday - 7 * DAY): reading(62),  # The week before.
@@ -85,7 +101,7 @@ def test_resting_heart_rate_is_never_invented_for_a_day_without_one() -> None:
 
 
 def test_steps_per_day_average_and_week_over_week_change() -> None:
-    window = trend_window(TODAY, 1)
+    window = window_of(1)
     figures = {(HealthKind.STEPS, TODAY - n * DAY): reading(8000) for n in range(3, 10)}
     figures[(HealthKind.STEPS, TODAY)] = reading(12000.4)
     figures[(HealthKind.STEPS, TODAY - DAY)] = reading(6000)
@@ -100,7 +116,7 @@ def test_steps_per_day_average_and_week_over_week_change() -> None:
 
 
 def test_heart_rate_figures_are_withheld_without_consent() -> None:
-    window = trend_window(TODAY, 1)
+    window = window_of(1)
     figures = {
         (HealthKind.HEART_RATE, TODAY): zones(10),
         (HealthKind.RESTING_HEART_RATE, TODAY): reading(50),
@@ -119,23 +135,23 @@ def test_heart_rate_figures_are_withheld_without_consent() -> None:
 
 
 def test_classes_against_training_alone_per_week() -> None:
-    window = trend_window(TODAY, 2)
+    window = window_of(2)
     sessions = [
-        SessionDone(date(2026, 11, 20), in_class=True, volume_kg=999),  # Before the window.
-        SessionDone(date(2026, 11, 24), in_class=True, volume_kg=1000),
-        SessionDone(date(2026, 11, 26), in_class=False, volume_kg=2500),
-        SessionDone(date(2026, 11, 29), in_class=True, volume_kg=500),
-        SessionDone(date(2026, 12, 1), in_class=False, volume_kg=300),
+        SessionDone(date(2026, 11, 20), True, True, 999),  # Before the window.
+        SessionDone(date(2026, 11, 24), True, True, 1000),
+        SessionDone(date(2026, 11, 26), False, True, 2500),
+        SessionDone(date(2026, 11, 29), True, True, 500),
+        SessionDone(date(2026, 12, 1), False, True, 300),
+        # Checked in, never completed in the app: attended, but no session done.
+        SessionDone(date(2026, 12, 2), True, False, 0),
+        SessionDone(date(2026, 12, 2), False, False, 700),
     ]
     found = trends(window, {}, sessions, set(), heart_rate_shown=False)
     first, second = found.weeks
-    assert (first.sessions, first.class_sessions, first.class_volume_kg, first.own_volume_kg) == (
-        3,
-        2,
-        1500,
-        2500,
-    )
-    assert (second.sessions, second.class_sessions, second.own_volume_kg) == (1, 0, 300)
+    assert (first.classes_attended, first.sessions, first.class_sessions) == (2, 3, 2)
+    assert (first.class_volume_kg, first.own_volume_kg) == (1500, 2500)
+    assert (second.classes_attended, second.sessions, second.class_sessions) == (1, 1, 0)
+    assert (second.class_volume_kg, second.own_volume_kg) == (0, 300)
     assert found.class_share == pytest.approx(2 / 4)
     assert trends(window, {}, [], set(), heart_rate_shown=False).class_share is None
 

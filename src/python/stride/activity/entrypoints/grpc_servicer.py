@@ -68,6 +68,7 @@ from stride.activity.entrypoints.resource_names import (
     studio_name,
     summary_member,
     template_ids,
+    trends_member,
 )
 from stride.activity.entrypoints.session_protos import (
     record_to_proto,
@@ -76,12 +77,13 @@ from stride.activity.entrypoints.session_protos import (
     summary_week,
     upload_from_proto,
 )
+from stride.activity.entrypoints.trend_protos import trends_to_proto
 from stride.activity.entrypoints.template_protos import (
     TEMPLATE_UPDATABLE,
     blocks_from_proto,
     template_to_proto,
 )
-from stride.activity.service_layer import handlers, health, providers
+from stride.activity.service_layer import handlers, health, providers, trends
 from stride.activity.service_layer.commands import (
     AssignProgram,
     CompleteConnection,
@@ -89,6 +91,7 @@ from stride.activity.service_layer.commands import (
     CreateGoal,
     CreateProgram,
     CreateWorkoutTemplate,
+    GetActivityTrends,
     ListExercises,
     ListHealthRollups,
     RecordHeartRate,
@@ -649,3 +652,12 @@ class ActivityServicer(pb_grpc.ActivityServiceServicer):
             self._wiring.strava_subscription_id,
         )
         return empty_pb2.Empty()
+
+    async def GetActivityTrends(  # noqa: N802
+        self, request: pb.GetActivityTrendsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ActivityTrends:
+        command = GetActivityTrends(
+            trends_member(request.name, "name"), request.weeks, request.time_zone
+        )
+        window, found = await trends.activity_trends(self._unit_of_work(), command)
+        return trends_to_proto(request.name, window, found)

@@ -134,3 +134,11 @@ def health_settings_member(name: str, field: str) -> uuid.UUID:
     if suffix != "healthSettings":
         raise InvalidArgument([FieldViolation(field, "health_settings.invalid_name")])
     return parse_user_name(user, field)
+
+
+def trends_member(name: str, field: str) -> uuid.UUID:
+    """`users/{user}/activityTrends` (a singleton) → the member's id."""
+    user, _, singleton = name.rpartition("/")
+    if singleton != "activityTrends":
+        raise InvalidArgument([FieldViolation(field, "activity_trends.invalid_name")])
+    return parse_user_name(user, field)

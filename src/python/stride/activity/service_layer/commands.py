@@ -144,3 +144,10 @@ class VerifyWebhook:
     mode: str
     challenge: str
     verify_token: str
+
+
+@dataclass(frozen=True)
+class GetActivityTrends:
+    member_id: uuid.UUID
+    weeks: int  # 0: the default.
+    time_zone: str  # Empty: UTC.

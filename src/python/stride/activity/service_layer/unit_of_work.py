@@ -20,6 +20,7 @@ from stride.activity.adapters.repository import (
     StreakRepository,
     TemplateRepository,
 )
+from stride.activity.adapters.trends_repository import TrendRepository
 from stride.platform.crypto.sealing import DataKeyring
 from stride.platform.db.uow import UnitOfWork
 
@@ -39,6 +40,7 @@ class ActivityUnitOfWork(UnitOfWork):
     privacy: PrivacyRepository
     live: LiveUpdateRepository
     health: HealthRepository
+    trends: TrendRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], data_keys: DataKeyring) -> None:
         super().__init__(sessions, SOURCE)
@@ -57,3 +59,4 @@ class ActivityUnitOfWork(UnitOfWork):
         self.privacy = PrivacyRepository(session)
         self.live = LiveUpdateRepository(session)
         self.health = HealthRepository(session)
+        self.trends = TrendRepository(session)
