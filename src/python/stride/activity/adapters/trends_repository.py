@@ -24,8 +24,8 @@ _ZONES = ", ".join(f"zone{n}_seconds" for n in range(1, 6))
 # saving). Hours, not the day rollups: those are UTC days, and a member's evening is another
 # UTC day east or west of Greenwich. The primary key (member_id, kind, bucket_start,
 # device_type) serves the range and hands the hours over in DISTINCT ON's order.
-_LOCAL_DAYS = (
-    "WITH picked AS (SELECT DISTINCT ON (kind, bucket_start) kind, bucket_start,"
+_LOCAL_DAYS = (  # The table and columns are ours; every value is bound.
+    "WITH picked AS (SELECT DISTINCT ON (kind, bucket_start) kind, bucket_start,"  # noqa: S608
     f" sample_count, total, minimum, maximum, {_ZONES}"
     f" FROM {ROLLUP_TABLES[Resolution.HOUR]}"
     " WHERE member_id = :member_id AND kind = ANY(CAST(:kinds AS smallint[]))"

@@ -77,12 +77,12 @@ from stride.activity.entrypoints.session_protos import (
     summary_week,
     upload_from_proto,
 )
-from stride.activity.entrypoints.trend_protos import trends_to_proto
 from stride.activity.entrypoints.template_protos import (
     TEMPLATE_UPDATABLE,
     blocks_from_proto,
     template_to_proto,
 )
+from stride.activity.entrypoints.trend_protos import trends_to_proto
 from stride.activity.service_layer import handlers, health, providers, trends
 from stride.activity.service_layer.commands import (
     AssignProgram,

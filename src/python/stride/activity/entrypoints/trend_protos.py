@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stride.activity.domain.trends import DayTrend, TrendWindow, Trends, WeekTrend
+from stride.activity.domain.trends import DayTrend, Trends, TrendWindow, WeekTrend
 from stride.activity.v1 import activity_service_pb2 as pb
 
 

@@ -8,8 +8,8 @@ from stride.activity.domain.privacy import HealthData
 from stride.activity.domain.trends import (
     HEART_RATE_KINDS,
     STEP_KINDS,
-    TrendWindow,
     Trends,
+    TrendWindow,
     trend_window,
     trends,
 )
