@@ -99,7 +99,7 @@ async def test_a_member_reads_the_days_load_resting_heart_rate_and_steps_they_up
     found = await call("GET", url, **member.auth)
     assert found.status == 200, found.body
     trends = found.body
-    assert trends["name"] == member.name
+    assert trends["name"] == f"{member.name}/activityTrends"
     assert trends["timeZone"] == "UTC"
     assert trends.get("heartRateWithheld", False) is False
     (day,) = [d for d in trends["days"] if d["date"] == hour.date().isoformat()]
