@@ -1,5 +1,5 @@
 """Trends against real Postgres: the hourly health figures make the member's local days (an
-evening in Dubai is its own day, not the next UTC day's), each hour from the device ranked
+evening in Dubai is its own day, not the next UTC day's), each day from the device ranked
 first; heart-rate figures only with consent; classes attended, in progress or completed,
 against sessions alone, and the weeks in a row with a class."""
 
@@ -108,12 +108,12 @@ async def test_local_days_by_device_priority_with_heart_rate_only_on_consent(
         counted("resting-wed", HealthKind.RESTING_HEART_RATE, 56, at(WEDNESDAY, 3)),
     ]
     await upload(new_uow, member, WATCH, watch)
-    # The phone measured the watch's hours too (ranked second, not counted there) and an hour
-    # the watch did not (counted).
+    # The phone measured Tuesday too (ranked second: its day is not the one read, nor added
+    # to the watch's) and Monday, which the watch did not: Monday is the phone's.
     phone = heart_rates("phone", at(TUESDAY, 19, 30), 100, 60)
     phone += [
-        counted("steps-same-hour", HealthKind.STEPS, 1200, at(TUESDAY, 6, 20)),
-        counted("steps-alone", HealthKind.STEPS, 500, at(TUESDAY, 8)),
+        counted("steps-same-day", HealthKind.STEPS, 1200, at(TUESDAY, 6, 20)),
+        counted("steps-alone", HealthKind.STEPS, 500, at(MONDAY, 8)),
     ]
     await upload(new_uow, member, PHONE, phone)
 
@@ -130,9 +130,9 @@ async def test_local_days_by_device_priority_with_heart_rate_only_on_consent(
     assert wednesday.load_ratio == pytest.approx(4)
     assert [by_day[d].resting_heart_rate for d in by_day] == [58, None, 56]
     assert wednesday.resting_heart_rate_7d_average == pytest.approx(57)
-    assert [by_day[d].steps for d in by_day] == [None, 1500, None]
+    assert [by_day[d].steps for d in by_day] == [500, 1000, None]
     (week,) = found.weeks
-    assert (week.days, week.steps, week.step_days) == (3, 1500, 1)
+    assert (week.days, week.steps, week.step_days) == (3, 1500, 2)
     assert week.load == pytest.approx(65)
 
     # In UTC both workouts were on Tuesday.
@@ -144,8 +144,8 @@ async def test_local_days_by_device_priority_with_heart_rate_only_on_consent(
     withheld = await read(new_uow, member, DUBAI)
     assert withheld.heart_rate_withheld
     assert [(d.load, d.resting_heart_rate, d.steps) for d in withheld.days] == [
-        (None, None, None),
-        (None, None, 1500),
+        (None, None, 500),
+        (None, None, 1000),
         (None, None, None),
     ]
 

@@ -1,40 +1,36 @@
-"""Reads what a member's trends are computed from: health figures per local day, and their
-sessions with the kilograms lifted in each."""
+"""Reads what a member's trends are computed from: health figures per local day and device
+kind, and their sessions with the kilograms lifted in each."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from datetime import date, datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from stride.activity.adapters.health_repository import DEVICE_CODES, KIND_CODES, ROLLUP_TABLES
-from stride.activity.domain.health import Aggregate, DeviceType, HealthKind, Resolution
+from stride.activity.domain.health import Aggregate, HealthKind, Resolution, Rollup
 from stride.activity.domain.sessions import SessionState
 from stride.activity.domain.trends import SessionDone
 
 _KIND_OF = {code: kind for kind, code in KIND_CODES.items()}
+_DEVICE_OF = {code: kind for kind, code in DEVICE_CODES.items()}
 _ZONE_SUMS = ", ".join(f"sum(zone{n}_seconds)" for n in range(1, 6))
-_ZONES = ", ".join(f"zone{n}_seconds" for n in range(1, 6))
 
-# Per hour the device kind ranked first (`array_position` in the priority), then its hours
-# summed per local day: an hour counts in the day it starts in (AT TIME ZONE follows daylight
-# saving). Hours, not the day rollups: those are UTC days, and a member's evening is another
-# UTC day east or west of Greenwich. The primary key (member_id, kind, bucket_start,
-# device_type) serves the range and hands the hours over in DISTINCT ON's order.
+# The hours summed per local day (and kind and device kind): an hour counts in the day it
+# starts in, `date_trunc` in the zone following daylight saving. Hours, not the day rollups:
+# those are UTC days, and a member's evening is another UTC day east or west of Greenwich. The
+# primary key (member_id, kind, bucket_start, device_type) serves the range; the sums are
+# hashed, not sorted.
 _LOCAL_DAYS = (  # The table and columns are ours; every value is bound.
-    "WITH picked AS (SELECT DISTINCT ON (kind, bucket_start) kind, bucket_start,"  # noqa: S608
-    f" sample_count, total, minimum, maximum, {_ZONES}"
+    "SELECT kind, device_type, date_trunc('day', bucket_start, :time_zone) AS day,"  # noqa: S608
+    f" sum(sample_count), sum(total), min(minimum), max(maximum), {_ZONE_SUMS}"
     f" FROM {ROLLUP_TABLES[Resolution.HOUR]}"
     " WHERE member_id = :member_id AND kind = ANY(CAST(:kinds AS smallint[]))"
     " AND bucket_start >= :start AND bucket_start < :end"
-    " ORDER BY kind, bucket_start,"
-    " array_position(CAST(:priority AS smallint[]), device_type))"
-    " SELECT kind, CAST(bucket_start AT TIME ZONE :time_zone AS date) AS day,"
-    f" sum(sample_count), sum(total), min(minimum), max(maximum), {_ZONE_SUMS}"
-    " FROM picked GROUP BY kind, day"
+    " GROUP BY kind, device_type, day"
 )
 
 
@@ -46,32 +42,33 @@ class TrendRepository:
         self,
         member_id: uuid.UUID,
         kinds: Collection[HealthKind],
-        priority: Sequence[DeviceType],
         start: datetime,
         end: datetime,
         time_zone: str,
-    ) -> dict[tuple[HealthKind, date], Aggregate]:
-        """The member's figures of `kinds` per local day in `time_zone`, from the hours in
-        [start, end), each hour from the device kind ranked first in `priority` (every kind)."""
+    ) -> list[Rollup]:
+        """The member's figures of `kinds` per local day in `time_zone` (each starting at the
+        day's local midnight) and device kind, from the hours in [start, end)."""
         if not kinds:
-            return {}
+            return []
         found = await self._db.execute(
             text(_LOCAL_DAYS),
             {
                 "member_id": member_id,
                 "kinds": [KIND_CODES[kind] for kind in kinds],
-                "priority": [DEVICE_CODES[device] for device in priority],
                 "start": start,
                 "end": end,
                 "time_zone": time_zone,
             },
         )
-        return {
-            (_KIND_OF[row[0]], row[1]): Aggregate(
-                int(row[2]), row[3], row[4], row[5], tuple(row[6:11])
+        return [
+            Rollup(
+                _KIND_OF[row[0]],
+                _DEVICE_OF[row[1]],
+                row[2],
+                Aggregate(int(row[3]), row[4], row[5], row[6], tuple(row[7:12])),
             )
             for row in found
-        }
+        ]
 
     async def sessions(
         self, member_id: uuid.UUID, start: datetime, end: datetime, time_zone: str

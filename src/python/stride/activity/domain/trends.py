@@ -18,7 +18,14 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from stride.activity.domain.goals import week_of
-from stride.activity.domain.health import NO_ZONES, Aggregate, HealthKind
+from stride.activity.domain.health import (
+    NO_ZONES,
+    Aggregate,
+    DeviceType,
+    HealthKind,
+    Rollup,
+    pick_by_priority,
+)
 from stride.platform.errors import FieldViolation, InvalidArgument
 
 ACUTE_DAYS = 7
@@ -83,6 +90,21 @@ def trend_window(now: datetime, weeks: int, time_zone: str) -> TrendWindow:
     today = now.astimezone(zone).date()
     count = weeks or DEFAULT_WEEKS
     return TrendWindow(week_of(today) - (count - 1) * ONE_WEEK, today, zone.key)
+
+
+def local_figures(
+    window: TrendWindow, rollups: Sequence[Rollup], priority: Sequence[DeviceType]
+) -> dict[tuple[HealthKind, date], Aggregate]:
+    """Per kind and local day, the figures of the device kind the member ranks first among
+    those that measured the day (as a day rollup is read: one device's day, never a sum of
+    a watch's and a phone's)."""
+    zone = ZoneInfo(window.time_zone)
+    picked: dict[tuple[HealthKind, date], Aggregate] = {}
+    for kind in {rollup.kind for rollup in rollups}:
+        of_kind = [rollup for rollup in rollups if rollup.kind is kind]
+        for rollup in pick_by_priority(of_kind, priority):
+            picked[(kind, rollup.start_time.astimezone(zone).date())] = rollup.figures
+    return picked
 
 
 def edwards_load(zone_seconds: Sequence[float]) -> float:
@@ -192,6 +214,7 @@ def attendance_streak(class_weeks: Collection[date], today: date) -> int:
 @dataclass(frozen=True)
 class _DayFigures:
     zone_seconds: tuple[float, ...]
+    load: float  # Computed once: a day is in 28 days' chronic loads.
     resting_heart_rate: float | None
     steps: int | None
 
@@ -202,8 +225,10 @@ def _day_figures(
     heart = figures.get((HealthKind.HEART_RATE, day)) if heart_rate_shown else None
     resting = figures.get((HealthKind.RESTING_HEART_RATE, day)) if heart_rate_shown else None
     steps = figures.get((HealthKind.STEPS, day))
+    zone_seconds = heart.zone_seconds if heart else NO_ZONES
     return _DayFigures(
-        heart.zone_seconds if heart else NO_ZONES,
+        zone_seconds,
+        edwards_load(zone_seconds),
         resting.average if resting and resting.count else None,
         round(steps.total) if steps and steps.count else None,
     )
@@ -215,16 +240,14 @@ def _day_trend(day: date, daily: Mapping[date, _DayFigures], heart_rate_shown: b
     steps_7d = _average([f.steps for f in week_before if f.steps is not None])
     if not heart_rate_shown:
         return DayTrend(day, None, None, None, None, None, None, None, figures.steps, steps_7d)
-    acute = sum(edwards_load(f.zone_seconds) for f in week_before)
-    chronic = (
-        sum(edwards_load(daily[day - n * ONE_DAY].zone_seconds) for n in range(CHRONIC_DAYS))
-        * ACUTE_DAYS
-        / CHRONIC_DAYS
+    acute = sum(f.load for f in week_before)
+    chronic = sum(daily[day - n * ONE_DAY].load for n in range(CHRONIC_DAYS)) / (
+        CHRONIC_DAYS / ACUTE_DAYS
     )
     return DayTrend(
         day,
         tuple(seconds / 60 for seconds in figures.zone_seconds),
-        edwards_load(figures.zone_seconds),
+        figures.load,
         acute,
         chronic,
         acute / chronic if chronic > 0 else None,

@@ -4,12 +4,13 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from stride.activity.domain.health import Aggregate, HealthKind
+from stride.activity.domain.health import Aggregate, DeviceType, HealthKind, Rollup
 from stride.activity.domain.trends import (
     SessionDone,
     TrendWindow,
     attendance_streak,
     edwards_load,
+    local_figures,
     trend_window,
     trends,
 )
@@ -163,3 +164,25 @@ def test_attendance_streak_counts_weeks_in_a_row_and_waits_for_the_current_week(
     assert attendance_streak(weeks, TODAY) == 3  # This week has no class yet: still running.
     assert attendance_streak(weeks | {this_week}, TODAY) == 4
     assert attendance_streak({this_week - timedelta(weeks=2)}, TODAY) == 0
+
+
+def test_each_local_day_is_read_from_the_device_ranked_first_that_measured_it() -> None:
+    window = trend_window(NOW, 1, "Asia/Dubai")
+    # Local midnights in Dubai, as the repository hands the days over (20:00 UTC).
+    monday = datetime(2026, 11, 29, 20, tzinfo=UTC)
+    tuesday = monday + DAY
+    rollups = [
+        Rollup(HealthKind.STEPS, DeviceType.PHONE, monday, reading(900)),
+        Rollup(HealthKind.STEPS, DeviceType.PHONE, tuesday, reading(700)),
+        Rollup(HealthKind.STEPS, DeviceType.WATCH, tuesday, reading(1000)),
+        Rollup(HealthKind.RESTING_HEART_RATE, DeviceType.RING, tuesday, reading(52)),
+    ]
+    picked = local_figures(window, rollups, (DeviceType.WATCH,))
+    assert {key: figures.total for key, figures in picked.items()} == {
+        (HealthKind.STEPS, date(2026, 11, 30)): 900,
+        (HealthKind.STEPS, date(2026, 12, 1)): 1000,
+        (HealthKind.RESTING_HEART_RATE, date(2026, 12, 1)): 52,
+    }
+    # The member's own order first.
+    phone_first = local_figures(window, rollups, (DeviceType.PHONE,))
+    assert phone_first[(HealthKind.STEPS, date(2026, 12, 1))].total == 700

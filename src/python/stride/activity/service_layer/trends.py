@@ -1,15 +1,17 @@
 """A member's trends: heart-rate load, resting heart rate, steps and attendance over weeks of
-their local days, read from the hourly health figures and the sessions Activity keeps."""
+their local days, read from the hourly health figures (summed per local day, then each day
+from the device kind the member ranks first) and the sessions Activity keeps."""
 
 from __future__ import annotations
 
-from stride.activity.domain.health import DEFAULT_PRIORITY, full_priority
+from stride.activity.domain.health import DEFAULT_PRIORITY
 from stride.activity.domain.privacy import HealthData
 from stride.activity.domain.trends import (
     HEART_RATE_KINDS,
     STEP_KINDS,
     Trends,
     TrendWindow,
+    local_figures,
     trend_window,
     trends,
 )
@@ -27,11 +29,10 @@ async def activity_trends(
     async with uow:
         consent = await uow.privacy.consent(member_id)
         heart_rate_shown = consent.allows(HealthData.HEART_RATE)
-        priority = full_priority(await uow.health.priority(member_id) or DEFAULT_PRIORITY)
-        figures = await uow.trends.local_days(
+        priority = await uow.health.priority(member_id) or DEFAULT_PRIORITY
+        days = await uow.trends.local_days(
             member_id,
             STEP_KINDS + HEART_RATE_KINDS if heart_rate_shown else STEP_KINDS,
-            priority,
             window.instant(window.read_from),
             window.end,
             zone,
@@ -42,5 +43,6 @@ async def activity_trends(
         class_weeks = await uow.trends.class_weeks(
             member_id, window.instant(window.attendance_from), window.end, zone
         )
+    figures = local_figures(window, days, priority)
     found = trends(window, figures, sessions, class_weeks, heart_rate_shown=heart_rate_shown)
     return window, found
