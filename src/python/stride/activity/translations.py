@@ -145,6 +145,14 @@ CATALOG.register(
             "en": "Use a name of the form users/{user}/trainingSummary.",
             "ar": "استخدم اسمًا بالصيغة users/{user}/trainingSummary.",
         },
+        "activity_trends.invalid_name": {
+            "en": "Use a name of the form users/{user}/activityTrends.",
+            "ar": "استخدم اسمًا بالصيغة users/{user}/activityTrends.",
+        },
+        "activity_trends.too_many_weeks": {
+            "en": "Ask for 1 to 52 weeks.",
+            "ar": "اطلب من أسبوع واحد إلى 52 أسبوعًا.",
+        },
         "goal.invalid_name": {
             "en": "Use a goal name of the form users/{user}/goals/{id}.",
             "ar": "استخدم اسم هدف بالصيغة users/{user}/goals/{id}.",

@@ -27,7 +27,8 @@ from stride.activity.domain.heart_rate import ZONE_FLOORS, zone_of
 from stride.activity.domain.privacy import Consent, HealthData
 from stride.platform.errors import FieldViolation, InvalidArgument
 
-# `file`: the heart rates of activity files members upload (domain.activity_files).
+# The phones' sources a member's app uploads from; providers and uploaded files store their
+# samples under their own names (`store_samples`), never through the phones' upload.
 SOURCES = frozenset({"healthkit", "health_connect"})
 MAX_SAMPLES = 4000
 # How far ahead of the server's clock a phone's clock may run before its times are refused.

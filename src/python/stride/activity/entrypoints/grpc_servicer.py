@@ -75,6 +75,7 @@ from stride.activity.entrypoints.resource_names import (
     studio_name,
     summary_member,
     template_ids,
+    trends_member,
 )
 from stride.activity.entrypoints.session_protos import (
     record_to_proto,
@@ -88,7 +89,8 @@ from stride.activity.entrypoints.template_protos import (
     blocks_from_proto,
     template_to_proto,
 )
-from stride.activity.service_layer import activity_files, handlers, health, providers
+from stride.activity.entrypoints.trend_protos import trends_to_proto
+from stride.activity.service_layer import activity_files, handlers, health, providers, trends
 from stride.activity.service_layer.commands import (
     AssignProgram,
     CompleteConnection,
@@ -96,6 +98,7 @@ from stride.activity.service_layer.commands import (
     CreateGoal,
     CreateProgram,
     CreateWorkoutTemplate,
+    GetActivityTrends,
     ListExercises,
     ListHealthRollups,
     RecordHeartRate,
@@ -732,3 +735,12 @@ class ActivityServicer(pb_grpc.ActivityServiceServicer):
         member_id = parse_user_name(request.parent, "parent")
         efforts = await activity_files.list_best_efforts(self._unit_of_work(), member_id)
         return pb.ListBestEffortsResponse(best_efforts=[best_effort_to_proto(e) for e in efforts])
+
+    async def GetActivityTrends(  # noqa: N802
+        self, request: pb.GetActivityTrendsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ActivityTrends:
+        command = GetActivityTrends(
+            trends_member(request.name, "name"), request.weeks, request.time_zone
+        )
+        window, found = await trends.activity_trends(self._unit_of_work(), command)
+        return trends_to_proto(request.name, window, found)

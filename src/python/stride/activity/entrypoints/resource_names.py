@@ -148,3 +148,11 @@ def route_ids(name: str, field: str) -> tuple[uuid.UUID, str]:
         message_key="activity_route.invalid_name",
     )
     return parse_user_name(f"users/{user}", field), activity_id
+
+
+def trends_member(name: str, field: str) -> uuid.UUID:
+    """`users/{user}/activityTrends` (a singleton) → the member's id."""
+    user, _, singleton = name.rpartition("/")
+    if singleton != "activityTrends":
+        raise InvalidArgument([FieldViolation(field, "activity_trends.invalid_name")])
+    return parse_user_name(user, field)

@@ -151,3 +151,10 @@ class UploadActivityFile:
     member_id: uuid.UUID
     content_type: str  # As the client sent it; may be empty.
     data: bytes
+
+
+@dataclass(frozen=True)
+class GetActivityTrends:
+    member_id: uuid.UUID
+    weeks: int  # 0: the default.
+    time_zone: str  # Empty: UTC.

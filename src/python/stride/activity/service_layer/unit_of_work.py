@@ -21,6 +21,7 @@ from stride.activity.adapters.repository import (
     StreakRepository,
     TemplateRepository,
 )
+from stride.activity.adapters.trends_repository import TrendRepository
 from stride.platform.crypto.sealing import DataKeyring
 from stride.platform.db.uow import UnitOfWork
 
@@ -42,6 +43,7 @@ class ActivityUnitOfWork(UnitOfWork):
     health: HealthRepository
     routes: RouteRepository
     best_efforts: BestEffortRepository
+    trends: TrendRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], data_keys: DataKeyring) -> None:
         super().__init__(sessions, SOURCE)
@@ -62,3 +64,4 @@ class ActivityUnitOfWork(UnitOfWork):
         self.health = HealthRepository(session)
         self.routes = RouteRepository(session)
         self.best_efforts = BestEffortRepository(session)
+        self.trends = TrendRepository(session)
