@@ -42,8 +42,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-import aiohttp
-
+from stride.activity.adapters.provider_http import ProviderHttpClient, expiring_tokens
 from stride.activity.domain.providers import (
     ActivityData,
     ChangeKind,
@@ -58,12 +57,10 @@ from stride.activity.domain.providers import (
 from stride.activity.service_layer.ports import (
     ProviderRefused,
     ProviderUnavailable,
-    RateLimited,
     TokenRejected,
 )
 from stride.platform.clock import Clock, utcnow
 from stride.platform.errors import NotFound
-from stride.platform.http_client import HttpClient
 
 _log = logging.getLogger("stride.activity.fitbit")
 
@@ -82,7 +79,7 @@ _GONE_COLLECTIONS = frozenset({"userRevokedAccess", "deleteUser"})
 _METERS_PER = {"kilometer": 1000.0, "mile": 1609.344, "meter": 1.0}
 
 
-class FitbitClient(HttpClient):
+class FitbitClient(ProviderHttpClient):
     provider = Provider.FITBIT
 
     def __init__(
@@ -127,11 +124,15 @@ class FitbitClient(HttpClient):
         user_id = answer.get("user_id")
         if not isinstance(user_id, str) or not user_id:
             raise ProviderUnavailable("token answer without the user")
-        return Grant(user_id, self._tokens(answer), granted_scopes(str(answer.get("scope", ""))))
+        return Grant(
+            user_id,
+            expiring_tokens(answer, self._clock()),
+            granted_scopes(str(answer.get("scope", ""))),
+        )
 
     async def refresh(self, refresh_token: str) -> ProviderTokens:
         answer = await self._token({"grant_type": "refresh_token", "refresh_token": refresh_token})
-        return self._tokens(answer)
+        return expiring_tokens(answer, self._clock())
 
     async def subscribe(self, access_token: str, account_id: str) -> None:
         """One subscription to every collection of the member, named after their Fitbit id
@@ -148,7 +149,9 @@ class FitbitClient(HttpClient):
             await self._call("DELETE", _subscription_path(account_id), access_token)
         except TokenRejected:
             return  # Fitbit no longer takes the token: the access is gone already.
-        status, _ = await self._post_form("/oauth2/revoke", {"token": access_token})
+        status, _ = await self._post(
+            f"{self._api}/oauth2/revoke", {"token": access_token}, self._client_auth()
+        )
         if status in (200, 400, 401):  # 400/401: a token Fitbit no longer knows.
             return
         _log.warning("Fitbit revoke answered %s", status)
@@ -184,61 +187,17 @@ class FitbitClient(HttpClient):
         return document
 
     async def _call(self, method: str, path: str, access_token: str) -> tuple[int, Any]:
-        headers = {"authorization": f"Bearer {access_token}"}
-        try:
-            async with self._http().request(method, f"{self._api}{path}", headers=headers) as reply:
-                status, body, reply_headers = reply.status, await reply.read(), reply.headers
-        except (aiohttp.ClientError, TimeoutError) as failure:
-            raise ProviderUnavailable(type(failure).__name__) from None
-        if status == 401:
-            raise TokenRejected()
-        if status == 429:
-            raise RateLimited(retry_after(reply_headers))
-        try:
-            return status, json.loads(body) if body else None
-        except ValueError:
-            raise ProviderUnavailable("answer not JSON") from None
+        return await self._bearer_call(method, f"{self._api}{path}", access_token, retry_after)
 
-    async def _post_form(self, path: str, form: dict[str, str]) -> tuple[int, bytes]:
+    def _client_auth(self) -> dict[str, str]:
+        """Fitbit takes our client's credentials as HTTP Basic authentication."""
         credentials = base64.b64encode(f"{self._client_id}:{self._client_secret}".encode())
-        headers = {"authorization": f"Basic {credentials.decode()}"}
-        try:
-            async with self._http().post(f"{self._api}{path}", data=form, headers=headers) as reply:
-                return reply.status, await reply.read()
-        except (aiohttp.ClientError, TimeoutError) as failure:
-            raise ProviderUnavailable(type(failure).__name__) from None
+        return {"authorization": f"Basic {credentials.decode()}"}
 
     async def _token(self, form: dict[str, str]) -> dict[str, Any]:
-        status, body = await self._post_form(
-            "/oauth2/token", {"client_id": self._client_id, **form}
+        return await self._token_answer(
+            f"{self._api}/oauth2/token", {"client_id": self._client_id, **form}, self._client_auth()
         )
-        if status == 400:  # The code or refresh token: used, revoked, never ours.
-            raise ProviderRefused("token endpoint answered 400")
-        if status == 401:  # Our client id or secret: a configuration to fix, not the member's.
-            _log.error("Fitbit refused our client credentials")
-            raise ProviderUnavailable("client credentials refused")
-        if status != 200:
-            _log.warning("Fitbit token endpoint answered %s", status)
-            raise ProviderUnavailable(f"token endpoint answered {status}")
-        try:
-            answer = json.loads(body)
-        except ValueError:
-            raise ProviderUnavailable("token answer not JSON") from None
-        if not isinstance(answer, dict):
-            raise ProviderUnavailable("token answer not an object")
-        return answer
-
-    def _tokens(self, answer: dict[str, Any]) -> ProviderTokens:
-        access, refresh, expires_in = (
-            answer.get("access_token"),
-            answer.get("refresh_token"),
-            answer.get("expires_in"),
-        )
-        if not (
-            isinstance(access, str) and isinstance(refresh, str) and isinstance(expires_in, int)
-        ):
-            raise ProviderUnavailable("token answer incomplete")
-        return ProviderTokens(access, refresh, self._clock() + timedelta(seconds=expires_in))
 
 
 def _subscription_path(account_id: str) -> str:

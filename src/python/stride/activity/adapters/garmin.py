@@ -38,8 +38,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-import aiohttp
-
+from stride.activity.adapters.provider_http import ProviderHttpClient, expiring_tokens
 from stride.activity.domain.providers import (
     ActivityData,
     ChangeKind,
@@ -51,14 +50,11 @@ from stride.activity.domain.providers import (
     ProviderTokens,
 )
 from stride.activity.service_layer.ports import (
-    ProviderRefused,
     ProviderUnavailable,
-    RateLimited,
     TokenRejected,
 )
 from stride.platform.clock import Clock, utcnow
 from stride.platform.errors import Unauthenticated
-from stride.platform.http_client import HttpClient
 
 _log = logging.getLogger("stride.activity.garmin")
 
@@ -68,7 +64,7 @@ _DEFAULT_RETRY_SECONDS = 60.0
 _MAX_RETRY_SECONDS = 3600.0
 
 
-class GarminClient(HttpClient):
+class GarminClient(ProviderHttpClient):
     provider = Provider.GARMIN
 
     def __init__(
@@ -157,51 +153,14 @@ class GarminClient(HttpClient):
         return document
 
     async def _call(self, method: str, path: str, access_token: str) -> tuple[int, Any]:
-        headers = {"authorization": f"Bearer {access_token}"}
-        try:
-            async with self._http().request(method, f"{self._api}{path}", headers=headers) as reply:
-                status, body, reply_headers = reply.status, await reply.read(), reply.headers
-        except (aiohttp.ClientError, TimeoutError) as failure:
-            raise ProviderUnavailable(type(failure).__name__) from None
-        if status == 401:
-            raise TokenRejected()
-        if status == 429:
-            raise RateLimited(_retry_after(reply_headers))
-        try:
-            return status, json.loads(body) if body else None
-        except ValueError:
-            raise ProviderUnavailable("answer not JSON") from None
+        return await self._bearer_call(method, f"{self._api}{path}", access_token, _retry_after)
 
     async def _token(self, form: dict[str, str]) -> ProviderTokens:
-        form = {"client_id": self._client_id, "client_secret": self._client_secret, **form}
-        url = f"{self._auth}/di-oauth2-service/oauth/token"
-        try:
-            async with self._http().post(url, data=form) as reply:
-                status, body = reply.status, await reply.read()
-        except (aiohttp.ClientError, TimeoutError) as failure:
-            raise ProviderUnavailable(type(failure).__name__) from None
-        if status == 400:  # The code or refresh token: used, expired, never ours.
-            raise ProviderRefused("token endpoint answered 400")
-        if status == 401:  # Our client id or secret: a configuration to fix.
-            _log.error("Garmin refused our client credentials")
-            raise ProviderUnavailable("client credentials refused")
-        if status != 200:
-            _log.warning("Garmin token endpoint answered %s", status)
-            raise ProviderUnavailable(f"token endpoint answered {status}")
-        try:
-            answer = json.loads(body)
-        except ValueError:
-            raise ProviderUnavailable("token answer not JSON") from None
-        access, refresh, expires_in = (
-            answer.get("access_token") if isinstance(answer, dict) else None,
-            answer.get("refresh_token") if isinstance(answer, dict) else None,
-            answer.get("expires_in") if isinstance(answer, dict) else None,
+        answer = await self._token_answer(
+            f"{self._auth}/di-oauth2-service/oauth/token",
+            {"client_id": self._client_id, "client_secret": self._client_secret, **form},
         )
-        if not (
-            isinstance(access, str) and isinstance(refresh, str) and isinstance(expires_in, int)
-        ):
-            raise ProviderUnavailable("token answer incomplete")
-        return ProviderTokens(access, refresh, self._clock() + timedelta(seconds=expires_in))
+        return expiring_tokens(answer, self._clock())
 
 
 def _retry_after(headers: Any) -> float:

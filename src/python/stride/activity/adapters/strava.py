@@ -29,8 +29,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-import aiohttp
-
+from stride.activity.adapters.provider_http import ProviderHttpClient
 from stride.activity.domain.providers import (
     ActivityData,
     ChangeKind,
@@ -42,14 +41,10 @@ from stride.activity.domain.providers import (
     WebhookNotice,
 )
 from stride.activity.service_layer.ports import (
-    ProviderRefused,
     ProviderUnavailable,
-    RateLimited,
-    TokenRejected,
 )
 from stride.platform.clock import Clock, utcnow
 from stride.platform.errors import FieldViolation, InvalidArgument
-from stride.platform.http_client import HttpClient
 
 _log = logging.getLogger("stride.activity.strava")
 
@@ -59,7 +54,7 @@ _QUARTER_HOUR = timedelta(minutes=15)
 _MAX_ID = 2**63 - 1
 
 
-class StravaClient(HttpClient):
+class StravaClient(ProviderHttpClient):
     provider = Provider.STRAVA
 
     def __init__(
@@ -108,12 +103,7 @@ class StravaClient(HttpClient):
         """Strava's one webhook subscription covers every athlete."""
 
     async def revoke(self, access_token: str, account_id: str = "") -> None:
-        form = {"access_token": access_token}
-        try:
-            async with self._http().post(f"{self._oauth}/deauthorize", data=form) as reply:
-                status = reply.status
-        except (aiohttp.ClientError, TimeoutError) as failure:
-            raise ProviderUnavailable(type(failure).__name__) from None
+        status, _ = await self._post(f"{self._oauth}/deauthorize", {"access_token": access_token})
         if status == 401:
             return  # Strava no longer knows the token: the access is gone already.
         if status >= 300:
@@ -127,49 +117,25 @@ class StravaClient(HttpClient):
         return Fetched(gone=(change.object_id,)) if data is None else Fetched(activities=(data,))
 
     async def fetch_activity(self, access_token: str, external_id: str) -> ActivityData | None:
-        url = f"{self._api}/activities/{external_id}"
-        headers = {"authorization": f"Bearer {access_token}"}
-        try:
-            async with self._http().get(url, headers=headers) as reply:
-                status, body, reply_headers = reply.status, await reply.read(), reply.headers
-        except (aiohttp.ClientError, TimeoutError) as failure:
-            raise ProviderUnavailable(type(failure).__name__) from None
+        status, document = await self._bearer_call(
+            "GET",
+            f"{self._api}/activities/{external_id}",
+            access_token,
+            lambda headers: retry_after(headers, self._clock()),
+        )
         if status == 404:
             return None
-        if status == 401:
-            raise TokenRejected()
-        if status == 429:
-            raise RateLimited(retry_after(reply_headers, self._clock()))
-        if status != 200:
+        if status != 200 or not isinstance(document, dict):
             _log.warning("Strava activity read answered %s", status)
             raise ProviderUnavailable(f"activity read answered {status}")
         try:
-            return activity_data(json.loads(body))
+            return activity_data(document)
         except (ValueError, KeyError, TypeError):
             raise ProviderUnavailable("activity not understood") from None
 
     async def _token(self, form: dict[str, str]) -> dict[str, Any]:
         form = {"client_id": self._client_id, "client_secret": self._client_secret, **form}
-        try:
-            async with self._http().post(f"{self._oauth}/token", data=form) as reply:
-                status, body = reply.status, await reply.read()
-        except (aiohttp.ClientError, TimeoutError) as failure:
-            raise ProviderUnavailable(type(failure).__name__) from None
-        if status == 400:  # The code or refresh token: used, revoked, never ours.
-            raise ProviderRefused("token endpoint answered 400")
-        if status == 401:  # Our client id or secret: a configuration to fix, not the member's.
-            _log.error("Strava refused our client credentials")
-            raise ProviderUnavailable("client credentials refused")
-        if status != 200:
-            _log.warning("Strava token endpoint answered %s", status)
-            raise ProviderUnavailable(f"token endpoint answered {status}")
-        try:
-            answer = json.loads(body)
-        except ValueError:
-            raise ProviderUnavailable("token answer not JSON") from None
-        if not isinstance(answer, dict):
-            raise ProviderUnavailable("token answer not an object")
-        return answer
+        return await self._token_answer(f"{self._oauth}/token", form)
 
 
 def _tokens(answer: dict[str, Any]) -> ProviderTokens:
