@@ -12,29 +12,20 @@ from functools import partial
 import pytest
 import pytest_asyncio
 from activity.activity_files import Point, fit_file, gpx_file, straight_run, tcx_file
-from activity.support import published
+from activity.support import POLICY, make_months, published
 from sqlalchemy import text
 
 from stride.activity.adapters.activity_files import ActivityFileFormats
-from stride.activity.config import ActivitySettings
 from stride.activity.domain.activity_files import MAX_FILE_BYTES, FileFormat, RouteState
 from stride.activity.domain.best_efforts import EffortDistance
 from stride.activity.events.v1.events_pb2 import PersonalRecordsSet, SessionCompleted
-from stride.activity.main import partition_policies
-from stride.activity.service_layer import activity_files, handlers, health, providers
+from stride.activity.service_layer import activity_files, handlers, providers
 from stride.activity.service_layer.commands import UploadActivityFile
 from stride.activity.service_layer.unit_of_work import ActivityUnitOfWork
-from stride.platform.crypto.sealing import new_data_key_spec
 from stride.platform.errors import InvalidArgument, NotFound
 
 NOW = datetime(2026, 12, 2, 18, 0, tzinfo=UTC)
 START = NOW - timedelta(days=1)
-SETTINGS = ActivitySettings(
-    database_url="postgresql://unused/activity",
-    data_keys=new_data_key_spec("test1"),
-    data_key_active="test1",
-)
-POLICY = health.HealthPolicy(timedelta(days=90), max_heart_rate=190)
 FORMATS = ActivityFileFormats()
 
 
@@ -44,14 +35,7 @@ def clock() -> datetime:
 
 @pytest_asyncio.fixture(scope="module", autouse=True)
 async def months_made(new_uow: partial[ActivityUnitOfWork]) -> None:
-    """The months the files' heart rates fall in, as the service makes them before serving."""
-    await health.maintain_partitions(
-        new_uow(),
-        partition_policies(SETTINGS),
-        2,
-        clock,
-        samples_kept=timedelta(days=SETTINGS.health_sample_retention_days),
-    )
+    await make_months(new_uow, clock)
 
 
 async def upload(

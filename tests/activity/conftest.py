@@ -1,1 +1,8 @@
-from activity.support import live, new_uow, sessions  # noqa: F401 - fixtures.
+from activity.support import (  # noqa: F401 - fixtures.
+    changes,
+    import_worker,
+    live,
+    new_uow,
+    queue,
+    sessions,
+)

@@ -17,37 +17,28 @@ from urllib.parse import parse_qs, urlsplit
 import aiohttp
 import pytest
 import pytest_asyncio
-from activity.support import consenting
+from activity.support import consenting, make_months
 
 from stack.garmin import GarminServer, running_garmin
-from stride.activity.adapters.change_queue import QUEUE_NAME, JetStreamChangeQueue
+from stride.activity.adapters.change_queue import JetStreamChangeQueue
 from stride.activity.adapters.garmin import GarminClient, parse_push
-from stride.activity.config import ActivitySettings
 from stride.activity.domain.health import DeviceType, HealthKind, Resolution, Rollup, RollupRange
 from stride.activity.domain.providers import ImportedActivity, Provider
-from stride.activity.entrypoints.import_worker import import_changes
-from stride.activity.main import partition_policies
 from stride.activity.service_layer import health, providers
 from stride.activity.service_layer.commands import CompleteConnection, ListHealthRollups
 from stride.activity.service_layer.ports import Providers
 from stride.activity.service_layer.unit_of_work import ActivityUnitOfWork
-from stride.platform.crypto.sealing import new_data_key_spec
 from stride.platform.errors import InvalidArgument
-from stride.platform.events.work_queue import WorkQueue, WorkQueuePublisher, WorkQueueWorker
 from stride.platform.testing.probes import eventually
 
 REDIRECT = "https://app.stride.example/connect/garmin"
-POLICY = health.HealthPolicy(timedelta(days=90), max_heart_rate=190)
-SETTINGS = ActivitySettings(
-    database_url="postgresql://unused/activity",
-    data_keys=new_data_key_spec("test1"),
-    data_key_active="test1",
-)
 # Yesterday at the member's Garmin (UTC+3).
 DAY = (datetime.now(UTC) + timedelta(hours=3) - timedelta(days=1)).date()
 DAY_START = datetime.combine(DAY, datetime.min.time(), UTC) - timedelta(hours=3)
 
 NewUow = partial[ActivityUnitOfWork]
+# Changes the webhooks queue are imported as they come.
+pytestmark = pytest.mark.usefixtures("import_worker")
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -71,38 +62,8 @@ async def configured(garmin: GarminServer) -> AsyncIterator[Providers]:
 
 
 @pytest_asyncio.fixture(scope="module", autouse=True)
-async def months_made(new_uow: NewUow) -> None:
-    await health.maintain_partitions(
-        new_uow(),
-        partition_policies(SETTINGS),
-        2,
-        samples_kept=timedelta(days=SETTINGS.health_sample_retention_days),
-    )
-
-
-@pytest_asyncio.fixture(scope="module")
-async def changes(event_prefix: str, nats_url: str) -> AsyncIterator[JetStreamChangeQueue]:
-    publisher = WorkQueuePublisher(WorkQueue(event_prefix, QUEUE_NAME, 600), nats_url)
-    yield JetStreamChangeQueue(publisher)
-    await publisher.close()
-
-
-@pytest_asyncio.fixture(scope="module", autouse=True)
-async def worker(
-    event_prefix: str, nats_url: str, new_uow: NewUow, configured: Providers
-) -> AsyncIterator[WorkQueueWorker]:
-    running = WorkQueueWorker(
-        WorkQueue(event_prefix, QUEUE_NAME, 600),
-        import_changes(new_uow, configured, POLICY),
-        nats_url=nats_url,
-        service="activity",
-        durable_name="activity-imports",
-        max_deliver=3,
-        backoff_seconds=(0.05,),
-    )
-    await running.start()
-    yield running
-    await running.stop()
+async def months_made(new_uow: partial[ActivityUnitOfWork]) -> None:
+    await make_months(new_uow)
 
 
 async def connect(

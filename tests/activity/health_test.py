@@ -11,10 +11,9 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import pytest_asyncio
-from activity.support import consenting
+from activity.support import POLICY, SETTINGS, consenting, make_months
 from sqlalchemy import text
 
-from stride.activity.config import ActivitySettings
 from stride.activity.domain.health import (
     Device,
     DeviceType,
@@ -32,16 +31,9 @@ from stride.activity.service_layer.commands import (
     UploadHealthSamples,
 )
 from stride.activity.service_layer.unit_of_work import ActivityUnitOfWork
-from stride.platform.crypto.sealing import new_data_key_spec
 
 NOW = datetime(2026, 12, 2, 18, 0, tzinfo=UTC)
-SETTINGS = ActivitySettings(
-    database_url="postgresql://unused/activity",
-    data_keys=new_data_key_spec("test1"),
-    data_key_active="test1",
-)
 SAMPLES_KEPT = timedelta(days=SETTINGS.health_sample_retention_days)
-POLICY = health.HealthPolicy(timedelta(days=90), max_heart_rate=190)
 WATCH = Device(DeviceType.WATCH, "Apple Inc.", "Watch6,1", "Sara's Apple Watch")
 PHONE = Device(DeviceType.PHONE, "Apple Inc.", "iPhone15,2", "Sara's iPhone")
 
@@ -52,10 +44,7 @@ def clock() -> datetime:
 
 @pytest_asyncio.fixture(scope="module", autouse=True)
 async def months_made(new_uow: partial[ActivityUnitOfWork]) -> None:
-    """The months this module's samples fall in, as the service makes them before serving."""
-    await health.maintain_partitions(
-        new_uow(), partition_policies(SETTINGS), 2, clock, samples_kept=SAMPLES_KEPT
-    )
+    await make_months(new_uow, clock)
 
 
 def heart_rates(start: datetime, bpms: list[float], prefix: str = "hr") -> tuple[GivenSample, ...]:

@@ -20,6 +20,7 @@ import aiohttp
 import nats
 import pytest
 import pytest_asyncio
+from activity.support import MAX_DELIVERIES, POLICY
 from sqlalchemy import text
 from sqlmodel import select
 
@@ -35,7 +36,7 @@ from stride.activity.domain.providers import (
 )
 from stride.activity.entrypoints.import_worker import import_changes
 from stride.activity.events.v1.events_pb2 import SessionCompleted
-from stride.activity.service_layer import health, providers
+from stride.activity.service_layer import providers
 from stride.activity.service_layer.commands import CompleteConnection, VerifyWebhook
 from stride.activity.service_layer.event_types import SESSION_COMPLETED
 from stride.activity.service_layer.ports import Providers
@@ -59,8 +60,6 @@ from stride.platform.testing.probes import eventually
 
 REDIRECT = "https://app.stride.example/connect/strava"
 SUBSCRIPTION = "120475"
-MAX_DELIVERIES = 3
-POLICY = health.HealthPolicy(timedelta(days=90), max_heart_rate=190)
 
 NewUow = partial[ActivityUnitOfWork]
 
@@ -82,36 +81,6 @@ async def configured(strava: StravaServer) -> AsyncIterator[Providers]:
     )
     yield {Provider.STRAVA: client}
     await client.close()
-
-
-@pytest.fixture(scope="module")
-def queue(event_prefix: str) -> WorkQueue:
-    return WorkQueue(event_prefix, QUEUE_NAME, max_age_seconds=600)
-
-
-@pytest_asyncio.fixture(scope="module")
-async def changes(queue: WorkQueue, nats_url: str) -> AsyncIterator[JetStreamChangeQueue]:
-    publisher = WorkQueuePublisher(queue, nats_url)
-    yield JetStreamChangeQueue(publisher)
-    await publisher.close()
-
-
-@pytest_asyncio.fixture(scope="module")
-async def worker(
-    queue: WorkQueue, nats_url: str, new_uow: NewUow, configured: Providers
-) -> AsyncIterator[WorkQueueWorker]:
-    running = WorkQueueWorker(
-        queue,
-        import_changes(new_uow, configured, POLICY),
-        nats_url=nats_url,
-        service="activity",
-        durable_name="activity-imports",
-        max_deliver=MAX_DELIVERIES,
-        backoff_seconds=(0.05,),
-    )
-    await running.start()
-    yield running
-    await running.stop()
 
 
 async def redirect_of(uri: str) -> dict[str, str]:
@@ -264,7 +233,7 @@ async def test_a_webhook_is_imported_once_however_often_it_comes(
     new_uow: NewUow,
     configured: Providers,
     changes: JetStreamChangeQueue,
-    worker: WorkQueueWorker,
+    import_worker: WorkQueueWorker,
 ) -> None:
     member, athlete = await connect(strava, new_uow, configured)
     run = strava.add_activity(athlete, name="Corniche 10K")
@@ -306,7 +275,7 @@ async def test_edits_and_deletions_follow_strava(
     new_uow: NewUow,
     configured: Providers,
     changes: JetStreamChangeQueue,
-    worker: WorkQueueWorker,
+    import_worker: WorkQueueWorker,
 ) -> None:
     member, athlete = await connect(strava, new_uow, configured)
     ride = strava.add_activity(athlete, name="Ride", sport_type="Ride")
@@ -339,7 +308,7 @@ async def test_an_activity_strava_no_longer_lets_us_read_is_not_kept(
     new_uow: NewUow,
     configured: Providers,
     changes: JetStreamChangeQueue,
-    worker: WorkQueueWorker,
+    import_worker: WorkQueueWorker,
 ) -> None:
     member, athlete = await connect(strava, new_uow, configured)
     run = strava.add_activity(athlete)
@@ -360,7 +329,7 @@ async def test_a_failing_read_is_retried_until_it_works(
     new_uow: NewUow,
     configured: Providers,
     changes: JetStreamChangeQueue,
-    worker: WorkQueueWorker,
+    import_worker: WorkQueueWorker,
 ) -> None:
     member, athlete = await connect(strava, new_uow, configured)
     run = strava.add_activity(athlete)
@@ -374,7 +343,7 @@ async def test_an_expired_token_is_refreshed_and_the_read_done(
     new_uow: NewUow,
     configured: Providers,
     changes: JetStreamChangeQueue,
-    worker: WorkQueueWorker,
+    import_worker: WorkQueueWorker,
 ) -> None:
     member, athlete = await connect(strava, new_uow, configured)
     run = strava.add_activity(athlete)
@@ -388,7 +357,7 @@ async def test_a_read_failing_every_time_is_dead_lettered(
     new_uow: NewUow,
     configured: Providers,
     changes: JetStreamChangeQueue,
-    worker: WorkQueueWorker,
+    import_worker: WorkQueueWorker,
     nats_url: str,
     event_prefix: str,
 ) -> None:
@@ -450,7 +419,7 @@ async def test_disconnecting_revokes_at_strava_and_forgets_tokens_and_imports(
     new_uow: NewUow,
     configured: Providers,
     changes: JetStreamChangeQueue,
-    worker: WorkQueueWorker,
+    import_worker: WorkQueueWorker,
 ) -> None:
     member, athlete = await connect(strava, new_uow, configured)
     run = strava.add_activity(athlete)
@@ -492,7 +461,7 @@ async def test_withdrawing_access_at_strava_forgets_the_member_s_connection(
     new_uow: NewUow,
     configured: Providers,
     changes: JetStreamChangeQueue,
-    worker: WorkQueueWorker,
+    import_worker: WorkQueueWorker,
 ) -> None:
     member, athlete = await connect(strava, new_uow, configured)
     revoked = WebhookNotice(

@@ -11,13 +11,11 @@ from functools import partial
 
 import pytest
 import pytest_asyncio
-from activity.support import consenting
+from activity.support import POLICY, consenting, make_months
 
-from stride.activity.config import ActivitySettings
 from stride.activity.domain.health import Device, DeviceType, GivenSample, HealthKind
 from stride.activity.domain.sessions import LoggedSet, SessionFields, SessionState
 from stride.activity.domain.trends import Trends
-from stride.activity.main import partition_policies
 from stride.activity.service_layer import handlers, health, trends
 from stride.activity.service_layer.commands import (
     GetActivityTrends,
@@ -25,19 +23,12 @@ from stride.activity.service_layer.commands import (
     UploadWorkoutSession,
 )
 from stride.activity.service_layer.unit_of_work import ActivityUnitOfWork
-from stride.platform.crypto.sealing import new_data_key_spec
 from stride.platform.events.live import LiveSignals
 
 # 22:00 on Wednesday 2026-12-02 in Dubai (UTC+4), 18:00 UTC.
 NOW = datetime(2026, 12, 2, 18, 0, tzinfo=UTC)
 DUBAI = "Asia/Dubai"
 MONDAY, TUESDAY, WEDNESDAY = date(2026, 11, 30), date(2026, 12, 1), date(2026, 12, 2)
-SETTINGS = ActivitySettings(
-    database_url="postgresql://unused/activity",
-    data_keys=new_data_key_spec("test1"),
-    data_key_active="test1",
-)
-POLICY = health.HealthPolicy(timedelta(days=90), max_heart_rate=190)
 WATCH = Device(DeviceType.WATCH, "Apple Inc.", "Watch6,1", "Apple Watch")
 PHONE = Device(DeviceType.PHONE, "Apple Inc.", "iPhone15,2", "iPhone")
 SQUAT = "exercises/barbell-back-squat"
@@ -49,10 +40,7 @@ def clock() -> datetime:
 
 @pytest_asyncio.fixture(scope="module", autouse=True)
 async def months_made(new_uow: partial[ActivityUnitOfWork]) -> None:
-    samples_kept = timedelta(days=SETTINGS.health_sample_retention_days)
-    await health.maintain_partitions(
-        new_uow(), partition_policies(SETTINGS), 2, clock, samples_kept=samples_kept
-    )
+    await make_months(new_uow, clock)
 
 
 def heart_rates(prefix: str, start: datetime, bpm: float, seconds: int) -> list[GivenSample]:
