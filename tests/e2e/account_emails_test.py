@@ -30,6 +30,7 @@ from e2e.support import (
     Edge,
     EdgeFactory,
     call,
+    edge_factory,
     identity_settings,
     new_account,
     next_event,
@@ -105,11 +106,8 @@ async def notifications(
 def edges(
     identity: RunningServer, notifications: RunningServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[EdgeFactory]:
-    ports = {"identity": identity.port, "notifications": notifications.port}
-    factory = EdgeFactory(ports, tmp_path_factory.mktemp("edge"), [])
-    yield factory
-    for envoy in factory.started:
-        envoy.stop()
+    with edge_factory(tmp_path_factory, identity=identity, notifications=notifications) as factory:
+        yield factory
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ from e2e.support import (
     Edge,
     EdgeFactory,
     call,
+    edge_factory,
     edge_jwks_url,
     new_account,
     new_admin,
@@ -84,15 +85,10 @@ def edges(
     notifications: RunningServer,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[EdgeFactory]:
-    ports = {
-        "identity": identity.port,
-        "activity": activity.port,
-        "notifications": notifications.port,
-    }
-    factory = EdgeFactory(ports, tmp_path_factory.mktemp("edge"), [])
-    yield factory
-    for envoy in factory.started:
-        envoy.stop()
+    with edge_factory(
+        tmp_path_factory, identity=identity, activity=activity, notifications=notifications
+    ) as factory:
+        yield factory
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,7 @@ from e2e.support import (
     Edge,
     EdgeFactory,
     call,
+    edge_factory,
     edge_jwks_url,
     new_account,
     running_activity,
@@ -64,11 +65,8 @@ async def activity(
 def edges(
     identity: RunningServer, activity: RunningServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[EdgeFactory]:
-    ports = {"identity": identity.port, "activity": activity.port}
-    factory = EdgeFactory(ports, tmp_path_factory.mktemp("edge"), [])
-    yield factory
-    for envoy in factory.started:
-        envoy.stop()
+    with edge_factory(tmp_path_factory, identity=identity, activity=activity) as factory:
+        yield factory
 
 
 @pytest.fixture(scope="module")

@@ -33,6 +33,7 @@ from e2e.support import (
     Edge,
     EdgeFactory,
     call,
+    edge_factory,
     edge_jwks_url,
     new_account,
     new_admin,
@@ -62,11 +63,8 @@ async def billing(
 def edges(
     identity: RunningServer, billing: RunningServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[EdgeFactory]:
-    ports = {"identity": identity.port, "billing": billing.port}
-    factory = EdgeFactory(ports, tmp_path_factory.mktemp("edge"), [])
-    yield factory
-    for envoy in factory.started:
-        envoy.stop()
+    with edge_factory(tmp_path_factory, identity=identity, billing=billing) as factory:
+        yield factory
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from e2e.support import Edge, EdgeFactory, call
+from e2e.support import Edge, call, edge_factory
 from stack.seed import DEMO_PASSWORD, DEMO_STUDIO, DEMO_USERS, seed_demo
 from stride.gateway.envoy_config import EdgeSettings
 from stride.identity.config import IdentitySettings
@@ -31,14 +31,8 @@ THROTTLES = {
 def throttled_edge(
     platform: dict[str, RunningServer], edge_port: int, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Edge]:
-    factory = EdgeFactory(
-        {name: server.port for name, server in platform.items()},
-        tmp_path_factory.mktemp("edge"),
-        [],
-    )
-    yield factory(listen_port=edge_port, **THROTTLES)
-    for envoy in factory.started:
-        envoy.stop()
+    with edge_factory(tmp_path_factory, **platform) as factory:
+        yield factory(listen_port=edge_port, **THROTTLES)
 
 
 async def read(edge: Edge, path: str, token: str) -> Any:

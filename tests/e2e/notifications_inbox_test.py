@@ -15,6 +15,7 @@ from e2e.support import (
     Edge,
     EdgeFactory,
     call,
+    edge_factory,
     edge_jwks_url,
     new_account,
     new_admin,
@@ -48,11 +49,8 @@ async def notifications(
 def edges(
     identity: RunningServer, notifications: RunningServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[EdgeFactory]:
-    ports = {"identity": identity.port, "notifications": notifications.port}
-    factory = EdgeFactory(ports, tmp_path_factory.mktemp("edge"), [])
-    yield factory
-    for envoy in factory.started:
-        envoy.stop()
+    with edge_factory(tmp_path_factory, identity=identity, notifications=notifications) as factory:
+        yield factory
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,7 @@ from e2e.support import (
     EdgeFactory,
     Reply,
     call,
+    edge_factory,
     edge_jwks_url,
     new_account,
     new_admin,
@@ -73,11 +74,10 @@ def edges(
     billing: RunningServer,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[EdgeFactory]:
-    ports = {"identity": identity.port, "scheduling": scheduling.port, "billing": billing.port}
-    factory = EdgeFactory(ports, tmp_path_factory.mktemp("edge"), [])
-    yield factory
-    for envoy in factory.started:
-        envoy.stop()
+    with edge_factory(
+        tmp_path_factory, identity=identity, scheduling=scheduling, billing=billing
+    ) as factory:
+        yield factory
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
 from http.client import HTTPConnection, HTTPResponse
@@ -313,14 +313,8 @@ def platform_edge(
     platform: dict[str, RunningServer], edge_port: int, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Edge]:
     """One Envoy in front of the whole platform, as `./pants up` runs it."""
-    factory = EdgeFactory(
-        {name: server.port for name, server in platform.items()},
-        tmp_path_factory.mktemp("edge"),
-        [],
-    )
-    yield factory(listen_port=edge_port)
-    for envoy in factory.started:
-        envoy.stop()
+    with edge_factory(tmp_path_factory, **platform) as factory:
+        yield factory(listen_port=edge_port)
 
 
 @asynccontextmanager
@@ -375,14 +369,27 @@ class EdgeFactory:
         return Edge(f"http://127.0.0.1:{port}", f"127.0.0.1:{port}")
 
 
+@contextmanager
+def edge_factory(
+    tmp_path_factory: pytest.TempPathFactory, **services: RunningServer
+) -> Iterator[EdgeFactory]:
+    """Envoys in front of these running services (named as in the catalog), stopped when the
+    module is done with them."""
+    ports = {name: server.port for name, server in services.items()}
+    factory = EdgeFactory(ports, tmp_path_factory.mktemp("edge"), [])
+    try:
+        yield factory
+    finally:
+        for envoy in factory.started:
+            envoy.stop()
+
+
 @pytest.fixture(scope="module")
 def edges(
     identity: RunningServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[EdgeFactory]:
-    factory = EdgeFactory({"identity": identity.port}, tmp_path_factory.mktemp("edge"), [])
-    yield factory
-    for envoy in factory.started:
-        envoy.stop()
+    with edge_factory(tmp_path_factory, identity=identity) as factory:
+        yield factory
 
 
 @pytest.fixture(scope="module")
