@@ -113,19 +113,16 @@ async def test_behind_a_trusted_load_balancer_the_address_it_forwards_is_the_cli
     edge: Edge, edges: EdgeFactory, nats_url: str, event_prefix: str
 ) -> None:
     """127.0.0.2 is an L7 load balancer now, appending each client's address to
-    x-forwarded-for: the client it names is throttled, not every client behind it."""
+    x-forwarded-for: the client it names is throttled, not every client behind it, and not an
+    address the abuser prepends. (Each request passes whenever the edge keys right: none
+    relies on a lock of a few seconds still holding on a slow machine.)"""
     account = await new_account(edge, nats_url, event_prefix)
     behind_balancer = edges(trusted_proxy_hops=1)
-    await fail_until_throttled(behind_balancer, ABUSER, x_forwarded_for="203.0.113.10")
+    # The abuser names the member's address first; the balancer appends the abuser's own.
+    await fail_until_throttled(
+        behind_balancer, ABUSER, x_forwarded_for="198.51.100.20, 203.0.113.10"
+    )
     member = await sign_in(
         behind_balancer, account.email, from_address=ABUSER, x_forwarded_for="198.51.100.20"
     )
     assert member.status == 200, member.body
-    # The abuser prepending another address to what the balancer appends changes nothing.
-    spoofed = await sign_in(
-        behind_balancer,
-        account.email,
-        from_address=ABUSER,
-        x_forwarded_for="198.51.100.20, 203.0.113.10",
-    )
-    assert spoofed.status == 429
