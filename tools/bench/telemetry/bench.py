@@ -18,7 +18,8 @@ and signs the demo member in. Then:
 3. The latency of one-hour uploads (3,600 samples) one after another: p50 and p99.
 4. 1,000 members' year of daily rollups (heart rate and steps, from a watch and a phone) and
    the demo member's steps loaded with COPY, then a year of the demo member's daily steps
-   read through Envoy (REST, as the app reads it) `--reads` times: p50 and p95.
+   read through Envoy (REST, as the app reads it) `--reads` times: p50 and p95; then 52 weeks
+   of the member's trends (their local days from the hourly figures), as many times.
 5. The Activity process's peak resident memory (VmHWM).
 
 With the rates, the CPU time the Activity process, Postgres and the load generator spent per
@@ -281,20 +282,24 @@ async def load_year_of_days(database_url: str, demo_member: uuid.UUID, members: 
     return loaded
 
 
-def year_reads(port: int, member: str, token: str, reads: int) -> list[float]:
+def year_of_steps_path(member: str) -> str:
     end = datetime.now(UTC) + timedelta(days=1)
     start = end - timedelta(days=366)
-    path = (
+    return (
         f"/v1/{member}/healthRollups?kind=HEALTH_KIND_STEPS&resolution=RESOLUTION_DAY"
         f"&startTime={start:%Y-%m-%dT00:00:00Z}&endTime={end:%Y-%m-%dT00:00:00Z}"
     )
+
+
+def timed_reads(port: int, path: str, token: str, reads: int) -> list[float]:
+    """Latencies of `reads` GETs of `path` through Envoy, one after another."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     latencies = []
     for _ in range(reads):
         began = time.perf_counter()
         status = get(connection, path, token)
         if status != 200:
-            raise RuntimeError(f"reading the year answered {status}")
+            raise RuntimeError(f"reading {path} answered {status}")
         latencies.append(time.perf_counter() - began)
     connection.close()
     return latencies
@@ -431,10 +436,17 @@ def main(argv: list[str]) -> int:
             load_year_of_days(database_url, uuid.UUID(member.split("/")[1]), args.members)
         )
         member, token = signed_in_member(port)
-        reads = year_reads(port, member, token, args.reads)
+        reads = timed_reads(port, year_of_steps_path(member), token, args.reads)
         print(
             f"a year of daily steps through Envoy ({args.members} members, {loaded} day rows):"
             f" p50 {percentile(reads, 0.5):7.2f} ms   p95 {percentile(reads, 0.95):7.2f} ms"
+        )
+        trends = f"/v1/{member}/activityTrends?weeks=52&timeZone=Asia/Riyadh"
+        reads = timed_reads(port, trends, token, args.reads)
+        print(
+            f"52 weeks of the member's trends through Envoy ({stored // 3600 + len(latencies)}"
+            f" hours of heart rate stored): p50 {percentile(reads, 0.5):7.2f} ms"
+            f"   p95 {percentile(reads, 0.95):7.2f} ms"
         )
         print(f"activity peak RSS: {peak_resident_mib(activity.pid):7.1f} MiB")
     return 0
