@@ -112,7 +112,10 @@ async def test_a_gpx_run_becomes_an_activity_with_its_route_and_a_best_effort(
     assert [r.kind for r in record.records] == ["best_effort", "best_effort"]
 
     export_url = f"{edge.base_url}/v1/{member.name}/activityData:export"
-    (exported,) = (await call("GET", export_url, **member.auth)).body["routes"]
+    document = (await call("GET", export_url, **member.auth)).body
+    assert [a["name"] for a in document["importedActivities"]] == [activity["name"]]
+    assert {e["name"].rsplit("/", 1)[1] for e in document["bestEfforts"]} == {"1k", "5k"}
+    (exported,) = document["routes"]
     assert exported["importedActivity"] == activity["name"]
     assert exported["gpx"] == route.text
     withdrawn = await call("PATCH", consent_url, {"location": False}, **member.auth)

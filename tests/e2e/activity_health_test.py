@@ -135,6 +135,11 @@ async def test_a_batch_with_bad_samples_is_answered_per_sample_and_read_back_by_
     # 120 bpm is 63 % of 190 (zone 2), 140 is 74 % (zone 3), 160 is 84 % (zone 4).
     assert rollup["zoneSeconds"] == [0, 1, 1, 1, 0]
     assert (await call("GET", rollups_url, **other.auth)).status == 403
+    # The member's export holds the day those readings made.
+    export_url = f"{edge.base_url}/v1/{member.name}/activityData:export"
+    (day,) = (await call("GET", export_url, **member.auth)).body["healthDays"]
+    assert (day["kind"], day["sampleCount"], day["max"]) == ("HEALTH_KIND_HEART_RATE", "3", 160)
+    assert day["startTime"] == f"{hour:%Y-%m-%d}T00:00:00Z"
 
     settings_url = f"{edge.base_url}/v1/{member.name}/healthSettings"
     changed = await call(

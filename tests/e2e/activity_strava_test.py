@@ -152,6 +152,17 @@ async def test_a_connected_member_s_strava_activity_is_imported_and_listed_over_
     )
     assert (imported["distanceMeters"], imported["averageHeartRate"]) == (12034.0, 151.3)
     assert (await call("GET", listed_url, **other.auth)).status == 403
+    # The member's export holds the connection and the activity, never the tokens.
+    export_url = f"{edge.base_url}/v1/{member.name}/activityData:export"
+    exported = await call("GET", export_url, **member.auth)
+    assert [c["name"] for c in exported.body["providerConnections"]] == [
+        f"{member.name}/providerConnections/strava"
+    ]
+    assert [a["name"] for a in exported.body["importedActivities"]] == [imported["name"]]
+    written = json.dumps(exported.body)
+    tokens = strava.tokens_of(athlete)
+    assert tokens
+    assert not any(token in written for token in tokens)
 
     # Not our subscription: refused, nothing stored. An event for an athlete nobody connected
     # is Strava's to stop sending: acknowledged, nothing stored.

@@ -237,12 +237,12 @@ CATALOG.register(
             "ar": "لا يُحفظ معدل النبض إلا بعد أن تسمح بذلك (من إعدادات الخصوصية).",
         },
         "provider_connection.invalid_name": {
-            "en": "Use a connection name of the form users/{user}/providerConnections/strava.",
-            "ar": "استخدم اسم ربط بالصيغة users/{user}/providerConnections/strava.",
+            "en": "Use a connection name of the form users/{user}/providerConnections/{provider}.",
+            "ar": "استخدم اسم ربط بالصيغة users/{user}/providerConnections/{provider}.",
         },
         "provider_connection.unknown_provider": {
-            "en": "Stride connects to Strava; this provider is not one it knows.",
-            "ar": "يرتبط Stride بتطبيق Strava؛ هذا المزوّد غير معروف له.",
+            "en": "Stride connects to Strava, Fitbit and Garmin; it does not know this provider.",
+            "ar": "يرتبط Stride بـ Strava وFitbit وGarmin؛ هذا المزوّد غير معروف له.",
         },
         "provider_connection.not_offered": {
             "en": "Connecting this provider is not available right now.",

@@ -315,6 +315,27 @@ class HealthRepository:
             for row in found
         ]
 
+    async def day_rollups_of(self, member_id: uuid.UUID, offset: int, limit: int) -> list[Rollup]:
+        """Every day the member has figures for, of every kind and device kind, a page at a
+        time (for the export: oldest first, by kind)."""
+        found = await self._db.execute(
+            text(
+                f"SELECT kind, bucket_start, device_type, {_FIGURES}"  # noqa: S608 - ours.
+                f" FROM {ROLLUP_TABLES[Resolution.DAY]} WHERE member_id = :member_id"
+                " ORDER BY kind, bucket_start, device_type OFFSET :offset LIMIT :limit"
+            ),
+            {"member_id": member_id, "offset": offset, "limit": limit},
+        )
+        return [
+            Rollup(
+                _KIND_OF[row[0]],
+                _DEVICE_OF[row[2]],
+                row[1],
+                Aggregate(int(row[3]), row[4], row[5], row[6], tuple(row[7:12])),
+            )
+            for row in found
+        ]
+
     async def clear_rollup(
         self,
         member_id: uuid.UUID,

@@ -463,10 +463,15 @@ class ActivityServicer(pb_grpc.ActivityServiceServicer):
         member_id = parse_user_name(request.parent, "parent")
         overview = await handlers.export_overview(self._unit_of_work, member_id)
         sessions = handlers.export_sessions(self._unit_of_work, member_id, EXPORT_PAGE)
+        imported = handlers.export_imported(self._unit_of_work, member_id, EXPORT_PAGE)
+        health_days = handlers.export_health_days(self._unit_of_work, member_id, EXPORT_PAGE)
         routes = activity_files.export_routes(
             self._unit_of_work, self._files, member_id, EXPORT_ROUTES_PAGE
         )
-        async for part in export_document(request.parent, utcnow(), overview, sessions, routes):
+        document = export_document(
+            request.parent, utcnow(), overview, sessions, imported, health_days, routes
+        )
+        async for part in document:
             yield part
 
     async def StartActivityDataDeletion(  # noqa: N802

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+from stride.activity.domain.best_efforts import BestEffort
 from stride.activity.domain.exercises import Exercise, studio_exercise_name, validate_exercise
 from stride.activity.domain.goals import Goal, GoalKind, validate_goal, week_of
-from stride.activity.domain.health import CONSENT_NEEDED
+from stride.activity.domain.health import CONSENT_NEEDED, Rollup
 from stride.activity.domain.live import (
     Heartbeat,
     LiveUpdate,
@@ -32,6 +34,7 @@ from stride.activity.domain.programs import (
     validate_assignment_start,
     validate_program,
 )
+from stride.activity.domain.providers import ImportedActivity, ProviderConnection
 from stride.activity.domain.records import (
     PersonalRecord,
     RecordKind,
@@ -78,6 +81,8 @@ from stride.platform.clock import Clock, utcnow
 from stride.platform.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from stride.platform.resource_names import parse_user_name
 from stride.scheduling.events.v1.events_pb2 import BookingChanged
+
+Exported = TypeVar("Exported")
 
 LIVE_READ_BATCH = 200  # Updates read from the log at a time by a watcher catching up.
 # How far back a streak is counted: a year of days in a row is as long as one is told.
@@ -590,6 +595,8 @@ class MemberExport:
     records: list[PersonalRecord]
     goals: list[tuple[Goal, float]]
     assignments: list[Assignment]
+    best_efforts: list[BestEffort]
+    connections: list[ProviderConnection]  # Without their tokens.
 
 
 async def export_overview(
@@ -601,22 +608,58 @@ async def export_overview(
         streak = await uow.streaks.get(member_id)
         records = await uow.records.of_member(member_id, 0, None)
         assignments = await uow.programs.assignments_of(member_id, 0, None)
+        efforts = await uow.best_efforts.of_member(member_id)
+        connections = await uow.connections.of_member(member_id, 0, None)
     goals = await list_goals(new_uow(), member_id, 0, None)
-    return MemberExport(consent, streak, records, goals, assignments)
+    best_efforts = sorted(efforts.values(), key=lambda effort: effort.distance.meters)
+    return MemberExport(consent, streak, records, goals, assignments, best_efforts, connections)
 
 
-async def export_sessions(
-    new_uow: Callable[[], ActivityUnitOfWork], member_id: uuid.UUID, page_size: int
-) -> AsyncIterator[list[WorkoutSession]]:
-    """The member's sessions, latest first, a page per unit of work (no transaction stays
-    open while the export is written to a slow client)."""
+async def export_pages(
+    new_uow: Callable[[], ActivityUnitOfWork],
+    read: Callable[[ActivityUnitOfWork, int, int], Awaitable[list[Exported]]],
+    page_size: int,
+) -> AsyncIterator[list[Exported]]:
+    """What `read(uow, offset, limit)` finds, a page per unit of work: no transaction stays
+    open while the export is written to a slow client."""
     offset = 0
     while True:
-        page = await list_sessions(new_uow(), member_id, offset, page_size)
+        async with new_uow() as uow:
+            page = await read(uow, offset, page_size)
         if not page:
             return
         yield page
         offset += len(page)
+
+
+def export_sessions(
+    new_uow: Callable[[], ActivityUnitOfWork], member_id: uuid.UUID, page_size: int
+) -> AsyncIterator[list[WorkoutSession]]:
+    """The member's sessions, latest first."""
+    return export_pages(
+        new_uow, lambda uow, offset, limit: uow.sessions.latest(member_id, offset, limit), page_size
+    )
+
+
+def export_health_days(
+    new_uow: Callable[[], ActivityUnitOfWork], member_id: uuid.UUID, page_size: int
+) -> AsyncIterator[list[Rollup]]:
+    """The member's health figures day by day, of each kind and device kind (raw samples,
+    kept for weeks, are not exported one by one)."""
+    return export_pages(
+        new_uow,
+        lambda uow, offset, limit: uow.health.day_rollups_of(member_id, offset, limit),
+        page_size,
+    )
+
+
+def export_imported(
+    new_uow: Callable[[], ActivityUnitOfWork], member_id: uuid.UUID, page_size: int
+) -> AsyncIterator[list[ImportedActivity]]:
+    """The activities imported from the member's providers and files, latest start first."""
+    return export_pages(
+        new_uow, lambda uow, offset, limit: uow.imported.latest(member_id, offset, limit), page_size
+    )
 
 
 async def start_deletion(
