@@ -7,11 +7,12 @@ import enum
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from stride.activity.domain.sessions import LoggedSet
 from stride.activity.domain.templates import PlannedSet
 from stride.platform.errors import FieldViolation, InvalidArgument
+from stride.platform.time_zones import is_time_zone
 
 DAYS_PER_WEEK = 7
 # Loads are suggested in steps a gym's plates make: half a kilogram.
@@ -128,9 +129,7 @@ def validate_program(
 
 def validate_assignment_start(start_date: str, time_zone: str) -> date:
     violations = []
-    try:
-        ZoneInfo(time_zone)
-    except (ZoneInfoNotFoundError, ValueError):
+    if not is_time_zone(time_zone):
         violations.append(FieldViolation("time_zone", "field.invalid_time_zone"))
     try:
         start = date.fromisoformat(start_date)

@@ -14,9 +14,10 @@ import enum
 import uuid
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from stride.platform.errors import FieldViolation, InvalidArgument
+from stride.platform.time_zones import is_time_zone
 
 MAX_SETS = 500
 # How far ahead of the server's clock a phone's clock may run before its times are refused.
@@ -119,9 +120,7 @@ def validate_upload(fields: SessionFields, sets: tuple[LoggedSet, ...], now: dat
     """An upload that could be a workout: its times in order and not in the future, and its sets
     named once each."""
     violations = []
-    try:
-        ZoneInfo(fields.time_zone)
-    except (ZoneInfoNotFoundError, ValueError):
+    if not is_time_zone(fields.time_zone):
         violations.append(FieldViolation("workout_session.time_zone", "field.invalid_time_zone"))
     latest = now + CLOCK_SKEW
     if fields.start_time > latest:

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from stride.activity.domain.goals import week_of
 from stride.activity.domain.health import (
@@ -27,6 +27,7 @@ from stride.activity.domain.health import (
     pick_by_priority,
 )
 from stride.platform.errors import FieldViolation, InvalidArgument
+from stride.platform.time_zones import is_time_zone
 
 ACUTE_DAYS = 7
 CHRONIC_DAYS = 28
@@ -81,12 +82,12 @@ def trend_window(now: datetime, weeks: int, time_zone: str) -> TrendWindow:
     violations = []
     if not 0 <= weeks <= MAX_WEEKS:
         violations.append(FieldViolation("weeks", "activity_trends.too_many_weeks"))
-    try:
-        zone = ZoneInfo(time_zone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
+    name = time_zone or "UTC"
+    if not is_time_zone(name):
         violations.append(FieldViolation("time_zone", "field.invalid_time_zone"))
     if violations:
         raise InvalidArgument(violations)
+    zone = ZoneInfo(name)
     today = now.astimezone(zone).date()
     count = weeks or DEFAULT_WEEKS
     return TrendWindow(week_of(today) - (count - 1) * ONE_WEEK, today, zone.key)

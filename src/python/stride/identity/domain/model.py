@@ -8,10 +8,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from stride.platform.errors import FieldViolation, InvalidArgument
 from stride.platform.i18n import SUPPORTED_LOCALES
+from stride.platform.time_zones import is_time_zone
 
 PASSWORD_MIN_LENGTH = 10
 PASSWORD_MAX_LENGTH = 128
@@ -230,8 +230,6 @@ def _language_violations(language_code: str) -> list[FieldViolation]:
 
 
 def _time_zone_violations(time_zone: str) -> list[FieldViolation]:
-    try:
-        ZoneInfo(time_zone)
-    except (ZoneInfoNotFoundError, ValueError):  # ValueError: not a key at all, e.g. "../x".
+    if not is_time_zone(time_zone):
         return [FieldViolation("time_zone", "field.invalid_time_zone")]
     return []

@@ -7,7 +7,6 @@ import re
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from stride.platform.errors import (
     AlreadyExists,
@@ -15,6 +14,7 @@ from stride.platform.errors import (
     FieldViolation,
     InvalidArgument,
 )
+from stride.platform.time_zones import is_time_zone
 
 STUDIO_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 LEVELS = ("all", "beginner", "intermediate", "advanced")
@@ -150,9 +150,7 @@ def validate_studio(slug: str, display_name: str, time_zone: str, policy: Bookin
         violations.append(FieldViolation("studio_id", "studio.invalid_slug"))
     if not display_name.strip():
         violations.append(FieldViolation("studio.display_name", "field.required"))
-    try:
-        ZoneInfo(time_zone)
-    except (ZoneInfoNotFoundError, ValueError):
+    if not is_time_zone(time_zone):
         violations.append(FieldViolation("studio.time_zone", "field.invalid_time_zone"))
     for name, value, low, high in (
         ("booking_window_days", policy.booking_window_days, 1, 90),
