@@ -6,13 +6,19 @@ not by whether a file of that name opens."""
 
 from __future__ import annotations
 
+from functools import cache
 from zoneinfo import available_timezones
 
 # Files among the zones on some systems that are not places: the host's own setting, the
 # template for POSIX rules, and "Factory" (a zone named "-00").
 _NOT_PLACES = frozenset({"localtime", "posixrules", "Factory"})
-IANA_TIME_ZONES = frozenset(available_timezones() - _NOT_PLACES)
 
 
 def is_time_zone(name: str) -> bool:
-    return name in IANA_TIME_ZONES
+    return name in _time_zones()
+
+
+@cache
+def _time_zones() -> frozenset[str]:
+    """Read once, on first use: listing them walks the time zone database's files."""
+    return frozenset(available_timezones() - _NOT_PLACES)

@@ -38,6 +38,7 @@ from stride.activity.domain.providers import ActivityData, ImportedActivity, Pro
 from stride.activity.events.v1 import events_pb2
 from stride.activity.service_layer.commands import UploadActivityFile, UploadHealthSamples
 from stride.activity.service_layer.event_types import PERSONAL_RECORD_SET
+from stride.activity.service_layer.handlers import export_pages
 from stride.activity.service_layer.health import HealthPolicy, store_samples
 from stride.activity.service_layer.ports import ActivityFiles, UnreadableFile
 from stride.activity.service_layer.providers import announce_imported
@@ -241,17 +242,15 @@ async def get_route(
 async def export_routes(
     new_uow: NewUnitOfWork, files: ActivityFiles, member_id: uuid.UUID, page_size: int
 ) -> AsyncIterator[tuple[str, bytes]]:
-    """Each of the member's routes as (activity name, GPX), latest first, a page per unit of
-    work (no transaction stays open while the export is written to a slow client)."""
-    offset = 0
-    while True:
-        async with new_uow() as uow:
-            page = await uow.routes.of_member(member_id, offset, page_size)
+    """Each of the member's routes as (activity name, GPX), latest first."""
+    pages = export_pages(
+        new_uow,
+        lambda uow, offset, limit: uow.routes.of_member(member_id, offset, limit),
+        page_size,
+    )
+    async for page in pages:
         for route in page:
             yield route.activity_name, files.write_gpx(route)
-        if len(page) < page_size:
-            return
-        offset += len(page)
 
 
 async def list_best_efforts(uow: ActivityUnitOfWork, member_id: uuid.UUID) -> list[BestEffort]:
